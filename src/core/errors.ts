@@ -1,0 +1,80 @@
+/**
+ * The one error class of kiln. `code` is from a closed set so callers switch on it; `message` says what
+ * went wrong, where, and what to do next.
+ */
+export type KilnErrorCode =
+  | 'CONFIG_NOT_FOUND'
+  | 'CONFIG_INVALID'
+  | 'CONFIG_LOAD_FAILED'
+  | 'PROJECT_NOT_FOUND'
+  | 'PROJECT_EXISTS'
+  | 'INGEST_NO_FILES'
+  | 'INGEST_EMPTY_FILE'
+  | 'INGEST_BAD_ROWS'
+  | 'INGEST_MISSING_COLUMNS'
+  | 'INGEST_UNKNOWN_COLUMNS'
+  | 'INGEST_DUPLICATE_KEYS'
+  | 'INGEST_NULL_VALUES'
+  | 'INGEST_SCHEMA_MISMATCH'
+  | 'INGEST_BAD_FORMAT'
+  | 'INGEST_BAD_OPTION'
+  | 'TABLE_NOT_FOUND'
+  | 'INVALID_ARGUMENT'
+  | 'INTERRUPTED'
+  | 'INTERNAL';
+
+export interface KilnErrorOptions {
+  /** Where in the input the problem is: a config path, or [file, line, column]. */
+  path?: (string | number)[];
+  /** Structured detail (offending rows, valid names...) for programmatic callers. */
+  details?: unknown;
+  cause?: unknown;
+}
+
+export class KilnError extends Error {
+  readonly code: KilnErrorCode;
+  readonly path: (string | number)[] | undefined;
+  readonly details: unknown;
+
+  constructor(code: KilnErrorCode, message: string, options: KilnErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'KilnError';
+    this.code = code;
+    this.path = options.path;
+    this.details = options.details;
+  }
+
+  toJSON(): { code: KilnErrorCode; message: string; path?: (string | number)[] } {
+    return this.path ? { code: this.code, message: this.message, path: this.path } : { code: this.code, message: this.message };
+  }
+}
+
+export function isKilnError(e: unknown, code?: KilnErrorCode): e is KilnError {
+  return e instanceof KilnError && (code === undefined || e.code === code);
+}
+
+/** Closest candidate by edit distance, for "did you mean" hints; undefined when nothing is close. */
+export function didYouMean(input: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(input.toLowerCase(), c.toLowerCase());
+    if (d < bestD) { bestD = d; best = c; }
+  }
+  return best !== undefined && bestD <= Math.max(2, Math.floor(input.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  const prev = new Array<number>(b.length + 1);
+  for (let j = 0; j <= b.length; j++) prev[j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length]!;
+}

@@ -1,0 +1,4 @@
+export { KilnError, isKilnError, didYouMean, type KilnErrorCode, type KilnErrorOptions } from './errors.js';
+export { Rng, cumulative } from './rng.js';
+export { Progress, formatCount, formatDuration, type ProgressOptions } from './progress.js';
+export { onInterrupt, type InterruptScope } from './interrupt.js';
