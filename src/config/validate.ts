@@ -1,0 +1,111 @@
+import type { z } from 'zod';
+import { KilnError, didYouMean } from '../core/errors.js';
+import { KilnConfigSchema, TableSpecSchema, type KilnConfig } from './schema.js';
+
+type Issue = z.core.$ZodIssue;
+
+const KNOWN_KEYS: { match: (path: PropertyKey[]) => boolean; keys: string[] }[] = [
+  { match: (p) => p.length === 0, keys: Object.keys(KilnConfigSchema.shape) },
+  { match: (p) => p.length === 2 && p[0] === 'tables', keys: Object.keys(TableSpecSchema.shape) },
+  { match: (p) => p.length === 4 && p[0] === 'tables' && p[2] === 'columns', keys: ['type', 'required', 'nullable', 'description'] },
+];
+
+/** Validates a raw config object; every problem is reported at once, each with its field path. */
+export function validateConfig(raw: unknown, source: string): KilnConfig {
+  const parsed = KilnConfigSchema.safeParse(raw);
+  const problems: string[] = [];
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) problems.push(describeIssue(issue, [], raw));
+  } else {
+    problems.push(...crossCheck(parsed.data));
+  }
+  if (problems.length) {
+    throw new KilnError(
+      'CONFIG_INVALID',
+      `${source} is not a valid kiln config (${problems.length} problem${problems.length > 1 ? 's' : ''}):\n${problems.map((p) => `  - ${p}`).join('\n')}`,
+      { details: problems },
+    );
+  }
+  return (parsed as { data: KilnConfig }).data;
+}
+
+function crossCheck(cfg: KilnConfig): string[] {
+  const out: string[] = [];
+  for (const [name, t] of Object.entries(cfg.tables)) {
+    if (!t.columns) continue;
+    const cols = Object.keys(t.columns);
+    for (const field of ['timestamp', 'key'] as const) {
+      const col = t[field];
+      if (col !== undefined && !cols.includes(col)) {
+        const hint = didYouMean(col, cols);
+        out.push(`tables.${name}.${field}: column '${col}' is not among the declared columns (${cols.join(', ')})${hint ? `; did you mean '${hint}'?` : ''}`);
+      }
+    }
+    const ts = t.timestamp !== undefined ? t.columns[t.timestamp] : undefined;
+    const tsType = typeof ts === 'string' ? ts : ts?.type;
+    if (tsType !== undefined && tsType !== 'timestamp') {
+      out.push(`tables.${name}.columns.${t.timestamp}: the timestamp column must have type 'timestamp', not '${tsType}'`);
+    }
+  }
+  return out;
+}
+
+function pathText(path: PropertyKey[]): string {
+  return path.length ? path.map(String).join('.') : '(top level)';
+}
+
+function valueAt(root: unknown, path: PropertyKey[]): unknown {
+  let v: unknown = root;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
+function show(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  const s = JSON.stringify(v);
+  return s === undefined ? String(v) : s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+function describeIssue(issue: Issue, prefix: PropertyKey[], root: unknown): string {
+  const path = [...prefix, ...issue.path];
+  const where = pathText(path);
+  const got = valueAt(root, path);
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      const known = KNOWN_KEYS.find((k) => k.match(path))?.keys ?? [];
+      return issue.keys
+        .map((key) => {
+          const hint = didYouMean(key, known);
+          return `${path.length ? `${where}.` : ''}${key}: unknown field${hint ? `; did you mean '${hint}'?` : ''}${known.length ? ` (allowed: ${known.join(', ')})` : ''}`;
+        })
+        .join('\n  - ');
+    }
+    case 'invalid_union': {
+      // Prefer the branch that got furthest into the value; at the same depth list what each accepts.
+      const branches = issue.errors.filter((b) => b.length > 0);
+      const deepest = Math.max(...branches.map((b) => b[0]!.path.length));
+      if (deepest > 0) {
+        const best = branches.find((b) => b[0]!.path.length === deepest)!;
+        return best.map((i) => describeIssue(i, path, root)).join('\n  - ');
+      }
+      const expected = branches.map((b) => expectation(b[0]!)).join(', or ');
+      return `${where}: expected ${expected}; got ${show(got)}`;
+    }
+    case 'invalid_type':
+      if (got === undefined) return `${where}: required field is missing (expected ${issue.expected})`;
+      return `${where}: expected ${issue.expected}; got ${show(got)}`;
+    case 'invalid_value':
+      return `${where}: expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}; got ${show(got)}`;
+    default:
+      return `${where}: ${issue.message}; got ${show(got)}`;
+  }
+}
+
+function expectation(issue: Issue): string {
+  if (issue.code === 'invalid_value') return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  if (issue.code === 'invalid_type') return `${issue.expected === 'object' ? 'an object' : issue.expected}`;
+  return issue.message;
+}

@@ -1,0 +1,3 @@
+/** kiln's public API. The declaration layer (config) imports nothing heavy; engines are separate entries. */
+export { KilnError, isKilnError, type KilnErrorCode } from './core/errors.js';
+export * from './config/index.js';

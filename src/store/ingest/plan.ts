@@ -1,0 +1,105 @@
+import { KilnError, didYouMean } from '../../core/errors.js';
+import { COLUMN_TYPES, type ColumnDecl } from '../../config/index.js';
+import { quoteIdent } from '../sql.js';
+
+export interface IngestSpec {
+  table: string;
+  decls: ColumnDecl[] | undefined;
+  allowExtra: boolean;
+  timestamp: string | undefined;
+  key: string | undefined;
+}
+
+export interface PlannedColumn {
+  name: string;
+  /** Type in the file as read, or undefined when the column is absent (optional, loads as NULL). */
+  fileType: string | undefined;
+  targetType: string;
+}
+
+/** A problem row found while loading, with where it is. */
+export interface BadRow {
+  where: string;
+  column?: string;
+  problem: string;
+  text?: string;
+}
+
+/**
+ * Decides the stored columns for one file: declared columns must be present (unless optional), undeclared
+ * ones are refused unless allowed, the timestamp column is a UTC TIMESTAMP.
+ */
+export function planColumns(file: string, fileCols: { name: string; type: string }[], spec: IngestSpec): PlannedColumn[] {
+  const names = fileCols.map((c) => c.name);
+  const dupes = names.filter((n, i) => names.indexOf(n) !== i);
+  if (dupes.length) throw new KilnError('INGEST_BAD_FORMAT', `${file}: the header names column '${dupes[0]}' more than once`, { path: [file] });
+  for (const [what, col] of [['--timestamp', spec.timestamp], ['--key', spec.key]] as const) {
+    if (col !== undefined && !names.includes(col) && !spec.decls?.some((d) => d.name === col)) {
+      const hint = didYouMean(col, names);
+      throw new KilnError('INGEST_MISSING_COLUMNS', `${file}: ${what} column '${col}' is not in the file (columns: ${names.join(', ')})${hint ? `; did you mean '${hint}'?` : ''}`, { path: [file, col] });
+    }
+  }
+  if (!spec.decls) {
+    return fileCols.map((c) => ({ name: c.name, fileType: c.type, targetType: c.name === spec.timestamp ? 'TIMESTAMP' : normaliseType(c.type) }));
+  }
+  const missing = spec.decls.filter((d) => d.required && !names.includes(d.name));
+  if (missing.length) {
+    throw new KilnError(
+      'INGEST_MISSING_COLUMNS',
+      `${file}: required column${missing.length > 1 ? 's' : ''} ${missing.map((d) => `'${d.name}'`).join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing (the file has: ${names.join(', ')}). ` +
+        `Add ${missing.length > 1 ? 'them' : 'it'} to the file, or mark ${missing.length > 1 ? 'them' : 'it'} { required: false } in the config of table '${spec.table}'.`,
+      { path: [file, missing[0]!.name], details: missing.map((d) => d.name) },
+    );
+  }
+  const declared = new Set(spec.decls.map((d) => d.name));
+  const extra = fileCols.filter((c) => !declared.has(c.name));
+  if (extra.length && !spec.allowExtra) {
+    throw new KilnError(
+      'INGEST_UNKNOWN_COLUMNS',
+      `${file}: column${extra.length > 1 ? 's' : ''} ${extra.map((c) => `'${c.name}'`).join(', ')} ${extra.length > 1 ? 'are' : 'is'} not declared for table '${spec.table}' ` +
+        `(declared: ${[...declared].join(', ')}). Declare ${extra.length > 1 ? 'them' : 'it'}, or set allowExtraColumns: true.`,
+      { path: [file, extra[0]!.name] },
+    );
+  }
+  const out: PlannedColumn[] = spec.decls.map((d) => ({
+    name: d.name,
+    fileType: fileCols.find((c) => c.name === d.name)?.type,
+    targetType: COLUMN_TYPES[d.type],
+  }));
+  for (const c of extra) out.push({ name: c.name, fileType: c.type, targetType: normaliseType(c.type) });
+  return out;
+}
+
+/** TIMESTAMPTZ is stored as a UTC TIMESTAMP: kiln has one time axis. */
+function normaliseType(t: string): string {
+  return t === 'TIMESTAMP WITH TIME ZONE' ? 'TIMESTAMP' : t;
+}
+
+/** The SELECT expression that turns a file column into its stored column. */
+export function columnExpr(c: PlannedColumn): string {
+  const id = quoteIdent(c.name);
+  if (c.fileType === undefined) return `NULL::${c.targetType} AS ${id}`;
+  if (c.fileType === c.targetType) return id;
+  if (c.fileType === 'TIMESTAMP WITH TIME ZONE' && c.targetType === 'TIMESTAMP') return `(${id} AT TIME ZONE 'UTC') AS ${id}`;
+  if (c.targetType === 'TIMESTAMP') return `(TRY_CAST(${id} AS TIMESTAMPTZ) AT TIME ZONE 'UTC') AS ${id}`;
+  return `TRY_CAST(${id} AS ${c.targetType}) AS ${id}`;
+}
+
+/** The condition under which a non-NULL file value fails its conversion. */
+export function castFails(c: PlannedColumn): string | undefined {
+  if (c.fileType === undefined || c.fileType === c.targetType) return undefined;
+  if (c.fileType === 'TIMESTAMP WITH TIME ZONE' && c.targetType === 'TIMESTAMP') return undefined;
+  const id = quoteIdent(c.name);
+  const target = c.targetType === 'TIMESTAMP' ? 'TIMESTAMPTZ' : c.targetType;
+  return `${id} IS NOT NULL AND TRY_CAST(${id} AS ${target}) IS NULL`;
+}
+
+export function badRowsError(file: string, table: string, total: number, rows: BadRow[]): KilnError {
+  const lines = rows.map((r) => `  ${r.where}${r.column ? `, column '${r.column}'` : ''}: ${r.problem}${r.text !== undefined ? `\n      ${r.text.length > 200 ? `${r.text.slice(0, 197)}...` : r.text}` : ''}`);
+  const more = total > rows.length ? `\n  ... and ${total - rows.length} more` : '';
+  return new KilnError(
+    'INGEST_BAD_ROWS',
+    `${file}: ${total} bad row${total === 1 ? '' : 's'}; nothing was loaded (table '${table}' is unchanged):\n${lines.join('\n')}${more}`,
+    { path: [file], details: rows },
+  );
+}
