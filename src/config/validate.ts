@@ -94,6 +94,8 @@ function describeIssue(issue: Issue, prefix: PropertyKey[], root: unknown): stri
       const expected = branches.map((b) => expectation(b[0]!)).join(', or ');
       return `${where}: expected ${expected}; got ${show(got)}`;
     }
+    case 'invalid_key':
+      return `${where}: the name ${JSON.stringify(String(path[path.length - 1]))} is not allowed: ${issue.issues.map((i) => i.message).join('; ')}`;
     case 'invalid_type':
       if (got === undefined) return `${where}: required field is missing (expected ${issue.expected})`;
       return `${where}: expected ${issue.expected}; got ${show(got)}`;

@@ -12,9 +12,9 @@ import type { SimOptions } from './options.js';
 import type { SimCounters, Sinks } from './sinks.js';
 
 /** Logit intercept of the monthly hazard of entering financial distress. */
-const DISTRESS_H0 = -5.0;
+const DISTRESS_H0 = -5.4;
 /** Intercept of the lender's approval score (approve when the score is positive). */
-const APPROVAL_A0 = 0.25;
+const APPROVAL_A0 = 0.75;
 const SECOND_US = 1_000_000;
 
 const OK = 0;
@@ -112,7 +112,7 @@ export class BorrowerGenerator {
       // Distress ramps up for 2-5 months, then either cures or turns into delinquency (absorbing).
       let ramp = 0;
       if (state === OK || state === CURED) {
-        const logit = DISTRESS_H0 + 1.0 * x + 2.0 * burden + 1.0 * Math.max(0, noise)
+        const logit = DISTRESS_H0 + 1.4 * x + 2.0 * burden + 1.0 * Math.max(0, noise)
           + (shocked ? (shockHit ? 1.1 : 0.35) : 0);
         if (r.uniform() < sigmoid(logit)) {
           state = DISTRESS; onset = m; rampLen = 2 + r.int(4);
@@ -140,16 +140,16 @@ export class BorrowerGenerator {
       if (n > 0) {
         const catBoost = shocked ? 0.5 + (shockHit ? 0.5 : 0) : 0;
         this.writeTxns(r, borrowerId, n, m, fromUs, shocked, {
-          gamb: 0.015 * gambAff * Math.exp(0.7 * x + 1.3 * stress),
-          cash: 0.015 * Math.exp(0.75 * x + 1.7 * stress + catBoost),
-          amountShift: 0.5 * Math.log(monthlyIncome / 4333) - 0.12 * z + 0.25 * stress,
+          gamb: 0.012 * gambAff * Math.exp(1.0 * x + 1.3 * stress),
+          cash: 0.012 * Math.exp(1.0 * x + 1.7 * stress + catBoost),
+          amountShift: 0.5 * Math.log(monthlyIncome / 4333) - 0.25 * z + 0.3 * stress,
           sigmaMult: vol * (1 + 0.2 * ramp),
-          pNight: sigmoid(-3.2 + 0.5 * x + 1.5 * stress),
+          pNight: sigmoid(-3.2 + 0.7 * x + 1.5 * stress),
         });
       }
 
       // Loan applications: more likely in distress, less likely with a loan running.
-      if (book.size < LoanBook.MAX && r.uniform() < 0.02 * (book.activeCount(m) > 0 ? 0.25 : 1) * Math.exp(1.6 * ramp)) {
+      if (book.size < LoanBook.MAX && r.uniform() < 0.03 * (book.activeCount(m) > 0 ? 0.25 : 1) * Math.exp(1.6 * ramp)) {
         this.application(r, borrowerId, m, fromUs, incomeNow, z, ramp, burden, state === DELINQUENT);
       }
     }
@@ -228,7 +228,7 @@ export class BorrowerGenerator {
     const statedIncome = round100(incomeNow * Math.exp(0.04 + 0.05 * r.normal()));
     // The lender sees a noisy bureau view of creditworthiness, bureau delinquencies, recent inquiries
     // (which rise with distress), the loan-to-income ratio and the existing debt burden.
-    const score = APPROVAL_A0 + 0.8 * z + 0.55 * r.normal() - (delinquent ? 1.6 : 0) - 0.5 * ramp
+    const score = APPROVAL_A0 + 0.6 * z + 0.8 * r.normal() - (delinquent ? 1.6 : 0) - 0.3 * ramp
       - 2.0 * (requested / incomeNow) - 0.6 * burden;
     const approved = score > 0;
     const decisionUs = floorSec(appliedUs + r.exponential(1 / DECISION_HOURS[channel]!) * HOUR_US);

@@ -41,7 +41,7 @@ export interface SimOptions {
 
 /** Default shock month for a horizon: two thirds through when there are at least 12 months. */
 export function defaultShockMonth(months: number): number | null {
-  return months >= 12 ? Math.floor((months * 2) / 3) : null;
+  return months >= 12 ? Math.floor(months / 2) : null;
 }
 
 /** Validates and resolves options; every problem is a KilnError('INVALID_ARGUMENT') naming the option. */

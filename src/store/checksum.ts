@@ -2,20 +2,14 @@ import { KilnError } from '../core/errors.js';
 import type { OfflineStore } from './offline.js';
 import { quoteIdent, quoteLiteral } from './sql.js';
 
-export interface TableChecksum {
-  table: string;
-  rows: number;
-  /** Hex digest over the schema and every value of every row, including the row's position. */
-  checksum: string;
-}
-
 /**
  * An order-sensitive checksum of a table: XOR over rows of hash(rowid, every column), combined with the
  * row count and a hash of the column names and types. It changes when any value, the row order, the
  * schema or the row count changes (up to 64-bit hash collisions); two tables with the same contents in
  * the same order, written the same way, have the same checksum. One parallel scan: fast on big tables.
+ * Format: `<schema hash>-<data hash>-<row count>`, all hex.
  */
-export async function tableChecksum(store: OfflineStore, table: string): Promise<TableChecksum> {
+export async function tableChecksum(store: OfflineStore, table: string): Promise<string> {
   const cols = await store.all<{ column_name: string; data_type: string }>(
     `SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ${quoteLiteral(table)} ORDER BY column_index`,
   );
@@ -32,5 +26,12 @@ export async function tableChecksum(store: OfflineStore, table: string): Promise
   const data = BigInt(r.h ?? '0');
   const schema = BigInt(r.s);
   const hex = (v: bigint): string => v.toString(16).padStart(16, '0');
-  return { table, rows: n, checksum: `${hex(schema)}-${hex(data)}-${n.toString(16)}` };
+  return `${hex(schema)}-${hex(data)}-${n.toString(16)}`;
+}
+
+/** Checksums of several tables, by name. */
+export async function tableChecksums(store: OfflineStore, tables: readonly string[]): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const t of tables) out[t] = await tableChecksum(store, t);
+  return out;
 }

@@ -1,0 +1,30 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initProject, Project } from '../src/store/index.js';
+
+/** A fresh temporary directory, removed by the returned cleanup. */
+export function tempDir(prefix = 'kiln-test-'): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Creates a project (optionally with a config body) and opens it. */
+export async function tempProject(configBody?: string): Promise<{ dir: string; project: Project; cleanup: () => void; reopen: () => Promise<Project> }> {
+  const { dir, cleanup } = tempDir();
+  if (configBody !== undefined) writeFileSync(join(dir, 'kiln.config.ts'), configBody);
+  await initProject(dir);
+  const state = { project: await Project.open({ project: dir }) };
+  return {
+    dir,
+    get project() { return state.project; },
+    cleanup: () => { try { state.project.close(); } catch { /* already closed */ } cleanup(); },
+    reopen: async () => { try { state.project.close(); } catch { /* already closed */ } state.project = await Project.open({ project: dir }); return state.project; },
+  };
+}
+
+export function write(dir: string, name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
