@@ -14,7 +14,7 @@ import type { SimCounters, Sinks } from './sinks.js';
 /** Logit intercept of the monthly hazard of entering financial distress. */
 const DISTRESS_H0 = -5.4;
 /** Intercept of the lender's approval score (approve when the score is positive). */
-const APPROVAL_A0 = 0.75;
+const APPROVAL_A0 = 0.7;
 const SECOND_US = 1_000_000;
 
 const OK = 0;
@@ -140,16 +140,18 @@ export class BorrowerGenerator {
       if (n > 0) {
         const catBoost = shocked ? 0.5 + (shockHit ? 0.5 : 0) : 0;
         this.writeTxns(r, borrowerId, n, m, fromUs, shocked, {
-          gamb: 0.012 * gambAff * Math.exp(1.0 * x + 1.3 * stress),
-          cash: 0.012 * Math.exp(1.0 * x + 1.7 * stress + catBoost),
+          gamb: 0.02 * gambAff * Math.exp(1.0 * x + 1.8 * stress),
+          cash: 0.02 * Math.exp(1.0 * x + 2.2 * stress + catBoost),
           amountShift: 0.5 * Math.log(monthlyIncome / 4333) - 0.25 * z + 0.3 * stress,
           sigmaMult: vol * (1 + 0.2 * ramp),
-          pNight: sigmoid(-3.2 + 0.7 * x + 1.5 * stress),
+          pNight: sigmoid(-3.2 + 0.7 * x + 2.0 * stress),
         });
       }
 
-      // Loan applications: more likely in distress, less likely with a loan running.
-      if (book.size < LoanBook.MAX && r.uniform() < 0.03 * (book.activeCount(m) > 0 ? 0.25 : 1) * Math.exp(1.6 * ramp)) {
+      // Loan applications: more likely in distress, less likely with a loan running; borrowers already
+      // delinquent (in collections) rarely apply.
+      const pApply = state === DELINQUENT ? 0.012 : 0.04 * (book.activeCount(m) > 0 ? 0.25 : 1) * Math.exp(2.0 * ramp);
+      if (book.size < LoanBook.MAX && r.uniform() < pApply) {
         this.application(r, borrowerId, m, fromUs, incomeNow, z, ramp, burden, state === DELINQUENT);
       }
     }

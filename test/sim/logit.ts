@@ -104,3 +104,17 @@ function solve(a: Float64Array[], b: Float64Array): Float64Array {
   }
   return out;
 }
+
+/** Out-of-fold AUC of a logistic regression with k folds assigned by `fold(i)`. */
+export function crossValidatedAuc(x: number[][], y: number[], fold: (i: number) => number, k = 3, l2?: number): number {
+  const pred = new Array<number>(x.length).fill(0);
+  for (let f = 0; f < k; f++) {
+    const tr: number[] = [];
+    const te: number[] = [];
+    for (let i = 0; i < x.length; i++) (fold(i) === f ? te : tr).push(i);
+    const m = fitLogit(tr.map((i) => x[i]!), tr.map((i) => y[i]!), l2 === undefined ? {} : { l2 });
+    const p = predictLogit(m, te.map((i) => x[i]!));
+    te.forEach((i, j) => { pred[i] = p[j]!; });
+  }
+  return auc(pred, y);
+}

@@ -30,9 +30,13 @@ export async function checkNulls(store: OfflineStore, s: FileStage, spec: Ingest
 export async function checkKeyUniqueInFile(store: OfflineStore, s: FileStage, spec: IngestSpec): Promise<void> {
   if (!spec.key) return;
   const k = quoteIdent(spec.key);
+  // Cheap test first; the per-key detail (an ordered aggregate) only runs when there are duplicates.
+  const any = await store.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM (SELECT ${k} FROM ${quoteIdent(s.table)} GROUP BY ${k} HAVING count(*) > 1)`);
+  if (any[0]!.n === 0) return;
   const dups = await store.all<{ v: string; c: number; at: number[]; n: number }>(
-    `SELECT ${k}::VARCHAR AS v, count(*)::BIGINT AS c, list(rowid + ${s.lineOffset} ORDER BY rowid)[1:3] AS at, count(*) OVER ()::BIGINT AS n
-       FROM ${quoteIdent(s.table)} GROUP BY ${k} HAVING count(*) > 1 ORDER BY min(rowid) LIMIT ${MAX_SHOWN}`,
+    `WITH d AS (SELECT ${k} AS key FROM ${quoteIdent(s.table)} GROUP BY ${k} HAVING count(*) > 1)
+     SELECT s.${k}::VARCHAR AS v, count(*)::BIGINT AS c, list(s.rowid + ${s.lineOffset} ORDER BY s.rowid)[1:3] AS at, ${any[0]!.n}::BIGINT AS n
+       FROM ${quoteIdent(s.table)} s SEMI JOIN d ON s.${k} = d.key GROUP BY s.${k} ORDER BY min(s.rowid) LIMIT ${MAX_SHOWN}`,
   );
   if (!dups.length) return;
   throw new KilnError(

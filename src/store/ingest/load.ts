@@ -124,11 +124,12 @@ async function checkCasts(store: OfflineStore, file: string, spec: IngestSpec, s
   for (const c of columns) {
     const cond = castFails(c);
     if (!cond) continue;
-    const rows = await store.all<{ line: number; v: string; n: number }>(
-      `SELECT ${lineExpr} AS line, ${quoteIdent(c.name)}::VARCHAR AS v, count(*) OVER ()::BIGINT AS n FROM ${source} WHERE ${cond} ORDER BY 1 LIMIT ${MAX_SHOWN}`,
+    const n = (await store.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${source} WHERE ${cond}`))[0]!.n;
+    if (n === 0) continue;
+    total += n;
+    const rows = await store.all<{ line: number; v: string }>(
+      `SELECT ${lineExpr} AS line, ${quoteIdent(c.name)}::VARCHAR AS v FROM ${source} WHERE ${cond} ORDER BY 1 LIMIT ${MAX_SHOWN}`,
     );
-    if (rows.length === 0) continue;
-    total += rows[0]!.n;
     for (const r of rows) {
       if (bad.length < MAX_SHOWN) bad.push({ where: `${word} ${r.line}`, column: c.name, problem: `${JSON.stringify(r.v)} is not a valid ${c.targetType.toLowerCase()}` });
     }
@@ -146,7 +147,7 @@ async function loadParquet(store: OfflineStore, file: string, spec: IngestSpec, 
   }
   const columns = planColumns(file, fileCols, spec);
   await checkCasts(store, file, spec, source, 'file_row_number + 1', 'row', columns);
-  await withProgress(store, hooks, store.run(`CREATE TABLE ${quoteIdent(stage)} AS SELECT ${columns.map(columnExpr).join(', ')} FROM ${source} ORDER BY file_row_number`));
+  await withProgress(store, hooks, store.run(`CREATE TABLE ${quoteIdent(stage)} AS SELECT ${columns.map(columnExpr).join(', ')} FROM ${source}`));
   const rows = await rowCount(store, stage);
   if (rows === 0) throw emptyError(file, 'the file has no rows');
   return { file, table: stage, rows, columns, lineWord: 'row', lineOffset: 1 };
