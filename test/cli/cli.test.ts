@@ -1,0 +1,74 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir, write } from '../helpers.js';
+
+const BIN = resolve(import.meta.dirname, '../../bin/kiln.js');
+const run = promisify(execFile);
+
+async function kiln(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+describe('the kiln binary', () => {
+  let dir: string;
+  let cleanup: () => void;
+  beforeAll(() => ({ dir, cleanup } = tempDir('kiln-cli-')));
+  afterAll(() => cleanup());
+
+  it('lists its commands with one-line help', async () => {
+    const r = await kiln(['--help'], dir);
+    expect(r.code).toBe(0);
+    for (const cmd of ['init', 'ingest', 'tables', 'sim']) expect(r.stdout).toMatch(new RegExp(`^  ${cmd}\\b.*\\S`, 'm'));
+  });
+
+  it('says how to start when there is no project', async () => {
+    const r = await kiln(['tables'], dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('error [PROJECT_NOT_FOUND]: no kiln project in');
+    expect(r.stderr).toContain("Run 'kiln init'");
+  });
+
+  it('inits a project, ingests, lists tables from a subdirectory, and reports bad input', async () => {
+    const init = await kiln(['init', 'proj'], dir);
+    expect(init.code).toBe(0);
+    const root = join(dir, 'proj');
+    for (const p of ['kiln.config.ts', '.kiln/offline.duckdb', '.kiln/meta.sqlite', '.kiln/artifacts']) expect(existsSync(join(root, p))).toBe(true);
+    expect((await kiln(['init', 'proj'], dir)).stdout).toContain('already a kiln project');
+
+    write(root, 'tx.csv', 'txn_id,ts,amount\n1,2024-01-01,5\n2,2024-02-01,6\n');
+    const ing = await kiln(['ingest', 'tx', 'tx.csv', '--timestamp', 'ts', '--key', 'txn_id'], root);
+    expect(ing.code).toBe(0);
+    expect(ing.stdout).toContain("appended 2 rows from 1 file into 'tx'");
+    const again = await kiln(['ingest', 'tx', 'tx.csv'], root);
+    expect(again.stdout).toContain('the same content was ingested');
+
+    const bad = write(root, 'bad.csv', 'txn_id,ts,amount\n3,2024-03-01,5,9\n');
+    const r = await kiln(['ingest', 'tx', bad], root);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`error [INGEST_BAD_ROWS]: ${bad}: 1 bad row; nothing was loaded (table 'tx' is unchanged)`);
+    expect(r.stderr).toContain('line 2: too many fields');
+
+    const sub = join(root, 'deeper');
+    await run('mkdir', ['-p', sub]);
+    const t = await kiln(['tables'], sub);
+    expect(t.code).toBe(0);
+    expect(t.stdout).toMatch(/tx\s+2\s+ts: 2024-01-01 00:00:00 \.\. 2024-02-01 00:00:00\s+txn_id\s+txn_id, ts, amount/);
+    const json = JSON.parse((await kiln(['--project', root, 'tables', '--json'], dir)).stdout) as { name: string; rows: number }[];
+    expect(json).toEqual([expect.objectContaining({ name: 'tx', rows: 2 })]);
+  });
+
+  it('rejects a wrong option value with usage help', async () => {
+    const r = await kiln(['ingest', 'tx', 'x.csv', '--mode', 'merge'], dir);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain("argument 'merge' is invalid. Allowed choices are append, replace");
+  });
+});
