@@ -26,6 +26,8 @@ export class OfflineStore {
     }
     const con = await instance.connect();
     await con.run(`SET TimeZone = 'UTC'`);
+    // Query progress is read by kiln's own progress output; DuckDB must track it but never print it.
+    await con.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false; SET progress_bar_time = 200');
     return new OfflineStore(path, instance, con);
   }
 
