@@ -52,6 +52,11 @@ export const KilnConfigSchema = z.strictObject({
   /** Where kiln keeps its data, relative to the config file. */
   dataDir: z.string().min(1).default('.kiln'),
   tables: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a SQL identifier: letters, digits and _, not starting with a digit'), TableSpecSchema).default({}),
+  /**
+   * Feature definitions built with kiln's feature DSL (entities, sources, features, feature sets). They
+   * are plain frozen specs; the features module validates them when it loads them.
+   */
+  features: z.array(z.unknown()).default([]),
 });
 
 export type KilnConfigInput = z.input<typeof KilnConfigSchema>;

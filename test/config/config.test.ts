@@ -19,7 +19,7 @@ function problems(raw: unknown): string {
 describe('config validation', () => {
   it('accepts a minimal config and fills defaults', () => {
     const c = validateConfig({ name: 'p' }, 'kiln.config.ts');
-    expect(c).toEqual({ name: 'p', dataDir: '.kiln', tables: {} });
+    expect(c).toEqual({ name: 'p', dataDir: '.kiln', tables: {}, features: [] });
   });
 
   it('names the field and what was expected for a wrong type', () => {
