@@ -34,17 +34,28 @@ try {
     console.log(`${t.name.padEnd(18)} ${formatCount(t.rows).padStart(8)} rows  ${range}`);
   }
 
-  step('12-month default rate by funding month (matured loans; the shock month is marked *)');
+  step('defaults by month: new 90+ dpd defaults / loans open in their 12-month window (* = shock month)');
+  const { start, end } = summary.stats;
   const shock = summary.options.shockMonth;
-  const rows = await project.offline.all<{ month: string; loans: number; defaults: number; rate: number; m: number }>(`
-    SELECT strftime(date_trunc('month', funded_at), '%Y-%m') AS month, count(*)::INT AS loans,
-           sum(default_12m::INT)::INT AS defaults, avg(default_12m::INT) AS rate,
-           datediff('month', TIMESTAMP '${summary.options.start}', date_trunc('month', funded_at))::INT AS m
-      FROM loan_labels WHERE default_12m IS NOT NULL GROUP BY ALL ORDER BY month`);
-  for (const r of rows) {
-    const bar = '#'.repeat(Math.round(r.rate * 200));
-    console.log(`${r.month}${r.m === shock ? '*' : ' '} ${String(r.loans).padStart(6)} loans  ${(r.rate * 100).toFixed(1).padStart(5)}%  ${bar}`);
-  }
+  const rows = await project.offline.all<{ month: string; mi: number; open: number; defaults: number; cohort: number | null }>(`
+    WITH months AS (SELECT unnest(generate_series(TIMESTAMP '${start}', TIMESTAMP '${end}' - INTERVAL 1 MONTH, INTERVAL 1 MONTH)) AS m)
+    SELECT strftime(m, '%Y-%m') AS month,
+           datediff('month', TIMESTAMP '${start}', m)::INT AS mi,
+           (SELECT count(*) FROM loan_labels l WHERE l.funded_at < m AND l.funded_at + INTERVAL 12 MONTH > m
+               AND (l.defaulted_at IS NULL OR l.defaulted_at >= m))::INT AS open,
+           (SELECT count(*) FROM loan_labels l WHERE l.defaulted_at >= m AND l.defaulted_at < m + INTERVAL 1 MONTH
+               AND l.defaulted_at < l.funded_at + INTERVAL 12 MONTH)::INT AS defaults,
+           (SELECT avg(default_12m::INT) FROM loan_labels l WHERE date_trunc('month', l.funded_at) = m
+               AND l.funded_at + INTERVAL 12 MONTH <= TIMESTAMP '${end}') AS cohort
+      FROM months ORDER BY m`);
+  const rates = rows.map((r) => (r.open ? r.defaults / r.open : 0));
+  const scale = 40 / Math.max(1e-9, ...rates);
+  console.log(`month     open loans  defaults  monthly rate${' '.repeat(36)}12-month default rate of loans funded that month`);
+  rows.forEach((r, i) => {
+    const rate = rates[i]!;
+    const cohort = r.cohort === null ? '  (not yet matured)' : `${(r.cohort * 100).toFixed(1).padStart(5)}%`;
+    console.log(`${r.month}${r.mi === shock ? '*' : ' '}  ${String(r.open).padStart(9)}  ${String(r.defaults).padStart(8)}  ${(rate * 100).toFixed(2).padStart(5)}% ${'#'.repeat(Math.round(rate * scale)).padEnd(40)}  ${cohort}`);
+  });
   console.log(`\nproject: ${dir}\nnext: cd ${dir} && npx kiln tables`);
 } finally {
   project.close();

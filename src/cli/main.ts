@@ -1,27 +1,5 @@
-import { Command } from 'commander';
-import { readFileSync } from 'node:fs';
-import { registerInit } from './commands/init.js';
-import { registerIngest } from './commands/ingest.js';
-import { registerSim } from './commands/sim.js';
-import { registerTables } from './commands/tables.js';
+import { buildProgram } from './program.js';
 import { reportError } from './output.js';
-
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-
-export function buildProgram(): Command {
-  const program = new Command()
-    .name('kiln')
-    .description('kiln: event data to monitored, retrained, served models, in one embedded tool')
-    .version(pkg.version)
-    .option('-p, --project <dir>', 'the project directory (default: the nearest one above the working directory)')
-    .showHelpAfterError('(run with --help for usage)')
-    .exitOverride();
-  registerInit(program);
-  registerIngest(program);
-  registerTables(program);
-  registerSim(program);
-  return program;
-}
 
 async function main(): Promise<void> {
   try {

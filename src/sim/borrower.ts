@@ -29,8 +29,8 @@ const DELINQUENT = 3;
  */
 export class BorrowerGenerator {
   private readonly stress: Float64Array;
-  private readonly ts = new Float64Array(4096);
-  private tsBig: Float64Array = this.ts;
+  /** Scratch for one month's transaction times (grown when a month has more). */
+  private tsBuf = new Float64Array(4096);
   private readonly baseCumBefore: Float64Array;
   private readonly baseCumAfter: Float64Array;
   private readonly book: LoanBook;
@@ -53,6 +53,7 @@ export class BorrowerGenerator {
     const r = new Rng(opts.seed, borrowerId);
     const M = opts.months;
     const shockMonth = opts.shockMonth ?? Infinity;
+    this.stress.fill(0);
 
     // --- static attributes and latents ---
     const age = r.categorical(AGE_W);
@@ -113,7 +114,7 @@ export class BorrowerGenerator {
       let ramp = 0;
       if (state === OK || state === CURED) {
         const logit = DISTRESS_H0 + 1.4 * x + 2.0 * burden + 1.0 * Math.max(0, noise)
-          + (shocked ? (shockHit ? 1.1 : 0.35) : 0);
+          + (shocked ? (shockHit ? 1.5 : 0.5) : 0);
         if (r.uniform() < sigmoid(logit)) {
           state = DISTRESS; onset = m; rampLen = 2 + r.int(4);
           if (firstDistressUs !== firstDistressUs) firstDistressUs = floorSec(mStart + r.uniform() * mLen);
@@ -177,8 +178,8 @@ export class BorrowerGenerator {
     p: { gamb: number; cash: number; amountShift: number; sigmaMult: number; pNight: number },
   ): void {
     const { cal, merchants } = this;
-    if (n > this.tsBig.length) this.tsBig = new Float64Array(n * 2);
-    const ts = this.tsBig;
+    if (n > this.tsBuf.length) this.tsBuf = new Float64Array(n * 2);
+    const ts = this.tsBuf;
     const mStart = cal.monthStartUs[m + CAL_OFFSET]!;
     const days = cal.monthDays[m + CAL_OFFSET]!;
     const firstDay = Math.floor((fromUs - mStart) / DAY_US);

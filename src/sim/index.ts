@@ -6,4 +6,4 @@ export { SimOptionsSchema, parseSimOptions, defaultShockMonth, type SimOptions, 
 export { simulate, type SimSummary, type SimTableSummary, type SimStats, type SimHooks, type ProgressLike } from './world.js';
 export { SIM_TABLES, type SimTableName, type SimTableInfo } from './schema.js';
 export { DEFAULT_DPD, LABEL_WINDOW_MONTHS } from './loans.js';
-export { tableChecksum, tableChecksums } from '../store/checksum.js';
+export { tableChecksum, tableChecksums } from '../store/index.js';

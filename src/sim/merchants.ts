@@ -1,5 +1,5 @@
 import { Rng } from '../core/rng.js';
-import type { ColumnarAppender } from '../store/columnar.js';
+import type { ColumnarAppender } from '../store/index.js';
 import { CAT_MERCHANT_SHARE, CAT_TIER_W } from './model.js';
 import { CATEGORIES, type MERCHANTS_SCHEMA } from './schema.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { KilnError } from '../core/errors.js';
+import { KilnError, didYouMean } from '../core/errors.js';
 
 /**
  * Options of `kiln sim`. Every option has a default, so `{}` is a valid input; `shockMonth` defaults to
@@ -48,9 +48,15 @@ export function defaultShockMonth(months: number): number | null {
 export function parseSimOptions(input: unknown): SimOptions {
   const res = SimOptionsSchema.safeParse(input ?? {});
   if (!res.success) {
-    const issues = res.error.issues.map((i) => {
-      const name = i.path.length > 0 ? i.path.join('.') : (i.code === 'unrecognized_keys' ? (i as { keys?: string[] }).keys?.join(', ') ?? '' : '');
-      return { option: name, message: i.message };
+    const known = Object.keys(SimOptionsSchema.shape);
+    const issues = res.error.issues.flatMap((i) => {
+      if (i.code === 'unrecognized_keys') {
+        return i.keys.map((k) => {
+          const hint = didYouMean(k, known);
+          return { option: k, message: `unknown option${hint ? ` (did you mean '${hint}'?)` : ''}; known options: ${known.join(', ')}` };
+        });
+      }
+      return [{ option: i.path.join('.'), message: i.message }];
     });
     const text = issues.map((i) => (i.option ? `option '${i.option}': ${i.message}` : i.message)).join('; ');
     throw new KilnError('INVALID_ARGUMENT', `invalid simulator options: ${text}`, {

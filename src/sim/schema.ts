@@ -1,4 +1,7 @@
-import { enumOf } from '../store/columnar.js';
+/** An enum column (like columnar's enumOf, without loading DuckDB: the generator worker imports this file). */
+function enumOf<const T extends readonly string[]>(values: T): { readonly enum: T } {
+  return { enum: values };
+}
 
 /** Categorical vocabularies of the simulated world. Order matters: the appenders write indexes. */
 export const AGE_BANDS = ['18-24', '25-34', '35-44', '45-54', '55-64', '65+'] as const;
@@ -108,6 +111,7 @@ export type SimTableName =
 
 export interface SimTableInfo {
   name: SimTableName;
+  /** Primary key: unique and never NULL (what `kiln ingest --key` enforces when appending). */
   keyColumn?: string;
   timestampColumn?: string;
   /** Counted in `totalEvents` (transactions, applications, repayments). */
@@ -123,14 +127,14 @@ export const SIM_TABLES: readonly SimTableInfo[] = [
     description: 'Ground truth of the generator (latent creditworthiness, shock exposure, distress and delinquency times). For tests and docs only; never use as features.' },
   { name: 'merchants', keyColumn: 'merchant_id', event: false,
     description: 'Merchants with their category and risk tier (1 low .. 3 high).' },
-  { name: 'transactions', keyColumn: 'borrower_id', timestampColumn: 'ts', event: true,
+  { name: 'transactions', keyColumn: 'txn_id', timestampColumn: 'ts', event: true,
     description: 'Card and bank transactions; the mix, size and timing depend on creditworthiness and on financial stress, which rises before delinquency.' },
-  { name: 'applications', keyColumn: 'borrower_id', timestampColumn: 'applied_at', event: true,
+  { name: 'applications', keyColumn: 'application_id', timestampColumn: 'applied_at', event: true,
     description: 'Loan applications with the lender decision (decision_at) and whether the loan was funded.' },
-  { name: 'loans', keyColumn: 'borrower_id', timestampColumn: 'funded_at', event: false,
+  { name: 'loans', keyColumn: 'loan_id', timestampColumn: 'funded_at', event: false,
     description: 'Funded loans: amount, term, rate and the monthly annuity payment.' },
-  { name: 'repayments', keyColumn: 'borrower_id', timestampColumn: 'due_date', event: true,
+  { name: 'repayments', keyColumn: 'repayment_id', timestampColumn: 'due_date', event: true,
     description: 'One row per installment due within the horizon; paid_at is NULL when unpaid at the end of the horizon; days_past_due is as of paid_at, or as of the end of the horizon when unpaid.' },
-  { name: 'loan_labels', keyColumn: 'borrower_id', timestampColumn: 'label_available_at', event: false,
+  { name: 'loan_labels', keyColumn: 'loan_id', timestampColumn: 'label_available_at', event: false,
     description: 'default_12m (90+ days past due within 12 months of funding) per funded loan; label_available_at is when the label became known; both are NULL while the label is not yet observable at the end of the horizon.' },
 ];

@@ -1,9 +1,7 @@
 import { KilnError, isKilnError } from '../core/errors.js';
 import { Progress, formatCount } from '../core/progress.js';
-import { ColumnarAppender, type ColumnSchema } from '../store/columnar.js';
-import type { OfflineStore } from '../store/offline.js';
-import { quoteIdent } from '../store/sql.js';
-import { BorrowerGenerator } from './borrower.js';
+import { ColumnarAppender, quoteIdent, type ColumnSchema, type OfflineStore } from '../store/index.js';
+import { driveInline, driveWorker, interrupted, type DriveContext } from './driver.js';
 import { buildMerchantIndex, writeMerchants } from './merchants.js';
 import { makeCalendar } from './model.js';
 import { parseSimOptions, type SimOptions, type SimOptionsInput } from './options.js';
@@ -11,7 +9,7 @@ import {
   APPLICATIONS_SCHEMA, BORROWERS_SCHEMA, LATENTS_SCHEMA, LOANS_SCHEMA, LOAN_LABELS_SCHEMA, MERCHANTS_SCHEMA,
   REPAYMENTS_SCHEMA, SIM_TABLES, TRANSACTIONS_SCHEMA, type SimTableName,
 } from './schema.js';
-import { SimCounters, type Sinks } from './sinks.js';
+import { SimCounters, type SinkName } from './sinks.js';
 
 export interface SimTableSummary {
   name: SimTableName;
@@ -60,12 +58,17 @@ export interface SimHooks {
   /** Checked between borrower batches; an aborted run throws KilnError('INTERRUPTED') and changes nothing. */
   signal?: AbortSignal;
   quiet?: boolean;
+  /**
+   * Generate in a worker thread while the calling thread appends to DuckDB (about twice as fast on two
+   * or more cores). Default: when there are at least 20,000 borrowers. The output is identical either way.
+   */
+  worker?: boolean;
 }
 
-/** Borrowers generated between abort checks and progress updates (the event loop runs in between). */
-const BATCH = 2000;
+/** Below this many borrowers the worker thread's start-up costs more than it saves. */
+const WORKER_MIN_BORROWERS = 20_000;
 
-const STAGED: { name: SimTableName; schema: ColumnSchema; sink: keyof Sinks | 'merchants' }[] = [
+const STAGED: { name: SimTableName; schema: ColumnSchema; sink: SinkName | 'merchants' }[] = [
   { name: 'borrowers', schema: BORROWERS_SCHEMA, sink: 'borrowers' },
   { name: 'borrower_latents', schema: LATENTS_SCHEMA, sink: 'latents' },
   { name: 'merchants', schema: MERCHANTS_SCHEMA, sink: 'merchants' },
@@ -105,14 +108,12 @@ export async function simulate(store: OfflineStore, options: SimOptionsInput = {
     }
     writeMerchants(sinks.merchants as unknown as ColumnarAppender<typeof MERCHANTS_SCHEMA>, merchantIdx, opts.seed);
 
-    const gen = new BorrowerGenerator(opts, cal, merchantIdx, sinks as unknown as Sinks, counters);
-    for (let b0 = 1; b0 <= opts.borrowers; b0 += BATCH) {
-      checkAbort(hooks.signal);
-      const b1 = Math.min(opts.borrowers, b0 + BATCH - 1);
-      for (let b = b0; b <= b1; b++) gen.generate(b);
-      progress?.update(b1, `${formatCount(counters.events)} events`);
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    const ctx: DriveContext = {
+      opts, cal, merchants: merchantIdx, counters, progress, signal: hooks.signal,
+      appenders: sinks as Record<SinkName, ColumnarAppender<ColumnSchema>>,
+    };
+    if (hooks.worker ?? opts.borrowers >= WORKER_MIN_BORROWERS) await driveWorker(ctx);
+    else await driveInline(ctx);
     checkAbort(hooks.signal);
 
     const rows = new Map<SimTableName, number>();
@@ -168,7 +169,5 @@ export async function simulate(store: OfflineStore, options: SimOptionsInput = {
 }
 
 function checkAbort(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) {
-    throw new KilnError('INTERRUPTED', 'simulation interrupted; the previous tables are unchanged and the staging tables were dropped');
-  }
+  if (signal?.aborted) throw interrupted();
 }

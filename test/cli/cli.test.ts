@@ -66,6 +66,20 @@ describe('the kiln binary', () => {
     expect(json).toEqual([expect.objectContaining({ name: 'tx', rows: 2 })]);
   });
 
+  it('simulates a world into the project and lists its tables; bad options are named', async () => {
+    const root = join(dir, 'simproj');
+    expect((await kiln(['init', root], dir)).code).toBe(0);
+    const r = await kiln(['sim', '--borrowers', '300', '--months', '6', '--seed', '3', '--quiet'], root);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('simulated 300 borrowers over 6 months from 2024-01-01 (seed 3, shock none)');
+    expect(r.stdout).toMatch(/^transactions\s+\S+\s+ts\s+txn_id$/m);
+    const t = await kiln(['tables'], root);
+    for (const name of ['borrowers', 'transactions', 'applications', 'loans', 'repayments', 'loan_labels', 'merchants']) expect(t.stdout).toMatch(new RegExp(`^${name}\\s`, 'm'));
+    const bad = await kiln(['sim', '--borrowers', '0'], root);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("error [INVALID_ARGUMENT]: invalid simulator options: option 'borrowers'");
+  });
+
   it('rejects a wrong option value with usage help', async () => {
     const r = await kiln(['ingest', 'tx', 'x.csv', '--mode', 'merge'], dir);
     expect(r.code).not.toBe(0);

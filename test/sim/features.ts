@@ -14,7 +14,11 @@ export interface LoanFeatures {
  * Loans whose 12-month label window closed within the horizon (an unbiased cohort), with static
  * attributes from `borrowers` and behaviour from the transactions in the 90 days strictly before funding.
  */
-export async function loanFeatures(store: OfflineStore, horizonEnd: string): Promise<LoanFeatures[]> {
+export async function loanFeatures(store: OfflineStore, horizonEnd: string, window: 'before' | 'leaky-after' = 'before'): Promise<LoanFeatures[]> {
+  // 'leaky-after' uses the 90 days after funding: information not available at decision time.
+  const on = window === 'before'
+    ? 't.ts < ll.funded_at AND t.ts >= ll.funded_at - INTERVAL 90 DAY'
+    : 't.ts >= ll.funded_at AND t.ts < ll.funded_at + INTERVAL 90 DAY';
   const rows = await store.all<Record<string, number | string>>(`
     WITH ll AS (
       SELECT loan_id, borrower_id, funded_at, default_12m::INT AS y FROM loan_labels
@@ -28,7 +32,7 @@ export async function loanFeatures(store: OfflineStore, horizonEnd: string): Pro
         coalesce(avg((hour(t.ts) < 5)::INT), 0) AS night,
         coalesce(stddev_samp(ln(t.amount)), 0) AS vol
       FROM ll LEFT JOIN transactions t
-        ON t.borrower_id = ll.borrower_id AND t.ts < ll.funded_at AND t.ts >= ll.funded_at - INTERVAL 90 DAY
+        ON t.borrower_id = ll.borrower_id AND ${on}
       GROUP BY ll.loan_id
     )
     SELECT ll.loan_id, ll.y, b.income, b.age_band::VARCHAR AS age, b.region::VARCHAR AS region,

@@ -1,0 +1,2 @@
+export { buildProgram } from './program.js';
+export { reportError, formatTable } from './output.js';
