@@ -3,7 +3,7 @@ import { KilnError, didYouMean } from '../core/errors.js';
 
 /**
  * Options of `kiln sim`. Every option has a default, so `{}` is a valid input; `shockMonth` defaults to
- * two thirds of the way through the horizon (month 16 of 24) when the horizon has at least 12 months,
+ * the middle of the horizon (month 12 of 24) when the horizon has at least 12 months,
  * and to no shock otherwise; pass `null` for no shock.
  */
 export const SimOptionsSchema = z
@@ -39,7 +39,7 @@ export interface SimOptions {
   txnsPerMonth: number;
 }
 
-/** Default shock month for a horizon: two thirds through when there are at least 12 months. */
+/** Default shock month for a horizon: the middle, when there are at least 12 months. */
 export function defaultShockMonth(months: number): number | null {
   return months >= 12 ? Math.floor(months / 2) : null;
 }

@@ -22,7 +22,7 @@ export function registerSim(program: Command): void {
     .option('--borrowers <n>', 'number of borrowers', int('borrowers'), 10_000)
     .option('--months <m>', 'months simulated', int('months'), 24)
     .option('--seed <s>', 'random seed: the same arguments give byte-identical tables', int('seed'), 42)
-    .option('--shock-month <k>', "0-based month of the regime shift, or 'none' (default: halfway when months >= 12)")
+    .option('--shock-month <k>', "0-based month of the regime shift, or 'none' (default: the middle month when months >= 12)")
     .option('--start <date>', 'first day of the horizon, YYYY-MM-01', '2024-01-01')
     .option('--txns-per-month <x>', 'mean card/bank transactions per borrower-month', (v: string) => Number(v), 4)
     .option('--quiet', 'no progress output', false)
