@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerInit } from './commands/init.js';
+import { registerModels } from './commands/models.js';
+import { registerRuns } from './commands/runs.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerSim } from './commands/sim.js';
 import { registerTables } from './commands/tables.js';
@@ -20,6 +22,8 @@ export function buildProgram(): Command {
   registerIngest(program);
   registerTables(program);
   registerSim(program);
+  registerRuns(program);
+  registerModels(program);
   return program;
 }
 

@@ -30,6 +30,87 @@ const MIGRATIONS: string[] = [
      error TEXT
    );
    CREATE INDEX ingests_by_hash ON ingests (table_name, file_hash);`,
+  // 2: experiment tracking and the model registry (src/registry/).
+  `CREATE TABLE experiments (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     name TEXT NOT NULL UNIQUE,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE runs (
+     id TEXT PRIMARY KEY,
+     experiment_id INTEGER NOT NULL REFERENCES experiments (id),
+     name TEXT,
+     status TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'killed')),
+     started_at TEXT NOT NULL,
+     ended_at TEXT,
+     git_commit TEXT,
+     config_hash TEXT,
+     host TEXT NOT NULL,
+     pid INTEGER NOT NULL,
+     error TEXT
+   );
+   CREATE INDEX runs_by_experiment ON runs (experiment_id, started_at);
+   CREATE TABLE run_params (run_id TEXT NOT NULL REFERENCES runs (id), key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_id, key));
+   CREATE TABLE run_tags (run_id TEXT NOT NULL REFERENCES runs (id), key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (run_id, key));
+   CREATE TABLE run_metrics (
+     run_id TEXT NOT NULL REFERENCES runs (id),
+     key TEXT NOT NULL,
+     step INTEGER NOT NULL,
+     value REAL,
+     logged_at TEXT NOT NULL,
+     PRIMARY KEY (run_id, key, step)
+   );
+   CREATE TABLE run_lineage (
+     run_id TEXT NOT NULL REFERENCES runs (id),
+     kind TEXT NOT NULL,
+     name TEXT NOT NULL,
+     version TEXT,
+     details TEXT,
+     PRIMARY KEY (run_id, kind, name)
+   );
+   CREATE TABLE run_artifacts (
+     run_id TEXT NOT NULL REFERENCES runs (id),
+     path TEXT NOT NULL,
+     bytes INTEGER NOT NULL,
+     sha256 TEXT NOT NULL,
+     logged_at TEXT NOT NULL,
+     PRIMARY KEY (run_id, path)
+   );
+   CREATE TABLE models (name TEXT PRIMARY KEY, description TEXT, created_at TEXT NOT NULL);
+   CREATE TABLE model_versions (
+     model_name TEXT NOT NULL REFERENCES models (name),
+     version INTEGER NOT NULL,
+     run_id TEXT REFERENCES runs (id),
+     signature TEXT NOT NULL,
+     artifact_path TEXT,
+     description TEXT,
+     created_at TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     PRIMARY KEY (model_name, version)
+   );
+   CREATE TABLE model_aliases (
+     model_name TEXT NOT NULL REFERENCES models (name),
+     alias TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (model_name, alias),
+     FOREIGN KEY (model_name, version) REFERENCES model_versions (model_name, version)
+   );
+   CREATE TABLE audit_log (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     action TEXT NOT NULL,
+     model_name TEXT,
+     version INTEGER,
+     alias TEXT,
+     previous_version INTEGER,
+     reason TEXT,
+     details TEXT
+   );
+   CREATE INDEX audit_by_model ON audit_log (model_name, id);
+   CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+   CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`,
 ];
 
 export interface TableRecord {

@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ModelRegistry, Tracker } from '../../src/registry/index.js';
+import { MetaStore } from '../../src/store/index.js';
 import { tempDir, write } from '../helpers.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/kiln.js');
@@ -78,6 +80,32 @@ describe('the kiln binary', () => {
     const bad = await kiln(['sim', '--borrowers', '0'], root);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain("error [INVALID_ARGUMENT]: invalid simulator options: option 'borrowers'");
+  });
+
+  it('lists runs, and moves and audits model aliases', async () => {
+    const root = join(dir, 'regproj');
+    expect((await kiln(['init', root], dir)).code).toBe(0);
+    const meta = MetaStore.open(join(root, '.kiln', 'meta.sqlite'));
+    const tracker = new Tracker(meta.db, join(root, '.kiln', 'artifacts'));
+    const runId = await tracker.withRun({ experiment: 'credit', params: { max_depth: 6 } }, async (run) => { run.logMetric('auc', 0.71); return run.id; });
+    const reg = new ModelRegistry(meta.db);
+    reg.registerVersion('credit', { runId, signature: { features: [{ name: 'x', type: 'DOUBLE' }] } });
+    reg.registerVersion('credit', { runId, signature: { features: [{ name: 'x', type: 'DOUBLE' }] } });
+    meta.close();
+
+    expect((await kiln(['runs', 'list'], root)).stdout).toMatch(new RegExp(`^${runId}\\s+credit\\s+-\\s+finished`, 'm'));
+    expect((await kiln(['runs', 'show', runId.slice(0, 10)], root)).stdout).toContain('auc = 0.71');
+    expect((await kiln(['models', 'alias', 'set', 'credit@1', 'champion', '--reason', 'launch'], root)).stdout).toBe('credit@champion -> version 1\n');
+    expect((await kiln(['models', 'alias', 'set', 'credit@2', 'champion', '--reason', 'better OOT AUC'], root)).stdout).toBe('credit@champion -> version 2 (was 1)\n');
+    const noReason = await kiln(['models', 'alias', 'set', 'credit@1', 'champion'], root);
+    expect(noReason.code).not.toBe(0);
+    expect(noReason.stderr).toContain("required option '--reason <text>' not specified");
+    expect((await kiln(['models', 'list'], root)).stdout).toMatch(/^credit\s+2\s+2\s+champion=2$/m);
+    const hist = (await kiln(['models', 'history', 'credit'], root)).stdout;
+    expect(hist).toMatch(/^champion\s+1\s+\S+\s+\S+\s+\S+\s+launch$/m);
+    expect(hist).toMatch(/^champion\s+2\s+\S+\s+now\s+\S+\s+better OOT AUC$/m);
+    const bad = await kiln(['models', 'show', 'credit@champoin'], root);
+    expect(bad.stderr).toContain("did you mean 'champion'?");
   });
 
   it('rejects a wrong option value with usage help', async () => {
