@@ -22,6 +22,7 @@ export type KilnErrorCode =
   | 'RUN_NOT_FOUND'
   | 'MODEL_NOT_FOUND'
   | 'SIGNATURE_MISMATCH'
+  | 'METRIC_UNDEFINED'
   | 'INVALID_ARGUMENT'
   | 'INTERRUPTED'
   | 'INTERNAL';
