@@ -3,8 +3,10 @@
  * argument), simulates a lending world into it, and prints what is there.
  *   npm run demo [-- DIR] [--borrowers N] [--months M] [--seed S]
  */
-import { resolve } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { formatCount } from '../src/core/progress.js';
+import { buildTrainingSet } from '../src/features/training/index.js';
 import { simulate } from '../src/sim/index.js';
 import { Project, initProject, listTables } from '../src/store/index.js';
 
@@ -18,6 +20,19 @@ const dir = resolve(positional[0] ?? 'demo-project');
 const step = (s: string): void => console.log(`\n== ${s}`);
 
 step(`kiln init ${dir}`);
+// The demo's config declares its features in TypeScript (src/features/demo-features.ts).
+if (!existsSync(join(dir, 'kiln.config.ts'))) {
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, DEMO_FEATURES } from 'kiln';
+
+export default defineConfig({
+  name: 'kiln-demo',
+  description: 'The kiln demo: a simulated lending world and the credit features declared over it',
+  features: [...DEMO_FEATURES],
+});
+`);
+}
 const { created } = await initProject(dir, { name: 'kiln-demo' });
 console.log(created.length ? `created ${created.length} paths` : 'project already there');
 
@@ -56,6 +71,15 @@ try {
     const cohort = r.cohort === null ? '  (not yet matured)' : `${(r.cohort * 100).toFixed(1).padStart(5)}%`;
     console.log(`${r.month}${r.mi === shock ? '*' : ' '}  ${String(r.open).padStart(9)}  ${String(r.defaults).padStart(8)}  ${(rate * 100).toFixed(2).padStart(5)}% ${'#'.repeat(Math.round(rate * scale)).padEnd(40)}  ${cohort}`);
   });
+
+  step('kiln features training-set: credit_v1, point in time at each loan\'s funding');
+  const out = join(dir, 'credit_v1.parquet');
+  const ts = await buildTrainingSet(project, { spine: { table: 'loan_labels', timestamp: 'funded_at' }, features: 'credit_v1', out });
+  console.log(`${formatCount(ts.rows)} rows x ${ts.columns.length} columns (${ts.features.length} features) in ${ts.seconds.toFixed(2)}s -> ${out}`);
+  const preview = await project.offline.all<Record<string, number | string | null>>(`
+    SELECT default_12m, count(*)::INT AS loans, round(avg(spend_90d), 0) AS spend_90d, round(avg(gambling_share_90d), 4) AS gambling_share_90d
+      FROM read_parquet('${out}') WHERE default_12m IS NOT NULL GROUP BY ALL ORDER BY ALL`).catch(() => []);
+  for (const r of preview) console.log(`  default_12m=${String(r.default_12m).padEnd(5)} loans=${String(r.loans).padStart(6)}  mean spend_90d=${r.spend_90d}  mean gambling_share_90d=${r.gambling_share_90d}`);
   console.log(`\nproject: ${dir}\nnext: cd ${dir} && npx kiln tables`);
 } finally {
   project.close();

@@ -1,3 +1,5 @@
 /** kiln's public API. The declaration layer (config) imports nothing heavy; engines are separate entries. */
 export { KilnError, isKilnError, type KilnErrorCode } from './core/errors.js';
 export * from './config/index.js';
+export * from './features/index.js';
+export { DEMO_FEATURES } from './features/demo-features.js';

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerFeatures } from './commands/features.js';
 import { registerInit } from './commands/init.js';
 import { registerModels } from './commands/models.js';
 import { registerRuns } from './commands/runs.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerIngest(program);
   registerTables(program);
   registerSim(program);
+  registerFeatures(program);
   registerRuns(program);
   registerModels(program);
   return program;
