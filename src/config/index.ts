@@ -6,3 +6,4 @@ export {
 } from './schema.js';
 export { validateConfig } from './validate.js';
 export { CONFIG_FILE_NAMES, configFileIn, findProjectRoot, loadConfigFile, resolveProjectRoot } from './load.js';
+export { ModelSpecSchema, PROHIBITED_BASIS_TAG, type ModelSpec, type ModelSpecInput } from './model-spec.js';

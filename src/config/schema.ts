@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ModelSpecSchema } from './model-spec.js';
 
 /** Column types a table schema may declare, with their DuckDB storage types. */
 export const COLUMN_TYPES = {
@@ -57,6 +58,8 @@ export const KilnConfigSchema = z.strictObject({
    * are plain frozen specs; the features module validates them when it loads them.
    */
   features: z.array(z.unknown()).default([]),
+  /** Models trained by `kiln train NAME`. */
+  models: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "letters, digits, '.', '_' or '-', starting with a letter"), ModelSpecSchema).default({}),
 });
 
 export type KilnConfigInput = z.input<typeof KilnConfigSchema>;

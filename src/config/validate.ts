@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { KilnError, didYouMean } from '../core/errors.js';
+import { ModelSpecSchema } from './model-spec.js';
 import { KilnConfigSchema, TableSpecSchema, type KilnConfig } from './schema.js';
 
 type Issue = z.core.$ZodIssue;
@@ -8,6 +9,7 @@ const KNOWN_KEYS: { match: (path: PropertyKey[]) => boolean; keys: string[] }[] 
   { match: (p) => p.length === 0, keys: Object.keys(KilnConfigSchema.shape) },
   { match: (p) => p.length === 2 && p[0] === 'tables', keys: Object.keys(TableSpecSchema.shape) },
   { match: (p) => p.length === 4 && p[0] === 'tables' && p[2] === 'columns', keys: ['type', 'required', 'nullable', 'description'] },
+  { match: (p) => p.length === 2 && p[0] === 'models', keys: Object.keys(ModelSpecSchema.shape) },
 ];
 
 /** Validates a raw config object; every problem is reported at once, each with its field path. */
@@ -45,6 +47,16 @@ function crossCheck(cfg: KilnConfig): string[] {
     const tsType = typeof ts === 'string' ? ts : ts?.type;
     if (tsType !== undefined && tsType !== 'timestamp') {
       out.push(`tables.${name}.columns.${t.timestamp}: the timestamp column must have type 'timestamp', not '${tsType}'`);
+    }
+  }
+  for (const [name, m] of Object.entries(cfg.models)) {
+    const { trainFrom, validFrom, testFrom, testTo } = m.split;
+    const order: [string, string | undefined][] = [['trainFrom', trainFrom], ['validFrom', validFrom], ['testFrom', testFrom], ['testTo', testTo]];
+    const given = order.filter((o): o is [string, string] => o[1] !== undefined);
+    for (let i = 1; i < given.length; i++) {
+      const [a, av] = given[i - 1]!;
+      const [b, bv] = given[i]!;
+      if (!(av < bv)) out.push(`models.${name}.split: ${a} (${av}) must be before ${b} (${bv}); the train, validation and test windows must be in this order, non-empty and not overlapping`);
     }
   }
   return out;

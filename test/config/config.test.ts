@@ -19,7 +19,7 @@ function problems(raw: unknown): string {
 describe('config validation', () => {
   it('accepts a minimal config and fills defaults', () => {
     const c = validateConfig({ name: 'p' }, 'kiln.config.ts');
-    expect(c).toEqual({ name: 'p', dataDir: '.kiln', tables: {}, features: [] });
+    expect(c).toEqual({ name: 'p', dataDir: '.kiln', tables: {}, features: [], models: {} });
   });
 
   it('names the field and what was expected for a wrong type', () => {
@@ -101,5 +101,26 @@ describe('config loading and project discovery', () => {
     expect(resolveProjectRoot(undefined, deep)).toBe(t.dir);
     expect(() => resolveProjectRoot('nope', t.dir)).toThrow(/--project nope: no such directory/);
     expect(() => resolveProjectRoot('a', t.dir)).toThrow(/has no kiln\.config\.ts\. Create one with 'kiln init a'/);
+  });
+});
+
+describe('model specs', () => {
+  const model = {
+    spine: { table: 'loan_labels', timestamp: 'funded_at' }, label: { column: 'default_12m' }, features: 'credit_v1',
+    split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' },
+  };
+  it('accepts a model and fills its defaults', () => {
+    const c = validateConfig({ name: 'p', models: { credit: model } }, 'kiln.config.ts');
+    expect(c.models.credit).toMatchObject({ algorithm: 'gbdt', maxReasons: 4, calibration: 'platt', minPositives: 20, monotone: {} });
+  });
+  it('rejects windows out of order, overlapping or empty', () => {
+    const m = problems({ name: 'p', models: { credit: { ...model, split: { validFrom: '2024-10-01', testFrom: '2024-10-01', testTo: '2024-09-01' } } } });
+    expect(m).toContain('models.credit.split: validFrom (2024-10-01) must be before testFrom (2024-10-01)');
+    expect(m).toContain('testFrom (2024-10-01) must be before testTo (2024-09-01)');
+  });
+  it('names unknown model fields and bad monotone values', () => {
+    const m = problems({ name: 'p', models: { credit: { ...model, monotonic: {}, monotone: { income: 2 } } } });
+    expect(m).toContain("models.credit.monotonic: unknown field; did you mean 'monotone'?");
+    expect(m).toContain('models.credit.monotone.income');
   });
 });

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/** Feature tag marking a prohibited basis (e.g. a protected attribute): usable for fairness tests, never as a model input. */
+export const PROHIBITED_BASIS_TAG = 'prohibited-basis';
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const DateStr = z.string().regex(DAY, "a date 'YYYY-MM-DD' (UTC)");
+
+export const ModelSpecSchema = z.strictObject({
+  description: z.string().optional(),
+  /** What the model is for and not for: goes into the model card. */
+  intendedUse: z.string().optional(),
+  /** Which rows become training rows: one per row of this table, at this time, for this entity key. */
+  spine: z.strictObject({
+    table: z.string().min(1),
+    timestamp: z.string().min(1),
+    key: z.string().min(1).optional(),
+  }),
+  /** The label column of the spine table (0/1 or boolean; 1 = the bad outcome, e.g. default) and when it became known. */
+  label: z.strictObject({
+    column: z.string().min(1),
+    availableAt: z.string().min(1).optional(),
+  }),
+  /** A feature set name or a list of feature names. */
+  features: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  /**
+   * Out-of-time split by spine time: train on [trainFrom, validFrom), stop early on [validFrom, testFrom),
+   * test on [testFrom, testTo). Training rows also need their label known before validFrom.
+   */
+  split: z.strictObject({
+    trainFrom: DateStr.optional(),
+    validFrom: DateStr,
+    testFrom: DateStr,
+    testTo: DateStr,
+  }),
+  algorithm: z.literal('gbdt').default('gbdt'),
+  /** GBDT parameters (XGBoost names); validated by the engine. */
+  params: z.record(z.string(), z.unknown()).default({}),
+  /** Monotone constraints by feature name: +1 (risk rises with the feature), -1, or 0. */
+  monotone: z.record(z.string(), z.union([z.literal(-1), z.literal(0), z.literal(1)])).default({}),
+  /** Adverse-action reason text per feature or per reason group. */
+  reasons: z.record(z.string(), z.string()).default({}),
+  /** Correlated features reported under one reason: group name → features. */
+  reasonGroups: z.record(z.string(), z.array(z.string()).min(1)).default({}),
+  /** Reasons per declined applicant (at most four by default, as adverse-action notices need). */
+  maxReasons: z.number().int().min(1).max(10).default(4),
+  /** Decline when the predicted probability of the bad outcome is at or above this. Default: decline the riskiest 30%. */
+  cutoff: z.number().gt(0).lt(1).optional(),
+  /** Fairness testing against a prohibited-basis feature (computed point in time, never a model input). */
+  fairness: z.strictObject({ feature: z.string().min(1), reference: z.string().optional() }).optional(),
+  /** Spine columns or categorical features to slice test metrics by; month is always included. */
+  slices: z.array(z.string().min(1)).default([]),
+  /** Calibration of the score to a probability, fitted on the validation window. */
+  calibration: z.enum(['platt', 'isotonic', 'none']).default('platt'),
+  /** Score points: base points at base odds (good:bad) and points to double the odds. */
+  scaling: z.strictObject({ basePoints: z.number().default(600), baseOdds: z.number().positive().default(50), pdo: z.number().positive().default(20) }).default({ basePoints: 600, baseOdds: 50, pdo: 20 }),
+  /** Fewest positives (bad outcomes) each split needs before training starts. */
+  minPositives: z.number().int().min(1).default(20),
+});
+
+export type ModelSpecInput = z.input<typeof ModelSpecSchema>;
+export type ModelSpec = z.output<typeof ModelSpecSchema>;
