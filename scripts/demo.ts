@@ -3,10 +3,12 @@
  * argument), simulates a lending world into it, and prints what is there.
  *   npm run demo [-- DIR] [--borrowers N] [--months M] [--seed S]
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { formatCount } from '../src/core/progress.js';
 import { buildTrainingSet } from '../src/features/training/index.js';
+import { trainModel } from '../src/pipelines/index.js';
+import { ModelRegistry } from '../src/registry/index.js';
 import { simulate } from '../src/sim/index.js';
 import { Project, initProject, listTables } from '../src/store/index.js';
 
@@ -30,6 +32,34 @@ export default defineConfig({
   name: 'kiln-demo',
   description: 'The kiln demo: a simulated lending world and the credit features declared over it',
   features: [...DEMO_FEATURES],
+  models: {
+    credit: {
+      description: 'Probability of 90+ days past due within 12 months of funding',
+      intendedUse: 'Underwriting personal loans in the simulated lending world. A demonstration, not for real credit decisions.',
+      spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
+      label: { column: 'default_12m', availableAt: 'label_available_at' },
+      features: 'credit_v1',
+      split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' },
+      params: { max_depth: 4, learning_rate: 0.05, n_estimators: 600, early_stopping_rounds: 50 },
+      monotone: { late_payments_365d: 1, max_days_past_due_365d: 1, gambling_share_90d: 1, income: -1 },
+      reasons: {
+        delinquency: 'Delinquency on recent payments',
+        spending: 'Spending high relative to income',
+        gambling_share_90d: 'Share of spending on gambling',
+        cash_advances_90d: 'Use of cash advances',
+        income: 'Income insufficient for the amount of credit',
+        applications_30d: 'Number of recent credit applications',
+        applications_365d: 'Number of credit applications in the last year',
+        employment_tenure_months: 'Length of employment',
+      },
+      reasonGroups: {
+        delinquency: ['late_payments_365d', 'max_days_past_due_365d'],
+        spending: ['spend_to_income', 'spend_7d', 'spend_30d', 'spend_90d', 'spend_365d'],
+      },
+      fairness: { feature: 'protected_group' },
+      slices: ['region'],
+    },
+  },
 });
 `);
 }
@@ -39,7 +69,7 @@ console.log(created.length ? `created ${created.length} paths` : 'project alread
 const project = await Project.open({ project: dir });
 try {
   step('kiln sim: a seeded synthetic lending world');
-  const summary = await simulate(project.offline, { borrowers: flag('borrowers', 20_000), months: flag('months', 24), seed: flag('seed', 42) }, { progress: true });
+  const summary = await simulate(project.offline, { borrowers: flag('borrowers', 40_000), months: flag('months', 24), seed: flag('seed', 42) }, { progress: true });
   for (const t of summary.tables) project.meta.upsertTable({ name: t.name, timestampColumn: t.timestampColumn ?? null, keyColumn: t.keyColumn ?? null, source: 'sim', description: t.description });
   console.log(`${formatCount(summary.totalEvents)} events in ${summary.seconds.toFixed(1)}s (${formatCount(summary.eventsPerSecond)} events/s); shock at month ${summary.options.shockMonth ?? 'none'}`);
 
@@ -80,6 +110,21 @@ try {
     SELECT default_12m, count(*)::INT AS loans, round(avg(spend_90d), 0) AS spend_90d, round(avg(gambling_share_90d), 4) AS gambling_share_90d
       FROM read_parquet('${out}') WHERE default_12m IS NOT NULL GROUP BY ALL ORDER BY ALL`).catch(() => []);
   for (const r of preview) console.log(`  default_12m=${String(r.default_12m).padEnd(5)} loans=${String(r.loans).padStart(6)}  mean spend_90d=${r.spend_90d}  mean gambling_share_90d=${r.gambling_share_90d}`);
+
+  step('kiln train credit: out-of-time evaluation, a tracked run, a registered version');
+  const trained = await trainModel(project, 'credit');
+  const m = trained.evaluation.metrics;
+  console.log(`credit v${trained.version} (run ${trained.runId}): test AUC ${m.auc.toFixed(4)}  Gini ${m.gini.toFixed(4)}  KS ${m.ks.toFixed(4)}  log loss ${m.logLoss.toFixed(4)}  ECE ${m.ece.toFixed(4)} -> ${m.eceCalibrated?.toFixed(4) ?? '-'} calibrated`);
+  const f = trained.evaluation.fairness;
+  if (f) console.log(`fairness on ${f.feature} at PD cutoff ${trained.evaluation.cutoff}: ${f.groups.map((g) => `group ${g.group} approval ${((g.approvalRate ?? 0) * 100).toFixed(1)}% AIR ${g.adverseImpactRatio?.toFixed(3) ?? '-'}`).join(';  ')}`);
+  const registry = new ModelRegistry(project.meta.db);
+  if (!registry.listModels().find((x) => x.name === 'credit')?.aliases.champion) {
+    registry.setAlias('credit', 'champion', trained.version, { reason: 'first model of the demo', actor: 'kiln-demo' });
+    console.log(`credit@champion -> version ${trained.version}`);
+  }
+  const report = join(dir, 'credit-report.html');
+  copyFileSync(join(project.paths.artifactsDir, trained.runId, 'report.html'), report);
+  console.log(`report: ${report} (open it in a browser)`);
   console.log(`\nproject: ${dir}\nnext: cd ${dir} && npx kiln tables`);
 } finally {
   project.close();

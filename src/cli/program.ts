@@ -7,6 +7,7 @@ import { registerRuns } from './commands/runs.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerSim } from './commands/sim.js';
 import { registerTables } from './commands/tables.js';
+import { registerTrain } from './commands/train.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerTables(program);
   registerSim(program);
   registerFeatures(program);
+  registerTrain(program);
   registerRuns(program);
   registerModels(program);
   return program;

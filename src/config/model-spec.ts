@@ -25,7 +25,7 @@ export const ModelSpecSchema = z.strictObject({
   features: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
   /**
    * Out-of-time split by spine time: train on [trainFrom, validFrom), stop early on [validFrom, testFrom),
-   * test on [testFrom, testTo). Training rows also need their label known before validFrom.
+   * test on [testFrom, testTo). Rows whose label is still unknown (NULL) are left out.
    */
   split: z.strictObject({
     trainFrom: DateStr.optional(),

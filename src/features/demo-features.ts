@@ -51,7 +51,7 @@ export const installments = eventSource('installments', {
 });
 export const profile = snapshotSource('profile', {
   entity: borrower, table: 'borrowers', timestamp: 'created_at',
-  columns: { income: 'double', employment_tenure_months: 'integer', employment_type: 'varchar' },
+  columns: { income: 'double', employment_tenure_months: 'integer', employment_type: 'varchar', region: 'varchar', age_band: 'varchar', protected_group: 'varchar' },
   description: 'Attributes stated at signup',
 });
 
@@ -97,6 +97,13 @@ export const installmentsDue90d = count(installments, { name: 'installments_due_
 export const income = attribute(profile, 'income', { name: 'income', owner, description: 'Annual income stated at signup' });
 export const tenure = attribute(profile, 'employment_tenure_months', { name: 'employment_tenure_months', owner });
 export const employmentType = attribute(profile, 'employment_type', { name: 'employment_type', owner });
+/** For slicing metrics; not in credit_v1. */
+export const region = attribute(profile, 'region', { name: 'region', owner });
+/**
+ * The simulator's protected attribute: a prohibited basis. Fairness tests may compute it; training
+ * refuses it as a model input.
+ */
+export const protectedGroup = attribute(profile, 'protected_group', { name: 'protected_group', owner, tags: ['prohibited-basis'], description: 'Protected attribute, for fairness testing only' });
 
 export const spendToIncome = derived('spend_to_income', div(spend30d, div(income, 12)), { owner, description: '30-day spend over monthly income' });
 export const gamblingShare90d = derived('gambling_share_90d', div(gamblingSpend90d, spend90d), { owner });
@@ -118,5 +125,5 @@ export const sequenceV1 = featureSet('sequences_v1', [recentTxns, daysSinceLastT
 /** Everything the demo config lists in `features`. */
 export const DEMO_FEATURES = [
   borrower, transactions, applications, decisions, repayments, installments, profile,
-  ...creditFeatures, onlineCount30d, payments90d, recentTxns, creditV1, sequenceV1,
+  ...creditFeatures, onlineCount30d, payments90d, recentTxns, region, protectedGroup, creditV1, sequenceV1,
 ] as const;

@@ -1,0 +1,96 @@
+import type { ModelSpec } from '../config/index.js';
+import { barChart, charts, escapeHtml, htmlPage, htmlTable, kpis, lineChart, renderSvg, type ChartSpec, type Section } from '../ui/index.js';
+import type { ModelDataset } from './dataset.js';
+import type { Evaluation } from './evaluate.js';
+
+export interface ReportMeta {
+  model: string;
+  version: number;
+  runId: string;
+  spec: ModelSpec;
+  data: Pick<ModelDataset, 'splits' | 'inputs' | 'skipped' | 'fingerprint' | 'unlabelled'> | { splits: Record<string, { rows: number; positives: number }>; inputs: { name: string }[]; skipped: { column: string; reason: string }[]; fingerprint: { rows: number; from: string | null; to: string | null; checksum: string }; unlabelled: number };
+  bestIteration: number | null;
+  importance: { feature: string; gain: number }[];
+}
+
+const pct = (x: number | null | undefined, d = 1): string => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(d)}%`);
+
+/** The model's self-contained HTML report: every chart is inline SVG rendered with Vega-Lite. */
+export async function renderReport(meta: ReportMeta, ev: Evaluation): Promise<string> {
+  const svg = (spec: ChartSpec): Promise<string> => renderSvg(spec);
+  const m = ev.metrics;
+  const splits = meta.data.splits;
+  const sections: Section[] = [];
+  sections.push({
+    id: 'summary', title: 'Summary',
+    html: kpis([
+      { label: 'test AUC', value: m.auc.toFixed(4) }, { label: 'Gini', value: m.gini.toFixed(4) }, { label: 'KS', value: m.ks.toFixed(4) },
+      { label: 'log loss', value: m.logLoss.toFixed(4) }, { label: 'Brier', value: m.brier.toFixed(4) }, { label: 'PR-AUC', value: m.prAuc.toFixed(4) },
+      { label: 'ECE (raw / calibrated)', value: `${m.ece.toFixed(4)} / ${m.eceCalibrated?.toFixed(4) ?? '-'}` },
+      { label: 'valid AUC', value: ev.validMetrics.auc.toFixed(4) },
+    ]) + htmlTable(['window', 'from', 'to', 'rows', 'positives', 'bad rate'], (['train', 'valid', 'test'] as const).map((w) => {
+      const s = splits[w]!;
+      const from = w === 'train' ? meta.spec.split.trainFrom ?? '(start)' : w === 'valid' ? meta.spec.split.validFrom : meta.spec.split.testFrom;
+      const to = w === 'train' ? meta.spec.split.validFrom : w === 'valid' ? meta.spec.split.testFrom : meta.spec.split.testTo;
+      return [w, from, to, s.rows, s.positives, pct(s.positives / Math.max(1, s.rows), 2)];
+    }), { caption: 'Out-of-time windows by spine time' }) +
+      `<p class="note">Model ${escapeHtml(meta.model)} version ${meta.version}, run ${escapeHtml(meta.runId)}; ${meta.data.inputs.length} inputs; best iteration ${meta.bestIteration ?? '-'}; training set ${meta.data.fingerprint.rows} rows ${escapeHtml(meta.data.fingerprint.from ?? '')} .. ${escapeHtml(meta.data.fingerprint.to ?? '')} (checksum ${escapeHtml(meta.data.fingerprint.checksum)}); ${meta.data.unlabelled} rows without a known label left out.</p>`,
+  });
+  const roc = ev.roc.fpr.map((x, i) => ({ x, y: ev.roc.tpr[i]!, series: `AUC ${m.auc.toFixed(3)}` }));
+  const calRows = [
+    ...ev.calibration.filter((b) => b.meanPredicted !== null).map((b) => ({ x: b.meanPredicted!, y: b.observedRate ?? 0, series: 'raw score' })),
+    ...(ev.calibrationAfter ?? []).filter((b) => b.meanPredicted !== null).map((b) => ({ x: b.meanPredicted!, y: b.observedRate ?? 0, series: `calibrated (${meta.spec.calibration})` })),
+  ];
+  sections.push({
+    id: 'discrimination', title: 'Discrimination and calibration',
+    html: charts(await Promise.all([
+      svg(lineChart({ title: 'ROC (test window)', x: 'false positive rate', y: 'true positive rate', rows: roc, diagonal: true, xDomain: [0, 1], yDomain: [0, 1] })),
+      svg(lineChart({ title: 'Calibration (deciles of score)', x: 'mean predicted PD', y: 'observed bad rate', rows: calRows, diagonal: true })),
+    ])),
+  });
+  sections.push({
+    id: 'lift', title: 'Lift, gain and score distributions',
+    html: charts(await Promise.all([
+      svg(barChart({ title: 'Bad rate by score decile (1 = riskiest)', category: 'decile', value: 'bad rate', rows: ev.lift.map((r) => ({ category: String(r.group), value: r.rate ?? 0 })) })),
+      svg(lineChart({ title: 'Cumulative gain', x: 'share of population (riskiest first)', y: 'share of bads captured', rows: [{ x: 0, y: 0 }, ...ev.lift.map((r) => ({ x: r.group / ev.lift.length, y: r.captureRate }))], diagonal: true })),
+      svg(barChart({ title: 'Score distribution by outcome', category: 'PD bin', value: 'rows', rows: ev.scoreDistribution.flatMap((b) => [{ category: b.lower.toFixed(2), value: b.good, series: 'good' }, { category: b.lower.toFixed(2), value: b.bad, series: 'bad' }]) })),
+    ])) + htmlTable(['decile', 'rows', 'bads', 'bad rate', 'lift', 'cumulative capture'], ev.lift.map((r) => [r.group, r.count, r.positives, pct(r.rate, 2), r.lift, pct(r.captureRate)])),
+  });
+  sections.push({
+    id: 'cutoff', title: 'Approval rate versus bad rate',
+    html: charts([await svg(lineChart({ title: 'Bad rate among approved, by approval rate', x: 'approval rate', y: 'bad rate of approved', rows: ev.approval.map((a) => ({ x: a.approvalRate, y: a.badRate })) }))]) +
+      `<p>Cutoff: decline when PD ≥ ${ev.cutoff.toFixed(4)} (${ev.scaling.pointsAtCutoff} points on a scale of ${ev.scaling.basePoints} points at ${ev.scaling.baseOdds}:1 good:bad odds, ${ev.scaling.pdo} points to double the odds).</p>`,
+  });
+  sections.push({
+    id: 'time', title: 'Metrics over time and by slice',
+    html: charts([await svg(lineChart({ title: 'AUC and bad rate by month (test window)', x: 'month index', y: 'value', rows: ev.byMonth.flatMap((r, i) => [{ x: i, y: r.auc ?? NaN, series: 'AUC' }, { x: i, y: r.rate ?? NaN, series: 'bad rate' }]).filter((r) => Number.isFinite(r.y)) }))]) +
+      htmlTable(['month', 'rows', 'bad rate', 'AUC'], ev.byMonth.map((r) => [r.slice, r.count, pct(r.rate, 2), r.auc])) +
+      Object.entries(ev.slices).map(([name, rows]) => htmlTable([name, 'rows', 'bad rate', 'AUC'], rows.map((r) => [r.slice, r.count, pct(r.rate, 2), r.auc]), { caption: `By ${name}` })).join(''),
+  });
+  if (ev.fairness) {
+    const f = ev.fairness;
+    sections.push({
+      id: 'fairness', title: 'Fairness at the cutoff',
+      html: htmlTable(['group', 'applicants', 'approval rate', 'adverse impact ratio', 'approval-rate difference'], f.groups.map((g) => [g.group, g.count, pct(g.approvalRate), g.adverseImpactRatio, g.approvalRateDifference]), { highlight: (r) => typeof r[3] === 'number' && r[3] < 0.8 }) +
+        `<p>Attribute '${escapeHtml(f.feature)}' (a prohibited basis: tested here, never a model input); reference group ${escapeHtml(f.reference)}; overall approval ${pct(f.overallApprovalRate)}. Minimum adverse impact ratio ${f.minAdverseImpactRatio?.toFixed(3) ?? '-'}: ${f.flagged.length ? `<b>below the four-fifths rule for ${escapeHtml(f.flagged.join(', '))}</b>` : 'passes the four-fifths rule'}.</p>`,
+    });
+  }
+  const shap = ev.shapSummary;
+  sections.push({
+    id: 'explain', title: shap ? 'SHAP summary' : 'Feature importance',
+    html: charts([await svg(barChart({
+      title: shap ? 'Mean |SHAP contribution| (test window, margin)' : 'Gain importance', category: 'feature', value: shap ? 'mean |SHAP|' : 'gain', horizontal: true, height: 360,
+      rows: (shap ? shap.slice(0, 20).map((s) => ({ category: s.feature, value: s.meanAbs })) : meta.importance.slice(0, 20).map((i) => ({ category: i.feature, value: i.gain }))),
+    }))]) + (meta.data.skipped.length ? `<p class="note">Not model inputs: ${escapeHtml(meta.data.skipped.map((s) => `${s.column} (${s.reason})`).join('; '))}</p>` : ''),
+  });
+  if (ev.reasonCodes) {
+    const rc = ev.reasonCodes;
+    sections.push({
+      id: 'reasons', title: 'Adverse-action reason codes',
+      html: `<p>${rc.declined} declined applicants in the test window; up to ${meta.spec.maxReasons} reasons each, only features pushing toward decline.</p>` +
+        htmlTable(['reason', 'text', 'declined applicants citing it'], rc.frequency.map((f) => [f.reason, f.text ?? '(no reason text declared)', f.count])) +
+        htmlTable(['row', 'PD', 'reasons'], rc.examples.map((e) => [e.row, e.score, e.reasons.map((r) => r.text ?? r.reason).join(' · ')]), { caption: 'Examples' }),
+    });
+  }
+  return htmlPage({ title: `${meta.model} v${meta.version}: model report`, subtitle: meta.spec.description ?? `run ${meta.runId}`, sections, generatedAt: new Date().toISOString() });
+}
