@@ -1,0 +1,243 @@
+/**
+ * Quantile binning, done once per training run. Numeric feature j gets value bins 0..nBins-1 split at
+ * float32 cut values (bin(x) = number of cuts <= fround(x)), so "bin <= t" is exactly XGBoost's
+ * "fround(x) < cuts[t]" and a tree trained on bins routes raw values the same way. Categorical features
+ * get one bin per category code seen in training. Every feature's last bin (index nBins) holds missing
+ * values. The matrix is row-major, one byte per bin when max_bin <= 256, padded to whole 32-bit words
+ * per row so the histogram kernel can read four bins at a time.
+ */
+import { Rng } from '../core/rng.js';
+import type { Region } from './arena.js';
+import { KilnError } from '../core/errors.js';
+import { badFeatureValue, MAX_CATEGORY, type FeatureColumn } from './data.js';
+import { floatKey, keyToFloat, radixSort } from './float-key.js';
+
+export const FLT_MAX = 3.4028234663852886e38;
+/** Rows sampled to place numeric cuts (LightGBM's bin_construct_sample_cnt). */
+export const CUT_SAMPLE_ROWS = 200_000;
+
+export interface FeatureBins {
+  categorical: boolean;
+  /** Value bins; the missing bin is index nBins. */
+  nBins: number;
+  /** Numeric: the nBins-1 cut values (float32). */
+  cuts: Float32Array;
+  /** Categorical: the category code of each bin, ascending. */
+  categories: Int32Array;
+  /** Whether any training row is missing this feature. */
+  hasMissing: boolean;
+}
+
+export interface BinnedMatrix {
+  nRows: number;
+  nFeatures: number;
+  /** Bins per row in storage (nFeatures padded to a 4-byte word for uint8, a 2-byte pair for uint16). */
+  rowStride: number;
+  /** Histogram slots per feature: 256 for uint8 bins, max_bin for uint16. */
+  histStride: number;
+  bins: Uint8Array | Uint16Array;
+  binsRegion: Region;
+  /** The same bins column-major (feature j's rows at j * nRows), for partitioning and sparse nodes. */
+  cols: Uint8Array | Uint16Array;
+  features: FeatureBins[];
+}
+
+/** Threshold of the numeric split "bins 0..t go left" (t = -1: nothing but missing goes left). */
+export function splitThreshold(fb: FeatureBins, t: number): number {
+  if (t < 0) return -FLT_MAX;
+  if (t >= fb.nBins - 1) return FLT_MAX;
+  return fb.cuts[t]!;
+}
+
+/** Whether any split on the feature can separate training rows. */
+export function isSplittable(fb: FeatureBins): boolean {
+  return fb.nBins >= 2 || (fb.nBins === 1 && fb.hasMissing);
+}
+
+/** Rows used to place cuts: all of them up to CUT_SAMPLE_ROWS, else a seeded Bernoulli sample. */
+function cutSampleRows(n: number, seed: number): Uint32Array {
+  if (n <= CUT_SAMPLE_ROWS) return Uint32Array.from({ length: n }, (_, i) => i);
+  const rng = new Rng(seed, 0x62696e); // stream 'bin'
+  const p = CUT_SAMPLE_ROWS / n;
+  const out = new Uint32Array(n);
+  let k = 0;
+  for (let i = 0; i < n; i++) if (rng.uniform() < p) out[k++] = i;
+  return out.slice(0, k);
+}
+
+/** Value strictly between a and b (float32), or b itself: a < cut <= b. */
+function cutBetween(a: number, b: number): number {
+  const c = Math.fround((a + b) / 2);
+  return c > a ? c : b;
+}
+
+/**
+ * Cut points for sorted float32 values with weights: each distinct value its own bin when they fit,
+ * otherwise greedy weighted quantiles that re-target the remaining mass after heavy values.
+ */
+export function numericCuts(sorted: Float64Array, weights: Float64Array | null, maxValueBins: number): Float32Array {
+  const n = sorted.length;
+  if (n === 0) return new Float32Array(0);
+  const vals = new Float64Array(n);
+  const wts = new Float64Array(n);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const v = sorted[i]!;
+    const w = weights ? weights[i]! : 1;
+    if (m > 0 && vals[m - 1] === v) wts[m - 1]! += w;
+    else { vals[m] = v; wts[m] = w; m++; }
+  }
+  const cuts: number[] = [];
+  if (m <= maxValueBins) {
+    for (let i = 0; i + 1 < m; i++) cuts.push(cutBetween(vals[i]!, vals[i + 1]!));
+    return Float32Array.from(cuts);
+  }
+  let remaining = 0;
+  for (let i = 0; i < m; i++) remaining += wts[i]!;
+  let binsLeft = maxValueBins;
+  let i = 0;
+  while (i < m && binsLeft > 1) {
+    const target = remaining / binsLeft;
+    let acc = 0;
+    let k = i;
+    for (; k < m; k++) {
+      acc += wts[k]!;
+      if (acc >= target) break;
+    }
+    if (k >= m) break;
+    // Stop before value k when that lands closer to the target.
+    if (k > i && acc - target > target - (acc - wts[k]!)) { acc -= wts[k]!; k--; }
+    if (k + 1 >= m) break;
+    cuts.push(cutBetween(vals[k]!, vals[k + 1]!));
+    remaining -= acc;
+    binsLeft--;
+    i = k + 1;
+  }
+  return Float32Array.from(cuts);
+}
+
+function numericFeature(col: FeatureColumn, sample: Uint32Array, weight: Float32Array | null, maxValueBins: number): FeatureBins {
+  const keys = new Int32Array(sample.length);
+  const rows = weight ? new Uint32Array(sample.length) : null;
+  let k = 0;
+  for (let s = 0; s < sample.length; s++) {
+    const x = col[sample[s]!]!;
+    if (x !== x) continue;
+    if (rows) rows[k] = sample[s]!;
+    keys[k++] = floatKey(x);
+  }
+  const sortedKeys = keys.subarray(0, k);
+  const payload = rows ? rows.subarray(0, k) : null;
+  radixSort(sortedKeys, payload);
+  const sorted = new Float64Array(k);
+  for (let i = 0; i < k; i++) sorted[i] = keyToFloat(sortedKeys[i]!);
+  let wts: Float64Array | null = null;
+  if (weight && payload) {
+    wts = new Float64Array(k);
+    for (let i = 0; i < k; i++) wts[i] = weight[payload[i]!]!;
+  }
+  const cuts = numericCuts(sorted, wts, maxValueBins);
+  return { categorical: false, nBins: k === 0 ? 0 : cuts.length + 1, cuts, categories: new Int32Array(0), hasMissing: false };
+}
+
+function categoricalFeature(col: FeatureColumn, name: string, maxValueBins: number, maxBin: number): FeatureBins {
+  const seen = new Set<number>();
+  for (let i = 0; i < col.length; i++) {
+    const x = col[i]!;
+    if (x !== x) continue;
+    if (!(x >= 0 && x < MAX_CATEGORY && Number.isInteger(x))) throw badFeatureValue(name, i, x, true);
+    seen.add(x);
+  }
+  const categories = Int32Array.from(seen).sort();
+  if (categories.length > maxValueBins) {
+    throw new KilnError('INVALID_ARGUMENT', `categorical feature '${name}' has ${categories.length} categories but max_bin = ${maxBin} allows ${maxValueBins} (one bin is kept for missing); raise max_bin to at least ${categories.length + 1} or group rare categories`, { path: ['features', name] });
+  }
+  return { categorical: true, nBins: categories.length, cuts: new Float32Array(0), categories, hasMissing: false };
+}
+
+/**
+ * Bins the training matrix: cuts from a seeded sample, then every value once, in row blocks so the
+ * row-major writes stay in cache.
+ */
+export function binFeatures(features: FeatureColumn[], names: string[], isCat: Uint8Array, weight: Float32Array | null, maxBin: number, seed: number, allocRows: (bytes: number) => Region = plainRegion): BinnedMatrix {
+  const nFeatures = features.length;
+  const nRows = features[0]!.length;
+  const wide = maxBin > 256;
+  const histStride = wide ? maxBin : 256;
+  const rowStride = wide ? (nFeatures + 1) & ~1 : (nFeatures + 3) & ~3;
+  const maxValueBins = maxBin - 1;
+  const sample = cutSampleRows(nRows, seed);
+  const fbs = features.map((col, j) =>
+    isCat[j] ? categoricalFeature(col, names[j]!, maxValueBins, maxBin) : numericFeature(col, sample, weight, maxValueBins),
+  );
+  const rows = allocRows(nRows * rowStride * (wide ? 2 : 1));
+  const bins = wide ? new Uint16Array(rows.buf, rows.byteOffset, nRows * rowStride) : new Uint8Array(rows.buf, rows.byteOffset, nRows * rowStride);
+  const cols = wide ? new Uint16Array(new SharedArrayBuffer(nRows * nFeatures * 2)) : new Uint8Array(new SharedArrayBuffer(nRows * nFeatures));
+  const cutKeys = fbs.map((fb) => Int32Array.from(fb.cuts, floatKey));
+  const start = new Uint16Array(FINE_BUCKETS + 1);
+  const f32 = new Float32Array(BLOCK_ROWS);
+  const f32bits = new Int32Array(f32.buffer);
+  for (let j = 0; j < nFeatures; j++) {
+    const fb = fbs[j]!;
+    const col = features[j]!;
+    const missing = fb.nBins;
+    const out = cols.subarray(j * nRows, (j + 1) * nRows);
+    if (fb.categorical) {
+      const cats = new Map(Array.from(fb.categories, (c, b) => [c, b] as const));
+      for (let i = 0; i < nRows; i++) {
+        const x = col[i]!;
+        if (x !== x) { out[i] = missing; fb.hasMissing = true; } else out[i] = cats.get(x)!;
+      }
+      continue;
+    }
+    binNumericColumn(col, cutKeys[j]!, start, missing, out, f32, f32bits, names[j]!);
+    fb.hasMissing = fb.hasMissing || out.includes(missing);
+  }
+  // Row-major copy for the histogram kernel, transposed in row blocks that stay in cache.
+  for (let r0 = 0; r0 < nRows; r0 += BLOCK_ROWS) {
+    const r1 = Math.min(nRows, r0 + BLOCK_ROWS);
+    for (let j = 0; j < nFeatures; j++) {
+      const src = j * nRows;
+      for (let i = r0, p = r0 * rowStride + j; i < r1; i++, p += rowStride) bins[p] = cols[src + i]!;
+    }
+  }
+  return { nRows, nFeatures, rowStride, histStride, bins, binsRegion: rows, cols, features: fbs };
+}
+
+function plainRegion(bytes: number): Region {
+  return { buf: new SharedArrayBuffer(bytes), byteOffset: 0, byteLength: bytes };
+}
+
+const BLOCK_ROWS = 4096;
+
+const FINE_SHIFT = 16;
+const FINE_BUCKETS = 65536;
+
+/**
+ * Bins one numeric column: float32 bits through a scratch view, the key's top 16 bits index a table of
+ * first-cut positions (fine enough that a bucket rarely holds more than one cut), then a short scan.
+ */
+function binNumericColumn(col: FeatureColumn, cutKeys: Int32Array, start: Uint16Array, missing: number, out: Uint8Array | Uint16Array, f32: Float32Array, f32bits: Int32Array, name: string): void {
+  let r = 0;
+  for (let bkt = 0; bkt <= FINE_BUCKETS; bkt++) {
+    while (r < cutKeys.length && (cutKeys[r]! >> FINE_SHIFT) + FINE_BUCKETS / 2 < bkt) r++;
+    start[bkt] = r;
+  }
+  const n = col.length;
+  for (let r0 = 0; r0 < n; r0 += BLOCK_ROWS) {
+    const m = Math.min(BLOCK_ROWS, n - r0);
+    for (let i = 0; i < m; i++) f32[i] = col[r0 + i]!;
+    for (let i = 0; i < m; i++) {
+      const b = f32bits[i]!;
+      const abs = b & 0x7fffffff;
+      if (abs > 0x7f800000) { out[r0 + i] = missing; continue; }
+      if (abs >= 0x7f7fffff) throw badFeatureValue(name, r0 + i, col[r0 + i]!, false);
+      const k = b ^ ((b >> 31) & 0x7fffffff);
+      const bkt = (k >> FINE_SHIFT) + FINE_BUCKETS / 2;
+      let q = start[bkt]!;
+      const end = start[bkt + 1]!;
+      while (q < end && cutKeys[q]! <= k) q++;
+      out[r0 + i] = q;
+    }
+  }
+}

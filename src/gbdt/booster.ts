@@ -1,0 +1,232 @@
+/**
+ * A trained model: batch and single-row prediction, feature importance and the `kiln.gbdt@1` artifact.
+ * Predictions use rounds 0..best_iteration when early stopping was configured (as XGBoost's sklearn
+ * API does) and every round otherwise; `iterations` overrides.
+ */
+import { didYouMean, KilnError } from '../core/errors.js';
+import type { FeatureColumn } from './data.js';
+import { f32, MODEL_FORMAT, parseModelJson, treeFromJson, treeToJson, type GbdtModelJson } from './model-json.js';
+import { OBJECTIVES, transformAll } from './objectives.js';
+import { RUNTIME_ONLY_PARAMS, type ObjectiveName } from './params.js';
+import { batchMargins, buildForest, rowMargins, type Forest } from './predict.js';
+import type { Tree } from './tree.js';
+
+export type ImportanceType = 'gain' | 'split' | 'cover' | 'total_gain' | 'total_cover';
+
+/** Feature columns in model order, or by name (extra names are ignored, missing ones are an error). */
+export type PredictInput = readonly ArrayLike<number>[] | Readonly<Record<string, ArrayLike<number>>>;
+
+export interface PredictOptions {
+  /** Boosting rounds to use (default: best_iteration + 1 after early stopping, else all). */
+  iterations?: number;
+  /** For column arrays: the caller's names, checked against the model's. */
+  featureNames?: readonly string[];
+}
+
+export interface BoosterInit {
+  objective: ObjectiveName;
+  /** Outputs per row. */
+  numClass: number;
+  featureNames: string[];
+  categorical: boolean[];
+  baseScore: number;
+  params: Record<string, unknown>;
+  trees: Tree[];
+  treeGroup: number[];
+  rounds: number;
+  best: { iteration: number; score: number; metric: string } | null;
+}
+
+export class Booster {
+  readonly objective: ObjectiveName;
+  readonly numOutputs: number;
+  readonly featureNames: readonly string[];
+  readonly categorical: readonly boolean[];
+  readonly baseScore: number;
+  readonly baseMargin: number;
+  readonly params: Readonly<Record<string, unknown>>;
+  /** Trees in boosting order; tree i adds to output treeGroup[i]. */
+  readonly trees: readonly Tree[];
+  readonly treeGroup: readonly number[];
+  readonly numRounds: number;
+  /** Best round on the validation set when early stopping was configured. */
+  readonly bestIteration: number | undefined;
+  readonly bestScore: number | undefined;
+  readonly bestMetric: string | undefined;
+  private readonly forest: Forest;
+  private readonly rowScratch: Float64Array;
+
+  constructor(init: BoosterInit) {
+    this.objective = init.objective;
+    this.numOutputs = init.numClass;
+    this.featureNames = init.featureNames;
+    this.categorical = init.categorical;
+    this.baseScore = init.baseScore;
+    this.baseMargin = Math.fround(OBJECTIVES[init.objective].baseMargin(init.baseScore));
+    this.params = Object.fromEntries(Object.entries(init.params).filter(([k, v]) => v !== undefined && !(RUNTIME_ONLY_PARAMS as readonly string[]).includes(k)));
+    this.trees = init.trees;
+    this.treeGroup = init.treeGroup;
+    this.numRounds = init.rounds;
+    this.bestIteration = init.best?.iteration;
+    this.bestScore = init.best?.score;
+    this.bestMetric = init.best?.metric;
+    this.forest = buildForest(init.trees, init.treeGroup, init.numClass, init.featureNames.length, this.baseMargin);
+    this.rowScratch = new Float64Array(init.numClass);
+  }
+
+  get numFeatures(): number {
+    return this.featureNames.length;
+  }
+
+  private treeCount(iterations: number | undefined): number {
+    const rounds = iterations ?? (this.bestIteration !== undefined ? this.bestIteration + 1 : this.numRounds);
+    if (!Number.isInteger(rounds) || rounds < 0 || rounds > this.numRounds) {
+      throw new KilnError('INVALID_ARGUMENT', `iterations = ${rounds} is out of range: this model has ${this.numRounds} rounds (use 0..${this.numRounds})`, { path: ['iterations'] });
+    }
+    return rounds * this.numOutputs;
+  }
+
+  private columns(input: PredictInput, opts: PredictOptions | undefined): { cols: ArrayLike<number>[]; n: number } {
+    const names = this.featureNames;
+    let cols: ArrayLike<number>[];
+    if (Array.isArray(input)) {
+      cols = input as ArrayLike<number>[];
+      if (cols.length !== names.length) {
+        throw new KilnError('INVALID_ARGUMENT', `got ${cols.length} feature columns but the model has ${names.length} (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', ...' : ''})`, { path: ['features'] });
+      }
+      const given = opts?.featureNames;
+      if (given) {
+        const bad = names.findIndex((nm, j) => given[j] !== nm);
+        if (given.length !== names.length || bad >= 0) {
+          const j = bad >= 0 ? bad : Math.min(given.length, names.length);
+          throw new KilnError('INVALID_ARGUMENT', `feature names do not match the model: column ${j} is '${given[j] ?? '(none)'}' but the model expects '${names[j] ?? '(none)'}'; pass columns in the model's order: ${names.join(', ')}`, { path: ['featureNames', j] });
+        }
+      }
+    } else if (input !== null && typeof input === 'object') {
+      const rec = input as Record<string, ArrayLike<number>>;
+      cols = names.map((nm) => {
+        const c = rec[nm];
+        if (c === undefined) {
+          const hint = didYouMean(nm, Object.keys(rec).filter((k) => !names.includes(k)));
+          throw new KilnError('INVALID_ARGUMENT', `feature '${nm}' is missing from the input${hint ? ` (found '${hint}'; a renamed column?)` : ''}; the model needs: ${names.join(', ')}`, { path: ['features', nm] });
+        }
+        return c;
+      });
+    } else {
+      throw new KilnError('INVALID_ARGUMENT', 'predict() takes an array of feature columns or an object of columns by feature name', { path: ['features'] });
+    }
+    const n = cols[0]?.length ?? 0;
+    cols.forEach((c, j) => {
+      if (c === null || typeof c !== 'object' || c.length !== n) {
+        throw new KilnError('INVALID_ARGUMENT', `feature column '${names[j]}' has ${c?.length ?? 'no'} rows but '${names[0]}' has ${n}; every column must have the same number of rows`, { path: ['features', names[j]!] });
+      }
+    });
+    return { cols, n };
+  }
+
+  /** Margins (n x numOutputs, row-major): base margin plus the sum of leaf values. */
+  predictRaw(features: PredictInput, opts?: PredictOptions): Float64Array {
+    const { cols, n } = this.columns(features, opts);
+    const out = new Float64Array(n * this.numOutputs);
+    batchMargins(this.forest, cols, n, this.treeCount(opts?.iterations), out);
+    return out;
+  }
+
+  /** Probabilities (binary:logistic; n x num_class for multi:softprob), values or ranking scores. */
+  predict(features: PredictInput, opts?: PredictOptions): Float64Array {
+    const out = this.predictRaw(features, opts);
+    transformAll(OBJECTIVES[this.objective], out, this.numOutputs);
+    return out;
+  }
+
+  private checkRow(values: ArrayLike<number>): void {
+    if (values.length !== this.featureNames.length) {
+      throw new KilnError('INVALID_ARGUMENT', `row has ${values.length} values but the model has ${this.featureNames.length} features`, { path: ['values'] });
+    }
+  }
+
+  /**
+   * One row (feature values in model order, NaN = missing) for single-output objectives: the
+   * prediction, or the margin when `raw`. Allocates nothing; the serving path.
+   */
+  predictRow(values: ArrayLike<number>, raw = false): number {
+    if (this.numOutputs !== 1) {
+      throw new KilnError('INVALID_ARGUMENT', `predictRow returns one number but '${this.objective}' has ${this.numOutputs} outputs; use predictRowInto(values, out)`);
+    }
+    this.checkRow(values);
+    const s = this.rowScratch;
+    rowMargins(this.forest, values, this.treeCount(undefined), s, 0);
+    if (!raw) OBJECTIVES[this.objective].link(s, 0, 1);
+    return s[0]!;
+  }
+
+  /** One row into out[offset..offset + numOutputs) (class probabilities for multi:softprob). */
+  predictRowInto(values: ArrayLike<number>, out: Float64Array, raw = false, offset = 0): void {
+    this.checkRow(values);
+    const K = this.numOutputs;
+    if (out.length < offset + K) throw new KilnError('INVALID_ARGUMENT', `out has room for ${out.length - offset} values after offset ${offset}; the model writes ${K}`);
+    rowMargins(this.forest, values, this.treeCount(undefined), out, offset);
+    if (!raw) OBJECTIVES[this.objective].link(out, offset, K);
+  }
+
+  /**
+   * Importance per feature name (every feature, 0 when unused), XGBoost's definitions: 'split' counts
+   * splits, 'gain' and 'cover' average the loss reduction and hessian sum over those splits,
+   * 'total_gain' and 'total_cover' sum them. Uses all rounds.
+   */
+  featureImportance(type: ImportanceType = 'gain'): Record<string, number> {
+    const kinds: ImportanceType[] = ['gain', 'split', 'cover', 'total_gain', 'total_cover'];
+    if (!kinds.includes(type)) throw new KilnError('INVALID_ARGUMENT', `importance type '${String(type)}' is unknown; use one of: ${kinds.join(', ')}`);
+    const F = this.featureNames.length;
+    const count = new Float64Array(F);
+    const gain = new Float64Array(F);
+    const cover = new Float64Array(F);
+    for (const t of this.trees) {
+      for (let i = 0; i < t.feature.length; i++) {
+        const f = t.feature[i]!;
+        if (f < 0) continue;
+        count[f]!++;
+        gain[f]! += t.gain[i]!;
+        cover[f]! += t.cover[i]!;
+      }
+    }
+    const out: Record<string, number> = {};
+    this.featureNames.forEach((nm, f) => {
+      const c = count[f]!;
+      out[nm] = type === 'split' ? c : type === 'total_gain' ? gain[f]! : type === 'total_cover' ? cover[f]! : c === 0 ? 0 : (type === 'gain' ? gain[f]! : cover[f]!) / c;
+    });
+    return out;
+  }
+
+  /** The `kiln.gbdt@1` artifact (JSON.stringify(booster) gives its text; same seed, same text). */
+  toJSON(): GbdtModelJson {
+    return {
+      format: MODEL_FORMAT,
+      objective: this.objective,
+      num_outputs: this.numOutputs,
+      base_score: this.baseScore,
+      base_margin: f32(this.baseMargin),
+      features: this.featureNames.map((name, j) => ({ name, type: this.categorical[j] ? 'categorical' : 'numeric' })),
+      params: { ...this.params },
+      num_rounds: this.numRounds,
+      best_iteration: this.bestIteration ?? null,
+      best_score: this.bestScore ?? null,
+      best_metric: this.bestMetric ?? null,
+      trees: this.trees.map((t, i) => treeToJson(t, this.treeGroup[i]!)),
+    };
+  }
+
+  /** Loads a model written by toJSON (object or JSON text). */
+  static fromJSON(json: GbdtModelJson | string): Booster {
+    const m = parseModelJson(json);
+    const F = m.features.length;
+    if (m.trees.length !== m.num_rounds * m.num_outputs) {
+      throw new KilnError('INVALID_ARGUMENT', `not a valid ${MODEL_FORMAT} model: ${m.trees.length} trees for ${m.num_rounds} rounds of ${m.num_outputs} outputs`, { path: ['trees'] });
+    }
+    return new Booster({
+      objective: m.objective, numClass: m.num_outputs, featureNames: m.features.map((f) => f.name), categorical: m.features.map((f) => f.type === 'categorical'),
+      baseScore: m.base_score, params: m.params, trees: m.trees.map((t, k) => treeFromJson(t, k, F)), treeGroup: m.trees.map((t) => t.class), rounds: m.num_rounds,
+      best: m.best_iteration === null ? null : { iteration: m.best_iteration, score: m.best_score ?? NaN, metric: m.best_metric ?? '' },
+    });
+  }
+}

@@ -1,0 +1,18 @@
+/**
+ * kiln's histogram gradient-boosted trees: `train` a `Booster`, predict in batch or one row at a time,
+ * and save it as a `kiln.gbdt@1` artifact. Parameters use XGBoost's names and defaults, and trees use
+ * XGBoost's routing rules and node layout, so models can be exported to XGBoost JSON.
+ * @example
+ * import { train, Booster } from '../gbdt/index.js';
+ * const booster = await train({ features: [age, income], label: y, featureNames: ['age', 'income'],
+ *   params: { objective: 'binary:logistic', max_depth: 4, learning_rate: 0.1, n_estimators: 200 } });
+ * const p = booster.predictRow([41, 52000]);
+ * const copy = Booster.fromJSON(JSON.stringify(booster));
+ */
+export { train, MIN_ENTRIES_FOR_THREADS, type TrainInput, type ValidSet, type IterationInfo } from './train.js';
+export { Booster, type PredictInput, type PredictOptions, type ImportanceType } from './booster.js';
+export { PARAMS, PARAM_NAMES, OBJECTIVE_NAMES, type GbdtParams, type ResolvedParams, type ObjectiveName, type ParamName } from './params.js';
+export { METRIC_NAMES, type MetricName } from './metrics.js';
+export { MODEL_FORMAT, type GbdtModelJson, type TreeJson } from './model-json.js';
+export type { Tree } from './tree.js';
+export type { FeatureColumn } from './data.js';

@@ -1,0 +1,157 @@
+/**
+ * A synchronous thread pool for the training kernels: nthread - 1 persistent workers plus the main
+ * thread pull task indices from a shared counter. Dispatch is an Atomics.notify on an epoch word and the
+ * main thread waits on a done counter, so a round trip costs microseconds, not a postMessage. New shared
+ * buffers reach workers through a MessagePort they drain synchronously (receiveMessageOnPort) when they
+ * wake, so buffers can be added between dispatches.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { KilnError } from '../core/errors.js';
+import type { Arena, Region } from './arena.js';
+import type { WasmMemory, WasmModule } from './wasm.js';
+import { emptyState, runTask, setShared, setSlot, useWasm, type MatrixShape, type SharedName, type SharedState } from './tasks.js';
+
+export const CTRL_EPOCH = 0;
+export const CTRL_NEXT = 1;
+export const CTRL_DONE = 2;
+export const CTRL_NTASKS = 3;
+export const CTRL_ERROR = 4;
+export const CTRL_STOP = 5;
+export const CTRL_INTS = 8;
+
+export type PoolMessage = { type: 'shared'; name: SharedName; region: Region } | { type: 'slot'; id: number; region: Region };
+
+export interface WorkerInit {
+  ctrl: SharedArrayBuffer;
+  /** The kernel's memory and module, when the WebAssembly kernel is used. */
+  wasm: { memory: WasmMemory; module: WasmModule } | null;
+  shape: MatrixShape;
+  messages: PoolMessage[];
+  port: MessagePort;
+}
+
+const STARTUP_TIMEOUT_MS = 60_000;
+
+/**
+ * Starts the worker module beside this one: hist-worker.js when built; from source (tsx, vitest)
+ * hist-worker.ts through a bootstrap that registers tsx's loader inside the worker, since Node 20 does
+ * not carry the parent's loader over.
+ */
+function startWorker(workerData: WorkerInit): Worker {
+  const opts = { workerData, transferList: [workerData.port] };
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./hist-worker.js', import.meta.url), opts);
+  const target = new URL('./hist-worker.ts', import.meta.url).href;
+  const tsxDir = pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const api = new URL('dist/esm/api/index.mjs', tsxDir).href;
+  const code = `import(${JSON.stringify(api)})
+    .then((m) => { m.register(); return import(${JSON.stringify(target)}); })
+    .catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'error', message: String(e && e.stack || e) }); });`;
+  return new Worker(code, { ...opts, eval: true });
+}
+
+export class TaskPool {
+  readonly state: SharedState;
+  private readonly ctrl: Int32Array;
+  private readonly workers: Worker[] = [];
+  private readonly ports: MessagePort[] = [];
+  private readonly replayLog: PoolMessage[] = [];
+
+  private constructor(shape: MatrixShape, private readonly wasm: WorkerInit['wasm']) {
+    this.state = emptyState(shape);
+    if (wasm) useWasm(this.state, wasm.module, wasm.memory);
+    this.ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
+  }
+
+  /** A pool of `nthread` threads (the caller's plus nthread - 1 workers); nthread 1 runs inline. */
+  static async start(nthread: number, shape: MatrixShape, arena: Arena, shared: Partial<Record<SharedName, Region>>): Promise<TaskPool> {
+    const pool = new TaskPool(shape, arena.memory && arena.module ? { memory: arena.memory, module: arena.module } : null);
+    for (const [name, region] of Object.entries(shared) as [SharedName, Region][]) pool.share(name, region);
+    const starts: Promise<void>[] = [];
+    for (let w = 0; w < nthread - 1; w++) {
+      const { port1, port2 } = new MessageChannel();
+      const worker = startWorker({ ctrl: pool.ctrl.buffer as SharedArrayBuffer, wasm: pool.wasm, shape, messages: [...pool.replayLog], port: port2 });
+      pool.workers.push(worker);
+      pool.ports.push(port1);
+      starts.push(new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no answer within ${STARTUP_TIMEOUT_MS / 1000}s`)), STARTUP_TIMEOUT_MS);
+        worker.once('message', (m: { type: string; message?: string }) => {
+          clearTimeout(timer);
+          if (m.type === 'ready') resolve();
+          else reject(new Error(m.message ?? 'unknown start-up failure'));
+        });
+        worker.once('error', (e) => { clearTimeout(timer); reject(e); });
+        worker.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with code ${code}`)); });
+      }));
+    }
+    try {
+      await Promise.all(starts);
+    } catch (e) {
+      await pool.close();
+      throw new KilnError('INTERNAL', `cannot start GBDT worker threads (nthread = ${nthread}): ${(e as Error).message}; retry with nthread: 1`, { cause: e });
+    }
+    for (const w of pool.workers) w.removeAllListeners();
+    return pool;
+  }
+
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  /** Installs a shared array for every thread (visible to workers from the next dispatch). */
+  share(name: SharedName, region: Region): void {
+    setShared(this.state, name, region);
+    this.send({ type: 'shared', name, region });
+  }
+
+  shareSlot(id: number, region: Region): void {
+    setSlot(this.state, id, region);
+    this.send({ type: 'slot', id, region });
+  }
+
+  private send(m: PoolMessage): void {
+    this.replayLog.push(m);
+    for (const p of this.ports) p.postMessage(m);
+  }
+
+  /** Runs tasks 0..ntasks-1 of the task table on all threads and returns when every one is done. */
+  run(ntasks: number): void {
+    if (ntasks <= 0) return;
+    const { ctrl, state } = this;
+    if (this.workers.length === 0 || ntasks === 1) {
+      for (let t = 0; t < ntasks; t++) runTask(state, t);
+      return;
+    }
+    Atomics.store(ctrl, CTRL_NEXT, 0);
+    Atomics.store(ctrl, CTRL_DONE, 0);
+    Atomics.store(ctrl, CTRL_NTASKS, ntasks);
+    Atomics.add(ctrl, CTRL_EPOCH, 1);
+    Atomics.notify(ctrl, CTRL_EPOCH);
+    let failure: unknown;
+    try {
+      for (let t = Atomics.add(ctrl, CTRL_NEXT, 1); t < ntasks; t = Atomics.add(ctrl, CTRL_NEXT, 1)) runTask(state, t);
+    } catch (e) {
+      failure = e;
+      Atomics.store(ctrl, CTRL_NEXT, ntasks);
+    }
+    const need = this.workers.length;
+    for (let d = Atomics.load(ctrl, CTRL_DONE); d < need; d = Atomics.load(ctrl, CTRL_DONE)) Atomics.wait(ctrl, CTRL_DONE, d, 1000);
+    if (failure !== undefined) throw failure;
+    if (Atomics.load(ctrl, CTRL_ERROR) !== 0) {
+      const msgs = this.ports.map((p) => receiveMessageOnPort(p)?.message as { message?: string } | undefined).filter((m) => m !== undefined);
+      throw new KilnError('INTERNAL', `a GBDT worker thread failed: ${msgs.map((m) => m.message).join('; ') || 'no message'}`);
+    }
+  }
+
+  /** Stops the workers (idempotent). */
+  async close(): Promise<void> {
+    if (this.workers.length === 0) return;
+    Atomics.store(this.ctrl, CTRL_STOP, 1);
+    Atomics.add(this.ctrl, CTRL_EPOCH, 1);
+    Atomics.notify(this.ctrl, CTRL_EPOCH);
+    const ws = this.workers.splice(0);
+    await Promise.all(ws.map((w) => w.terminate()));
+    for (const p of this.ports.splice(0)) p.close();
+  }
+}

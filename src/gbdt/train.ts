@@ -1,0 +1,232 @@
+/**
+ * The boosting loop: check inputs, bin once, then per round compute gradients, grow one tree per output
+ * (row and feature sampling drawn from seeded streams), update margins, evaluate and early-stop.
+ */
+import { KilnError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { Arena, type Region } from './arena.js';
+import { binFeatures } from './binning.js';
+import { Booster } from './booster.js';
+import { checkFeatures, checkGroups, checkLabels, checkWeights, resolveCategorical, resolveMonotone, type FeatureColumn } from './data.js';
+import { TreeGrower } from './grow.js';
+import { resolveMetric, type Metric } from './metrics.js';
+import { OBJECTIVES, transformAll, type Objective } from './objectives.js';
+import { resolveParams, type GbdtParams, type ResolvedParams } from './params.js';
+import { TaskPool } from './pool.js';
+import { addTreeMargins, buildForest } from './predict.js';
+import type { Tree } from './tree.js';
+
+/** A validation set, scored every round (and used for early stopping). */
+export interface ValidSet {
+  features: FeatureColumn[];
+  label: ArrayLike<number>;
+  weight?: ArrayLike<number>;
+  group?: ArrayLike<number>;
+}
+
+export interface IterationInfo {
+  /** 0-based boosting round. */
+  iteration: number;
+  /** Metric values on the training rows, by metric name. */
+  train: Record<string, number>;
+  /** Metric values on `valid`, when given. */
+  valid?: Record<string, number>;
+}
+
+export interface TrainInput {
+  /** Column-major features: one Float32Array or Float64Array per feature, NaN = missing. */
+  features: FeatureColumn[];
+  label: ArrayLike<number>;
+  weight?: ArrayLike<number>;
+  featureNames: string[];
+  /** Categorical features (names or indices); values are non-negative integer category codes. */
+  categorical?: (string | number)[];
+  params: GbdtParams;
+  valid?: ValidSet;
+  /** Called after every round; computing train metrics costs a pass over the training rows. */
+  onIteration?: (info: IterationInfo) => void;
+  /** Query group sizes, in row order (rank:ndcg). */
+  group?: ArrayLike<number>;
+  /** Stops training between rounds with an INTERRUPTED error. */
+  signal?: AbortSignal;
+}
+
+/** Smallest rows x features for which worker threads are started; below it nthread is ignored (same model). */
+export const MIN_ENTRIES_FOR_THREADS = 200_000;
+
+interface Prepared {
+  p: ResolvedParams;
+  n: number;
+  K: number;
+  label: Float32Array;
+  weight: Float32Array | null;
+  groupPtr: Int32Array | null;
+  isCat: Uint8Array;
+  monotone: Int8Array;
+  metrics: Metric[];
+  valid: { features: FeatureColumn[]; n: number; label: Float32Array; weight: Float32Array | null; groupPtr: Int32Array | null } | null;
+}
+
+function prepare(input: TrainInput): Prepared {
+  if (input === null || typeof input !== 'object') throw new KilnError('INVALID_ARGUMENT', 'train() takes one object: { features, label, featureNames, params, ... }');
+  const p = resolveParams(input.params ?? {});
+  const n = checkFeatures(input.features, input.featureNames);
+  const names = input.featureNames;
+  const K = p.objective === 'multi:softprob' ? p.num_class! : 1;
+  const label = checkLabels(input.label, n, p.objective, K);
+  const weight = checkWeights(input.weight, n);
+  const groupPtr = checkGroups(input.group, n, p.objective);
+  const isCat = resolveCategorical(input.categorical, names);
+  const monotone = resolveMonotone(p, names, isCat);
+  const metricNames = p.eval_metric === undefined ? [OBJECTIVES[p.objective].defaultMetric] : Array.isArray(p.eval_metric) ? p.eval_metric : [p.eval_metric];
+  const metrics = metricNames.map((m) => resolveMetric(m, p.objective));
+  let valid: Prepared['valid'] = null;
+  if (input.valid !== undefined) {
+    const v = input.valid;
+    const nv = checkFeatures(v?.features, undefined, 'valid.features');
+    if (v.features.length !== names.length) {
+      throw new KilnError('INVALID_ARGUMENT', `valid.features has ${v.features.length} columns but the training data has ${names.length}; give the same features in the same order`, { path: ['valid', 'features'] });
+    }
+    valid = {
+      features: v.features, n: nv, label: checkLabels(v.label, nv, p.objective, K, 'valid.label'),
+      weight: checkWeights(v.weight, nv, 'valid.weight'), groupPtr: checkGroups(v.group, nv, p.objective, 'valid.group'),
+    };
+  }
+  if (p.early_stopping_rounds !== undefined && !valid) {
+    throw new KilnError('INVALID_ARGUMENT', `early_stopping_rounds = ${p.early_stopping_rounds} needs a validation set; pass valid: { features, label }`, { path: ['params', 'early_stopping_rounds'] });
+  }
+  return { p, n, K, label, weight, groupPtr, isCat, monotone, metrics, valid };
+}
+
+/** Fills idx with the rows of this tree's sample; returns how many. */
+function sampleRows(idx: Uint32Array, n: number, subsample: number, rng: Rng, inSample: Uint8Array | null): number {
+  if (subsample >= 1) {
+    for (let i = 0; i < n; i++) idx[i] = i;
+    return n;
+  }
+  let k = 0;
+  inSample!.fill(0);
+  for (let i = 0; i < n; i++) {
+    if (rng.uniform() < subsample) { idx[k++] = i; inSample![i] = 1; }
+  }
+  return k;
+}
+
+/** Feature mask for one tree: max(1, floor(colsample * F)) features by a seeded partial shuffle. */
+function sampleFeatures(F: number, colsample: number, rng: Rng, out: Uint8Array): void {
+  if (colsample >= 1) { out.fill(1); return; }
+  const k = Math.max(1, Math.floor(colsample * F));
+  const perm = Int32Array.from({ length: F }, (_, i) => i);
+  for (let i = 0; i < k; i++) {
+    const j = i + rng.int(F - i);
+    const t = perm[i]!; perm[i] = perm[j]!; perm[j] = t;
+  }
+  out.fill(0);
+  for (let i = 0; i < k; i++) out[perm[i]!] = 1;
+}
+
+function evaluate(metrics: Metric[], margin: Float64Array, K: number, label: Float32Array, weight: Float32Array | null, groupPtr: Int32Array | null, objective: Objective): Record<string, number> {
+  const pred = Float64Array.from(margin);
+  transformAll(objective, pred, K);
+  const out: Record<string, number> = {};
+  for (const m of metrics) out[m.name] = m.compute({ pred, label, weight, nOutputs: K, groupPtr });
+  return out;
+}
+
+/**
+ * Trains a gradient-boosted tree ensemble.
+ * @example
+ * const booster = await train({ features: [x0, x1], label: y, featureNames: ['x0', 'x1'], params: { objective: 'binary:logistic' } });
+ * const p = booster.predict([x0, x1]);
+ */
+export async function train(input: TrainInput): Promise<Booster> {
+  const d = prepare(input);
+  const { p, n, K, label, weight, groupPtr, valid, metrics } = d;
+  const F = input.features.length;
+  const objective = OBJECTIVES[p.objective];
+  const slotBytes = (((F + 3) & ~3) + 1) * Math.max(256, p.max_bin) * 16;
+  const arena = new Arena(n * (F + 4) + n * 12 + 64 * slotBytes);
+  const matrix = binFeatures(input.features, input.featureNames, d.isCat, weight, p.max_bin, p.seed, (bytes) => arena.alloc(bytes));
+  const plain = (bytes: number): Region => ({ buf: new SharedArrayBuffer(bytes), byteOffset: 0, byteLength: bytes });
+  const shared = {
+    bins: matrix.binsRegion,
+    cols: { buf: matrix.cols.buffer as SharedArrayBuffer, byteOffset: 0, byteLength: matrix.cols.byteLength },
+    grad: arena.alloc(n * 4),
+    hess: arena.alloc(n * 4),
+    idx: arena.alloc(n * 4),
+    tmp: plain(n * 4),
+  };
+  const threads = n * F >= MIN_ENTRIES_FOR_THREADS ? p.nthread : 1;
+  const shape = { wide: matrix.bins instanceof Uint16Array, rowStride: matrix.rowStride, histStride: matrix.histStride, nFeatures: F, nRows: n };
+  const pool = await TaskPool.start(threads, shape, arena, shared);
+  try {
+    const st = pool.state;
+    const grower = new TreeGrower(pool, arena, matrix, {
+      split: { lambda: p.lambda, alpha: p.alpha, minChildWeight: p.min_child_weight, maxCatToOnehot: p.max_cat_to_onehot, maxCatThreshold: p.max_cat_threshold, constrained: d.monotone.some((c) => c !== 0) },
+      monotone: d.monotone, maxDepth: p.max_depth, maxLeaves: p.max_leaves, lossguide: p.grow_policy === 'lossguide', gamma: p.gamma, eta: p.learning_rate,
+    });
+    const baseMargin = Math.fround(objective.baseMargin(p.base_score));
+    const margin = new Float64Array(n * K).fill(baseMargin);
+    const gradK = K === 1 ? st.grad : new Float32Array(n * K);
+    const hessK = K === 1 ? st.hess : new Float32Array(n * K);
+    const validMargin = valid ? new Float64Array(valid.n * K).fill(baseMargin) : null;
+    const rowRng = new Rng(p.seed, 1);
+    const colRng = new Rng(p.seed, 2);
+    const inSample = p.subsample < 1 ? new Uint8Array(n) : null;
+    const allowed = new Uint8Array(F);
+    const trees: Tree[] = [];
+    const treeGroup: number[] = [];
+    const higher = metrics[metrics.length - 1]!.higherIsBetter;
+    let best = { iteration: -1, score: NaN };
+    let rounds = 0;
+    for (let iter = 0; iter < p.n_estimators; iter++) {
+      if (input.signal) {
+        await new Promise((r) => setImmediate(r));
+        if (input.signal.aborted) throw new KilnError('INTERRUPTED', `training interrupted after ${iter} rounds`);
+      }
+      objective.gradients({ margin, label, weight, grad: gradK, hess: hessK, nRows: n, nOutputs: K, scalePosWeight: p.scale_pos_weight, groupPtr });
+      for (let k = 0; k < K; k++) {
+        if (K > 1) {
+          for (let i = 0, o = k; i < n; i++, o += K) { st.grad[i] = gradK[o]!; st.hess[i] = hessK[o]!; }
+        }
+        const nRows = sampleRows(st.idx, n, p.subsample, rowRng, inSample);
+        sampleFeatures(F, p.colsample_bytree, colRng, allowed);
+        let G = 0;
+        let H = 0;
+        for (let i = 0; i < nRows; i++) { const r = st.idx[i]!; G += st.grad[r]!; H += st.hess[r]!; }
+        const { tree, leaves } = grower.grow(nRows, G, H, allowed);
+        for (const leaf of leaves) {
+          const v = tree.leafValue[leaf.node]!;
+          for (let i = leaf.begin; i < leaf.end; i++) margin[st.idx[i]! * K + k]! += v;
+        }
+        if (inSample) {
+          for (let i = 0; i < n; i++) {
+            if (!inSample[i]) margin[i * K + k]! += tree.leafValue[tree.leafOfBinnedRow(matrix.bins, i * matrix.rowStride)]!;
+          }
+        }
+        const finished = tree.finish();
+        trees.push(finished);
+        treeGroup.push(k);
+        if (valid && validMargin) addTreeMargins(buildForest([finished], [k], K, F, 0, false), 0, valid.features, valid.n, validMargin);
+      }
+      rounds = iter + 1;
+      const validScores = valid && validMargin ? evaluate(metrics, validMargin, K, valid.label, valid.weight, valid.groupPtr, objective) : undefined;
+      if (input.onIteration) {
+        const trainScores = evaluate(metrics, margin, K, label, weight, groupPtr, objective);
+        input.onIteration(validScores ? { iteration: iter, train: trainScores, valid: validScores } : { iteration: iter, train: trainScores });
+      }
+      if (validScores && p.early_stopping_rounds !== undefined) {
+        const s = validScores[metrics[metrics.length - 1]!.name]!;
+        if (best.iteration < 0 || (higher ? s > best.score : s < best.score)) best = { iteration: iter, score: s };
+        else if (iter - best.iteration >= p.early_stopping_rounds) break;
+      }
+    }
+    return new Booster({
+      objective: p.objective, numClass: K, featureNames: [...input.featureNames], categorical: Array.from(d.isCat, (c) => c === 1),
+      baseScore: p.base_score, params: p, trees, treeGroup, rounds,
+      best: p.early_stopping_rounds !== undefined && best.iteration >= 0 ? { iteration: best.iteration, score: best.score, metric: metrics[metrics.length - 1]!.name } : null,
+    });
+  } finally {
+    await pool.close();
+  }
+}

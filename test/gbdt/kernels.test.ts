@@ -1,0 +1,136 @@
+/** Fast kernels against naive references (same summation order, so results must be identical). */
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/core/rng.js';
+import { Arena } from '../../src/gbdt/arena.js';
+import { binFeatures, numericCuts } from '../../src/gbdt/binning.js';
+import { floatKey, radixSort } from '../../src/gbdt/float-key.js';
+import { histBytes, histU8Words } from '../../src/gbdt/histogram.js';
+import { train } from '../../src/gbdt/index.js';
+import { batchMargins, buildForest, rowMargins } from '../../src/gbdt/predict.js';
+import type { Tree } from '../../src/gbdt/tree.js';
+import { histModule, instantiateHist } from '../../src/gbdt/wasm.js';
+
+describe('histogram kernels', () => {
+  it('WebAssembly, word and byte kernels equal a naive per-row, per-feature sum', () => {
+    const rng = new Rng(1);
+    const n = 3000;
+    const F = 10;
+    const stride = 12;
+    const arena = new Arena(1 << 20);
+    const region = (bytes: number): { buf: SharedArrayBuffer; byteOffset: number } => arena.alloc(bytes);
+    const binsR = region(n * stride);
+    const bins = new Uint8Array(binsR.buf, binsR.byteOffset, n * stride);
+    for (let r = 0; r < n; r++) for (let f = 0; f < F; f++) bins[r * stride + f] = rng.int(256);
+    const gR = region(n * 4), hR = region(n * 4), iR = region(n * 4);
+    const grad = new Float32Array(gR.buf, gR.byteOffset, n);
+    const hess = new Float32Array(hR.buf, hR.byteOffset, n);
+    for (let i = 0; i < n; i++) { grad[i] = rng.normal(); hess[i] = rng.uniform(); }
+    const rows = Array.from({ length: n }, (_, i) => i).filter(() => rng.uniform() < 0.4);
+    const idx = new Uint32Array(iR.buf, iR.byteOffset, n);
+    idx.set(rows);
+    const len = stride * 256 * 2;
+    const naive = new Float64Array(len);
+    for (const r of rows) for (let f = 0; f < F; f++) { const k = (f * 256 + bins[r * stride + f]!) * 2; naive[k]! += grad[r]!; naive[k + 1]! += hess[r]!; }
+    const words = new Float64Array(len);
+    histU8Words(idx, 0, rows.length, new Uint32Array(binsR.buf, binsR.byteOffset, (n * stride) / 4), stride / 4, grad, hess, words);
+    const bytes = new Float64Array(len);
+    histBytes(idx, 0, rows.length, bins, stride, F, 256, grad, hess, bytes);
+    for (let f = 0; f < F; f++) {
+      expect(Array.from(words.subarray(f * 512, (f + 1) * 512))).toEqual(Array.from(naive.subarray(f * 512, (f + 1) * 512)));
+      expect(Array.from(bytes.subarray(f * 512, (f + 1) * 512))).toEqual(Array.from(naive.subarray(f * 512, (f + 1) * 512)));
+    }
+    const module = histModule();
+    expect(module).not.toBeNull();
+    expect(arena.memory).not.toBeNull();
+    const wR = region(len * 8);
+    const wasmHist = new Float64Array(wR.buf, wR.byteOffset, len);
+    instantiateHist(module!, arena.memory!)(iR.byteOffset, 0, rows.length, binsR.byteOffset, stride / 4, gR.byteOffset, hR.byteOffset, wR.byteOffset);
+    for (let f = 0; f < F; f++) expect(Array.from(wasmHist.subarray(f * 512, (f + 1) * 512))).toEqual(Array.from(naive.subarray(f * 512, (f + 1) * 512)));
+  });
+});
+
+describe('binning', () => {
+  it('bins agree with the float32 comparisons a split makes, for every value', () => {
+    const rng = new Rng(2);
+    const n = 20_000;
+    const col = Float64Array.from({ length: n }, (_, i) => (i % 10 === 0 ? NaN : i % 7 === 0 ? 0 : i % 5 === 0 ? -0 : rng.normal() * 10 ** rng.int(6)));
+    const m = binFeatures([col], ['x'], new Uint8Array(1), null, 64, 0);
+    const fb = m.features[0]!;
+    expect(fb.nBins).toBeLessThanOrEqual(63);
+    expect(fb.hasMissing).toBe(true);
+    for (let i = 0; i < n; i++) {
+      const b = m.cols[i]!;
+      const x = col[i]!;
+      if (x !== x) { expect(b).toBe(fb.nBins); continue; }
+      for (let t = 0; t < fb.cuts.length; t++) expect(b <= t).toBe(Math.fround(x) < fb.cuts[t]!);
+      expect(m.bins[i * m.rowStride]).toBe(b);
+    }
+  });
+
+  it('cuts lie strictly between distinct values, one bin per value when they fit', () => {
+    const sorted = Float64Array.of(-1, -1, 0.5, 0.5000001, 2, 2, 2, 7);
+    const cuts = numericCuts(Float64Array.from(sorted, Math.fround), null, 255);
+    expect(cuts.length).toBe(4);
+    const vals = [-1, Math.fround(0.5), Math.fround(0.5000001), 2, 7];
+    cuts.forEach((c, k) => { expect(c).toBeGreaterThan(vals[k]!); expect(c).toBeLessThanOrEqual(vals[k + 1]!); });
+  });
+
+  it('radix sort of float keys equals a numeric sort', () => {
+    const rng = new Rng(3);
+    const v = Float32Array.from({ length: 5000 }, () => rng.normal() * 10 ** (rng.int(20) - 10));
+    const keys = Int32Array.from(v, floatKey);
+    const payload = Uint32Array.from(v.keys());
+    radixSort(keys, payload);
+    const expected = Array.from(v).sort((a, b) => a - b);
+    expect(Array.from(payload, (i) => v[i]!)).toEqual(expected);
+  });
+});
+
+/** XGBoost's routing, written out plainly: fround(x) < threshold, default child for NaN, category sets go right. */
+function naiveMargin(trees: readonly Tree[], group: readonly number[], K: number, base: number, x: number[]): number[] {
+  const acc = new Float32Array(K).fill(base);
+  trees.forEach((t, ti) => {
+    let n = 0;
+    while (t.feature[n]! >= 0) {
+      const v = x[t.feature[n]!]!;
+      if (v !== v) n = t.defaultLeft[n] ? t.left[n]! : t.right[n]!;
+      else if (t.categorical[n]) {
+        const k = t.catNodes.indexOf(n);
+        const set = t.catCodes.subarray(t.catSegments[k]!, t.catSegments[k]! + t.catSizes[k]!);
+        n = set.includes(Math.trunc(v)) ? t.right[n]! : t.left[n]!;
+      } else n = Math.fround(v) < t.threshold[n]! ? t.left[n]! : t.right[n]!;
+    }
+    acc[group[ti]!]! += t.leafValue[n]!;
+  });
+  return Array.from(acc);
+}
+
+describe('forest walk', () => {
+  it('WebAssembly and JavaScript walks, batch and single row, equal a naive walk (numeric, missing, categorical, multi-class)', async () => {
+    const rng = new Rng(4);
+    const n = 1500;
+    const cat = Float32Array.from({ length: n }, () => (rng.uniform() < 0.1 ? NaN : rng.int(12)));
+    const num = Array.from({ length: 3 }, () => Float64Array.from({ length: n }, () => (rng.uniform() < 0.1 ? NaN : rng.normal())));
+    const y = Float32Array.from(cat, (c, i) => ((c === c ? c % 3 : 1) + (num[0]![i]! > 0 ? 1 : 0)) % 3);
+    const b = await train({ features: [cat, ...num], label: y, featureNames: ['c', 'a', 'b', 'd'], categorical: ['c'], params: { objective: 'multi:softprob', num_class: 3, n_estimators: 7, max_depth: 4, nthread: 1 } });
+    const cols = [cat, ...num];
+    const wasm = buildForest(b.trees, b.treeGroup, 3, 4, b.baseMargin, true);
+    const js = buildForest(b.trees, b.treeGroup, 3, 4, b.baseMargin, false);
+    expect(wasm.wasm).not.toBeNull();
+    const outW = new Float64Array(n * 3);
+    const outJ = new Float64Array(n * 3);
+    batchMargins(wasm, cols, n, b.trees.length, outW);
+    batchMargins(js, cols, n, b.trees.length, outJ);
+    expect(Array.from(outW)).toEqual(Array.from(outJ));
+    const one = new Float64Array(3);
+    for (let i = 0; i < n; i += 7) {
+      const x = cols.map((c) => c[i]!);
+      const ref = naiveMargin(b.trees, b.treeGroup, 3, b.baseMargin, x);
+      expect(Array.from(outW.subarray(3 * i, 3 * i + 3))).toEqual(ref);
+      rowMargins(wasm, x, b.trees.length, one, 0);
+      expect(Array.from(one)).toEqual(ref);
+      rowMargins(js, x, b.trees.length, one, 0);
+      expect(Array.from(one)).toEqual(ref);
+    }
+  });
+});
