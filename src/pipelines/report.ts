@@ -13,6 +13,16 @@ export interface ReportMeta {
   importance: { feature: string; gain: number }[];
 }
 
+/** Each outcome's score histogram as shares of that outcome, so the rare bad outcome stays visible. */
+function scoreShares(ev: Evaluation): { lower: number; good: number; bad: number }[] {
+  const g = ev.scoreDistribution.reduce((a, b) => a + b.good, 0) || 1;
+  const b = ev.scoreDistribution.reduce((a, x) => a + x.bad, 0) || 1;
+  // Bins past the highest score are noise in a chart; keep up to the last non-empty one.
+  let last = ev.scoreDistribution.length - 1;
+  while (last > 0 && ev.scoreDistribution[last]!.good + ev.scoreDistribution[last]!.bad === 0) last--;
+  return ev.scoreDistribution.slice(0, last + 1).map((x) => ({ lower: x.lower, good: x.good / g, bad: x.bad / b }));
+}
+
 const pct = (x: number | null | undefined, d = 1): string => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(d)}%`);
 
 /** The model's self-contained HTML report: every chart is inline SVG rendered with Vega-Lite. */
@@ -53,7 +63,10 @@ export async function renderReport(meta: ReportMeta, ev: Evaluation): Promise<st
     html: charts(await Promise.all([
       svg(barChart({ title: 'Bad rate by score decile (1 = riskiest)', category: 'decile', value: 'bad rate', rows: ev.lift.map((r) => ({ category: String(r.group), value: r.rate ?? 0 })) })),
       svg(lineChart({ title: 'Cumulative gain', x: 'share of population (riskiest first)', y: 'share of bads captured', rows: [{ x: 0, y: 0 }, ...ev.lift.map((r) => ({ x: r.group / ev.lift.length, y: r.captureRate }))], diagonal: true })),
-      svg(barChart({ title: 'Score distribution by outcome', category: 'PD bin', value: 'rows', rows: ev.scoreDistribution.flatMap((b) => [{ category: b.lower.toFixed(2), value: b.good, series: 'good' }, { category: b.lower.toFixed(2), value: b.bad, series: 'bad' }]) })),
+      svg(barChart({
+        title: 'Score distribution by outcome', category: 'PD from', value: 'share of the outcome', colors: { good: '#2563eb', bad: '#dc2626' },
+        rows: scoreShares(ev).flatMap((b) => [{ category: b.lower.toFixed(2), value: b.good, series: 'good' }, { category: b.lower.toFixed(2), value: b.bad, series: 'bad' }]),
+      })),
     ])) + htmlTable(['decile', 'rows', 'bads', 'bad rate', 'lift', 'cumulative capture'], ev.lift.map((r) => [r.group, r.count, r.positives, pct(r.rate, 2), r.lift, pct(r.captureRate)])),
   });
   sections.push({
@@ -63,7 +76,7 @@ export async function renderReport(meta: ReportMeta, ev: Evaluation): Promise<st
   });
   sections.push({
     id: 'time', title: 'Metrics over time and by slice',
-    html: charts([await svg(lineChart({ title: 'AUC and bad rate by month (test window)', x: 'month index', y: 'value', rows: ev.byMonth.flatMap((r, i) => [{ x: i, y: r.auc ?? NaN, series: 'AUC' }, { x: i, y: r.rate ?? NaN, series: 'bad rate' }]).filter((r) => Number.isFinite(r.y)) }))]) +
+    html: charts([await svg(lineChart({ title: 'AUC and bad rate by month (test window)', x: 'month', y: 'value', xType: 'ordinal', rows: ev.byMonth.flatMap((r) => [{ x: r.slice, y: r.auc ?? NaN, series: 'AUC' }, { x: r.slice, y: r.rate ?? NaN, series: 'bad rate' }]).filter((r) => Number.isFinite(r.y)) }))]) +
       htmlTable(['month', 'rows', 'bad rate', 'AUC'], ev.byMonth.map((r) => [r.slice, r.count, pct(r.rate, 2), r.auc])) +
       Object.entries(ev.slices).map(([name, rows]) => htmlTable([name, 'rows', 'bad rate', 'AUC'], rows.map((r) => [r.slice, r.count, pct(r.rate, 2), r.auc]), { caption: `By ${name}` })).join(''),
   });

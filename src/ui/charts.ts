@@ -31,15 +31,18 @@ export async function renderSvg(spec: ChartSpec): Promise<string> {
 
 /** A line chart of one or more series: rows of { x, y, series }. */
 export function lineChart(opts: {
-  title: string; x: string; y: string; rows: { x: number; y: number; series?: string }[];
+  title: string; x: string; y: string; rows: { x: number | string; y: number; series?: string }[];
+  /** 'ordinal' for labelled x values such as months. */
+  xType?: 'quantitative' | 'ordinal';
   diagonal?: boolean; width?: number; height?: number; xDomain?: [number, number]; yDomain?: [number, number];
 }): ChartSpec {
+  const named = opts.rows.some((r) => r.series);
   const layers: object[] = [{
     mark: { type: 'line', point: opts.rows.length <= 40, strokeWidth: 2 },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: opts.x, ...(opts.xDomain ? { scale: { domain: opts.xDomain } } : {}) },
+      x: { field: 'x', type: opts.xType ?? 'quantitative', title: opts.x, ...(opts.xDomain ? { scale: { domain: opts.xDomain } } : {}), ...(opts.xType === 'ordinal' ? { axis: { labelAngle: 0 } } : {}) },
       y: { field: 'y', type: 'quantitative', title: opts.y, ...(opts.yDomain ? { scale: { domain: opts.yDomain } } : {}) },
-      color: { field: 'series', type: 'nominal', title: null },
+      ...(named ? { color: { field: 'series', type: 'nominal', title: null } } : {}),
     },
   }];
   if (opts.diagonal) {
@@ -52,8 +55,12 @@ export function lineChart(opts: {
 }
 
 /** Bars of rows { category, value, series? } (grouped when there are series). */
-export function barChart(opts: { title: string; category: string; value: string; rows: { category: string; value: number; series?: string }[]; horizontal?: boolean; width?: number; height?: number }): ChartSpec {
-  const cat = { field: 'category', type: 'nominal', title: opts.category, sort: null };
+export function barChart(opts: {
+  title: string; category: string; value: string; rows: { category: string; value: number; series?: string }[]; horizontal?: boolean; width?: number; height?: number;
+  /** Fixed colours per series, e.g. { good: '#2563eb', bad: '#dc2626' }. */
+  colors?: Record<string, string>;
+}): ChartSpec {
+  const cat = { field: 'category', type: 'nominal', title: opts.category, sort: null, axis: { labelLimit: 260 } };
   const val = { field: 'value', type: 'quantitative', title: opts.value };
   const grouped = opts.rows.some((r) => r.series);
   return {
@@ -62,7 +69,10 @@ export function barChart(opts: { title: string; category: string; value: string;
     mark: { type: 'bar' },
     encoding: {
       ...(opts.horizontal ? { y: cat, x: val } : { x: cat, y: val }),
-      ...(grouped ? { color: { field: 'series', type: 'nominal', title: null }, [opts.horizontal ? 'yOffset' : 'xOffset']: { field: 'series' } } : {}),
+      ...(grouped ? {
+        color: { field: 'series', type: 'nominal', title: null, ...(opts.colors ? { scale: { domain: Object.keys(opts.colors), range: Object.values(opts.colors) } } : {}) },
+        [opts.horizontal ? 'yOffset' : 'xOffset']: { field: 'series', ...(opts.colors ? { sort: Object.keys(opts.colors) } : {}) },
+      } : {}),
     },
   } as ChartSpec;
 }
