@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/core/errors.js';
-import { trainModel } from '../../src/pipelines/index.js';
+import { loadModelForScoring, trainModel } from '../../src/pipelines/index.js';
 import { ModelRegistry, getRun, listRuns } from '../../src/registry/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, Project } from '../../src/store/index.js';
@@ -85,6 +85,20 @@ describe('kiln train', () => {
     expect(card).toContain('# Model card: credit v1');
     expect(card).toContain('## Fairness');
     expect(existsSync(mv.artifactPath!)).toBe(true);
+  });
+
+  it('enforces the signature when a version is loaded for scoring, and scores like training did', async () => {
+    const mv = new ModelRegistry(project.meta.db).resolve('credit@1');
+    const loaded = loadModelForScoring(project, 'credit@1', mv.signature.features);
+    expect(loaded.calibrator?.kind).toBe('platt');
+    expect(loaded.booster.featureNames).toEqual(mv.signature.features.map((f) => f.name));
+    const offered = mv.signature.features.map((f) => (f.name === 'income' ? { ...f, version: 'changed' } : f)).filter((f) => f.name !== 'spend_30d');
+    let err: unknown;
+    try { loadModelForScoring(project, 'credit@1', offered); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(KilnError);
+    expect((err as KilnError).code).toBe('SIGNATURE_MISMATCH');
+    expect((err as KilnError).message).toContain("feature 'spend_30d' is missing");
+    expect((err as KilnError).message).toContain("feature 'income' is at definition version changed");
   });
 
   it('refuses a prohibited-basis feature as an input before training anything', async () => {
