@@ -11,8 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../src/core/rng.js';
-import { train } from '../src/gbdt/index.js';
-import { auc } from '../src/gbdt/metrics.js';
+import { auc, train } from '../src/gbdt/index.js';
 import { arg, machine, printTable } from './util.js';
 
 const ROWS = arg('rows', 1_000_000);
@@ -68,16 +67,17 @@ d, ntr, rounds, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(s
 X = np.ascontiguousarray(np.load(d + '/X.npy'))
 y = np.load(d + '/y.npy')
 params = {'tree_method': 'hist', 'objective': 'binary:logistic', 'max_depth': 6, 'eta': 0.1, 'max_bin': 256, 'nthread': threads, 'seed': 0}
-t0 = time.perf_counter()
+t0 = time.perf_counter(); c0 = time.process_time()
 dtrain = xgb.DMatrix(X[:ntr], label=y[:ntr], nthread=threads)
 t1 = time.perf_counter()
 bst = xgb.train(params, dtrain, rounds)
-t2 = time.perf_counter()
+t2 = time.perf_counter(); cpu = time.process_time() - c0
 Xte = np.ascontiguousarray(X[ntr:]); yte = y[ntr:]
-dtest = xgb.DMatrix(Xte, nthread=threads)
-t3 = time.perf_counter()
-p = bst.predict(dtest)
-t4 = time.perf_counter()
+p = bst.predict(xgb.DMatrix(Xte, nthread=threads))
+best = float('inf')
+for _ in range(3):  # a fresh DMatrix each pass: XGBoost caches predictions per DMatrix
+    dtest = xgb.DMatrix(Xte, nthread=threads)
+    t3 = time.perf_counter(); bst.predict(dtest); best = min(best, time.perf_counter() - t3)
 order = np.argsort(p, kind='mergesort'); ps = p[order]; ys = yte[order]
 # AUC with ties counted half
 _, start, counts = np.unique(ps, return_index=True, return_counts=True)
@@ -89,30 +89,46 @@ for i in range(2000):
     row = Xte[i:i + 1]
     s = time.perf_counter_ns(); bst.inplace_predict(row); lat.append((time.perf_counter_ns() - s) / 1000)
 lat.sort()
-print(json.dumps({'dmatrix_s': t1 - t0, 'train_s': t2 - t1, 'auc': auc, 'predict_rows_s': len(yte) / (t4 - t3), 'p50_us': lat[len(lat) // 2], 'p99_us': lat[int(len(lat) * 0.99)], 'version': xgb.__version__}))
+print(json.dumps({'dmatrix_s': t1 - t0, 'train_s': t2 - t1, 'cpu_s': cpu, 'auc': auc, 'predict_rows_s': len(yte) / best, 'p50_us': lat[len(lat) // 2], 'p99_us': lat[int(len(lat) * 0.99)], 'version': xgb.__version__}))
 `;
 
-interface Figures { trainS: number; auc: number; rowsPerS: number; p50: number; p99: number }
+interface Figures { trainS: number; cpuS: number; auc: number; rowsPerS: number; p50: number; p99: number }
 
 function pct(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
 }
 
-async function runKiln(cols: Float32Array[], label: Float32Array, ntr: number): Promise<Figures> {
+async function runKiln(cols: Float32Array[], label: Float32Array, ntr: number): Promise<Figures & { rowsPerS1: number }> {
   const names = cols.map((_, j) => `f${j}`);
   const tr = cols.map((c) => c.subarray(0, ntr));
   const te = cols.map((c) => c.subarray(ntr));
   const yte = label.subarray(ntr);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const booster = await train({
     features: tr, label: label.subarray(0, ntr), featureNames: names,
     params: { objective: 'binary:logistic', max_depth: 6, learning_rate: 0.1, n_estimators: ROUNDS, max_bin: 256, nthread: THREADS, seed: 0 },
   });
   const trainS = (performance.now() - t0) / 1000;
+  const cu = process.cpuUsage(c0);
+  const cpuS = (cu.user + cu.system) / 1e6;
   booster.predict(te.map((c) => c.subarray(0, 1000)));
-  const t1 = performance.now();
+  // Best of three timed passes: on a shared machine one pass can lose its second core.
+  const timeBest = (): number => {
+    let best = Infinity;
+    for (let k = 0; k < 3; k++) {
+      const t = performance.now();
+      booster.predict(te);
+      best = Math.min(best, (performance.now() - t) / 1000);
+    }
+    return best;
+  };
   const pred = booster.predict(te);
-  const predS = (performance.now() - t1) / 1000;
+  const predS1 = timeBest();
+  await booster.startThreads(THREADS);
+  booster.predict(te.map((c) => c.subarray(0, 20000)));
+  const predS = timeBest();
+  await booster.close();
   const a = auc({ pred, label: yte, weight: null, nOutputs: 1, groupPtr: null });
   const nLat = Math.min(20000, te[0]!.length);
   const row = new Float64Array(FEATURES);
@@ -126,7 +142,7 @@ async function runKiln(cols: Float32Array[], label: Float32Array, ntr: number): 
     }
   }
   lat.sort();
-  return { trainS, auc: a, rowsPerS: yte.length / predS, p50: pct(lat, 0.5), p99: pct(lat, 0.99) };
+  return { trainS, cpuS, auc: a, rowsPerS: yte.length / predS, rowsPerS1: yte.length / predS1, p50: pct(lat, 0.5), p99: pct(lat, 0.99) };
 }
 
 function runXgboost(cols: Float32Array[], label: Float32Array, ntr: number): (Figures & { dmatrixS: number; version: string }) | string {
@@ -140,8 +156,8 @@ function runXgboost(cols: Float32Array[], label: Float32Array, ntr: number): (Fi
     writeFileSync(join(dir, 'run.py'), XGB_SCRIPT);
     const r = spawnSync(PY, [join(dir, 'run.py'), dir, String(ntr), String(ROUNDS), String(THREADS)], { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (r.status !== 0) return `failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
-    const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { dmatrix_s: number; train_s: number; auc: number; predict_rows_s: number; p50_us: number; p99_us: number; version: string };
-    return { trainS: j.dmatrix_s + j.train_s, dmatrixS: j.dmatrix_s, auc: j.auc, rowsPerS: j.predict_rows_s, p50: j.p50_us, p99: j.p99_us, version: j.version };
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { dmatrix_s: number; train_s: number; cpu_s: number; auc: number; predict_rows_s: number; p50_us: number; p99_us: number; version: string };
+    return { trainS: j.dmatrix_s + j.train_s, cpuS: j.cpu_s, dmatrixS: j.dmatrix_s, auc: j.auc, rowsPerS: j.predict_rows_s, p50: j.p50_us, p99: j.p99_us, version: j.version };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -155,10 +171,11 @@ console.log(`data: ${ROWS} x ${FEATURES} (5% missing), generated in ${((performa
 const k = await runKiln(cols, label, ntr);
 const x = runXgboost(cols, label, ntr);
 const f = (v: number, d: number): string => v.toFixed(d);
-const rows: (string | number)[][] = [['kiln', f(k.trainS, 2), f(k.auc, 4), f(k.rowsPerS, 0), f(k.p50, 1), f(k.p99, 1)]];
+const rows: (string | number)[][] = [['kiln', f(k.trainS, 2), f(k.cpuS, 1), f(k.auc, 4), f(k.rowsPerS, 0), f(k.p50, 1), f(k.p99, 1)]];
 if (typeof x !== 'string') {
-  rows.push([`xgboost ${x.version} (train incl. DMatrix ${f(x.dmatrixS, 2)}s; row latency via Python inplace_predict)`, f(x.trainS, 2), f(x.auc, 4), f(x.rowsPerS, 0), f(x.p50, 1), f(x.p99, 1)]);
-  rows.push(['kiln / xgboost', f(k.trainS / x.trainS, 2), f(k.auc - x.auc, 4) + ' (diff)', f(k.rowsPerS / x.rowsPerS, 2), f(k.p50 / x.p50, 2), f(k.p99 / x.p99, 2)]);
+  rows.push([`xgboost ${x.version} (train incl. DMatrix ${f(x.dmatrixS, 2)}s; row latency via Python inplace_predict)`, f(x.trainS, 2), f(x.cpuS, 1), f(x.auc, 4), f(x.rowsPerS, 0), f(x.p50, 1), f(x.p99, 1)]);
+  rows.push(['kiln / xgboost', f(k.trainS / x.trainS, 2), f(k.cpuS / x.cpuS, 2), f(k.auc - x.auc, 4) + ' (diff)', f(k.rowsPerS / x.rowsPerS, 2), f(k.p50 / x.p50, 2), f(k.p99 / x.p99, 2)]);
 }
-printTable(['engine', 'train s', 'test AUC', 'predict rows/s', 'row p50 us', 'row p99 us'], rows);
+printTable(['engine', 'train s', 'train CPU s', 'test AUC', 'predict rows/s', 'row p50 us', 'row p99 us'], rows);
 if (typeof x === 'string') console.log(`xgboost: ${x}`);
+console.log(`kiln batch predict (best of 3 passes over the test set): ${f(k.rowsPerS, 0)} rows/s on ${THREADS} threads (Booster.startThreads), ${f(k.rowsPerS1, 0)} rows/s on the calling thread alone; single-row latency: predictRow on one thread`);

@@ -36,7 +36,6 @@ export interface BinnedMatrix {
   /** Histogram slots per feature: 256 for uint8 bins, max_bin for uint16. */
   histStride: number;
   bins: Uint8Array | Uint16Array;
-  binsRegion: Region;
   /** The same bins column-major (feature j's rows at j * nRows), for partitioning and sparse nodes. */
   cols: Uint8Array | Uint16Array;
   features: FeatureBins[];
@@ -159,20 +158,32 @@ function categoricalFeature(col: FeatureColumn, name: string, maxValueBins: numb
  * Bins the training matrix: cuts from a seeded sample, then every value once, in row blocks so the
  * row-major writes stay in cache.
  */
-export function binFeatures(features: FeatureColumn[], names: string[], isCat: Uint8Array, weight: Float32Array | null, maxBin: number, seed: number, allocRows: (bytes: number) => Region = plainRegion): BinnedMatrix {
+/** Storage layout of the bin matrix for a data shape, known before binning (so its memory can be placed first). */
+export function matrixLayout(nRows: number, nFeatures: number, maxBin: number): { wide: boolean; rowStride: number; histStride: number; rowBytes: number; colBytes: number } {
+  const wide = maxBin > 256;
+  const rowStride = wide ? (nFeatures + 1) & ~1 : (nFeatures + 3) & ~3;
+  const elem = wide ? 2 : 1;
+  return { wide, rowStride, histStride: wide ? maxBin : 256, rowBytes: nRows * rowStride * elem, colBytes: nRows * nFeatures * elem };
+}
+
+/**
+ * Bins the training matrix into `target` (row-major and column-major regions sized by matrixLayout,
+ * fresh SharedArrayBuffers when absent): cuts from a seeded sample, then every value once.
+ */
+export function binFeatures(features: FeatureColumn[], names: string[], isCat: Uint8Array, weight: Float32Array | null, maxBin: number, seed: number, target?: { rows: Region; cols: Region }): BinnedMatrix {
   const nFeatures = features.length;
   const nRows = features[0]!.length;
-  const wide = maxBin > 256;
-  const histStride = wide ? maxBin : 256;
-  const rowStride = wide ? (nFeatures + 1) & ~1 : (nFeatures + 3) & ~3;
+  const { wide, histStride, rowStride } = matrixLayout(nRows, nFeatures, maxBin);
   const maxValueBins = maxBin - 1;
   const sample = cutSampleRows(nRows, seed);
   const fbs = features.map((col, j) =>
     isCat[j] ? categoricalFeature(col, names[j]!, maxValueBins, maxBin) : numericFeature(col, sample, weight, maxValueBins),
   );
-  const rows = allocRows(nRows * rowStride * (wide ? 2 : 1));
+  const layout = matrixLayout(nRows, nFeatures, maxBin);
+  const rows = target?.rows ?? plainRegion(layout.rowBytes);
+  const colsR = target?.cols ?? plainRegion(layout.colBytes);
   const bins = wide ? new Uint16Array(rows.buf, rows.byteOffset, nRows * rowStride) : new Uint8Array(rows.buf, rows.byteOffset, nRows * rowStride);
-  const cols = wide ? new Uint16Array(new SharedArrayBuffer(nRows * nFeatures * 2)) : new Uint8Array(new SharedArrayBuffer(nRows * nFeatures));
+  const cols = wide ? new Uint16Array(colsR.buf, colsR.byteOffset, nRows * nFeatures) : new Uint8Array(colsR.buf, colsR.byteOffset, nRows * nFeatures);
   const cutKeys = fbs.map((fb) => Int32Array.from(fb.cuts, floatKey));
   const start = new Uint16Array(FINE_BUCKETS + 1);
   const f32 = new Float32Array(BLOCK_ROWS);
@@ -201,7 +212,7 @@ export function binFeatures(features: FeatureColumn[], names: string[], isCat: U
       for (let i = r0, p = r0 * rowStride + j; i < r1; i++, p += rowStride) bins[p] = cols[src + i]!;
     }
   }
-  return { nRows, nFeatures, rowStride, histStride, bins, binsRegion: rows, cols, features: fbs };
+  return { nRows, nFeatures, rowStride, histStride, bins, cols, features: fbs };
 }
 
 function plainRegion(bytes: number): Region {

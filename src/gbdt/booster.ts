@@ -3,13 +3,21 @@
  * Predictions use rounds 0..best_iteration when early stopping was configured (as XGBoost's sklearn
  * API does) and every round otherwise; `iterations` overrides.
  */
+import { availableParallelism } from 'node:os';
 import { didYouMean, KilnError } from '../core/errors.js';
-import type { FeatureColumn } from './data.js';
+import { Arena, type Region } from './arena.js';
 import { f32, MODEL_FORMAT, parseModelJson, treeFromJson, treeToJson, type GbdtModelJson } from './model-json.js';
 import { OBJECTIVES, transformAll } from './objectives.js';
 import { RUNTIME_ONLY_PARAMS, type ObjectiveName } from './params.js';
+import { TaskPool } from './pool.js';
 import { batchMargins, buildForest, rowMargins, type Forest } from './predict.js';
+import { setInputs, TASK_INTS, TASK_PREDICT } from './tasks.js';
 import type { Tree } from './tree.js';
+
+/** Rows per task when batch prediction runs on threads. */
+const PREDICT_BLOCK_ROWS = 4096;
+/** Smaller batches stay on the calling thread: copying them to shared memory costs more than it saves. */
+const PREDICT_THREADS_MIN_ROWS = 65536;
 
 export type ImportanceType = 'gain' | 'split' | 'cover' | 'total_gain' | 'total_cover';
 
@@ -55,6 +63,7 @@ export class Booster {
   readonly bestMetric: string | undefined;
   private readonly forest: Forest;
   private readonly rowScratch: Float64Array;
+  private threads: TaskPool | null = null;
 
   constructor(init: BoosterInit) {
     this.objective = init.objective;
@@ -127,9 +136,68 @@ export class Booster {
   /** Margins (n x numOutputs, row-major): base margin plus the sum of leaf values. */
   predictRaw(features: PredictInput, opts?: PredictOptions): Float64Array {
     const { cols, n } = this.columns(features, opts);
+    const nTrees = this.treeCount(opts?.iterations);
+    if (this.threads && n >= PREDICT_THREADS_MIN_ROWS) return this.predictOnThreads(this.threads, cols, n, nTrees);
     const out = new Float64Array(n * this.numOutputs);
-    batchMargins(this.forest, cols, n, this.treeCount(opts?.iterations), out);
+    batchMargins(this.forest, cols, 0, n, nTrees, out);
     return out;
+  }
+
+  /**
+   * Starts nthread - 1 worker threads that later batch predictions of 65536 rows or more share (rows in
+   * blocks of 4096; a row's result never depends on the split). Smaller batches and single rows stay on
+   * the calling thread.
+   * Idle threads do not keep the process alive; close() stops them.
+   */
+  async startThreads(nthread = availableParallelism()): Promise<void> {
+    if (this.threads || nthread <= 1) return;
+    const config = {
+      wide: false, rowStride: 0, histStride: 0, nFeatures: this.numFeatures, nRows: 0, objective: this.objective, nOutputs: this.numOutputs, scalePosWeight: 1,
+      nBins: new Int32Array(0), categorical: new Uint8Array(0), monotone: new Int8Array(0), split: { lambda: 0, alpha: 0, minChildWeight: 0, maxCatToOnehot: 0, maxCatThreshold: 0, constrained: false },
+    };
+    const pool = await TaskPool.start(nthread, config, new Arena(0, false), {});
+    pool.state.forest = this.forest;
+    pool.send({ type: 'forest', model: JSON.stringify(this.toJSON()) });
+    this.threads = pool;
+  }
+
+  /** Stops the threads of startThreads (idempotent). */
+  async close(): Promise<void> {
+    const t = this.threads;
+    this.threads = null;
+    await t?.close();
+  }
+
+  private predictOnThreads(pool: TaskPool, cols: ArrayLike<number>[], n: number, nTrees: number): Float64Array {
+    const shared = cols.map((c) => {
+      const f64 = !(c instanceof Float32Array);
+      if ((c instanceof Float32Array || c instanceof Float64Array) && c.buffer instanceof SharedArrayBuffer) return { region: { buf: c.buffer, byteOffset: c.byteOffset, byteLength: c.byteLength }, f64 };
+      const bytes = n * (f64 ? 8 : 4);
+      const region: Region = { buf: new SharedArrayBuffer(bytes), byteOffset: 0, byteLength: bytes };
+      (f64 ? new Float64Array(region.buf) : new Float32Array(region.buf)).set(c as ArrayLike<number>);
+      return { region, f64 };
+    });
+    const outBytes = n * this.numOutputs * 8;
+    const out: Region = { buf: new SharedArrayBuffer(outBytes), byteOffset: 0, byteLength: outBytes };
+    setInputs(pool.state, shared, out);
+    pool.send({ type: 'inputs', cols: shared, out });
+    const tasks = Math.ceil(n / PREDICT_BLOCK_ROWS);
+    if (pool.state.tasks.length < tasks * TASK_INTS) {
+      const bytes = tasks * TASK_INTS * 4;
+      pool.share('tasks', { buf: new SharedArrayBuffer(bytes), byteOffset: 0, byteLength: bytes });
+    }
+    const T = pool.state.tasks;
+    for (let k = 0; k < tasks; k++) {
+      const o = k * TASK_INTS;
+      T[o] = TASK_PREDICT;
+      T[o + 1] = k * PREDICT_BLOCK_ROWS;
+      T[o + 2] = Math.min(n, (k + 1) * PREDICT_BLOCK_ROWS);
+      T[o + 3] = nTrees;
+    }
+    pool.run(tasks);
+    const result = new Float64Array(new Float64Array(out.buf)); // a copy in ordinary memory
+    setInputs(pool.state, [], { buf: new SharedArrayBuffer(0), byteOffset: 0, byteLength: 0 });
+    return result;
   }
 
   /** Probabilities (binary:logistic; n x num_class for multi:softprob), values or ranking scores. */

@@ -10,8 +10,8 @@ import { splitThreshold, type BinnedMatrix } from './binning.js';
 import { histSubtract } from './histogram.js';
 import type { Arena } from './arena.js';
 import type { TaskPool } from './pool.js';
-import { clamp, findBestSplit, leafWeight, type SplitCandidate, type SplitParams } from './split.js';
-import { SPLIT_INTS, TASK_HIST, TASK_INTS, TASK_PARTITION, TASK_REDUCE, type SharedName } from './tasks.js';
+import { clamp, leafWeight, type SplitCandidate, type SplitParams } from './split.js';
+import { SPLIT_IN, SPLIT_INTS, SPLIT_OUT, TASK_HIST, TASK_INTS, TASK_PARTITION, TASK_REDUCE, TASK_SPLIT, type SharedName } from './tasks.js';
 import { TreeBuilder } from './tree.js';
 
 /** Rows per histogram task. Fixed, so the float summation order never depends on the thread count. */
@@ -19,7 +19,6 @@ export const HIST_BLOCK_ROWS = 32768;
 /** XGBoost's kRtEps: a split must reduce the loss by more than this. */
 const RT_EPS = 1e-6;
 const REDUCE_CHUNKS = 8;
-
 
 export interface GrowParams {
   split: SplitParams;
@@ -81,30 +80,35 @@ function ensure(pool: TaskPool, name: SharedName, elems: number, bytesPerElem: n
 
 export class TreeGrower {
   readonly slots: SlotPool;
-  private readonly sortScratch: Int32Array;
-  private readonly keyScratch: Float64Array;
 
   constructor(private readonly pool: TaskPool, arena: Arena, private readonly matrix: BinnedMatrix, private readonly p: GrowParams) {
     this.slots = new SlotPool(pool, arena, matrix.rowStride * matrix.histStride * 2);
-    this.sortScratch = new Int32Array(matrix.histStride);
-    this.keyScratch = new Float64Array(matrix.histStride);
+    ensure(pool, 'allowed', matrix.nFeatures, 1);
   }
 
   /**
-   * Grows a tree over rows idx[0..nRows) with gradient sums (G, H); returns the tree and its leaves'
-   * row ranges (the caller adds leaf values to those rows' margins).
+   * Grows a tree over rows idx[0..nRows) (gradients in the shared grad/hess) using the features in
+   * `allowed`; returns the tree and its leaves' row ranges (the caller adds leaf values to those rows' margins).
    */
-  grow(nRows: number, G: number, H: number, allowed: Uint8Array): { tree: TreeBuilder; leaves: LeafRange[] } {
+  grow(nRows: number, allowed: Uint8Array): { tree: TreeBuilder; leaves: LeafRange[] } {
+    this.pool.state.allowed.set(allowed);
     const tree = new TreeBuilder();
     const leaves: LeafRange[] = [];
     const { p } = this;
-    const root: GNode = { id: 0, begin: 0, end: nRows, G, H, depth: 0, lower: -Infinity, upper: Infinity, weight: leafWeight(G, H, p.split), slot: -1, best: null };
-    tree.setNode(0, root.weight, H);
+    const st = this.pool.state;
+    const root: GNode = { id: 0, begin: 0, end: nRows, G: 0, H: 0, depth: 0, lower: -Infinity, upper: Infinity, weight: 0, slot: -1, best: null };
     if (this.wantsSplit(root)) {
       root.slot = this.slots.take();
       this.buildHistograms([root]);
-      this.evaluate(root, allowed);
+      // Root sums from feature 0's histogram (every row is in exactly one of its bins).
+      const h = st.slots[root.slot]!;
+      for (let k = 0; k < 2 * this.matrix.histStride; k += 2) { root.G += h[k]!; root.H += h[k + 1]!; }
+    } else {
+      for (let i = 0; i < nRows; i++) { const r = st.idx[i]!; root.G += st.grad[r]!; root.H += st.hess[r]!; }
     }
+    root.weight = leafWeight(root.G, root.H, p.split);
+    tree.setNode(0, root.weight, root.H);
+    if (root.slot >= 0) this.evaluateAll([root]);
     let nLeaves = 1;
     const finishLeaf = (n: GNode): void => {
       tree.setLeaf(n.id, n.weight * p.eta);
@@ -122,7 +126,7 @@ export class TreeGrower {
         for (const n of level) {
           if (canExpand(n)) { expand.push(n); nLeaves++; } else finishLeaf(n);
         }
-        level = this.expand(tree, expand, allowed);
+        level = this.expand(tree, expand);
       }
     } else {
       // Max-heap on (gain, -id): the highest gain first, the older node on ties.
@@ -164,7 +168,7 @@ export class TreeGrower {
         const n = pop();
         if (!canExpand(n)) { finishLeaf(n); continue; }
         nLeaves++;
-        for (const c of this.expand(tree, [n], allowed)) push(c);
+        for (const c of this.expand(tree, [n])) push(c);
       }
     }
     return { tree, leaves };
@@ -174,13 +178,39 @@ export class TreeGrower {
     return (this.p.maxDepth === 0 || n.depth < this.p.maxDepth) && n.end - n.begin >= 2;
   }
 
-  private evaluate(n: GNode, allowed: Uint8Array): void {
-    const hist = this.pool.state.slots[n.slot]!;
-    n.best = findBestSplit(hist, this.matrix.histStride, this.matrix.features, allowed, this.p.monotone, n, this.p.split, this.sortScratch, this.keyScratch);
+  /** Best splits of the given nodes (their histograms are in their slots), one task per node. */
+  private evaluateAll(nodes: GNode[]): void {
+    if (nodes.length === 0) return;
+    const { pool } = this;
+    const hs = this.matrix.histStride;
+    ensure(pool, 'splitIn', nodes.length * SPLIT_IN, 8);
+    ensure(pool, 'splitOut', nodes.length * SPLIT_OUT, 8);
+    ensure(pool, 'catOut', nodes.length * hs, 1);
+    ensure(pool, 'tasks', nodes.length * TASK_INTS, 4);
+    const st = pool.state;
+    nodes.forEach((n, k) => {
+      const i = k * SPLIT_IN;
+      st.splitIn[i] = n.G; st.splitIn[i + 1] = n.H; st.splitIn[i + 2] = n.lower; st.splitIn[i + 3] = n.upper; st.splitIn[i + 4] = n.weight; st.splitIn[i + 5] = n.slot;
+      st.tasks[k * TASK_INTS] = TASK_SPLIT;
+      st.tasks[k * TASK_INTS + 1] = k;
+    });
+    pool.run(nodes.length);
+    const O = st.splitOut;
+    nodes.forEach((n, k) => {
+      const j = k * SPLIT_OUT;
+      if (O[j] !== 1) { n.best = null; return; }
+      const feature = O[j + 2]!;
+      const categorical = O[j + 5] === 1;
+      n.best = {
+        gain: O[j + 1]!, feature, bin: O[j + 3]!, defaultLeft: O[j + 4] === 1, categorical,
+        catRight: categorical ? st.catOut.slice(k * hs, k * hs + this.matrix.features[feature]!.nBins) : null,
+        GL: O[j + 6]!, HL: O[j + 7]!, GR: O[j + 8]!, HR: O[j + 9]!, wL: O[j + 10]!, wR: O[j + 11]!,
+      };
+    });
   }
 
   /** Splits the given nodes (partition, children, histograms, child splits); returns the children. */
-  private expand(tree: TreeBuilder, nodes: GNode[], allowed: Uint8Array): GNode[] {
+  private expand(tree: TreeBuilder, nodes: GNode[]): GNode[] {
     if (nodes.length === 0) return [];
     const { pool, matrix, p } = this;
     const st = pool.state;
@@ -257,8 +287,8 @@ export class TreeGrower {
     }
     for (const c of children) {
       if (c.slot >= 0 && !this.wantsSplit(c)) { this.slots.give(c.slot); c.slot = -1; }
-      if (c.slot >= 0) this.evaluate(c, allowed);
     }
+    this.evaluateAll(children.filter((c) => c.slot >= 0));
     return children;
   }
 

@@ -4,17 +4,20 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { CTRL_DONE, CTRL_EPOCH, CTRL_ERROR, CTRL_NEXT, CTRL_NTASKS, CTRL_STOP, type PoolMessage, type WorkerInit } from './pool.js';
-import { emptyState, runTask, setShared, setSlot, useWasm, type SharedState } from './tasks.js';
+import { forestFromModel } from './model-json.js';
+import { emptyState, runTask, setInputs, setShared, setSlot, useWasm, type SharedState } from './tasks.js';
 
 function apply(state: SharedState, m: PoolMessage): void {
   if (m.type === 'shared') setShared(state, m.name, m.region);
-  else setSlot(state, m.id, m.region);
+  else if (m.type === 'slot') setSlot(state, m.id, m.region);
+  else if (m.type === 'forest') state.forest = forestFromModel(m.model);
+  else setInputs(state, m.cols, m.out);
 }
 
 function main(): void {
   const init = workerData as WorkerInit;
   const ctrl = new Int32Array(init.ctrl);
-  const state = emptyState(init.shape);
+  const state = emptyState(init.config);
   if (init.wasm) useWasm(state, init.wasm.module, init.wasm.memory);
   for (const m of init.messages) apply(state, m);
   let epoch = Atomics.load(ctrl, CTRL_EPOCH);

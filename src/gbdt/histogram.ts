@@ -1,7 +1,9 @@
 /**
  * Histogram kernels: sums of (grad, hess) per feature per bin over a node's rows, in float64, added in
  * row order. Layout: feature j's bin b lives at ((j * histStride) + b) * 2 (grad) and + 1 (hess).
- * Pure functions over typed arrays; the thread pool decides which rows each call sees.
+ * Pure functions over typed arrays; the thread pool decides which rows each call sees. The WebAssembly
+ * kernel in wasm.ts (same loop, same order, so the same sums) runs by default; these are its reference
+ * and the fallback where WebAssembly is unavailable, and the uint16 kernel for max_bin > 256.
  */
 
 /** Whether a Uint32Array view reads four uint8 bins lowest-address-first (true on every platform Node ships for today). */

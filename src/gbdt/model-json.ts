@@ -1,13 +1,24 @@
 /**
  * The model artifact, `kiln.gbdt@1`: self-describing JSON whose trees use XGBoost's JSON field names and
- * conventions (XGBoost 1.7 `learner.gradient_booster.model.trees[i]`), so export is a re-wrapping:
- * children -1 for leaves, parents[0] = 2147483647, split_indices 0 and split_conditions = leaf value for
- * leaves, split_type 1 for categorical nodes whose `categories` go right. Float32 values are written as
- * the shortest decimal that reads back to the same float32.
+ * conventions (XGBoost 1.7 `learner.gradient_booster.model.trees[i]`), so export is a re-wrapping.
+ *
+ * Per tree: node 0 is the root and children come in pairs (right = left + 1); left_children /
+ * right_children are -1 for leaves; parents[0] = 2147483647. A numeric node sends x left when
+ * fround(x) < split_conditions[i] (float32 on both sides), a categorical node (split_type 1) sends x
+ * right when trunc(x) is in its `categories` slice (categories_nodes / _segments / _sizes), every other
+ * value left; NaN follows default_left. For leaves split_indices is 0 and split_conditions is the leaf
+ * value, learning rate included. base_weights are node weights before the learning rate, loss_changes
+ * the split gains, sum_hessian the covers. `class` is the output a tree adds to (multi:softprob: tree
+ * i of round r is class i). The margin is base_margin (float32; logit(base_score) for binary:logistic)
+ * plus the leaves, summed in float32 in tree order. Float32 values are written as the shortest decimal
+ * that reads back to the same float32. num_rounds counts boosting rounds (trees = num_rounds x
+ * num_outputs); best_iteration is set when early stopping was configured.
  */
 import { z } from 'zod';
 import { KilnError } from '../core/errors.js';
 import { OBJECTIVE_NAMES } from './params.js';
+import { OBJECTIVES } from './objectives.js';
+import { buildForest, type Forest } from './predict.js';
 import type { Tree } from './tree.js';
 
 export const MODEL_FORMAT = 'kiln.gbdt@1';
@@ -158,4 +169,12 @@ export function parseModelJson(input: unknown): GbdtModelJson {
     throw corrupt(`${issue.path.join('.') || '(root)'}: ${issue.message}`, issue.path.map((x) => (typeof x === 'symbol' ? String(x) : x)));
   }
   return r.data;
+}
+
+/** The prediction forest of a model (what a prediction thread rebuilds from the model text). */
+export function forestFromModel(json: GbdtModelJson | string): Forest {
+  const m = parseModelJson(json);
+  const F = m.features.length;
+  const base = Math.fround(OBJECTIVES[m.objective].baseMargin(m.base_score));
+  return buildForest(m.trees.map((t, k) => treeFromJson(t, k, F)), m.trees.map((t) => t.class), m.num_outputs, F, base);
 }

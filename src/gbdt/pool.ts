@@ -11,7 +11,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { KilnError } from '../core/errors.js';
 import type { Arena, Region } from './arena.js';
 import type { WasmMemory, WasmModule } from './wasm.js';
-import { emptyState, runTask, setShared, setSlot, useWasm, type MatrixShape, type SharedName, type SharedState } from './tasks.js';
+import { emptyState, runTask, setShared, setSlot, useWasm, type PoolConfig, type SharedName, type SharedState } from './tasks.js';
 
 export const CTRL_EPOCH = 0;
 export const CTRL_NEXT = 1;
@@ -21,13 +21,17 @@ export const CTRL_ERROR = 4;
 export const CTRL_STOP = 5;
 export const CTRL_INTS = 8;
 
-export type PoolMessage = { type: 'shared'; name: SharedName; region: Region } | { type: 'slot'; id: number; region: Region };
+export type PoolMessage =
+  | { type: 'shared'; name: SharedName; region: Region }
+  | { type: 'slot'; id: number; region: Region }
+  | { type: 'forest'; model: string }
+  | { type: 'inputs'; cols: { region: Region; f64: boolean }[]; out: Region };
 
 export interface WorkerInit {
   ctrl: SharedArrayBuffer;
   /** The kernel's memory and module, when the WebAssembly kernel is used. */
   wasm: { memory: WasmMemory; module: WasmModule } | null;
-  shape: MatrixShape;
+  config: PoolConfig;
   messages: PoolMessage[];
   port: MessagePort;
 }
@@ -58,20 +62,20 @@ export class TaskPool {
   private readonly ports: MessagePort[] = [];
   private readonly replayLog: PoolMessage[] = [];
 
-  private constructor(shape: MatrixShape, private readonly wasm: WorkerInit['wasm']) {
-    this.state = emptyState(shape);
+  private constructor(config: PoolConfig, private readonly wasm: WorkerInit['wasm']) {
+    this.state = emptyState(config);
     if (wasm) useWasm(this.state, wasm.module, wasm.memory);
     this.ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
   }
 
   /** A pool of `nthread` threads (the caller's plus nthread - 1 workers); nthread 1 runs inline. */
-  static async start(nthread: number, shape: MatrixShape, arena: Arena, shared: Partial<Record<SharedName, Region>>): Promise<TaskPool> {
-    const pool = new TaskPool(shape, arena.memory && arena.module ? { memory: arena.memory, module: arena.module } : null);
+  static async start(nthread: number, config: PoolConfig, arena: Arena, shared: Partial<Record<SharedName, Region>>): Promise<TaskPool> {
+    const pool = new TaskPool(config, arena.memory && arena.module ? { memory: arena.memory, module: arena.module } : null);
     for (const [name, region] of Object.entries(shared) as [SharedName, Region][]) pool.share(name, region);
     const starts: Promise<void>[] = [];
     for (let w = 0; w < nthread - 1; w++) {
       const { port1, port2 } = new MessageChannel();
-      const worker = startWorker({ ctrl: pool.ctrl.buffer as SharedArrayBuffer, wasm: pool.wasm, shape, messages: [...pool.replayLog], port: port2 });
+      const worker = startWorker({ ctrl: pool.ctrl.buffer as SharedArrayBuffer, wasm: pool.wasm, config, messages: [...pool.replayLog], port: port2 });
       pool.workers.push(worker);
       pool.ports.push(port1);
       starts.push(new Promise<void>((resolve, reject) => {
@@ -91,7 +95,10 @@ export class TaskPool {
       await pool.close();
       throw new KilnError('INTERNAL', `cannot start GBDT worker threads (nthread = ${nthread}): ${(e as Error).message}; retry with nthread: 1`, { cause: e });
     }
-    for (const w of pool.workers) w.removeAllListeners();
+    for (const w of pool.workers) {
+      w.removeAllListeners();
+      w.unref(); // an idle pool (e.g. a Booster's prediction threads) must not keep the process alive
+    }
     return pool;
   }
 
@@ -110,7 +117,8 @@ export class TaskPool {
     this.send({ type: 'slot', id, region });
   }
 
-  private send(m: PoolMessage): void {
+  /** Sends any other message to every worker (the caller applies it to its own state). */
+  send(m: PoolMessage): void {
     this.replayLog.push(m);
     for (const p of this.ports) p.postMessage(m);
   }

@@ -4,12 +4,15 @@
  * its category set and left otherwise (unseen and negative codes included). Margins are accumulated in
  * float32, tree by tree from the base margin, the order XGBoost's CPU predictor uses.
  *
- * Speed: each row is first mapped, per numeric feature, to its rank among that feature's thresholds in
- * the forest (exact: fround(x) < t_i exactly when rank(x) <= i). A numeric node then picks its child with
- * integer arithmetic and no branch, child = left + 1 + ((rank - (i + 1)) >> 31) - (missing & defaultLeft),
- * and four rows (or, for one row, four trees) walk in lockstep so their loads overlap. Leaves point to
+ * Speed: where WebAssembly is available (predict-wasm.ts) the walk compares float32 values without
+ * branches and four rows (or, for one row, four trees) walk in lockstep so their loads overlap. The
+ * JavaScript walk here is the reference and the fallback, with identical margins: each row is first
+ * mapped, per numeric feature, to its rank among that feature's thresholds in the forest (exact:
+ * fround(x) < t_i exactly when rank(x) <= i), so a numeric node picks its child with integer arithmetic,
+ * child = left + 1 + ((rank - (i + 1)) >> 31) - (missing & defaultLeft). In both, leaves point to
  * themselves through a constant column, so every walk takes the tree's depth in steps.
  */
+import { KilnError } from '../core/errors.js';
 import { bitsIsNaN, bitsKey, floatKey, rankOf, rankTable, type RankTable } from './float-key.js';
 import { WasmForest } from './predict-wasm.js';
 import type { Tree } from './tree.js';
@@ -48,6 +51,8 @@ export interface Forest {
   wasm: WasmForest | null;
   /** Scratch for one encoded row (JavaScript walk). */
   rowEnc: Int32Array;
+  /** Features some split reads. */
+  usedFeature: Uint8Array;
 }
 
 function upperBound(a: Float32Array, x: number): number {
@@ -74,13 +79,13 @@ export function buildForest(trees: readonly Tree[], treeGroup: readonly number[]
     }
   }
   const thresholds = thrSets.map((s) => Float32Array.from(s).sort());
-  if (thresholds.some((t) => t.length >= MISSING_RANK)) throw new RangeError(`a feature has ${MISSING_RANK} or more distinct thresholds`);
+  if (thresholds.some((t) => t.length >= MISSING_RANK)) throw new KilnError('INVALID_ARGUMENT', `a feature has ${MISSING_RANK} or more distinct split thresholds; kiln predicts with at most ${MISSING_RANK - 1} per feature`);
   const rankTables = thresholds.map((t) => rankTable(Int32Array.from(t, floatKey)));
   const F: Forest = {
     nFeatures, nOutputs, baseMargin: Math.fround(baseMargin), nodes: new Int32Array(total * W4), leaf: new Float32Array(total), thresholds, rankTables, categoricalFeature,
     catWord: new Int32Array(catNodes), catBitCount: new Int32Array(catNodes), bits: new Uint32Array(0),
     roots: new Int32Array(trees.length), depth: new Int32Array(trees.length), group: Int32Array.from(treeGroup), hasCategorical: catNodes > 0,
-    wasm: null, rowEnc: new Int32Array(nFeatures + 1),
+    wasm: null, rowEnc: new Int32Array(nFeatures + 1), usedFeature: Uint8Array.from(thresholds, (t, j) => (t.length > 0 || categoricalFeature[j] ? 1 : 0)),
   };
   const words: number[] = [];
   let off = 0;
@@ -134,7 +139,7 @@ export function buildForest(trees: readonly Tree[], treeGroup: readonly number[]
     off += order.length;
   });
   F.bits = Uint32Array.from(words, (w) => w >>> 0);
-  if (useWasm) F.wasm = WasmForest.create(F, nFeatures + 1, nOutputs, BLOCK_ROWS);
+  if (useWasm) F.wasm = WasmForest.create(F, nOutputs, BLOCK_ROWS);
   return F;
 }
 
@@ -241,16 +246,34 @@ function encodeBlock(F: Forest, columns: readonly ArrayLike<number>[], r0: numbe
   for (let i = 0, p = F.nFeatures; i < m; i++, p += S) enc[p] = 0;
 }
 
-/** Margins for column-major input, n x nOutputs row-major, from the first nTrees trees. */
-export function batchMargins(F: Forest, columns: readonly ArrayLike<number>[], nRows: number, nTrees: number, out: Float64Array): void {
+/**
+ * Loads rows r0..r0+m into the WebAssembly block buffer as float32 (feature-major), skipping features no
+ * split reads. With `oneRow`, `input` is one row's values in feature order instead of columns.
+ */
+function loadBlockWasm(F: Forest, W: WasmForest, input: readonly ArrayLike<number>[] | ArrayLike<number>, r0: number, m: number, oneRow = false): void {
+  const vals = W.vals;
+  for (let j = 0; j < F.nFeatures; j++) {
+    if (!F.usedFeature[j]) continue;
+    if (oneRow) {
+      vals[j * BLOCK_ROWS] = (input as ArrayLike<number>)[j]!;
+      continue;
+    }
+    const col = (input as readonly ArrayLike<number>[])[j]!;
+    for (let i = 0, o = j * BLOCK_ROWS; i < m; i++) vals[o + i] = col[r0 + i]!;
+  }
+}
+
+/** Margins of rows [begin, end) of column-major input into out (n x nOutputs, row-major), from the first nTrees trees. */
+export function batchMargins(F: Forest, columns: readonly ArrayLike<number>[], begin: number, end: number, nTrees: number, out: Float64Array): void {
   const K = F.nOutputs;
   const W = F.wasm;
-  const enc = W ? W.enc : new Int32Array(BLOCK_ROWS * (F.nFeatures + 1));
+  const enc = new Int32Array(W ? 0 : BLOCK_ROWS * (F.nFeatures + 1));
   const acc = W ? W.acc : new Float32Array(BLOCK_ROWS * K);
   const f32 = new Float32Array(BLOCK_ROWS);
-  for (let r0 = 0; r0 < nRows; r0 += BLOCK_ROWS) {
-    const m = Math.min(BLOCK_ROWS, nRows - r0);
-    encodeBlock(F, columns, r0, m, enc, f32);
+  for (let r0 = begin; r0 < end; r0 += BLOCK_ROWS) {
+    const m = Math.min(BLOCK_ROWS, end - r0);
+    if (W) loadBlockWasm(F, W, columns, r0, m);
+    else encodeBlock(F, columns, r0, m, enc, f32);
     acc.fill(F.baseMargin, 0, m * K);
     if (W) W.rows(m, 0, nTrees);
     else addTrees(F, enc, m, 0, nTrees, acc);
@@ -258,15 +281,23 @@ export function batchMargins(F: Forest, columns: readonly ArrayLike<number>[], n
   }
 }
 
-/** Adds one tree's leaf values to float64 margins (n x K) — validation sets while training. */
-export function addTreeMargins(F: Forest, tree: number, columns: readonly ArrayLike<number>[], nRows: number, margins: Float64Array): void {
-  const K = F.nOutputs;
-  const enc = new Int32Array(BLOCK_ROWS * (F.nFeatures + 1));
-  const f32 = new Float32Array(BLOCK_ROWS);
-  for (let r0 = 0; r0 < nRows; r0 += BLOCK_ROWS) {
-    const m = Math.min(BLOCK_ROWS, nRows - r0);
-    encodeBlock(F, columns, r0, m, enc, f32);
-    addTrees(F, enc, m, tree, tree + 1, margins.subarray(r0 * K, (r0 + m) * K));
+/**
+ * Adds one tree's leaf values to float64 margins[i * K + k] by walking raw values (no encoding, so a
+ * validation set costs one walk per row per round).
+ */
+export function addTreeMargins(t: Tree, columns: readonly ArrayLike<number>[], nRows: number, margins: Float64Array, K: number, k: number): void {
+  const cats = new Map<number, Set<number>>();
+  for (let c = 0; c < t.catNodes.length; c++) cats.set(t.catNodes[c]!, new Set(t.catCodes.subarray(t.catSegments[c]!, t.catSegments[c]! + t.catSizes[c]!)));
+  const { feature, threshold, left, right, defaultLeft, leafValue } = t;
+  for (let i = 0; i < nRows; i++) {
+    let n = 0;
+    for (let f = feature[0]!; f >= 0; f = feature[n]!) {
+      const v = columns[f]![i]!;
+      if (v !== v) n = defaultLeft[n] ? left[n]! : right[n]!;
+      else if (t.categorical[n]) n = cats.get(n)!.has(Math.trunc(Math.fround(v))) ? right[n]! : left[n]!;
+      else n = Math.fround(v) < threshold[n]! ? left[n]! : right[n]!;
+    }
+    margins[i * K + k]! += leafValue[n]!;
   }
 }
 
@@ -278,7 +309,7 @@ export function rowMargins(F: Forest, x: ArrayLike<number>, nTrees: number, out:
   const K = F.nOutputs;
   const W = F.wasm;
   if (W) {
-    encodeRow(F, x, W.enc, 0);
+    loadBlockWasm(F, W, x, 0, 1, true);
     W.acc.fill(F.baseMargin, 0, K);
     W.trees(0, nTrees);
     for (let k = 0; k < K; k++) out[outOffset + k] = W.acc[k]!;

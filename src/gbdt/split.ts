@@ -7,7 +7,6 @@
  * (when the node has missing values) sent left; categorical features use one-vs-rest splits for few
  * categories, otherwise LightGBM-style partitions: categories sorted by weight, prefixes from either end.
  */
-import type { FeatureBins } from './binning.js';
 
 export interface SplitParams {
   lambda: number;
@@ -102,8 +101,11 @@ function scanNumeric(hist: Float64Array, base: number, last: number, G: number, 
   let hl = h0;
   for (let t = defaultLeft ? -1 : 0; t <= last; t++) {
     if (t >= 0) {
-      gl += hist[base + 2 * t]!;
-      hl += hist[base + 2 * t + 1]!;
+      const gb = hist[base + 2 * t]!;
+      const hb = hist[base + 2 * t + 1]!;
+      if (gb === 0 && hb === 0) continue; // an empty bin repeats the previous candidate, which already lost or won
+      gl += gb;
+      hl += hb;
     }
     const hr = H - hl;
     if (hl < mcw || hr < mcw || hl <= eps || hr <= eps) continue;
@@ -123,7 +125,7 @@ function scanNumeric(hist: Float64Array, base: number, last: number, G: number, 
  * the layout). Returns null when no split has both children valid.
  */
 export function findBestSplit(
-  hist: Float64Array, histStride: number, features: FeatureBins[], allowed: Uint8Array, monotone: Int8Array,
+  hist: Float64Array, histStride: number, nBins: Int32Array, categorical: Uint8Array, allowed: Uint8Array, monotone: Int8Array,
   node: NodeStats, p: SplitParams, sortScratch: Int32Array, keyScratch: Float64Array,
 ): SplitCandidate | null {
   const best = new Best();
@@ -164,17 +166,16 @@ export function findBestSplit(
     return true;
   };
 
-  for (let f = 0; f < features.length; f++) {
+  for (let f = 0; f < nBins.length; f++) {
     if (!allowed[f]) continue;
-    const fb = features[f]!;
-    const nb = fb.nBins;
+    const nb = nBins[f]!;
     if (nb === 0) continue;
     const base = f * histStride * 2;
     const mg = hist[base + 2 * nb]!;
     const mh = hist[base + 2 * nb + 1]!;
     const hasMiss = mh > 0 || mg !== 0;
     cons = monotone[f]!;
-    if (!fb.categorical) {
+    if (!categorical[f]) {
       if (nb < 2 && !hasMiss) continue;
       const last = hasMiss ? nb - 1 : nb - 2;
       if (!constrained) {

@@ -3,9 +3,11 @@
  * (row and feature sampling drawn from seeded streams), update margins, evaluate and early-stop.
  */
 import { KilnError } from '../core/errors.js';
+import { Progress, type ProgressOptions } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
-import { Arena, type Region } from './arena.js';
-import { binFeatures } from './binning.js';
+import { Arena } from './arena.js';
+import { binFeatures, matrixLayout, type BinnedMatrix } from './binning.js';
+import { BoostSteps } from './boost.js';
 import { Booster } from './booster.js';
 import { checkFeatures, checkGroups, checkLabels, checkWeights, resolveCategorical, resolveMonotone, type FeatureColumn } from './data.js';
 import { TreeGrower } from './grow.js';
@@ -13,7 +15,7 @@ import { resolveMetric, type Metric } from './metrics.js';
 import { OBJECTIVES, transformAll, type Objective } from './objectives.js';
 import { resolveParams, type GbdtParams, type ResolvedParams } from './params.js';
 import { TaskPool } from './pool.js';
-import { addTreeMargins, buildForest } from './predict.js';
+import { addTreeMargins } from './predict.js';
 import type { Tree } from './tree.js';
 
 /** A validation set, scored every round (and used for early stopping). */
@@ -49,6 +51,8 @@ export interface TrainInput {
   group?: ArrayLike<number>;
   /** Stops training between rounds with an INTERRUPTED error. */
   signal?: AbortSignal;
+  /** A progress line per round on stderr (or the given stream); off by default. */
+  progress?: boolean | Partial<Pick<ProgressOptions, 'stream' | 'label' | 'quiet'>>;
 }
 
 /** Smallest rows x features for which worker threads are started; below it nthread is ignored (same model). */
@@ -144,31 +148,39 @@ export async function train(input: TrainInput): Promise<Booster> {
   const { p, n, K, label, weight, groupPtr, valid, metrics } = d;
   const F = input.features.length;
   const objective = OBJECTIVES[p.objective];
-  const slotBytes = (((F + 3) & ~3) + 1) * Math.max(256, p.max_bin) * 16;
-  const arena = new Arena(n * (F + 4) + n * 12 + 64 * slotBytes);
-  const matrix = binFeatures(input.features, input.featureNames, d.isCat, weight, p.max_bin, p.seed, (bytes) => arena.alloc(bytes));
-  const plain = (bytes: number): Region => ({ buf: new SharedArrayBuffer(bytes), byteOffset: 0, byteLength: bytes });
-  const shared = {
-    bins: matrix.binsRegion,
-    cols: { buf: matrix.cols.buffer as SharedArrayBuffer, byteOffset: 0, byteLength: matrix.cols.byteLength },
-    grad: arena.alloc(n * 4),
-    hess: arena.alloc(n * 4),
-    idx: arena.alloc(n * 4),
-    tmp: plain(n * 4),
-  };
+  const layout = matrixLayout(n, F, p.max_bin);
+  const slotBytes = layout.rowStride * layout.histStride * 16;
+  const arena = new Arena(layout.rowBytes + layout.colBytes + n * 16 + 64 * slotBytes);
+  const regions = { rows: arena.alloc(layout.rowBytes), cols: arena.alloc(layout.colBytes) };
+  const shared = { bins: regions.rows, cols: regions.cols, grad: arena.alloc(n * 4), hess: arena.alloc(n * 4), idx: arena.alloc(n * 4), tmp: arena.alloc(n * 4) };
   const threads = n * F >= MIN_ENTRIES_FOR_THREADS ? p.nthread : 1;
-  const shape = { wide: matrix.bins instanceof Uint16Array, rowStride: matrix.rowStride, histStride: matrix.histStride, nFeatures: F, nRows: n };
-  const pool = await TaskPool.start(threads, shape, arena, shared);
+  const split = { lambda: p.lambda, alpha: p.alpha, minChildWeight: p.min_child_weight, maxCatToOnehot: p.max_cat_to_onehot, maxCatThreshold: p.max_cat_threshold, constrained: d.monotone.some((c) => c !== 0) };
+  const config = {
+    wide: layout.wide, rowStride: layout.rowStride, histStride: layout.histStride, nFeatures: F, nRows: n, objective: p.objective, nOutputs: K, scalePosWeight: p.scale_pos_weight,
+    nBins: new Int32Array(new SharedArrayBuffer(F * 4)), categorical: d.isCat, monotone: d.monotone, split,
+  };
+  // Workers load while this thread bins the data; binning errors still surface first.
+  const starting = TaskPool.start(threads, config, arena, shared);
+  let matrix: BinnedMatrix;
+  try {
+    matrix = binFeatures(input.features, input.featureNames, d.isCat, weight, p.max_bin, p.seed, regions);
+  } catch (e) {
+    await starting.then((pool) => pool.close(), () => undefined);
+    throw e;
+  }
+  const pool = await starting;
+  // Bin counts are known only now; the array is shared memory, so workers see them too.
+  matrix.features.forEach((fb, j) => { config.nBins[j] = fb.nBins; });
+  const bar = input.progress ? new Progress({ label: 'gbdt train', total: p.n_estimators, unit: 'rounds', ...(typeof input.progress === 'object' ? input.progress : {}) }) : null;
   try {
     const st = pool.state;
     const grower = new TreeGrower(pool, arena, matrix, {
-      split: { lambda: p.lambda, alpha: p.alpha, minChildWeight: p.min_child_weight, maxCatToOnehot: p.max_cat_to_onehot, maxCatThreshold: p.max_cat_threshold, constrained: d.monotone.some((c) => c !== 0) },
+      split,
       monotone: d.monotone, maxDepth: p.max_depth, maxLeaves: p.max_leaves, lossguide: p.grow_policy === 'lossguide', gamma: p.gamma, eta: p.learning_rate,
     });
     const baseMargin = Math.fround(objective.baseMargin(p.base_score));
-    const margin = new Float64Array(n * K).fill(baseMargin);
-    const gradK = K === 1 ? st.grad : new Float32Array(n * K);
-    const hessK = K === 1 ? st.hess : new Float32Array(n * K);
+    const steps = new BoostSteps(pool, objective, groupPtr, label, weight, baseMargin);
+    const margin = steps.margin;
     const validMargin = valid ? new Float64Array(valid.n * K).fill(baseMargin) : null;
     const rowRng = new Rng(p.seed, 1);
     const colRng = new Rng(p.seed, 2);
@@ -179,26 +191,19 @@ export async function train(input: TrainInput): Promise<Booster> {
     const higher = metrics[metrics.length - 1]!.higherIsBetter;
     let best = { iteration: -1, score: NaN };
     let rounds = 0;
+
     for (let iter = 0; iter < p.n_estimators; iter++) {
       if (input.signal) {
         await new Promise((r) => setImmediate(r));
         if (input.signal.aborted) throw new KilnError('INTERRUPTED', `training interrupted after ${iter} rounds`);
       }
-      objective.gradients({ margin, label, weight, grad: gradK, hess: hessK, nRows: n, nOutputs: K, scalePosWeight: p.scale_pos_weight, groupPtr });
+      steps.gradients();
       for (let k = 0; k < K; k++) {
-        if (K > 1) {
-          for (let i = 0, o = k; i < n; i++, o += K) { st.grad[i] = gradK[o]!; st.hess[i] = hessK[o]!; }
-        }
+        steps.loadClass(k);
         const nRows = sampleRows(st.idx, n, p.subsample, rowRng, inSample);
         sampleFeatures(F, p.colsample_bytree, colRng, allowed);
-        let G = 0;
-        let H = 0;
-        for (let i = 0; i < nRows; i++) { const r = st.idx[i]!; G += st.grad[r]!; H += st.hess[r]!; }
-        const { tree, leaves } = grower.grow(nRows, G, H, allowed);
-        for (const leaf of leaves) {
-          const v = tree.leafValue[leaf.node]!;
-          for (let i = leaf.begin; i < leaf.end; i++) margin[st.idx[i]! * K + k]! += v;
-        }
+        const { tree, leaves } = grower.grow(nRows, allowed);
+        steps.addLeaves(tree, leaves, k);
         if (inSample) {
           for (let i = 0; i < n; i++) {
             if (!inSample[i]) margin[i * K + k]! += tree.leafValue[tree.leafOfBinnedRow(matrix.bins, i * matrix.rowStride)]!;
@@ -207,7 +212,7 @@ export async function train(input: TrainInput): Promise<Booster> {
         const finished = tree.finish();
         trees.push(finished);
         treeGroup.push(k);
-        if (valid && validMargin) addTreeMargins(buildForest([finished], [k], K, F, 0, false), 0, valid.features, valid.n, validMargin);
+        if (valid && validMargin) addTreeMargins(finished, valid.features, valid.n, validMargin, K, k);
       }
       rounds = iter + 1;
       const validScores = valid && validMargin ? evaluate(metrics, validMargin, K, valid.label, valid.weight, valid.groupPtr, objective) : undefined;
@@ -215,17 +220,23 @@ export async function train(input: TrainInput): Promise<Booster> {
         const trainScores = evaluate(metrics, margin, K, label, weight, groupPtr, objective);
         input.onIteration(validScores ? { iteration: iter, train: trainScores, valid: validScores } : { iteration: iter, train: trainScores });
       }
+      const last = metrics[metrics.length - 1]!.name;
+      bar?.update(rounds, validScores ? `valid ${last} ${validScores[last]!.toFixed(5)}` : undefined);
       if (validScores && p.early_stopping_rounds !== undefined) {
-        const s = validScores[metrics[metrics.length - 1]!.name]!;
+        const s = validScores[last]!;
         if (best.iteration < 0 || (higher ? s > best.score : s < best.score)) best = { iteration: iter, score: s };
         else if (iter - best.iteration >= p.early_stopping_rounds) break;
       }
     }
+    bar?.finish(best.iteration >= 0 ? `best iteration ${best.iteration}` : undefined);
     return new Booster({
       objective: p.objective, numClass: K, featureNames: [...input.featureNames], categorical: Array.from(d.isCat, (c) => c === 1),
       baseScore: p.base_score, params: p, trees, treeGroup, rounds,
       best: p.early_stopping_rounds !== undefined && best.iteration >= 0 ? { iteration: best.iteration, score: best.score, metric: metrics[metrics.length - 1]!.name } : null,
     });
+  } catch (e) {
+    bar?.abort();
+    throw e;
   } finally {
     await pool.close();
   }

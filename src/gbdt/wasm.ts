@@ -51,9 +51,41 @@ function histBody(): number[] {
   ];
 }
 
-/** Bytes of the module: imports env.memory (shared, max 4 GiB), exports `hist`. */
+/**
+ * partition(idxPtr, tmpPtr, begin, end, colPtr, bin, defaultLeft, missingBin) -> left count: the stable
+ * partition of partition.ts for a numeric uint8 column, branch-free (each row is written to both
+ * outputs and the cursors advance by the decision); the caller copies tmp's right rows back after the left ones.
+ */
+function partitionBody(): number[] {
+  const P = { idx: 0, tmp: 1, begin: 2, end: 3, col: 4, bin: 5, dl: 6, miss: 7 };
+  const V = { i: 8, l: 9, r: 10, row: 11, b: 12, go: 13 };
+  return [
+    ...get(P.begin), ...set(V.i), ...get(P.begin), ...set(V.l), ...get(P.begin), ...set(V.r),
+    ...BLOCK, ...LOOP,
+    ...get(V.i), ...get(P.end), GE_U, ...brIf(1),
+    ...get(P.idx), ...get(V.i), ...i32(2), SHL, ADD, ...load32(), ...set(V.row),
+    ...get(P.col), ...get(V.row), ADD, 0x2d, 0, 0, ...set(V.b), // i32.load8_u
+    ...get(P.dl), ...get(V.b), ...get(P.bin), 0x4c, ...get(V.b), ...get(P.miss), 0x46, 0x1b, ...set(V.go), // select(dl, b <= bin, b == miss)
+    ...get(P.idx), ...get(V.l), ...i32(2), SHL, ADD, ...get(V.row), 0x36, 2, 0, // idx[l] = row
+    ...get(P.tmp), ...get(V.r), ...i32(2), SHL, ADD, ...get(V.row), 0x36, 2, 0, // tmp[r] = row
+    ...get(V.l), ...get(V.go), ADD, ...set(V.l),
+    ...get(V.r), ...i32(1), ADD, ...get(V.go), 0x6b, ...set(V.r),
+    ...get(V.i), ...i32(1), ADD, ...set(V.i),
+    ...br(0),
+    END, END,
+    ...get(V.l), ...get(P.begin), 0x6b,
+  ];
+}
+
+/** Bytes of the module: imports env.memory (shared, max 4 GiB), exports `hist` and `partition`. */
 export function histModuleBytes(): Uint8Array {
-  return moduleBytes([{ params: Array.from({ length: 8 }, () => I32), results: [] }], { shared: true, maxPages: 65536 }, [{ type: 0, locals: [[7, I32], [2, F64]], body: histBody() }], [['hist', 0]]);
+  const ints = (k: number): number[] => Array.from({ length: k }, () => I32);
+  return moduleBytes(
+    [{ params: ints(8), results: [] }, { params: ints(8), results: [I32] }],
+    { shared: true, maxPages: 65536 },
+    [{ type: 0, locals: [[7, I32], [2, F64]], body: histBody() }, { type: 1, locals: [[6, I32]], body: partitionBody() }],
+    [['hist', 0], ['partition', 1]],
+  );
 }
 
 /** The slice of the WebAssembly API used here (the project's TypeScript lib has no WebAssembly types). */
@@ -95,9 +127,11 @@ export function histModule(): WasmModule | null {
   return compiled;
 }
 
-export function instantiateHist(module: WasmModule, memory: WasmMemory): HistKernel {
+export type PartitionKernel = (idxPtr: number, tmpPtr: number, begin: number, end: number, colPtr: number, bin: number, defaultLeft: number, missingBin: number) => number;
+
+export function instantiateKernels(module: WasmModule, memory: WasmMemory): { hist: HistKernel; partition: PartitionKernel } {
   const inst = new WA!.Instance(module, { env: { memory } });
-  return inst.exports.hist as HistKernel;
+  return { hist: inst.exports.hist as HistKernel, partition: inst.exports.partition as PartitionKernel };
 }
 
 export const WASM_PAGE = 65536;

@@ -29,7 +29,7 @@ export function slice(d: Dataset, from: number, to: number): Dataset {
   return { features: d.features.map((c) => c.subarray(from, to)), label: d.label.subarray(from, to), names: d.names };
 }
 
-/** Column j of a row-major view: the row's values in feature order. */
+/** Row i of column-major features: its values in feature order. */
 export function row(features: ArrayLike<number>[], i: number): Float64Array {
   return Float64Array.from(features, (c) => c[i]!);
 }

@@ -65,6 +65,18 @@ describe('exact values on hand-checkable data', () => {
     expect(b.predictRaw([x])[3]).toBe(m[3]);
   });
 
+  it('sample weights scale g and h; scale_pos_weight scales positive rows', async () => {
+    const w = await train({ features: [x], label: y, weight: [1, 2, 1, 3], featureNames: ['x'], params: { ...base } });
+    const t = w.trees[0]!;
+    // g = -y w = [0, 0, -1, -3], h = w: parent (G -4, H 7) -> 16/8; left (0, 3); right (-4, 4) -> 16/5.
+    expect(t.gain[0]).toBeCloseTo(16 / 5 - 16 / 8, 6);
+    expect(t.leafValue[2]).toBe(Math.fround((4 / 5) * 0.3));
+    const s = await train({ features: [x], label: y, featureNames: ['x'], params: { objective: 'binary:logistic', n_estimators: 1, max_depth: 1, learning_rate: 0.3, min_child_weight: 0, scale_pos_weight: 3, nthread: 1 } });
+    // positives: g = (0.5 - 1) * 3, h = 0.25 * 3; right leaf = 3 / (1.5 + 1) * 0.3, left = -1 / (0.5 + 1) * 0.3
+    expect(s.trees[0]!.leafValue[2]).toBe(Math.fround((3 / 2.5) * 0.3));
+    expect(s.trees[0]!.leafValue[1]).toBe(Math.fround((-1 / 1.5) * 0.3));
+  });
+
   it('round-trips through kiln.gbdt@1 JSON with XGBoost tree fields', async () => {
     const b = await stump({});
     const json = b.toJSON();

@@ -8,7 +8,8 @@ import { histBytes, histU8Words } from '../../src/gbdt/histogram.js';
 import { train } from '../../src/gbdt/index.js';
 import { batchMargins, buildForest, rowMargins } from '../../src/gbdt/predict.js';
 import type { Tree } from '../../src/gbdt/tree.js';
-import { histModule, instantiateHist } from '../../src/gbdt/wasm.js';
+import { partitionRows } from '../../src/gbdt/partition.js';
+import { histModule, instantiateKernels } from '../../src/gbdt/wasm.js';
 
 describe('histogram kernels', () => {
   it('WebAssembly, word and byte kernels equal a naive per-row, per-feature sum', () => {
@@ -44,8 +45,36 @@ describe('histogram kernels', () => {
     expect(arena.memory).not.toBeNull();
     const wR = region(len * 8);
     const wasmHist = new Float64Array(wR.buf, wR.byteOffset, len);
-    instantiateHist(module!, arena.memory!)(iR.byteOffset, 0, rows.length, binsR.byteOffset, stride / 4, gR.byteOffset, hR.byteOffset, wR.byteOffset);
+    instantiateKernels(module!, arena.memory!).hist(iR.byteOffset, 0, rows.length, binsR.byteOffset, stride / 4, gR.byteOffset, hR.byteOffset, wR.byteOffset);
     for (let f = 0; f < F; f++) expect(Array.from(wasmHist.subarray(f * 512, (f + 1) * 512))).toEqual(Array.from(naive.subarray(f * 512, (f + 1) * 512)));
+  });
+});
+
+describe('partition kernels', () => {
+  it('the WebAssembly partition equals the JavaScript one (stable, missing both ways, missing-only splits)', () => {
+    const rng = new Rng(5);
+    const n = 5000;
+    const arena = new Arena(1 << 20);
+    const colR = arena.alloc(n), idxR = arena.alloc(n * 4), tmpR = arena.alloc(n * 4);
+    const col = new Uint8Array(colR.buf, colR.byteOffset, n);
+    for (let i = 0; i < n; i++) col[i] = rng.uniform() < 0.1 ? 40 : rng.int(40); // bin 40 = missing
+    const rows = Uint32Array.from({ length: n }, (_, i) => i).filter(() => rng.uniform() < 0.6);
+    const { partition } = instantiateKernels(histModule()!, arena.memory!);
+    for (const [bin, dl] of [[10, 0], [10, 1], [-1, 1], [39, 0], [0, 1]] as const) {
+      const idx = new Uint32Array(idxR.buf, idxR.byteOffset, n);
+      const tmp = new Uint32Array(tmpR.buf, tmpR.byteOffset, n);
+      idx.set(rows, 100);
+      const nl = partition(idxR.byteOffset, tmpR.byteOffset, 100, 100 + rows.length, colR.byteOffset, bin, dl, 40);
+      idx.set(tmp.subarray(100, 100 + rows.length - nl), 100 + nl);
+      const got = Array.from(idx.subarray(100, 100 + rows.length));
+      const ref = Uint32Array.from({ length: n });
+      ref.set(rows, 100);
+      const refLeft = partitionRows(ref, new Uint32Array(n), 100, 100 + rows.length, col, bin, dl === 1, 40, false, new Uint8Array(0), 0);
+      expect(nl).toBe(refLeft);
+      expect(got).toEqual(Array.from(ref.subarray(100, 100 + rows.length)));
+      const left = rows.filter((r) => (col[r] === 40 ? dl === 1 : col[r]! <= bin));
+      expect(got.slice(0, nl)).toEqual(Array.from(left));
+    }
   });
 });
 
@@ -58,13 +87,15 @@ describe('binning', () => {
     const fb = m.features[0]!;
     expect(fb.nBins).toBeLessThanOrEqual(63);
     expect(fb.hasMissing).toBe(true);
+    let bad = 0;
     for (let i = 0; i < n; i++) {
       const b = m.cols[i]!;
       const x = col[i]!;
-      if (x !== x) { expect(b).toBe(fb.nBins); continue; }
-      for (let t = 0; t < fb.cuts.length; t++) expect(b <= t).toBe(Math.fround(x) < fb.cuts[t]!);
-      expect(m.bins[i * m.rowStride]).toBe(b);
+      if (m.bins[i * m.rowStride] !== b) bad++;
+      if (x !== x) { if (b !== fb.nBins) bad++; continue; }
+      for (let t = 0; t < fb.cuts.length; t++) if ((b <= t) !== Math.fround(x) < fb.cuts[t]!) bad++;
     }
+    expect(bad).toBe(0);
   });
 
   it('cuts lie strictly between distinct values, one bin per value when they fit', () => {
@@ -119,8 +150,8 @@ describe('forest walk', () => {
     expect(wasm.wasm).not.toBeNull();
     const outW = new Float64Array(n * 3);
     const outJ = new Float64Array(n * 3);
-    batchMargins(wasm, cols, n, b.trees.length, outW);
-    batchMargins(js, cols, n, b.trees.length, outJ);
+    batchMargins(wasm, cols, 0, n, b.trees.length, outW);
+    batchMargins(js, cols, 0, n, b.trees.length, outJ);
     expect(Array.from(outW)).toEqual(Array.from(outJ));
     const one = new Float64Array(3);
     for (let i = 0; i < n; i += 7) {
@@ -132,5 +163,27 @@ describe('forest walk', () => {
       rowMargins(js, x, b.trees.length, one, 0);
       expect(Array.from(one)).toEqual(ref);
     }
+    // Values exactly at thresholds, one float32 step below them, and -0 / +0.
+    const probes: number[][] = [];
+    for (const t of b.trees) {
+      for (let i = 0; i < t.feature.length; i++) {
+        if (t.feature[i]! < 1 || t.categorical[i]) continue;
+        const thr = t.threshold[i]!;
+        const below = new Float32Array([thr]);
+        new Int32Array(below.buffer)[0]! += thr > 0 ? -1 : 1;
+        for (const v of [thr, below[0]!, -0, 0]) { const x = [3, 0.1, -0.2, 0.3]; x[t.feature[i]!] = v; probes.push(x); }
+      }
+    }
+    const pc = [0, 1, 2, 3].map((j) => Float64Array.from(probes, (x) => x[j]!));
+    const pw = new Float64Array(probes.length * 3);
+    const pj = new Float64Array(probes.length * 3);
+    batchMargins(wasm, pc, 0, probes.length, b.trees.length, pw);
+    batchMargins(js, pc, 0, probes.length, b.trees.length, pj);
+    probes.forEach((x, i) => {
+      const ref = naiveMargin(b.trees, b.treeGroup, 3, b.baseMargin, x);
+      expect(Array.from(pw.subarray(3 * i, 3 * i + 3))).toEqual(ref);
+      expect(Array.from(pj.subarray(3 * i, 3 * i + 3))).toEqual(ref);
+    });
+    expect(probes.length).toBeGreaterThan(50);
   });
 });

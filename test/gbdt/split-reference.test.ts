@@ -46,8 +46,8 @@ function naiveNumeric(cols: Float32Array[], y: Float32Array): Ref {
 }
 
 describe('histogram split search agrees with exact brute force', () => {
-  for (const seed of [1, 2, 3, 4, 5]) {
-    it(`numeric features with missing values (seed ${seed})`, async () => {
+  for (const [seed, maxBin] of [[1, 256], [2, 256], [3, 256], [4, 256], [5, 256], [6, 1000]] as const) {
+    it(`numeric features with missing values (seed ${seed}, max_bin ${maxBin}: ${maxBin > 256 ? 'uint16' : 'uint8'} bins)`, async () => {
       const rng = new Rng(seed, 3);
       const n = 400;
       const cols = Array.from({ length: 4 }, (_, f) => Float32Array.from({ length: n }, () => (rng.uniform() < 0.1 * f ? NaN : Math.round(rng.normal() * 8) / 4)));
@@ -59,7 +59,7 @@ describe('histogram split search agrees with exact brute force', () => {
       const ref = naiveNumeric(cols, y);
       const booster = await train({
         features: cols, label: y, featureNames: ['a', 'b', 'c', 'd'],
-        params: { objective: 'reg:squarederror', base_score: 0, n_estimators: 1, max_depth: 1, lambda: LAMBDA, alpha: ALPHA, min_child_weight: MCW, learning_rate: 1, nthread: 1 },
+        params: { objective: 'reg:squarederror', base_score: 0, n_estimators: 1, max_depth: 1, lambda: LAMBDA, alpha: ALPHA, min_child_weight: MCW, learning_rate: 1, max_bin: maxBin, nthread: 1 },
       });
       const t = booster.trees[0]!;
       expect(t.feature[0]).toBe(ref.feature);

@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { train, type IterationInfo } from '../../src/gbdt/index.js';
@@ -92,6 +93,32 @@ describe('objectives', () => {
   });
 });
 
+describe('edge cases', () => {
+  it('one row, one class, tiny data: a root leaf, no error', async () => {
+    const one = await train({ features: [Float32Array.of(1)], label: [1], featureNames: ['x'], params: { objective: 'binary:logistic', n_estimators: 3, nthread: 1 } });
+    expect(one.trees.every((t) => t.feature.length === 1)).toBe(true);
+    expect(one.predictRow([5])).toBeGreaterThan(0.5);
+    const zeros = await train({ features: [Float32Array.of(1, 2, 3, 4)], label: [0, 0, 0, 0], featureNames: ['x'], params: { objective: 'binary:logistic', n_estimators: 5, nthread: 1 } });
+    expect(zeros.predictRow([2])).toBeLessThan(0.5);
+  });
+
+  it('reports progress per round when asked', async () => {
+    const d = binaryData(500, 3, 92);
+    const stream = new PassThrough();
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    await train({ features: d.features, label: d.label, featureNames: d.names, params: { n_estimators: 3, nthread: 1 }, progress: { stream } });
+    expect(Buffer.concat(chunks).toString()).toMatch(/gbdt train .*3\/3 rounds/);
+  });
+
+  it('an aborted signal stops training between rounds with INTERRUPTED', async () => {
+    const d = binaryData(500, 3, 91);
+    const ac = new AbortController();
+    ac.abort();
+    await expect(train({ features: d.features, label: d.label, featureNames: d.names, params: { nthread: 1 }, signal: ac.signal })).rejects.toMatchObject({ code: 'INTERRUPTED' });
+  });
+});
+
 describe('prediction paths', () => {
   it('batch, single-row, float32/float64 and named-column inputs give the same values', async () => {
     const d = binaryData(2000, 5, 61);
@@ -105,5 +132,19 @@ describe('prediction paths', () => {
     const raw = b.predictRaw(d.features);
     expect(1 / (1 + Math.exp(-raw[7]!))).toBeCloseTo(p[7]!, 14);
     expect(b.predictRow(row(d.features, 7), true)).toBe(raw[7]);
+  });
+
+  it('batch prediction on worker threads gives the same values', async () => {
+    const d = binaryData(70_000, 5, 62);
+    const b = await train({ features: d.features, label: d.label, featureNames: d.names, params: { objective: 'binary:logistic', n_estimators: 10, nthread: 1 } });
+    const alone = b.predict(d.features);
+    await b.startThreads(2);
+    try {
+      expect(Array.from(b.predict(d.features))).toEqual(Array.from(alone));
+      expect(Array.from(b.predict(d.features.map((c) => Float64Array.from(c))))).toEqual(Array.from(alone));
+    } finally {
+      await b.close();
+    }
+    expect(Array.from(b.predict(d.features))).toEqual(Array.from(alone));
   });
 });
