@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerFeatures } from './commands/features.js';
+import { registerGbdt } from './commands/gbdt.js';
 import { registerInit } from './commands/init.js';
 import { registerModels } from './commands/models.js';
 import { registerRuns } from './commands/runs.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerRuns(program);
   registerModels(program);
+  registerGbdt(program);
   return program;
 }
 

@@ -13,6 +13,8 @@ import { TaskPool } from './pool.js';
 import { batchMargins, buildForest, rowMargins, type Forest } from './predict.js';
 import { setInputs, TASK_INTS, TASK_PREDICT } from './tasks.js';
 import type { Tree } from './tree.js';
+import { explain as explainRows, explainRow as explainOneRow, type ExplainOptions, type Explanation } from './shap.js';
+import { toXGBoostJSON } from './xgboost-json.js';
 
 /** Rows per task when batch prediction runs on threads. */
 const PREDICT_BLOCK_ROWS = 4096;
@@ -264,6 +266,21 @@ export class Booster {
       out[nm] = type === 'split' ? c : type === 'total_gain' ? gain[f]! : type === 'total_cover' ? cover[f]! : c === 0 ? 0 : (type === 'gain' ? gain[f]! : cover[f]!) / c;
     });
     return out;
+  }
+
+  /** TreeSHAP contributions in margin space: n x numOutputs x (F + 1), bias last (see shap.ts). */
+  explain(features: PredictInput, opts?: ExplainOptions): Explanation {
+    return explainRows(this, features, opts);
+  }
+
+  /** One row's TreeSHAP contributions (numOutputs x (F + 1)), into `out` when given; the serving path. */
+  explainRow(values: ArrayLike<number>, out?: Float64Array): Float64Array {
+    return explainOneRow(this, values, out);
+  }
+
+  /** The model as XGBoost JSON text, for `xgboost.Booster(model_file=...)` (see xgboost-json.ts). */
+  toXGBoostJSON(): string {
+    return toXGBoostJSON(this);
   }
 
   /** The `kiln.gbdt@1` artifact (JSON.stringify(booster) gives its text; same seed, same text). */

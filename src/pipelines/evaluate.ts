@@ -92,13 +92,13 @@ export function evaluateModel(opts: {
     const codes = declined.length ? reasonCodes(sub, names, { k: spec.maxReasons, reasonText: spec.reasons, ...(Object.keys(groups).length ? { groups } : {}) }) : [];
     const freq = new Map<string, { text: string | null; count: number }>();
     for (const rc of codes) for (const r of rc) {
-      const e = freq.get(r.reason) ?? { text: r.text ?? null, count: 0 };
+      const e = freq.get(r.reason) ?? { text: r.missingText ? null : r.text, count: 0 };
       e.count++;
       freq.set(r.reason, e);
     }
     reasons = {
       declined: declined.length,
-      examples: codes.slice(0, 10).map((rc, i) => ({ row: declined[i]!, score: round(p[declined[i]!]!), reasons: rc.map((r) => ({ reason: r.reason, text: r.text ?? null, contribution: round(r.contribution) })) })),
+      examples: codes.slice(0, 10).map((rc, i) => ({ row: declined[i]!, score: round(p[declined[i]!]!), reasons: rc.map((r) => ({ reason: r.reason, text: r.missingText ? null : r.text, contribution: round(r.contribution) })) })),
       frequency: [...freq.entries()].map(([reason, e]) => ({ reason, text: e.text, count: e.count })).sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)),
     };
   }
