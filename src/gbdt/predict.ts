@@ -154,6 +154,8 @@ function encodeValue(F: Forest, j: number, x: number): number {
   const v = Math.fround(x);
   if (F.categoricalFeature[j]) {
     if (v !== v) return CAT_MISSING;
+    // Any negative value is an unseen category (as XGBoost routes it), even one that truncates to 0.
+    if (v < 0) return CAT_INVALID;
     const c = Math.trunc(v);
     return c >= 0 && c < 2 ** 30 ? c : CAT_INVALID;
   }
@@ -256,10 +258,13 @@ function loadBlockWasm(F: Forest, W: WasmForest, input: readonly ArrayLike<numbe
     if (!F.usedFeature[j]) continue;
     if (oneRow) {
       vals[j * BLOCK_ROWS] = (input as ArrayLike<number>)[j]!;
-      continue;
+    } else {
+      const col = (input as readonly ArrayLike<number>[])[j]!;
+      for (let i = 0, o = j * BLOCK_ROWS; i < m; i++) vals[o + i] = col[r0 + i]!;
     }
-    const col = (input as readonly ArrayLike<number>[])[j]!;
-    for (let i = 0, o = j * BLOCK_ROWS; i < m; i++) vals[o + i] = col[r0 + i]!;
+    // The kernel truncates a category code, so -0.5 would read as 0; any negative value is unseen (as
+    // XGBoost routes it): map it to -1, which no category set holds.
+    if (F.categoricalFeature[j]) for (let i = 0, o = j * BLOCK_ROWS, e = oneRow ? 1 : m; i < e; i++) if (vals[o + i]! < 0) vals[o + i] = -1;
   }
 }
 
@@ -294,7 +299,7 @@ export function addTreeMargins(t: Tree, columns: readonly ArrayLike<number>[], n
     for (let f = feature[0]!; f >= 0; f = feature[n]!) {
       const v = columns[f]![i]!;
       if (v !== v) n = defaultLeft[n] ? left[n]! : right[n]!;
-      else if (t.categorical[n]) n = cats.get(n)!.has(Math.trunc(Math.fround(v))) ? right[n]! : left[n]!;
+      else if (t.categorical[n]) n = v >= 0 && cats.get(n)!.has(Math.trunc(Math.fround(v))) ? right[n]! : left[n]!;
       else n = Math.fround(v) < threshold[n]! ? left[n]! : right[n]!;
     }
     margins[i * K + k]! += leafValue[n]!;

@@ -127,7 +127,7 @@ function hotChild(t: Pick<ShapTree, 'left' | 'right' | 'feature' | 'threshold' |
   const v = x[t.feature[i]!]!;
   if (v !== v) return t.defaultLeft[i] ? t.left[i]! : t.right[i]!;
   const codes = t.cats[i];
-  if (codes) return hasCode(codes, Math.trunc(Math.fround(v))) ? t.right[i]! : t.left[i]!;
+  if (codes) return v >= 0 && hasCode(codes, Math.trunc(Math.fround(v))) ? t.right[i]! : t.left[i]!;
   return Math.fround(v) < t.threshold[i]! ? t.left[i]! : t.right[i]!;
 }
 

@@ -345,3 +345,25 @@ describe('kiln gbdt (CLI)', () => {
     await expect(runCli(['predict', '--model', join(dir, 'none.json'), '--data', csv, '--out', p1])).rejects.toThrow(/cannot read model file/);
   });
 });
+
+describe('categorical routing of negative values', () => {
+  it('treats any negative value as an unseen category, as XGBoost does', async () => {
+    const { train } = await import('../../src/gbdt/index.js');
+    const n = 400;
+    const cat = Float64Array.from({ length: n }, (_, i) => i % 4);
+    let checked = 0;
+    // Whichever side category 0 lands on, one of the two labellings sends it away from unseen codes.
+    for (const positive of [0, 1, 2, 3]) {
+      const y = Float64Array.from(cat, (c) => (c === positive ? 1 : 0));
+      const b = await train({ features: [cat], label: y, featureNames: ['c'], categorical: ['c'], params: { objective: 'binary:logistic', n_estimators: 3, max_depth: 1, nthread: 1 } });
+      const unseen = b.predictRow([99]);
+      expect(b.predictRow([-0.5])).toBe(unseen);
+      expect(b.predictRow([-3])).toBe(unseen);
+      expect(b.predict([Float64Array.of(-0.5)])[0]).toBe(unseen);
+      const shap = b.explain([Float64Array.of(-0.5)]);
+      expect(shap.contributions[0]! + shap.contributions[1]!).toBeCloseTo(b.predictRaw([Float64Array.of(99)])[0]!, 5);
+      if (b.predictRow([0]) !== unseen) checked++;
+    }
+    expect(checked).toBeGreaterThan(0);
+  });
+});
