@@ -4,6 +4,7 @@ import { registerFeatures } from './commands/features.js';
 import { registerGbdt } from './commands/gbdt.js';
 import { registerInit } from './commands/init.js';
 import { registerModels } from './commands/models.js';
+import { registerOnline } from './commands/online.js';
 import { registerRuns } from './commands/runs.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerSim } from './commands/sim.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerTables(program);
   registerSim(program);
   registerFeatures(program);
+  registerOnline(program);
   registerTrain(program);
   registerRuns(program);
   registerModels(program);

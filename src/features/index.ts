@@ -13,6 +13,7 @@ export type {
   NumericColumnOf, NumericFeatureDef, SequenceRow, SnapshotSourceDef, SourceDef,
 } from './types.js';
 export type { ConditionInput, FilterableColumnOf, ValueOf, Where } from './where.js';
+export { conditionHolds } from './where.js';
 export { parseWindow, formatWindow, type WindowString, type WindowUnit } from './window.js';
 export {
   AGGREGATORS, aggregatorOf, compareObservation, compareScalar,
@@ -23,7 +24,7 @@ export {
   type FeatureRegistry, type FeatureOutput, type ResolvedFeature, type ResolvedSet,
 } from './registry.js';
 export { bucketLabel, type DefinitionIssue } from './validate.js';
-export { canonicalJson, shortVersion, FEATURE_FORMAT } from './version.js';
+export { canonicalJson, columnsRead, shortVersion, withoutMeta, FEATURE_FORMAT } from './version.js';
 export { describeDefinition, formatCondition, formatExpr, formatFeature, listRows } from './describe.js';
 export { naiveEvaluate, toMicros, type EventRow, type EventTimeBound, type SpinePoint, type TimeInput } from './naive.js';
 export type * from './spec.js';

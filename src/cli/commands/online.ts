@@ -1,0 +1,140 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { KilnError } from '../../core/errors.js';
+import { Progress, formatCount } from '../../core/progress.js';
+import { materialize, openOnlineStore, type OnlineFeatureStore, type OpenOnlineOptions, type PushTarget } from '../../online/index.js';
+import { Project } from '../../store/index.js';
+import { formatTable } from '../output.js';
+import { projectOption } from '../project-option.js';
+
+const out = (s: string): void => { process.stdout.write(`${s}\n`); };
+
+interface BackendFlags { backend?: string; redisUrl?: string; features?: string }
+
+const names = (list: string | undefined): string | string[] | undefined => {
+  if (list === undefined) return undefined;
+  const n = list.split(',').map((s) => s.trim()).filter(Boolean);
+  return n.length === 1 ? n[0]! : n;
+};
+
+async function withOnline<T>(cmd: Command, flags: BackendFlags, serve: boolean, fn: (project: Project, online: OnlineFeatureStore) => Promise<T>): Promise<T> {
+  const project = await Project.open(projectOption(cmd));
+  try {
+    const features = serve ? names(flags.features) : undefined;
+    const opts: OpenOnlineOptions = {
+      ...(flags.backend !== undefined ? { backend: flags.backend } : {}),
+      ...(flags.redisUrl !== undefined ? { redisUrl: flags.redisUrl } : {}),
+      ...(features !== undefined ? { features } : {}),
+    };
+    const online = await openOnlineStore(project, opts);
+    try {
+      return await fn(project, online);
+    } finally {
+      await online.close();
+    }
+  } finally {
+    project.close();
+  }
+}
+
+const backendOptions = (c: Command): Command => c
+  .option('--backend <name>', 'embedded (in-process, SQLite; the default) or redis ($KILN_ONLINE_BACKEND)')
+  .option('--redis-url <url>', 'the Redis to use (default $KILN_REDIS_URL, else redis://127.0.0.1:6379)');
+
+/** Reads NDJSON records in batches; a line that is not a JSON object is an error naming the line. */
+async function* ndjson(file: string, batchSize: number): AsyncGenerator<{ rows: unknown[]; lines: number[] }> {
+  if (file !== '-' && !existsSync(file)) throw new KilnError('INVALID_ARGUMENT', `event file ${file} does not exist (give an NDJSON file, or - to read standard input)`);
+  const input = file === '-' ? process.stdin : createReadStream(file, { encoding: 'utf8' });
+  const rl = createInterface({ input, crlfDelay: Infinity });
+  let rows: unknown[] = [];
+  let lines: number[] = [];
+  let n = 0;
+  for await (const line of rl) {
+    n++;
+    if (line.trim() === '') continue;
+    try {
+      rows.push(JSON.parse(line));
+    } catch (e) {
+      throw new KilnError('INVALID_ARGUMENT', `${file === '-' ? 'stdin' : file} line ${n}: not JSON (${(e as Error).message}); push takes one JSON object per line`);
+    }
+    lines.push(n);
+    if (rows.length >= batchSize) { yield { rows, lines }; rows = []; lines = []; }
+  }
+  if (rows.length) yield { rows, lines };
+}
+
+/** `kiln online materialize|push|get`. */
+export function registerOnline(program: Command): void {
+  const online = program.command('online').description('the online feature store: materialize current values, push events, read fresh features');
+
+  backendOptions(online.command('materialize'))
+    .description('compute the current state of every entity into the online store, from the offline store')
+    .option('-f, --features <set|names>', 'the features to serve: a set or comma-separated names (default: every feature)')
+    .option('--as-of <time>', 'UTC time to materialise at (default: now); later events arrive by push')
+    .option('--json', 'print the summary as JSON', false)
+    .action(async (flags: BackendFlags & { asOf?: string; json: boolean }, cmd: Command) => {
+      await withOnline(cmd, flags, true, async (project, store) => {
+        const s = await materialize(project, { store, quiet: flags.json, ...(flags.asOf !== undefined ? { asOf: flags.asOf } : {}) });
+        if (flags.json) { out(JSON.stringify({ backend: store.backend.capabilities.name, ...s }, null, 2)); return; }
+        out(formatTable(['source', 'table', 'events', 'entities', 'seconds'], s.sources.map((x) => [x.name, x.table, x.events, x.entities, x.seconds.toFixed(2)])));
+        out(`materialised ${formatCount(s.events)} events as of ${s.asOf} into the ${store.backend.capabilities.name} online store in ${s.seconds.toFixed(2)}s (serving ${s.features.join(', ')})`);
+      });
+    });
+
+  backendOptions(online.command('push'))
+    .description('push events (NDJSON, one object per line) into the online store; times in UTC')
+    .argument('<file>', 'an NDJSON file, or - for standard input')
+    .option('--source <name>', 'the source the events belong to')
+    .option('--table <name>', 'or: the table they are rows of (updates every source that reads it)')
+    .option('--batch <n>', 'events per write', '20000')
+    .option('--ignore-extra-columns', 'ignore columns no target source declares (default: an error)', false)
+    .option('--json', 'print the summary as JSON', false)
+    .action(async (file: string, flags: BackendFlags & { source?: string; table?: string; batch: string; ignoreExtraColumns: boolean; json: boolean }, cmd: Command) => {
+      if ((flags.source === undefined) === (flags.table === undefined)) throw new KilnError('INVALID_ARGUMENT', 'say where the events go: --source NAME or --table NAME (one of them)');
+      const target: PushTarget = flags.source !== undefined ? { source: flags.source } : { table: flags.table! };
+      const batch = Number(flags.batch);
+      if (!Number.isInteger(batch) || batch < 1) throw new KilnError('INVALID_ARGUMENT', `--batch must be a positive integer; got ${flags.batch}`);
+      await withOnline(cmd, flags, false, async (_project, store) => {
+        const progress = new Progress({ label: 'push', unit: 'events', quiet: flags.json });
+        let rows = 0;
+        let events = 0;
+        let skipped = 0;
+        try {
+          for await (const chunk of ndjson(file, batch)) {
+            const s = await store.push(target, chunk.rows, { label: (i) => `line ${chunk.lines[i]}`, extraColumns: flags.ignoreExtraColumns ? 'ignore' : 'error' });
+            rows += chunk.rows.length;
+            events += s.events;
+            skipped += s.skipped;
+            progress.update(rows);
+          }
+          await store.flush();
+        } catch (e) {
+          progress.abort();
+          throw e;
+        }
+        const seconds = progress.finish(`${formatCount(events)} events written${skipped ? `, ${skipped} rows without key or time skipped` : ''}`);
+        if (flags.json) out(JSON.stringify({ rows, events, skipped, seconds, rowsPerSecond: rows / Math.max(seconds, 1e-9) }, null, 2));
+      });
+    });
+
+  backendOptions(online.command('get'))
+    .description('read features of entities, computed at request time (default: now)')
+    .argument('<entity...>', 'entity keys')
+    .option('-f, --features <set|names>', 'a set or comma-separated features (default: every served feature)')
+    .option('--as-of <time>', 'UTC time to read at (default: now)')
+    .option('--inclusive', 'count events at exactly the as-of time (default: strictly before)', false)
+    .option('--json', 'print JSON', false)
+    .action(async (ids: string[], flags: BackendFlags & { asOf?: string; inclusive: boolean; json: boolean }, cmd: Command) => {
+      await withOnline(cmd, flags, false, async (_project, store) => {
+        const rows = await store.getOnlineFeatures(ids, names(flags.features), {
+          eventTimeBound: flags.inclusive ? 'inclusive' : 'strict', ...(flags.asOf !== undefined ? { asOf: flags.asOf } : {}),
+        });
+        if (flags.json) { out(JSON.stringify(rows.length === 1 ? rows[0] : rows, null, 2)); return; }
+        rows.forEach((row, i) => {
+          if (i) out('');
+          out(formatTable(['feature', 'value'], Object.entries(row).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)])));
+        });
+      });
+    });
+}

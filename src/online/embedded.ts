@@ -1,0 +1,246 @@
+/**
+ * The embedded backend (the default): series live in in-process maps, loaded from SQLite on first use and
+ * written behind to it in transactions (WAL), so pushes stay fast and the state survives a restart. What
+ * SQLite keeps is a log (raw events back to each series' horizon, with the meta) and the bases;
+ * tiles are derived from the log, so a series loaded after a restart reports `tilesMissing` and the
+ * engine rebuilds its tiles once. One process owns the file; share a store between processes with Redis.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import {
+  TILE_LEVELS, tileKey, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
+  type SeriesRequest, type SeriesWrite, type Tile,
+} from './types.js';
+
+interface Series {
+  readonly key: SeriesKey;
+  /** Its id in SQLite (log rows are keyed by it); null until first flushed. */
+  sid: number | null;
+  meta: SeriesMeta | null;
+  base: Tile | null;
+  readonly tiles: Map<number, Tile>[];
+  /** False after loading from SQLite until the engine writes the rebuilt tiles. */
+  tilesBuilt: boolean;
+  /** Sorted by event time. */
+  raw: RawEvent[];
+  late: RawEvent[];
+}
+
+interface Dirty {
+  raw: RawEvent[];
+  prunedBefore: number | null;
+  base: boolean;
+}
+
+export interface EmbeddedOptions {
+  /** Longest time a write waits before it is flushed to SQLite (default 1000 ms). */
+  readonly flushIntervalMs?: number;
+  /** Pending series writes that trigger a flush at once (default 100,000). */
+  readonly maxPending?: number;
+}
+
+// The log: one appended row per series and flush, holding that flush's new events and the series' meta
+// (a row per event, or an upsert of the meta, would cost a random B-tree write each). The newest row of a
+// series holds its current meta. Bases change rarely and have their own table.
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS online_manifest (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS online_series (sid INTEGER PRIMARY KEY, source TEXT NOT NULL, entity TEXT NOT NULL, UNIQUE (source, entity));
+  CREATE TABLE IF NOT EXISTS online_log (sid INTEGER NOT NULL, last_ts INTEGER NOT NULL, meta TEXT NOT NULL, events TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS online_log_sid ON online_log (sid);
+  CREATE TABLE IF NOT EXISTS online_base (sid INTEGER PRIMARY KEY, base TEXT NOT NULL);
+`;
+
+function lowerBound(a: readonly RawEvent[], t: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (a[mid]!.ts < t) lo = mid + 1; else hi = mid; }
+  return lo;
+}
+
+function insertSorted(a: RawEvent[], ev: RawEvent): void {
+  if (a.length === 0 || a[a.length - 1]!.ts <= ev.ts) { a.push(ev); return; }
+  a.splice(lowerBound(a, ev.ts + 1), 0, ev);
+}
+
+const NONE: readonly RawEvent[] = Object.freeze([]);
+const slice = (a: readonly RawEvent[] | undefined, [from, to]: readonly [number, number]): readonly RawEvent[] => (a?.length ? a.slice(lowerBound(a, from), lowerBound(a, to)) : NONE);
+
+export class EmbeddedOnlineStore implements OnlineStore {
+  readonly capabilities: OnlineStoreCapabilities = { name: 'embedded', persistent: true, shared: false, durableOnWrite: false, sharesObjects: true, tilesDurable: false };
+  // By source, then entity: no per-lookup key strings to build and hash.
+  private readonly mem = new Map<string, Map<string, Series>>();
+  /** Every series SQLite has, with its integer id (loaded at open): a series not in it is new, with no SELECT to find out. */
+  private readonly stored = new Map<string, Map<string, number>>();
+  private readonly dirty = new Map<Series, Dirty>();
+  private pending = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly st;
+
+  private constructor(private readonly db: Database.Database, private readonly opts: EmbeddedOptions) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.exec(SCHEMA);
+    this.st = {
+      log: db.prepare<[number], { meta: string; events: string }>('SELECT meta, events FROM online_log WHERE sid = ? ORDER BY rowid'),
+      base: db.prepare<[number], { base: string }>('SELECT base FROM online_base WHERE sid = ?'),
+      newSeries: db.prepare<[string, string]>('INSERT INTO online_series (source, entity) VALUES (?, ?)'),
+      append: db.prepare('INSERT INTO online_log (sid, last_ts, meta, events) VALUES (?, ?, ?, ?)'),
+      setBase: db.prepare('INSERT OR REPLACE INTO online_base (sid, base) VALUES (?, ?)'),
+      prune: db.prepare('DELETE FROM online_log WHERE sid = ? AND last_ts < ?'),
+      manifest: db.prepare<[], { k: string; v: string }>('SELECT k, v FROM online_manifest'),
+      ids: db.prepare<[], { sid: number; source: string; entity: string }>('SELECT sid, source, entity FROM online_series'),
+      setManifest: db.prepare('INSERT OR REPLACE INTO online_manifest (k, v) VALUES (?, ?)'),
+    };
+    for (const r of this.st.ids.iterate()) this.storedOf(r.source).set(r.entity, r.sid);
+  }
+
+  /**
+   * Opens (or creates) the store in a SQLite file.
+   * @example const backend = EmbeddedOnlineStore.open(join(project.paths.dataDir, 'online.sqlite'));
+   */
+  static open(file: string, opts: EmbeddedOptions = {}): EmbeddedOnlineStore {
+    mkdirSync(dirname(file), { recursive: true });
+    return new EmbeddedOnlineStore(new Database(file), opts);
+  }
+
+  async read(requests: readonly SeriesRequest[]): Promise<SeriesData[]> {
+    return requests.map((r) => {
+      const s = this.series(r.key, false);
+      const tiles = new Map<string, Tile>();
+      if (s?.tilesBuilt) {
+        for (const tr of r.tiles ?? []) {
+          const level = s.tiles[tr.level]!;
+          if (tr.to - tr.from > level.size) {
+            for (const [i, t] of level) if (i >= tr.from && i < tr.to) tiles.set(tileKey(tr.level, i), t);
+          } else {
+            for (let i = tr.from; i < tr.to; i++) { const t = level.get(i); if (t) tiles.set(tileKey(tr.level, i), t); }
+          }
+        }
+      }
+      return {
+        meta: s?.meta ?? null,
+        raw: r.raw ? r.raw.map((range) => slice(s?.raw, range)) : [],
+        late: r.late ? slice(s?.late, r.late) : NONE,
+        tiles,
+        base: r.base ? s?.base ?? null : null,
+        tilesMissing: s !== null && !s.tilesBuilt,
+      };
+    });
+  }
+
+  // Applies synchronously before returning: the engine relies on no await between its reads' objects changing and this call.
+  async write(batch: readonly SeriesWrite[]): Promise<void> {
+    for (const w of batch) {
+      const s = this.series(w.key, true)!;
+      if (w.rebuiltTiles) {
+        if (s.tilesBuilt) continue; // another rebuild came first
+        for (const t of w.tiles) s.tiles[t.level]!.set(t.index, t.tile);
+        s.tilesBuilt = true;
+        continue;
+      }
+      let d = this.dirty.get(s);
+      if (!d) { d = { raw: [], prunedBefore: null, base: false }; this.dirty.set(s, d); }
+      if (w.pruneBefore !== undefined) {
+        const cut = w.pruneBefore;
+        s.raw = s.raw.slice(lowerBound(s.raw, cut));
+        s.late = s.late.slice(lowerBound(s.late, cut));
+        TILE_LEVELS.forEach((width, level) => { for (const i of s.tiles[level]!.keys()) if (i * width < cut) s.tiles[level]!.delete(i); });
+        d.prunedBefore = Math.max(d.prunedBefore ?? -Infinity, cut);
+      }
+      for (const t of w.tiles) s.tiles[t.level]!.set(t.index, t.tile);
+      for (const ev of w.raw) { insertSorted(s.raw, ev); if (ev.l) insertSorted(s.late, ev); d.raw.push(ev); }
+      if (w.base) { s.base = w.base; d.base = true; }
+      s.meta = w.meta;
+      this.pending += 1 + (w.raw.length >> 4);
+    }
+    if (this.pending >= (this.opts.maxPending ?? 100_000)) this.flushNow();
+    else if (!this.timer && this.dirty.size) {
+      this.timer = setTimeout(() => { this.timer = null; this.flushNow(); }, this.opts.flushIntervalMs ?? 1000);
+      this.timer.unref();
+    }
+  }
+
+  async manifest(): Promise<Record<string, string>> {
+    return Object.fromEntries(this.st.manifest.all().map((r) => [r.k, r.v]));
+  }
+
+  async reset(sources: readonly string[], manifest: Readonly<Record<string, string>>): Promise<void> {
+    const drop = new Set(sources);
+    for (const src of drop) { this.mem.delete(src); this.stored.delete(src); }
+    for (const s of this.dirty.keys()) if (drop.has(s.key.source)) this.dirty.delete(s);
+    this.db.transaction(() => {
+      for (const s of sources) {
+        for (const t of ['online_log', 'online_base']) this.db.prepare(`DELETE FROM ${t} WHERE sid IN (SELECT sid FROM online_series WHERE source = ?)`).run(s);
+        this.db.prepare('DELETE FROM online_series WHERE source = ?').run(s);
+      }
+      for (const [k, v] of Object.entries(manifest)) this.st.setManifest.run(k, v);
+    })();
+  }
+
+  async flush(): Promise<void> {
+    this.flushNow();
+  }
+
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    this.flushNow();
+    this.db.close();
+  }
+
+  private flushNow(): void {
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    if (this.dirty.size === 0 || !this.db.open) return;
+    const { st } = this;
+    this.db.transaction(() => {
+      for (const [s, d] of this.dirty) {
+        if (!s.meta) continue;
+        const { source, entity } = s.key;
+        if (s.sid === null) {
+          s.sid = Number(st.newSeries.run(source, entity).lastInsertRowid);
+          this.storedOf(source).set(entity, s.sid);
+        }
+        if (d.prunedBefore !== null) st.prune.run(s.sid, d.prunedBefore);
+        if (d.base && s.base) st.setBase.run(s.sid, JSON.stringify(s.base));
+        const from = s.meta.rawFrom ?? -Infinity;
+        const kept = d.raw.filter((ev) => ev.ts >= from);
+        // Pruned by last_ts like any row, but always after this flush's prune: the newest row survives.
+        const last = kept.reduce((m, ev) => Math.max(m, ev.ts), s.meta.watermark ?? -Infinity);
+        st.append.run(s.sid, Number.isFinite(last) ? last : 0, JSON.stringify(s.meta), JSON.stringify(kept));
+      }
+    })();
+    this.dirty.clear();
+    this.pending = 0;
+  }
+
+  /** The series in memory, loaded from SQLite on first use (tiles to be rebuilt); created (empty) only for writes. */
+  private series(key: SeriesKey, create: boolean): Series | null {
+    let bySource = this.mem.get(key.source);
+    let s = bySource?.get(key.entity);
+    if (s) return s;
+    const sid = this.stored.get(key.source)?.get(key.entity);
+    const rows = sid === undefined ? [] : this.st.log.all(sid);
+    if (rows.length) {
+      const meta = JSON.parse(rows[rows.length - 1]!.meta) as SeriesMeta;
+      const base = this.st.base.get(sid!);
+      s = { key: { source: key.source, entity: key.entity }, sid: sid!, meta, base: base ? (JSON.parse(base.base) as Tile) : null, tiles: TILE_LEVELS.map(() => new Map<number, Tile>()), tilesBuilt: false, raw: [], late: [] };
+      const from = meta.rawFrom ?? -Infinity;
+      for (const row of rows) for (const ev of JSON.parse(row.events) as RawEvent[]) if (ev.ts >= from) s.raw.push(ev);
+      s.raw.sort((a, b) => a.ts - b.ts);
+      s.late = s.raw.filter((ev) => ev.l);
+    } else if (create) {
+      s = { key: { source: key.source, entity: key.entity }, sid: null, meta: null, base: null, tiles: TILE_LEVELS.map(() => new Map<number, Tile>()), tilesBuilt: true, raw: [], late: [] };
+    } else {
+      return null;
+    }
+    if (!bySource) { bySource = new Map(); this.mem.set(key.source, bySource); }
+    bySource.set(key.entity, s);
+    return s;
+  }
+
+  private storedOf(source: string): Map<string, number> {
+    let ids = this.stored.get(source);
+    if (!ids) { ids = new Map(); this.stored.set(source, ids); }
+    return ids;
+  }
+}

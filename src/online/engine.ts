@@ -1,0 +1,271 @@
+/**
+ * The online feature store: validated pushes become tile updates, reads merge tiles and raw edges into
+ * feature values at the requested time, and derived features are evaluated by the same `evaluateExpr` as
+ * offline. All of it runs above the `OnlineStore` interface, once for every backend.
+ */
+import { KilnError } from '../core/errors.js';
+import { evaluateExpr } from '../features/index.js';
+import { loadFeatureRegistry } from '../features/index.js';
+import { targetSources, validateEvents, type PushTarget, type ValidateOptions } from './events.js';
+import {
+  advanceCache, checkPlan, checkReadable, edgeRequest, fillInner, finishSeries, innerRequest, staleWindows, stubRequest, type InnerPlan, type SeriesCache,
+} from './evaluate.js';
+import { buildPlan, cellKey, readPlanOf, type OnlinePlan, type ReadPlan, type SourcePlan } from './plan.js';
+import { timeArgument } from './time.js';
+import { DENSE_DAY, applyEvents, rebuildWrite, upkeepOf, upkeepRequest, writeRequest, type RetentionOptions } from './tiles.js';
+import type { OnlineStore, RawEvent, SeriesData, SeriesKey, SeriesRequest } from './types.js';
+
+export interface OnlineFeatureStoreOptions {
+  /** The features the store serves: a set, or names (default: what was materialised last, else every feature). */
+  readonly features?: string | readonly string[];
+  /** Raw events are kept this long beyond the longest window, for exact reads slightly in the past (default one day). */
+  readonly retentionMarginMs?: number;
+  /** Series whose partial aggregates are cached in this process (default 10,000; 0 turns the cache off). */
+  readonly cacheSeries?: number;
+  /**
+   * A day's on-time events from which its tile holds aggregator states (default 4); sparser days keep a
+   * count and are read from their raw events. Values agree for any setting; it trades memory for merges.
+   */
+  readonly denseDay?: number;
+}
+
+export interface ReadOptions {
+  /** The time the values are for: epoch ms, a Date or ISO 8601 in UTC (default: now). */
+  readonly asOf?: number | string | Date;
+  /** 'strict' (default): events strictly before asOf, available before it; 'inclusive': at or before. */
+  readonly eventTimeBound?: 'strict' | 'inclusive';
+}
+
+export type EntityId = string | number;
+/** One entity's values: its key column, then one column per selected feature (per bucket when bucketed). */
+export type OnlineRow = Record<string, unknown>;
+
+export interface PushSummary {
+  /** Events written (an event feeding two sources of one table counts twice). */
+  readonly events: number;
+  /** Rows that count for no target source (NULL key or time, as offline). */
+  readonly skipped: number;
+  readonly series: number;
+  readonly seconds: number;
+}
+
+const MANIFEST_FEATURES = 'features';
+const WRITE_CHUNK = 2000;
+const DAY_MS = 86_400_000;
+
+/** One row: aggregate cells from the finished states, derived cells by the same evaluator as offline, in dependency order. */
+function assemble(rp: ReadPlan, id: EntityId, values: readonly unknown[][][]): OnlineRow {
+  const cells: unknown[] = new Array(rp.cells.length);
+  const lookup = (ref: string, bucket?: string | number): number | null => {
+    const v = cells[rp.cellOf.get(cellKey(ref, bucket))!];
+    return typeof v === 'number' ? v : null;
+  };
+  rp.cells.forEach((c, i) => { cells[i] = 'expr' in c ? evaluateExpr(c.expr, lookup) : values[c.source]![c.window]![c.slot]; });
+  const row: OnlineRow = { [rp.entity.key]: id };
+  rp.outputCells.forEach((cell, i) => { row[rp.columns[i]!] = cells[cell]; });
+  return row;
+}
+
+export class OnlineFeatureStore {
+  private readonly cache = new Map<string, SeriesCache>();
+  private readonly readPlans = new Map<string, ReadPlan>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly backend: OnlineStore, readonly plan: OnlinePlan, private readonly marginUs: number, private readonly cacheLimit: number, private readonly denseDay: number,
+  ) {}
+
+  /**
+   * Opens the engine over a backend.
+   * @example const online = await OnlineFeatureStore.open(EmbeddedOnlineStore.open(file), project.config.features);
+   */
+  static async open(backend: OnlineStore, definitions: readonly unknown[], opts: OnlineFeatureStoreOptions = {}): Promise<OnlineFeatureStore> {
+    const stored = (await backend.manifest())[MANIFEST_FEATURES];
+    const selection = opts.features ?? (stored ? (JSON.parse(stored) as string[]) : undefined);
+    let plan: OnlinePlan;
+    try {
+      plan = buildPlan(loadFeatureRegistry(definitions), selection);
+    } catch (e) {
+      if (opts.features !== undefined || !(e instanceof KilnError)) throw e;
+      throw new KilnError(e.code, `${e.message}\n(the online store was materialised for ${stored ?? ''}; materialize again, or pass the features to serve)`, { cause: e });
+    }
+    const margin = opts.retentionMarginMs ?? DAY_MS;
+    if (!(margin >= 0)) throw new KilnError('INVALID_ARGUMENT', `retentionMarginMs must be >= 0; got ${margin}`);
+    const denseDay = opts.denseDay ?? DENSE_DAY;
+    if (!Number.isInteger(denseDay) || denseDay < 1) throw new KilnError('INVALID_ARGUMENT', `denseDay must be a whole number >= 1; got ${denseDay}`);
+    return new OnlineFeatureStore(backend, plan, margin * 1000, Math.max(0, Math.floor(opts.cacheSeries ?? 10_000)), denseDay);
+  }
+
+  /**
+   * Validates events and updates their series' tiles. A table target updates every served source that
+   * reads the table (as the offline store would see a new row).
+   * @example await online.push({ source: 'transactions' }, [{ borrower_id: 7, ts: '2025-03-01T10:00:00Z', amount: 12.5, ... }])
+   */
+  async push(target: PushTarget, rows: readonly unknown[], opts: ValidateOptions = {}): Promise<PushSummary> {
+    const started = performance.now();
+    const sources = targetSources(this.plan, target);
+    const { bySource, skipped } = validateEvents(sources, rows, opts);
+    let events = 0;
+    let series = 0;
+    for (const byEntity of bySource.values()) { series += byEntity.size; for (const l of byEntity.values()) events += l.length; }
+    await this.exclusive(async () => {
+      for (const [name, byEntity] of bySource) await this.writeSource(this.plan.sources.get(name)!, byEntity, {});
+    });
+    return { events, skipped, series, seconds: (performance.now() - started) / 1000 };
+  }
+
+  /** Writes trusted events of one source (materialisation); `clock` is the time the store has reached. */
+  async ingest(source: string, byEntity: ReadonlyMap<string, RawEvent[]>, clock?: number): Promise<void> {
+    const sp = this.plan.sources.get(source);
+    if (!sp) throw new Error(`internal: source ${source} is not planned`);
+    await this.exclusive(() => this.writeSource(sp, byEntity, clock === undefined ? {} : { clock }));
+  }
+
+  /** Removes every series of the served sources (before a materialisation) and records what is served. */
+  async reset(): Promise<void> {
+    await this.exclusive(async () => {
+      await this.backend.reset([...this.plan.sources.keys()], { [MANIFEST_FEATURES]: JSON.stringify(this.plan.selection) });
+      this.cache.clear();
+    });
+  }
+
+  /**
+   * Feature values for each entity at `asOf` (default now), computed at request time from tiles and raw
+   * edge events: equal to the offline training set at that time for the same events.
+   * @example const [row] = await online.getOnlineFeatures([42], 'credit_v1');
+   */
+  async getOnlineFeatures(entityIds: readonly EntityId[], features?: string | readonly string[], opts: ReadOptions = {}): Promise<OnlineRow[]> {
+    const rp = this.readPlan(features);
+    const at = opts.asOf === undefined ? Date.now() * 1000 : timeArgument(opts.asOf, 'asOf');
+    const bound = opts.eventTimeBound ?? 'strict';
+    if (bound !== 'strict' && bound !== 'inclusive') throw new KilnError('INVALID_ARGUMENT', `eventTimeBound must be 'strict' or 'inclusive'; got '${String(bound)}'`);
+    const E = bound === 'strict' ? at : at + 1;
+    const ids = entityIds.map((id, i) => {
+      if ((typeof id === 'string' && id !== '') || (typeof id === 'number' && Number.isFinite(id))) return String(id);
+      throw new KilnError('INVALID_ARGUMENT', `entity id ${i} (${JSON.stringify(id)}) must be text or a number`);
+    });
+
+    const jobs: { key: SeriesKey; sp: SourcePlan; windows: ReadPlan['sources'][number]['windows']; tails: number[]; cache: SeriesCache | null }[] = [];
+    const first: SeriesRequest[] = [];
+    for (const entity of ids) {
+      for (const src of rp.sources) {
+        const key = { source: src.plan.source.name, entity };
+        const { request, tails } = edgeRequest(key, src.plan, src.windows, E);
+        jobs.push({ key, sp: src.plan, windows: src.windows, tails, cache: null });
+        first.push(request);
+      }
+    }
+    const edges = await this.backend.read(first);
+    const stale: { job: (typeof jobs)[number]; plan: InnerPlan }[] = [];
+    jobs.forEach((job, i) => {
+      const meta = edges[i]!.meta;
+      if (!meta) return;
+      checkPlan(job.sp, meta);
+      job.cache = this.cacheFor(job.key, meta.version);
+      const missing = staleWindows(job.sp, job.cache, job.windows, E);
+      if (missing.length) stale.push({ job, plan: innerRequest(job.key, job.sp, meta, missing, E) });
+    });
+    const inner = stale.length ? await this.withTiles(stale.map((s) => s.job.sp), stale.map((s) => s.plan.request), await this.backend.read(stale.map((s) => s.plan.request))) : [];
+    // Round three, only on a miss whose inner parts cover stub days: their raw events.
+    const stubs = stale.map((s, i) => stubRequest(s.plan, inner[i]!));
+    const stubData = stubs.some((r) => r) ? await this.backend.read(stubs.filter((r): r is SeriesRequest => r !== null)) : [];
+    let nextStub = 0;
+    stale.forEach((s, i) => fillInner(s.job.sp, s.job.cache!, s.plan, inner[i]!, stubs[i] ? stubData[nextStub++]! : null));
+
+    return ids.map((entity, n) => {
+      const values = rp.sources.map((_, si) => {
+        const i = n * rp.sources.length + si;
+        const job = jobs[i]!;
+        const data = edges[i]!;
+        if (data.meta) checkReadable(job.sp, job.windows, data.meta, job.cache, E, entity);
+        return finishSeries(job.sp, job.windows, data, job.tails, job.cache, E, at);
+      });
+      return assemble(rp, entityIds[n]!, values);
+    });
+  }
+
+  /** Makes every write durable (the embedded backend writes behind). */
+  async flush(): Promise<void> {
+    await this.exclusive(() => this.backend.flush());
+  }
+
+  async close(): Promise<void> {
+    await this.exclusive(() => this.backend.close());
+  }
+
+  private readPlan(features: string | readonly string[] | undefined): ReadPlan {
+    const names = features === undefined ? this.plan.selection : typeof features === 'string' ? [features] : [...features];
+    const k = names.join('\u0000');
+    let rp = this.readPlans.get(k);
+    if (!rp) {
+      rp = readPlanOf(this.plan, names);
+      if (this.readPlans.size > 1000) this.readPlans.clear();
+      this.readPlans.set(k, rp);
+    }
+    return rp;
+  }
+
+  private cacheFor(key: SeriesKey, version: number): SeriesCache {
+    const k = `${key.source}\u0000${key.entity}`;
+    let c = this.cache.get(k);
+    if (c && c.version === version) {
+      this.cache.delete(k); // most recently used last
+    } else {
+      c = { version, baseE: null, windows: [] };
+    }
+    if (this.cacheLimit > 0) {
+      this.cache.set(k, c);
+      if (this.cache.size > this.cacheLimit) this.cache.delete(this.cache.keys().next().value!);
+    }
+    return c;
+  }
+
+  private async writeSource(sp: SourcePlan, byEntity: ReadonlyMap<string, RawEvent[]>, extra: { clock?: number }): Promise<void> {
+    const opts: RetentionOptions = { marginUs: this.marginUs, denseDay: this.denseDay, ...extra };
+    const entities = [...byEntity.keys()];
+    for (let start = 0; start < entities.length; start += WRITE_CHUNK) {
+      const chunk = entities.slice(start, start + WRITE_CHUNK);
+      const keys = chunk.map((entity) => ({ source: sp.source.name, entity }));
+      const events = chunk.map((e) => byEntity.get(e)!);
+      const requests = keys.map((k, j) => writeRequest(k, events[j]!));
+      const data = await this.withTiles(requests.map(() => sp), requests, await this.backend.read(requests));
+      const upkeep = data.map((d, j) => { checkPlan(sp, d.meta); return upkeepOf(sp, d.meta, events[j]!, opts); });
+      const extraAt: number[] = [];
+      const extraReqs: SeriesRequest[] = [];
+      data.forEach((d, j) => {
+        const req = upkeepRequest(sp, keys[j]!, d, events[j]!, upkeep[j]!, opts);
+        if (req) { extraAt[j] = extraReqs.length; extraReqs.push(req); }
+      });
+      const extra: SeriesData[] = extraReqs.length ? await this.backend.read(extraReqs) : [];
+      // From here to the write call nothing awaits: a backend that shares its objects sees the change at once.
+      const writes = chunk.map((_, j) => applyEvents(sp, keys[j]!, data[j]!, extraAt[j] === undefined ? null : extra[extraAt[j]!]!, events[j]!, upkeep[j]!, opts));
+      if (this.cache.size) writes.forEach((w, j) => {
+        const k = `${sp.source.name}\u0000${chunk[j]}`;
+        const c = this.cache.get(k);
+        if (!c) return;
+        if (c.version === (data[j]!.meta?.version ?? 0)) advanceCache(sp, c, events[j]!, w.meta.version, w.base?.e);
+        else this.cache.delete(k);
+      });
+      await this.backend.write(writes);
+    }
+  }
+
+  /** Rebuilds the tiles of series whose backend did not keep them (after a restart), then reads them again. */
+  private async withTiles(plans: readonly SourcePlan[], requests: readonly SeriesRequest[], data: SeriesData[]): Promise<SeriesData[]> {
+    // A series of another plan is refused later (checkPlan), never rebuilt with this plan's slots.
+    const missing = data.flatMap((d, i) => (d.tilesMissing && d.meta?.plan === plans[i]!.hash ? [i] : []));
+    if (!missing.length) return data;
+    const logs = await this.backend.read(missing.map((i) => ({ key: requests[i]!.key, raw: [[-Infinity, Infinity]] })));
+    await this.backend.write(missing.map((i, j) => rebuildWrite(plans[i]!, requests[i]!.key, logs[j]!.meta!, logs[j]!.raw[0]!, this.denseDay)));
+    const again = await this.backend.read(missing.map((i) => requests[i]!));
+    const out = [...data];
+    missing.forEach((i, j) => { out[i] = again[j]!; });
+    return out;
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}

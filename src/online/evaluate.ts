@@ -1,0 +1,287 @@
+/**
+ * The read path. A window [E − w, E) (E = the as-of time, or one µs after it for the inclusive bound)
+ * splits at the window's grain g (1h, or 1m/1s for windows that are not whole hours), with H = floor(E, g):
+ *
+ *   tail [E − w, H − w + g)   raw events, filtered exactly
+ *   inner [H − w + g, H)      whole tiles merged (cover), stub days' and sub-day raw events folded, late
+ *                             events folded when visible by H; the same for every E in [H, H + g)
+ *   head [H, E)               raw events, filtered exactly
+ *
+ * The inner part is computed once per series, window and grain period and cached with the series'
+ * version (and advanced in place by this process's own pushes), so a read normally merges one cached state
+ * per (window, slot) with a handful of raw edge events, and a repeated read with the same edges only
+ * finishes memoised states. Events count only when visible: effective time before E. Exact at every
+ * microsecond, for every operator: no operator's `remove` is needed.
+ */
+import { KilnError } from '../core/errors.js';
+import type { Observation } from '../features/index.js';
+import { emptyStates, foldEvent, mergeStored, observations, type SourcePlan } from './plan.js';
+import { cover, isoMicros, unionTileRanges, type Cover } from './time.js';
+import {
+  DAY_US, HOUR_US, floorTo, tileKey, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta, type SeriesRequest, type TileRange,
+  type TimeRange,
+} from './types.js';
+
+/** The cached inner part of one window: states by slot, and inner events not yet visible at H. */
+export interface InnerEntry {
+  readonly H: number;
+  readonly states: unknown[];
+  readonly pending: RawEvent[];
+  /**
+   * The whole window's states (inner plus edges) at the last read, reusable while the edge events read are
+   * the same (`sig`) and no event becomes visible (`until`): a repeated read only finishes them.
+   */
+  memo?: { readonly sig: string; readonly from: number; readonly until: number; readonly states: unknown[] };
+}
+
+export interface SeriesCache {
+  version: number;
+  /** Latest effective time in the base (lifetime reads before it are refused). */
+  baseE: number | null;
+  readonly windows: (InnerEntry | undefined)[];
+}
+
+export interface WindowNeed {
+  readonly index: number;
+  readonly slots: readonly number[];
+}
+
+/** Round one: the series' meta and the raw events of every needed window's head and tail. */
+export function edgeRequest(key: SeriesKey, sp: SourcePlan, windows: readonly WindowNeed[], E: number): { request: SeriesRequest; tails: number[] } {
+  const raw: TimeRange[] = [[floorTo(E, HOUR_US), E]];
+  const tails: number[] = [];
+  for (const { index } of windows) {
+    const w = sp.windows[index]!;
+    if (w.us === null) continue;
+    tails[index] = raw.length;
+    raw.push([E - w.us, floorTo(E, w.grain) - w.us + w.grain]);
+  }
+  return { request: { key, raw }, tails };
+}
+
+/** Windows whose cached inner part is missing or stale at E, with every window of the same grain (they share H). */
+export function staleWindows(sp: SourcePlan, cache: SeriesCache, windows: readonly WindowNeed[], E: number): number[] {
+  const grains = new Set(windows.filter(({ index }) => cache.windows[index]?.H !== floorTo(E, sp.windows[index]!.grain)).map(({ index }) => sp.windows[index]!.grain));
+  return sp.windows.flatMap((w, i) => (grains.has(w.grain) ? [i] : []));
+}
+
+/** One window's share of a chain: its inner part is the previous window's plus [from, to). */
+interface ChainLink {
+  readonly index: number;
+  readonly from: number;
+  readonly to: number;
+  readonly cover: Cover;
+  readonly rawAt: number;
+}
+
+export interface InnerPlan {
+  readonly request: SeriesRequest;
+  /** Per grain: H and the windows from shortest to lifetime; nested inner parts [H − w + g, H) grow by links. */
+  readonly chains: readonly { readonly H: number; readonly links: readonly ChainLink[] }[];
+}
+
+/** Round two, for stale windows: the tiles that cover their inner parts, raw edges finer than an hour, late events, the base. */
+export function innerRequest(key: SeriesKey, sp: SourcePlan, meta: SeriesMeta, stale: readonly number[], E: number): InnerPlan {
+  const tiles: TileRange[] = [];
+  const raw: TimeRange[] = [];
+  let lateFrom = Infinity;
+  let lateTo = -Infinity;
+  const floorLo = (H: number): number => (meta.lo === null ? H : floorTo(meta.lo, DAY_US));
+  const chains = [...new Set(stale.map((i) => sp.windows[i]!.grain))].map((grain) => {
+    const H = floorTo(E, grain);
+    let prev = H;
+    const links = stale.filter((i) => sp.windows[i]!.grain === grain).map((index): ChainLink => {
+      const w = sp.windows[index]!;
+      const from = Math.min(prev, Math.max(w.us === null ? (meta.rawFrom ?? -Infinity) : H - w.us + grain, floorLo(H)));
+      const link = { index, from, to: prev, cover: cover(from, prev, meta.sealedTo), rawAt: raw.length };
+      tiles.push(...link.cover.tiles);
+      raw.push(...link.cover.raw);
+      prev = from;
+      return link;
+    });
+    if (prev < H) { lateFrom = Math.min(lateFrom, prev); lateTo = Math.max(lateTo, H); }
+    return { H, links };
+  });
+  const base = stale.some((i) => sp.windows[i]!.us === null);
+  return { request: { key, tiles: unionTileRanges(tiles), raw, ...(lateFrom < lateTo ? { late: [lateFrom, lateTo] as const } : {}), base }, chains };
+}
+
+/** Round three: the raw events of stub days among round two's day tiles (null when there are none). */
+export function stubRequest(plan: InnerPlan, data: SeriesData): SeriesRequest | null {
+  const days = new Set<number>();
+  for (const { links } of plan.chains) {
+    for (const link of links) {
+      for (const tr of link.cover.tiles) {
+        if (tr.level !== 0) continue;
+        for (let d = tr.from; d < tr.to; d++) if (data.tiles.get(tileKey(0, d))?.s === null) days.add(d); // a stub
+      }
+    }
+  }
+  const raw: [number, number][] = [];
+  for (const d of [...days].sort((a, b) => a - b)) {
+    const last = raw[raw.length - 1];
+    if (last && last[1] === d * DAY_US) last[1] += DAY_US; else raw.push([d * DAY_US, (d + 1) * DAY_US]);
+  }
+  return raw.length ? { key: plan.request.key, raw } : null;
+}
+
+/** Computes the inner parts of stale windows from rounds two and three into the cache, each chain in one pass. */
+export function fillInner(sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, data: SeriesData, stubs: SeriesData | null): void {
+  const stubEvents = new Map<number, RawEvent[]>();
+  for (const list of stubs?.raw ?? []) {
+    for (const ev of list) {
+      if (ev.l) continue; // late events come from the late list
+      const d = Math.floor(ev.ts / DAY_US);
+      const l = stubEvents.get(d);
+      if (l) { if (!l.includes(ev)) l.push(ev); } else stubEvents.set(d, [ev]);
+    }
+  }
+  for (const { H, links } of plan.chains) {
+    // Slots still needed by this window or a longer one of the chain.
+    const needed = links.map((_, i) => [...new Set(links.slice(i).flatMap((l) => sp.windows[l.index]!.slots))]);
+    const acc = emptyStates(sp, needed[0] ?? []);
+    const pending: RawEvent[] = [];
+    links.forEach((link, n) => {
+      const slots = needed[n]!;
+      const take = (ev: RawEvent): void => { if (ev.e < H) foldEvent(sp, acc, slots, ev); else pending.push(ev); };
+      for (const tr of link.cover.tiles) {
+        for (let i = tr.from; i < tr.to; i++) {
+          const tile = data.tiles.get(tileKey(tr.level, i));
+          if (tile?.s) for (const s of slots) acc[s] = mergeStored(sp, s, acc[s], tile.s[s]);
+          else if (tile) for (const ev of stubEvents.get(i) ?? []) take(ev); // a stub day: its on-time events
+        }
+      }
+      for (let j = 0; j < link.cover.raw.length; j++) for (const ev of data.raw[link.rawAt + j] ?? []) if (!ev.l) take(ev); // late ones come next
+      for (const ev of data.late) if (ev.ts >= link.from && ev.ts < link.to) take(ev);
+      const w = sp.windows[link.index]!;
+      if (w.us === null) {
+        if (data.base?.s) for (const s of slots) acc[s] = mergeStored(sp, s, acc[s], data.base.s[s]);
+        cache.baseE = data.base?.e ?? null;
+      }
+      const last = n === links.length - 1;
+      const states: unknown[] = last ? acc : sp.slots.map(() => null);
+      if (!last) for (const s of w.slots) states[s] = mergeStored(sp, s, null, acc[s]); // a copy: acc grows on
+      cache.windows[link.index] = { H, states, pending: [...pending] };
+    });
+  }
+}
+
+/** Refuses series written for another plan: their tile states mean other slots. */
+export function checkPlan(sp: SourcePlan, meta: SeriesMeta | null): void {
+  if (meta !== null && meta.plan !== sp.hash) {
+    throw new KilnError('INVALID_ARGUMENT', `source '${sp.source.name}' in the online store was written for another feature plan (the definitions or the served features changed); run 'kiln online materialize' to rebuild it`);
+  }
+}
+
+/** Refuses reads that the retained data cannot answer exactly. */
+export function checkReadable(sp: SourcePlan, windows: readonly WindowNeed[], meta: SeriesMeta, cache: SeriesCache | null, E: number, entity: string): void {
+  const old = (from: number, what: string): KilnError => new KilnError('INVALID_ARGUMENT',
+    `as-of ${isoMicros(E)} is too far back for ${what} of entity ${entity} in source '${sp.source.name}': the online store keeps raw events from ${isoMicros(from)} on (the longest window plus the retention margin before the latest event). Read older times from the offline store (kiln features training-set)`);
+  for (const { index } of windows) {
+    const w = sp.windows[index]!;
+    if (meta.rawFrom !== null && (w.us === null ? E < meta.rawFrom : E - w.us < meta.rawFrom)) throw old(meta.rawFrom, `the ${w.name} window`);
+    if (w.us === null && cache?.baseE != null && cache.baseE >= E) throw old(cache.baseE, 'lifetime features (a compacted event became available only at the time given)');
+  }
+}
+
+/**
+ * Feature states at E, finished at `at`: values[window][slot]. `edges` is round one's data; the cache
+ * holds every needed window's inner part for this E.
+ */
+export function finishSeries(sp: SourcePlan, windows: readonly WindowNeed[], edges: SeriesData | null, tails: readonly number[], cache: SeriesCache | null, E: number, at: number): unknown[][] {
+  const values: unknown[][] = [];
+  const ctx = { at };
+  if (!edges?.meta || !cache) {
+    for (const { index, slots } of windows) {
+      const out: unknown[] = [];
+      for (const s of slots) { const agg = sp.slots[s]!.agg; out[s] = agg.finish(agg.empty(), ctx); }
+      values[index] = out;
+    }
+    return values;
+  }
+  const obsCache = new Map<RawEvent, Observation[]>();
+  const obsOf = (ev: RawEvent): Observation[] => {
+    let o = obsCache.get(ev);
+    if (!o) { o = observations(sp, ev); obsCache.set(ev, o); }
+    return o;
+  };
+  const fetchedHead = edges.raw[0] ?? [];
+  const head = fetchedHead.filter((ev) => ev.e < E);
+  // The head [H, E) is common to the windows of one grain: fold it once per slot, merge it into each window.
+  const heads = new Map<number, unknown[]>();
+  const headOf = (H: number): unknown[] => {
+    let states = heads.get(H);
+    if (!states) {
+      states = sp.slots.map(() => null);
+      for (const ev of head) {
+        if (ev.ts < H) continue;
+        sp.slots.forEach((slot, s) => { if (slot.accepts(ev.v)) states![s] = slot.agg.add(states![s] ?? slot.agg.empty(), obsOf(ev)[slot.shape]!); });
+      }
+      heads.set(H, states);
+    }
+    return states;
+  };
+  for (const { index, slots } of windows) {
+    const w = sp.windows[index]!;
+    const entry = cache.windows[index]!;
+    const tail = w.us === null ? [] : edges.raw[tails[index]!] ?? [];
+    const from = lowerTs(fetchedHead, entry.H);
+    const sig = `${tail.length}|${tail[0]?.u}|${fetchedHead.length - from}|${fetchedHead[fetchedHead.length - 1]?.u}`;
+    const memo = entry.memo;
+    let states: unknown[];
+    if (memo && memo.sig === sig && E >= memo.from && E < memo.until) {
+      states = memo.states;
+    } else {
+      let until = entry.H + w.grain;
+      const extra: RawEvent[] = [];
+      const see = (ev: RawEvent): void => { if (ev.e < E) extra.push(ev); else if (ev.e + 1 < until) until = ev.e + 1; };
+      for (const ev of tail) see(ev);
+      for (const ev of entry.pending) see(ev);
+      for (let i = from; i < fetchedHead.length; i++) { const ev = fetchedHead[i]!; if (ev.e >= E && ev.e + 1 < until) until = ev.e + 1; }
+      const headStates = head.length ? headOf(entry.H) : null;
+      states = sp.slots.map(() => null);
+      for (const s of w.slots) {
+        const slot = sp.slots[s]!;
+        const h = headStates?.[s] ?? null;
+        let st = entry.states[s];
+        // cached states are shared by later reads: merge and add into a copy
+        let owned = false;
+        if (h !== null) { st = slot.agg.merge(slot.agg.merge(slot.agg.empty(), st), h); owned = true; }
+        for (const ev of extra) {
+          if (!slot.accepts(ev.v)) continue;
+          if (!owned) { st = slot.agg.merge(slot.agg.empty(), st); owned = true; }
+          st = slot.agg.add(st, obsOf(ev)[slot.shape]!);
+        }
+        states[s] = st;
+      }
+      entry.memo = { sig, from: E, until, states };
+    }
+    const out: unknown[] = [];
+    for (const s of slots) out[s] = sp.slots[s]!.agg.finish(states[s], ctx);
+    values[index] = out;
+  }
+  return values;
+}
+
+function lowerTs(a: readonly RawEvent[], t: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (a[mid]!.ts < t) lo = mid + 1; else hi = mid; }
+  return lo;
+}
+
+/** Advances a cache entry over this process's own write: events inside an inner part join it (or its pending list). */
+export function advanceCache(sp: SourcePlan, cache: SeriesCache, events: readonly RawEvent[], version: number, baseE: number | undefined): void {
+  cache.windows.forEach((entry, index) => {
+    if (!entry) return;
+    delete entry.memo;
+    const w = sp.windows[index]!;
+    const from = w.us === null ? -Infinity : entry.H - w.us + w.grain;
+    for (const ev of events) {
+      if (ev.ts < from || ev.ts >= entry.H) continue;
+      if (ev.e < entry.H) foldEvent(sp, entry.states, w.slots, ev); else entry.pending.push(ev);
+    }
+  });
+  cache.version = version;
+  if (baseE !== undefined) cache.baseE = baseE;
+}

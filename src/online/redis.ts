@@ -1,0 +1,198 @@
+/**
+ * The Redis backend: per series one hash (`meta`, `base` and one field per tile, `<level>:<index>`) and
+ * two sorted sets scored by event time (raw events; late events), under one hash tag. A read is one
+ * pipeline holding one script call per series (HMGET plus ZRANGEBYSCORE per range, run server-side): one
+ * round trip for any number of entities and features. A write is one MULTI/EXEC, so readers never see half
+ * a write. The only file that loads `ioredis`, and only when used.
+ */
+import type { Redis } from 'ioredis';
+import { KilnError } from '../core/errors.js';
+import {
+  TILE_LEVELS, tileKey, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
+  type SeriesRequest, type SeriesWrite, type Tile,
+} from './types.js';
+
+export interface RedisStoreOptions {
+  /** Default: $KILN_REDIS_URL, else redis://127.0.0.1:6379. */
+  readonly url?: string;
+  /** Prepended to every key, so projects (and tests) sharing a Redis do not collide; e.g. 'kiln:credit:'. */
+  readonly prefix: string;
+  readonly connectTimeoutMs?: number;
+}
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+// Deletes tile fields below per-level index limits (ARGV[level + 1]); run inside the write's MULTI.
+const PRUNE_TILES = `
+local fields = redis.call('HKEYS', KEYS[1])
+local del = {}
+for _, f in ipairs(fields) do
+  local c = string.find(f, ':', 1, true)
+  if c then
+    local limit = tonumber(ARGV[tonumber(string.sub(f, 1, c - 1)) + 1])
+    local idx = tonumber(string.sub(f, c + 1))
+    if limit and idx and idx < limit then del[#del + 1] = f end
+  end
+end
+for i = 1, #del, 1000 do redis.call('HDEL', KEYS[1], unpack(del, i, math.min(i + 999, #del))) end
+return #del`;
+
+// One series' read in one command: HMGET of the hash, then ZRANGEBYSCORE per raw range and for late events.
+// ARGV: nFields, fields..., nRanges, (min, max)..., lateMin, lateMax (empty: no late range).
+const READ_SERIES = `
+local n = tonumber(ARGV[1])
+local out = { redis.call('HMGET', KEYS[1], unpack(ARGV, 2, 1 + n)) }
+local p = 2 + n
+local nr = tonumber(ARGV[p])
+p = p + 1
+for i = 1, nr do
+  out[#out + 1] = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[p], ARGV[p + 1])
+  p = p + 2
+end
+if ARGV[p] ~= '' then out[#out + 1] = redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[p], ARGV[p + 1]) end
+return out`;
+
+interface SeriesReader { kilnReadSeries(s: string, r: string, l: string, ...args: string[]): unknown }
+
+const score = (t: number): string => (t === -Infinity ? '-inf' : t === Infinity ? '+inf' : String(t));
+const globEscape = (s: string): string => s.replace(/[*?[\]\\]/g, '\\$&');
+
+export class RedisOnlineStore implements OnlineStore {
+  readonly capabilities: OnlineStoreCapabilities = { name: 'redis', persistent: true, shared: true, durableOnWrite: true, sharesObjects: false, tilesDurable: true };
+
+  private constructor(private readonly client: Redis, readonly prefix: string, readonly url: string) {}
+
+  /**
+   * Connects, or fails with a KilnError that names the URL.
+   * @example const backend = await RedisOnlineStore.connect({ prefix: 'kiln:credit:' });
+   */
+  static async connect(opts: RedisStoreOptions): Promise<RedisOnlineStore> {
+    const url = opts.url ?? process.env.KILN_REDIS_URL ?? DEFAULT_REDIS_URL;
+    if (!opts.prefix) throw new KilnError('INVALID_ARGUMENT', 'the Redis online store needs a key prefix (e.g. kiln:<project>:)');
+    const { Redis } = await import('ioredis');
+    const client = new Redis(url, {
+      lazyConnect: true, connectTimeout: opts.connectTimeoutMs ?? 2000, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => null,
+    });
+    client.on('error', () => undefined); // surfaced by the failing command instead
+    client.defineCommand('kilnReadSeries', { numberOfKeys: 3, lua: READ_SERIES });
+    try {
+      await client.connect();
+    } catch (e) {
+      client.disconnect();
+      throw new KilnError('INVALID_ARGUMENT', `cannot reach Redis at ${url} (${(e as Error).message}); start Redis there, or set KILN_REDIS_URL (or --redis-url) to a reachable one`, { cause: e });
+    }
+    return new RedisOnlineStore(client, opts.prefix, url);
+  }
+
+  // The hash tag {source:entity} keeps a series' three keys in one cluster slot (one script reads them all).
+  private key(kind: 's' | 'r' | 'l', k: SeriesKey): string {
+    return `${this.prefix}${kind}{${k.source}:${k.entity}}`;
+  }
+
+  async read(requests: readonly SeriesRequest[]): Promise<SeriesData[]> {
+    const pipe = this.client.pipeline() as unknown as ReturnType<Redis['pipeline']> & SeriesReader;
+    const layout = requests.map((r) => {
+      const fields = r.base ? ['meta', 'base'] : ['meta'];
+      for (const tr of r.tiles ?? []) for (let i = tr.from; i < tr.to; i++) fields.push(tileKey(tr.level, i));
+      const ranges = (r.raw ?? []).map(([a, b]) => [score(a), `(${score(b)}`]);
+      const late = r.late ? [score(r.late[0]), `(${score(r.late[1])}`] : ['', ''];
+      pipe.kilnReadSeries(this.key('s', r.key), this.key('r', r.key), this.key('l', r.key), String(fields.length), ...fields, String(ranges.length), ...ranges.flat(), ...late);
+      return fields;
+    });
+    const res = await this.exec(pipe.exec());
+    return requests.map((r, n) => {
+      const fields = layout[n]!;
+      const reply = res[n] as unknown[];
+      let at = 0;
+      const next = (): unknown => reply[at++];
+      const values = next() as (string | null)[];
+      const meta = values[0] ? (JSON.parse(values[0]) as SeriesMeta) : null;
+      const tiles = new Map<string, Tile>();
+      for (let i = r.base ? 2 : 1; i < fields.length; i++) { const v = values[i]; if (v) tiles.set(fields[i]!, JSON.parse(v) as Tile); }
+      const events = (x: unknown): RawEvent[] => (x as string[]).map((m) => JSON.parse(m) as RawEvent);
+      return {
+        meta,
+        raw: (r.raw ?? []).map(() => events(next())),
+        late: r.late ? events(next()) : [],
+        tiles,
+        base: r.base && values[1] ? (JSON.parse(values[1]) as Tile) : null,
+        tilesMissing: false,
+      };
+    });
+  }
+
+  async write(batch: readonly SeriesWrite[]): Promise<void> {
+    if (batch.length === 0) return;
+    const m = this.client.multi();
+    for (const w of batch) {
+      const s = this.key('s', w.key);
+      if (w.rebuiltTiles) continue; // tiles are durable here: never missing, so a rebuild has nothing to fill
+      if (w.pruneBefore !== undefined) {
+        const cut = w.pruneBefore;
+        m.zremrangebyscore(this.key('r', w.key), '-inf', `(${score(cut)}`);
+        m.zremrangebyscore(this.key('l', w.key), '-inf', `(${score(cut)}`);
+        m.eval(PRUNE_TILES, 1, s, ...TILE_LEVELS.map((width) => String(Math.ceil(cut / width))));
+      }
+      const fields: string[] = ['meta', JSON.stringify(w.meta)];
+      if (w.base) fields.push('base', JSON.stringify(w.base));
+      for (const t of w.tiles) fields.push(tileKey(t.level, t.index), JSON.stringify(t.tile));
+      m.hset(s, ...fields);
+      const raw: (string | number)[] = [];
+      const late: (string | number)[] = [];
+      for (const ev of w.raw) {
+        const member = JSON.stringify(ev);
+        raw.push(ev.ts, member);
+        if (ev.l) late.push(ev.ts, member);
+      }
+      if (raw.length) m.zadd(this.key('r', w.key), ...raw);
+      if (late.length) m.zadd(this.key('l', w.key), ...late);
+    }
+    await this.exec(m.exec());
+  }
+
+  async manifest(): Promise<Record<string, string>> {
+    return this.client.hgetall(`${this.prefix}manifest`);
+  }
+
+  async reset(sources: readonly string[], manifest: Readonly<Record<string, string>>): Promise<void> {
+    for (const src of sources) await this.unlinkMatching(`${globEscape(this.prefix)}[srl]{${globEscape(src)}:*`);
+    const entries = Object.entries(manifest).flat();
+    if (entries.length) await this.client.hset(`${this.prefix}manifest`, ...entries);
+  }
+
+  /** Deletes every key under the prefix (tests and `kiln online` teardown). */
+  async drop(): Promise<void> {
+    await this.unlinkMatching(`${globEscape(this.prefix)}*`);
+  }
+
+  async flush(): Promise<void> {
+    // Every write is applied when it resolves; durability beyond that is Redis's own (AOF/RDB) setting.
+  }
+
+  async close(): Promise<void> {
+    if (this.client.status === 'end') return;
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+
+  private async unlinkMatching(pattern: string): Promise<void> {
+    let cursor = '0';
+    do {
+      const [nextCursor, keys] = await this.client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = nextCursor;
+      if (keys.length) await this.client.unlink(...keys);
+    } while (cursor !== '0');
+  }
+
+  private async exec(p: Promise<[Error | null, unknown][] | null>): Promise<unknown[]> {
+    let res: [Error | null, unknown][] | null;
+    try {
+      res = await p;
+    } catch (e) {
+      throw new KilnError('INTERNAL', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
+    }
+    if (!res) throw new KilnError('INTERNAL', `Redis at ${this.url} aborted a transaction`);
+    const failed = res.find(([err]) => err);
+    if (failed) throw new KilnError('INTERNAL', `Redis at ${this.url} failed: ${failed[0]!.message}`, { cause: failed[0] });
+    return res.map(([, v]) => v);
+  }
+}

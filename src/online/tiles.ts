@@ -1,0 +1,291 @@
+/**
+ * The write path. An on-time event is folded (`add`) into the day tile of its event time; late events are
+ * kept out of tiles (see RawEvent.l). A day with fewer than DENSE_DAY on-time events keeps a *stub* (its
+ * count, no states): its raw events, retained anyway for exact edges, stand in for it, so a sparse entity
+ * costs about its raw events rather than a tile per event. Coarser tiles (16 days) are *sealed*: built
+ * once from a period's days when the watermark passes its end, so a push touches one tile per event; an
+ * on-time event older than `sealedTo` updates the sealed tile too. Events older than the retention horizon
+ * are compacted into the base. Nothing here knows which operator a slot holds.
+ */
+import { foldEvent, mergeStored, observations, type SourcePlan } from './plan.js';
+import {
+  DAY_US, TILE_LEVELS, floorTo, tileKey, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta, type SeriesRequest,
+  type SeriesWrite, type Tile, type TileRange, type TimeRange,
+} from './types.js';
+
+export interface RetentionOptions {
+  /** Kept beyond the longest window, so that reads slightly in the past stay exact (µs). */
+  readonly marginUs: number;
+  /** A day's on-time events from which its tile holds states; below it the tile is a stub. */
+  readonly denseDay: number;
+  /** A time the store has reached regardless of event times (materialisation's as-of). */
+  readonly clock?: number;
+}
+
+/** The default of `denseDay`: a borrower with a few card payments a day keeps stubs. */
+export const DENSE_DAY = 4;
+const COARSEST = TILE_LEVELS[TILE_LEVELS.length - 1]!;
+const LIVE = TILE_LEVELS[0]!;
+const dayOf = (ts: number): number => Math.floor(ts / LIVE);
+type Changed = Map<string, SeriesWrite['tiles'][number]>;
+
+/** Tile ranges of one level holding the given event times. */
+function rangesOf(level: number, times: readonly number[]): TileRange[] {
+  const width = TILE_LEVELS[level]!;
+  const idx = times.map((t) => Math.floor(t / width)).sort((a, b) => a - b);
+  const out: TileRange[] = [];
+  for (const i of idx) {
+    const last = out[out.length - 1];
+    if (last && i < last.to) continue;
+    if (last && last.to === i) out[out.length - 1] = { level, from: last.from, to: i + 1 };
+    else out.push({ level, from: i, to: i + 1 });
+  }
+  return out;
+}
+
+/** What the first read of a write fetches: meta and the day tiles (or stubs) the on-time events touch. */
+export function writeRequest(key: SeriesKey, events: readonly RawEvent[]): SeriesRequest {
+  const times: number[] = [];
+  for (const ev of events) if (!ev.l) times.push(ev.ts);
+  return { key, tiles: rangesOf(0, times) };
+}
+
+/** Upkeep after a write: compact below `horizon` (day-aligned) and seal coarse tiles over [sealFrom, sealTo). */
+export interface Upkeep {
+  readonly horizon: number | null;
+  readonly seal: { readonly from: number; readonly to: number } | null;
+}
+
+/**
+ * What upkeep these events call for. Raw events are kept for the longest window plus the margin, back
+ * from the watermark; coarse tiles are sealed up to the last whole period before the watermark.
+ */
+export function upkeepOf(sp: SourcePlan, meta: SeriesMeta | null, events: readonly RawEvent[], opts: RetentionOptions): Upkeep {
+  let watermark = meta?.watermark ?? -Infinity;
+  let lo = meta?.lo ?? Infinity;
+  for (const ev of events) { if (ev.ts > watermark) watermark = ev.ts; if (ev.ts < lo) lo = ev.ts; }
+  if (opts.clock !== undefined && opts.clock > watermark) watermark = opts.clock;
+  if (!Number.isFinite(watermark) || !Number.isFinite(lo)) return { horizon: null, seal: null };
+  const h = floorTo(watermark - sp.longestUs - opts.marginUs, DAY_US);
+  const horizon = h > (meta?.rawFrom ?? floorTo(lo, DAY_US)) ? h : null;
+  const rawFrom = horizon ?? meta?.rawFrom ?? -Infinity;
+  // A period that starts before rawFrom is never read whole (its days were compacted): skip it.
+  const from = Math.max(meta?.sealedTo ?? -Infinity, floorTo(lo, COARSEST), Math.ceil(rawFrom / COARSEST) * COARSEST);
+  const to = floorTo(watermark, COARSEST);
+  return { horizon, seal: TILE_LEVELS.length > 1 && from < to ? { from, to } : null };
+}
+
+/** Days whose stub the batch makes dense: their stored raw events are needed to build the states. */
+function densified(data: SeriesData, events: readonly RawEvent[], denseDay: number): number[] {
+  const added = new Map<number, number>();
+  for (const ev of events) if (!ev.l) added.set(dayOf(ev.ts), (added.get(dayOf(ev.ts)) ?? 0) + 1);
+  const out: number[] = [];
+  for (const [d, n] of added) {
+    const t = data.tiles.get(tileKey(0, d));
+    if (t && t.s === null && t.n > 0 && t.n + n >= denseDay) out.push(d);
+  }
+  return out;
+}
+
+/**
+ * The second read of a write, when needed: the base (events below the horizon), coarse tiles of old
+ * on-time events, raw events of days to compact, to seal or to make dense, and the day tiles to compact or seal.
+ */
+export function upkeepRequest(sp: SourcePlan, key: SeriesKey, data: SeriesData, events: readonly RawEvent[], upkeep: Upkeep, opts: RetentionOptions): SeriesRequest | null {
+  const meta = data.meta;
+  const h = upkeep.horizon;
+  const dense = densified(data, events, opts.denseDay);
+  if (h === null && upkeep.seal === null && meta?.sealedTo == null && meta?.rawFrom == null && dense.length === 0) return null; // the usual push
+  const tiles: TileRange[] = [];
+  const raw: TimeRange[] = dense.map((d) => [d * LIVE, (d + 1) * LIVE] as const);
+  const lo = meta?.lo ?? null;
+  if (h !== null && lo !== null && lo < h) {
+    const from = Math.floor(Math.max(lo, meta!.rawFrom ?? -Infinity) / LIVE);
+    tiles.push({ level: 0, from, to: h / LIVE });
+    raw.push([from * LIVE, h]); // stub days' on-time events and late events: all go to the base
+  }
+  if (upkeep.seal && lo !== null) {
+    tiles.push({ level: 0, from: upkeep.seal.from / LIVE, to: upkeep.seal.to / LIVE });
+    raw.push([upkeep.seal.from, upkeep.seal.to]);
+  }
+  const sealedTo = meta?.sealedTo ?? null;
+  if (sealedTo !== null) {
+    const old = events.filter((ev) => !ev.l && ev.ts < sealedTo).map((ev) => ev.ts);
+    for (let level = 1; level < TILE_LEVELS.length; level++) tiles.push(...rangesOf(level, old));
+  }
+  const below = h ?? meta?.rawFrom ?? null;
+  const base = sp.baseSlots.length > 0 && (h !== null || (below !== null && events.some((ev) => ev.ts < below)));
+  return tiles.length || raw.length || base ? { key, tiles, raw, base } : null;
+}
+
+/** Folds one on-time event into a tile's states (all slots whose filter it passes). */
+function addToTile(sp: SourcePlan, tile: Tile, ev: RawEvent): void {
+  const s = tile.s!;
+  let obs: ReturnType<typeof observations> | null = null;
+  for (let i = 0; i < sp.slots.length; i++) {
+    const slot = sp.slots[i]!;
+    if (!slot.accepts(ev.v)) continue;
+    obs ??= observations(sp, ev);
+    s[i] = slot.agg.add(s[i] ?? slot.agg.empty(), obs[slot.shape]!);
+  }
+  tile.n++;
+}
+
+const newTile = (sp: SourcePlan): Tile => ({ s: sp.slots.map(() => null), n: 0 });
+const NO_TILES: ReadonlyMap<string, Tile> = new Map();
+
+/**
+ * Adds on-time events to the working tiles, day by day: a dense day tile takes them, a stub counts them
+ * and turns dense at DENSE_DAY (built from the day's stored on-time events, `storedOf(d)`, and these);
+ * coarse tiles take events older than `sealedTo`.
+ */
+function addEvents(sp: SourcePlan, tiles: Map<string, Tile>, events: readonly RawEvent[], sealedTo: number | null, denseDay: number, storedOf: (d: number) => RawEvent[], changed: Changed): void {
+  const byDay = new Map<number, RawEvent[]>();
+  for (const ev of events) {
+    if (ev.l) continue;
+    const l = byDay.get(dayOf(ev.ts));
+    if (l) l.push(ev); else byDay.set(dayOf(ev.ts), [ev]);
+  }
+  for (const [d, list] of byDay) {
+    const k = tileKey(0, d);
+    let t = tiles.get(k);
+    if (t?.s) for (const ev of list) addToTile(sp, t, ev);
+    else if ((t?.n ?? 0) + list.length < denseDay) t = { s: null, n: (t?.n ?? 0) + list.length };
+    else {
+      const prior = t ? storedOf(d) : [];
+      if (prior.length !== (t?.n ?? 0)) throw new Error(`internal: day ${d} counts ${t?.n} events but ${prior.length} were read`);
+      t = newTile(sp);
+      for (const ev of [...prior, ...list]) addToTile(sp, t, ev);
+    }
+    tiles.set(k, t);
+    changed.set(k, { level: 0, index: d, tile: t });
+  }
+  if (sealedTo === null) return;
+  for (const ev of events) {
+    if (ev.l || ev.ts >= sealedTo) continue;
+    for (let level = 1; level < TILE_LEVELS.length; level++) {
+      const index = Math.floor(ev.ts / TILE_LEVELS[level]!);
+      const ck = tileKey(level, index);
+      let c = tiles.get(ck);
+      if (!c) { c = newTile(sp); tiles.set(ck, c); }
+      addToTile(sp, c, ev);
+      changed.set(ck, { level, index, tile: c });
+    }
+  }
+}
+
+/** Builds the coarse tiles of [from, to): dense day tiles merged, stub days' on-time events folded. */
+function seal(sp: SourcePlan, tiles: ReadonlyMap<string, Tile>, onTime: readonly RawEvent[], from: number, to: number, changed: Changed): void {
+  for (let level = 1; level < TILE_LEVELS.length; level++) {
+    const width = TILE_LEVELS[level]!;
+    for (let p = from; p < to; p += width) {
+      const tile = newTile(sp);
+      for (let d = p / LIVE; d < (p + width) / LIVE; d++) {
+        const day = tiles.get(tileKey(0, d));
+        if (!day?.s) continue;
+        for (let i = 0; i < sp.slots.length; i++) tile.s![i] = mergeStored(sp, i, tile.s![i], day.s[i]);
+        tile.n += day.n;
+      }
+      for (const ev of onTime) if (ev.ts >= p && ev.ts < p + width && !tiles.get(tileKey(0, dayOf(ev.ts)))?.s) addToTile(sp, tile, ev);
+      if (tile.n === 0) continue;
+      changed.set(tileKey(level, p / width), { level, index: p / width, tile });
+    }
+  }
+}
+
+/** Every tile of a series, rebuilt from its raw events (for backends whose tiles are not durable). */
+export function rebuildWrite(sp: SourcePlan, key: SeriesKey, meta: SeriesMeta, events: readonly RawEvent[], denseDay: number): SeriesWrite {
+  const byDay = new Map<number, RawEvent[]>();
+  for (const ev of events) if (!ev.l) { const l = byDay.get(dayOf(ev.ts)); if (l) l.push(ev); else byDay.set(dayOf(ev.ts), [ev]); }
+  const tiles = new Map<string, Tile>();
+  const changed: Changed = new Map();
+  for (const [d, list] of byDay) {
+    const t: Tile = list.length < denseDay ? { s: null, n: list.length } : newTile(sp);
+    if (t.s) for (const ev of list) addToTile(sp, t, ev);
+    tiles.set(tileKey(0, d), t);
+    changed.set(tileKey(0, d), { level: 0, index: d, tile: t });
+  }
+  if (meta.sealedTo !== null && meta.lo !== null) {
+    const from = Math.max(floorTo(meta.lo, COARSEST), Math.ceil((meta.rawFrom ?? -Infinity) / COARSEST) * COARSEST);
+    seal(sp, tiles, events.filter((ev) => !ev.l), from, meta.sealedTo, changed);
+  }
+  return { key, meta, tiles: [...changed.values()], raw: [], rebuiltTiles: true };
+}
+
+/**
+ * Applies events to one series: returns the write. `data` comes from `writeRequest` (its tiles may be the
+ * store's own objects: they are changed in place and handed back); `extra` from `upkeepRequest`.
+ */
+export function applyEvents(
+  sp: SourcePlan, key: SeriesKey, data: SeriesData, extra: SeriesData | null, events: readonly RawEvent[], upkeep: Upkeep, opts: RetentionOptions,
+): SeriesWrite {
+  const meta0 = data.meta;
+  let rawFrom = meta0?.rawFrom ?? null;
+  let lo = meta0?.lo ?? null;
+  let watermark = meta0?.watermark ?? null;
+  let base: Tile | null = extra?.base ?? null;
+  let baseChanged = false;
+  const ensureBase = (): Tile => {
+    if (!base) base = { s: sp.slots.map(() => null), n: 0 };
+    baseChanged = true;
+    return base;
+  };
+  const toBase = (ev: RawEvent): void => {
+    const b = ensureBase();
+    foldEvent(sp, b.s!, sp.baseSlots, ev);
+    b.n++;
+    if (ev.l) b.e = Math.max(b.e ?? -Infinity, ev.e);
+  };
+  // Stored raw events of the days the second read fetched (several ranges may overlap: keep each event once).
+  const stored = new Map<string, RawEvent>();
+  if (extra) for (const list of extra.raw) for (const ev of list) stored.set(ev.u, ev);
+  const storedTiles: ReadonlyMap<string, Tile> = extra?.tiles ?? NO_TILES;
+
+  let pruneBefore: number | undefined;
+  const horizon = upkeep.horizon;
+  if (horizon !== null) {
+    if (sp.baseSlots.length && extra) {
+      const b = ensureBase();
+      for (const [k, tile] of storedTiles) {
+        if (!k.startsWith('0:') || !tile.s || Number(k.slice(2)) * LIVE >= horizon) continue;
+        for (const i of sp.baseSlots) b.s![i] = mergeStored(sp, i, b.s![i], tile.s[i]);
+        b.n += tile.n;
+      }
+      // Late events, and on-time events of stub days (a dense day's are in its tile).
+      for (const ev of stored.values()) if (ev.ts < horizon && (ev.l || !storedTiles.get(tileKey(0, dayOf(ev.ts)))?.s)) toBase(ev);
+    }
+    if (meta0 !== null) pruneBefore = horizon;
+    rawFrom = horizon;
+    lo = lo === null ? null : Math.max(lo, horizon);
+  }
+
+  const tiles = new Map(data.tiles);
+  // Coarse tiles of old events came with the second read; its day tiles (for compaction, sealing) join too.
+  for (const [k, t] of storedTiles) if (!tiles.has(k) && (!k.startsWith('0:') || Number(k.slice(2)) * LIVE >= (rawFrom ?? -Infinity))) tiles.set(k, t);
+  const kept: RawEvent[] = [];
+  for (const ev of events) {
+    if (watermark === null || ev.ts > watermark) watermark = ev.ts;
+    if (rawFrom !== null && ev.ts < rawFrom) {
+      if (sp.baseSlots.length) toBase(ev); // else below every window: nothing keeps it
+      continue;
+    }
+    kept.push(ev);
+    if (lo === null || ev.ts < lo) lo = ev.ts;
+  }
+  const changed: Changed = new Map();
+  const sealedTo = meta0?.sealedTo ?? null;
+  const storedOf = (d: number): RawEvent[] => [...stored.values()].filter((ev) => !ev.l && dayOf(ev.ts) === d);
+  addEvents(sp, tiles, kept, sealedTo, opts.denseDay, storedOf, changed);
+  if (upkeep.seal) {
+    const onTime = [...stored.values(), ...kept].filter((ev) => !ev.l && ev.ts >= upkeep.seal!.from && ev.ts < upkeep.seal!.to);
+    seal(sp, tiles, onTime, upkeep.seal.from, upkeep.seal.to, changed);
+  }
+  if (opts.clock !== undefined && (watermark === null || opts.clock > watermark)) watermark = opts.clock;
+  const meta: SeriesMeta = { version: (meta0?.version ?? 0) + 1, plan: sp.hash, rawFrom, lo, watermark, sealedTo: upkeep.seal?.to ?? sealedTo };
+  return {
+    key, meta, raw: kept,
+    tiles: [...changed.values()],
+    ...(pruneBefore !== undefined ? { pruneBefore } : {}),
+    ...(baseChanged && base ? { base } : {}),
+  };
+}

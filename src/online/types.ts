@@ -1,0 +1,168 @@
+/**
+ * The online store's data model and the narrow, batch-first interface every backend implements. Shared
+ * logic (tiling, merging, finishing, derived features) lives above this interface, once; a backend only
+ * stores and returns series data.
+ *
+ * A *series* is one (entity, source). It holds:
+ * - `tiles`: aggregator states per tile (day tiles, or stubs for sparse days; sealed 16-day tiles; all
+ *   epoch-aligned), one state per slot of the source's plan, of the series' on-time events (`RawEvent.l`);
+ * - `raw`: the events themselves (on-time and late) back to `meta.rawFrom`, for the exact window edges;
+ * - `late`: the late events again, indexed by event time, folded one by one at read time;
+ * - `base`: one state per slot of every event older than `meta.rawFrom` (lifetime features).
+ */
+import type { Scalar } from '../features/index.js';
+
+export const SECOND_US = 1_000_000;
+export const MINUTE_US = 60 * SECOND_US;
+export const HOUR_US = 60 * MINUTE_US;
+export const DAY_US = 24 * HOUR_US;
+/**
+ * Tile widths, finest first; each divides the next, so a coarse tile's edges are fine-tile edges. The
+ * first level is updated by every push; the others are sealed from it once their period is over.
+ */
+export const TILE_LEVELS: readonly number[] = [DAY_US, 16 * DAY_US];
+
+/** Which series: entity keys are kept as text (42 and '42' are one entity). */
+export interface SeriesKey {
+  readonly source: string;
+  readonly entity: string;
+}
+
+/** One pushed event, normalised: times in epoch µs, only the columns the source's plan reads. */
+export interface RawEvent {
+  /** Unique id (events may repeat exactly; both count, as rows of a table do). */
+  readonly u: string;
+  /** Event time. */
+  readonly ts: number;
+  /** Effective time: when the event becomes visible, max(ts, availableAt). */
+  readonly e: number;
+  /** 1 when late: not available by the end of its own hour, so it is kept out of tiles (see evaluate.ts). */
+  readonly l: 0 | 1;
+  readonly v: Readonly<Record<string, Scalar>>;
+}
+
+/** Aggregator states of one tile (or of the base), indexed by the source plan's slots. */
+export interface Tile {
+  /**
+   * One state per slot (null: the slot saw no event here). Null for a stub: a day with fewer than
+   * DENSE_DAY on-time events keeps only its count, and readers fold its raw events instead.
+   */
+  s: unknown[] | null;
+  /** Events folded in. */
+  n: number;
+  /** Latest effective time folded in (the base only: it may hold late events). */
+  e?: number;
+}
+
+export interface SeriesMeta {
+  /** Incremented by every write: readers use it to validate cached partial aggregates. */
+  readonly version: number;
+  /** The source plan's hash the series was written with; a reader with another plan refuses it. */
+  readonly plan: string;
+  /** Events older than this are only in `base`; null while nothing was compacted. */
+  readonly rawFrom: number | null;
+  /** Earliest event time held in tiles or raw (a lower bound), null when none. */
+  readonly lo: number | null;
+  /** Latest event time (or materialisation time) seen: retention is measured back from it. */
+  readonly watermark: number | null;
+  /** Coarse tiles (levels above the first) exist below this time; above it only day tiles. Null: none yet. */
+  readonly sealedTo: number | null;
+}
+
+/** [from, to) in epoch µs. */
+export type TimeRange = readonly [number, number];
+
+/** Tiles of one level with index in [from, to). */
+export interface TileRange {
+  readonly level: number;
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface SeriesRequest {
+  readonly key: SeriesKey;
+  /** Raw events (on-time and late) with event time in each range; one sorted list per range. */
+  readonly raw?: readonly TimeRange[];
+  /** Late events with event time in this range. */
+  readonly late?: TimeRange;
+  readonly tiles?: readonly TileRange[];
+  readonly base?: boolean;
+}
+
+export interface SeriesData {
+  /** Null when the series has never been written. */
+  readonly meta: SeriesMeta | null;
+  readonly raw: readonly (readonly RawEvent[])[];
+  readonly late: readonly RawEvent[];
+  /** Present tiles, keyed `tileKey(level, index)`. */
+  readonly tiles: ReadonlyMap<string, Tile>;
+  readonly base: Tile | null;
+  /** True when the backend holds the series but not its tiles (see `tilesDurable`): the engine rebuilds them. */
+  readonly tilesMissing: boolean;
+}
+
+export interface SeriesWrite {
+  readonly key: SeriesKey;
+  readonly meta: SeriesMeta;
+  /** Drop raw events, late events and tiles that start before this time (day-aligned), first. */
+  readonly pruneBefore?: number;
+  /** Tiles to store (created or changed). */
+  readonly tiles: readonly { readonly level: number; readonly index: number; readonly tile: Tile }[];
+  /** New events; late ones (`l: 1`) are also indexed as late. */
+  readonly raw: readonly RawEvent[];
+  /** The new base, when it changed. */
+  readonly base?: Tile;
+  /**
+   * The tiles are the series' complete set, rebuilt from its raw events (meta unchanged). Applied only
+   * while the series' tiles are missing: the first rebuild wins, so concurrent rebuilds are harmless.
+   */
+  readonly rebuiltTiles?: boolean;
+}
+
+/** What a backend is, declared rather than discovered by calling optional methods (the contract suite checks it). */
+export interface OnlineStoreCapabilities {
+  readonly name: 'embedded' | 'redis';
+  /** Data survives a restart of the process. */
+  readonly persistent: boolean;
+  /** Several processes may read and write the same store. */
+  readonly shared: boolean;
+  /** Whether `write` is durable when it resolves (false: write-behind, durable after `flush`). */
+  readonly durableOnWrite: boolean;
+  /**
+   * Whether `read` returns the store's own tile objects (no copy). Callers may then mutate them only to
+   * pass them back to `write`, and must never keep them.
+   */
+  readonly sharesObjects: boolean;
+  /**
+   * Whether tiles survive a restart. When false the backend keeps only the log (raw events, base, meta),
+   * reports `tilesMissing` for series loaded after a restart, and the engine rebuilds their tiles once.
+   */
+  readonly tilesDurable: boolean;
+}
+
+/**
+ * The backend interface: batch-first, one call per round trip. Tiles hold opaque aggregator states; the
+ * backend never interprets them.
+ */
+export interface OnlineStore {
+  readonly capabilities: OnlineStoreCapabilities;
+  /** One result per request, in order. */
+  read(requests: readonly SeriesRequest[]): Promise<SeriesData[]>;
+  write(batch: readonly SeriesWrite[]): Promise<void>;
+  /** The store's manifest: small text entries the engine keeps (which features it serves). */
+  manifest(): Promise<Record<string, string>>;
+  /** Removes every series of the sources, then sets the manifest entries. */
+  reset(sources: readonly string[], manifest: Readonly<Record<string, string>>): Promise<void>;
+  /** Makes every completed write durable. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function tileKey(level: number, index: number): string {
+  return `${level}:${index}`;
+}
+
+/** Floor division for times (correct before 1970 too). */
+export function floorTo(t: number, width: number): number {
+  return Math.floor(t / width) * width;
+}

@@ -1,0 +1,226 @@
+/**
+ * The one contract every online backend passes: the storage interface itself (ranges, duplicates, late
+ * index, pruning, reset, capabilities) and the engine's behaviour over it (window expiry as time passes,
+ * late events, the inclusive bound, restarts, refusals). Run by backends.test.ts against SQLite and Redis.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isKilnError } from '../../src/core/errors.js';
+import { count, derived, div, entity, eventSource, featureSet, last, max, sum, timeSinceLast } from '../../src/features/index.js';
+import { OnlineFeatureStore, TILE_LEVELS, isoMicros, type OnlineStore, type RawEvent, type SeriesKey, type Tile } from '../../src/online/index.js';
+import { DAY, HOUR, MINUTE, T0, type BackendFactory, type BackendHandle } from './helpers.js';
+
+const key = (entity: string, source = 'pay'): SeriesKey => ({ source, entity });
+const ev = (u: string, ts: number, extra: Partial<RawEvent> = {}): RawEvent => ({ u, ts, e: ts, l: 0, v: { amount: 1 }, ...extra });
+const meta = (version: number) => ({ version, plan: 'p', rawFrom: null, lo: T0, watermark: T0 + DAY, sealedTo: null });
+const tile = (n: number): Tile => ({ s: [n, { x: [n] }], n });
+
+const user = entity('user', { key: 'user_id' });
+const pay = eventSource('pay', { entity: user, timestamp: 'ts', availableAt: 'av', columns: { amount: 'double', cat: 'varchar' } });
+const n1h = count(pay, { name: 'n_1h', window: '1h' });
+const n1d = count(pay, { name: 'n_1d', window: '1d' });
+const sum1d = sum(pay, 'amount', { name: 'sum_1d', window: '1d' });
+const max7d = max(pay, 'amount', { name: 'max_7d', window: '7d' });
+const lastCat = last(pay, 'cat', { name: 'last_cat', window: 'lifetime' });
+const since = timeSinceLast(pay, { name: 'hours_since', unit: 'h' });
+const avg1d = derived('avg_1d', div(sum1d, n1d));
+const nAll = count(pay, { name: 'n_all', window: 'lifetime' });
+const FEATURES = [n1h, n1d, sum1d, max7d, lastCat, since, avg1d, nAll];
+export const CONTRACT_DEFS = [user, pay, ...FEATURES, featureSet('basic', FEATURES)];
+const at = (us: number): string => isoMicros(us);
+
+export function describeOnlineStore(name: string, factory: BackendFactory, opts: { skip?: () => Promise<boolean> } = {}): void {
+  describe(`online store contract: ${name}`, () => {
+    let h: BackendHandle;
+    let skipped = false;
+    beforeEach(async (ctx) => {
+      skipped = (await opts.skip?.()) ?? false;
+      if (skipped) { ctx.skip(); return; }
+      h = await factory();
+    });
+    afterEach(async () => { if (!skipped) await h.cleanup(); });
+    const store = (): OnlineStore => h.store;
+
+    it('declares its capabilities', () => {
+      const c = store().capabilities;
+      expect(['embedded', 'redis']).toContain(c.name);
+      for (const k of ['persistent', 'shared', 'durableOnWrite', 'sharesObjects', 'tilesDurable'] as const) expect(typeof c[k]).toBe('boolean');
+    });
+
+    it('reads an absent series as empty', async () => {
+      const [d] = await store().read([{ key: key('nobody'), raw: [[T0, T0 + DAY]], late: [T0, T0 + DAY], tiles: [{ level: 0, from: 0, to: 5 }], base: true }]);
+      expect(d).toEqual({ meta: null, raw: [[]], late: [], tiles: new Map(), base: null, tilesMissing: false });
+    });
+
+    it('round-trips meta, tiles, raw events by [from, to), late events, duplicates and the base, in batches', async () => {
+      const late = ev('c', T0 + 2 * HOUR, { l: 1, e: T0 + DAY });
+      await store().write([
+        { key: key('1'), meta: meta(1), tiles: [{ level: 0, index: 10, tile: tile(2) }, { level: 1, index: 3, tile: tile(5) }], raw: [ev('a', T0 + HOUR), ev('b', T0 + HOUR), late, ev('d', T0 + 3 * HOUR)], base: tile(9) },
+        { key: key('2'), meta: meta(1), tiles: [], raw: [ev('z', T0)] },
+      ]);
+      const [one, two] = await store().read([
+        { key: key('1'), raw: [[T0 + HOUR, T0 + 3 * HOUR], [T0, T0 + HOUR]], late: [T0, T0 + 3 * HOUR], tiles: [{ level: 0, from: 0, to: 11 }, { level: 1, from: 4, to: 9 }], base: true },
+        { key: key('2'), raw: [[T0, T0 + 1]] },
+      ]);
+      expect(one!.meta).toEqual(meta(1));
+      expect(one!.raw[0]!.map((e) => e.u).sort()).toEqual(['a', 'b', 'c']); // duplicates kept; the end is exclusive
+      expect(one!.raw[1]).toEqual([]);
+      expect(one!.late).toEqual([late]);
+      expect([...one!.tiles.entries()]).toEqual([['0:10', tile(2)]]);
+      expect(one!.base).toEqual(tile(9));
+      expect(two!.raw[0]!.map((e) => e.u)).toEqual(['z']);
+      const [noBase] = await store().read([{ key: key('1') }]);
+      expect(noBase!.base).toBeNull();
+      expect(noBase!.raw).toEqual([]);
+    });
+
+    it('prunes raw events, late events and tiles before a time', async () => {
+      const [w0, w1] = TILE_LEVELS as [number, number];
+      const cut = T0 + DAY;
+      const kept = Math.ceil(cut / w1); // a coarse tile starting after the cut
+      await store().write([{ key: key('1'), meta: meta(1), tiles: [{ level: 0, index: T0 / w0, tile: tile(1) }, { level: 1, index: kept, tile: tile(2) }], raw: [ev('a', T0), ev('b', T0 + DAY, { l: 1, e: T0 + 2 * DAY }), ev('c', T0 + 2 * DAY)] }]);
+      await store().write([{ key: key('1'), meta: meta(2), pruneBefore: cut, tiles: [], raw: [] }]);
+      const [d] = await store().read([{ key: key('1'), raw: [[-Infinity, Infinity]], late: [-Infinity, Infinity], tiles: [{ level: 0, from: T0 / w0 - 10, to: T0 / w0 + 100 }, { level: 1, from: kept - 5, to: kept + 5 }] }]);
+      expect(d!.raw[0]!.map((e) => e.u)).toEqual(['b', 'c']);
+      expect(d!.late.map((e) => e.u)).toEqual(['b']);
+      expect([...d!.tiles.keys()]).toEqual([`1:${kept}`]);
+      expect(d!.meta!.version).toBe(2);
+    });
+
+    it('resets the series of some sources and keeps a manifest', async () => {
+      await store().write([{ key: key('1'), meta: meta(1), tiles: [], raw: [ev('a', T0)] }, { key: key('1', 'other'), meta: meta(1), tiles: [], raw: [ev('b', T0)] }]);
+      await store().reset(['pay'], { features: '["x"]' });
+      const [gone, kept] = await store().read([{ key: key('1') }, { key: key('1', 'other'), raw: [[T0, T0 + 1]] }]);
+      expect(gone!.meta).toBeNull();
+      expect(kept!.raw[0]!.map((e) => e.u)).toEqual(['b']);
+      expect(await store().manifest()).toEqual({ features: '["x"]' });
+    });
+
+    it('keeps data over a restart (after flush when it writes behind); tiles too, or says they are missing', async () => {
+      await store().write([{ key: key('1'), meta: meta(1), tiles: [{ level: 1, index: 7, tile: tile(3) }], raw: [ev('a', T0)], base: tile(4) }]);
+      if (!store().capabilities.durableOnWrite) await store().flush();
+      if (!store().capabilities.persistent) return;
+      const reopened = await h.reopen();
+      const request = { key: key('1'), raw: [[T0, T0 + 1]] as [number, number][], tiles: [{ level: 1, from: 7, to: 8 }], base: true };
+      const [d] = await reopened.read([request]);
+      expect(d!.meta).toEqual(meta(1));
+      expect(d!.raw[0]!.map((e) => e.u)).toEqual(['a']);
+      expect(d!.base).toEqual(tile(4));
+      if (reopened.capabilities.tilesDurable) {
+        expect(d!.tiles.get('1:7')).toEqual(tile(3));
+        expect(d!.tilesMissing).toBe(false);
+        return;
+      }
+      expect(d!.tilesMissing).toBe(true);
+      expect(d!.tiles.size).toBe(0);
+      await reopened.write([{ key: key('1'), meta: meta(1), tiles: [{ level: 1, index: 7, tile: tile(6) }], raw: [], rebuiltTiles: true }]);
+      await reopened.write([{ key: key('1'), meta: meta(9), tiles: [{ level: 1, index: 7, tile: tile(8) }], raw: [], rebuiltTiles: true }]); // too late: ignored
+      const [again] = await reopened.read([request]);
+      expect(again!.tilesMissing).toBe(false);
+      expect(again!.tiles.get('1:7')).toEqual(tile(6));
+      expect(again!.meta).toEqual(meta(1));
+    });
+
+    it('ignores a rebuild of tiles the series has', async () => {
+      await store().write([{ key: key('1'), meta: meta(1), tiles: [{ level: 1, index: 7, tile: tile(3) }], raw: [] }]);
+      await store().write([{ key: key('1'), meta: meta(5), tiles: [{ level: 1, index: 7, tile: tile(8) }], raw: [], rebuiltTiles: true }]);
+      const [d] = await store().read([{ key: key('1'), tiles: [{ level: 1, from: 7, to: 8 }] }]);
+      expect(d!.tiles.get('1:7')).toEqual(tile(3));
+      expect(d!.meta).toEqual(meta(1));
+    });
+
+    it('hands out copies unless it declares that it shares its objects', async () => {
+      await store().write([{ key: key('1'), meta: meta(1), tiles: [{ level: 1, index: 7, tile: tile(3) }], raw: [] }]);
+      const [d] = await store().read([{ key: key('1'), tiles: [{ level: 1, from: 7, to: 8 }] }]);
+      d!.tiles.get('1:7')!.n = 99;
+      const [again] = await store().read([{ key: key('1'), tiles: [{ level: 1, from: 7, to: 8 }] }]);
+      expect(again!.tiles.get('1:7')!.n).toBe(store().capabilities.sharesObjects ? 99 : 3);
+    });
+
+    describe('engine over this backend', () => {
+      const events = [
+        { user_id: 1, ts: at(T0 + 10 * HOUR), amount: 10, cat: 'a' },
+        { user_id: 1, ts: at(T0 + 10 * HOUR + 30 * MINUTE), amount: 20, cat: 'b' },
+        { user_id: 1, ts: at(T0 + DAY + 2 * HOUR), amount: 5, cat: 'c' },
+        { user_id: 1, ts: at(T0 + DAY + 3 * HOUR), av: at(T0 + 2 * DAY + HOUR), amount: 100, cat: 'late' }, // known a day later
+        { user_id: 2, ts: (T0 + 5 * HOUR) / 1000, amount: 7, cat: 'a' }, // epoch ms
+      ];
+      const read = async (online: OnlineFeatureStore, t: number, inclusive = false): Promise<Record<string, unknown>> =>
+        (await online.getOnlineFeatures([1], 'basic', { asOf: at(t), eventTimeBound: inclusive ? 'inclusive' : 'strict' }))[0]!;
+
+      it('slides windows exactly as time passes, shows late events once available, and honours the inclusive bound', async () => {
+        const online = await OnlineFeatureStore.open(store(), CONTRACT_DEFS);
+        const s = await online.push({ source: 'pay' }, events);
+        expect(s).toMatchObject({ events: 5, skipped: 0, series: 2 });
+        expect(await read(online, T0 + 10 * HOUR + 30 * MINUTE)).toMatchObject({ user_id: 1, n_1h: 1, sum_1d: 10, avg_1d: 10, last_cat: 'a' });
+        expect(await read(online, T0 + 10 * HOUR + 30 * MINUTE, true)).toMatchObject({ n_1h: 2, sum_1d: 30, last_cat: 'b' });
+        expect(await read(online, T0 + 11 * HOUR)).toMatchObject({ n_1h: 2, hours_since: 0.5 });
+        expect(await read(online, T0 + 11 * HOUR + 1)).toMatchObject({ n_1h: 1 }); // the 10:00 event left the hour
+        expect(await read(online, T0 + DAY + 10 * HOUR)).toMatchObject({ n_1d: 3, sum_1d: 35 });
+        expect(await read(online, T0 + DAY + 10 * HOUR + 1)).toMatchObject({ n_1d: 2, sum_1d: 25 });
+        expect(await read(online, T0 + 2 * DAY + HOUR)).toMatchObject({ n_1d: 1, sum_1d: 5, max_7d: 20, last_cat: 'c' }); // late event not yet available
+        expect(await read(online, T0 + 2 * DAY + HOUR + 1)).toMatchObject({ n_1d: 2, sum_1d: 105, max_7d: 100, last_cat: 'late' });
+        expect(await read(online, T0 + 9 * DAY)).toMatchObject({ n_1d: 0, sum_1d: 0, avg_1d: null, max_7d: null, last_cat: 'late', hours_since: 8 * 24 - 3 });
+        const [two, nobody] = await online.getOnlineFeatures([2, 'nobody'], ['sum_1d', 'last_cat'], { asOf: at(T0 + 6 * HOUR) });
+        expect(two).toEqual({ user_id: 2, sum_1d: 7, last_cat: 'a' });
+        expect(nobody).toEqual({ user_id: 'nobody', sum_1d: 0, last_cat: null });
+      });
+
+      it('gives the same values with and without the cache of partial aggregates, while pushing', async () => {
+        const cached = await OnlineFeatureStore.open(store(), CONTRACT_DEFS);
+        const uncached = await OnlineFeatureStore.open(store(), CONTRACT_DEFS, { cacheSeries: 0 });
+        for (const [i, e] of events.entries()) {
+          await cached.push({ source: 'pay' }, [e]);
+          for (const t of [T0 + 11 * HOUR, T0 + DAY + 10 * HOUR, T0 + 2 * DAY + 2 * HOUR, T0 + 3 * DAY + i * MINUTE]) {
+            expect(await read(cached, t)).toEqual(await read(uncached, t));
+          }
+        }
+      });
+
+      it('keeps values over a restart', async () => {
+        const online = await OnlineFeatureStore.open(store(), CONTRACT_DEFS);
+        await online.push({ source: 'pay' }, events);
+        const before = await read(online, T0 + 2 * DAY + 2 * HOUR);
+        await online.flush();
+        if (!store().capabilities.persistent) return;
+        const again = await OnlineFeatureStore.open(await h.reopen(), CONTRACT_DEFS);
+        expect(await read(again, T0 + 2 * DAY + 2 * HOUR)).toEqual(before);
+      });
+
+      it('compacts old events and refuses as-of times it cannot answer exactly', async () => {
+        const online = await OnlineFeatureStore.open(store(), CONTRACT_DEFS, { retentionMarginMs: 0 });
+        await online.push({ source: 'pay' }, events);
+        await online.push({ source: 'pay' }, [{ user_id: 1, ts: at(T0 + 30 * DAY), amount: 1, cat: 'z' }]);
+        const [d] = await store().read([{ key: key('1'), raw: [[-Infinity, Infinity]], base: true }]);
+        expect(d!.meta!.rawFrom).toBe(T0 + 23 * DAY); // the 7d window back from the watermark, day-aligned
+        expect(d!.raw[0]!.length).toBe(1);
+        expect(d!.base!.n).toBe(4);
+        expect(await read(online, T0 + 30 * DAY + 1)).toMatchObject({ n_1d: 1, last_cat: 'z', max_7d: 1 });
+        const err = await read(online, T0 + 29 * DAY).catch((e: unknown) => e);
+        expect(isKilnError(err, 'INVALID_ARGUMENT')).toBe(true);
+        expect((err as Error).message).toMatch(/too far back for the 7d window of entity 1 in source 'pay'.*offline store/);
+      });
+
+      it('seals coarse tiles as time passes, and an old on-time event still reaches them', async () => {
+        const online = await OnlineFeatureStore.open(store(), CONTRACT_DEFS, { retentionMarginMs: 100 * 86_400_000 });
+        await online.push({ source: 'pay' }, events);
+        await online.push({ source: 'pay' }, [{ user_id: 1, ts: at(T0 + 12 * DAY), amount: 1, cat: 'y' }]);
+        await online.push({ source: 'pay' }, [{ user_id: 1, ts: at(T0 + 40 * DAY), amount: 1, cat: 'z' }]);
+        const [d] = await store().read([{ key: key('1') }]);
+        expect(d!.meta!.sealedTo).toBe(Math.floor((T0 + 40 * DAY) / TILE_LEVELS[1]!) * TILE_LEVELS[1]!);
+        expect(await read(online, T0 + 41 * DAY)).toMatchObject({ n_all: 6, last_cat: 'z' });
+        await online.push({ source: 'pay' }, [{ user_id: 1, ts: at(T0 + 10 * DAY), amount: 1, cat: 'old' }]); // in the sealed period of T0 + 12d
+        expect(await read(online, T0 + 41 * DAY)).toMatchObject({ n_all: 7, last_cat: 'z' });
+        const fresh = await OnlineFeatureStore.open(store(), CONTRACT_DEFS, { cacheSeries: 0 });
+        expect(await read(fresh, T0 + 41 * DAY)).toMatchObject({ n_all: 7 });
+      });
+
+      it('refuses series written for another feature plan', async () => {
+        const online = await OnlineFeatureStore.open(store(), CONTRACT_DEFS);
+        await online.push({ source: 'pay' }, events);
+        const fewer = await OnlineFeatureStore.open(store(), CONTRACT_DEFS, { features: ['n_1h'] });
+        await expect(fewer.getOnlineFeatures([1], ['n_1h'])).rejects.toThrow(/written for another feature plan.*kiln online materialize/);
+        await expect(fewer.push({ source: 'pay' }, events)).rejects.toThrow(/another feature plan/);
+      });
+    });
+  });
+}

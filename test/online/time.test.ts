@@ -1,0 +1,48 @@
+/** Time parsing (the fast path agrees with the full parser) and tile covers (exact partitions). */
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../../src/core/rng.js';
+import { TILE_LEVELS, isoMicros, parseTime } from '../../src/online/index.js';
+import { cover, timeUs } from '../../src/online/time.js';
+import { DAY, HOUR, T0 } from './helpers.js';
+
+describe('online times', () => {
+  it('reads ISO 8601 UTC with up to nine fraction digits, epoch ms and Dates, the fast way and the full way alike', () => {
+    const cases = [
+      '2024-01-01T10:00:00Z', '2024-01-01T10:00:00.5Z', '2024-01-01T10:00:00.123456Z', '2024-01-01T10:00:00.123456789Z', '2024-02-29T23:59:59Z',
+      '2023-02-29T00:00:00Z', '2024-13-01T00:00:00Z', '2024-01-01T24:00:00Z', '2024-01-01T10:00:00.Z', '2024-01-01T10:00:00+00:00', '2024-01-01 10:00:00',
+      '2024-01-01', '2024-01-01T10:00:00+02:00', '2024-01-01T10:00:0xZ', 'nope', 1_704_103_200_000, 1_704_103_200_000.5, new Date(Date.UTC(2024, 0, 1)), null, {},
+    ];
+    for (const c of cases) {
+      const full = parseTime(c);
+      expect(timeUs(c), JSON.stringify(c)).toBe('us' in full ? full.us : null);
+    }
+    expect(timeUs('2024-01-01T10:00:00.5Z')).toBe(Date.UTC(2024, 0, 1, 10) * 1000 + 500_000);
+    const rng = new Rng(3);
+    for (let i = 0; i < 2000; i++) {
+      const us = T0 + rng.int(400 * 24) * HOUR + rng.int(3_600_000_000);
+      expect(timeUs(isoMicros(us))).toBe(us);
+    }
+    expect(parseTime('2024-01-01T10:00:00+02:00')).toEqual({ problem: "'2024-01-01T10:00:00+02:00' has offset +02:00", offset: '+02:00' });
+  });
+
+  it('covers a range exactly: whole tiles (coarse ones only where sealed) plus raw edges', () => {
+    const rng = new Rng(9);
+    for (let n = 0; n < 500; n++) {
+      const from = T0 + rng.int(100 * 24) * HOUR + rng.int(HOUR);
+      const to = from + rng.int(60 * 24) * HOUR + rng.int(HOUR);
+      const sealedTo = rng.bernoulli(0.3) ? null : T0 + rng.int(120) * DAY;
+      const c = cover(from, to, sealedTo);
+      const pieces: [number, number][] = [...c.raw.map(([a, b]) => [a, b] as [number, number])];
+      for (const t of c.tiles) {
+        const w = TILE_LEVELS[t.level]!;
+        if (t.level > 0) expect(sealedTo !== null && t.to * w <= sealedTo).toBe(true);
+        for (let i = t.from; i < t.to; i++) pieces.push([i * w, (i + 1) * w]);
+      }
+      pieces.sort((a, b) => a[0] - b[0]);
+      let at = from;
+      for (const [a, b] of pieces) { expect(a).toBe(at); expect(b).toBeGreaterThan(a); at = b; }
+      expect(at).toBe(from < to ? to : from);
+      for (const [a, b] of c.raw) expect(b - a).toBeLessThan(2 * DAY); // one partial day at each end, or less than two days with no whole day
+    }
+  });
+});
