@@ -97,7 +97,8 @@ export class Booster {
     return rounds * this.numOutputs;
   }
 
-  private columns(input: PredictInput, opts: PredictOptions | undefined): { cols: ArrayLike<number>[]; n: number } {
+  /** Checks and orders input columns (arrays in the model's order, or a record by name); shared by predict and explain. */
+  inputColumns(input: PredictInput, opts: { featureNames?: readonly string[] } | undefined, caller = 'predict()'): { cols: ArrayLike<number>[]; n: number } {
     const names = this.featureNames;
     let cols: ArrayLike<number>[];
     if (Array.isArray(input)) {
@@ -124,7 +125,7 @@ export class Booster {
         return c;
       });
     } else {
-      throw new KilnError('INVALID_ARGUMENT', 'predict() takes an array of feature columns or an object of columns by feature name', { path: ['features'] });
+      throw new KilnError('INVALID_ARGUMENT', `${caller} takes an array of feature columns or an object of columns by feature name`, { path: ['features'] });
     }
     const n = cols[0]?.length ?? 0;
     cols.forEach((c, j) => {
@@ -137,7 +138,7 @@ export class Booster {
 
   /** Margins (n x numOutputs, row-major): base margin plus the sum of leaf values. */
   predictRaw(features: PredictInput, opts?: PredictOptions): Float64Array {
-    const { cols, n } = this.columns(features, opts);
+    const { cols, n } = this.inputColumns(features, opts);
     const nTrees = this.treeCount(opts?.iterations);
     if (this.threads && n >= PREDICT_THREADS_MIN_ROWS) return this.predictOnThreads(this.threads, cols, n, nTrees);
     const out = new Float64Array(n * this.numOutputs);

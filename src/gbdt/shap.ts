@@ -286,34 +286,7 @@ function explainInto(c: ShapContext, x: ArrayLike<number>, nTrees: number, bias:
 }
 
 function columnsOf(booster: Booster, input: PredictInput, opts: ExplainOptions | undefined): { cols: ArrayLike<number>[]; n: number } {
-  const names = booster.featureNames;
-  let cols: ArrayLike<number>[];
-  if (Array.isArray(input)) {
-    cols = input as ArrayLike<number>[];
-    if (cols.length !== names.length) throw new KilnError('INVALID_ARGUMENT', `got ${cols.length} feature columns but the model has ${names.length}; pass them in the model's order: ${names.join(', ')}`, { path: ['features'] });
-    const given = opts?.featureNames;
-    const bad = given ? names.findIndex((nm, j) => given[j] !== nm) : -1;
-    if (given && (bad >= 0 || given.length !== names.length)) {
-      const j = bad >= 0 ? bad : names.length;
-      throw new KilnError('INVALID_ARGUMENT', `feature names do not match the model: column ${j} is '${given[j] ?? '(none)'}' but the model expects '${names[j] ?? '(none)'}'`, { path: ['featureNames', j] });
-    }
-  } else if (input !== null && typeof input === 'object') {
-    const rec = input as Readonly<Record<string, ArrayLike<number>>>;
-    cols = names.map((nm) => {
-      const col = rec[nm];
-      if (col === undefined) throw new KilnError('INVALID_ARGUMENT', `feature '${nm}' is missing from the input; the model needs: ${names.join(', ')}`, { path: ['features', nm] });
-      return col;
-    });
-  } else {
-    throw new KilnError('INVALID_ARGUMENT', 'explain() takes an array of feature columns or an object of columns by feature name', { path: ['features'] });
-  }
-  const n = cols[0]?.length ?? 0;
-  cols.forEach((col, j) => {
-    if (col === null || typeof col !== 'object' || col.length !== n) {
-      throw new KilnError('INVALID_ARGUMENT', `feature column '${names[j]}' has ${col?.length ?? 'no'} rows but '${names[0]}' has ${n}; every column must have the same number of rows`, { path: ['features', names[j]!] });
-    }
-  });
-  return { cols, n };
+  return booster.inputColumns(input, opts, 'explain()');
 }
 
 /**

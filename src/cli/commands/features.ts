@@ -5,20 +5,11 @@ import { KilnError, didYouMean } from '../../core/errors.js';
 import { formatCount } from '../../core/progress.js';
 import { describeDefinition, listRows, loadFeatureRegistry, shortVersion } from '../../features/index.js';
 import { buildTrainingSet, checkSourcesAgainstStore, type SpineInput } from '../../features/training/index.js';
-import { Project } from '../../store/index.js';
 import { formatTable } from '../output.js';
-import { projectOption } from '../project-option.js';
+import { withProject } from '../project-option.js';
 
 const out = (s: string): void => { process.stdout.write(`${s}\n`); };
 
-async function withProject<T>(cmd: Command, fn: (p: Project) => Promise<T>): Promise<T> {
-  const project = await Project.open(projectOption(cmd));
-  try {
-    return await fn(project);
-  } finally {
-    project.close();
-  }
-}
 
 interface TrainingSetFlags {
   features: string;

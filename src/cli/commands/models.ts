@@ -1,17 +1,11 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
 import { ModelRegistry, aliasHistory } from '../../registry/index.js';
-import { Project } from '../../store/index.js';
 import { formatTable } from '../output.js';
-import { projectOption } from '../project-option.js';
+import { withProject } from '../project-option.js';
 
-async function withRegistry<T>(cmd: Command, fn: (r: ModelRegistry) => T): Promise<T> {
-  const project = await Project.open(projectOption(cmd));
-  try {
-    return fn(new ModelRegistry(project.meta.db));
-  } finally {
-    project.close();
-  }
+function withRegistry<T>(cmd: Command, fn: (r: ModelRegistry) => T): Promise<T> {
+  return withProject(cmd, (project) => fn(new ModelRegistry(project.meta.db)));
 }
 
 /** 'credit@3' → ['credit', 3]; the version is required where an alias is being pointed. */

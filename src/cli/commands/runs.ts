@@ -1,17 +1,15 @@
 import type { Command } from 'commander';
 import { Tracker, compareRuns, getRun, listRuns, type RunStatus } from '../../registry/index.js';
-import { Project } from '../../store/index.js';
+import type { Project } from '../../store/index.js';
 import { formatTable } from '../output.js';
-import { projectOption } from '../project-option.js';
+import { withProject } from '../project-option.js';
 
-async function withProject<T>(cmd: Command, fn: (p: Project) => T | Promise<T>): Promise<T> {
-  const project = await Project.open(projectOption(cmd));
-  try {
-    new Tracker(project.meta.db, project.paths.artifactsDir); // marks crashed runs failed before showing them
-    return await fn(project);
-  } finally {
-    project.close();
-  }
+/** The project, with runs whose process died already marked failed before they are shown. */
+function withRuns<T>(cmd: Command, fn: (p: Project) => T | Promise<T>): Promise<T> {
+  return withProject(cmd, (project) => {
+    new Tracker(project.meta.db, project.paths.artifactsDir);
+    return fn(project);
+  });
 }
 
 const fmt = (v: number | null): string => (v === null ? '-' : Number.isInteger(v) ? String(v) : v.toPrecision(6));
@@ -25,7 +23,7 @@ export function registerRuns(program: Command): void {
     .option('--status <status>', 'running, finished, failed or killed')
     .option('--limit <n>', 'at most this many', (v: string) => Number(v), 20)
     .option('--json', 'print JSON', false)
-    .action(async (opts: { experiment?: string; status?: RunStatus; limit: number; json: boolean }, cmd: Command) => withProject(cmd, (p) => {
+    .action(async (opts: { experiment?: string; status?: RunStatus; limit: number; json: boolean }, cmd: Command) => withRuns(cmd, (p) => {
       const rows = listRuns(p.meta.db, { ...(opts.experiment ? { experiment: opts.experiment } : {}), ...(opts.status ? { status: opts.status } : {}), limit: opts.limit });
       if (opts.json) { process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`); return; }
       if (!rows.length) { process.stdout.write('no runs yet\n'); return; }
@@ -35,7 +33,7 @@ export function registerRuns(program: Command): void {
     .command('show <run>')
     .description('one run in full (a unique id prefix is enough)')
     .option('--json', 'print JSON', false)
-    .action(async (id: string, opts: { json: boolean }, cmd: Command) => withProject(cmd, (p) => {
+    .action(async (id: string, opts: { json: boolean }, cmd: Command) => withRuns(cmd, (p) => {
       const r = getRun(p.meta.db, id);
       if (opts.json) { process.stdout.write(`${JSON.stringify(r, null, 2)}\n`); return; }
       const out = [
@@ -53,7 +51,7 @@ export function registerRuns(program: Command): void {
     .command('compare <a> <b>')
     .description('two runs side by side: parameters and metrics with deltas (b - a)')
     .option('--json', 'print JSON', false)
-    .action(async (a: string, b: string, opts: { json: boolean }, cmd: Command) => withProject(cmd, (p) => {
+    .action(async (a: string, b: string, opts: { json: boolean }, cmd: Command) => withRuns(cmd, (p) => {
       const c = compareRuns(p.meta.db, a, b);
       if (opts.json) { process.stdout.write(`${JSON.stringify(c, null, 2)}\n`); return; }
       const params = formatTable(['param', c.a.id, c.b.id, ''], c.params.map((x) => [x.key, x.a ?? '-', x.b ?? '-', x.same ? '' : '*']));
