@@ -127,6 +127,10 @@ export function registerOnline(program: Command): void {
     .option('--json', 'print JSON', false)
     .action(async (ids: string[], flags: BackendFlags & { asOf?: string; inclusive: boolean; json: boolean }, cmd: Command) => {
       await withOnline(cmd, flags, false, async (_project, store) => {
+        // An empty store is not an error (an entity with no events has empty values), but say so.
+        if (Object.keys(await store.backend.manifest()).length === 0) {
+          process.stderr.write(`note: this online store was never materialised; values reflect only events pushed to it (run 'kiln online materialize' first)\n`);
+        }
         const rows = await store.getOnlineFeatures(ids, names(flags.features), {
           eventTimeBound: flags.inclusive ? 'inclusive' : 'strict', ...(flags.asOf !== undefined ? { asOf: flags.asOf } : {}),
         });
