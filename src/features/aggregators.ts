@@ -34,6 +34,18 @@ export interface Aggregator<In, S, Out> {
   /** Present only for invertible operators (an abelian group, not only a monoid). */
   remove?(s: S, x: In): S;
   finish(s: S, ctx: FinishContext): Out;
+  /**
+   * `finish(merge(copy of s, extra))` without changing or copying `s` (optional: operators with large
+   * states declare it, so a read can finish a shared window state with a few edge events cheaply).
+   */
+  finishMerged?(s: S, extra: S, ctx: FinishContext): Out;
+}
+
+/** The value of `s` merged with `extra` (null: nothing), leaving both as they were. */
+export function finishMerged<S, Out>(agg: Aggregator<Observation, S, Out>, s: S, extra: S | null, ctx: FinishContext): Out {
+  if (extra === null) return agg.finish(s, ctx);
+  if (agg.finishMerged) return agg.finishMerged(s, extra, ctx);
+  return agg.finish(agg.merge(agg.merge(agg.empty(), s), extra), ctx);
 }
 
 /** An entry of AGGREGATORS: what the operator takes, what it produces, and how to build its algebra. */
@@ -104,7 +116,7 @@ const mean: AggregatorKind = {
   create: () => algebra<Moments, number | null>({
     empty: () => ({ n: 0, sum: 0 }),
     add: (s, x) => { const v = num(x); if (v !== null) { s.n++; s.sum += v; } return s; },
-    merge: (a, b) => ({ n: a.n + b.n, sum: a.sum + b.sum }),
+    merge: (a, b) => { a.n += b.n; a.sum += b.sum; return a; },
     remove: (s, x) => { const v = num(x); if (v !== null) { s.n--; s.sum -= v; } return s; },
     finish: (s) => (s.n > 0 ? s.sum / s.n : null),
   }),
@@ -127,11 +139,14 @@ const stddev: AggregatorKind = {
       return s;
     },
     merge: (a, b) => {
-      if (a.n === 0) return { ...b };
       if (b.n === 0) return a;
+      if (a.n === 0) { a.n = b.n; a.mean = b.mean; a.m2 = b.m2; return a; }
       const n = a.n + b.n;
       const d = b.mean - a.mean;
-      return { n, mean: a.mean + (d * b.n) / n, m2: a.m2 + b.m2 + (d * d * a.n * b.n) / n };
+      a.m2 = a.m2 + b.m2 + (d * d * a.n * b.n) / n;
+      a.mean += (d * b.n) / n;
+      a.n = n;
+      return a;
     },
     remove: (s, x) => {
       const v = num(x);
@@ -172,23 +187,27 @@ function pick(sign: 1 | -1, nulls: boolean, windowed: boolean, summary: string):
   };
 }
 
-function keyOf(v: Scalar): string {
-  return `${typeof v}:${String(v)}`;
-}
+// A Map keyed by the value itself: SameValueZero tells 1 from '1' (as DuckDB does) and keeps no hidden-class
+// transitions per distinct value, which a plain object keyed by text did (the bulk of a cold online read).
 const countDistinct: AggregatorKind = {
   column: 'any', output: 'number', params: [], empty: '0', windowed: true, summary: 'number of distinct non-null values',
-  create: () => algebra<Record<string, number>, number>({
-    empty: () => ({}),
-    add: (s, x) => { if (x.value !== null) { const k = keyOf(x.value); s[k] = (s[k] ?? 0) + 1; } return s; },
-    merge: (a, b) => { for (const [k, n] of Object.entries(b)) a[k] = (a[k] ?? 0) + n; return a; },
+  create: () => algebra<Map<Scalar, number>, number>({
+    empty: () => new Map(),
+    add: (s, x) => { if (x.value !== null) s.set(x.value, (s.get(x.value) ?? 0) + 1); return s; },
+    // forEach: no entry pair per value, as for-of over a Map allocates
+    merge: (a, b) => { b.forEach((n, k) => a.set(k, (a.get(k) ?? 0) + n)); return a; },
     remove: (s, x) => {
       if (x.value === null) return s;
-      const k = keyOf(x.value);
-      const n = (s[k] ?? 0) - 1;
-      if (n > 0) s[k] = n; else delete s[k];
+      const n = (s.get(x.value) ?? 0) - 1;
+      if (n > 0) s.set(x.value, n); else s.delete(x.value);
       return s;
     },
-    finish: (s) => Object.keys(s).length,
+    finish: (s) => s.size,
+    finishMerged: (s, extra) => {
+      let n = s.size;
+      for (const k of extra.keys()) if (!s.has(k)) n++;
+      return n;
+    },
   }),
 };
 
@@ -198,23 +217,66 @@ function lowerBound(a: readonly number[], v: number): number {
   while (lo < hi) { const mid = (lo + hi) >> 1; if (a[mid]! < v) lo = mid + 1; else hi = mid; }
   return lo;
 }
+/** Merges ascending `b` into ascending `a` in place, from the back (a is owned; b is only read). */
+function mergeSorted(a: number[], b: number[]): number[] {
+  let i = a.length - 1;
+  let j = b.length - 1;
+  let k = a.length + b.length - 1;
+  for (let t = 0; t < b.length; t++) a.push(0);
+  while (j >= 0) a[k--] = i >= 0 && a[i]! > b[j]! ? a[i--]! : b[j--]!;
+  return a;
+}
+
 const percentile: AggregatorKind = {
   column: 'numeric', output: 'number', params: ['p'], empty: 'null', windowed: true,
   summary: 'exact quantile p of non-null values, linear interpolation (DuckDB quantile_cont)',
   create: ({ p = 0.5 }) => algebra<number[], number | null>({
     empty: () => [],
-    add: (s, x) => { const v = num(x); if (v !== null) s.splice(lowerBound(s, v), 0, v); return s; },
-    merge: (a, b) => [...a, ...b].sort((x, y) => x - y),
-    remove: (s, x) => { const v = num(x); if (v !== null) { const i = lowerBound(s, v); if (s[i] === v) s.splice(i, 1); } return s; },
-    finish: (s) => {
-      if (s.length === 0) return null;
-      const pos = p * (s.length - 1);
-      const lo = Math.floor(pos);
-      const hi = Math.ceil(pos);
-      return lo === hi ? s[lo]! : s[lo]! + (pos - lo) * (s[hi]! - s[lo]!);
+    add: (s, x) => {
+      const v = num(x);
+      if (v === null) return s;
+      let i = s.length;
+      s.push(v);
+      while (i > 0 && s[i - 1]! > v) { s[i] = s[i - 1]!; i--; }
+      s[i] = v;
+      return s;
     },
+    merge: mergeSorted,
+    remove: (s, x) => { const v = num(x); if (v !== null) { const i = lowerBound(s, v); if (s[i] === v) s.splice(i, 1); } return s; },
+    finish: (s) => quantile(s, [], p),
+    finishMerged: (a, b) => quantile(a, b, p),
   }),
 };
+
+/** The element at rank r of the ascending merge of a and b (r < a.length + b.length). */
+function rankOf(a: readonly number[], b: readonly number[], r: number): number {
+  if (b.length === 0) return a[r]!;
+  if (a.length === 0) return b[r]!;
+  // Binary search on how many come from a: i from a and r + 1 - i from b make the first r + 1.
+  let lo = Math.max(0, r + 1 - b.length);
+  let hi = Math.min(r + 1, a.length);
+  while (lo < hi) {
+    const i = (lo + hi) >> 1;
+    if (a[i]! < b[r - i]!) lo = i + 1; else hi = i;
+  }
+  const i = lo;
+  const j = r + 1 - i;
+  const fromA = i > 0 ? a[i - 1]! : -Infinity;
+  const fromB = j > 0 ? b[j - 1]! : -Infinity;
+  return Math.max(fromA, fromB);
+}
+
+/** quantile_cont over the ascending merge of a and b, without building it. */
+function quantile(a: readonly number[], b: readonly number[], p: number): number | null {
+  const n = a.length + b.length;
+  if (n === 0) return null;
+  const pos = p * (n - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  const x = rankOf(a, b, lo);
+  if (lo === hi) return x;
+  return x + (pos - lo) * (rankOf(a, b, hi) - x);
+}
 
 const timeSinceLast: AggregatorKind = {
   column: 'none', output: 'number', params: ['unit'], empty: 'null', windowed: true,
@@ -233,16 +295,27 @@ const lastK: AggregatorKind = {
   column: 'none', output: 'list', params: ['k', 'fields'], empty: '[]', windowed: true,
   summary: 'the last k events, oldest first, as (ts, fields...)',
   create: ({ k = 1 }) => {
-    const trim = (s: Observation[]): Observation[] => (s.length > k ? s.slice(s.length - k) : s);
     return algebra<Observation[], SequenceElement[]>({
       empty: () => [],
       add: (s, x) => {
+        // insert in order, in place (splice would allocate), then drop the oldest beyond k
         let i = s.length;
-        while (i > 0 && compareObservation(s[i - 1]!, x) > 0) i--;
-        s.splice(i, 0, x);
-        return trim(s);
+        s.push(x);
+        while (i > 0 && compareObservation(s[i - 1]!, x) > 0) { s[i] = s[i - 1]!; i--; }
+        s[i] = x;
+        if (s.length > k) s.shift();
+        return s;
       },
-      merge: (a, b) => trim([...a, ...b].sort(compareObservation)),
+      merge: (a, b) => {
+        if (b.length === 0) return a;
+        // the last k of two ordered lists, taken from their ends in one pass
+        const n = Math.min(k, a.length + b.length);
+        const out = new Array<Observation>(n);
+        let i = a.length - 1;
+        let j = b.length - 1;
+        for (let m = n - 1; m >= 0; m--) out[m] = j < 0 || (i >= 0 && compareObservation(a[i]!, b[j]!) > 0) ? a[i--]! : b[j--]!;
+        return out;
+      },
       finish: (s) => s.map((o) => ({ ...o.fields, ts: o.time }) as SequenceElement),
     });
   },

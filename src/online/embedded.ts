@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  TILE_LEVELS, tileKey, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
+  TILE_LEVELS, tileFromJson, tileKey, tileToJson, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type SeriesWrite, type Tile,
 } from './types.js';
 
@@ -201,7 +201,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
           this.storedOf(source).set(entity, s.sid);
         }
         if (d.prunedBefore !== null) st.prune.run(s.sid, d.prunedBefore);
-        if (d.base && s.base) st.setBase.run(s.sid, JSON.stringify(s.base));
+        if (d.base && s.base) st.setBase.run(s.sid, tileToJson(s.base));
         const from = s.meta.rawFrom ?? -Infinity;
         const kept = d.raw.filter((ev) => ev.ts >= from);
         // Pruned by last_ts like any row, but always after this flush's prune: the newest row survives.
@@ -223,7 +223,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
     if (rows.length) {
       const meta = JSON.parse(rows[rows.length - 1]!.meta) as SeriesMeta;
       const base = this.st.base.get(sid!);
-      s = { key: { source: key.source, entity: key.entity }, sid: sid!, meta, base: base ? (JSON.parse(base.base) as Tile) : null, tiles: TILE_LEVELS.map(() => new Map<number, Tile>()), tilesBuilt: false, raw: [], late: [] };
+      s = { key: { source: key.source, entity: key.entity }, sid: sid!, meta, base: base ? tileFromJson(base.base) : null, tiles: TILE_LEVELS.map(() => new Map<number, Tile>()), tilesBuilt: false, raw: [], late: [] };
       const from = meta.rawFrom ?? -Infinity;
       for (const row of rows) for (const ev of JSON.parse(row.events) as RawEvent[]) if (ev.ts >= from) s.raw.push(ev);
       s.raw.sort((a, b) => a.ts - b.ts);

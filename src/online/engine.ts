@@ -8,7 +8,8 @@ import { evaluateExpr } from '../features/index.js';
 import { loadFeatureRegistry } from '../features/index.js';
 import { targetSources, validateEvents, type PushTarget, type ValidateOptions } from './events.js';
 import {
-  advanceCache, checkPlan, checkReadable, edgeRequest, fillInner, finishSeries, innerRequest, staleWindows, stubRequest, type InnerPlan, type SeriesCache,
+  advanceCache, checkPlan, checkReadable, edgeRequest, emptyValues, fillInner, innerRequest, staleWindows, stubRequest, windowFinisher, type InnerPlan,
+  type SeriesCache, type WindowFinisher,
 } from './evaluate.js';
 import { buildPlan, cellKey, readPlanOf, type OnlinePlan, type ReadPlan, type SourcePlan } from './plan.js';
 import { timeArgument } from './time.js';
@@ -145,40 +146,60 @@ export class OnlineFeatureStore {
       throw new KilnError('INVALID_ARGUMENT', `entity id ${i} (${JSON.stringify(id)}) must be text or a number`);
     });
 
-    const jobs: { key: SeriesKey; sp: SourcePlan; windows: ReadPlan['sources'][number]['windows']; tails: number[]; cache: SeriesCache | null }[] = [];
+    interface Job {
+      readonly key: SeriesKey; readonly sp: SourcePlan; readonly windows: ReadPlan['sources'][number]['windows']; readonly tails: number[];
+      cache: SeriesCache | null; finisher: WindowFinisher | null; readonly values: unknown[][];
+    }
+    const jobs: Job[] = [];
     const first: SeriesRequest[] = [];
     for (const entity of ids) {
       for (const src of rp.sources) {
         const key = { source: src.plan.source.name, entity };
         const { request, tails } = edgeRequest(key, src.plan, src.windows, E);
-        jobs.push({ key, sp: src.plan, windows: src.windows, tails, cache: null });
+        jobs.push({ key, sp: src.plan, windows: src.windows, tails, cache: null, finisher: null, values: [] });
         first.push(request);
       }
     }
     const edges = await this.backend.read(first);
-    const stale: { job: (typeof jobs)[number]; plan: InnerPlan }[] = [];
+    const finisherOf = (job: Job, i: number): WindowFinisher => (job.finisher ??= windowFinisher(job.sp, edges[i]!, job.tails, E, at));
+    const stale: { job: Job; at: number; plan: InnerPlan; keep: boolean }[] = [];
     jobs.forEach((job, i) => {
       const meta = edges[i]!.meta;
       if (!meta) return;
       checkPlan(job.sp, meta);
-      job.cache = this.cacheFor(job.key, meta.version);
-      const missing = staleWindows(job.sp, job.cache, job.windows, E);
-      if (missing.length) stale.push({ job, plan: innerRequest(job.key, job.sp, meta, missing, E) });
+      const { cache, known } = this.cacheFor(job.key, meta.version);
+      job.cache = cache;
+      const missing = staleWindows(job.sp, cache, job.windows, E);
+      // A series read for the first time since its last write is finished straight from the merge; its inner
+      // parts are kept (copied per window) from the second read on, so one-off reads copy nothing.
+      if (missing.length) stale.push({ job, at: i, plan: innerRequest(job.key, job.sp, meta, missing, E), keep: known });
     });
     const inner = stale.length ? await this.withTiles(stale.map((s) => s.job.sp), stale.map((s) => s.plan.request), await this.backend.read(stale.map((s) => s.plan.request))) : [];
     // Round three, only on a miss whose inner parts cover stub days: their raw events.
     const stubs = stale.map((s, i) => stubRequest(s.plan, inner[i]!));
     const stubData = stubs.some((r) => r) ? await this.backend.read(stubs.filter((r): r is SeriesRequest => r !== null)) : [];
     let nextStub = 0;
-    stale.forEach((s, i) => fillInner(s.job.sp, s.job.cache!, s.plan, inner[i]!, stubs[i] ? stubData[nextStub++]! : null));
+    stale.forEach((s, i) => {
+      const { job } = s;
+      const stubsOf = stubs[i] ? stubData[nextStub++]! : null;
+      if (s.keep) { fillInner(job.sp, job.cache!, s.plan, inner[i]!, stubsOf); return; }
+      const wanted = new Map(job.windows.map((w) => [w.index, w.slots]));
+      const finish = finisherOf(job, s.at);
+      fillInner(job.sp, job.cache!, s.plan, inner[i]!, stubsOf, (index, entry) => {
+        const slots = wanted.get(index);
+        if (slots) job.values[index] = finish(index, slots, entry);
+      });
+    });
 
     return ids.map((entity, n) => {
       const values = rp.sources.map((_, si) => {
         const i = n * rp.sources.length + si;
         const job = jobs[i]!;
         const data = edges[i]!;
-        if (data.meta) checkReadable(job.sp, job.windows, data.meta, job.cache, E, entity);
-        return finishSeries(job.sp, job.windows, data, job.tails, job.cache, E, at);
+        if (!data.meta || !job.cache) return emptyValues(job.sp, job.windows, at);
+        checkReadable(job.sp, job.windows, data.meta, job.cache, E, entity);
+        for (const { index, slots } of job.windows) job.values[index] ??= finisherOf(job, i)(index, slots, job.cache.windows[index]!);
+        return job.values;
       });
       return assemble(rp, entityIds[n]!, values);
     });
@@ -205,19 +226,21 @@ export class OnlineFeatureStore {
     return rp;
   }
 
-  private cacheFor(key: SeriesKey, version: number): SeriesCache {
+  /** The series' cache entry; `known` when it was there already (read before since its last write). */
+  private cacheFor(key: SeriesKey, version: number): { cache: SeriesCache; known: boolean } {
     const k = `${key.source}\u0000${key.entity}`;
     let c = this.cache.get(k);
-    if (c && c.version === version) {
+    const known = c !== undefined && c.version === version;
+    if (known) {
       this.cache.delete(k); // most recently used last
     } else {
       c = { version, baseE: null, windows: [] };
     }
     if (this.cacheLimit > 0) {
-      this.cache.set(k, c);
+      this.cache.set(k, c!);
       if (this.cache.size > this.cacheLimit) this.cache.delete(this.cache.keys().next().value!);
     }
-    return c;
+    return { cache: c!, known };
   }
 
   private async writeSource(sp: SourcePlan, byEntity: ReadonlyMap<string, RawEvent[]>, extra: { clock?: number }): Promise<void> {

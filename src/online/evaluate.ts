@@ -14,7 +14,7 @@
  * microsecond, for every operator: no operator's `remove` is needed.
  */
 import { KilnError } from '../core/errors.js';
-import type { Observation } from '../features/index.js';
+import { finishMerged, type Observation } from '../features/index.js';
 import { emptyStates, foldEvent, mergeStored, observations, type SourcePlan } from './plan.js';
 import { cover, isoMicros, unionTileRanges, type Cover } from './time.js';
 import {
@@ -28,8 +28,8 @@ export interface InnerEntry {
   readonly states: unknown[];
   readonly pending: RawEvent[];
   /**
-   * The whole window's states (inner plus edges) at the last read, reusable while the edge events read are
-   * the same (`sig`) and no event becomes visible (`until`): a repeated read only finishes them.
+   * The states of the window's visible edge events at the last read, reusable while the edge events read
+   * are the same (`sig`) and no event becomes visible (`until`): a repeated read only finishes.
    */
   memo?: { readonly sig: string; readonly from: number; readonly until: number; readonly states: unknown[] };
 }
@@ -125,8 +125,11 @@ export function stubRequest(plan: InnerPlan, data: SeriesData): SeriesRequest | 
   return raw.length ? { key: plan.request.key, raw } : null;
 }
 
-/** Computes the inner parts of stale windows from rounds two and three into the cache, each chain in one pass. */
-export function fillInner(sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, data: SeriesData, stubs: SeriesData | null): void {
+/**
+ * Computes the inner parts of stale windows from rounds two and three, each chain in one pass: into the
+ * cache, or, with `visit`, handed over live (valid during the call only: the chain's accumulator) and not kept.
+ */
+export function fillInner(sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, data: SeriesData, stubs: SeriesData | null, visit?: (index: number, entry: InnerEntry) => void): void {
   const stubEvents = new Map<number, RawEvent[]>();
   for (const list of stubs?.raw ?? []) {
     for (const ev of list) {
@@ -138,7 +141,7 @@ export function fillInner(sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, d
   }
   for (const { H, links } of plan.chains) {
     // Slots still needed by this window or a longer one of the chain.
-    const needed = links.map((_, i) => [...new Set(links.slice(i).flatMap((l) => sp.windows[l.index]!.slots))]);
+    const needed = neededSlots(sp, links);
     const acc = emptyStates(sp, needed[0] ?? []);
     const pending: RawEvent[] = [];
     links.forEach((link, n) => {
@@ -158,12 +161,25 @@ export function fillInner(sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, d
         if (data.base?.s) for (const s of slots) acc[s] = mergeStored(sp, s, acc[s], data.base.s[s]);
         cache.baseE = data.base?.e ?? null;
       }
+      if (visit) { visit(link.index, { H, states: acc, pending }); return; }
       const last = n === links.length - 1;
       const states: unknown[] = last ? acc : sp.slots.map(() => null);
       if (!last) for (const s of w.slots) states[s] = mergeStored(sp, s, null, acc[s]); // a copy: acc grows on
       cache.windows[link.index] = { H, states, pending: [...pending] };
     });
   }
+}
+
+/** Per link of a chain, the slots its window or a longer one of the chain reads. */
+function neededSlots(sp: SourcePlan, links: readonly ChainLink[]): number[][] {
+  const out: number[][] = new Array(links.length);
+  const seen = new Uint8Array(sp.slots.length);
+  const list: number[] = [];
+  for (let i = links.length - 1; i >= 0; i--) {
+    for (const s of sp.windows[links[i]!.index]!.slots) if (!seen[s]) { seen[s] = 1; list.push(s); }
+    out[i] = list.slice();
+  }
+  return out;
 }
 
 /** Refuses series written for another plan: their tile states mean other slots. */
@@ -184,21 +200,16 @@ export function checkReadable(sp: SourcePlan, windows: readonly WindowNeed[], me
   }
 }
 
+/** Finishes one window at E from an inner part (cached, or the live state of a chain being filled). */
+export type WindowFinisher = (index: number, slots: readonly number[], entry: InnerEntry) => unknown[];
+
 /**
- * Feature states at E, finished at `at`: values[window][slot]. `edges` is round one's data; the cache
- * holds every needed window's inner part for this E.
+ * Sets up the finishing of windows at E, finished at `at`, over round one's data (`edges`): each window's
+ * inner states are finished merged with a small state of its visible edge events (head, tail, pending),
+ * never copied or changed, so an inner part can be the live accumulator of `fillInner`.
  */
-export function finishSeries(sp: SourcePlan, windows: readonly WindowNeed[], edges: SeriesData | null, tails: readonly number[], cache: SeriesCache | null, E: number, at: number): unknown[][] {
-  const values: unknown[][] = [];
+export function windowFinisher(sp: SourcePlan, edges: SeriesData, tails: readonly number[], E: number, at: number): WindowFinisher {
   const ctx = { at };
-  if (!edges?.meta || !cache) {
-    for (const { index, slots } of windows) {
-      const out: unknown[] = [];
-      for (const s of slots) { const agg = sp.slots[s]!.agg; out[s] = agg.finish(agg.empty(), ctx); }
-      values[index] = out;
-    }
-    return values;
-  }
   const obsCache = new Map<RawEvent, Observation[]>();
   const obsOf = (ev: RawEvent): Observation[] => {
     let o = obsCache.get(ev);
@@ -206,58 +217,45 @@ export function finishSeries(sp: SourcePlan, windows: readonly WindowNeed[], edg
     return o;
   };
   const fetchedHead = edges.raw[0] ?? [];
-  const head = fetchedHead.filter((ev) => ev.e < E);
-  // The head [H, E) is common to the windows of one grain: fold it once per slot, merge it into each window.
-  const heads = new Map<number, unknown[]>();
-  const headOf = (H: number): unknown[] => {
-    let states = heads.get(H);
-    if (!states) {
-      states = sp.slots.map(() => null);
-      for (const ev of head) {
-        if (ev.ts < H) continue;
-        sp.slots.forEach((slot, s) => { if (slot.accepts(ev.v)) states![s] = slot.agg.add(states![s] ?? slot.agg.empty(), obsOf(ev)[slot.shape]!); });
-      }
-      heads.set(H, states);
-    }
-    return states;
-  };
-  for (const { index, slots } of windows) {
+  return (index, slots, entry) => {
     const w = sp.windows[index]!;
-    const entry = cache.windows[index]!;
     const tail = w.us === null ? [] : edges.raw[tails[index]!] ?? [];
     const from = lowerTs(fetchedHead, entry.H);
     const sig = `${tail.length}|${tail[0]?.u}|${fetchedHead.length - from}|${fetchedHead[fetchedHead.length - 1]?.u}`;
-    const memo = entry.memo;
-    let states: unknown[];
-    if (memo && memo.sig === sig && E >= memo.from && E < memo.until) {
-      states = memo.states;
-    } else {
+    let memo = entry.memo;
+    if (!(memo && memo.sig === sig && E >= memo.from && E < memo.until)) {
+      // The window's visible edge events: the head [H, E), its tail, and inner events visible by E only.
       let until = entry.H + w.grain;
       const extra: RawEvent[] = [];
       const see = (ev: RawEvent): void => { if (ev.e < E) extra.push(ev); else if (ev.e + 1 < until) until = ev.e + 1; };
+      for (let i = from; i < fetchedHead.length; i++) { const ev = fetchedHead[i]!; if (ev.e < E) extra.push(ev); else if (ev.e + 1 < until) until = ev.e + 1; }
       for (const ev of tail) see(ev);
       for (const ev of entry.pending) see(ev);
-      for (let i = from; i < fetchedHead.length; i++) { const ev = fetchedHead[i]!; if (ev.e >= E && ev.e + 1 < until) until = ev.e + 1; }
-      const headStates = head.length ? headOf(entry.H) : null;
-      states = sp.slots.map(() => null);
+      const states: unknown[] = [];
       for (const s of w.slots) {
         const slot = sp.slots[s]!;
-        const h = headStates?.[s] ?? null;
-        let st = entry.states[s];
-        // cached states are shared by later reads: merge and add into a copy
-        let owned = false;
-        if (h !== null) { st = slot.agg.merge(slot.agg.merge(slot.agg.empty(), st), h); owned = true; }
-        for (const ev of extra) {
-          if (!slot.accepts(ev.v)) continue;
-          if (!owned) { st = slot.agg.merge(slot.agg.empty(), st); owned = true; }
-          st = slot.agg.add(st, obsOf(ev)[slot.shape]!);
-        }
+        let st: unknown = null;
+        for (const ev of extra) if (slot.accepts(ev.v)) st = slot.agg.add(st ?? slot.agg.empty(), obsOf(ev)[slot.shape]!);
         states[s] = st;
       }
-      entry.memo = { sig, from: E, until, states };
+      memo = { sig, from: E, until, states };
+      entry.memo = memo;
     }
     const out: unknown[] = [];
-    for (const s of slots) out[s] = sp.slots[s]!.agg.finish(states[s], ctx);
+    for (const s of slots) {
+      const agg = sp.slots[s]!.agg;
+      out[s] = finishMerged(agg, entry.states[s] ?? agg.empty(), memo.states[s] ?? null, ctx);
+    }
+    return out;
+  };
+}
+
+/** The values of windows without data (no series): every slot's empty value. */
+export function emptyValues(sp: SourcePlan, windows: readonly WindowNeed[], at: number): unknown[][] {
+  const values: unknown[][] = [];
+  for (const { index, slots } of windows) {
+    const out: unknown[] = [];
+    for (const s of slots) { const agg = sp.slots[s]!.agg; out[s] = agg.finish(agg.empty(), { at }); }
     values[index] = out;
   }
   return values;

@@ -15,7 +15,7 @@ import { parseWindow } from '../features/index.js';
 import { HOUR_US, MINUTE_US, SECOND_US, TILE_LEVELS, type RawEvent } from './types.js';
 
 /** Part of every plan hash: bump when tiles are laid out or filled differently. */
-export const ONLINE_FORMAT = 'kiln.online@1';
+export const ONLINE_FORMAT = 'kiln.online@2';
 
 export type EventValues = Readonly<Record<string, Scalar>>;
 

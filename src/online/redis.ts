@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors.js';
 import {
-  TILE_LEVELS, tileKey, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
+  TILE_LEVELS, tileFromJson, tileKey, tileToJson, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type SeriesWrite, type Tile,
 } from './types.js';
 
@@ -108,14 +108,14 @@ export class RedisOnlineStore implements OnlineStore {
       const values = next() as (string | null)[];
       const meta = values[0] ? (JSON.parse(values[0]) as SeriesMeta) : null;
       const tiles = new Map<string, Tile>();
-      for (let i = r.base ? 2 : 1; i < fields.length; i++) { const v = values[i]; if (v) tiles.set(fields[i]!, JSON.parse(v) as Tile); }
+      for (let i = r.base ? 2 : 1; i < fields.length; i++) { const v = values[i]; if (v) tiles.set(fields[i]!, tileFromJson(v)); }
       const events = (x: unknown): RawEvent[] => (x as string[]).map((m) => JSON.parse(m) as RawEvent);
       return {
         meta,
         raw: (r.raw ?? []).map(() => events(next())),
         late: r.late ? events(next()) : [],
         tiles,
-        base: r.base && values[1] ? (JSON.parse(values[1]) as Tile) : null,
+        base: r.base && values[1] ? tileFromJson(values[1]) : null,
         tilesMissing: false,
       };
     });
@@ -134,8 +134,8 @@ export class RedisOnlineStore implements OnlineStore {
         m.eval(PRUNE_TILES, 1, s, ...TILE_LEVELS.map((width) => String(Math.ceil(cut / width))));
       }
       const fields: string[] = ['meta', JSON.stringify(w.meta)];
-      if (w.base) fields.push('base', JSON.stringify(w.base));
-      for (const t of w.tiles) fields.push(tileKey(t.level, t.index), JSON.stringify(t.tile));
+      if (w.base) fields.push('base', tileToJson(w.base));
+      for (const t of w.tiles) fields.push(tileKey(t.level, t.index), tileToJson(t.tile));
       m.hset(s, ...fields);
       const raw: (string | number)[] = [];
       const late: (string | number)[] = [];

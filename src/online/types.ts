@@ -54,6 +54,28 @@ export interface Tile {
   e?: number;
 }
 
+const MAP_TAG = '$map';
+
+/** A tile as JSON, for backends that store text: Map states (count-distinct) become `{ $map: entries }`. */
+export function tileToJson(t: Tile): string {
+  const s = t.s;
+  if (s === null || !s.some((x) => x instanceof Map)) return JSON.stringify(t);
+  return JSON.stringify({ ...t, s: s.map((x) => (x instanceof Map ? { [MAP_TAG]: [...x] } : x)) });
+}
+
+/** The inverse of `tileToJson`. */
+export function tileFromJson(text: string): Tile {
+  const t = JSON.parse(text) as Tile;
+  const s = t.s;
+  if (s) {
+    for (let i = 0; i < s.length; i++) {
+      const x = s[i] as Record<string, unknown> | null;
+      if (x !== null && typeof x === 'object' && !Array.isArray(x) && Array.isArray(x[MAP_TAG])) s[i] = new Map(x[MAP_TAG] as [unknown, unknown][]);
+    }
+  }
+  return t;
+}
+
 export interface SeriesMeta {
   /** Incremented by every write: readers use it to validate cached partial aggregates. */
   readonly version: number;

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
-import { AGGREGATORS, type AggregatorKind, type Observation } from '../../src/features/index.js';
+import { AGGREGATORS, finishMerged, type AggregatorKind, type Observation } from '../../src/features/index.js';
 import { normalise } from './helpers.js';
 
 const PARAMS = { k: 4, fields: ['a'], p: 0.3, unit: 'h' as const };
@@ -41,6 +41,34 @@ describe.each(Object.entries(AGGREGATORS))('%s', (_name, kind: AggregatorKind) =
     }
   });
 
+  it('merges into its first argument only: the second (a shared tile state) is left as it was', () => {
+    const rng = new Rng(4);
+    for (let trial = 0; trial < 30; trial++) {
+      const agg = kind.create(PARAMS);
+      const b = fold(kind, observations(rng, rng.int(20)));
+      const before = agg.finish(agg.merge(agg.empty(), b), at);
+      const snapshot = JSON.stringify(normalise(b instanceof Map ? [...b] : b));
+      agg.merge(fold(kind, observations(rng, rng.int(20))), b);
+      expect(JSON.stringify(normalise(b instanceof Map ? [...b] : b))).toBe(snapshot);
+      approxEqual(agg.finish(agg.merge(agg.empty(), b), at), before);
+    }
+  });
+
+  it('finishes a merge without changing either state (finishMerged)', () => {
+    const rng = new Rng(6);
+    for (let trial = 0; trial < 60; trial++) {
+      const agg = kind.create(PARAMS);
+      const a = fold(kind, observations(rng, rng.int(25)));
+      const b = fold(kind, observations(rng, rng.int(6)));
+      const snap = (x: unknown): string => JSON.stringify(normalise(x instanceof Map ? [...x] : x));
+      const [sa, sb] = [snap(a), snap(b)];
+      const expected = agg.finish(agg.merge(agg.merge(agg.empty(), a), b), at);
+      approxEqual(finishMerged(agg, a, b, at), expected);
+      approxEqual(finishMerged(agg, a, null, at), agg.finish(a, at));
+      expect([snap(a), snap(b)]).toEqual([sa, sb]);
+    }
+  });
+
   it('declares an empty value that matches its finished empty state', () => {
     const agg = kind.create(PARAMS);
     const empty = agg.finish(agg.empty(), at);
@@ -62,6 +90,12 @@ describe.each(invertible)('%s (invertible)', (_name, kind: AggregatorKind) => {
       approxEqual(agg.finish(s, at), agg.finish(fold(kind, xs.slice(0, keep)), at));
     }
   });
+});
+
+it('counts distinct values by value and type: 1 and "1" differ, 0 and -0 do not', () => {
+  const agg = AGGREGATORS.countDistinct.create({});
+  const s = [1, '1', 0, -0, true, 'true', null, 1].reduce((st, value) => agg.add(st, { time: 0, tie: null, value }), agg.empty());
+  expect(agg.finish(s, { at: 0 })).toBe(5);
 });
 
 it('declares remove exactly for the invertible operators', () => {

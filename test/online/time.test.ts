@@ -46,3 +46,17 @@ describe('online times', () => {
     }
   });
 });
+
+describe('tile text', () => {
+  it('round-trips tiles through JSON, Map states (count-distinct) included, stubs and bases alike', async () => {
+    const { tileFromJson, tileToJson } = await import('../../src/online/types.js');
+    const dense = { s: [3, null, new Map<unknown, number>([[1, 2], ['1', 1], [true, 1]]), { n: 2, sum: 5 }, [1.5, 2.5]], n: 3 };
+    const back = tileFromJson(tileToJson(dense));
+    expect(back.n).toBe(3);
+    expect(back.s![2]).toBeInstanceOf(Map);
+    expect([...(back.s![2] as Map<unknown, number>)]).toEqual([[1, 2], ['1', 1], [true, 1]]);
+    expect([back.s![0], back.s![1], back.s![3], back.s![4]]).toEqual([3, null, { n: 2, sum: 5 }, [1.5, 2.5]]);
+    expect(tileFromJson(tileToJson({ s: null, n: 2 }))).toEqual({ s: null, n: 2 });
+    expect(tileFromJson(tileToJson({ s: [new Map()], n: 0, e: 7 }))).toEqual({ s: [new Map()], n: 0, e: 7 });
+  });
+});
