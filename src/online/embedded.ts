@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  TILE_LEVELS, tileFromJson, tileKey, tileToJson, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
+  TILE_LEVELS, eventsFromJson, eventsToJson, tileFromJson, tileKey, tileToJson, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type SeriesWrite, type Tile,
 } from './types.js';
 
@@ -206,7 +206,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
         const kept = d.raw.filter((ev) => ev.ts >= from);
         // Pruned by last_ts like any row, but always after this flush's prune: the newest row survives.
         const last = kept.reduce((m, ev) => Math.max(m, ev.ts), s.meta.watermark ?? -Infinity);
-        st.append.run(s.sid, Number.isFinite(last) ? last : 0, JSON.stringify(s.meta), JSON.stringify(kept));
+        st.append.run(s.sid, Number.isFinite(last) ? last : 0, JSON.stringify(s.meta), eventsToJson(kept));
       }
     })();
     this.dirty.clear();
@@ -225,7 +225,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
       const base = this.st.base.get(sid!);
       s = { key: { source: key.source, entity: key.entity }, sid: sid!, meta, base: base ? tileFromJson(base.base) : null, tiles: TILE_LEVELS.map(() => new Map<number, Tile>()), tilesBuilt: false, raw: [], late: [] };
       const from = meta.rawFrom ?? -Infinity;
-      for (const row of rows) for (const ev of JSON.parse(row.events) as RawEvent[]) if (ev.ts >= from) s.raw.push(ev);
+      for (const row of rows) for (const ev of eventsFromJson(row.events)) if (ev.ts >= from) s.raw.push(ev);
       s.raw.sort((a, b) => a.ts - b.ts);
       s.late = s.raw.filter((ev) => ev.l);
     } else if (create) {

@@ -8,7 +8,7 @@ import { KilnError, didYouMean } from '../core/errors.js';
 import type { Scalar, SourceColumnType } from '../features/index.js';
 import type { OnlinePlan, SourcePlan } from './plan.js';
 import { parseTime, timeUs } from './time.js';
-import { HOUR_US, floorTo, type RawEvent } from './types.js';
+import { isLate, type RawEvent } from './types.js';
 
 /** Where pushed rows go: one source, or every served source that reads a table. */
 export type PushTarget = { readonly source: string } | { readonly table: string };
@@ -39,7 +39,7 @@ export function newUid(): string {
 /** An event from trusted input (the offline store): times in µs. */
 export function makeEvent(ts: number, availableAt: number | null, v: Readonly<Record<string, Scalar>>): RawEvent {
   const e = availableAt === null || availableAt < ts ? ts : availableAt;
-  return { u: newUid(), ts, e, l: e >= floorTo(ts, HOUR_US) + HOUR_US ? 1 : 0, v };
+  return { u: newUid(), ts, e, l: isLate(ts, e), v };
 }
 
 /** The served sources a push target names; a clear error for anything else. */

@@ -32,7 +32,8 @@ type Changed = Map<string, SeriesWrite['tiles'][number]>;
 /** Tile ranges of one level holding the given event times. */
 function rangesOf(level: number, times: readonly number[]): TileRange[] {
   const width = TILE_LEVELS[level]!;
-  const idx = times.map((t) => Math.floor(t / width)).sort((a, b) => a - b);
+  if (times.length === 1) { const i = Math.floor(times[0]! / width); return [{ level, from: i, to: i + 1 }]; } // the usual push
+  const idx = Float64Array.from(times, (t) => Math.floor(t / width)).sort();
   const out: TileRange[] = [];
   for (const i of idx) {
     const last = out[out.length - 1];
@@ -121,17 +122,20 @@ export function upkeepRequest(sp: SourcePlan, key: SeriesKey, data: SeriesData, 
 /** Folds one on-time event into a tile's states (all slots whose filter it passes). */
 function addToTile(sp: SourcePlan, tile: Tile, ev: RawEvent): void {
   const s = tile.s!;
+  const slots = sp.slots;
+  const v = ev.v;
   let obs: ReturnType<typeof observations> | null = null;
-  for (let i = 0; i < sp.slots.length; i++) {
-    const slot = sp.slots[i]!;
-    if (!slot.accepts(ev.v)) continue;
+  for (let i = 0; i < slots.length; i++) {
+    const slot = slots[i]!;
+    if (!slot.accepts(v)) continue;
     obs ??= observations(sp, ev);
-    s[i] = slot.agg.add(s[i] ?? slot.agg.empty(), obs[slot.shape]!);
+    const st = s[i];
+    s[i] = slot.agg.add(st === null || st === undefined ? slot.agg.empty() : st, obs[slot.shape]!);
   }
   tile.n++;
 }
 
-const newTile = (sp: SourcePlan): Tile => ({ s: sp.slots.map(() => null), n: 0 });
+const newTile = (sp: SourcePlan): Tile => ({ s: new Array<unknown>(sp.slots.length).fill(null), n: 0 });
 const NO_TILES: ReadonlyMap<string, Tile> = new Map();
 
 /**
@@ -141,10 +145,13 @@ const NO_TILES: ReadonlyMap<string, Tile> = new Map();
  */
 function addEvents(sp: SourcePlan, tiles: Map<string, Tile>, events: readonly RawEvent[], sealedTo: number | null, denseDay: number, storedOf: (d: number) => RawEvent[], changed: Changed): void {
   const byDay = new Map<number, RawEvent[]>();
-  for (const ev of events) {
-    if (ev.l) continue;
-    const l = byDay.get(dayOf(ev.ts));
-    if (l) l.push(ev); else byDay.set(dayOf(ev.ts), [ev]);
+  if (events.length === 1) { if (!events[0]!.l) byDay.set(dayOf(events[0]!.ts), events as RawEvent[]); } // the usual push
+  else {
+    for (const ev of events) {
+      if (ev.l) continue;
+      const l = byDay.get(dayOf(ev.ts));
+      if (l) l.push(ev); else byDay.set(dayOf(ev.ts), [ev]);
+    }
   }
   for (const [d, list] of byDay) {
     const k = tileKey(0, d);
@@ -259,7 +266,8 @@ export function applyEvents(
     lo = lo === null ? null : Math.max(lo, horizon);
   }
 
-  const tiles = new Map(data.tiles);
+  // The read's own Map (each read makes one): changed in place rather than copied.
+  const tiles = data.tiles as Map<string, Tile>;
   // Coarse tiles of old events came with the second read; its day tiles (for compaction, sealing) join too.
   for (const [k, t] of storedTiles) if (!tiles.has(k) && (!k.startsWith('0:') || Number(k.slice(2)) * LIVE >= (rawFrom ?? -Infinity))) tiles.set(k, t);
   const kept: RawEvent[] = [];

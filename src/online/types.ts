@@ -76,6 +76,50 @@ export function tileFromJson(text: string): Tile {
   return t;
 }
 
+/**
+ * Raw events as compact JSON for a log: the value columns and the first event time once, then one array
+ * per event `[u, ts − t0, e − ts, ...values]` (small integers print fast; `l` follows from ts and e).
+ * Events whose columns differ from the first one's (not expected: a source's events share its columns)
+ * are written as objects.
+ */
+export function eventsToJson(events: readonly RawEvent[]): string {
+  if (events.length === 0) return '[]';
+  const cols = Object.keys(events[0]!.v);
+  const t0 = events[0]!.ts;
+  const rows: unknown[][] = new Array(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const ev = events[i]!;
+    if (!Number.isSafeInteger(ev.ts) || !Number.isSafeInteger(ev.e)) return JSON.stringify(events); // differences exact for whole µs only
+    const row: unknown[] = [ev.u, ev.ts - t0, ev.e - ev.ts];
+    let j = 0;
+    for (const k in ev.v) {
+      if (k !== cols[j]) return JSON.stringify(events);
+      row.push(ev.v[k]);
+      j++;
+    }
+    if (j !== cols.length) return JSON.stringify(events);
+    rows[i] = row;
+  }
+  return JSON.stringify({ c: cols, t: t0, e: rows });
+}
+
+/** The inverse of `eventsToJson` (which also reads a plain array of event objects). */
+export function eventsFromJson(text: string): RawEvent[] {
+  const x = JSON.parse(text) as RawEvent[] | { c: string[]; t: number; e: unknown[][] };
+  if (Array.isArray(x)) return x;
+  const { c, t, e } = x;
+  return e.map((row) => {
+    const v: Record<string, Scalar> = {};
+    for (let j = 0; j < c.length; j++) v[c[j]!] = row[3 + j] as Scalar;
+    const ts = t + (row[1] as number);
+    const eff = ts + (row[2] as number);
+    return { u: row[0] as string, ts, e: eff, l: isLate(ts, eff), v };
+  });
+}
+
+/** Whether an event with time ts and effective time e is late: not visible by the end of its own hour. */
+export const isLate = (ts: number, e: number): 0 | 1 => (e >= floorTo(ts, HOUR_US) + HOUR_US ? 1 : 0);
+
 export interface SeriesMeta {
   /** Incremented by every write: readers use it to validate cached partial aggregates. */
   readonly version: number;

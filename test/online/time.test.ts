@@ -60,3 +60,20 @@ describe('tile text', () => {
     expect(tileFromJson(tileToJson({ s: [new Map()], n: 0, e: 7 }))).toEqual({ s: [new Map()], n: 0, e: 7 });
   });
 });
+
+describe('log text', () => {
+  it('round-trips raw events compactly, and reads plain arrays of event objects (older logs, mixed columns)', async () => {
+    const { eventsFromJson, eventsToJson } = await import('../../src/online/types.js');
+    const evs = [
+      { u: 'a.1', ts: 1_700_000_000_000_001, e: 1_700_000_000_000_001, l: 0 as const, v: { amount: 1.5, category: 'fuel', n: null } },
+      { u: 'a.2', ts: 1_700_000_000_000_002, e: 1_700_000_010_000_000, l: 1 as const, v: { amount: -2, category: 'x"y', n: 3 } },
+    ];
+    const text = eventsToJson(evs);
+    expect(text.length).toBeLessThan(JSON.stringify(evs).length);
+    expect(eventsFromJson(text)).toEqual(evs);
+    const mixed = [evs[0]!, { ...evs[1]!, v: { category: 'z', amount: 1, n: 2 } }];
+    expect(eventsFromJson(eventsToJson(mixed))).toEqual(mixed);
+    expect(eventsFromJson(JSON.stringify(evs))).toEqual(evs);
+    expect(eventsFromJson(eventsToJson([]))).toEqual([]);
+  });
+});
