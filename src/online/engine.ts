@@ -62,9 +62,7 @@ function assemble(rp: ReadPlan, id: EntityId, values: readonly unknown[][][]): O
     return typeof v === 'number' ? v : null;
   };
   rp.cells.forEach((c, i) => { cells[i] = 'expr' in c ? evaluateExpr(c.expr, lookup) : values[c.source]![c.window]![c.slot]; });
-  const row: OnlineRow = { [rp.entity.key]: id };
-  rp.outputCells.forEach((cell, i) => { row[rp.columns[i]!] = cells[cell]; });
-  return row;
+  return rp.row(id, cells);
 }
 
 export class OnlineFeatureStore {
