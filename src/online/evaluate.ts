@@ -18,7 +18,7 @@ import { finishMerged, type Observation } from '../features/index.js';
 import { emptyStates, foldEvent, mergeStored, observations, type SourcePlan } from './plan.js';
 import { cover, isoMicros, unionTileRanges, type Cover } from './time.js';
 import {
-  DAY_US, HOUR_US, floorTo, tileKey, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta, type SeriesRequest, type TileRange,
+  DAY_US, HOUR_US, TILE_LEVELS, floorTo, tileKey, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta, type SeriesRequest, type TileRange,
   type TimeRange,
 } from './types.js';
 
@@ -106,23 +106,25 @@ export function innerRequest(key: SeriesKey, sp: SourcePlan, meta: SeriesMeta, s
   return { request: { key, tiles: unionTileRanges(tiles), raw, ...(lateFrom < lateTo ? { late: [lateFrom, lateTo] as const } : {}), base }, chains };
 }
 
-/** Round three: the raw events of stub days among round two's day tiles (null when there are none). */
+/** Round three: the raw events of stub tiles (sparse days and periods) among round two's tiles (null when there are none). */
 export function stubRequest(plan: InnerPlan, data: SeriesData): SeriesRequest | null {
-  const days = new Set<number>();
+  const ranges: [number, number][] = [];
   for (const { links } of plan.chains) {
     for (const link of links) {
       for (const tr of link.cover.tiles) {
-        if (tr.level !== 0) continue;
-        for (let d = tr.from; d < tr.to; d++) if (data.tiles.get(tileKey(0, d))?.s === null) days.add(d); // a stub
+        const width = TILE_LEVELS[tr.level]!;
+        for (let i = tr.from; i < tr.to; i++) if (data.tiles.get(tileKey(tr.level, i))?.s === null) ranges.push([i * width, (i + 1) * width]); // a stub
       }
     }
   }
+  if (ranges.length === 0) return null;
+  ranges.sort((a, b) => a[0] - b[0]);
   const raw: [number, number][] = [];
-  for (const d of [...days].sort((a, b) => a - b)) {
+  for (const r of ranges) {
     const last = raw[raw.length - 1];
-    if (last && last[1] === d * DAY_US) last[1] += DAY_US; else raw.push([d * DAY_US, (d + 1) * DAY_US]);
+    if (last && last[1] >= r[0]) last[1] = Math.max(last[1], r[1]); else raw.push([r[0], r[1]]);
   }
-  return raw.length ? { key: plan.request.key, raw } : null;
+  return { key: plan.request.key, raw };
 }
 
 /**
@@ -130,15 +132,9 @@ export function stubRequest(plan: InnerPlan, data: SeriesData): SeriesRequest | 
  * cache, or, with `visit`, handed over live (valid during the call only: the chain's accumulator) and not kept.
  */
 export function fillInner(sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, data: SeriesData, stubs: SeriesData | null, visit?: (index: number, entry: InnerEntry) => void): void {
-  const stubEvents = new Map<number, RawEvent[]>();
-  for (const list of stubs?.raw ?? []) {
-    for (const ev of list) {
-      if (ev.l) continue; // late events come from the late list
-      const d = Math.floor(ev.ts / DAY_US);
-      const l = stubEvents.get(d);
-      if (l) { if (!l.includes(ev)) l.push(ev); } else stubEvents.set(d, [ev]);
-    }
-  }
+  // The stubs' raw events in time order (round three's ranges are sorted and disjoint); late ones come from the late list.
+  const stubEvents: RawEvent[] = [];
+  for (const list of stubs?.raw ?? []) for (const ev of list) if (!ev.l) stubEvents.push(ev);
   for (const { H, links } of plan.chains) {
     // Slots still needed by this window or a longer one of the chain.
     const needed = neededSlots(sp, links);
@@ -148,13 +144,14 @@ export function fillInner(sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, d
       const slots = needed[n]!;
       const take = (ev: RawEvent): void => { if (ev.e < H) foldEvent(sp, acc, slots, ev); else pending.push(ev); };
       for (const tr of link.cover.tiles) {
+        const width = TILE_LEVELS[tr.level]!;
         for (let i = tr.from; i < tr.to; i++) {
           const tile = data.tiles.get(tileKey(tr.level, i));
-          if (tile?.s) for (const s of slots) acc[s] = mergeStored(sp, s, acc[s], tile.s[s]);
-          else if (tile) for (const ev of stubEvents.get(i) ?? []) take(ev); // a stub day: its on-time events
+          if (tile?.s) { const ts = tile.s; for (let k = 0; k < slots.length; k++) { const s = slots[k]!; acc[s] = mergeStored(sp, s, acc[s], ts[s]); } }
+          else if (tile) for (let j = lowerTs(stubEvents, i * width); j < stubEvents.length && stubEvents[j]!.ts < (i + 1) * width; j++) take(stubEvents[j]!); // a stub: its on-time events
         }
       }
-      for (let j = 0; j < link.cover.raw.length; j++) for (const ev of data.raw[link.rawAt + j] ?? []) if (!ev.l) take(ev); // late ones come next
+      for (let j = 0; j < link.cover.raw.length; j++) { const list = data.raw[link.rawAt + j] ?? []; for (let k = 0; k < list.length; k++) if (!list[k]!.l) take(list[k]!); } // late ones come next
       for (const ev of data.late) if (ev.ts >= link.from && ev.ts < link.to) take(ev);
       const w = sp.windows[link.index]!;
       if (w.us === null) {
@@ -229,20 +226,22 @@ export function windowFinisher(sp: SourcePlan, edges: SeriesData, tails: readonl
       const extra: RawEvent[] = [];
       const see = (ev: RawEvent): void => { if (ev.e < E) extra.push(ev); else if (ev.e + 1 < until) until = ev.e + 1; };
       for (let i = from; i < fetchedHead.length; i++) { const ev = fetchedHead[i]!; if (ev.e < E) extra.push(ev); else if (ev.e + 1 < until) until = ev.e + 1; }
-      for (const ev of tail) see(ev);
-      for (const ev of entry.pending) see(ev);
+      for (let i = 0; i < tail.length; i++) see(tail[i]!);
+      for (let i = 0; i < entry.pending.length; i++) see(entry.pending[i]!);
       const states: unknown[] = [];
-      for (const s of w.slots) {
+      for (let k = 0; k < w.slots.length; k++) {
+        const s = w.slots[k]!;
         const slot = sp.slots[s]!;
         let st: unknown = null;
-        for (const ev of extra) if (slot.accepts(ev.v)) st = slot.agg.add(st ?? slot.agg.empty(), obsOf(ev)[slot.shape]!);
+        for (let i = 0; i < extra.length; i++) { const ev = extra[i]!; if (slot.accepts(ev.v)) st = slot.agg.add(st ?? slot.agg.empty(), obsOf(ev)[slot.shape]!); }
         states[s] = st;
       }
       memo = { sig, from: E, until, states };
       entry.memo = memo;
     }
     const out: unknown[] = [];
-    for (const s of slots) {
+    for (let k = 0; k < slots.length; k++) {
+      const s = slots[k]!;
       const agg = sp.slots[s]!.agg;
       out[s] = finishMerged(agg, entry.states[s] ?? agg.empty(), memo.states[s] ?? null, ctx);
     }

@@ -270,7 +270,8 @@ export function observations(sp: SourcePlan, ev: RawEvent): Observation[] {
 /** Folds one event into the states of the given slots (those whose filter it passes). */
 export function foldEvent(sp: SourcePlan, states: unknown[], slots: readonly number[], ev: RawEvent, obs?: Observation[]): void {
   let o = obs;
-  for (const i of slots) {
+  for (let k = 0; k < slots.length; k++) {
+    const i = slots[k]!;
     const slot = sp.slots[i]!;
     if (!slot.accepts(ev.v)) continue;
     o ??= observations(sp, ev);
@@ -284,7 +285,7 @@ export function foldEvent(sp: SourcePlan, states: unknown[], slots: readonly num
  */
 export function emptyStates(sp: SourcePlan, only: readonly number[]): unknown[] {
   const out: unknown[] = sp.slots.map(() => null);
-  for (const i of only) out[i] = sp.slots[i]!.agg.empty();
+  for (let k = 0; k < only.length; k++) out[only[k]!] = sp.slots[only[k]!]!.agg.empty();
   return out;
 }
 

@@ -2,7 +2,7 @@
  * The write path. An on-time event is folded (`add`) into the day tile of its event time; late events are
  * kept out of tiles (see RawEvent.l). A day with fewer than DENSE_DAY on-time events keeps a *stub* (its
  * count, no states): its raw events, retained anyway for exact edges, stand in for it, so a sparse entity
- * costs about its raw events rather than a tile per event. Coarser tiles (16 days) are *sealed*: built
+ * costs about its raw events rather than a tile per event. Coarser tiles (4 and 16 days) are *sealed*: built
  * once from a period's days when the watermark passes its end, so a push touches one tile per event; an
  * on-time event older than `sealedTo` updates the sealed tile too. Events older than the retention horizon
  * are compacted into the base. Nothing here knows which operator a slot holds.
@@ -174,18 +174,28 @@ function addEvents(sp: SourcePlan, tiles: Map<string, Tile>, events: readonly Ra
       const index = Math.floor(ev.ts / TILE_LEVELS[level]!);
       const ck = tileKey(level, index);
       let c = tiles.get(ck);
-      if (!c) { c = newTile(sp); tiles.set(ck, c); }
-      addToTile(sp, c, ev);
+      // A coarse stub only counts (its period's raw events stand in for it, as for a stub day); it stays a stub.
+      if (c && !c.s) c = { s: null, n: c.n + 1 };
+      else if (!c && denseDay > 1) c = { s: null, n: 1 };
+      else { c ??= newTile(sp); addToTile(sp, c, ev); }
+      tiles.set(ck, c);
       changed.set(ck, { level, index, tile: c });
     }
   }
 }
 
-/** Builds the coarse tiles of [from, to): dense day tiles merged, stub days' on-time events folded. */
-function seal(sp: SourcePlan, tiles: ReadonlyMap<string, Tile>, onTime: readonly RawEvent[], from: number, to: number, changed: Changed): void {
+/**
+ * Builds the coarse tiles of [from, to): dense day tiles merged, stub days' on-time events folded. A
+ * period with fewer than `denseDay` on-time events gets a stub, like a sparse day.
+ */
+function seal(sp: SourcePlan, tiles: ReadonlyMap<string, Tile>, onTime: readonly RawEvent[], from: number, to: number, denseDay: number, changed: Changed): void {
   for (let level = 1; level < TILE_LEVELS.length; level++) {
     const width = TILE_LEVELS[level]!;
     for (let p = from; p < to; p += width) {
+      let n = 0;
+      for (let d = p / LIVE; d < (p + width) / LIVE; d++) n += tiles.get(tileKey(0, d))?.n ?? 0;
+      if (n === 0) continue;
+      if (n < denseDay) { changed.set(tileKey(level, p / width), { level, index: p / width, tile: { s: null, n } }); continue; }
       const tile = newTile(sp);
       for (let d = p / LIVE; d < (p + width) / LIVE; d++) {
         const day = tiles.get(tileKey(0, d));
@@ -214,7 +224,7 @@ export function rebuildWrite(sp: SourcePlan, key: SeriesKey, meta: SeriesMeta, e
   }
   if (meta.sealedTo !== null && meta.lo !== null) {
     const from = Math.max(floorTo(meta.lo, COARSEST), Math.ceil((meta.rawFrom ?? -Infinity) / COARSEST) * COARSEST);
-    seal(sp, tiles, events.filter((ev) => !ev.l), from, meta.sealedTo, changed);
+    seal(sp, tiles, events.filter((ev) => !ev.l), from, meta.sealedTo, denseDay, changed);
   }
   return { key, meta, tiles: [...changed.values()], raw: [], rebuiltTiles: true };
 }
@@ -286,7 +296,7 @@ export function applyEvents(
   addEvents(sp, tiles, kept, sealedTo, opts.denseDay, storedOf, changed);
   if (upkeep.seal) {
     const onTime = [...stored.values(), ...kept].filter((ev) => !ev.l && ev.ts >= upkeep.seal!.from && ev.ts < upkeep.seal!.to);
-    seal(sp, tiles, onTime, upkeep.seal.from, upkeep.seal.to, changed);
+    seal(sp, tiles, onTime, upkeep.seal.from, upkeep.seal.to, opts.denseDay, changed);
   }
   if (opts.clock !== undefined && (watermark === null || opts.clock > watermark)) watermark = opts.clock;
   const meta: SeriesMeta = { version: (meta0?.version ?? 0) + 1, plan: sp.hash, rawFrom, lo, watermark, sealedTo: upkeep.seal?.to ?? sealedTo };

@@ -66,7 +66,7 @@ describe('log text', () => {
     const { eventsFromJson, eventsToJson } = await import('../../src/online/types.js');
     const evs = [
       { u: 'a.1', ts: 1_700_000_000_000_001, e: 1_700_000_000_000_001, l: 0 as const, v: { amount: 1.5, category: 'fuel', n: null } },
-      { u: 'a.2', ts: 1_700_000_000_000_002, e: 1_700_000_010_000_000, l: 1 as const, v: { amount: -2, category: 'x"y', n: 3 } },
+      { u: 'a.2', ts: 1_700_000_000_000_002, e: 1_700_007_200_000_000, l: 1 as const, v: { amount: -2, category: 'x"y', n: 3 } },
     ];
     const text = eventsToJson(evs);
     expect(text.length).toBeLessThan(JSON.stringify(evs).length);
