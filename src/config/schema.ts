@@ -47,6 +47,45 @@ export const TableSpecSchema = z.strictObject({
 export type TableSpecInput = z.input<typeof TableSpecSchema>;
 export type TableSpec = z.output<typeof TableSpecSchema>;
 
+/** The online store backends, by name (`src/online` implements them). */
+export const ONLINE_BACKEND_NAMES = ['embedded', 'redis'] as const;
+export type OnlineBackendName = (typeof ONLINE_BACKEND_NAMES)[number];
+
+function isRedisUrl(s: string): boolean {
+  if (!/^rediss?:\/\//.test(s)) return false;
+  try {
+    new URL(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const wholeNumber = (min: number) => z.number().refine((n) => Number.isInteger(n) && n >= min, `expected a whole number >= ${min}`);
+
+/**
+ * The online feature store (`kiln online`, `openOnlineStore`). An option given to `openOnlineStore` (or a
+ * CLI flag) wins, then $KILN_ONLINE_BACKEND / $KILN_REDIS_URL, then these, then the built-in defaults.
+ */
+export const OnlineSpecSchema = z.strictObject({
+  /** 'embedded' (in process, SQLite under `dataDir`) or 'redis' (shared by every process that serves). */
+  backend: z.enum(ONLINE_BACKEND_NAMES).default('embedded'),
+  /** Redis only: where it is, a redis:// or rediss:// (TLS) URL. Default redis://127.0.0.1:6379. */
+  redisUrl: z.string().refine(isRedisUrl, 'expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379').optional(),
+  /** Redis only: prepended to every key, so projects sharing a Redis do not collide. Default `kiln:<name>:`. */
+  keyPrefix: z.string().min(1, 'expected a non-empty key prefix, e.g. kiln:prod:').optional(),
+  /** Raw events are kept this long beyond the longest window, for exact reads slightly in the past. Default one day. */
+  retentionMarginMs: z.number().min(0, 'expected a number of milliseconds >= 0').optional(),
+  /** Series whose partial aggregates each process caches; 0 turns the cache off. Default 10,000. */
+  cacheSeries: wholeNumber(0).optional(),
+  /** On-time events a day needs before its tile holds aggregator states (sparser days keep a count). Default 4. */
+  denseDay: wholeNumber(1).optional(),
+  /** What the store serves by default: a feature set or feature names. Default: what was materialised last, else every feature. */
+  features: z.union([z.string().min(1, 'expected a feature set or feature name'), z.array(z.string().min(1)).min(1, 'expected a non-empty list of feature names')]).optional(),
+});
+export type OnlineSpecInput = z.input<typeof OnlineSpecSchema>;
+export type OnlineSpec = z.output<typeof OnlineSpecSchema>;
+
 export const KilnConfigSchema = z.strictObject({
   name: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ".", "_" or "-"'),
   description: z.string().optional(),
@@ -60,6 +99,8 @@ export const KilnConfigSchema = z.strictObject({
   features: z.array(z.unknown()).default([]),
   /** Models trained by `kiln train NAME`. */
   models: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "letters, digits, '.', '_' or '-', starting with a letter"), ModelSpecSchema).default({}),
+  /** The online feature store's backend and tuning (see docs/online.md); optional, every field has a default. */
+  online: OnlineSpecSchema.optional(),
 });
 
 export type KilnConfigInput = z.input<typeof KilnConfigSchema>;

@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { KilnError, didYouMean } from '../core/errors.js';
 import { ModelSpecSchema } from './model-spec.js';
-import { KilnConfigSchema, TableSpecSchema, type KilnConfig } from './schema.js';
+import { KilnConfigSchema, OnlineSpecSchema, TableSpecSchema, type KilnConfig } from './schema.js';
 
 type Issue = z.core.$ZodIssue;
 
@@ -10,6 +10,7 @@ const KNOWN_KEYS: { match: (path: PropertyKey[]) => boolean; keys: string[] }[] 
   { match: (p) => p.length === 2 && p[0] === 'tables', keys: Object.keys(TableSpecSchema.shape) },
   { match: (p) => p.length === 4 && p[0] === 'tables' && p[2] === 'columns', keys: ['type', 'required', 'nullable', 'description'] },
   { match: (p) => p.length === 2 && p[0] === 'models', keys: Object.keys(ModelSpecSchema.shape) },
+  { match: (p) => p.length === 1 && p[0] === 'online', keys: Object.keys(OnlineSpecSchema.shape) },
 ];
 
 /** Validates a raw config object; every problem is reported at once, each with its field path. */

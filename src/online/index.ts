@@ -4,12 +4,13 @@
  * set at the same time, over an embedded (SQLite) or a Redis backend. See docs/online.md.
  */
 import { join } from 'node:path';
+import type { OnlineBackendName } from '../config/index.js';
 import { KilnError } from '../core/errors.js';
 import type { Project } from '../store/index.js';
 import { EmbeddedOnlineStore } from './embedded.js';
 import { OnlineFeatureStore, type OnlineFeatureStoreOptions } from './engine.js';
 import { materialize as materializeInto, type MaterializeOptions, type MaterializeSummary } from './materialize.js';
-import { RedisOnlineStore } from './redis.js';
+import { DEFAULT_REDIS_URL, RedisOnlineStore } from './redis.js';
 import type { OnlineStore } from './types.js';
 
 export { OnlineFeatureStore, type OnlineFeatureStoreOptions, type ReadOptions, type EntityId, type OnlineRow, type PushSummary } from './engine.js';
@@ -23,38 +24,65 @@ export type {
   OnlineStore, OnlineStoreCapabilities, RawEvent, SeriesData, SeriesKey, SeriesMeta, SeriesRequest, SeriesWrite, Tile, TileRange, TimeRange,
 } from './types.js';
 export { TILE_LEVELS, HOUR_US, DAY_US } from './types.js';
+export type { OnlineBackendName } from '../config/index.js';
 
 export interface OpenOnlineOptions extends OnlineFeatureStoreOptions {
-  /** Default: $KILN_ONLINE_BACKEND, else 'embedded'. */
+  /** Default: $KILN_ONLINE_BACKEND, else the config's `online.backend`, else 'embedded'. */
   readonly backend?: string;
-  /** Redis only; default $KILN_REDIS_URL, else redis://127.0.0.1:6379. */
+  /** Redis only; default $KILN_REDIS_URL, else `online.redisUrl`, else redis://127.0.0.1:6379. */
   readonly redisUrl?: string;
-  /** Redis only; default `kiln:<project name>:`. */
+  /** Redis only; default `online.keyPrefix`, else `kiln:<project name>:`. */
   readonly prefix?: string;
   /** Definitions to use instead of the project config's `features`. */
   readonly definitions?: readonly unknown[];
 }
 
+/** Where and how the store opens, once options, environment, config and defaults are weighed. */
+export interface OnlineSettings {
+  readonly backend: string;
+  readonly redisUrl: string;
+  readonly prefix: string;
+  readonly engine: OnlineFeatureStoreOptions;
+}
+
 /** The backends, by name: what `--backend` accepts. */
 export const ONLINE_BACKENDS = {
   embedded: (project: Project): OnlineStore => EmbeddedOnlineStore.open(join(project.paths.dataDir, 'online.sqlite')),
-  redis: (project: Project, opts: OpenOnlineOptions): Promise<OnlineStore> =>
-    RedisOnlineStore.connect({ prefix: opts.prefix ?? `kiln:${project.config.name}:`, ...(opts.redisUrl ? { url: opts.redisUrl } : {}) }),
-} as const satisfies Record<string, (project: Project, opts: OpenOnlineOptions) => OnlineStore | Promise<OnlineStore>>;
-export type OnlineBackendName = keyof typeof ONLINE_BACKENDS;
+  redis: (_project: Project, s: OnlineSettings): Promise<OnlineStore> => RedisOnlineStore.connect({ url: s.redisUrl, prefix: s.prefix }),
+} as const satisfies Record<OnlineBackendName, (project: Project, s: OnlineSettings) => OnlineStore | Promise<OnlineStore>>;
 
 /**
- * Opens the project's online store.
+ * The settings `openOnlineStore` uses: an explicit option, then (backend and Redis URL) the environment,
+ * then the config's `online` section, then the built-in default. An empty environment variable counts as unset.
+ */
+export function onlineSettings(project: Project, opts: OpenOnlineOptions = {}, env: NodeJS.ProcessEnv = process.env): OnlineSettings {
+  const cfg = project.config.online;
+  const engine: OnlineFeatureStoreOptions = {
+    features: opts.features ?? cfg?.features,
+    retentionMarginMs: opts.retentionMarginMs ?? cfg?.retentionMarginMs,
+    cacheSeries: opts.cacheSeries ?? cfg?.cacheSeries,
+    denseDay: opts.denseDay ?? cfg?.denseDay,
+  };
+  return {
+    backend: opts.backend ?? (env.KILN_ONLINE_BACKEND || undefined) ?? cfg?.backend ?? 'embedded',
+    redisUrl: opts.redisUrl ?? (env.KILN_REDIS_URL || undefined) ?? cfg?.redisUrl ?? DEFAULT_REDIS_URL,
+    prefix: opts.prefix ?? cfg?.keyPrefix ?? `kiln:${project.config.name}:`,
+    engine,
+  };
+}
+
+/**
+ * Opens the project's online store, configured by `onlineSettings`.
  * @example const online = await openOnlineStore(project, { backend: 'redis' }); const rows = await online.getOnlineFeatures([42]);
  */
 export async function openOnlineStore(project: Project, opts: OpenOnlineOptions = {}): Promise<OnlineFeatureStore> {
-  const name = opts.backend ?? process.env.KILN_ONLINE_BACKEND ?? 'embedded';
-  if (!Object.hasOwn(ONLINE_BACKENDS, name)) {
-    throw new KilnError('INVALID_ARGUMENT', `online backend '${name}' is unknown; use one of: ${Object.keys(ONLINE_BACKENDS).join(', ')}`);
+  const settings = onlineSettings(project, opts);
+  if (!Object.hasOwn(ONLINE_BACKENDS, settings.backend)) {
+    throw new KilnError('INVALID_ARGUMENT', `online backend '${settings.backend}' is unknown; use one of: ${Object.keys(ONLINE_BACKENDS).join(', ')}`);
   }
-  const backend = await ONLINE_BACKENDS[name as OnlineBackendName](project, opts);
+  const backend = await ONLINE_BACKENDS[settings.backend as OnlineBackendName](project, settings);
   try {
-    return await OnlineFeatureStore.open(backend, opts.definitions ?? project.config.features, opts);
+    return await OnlineFeatureStore.open(backend, opts.definitions ?? project.config.features, settings.engine);
   } catch (e) {
     await backend.close();
     throw e;

@@ -124,3 +124,43 @@ describe('model specs', () => {
     expect(m).toContain('models.credit.monotone.income');
   });
 });
+
+describe('the online section', () => {
+  it('accepts a full section, fills the backend, and is absent when not given', () => {
+    const online = { backend: 'redis', redisUrl: 'rediss://:secret@10.0.0.5:6380/2', keyPrefix: 'kiln:prod:', retentionMarginMs: 0, cacheSeries: 0, denseDay: 1, features: ['n_7d', 'sum_7d'] } as const;
+    expect(validateConfig({ name: 'p', online }, 'kiln.config.ts').online).toEqual(online);
+    expect(validateConfig({ name: 'p', online: { features: 'credit_v1' } }, 'kiln.config.ts').online).toEqual({ backend: 'embedded', features: 'credit_v1' });
+    expect(validateConfig({ name: 'p' }, 'kiln.config.ts').online).toBeUndefined();
+  });
+
+  it('names each bad field and what it expects', () => {
+    const m = problems({
+      name: 'p',
+      online: { backend: 'memcached', redisUrl: 'http://10.0.0.5:6379', keyPrefix: '', retentionMarginMs: -1, cacheSeries: 1.5, denseDay: 0, features: [] },
+    });
+    expect(m).toContain('7 problems');
+    expect(m).toContain('online.backend: expected one of "embedded", "redis"; got "memcached"');
+    expect(m).toContain('online.redisUrl: expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379; got "http://10.0.0.5:6379"');
+    expect(m).toContain('online.keyPrefix: expected a non-empty key prefix, e.g. kiln:prod:; got ""');
+    expect(m).toContain('online.retentionMarginMs: expected a number of milliseconds >= 0; got -1');
+    expect(m).toContain('online.cacheSeries: expected a whole number >= 0; got 1.5');
+    expect(m).toContain('online.denseDay: expected a whole number >= 1; got 0');
+    expect(m).toContain('online.features: expected a non-empty list of feature names; got []');
+  });
+
+  it('rejects a Redis URL that does not parse, and wrong types', () => {
+    const m = problems({ name: 'p', online: { redisUrl: 'redis://[oops', retentionMarginMs: '1d', features: 5 }, tables: {} });
+    expect(m).toContain('online.redisUrl: expected a redis:// or rediss:// URL');
+    expect(m).toContain('online.retentionMarginMs: expected number; got "1d"');
+    expect(m).toContain('online.features: expected string, or array; got 5');
+    expect(problems({ name: 'p', online: 'redis' })).toContain('online: expected object; got "redis"');
+  });
+
+  it('suggests the field meant for a misspelled one', () => {
+    const m = problems({ name: 'p', online: { backend: 'redis', redisURL: 'redis://10.0.0.5:6379', keyPrefx: 'kiln:prod:' } });
+    expect(m).toContain("online.redisURL: unknown field; did you mean 'redisUrl'?");
+    expect(m).toContain("online.keyPrefx: unknown field; did you mean 'keyPrefix'?");
+    expect(m).toContain('(allowed: backend, redisUrl, keyPrefix, retentionMarginMs, cacheSeries, denseDay, features)');
+    expect(problems({ name: 'p', onlne: {} })).toContain("onlne: unknown field; did you mean 'online'?");
+  });
+});

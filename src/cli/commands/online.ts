@@ -39,8 +39,8 @@ async function withOnline<T>(cmd: Command, flags: BackendFlags, serve: boolean, 
 }
 
 const backendOptions = (c: Command): Command => c
-  .option('--backend <name>', 'embedded (in-process, SQLite; the default) or redis ($KILN_ONLINE_BACKEND)')
-  .option('--redis-url <url>', 'the Redis to use (default $KILN_REDIS_URL, else redis://127.0.0.1:6379)');
+  .option('--backend <name>', 'embedded (in-process, SQLite) or redis (default $KILN_ONLINE_BACKEND, else online.backend in the config, else embedded)')
+  .option('--redis-url <url>', 'the Redis to use (default $KILN_REDIS_URL, else online.redisUrl, else redis://127.0.0.1:6379)');
 
 /** Reads NDJSON records in batches; a line that is not a JSON object is an error naming the line. */
 async function* ndjson(file: string, batchSize: number): AsyncGenerator<{ rows: unknown[]; lines: number[] }> {
@@ -70,7 +70,7 @@ export function registerOnline(program: Command): void {
 
   backendOptions(online.command('materialize'))
     .description('compute the current state of every entity into the online store, from the offline store')
-    .option('-f, --features <set|names>', 'the features to serve: a set or comma-separated names (default: every feature)')
+    .option('-f, --features <set|names>', 'the features to serve: a set or comma-separated names (default: online.features in the config, else every feature)')
     .option('--as-of <time>', 'UTC time to materialise at (default: now); later events arrive by push')
     .option('--json', 'print the summary as JSON', false)
     .action(async (flags: BackendFlags & { asOf?: string; json: boolean }, cmd: Command) => {
