@@ -118,6 +118,18 @@ export class EmbeddedOnlineStore implements OnlineStore {
           }
         }
       }
+      let stubRaw: RawEvent[] | undefined;
+      if (r.stubRaw) {
+        stubRaw = [];
+        for (const [k, t] of tiles) {
+          if (t.s !== null) continue;
+          const c = k.indexOf(':');
+          const width = TILE_LEVELS[Number(k.slice(0, c))]!;
+          const i = Number(k.slice(c + 1));
+          for (const ev of slice(s?.raw, [i * width, (i + 1) * width])) stubRaw.push(ev);
+        }
+        stubRaw.sort((a, b) => a.ts - b.ts);
+      }
       return {
         meta: s?.meta ?? null,
         raw: r.raw ? r.raw.map((range) => slice(s?.raw, range)) : [],
@@ -125,6 +137,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
         tiles,
         base: r.base ? s?.base ?? null : null,
         tilesMissing: s !== null && !s.tilesBuilt,
+        ...(stubRaw ? { stubRaw } : {}),
       };
     });
   }

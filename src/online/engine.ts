@@ -8,7 +8,7 @@ import { evaluateExpr } from '../features/index.js';
 import { loadFeatureRegistry } from '../features/index.js';
 import { targetSources, validateEvents, type PushTarget, type ValidateOptions } from './events.js';
 import {
-  advanceCache, checkPlan, checkReadable, edgeRequest, emptyValues, fillInner, innerRequest, staleWindows, stubRequest, windowFinisher, type InnerPlan,
+  advanceCache, checkPlan, checkReadable, edgeRequest, emptyValues, fillInner, innerRequest, staleWindows, windowFinisher, type InnerPlan,
   type SeriesCache, type WindowFinisher,
 } from './evaluate.js';
 import { buildPlan, cellKey, readPlanOf, type OnlinePlan, type ReadPlan, type SourcePlan } from './plan.js';
@@ -173,17 +173,12 @@ export class OnlineFeatureStore {
       if (missing.length) stale.push({ job, at: i, plan: innerRequest(job.key, job.sp, meta, missing, E), keep: known });
     });
     const inner = stale.length ? await this.withTiles(stale.map((s) => s.job.sp), stale.map((s) => s.plan.request), await this.backend.read(stale.map((s) => s.plan.request))) : [];
-    // Round three, only on a miss whose inner parts cover stub days: their raw events.
-    const stubs = stale.map((s, i) => stubRequest(s.plan, inner[i]!));
-    const stubData = stubs.some((r) => r) ? await this.backend.read(stubs.filter((r): r is SeriesRequest => r !== null)) : [];
-    let nextStub = 0;
     stale.forEach((s, i) => {
       const { job } = s;
-      const stubsOf = stubs[i] ? stubData[nextStub++]! : null;
-      if (s.keep) { fillInner(job.sp, job.cache!, s.plan, inner[i]!, stubsOf); return; }
+      if (s.keep) { fillInner(job.sp, job.cache!, s.plan, inner[i]!); return; }
       const wanted = new Map(job.windows.map((w) => [w.index, w.slots]));
       const finish = finisherOf(job, s.at);
-      fillInner(job.sp, job.cache!, s.plan, inner[i]!, stubsOf, (index, entry) => {
+      fillInner(job.sp, job.cache!, s.plan, inner[i]!, (index, entry) => {
         const slots = wanted.get(index);
         if (slots) job.values[index] = finish(index, slots, entry);
       });

@@ -80,7 +80,7 @@ export interface InnerPlan {
   readonly chains: readonly { readonly H: number; readonly links: readonly ChainLink[] }[];
 }
 
-/** Round two, for stale windows: the tiles that cover their inner parts, raw edges finer than an hour, late events, the base. */
+/** Round two, for stale windows: the tiles that cover their inner parts (with stub tiles' raw events), raw edges finer than an hour, late events, the base. */
 export function innerRequest(key: SeriesKey, sp: SourcePlan, meta: SeriesMeta, stale: readonly number[], E: number): InnerPlan {
   const tiles: TileRange[] = [];
   const raw: TimeRange[] = [];
@@ -103,38 +103,16 @@ export function innerRequest(key: SeriesKey, sp: SourcePlan, meta: SeriesMeta, s
     return { H, links };
   });
   const base = stale.some((i) => sp.windows[i]!.us === null);
-  return { request: { key, tiles: unionTileRanges(tiles), raw, ...(lateFrom < lateTo ? { late: [lateFrom, lateTo] as const } : {}), base }, chains };
-}
-
-/** Round three: the raw events of stub tiles (sparse days and periods) among round two's tiles (null when there are none). */
-export function stubRequest(plan: InnerPlan, data: SeriesData): SeriesRequest | null {
-  const ranges: [number, number][] = [];
-  for (const { links } of plan.chains) {
-    for (const link of links) {
-      for (const tr of link.cover.tiles) {
-        const width = TILE_LEVELS[tr.level]!;
-        for (let i = tr.from; i < tr.to; i++) if (data.tiles.get(tileKey(tr.level, i))?.s === null) ranges.push([i * width, (i + 1) * width]); // a stub
-      }
-    }
-  }
-  if (ranges.length === 0) return null;
-  ranges.sort((a, b) => a[0] - b[0]);
-  const raw: [number, number][] = [];
-  for (const r of ranges) {
-    const last = raw[raw.length - 1];
-    if (last && last[1] >= r[0]) last[1] = Math.max(last[1], r[1]); else raw.push([r[0], r[1]]);
-  }
-  return { key: plan.request.key, raw };
+  return { request: { key, tiles: unionTileRanges(tiles), raw, ...(lateFrom < lateTo ? { late: [lateFrom, lateTo] as const } : {}), base, stubRaw: true }, chains };
 }
 
 /**
- * Computes the inner parts of stale windows from rounds two and three, each chain in one pass: into the
+ * Computes the inner parts of stale windows from round two, each chain in one pass: into the
  * cache, or, with `visit`, handed over live (valid during the call only: the chain's accumulator) and not kept.
  */
-export function fillInner(sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, data: SeriesData, stubs: SeriesData | null, visit?: (index: number, entry: InnerEntry) => void): void {
-  // The stubs' raw events in time order (round three's ranges are sorted and disjoint); late ones come from the late list.
-  const stubEvents: RawEvent[] = [];
-  for (const list of stubs?.raw ?? []) for (const ev of list) if (!ev.l) stubEvents.push(ev);
+export function fillInner(sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, data: SeriesData, visit?: (index: number, entry: InnerEntry) => void): void {
+  // The stub tiles' raw events, in time order; late ones come from the late list.
+  const stubEvents = (data.stubRaw ?? []).filter((ev) => !ev.l);
   for (const { H, links } of plan.chains) {
     // Slots still needed by this window or a longer one of the chain.
     const needed = neededSlots(sp, links);

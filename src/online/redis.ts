@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors.js';
 import {
-  TILE_LEVELS, tileFromJson, tileKey, tileToJson, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
+  STUB_JSON, TILE_LEVELS, tileFromJson, tileKey, tileToJson, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type SeriesWrite, type Tile,
 } from './types.js';
 
@@ -38,7 +38,8 @@ for i = 1, #del, 1000 do redis.call('HDEL', KEYS[1], unpack(del, i, math.min(i +
 return #del`;
 
 // One series' read in one command: HMGET of the hash, then ZRANGEBYSCORE per raw range and for late events.
-// ARGV: nFields, fields..., nRanges, (min, max)..., lateMin, lateMax (empty: no late range).
+// ARGV: nFields, fields..., nRanges, (min, max)..., lateMin, lateMax (empty: no late range), stub widths (empty: no
+// stub events), stub JSON prefix. Tile fields are '<level>:<index>'; a stub tile's value starts with STUB_JSON.
 const READ_SERIES = `
 local n = tonumber(ARGV[1])
 local out = { redis.call('HMGET', KEYS[1], unpack(ARGV, 2, 1 + n)) }
@@ -50,6 +51,24 @@ for i = 1, nr do
   p = p + 2
 end
 if ARGV[p] ~= '' then out[#out + 1] = redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[p], ARGV[p + 1]) end
+p = p + 2
+if ARGV[p] ~= '' then
+  -- stub tiles' raw events, one list per stub field in field order: ARGV[p] = the tile widths, comma-separated
+  local widths = {}
+  for w in string.gmatch(ARGV[p], '[^,]+') do widths[#widths + 1] = tonumber(w) end
+  local values = out[1]
+  local prefix = ARGV[p + 1]
+  for i = 1, n do
+    local v = values[i]
+    if v and string.sub(v, 1, #prefix) == prefix then
+      local f = ARGV[1 + i]
+      local c = string.find(f, ':', 1, true)
+      local width = widths[tonumber(string.sub(f, 1, c - 1)) + 1]
+      local idx = tonumber(string.sub(f, c + 1))
+      out[#out + 1] = redis.call('ZRANGEBYSCORE', KEYS[2], string.format('%.17g', idx * width), '(' .. string.format('%.17g', (idx + 1) * width))
+    end
+  end
+end
 return out`;
 
 interface SeriesReader { kilnReadSeries(s: string, r: string, l: string, ...args: string[]): unknown }
@@ -96,7 +115,8 @@ export class RedisOnlineStore implements OnlineStore {
       for (const tr of r.tiles ?? []) for (let i = tr.from; i < tr.to; i++) fields.push(tileKey(tr.level, i));
       const ranges = (r.raw ?? []).map(([a, b]) => [score(a), `(${score(b)}`]);
       const late = r.late ? [score(r.late[0]), `(${score(r.late[1])}`] : ['', ''];
-      pipe.kilnReadSeries(this.key('s', r.key), this.key('r', r.key), this.key('l', r.key), String(fields.length), ...fields, String(ranges.length), ...ranges.flat(), ...late);
+      const stubs = r.stubRaw ? [TILE_LEVELS.join(','), STUB_JSON] : ['', ''];
+      pipe.kilnReadSeries(this.key('s', r.key), this.key('r', r.key), this.key('l', r.key), String(fields.length), ...fields, String(ranges.length), ...ranges.flat(), ...late, ...stubs);
       return fields;
     });
     const res = await this.exec(pipe.exec());
@@ -110,13 +130,20 @@ export class RedisOnlineStore implements OnlineStore {
       const tiles = new Map<string, Tile>();
       for (let i = r.base ? 2 : 1; i < fields.length; i++) { const v = values[i]; if (v) tiles.set(fields[i]!, tileFromJson(v)); }
       const events = (x: unknown): RawEvent[] => (x as string[]).map((m) => JSON.parse(m) as RawEvent);
+      const raw = (r.raw ?? []).map(() => events(next()));
+      const late = r.late ? events(next()) : [];
+      let stubRaw: RawEvent[] | undefined;
+      if (r.stubRaw) {
+        stubRaw = [];
+        // the script's lists, one per stub field in field order (it tests the same first bytes)
+        for (let i = r.base ? 2 : 1; i < fields.length; i++) if (values[i]?.startsWith(STUB_JSON)) for (const ev of events(next())) stubRaw.push(ev);
+        stubRaw.sort((a, b) => a.ts - b.ts);
+      }
       return {
-        meta,
-        raw: (r.raw ?? []).map(() => events(next())),
-        late: r.late ? events(next()) : [],
-        tiles,
+        meta, raw, late, tiles,
         base: r.base && values[1] ? tileFromJson(values[1]) : null,
         tilesMissing: false,
+        ...(stubRaw ? { stubRaw } : {}),
       };
     });
   }

@@ -55,10 +55,13 @@ export interface Tile {
 }
 
 const MAP_TAG = '$map';
+/** How every stub tile's JSON starts (the Redis read script recognises stubs by it). */
+export const STUB_JSON = '{"s":null,"n":';
 
 /** A tile as JSON, for backends that store text: Map states (count-distinct) become `{ $map: entries }`. */
 export function tileToJson(t: Tile): string {
   const s = t.s;
+  if (s === null) return t.e === undefined ? `${STUB_JSON}${t.n}}` : `${STUB_JSON}${t.n},"e":${t.e}}`; // STUB_JSON first: Redis reads stubs by it
   if (s === null || !s.some((x) => x instanceof Map)) return JSON.stringify(t);
   return JSON.stringify({ ...t, s: s.map((x) => (x instanceof Map ? { [MAP_TAG]: [...x] } : x)) });
 }
@@ -153,6 +156,8 @@ export interface SeriesRequest {
   readonly late?: TimeRange;
   readonly tiles?: readonly TileRange[];
   readonly base?: boolean;
+  /** With tiles: also the raw events of every returned stub tile (`s === null`), in `stubRaw`. */
+  readonly stubRaw?: boolean;
 }
 
 export interface SeriesData {
@@ -165,6 +170,8 @@ export interface SeriesData {
   readonly base: Tile | null;
   /** True when the backend holds the series but not its tiles (see `tilesDurable`): the engine rebuilds them. */
   readonly tilesMissing: boolean;
+  /** When asked (`stubRaw`): the raw events (on-time and late) within the returned stub tiles, by event time. */
+  readonly stubRaw?: readonly RawEvent[];
 }
 
 export interface SeriesWrite {

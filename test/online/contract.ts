@@ -73,6 +73,25 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
       expect(noBase!.raw).toEqual([]);
     });
 
+    it('returns the raw events of stub tiles when asked (stubRaw), late ones included, by time', async () => {
+      const [w0, w1] = TILE_LEVELS as [number, number];
+      const d = Math.floor(T0 / w0);
+      const p = Math.floor(T0 / w1) + 2; // a coarse period after day d
+      const stub = (n: number): Tile => ({ s: null, n });
+      const lateOne = ev('l', d * w0 + 3 * HOUR, { l: 1, e: d * w0 + 2 * DAY });
+      await store().write([{
+        key: key('1'), meta: meta(1),
+        tiles: [{ level: 0, index: d, tile: stub(2) }, { level: 0, index: d + 1, tile: tile(4) }, { level: 1, index: p, tile: stub(1) }, { level: 1, index: p + 1, tile: tile(7) }],
+        raw: [ev('b', d * w0 + 5 * HOUR), ev('a', d * w0 + HOUR), lateOne, ev('x', (d + 1) * w0 + HOUR), ev('c', p * w1 + DAY), ev('y', (p + 1) * w1 + HOUR), ev('z', (p - 1) * w1)],
+      }]);
+      const tiles = [{ level: 0, from: d, to: d + 2 }, { level: 1, from: p, to: p + 2 }];
+      const [asked, plain] = await store().read([{ key: key('1'), tiles, stubRaw: true }, { key: key('1'), tiles }]);
+      expect(asked!.stubRaw!.map((e) => e.u)).toEqual(['a', 'l', 'b', 'c']);
+      expect(asked!.tiles.get(`0:${d}`)).toEqual(stub(2));
+      expect(asked!.tiles.get(`1:${p + 1}`)).toEqual(tile(7));
+      expect(plain!.stubRaw).toBeUndefined();
+    });
+
     it('prunes raw events, late events and tiles before a time', async () => {
       const [w0, w1] = TILE_LEVELS as [number, number];
       const cut = T0 + DAY;
