@@ -78,6 +78,11 @@ export function upkeepOf(sp: SourcePlan, meta: SeriesMeta | null, events: readon
 
 /** Days whose stub the batch makes dense: their stored raw events are needed to build the states. */
 function densified(data: SeriesData, events: readonly RawEvent[], denseDay: number): number[] {
+  if (events.length === 1) { // the usual push
+    const ev = events[0]!;
+    const t = ev.l ? undefined : data.tiles.get(tileKey(0, dayOf(ev.ts)));
+    return t && t.s === null && t.n > 0 && t.n + 1 >= denseDay ? [dayOf(ev.ts)] : [];
+  }
   const added = new Map<number, number>();
   for (const ev of events) if (!ev.l) added.set(dayOf(ev.ts), (added.get(dayOf(ev.ts)) ?? 0) + 1);
   const out: number[] = [];
@@ -98,7 +103,8 @@ export function upkeepRequest(sp: SourcePlan, key: SeriesKey, data: SeriesData, 
   const dense = densified(data, events, opts.denseDay);
   if (h === null && upkeep.seal === null && meta?.sealedTo == null && meta?.rawFrom == null && dense.length === 0) return null; // the usual push
   const tiles: TileRange[] = [];
-  const raw: TimeRange[] = dense.map((d) => [d * LIVE, (d + 1) * LIVE] as const);
+  const raw: TimeRange[] = [];
+  for (let i = 0; i < dense.length; i++) raw.push([dense[i]! * LIVE, (dense[i]! + 1) * LIVE]);
   const lo = meta?.lo ?? null;
   if (h !== null && lo !== null && lo < h) {
     const from = Math.floor(Math.max(lo, meta!.rawFrom ?? -Infinity) / LIVE);
@@ -111,11 +117,13 @@ export function upkeepRequest(sp: SourcePlan, key: SeriesKey, data: SeriesData, 
   }
   const sealedTo = meta?.sealedTo ?? null;
   if (sealedTo !== null) {
-    const old = events.filter((ev) => !ev.l && ev.ts < sealedTo).map((ev) => ev.ts);
-    for (let level = 1; level < TILE_LEVELS.length; level++) tiles.push(...rangesOf(level, old));
+    const old: number[] = [];
+    for (let i = 0; i < events.length; i++) if (!events[i]!.l && events[i]!.ts < sealedTo) old.push(events[i]!.ts);
+    if (old.length) for (let level = 1; level < TILE_LEVELS.length; level++) tiles.push(...rangesOf(level, old));
   }
   const below = h ?? meta?.rawFrom ?? null;
-  const base = sp.baseSlots.length > 0 && (h !== null || (below !== null && events.some((ev) => ev.ts < below)));
+  let base = sp.baseSlots.length > 0 && h !== null;
+  if (sp.baseSlots.length > 0 && below !== null) for (let i = 0; i < events.length && !base; i++) base = events[i]!.ts < below;
   return tiles.length || raw.length || base ? { key, tiles, raw, base } : null;
 }
 
@@ -140,10 +148,10 @@ const NO_TILES: ReadonlyMap<string, Tile> = new Map();
 
 /**
  * Adds on-time events to the working tiles, day by day: a dense day tile takes them, a stub counts them
- * and turns dense at DENSE_DAY (built from the day's stored on-time events, `storedOf(d)`, and these);
+ * and turns dense at DENSE_DAY (built from the day's stored on-time events, from `stored`, and these);
  * coarse tiles take events older than `sealedTo`.
  */
-function addEvents(sp: SourcePlan, tiles: Map<string, Tile>, events: readonly RawEvent[], sealedTo: number | null, denseDay: number, storedOf: (d: number) => RawEvent[], changed: Changed): void {
+function addEvents(sp: SourcePlan, tiles: Map<string, Tile>, events: readonly RawEvent[], sealedTo: number | null, denseDay: number, stored: ReadonlyMap<string, RawEvent>, changed: Changed): void {
   const byDay = new Map<number, RawEvent[]>();
   if (events.length === 1) { if (!events[0]!.l) byDay.set(dayOf(events[0]!.ts), events as RawEvent[]); } // the usual push
   else {
@@ -159,7 +167,7 @@ function addEvents(sp: SourcePlan, tiles: Map<string, Tile>, events: readonly Ra
     if (t?.s) for (const ev of list) addToTile(sp, t, ev);
     else if ((t?.n ?? 0) + list.length < denseDay) t = { s: null, n: (t?.n ?? 0) + list.length };
     else {
-      const prior = t ? storedOf(d) : [];
+      const prior = t ? storedOnDay(stored, d) : [];
       if (prior.length !== (t?.n ?? 0)) throw new Error(`internal: day ${d} counts ${t?.n} events but ${prior.length} were read`);
       t = newTile(sp);
       for (const ev of [...prior, ...list]) addToTile(sp, t, ev);
@@ -229,6 +237,29 @@ export function rebuildWrite(sp: SourcePlan, key: SeriesKey, meta: SeriesMeta, e
   return { key, meta, tiles: [...changed.values()], raw: [], rebuiltTiles: true };
 }
 
+/** The base of a write being built: created on first use; `changed` once anything is folded into it. */
+interface BaseAcc { tile: Tile | null; changed: boolean }
+
+function ensureBase(sp: SourcePlan, acc: BaseAcc): Tile {
+  acc.tile ??= { s: new Array<unknown>(sp.slots.length).fill(null), n: 0 };
+  acc.changed = true;
+  return acc.tile;
+}
+
+function toBase(sp: SourcePlan, acc: BaseAcc, ev: RawEvent): void {
+  const b = ensureBase(sp, acc);
+  foldEvent(sp, b.s!, sp.baseSlots, ev);
+  b.n++;
+  if (ev.l) b.e = Math.max(b.e ?? -Infinity, ev.e);
+}
+
+/** The stored on-time events of day d. */
+function storedOnDay(stored: ReadonlyMap<string, RawEvent>, d: number): RawEvent[] {
+  const out: RawEvent[] = [];
+  for (const ev of stored.values()) if (!ev.l && dayOf(ev.ts) === d) out.push(ev);
+  return out;
+}
+
 /**
  * Applies events to one series: returns the write. `data` comes from `writeRequest` (its tiles may be the
  * store's own objects: they are changed in place and handed back); `extra` from `upkeepRequest`.
@@ -240,19 +271,8 @@ export function applyEvents(
   let rawFrom = meta0?.rawFrom ?? null;
   let lo = meta0?.lo ?? null;
   let watermark = meta0?.watermark ?? null;
-  let base: Tile | null = extra?.base ?? null;
-  let baseChanged = false;
-  const ensureBase = (): Tile => {
-    if (!base) base = { s: sp.slots.map(() => null), n: 0 };
-    baseChanged = true;
-    return base;
-  };
-  const toBase = (ev: RawEvent): void => {
-    const b = ensureBase();
-    foldEvent(sp, b.s!, sp.baseSlots, ev);
-    b.n++;
-    if (ev.l) b.e = Math.max(b.e ?? -Infinity, ev.e);
-  };
+  // Module functions rather than closures: this runs per series and push (and tsx names every closure it makes).
+  const base: BaseAcc = { tile: extra?.base ?? null, changed: false };
   // Stored raw events of the days the second read fetched (several ranges may overlap: keep each event once).
   const stored = new Map<string, RawEvent>();
   if (extra) for (const list of extra.raw) for (const ev of list) stored.set(ev.u, ev);
@@ -262,14 +282,14 @@ export function applyEvents(
   const horizon = upkeep.horizon;
   if (horizon !== null) {
     if (sp.baseSlots.length && extra) {
-      const b = ensureBase();
+      const b = ensureBase(sp, base);
       for (const [k, tile] of storedTiles) {
         if (!k.startsWith('0:') || !tile.s || Number(k.slice(2)) * LIVE >= horizon) continue;
         for (const i of sp.baseSlots) b.s![i] = mergeStored(sp, i, b.s![i], tile.s[i]);
         b.n += tile.n;
       }
       // Late events, and on-time events of stub days (a dense day's are in its tile).
-      for (const ev of stored.values()) if (ev.ts < horizon && (ev.l || !storedTiles.get(tileKey(0, dayOf(ev.ts)))?.s)) toBase(ev);
+      for (const ev of stored.values()) if (ev.ts < horizon && (ev.l || !storedTiles.get(tileKey(0, dayOf(ev.ts)))?.s)) toBase(sp, base, ev);
     }
     if (meta0 !== null) pruneBefore = horizon;
     rawFrom = horizon;
@@ -284,7 +304,7 @@ export function applyEvents(
   for (const ev of events) {
     if (watermark === null || ev.ts > watermark) watermark = ev.ts;
     if (rawFrom !== null && ev.ts < rawFrom) {
-      if (sp.baseSlots.length) toBase(ev); // else below every window: nothing keeps it
+      if (sp.baseSlots.length) toBase(sp, base, ev); // else below every window: nothing keeps it
       continue;
     }
     kept.push(ev);
@@ -292,8 +312,7 @@ export function applyEvents(
   }
   const changed: Changed = new Map();
   const sealedTo = meta0?.sealedTo ?? null;
-  const storedOf = (d: number): RawEvent[] => [...stored.values()].filter((ev) => !ev.l && dayOf(ev.ts) === d);
-  addEvents(sp, tiles, kept, sealedTo, opts.denseDay, storedOf, changed);
+  addEvents(sp, tiles, kept, sealedTo, opts.denseDay, stored, changed);
   if (upkeep.seal) {
     const onTime = [...stored.values(), ...kept].filter((ev) => !ev.l && ev.ts >= upkeep.seal!.from && ev.ts < upkeep.seal!.to);
     seal(sp, tiles, onTime, upkeep.seal.from, upkeep.seal.to, opts.denseDay, changed);
@@ -304,6 +323,6 @@ export function applyEvents(
     key, meta, raw: kept,
     tiles: [...changed.values()],
     ...(pruneBefore !== undefined ? { pruneBefore } : {}),
-    ...(baseChanged && base ? { base } : {}),
+    ...(base.changed && base.tile ? { base: base.tile } : {}),
   };
 }
