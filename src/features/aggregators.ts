@@ -56,6 +56,8 @@ export interface AggregatorKind {
   readonly output: OutputKind | 'input';
   /** Parameters the operator requires. */
   readonly params: readonly (keyof AggregateParams)[];
+  /** Parameters only `finish` reads (the state does not depend on them): features differing only in these share one state. */
+  readonly finishParams?: readonly (keyof AggregateParams)[];
   /** The value with no events, as documented: '0', 'null' or '[]'. */
   readonly empty: '0' | 'null' | '[]';
   /** False for operators that read a snapshot as of the spine time rather than a window of events. */
@@ -228,7 +230,7 @@ function mergeSorted(a: number[], b: number[]): number[] {
 }
 
 const percentile: AggregatorKind = {
-  column: 'numeric', output: 'number', params: ['p'], empty: 'null', windowed: true,
+  column: 'numeric', output: 'number', params: ['p'], finishParams: ['p'], empty: 'null', windowed: true,
   summary: 'exact quantile p of non-null values, linear interpolation (DuckDB quantile_cont)',
   create: ({ p = 0.5 }) => algebra<number[], number | null>({
     empty: () => [],
@@ -279,7 +281,7 @@ function quantile(a: readonly number[], b: readonly number[], p: number): number
 }
 
 const timeSinceLast: AggregatorKind = {
-  column: 'none', output: 'number', params: ['unit'], empty: 'null', windowed: true,
+  column: 'none', output: 'number', params: ['unit'], finishParams: ['unit'], empty: 'null', windowed: true,
   summary: 'time from the latest event to the spine time, in the declared unit',
   create: ({ unit = 'd' }) => algebra<number | null, number | null>({
     empty: () => null,

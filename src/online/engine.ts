@@ -61,7 +61,7 @@ function assemble(rp: ReadPlan, id: EntityId, values: readonly unknown[][][]): O
     const v = cells[rp.cellOf.get(cellKey(ref, bucket))!];
     return typeof v === 'number' ? v : null;
   };
-  rp.cells.forEach((c, i) => { cells[i] = 'expr' in c ? evaluateExpr(c.expr, lookup) : values[c.source]![c.window]![c.slot]; });
+  rp.cells.forEach((c, i) => { cells[i] = 'expr' in c ? evaluateExpr(c.expr, lookup) : values[c.source]![c.window]![c.view]; });
   return rp.row(id, cells);
 }
 
@@ -176,11 +176,11 @@ export class OnlineFeatureStore {
     stale.forEach((s, i) => {
       const { job } = s;
       if (s.keep) { fillInner(job.sp, job.cache!, s.plan, inner[i]!); return; }
-      const wanted = new Map(job.windows.map((w) => [w.index, w.slots]));
+      const wanted = new Map(job.windows.map((w) => [w.index, w.views]));
       const finish = finisherOf(job, s.at);
       fillInner(job.sp, job.cache!, s.plan, inner[i]!, (index, entry) => {
-        const slots = wanted.get(index);
-        if (slots) job.values[index] = finish(index, slots, entry);
+        const views = wanted.get(index);
+        if (views) job.values[index] = finish(index, views, entry);
       });
     });
 
@@ -191,7 +191,7 @@ export class OnlineFeatureStore {
         const data = edges[i]!;
         if (!data.meta || !job.cache) return emptyValues(job.sp, job.windows, at);
         checkReadable(job.sp, job.windows, data.meta, job.cache, E, entity);
-        for (const { index, slots } of job.windows) job.values[index] ??= finisherOf(job, i)(index, slots, job.cache.windows[index]!);
+        for (const { index, views } of job.windows) job.values[index] ??= finisherOf(job, i)(index, views, job.cache.windows[index]!);
         return job.values;
       });
       return assemble(rp, entityIds[n]!, values);

@@ -43,7 +43,8 @@ export interface SeriesCache {
 
 export interface WindowNeed {
   readonly index: number;
-  readonly slots: readonly number[];
+  /** The source plan's views (outputs) read over this window. */
+  readonly views: readonly number[];
 }
 
 /** Round one: the series' meta and the raw events of every needed window's head and tail. */
@@ -176,7 +177,7 @@ export function checkReadable(sp: SourcePlan, windows: readonly WindowNeed[], me
 }
 
 /** Finishes one window at E from an inner part (cached, or the live state of a chain being filled). */
-export type WindowFinisher = (index: number, slots: readonly number[], entry: InnerEntry) => unknown[];
+export type WindowFinisher = (index: number, views: readonly number[], entry: InnerEntry) => unknown[];
 
 /**
  * Sets up the finishing of windows at E, finished at `at`, over round one's data (`edges`): each window's
@@ -192,7 +193,7 @@ export function windowFinisher(sp: SourcePlan, edges: SeriesData, tails: readonl
     return o;
   };
   const fetchedHead = edges.raw[0] ?? [];
-  return (index, slots, entry) => {
+  return (index, views, entry) => {
     const w = sp.windows[index]!;
     const tail = w.us === null ? [] : edges.raw[tails[index]!] ?? [];
     const from = lowerTs(fetchedHead, entry.H);
@@ -218,10 +219,10 @@ export function windowFinisher(sp: SourcePlan, edges: SeriesData, tails: readonl
       entry.memo = memo;
     }
     const out: unknown[] = [];
-    for (let k = 0; k < slots.length; k++) {
-      const s = slots[k]!;
-      const agg = sp.slots[s]!.agg;
-      out[s] = finishMerged(agg, entry.states[s] ?? agg.empty(), memo.states[s] ?? null, ctx);
+    for (let k = 0; k < views.length; k++) {
+      const view = sp.views[views[k]!]!;
+      const agg = view.agg;
+      out[views[k]!] = finishMerged(agg, entry.states[view.slot] ?? agg.empty(), memo.states[view.slot] ?? null, ctx);
     }
     return out;
   };
@@ -230,9 +231,9 @@ export function windowFinisher(sp: SourcePlan, edges: SeriesData, tails: readonl
 /** The values of windows without data (no series): every slot's empty value. */
 export function emptyValues(sp: SourcePlan, windows: readonly WindowNeed[], at: number): unknown[][] {
   const values: unknown[][] = [];
-  for (const { index, slots } of windows) {
+  for (const { index, views } of windows) {
     const out: unknown[] = [];
-    for (const s of slots) { const agg = sp.slots[s]!.agg; out[s] = agg.finish(agg.empty(), { at }); }
+    for (const v of views) { const agg = sp.views[v]!.agg; out[v] = agg.finish(agg.empty(), { at }); }
     values[index] = out;
   }
   return values;

@@ -44,9 +44,17 @@ export interface WindowPlan {
   readonly slots: readonly number[];
 }
 
+/** How an output is finished: a slot's state, finished by the feature's own aggregator (its finish-only parameters). */
+export interface ViewPlan {
+  readonly slot: number;
+  readonly agg: Aggregator<Observation, unknown, unknown>;
+}
+
 export interface SourcePlan {
   readonly source: SourceSpec;
   readonly slots: readonly SlotPlan[];
+  /** Finishers: one per distinct (slot, parameters); p50 and p90 of one column share a slot, not a view. */
+  readonly views: readonly ViewPlan[];
   readonly shapes: readonly ObservationShape[];
   /** Finite windows by length, then lifetime. */
   readonly windows: readonly WindowPlan[];
@@ -65,6 +73,7 @@ export interface OutputRef {
   readonly source: string;
   readonly window: number;
   readonly slot: number;
+  readonly view: number;
 }
 
 export interface OnlinePlan {
@@ -100,24 +109,36 @@ function acceptor(spec: AggregateFeatureSpec, bucket: string | number | null): (
   };
 }
 
+/** The parameters a feature's state depends on: all but its operator's finish-only ones. */
+function stateParams(spec: AggregateFeatureSpec): AggregateFeatureSpec['params'] {
+  const finishOnly = aggregatorOf(spec.op)!.finishParams ?? [];
+  if (finishOnly.length === 0) return spec.params;
+  return Object.fromEntries(Object.entries(spec.params).filter(([k]) => !(finishOnly as readonly string[]).includes(k))) as AggregateFeatureSpec['params'];
+}
+
 /** Builds the plan for a selection of features (default: every feature of the registry). */
 export function buildPlan(registry: FeatureRegistry, selection?: string | readonly string[]): OnlinePlan {
   const names = selection === undefined ? [...registry.features.keys()] : typeof selection === 'string' ? [selection] : [...selection];
   if (names.length === 0) throw new KilnError('INVALID_ARGUMENT', 'the online store has no features to serve: declare features in the config (or name some with --features)');
   const { features } = resolveSelection(registry, names);
-  const bySource = new Map<string, { source: SourceSpec; slots: Map<string, { spec: AggregateFeatureSpec; bucket: string | number | null }>; windows: Map<string, number | null> }>();
-  const uses: { feature: ResolvedFeature; column: string; slotKey: string; window: string }[] = [];
+  const bySource = new Map<string, {
+    source: SourceSpec; slots: Map<string, { spec: AggregateFeatureSpec; bucket: string | number | null }>; views: Map<string, { slotKey: string; spec: AggregateFeatureSpec }>;
+    windows: Map<string, number | null>;
+  }>();
+  const uses: { feature: ResolvedFeature; column: string; slotKey: string; viewKey: string; window: string }[] = [];
   for (const f of features) {
     if (f.spec.type !== 'aggregate') continue;
     const spec = f.spec;
     const src = f.source!;
-    const entry = bySource.get(src.name) ?? { source: src, slots: new Map(), windows: new Map() };
+    const entry = bySource.get(src.name) ?? { source: src, slots: new Map(), views: new Map(), windows: new Map() };
     bySource.set(src.name, entry);
     entry.windows.set(spec.window, windowUs(spec));
     for (const o of f.outputs) {
-      const slotKey = canonicalJson({ op: spec.op, column: spec.column, where: spec.where, by: o.bucket === null ? null : { column: spec.by!.column, value: o.bucket }, params: spec.params });
-      entry.slots.set(slotKey, { spec, bucket: o.bucket });
-      uses.push({ feature: f, column: o.column, slotKey, window: spec.window });
+      const slotKey = canonicalJson({ op: spec.op, column: spec.column, where: spec.where, by: o.bucket === null ? null : { column: spec.by!.column, value: o.bucket }, params: stateParams(spec) });
+      const viewKey = canonicalJson({ slotKey, params: spec.params });
+      if (!entry.slots.has(slotKey)) entry.slots.set(slotKey, { spec, bucket: o.bucket });
+      entry.views.set(viewKey, { slotKey, spec });
+      uses.push({ feature: f, column: o.column, slotKey, viewKey, window: spec.window });
     }
   }
   const sources = new Map<string, SourcePlan>();
@@ -136,6 +157,12 @@ export function buildPlan(registry: FeatureRegistry, selection?: string | readon
       return { key, agg: aggregatorOf(spec.op)!.create(spec.params), accepts: acceptor(spec, bucket), shape: shapeIndex.get(sk)! };
     });
     const slotOf = new Map(keys.map((k, i) => [k, i]));
+    const viewKeys = [...entry.views.keys()].sort();
+    const viewOf = new Map(viewKeys.map((k, i) => [k, i]));
+    const views = viewKeys.map((k): ViewPlan => {
+      const { slotKey, spec } = entry.views.get(k)!;
+      return { slot: slotOf.get(slotKey)!, agg: aggregatorOf(spec.op)!.create(spec.params) };
+    });
     const windowNames = [...entry.windows.entries()].sort(([, a], [, b]) => (a ?? Infinity) - (b ?? Infinity)).map(([w]) => w);
     const windows = windowNames.map((w): WindowPlan => {
       const us = entry.windows.get(w)!;
@@ -145,14 +172,14 @@ export function buildPlan(registry: FeatureRegistry, selection?: string | readon
     const finite = windows.filter((w) => w.us !== null).map((w) => w.us!);
     const hash = createHash('sha256').update(canonicalJson({ format: ONLINE_FORMAT, levels: TILE_LEVELS, source: withoutMeta(entry.source), slots: keys })).digest('hex').slice(0, 16);
     sources.set(name, {
-      source: entry.source, slots, shapes, windows, hash,
+      source: entry.source, slots, views, shapes, windows, hash,
       baseSlots: windows.find((w) => w.us === null)?.slots ?? [],
       longestUs: finite.length ? Math.max(...finite) : 0,
       columns: [...columns].sort(),
     });
     for (const u of uses) {
       if (u.feature.source!.name !== name) continue;
-      outputs.set(u.column, { column: u.column, source: name, window: windowNames.indexOf(u.window), slot: slotOf.get(u.slotKey)! });
+      outputs.set(u.column, { column: u.column, source: name, window: windowNames.indexOf(u.window), slot: slotOf.get(u.slotKey)!, view: viewOf.get(u.viewKey)! });
     }
   }
   return { registry, features: new Map(features.map((f) => [f.name, f])), selection: names, sources, outputs };
@@ -165,9 +192,9 @@ export interface ReadPlan {
   readonly selected: ReadonlySet<string>;
   /** Output columns of the selected features, in selection order. */
   readonly columns: readonly string[];
-  readonly sources: readonly { readonly plan: SourcePlan; readonly windows: readonly { readonly index: number; readonly slots: readonly number[] }[] }[];
-  /** Every value a read computes, in dependency order: an aggregate output (source, window, slot) or a derived expression. */
-  readonly cells: readonly ({ readonly source: number; readonly window: number; readonly slot: number } | { readonly expr: Expr })[];
+  readonly sources: readonly { readonly plan: SourcePlan; readonly windows: readonly { readonly index: number; readonly views: readonly number[] }[] }[];
+  /** Every value a read computes, in dependency order: an aggregate output (source, window, view) or a derived expression. */
+  readonly cells: readonly ({ readonly source: number; readonly window: number; readonly view: number } | { readonly expr: Expr })[];
   /** Cell index of a feature (key: name) or of one bucket (key: name, NUL, bucket label). */
   readonly cellOf: ReadonlyMap<string, number>;
   /** Cells of `columns`, in order. */
@@ -212,8 +239,8 @@ export function readPlanOf(plan: OnlinePlan, names: readonly string[]): ReadPlan
       const ref = plan.outputs.get(o.column)!;
       const byWindow = needs.get(ref.source) ?? new Map<number, Set<number>>();
       needs.set(ref.source, byWindow);
-      const slots = byWindow.get(ref.window) ?? new Set<number>();
-      byWindow.set(ref.window, slots.add(ref.slot));
+      const views = byWindow.get(ref.window) ?? new Set<number>();
+      byWindow.set(ref.window, views.add(ref.view));
     }
   }
   const sourceNames = [...needs.keys()];
@@ -226,7 +253,7 @@ export function readPlanOf(plan: OnlinePlan, names: readonly string[]): ReadPlan
         const ref = plan.outputs.get(o.column)!;
         byColumn.set(o.column, cells.length);
         cellOf.set(cellKey(f.name, o.bucket ?? undefined), cells.length);
-        cells.push({ source: sourceNames.indexOf(ref.source), window: ref.window, slot: ref.slot });
+        cells.push({ source: sourceNames.indexOf(ref.source), window: ref.window, view: ref.view });
       }
     } else {
       byColumn.set(f.name, cells.length);
@@ -242,7 +269,7 @@ export function readPlanOf(plan: OnlinePlan, names: readonly string[]): ReadPlan
     columns,
     sources: sourceNames.map((name) => ({
       plan: plan.sources.get(name)!,
-      windows: [...needs.get(name)!].sort(([a], [b]) => a - b).map(([index, slots]) => ({ index, slots: [...slots].sort((a, b) => a - b) })),
+      windows: [...needs.get(name)!].sort(([a], [b]) => a - b).map(([index, views]) => ({ index, views: [...views].sort((a, b) => a - b) })),
     })),
     cells,
     cellOf,

@@ -63,6 +63,9 @@ const filtered: AnyFeatureDef[] = [
   countDistinct(evTb, 'qty', { name: 'dq_by_cat', window: '1d', by: { column: 'cat', values: ['a', 'd'] } }),
   lastK(ev, { name: 'last5', k: 5, fields: ['qty', 'flag'] }),
   timeSinceLast(evTb, { name: 'since_a', where: { cat: 'a' } }),
+  // differ from p25_7d / since_a only in finish-only parameters: they share a state slot, not a finisher
+  percentile(ev, 'amount', { name: 'p90_7d', window: '7d', p: 0.9 }),
+  timeSinceLast(evTb, { name: 'since_a_days', where: { cat: 'a' }, unit: 'd' }),
 ];
 const income = attribute(prof, 'income', { name: 'income' });
 const avg7 = derived('avg7', div(sum7, n7));
