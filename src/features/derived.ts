@@ -66,19 +66,35 @@ const finite = (x: number): number | null => (Number.isFinite(x) ? x : null);
 export function evaluateExpr(e: Expr, lookup: (ref: string, bucket?: string | number) => number | null): number | null {
   if ('lit' in e) return e.lit;
   if ('ref' in e) return lookup(e.ref, e.bucket);
-  const v = e.args.map((a) => evaluateExpr(a, lookup));
-  const present = v.filter((x): x is number => x !== null);
-  switch (e.fn) {
-    case 'least': return present.length ? Math.min(...present) : null;
-    case 'greatest': return present.length ? Math.max(...present) : null;
-    case 'coalesce': return present[0] ?? null;
-    default: break;
+  // Loops rather than map/filter: this runs for every derived feature of every online read.
+  const args = e.args;
+  if (e.fn === 'coalesce') {
+    for (let i = 0; i < args.length; i++) { const x = evaluateExpr(args[i]!, lookup); if (x !== null) return x; }
+    return null;
   }
-  if (present.length !== v.length) return null;
-  const [a, b] = present as [number, number];
+  if (e.fn === 'least' || e.fn === 'greatest') {
+    let best: number | null = null;
+    for (let i = 0; i < args.length; i++) {
+      const x = evaluateExpr(args[i]!, lookup);
+      if (x !== null && (best === null || (e.fn === 'least' ? x < best : x > best))) best = x;
+    }
+    return best;
+  }
+  const a = evaluateExpr(args[0]!, lookup);
+  if (a === null) return null;
+  const b = args.length > 1 ? evaluateExpr(args[1]!, lookup) : 0;
+  if (b === null) return null;
   switch (e.fn) {
-    case 'add': return finite(present.reduce((s, x) => s + x, 0));
-    case 'mul': return finite(present.reduce((s, x) => s * x, 1));
+    case 'add':
+    case 'mul': {
+      let acc = e.fn === 'add' ? a + b : a * b;
+      for (let i = 2; i < args.length; i++) {
+        const x = evaluateExpr(args[i]!, lookup);
+        if (x === null) return null;
+        acc = e.fn === 'add' ? acc + x : acc * x;
+      }
+      return finite(args.length === 1 ? a : acc);
+    }
     case 'sub': return finite(a - b);
     case 'div': return b === 0 ? null : finite(a / b);
     case 'neg': return -a;

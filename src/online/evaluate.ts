@@ -31,7 +31,10 @@ export interface InnerEntry {
    * The states of the window's visible edge events at the last read, reusable while the edge events read
    * are the same (`sig`) and no event becomes visible (`until`): a repeated read only finishes.
    */
-  memo?: { readonly sig: string; readonly from: number; readonly until: number; readonly states: unknown[] };
+  memo?: {
+    readonly tail: number; readonly tailLast: string; readonly head: number; readonly headLast: string;
+    readonly from: number; readonly until: number; readonly states: unknown[] | null;
+  };
 }
 
 export interface SeriesCache {
@@ -121,17 +124,16 @@ export function fillInner(sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, d
     const pending: RawEvent[] = [];
     links.forEach((link, n) => {
       const slots = needed[n]!;
-      const take = (ev: RawEvent): void => { if (ev.e < H) foldEvent(sp, acc, slots, ev); else pending.push(ev); };
       for (const tr of link.cover.tiles) {
         const width = TILE_LEVELS[tr.level]!;
         for (let i = tr.from; i < tr.to; i++) {
           const tile = data.tiles.get(tileKey(tr.level, i));
           if (tile?.s) { const ts = tile.s; for (let k = 0; k < slots.length; k++) { const s = slots[k]!; acc[s] = mergeStored(sp, s, acc[s], ts[s]); } }
-          else if (tile) for (let j = lowerTs(stubEvents, i * width); j < stubEvents.length && stubEvents[j]!.ts < (i + 1) * width; j++) take(stubEvents[j]!); // a stub: its on-time events
+          else if (tile) for (let j = lowerTs(stubEvents, i * width); j < stubEvents.length && stubEvents[j]!.ts < (i + 1) * width; j++) take(sp, acc, slots, H, pending, stubEvents[j]!); // a stub: its on-time events
         }
       }
-      for (let j = 0; j < link.cover.raw.length; j++) { const list = data.raw[link.rawAt + j] ?? []; for (let k = 0; k < list.length; k++) if (!list[k]!.l) take(list[k]!); } // late ones come next
-      for (const ev of data.late) if (ev.ts >= link.from && ev.ts < link.to) take(ev);
+      for (let j = 0; j < link.cover.raw.length; j++) { const list = data.raw[link.rawAt + j] ?? []; for (let k = 0; k < list.length; k++) if (!list[k]!.l) take(sp, acc, slots, H, pending, list[k]!); } // late ones come next
+      for (const ev of data.late) if (ev.ts >= link.from && ev.ts < link.to) take(sp, acc, slots, H, pending, ev);
       const w = sp.windows[link.index]!;
       if (w.us === null) {
         if (data.base?.s) for (const s of slots) acc[s] = mergeStored(sp, s, acc[s], data.base.s[s]);
@@ -144,6 +146,11 @@ export function fillInner(sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, d
       cache.windows[link.index] = { H, states, pending: [...pending] };
     });
   }
+}
+
+/** An inner event: folded when visible by H, else pending (it may be visible by E). A function, not a closure per link. */
+function take(sp: SourcePlan, acc: unknown[], slots: readonly number[], H: number, pending: RawEvent[], ev: RawEvent): void {
+  if (ev.e < H) foldEvent(sp, acc, slots, ev); else pending.push(ev);
 }
 
 /** Per link of a chain, the slots its window or a longer one of the chain reads. */
@@ -197,32 +204,38 @@ export function windowFinisher(sp: SourcePlan, edges: SeriesData, tails: readonl
     const w = sp.windows[index]!;
     const tail = w.us === null ? [] : edges.raw[tails[index]!] ?? [];
     const from = lowerTs(fetchedHead, entry.H);
-    const sig = `${tail.length}|${tail[0]?.u}|${fetchedHead.length - from}|${fetchedHead[fetchedHead.length - 1]?.u}`;
+    // The memo is keyed by the edge events read (counts and the last ids): a repeated read with the same edges reuses it.
+    const tailLast = tail.length ? tail[tail.length - 1]!.u : '';
+    const headLast = fetchedHead.length ? fetchedHead[fetchedHead.length - 1]!.u : '';
     let memo = entry.memo;
-    if (!(memo && memo.sig === sig && E >= memo.from && E < memo.until)) {
+    if (!(memo && memo.tail === tail.length && memo.tailLast === tailLast && memo.head === fetchedHead.length - from && memo.headLast === headLast && E >= memo.from && E < memo.until)) {
       // The window's visible edge events: the head [H, E), its tail, and inner events visible by E only.
       let until = entry.H + w.grain;
       const extra: RawEvent[] = [];
-      const see = (ev: RawEvent): void => { if (ev.e < E) extra.push(ev); else if (ev.e + 1 < until) until = ev.e + 1; };
       for (let i = from; i < fetchedHead.length; i++) { const ev = fetchedHead[i]!; if (ev.e < E) extra.push(ev); else if (ev.e + 1 < until) until = ev.e + 1; }
-      for (let i = 0; i < tail.length; i++) see(tail[i]!);
-      for (let i = 0; i < entry.pending.length; i++) see(entry.pending[i]!);
-      const states: unknown[] = [];
-      for (let k = 0; k < w.slots.length; k++) {
-        const s = w.slots[k]!;
-        const slot = sp.slots[s]!;
-        let st: unknown = null;
-        for (let i = 0; i < extra.length; i++) { const ev = extra[i]!; if (slot.accepts(ev.v)) st = slot.agg.add(st ?? slot.agg.empty(), obsOf(ev)[slot.shape]!); }
-        states[s] = st;
+      for (let i = 0; i < tail.length; i++) { const ev = tail[i]!; if (ev.e < E) extra.push(ev); else if (ev.e + 1 < until) until = ev.e + 1; }
+      for (let i = 0; i < entry.pending.length; i++) { const ev = entry.pending[i]!; if (ev.e < E) extra.push(ev); else if (ev.e + 1 < until) until = ev.e + 1; }
+      let states: unknown[] | null = null; // null: no visible edge event
+      if (extra.length) {
+        states = new Array<unknown>(sp.slots.length).fill(null);
+        for (let k = 0; k < w.slots.length; k++) {
+          const s = w.slots[k]!;
+          const slot = sp.slots[s]!;
+          let st: unknown = null;
+          for (let i = 0; i < extra.length; i++) { const ev = extra[i]!; if (slot.accepts(ev.v)) st = slot.agg.add(st ?? slot.agg.empty(), obsOf(ev)[slot.shape]!); }
+          states[s] = st;
+        }
       }
-      memo = { sig, from: E, until, states };
+      memo = { tail: tail.length, tailLast, head: fetchedHead.length - from, headLast, from: E, until, states };
       entry.memo = memo;
     }
-    const out: unknown[] = [];
+    const out: unknown[] = new Array(sp.views.length);
+    const edge = memo.states;
     for (let k = 0; k < views.length; k++) {
       const view = sp.views[views[k]!]!;
       const agg = view.agg;
-      out[views[k]!] = finishMerged(agg, entry.states[view.slot] ?? agg.empty(), memo.states[view.slot] ?? null, ctx);
+      const inner = entry.states[view.slot];
+      out[views[k]!] = finishMerged(agg, inner === null || inner === undefined ? agg.empty() : inner, edge === null ? null : edge[view.slot] ?? null, ctx);
     }
     return out;
   };
