@@ -216,9 +216,11 @@ export class EmbeddedOnlineStore implements OnlineStore {
         if (d.prunedBefore !== null) st.prune.run(s.sid, d.prunedBefore);
         if (d.base && s.base) st.setBase.run(s.sid, tileToJson(s.base));
         const from = s.meta.rawFrom ?? -Infinity;
-        const kept = d.raw.filter((ev) => ev.ts >= from);
+        let kept = d.raw;
+        for (let i = 0; i < d.raw.length; i++) if (d.raw[i]!.ts < from) { kept = d.raw.filter((ev) => ev.ts >= from); break; }
         // Pruned by last_ts like any row, but always after this flush's prune: the newest row survives.
-        const last = kept.reduce((m, ev) => Math.max(m, ev.ts), s.meta.watermark ?? -Infinity);
+        let last = s.meta.watermark ?? -Infinity;
+        for (let i = 0; i < kept.length; i++) if (kept[i]!.ts > last) last = kept[i]!.ts;
         st.append.run(s.sid, Number.isFinite(last) ? last : 0, JSON.stringify(s.meta), eventsToJson(kept));
       }
     })();

@@ -106,6 +106,10 @@ export function validateEvents(sources: readonly SourcePlan[], rows: readonly un
     const type = sourceTypeOf(sources, c);
     return timeColumns.has(c) ? TIME : type ? CHECKS[type] : KEY;
   });
+  // One target source (the usual push): its event values are collected straight into the event's record;
+  // the key and times go to a small side record, and other declared columns are checked only.
+  const single = sources.length === 1 ? sources[0]! : null;
+  const where = columns.map((c) => (single === null ? 0 : single.columns.includes(c) ? 1 : c === single.source.key || c === single.source.timestamp || c === single.source.availableAt ? 0 : 2));
   const offsets = new Map<string, number>();
   let utcTexts = 0;
   const bySource = new Map(sources.map((sp) => [sp.source.name, new Map<string, RawEvent[]>()]));
@@ -122,15 +126,17 @@ export function validateEvents(sources: readonly SourcePlan[], rows: readonly un
       }
     }
     const values: Record<string, Scalar> = {};
+    const own: Record<string, Scalar> | null = single === null ? null : {};
     let bad = false;
     for (let j = 0; j < columns.length; j++) {
       const c = columns[j]!;
       const v = r[c];
-      if (v === undefined || v === null) { values[c] = null; continue; }
+      const into = where[j] === 1 ? own! : where[j] === 0 ? values : null;
+      if (v === undefined || v === null) { if (into) into[c] = null; continue; }
       const check = checks[j]!;
       const ok = check.value(v);
       if (ok !== undefined) {
-        values[c] = ok;
+        if (into) into[c] = ok;
         if (check === TIME && typeof v === 'string') utcTexts++;
         continue;
       }
@@ -146,12 +152,12 @@ export function validateEvents(sources: readonly SourcePlan[], rows: readonly un
       if (!(src.key in r)) { bad = true; problem(i, `missing column '${src.key}' (source '${src.name}' needs its entity key)`); }
       if (!(src.timestamp in r)) { bad = true; problem(i, `missing column '${src.timestamp}' (source '${src.name}' needs its event time)`); }
       if (bad) continue;
-      const key = values[src.key] ?? null;
-      const ts = values[src.timestamp] ?? null;
+      const key = values[src.key] ?? own?.[src.key] ?? null;
+      const ts = values[src.timestamp] ?? own?.[src.timestamp] ?? null;
       if (key === null || ts === null) continue; // as offline: a row without key or time never counts
-      const av = src.availableAt === null ? null : (values[src.availableAt] ?? null) as number | null;
-      const v: Record<string, Scalar> = {};
-      for (const c of sp.columns) v[c] = values[c] ?? null;
+      const av = src.availableAt === null ? null : (values[src.availableAt] ?? own?.[src.availableAt] ?? null) as number | null;
+      let v = own;
+      if (v === null) { v = {}; for (const c of sp.columns) v[c] = values[c] ?? null; }
       const ev = makeEvent(ts as number, av, v);
       const byEntity = bySource.get(src.name)!;
       const k = String(key);

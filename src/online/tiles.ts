@@ -33,7 +33,14 @@ type Changed = Map<string, SeriesWrite['tiles'][number]>;
 function rangesOf(level: number, times: readonly number[]): TileRange[] {
   const width = TILE_LEVELS[level]!;
   if (times.length === 1) { const i = Math.floor(times[0]! / width); return [{ level, from: i, to: i + 1 }]; } // the usual push
-  const idx = Float64Array.from(times, (t) => Math.floor(t / width)).sort();
+  const idx: number[] = new Array<number>(times.length);
+  for (let i = 0; i < times.length; i++) {
+    // insertion sort: a push brings a handful of events per series, nearly in order
+    const v = Math.floor(times[i]! / width);
+    let j = i;
+    while (j > 0 && idx[j - 1]! > v) { idx[j] = idx[j - 1]!; j--; }
+    idx[j] = v;
+  }
   const out: TileRange[] = [];
   for (const i of idx) {
     const last = out[out.length - 1];
@@ -253,6 +260,15 @@ function toBase(sp: SourcePlan, acc: BaseAcc, ev: RawEvent): void {
   if (ev.l) b.e = Math.max(b.e ?? -Infinity, ev.e);
 }
 
+const NO_EVENTS: ReadonlyMap<string, RawEvent> = new Map();
+
+/** The second read's raw events by id (its ranges may overlap: each event once). */
+function storedEventsOf(extra: SeriesData): Map<string, RawEvent> {
+  const out = new Map<string, RawEvent>();
+  for (const list of extra.raw) for (const ev of list) out.set(ev.u, ev);
+  return out;
+}
+
 /** The stored on-time events of day d. */
 function storedOnDay(stored: ReadonlyMap<string, RawEvent>, d: number): RawEvent[] {
   const out: RawEvent[] = [];
@@ -274,8 +290,7 @@ export function applyEvents(
   // Module functions rather than closures: this runs per series and push (and tsx names every closure it makes).
   const base: BaseAcc = { tile: extra?.base ?? null, changed: false };
   // Stored raw events of the days the second read fetched (several ranges may overlap: keep each event once).
-  const stored = new Map<string, RawEvent>();
-  if (extra) for (const list of extra.raw) for (const ev of list) stored.set(ev.u, ev);
+  const stored: ReadonlyMap<string, RawEvent> = extra ? storedEventsOf(extra) : NO_EVENTS;
   const storedTiles: ReadonlyMap<string, Tile> = extra?.tiles ?? NO_TILES;
 
   let pruneBefore: number | undefined;
@@ -300,14 +315,16 @@ export function applyEvents(
   const tiles = data.tiles as Map<string, Tile>;
   // Coarse tiles of old events came with the second read; its day tiles (for compaction, sealing) join too.
   for (const [k, t] of storedTiles) if (!tiles.has(k) && (!k.startsWith('0:') || Number(k.slice(2)) * LIVE >= (rawFrom ?? -Infinity))) tiles.set(k, t);
-  const kept: RawEvent[] = [];
+  // Usually every event is kept: hand the batch's own array on.
+  let kept: RawEvent[] = events as RawEvent[];
+  if (rawFrom !== null) { let all = true; for (let i = 0; i < events.length && all; i++) all = events[i]!.ts >= rawFrom; if (!all) kept = []; }
   for (const ev of events) {
     if (watermark === null || ev.ts > watermark) watermark = ev.ts;
     if (rawFrom !== null && ev.ts < rawFrom) {
       if (sp.baseSlots.length) toBase(sp, base, ev); // else below every window: nothing keeps it
       continue;
     }
-    kept.push(ev);
+    if (kept !== events) kept.push(ev);
     if (lo === null || ev.ts < lo) lo = ev.ts;
   }
   const changed: Changed = new Map();
@@ -319,10 +336,8 @@ export function applyEvents(
   }
   if (opts.clock !== undefined && (watermark === null || opts.clock > watermark)) watermark = opts.clock;
   const meta: SeriesMeta = { version: (meta0?.version ?? 0) + 1, plan: sp.hash, rawFrom, lo, watermark, sealedTo: upkeep.seal?.to ?? sealedTo };
-  return {
-    key, meta, raw: kept,
-    tiles: [...changed.values()],
-    ...(pruneBefore !== undefined ? { pruneBefore } : {}),
-    ...(base.changed && base.tile ? { base: base.tile } : {}),
-  };
+  const write: { -readonly [K in keyof SeriesWrite]: SeriesWrite[K] } = { key, meta, raw: kept, tiles: [...changed.values()] };
+  if (pruneBefore !== undefined) write.pruneBefore = pruneBefore;
+  if (base.changed && base.tile) write.base = base.tile;
+  return write;
 }
