@@ -39,6 +39,10 @@ export interface Aggregator<In, S, Out> {
    * states declare it, so a read can finish a shared window state with a few edge events cheaply).
    */
   finishMerged?(s: S, extra: S, ctx: FinishContext): Out;
+  /** A compact JSON-safe form of a state, for stores that keep text (default: the state as it is). */
+  encode?(s: S): unknown;
+  /** The inverse of `encode`; also reads the state's plain JSON form. */
+  decode?(x: unknown): S;
 }
 
 /** The value of `s` merged with `extra` (null: nothing), leaving both as they were. */
@@ -185,6 +189,8 @@ function pick(sign: 1 | -1, nulls: boolean, windowed: boolean, summary: string):
       add: (s, x) => (!nulls && x.value === null) ? s : s === null || compareObservation(x, s) * sign > 0 ? x : s,
       merge: (a, b) => (a === null ? b : b === null ? a : compareObservation(b, a) * sign > 0 ? b : a),
       finish: (s) => (s === null ? null : s.value),
+      encode: (s) => (s === null ? null : s.fields ? [s.time, s.tie, s.value, s.fields] : [s.time, s.tie, s.value]),
+      decode: (x) => (Array.isArray(x) ? { time: x[0] as number, tie: x[1] as Scalar, value: x[2] as Scalar, ...(x.length > 3 ? { fields: x[3] as Record<string, Scalar> } : {}) } : (x as Observation | null)),
     }),
   };
 }
@@ -205,6 +211,8 @@ const countDistinct: AggregatorKind = {
       return s;
     },
     finish: (s) => s.size,
+    encode: (s) => [...s],
+    decode: (x) => new Map(Array.isArray(x) ? (x as [Scalar, number][]) : ((x as { $map?: [Scalar, number][] }).$map ?? [])),
     finishMerged: (s, extra) => {
       let n = s.size;
       for (const k of extra.keys()) if (!s.has(k)) n++;
@@ -296,7 +304,7 @@ export type SequenceElement = { readonly ts: number } & Readonly<Record<string, 
 const lastK: AggregatorKind = {
   column: 'none', output: 'list', params: ['k', 'fields'], empty: '[]', windowed: true,
   summary: 'the last k events, oldest first, as (ts, fields...)',
-  create: ({ k = 1 }) => {
+  create: ({ k = 1, fields = [] }) => {
     return algebra<Observation[], SequenceElement[]>({
       empty: () => [],
       add: (s, x) => {
@@ -319,6 +327,14 @@ const lastK: AggregatorKind = {
         return out;
       },
       finish: (s) => s.map((o) => ({ ...o.fields, ts: o.time }) as SequenceElement),
+      // [time, tie, value, ...field values in declared order]: about half the text of the objects
+      encode: (s) => s.map((o) => { const row: unknown[] = [o.time, o.tie, o.value]; for (const f of fields) row.push(o.fields?.[f] ?? null); return row; }),
+      decode: (x) => (x as unknown[]).map((o): Observation => {
+        if (!Array.isArray(o)) return o as Observation;
+        const fs: Record<string, Scalar> = {};
+        fields.forEach((f, i) => { fs[f] = o[3 + i] as Scalar; });
+        return { time: o[0] as number, tie: o[1] as Scalar, value: o[2] as Scalar, fields: fs };
+      }),
     });
   },
 };

@@ -9,8 +9,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  TILE_LEVELS, eventsFromJson, eventsToJson, tileFromJson, tileKey, tileToJson, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
-  type SeriesRequest, type SeriesWrite, type Tile,
+  JSON_TILE_CODEC, TILE_LEVELS, eventsFromJson, eventsToJson, tileKey, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
+  type SeriesRequest, type SeriesWrite, type Tile, type TileCodec,
 } from './types.js';
 
 interface Series {
@@ -76,6 +76,8 @@ export class EmbeddedOnlineStore implements OnlineStore {
   private pending = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly st;
+  /** Base tiles are kept as text: in their plan's compact form. */
+  private readonly codecs = new Map<string, TileCodec>();
 
   private constructor(private readonly db: Database.Database, private readonly opts: EmbeddedOptions) {
     db.pragma('journal_mode = WAL');
@@ -102,6 +104,14 @@ export class EmbeddedOnlineStore implements OnlineStore {
   static open(file: string, opts: EmbeddedOptions = {}): EmbeddedOnlineStore {
     mkdirSync(dirname(file), { recursive: true });
     return new EmbeddedOnlineStore(new Database(file), opts);
+  }
+
+  useCodec(plan: string, codec: TileCodec): void {
+    this.codecs.set(plan, codec);
+  }
+
+  private codec(plan: string): TileCodec {
+    return this.codecs.get(plan) ?? JSON_TILE_CODEC;
   }
 
   async read(requests: readonly SeriesRequest[]): Promise<SeriesData[]> {
@@ -214,7 +224,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
           this.storedOf(source).set(entity, s.sid);
         }
         if (d.prunedBefore !== null) st.prune.run(s.sid, d.prunedBefore);
-        if (d.base && s.base) st.setBase.run(s.sid, tileToJson(s.base));
+        if (d.base && s.base) st.setBase.run(s.sid, this.codec(s.meta.plan).toJson(s.base));
         const from = s.meta.rawFrom ?? -Infinity;
         let kept = d.raw;
         for (let i = 0; i < d.raw.length; i++) if (d.raw[i]!.ts < from) { kept = d.raw.filter((ev) => ev.ts >= from); break; }
@@ -238,7 +248,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
     if (rows.length) {
       const meta = JSON.parse(rows[rows.length - 1]!.meta) as SeriesMeta;
       const base = this.st.base.get(sid!);
-      s = { key: { source: key.source, entity: key.entity }, sid: sid!, meta, base: base ? tileFromJson(base.base) : null, tiles: TILE_LEVELS.map(() => new Map<number, Tile>()), tilesBuilt: false, raw: [], late: [] };
+      s = { key: { source: key.source, entity: key.entity }, sid: sid!, meta, base: base ? this.codec(meta.plan).fromJson(base.base) : null, tiles: TILE_LEVELS.map(() => new Map<number, Tile>()), tilesBuilt: false, raw: [], late: [] };
       const from = meta.rawFrom ?? -Infinity;
       for (const row of rows) for (const ev of eventsFromJson(row.events)) if (ev.ts >= from) s.raw.push(ev);
       s.raw.sort((a, b) => a.ts - b.ts);

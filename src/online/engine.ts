@@ -11,7 +11,7 @@ import {
   advanceCache, checkPlan, checkReadable, edgeRequest, emptyValues, fillInner, innerRequest, staleWindows, windowFinisher, type InnerPlan,
   type SeriesCache, type WindowFinisher,
 } from './evaluate.js';
-import { buildPlan, cellKey, readPlanOf, type OnlinePlan, type ReadPlan, type SourcePlan } from './plan.js';
+import { buildPlan, cellKey, readPlanOf, tileCodecOf, type OnlinePlan, type ReadPlan, type SourcePlan } from './plan.js';
 import { timeArgument } from './time.js';
 import { DENSE_DAY, applyEvents, rebuildWrite, upkeepOf, upkeepRequest, writeRequest, type RetentionOptions } from './tiles.js';
 import type { OnlineStore, RawEvent, SeriesData, SeriesKey, SeriesRequest } from './types.js';
@@ -92,6 +92,7 @@ export class OnlineFeatureStore {
     if (!(margin >= 0)) throw new KilnError('INVALID_ARGUMENT', `retentionMarginMs must be >= 0; got ${margin}`);
     const denseDay = opts.denseDay ?? DENSE_DAY;
     if (!Number.isInteger(denseDay) || denseDay < 1) throw new KilnError('INVALID_ARGUMENT', `denseDay must be a whole number >= 1; got ${denseDay}`);
+    for (const sp of plan.sources.values()) backend.useCodec?.(sp.hash, tileCodecOf(sp));
     return new OnlineFeatureStore(backend, plan, margin * 1000, Math.max(0, Math.floor(opts.cacheSeries ?? 10_000)), denseDay);
   }
 

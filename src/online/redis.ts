@@ -8,8 +8,8 @@
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors.js';
 import {
-  STUB_JSON, TILE_LEVELS, tileFromJson, tileKey, tileToJson, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
-  type SeriesRequest, type SeriesWrite, type Tile,
+  JSON_TILE_CODEC, STUB_JSON, TILE_LEVELS, tileKey, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
+  type SeriesRequest, type SeriesWrite, type Tile, type TileCodec,
 } from './types.js';
 
 export interface RedisStoreOptions {
@@ -79,7 +79,17 @@ const globEscape = (s: string): string => s.replace(/[*?[\]\\]/g, '\\$&');
 export class RedisOnlineStore implements OnlineStore {
   readonly capabilities: OnlineStoreCapabilities = { name: 'redis', persistent: true, shared: true, durableOnWrite: true, sharesObjects: false, tilesDurable: true };
 
+  private readonly codecs = new Map<string, TileCodec>();
+
   private constructor(private readonly client: Redis, readonly prefix: string, readonly url: string) {}
+
+  useCodec(plan: string, codec: TileCodec): void {
+    this.codecs.set(plan, codec);
+  }
+
+  private codec(plan: string | undefined): TileCodec {
+    return (plan !== undefined && this.codecs.get(plan)) || JSON_TILE_CODEC;
+  }
 
   /**
    * Connects, or fails with a KilnError that names the URL.
@@ -128,7 +138,8 @@ export class RedisOnlineStore implements OnlineStore {
       const values = next() as (string | null)[];
       const meta = values[0] ? (JSON.parse(values[0]) as SeriesMeta) : null;
       const tiles = new Map<string, Tile>();
-      for (let i = r.base ? 2 : 1; i < fields.length; i++) { const v = values[i]; if (v) tiles.set(fields[i]!, tileFromJson(v)); }
+      const codec = this.codec(meta?.plan);
+      for (let i = r.base ? 2 : 1; i < fields.length; i++) { const v = values[i]; if (v) tiles.set(fields[i]!, codec.fromJson(v)); }
       const events = (x: unknown): RawEvent[] => (x as string[]).map((m) => JSON.parse(m) as RawEvent);
       const raw = (r.raw ?? []).map(() => events(next()));
       const late = r.late ? events(next()) : [];
@@ -141,7 +152,7 @@ export class RedisOnlineStore implements OnlineStore {
       }
       return {
         meta, raw, late, tiles,
-        base: r.base && values[1] ? tileFromJson(values[1]) : null,
+        base: r.base && values[1] ? codec.fromJson(values[1]) : null,
         tilesMissing: false,
         ...(stubRaw ? { stubRaw } : {}),
       };
@@ -161,8 +172,9 @@ export class RedisOnlineStore implements OnlineStore {
         m.eval(PRUNE_TILES, 1, s, ...TILE_LEVELS.map((width) => String(Math.ceil(cut / width))));
       }
       const fields: string[] = ['meta', JSON.stringify(w.meta)];
-      if (w.base) fields.push('base', tileToJson(w.base));
-      for (const t of w.tiles) fields.push(tileKey(t.level, t.index), tileToJson(t.tile));
+      const codec = this.codec(w.meta.plan);
+      if (w.base) fields.push('base', codec.toJson(w.base));
+      for (const t of w.tiles) fields.push(tileKey(t.level, t.index), codec.toJson(t.tile));
       m.hset(s, ...fields);
       const raw: (string | number)[] = [];
       const late: (string | number)[] = [];

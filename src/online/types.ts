@@ -79,6 +79,15 @@ export function tileFromJson(text: string): Tile {
   return t;
 }
 
+/** Tiles to text and back, for backends that store text. The engine gives one per plan (compact states). */
+export interface TileCodec {
+  toJson(t: Tile): string;
+  fromJson(text: string): Tile;
+}
+
+/** The codec for tiles of a plan the backend was given none for: plain JSON, Map states tagged. */
+export const JSON_TILE_CODEC: TileCodec = { toJson: tileToJson, fromJson: tileFromJson };
+
 /**
  * Raw events as compact JSON for a log: the value columns and the first event time once, then one array
  * per event `[u, ts − t0, e − ts, ...values]` (small integers print fast; `l` follows from ts and e).
@@ -229,6 +238,8 @@ export interface OnlineStore {
   /** Makes every completed write durable. */
   flush(): Promise<void>;
   close(): Promise<void>;
+  /** Stores that keep text: the codec for tiles (and bases) of series written with this plan hash. */
+  useCodec?(plan: string, codec: TileCodec): void;
 }
 
 export function tileKey(level: number, index: number): string {

@@ -69,6 +69,20 @@ describe.each(Object.entries(AGGREGATORS))('%s', (_name, kind: AggregatorKind) =
     }
   });
 
+  it('round-trips its state through JSON (encode/decode, or as it is)', () => {
+    const rng = new Rng(8);
+    for (let trial = 0; trial < 30; trial++) {
+      const agg = kind.create(PARAMS);
+      const st = fold(kind, observations(rng, rng.int(25)));
+      const more = fold(kind, observations(rng, 5));
+      const expected = agg.finish(agg.merge(agg.merge(agg.empty(), st), more), at);
+      const text = JSON.stringify(agg.encode ? agg.encode(st) : st);
+      const back = agg.decode ? agg.decode(JSON.parse(text)) : JSON.parse(text);
+      approxEqual(agg.finish(back, at), agg.finish(st, at));
+      approxEqual(agg.finish(agg.merge(back, more), at), expected);
+    }
+  });
+
   it('declares an empty value that matches its finished empty state', () => {
     const agg = kind.create(PARAMS);
     const empty = agg.finish(agg.empty(), at);

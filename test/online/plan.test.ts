@@ -27,3 +27,35 @@ describe('online plan', () => {
     expect(sp.views[ref('p90_30d').view]!.slot).toBe(ref('p90_30d').slot);
   });
 });
+
+describe('tile codec', () => {
+  it("writes every slot's state compactly and reads it back, stubs as the Redis script expects them", async () => {
+    const { count, countDistinct, first, lastK, last, mean } = await import('../../src/features/index.js');
+    const { tileCodecOf } = await import('../../src/online/plan.js');
+    const { foldEvent } = await import('../../src/online/plan.js');
+    const { STUB_JSON, tileToJson } = await import('../../src/online/types.js');
+    const src = eventSource('ev', { entity: user, timestamp: 'ts', tiebreak: 'id', columns: { id: 'bigint', amount: 'double', cat: 'varchar' } });
+    const defs = [
+      user, src, count(src, { name: 'n' }), countDistinct(src, 'cat', { name: 'dc' }), first(src, 'amount', { name: 'f' }), last(src, 'cat', { name: 'l' }),
+      lastK(src, { name: 'k3', k: 3, fields: ['amount', 'cat'] }), mean(src, 'amount', { name: 'm' }), percentile(src, 'amount', { name: 'p', p: 0.5 }),
+    ];
+    const sp = buildPlan(loadFeatureRegistry(defs)).sources.get('ev')!;
+    const states: unknown[] = sp.slots.map(() => null);
+    const all = sp.slots.map((_, i) => i);
+    [[5, 1.5, 'a'], [3, -2, 'b'], [9, 4.25, 'a'], [9, 7, null]].forEach(([t, amount, cat], i) => {
+      foldEvent(sp, states, all, { u: `u${i}`, ts: (t as number) * 1e6, e: (t as number) * 1e6, l: 0, v: { id: i, amount: amount as number, cat: cat as string | null } });
+    });
+    const codec = tileCodecOf(sp);
+    const tile = { s: states, n: 4 };
+    const text = codec.toJson(tile);
+    expect(text.length).toBeLessThan(tileToJson(tile).length);
+    const back = codec.fromJson(text);
+    expect(back.n).toBe(4);
+    sp.slots.forEach((slot, i) => expect(slot.agg.finish(back.s![i], { at: 1e7 })).toEqual(slot.agg.finish(states[i], { at: 1e7 })));
+    expect(codec.toJson({ s: null, n: 2 }).startsWith(STUB_JSON)).toBe(true);
+    expect(codec.fromJson(codec.toJson({ s: null, n: 2, e: 5 }))).toEqual({ s: null, n: 2, e: 5 });
+    // the plain JSON form (a store written before the plan's codec was known) still reads
+    const plain = codec.fromJson(tileToJson(tile));
+    sp.slots.forEach((slot, i) => expect(slot.agg.finish(plain.s![i], { at: 1e7 })).toEqual(slot.agg.finish(states[i], { at: 1e7 })));
+  });
+});
