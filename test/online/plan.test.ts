@@ -36,8 +36,10 @@ describe('tile codec', () => {
     const { STUB_JSON, tileToJson } = await import('../../src/online/types.js');
     const src = eventSource('ev', { entity: user, timestamp: 'ts', tiebreak: 'id', columns: { id: 'bigint', amount: 'double', cat: 'varchar' } });
     const defs = [
-      user, src, count(src, { name: 'n' }), countDistinct(src, 'cat', { name: 'dc' }), first(src, 'amount', { name: 'f' }), last(src, 'cat', { name: 'l' }),
-      lastK(src, { name: 'k3', k: 3, fields: ['amount', 'cat'] }), mean(src, 'amount', { name: 'm' }), percentile(src, 'amount', { name: 'p', p: 0.5 }),
+      user, src, count(src, { name: 'n', window: 'lifetime' }), countDistinct(src, 'cat', { name: 'dc', window: 'lifetime' }),
+      first(src, 'amount', { name: 'f', window: 'lifetime' }), last(src, 'cat', { name: 'l', window: 'lifetime' }),
+      lastK(src, { name: 'k3', k: 3, fields: ['amount', 'cat'] }), mean(src, 'amount', { name: 'm', window: 'lifetime' }),
+      percentile(src, 'amount', { name: 'p', window: 'lifetime', p: 0.5 }),
     ];
     const sp = buildPlan(loadFeatureRegistry(defs)).sources.get('ev')!;
     const states: unknown[] = sp.slots.map(() => null);
