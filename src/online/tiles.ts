@@ -26,6 +26,8 @@ export interface RetentionOptions {
 export const DENSE_DAY = 4;
 const COARSEST = TILE_LEVELS[TILE_LEVELS.length - 1]!;
 const LIVE = TILE_LEVELS[0]!;
+/** Coarse tiles are sealed in steps of the finest coarse width: each level's periods as they end. */
+const STEP = TILE_LEVELS[1] ?? COARSEST;
 const dayOf = (ts: number): number => Math.floor(ts / LIVE);
 type Changed = Map<string, SeriesWrite['tiles'][number]>;
 
@@ -58,10 +60,13 @@ export function writeRequest(key: SeriesKey, events: readonly RawEvent[]): Serie
   return { key, tiles: rangesOf(0, times) };
 }
 
-/** Upkeep after a write: compact below `horizon` (day-aligned) and seal coarse tiles over [sealFrom, sealTo). */
+/**
+ * Upkeep after a write: compact below `horizon` (day-aligned), and seal the coarse periods that end in
+ * (seal.from, seal.to], built from the day tiles and raw events of [seal.fetchFrom, seal.to).
+ */
 export interface Upkeep {
   readonly horizon: number | null;
-  readonly seal: { readonly from: number; readonly to: number } | null;
+  readonly seal: { readonly from: number; readonly to: number; readonly fetchFrom: number } | null;
 }
 
 /**
@@ -77,10 +82,18 @@ export function upkeepOf(sp: SourcePlan, meta: SeriesMeta | null, events: readon
   const h = floorTo(watermark - sp.longestUs - opts.marginUs, DAY_US);
   const horizon = h > (meta?.rawFrom ?? floorTo(lo, DAY_US)) ? h : null;
   const rawFrom = horizon ?? meta?.rawFrom ?? -Infinity;
-  // A period that starts before rawFrom is never read whole (its days were compacted): skip it.
-  const from = Math.max(meta?.sealedTo ?? -Infinity, floorTo(lo, COARSEST), Math.ceil(rawFrom / COARSEST) * COARSEST);
-  const to = floorTo(watermark, COARSEST);
-  return { horizon, seal: TILE_LEVELS.length > 1 && from < to ? { from, to } : null };
+  const from = meta?.sealedTo ?? floorTo(lo, COARSEST);
+  const to = floorTo(watermark, STEP);
+  if (TILE_LEVELS.length < 2 || from >= to) return { horizon, seal: null };
+  // The earliest period that ends in (from, to], at any level; days before rawFrom are gone (periods that
+  // start before it are never read whole, and are skipped).
+  let fetchFrom = to;
+  for (let level = 1; level < TILE_LEVELS.length; level++) {
+    const w = TILE_LEVELS[level]!;
+    const start = floorTo(from, w);
+    if (start + w <= to && start < fetchFrom) fetchFrom = start;
+  }
+  return { horizon, seal: { from, to, fetchFrom: Math.max(fetchFrom, Math.ceil(rawFrom / LIVE) * LIVE) } };
 }
 
 /** Days whose stub the batch makes dense: their stored raw events are needed to build the states. */
@@ -118,9 +131,9 @@ export function upkeepRequest(sp: SourcePlan, key: SeriesKey, data: SeriesData, 
     tiles.push({ level: 0, from, to: h / LIVE });
     raw.push([from * LIVE, h]); // stub days' on-time events and late events: all go to the base
   }
-  if (upkeep.seal && lo !== null) {
-    tiles.push({ level: 0, from: upkeep.seal.from / LIVE, to: upkeep.seal.to / LIVE });
-    raw.push([upkeep.seal.from, upkeep.seal.to]);
+  if (upkeep.seal && lo !== null && upkeep.seal.fetchFrom < upkeep.seal.to) {
+    tiles.push({ level: 0, from: upkeep.seal.fetchFrom / LIVE, to: upkeep.seal.to / LIVE });
+    raw.push([upkeep.seal.fetchFrom, upkeep.seal.to]);
   }
   const sealedTo = meta?.sealedTo ?? null;
   if (sealedTo !== null) {
@@ -187,6 +200,7 @@ function addEvents(sp: SourcePlan, tiles: Map<string, Tile>, events: readonly Ra
     if (ev.l || ev.ts >= sealedTo) continue;
     for (let level = 1; level < TILE_LEVELS.length; level++) {
       const index = Math.floor(ev.ts / TILE_LEVELS[level]!);
+      if ((index + 1) * TILE_LEVELS[level]! > sealedTo) continue; // its period is not sealed yet
       const ck = tileKey(level, index);
       let c = tiles.get(ck);
       // A coarse stub only counts (its period's raw events stand in for it, as for a stub day); it stays a stub.
@@ -200,13 +214,15 @@ function addEvents(sp: SourcePlan, tiles: Map<string, Tile>, events: readonly Ra
 }
 
 /**
- * Builds the coarse tiles of [from, to): dense day tiles merged, stub days' on-time events folded. A
- * period with fewer than `denseDay` on-time events gets a stub, like a sparse day.
+ * Builds the coarse tiles of the periods that end in (from, to] and start at or after `rawFrom`: dense day
+ * tiles merged, stub days' on-time events folded. A period with fewer than `denseDay` on-time events gets
+ * a stub, like a sparse day.
  */
-function seal(sp: SourcePlan, tiles: ReadonlyMap<string, Tile>, onTime: readonly RawEvent[], from: number, to: number, denseDay: number, changed: Changed): void {
+function seal(sp: SourcePlan, tiles: ReadonlyMap<string, Tile>, onTime: readonly RawEvent[], from: number, to: number, rawFrom: number, denseDay: number, changed: Changed): void {
   for (let level = 1; level < TILE_LEVELS.length; level++) {
     const width = TILE_LEVELS[level]!;
-    for (let p = from; p < to; p += width) {
+    for (let p = floorTo(from, width); p + width <= to; p += width) {
+      if (p < rawFrom) continue;
       let n = 0;
       for (let d = p / LIVE; d < (p + width) / LIVE; d++) n += tiles.get(tileKey(0, d))?.n ?? 0;
       if (n === 0) continue;
@@ -238,8 +254,7 @@ export function rebuildWrite(sp: SourcePlan, key: SeriesKey, meta: SeriesMeta, e
     changed.set(tileKey(0, d), { level: 0, index: d, tile: t });
   }
   if (meta.sealedTo !== null && meta.lo !== null) {
-    const from = Math.max(floorTo(meta.lo, COARSEST), Math.ceil((meta.rawFrom ?? -Infinity) / COARSEST) * COARSEST);
-    seal(sp, tiles, events.filter((ev) => !ev.l), from, meta.sealedTo, denseDay, changed);
+    seal(sp, tiles, events.filter((ev) => !ev.l), floorTo(meta.lo, COARSEST), meta.sealedTo, meta.rawFrom ?? -Infinity, denseDay, changed);
   }
   return { key, meta, tiles: [...changed.values()], raw: [], rebuiltTiles: true };
 }
@@ -331,8 +346,8 @@ export function applyEvents(
   const sealedTo = meta0?.sealedTo ?? null;
   addEvents(sp, tiles, kept, sealedTo, opts.denseDay, stored, changed);
   if (upkeep.seal) {
-    const onTime = [...stored.values(), ...kept].filter((ev) => !ev.l && ev.ts >= upkeep.seal!.from && ev.ts < upkeep.seal!.to);
-    seal(sp, tiles, onTime, upkeep.seal.from, upkeep.seal.to, opts.denseDay, changed);
+    const onTime = [...stored.values(), ...kept].filter((ev) => !ev.l && ev.ts >= upkeep.seal!.fetchFrom && ev.ts < upkeep.seal!.to);
+    seal(sp, tiles, onTime, upkeep.seal.from, upkeep.seal.to, rawFrom ?? -Infinity, opts.denseDay, changed);
   }
   if (opts.clock !== undefined && (watermark === null || opts.clock > watermark)) watermark = opts.clock;
   const meta: SeriesMeta = { version: (meta0?.version ?? 0) + 1, plan: sp.hash, rawFrom, lo, watermark, sealedTo: upkeep.seal?.to ?? sealedTo };

@@ -89,26 +89,25 @@ export interface Cover {
 
 /**
  * Covers [from, to) with the coarsest whole tiles that fit, recursing to finer levels at the edges; what
- * no day tile fits is left to raw events. Coarse tiles exist only below `coarseTo` (sealed).
+ * no day tile fits is left to raw events. A coarse tile exists once its period has ended by `coarseTo`
+ * (sealed; null: none is), so each coarse level is used only below `coarseTo` floored to its width.
  */
 export function cover(from: number, to: number, coarseTo: number | null): Cover {
   const out: Cover = { tiles: [], raw: [] };
-  const split = coarseTo === null ? from : Math.min(Math.max(coarseTo, from), to);
-  coverFrom(from, split, out, TILE_LEVELS.length - 1);
-  coverFrom(split, to, out, 0);
+  coverFrom(from, to, out, TILE_LEVELS.length - 1, coarseTo ?? -Infinity);
   return out;
 }
 
-function coverFrom(from: number, to: number, out: Cover, level: number): void {
+function coverFrom(from: number, to: number, out: Cover, level: number, coarseTo: number): void {
   if (from >= to) return;
   if (level < 0) { out.raw.push([from, to]); return; }
   const g = TILE_LEVELS[level]!;
   const a = Math.ceil(from / g);
-  const b = Math.floor(to / g);
-  if (a >= b) { coverFrom(from, to, out, level - 1); return; }
-  coverFrom(from, a * g, out, level - 1);
+  const b = Math.floor((level === 0 ? to : Math.min(to, coarseTo)) / g);
+  if (a >= b) { coverFrom(from, to, out, level - 1, coarseTo); return; }
+  coverFrom(from, a * g, out, level - 1, coarseTo);
   out.tiles.push({ level, from: a, to: b });
-  coverFrom(b * g, to, out, level - 1);
+  coverFrom(b * g, to, out, level - 1, coarseTo);
 }
 
 /** Merges tile ranges of the same level that overlap or touch, so a backend fetches each tile once. */

@@ -225,13 +225,23 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
         await online.push({ source: 'pay' }, [{ user_id: 1, ts: at(T0 + 12 * DAY), amount: 1, cat: 'y' }]);
         await online.push({ source: 'pay' }, [{ user_id: 1, ts: at(T0 + 40 * DAY), amount: 1, cat: 'z' }]);
         const [d] = await store().read([{ key: key('1') }]);
-        const coarsest = TILE_LEVELS[TILE_LEVELS.length - 1]!;
-        expect(d!.meta!.sealedTo).toBe(Math.floor((T0 + 40 * DAY) / coarsest) * coarsest);
+        const step = TILE_LEVELS[1]!; // coarse periods are sealed as they end, in steps of the finest coarse width
+        expect(d!.meta!.sealedTo).toBe(Math.floor((T0 + 40 * DAY) / step) * step);
         expect(await read(online, T0 + 41 * DAY)).toMatchObject({ n_all: 6, last_cat: 'z' });
         await online.push({ source: 'pay' }, [{ user_id: 1, ts: at(T0 + 10 * DAY), amount: 1, cat: 'old' }]); // in the sealed period of T0 + 12d
         expect(await read(online, T0 + 41 * DAY)).toMatchObject({ n_all: 7, last_cat: 'z' });
         const fresh = await OnlineFeatureStore.open(store(), CONTRACT_DEFS, { cacheSeries: 0 });
         expect(await read(fresh, T0 + 41 * DAY)).toMatchObject({ n_all: 7 });
+        // A later push seals the 4-day periods that ended since, before their 16-day period is over.
+        const coarsest = TILE_LEVELS[TILE_LEVELS.length - 1]!;
+        const later = Math.ceil((T0 + 42 * DAY) / coarsest) * coarsest + 2 * step + DAY; // two steps into a 16-day period
+        await online.push({ source: 'pay' }, [{ user_id: 1, ts: at(later - 2 * step + HOUR), amount: 1, cat: 'q' }, { user_id: 1, ts: at(later), amount: 1, cat: 'r' }]);
+        const [e] = await store().read([{ key: key('1'), tiles: [{ level: 1, from: 0, to: Math.ceil(later / step) }, { level: 2, from: 0, to: Math.ceil(later / coarsest) }] }]);
+        expect(e!.meta!.sealedTo).toBe(Math.floor(later / step) * step);
+        expect(e!.tiles.has(`1:${Math.floor((later - 2 * step) / step)}`)).toBe(true);
+        expect(e!.tiles.has(`2:${Math.floor(later / coarsest)}`)).toBe(false);
+        expect(await read(online, later + HOUR)).toMatchObject({ n_all: 9, last_cat: 'r' });
+        expect(await read(fresh, later + HOUR)).toMatchObject({ n_all: 9, last_cat: 'r' });
       });
 
       it('refuses series written for another feature plan', async () => {
