@@ -4,7 +4,7 @@
  * count, no states): its raw events, retained anyway for exact edges, stand in for it, so a sparse entity
  * costs about its raw events rather than a tile per event. Coarser tiles (4 and 16 days) are *sealed*: built
  * once from a period's days when the watermark passes its end, so a push touches one tile per event; an
- * on-time event older than `sealedTo` updates the sealed tile too. Events older than the retention horizon
+ * on-time event in a sealed period updates its coarse tiles too. Events older than the retention horizon
  * are compacted into the base. Nothing here knows which operator a slot holds.
  */
 import { foldEvent, mergeStored, observations, type SourcePlan } from './plan.js';
@@ -71,7 +71,8 @@ export interface Upkeep {
 
 /**
  * What upkeep these events call for. Raw events are kept for the longest window plus the margin, back
- * from the watermark; coarse tiles are sealed up to the last whole period before the watermark.
+ * from the watermark; coarse periods are sealed as they end, `sealedTo` advancing in steps of the finest
+ * coarse width (each level's tiles exist up to `sealedTo` floored to its width).
  */
 export function upkeepOf(sp: SourcePlan, meta: SeriesMeta | null, events: readonly RawEvent[], opts: RetentionOptions): Upkeep {
   let watermark = meta?.watermark ?? -Infinity;
