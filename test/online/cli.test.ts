@@ -61,6 +61,11 @@ describe('kiln online', () => {
     expect(rows).toEqual([{ user_id: '1', n_7d: 3, sum_7d: 40 }, { user_id: '3', n_7d: 1, sum_7d: 2 }]);
     const table = await kiln(ctx.dir, 'get', '1', '--features', 'sum_7d', '--as-of', iso(T0 + 3 * DAY));
     expect(table).toMatch(/^feature\s+value\nuser_id\s+1\nsum_7d\s+40\n$/);
+    // the table rounds fractions for reading (12 significant digits); --json keeps the exact double
+    const tenths = write(ctx.dir, 'tenths.ndjson', [0.1, 0.2].map((amount, i) => JSON.stringify({ user_id: 5, ts: (T0 + 2 * DAY + i) / 1000, amount })).join('\n'));
+    await kiln(ctx.dir, 'push', tenths, '--source', 'payments', '--json');
+    expect(await kiln(ctx.dir, 'get', '5', '--features', 'sum_7d', '--as-of', iso(T0 + 3 * DAY))).toMatch(/sum_7d\s+0\.3\n$/);
+    expect(JSON.parse(await kiln(ctx.dir, 'get', '5', '--features', 'sum_7d', '--as-of', iso(T0 + 3 * DAY), '--json'))).toEqual({ user_id: '5', sum_7d: 0.1 + 0.2 });
   });
 
   it('names the line of a bad record, and wants a target', async () => {

@@ -64,6 +64,12 @@ async function* ndjson(file: string, batchSize: number): AsyncGenerator<{ rows: 
   if (rows.length) yield { rows, lines };
 }
 
+/** A value for the table: lists as JSON, fractions to 12 significant digits (238.51999999999998 -> 238.52); --json keeps them exact. */
+function display(v: unknown): string {
+  if (typeof v === 'number' && !Number.isInteger(v) && Number.isFinite(v)) return String(Number(v.toPrecision(12)));
+  return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+}
+
 /** `kiln online materialize|push|get`. */
 export function registerOnline(program: Command): void {
   const online = program.command('online').description('the online feature store: materialize current values, push events, read fresh features');
@@ -137,7 +143,7 @@ export function registerOnline(program: Command): void {
         if (flags.json) { out(JSON.stringify(rows.length === 1 ? rows[0] : rows, null, 2)); return; }
         rows.forEach((row, i) => {
           if (i) out('');
-          out(formatTable(['feature', 'value'], Object.entries(row).map(([k, v]) => [k, typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)])));
+          out(formatTable(['feature', 'value'], Object.entries(row).map(([k, v]) => [k, display(v)])));
         });
       });
     });
