@@ -2,7 +2,7 @@
  * The write path. An on-time event is folded (`add`) into the day tile of its event time; late events are
  * kept out of tiles (see RawEvent.l). A day with fewer than DENSE_DAY on-time events keeps a *stub* (its
  * count, no states): its raw events, retained anyway for exact edges, stand in for it, so a sparse entity
- * costs about its raw events rather than a tile per event. Coarser tiles (4 and 16 days) are *sealed*: built
+ * costs about its raw events rather than a tile per event. Coarser tiles (4, 16 and 64 days) are *sealed*: built
  * once from a period's days when the watermark passes its end, so a push touches one tile per event; an
  * on-time event in a sealed period updates its coarse tiles too. Events older than the retention horizon
  * are compacted into the base. Nothing here knows which operator a slot holds.

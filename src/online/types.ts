@@ -20,7 +20,7 @@ export const DAY_US = 24 * HOUR_US;
  * Tile widths, finest first; each divides the next, so a coarse tile's edges are fine-tile edges. The
  * first level is updated by every push; the others are sealed from it once their period is over.
  */
-export const TILE_LEVELS: readonly number[] = [DAY_US, 4 * DAY_US, 16 * DAY_US];
+export const TILE_LEVELS: readonly number[] = [DAY_US, 4 * DAY_US, 16 * DAY_US, 64 * DAY_US];
 
 /** Which series: entity keys are kept as text (42 and '42' are one entity). */
 export interface SeriesKey {
