@@ -197,25 +197,37 @@ function pick(sign: 1 | -1, nulls: boolean, windowed: boolean, summary: string):
 
 // A Map keyed by the value itself: SameValueZero tells 1 from '1' (as DuckDB does) and keeps no hidden-class
 // transitions per distinct value, which a plain object keyed by text did (the bulk of a cold online read).
+// A state read from text stays its entries ([value, count][], distinct values) until something adds to it:
+// a tile that is only merged from (most of a read's) never becomes a Map.
+type DistinctState = Map<Scalar, number> | [Scalar, number][];
+const owned = (s: DistinctState): Map<Scalar, number> => (Array.isArray(s) ? new Map(s) : s);
 const countDistinct: AggregatorKind = {
   column: 'any', output: 'number', params: [], empty: '0', windowed: true, summary: 'number of distinct non-null values',
-  create: () => algebra<Map<Scalar, number>, number>({
+  create: () => algebra<DistinctState, number>({
     empty: () => new Map(),
-    add: (s, x) => { if (x.value !== null) s.set(x.value, (s.get(x.value) ?? 0) + 1); return s; },
-    // forEach: no entry pair per value, as for-of over a Map allocates
-    merge: (a, b) => { b.forEach((n, k) => a.set(k, (a.get(k) ?? 0) + n)); return a; },
-    remove: (s, x) => {
-      if (x.value === null) return s;
-      const n = (s.get(x.value) ?? 0) - 1;
-      if (n > 0) s.set(x.value, n); else s.delete(x.value);
-      return s;
+    add: (s, x) => { const m = owned(s); if (x.value !== null) m.set(x.value, (m.get(x.value) ?? 0) + 1); return m; },
+    merge: (a, b) => {
+      const m = owned(a);
+      // forEach and an indexed loop: no entry pair per value, as for-of over a Map allocates
+      if (Array.isArray(b)) for (let i = 0; i < b.length; i++) { const [k, n] = b[i]!; m.set(k, (m.get(k) ?? 0) + n); }
+      else b.forEach((n, k) => m.set(k, (m.get(k) ?? 0) + n));
+      return m;
     },
-    finish: (s) => s.size,
-    encode: (s) => [...s],
-    decode: (x) => new Map(Array.isArray(x) ? (x as [Scalar, number][]) : ((x as { $map?: [Scalar, number][] }).$map ?? [])),
+    remove: (s, x) => {
+      const m = owned(s);
+      if (x.value === null) return m;
+      const n = (m.get(x.value) ?? 0) - 1;
+      if (n > 0) m.set(x.value, n); else m.delete(x.value);
+      return m;
+    },
+    finish: (s) => (Array.isArray(s) ? s.length : s.size),
+    encode: (s) => (Array.isArray(s) ? s : [...s]),
+    decode: (x) => (Array.isArray(x) ? (x as [Scalar, number][]) : [...new Map((x as { $map?: [Scalar, number][] }).$map ?? [])]),
     finishMerged: (s, extra) => {
-      let n = s.size;
-      for (const k of extra.keys()) if (!s.has(k)) n++;
+      const m = owned(s);
+      let n = m.size;
+      if (Array.isArray(extra)) { for (let i = 0; i < extra.length; i++) if (!m.has(extra[i]![0])) n++; }
+      else for (const k of extra.keys()) if (!m.has(k)) n++;
       return n;
     },
   }),
