@@ -313,17 +313,37 @@ const timeSinceLast: AggregatorKind = {
 
 /** One element of a last-k list: the event time (epoch µs in JavaScript, TIMESTAMP in DuckDB) and fields. */
 export type SequenceElement = { readonly ts: number } & Readonly<Record<string, Scalar>>;
+/** A last-k element: an observation, or, as read from text and not yet needed, its row [time, tie, value, ...fields]. */
+type LastKItem = Observation | unknown[];
+
 const lastK: AggregatorKind = {
   column: 'none', output: 'list', params: ['k', 'fields'], empty: '[]', windowed: true,
   summary: 'the last k events, oldest first, as (ts, fields...)',
   create: ({ k = 1, fields = [] }) => {
-    return algebra<Observation[], SequenceElement[]>({
+    const asObs = (e: LastKItem): Observation => {
+      if (!Array.isArray(e)) return e;
+      const fs: Record<string, Scalar> = {};
+      for (let f = 0; f < fields.length; f++) fs[fields[f]!] = e[3 + f] as Scalar;
+      return { time: e[0] as number, tie: e[1] as Scalar, value: e[2] as Scalar, fields: fs };
+    };
+    // compareObservation over either form (an observation's fields are in the declared order)
+    const field = (e: LastKItem, f: number): Scalar => (Array.isArray(e) ? (e[3 + f] as Scalar) : e.fields?.[fields[f]!] ?? null);
+    const compare = (x: LastKItem, y: LastKItem): number => {
+      if (!Array.isArray(x) && !Array.isArray(y)) return compareObservation(x, y);
+      const [tx, ty] = [Array.isArray(x) ? (x[0] as number) : x.time, Array.isArray(y) ? (y[0] as number) : y.time];
+      const c = tx - ty || compareScalar(Array.isArray(x) ? (x[1] as Scalar) : x.tie, Array.isArray(y) ? (y[1] as Scalar) : y.tie)
+        || compareScalar(Array.isArray(x) ? (x[2] as Scalar) : x.value, Array.isArray(y) ? (y[2] as Scalar) : y.value);
+      if (c) return c;
+      for (let f = 0; f < fields.length; f++) { const d = compareScalar(field(x, f), field(y, f)); if (d) return d; }
+      return 0;
+    };
+    return algebra<LastKItem[], SequenceElement[]>({
       empty: () => [],
       add: (s, x) => {
         // insert in order, in place (splice would allocate), then drop the oldest beyond k
         let i = s.length;
         s.push(x);
-        while (i > 0 && compareObservation(s[i - 1]!, x) > 0) { s[i] = s[i - 1]!; i--; }
+        while (i > 0 && compare(s[i - 1]!, x) > 0) { s[i] = s[i - 1]!; i--; }
         s[i] = x;
         if (s.length > k) s.shift();
         return s;
@@ -332,21 +352,17 @@ const lastK: AggregatorKind = {
         if (b.length === 0) return a;
         // the last k of two ordered lists, taken from their ends in one pass
         const n = Math.min(k, a.length + b.length);
-        const out = new Array<Observation>(n);
+        const out = new Array<LastKItem>(n);
         let i = a.length - 1;
         let j = b.length - 1;
-        for (let m = n - 1; m >= 0; m--) out[m] = j < 0 || (i >= 0 && compareObservation(a[i]!, b[j]!) > 0) ? a[i--]! : b[j--]!;
+        for (let m = n - 1; m >= 0; m--) out[m] = j < 0 || (i >= 0 && compare(a[i]!, b[j]!) > 0) ? a[i--]! : b[j--]!;
         return out;
       },
-      finish: (s) => s.map((o) => ({ ...o.fields, ts: o.time }) as SequenceElement),
-      // [time, tie, value, ...field values in declared order]: about half the text of the objects
-      encode: (s) => s.map((o) => { const row: unknown[] = [o.time, o.tie, o.value]; for (const f of fields) row.push(o.fields?.[f] ?? null); return row; }),
-      decode: (x) => (x as unknown[]).map((o): Observation => {
-        if (!Array.isArray(o)) return o as Observation;
-        const fs: Record<string, Scalar> = {};
-        fields.forEach((f, i) => { fs[f] = o[3 + i] as Scalar; });
-        return { time: o[0] as number, tie: o[1] as Scalar, value: o[2] as Scalar, fields: fs };
-      }),
+      finish: (s) => s.map((e) => { const o = asObs(e); return { ...o.fields, ts: o.time } as SequenceElement; }),
+      // [time, tie, value, ...field values in declared order]: about half the text of the objects; rows read
+      // back stay rows until finished (most of a read's tiles only lend an element or two to the merge)
+      encode: (s) => s.map((e) => { if (Array.isArray(e)) return e; const row: unknown[] = [e.time, e.tie, e.value]; for (const f of fields) row.push(e.fields?.[f] ?? null); return row; }),
+      decode: (x) => x as LastKItem[],
     });
   },
 };
