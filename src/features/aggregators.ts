@@ -197,10 +197,15 @@ function pick(sign: 1 | -1, nulls: boolean, windowed: boolean, summary: string):
 
 // A Map keyed by the value itself: SameValueZero tells 1 from '1' (as DuckDB does) and keeps no hidden-class
 // transitions per distinct value, which a plain object keyed by text did (the bulk of a cold online read).
-// A state read from text stays its entries ([value, count][], distinct values) until something adds to it:
-// a tile that is only merged from (most of a read's) never becomes a Map.
-type DistinctState = Map<Scalar, number> | [Scalar, number][];
-const owned = (s: DistinctState): Map<Scalar, number> => (Array.isArray(s) ? new Map(s) : s);
+// A state read from text stays flat pairs [value, count, value, count, ...] (distinct values) until something
+// adds to it: a tile that is only merged from (most of a read's) never becomes a Map.
+type DistinctState = Map<Scalar, number> | Scalar[];
+function owned(s: DistinctState): Map<Scalar, number> {
+  if (!Array.isArray(s)) return s;
+  const m = new Map<Scalar, number>();
+  for (let i = 0; i < s.length; i += 2) m.set(s[i]!, s[i + 1] as number);
+  return m;
+}
 const countDistinct: AggregatorKind = {
   column: 'any', output: 'number', params: [], empty: '0', windowed: true, summary: 'number of distinct non-null values',
   create: () => algebra<DistinctState, number>({
@@ -209,7 +214,7 @@ const countDistinct: AggregatorKind = {
     merge: (a, b) => {
       const m = owned(a);
       // forEach and an indexed loop: no entry pair per value, as for-of over a Map allocates
-      if (Array.isArray(b)) for (let i = 0; i < b.length; i++) { const [k, n] = b[i]!; m.set(k, (m.get(k) ?? 0) + n); }
+      if (Array.isArray(b)) for (let i = 0; i < b.length; i += 2) m.set(b[i]!, (m.get(b[i]!) ?? 0) + (b[i + 1] as number));
       else b.forEach((n, k) => m.set(k, (m.get(k) ?? 0) + n));
       return m;
     },
@@ -220,13 +225,22 @@ const countDistinct: AggregatorKind = {
       if (n > 0) m.set(x.value, n); else m.delete(x.value);
       return m;
     },
-    finish: (s) => (Array.isArray(s) ? s.length : s.size),
-    encode: (s) => (Array.isArray(s) ? s : [...s]),
-    decode: (x) => (Array.isArray(x) ? (x as [Scalar, number][]) : [...new Map((x as { $map?: [Scalar, number][] }).$map ?? [])]),
+    finish: (s) => (Array.isArray(s) ? s.length / 2 : s.size),
+    encode: (s) => {
+      if (Array.isArray(s)) return s;
+      const flat: Scalar[] = [];
+      s.forEach((n, k) => { flat.push(k, n); });
+      return flat;
+    },
+    // also reads entries ([value, count][]) and the tagged form of plain tile JSON ({ $map: entries })
+    decode: (x) => {
+      const entries = Array.isArray(x) ? x : ((x as { $map?: unknown[] }).$map ?? []);
+      return entries.length && Array.isArray(entries[0]) ? (entries as [Scalar, number][]).flat() : (entries as Scalar[]);
+    },
     finishMerged: (s, extra) => {
       const m = owned(s);
       let n = m.size;
-      if (Array.isArray(extra)) { for (let i = 0; i < extra.length; i++) if (!m.has(extra[i]![0])) n++; }
+      if (Array.isArray(extra)) { for (let i = 0; i < extra.length; i += 2) if (!m.has(extra[i]!)) n++; }
       else for (const k of extra.keys()) if (!m.has(k)) n++;
       return n;
     },
