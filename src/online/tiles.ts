@@ -83,7 +83,8 @@ export function upkeepOf(sp: SourcePlan, meta: SeriesMeta | null, events: readon
   const h = floorTo(watermark - sp.longestUs - opts.marginUs, DAY_US);
   const horizon = h > (meta?.rawFrom ?? floorTo(lo, DAY_US)) ? h : null;
   const rawFrom = horizon ?? meta?.rawFrom ?? -Infinity;
-  const from = meta?.sealedTo ?? floorTo(lo, COARSEST);
+  // First seal: from the step holding the first event (a period ending after it holds every event there is).
+  const from = meta?.sealedTo ?? floorTo(lo, STEP);
   const to = floorTo(watermark, STEP);
   if (TILE_LEVELS.length < 2 || from >= to) return { horizon, seal: null };
   // The earliest period that ends in (from, to], at any level; days before rawFrom are gone (periods that
