@@ -61,3 +61,19 @@ describe('tile codec', () => {
     sp.slots.forEach((slot, i) => expect(slot.agg.finish(plain.s![i], { at: 1e7 })).toEqual(slot.agg.finish(states[i], { at: 1e7 })));
   });
 });
+
+describe('sealing', () => {
+  it("starts a series' first seal at the step of its first event: a new series seals nothing until it spans a step", async () => {
+    const { upkeepOf } = await import('../../src/online/tiles.js');
+    const { DAY_US, TILE_LEVELS } = await import('../../src/online/types.js');
+    const sp = buildPlan(loadFeatureRegistry([user, pay, sum(pay, 'amount', { name: 's30', window: '30d' })])).sources.get('pay')!;
+    const step = TILE_LEVELS[1]!;
+    const t0 = Math.floor(Date.UTC(2024, 0, 1) * 1000 / step) * step + DAY_US; // one day into a step
+    const ev = (t: number) => ({ u: String(t), ts: t, e: t, l: 0 as const, v: { amount: 1 } });
+    const opts = { marginUs: DAY_US, denseDay: 4 };
+    expect(upkeepOf(sp, null, [ev(t0), ev(t0 + DAY_US)], opts).seal).toBeNull();
+    const spanning = upkeepOf(sp, null, [ev(t0), ev(t0 + step)], opts).seal!;
+    expect(spanning.from).toBe(t0 - DAY_US);
+    expect(spanning.to).toBe(t0 - DAY_US + step);
+  });
+});
