@@ -6,11 +6,11 @@
  * (backfill), then a live stream of the last ten minutes over 10,000 entities (half in batches of 1,000,
  * half in batches of 20,000); the read entity has ~3 a day (~1,100 in the year).
  * Targets: embedded read p99 <= 1 ms, Redis read p99 <= 2 ms, embedded push >= 50,000 events/s.
- * Phases are separated by a short idle pause, so one phase's garbage collection does not land in the next.
- * The whole run is then repeated in a child process with a larger young generation
- * (`--max-semi-space-size=64`, as a serving process would be started; `--tuned 0` skips it): read tails
- * on a large heap are set by scavenges, which that setting makes rarer.
- *   npx tsx bench/online.ts [--entities 1000] [--events 250] [--reads 10000] [--redis 1] [--tuned 1]
+ * Each backend runs in a process of its own (a serving process holds one), and its phases are separated by
+ * a short idle pause, so one phase's garbage collection does not land in the next. Both are then run again
+ * with a larger young generation (`--max-semi-space-size=64`, as a serving process would be started;
+ * `--tuned 0` skips it): read tails on a large heap are set by scavenges, which that setting makes rarer.
+ *   npx tsx bench/online.ts [--entities 1000] [--events 250] [--reads 10000] [--redis 1] [--embedded 1] [--tuned 1]
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,12 +28,21 @@ const ENTITIES = arg('entities', 1000);
 const EVENTS_PER_ENTITY = arg('events', 250);
 const READS = arg('reads', 10_000);
 const REDIS = arg('redis', 1) === 1;
+const EMBEDDED = arg('embedded', 1) === 1;
 const LIVE = arg('live', 200_000);
 const TUNED = arg('tuned', 1) === 1;
 const SEMI_SPACE_MB = 64;
-/** Set in the child that repeats the run with a larger young generation: it prints its rows as JSON. */
+/** Set in the children (one per backend and flags) that take the figures: they print their rows as JSON. */
 const CHILD = process.env.KILN_BENCH_ONLINE_CHILD === '1';
-const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 250));
+/**
+ * Between phases: a full collection (the children run with --expose-gc), then an idle pause, so the garbage
+ * of one phase (a year's backfill above all) is not collected during the next; a serving process collects
+ * continuously and does not carry a backfill's garbage into its reads.
+ */
+const settle = async (): Promise<void> => {
+  (globalThis as { gc?: () => void }).gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 250));
+};
 const TARGET = { embeddedP99Ms: 1, redisP99Ms: 2, pushPerSecond: 50_000 };
 
 const CATEGORIES = ['grocery', 'fuel', 'restaurants', 'travel', 'electronics', 'online_retail', 'utilities', 'pharmacy', 'entertainment', 'gambling', 'cash_advance'] as const;
@@ -161,45 +170,50 @@ async function run(name: string, backend: OnlineStore, p99Target: number): Promi
     [name, `push live, batches of 1,000 (~1 event per entity): ${rate(small)}`, '', '', '', `>= ${TARGET.pushPerSecond.toLocaleString()}/s`, (TARGET.pushPerSecond / small.wall).toFixed(2)],
     [name, `push backfill: a year of ${nHistory.toLocaleString()} events in time order: ${rate(backfill)}`, '', '', '', '(no target)', ''],
   ];
-  if (!CHILD) console.log(`${name}: rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+  process.stdout.write(`@@note ${name} (${process.execArgv.filter((a) => a.startsWith('--max-semi')).join(' ') || 'default flags'}): rss ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB, heap used ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB\n`);
   return out;
 }
 
-const heading = (): string => `node ${process.execArgv.filter((a) => a.startsWith('--max-semi')).join(' ') || '(default flags)'}`;
-if (!CHILD) {
-  console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (this machine is shared: tails move with it)`);
-  console.log(`online bench on ${machine()}: 250 values (${features.length} features, ${definitions.length - 3 - features.length + 1} set), reader entity with 1,100 events/year, ${ENTITIES} other entities x ${EVENTS_PER_ENTITY} events`);
-}
-const table: (string | number)[][] = [];
-const { dir, cleanup } = tempDir('kiln-bench-online-');
-try {
-  table.push(...(await run('embedded', EmbeddedOnlineStore.open(`${dir}/online.sqlite`), TARGET.embeddedP99Ms)));
-  if (REDIS) {
-    const store = await RedisOnlineStore.connect({ prefix: `kiln-bench:${randomBytes(4).toString('hex')}:` });
-    try {
-      table.push(...(await run('redis', store, TARGET.redisP99Ms)));
-    } finally {
-      const cleanupStore = await RedisOnlineStore.connect({ prefix: store.prefix });
-      await cleanupStore.drop();
-      await cleanupStore.close();
-    }
-  }
-} finally {
-  cleanup();
-}
 const HEADER = ['backend', 'measure', 'p50 ms', 'p99 ms', 'max ms', 'target', 'ratio to target (<1 is better)'];
 if (CHILD) {
+  // One backend, in a process of its own: no other backend's heap or garbage collection in its figures.
+  const table: (string | number)[][] = [];
+  const { dir, cleanup } = tempDir('kiln-bench-online-');
+  try {
+    if (EMBEDDED) table.push(...(await run('embedded', EmbeddedOnlineStore.open(`${dir}/online.sqlite`), TARGET.embeddedP99Ms)));
+    else if (REDIS) {
+      const store = await RedisOnlineStore.connect({ prefix: `kiln-bench:${randomBytes(4).toString('hex')}:` });
+      try {
+        table.push(...(await run('redis', store, TARGET.redisP99Ms)));
+      } finally {
+        const cleanupStore = await RedisOnlineStore.connect({ prefix: store.prefix });
+        await cleanupStore.drop();
+        await cleanupStore.close();
+      }
+    }
+  } finally {
+    cleanup();
+  }
   process.stdout.write(`\n@@rows ${JSON.stringify(table)}\n`);
 } else {
-  console.log(`\n${heading()}`);
-  printTable(HEADER, table);
-  if (TUNED) {
-    const child = spawnSync(process.execPath, [`--max-semi-space-size=${SEMI_SPACE_MB}`, '--import', 'tsx', import.meta.filename, ...process.argv.slice(2)], {
-      env: { ...process.env, KILN_BENCH_ONLINE_CHILD: '1' }, encoding: 'utf8', maxBuffer: 64 * 2 ** 20,
-    });
-    const line = child.stdout.split('\n').find((l) => l.startsWith('@@rows '));
-    if (child.status !== 0 || !line) throw new Error(`the --max-semi-space-size=${SEMI_SPACE_MB} pass failed (exit ${child.status}):\n${child.stderr}`);
-    console.log(`\nnode --max-semi-space-size=${SEMI_SPACE_MB} (the same run in a child process with a larger young generation)`);
-    printTable(HEADER, JSON.parse(line.slice(7)) as (string | number)[][]);
+  console.log(`load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (this machine is shared: tails move with it)`);
+  console.log(`online bench on ${machine()}: 250 values (${features.length} features, ${definitions.length - 3 - features.length + 1} set), reader entity with 1,100 events/year, ${ENTITIES} other entities x ${EVENTS_PER_ENTITY} events; each backend in its own process`);
+  const passes: [string, string[]][] = [['node (default flags)', []]];
+  if (TUNED) passes.push([`node --max-semi-space-size=${SEMI_SPACE_MB} (a larger young generation)`, [`--max-semi-space-size=${SEMI_SPACE_MB}`]]);
+  const backends = [...(EMBEDDED ? ['embedded'] : []), ...(REDIS ? ['redis'] : [])];
+  for (const [title, flags] of passes) {
+    const table: (string | number)[][] = [];
+    for (const backend of backends) {
+      const only = ['--embedded', backend === 'embedded' ? '1' : '0', '--redis', backend === 'redis' ? '1' : '0'];
+      const child = spawnSync(process.execPath, [...flags, '--expose-gc', '--import', 'tsx', import.meta.filename, ...only, ...process.argv.slice(2)], {
+        env: { ...process.env, KILN_BENCH_ONLINE_CHILD: '1' }, encoding: 'utf8', maxBuffer: 64 * 2 ** 20, stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const line = child.stdout.split('\n').find((l) => l.startsWith('@@rows '));
+      if (child.status !== 0 || !line) throw new Error(`the ${backend} pass (${title}) failed with exit ${child.status}`);
+      for (const l of child.stdout.split('\n')) if (l.startsWith('@@note ')) console.log(l.slice(7));
+      table.push(...(JSON.parse(line.slice(7)) as (string | number)[][]));
+    }
+    console.log(`\n${title}`);
+    printTable(HEADER, table);
   }
 }

@@ -71,7 +71,7 @@ if ARGV[p] ~= '' then
 end
 return out`;
 
-interface SeriesReader { kilnReadSeries(s: string, r: string, l: string, ...args: string[]): unknown }
+interface SeriesReader { kilnReadSeries(s: string, r: string, l: string, ...args: string[]): Promise<unknown> }
 
 const score = (t: number): string => (t === -Infinity ? '-inf' : t === Infinity ? '+inf' : String(t));
 const globEscape = (s: string): string => s.replace(/[*?[\]\\]/g, '\\$&');
@@ -119,17 +119,26 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   async read(requests: readonly SeriesRequest[]): Promise<SeriesData[]> {
-    const pipe = this.client.pipeline() as unknown as ReturnType<Redis['pipeline']> & SeriesReader;
+    // Commands, not a pipeline: they share the connection's round trip all the same (ioredis writes each as it
+    // is issued and Redis answers in order), and an ioredis pipeline keeps everything allocated alongside it alive
+    // through a young-generation collection (measured: ~1.6 MB promoted per scavenge, pauses 3x longer).
+    const client = this.client as unknown as SeriesReader;
+    const pending: Promise<unknown>[] = [];
     const layout = requests.map((r) => {
       const fields = r.base ? ['meta', 'base'] : ['meta'];
       for (const tr of r.tiles ?? []) for (let i = tr.from; i < tr.to; i++) fields.push(tileKey(tr.level, i));
       const ranges = (r.raw ?? []).map(([a, b]) => [score(a), `(${score(b)}`]);
       const late = r.late ? [score(r.late[0]), `(${score(r.late[1])}`] : ['', ''];
       const stubs = r.stubRaw ? [TILE_LEVELS.join(','), STUB_JSON] : ['', ''];
-      pipe.kilnReadSeries(this.key('s', r.key), this.key('r', r.key), this.key('l', r.key), String(fields.length), ...fields, String(ranges.length), ...ranges.flat(), ...late, ...stubs);
+      pending.push(client.kilnReadSeries(this.key('s', r.key), this.key('r', r.key), this.key('l', r.key), String(fields.length), ...fields, String(ranges.length), ...ranges.flat(), ...late, ...stubs));
       return fields;
     });
-    const res = await this.exec(pipe.exec());
+    let res: unknown[];
+    try {
+      res = await Promise.all(pending);
+    } catch (e) {
+      throw new KilnError('INTERNAL', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
+    }
     return requests.map((r, n) => {
       const fields = layout[n]!;
       const reply = res[n] as unknown[];
