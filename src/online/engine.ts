@@ -8,8 +8,8 @@ import { evaluateExpr } from '../features/index.js';
 import { loadFeatureRegistry } from '../features/index.js';
 import { targetSources, validateEvents, type PushTarget, type ValidateOptions } from './events.js';
 import {
-  advanceCache, checkPlan, checkReadable, edgeRequest, emptyValues, fillInner, innerRequest, staleWindows, windowFinisher, type InnerPlan,
-  type SeriesCache, type WindowFinisher,
+  advanceCache, checkPlan, checkReadable, edgeRequest, emptyValues, fillInner, innerRequest, innerSpec, resolvedMatches, staleWindows, windowFinisher,
+  type InnerPlan, type SeriesCache, type WindowFinisher,
 } from './evaluate.js';
 import { buildPlan, cellKey, readPlanOf, tileCodecOf, type OnlinePlan, type ReadPlan, type SourcePlan } from './plan.js';
 import { timeArgument } from './time.js';
@@ -65,7 +65,13 @@ function assemble(rp: ReadPlan, id: EntityId, values: readonly unknown[][][]): O
   return rp.row(id, cells);
 }
 
+const cacheKey = (key: SeriesKey): string => `${key.source}\u0000${key.entity}`;
+/** A series this process holds nothing for. */
+const NO_CACHE: SeriesCache = { version: -1, baseE: null, windows: [] };
+
 export class OnlineFeatureStore {
+  /** Reads whose inner parts the backend resolved in the first round trip, and those it had to read again (a mismatch). */
+  readonly stats = { innerResolved: 0, innerReread: 0 };
   private readonly cache = new Map<string, SeriesCache>();
   private readonly readPlans = new Map<string, ReadPlan>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -151,35 +157,49 @@ export class OnlineFeatureStore {
     }
     const jobs: Job[] = [];
     const first: SeriesRequest[] = [];
+    const resolves = this.backend.capabilities.resolvesInner === true;
     for (const entity of ids) {
       for (const src of rp.sources) {
         const key = { source: src.plan.source.name, entity };
         const { request, tails } = edgeRequest(key, src.plan, src.windows, E);
         jobs.push({ key, sp: src.plan, windows: src.windows, tails, cache: null, finisher: null, values: [] });
-        first.push(request);
+        // A series this process holds nothing for has every window stale: a backend that can resolve the inner
+        // parts against the meta it reads gets them in the same request (one round trip instead of two).
+        first.push(resolves && !this.cache.has(cacheKey(key)) ? { key, raw: request.raw!, inner: innerSpec(src.plan, staleWindows(src.plan, NO_CACHE, src.windows, E), E) } : request);
       }
     }
     const edges = await this.backend.read(first);
     const finisherOf = (job: Job, i: number): WindowFinisher => (job.finisher ??= windowFinisher(job.sp, edges[i]!, job.tails, E, at));
-    const stale: { job: Job; at: number; plan: InnerPlan; keep: boolean }[] = [];
+    const stale: { job: Job; at: number; plan: InnerPlan; keep: boolean; data: SeriesData | null }[] = [];
     jobs.forEach((job, i) => {
-      const meta = edges[i]!.meta;
+      const got = edges[i]!;
+      const meta = got.meta;
       if (!meta) return;
       checkPlan(job.sp, meta);
       const { cache, known } = this.cacheFor(job.key, meta.version);
       job.cache = cache;
       const missing = staleWindows(job.sp, cache, job.windows, E);
+      if (!missing.length) return;
       // A series read for the first time since its last write is finished straight from the merge; its inner
       // parts are kept (copied per window) from the second read on, so one-off reads copy nothing.
-      if (missing.length) stale.push({ job, at: i, plan: innerRequest(job.key, job.sp, meta, missing, E), keep: known });
+      const plan = innerRequest(job.key, job.sp, meta, missing, E);
+      // What the backend resolved is used only when it holds everything this plan reads.
+      const data = got.inner && !got.tilesMissing && resolvedMatches(plan, got.inner) ? got.inner.data : null;
+      if (got.inner) this.stats[data ? 'innerResolved' : 'innerReread']++;
+      stale.push({ job, at: i, plan, keep: known, data });
     });
-    const inner = stale.length ? await this.withTiles(stale.map((s) => s.job.sp), stale.map((s) => s.plan.request), await this.backend.read(stale.map((s) => s.plan.request))) : [];
-    stale.forEach((s, i) => {
+    const unread = stale.filter((s) => s.data === null);
+    if (unread.length) {
+      const got = await this.withTiles(unread.map((s) => s.job.sp), unread.map((s) => s.plan.request), await this.backend.read(unread.map((s) => s.plan.request)));
+      unread.forEach((s, j) => { s.data = got[j]!; });
+    }
+    stale.forEach((s) => {
       const { job } = s;
-      if (s.keep) { fillInner(job.sp, job.cache!, s.plan, inner[i]!); return; }
+      const data = s.data!;
+      if (s.keep) { fillInner(job.sp, job.cache!, s.plan, data); return; }
       const wanted = new Map(job.windows.map((w) => [w.index, w.views]));
       const finish = finisherOf(job, s.at);
-      fillInner(job.sp, job.cache!, s.plan, inner[i]!, (index, entry) => {
+      fillInner(job.sp, job.cache!, s.plan, data, (index, entry) => {
         const views = wanted.get(index);
         if (views) job.values[index] = finish(index, views, entry);
       });
@@ -222,7 +242,7 @@ export class OnlineFeatureStore {
 
   /** The series' cache entry; `known` when it was there already (read before since its last write). */
   private cacheFor(key: SeriesKey, version: number): { cache: SeriesCache; known: boolean } {
-    const k = `${key.source}\u0000${key.entity}`;
+    const k = cacheKey(key);
     let c = this.cache.get(k);
     const known = c !== undefined && c.version === version;
     if (known) {
@@ -257,7 +277,7 @@ export class OnlineFeatureStore {
       // From here to the write call nothing awaits: a backend that shares its objects sees the change at once.
       const writes = chunk.map((_, j) => applyEvents(sp, keys[j]!, data[j]!, extraAt[j] === undefined ? null : extra[extraAt[j]!]!, events[j]!, upkeep[j]!, opts));
       if (this.cache.size) writes.forEach((w, j) => {
-        const k = `${sp.source.name}\u0000${chunk[j]}`;
+        const k = cacheKey(keys[j]!);
         const c = this.cache.get(k);
         if (!c) return;
         if (c.version === (data[j]!.meta?.version ?? 0)) advanceCache(sp, c, events[j]!, w.meta.version, w.base?.e);

@@ -18,8 +18,8 @@ import { finishMerged, type Observation } from '../features/index.js';
 import { emptyStates, foldEvent, mergeStored, observations, type SourcePlan } from './plan.js';
 import { cover, isoMicros, unionTileRanges, type Cover } from './time.js';
 import {
-  DAY_US, HOUR_US, TILE_LEVELS, floorTo, tileKey, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta, type SeriesRequest, type TileRange,
-  type TimeRange,
+  DAY_US, HOUR_US, TILE_LEVELS, floorTo, tileKey, type InnerSpec, type RawEvent, type ResolvedInner, type SeriesData, type SeriesKey, type SeriesMeta,
+  type SeriesRequest, type TileRange, type TimeRange,
 } from './types.js';
 
 /** The cached inner part of one window: states by slot, and inner events not yet visible at H. */
@@ -108,6 +108,27 @@ export function innerRequest(key: SeriesKey, sp: SourcePlan, meta: SeriesMeta, s
   });
   const base = stale.some((i) => sp.windows[i]!.us === null);
   return { request: { key, tiles: unionTileRanges(tiles), raw, ...(lateFrom < lateTo ? { late: [lateFrom, lateTo] as const } : {}), base, stubRaw: true }, chains };
+}
+
+/** The inner parts of stale windows, described before the meta is known: what `innerRequest` resolves (see `InnerSpec`). */
+export function innerSpec(sp: SourcePlan, stale: readonly number[], E: number): InnerSpec {
+  const chains = [...new Set(stale.map((i) => sp.windows[i]!.grain))].map((grain) => {
+    const H = floorTo(E, grain);
+    return { H, starts: stale.filter((i) => sp.windows[i]!.grain === grain).map((i) => { const us = sp.windows[i]!.us; return us === null ? null : H - us + grain; }) };
+  });
+  return { chains, base: stale.some((i) => sp.windows[i]!.us === null) };
+}
+
+/** Whether a backend's resolution of an `InnerSpec` holds everything this plan reads: else the engine reads it itself. */
+export function resolvedMatches(plan: InnerPlan, resolved: ResolvedInner): boolean {
+  const r = plan.request;
+  if (Boolean(r.base) !== resolved.base) return false;
+  const raw = r.raw ?? [];
+  if (raw.length !== resolved.raw.length || raw.some(([a, b], i) => a !== resolved.raw[i]![0] || b !== resolved.raw[i]![1])) return false;
+  if (r.late ? !resolved.late || r.late[0] !== resolved.late[0] || r.late[1] !== resolved.late[1] : resolved.late !== null) return false;
+  const fields = new Set(resolved.fields);
+  for (const tr of r.tiles ?? []) for (let i = tr.from; i < tr.to; i++) if (!fields.has(tileKey(tr.level, i))) return false;
+  return true;
 }
 
 /**

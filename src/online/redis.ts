@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors.js';
 import {
-  JSON_TILE_CODEC, STUB_JSON, TILE_LEVELS, tileKey, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
+  DAY_US, JSON_TILE_CODEC, STUB_JSON, TILE_LEVELS, tileKey, type InnerSpec, type OnlineStore, type ResolvedInner, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type SeriesWrite, type Tile, type TileCodec,
 } from './types.js';
 
@@ -37,47 +37,148 @@ end
 for i = 1, #del, 1000 do redis.call('HDEL', KEYS[1], unpack(del, i, math.min(i + 999, #del))) end
 return #del`;
 
-// One series' read in one command: HMGET of the hash, then ZRANGEBYSCORE per raw range and for late events.
-// ARGV: nFields, fields..., nRanges, (min, max)..., lateMin, lateMax (empty: no late range), stub widths (empty: no
-// stub events), stub JSON prefix. Tile fields are '<level>:<index>'; a stub tile's value starts with STUB_JSON.
+// One series' read in one command. ARGV: nFields, fields..., nRanges, (min, max)..., lateMin, lateMax (empty: no
+// late range), stub widths (empty: no stub events), stub JSON prefix; optionally 'inner' and an InnerSpec (below).
+// The reply: the HMGET values, one list per raw range, the late list, one list per stub field in field order (a
+// stub tile's value starts with the prefix; tile fields are '<level>:<index>'), then the resolved inner part.
 const READ_SERIES = `
-local n = tonumber(ARGV[1])
-local out = { redis.call('HMGET', KEYS[1], unpack(ARGV, 2, 1 + n)) }
-local p = 2 + n
-local nr = tonumber(ARGV[p])
-p = p + 1
-for i = 1, nr do
-  out[#out + 1] = redis.call('ZRANGEBYSCORE', KEYS[2], ARGV[p], ARGV[p + 1])
-  p = p + 2
-end
-if ARGV[p] ~= '' then out[#out + 1] = redis.call('ZRANGEBYSCORE', KEYS[3], ARGV[p], ARGV[p + 1]) end
-p = p + 2
-if ARGV[p] ~= '' then
-  -- stub tiles' raw events, one list per stub field in field order: ARGV[p] = the tile widths, comma-separated
-  local widths = {}
-  for w in string.gmatch(ARGV[p], '[^,]+') do widths[#widths + 1] = tonumber(w) end
-  local values = out[1]
-  local prefix = ARGV[p + 1]
-  for i = 1, n do
-    local v = values[i]
-    if v and string.sub(v, 1, #prefix) == prefix then
-      local f = ARGV[1 + i]
-      local c = string.find(f, ':', 1, true)
-      local width = widths[tonumber(string.sub(f, 1, c - 1)) + 1]
-      local idx = tonumber(string.sub(f, c + 1))
-      out[#out + 1] = redis.call('ZRANGEBYSCORE', KEYS[2], string.format('%.17g', idx * width), '(' .. string.format('%.17g', (idx + 1) * width))
+local function readPart(out, fields, ranges, lateMin, lateMax, widths, prefix)
+  local values = redis.call('HMGET', KEYS[1], unpack(fields))
+  out[#out + 1] = values
+  for i = 1, #ranges, 2 do out[#out + 1] = redis.call('ZRANGEBYSCORE', KEYS[2], ranges[i], ranges[i + 1]) end
+  if lateMin then out[#out + 1] = redis.call('ZRANGEBYSCORE', KEYS[3], lateMin, lateMax) end
+  if widths then
+    for i = 1, #fields do
+      local v = values[i]
+      local c = string.find(fields[i], ':', 1, true)
+      if c and v and string.sub(v, 1, #prefix) == prefix then
+        local width = widths[tonumber(string.sub(fields[i], 1, c - 1)) + 1]
+        local idx = tonumber(string.sub(fields[i], c + 1))
+        out[#out + 1] = redis.call('ZRANGEBYSCORE', KEYS[2], string.format('%.17g', idx * width), '(' .. string.format('%.17g', (idx + 1) * width))
+      end
     end
   end
 end
+local function csv(text)
+  local t = {}
+  for w in string.gmatch(text, '[^,]+') do t[#t + 1] = tonumber(w) end
+  return t
+end
+local p = 1
+local function take(n)
+  local t = {}
+  for i = 1, n do t[i] = ARGV[p + i - 1] end
+  p = p + n
+  return t
+end
+local fields = take(tonumber(take(1)[1]))
+local ranges = take(2 * tonumber(take(1)[1]))
+local lateMin, lateMax
+if ARGV[p] ~= '' then lateMin, lateMax = ARGV[p], ARGV[p + 1] end
+p = p + 2
+local widths
+if ARGV[p] ~= '' then widths = csv(ARGV[p]) end
+local prefix = ARGV[p + 1]
+p = p + 2
+local out = {}
+readPart(out, fields, ranges, lateMin, lateMax, widths, prefix)
+local metaText = out[1][1]
+if ARGV[p] ~= 'inner' or not metaText then return out end
+
+-- The inner parts (InnerSpec), resolved against the meta just read as the engine's innerRequest does: ARGV
+-- 'inner', the day in µs, tile widths, stub prefix, nChains, per chain H, nStarts, starts ('L': lifetime), base.
+local meta = cjson.decode(metaText)
+local function opt(x) if x == nil or x == cjson.null then return nil end return x end
+local lo, sealed, rawFrom = opt(meta.lo), opt(meta.sealedTo), opt(meta.rawFrom)
+local day = tonumber(ARGV[p + 1])
+local iw = csv(ARGV[p + 2])
+local iprefix = ARGV[p + 3]
+local nc = tonumber(ARGV[p + 4])
+p = p + 5
+local coarseTo = sealed or -math.huge
+local seen, tfields, rlist = {}, {}, {}
+local function coverFrom(from, to, level)
+  if from >= to then return end
+  if level < 0 then rlist[#rlist + 1] = from; rlist[#rlist + 1] = to; return end
+  local g = iw[level + 1]
+  local a = math.ceil(from / g)
+  local b = math.floor((level == 0 and to or math.min(to, coarseTo)) / g)
+  if a >= b then coverFrom(from, to, level - 1); return end
+  coverFrom(from, a * g, level - 1)
+  for i = a, b - 1 do
+    local f = string.format('%d:%d', level, i)
+    if not seen[f] then seen[f] = true; tfields[#tfields + 1] = f end
+  end
+  coverFrom(b * g, to, level - 1)
+end
+local lateFrom, lateTo = math.huge, -math.huge
+for _ = 1, nc do
+  local H = tonumber(ARGV[p])
+  local ns = tonumber(ARGV[p + 1])
+  p = p + 2
+  local floorLo = H
+  if lo then floorLo = math.floor(lo / day) * day end
+  local prev = H
+  for _ = 1, ns do
+    local start
+    if ARGV[p] == 'L' then start = rawFrom or -math.huge else start = tonumber(ARGV[p]) end
+    p = p + 1
+    local from = math.min(prev, math.max(start, floorLo))
+    if from == -math.huge then return out end -- nothing to bound it by: the engine reads it itself
+    coverFrom(from, prev, #iw - 1)
+    prev = from
+  end
+  if prev < H then lateFrom = math.min(lateFrom, prev); lateTo = math.max(lateTo, H) end
+end
+local base = ARGV[p] == '1'
+local ifields = { 'meta' }
+if base then ifields[2] = 'base' end
+for i = 1, #tfields do ifields[#ifields + 1] = tfields[i] end
+local iranges, echo = {}, {}
+for i = 1, #rlist, 2 do
+  echo[i] = string.format('%.17g', rlist[i])
+  echo[i + 1] = string.format('%.17g', rlist[i + 1])
+  iranges[i] = echo[i]
+  iranges[i + 1] = '(' .. echo[i + 1]
+end
+local late = { '', '' }
+local lmin, lmax
+if lateFrom < lateTo then
+  late = { string.format('%.17g', lateFrom), string.format('%.17g', lateTo) }
+  lmin, lmax = late[1], '(' .. late[2]
+end
+local inner = {}
+readPart(inner, ifields, iranges, lmin, lmax, iw, iprefix)
+out[#out + 1] = { tfields, echo, late, base and 1 or 0, inner }
 return out`;
 
 interface SeriesReader { kilnReadSeries(s: string, r: string, l: string, ...args: string[]): Promise<unknown> }
+
+interface DecodedPart {
+  readonly meta: SeriesMeta | null; readonly raw: RawEvent[][]; readonly late: RawEvent[]; readonly tiles: Map<string, Tile>; readonly base: Tile | null;
+  readonly stubRaw: RawEvent[] | null; readonly next: number;
+}
+
+const parseEvents = (x: unknown): RawEvent[] => (x as string[]).map((m) => JSON.parse(m) as RawEvent);
+
+/** Series data from a decoded part (a literal, not a spread of another object: see `lastK`'s finish). */
+function seriesData(p: DecodedPart, inner?: ResolvedInner): SeriesData {
+  return { meta: p.meta, raw: p.raw, late: p.late, tiles: p.tiles, base: p.base, tilesMissing: false, ...(p.stubRaw ? { stubRaw: p.stubRaw } : {}), ...(inner ? { inner } : {}) };
+}
+
+/** An InnerSpec as script arguments (see READ_SERIES). */
+function innerArgs(spec: InnerSpec): string[] {
+  const out = ['inner', String(DAY_US), TILE_LEVELS.join(','), STUB_JSON, String(spec.chains.length)];
+  for (const c of spec.chains) out.push(String(c.H), String(c.starts.length), ...c.starts.map((x) => (x === null ? 'L' : String(x))));
+  out.push(spec.base ? '1' : '0');
+  return out;
+}
 
 const score = (t: number): string => (t === -Infinity ? '-inf' : t === Infinity ? '+inf' : String(t));
 const globEscape = (s: string): string => s.replace(/[*?[\]\\]/g, '\\$&');
 
 export class RedisOnlineStore implements OnlineStore {
-  readonly capabilities: OnlineStoreCapabilities = { name: 'redis', persistent: true, shared: true, durableOnWrite: true, sharesObjects: false, tilesDurable: true };
+  readonly capabilities: OnlineStoreCapabilities = { name: 'redis', persistent: true, shared: true, durableOnWrite: true, sharesObjects: false, tilesDurable: true, resolvesInner: true };
 
   private readonly codecs = new Map<string, TileCodec>();
 
@@ -130,7 +231,8 @@ export class RedisOnlineStore implements OnlineStore {
       const ranges = (r.raw ?? []).map(([a, b]) => [score(a), `(${score(b)}`]);
       const late = r.late ? [score(r.late[0]), `(${score(r.late[1])}`] : ['', ''];
       const stubs = r.stubRaw ? [TILE_LEVELS.join(','), STUB_JSON] : ['', ''];
-      pending.push(client.kilnReadSeries(this.key('s', r.key), this.key('r', r.key), this.key('l', r.key), String(fields.length), ...fields, String(ranges.length), ...ranges.flat(), ...late, ...stubs));
+      const inner = r.inner ? innerArgs(r.inner) : [];
+      pending.push(client.kilnReadSeries(this.key('s', r.key), this.key('r', r.key), this.key('l', r.key), String(fields.length), ...fields, String(ranges.length), ...ranges.flat(), ...late, ...stubs, ...inner));
       return fields;
     });
     let res: unknown[];
@@ -140,32 +242,37 @@ export class RedisOnlineStore implements OnlineStore {
       throw new KilnError('INTERNAL', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
     }
     return requests.map((r, n) => {
-      const fields = layout[n]!;
       const reply = res[n] as unknown[];
-      let at = 0;
-      const next = (): unknown => reply[at++];
-      const values = next() as (string | null)[];
-      const meta = values[0] ? (JSON.parse(values[0]) as SeriesMeta) : null;
-      const tiles = new Map<string, Tile>();
-      const codec = this.codec(meta?.plan);
-      for (let i = r.base ? 2 : 1; i < fields.length; i++) { const v = values[i]; if (v) tiles.set(fields[i]!, codec.fromJson(v)); }
-      const events = (x: unknown): RawEvent[] => (x as string[]).map((m) => JSON.parse(m) as RawEvent);
-      const raw = (r.raw ?? []).map(() => events(next()));
-      const late = r.late ? events(next()) : [];
-      let stubRaw: RawEvent[] | undefined;
-      if (r.stubRaw) {
-        stubRaw = [];
-        // the script's lists, one per stub field in field order (it tests the same first bytes)
-        for (let i = r.base ? 2 : 1; i < fields.length; i++) if (values[i]?.startsWith(STUB_JSON)) for (const ev of events(next())) stubRaw.push(ev);
-        stubRaw.sort((a, b) => a.ts - b.ts);
-      }
-      return {
-        meta, raw, late, tiles,
-        base: r.base && values[1] ? codec.fromJson(values[1]) : null,
-        tilesMissing: false,
-        ...(stubRaw ? { stubRaw } : {}),
-      };
+      const first = this.decode(reply, 0, layout[n]!, r.base === true, r.raw?.length ?? 0, r.late !== undefined, r.stubRaw === true);
+      const echo = reply[first.next] as [string[], string[], [string, string], number, unknown[]] | undefined;
+      if (!r.inner || !echo) return seriesData(first);
+      const [fields, bounds, late, base, innerReply] = echo;
+      const raw: [number, number][] = [];
+      for (let i = 0; i < bounds.length; i += 2) raw.push([Number(bounds[i]), Number(bounds[i + 1])]);
+      const innerFields = [...(base ? ['meta', 'base'] : ['meta']), ...fields];
+      const data = seriesData(this.decode(innerReply, 0, innerFields, base === 1, raw.length, late[0] !== '', true));
+      return seriesData(first, { fields, raw, late: late[0] === '' ? null : [Number(late[0]), Number(late[1])], base: base === 1, data });
     });
+  }
+
+  /** One request's share of a script reply, from `at`: its parts, and where the next part starts. */
+  private decode(reply: unknown[], at: number, fields: readonly string[], hasBase: boolean, nRaw: number, hasLate: boolean, stubs: boolean): DecodedPart {
+    const values = reply[at++] as (string | null)[];
+    const meta = values[0] ? (JSON.parse(values[0]) as SeriesMeta) : null;
+    const tiles = new Map<string, Tile>();
+    const codec = this.codec(meta?.plan);
+    for (let i = hasBase ? 2 : 1; i < fields.length; i++) { const v = values[i]; if (v) tiles.set(fields[i]!, codec.fromJson(v)); }
+    const raw: RawEvent[][] = [];
+    for (let i = 0; i < nRaw; i++) raw.push(parseEvents(reply[at++]));
+    const late = hasLate ? parseEvents(reply[at++]) : [];
+    let stubRaw: RawEvent[] | null = null;
+    if (stubs) {
+      stubRaw = [];
+      // the script's lists, one per stub field in field order (it tests the same first bytes)
+      for (let i = hasBase ? 2 : 1; i < fields.length; i++) if (values[i]?.startsWith(STUB_JSON)) for (const ev of parseEvents(reply[at++])) stubRaw.push(ev);
+      stubRaw.sort((a, b) => a.ts - b.ts);
+    }
+    return { meta, raw, late, tiles, base: hasBase && values[1] ? codec.fromJson(values[1]) : null, stubRaw, next: at };
   }
 
   async write(batch: readonly SeriesWrite[]): Promise<void> {

@@ -167,6 +167,33 @@ export interface SeriesRequest {
   readonly base?: boolean;
   /** With tiles: also the raw events of every returned stub tile (`s === null`), in `stubRaw`. */
   readonly stubRaw?: boolean;
+  /**
+   * Only to a backend with `resolvesInner`: the tiles and raw events of the windows' inner parts, described
+   * before the meta is known, for the backend to resolve against the meta it reads (one round trip, not two).
+   */
+  readonly inner?: InnerSpec;
+}
+
+/**
+ * The inner parts of stale windows, as the engine would ask for them once it knows the meta (`innerRequest`):
+ * per grain chain, its H and each window's start, shortest window first (H − w + grain; null: lifetime).
+ * Resolved against a meta: each window's inner part starts at max(start, the day of `lo`) (`rawFrom` for
+ * lifetime), capped by the previous window's, and is covered by tiles up to `sealedTo` (`cover`); late
+ * events over the chains' span; the base when a lifetime window is stale; stub tiles' raw events.
+ */
+export interface InnerSpec {
+  readonly chains: readonly { readonly H: number; readonly starts: readonly (number | null)[] }[];
+  readonly base: boolean;
+}
+
+/** What a backend resolved an `InnerSpec` to (the engine checks it against its own plan before use), and the data read. */
+export interface ResolvedInner {
+  /** Tile fields read (`tileKey`). */
+  readonly fields: readonly string[];
+  readonly raw: readonly TimeRange[];
+  readonly late: TimeRange | null;
+  readonly base: boolean;
+  readonly data: SeriesData;
 }
 
 export interface SeriesData {
@@ -181,6 +208,8 @@ export interface SeriesData {
   readonly tilesMissing: boolean;
   /** When asked (`stubRaw`): the raw events (on-time and late) within the returned stub tiles, by event time. */
   readonly stubRaw?: readonly RawEvent[];
+  /** When asked (`inner`) and the series exists: the inner parts' request as resolved, and its data. */
+  readonly inner?: ResolvedInner;
 }
 
 export interface SeriesWrite {
@@ -220,6 +249,8 @@ export interface OnlineStoreCapabilities {
    * reports `tilesMissing` for series loaded after a restart, and the engine rebuilds their tiles once.
    */
   readonly tilesDurable: boolean;
+  /** Whether `read` resolves a request's `inner` where the data is (a network backend: a read in one round trip). */
+  readonly resolvesInner?: boolean;
 }
 
 /**

@@ -57,16 +57,23 @@ function parity(name: string, backend: BackendFactory, skip: () => Promise<boole
         const h = await backend();
         try {
           const online = await OnlineFeatureStore.open(h.store, defs, denseDay ? { denseDay } : {});
+          const cold = await OnlineFeatureStore.open(h.store, defs, { cacheSeries: 0, ...(denseDay ? { denseDay } : {}) }); // every read merges tiles
           const got: OnlineRow[] = [];
+          const coldGot: OnlineRow[] = [];
           let next = 0;
           for (const { k, t: at } of data.spine) {
             const start = next;
             while (next < rows.length && rows[next]!.a < at + 3 * HOUR) next++;
             if (next > start) await online.push({ source: 'ev' }, rows.slice(start, next).map((x) => x.r));
             got.push((await online.getOnlineFeatures([k], 'long', { asOf: isoMicros(at) }))[0]!);
+            coldGot.push((await cold.getOnlineFeatures([k], 'long', { asOf: isoMicros(at) }))[0]!);
           }
           const where = (i: number): string => `k=${data.spine[i]!.k} t=${isoMicros(data.spine[i]!.t)}`;
           expectParity(offline, got, where);
+          expectParity(offline, coldGot, where);
+          // Redis resolved every first read (of a series written by then) in Lua, as the engine would
+          if (h.store.capabilities.resolvesInner) expect(cold.stats).toEqual({ innerResolved: expect.any(Number), innerReread: 0 });
+          expect(cold.stats.innerResolved > data.spine.length / 2).toBe(h.store.capabilities.resolvesInner === true);
           const naive = naiveEvaluate(defs, { ev: data.events as never }, data.spine.map((p) => ({ key: p.k, time: p.t })), { features: 'long' });
           expectParity(got, naive, where);
           // every level was sealed: the coarsest tiles exist (dense or stubs) and compaction moved rawFrom

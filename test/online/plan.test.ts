@@ -77,3 +77,33 @@ describe('sealing', () => {
     expect(spanning.to).toBe(t0 - DAY_US + step);
   });
 });
+
+describe('inner parts resolved by the backend', () => {
+  it('are used only when they hold every tile, range, late range and base the engine would read', async () => {
+    const { count, sum } = await import('../../src/features/index.js');
+    const { innerRequest, innerSpec, resolvedMatches } = await import('../../src/online/evaluate.js');
+    const { DAY_US, floorTo, tileKey } = await import('../../src/online/types.js');
+    const defs = [user, pay, sum(pay, 'amount', { name: 's7', window: '7d' }), sum(pay, 'amount', { name: 's30', window: '30d' }), count(pay, { name: 'n', window: 'lifetime' })];
+    const sp = buildPlan(loadFeatureRegistry(defs)).sources.get('pay')!;
+    const E = Date.UTC(2025, 5, 17, 13, 21) * 1000 + 7;
+    const stale = sp.windows.map((_, i) => i);
+    const spec = innerSpec(sp, stale, E);
+    expect(spec.base).toBe(true);
+    expect(spec.chains.map((c) => c.H)).toEqual([floorTo(E, 3600e6)]);
+    expect(spec.chains[0]!.starts).toEqual(sp.windows.map((w) => (w.us === null ? null : floorTo(E, w.grain) - w.us + w.grain)));
+    const meta = { version: 3, plan: sp.hash, rawFrom: null, lo: E - 100 * DAY_US, watermark: E, sealedTo: floorTo(E - 6 * DAY_US, 4 * DAY_US) };
+    const plan = innerRequest({ source: 'pay', entity: '1' }, sp, meta, stale, E);
+    const r = plan.request;
+    const fields = (r.tiles ?? []).flatMap((t) => Array.from({ length: t.to - t.from }, (_, i) => tileKey(t.level, t.from + i)));
+    expect(fields.length).toBeGreaterThan(5);
+    const data = { meta, raw: [], late: [], tiles: new Map(), base: null, tilesMissing: false };
+    const exact = { fields, raw: r.raw ?? [], late: r.late ?? null, base: r.base === true, data };
+    expect(resolvedMatches(plan, exact)).toBe(true);
+    expect(resolvedMatches(plan, { ...exact, fields: [...fields, '0:1'] })).toBe(true); // more than needed is harmless
+    expect(resolvedMatches(plan, { ...exact, fields: fields.slice(1) })).toBe(false);
+    expect(resolvedMatches(plan, { ...exact, base: false })).toBe(false);
+    expect(resolvedMatches(plan, { ...exact, late: null })).toBe(false);
+    expect(resolvedMatches(plan, { ...exact, raw: exact.raw.map(([a, b], i) => [a, i === 0 ? b + 1 : b] as const) })).toBe(false);
+    expect(resolvedMatches(plan, { ...exact, raw: exact.raw.slice(1) })).toBe(false);
+  });
+});
