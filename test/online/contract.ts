@@ -51,6 +51,32 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
       expect(d).toEqual({ meta: null, raw: [[]], late: [], tiles: new Map(), base: null, tilesMissing: false });
     });
 
+    it("resolves a first read's inner parts against the meta it reads, exactly as the engine would (resolvesInner)", async () => {
+      const { innerRequest, innerSpec, resolvedMatches } = await import('../../src/online/evaluate.js');
+      const E = T0 + 200 * DAY + 5 * HOUR + 17;
+      // the windows of a plan: 7 d and 30 d by the hour, and lifetime
+      const sp = { windows: [{ us: 7 * DAY, grain: HOUR }, { us: 30 * DAY, grain: HOUR }, { us: null, grain: HOUR }] } as unknown as Parameters<typeof innerSpec>[0];
+      const stale = [0, 1, 2];
+      const spec = innerSpec(sp, stale, E);
+      const m = { version: 2, plan: 'p', rawFrom: T0 + 100 * DAY + 3, lo: T0 + 90 * DAY + 11, watermark: E, sealedTo: Math.floor((E - 6 * DAY) / (4 * DAY)) * 4 * DAY };
+      const tiles: { level: number; index: number; tile: Tile }[] = [];
+      for (const [level, width] of TILE_LEVELS.entries()) {
+        for (let i = Math.floor((T0 + 90 * DAY) / width); i * width < E; i++) tiles.push({ level, index: i, tile: i % 3 === 0 && level < 2 ? { s: null, n: 2 } : tile(level * 1000 + i) });
+      }
+      const raw: RawEvent[] = [];
+      for (let t = T0 + 95 * DAY + 7; t < E; t += 9 * HOUR + 13) raw.push(ev(`e${t}`, t, t % 5 === 0 ? { l: 1, e: t + 2 * HOUR } : {}));
+      await store().write([{ key: key('r'), meta: m, tiles, raw }]);
+      const [absent, d] = await store().read([{ key: key('nobody'), raw: [[E - HOUR, E]], inner: spec }, { key: key('r'), raw: [[E - HOUR, E]], inner: spec }]);
+      expect(absent!.inner).toBeUndefined();
+      if (!store().capabilities.resolvesInner) { expect(d!.inner).toBeUndefined(); return; }
+      const plan = innerRequest(key('r'), sp, d!.meta!, stale, E);
+      expect(plan.request.tiles!.length).toBeGreaterThan(3);
+      expect(resolvedMatches(plan, d!.inner!)).toBe(true);
+      const [direct] = await store().read([plan.request]);
+      expect(d!.inner!.data.stubRaw!.length).toBeGreaterThan(0);
+      expect(d!.inner!.data).toEqual(direct);
+    });
+
     it('round-trips meta, tiles, raw events by [from, to), late events, duplicates and the base, in batches', async () => {
       const late = ev('c', T0 + 2 * HOUR, { l: 1, e: T0 + DAY });
       await store().write([
