@@ -84,19 +84,33 @@ export interface InnerPlan {
   readonly chains: readonly { readonly H: number; readonly links: readonly ChainLink[] }[];
 }
 
-/** Round two, for stale windows: the tiles that cover their inner parts (with stub tiles' raw events), raw edges finer than an hour, late events, the base. */
+/** The inner parts of stale windows, described before the meta is known: what `innerRequest` resolves (see `InnerSpec`). */
+export function innerSpec(sp: SourcePlan, stale: readonly number[], E: number): InnerSpec & { readonly windows: readonly (readonly number[])[] } {
+  const grains = [...new Set(stale.map((i) => sp.windows[i]!.grain))];
+  const windows = grains.map((grain) => stale.filter((i) => sp.windows[i]!.grain === grain));
+  const chains = grains.map((grain, c) => {
+    const H = floorTo(E, grain);
+    return { H, starts: windows[c]!.map((i) => { const us = sp.windows[i]!.us; return us === null ? null : H - us + grain; }) };
+  });
+  return { chains, base: stale.some((i) => sp.windows[i]!.us === null), windows };
+}
+
+/**
+ * Round two, for stale windows: the tiles that cover their inner parts (with stub tiles' raw events), raw
+ * edges finer than an hour, late events, the base: `innerSpec` resolved against the meta (as the Redis read
+ * script does it too).
+ */
 export function innerRequest(key: SeriesKey, sp: SourcePlan, meta: SeriesMeta, stale: readonly number[], E: number): InnerPlan {
+  const spec = innerSpec(sp, stale, E);
   const tiles: TileRange[] = [];
   const raw: TimeRange[] = [];
   let lateFrom = Infinity;
   let lateTo = -Infinity;
-  const floorLo = (H: number): number => (meta.lo === null ? H : floorTo(meta.lo, DAY_US));
-  const chains = [...new Set(stale.map((i) => sp.windows[i]!.grain))].map((grain) => {
-    const H = floorTo(E, grain);
+  const chains = spec.chains.map(({ H, starts }, c) => {
+    const floorLo = meta.lo === null ? H : floorTo(meta.lo, DAY_US);
     let prev = H;
-    const links = stale.filter((i) => sp.windows[i]!.grain === grain).map((index): ChainLink => {
-      const w = sp.windows[index]!;
-      const from = Math.min(prev, Math.max(w.us === null ? (meta.rawFrom ?? -Infinity) : H - w.us + grain, floorLo(H)));
+    const links = spec.windows[c]!.map((index, k): ChainLink => {
+      const from = Math.min(prev, Math.max(starts[k] ?? meta.rawFrom ?? -Infinity, floorLo));
       const link = { index, from, to: prev, cover: cover(from, prev, meta.sealedTo), rawAt: raw.length };
       tiles.push(...link.cover.tiles);
       raw.push(...link.cover.raw);
@@ -106,17 +120,7 @@ export function innerRequest(key: SeriesKey, sp: SourcePlan, meta: SeriesMeta, s
     if (prev < H) { lateFrom = Math.min(lateFrom, prev); lateTo = Math.max(lateTo, H); }
     return { H, links };
   });
-  const base = stale.some((i) => sp.windows[i]!.us === null);
-  return { request: { key, tiles: unionTileRanges(tiles), raw, ...(lateFrom < lateTo ? { late: [lateFrom, lateTo] as const } : {}), base, stubRaw: true }, chains };
-}
-
-/** The inner parts of stale windows, described before the meta is known: what `innerRequest` resolves (see `InnerSpec`). */
-export function innerSpec(sp: SourcePlan, stale: readonly number[], E: number): InnerSpec {
-  const chains = [...new Set(stale.map((i) => sp.windows[i]!.grain))].map((grain) => {
-    const H = floorTo(E, grain);
-    return { H, starts: stale.filter((i) => sp.windows[i]!.grain === grain).map((i) => { const us = sp.windows[i]!.us; return us === null ? null : H - us + grain; }) };
-  });
-  return { chains, base: stale.some((i) => sp.windows[i]!.us === null) };
+  return { request: { key, tiles: unionTileRanges(tiles), raw, ...(lateFrom < lateTo ? { late: [lateFrom, lateTo] as const } : {}), base: spec.base, stubRaw: true }, chains };
 }
 
 /** Whether a backend's resolution of an `InnerSpec` holds everything this plan reads: else the engine reads it itself. */
