@@ -9,7 +9,7 @@ import { loadFeatureRegistry } from '../features/index.js';
 import { targetSources, validateEvents, type PushTarget, type ValidateOptions } from './events.js';
 import {
   advanceCache, checkPlan, checkReadable, edgeRequest, emptyValues, fillInner, innerRequest, innerSpec, resolvedMatches, staleWindows, windowFinisher,
-  type InnerPlan, type SeriesCache, type WindowFinisher,
+  type InnerPlan, type MiddleWrite, type SeriesCache, type WindowFinisher,
 } from './evaluate.js';
 import { buildPlan, cellKey, readPlanOf, tileCodecOf, type OnlinePlan, type ReadPlan, type SourcePlan } from './plan.js';
 import { timeArgument } from './time.js';
@@ -70,8 +70,11 @@ const cacheKey = (key: SeriesKey): string => `${key.source}\u0000${key.entity}`;
 const NO_CACHE: SeriesCache = { version: -1, baseE: null, windows: [] };
 
 export class OnlineFeatureStore {
-  /** Reads whose inner parts the backend resolved in the first round trip, and those it had to read again (a mismatch). */
-  readonly stats = { innerResolved: 0, innerReread: 0 };
+  /**
+   * Reads whose inner parts the backend resolved in the first round trip, and those it had to read again (a
+   * mismatch); middle states read, and written back (or failed to be: only a slower next read).
+   */
+  readonly stats = { innerResolved: 0, innerReread: 0, middlesRead: 0, middlesWritten: 0, middleWritesFailed: 0 };
   private readonly cache = new Map<string, SeriesCache>();
   private readonly readPlans = new Map<string, ReadPlan>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -170,7 +173,7 @@ export class OnlineFeatureStore {
     }
     const edges = await this.backend.read(first);
     const finisherOf = (job: Job, i: number): WindowFinisher => (job.finisher ??= windowFinisher(job.sp, edges[i]!, job.tails, E, at));
-    const stale: { job: Job; at: number; plan: InnerPlan; keep: boolean; data: SeriesData | null }[] = [];
+    const stale: { job: Job; at: number; plan: InnerPlan; keep: boolean; data: SeriesData | null; middlesOut: MiddleWrite[] | undefined }[] = [];
     jobs.forEach((job, i) => {
       const got = edges[i]!;
       const meta = got.meta;
@@ -182,11 +185,14 @@ export class OnlineFeatureStore {
       if (!missing.length) return;
       // A series read for the first time since its last write is finished straight from the merge; its inner
       // parts are kept (copied per window) from the second read on, so one-off reads copy nothing.
-      const plan = innerRequest(job.key, job.sp, meta, missing, E);
+      // The middle states the backend found stand in for their links' 16- and 64-day tiles.
+      const middles = got.inner ? new Set(got.inner.fields.filter((f) => f.startsWith('m:'))) : undefined;
+      if (middles?.size) this.stats.middlesRead += middles.size;
+      const plan = innerRequest(job.key, job.sp, meta, missing, E, middles);
       // What the backend resolved is used only when it holds everything this plan reads.
       const data = got.inner && !got.tilesMissing && resolvedMatches(plan, got.inner) ? got.inner.data : null;
       if (got.inner) this.stats[data ? 'innerResolved' : 'innerReread']++;
-      stale.push({ job, at: i, plan, keep: known, data });
+      stale.push({ job, at: i, plan, keep: known, data, middlesOut: data && this.backend.putMiddles ? [] : undefined });
     });
     const unread = stale.filter((s) => s.data === null);
     if (unread.length) {
@@ -196,13 +202,20 @@ export class OnlineFeatureStore {
     stale.forEach((s) => {
       const { job } = s;
       const data = s.data!;
-      if (s.keep) { fillInner(job.sp, job.cache!, s.plan, data); return; }
-      const wanted = new Map(job.windows.map((w) => [w.index, w.views]));
-      const finish = finisherOf(job, s.at);
-      fillInner(job.sp, job.cache!, s.plan, data, (index, entry) => {
-        const views = wanted.get(index);
-        if (views) job.values[index] = finish(index, views, entry);
-      });
+      if (s.keep) fillInner(job.sp, job.cache!, s.plan, data, undefined, s.middlesOut);
+      else {
+        const wanted = new Map(job.windows.map((w) => [w.index, w.views]));
+        const finish = finisherOf(job, s.at);
+        fillInner(job.sp, job.cache!, s.plan, data, (index, entry) => {
+          const views = wanted.get(index);
+          if (views) job.values[index] = finish(index, views, entry);
+        }, s.middlesOut);
+      }
+      // Written back without waiting: the next reader of the series (any process) merges one state per long link.
+      if (s.middlesOut?.length) {
+        const n = s.middlesOut.length;
+        this.backend.putMiddles!(job.key, job.sp.hash, s.middlesOut).then(() => { this.stats.middlesWritten += n; }, () => { this.stats.middleWritesFailed += n; });
+      }
     });
 
     return ids.map((entity, n) => {

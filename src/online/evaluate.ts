@@ -18,7 +18,7 @@ import { finishMerged, type Observation } from '../features/index.js';
 import { emptyStates, foldEvent, mergeStored, observations, type SourcePlan } from './plan.js';
 import { cover, isoMicros, unionTileRanges, type Cover } from './time.js';
 import {
-  DAY_US, HOUR_US, TILE_LEVELS, floorTo, tileKey, type InnerSpec, type RawEvent, type ResolvedInner, type SeriesData, type SeriesKey, type SeriesMeta,
+  DAY_US, HOUR_US, MIDDLE_LEVEL, TILE_LEVELS, floorTo, middleKey, tileKey, type InnerSpec, type Tile, type RawEvent, type ResolvedInner, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type TileRange, type TimeRange,
 } from './types.js';
 
@@ -76,6 +76,17 @@ interface ChainLink {
   readonly to: number;
   readonly cover: Cover;
   readonly rawAt: number;
+  /** The link's 16- and 64-day tiles, when it has two or more: the middle state's field that stands for them. */
+  readonly middleField: string | null;
+  /** Whether the cover reads that middle state instead of those tiles. */
+  readonly middle: boolean;
+}
+
+/** A middle state computed by a read, for the backend to keep (`putMiddles`). */
+export interface MiddleWrite {
+  readonly window: number;
+  readonly field: string;
+  readonly tile: Tile;
 }
 
 export interface InnerPlan {
@@ -85,7 +96,7 @@ export interface InnerPlan {
 }
 
 /** The inner parts of stale windows, described before the meta is known: what `innerRequest` resolves (see `InnerSpec`). */
-export function innerSpec(sp: SourcePlan, stale: readonly number[], E: number): InnerSpec & { readonly windows: readonly (readonly number[])[] } {
+export function innerSpec(sp: SourcePlan, stale: readonly number[], E: number): InnerSpec {
   const grains = [...new Set(stale.map((i) => sp.windows[i]!.grain))];
   const windows = grains.map((grain) => stale.filter((i) => sp.windows[i]!.grain === grain));
   const chains = grains.map((grain, c) => {
@@ -100,8 +111,10 @@ export function innerSpec(sp: SourcePlan, stale: readonly number[], E: number): 
  * edges finer than an hour, late events, the base: `innerSpec` resolved against the meta (as the Redis read
  * script does it too).
  */
-export function innerRequest(key: SeriesKey, sp: SourcePlan, meta: SeriesMeta, stale: readonly number[], E: number): InnerPlan {
+export function innerRequest(key: SeriesKey, sp: SourcePlan, meta: SeriesMeta, stale: readonly number[], E: number, middles?: ReadonlySet<string>): InnerPlan {
   const spec = innerSpec(sp, stale, E);
+  const W = TILE_LEVELS[MIDDLE_LEVEL]!;
+  const epoch = meta.coarseEpoch ?? 0;
   const tiles: TileRange[] = [];
   const raw: TimeRange[] = [];
   let lateFrom = Infinity;
@@ -111,7 +124,14 @@ export function innerRequest(key: SeriesKey, sp: SourcePlan, meta: SeriesMeta, s
     let prev = H;
     const links = spec.windows[c]!.map((index, k): ChainLink => {
       const from = Math.min(prev, Math.max(starts[k] ?? meta.rawFrom ?? -Infinity, floorLo));
-      const link = { index, from, to: prev, cover: cover(from, prev, meta.sealedTo), rawAt: raw.length };
+      // The 16- and 64-day tiles of a cover span exactly [c0, c1) in 16-day periods: with a middle state for
+      // them, only the ends are covered, by 4-day tiles and finer.
+      const c0 = Math.ceil(from / W);
+      const c1 = Math.floor(Math.min(prev, meta.sealedTo ?? -Infinity) / W);
+      const middleField = c1 - c0 >= 2 ? middleKey(index, c0, c1, epoch) : null;
+      const middle = middleField !== null && middles?.has(middleField) === true;
+      const cv = middle ? cover(c1 * W, prev, meta.sealedTo, MIDDLE_LEVEL - 1, cover(from, c0 * W, meta.sealedTo, MIDDLE_LEVEL - 1)) : cover(from, prev, meta.sealedTo);
+      const link = { index, from, to: prev, cover: cv, rawAt: raw.length, middleField, middle };
       tiles.push(...link.cover.tiles);
       raw.push(...link.cover.raw);
       prev = from;
@@ -139,7 +159,9 @@ export function resolvedMatches(plan: InnerPlan, resolved: ResolvedInner): boole
  * Computes the inner parts of stale windows from round two, each chain in one pass: into the
  * cache, or, with `visit`, handed over live (valid during the call only: the chain's accumulator) and not kept.
  */
-export function fillInner(sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, data: SeriesData, visit?: (index: number, entry: InnerEntry) => void): void {
+export function fillInner(
+  sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, data: SeriesData, visit?: (index: number, entry: InnerEntry) => void, middlesOut?: MiddleWrite[],
+): void {
   // The stub tiles' raw events, in time order; late ones come from the late list.
   const stubEvents = (data.stubRaw ?? []).filter((ev) => !ev.l);
   for (const { H, links } of plan.chains) {
@@ -149,6 +171,13 @@ export function fillInner(sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, d
     const pending: RawEvent[] = [];
     links.forEach((link, n) => {
       const slots = needed[n]!;
+      if (link.middle) {
+        const m = data.tiles.get(link.middleField!)?.s;
+        if (m) for (let k = 0; k < slots.length; k++) { const s = slots[k]!; acc[s] = mergeStored(sp, s, acc[s], m[s]); }
+      } else if (link.middleField && middlesOut) {
+        const tile = middleOf(sp, link, slots, data, stubEvents, H);
+        if (tile) middlesOut.push({ window: link.index, field: link.middleField, tile });
+      }
       for (const tr of link.cover.tiles) {
         const width = TILE_LEVELS[tr.level]!;
         for (let i = tr.from; i < tr.to; i++) {
@@ -171,6 +200,27 @@ export function fillInner(sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, d
       cache.windows[link.index] = { H, states, pending: [...pending] };
     });
   }
+}
+
+/** A link's middle state: its 16- and 64-day tiles merged (stubs by their events), for the slots it needs; null if an event is not visible by H. */
+function middleOf(sp: SourcePlan, link: ChainLink, slots: readonly number[], data: SeriesData, stubEvents: readonly RawEvent[], H: number): Tile | null {
+  const states = emptyStates(sp, slots);
+  let n = 0;
+  for (const tr of link.cover.tiles) {
+    if (tr.level < MIDDLE_LEVEL) continue;
+    const width = TILE_LEVELS[tr.level]!;
+    for (let i = tr.from; i < tr.to; i++) {
+      const tile = data.tiles.get(tileKey(tr.level, i));
+      if (!tile) continue;
+      n += tile.n;
+      if (tile.s) { const ts = tile.s; for (let k = 0; k < slots.length; k++) { const s = slots[k]!; states[s] = mergeStored(sp, s, states[s], ts[s]); } continue; }
+      for (let j = lowerTs(stubEvents, i * width); j < stubEvents.length && stubEvents[j]!.ts < (i + 1) * width; j++) {
+        if (stubEvents[j]!.e >= H) return null;
+        foldEvent(sp, states, slots, stubEvents[j]!);
+      }
+    }
+  }
+  return { s: states, n };
 }
 
 /** An inner event: folded when visible by H, else pending (it may be visible by E). A function, not a closure per link. */

@@ -8,7 +8,7 @@
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors.js';
 import {
-  DAY_US, JSON_TILE_CODEC, STUB_JSON, TILE_LEVELS, tileKey, type InnerSpec, type OnlineStore, type ResolvedInner, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
+  DAY_US, JSON_TILE_CODEC, MIDDLE_LEVEL, STUB_JSON, TILE_LEVELS, tileKey, type InnerSpec, type OnlineStore, type ResolvedInner, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type SeriesWrite, type Tile, type TileCodec,
 } from './types.js';
 
@@ -28,8 +28,9 @@ local fields = redis.call('HKEYS', KEYS[1])
 local del = {}
 for _, f in ipairs(fields) do
   local c = string.find(f, ':', 1, true)
-  if c then
-    local limit = tonumber(ARGV[tonumber(string.sub(f, 1, c - 1)) + 1])
+  local level = c and tonumber(string.sub(f, 1, c - 1))
+  if level then
+    local limit = tonumber(ARGV[level + 1])
     local idx = tonumber(string.sub(f, c + 1))
     if limit and idx and idx < limit then del[#del + 1] = f end
   end
@@ -86,15 +87,18 @@ local metaText = out[1][1]
 if ARGV[p] ~= 'inner' or not metaText then return out end
 
 -- The inner parts (InnerSpec), resolved against the meta just read as the engine's innerRequest does: ARGV
--- 'inner', the day in µs, tile widths, stub prefix, nChains, per chain H, nStarts, starts ('L': lifetime), base.
+-- 'inner', the day in µs, tile widths, stub prefix, nChains, per chain H, nStarts, (window, start ('L':
+-- lifetime)) per start, base. A link whose 16- and 64-day tiles have a middle state reads it instead of them.
 local meta = cjson.decode(metaText)
 local function opt(x) if x == nil or x == cjson.null then return nil end return x end
 local lo, sealed, rawFrom = opt(meta.lo), opt(meta.sealedTo), opt(meta.rawFrom)
+local epoch = opt(meta.coarseEpoch) or 0
+local MIDDLE = tonumber(ARGV[p + 5])
 local day = tonumber(ARGV[p + 1])
 local iw = csv(ARGV[p + 2])
 local iprefix = ARGV[p + 3]
 local nc = tonumber(ARGV[p + 4])
-p = p + 5
+p = p + 6
 local coarseTo = sealed or -math.huge
 local seen, tfields, rlist = {}, {}, {}
 local function coverFrom(from, to, level)
@@ -120,12 +124,23 @@ for _ = 1, nc do
   if lo then floorLo = math.floor(lo / day) * day end
   local prev = H
   for _ = 1, ns do
+    local window = ARGV[p]
     local start
-    if ARGV[p] == 'L' then start = rawFrom or -math.huge else start = tonumber(ARGV[p]) end
-    p = p + 1
+    if ARGV[p + 1] == 'L' then start = rawFrom or -math.huge else start = tonumber(ARGV[p + 1]) end
+    p = p + 2
     local from = math.min(prev, math.max(start, floorLo))
     if from == -math.huge then return out end -- nothing to bound it by: the engine reads it itself
-    coverFrom(from, prev, #iw - 1)
+    local W = iw[MIDDLE + 1]
+    local c0 = math.ceil(from / W)
+    local c1 = math.floor(math.min(prev, coarseTo) / W)
+    local mf = c1 - c0 >= 2 and string.format('m:%s:%d:%d:%d', window, c0, c1, epoch) or nil
+    if mf and redis.call('HEXISTS', KEYS[1], mf) == 1 then
+      tfields[#tfields + 1] = mf
+      coverFrom(from, c0 * W, MIDDLE - 1)
+      coverFrom(c1 * W, prev, MIDDLE - 1)
+    else
+      coverFrom(from, prev, #iw - 1)
+    end
     prev = from
   end
   if prev < H then lateFrom = math.min(lateFrom, prev); lateTo = math.max(lateTo, H) end
@@ -152,7 +167,32 @@ readPart(inner, ifields, iranges, lmin, lmax, iw, iprefix)
 out[#out + 1] = { tfields, echo, late, base and 1 or 0, inner }
 return out`;
 
-interface SeriesReader { kilnReadSeries(s: string, r: string, l: string, ...args: string[]): Promise<unknown> }
+// Keeps middle states written back by a reader (ARGV: n, then window, field, value per state) if the series
+// still exists, and drops the series' other middles of those windows (older spans or epochs).
+const PUT_MIDDLES = `
+if redis.call('HEXISTS', KEYS[1], 'meta') == 0 then return 0 end
+local n = tonumber(ARGV[1])
+local keep, windows = {}, {}
+for i = 0, n - 1 do
+  local f = ARGV[3 + 3 * i]
+  redis.call('HSET', KEYS[1], f, ARGV[4 + 3 * i])
+  keep[f] = true
+  windows['m:' .. ARGV[2 + 3 * i] .. ':'] = true
+end
+local del = {}
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if string.sub(f, 1, 2) == 'm:' and not keep[f] then
+    local c = string.find(f, ':', 3, true)
+    if c and windows[string.sub(f, 1, c)] then del[#del + 1] = f end
+  end
+end
+for i = 1, #del, 1000 do redis.call('HDEL', KEYS[1], unpack(del, i, math.min(i + 999, #del))) end
+return n`;
+
+interface SeriesReader {
+  kilnReadSeries(s: string, r: string, l: string, ...args: string[]): Promise<unknown>;
+  kilnPutMiddles(s: string, ...args: string[]): Promise<unknown>;
+}
 
 interface DecodedPart {
   readonly meta: SeriesMeta | null; readonly raw: RawEvent[][]; readonly late: RawEvent[]; readonly tiles: Map<string, Tile>; readonly base: Tile | null;
@@ -168,8 +208,11 @@ function seriesData(p: DecodedPart, inner?: ResolvedInner): SeriesData {
 
 /** An InnerSpec as script arguments (see READ_SERIES). */
 function innerArgs(spec: InnerSpec): string[] {
-  const out = ['inner', String(DAY_US), TILE_LEVELS.join(','), STUB_JSON, String(spec.chains.length)];
-  for (const c of spec.chains) out.push(String(c.H), String(c.starts.length), ...c.starts.map((x) => (x === null ? 'L' : String(x))));
+  const out = ['inner', String(DAY_US), TILE_LEVELS.join(','), STUB_JSON, String(spec.chains.length), String(MIDDLE_LEVEL)];
+  spec.chains.forEach((c, k) => {
+    out.push(String(c.H), String(c.starts.length));
+    c.starts.forEach((x, i) => out.push(String(spec.windows[k]![i]), x === null ? 'L' : String(x)));
+  });
   out.push(spec.base ? '1' : '0');
   return out;
 }
@@ -205,6 +248,7 @@ export class RedisOnlineStore implements OnlineStore {
     });
     client.on('error', () => undefined); // surfaced by the failing command instead
     client.defineCommand('kilnReadSeries', { numberOfKeys: 3, lua: READ_SERIES });
+    client.defineCommand('kilnPutMiddles', { numberOfKeys: 1, lua: PUT_MIDDLES });
     try {
       await client.connect();
     } catch (e) {
@@ -273,6 +317,14 @@ export class RedisOnlineStore implements OnlineStore {
       stubRaw.sort((a, b) => a.ts - b.ts);
     }
     return { meta, raw, late, tiles, base: hasBase && values[1] ? codec.fromJson(values[1]) : null, stubRaw, next: at };
+  }
+
+  async putMiddles(key: SeriesKey, plan: string, middles: readonly { readonly window: number; readonly field: string; readonly tile: Tile }[]): Promise<void> {
+    if (!middles.length) return;
+    const codec = this.codec(plan);
+    const args = [String(middles.length)];
+    for (const m of middles) args.push(String(m.window), m.field, codec.toJson(m.tile));
+    await (this.client as unknown as SeriesReader).kilnPutMiddles(this.key('s', key), ...args);
   }
 
   async write(batch: readonly SeriesWrite[]): Promise<void> {

@@ -9,7 +9,7 @@
  */
 import { foldEvent, mergeStored, observations, type SourcePlan } from './plan.js';
 import {
-  DAY_US, TILE_LEVELS, floorTo, tileKey, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta, type SeriesRequest,
+  DAY_US, MIDDLE_LEVEL, TILE_LEVELS, floorTo, tileKey, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta, type SeriesRequest,
   type SeriesWrite, type Tile, type TileRange, type TimeRange,
 } from './types.js';
 
@@ -352,7 +352,10 @@ export function applyEvents(
     seal(sp, tiles, onTime, upkeep.seal.from, upkeep.seal.to, rawFrom ?? -Infinity, opts.denseDay, changed);
   }
   if (opts.clock !== undefined && (watermark === null || opts.clock > watermark)) watermark = opts.clock;
-  const meta: SeriesMeta = { version: (meta0?.version ?? 0) + 1, plan: sp.hash, rawFrom, lo, watermark, sealedTo: upkeep.seal?.to ?? sealedTo };
+  // A sealed 16- or 64-day tile that changed (an old on-time event) retires every middle state read from it.
+  let epoch = meta0?.coarseEpoch ?? 0;
+  if (sealedTo !== null) for (const c of changed.values()) if (c.level >= MIDDLE_LEVEL && (c.index + 1) * TILE_LEVELS[c.level]! <= sealedTo) { epoch++; break; }
+  const meta: SeriesMeta = { version: (meta0?.version ?? 0) + 1, plan: sp.hash, rawFrom, lo, watermark, sealedTo: upkeep.seal?.to ?? sealedTo, ...(epoch ? { coarseEpoch: epoch } : {}) };
   const write: { -readonly [K in keyof SeriesWrite]: SeriesWrite[K] } = { key, meta, raw: kept, tiles: [...changed.values()] };
   if (pruneBefore !== undefined) write.pruneBefore = pruneBefore;
   if (base.changed && base.tile) write.base = base.tile;

@@ -92,9 +92,8 @@ export interface Cover {
  * no day tile fits is left to raw events. A coarse tile exists once its period has ended by `coarseTo`
  * (sealed; null: none is), so each coarse level is used only below `coarseTo` floored to its width.
  */
-export function cover(from: number, to: number, coarseTo: number | null): Cover {
-  const out: Cover = { tiles: [], raw: [] };
-  coverFrom(from, to, out, TILE_LEVELS.length - 1, coarseTo ?? -Infinity);
+export function cover(from: number, to: number, coarseTo: number | null, maxLevel = TILE_LEVELS.length - 1, out: Cover = { tiles: [], raw: [] }): Cover {
+  coverFrom(from, to, out, maxLevel, coarseTo ?? -Infinity);
   return out;
 }
 

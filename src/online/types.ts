@@ -145,6 +145,22 @@ export interface SeriesMeta {
   readonly watermark: number | null;
   /** Coarse tiles (levels above the first) exist below this time; above it only day tiles. Null: none yet. */
   readonly sealedTo: number | null;
+  /**
+   * Bumped by a write that changes a sealed 16- or 64-day tile (an old on-time event): middle states
+   * (`middleKey`) of an older epoch are never read again. Absent: 0.
+   */
+  readonly coarseEpoch?: number;
+}
+
+/** The first tile level a middle state stands in for (16 days and above). */
+export const MIDDLE_LEVEL = 2;
+
+/**
+ * The hash field of a middle state: the merge of the 16- and 64-day tiles of one window's link of a chain,
+ * spanning 16-day periods [c0, c1), at a coarse epoch. Kept by backends that resolve inner parts (Redis).
+ */
+export function middleKey(window: number, c0: number, c1: number, epoch: number): string {
+  return `m:${window}:${c0}:${c1}:${epoch}`;
 }
 
 /** [from, to) in epoch µs. */
@@ -183,6 +199,8 @@ export interface SeriesRequest {
  */
 export interface InnerSpec {
   readonly chains: readonly { readonly H: number; readonly starts: readonly (number | null)[] }[];
+  /** Per chain, the plan's window index of each start (middle states are kept by window). */
+  readonly windows: readonly (readonly number[])[];
   readonly base: boolean;
 }
 
@@ -271,6 +289,11 @@ export interface OnlineStore {
   close(): Promise<void>;
   /** Stores that keep text: the codec for tiles (and bases) of series written with this plan hash. */
   useCodec?(plan: string, codec: TileCodec): void;
+  /**
+   * Backends that resolve inner parts: keeps middle states (field `middleKey(...)`, a tile), dropping the
+   * series' other middles of the same windows. Readers write them back; a lost one is only a slower read.
+   */
+  putMiddles?(key: SeriesKey, plan: string, middles: readonly { readonly window: number; readonly field: string; readonly tile: Tile }[]): Promise<void>;
 }
 
 export function tileKey(level: number, index: number): string {

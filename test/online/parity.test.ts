@@ -159,7 +159,7 @@ function parity(name: string, backend: BackendFactory, skip: () => Promise<boole
           expectParity(offline[bound]!, rows, where);
           expectParity(offline[bound]!, coldRows, where);
           // a backend that resolves inner parts itself (Redis, in Lua) resolved every first read as the engine would
-          if (h.store.capabilities.resolvesInner) expect(cold.stats).toEqual({ innerResolved: expect.any(Number), innerReread: 0 });
+          if (h.store.capabilities.resolvesInner) expect(cold.stats.innerReread).toBe(0);
           expect(cold.stats.innerResolved > 0).toBe(h.store.capabilities.resolvesInner === true);
           const naive = naiveEvaluate(defs, { ev: data.events as never, ev_tb: data.events as never, prof: data.profiles as never },
             data.spine.map((p) => ({ key: p.k, time: p.t })), { features: 'everything', eventTimeBound: bound });
