@@ -91,6 +91,7 @@ export interface Cover {
  * Covers [from, to) with the coarsest whole tiles that fit, recursing to finer levels at the edges; what
  * no day tile fits is left to raw events. A coarse tile exists once its period has ended by `coarseTo`
  * (sealed; null: none is), so each coarse level is used only below `coarseTo` floored to its width.
+ * `maxLevel` caps the levels used (the ends of a span a middle state stands for); `out` is appended to.
  */
 export function cover(from: number, to: number, coarseTo: number | null, maxLevel = TILE_LEVELS.length - 1, out: Cover = { tiles: [], raw: [] }): Cover {
   coverFrom(from, to, out, maxLevel, coarseTo ?? -Infinity);
