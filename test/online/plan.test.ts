@@ -107,3 +107,35 @@ describe('inner parts resolved by the backend', () => {
     expect(resolvedMatches(plan, { ...exact, raw: exact.raw.slice(1) })).toBe(false);
   });
 });
+
+describe('middle states', () => {
+  it("stand for exactly a link's 16- and 64-day tiles: with one, only 4-day tiles and finer cover its ends", async () => {
+    const { sum } = await import('../../src/features/index.js');
+    const { innerRequest } = await import('../../src/online/evaluate.js');
+    const { DAY_US, MIDDLE_LEVEL, TILE_LEVELS, floorTo, middleKey } = await import('../../src/online/types.js');
+    const defs = [user, pay, sum(pay, 'amount', { name: 's30', window: '30d' }), sum(pay, 'amount', { name: 's365', window: '365d' })];
+    const sp = buildPlan(loadFeatureRegistry(defs)).sources.get('pay')!;
+    const E = Date.UTC(2025, 5, 17, 13, 21) * 1000 + 7;
+    const stale = sp.windows.map((_, i) => i);
+    const meta = { version: 3, plan: sp.hash, rawFrom: null, lo: E - 400 * DAY_US, watermark: E, sealedTo: floorTo(E - 6 * DAY_US, 4 * DAY_US), coarseEpoch: 2 };
+    const plain = innerRequest({ source: 'pay', entity: '1' }, sp, meta, stale, E);
+    const long = plain.chains[0]!.links.find((l) => sp.windows[l.index]!.us === 365 * DAY_US)!;
+    const W = TILE_LEVELS[MIDDLE_LEVEL]!;
+    const c0 = Math.ceil(long.from / W);
+    const c1 = Math.floor(Math.min(long.to, meta.sealedTo) / W);
+    expect(long.middleField).toBe(middleKey(long.index, c0, c1, 2));
+    // without a middle, the link's tiles of 16 days and more tile [c0, c1) exactly
+    const coarse = long.cover.tiles.filter((t) => t.level >= MIDDLE_LEVEL);
+    expect(coarse.reduce((n, t) => n + (t.to - t.from) * (TILE_LEVELS[t.level]! / W), 0)).toBe(c1 - c0);
+    expect(Math.min(...coarse.map((t) => t.from * TILE_LEVELS[t.level]!))).toBe(c0 * W);
+    const withMiddle = innerRequest({ source: 'pay', entity: '1' }, sp, meta, stale, E, new Set([long.middleField!]));
+    const link = withMiddle.chains[0]!.links.find((l) => l.index === long.index)!;
+    expect(link.middle).toBe(true);
+    expect(link.cover.tiles.every((t) => t.level < MIDDLE_LEVEL)).toBe(true);
+    const span = (c: typeof link.cover): number => c.tiles.reduce((n, t) => n + (t.to - t.from) * TILE_LEVELS[t.level]!, 0) + c.raw.reduce((n, [a, b]) => n + b - a, 0);
+    expect(span(link.cover) + (c1 - c0) * W).toBe(span(long.cover)); // the ends and the middle cover what the tiles did
+    // another epoch is another key: a middle kept before an old event changed a sealed tile is not read
+    const stale2 = innerRequest({ source: 'pay', entity: '1' }, sp, { ...meta, coarseEpoch: 3 }, stale, E, new Set([long.middleField!]));
+    expect(stale2.chains[0]!.links.find((l) => l.index === long.index)!.middle).toBe(false);
+  });
+});
