@@ -122,22 +122,24 @@ export class RedisOnlineStore implements OnlineStore {
     }
     return requests.map((r, n) => {
       const reply = res[n] as unknown[];
-      const first = this.decode(reply, 0, layout[n]!, r.base === true, r.raw?.length ?? 0, r.late !== undefined, r.stubRaw === true);
+      const first = this.decode(reply, layout[n]!, r.base === true, r.raw?.length ?? 0, r.late !== undefined, r.stubRaw === true);
       const echo = reply[first.next] as [string[], string[], [string, string], number, unknown[]] | undefined;
       if (!r.inner || !echo) return seriesData(first);
       const [fields, bounds, late, base, innerReply] = echo;
       const raw: [number, number][] = [];
       for (let i = 0; i < bounds.length; i += 2) raw.push([Number(bounds[i]), Number(bounds[i + 1])]);
       const innerFields = [...(base ? ['meta', 'base'] : ['meta']), ...fields];
-      const data = seriesData(this.decode(innerReply, 0, innerFields, base === 1, raw.length, late[0] !== '', true));
+      // the same meta as the first part's (one script, one snapshot): not parsed again
+      const data = seriesData(this.decode(innerReply, innerFields, base === 1, raw.length, late[0] !== '', true, first.meta));
       return seriesData(first, { fields, raw, late: late[0] === '' ? null : [Number(late[0]), Number(late[1])], base: base === 1, data });
     });
   }
 
-  /** One request's share of a script reply, from `at`: its parts, and where the next part starts. */
-  private decode(reply: unknown[], at: number, fields: readonly string[], hasBase: boolean, nRaw: number, hasLate: boolean, stubs: boolean): DecodedPart {
+  /** A script reply's part for one request (`meta`: already parsed from the same reply): its parts, and where the next starts. */
+  private decode(reply: unknown[], fields: readonly string[], hasBase: boolean, nRaw: number, hasLate: boolean, stubs: boolean, parsedMeta?: SeriesMeta | null): DecodedPart {
+    let at = 0;
     const values = reply[at++] as (string | null)[];
-    const meta = values[0] ? (JSON.parse(values[0]) as SeriesMeta) : null;
+    const meta = parsedMeta !== undefined ? parsedMeta : values[0] ? (JSON.parse(values[0]) as SeriesMeta) : null;
     const tiles = new Map<string, Tile>();
     const codec = this.codec(meta?.plan);
     for (let i = hasBase ? 2 : 1; i < fields.length; i++) { const v = values[i]; if (v) tiles.set(fields[i]!, codec.fromJson(v)); }
