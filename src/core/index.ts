@@ -2,3 +2,4 @@ export { KilnError, isKilnError, didYouMean, type KilnErrorCode, type KilnErrorO
 export { Rng, cumulative } from './rng.js';
 export { Progress, formatCount, formatDuration, type ProgressOptions } from './progress.js';
 export { onInterrupt, type InterruptScope } from './interrupt.js';
+export { record, list } from './young.js';

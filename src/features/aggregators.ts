@@ -4,6 +4,7 @@
  * `remove` where it exists. Shared code reads the declared properties and never asks which operator it
  * holds.
  */
+import { list, record } from '../core/young.js';
 import { lowerBound, mergeSorted, quantile } from './sorted.js';
 import { TIME_UNIT_SECONDS, type AggregateParams, type OutputKind, type Scalar, type TimeUnit } from './spec.js';
 
@@ -17,6 +18,19 @@ export interface Observation {
   readonly value: Scalar;
   /** last-k: the declared fields of the event. */
   readonly fields?: Readonly<Record<string, Scalar>>;
+}
+
+/**
+ * An observation as a class instance, not a literal: V8 pretenures literal sites whose objects survive (the
+ * observations tiles keep), and a read's short-lived observations would then pin what they point to (see core/young.ts).
+ */
+class Obs implements Observation {
+  constructor(readonly time: number, readonly tie: Scalar, readonly value: Scalar, readonly fields: Readonly<Record<string, Scalar>> | undefined) {}
+}
+
+/** An observation (`fields` for last-k). */
+export function observation(time: number, tie: Scalar, value: Scalar, fields?: Readonly<Record<string, Scalar>>): Observation {
+  return new Obs(time, tie, value, fields);
 }
 
 export interface FinishContext {
@@ -117,11 +131,12 @@ const sum: AggregatorKind = {
   }),
 };
 
-interface Moments { n: number; sum: number }
+// States as class instances, not literals (see `Obs`); states read from text are plain objects of the same fields.
+class Moments { n = 0; sum = 0; }
 const mean: AggregatorKind = {
   column: 'numeric', output: 'number', params: [], empty: 'null', windowed: true, summary: 'mean of non-null values',
   create: () => algebra<Moments, number | null>({
-    empty: () => ({ n: 0, sum: 0 }),
+    empty: () => new Moments(),
     add: (s, x) => { const v = num(x); if (v !== null) { s.n++; s.sum += v; } return s; },
     merge: (a, b) => { a.n += b.n; a.sum += b.sum; return a; },
     remove: (s, x) => { const v = num(x); if (v !== null) { s.n--; s.sum -= v; } return s; },
@@ -130,12 +145,12 @@ const mean: AggregatorKind = {
 };
 
 /** Welford's running mean and sum of squared deviations; Chan et al. merge. Stable, unlike Σx² − (Σx)²/n. */
-interface Welford { n: number; mean: number; m2: number }
+class Welford { n = 0; mean = 0; m2 = 0; }
 const stddev: AggregatorKind = {
   column: 'numeric', output: 'number', params: [], empty: 'null', windowed: true,
   summary: 'sample standard deviation of non-null values (null below 2 values)',
   create: () => algebra<Welford, number | null>({
-    empty: () => ({ n: 0, mean: 0, m2: 0 }),
+    empty: () => new Welford(),
     add: (s, x) => {
       const v = num(x);
       if (v === null) return s;
@@ -158,7 +173,7 @@ const stddev: AggregatorKind = {
     remove: (s, x) => {
       const v = num(x);
       if (v === null) return s;
-      if (s.n <= 1) return { n: 0, mean: 0, m2: 0 };
+      if (s.n <= 1) return new Welford();
       const meanBefore = (s.mean * s.n - v) / (s.n - 1);
       s.m2 -= (v - s.mean) * (v - meanBefore);
       s.mean = meanBefore;
@@ -191,7 +206,7 @@ function pick(sign: 1 | -1, nulls: boolean, windowed: boolean, summary: string):
       merge: (a, b) => (a === null ? b : b === null ? a : compareObservation(b, a) * sign > 0 ? b : a),
       finish: (s) => (s === null ? null : s.value),
       encode: (s) => (s === null ? null : s.fields ? [s.time, s.tie, s.value, s.fields] : [s.time, s.tie, s.value]),
-      decode: (x) => (Array.isArray(x) ? { time: x[0] as number, tie: x[1] as Scalar, value: x[2] as Scalar, ...(x.length > 3 ? { fields: x[3] as Record<string, Scalar> } : {}) } : (x as Observation | null)),
+      decode: (x) => (Array.isArray(x) ? observation(x[0] as number, x[1] as Scalar, x[2] as Scalar, x.length > 3 ? (x[3] as Record<string, Scalar>) : undefined) : (x as Observation | null)),
     }),
   };
 }
@@ -252,7 +267,7 @@ const percentile: AggregatorKind = {
   column: 'numeric', output: 'number', params: ['p'], finishParams: ['p'], empty: 'null', windowed: true,
   summary: 'exact quantile p of non-null values, linear interpolation (DuckDB quantile_cont)',
   create: ({ p = 0.5 }) => algebra<number[], number | null>({
-    empty: () => [],
+    empty: () => list(),
     add: (s, x) => {
       const v = num(x);
       if (v === null) return s;
@@ -291,9 +306,9 @@ const lastK: AggregatorKind = {
   create: ({ k = 1, fields = [] }) => {
     const asObs = (e: LastKItem): Observation => {
       if (!Array.isArray(e)) return e;
-      const fs: Record<string, Scalar> = {};
+      const fs = record<Record<string, Scalar>>();
       for (let f = 0; f < fields.length; f++) fs[fields[f]!] = e[3 + f] as Scalar;
-      return { time: e[0] as number, tie: e[1] as Scalar, value: e[2] as Scalar, fields: fs };
+      return observation(e[0] as number, e[1] as Scalar, e[2] as Scalar, fs);
     };
     // compareObservation over either form (an observation's fields are in the declared order)
     const field = (e: LastKItem, f: number): Scalar => (Array.isArray(e) ? (e[3 + f] as Scalar) : e.fields?.[fields[f]!] ?? null);
@@ -307,7 +322,7 @@ const lastK: AggregatorKind = {
       return 0;
     };
     return algebra<LastKItem[], SequenceElement[]>({
-      empty: () => [],
+      empty: () => list(),
       add: (s, x) => {
         // insert in order, in place (splice would allocate), then drop the oldest beyond k
         let i = s.length;
@@ -331,7 +346,7 @@ const lastK: AggregatorKind = {
       // next young-generation collection (measured), which on a large heap is what sets a cold read's tail
       finish: (s) => s.map((e) => {
         const o = asObs(e);
-        const row: Record<string, unknown> = {};
+        const row = record();
         for (let f = 0; f < fields.length; f++) row[fields[f]!] = o.fields?.[fields[f]!] ?? null;
         row.ts = o.time;
         return row as SequenceElement;

@@ -16,7 +16,7 @@ export type { ConditionInput, FilterableColumnOf, ValueOf, Where } from './where
 export { conditionHolds } from './where.js';
 export { parseWindow, formatWindow, type WindowString, type WindowUnit } from './window.js';
 export {
-  AGGREGATORS, aggregatorOf, compareObservation, compareScalar, finishMerged,
+  AGGREGATORS, aggregatorOf, compareObservation, compareScalar, finishMerged, observation,
   type Aggregator, type AggregatorKind, type AggregatorName, type FinishContext, type Observation, type SequenceElement,
 } from './aggregators.js';
 export {

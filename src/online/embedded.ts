@@ -10,8 +10,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   JSON_TILE_CODEC, TILE_LEVELS, eventsFromJson, eventsToJson, tileKey, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
-  type SeriesRequest, type SeriesWrite, type Tile, type TileCodec,
+  type SeriesRequest, type SeriesWrite, type Tile, type TileCodec, seriesData,
 } from './types.js';
+import { list } from '../core/young.js';
 
 interface Series {
   readonly key: SeriesKey;
@@ -64,6 +65,7 @@ function insertSorted(a: RawEvent[], ev: RawEvent): void {
 }
 
 const NONE: readonly RawEvent[] = Object.freeze([]);
+const NONE_RAW: readonly (readonly RawEvent[])[] = Object.freeze([]);
 const slice = (a: readonly RawEvent[] | undefined, [from, to]: readonly [number, number]): readonly RawEvent[] => (a?.length ? a.slice(lowerBound(a, from), lowerBound(a, to)) : NONE);
 
 export class EmbeddedOnlineStore implements OnlineStore {
@@ -130,7 +132,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
       }
       let stubRaw: RawEvent[] | undefined;
       if (r.stubRaw) {
-        stubRaw = [];
+        stubRaw = list();
         for (const [k, t] of tiles) {
           if (t.s !== null) continue;
           const c = k.indexOf(':');
@@ -140,15 +142,8 @@ export class EmbeddedOnlineStore implements OnlineStore {
         }
         stubRaw.sort((a, b) => a.ts - b.ts);
       }
-      return {
-        meta: s?.meta ?? null,
-        raw: r.raw ? r.raw.map((range) => slice(s?.raw, range)) : [],
-        late: r.late ? slice(s?.late, r.late) : NONE,
-        tiles,
-        base: r.base ? s?.base ?? null : null,
-        tilesMissing: s !== null && !s.tilesBuilt,
-        ...(stubRaw ? { stubRaw } : {}),
-      };
+      // built by a class, not a literal: writes read through here too (see core/young.ts)
+      return seriesData(s?.meta ?? null, r.raw ? r.raw.map((range) => slice(s?.raw, range)) : NONE_RAW, r.late ? slice(s?.late, r.late) : NONE, tiles, r.base ? s?.base ?? null : null, s !== null && !s.tilesBuilt, stubRaw);
     });
   }
 

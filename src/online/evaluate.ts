@@ -31,10 +31,15 @@ export interface InnerEntry {
    * The states of the window's visible edge events at the last read, reusable while the edge events read
    * are the same (`sig`) and no event becomes visible (`until`): a repeated read only finishes.
    */
-  memo?: {
-    readonly tail: number; readonly tailLast: string; readonly head: number; readonly headLast: string;
-    readonly from: number; readonly until: number; readonly states: unknown[] | null;
-  };
+  memo?: EdgeMemo;
+}
+
+/** A class, not a literal: cached reads keep memos and one-off reads drop them, from one site (see core/young.ts). */
+class EdgeMemo {
+  constructor(
+    readonly tail: number, readonly tailLast: string, readonly head: number, readonly headLast: string, readonly from: number, readonly until: number,
+    readonly states: unknown[] | null,
+  ) {}
 }
 
 export interface SeriesCache {
@@ -301,7 +306,7 @@ export function windowFinisher(sp: SourcePlan, edges: SeriesData, tails: readonl
           states[s] = st;
         }
       }
-      memo = { tail: tail.length, tailLast, head: fetchedHead.length - from, headLast, from: E, until, states };
+      memo = new EdgeMemo(tail.length, tailLast, fetchedHead.length - from, headLast, E, until, states);
       entry.memo = memo;
     }
     const out: unknown[] = new Array(sp.views.length);

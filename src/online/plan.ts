@@ -6,7 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { KilnError } from '../core/errors.js';
-import { aggregatorOf, type Aggregator, type Observation } from '../features/index.js';
+import { record } from '../core/young.js';
+import { aggregatorOf, observation, type Aggregator, type Observation } from '../features/index.js';
 import { resolveSelection, type FeatureRegistry, type ResolvedFeature } from '../features/index.js';
 import type { AggregateFeatureSpec, EntitySpec, Expr, Scalar, SourceSpec } from '../features/index.js';
 import { canonicalJson, columnsRead, withoutMeta } from '../features/index.js';
@@ -286,10 +287,10 @@ export function observations(sp: SourcePlan, ev: RawEvent): Observation[] {
   for (let i = 0; i < sp.shapes.length; i++) {
     const sh = sp.shapes[i]!;
     const value = sh.column === null ? null : ev.v[sh.column] ?? null;
-    if (sh.fields === null) { out[i] = { time: ev.ts, tie, value }; continue; }
-    const fields: Record<string, Scalar> = {};
+    if (sh.fields === null) { out[i] = observation(ev.ts, tie, value); continue; }
+    const fields = record<Record<string, Scalar>>(); // not literals: see core/young.ts
     for (const c of sh.fields) fields[c] = ev.v[c] ?? null;
-    out[i] = { time: ev.ts, tie, value, fields };
+    out[i] = observation(ev.ts, tie, value, fields);
   }
   return out;
 }

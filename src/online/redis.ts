@@ -8,9 +8,10 @@
  */
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors.js';
+import { list } from '../core/young.js';
 import {
   DAY_US, JSON_TILE_CODEC, MIDDLE_LEVEL, STUB_JSON, TILE_LEVELS, tileKey, type InnerSpec, type OnlineStore, type ResolvedInner, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
-  type SeriesRequest, type SeriesWrite, type Tile, type TileCodec,
+  type SeriesRequest, type SeriesWrite, type Tile, type TileCodec, seriesData,
 } from './types.js';
 import { PRUNE_TILES, PUT_MIDDLES, READ_SERIES } from './redis-scripts.js';
 
@@ -36,9 +37,17 @@ interface DecodedPart {
 
 const parseEvents = (x: unknown): RawEvent[] => (x as string[]).map((m) => JSON.parse(m) as RawEvent);
 
-/** Series data from a decoded part (a literal, not a spread of another object: see `lastK`'s finish). */
-function seriesData(p: DecodedPart, inner?: ResolvedInner): SeriesData {
-  return { meta: p.meta, raw: p.raw, late: p.late, tiles: p.tiles, base: p.base, tilesMissing: false, ...(p.stubRaw ? { stubRaw: p.stubRaw } : {}), ...(inner ? { inner } : {}) };
+/** Series data from a decoded part. */
+function dataOf(p: DecodedPart, inner?: ResolvedInner): SeriesData {
+  return seriesData(p.meta, p.raw, p.late, p.tiles, p.base, false, p.stubRaw ?? undefined, inner);
+}
+
+/** A decoded part: a class, not a literal, as writes read through here too (see core/young.ts). */
+class Decoded implements DecodedPart {
+  constructor(
+    readonly meta: SeriesMeta | null, readonly raw: RawEvent[][], readonly late: RawEvent[], readonly tiles: Map<string, Tile>, readonly base: Tile | null,
+    readonly stubRaw: RawEvent[] | null, readonly next: number,
+  ) {}
 }
 
 /** An InnerSpec as script arguments (see READ_SERIES). */
@@ -124,14 +133,14 @@ export class RedisOnlineStore implements OnlineStore {
       const reply = res[n] as unknown[];
       const first = this.decode(reply, layout[n]!, r.base === true, r.raw?.length ?? 0, r.late !== undefined, r.stubRaw === true);
       const echo = reply[first.next] as [string[], string[], [string, string], number, unknown[]] | undefined;
-      if (!r.inner || !echo) return seriesData(first);
+      if (!r.inner || !echo) return dataOf(first);
       const [fields, bounds, late, base, innerReply] = echo;
       const raw: [number, number][] = [];
       for (let i = 0; i < bounds.length; i += 2) raw.push([Number(bounds[i]), Number(bounds[i + 1])]);
       const innerFields = [...(base ? ['meta', 'base'] : ['meta']), ...fields];
       // the same meta as the first part's (one script, one snapshot): not parsed again
-      const data = seriesData(this.decode(innerReply, innerFields, base === 1, raw.length, late[0] !== '', true, first.meta));
-      return seriesData(first, { fields, raw, late: late[0] === '' ? null : [Number(late[0]), Number(late[1])], base: base === 1, data });
+      const data = dataOf(this.decode(innerReply, innerFields, base === 1, raw.length, late[0] !== '', true, first.meta));
+      return dataOf(first, { fields, raw, late: late[0] === '' ? null : [Number(late[0]), Number(late[1])], base: base === 1, data });
     });
   }
 
@@ -143,17 +152,17 @@ export class RedisOnlineStore implements OnlineStore {
     const tiles = new Map<string, Tile>();
     const codec = this.codec(meta?.plan);
     for (let i = hasBase ? 2 : 1; i < fields.length; i++) { const v = values[i]; if (v) tiles.set(fields[i]!, codec.fromJson(v)); }
-    const raw: RawEvent[][] = [];
-    for (let i = 0; i < nRaw; i++) raw.push(parseEvents(reply[at++]));
+    const raw = new Array<RawEvent[]>(nRaw);
+    for (let i = 0; i < nRaw; i++) raw[i] = parseEvents(reply[at++]);
     const late = hasLate ? parseEvents(reply[at++]) : [];
     let stubRaw: RawEvent[] | null = null;
     if (stubs) {
-      stubRaw = [];
+      stubRaw = list();
       // the script's lists, one per stub field in field order (it tests the same first bytes)
       for (let i = hasBase ? 2 : 1; i < fields.length; i++) if (values[i]?.startsWith(STUB_JSON)) for (const ev of parseEvents(reply[at++])) stubRaw.push(ev);
       stubRaw.sort((a, b) => a.ts - b.ts);
     }
-    return { meta, raw, late, tiles, base: hasBase && values[1] ? codec.fromJson(values[1]) : null, stubRaw, next: at };
+    return new Decoded(meta, raw, late, tiles, hasBase && values[1] ? codec.fromJson(values[1]) : null, stubRaw, at);
   }
 
   async putMiddles(key: SeriesKey, plan: string, middles: readonly { readonly window: number; readonly field: string; readonly tile: Tile }[]): Promise<void> {

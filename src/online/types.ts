@@ -230,6 +230,21 @@ export interface SeriesData {
   readonly inner?: ResolvedInner;
 }
 
+/** Series data built by a class, not a literal (backends build one per series read, writes' reads too: see core/young.ts). */
+class SeriesDataOf implements SeriesData {
+  constructor(
+    readonly meta: SeriesMeta | null, readonly raw: readonly (readonly RawEvent[])[], readonly late: readonly RawEvent[], readonly tiles: ReadonlyMap<string, Tile>,
+    readonly base: Tile | null, readonly tilesMissing: boolean, readonly stubRaw: readonly RawEvent[] | undefined, readonly inner: ResolvedInner | undefined,
+  ) {}
+}
+
+export function seriesData(
+  meta: SeriesMeta | null, raw: readonly (readonly RawEvent[])[], late: readonly RawEvent[], tiles: ReadonlyMap<string, Tile>, base: Tile | null, tilesMissing: boolean,
+  stubRaw?: readonly RawEvent[], inner?: ResolvedInner,
+): SeriesData {
+  return new SeriesDataOf(meta, raw, late, tiles, base, tilesMissing, stubRaw, inner);
+}
+
 export interface SeriesWrite {
   readonly key: SeriesKey;
   readonly meta: SeriesMeta;
