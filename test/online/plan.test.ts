@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { entity, eventSource, loadFeatureRegistry, percentile, sum, timeSinceLast } from '../../src/features/index.js';
 import { buildPlan } from '../../src/online/index.js';
+import { readPlanOf } from '../../src/online/plan.js';
 
 const user = entity('user', { key: 'user_id' });
 const pay = eventSource('pay', { entity: user, timestamp: 'ts', columns: { amount: 'double' } });
@@ -25,6 +26,19 @@ describe('online plan', () => {
     expect(ref('hours_since').slot).toBe(ref('days_since').slot);
     expect(ref('hours_since').view).not.toBe(ref('days_since').view);
     expect(sp.views[ref('p90_30d').view]!.slot).toBe(ref('p90_30d').slot);
+  });
+
+  it('builds rows as plain objects with the entity key first and columns in order, a column named constructor included', () => {
+    const many = Array.from({ length: 300 }, (_, i) => sum(pay, 'amount', { name: `s${i}_${i % 7}d`, window: `${(i % 7) + 1}d` as '1d' }));
+    const defs = [user, pay, ...many, sum(pay, 'amount', { name: 'constructor', window: '2d' })];
+    const rp = readPlanOf(buildPlan(loadFeatureRegistry(defs)), defs.slice(2).map((f) => (f as { name: string }).name));
+    const cells = Array.from({ length: rp.cellOf.size + 10 }, (_, i) => i * 0.5);
+    const row = rp.row('u1', cells);
+    expect(Object.getPrototypeOf(row)).toBe(Object.prototype);
+    expect(Object.keys(row)).toEqual(['user_id', ...rp.columns]);
+    rp.columns.forEach((c, i) => expect(row[c]).toBe(cells[rp.outputCells[i]!]));
+    expect(row.user_id).toBe('u1');
+    expect(JSON.parse(JSON.stringify(row))).toEqual({ ...row });
   });
 });
 
