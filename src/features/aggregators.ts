@@ -95,7 +95,8 @@ export function compareScalar(a: Scalar, b: Scalar): number {
 
 /** Event order: time, then the source's tie-break, then the value (for a total, reproducible order). */
 export function compareObservation(a: Observation, b: Observation): number {
-  return a.time - b.time || compareScalar(a.tie, b.tie) || compareScalar(a.value, b.value) || compareFields(a.fields, b.fields);
+  // -1/0/1, not a difference: a difference of µs timestamps is rarely a small integer, and returned it is a heap number
+  return (a.time < b.time ? -1 : a.time > b.time ? 1 : 0) || compareScalar(a.tie, b.tie) || compareScalar(a.value, b.value) || compareFields(a.fields, b.fields);
 }
 
 function compareFields(a: Observation['fields'], b: Observation['fields']): number {
@@ -314,8 +315,9 @@ const lastK: AggregatorKind = {
     const field = (e: LastKItem, f: number): Scalar => (Array.isArray(e) ? (e[3 + f] as Scalar) : e.fields?.[fields[f]!] ?? null);
     const compare = (x: LastKItem, y: LastKItem): number => {
       if (!Array.isArray(x) && !Array.isArray(y)) return compareObservation(x, y);
-      const [tx, ty] = [Array.isArray(x) ? (x[0] as number) : x.time, Array.isArray(y) ? (y[0] as number) : y.time];
-      const c = tx - ty || compareScalar(Array.isArray(x) ? (x[1] as Scalar) : x.tie, Array.isArray(y) ? (y[1] as Scalar) : y.tie)
+      const tx = Array.isArray(x) ? (x[0] as number) : x.time;
+      const ty = Array.isArray(y) ? (y[0] as number) : y.time;
+      const c = (tx < ty ? -1 : tx > ty ? 1 : 0) || compareScalar(Array.isArray(x) ? (x[1] as Scalar) : x.tie, Array.isArray(y) ? (y[1] as Scalar) : y.tie)
         || compareScalar(Array.isArray(x) ? (x[2] as Scalar) : x.value, Array.isArray(y) ? (y[2] as Scalar) : y.value);
       if (c) return c;
       for (let f = 0; f < fields.length; f++) { const d = compareScalar(field(x, f), field(y, f)); if (d) return d; }
