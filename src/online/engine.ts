@@ -211,10 +211,14 @@ export class OnlineFeatureStore {
           if (views) job.values[index] = finish(index, views, entry);
         }, s.middlesOut);
       }
-      // Written back without waiting: the next reader of the series (any process) merges one state per long link.
-      if (s.middlesOut?.length) {
-        const n = s.middlesOut.length;
-        this.backend.putMiddles!(job.key, job.sp.hash, s.middlesOut).then(() => { this.stats.middlesWritten += n; }, () => { this.stats.middleWritesFailed += n; });
+      // Written back without waiting, after this read has answered (encoding them is not the reader's latency):
+      // the next reader of the series (any process) merges one state per long link.
+      const middles = s.middlesOut;
+      if (middles?.length) {
+        setImmediate(() => {
+          Promise.resolve().then(() => this.backend.putMiddles!(job.key, job.sp.hash, middles))
+            .then(() => { this.stats.middlesWritten += middles.length; }, () => { this.stats.middleWritesFailed += middles.length; });
+        });
       }
     });
 

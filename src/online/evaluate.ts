@@ -176,14 +176,18 @@ export function fillInner(
     const pending: RawEvent[] = [];
     links.forEach((link, n) => {
       const slots = needed[n]!;
-      if (link.middle) {
-        const m = data.tiles.get(link.middleField!)?.s;
-        if (m) for (let k = 0; k < slots.length; k++) { const s = slots[k]!; acc[s] = mergeStored(sp, s, acc[s], m[s]); }
-      } else if (link.middleField && middlesOut) {
+      // With a middle state (read, or made here for the backend to keep), the link's 16- and 64-day tiles are
+      // merged once, into it, and the accumulator takes the middle: the same arithmetic as a later read's.
+      let merged: readonly unknown[] | null | undefined = null;
+      if (link.middle) merged = data.tiles.get(link.middleField!)?.s;
+      else if (link.middleField && middlesOut) {
         const tile = middleOf(sp, link, slots, data, stubEvents, H);
-        if (tile) middlesOut.push({ window: link.index, field: link.middleField, tile });
+        if (tile) { middlesOut.push({ window: link.index, field: link.middleField, tile }); merged = tile.s; }
       }
+      if (merged) for (let k = 0; k < slots.length; k++) { const s = slots[k]!; acc[s] = mergeStored(sp, s, acc[s], merged[s]); }
+      const skipFrom = merged && !link.middle ? MIDDLE_LEVEL : TILE_LEVELS.length; // a middle read has no such tiles in its cover
       for (const tr of link.cover.tiles) {
+        if (tr.level >= skipFrom) continue;
         const width = TILE_LEVELS[tr.level]!;
         for (let i = tr.from; i < tr.to; i++) {
           const tile = data.tiles.get(tileKey(tr.level, i));
