@@ -30,11 +30,6 @@ interface SeriesReader {
   kilnPutMiddles(s: string, ...args: string[]): Promise<unknown>;
 }
 
-interface DecodedPart {
-  readonly meta: SeriesMeta | null; readonly raw: RawEvent[][]; readonly late: RawEvent[]; readonly tiles: Map<string, Tile>; readonly base: Tile | null;
-  readonly stubRaw: RawEvent[] | null; readonly next: number;
-}
-
 const parseEvents = (x: unknown): RawEvent[] => (x as string[]).map((m) => JSON.parse(m) as RawEvent);
 
 /** Series data from a decoded part. */
@@ -42,8 +37,8 @@ function dataOf(p: DecodedPart, inner?: ResolvedInner): SeriesData {
   return seriesData(p.meta, p.raw, p.late, p.tiles, p.base, false, p.stubRaw ?? undefined, inner);
 }
 
-/** A decoded part: a class, not a literal, as writes read through here too (see core/young.ts). */
-class Decoded implements DecodedPart {
+/** A script reply's part for one request, decoded, and where the next starts: a class, not a literal, as writes read through here too (see core/young.ts). */
+class DecodedPart {
   constructor(
     readonly meta: SeriesMeta | null, readonly raw: RawEvent[][], readonly late: RawEvent[], readonly tiles: Map<string, Tile>, readonly base: Tile | null,
     readonly stubRaw: RawEvent[] | null, readonly next: number,
@@ -162,7 +157,7 @@ export class RedisOnlineStore implements OnlineStore {
       for (let i = hasBase ? 2 : 1; i < fields.length; i++) if (values[i]?.startsWith(STUB_JSON)) for (const ev of parseEvents(reply[at++])) stubRaw.push(ev);
       stubRaw.sort((a, b) => a.ts - b.ts);
     }
-    return new Decoded(meta, raw, late, tiles, hasBase && values[1] ? codec.fromJson(values[1]) : null, stubRaw, at);
+    return new DecodedPart(meta, raw, late, tiles, hasBase && values[1] ? codec.fromJson(values[1]) : null, stubRaw, at);
   }
 
   async putMiddles(key: SeriesKey, plan: string, middles: readonly { readonly window: number; readonly field: string; readonly tile: Tile }[]): Promise<void> {
