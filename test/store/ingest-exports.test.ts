@@ -189,3 +189,18 @@ describe('no silent wrong loads', () => {
     expect(await types(project, 'b')).toEqual({ id: 'BIGINT', v: 'VARCHAR' });
   });
 });
+
+describe('time formats beyond CSV', () => {
+  it('parses an integer Parquet column and NDJSON text with a format; an out-of-range epoch is a bad row', async () => {
+    const { project, dir } = await open();
+    const pq = join(dir, 'd.parquet');
+    await project.offline.run(`COPY (SELECT i AS id, (930700 + i)::INTEGER AS day FROM range(1, 4) t(i)) TO '${pq}' (FORMAT parquet)`);
+    await ingest(project, { table: 'p', inputs: [pq], timestamp: 'day', timestampFormat: '%y%m%d', progress: false });
+    expect(await project.offline.all('SELECT day::VARCHAR AS day FROM p ORDER BY id')).toEqual([
+      { day: '1993-07-01 00:00:00' }, { day: '1993-07-02 00:00:00' }, { day: '1993-07-03 00:00:00' },
+    ]);
+    const j = write(dir, 'e.ndjson', '{"id":1,"at":"1700000000"}\n{"id":2,"at":"1e20"}\n');
+    const m = await fails(ingest(project, { table: 'e', inputs: [j], timestamp: 'at', timestampFormat: 'epoch_s', progress: false }), 'INGEST_BAD_ROWS');
+    expect(m).toContain(`line 2, column 'at': "1e20" does not fit the format 'epoch_s'`);
+  });
+});

@@ -98,11 +98,14 @@ function withFormat(spec: IngestSpec, c: PlannedColumn): PlannedColumn {
 /** Formats that are not strptime patterns. */
 export const EPOCH_FORMATS = ['epoch_s', 'epoch_ms'] as const;
 
+const MAX_EPOCH_S = 253_402_300_800;
+
 /** A text value parsed with a format; NULL when it does not fit. */
 function parseExpr(text: string, format: string, target: string): string {
   let ts: string;
-  if (format === 'epoch_s') ts = `(to_timestamp(TRY_CAST(${text} AS DOUBLE)) AT TIME ZONE 'UTC')`;
-  else if (format === 'epoch_ms') ts = `epoch_ms(TRY_CAST(${text} AS BIGINT))`;
+  // Out-of-range epochs (past year 9999) are bad values, not DuckDB errors.
+  if (format === 'epoch_s') ts = `(to_timestamp(CASE WHEN abs(TRY_CAST(${text} AS DOUBLE)) < ${MAX_EPOCH_S} THEN TRY_CAST(${text} AS DOUBLE) END) AT TIME ZONE 'UTC')`;
+  else if (format === 'epoch_ms') ts = `epoch_ms(CASE WHEN abs(TRY_CAST(${text} AS BIGINT)) < ${MAX_EPOCH_S * 1000} THEN TRY_CAST(${text} AS BIGINT) END)`;
   else if (/%[zZ]/.test(format)) ts = `(try_strptime(${text}, ${quoteLiteral(format)}) AT TIME ZONE 'UTC')`;
   else ts = `try_strptime(${text}, ${quoteLiteral(format)})`;
   return target === 'DATE' ? `${ts}::DATE` : ts;
