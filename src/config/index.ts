@@ -1,6 +1,6 @@
 export { defineConfig } from './define.js';
 export {
-  COLUMN_TYPES, FILE_FORMATS, KilnConfigSchema, ONLINE_BACKEND_NAMES, OnlineSpecSchema, TableSpecSchema, columnDecls,
+  COLUMN_TYPES, DEFAULT_NULL_VALUES, FILE_FORMATS, KilnConfigSchema, ONLINE_BACKEND_NAMES, OnlineSpecSchema, TableSpecSchema, columnDecls,
   type ColumnDecl, type ColumnSpecInput, type ColumnType, type FileFormat, type KilnConfig, type KilnConfigInput,
   type OnlineBackendName, type OnlineSpec, type OnlineSpecInput, type TableSpec, type TableSpecInput,
 } from './schema.js';

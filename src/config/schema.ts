@@ -25,9 +25,17 @@ export const ColumnSpecSchema = z.union([
     /** NULL values are rejected when `nullable: false`. */
     nullable: z.boolean().default(true),
     description: z.string().optional(),
-  }),
+    /**
+     * For `date` and `timestamp` columns not in ISO 8601: a DuckDB strptime format (`'%y%m%d'`, `'%d/%m/%Y'`,
+     * `'%b-%Y'`), or `'epoch_s'` / `'epoch_ms'` for Unix seconds / milliseconds. Values are parsed exactly.
+     */
+    format: z.string().min(1).optional(),
+  }).refine((c) => c.format === undefined || c.type === 'date' || c.type === 'timestamp', { message: "format applies only to columns of type 'date' or 'timestamp'", path: ['format'] }),
 ]);
 export type ColumnSpecInput = z.input<typeof ColumnSpecSchema>;
+
+/** CSV tokens that load as NULL unless a table or an ingest sets its own list (R, pandas, SQL exports). */
+export const DEFAULT_NULL_VALUES: readonly string[] = ['', 'NA', 'N/A', 'NaN', 'NULL', 'null'];
 
 export const FILE_FORMATS = ['csv', 'parquet', 'ndjson'] as const;
 export type FileFormat = (typeof FILE_FORMATS)[number];
@@ -43,6 +51,12 @@ export const TableSpecSchema = z.strictObject({
   columns: z.record(z.string().min(1), ColumnSpecSchema).optional(),
   /** With declared columns, whether input columns that are not declared are loaded (true) or rejected. */
   allowExtraColumns: z.boolean().default(false),
+  /** CSV: values that load as NULL in every column (default DEFAULT_NULL_VALUES; empty fields are always NULL). */
+  nullValues: z.array(z.string()).optional(),
+  /** CSV: the field delimiter, when it is not one of , ; tab | (detected from the header line). */
+  delimiter: z.string().refine((d) => d.length === 1 || d === 'tab', "expected one character, or 'tab'").optional(),
+  /** CSV: name under which R's row-name column (an empty first header field) is kept; by default it is dropped. */
+  rowNames: z.string().min(1).optional(),
 });
 export type TableSpecInput = z.input<typeof TableSpecSchema>;
 export type TableSpec = z.output<typeof TableSpecSchema>;
@@ -112,6 +126,8 @@ export interface ColumnDecl {
   type: ColumnType;
   required: boolean;
   nullable: boolean;
+  /** Parse format of a date or timestamp column (strptime syntax, or epoch_s / epoch_ms). */
+  format?: string;
 }
 
 export function columnDecls(spec: TableSpec): ColumnDecl[] | undefined {
@@ -119,6 +135,6 @@ export function columnDecls(spec: TableSpec): ColumnDecl[] | undefined {
   return Object.entries(spec.columns).map(([name, c]) =>
     typeof c === 'string'
       ? { name, type: c, required: true, nullable: true }
-      : { name, type: c.type, required: c.required, nullable: c.nullable },
+      : { name, type: c.type, required: c.required, nullable: c.nullable, ...(c.format !== undefined ? { format: c.format } : {}) },
   );
 }

@@ -8,7 +8,7 @@ type Issue = z.core.$ZodIssue;
 const KNOWN_KEYS: { match: (path: PropertyKey[]) => boolean; keys: string[] }[] = [
   { match: (p) => p.length === 0, keys: Object.keys(KilnConfigSchema.shape) },
   { match: (p) => p.length === 2 && p[0] === 'tables', keys: Object.keys(TableSpecSchema.shape) },
-  { match: (p) => p.length === 4 && p[0] === 'tables' && p[2] === 'columns', keys: ['type', 'required', 'nullable', 'description'] },
+  { match: (p) => p.length === 4 && p[0] === 'tables' && p[2] === 'columns', keys: ['type', 'required', 'nullable', 'description', 'format'] },
   { match: (p) => p.length === 2 && p[0] === 'models', keys: Object.keys(ModelSpecSchema.shape) },
   { match: (p) => p.length === 1 && p[0] === 'online', keys: Object.keys(OnlineSpecSchema.shape) },
 ];

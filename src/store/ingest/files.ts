@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, openSync, readSync, closeSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { KilnError } from '../../core/errors.js';
 import { FILE_FORMATS, type FileFormat } from '../../config/index.js';
@@ -41,9 +41,12 @@ export function detectFormat(file: string, explicit: FileFormat | undefined): Fi
     if (!FILE_FORMATS.includes(explicit)) throw new KilnError('INGEST_BAD_OPTION', `--format ${String(explicit)}: expected one of ${FILE_FORMATS.join(', ')}`);
     return explicit;
   }
-  const f = EXTENSIONS[extname(file).toLowerCase()];
-  if (!f) {
-    throw new KilnError('INGEST_BAD_FORMAT', `${file}: cannot tell the format from the extension '${extname(file)}'; pass --format ${FILE_FORMATS.join('|')}`, { path: [file] });
+  // A compressed file (.csv.gz, .ndjson.gz) has the format of its inner extension.
+  const inner = /\.gz$/i.test(file) ? file.slice(0, -3) : file;
+  const f = EXTENSIONS[extname(inner).toLowerCase()];
+  if (!f || (inner !== file && f === 'parquet')) {
+    const ext = inner !== file ? `${extname(inner)}.gz` : extname(file);
+    throw new KilnError('INGEST_BAD_FORMAT', `${file}: cannot tell the format from the extension '${ext}'; pass --format ${FILE_FORMATS.join('|')}`, { path: [file] });
   }
   return f;
 }
@@ -58,45 +61,4 @@ export async function hashFile(path: string): Promise<InputFile> {
       .on('error', rej);
   });
   return { path, bytes, hash: h.digest('hex') };
-}
-
-export interface CsvHeader {
-  delimiter: string;
-  columns: string[];
-  /** Average bytes per line over the first block, to estimate rows from bytes for progress. */
-  bytesPerLine: number;
-}
-
-/**
- * Reads the header line of a CSV file. The delimiter is the one of , ; tab | that splits the header
- * into the most fields (ragged data rows cannot mislead this, unlike sniffing whole rows).
- */
-export function readCsvHeader(path: string, delimiter?: string): CsvHeader | undefined {
-  const fd = openSync(path, 'r');
-  const buf = Buffer.alloc(1 << 16);
-  let n: number;
-  try { n = readSync(fd, buf, 0, buf.length, 0); } finally { closeSync(fd); }
-  let text = buf.subarray(0, n).toString('utf8');
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const nl = text.indexOf('\n');
-  const first = (nl >= 0 ? text.slice(0, nl) : text).replace(/\r$/, '');
-  if (first.trim() === '') return undefined;
-  const lines = Math.max(1, text.split('\n').length - 1);
-  const delim = delimiter ?? [',', ';', '\t', '|'].map((d) => ({ d, n: splitCsvLine(first, d).length })).sort((a, b) => b.n - a.n)[0]!.d;
-  return { delimiter: delim, columns: splitCsvLine(first, delim).map((c) => c.trim()), bytesPerLine: n / lines };
-}
-
-function splitCsvLine(line: string, delim: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i]!;
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (ch === '"') quoted = false; else cur += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === delim) { out.push(cur); cur = ''; } else cur += ch;
-  }
-  out.push(cur);
-  return out;
 }

@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { KilnError, isKilnError } from '../../core/errors.js';
 import { Progress, formatCount } from '../../core/progress.js';
-import { columnDecls, type FileFormat } from '../../config/index.js';
+import { DEFAULT_NULL_VALUES, columnDecls, type ColumnDecl, type FileFormat } from '../../config/index.js';
+import type { OfflineStore } from '../offline.js';
 import type { Project } from '../project.js';
 import { quoteIdent, quoteLiteral } from '../sql.js';
 import { checkAppendSchema, checkKeyUniqueAcross, checkKeyUniqueInFile, checkNulls } from './checks.js';
 import { detectFormat, expandInputs, hashFile, type InputFile } from './files.js';
 import { loadFile, type FileStage } from './load.js';
-import type { IngestSpec } from './plan.js';
+import { EPOCH_FORMATS, type IngestSpec } from './plan.js';
 
 export interface IngestOptions {
   table: string;
@@ -15,7 +16,15 @@ export interface IngestOptions {
   inputs: string[];
   format?: FileFormat;
   timestamp?: string;
+  /** Parse format of the timestamp column: DuckDB strptime syntax ('%d/%m/%Y %H:%M'), or epoch_s / epoch_ms. */
+  timestampFormat?: string;
   key?: string;
+  /** CSV values that load as NULL; replaces the table's list and the default (DEFAULT_NULL_VALUES). */
+  nullValues?: string[];
+  /** CSV delimiter (one character, or 'tab'); by default it is detected from the header line. */
+  delimiter?: string;
+  /** Keep R's row-name column (an empty first header field) under this name; by default it is dropped. */
+  rowNames?: string;
   mode?: 'append' | 'replace';
   /** Ingest even content that was already ingested into this table. */
   force?: boolean;
@@ -33,6 +42,8 @@ export interface IngestResult {
   rowsAdded: number;
   tableRows: number;
   seconds: number;
+  /** How files were read where the user should know (e.g. R's row-name column dropped). */
+  notes: string[];
 }
 
 /** Files smaller than this load in well under a second: no progress output for them. */
@@ -55,12 +66,22 @@ export async function ingest(project: Project, opts: IngestOptions): Promise<Ing
   if (mode !== 'append' && mode !== 'replace') throw new KilnError('INGEST_BAD_OPTION', `--mode ${String(mode)}: expected append or replace`);
   const declared = project.config.tables[opts.table];
   const registered = project.meta.getTable(opts.table);
+  const decls = declared ? columnDecls(declared) : undefined;
+  const timestamp = agree('timestamp', opts.timestamp, declared?.timestamp, mode === 'append' ? registered?.timestampColumn : undefined);
+  const exists = await store.tableExists(opts.table);
   const spec: IngestSpec = {
     table: opts.table,
-    decls: declared ? columnDecls(declared) : undefined,
+    decls,
     allowExtra: declared?.allowExtraColumns ?? true,
-    timestamp: agree('timestamp', opts.timestamp, declared?.timestamp, mode === 'append' ? registered?.timestampColumn : undefined),
+    timestamp,
     key: agree('key', opts.key, declared?.key, mode === 'append' ? registered?.keyColumn : undefined),
+    formats: await timeFormats(store, decls, timestamp, opts.timestampFormat),
+    nullValues: opts.nullValues ?? declared?.nullValues ?? [...DEFAULT_NULL_VALUES],
+    delimiter: agree('delimiter', opts.delimiter, declared?.delimiter, undefined),
+    rowNames: agree('row-names', opts.rowNames, declared?.rowNames, undefined),
+    // Appending without declared columns: the file is read with the table's types, so a bad value is
+    // reported with its line rather than as a column of another type.
+    stored: exists && mode === 'append' && !decls ? await storedTypes(project, opts.table) : undefined,
   };
   const files = await expandInputs(store, opts.inputs, opts.cwd ?? process.cwd());
   if (files.length === 0) throw new KilnError('INGEST_NO_FILES', 'no input files given');
@@ -78,10 +99,10 @@ export async function ingest(project: Project, opts: IngestOptions): Promise<Ing
     if (prior) skipped.push({ path: file.path, ingestedAt: prior.finishedAt ?? prior.startedAt, ingestId: prior.id });
     else todo.push({ file, format: formats[i]! });
   });
-  const exists = await store.tableExists(opts.table);
   if (todo.length === 0) {
-    return { table: opts.table, mode, files: [], skipped, rowsAdded: 0, tableRows: exists ? await count(project, opts.table) : 0, seconds: (performance.now() - started) / 1000 };
+    return { table: opts.table, mode, files: [], skipped, rowsAdded: 0, tableRows: exists ? await count(project, opts.table) : 0, seconds: (performance.now() - started) / 1000, notes: [] };
   }
+  const notes: string[] = [];
 
   const stages: FileStage[] = [];
   const onAbort = (): void => store.interrupt();
@@ -100,6 +121,7 @@ export async function ingest(project: Project, opts: IngestOptions): Promise<Ing
         const s = await loadFile(store, file.path, format, spec, stage, {
           onProgress: (f) => progress?.update((f * file.bytes) / 1e6, bytesPerRow ? `~${rowRate((f * file.bytes) / bytesPerRow)}` : undefined),
           bytesPerRowHint: (b) => { bytesPerRow = b; },
+          note: (text) => notes.push(text),
         });
         stages.push(s);
         await checkNulls(store, s, spec);
@@ -130,6 +152,7 @@ export async function ingest(project: Project, opts: IngestOptions): Promise<Ing
       rowsAdded: stages.reduce((a, s) => a + s.rows, 0),
       tableRows: await count(project, opts.table),
       seconds: (performance.now() - started) / 1000,
+      notes,
     };
   } catch (e) {
     if (logged) project.meta.finishIngest(batchId, 'failed', new Map(), e instanceof Error ? e.message : String(e));
@@ -175,6 +198,39 @@ function agree(what: string, cli: string | undefined, config: string | undefined
     throw new KilnError('INGEST_BAD_OPTION', `--${what} ${cli} disagrees with the table, whose ${what} column is '${registered}'; use --mode replace to change it`);
   }
   return cli ?? config ?? registered ?? undefined;
+}
+
+/** Parse formats by column: declared ones, and --timestamp-format for the timestamp column; each is checked. */
+async function timeFormats(store: OfflineStore, decls: ColumnDecl[] | undefined, timestamp: string | undefined, tsFormat: string | undefined): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const d of decls ?? []) if (d.format !== undefined) out.set(d.name, d.format);
+  if (tsFormat !== undefined) {
+    if (timestamp === undefined) throw new KilnError('INGEST_BAD_OPTION', '--timestamp-format needs a timestamp column: pass --timestamp COL too');
+    const declaredFormat = out.get(timestamp);
+    if (declaredFormat !== undefined && declaredFormat !== tsFormat) {
+      throw new KilnError('INGEST_BAD_OPTION', `--timestamp-format '${tsFormat}' disagrees with the config, which declares format '${declaredFormat}' for column '${timestamp}'`);
+    }
+    out.set(timestamp, tsFormat);
+  }
+  for (const [col, f] of out) {
+    if ((EPOCH_FORMATS as readonly string[]).includes(f)) continue;
+    if (!f.includes('%')) throw badFormat(col, f, 'it has no % specifier');
+    try {
+      await store.all(`SELECT try_strptime('', ${quoteLiteral(f)}) AS t`);
+    } catch (e) {
+      throw badFormat(col, f, (e as Error).message.split('\n')[0]!.replace(/^Invalid Input Error: /, ''));
+    }
+  }
+  return out;
+}
+
+function badFormat(col: string, f: string, why: string): KilnError {
+  return new KilnError('INGEST_BAD_OPTION', `time format '${f}' of column '${col}' is not valid: ${why}. Use DuckDB's strptime syntax (e.g. '%Y-%m-%d', '%d/%m/%Y %H:%M', '%y%m%d') or epoch_s / epoch_ms`, { path: [col] });
+}
+
+async function storedTypes(project: Project, table: string): Promise<Map<string, string>> {
+  const rows = await project.offline.all<{ column_name: string; column_type: string }>(`DESCRIBE ${quoteIdent(table)}`);
+  return new Map(rows.map((r) => [r.column_name, r.column_type]));
 }
 
 function interrupted(table: string): KilnError {

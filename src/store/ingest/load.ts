@@ -1,8 +1,13 @@
+import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
 import { KilnError } from '../../core/errors.js';
 import { COLUMN_TYPES, type FileFormat } from '../../config/index.js';
 import type { OfflineStore } from '../offline.js';
 import { quoteIdent, quoteLiteral } from '../sql.js';
-import { readCsvHeader } from './files.js';
+import { ROW_NAMES_COLUMN, isGzip, readCsvHeader } from './sniff.js';
 import { badRowsError, castFails, columnExpr, planColumns, type BadRow, type IngestSpec, type PlannedColumn } from './plan.js';
 
 /** One input file loaded into its own staging table, in file order (rowid = data row index). */
@@ -20,7 +25,12 @@ export interface LoadHooks {
   /** Called while DuckDB reads the file, with the fraction done (from DuckDB's query progress). */
   onProgress?: (fraction: number) => void;
   bytesPerRowHint?: (bytesPerRow: number) => void;
+  /** Something the user should know about how the file was read (e.g. a dropped row-name column). */
+  note?: (text: string) => void;
 }
+
+/** Types the CSV reader is given for the columns of an existing table it appends to. */
+const READER_TYPES = new Set(['BOOLEAN', 'INTEGER', 'BIGINT', 'DOUBLE', 'VARCHAR', 'DATE', 'TIMESTAMP']);
 
 const MAX_SHOWN = 5;
 
@@ -56,24 +66,34 @@ function emptyError(file: string, what: string): KilnError {
 }
 
 async function loadCsv(store: OfflineStore, file: string, spec: IngestSpec, stage: string, hooks: LoadHooks): Promise<FileStage> {
-  const header = readCsvHeader(file);
+  const header = readCsvHeader(file, { delimiter: spec.delimiter, rowNames: spec.rowNames });
   if (!header) throw emptyError(file, 'the file is empty (no header line)');
   hooks.bytesPerRowHint?.(header.bytesPerLine);
-  // Declared types are given to the reader, so a bad value is a reject with its line and column.
-  // Timestamps are read as text and converted as TIMESTAMPTZ (an explicit offset converts to UTC, a
-  // naive value is UTC): the CSV reader turns a bad TIMESTAMPTZ into NULL instead of rejecting it.
+  // Declared (or, when appending, stored) types are given to the reader, so a bad value is a reject with
+  // its line and column. Timestamps and formatted columns are read as text and converted afterwards
+  // (TIMESTAMPTZ: an explicit offset converts to UTC, a naive value is UTC): the CSV reader turns a bad
+  // TIMESTAMPTZ into NULL instead of rejecting it.
   const types: Record<string, string> = {};
+  for (const [k, v] of spec.stored ?? []) if (READER_TYPES.has(v)) types[k] = v === 'TIMESTAMP' ? 'VARCHAR' : v;
   for (const d of spec.decls ?? []) types[d.name] = d.type === 'timestamp' ? 'VARCHAR' : COLUMN_TYPES[d.type];
   if (spec.timestamp) types[spec.timestamp] = 'VARCHAR';
+  for (const k of spec.formats.keys()) types[k] = 'VARCHAR';
   const present = Object.entries(types).filter(([k]) => header.columns.includes(k));
   const typesArg = present.length ? `, types={${present.map(([k, v]) => `${quoteLiteral(k)}: ${quoteLiteral(v)}`).join(', ')}}` : '';
+  const names = `[${header.columns.map(quoteLiteral).join(', ')}]`;
+  const nulls = `[${[...new Set(['', ...spec.nullValues])].map(quoteLiteral).join(', ')}]`;
   const rejects = `${stage}_rej`;
-  const reader = `read_csv(${quoteLiteral(file)}, header=true, delim=${quoteLiteral(header.delimiter)}, quote='"', escape='"'${typesArg}, store_rejects=true, rejects_table=${quoteLiteral(rejects)}, rejects_scan=${quoteLiteral(`${rejects}_scan`)})`;
+  const gz = isGzip(file) ? `, compression='gzip'` : '';
+  const reader = `read_csv(${quoteLiteral(file)}${gz}, header=true, names=${names}, delim=${quoteLiteral(header.delimiter)}, quote='"', escape='"', nullstr=${nulls}${typesArg}, store_rejects=true, rejects_table=${quoteLiteral(rejects)}, rejects_scan=${quoteLiteral(`${rejects}_scan`)})`;
   let fileCols: { name: string; type: string }[];
   try {
     fileCols = await describe(store, reader);
   } catch (e) {
     throw new KilnError('INGEST_BAD_FORMAT', `${file}: DuckDB cannot read it as CSV: ${(e as Error).message.split('\n')[0]}`, { path: [file], cause: e });
+  }
+  if (header.rowNames && spec.rowNames === undefined) {
+    fileCols = fileCols.filter((c) => c.name !== ROW_NAMES_COLUMN);
+    hooks.note?.(`${file}: dropped R's row-name column (the first column, whose header is empty); use --row-names NAME (rowNames in the config) to keep it`);
   }
   const columns = planColumns(file, fileCols, spec);
   // Converted columns keep their raw text beside them until the conversion is checked row by row.
@@ -131,7 +151,7 @@ async function checkCasts(store: OfflineStore, file: string, spec: IngestSpec, s
       `SELECT ${lineExpr} AS line, ${quoteIdent(c.name)}::VARCHAR AS v FROM ${source} WHERE ${cond} ORDER BY 1 LIMIT ${MAX_SHOWN}`,
     );
     for (const r of rows) {
-      if (bad.length < MAX_SHOWN) bad.push({ where: `${word} ${r.line}`, column: c.name, problem: `${JSON.stringify(r.v)} is not a valid ${c.targetType.toLowerCase()}` });
+      if (bad.length < MAX_SHOWN) bad.push({ where: `${word} ${r.line}`, column: c.name, problem: c.format !== undefined ? `${JSON.stringify(r.v)} does not fit the format '${c.format}' of this ${c.targetType.toLowerCase()} column` : `${JSON.stringify(r.v)} is not a valid ${c.targetType.toLowerCase()}` });
     }
   }
   if (total) throw badRowsError(file, spec.table, total, bad);
@@ -155,12 +175,15 @@ async function loadParquet(store: OfflineStore, file: string, spec: IngestSpec, 
 
 async function loadNdjson(store: OfflineStore, file: string, spec: IngestSpec, stage: string, hooks: LoadHooks): Promise<FileStage> {
   const lines = `${stage}_lines`;
+  // DuckDB's read_text does not decompress: a gzip file is expanded to a temporary file first.
+  const tmp = isGzip(file) ? await gunzipToTemp(file) : undefined;
+  const src = tmp?.path ?? file;
   try {
     // Line numbers are exact: the text is split here rather than by the JSON reader.
     await store.run(
       `CREATE TABLE ${quoteIdent(lines)} AS SELECT line, j FROM (
-         SELECT ordinality AS line, j FROM unnest(string_split((SELECT content FROM read_text(${quoteLiteral(file)})), chr(10))) WITH ORDINALITY AS t(j)
-       ) WHERE NOT (trim(j) = '' AND line = (SELECT count(*) FROM unnest(string_split((SELECT content FROM read_text(${quoteLiteral(file)})), chr(10)))))`,
+         SELECT ordinality AS line, j FROM unnest(string_split((SELECT content FROM read_text(${quoteLiteral(src)})), chr(10))) WITH ORDINALITY AS t(j)
+       ) WHERE NOT (trim(j) = '' AND line = (SELECT count(*) FROM unnest(string_split((SELECT content FROM read_text(${quoteLiteral(src)})), chr(10)))))`,
     );
     const n = await rowCount(store, lines);
     if (n === 0) throw emptyError(file, 'the file is empty');
@@ -179,13 +202,13 @@ async function loadNdjson(store: OfflineStore, file: string, spec: IngestSpec, s
       `SELECT k FROM (SELECT line, unnest(json_keys(j::JSON)) AS k, unnest(range(len(json_keys(j::JSON)))) AS pos FROM ${quoteIdent(lines)})
          GROUP BY k ORDER BY min(line), arg_min(pos, line)`,
     );
-    const inferred = await describe(store, `read_json(${quoteLiteral(file)}, format='newline_delimited', sample_size=-1)`).catch(() => []);
+    const inferred = await describe(store, `read_json(${quoteLiteral(src)}, format='newline_delimited', sample_size=-1)`).catch(() => []);
     const fileCols = keys.map(({ k }) => ({ name: k, type: 'VARCHAR', inferred: inferred.find((c) => c.name === k)?.type ?? 'VARCHAR' }));
     const columns = planColumns(file, fileCols, spec).map((c) => {
       // Values are extracted as text, so every file column converts from VARCHAR; inferred types
       // (without a declared schema) come from DuckDB's JSON reader.
       const inf = fileCols.find((f) => f.name === c.name)?.inferred;
-      const target = spec.decls || c.targetType === 'TIMESTAMP' ? c.targetType : simpleType(inf ?? 'VARCHAR');
+      const target = spec.decls || spec.stored?.has(c.name) || c.targetType === 'TIMESTAMP' ? c.targetType : simpleType(inf ?? 'VARCHAR');
       return { ...c, targetType: target };
     });
     const extracted = `(SELECT line, ${fileCols.map((f) => `json_extract_string(j::JSON, ${quoteLiteral(`$.${JSON.stringify(f.name)}`)}) AS ${quoteIdent(f.name)}`).join(', ')} FROM ${quoteIdent(lines)})`;
@@ -195,7 +218,21 @@ async function loadNdjson(store: OfflineStore, file: string, spec: IngestSpec, s
     return { file, table: stage, rows, columns, lineWord: 'line', lineOffset: 1 };
   } finally {
     await store.dropIfExists(lines);
+    tmp?.remove();
   }
+}
+
+async function gunzipToTemp(file: string): Promise<{ path: string; remove: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-ingest-'));
+  const path = join(dir, 'input.ndjson');
+  const remove = (): void => rmSync(dir, { recursive: true, force: true });
+  try {
+    await pipeline(createReadStream(file), createGunzip(), createWriteStream(path));
+  } catch (e) {
+    remove();
+    throw new KilnError('INGEST_BAD_FORMAT', `${file}: cannot decompress it as gzip: ${(e as Error).message}`, { path: [file], cause: e });
+  }
+  return { path, remove };
 }
 
 /** Nested JSON (structs, lists) is kept as its JSON text. */
