@@ -6,8 +6,18 @@ import { KilnError } from '../core/errors.js';
 import type { ModelSpec } from '../config/index.js';
 import type { InputColumn, ModelDataset } from './dataset.js';
 
-/** Validation AUC at or below this counts as no better than chance. */
+/** An AUC at or below this is no better than chance whatever the sample size. */
 export const CHANCE_AUC = 0.51;
+
+/**
+ * The AUC a model with no skill exceeds with probability about 2.5%: 0.5 plus two standard errors of
+ * the Mann-Whitney statistic under the null, sqrt((n1 + n0 + 1) / (12 n1 n0)); at least CHANCE_AUC.
+ */
+export function chanceAuc(rows: number, positives: number): number {
+  const n1 = positives, n0 = rows - positives;
+  if (n1 <= 0 || n0 <= 0) return CHANCE_AUC;
+  return Math.max(CHANCE_AUC, 0.5 + 2 * Math.sqrt((n1 + n0 + 1) / (12 * n1 * n0)));
+}
 
 /** Every window must have labelled rows, enough positives and some negatives. */
 export function checkSplits(name: string, spec: ModelSpec, data: ModelDataset): void {
@@ -59,9 +69,15 @@ export function checkReasons(name: string, spec: ModelSpec, inputs: readonly Inp
     { path: ['models', name, 'reasons'], details: { missing } });
 }
 
-/** Why the model learned nothing, or null when it learned something. */
-export function learnedNothing(bestIteration: number | null, validAuc: number): string | null {
-  if (bestIteration === 0) return `the best iteration is 0: no boosting round improved the validation metric (validation AUC ${validAuc.toFixed(4)})`;
-  if (!(validAuc > CHANCE_AUC)) return `the validation AUC is ${validAuc.toFixed(4)}, no better than chance (at most ${CHANCE_AUC})`;
+/**
+ * Why the model learned nothing, or null when it learned something: no boosting round helped (best
+ * iteration 0), or the validation or test AUC is within chance of 0.5 for the window's size.
+ */
+export function learnedNothing(bestIteration: number | null, windows: { name: string; auc: number; rows: number; positives: number }[]): string | null {
+  if (bestIteration === 0) return `the best iteration is 0: no boosting round improved the validation metric (${windows.map((w) => `${w.name} AUC ${w.auc.toFixed(4)}`).join(', ')})`;
+  for (const w of windows) {
+    const bound = chanceAuc(w.rows, w.positives);
+    if (!(w.auc > bound)) return `the ${w.name} AUC is ${w.auc.toFixed(4)}, no better than chance (at most ${bound.toFixed(4)} for ${w.rows} rows with ${w.positives} positives)`;
+  }
   return null;
 }

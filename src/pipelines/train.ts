@@ -116,7 +116,10 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
     const modelPath = run.logArtifact('model.json', { data: JSON.stringify(booster.toJSON()) });
     run.logArtifact('signature.json', { data: JSON.stringify({ signature, categories: Object.fromEntries(data.inputs.filter((c) => c.categories).map((c) => [c.name, c.categories])) }, null, 2) });
     run.logArtifact('evaluation.json', { data: JSON.stringify(evaluation) });
-    const nothing = learnedNothing(booster.bestIteration ?? null, evaluation.validMetrics.auc);
+    const nothing = learnedNothing(booster.bestIteration ?? null, [
+      { name: 'validation', auc: evaluation.validMetrics.auc, rows: va.rows, positives: va.positives },
+      { name: 'test', auc: evaluation.metrics.auc, rows: te.rows, positives: te.positives },
+    ]);
     if (nothing && !opts.force) {
       throw new KilnError('MODEL_LEARNED_NOTHING', `model '${name}' learned nothing: ${nothing}. It was not registered (run ${run.id} is marked failed). Check the label and the inputs (a label unrelated to the features, inputs that are all missing), or pass --force (force: true) to register it anyway`, { path: ['models', name], details: { bestIteration: booster.bestIteration ?? null, validAuc: evaluation.validMetrics.auc } });
     }
