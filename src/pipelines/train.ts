@@ -68,7 +68,7 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
   for (const w of data.warnings) process.stderr.write(`warning: train ${name}: ${w}\n`);
   checkSplits(name, spec, data);
   checkReasons(name, spec, data.inputs);
-  log(opts.quiet, `train ${name}: ${data.splits.train.rows} train / ${data.splits.valid.rows} valid / ${data.splits.test.rows} test rows (${data.splitText}), ${data.inputs.length} inputs` +
+  log(opts.quiet, `train ${name}: ${data.splits.train.rows} train / ${data.splits.valid.rows} valid / ${data.splits.test.rows} test rows, ${data.splitText}; ${data.inputs.length} inputs` +
     (data.skipped.length ? `; left out: ${data.skipped.map((s) => s.column).join(', ')}` : ''));
   const warnings = [...data.warnings];
 
