@@ -26,7 +26,7 @@ step(`kiln init ${dir}`);
 if (!existsSync(join(dir, 'kiln.config.ts'))) {
   const { mkdirSync } = await import('node:fs');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, DEMO_FEATURES } from 'kiln';
+  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, DEMO_FEATURES, DEMO_REASONS, DEMO_REASON_GROUPS } from 'kiln';
 
 export default defineConfig({
   name: 'kiln-demo',
@@ -42,20 +42,9 @@ export default defineConfig({
       split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' },
       params: { max_depth: 4, learning_rate: 0.05, n_estimators: 600, early_stopping_rounds: 50 },
       monotone: { late_payments_365d: 1, max_days_past_due_365d: 1, gambling_share_90d: 1, income: -1 },
-      reasons: {
-        delinquency: 'Delinquency on recent payments',
-        spending: 'Spending high relative to income',
-        gambling_share_90d: 'Share of spending on gambling',
-        cash_advances_90d: 'Use of cash advances',
-        income: 'Income insufficient for the amount of credit',
-        applications_30d: 'Number of recent credit applications',
-        applications_365d: 'Number of credit applications in the last year',
-        employment_tenure_months: 'Length of employment',
-      },
-      reasonGroups: {
-        delinquency: ['late_payments_365d', 'max_days_past_due_365d'],
-        spending: ['spend_to_income', 'spend_7d', 'spend_30d', 'spend_90d', 'spend_365d'],
-      },
+      // A text for every reason the model can give (training refuses textless reasons: REASONS_MISSING).
+      reasons: DEMO_REASONS,
+      reasonGroups: DEMO_REASON_GROUPS,
       fairness: { feature: 'protected_group' },
       slices: ['region'],
     },

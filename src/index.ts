@@ -2,4 +2,4 @@
 export { KilnError, isKilnError, type KilnErrorCode } from './core/errors.js';
 export * from './config/index.js';
 export * from './features/index.js';
-export { DEMO_FEATURES } from './features/demo-features.js';
+export { DEMO_FEATURES, DEMO_REASONS, DEMO_REASON_GROUPS } from './features/demo-features.js';

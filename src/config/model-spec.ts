@@ -6,6 +6,31 @@ export const PROHIBITED_BASIS_TAG = 'prohibited-basis';
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
 const DateStr = z.string().regex(DAY, "a date 'YYYY-MM-DD' (UTC)");
 
+/**
+ * Out-of-time split by spine time: train on [trainFrom, validFrom), stop early on [validFrom, testFrom),
+ * test on [testFrom, testTo). Needs spine.timestamp.
+ */
+export const OutOfTimeSplitSchema = z.strictObject({
+  trainFrom: DateStr.optional(),
+  validFrom: DateStr,
+  testFrom: DateStr,
+  testTo: DateStr,
+});
+/** A seeded random split: these shares of the labelled rows go to validation and test, the rest to training. */
+export const RandomSplitSchema = z.strictObject({
+  random: z.strictObject({
+    valid: z.number().gt(0).lt(1),
+    test: z.number().gt(0).lt(1),
+    seed: z.number().int().default(7),
+  }).refine((r) => r.valid + r.test < 1, { message: 'valid + test must leave rows for training (their sum must be below 1)' }),
+});
+/** A declared split: a spine column whose values are 'train', 'valid' and 'test'. */
+export const ColumnSplitSchema = z.strictObject({ column: z.string().min(1) });
+export type SplitSpec = z.output<typeof OutOfTimeSplitSchema> | z.output<typeof RandomSplitSchema> | z.output<typeof ColumnSplitSchema>;
+
+/** The spine table's own columns as model inputs: 'all', a list, or all but some. */
+export const ColumnsSchema = z.union([z.literal('all'), z.array(z.string().min(1)).min(1), z.strictObject({ exclude: z.array(z.string().min(1)) })]);
+
 export const ModelSpecSchema = z.strictObject({
   description: z.string().optional(),
   /** What the model is for and not for: goes into the model card. */
@@ -13,7 +38,8 @@ export const ModelSpecSchema = z.strictObject({
   /** Which rows become training rows: one per row of this table, at this time, for this entity key. */
   spine: z.strictObject({
     table: z.string().min(1),
-    timestamp: z.string().min(1),
+    /** The spine time; leave it out for a plain table (one row per entity, no dates). */
+    timestamp: z.string().min(1).optional(),
     key: z.string().min(1).optional(),
   }),
   /** The label column of the spine table (0/1 or boolean; 1 = the bad outcome, e.g. default) and when it became known. */
@@ -21,18 +47,15 @@ export const ModelSpecSchema = z.strictObject({
     column: z.string().min(1),
     availableAt: z.string().min(1).optional(),
   }),
-  /** A feature set name or a list of feature names. */
-  features: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+  /** A feature set name or a list of feature names (computed point in time; needs spine.timestamp). */
+  features: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  /** The spine table's own columns as inputs: 'all', a list, or { exclude: [...] } (label, key, time and split columns are never inputs). */
+  columns: ColumnsSchema.optional(),
   /**
-   * Out-of-time split by spine time: train on [trainFrom, validFrom), stop early on [validFrom, testFrom),
-   * test on [testFrom, testTo). Rows whose label is still unknown (NULL) are left out.
+   * Out of time ({ validFrom, testFrom, testTo, trainFrom? }), seeded random ({ random: { valid, test, seed } })
+   * or declared ({ column }). Rows whose label is still unknown (NULL) are left out.
    */
-  split: z.strictObject({
-    trainFrom: DateStr.optional(),
-    validFrom: DateStr,
-    testFrom: DateStr,
-    testTo: DateStr,
-  }),
+  split: z.union([OutOfTimeSplitSchema, RandomSplitSchema, ColumnSplitSchema]),
   algorithm: z.literal('gbdt').default('gbdt'),
   /** GBDT parameters (XGBoost names); validated by the engine. */
   params: z.record(z.string(), z.unknown()).default({}),
@@ -40,6 +63,8 @@ export const ModelSpecSchema = z.strictObject({
   monotone: z.record(z.string(), z.union([z.literal(-1), z.literal(0), z.literal(1)])).default({}),
   /** Adverse-action reason text per feature or per reason group. */
   reasons: z.record(z.string(), z.string()).default({}),
+  /** Reason text for every reason without its own entry in `reasons`; without it, a textless reason refuses training (REASONS_MISSING). */
+  defaultReason: z.string().min(1).optional(),
   /** Correlated features reported under one reason: group name → features. */
   reasonGroups: z.record(z.string(), z.array(z.string()).min(1)).default({}),
   /** Reasons per declined applicant (at most four by default, as adverse-action notices need). */
@@ -56,7 +81,20 @@ export const ModelSpecSchema = z.strictObject({
   scaling: z.strictObject({ basePoints: z.number().default(600), baseOdds: z.number().positive().default(50), pdo: z.number().positive().default(20) }).default({ basePoints: 600, baseOdds: 50, pdo: 20 }),
   /** Fewest positives (bad outcomes) each split needs before training starts. */
   minPositives: z.number().int().min(1).default(20),
+}).superRefine((m, ctx) => {
+  if (m.features === undefined && m.columns === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['features'], message: "a model needs inputs: give 'features' (a feature set or names) or 'columns' (the spine table's own columns), or both" });
+  }
+  if (m.spine.timestamp === undefined) {
+    if (m.features !== undefined) ctx.addIssue({ code: 'custom', path: ['features'], message: "features are computed point in time at the spine time; a spine without 'timestamp' (a plain table) can only use 'columns'" });
+    if (isOutOfTime(m.split)) ctx.addIssue({ code: 'custom', path: ['split'], message: "an out-of-time split needs spine.timestamp; for a plain table use split: { random: { valid: 0.15, test: 0.2, seed: 7 } } or { column: 'split' }" });
+  }
 });
+
+/** True for the { validFrom, testFrom, testTo } form of `split`. */
+export function isOutOfTime(split: SplitSpec): split is z.output<typeof OutOfTimeSplitSchema> {
+  return 'testFrom' in split;
+}
 
 export type ModelSpecInput = z.input<typeof ModelSpecSchema>;
 export type ModelSpec = z.output<typeof ModelSpecSchema>;

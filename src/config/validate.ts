@@ -51,6 +51,7 @@ function crossCheck(cfg: KilnConfig): string[] {
     }
   }
   for (const [name, m] of Object.entries(cfg.models)) {
+    if (!('testFrom' in m.split)) continue;
     const { trainFrom, validFrom, testFrom, testTo } = m.split;
     const order: [string, string | undefined][] = [['trainFrom', trainFrom], ['validFrom', validFrom], ['testFrom', testFrom], ['testTo', testTo]];
     const given = order.filter((o): o is [string, string] => o[1] !== undefined);

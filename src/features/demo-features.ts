@@ -127,3 +127,47 @@ export const DEMO_FEATURES = [
   borrower, transactions, applications, decisions, repayments, installments, profile,
   ...creditFeatures, onlineCount30d, payments90d, recentTxns, region, protectedGroup, creditV1, sequenceV1,
 ] as const;
+
+/** The demo credit model's reason groups: correlated features reported as one adverse-action reason. */
+export const DEMO_REASON_GROUPS: Record<'delinquency' | 'spending', string[]> = Object.freeze({
+  delinquency: ['late_payments_365d', 'max_days_past_due_365d'],
+  spending: ['spend_to_income', 'spend_7d', 'spend_30d', 'spend_90d', 'spend_365d'],
+});
+
+/**
+ * Adverse-action reason text for every reason the demo credit model (`credit_v1`) can give: each reason
+ * group and every feature outside a group (a test keeps this complete).
+ */
+export const DEMO_REASONS: Readonly<Record<string, string>> = Object.freeze({
+  delinquency: 'Delinquency on recent payments',
+  spending: 'Spending high relative to income',
+  gambling_share_90d: 'Share of spending on gambling',
+  gambling_spend_90d: 'Amount spent on gambling',
+  cash_advances_90d: 'Use of cash advances',
+  income: 'Income insufficient for the amount of credit',
+  applications_30d: 'Number of recent credit applications',
+  applications_365d: 'Number of credit applications in the last year',
+  employment_tenure_months: 'Length of employment',
+  employment_type: 'Type of employment',
+  txn_count_7d: 'Number of card transactions in the last week',
+  txn_count_30d: 'Number of card transactions in the last month',
+  avg_ticket_30d: 'Average purchase amount',
+  max_ticket_90d: 'Largest recent purchase',
+  ticket_stddev_90d: 'Variability of purchase amounts',
+  ticket_p90_90d: 'Size of larger recent purchases',
+  merchants_30d: 'Number of different merchants used',
+  spend_30d_by_category: 'Pattern of spending across merchant categories',
+  atm_count_30d: 'Number of cash withdrawals',
+  days_since_last_txn: 'Time since the account was last used',
+  last_requested_amount: 'Amount of credit requested',
+  days_since_last_application: 'Time since the last credit application',
+  approvals_365d: 'Number of credit approvals in the last year',
+  funded_loans: 'Number of loans already taken',
+  repaid_90d: 'Amount repaid recently',
+  installments_due_90d: 'Number of installments recently due',
+  spend_trend: 'Recent increase in spending',
+  online_count_30d: 'Number of online purchases',
+  online_share_30d: 'Share of purchases made online',
+  payments_90d: 'Number of recent payments',
+  payment_coverage_90d: 'Payments made short of installments due',
+});

@@ -7,19 +7,29 @@ const pct = (x: number | null | undefined): string => (x === null || x === undef
 export function modelCard(meta: ReportMeta, ev: Evaluation): string {
   const s = meta.spec;
   const sp = meta.data.splits;
+  const split = s.split;
+  const at = s.spine.timestamp ? ` at \`${s.spine.timestamp}\`` : ' (a plain table: no time)';
+  const inputs = [
+    s.features !== undefined ? (typeof s.features === 'string' ? `set \`${s.features}\`` : s.features.map((f) => `\`${f}\``).join(', ')) + ' (computed point in time by the feature store)' : null,
+    s.columns !== undefined ? `the spine's own columns (${s.columns === 'all' ? 'all' : Array.isArray(s.columns) ? s.columns.map((c) => `\`${c}\``).join(', ') : `all but ${s.columns.exclude.map((c) => `\`${c}\``).join(', ')}`})` : null,
+  ].filter(Boolean).join(' and ');
+  const windows = 'testFrom' in split
+    ? `- Windows (out of time): train ${split.trainFrom ?? 'start'} .. ${split.validFrom} (${sp.train?.rows} rows, ${sp.train?.positives} bads), validation ${split.validFrom} .. ${split.testFrom} (${sp.valid?.rows}, ${sp.valid?.positives}), test ${split.testFrom} .. ${split.testTo} (${sp.test?.rows}, ${sp.test?.positives}).`
+    : `- Split: ${'random' in split ? `random split, seed ${split.random.seed}` : `declared by column \`${split.column}\``}: train ${sp.train?.rows} rows (${sp.train?.positives} bads), validation ${sp.valid?.rows} (${sp.valid?.positives}), test ${sp.test?.rows} (${sp.test?.positives}).`;
+  const range = meta.data.fingerprint.from !== null ? `, ${meta.data.fingerprint.from} .. ${meta.data.fingerprint.to}` : '';
   const lines = [
     `# Model card: ${meta.model} v${meta.version}`,
     '',
     `Run \`${meta.runId}\`. ${s.description ?? ''}`,
     '',
     '## Intended use',
-    s.intendedUse ?? `Scores the probability of \`${s.label.column}\` for each \`${s.spine.table}\` row at \`${s.spine.timestamp}\`. Not validated for other populations or decisions.`,
+    s.intendedUse ?? `Scores the probability of \`${s.label.column}\` for each \`${s.spine.table}\` row${at}. Not validated for other populations or decisions.`,
     '',
     '## Data and lineage',
-    `- Spine: \`${s.spine.table}\` at \`${s.spine.timestamp}\`; label \`${s.label.column}\`${s.label.availableAt ? ` known at \`${s.label.availableAt}\`` : ''}.`,
-    `- Features: ${typeof s.features === 'string' ? `set \`${s.features}\`` : s.features.map((f) => `\`${f}\``).join(', ')}; ${meta.data.inputs.length} model inputs, computed point in time by the feature store.`,
-    `- Training set: ${meta.data.fingerprint.rows} rows, ${meta.data.fingerprint.from ?? '?'} .. ${meta.data.fingerprint.to ?? '?'}, checksum \`${meta.data.fingerprint.checksum}\`; ${meta.data.unlabelled} rows without a known label left out.`,
-    `- Windows (out of time): train ${s.split.trainFrom ?? 'start'} .. ${s.split.validFrom} (${sp.train?.rows} rows, ${sp.train?.positives} bads), validation ${s.split.validFrom} .. ${s.split.testFrom} (${sp.valid?.rows}, ${sp.valid?.positives}), test ${s.split.testFrom} .. ${s.split.testTo} (${sp.test?.rows}, ${sp.test?.positives}).`,
+    `- Spine: \`${s.spine.table}\`${at}; label \`${s.label.column}\`${s.label.availableAt ? ` known at \`${s.label.availableAt}\`` : ''}.`,
+    `- Inputs: ${inputs}; ${meta.data.inputs.length} model inputs.`,
+    `- Training set: ${meta.data.fingerprint.rows} rows${range}, checksum \`${meta.data.fingerprint.checksum}\`; ${meta.data.unlabelled} rows without a known label left out.`,
+    windows,
     `- Monotone constraints: ${Object.keys(s.monotone).length ? Object.entries(s.monotone).map(([f, d]) => `${f} ${d > 0 ? '↑' : d < 0 ? '↓' : '·'}`).join(', ') : 'none'}.`,
     '',
     '## Metrics (test window)',
@@ -29,6 +39,11 @@ export function modelCard(meta: ReportMeta, ev: Evaluation): string {
     '',
     `Cutoff: decline when PD ≥ ${ev.cutoff.toFixed(4)} (${ev.scaling.pointsAtCutoff} points).`,
     '',
+    (ev.rankOrderBreaks ?? []).length
+      ? `**Rank order breaks** at decile(s) ${ev.rankOrderBreaks.join(', ')} (1 = riskiest): a riskier score band has a lower bad rate than the next safer one.`
+      : 'Rank order holds: the bad rate falls from each score decile to the next.',
+    '',
+    ...(meta.data.warnings?.length ? ['## Warnings', '', ...meta.data.warnings.map((w) => `- ${w}`), ''] : []),
     '## Fairness',
     ev.fairness
       ? [`Attribute \`${ev.fairness.feature}\` (prohibited basis; not a model input). Reference group ${ev.fairness.reference}.`, '',
@@ -38,7 +53,9 @@ export function modelCard(meta: ReportMeta, ev: Evaluation): string {
       : 'No fairness attribute configured for this model.',
     '',
     '## Limitations',
-    `- Performance is measured on one out-of-time window (${s.split.testFrom} .. ${s.split.testTo}); monitor it as the population drifts.`,
+    'testFrom' in split
+      ? `- Performance is measured on one out-of-time window (${split.testFrom} .. ${split.testTo}); monitor it as the population drifts.`
+      : `- Performance is measured on a ${'random' in split ? 'random' : 'declared'} hold-out of the same period as training, not out of time: expect it to be optimistic once the population drifts.`,
     `- Rows whose label was not yet known were left out, which can under-represent the most recent vintages.`,
     ...(meta.data.skipped.length ? [`- Not used as inputs: ${meta.data.skipped.map((x) => x.column).join(', ')}.`] : []),
     ...(ev.reasonCodes ? [] : ['- Reason codes need TreeSHAP contributions, which this engine build did not provide.']),

@@ -8,7 +8,7 @@ export interface ReportMeta {
   version: number;
   runId: string;
   spec: ModelSpec;
-  data: Pick<ModelDataset, 'splits' | 'inputs' | 'skipped' | 'fingerprint' | 'unlabelled'> | { splits: Record<string, { rows: number; positives: number }>; inputs: { name: string }[]; skipped: { column: string; reason: string }[]; fingerprint: { rows: number; from: string | null; to: string | null; checksum: string }; unlabelled: number };
+  data: Pick<ModelDataset, 'splits' | 'inputs' | 'skipped' | 'fingerprint' | 'unlabelled'> & Partial<Pick<ModelDataset, 'splitText' | 'warnings'>> | { splits: Record<string, { rows: number; positives: number }>; inputs: { name: string }[]; skipped: { column: string; reason: string }[]; fingerprint: { rows: number; from: string | null; to: string | null; checksum: string }; unlabelled: number; splitText?: string; warnings?: string[] };
   bestIteration: number | null;
   importance: { feature: string; gain: number }[];
 }
@@ -25,12 +25,30 @@ function scoreShares(ev: Evaluation): { lower: number; good: number; bad: number
 
 const pct = (x: number | null | undefined, d = 1): string => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(d)}%`);
 
+/** Rows, positives and bad rate per split: by window for an out-of-time split, else with the split in words. */
+function splitTable(meta: ReportMeta): string {
+  const split = meta.spec.split;
+  const splits = meta.data.splits as Record<string, { rows: number; positives: number }>;
+  const rate = (w: string): string => pct(splits[w]!.positives / Math.max(1, splits[w]!.rows), 2);
+  if ('testFrom' in split) {
+    return htmlTable(['window', 'from', 'to', 'rows', 'positives', 'bad rate'], (['train', 'valid', 'test'] as const).map((w) => {
+      const s = splits[w]!;
+      const from = w === 'train' ? split.trainFrom ?? '(start)' : w === 'valid' ? split.validFrom : split.testFrom;
+      const to = w === 'train' ? split.validFrom : w === 'valid' ? split.testFrom : split.testTo;
+      return [w, from, to, s.rows, s.positives, rate(w)];
+    }), { caption: 'Out-of-time windows by spine time' });
+  }
+  const caption = 'random' in split ? `random split, seed ${split.random.seed}` : `split declared by column '${split.column}'`;
+  return htmlTable(['split', 'rows', 'positives', 'bad rate'], (['train', 'valid', 'test'] as const).map((w) => [w, splits[w]!.rows, splits[w]!.positives, rate(w)]), { caption });
+}
+
 /** The model's self-contained HTML report: every chart is inline SVG rendered with Vega-Lite. */
 export async function renderReport(meta: ReportMeta, ev: Evaluation): Promise<string> {
   const svg = (spec: ChartSpec): Promise<string> => renderSvg(spec);
   const m = ev.metrics;
   const splits = meta.data.splits;
   const sections: Section[] = [];
+  const breaks = new Set(ev.rankOrderBreaks ?? []);
   sections.push({
     id: 'summary', title: 'Summary',
     html: kpis([
@@ -38,12 +56,8 @@ export async function renderReport(meta: ReportMeta, ev: Evaluation): Promise<st
       { label: 'log loss', value: m.logLoss.toFixed(4) }, { label: 'Brier', value: m.brier.toFixed(4) }, { label: 'PR-AUC', value: m.prAuc.toFixed(4) },
       { label: 'ECE (raw / calibrated)', value: `${m.ece.toFixed(4)} / ${m.eceCalibrated?.toFixed(4) ?? '-'}` },
       { label: 'valid AUC', value: ev.validMetrics.auc.toFixed(4) },
-    ]) + htmlTable(['window', 'from', 'to', 'rows', 'positives', 'bad rate'], (['train', 'valid', 'test'] as const).map((w) => {
-      const s = splits[w]!;
-      const from = w === 'train' ? meta.spec.split.trainFrom ?? '(start)' : w === 'valid' ? meta.spec.split.validFrom : meta.spec.split.testFrom;
-      const to = w === 'train' ? meta.spec.split.validFrom : w === 'valid' ? meta.spec.split.testFrom : meta.spec.split.testTo;
-      return [w, from, to, s.rows, s.positives, pct(s.positives / Math.max(1, s.rows), 2)];
-    }), { caption: 'Out-of-time windows by spine time' }) +
+    ]) + splitTable(meta) +
+      (meta.data.warnings?.length ? `<div class="warning"><p><b>Warnings</b></p><ul>${meta.data.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>` : '') +
       `<p class="note">Model ${escapeHtml(meta.model)} version ${meta.version}, run ${escapeHtml(meta.runId)}; ${meta.data.inputs.length} inputs; best iteration ${meta.bestIteration ?? '-'}; training set ${meta.data.fingerprint.rows} rows ${escapeHtml(meta.data.fingerprint.from ?? '')} .. ${escapeHtml(meta.data.fingerprint.to ?? '')} (checksum ${escapeHtml(meta.data.fingerprint.checksum)}); ${meta.data.unlabelled} rows without a known label left out.</p>`,
   });
   const roc = ev.roc.fpr.map((x, i) => ({ x, y: ev.roc.tpr[i]!, series: `AUC ${m.auc.toFixed(3)}` }));
@@ -67,7 +81,8 @@ export async function renderReport(meta: ReportMeta, ev: Evaluation): Promise<st
         title: 'Score distribution by outcome', category: 'PD from', value: 'share of the outcome', colors: { good: '#2563eb', bad: '#dc2626' },
         rows: scoreShares(ev).flatMap((b) => [{ category: b.lower.toFixed(2), value: b.good, series: 'good' }, { category: b.lower.toFixed(2), value: b.bad, series: 'bad' }]),
       })),
-    ])) + htmlTable(['decile', 'rows', 'bads', 'bad rate', 'lift', 'cumulative capture'], ev.lift.map((r) => [r.group, r.count, r.positives, pct(r.rate, 2), r.lift, pct(r.captureRate)])),
+    ])) + htmlTable(['decile', 'rows', 'bads', 'bad rate', 'lift', 'cumulative capture', 'rank order'], ev.lift.map((r) => [r.group, r.count, r.positives, pct(r.rate, 2), r.lift, pct(r.captureRate), breaks.has(r.group) ? `breaks: below decile ${r.group + 1}` : 'ok']), { highlight: (r) => breaks.has(r[0] as number) }) +
+      (breaks.size ? `<p class="warning"><b>Rank order breaks</b> at decile${breaks.size > 1 ? 's' : ''} ${[...breaks].join(', ')}: a riskier score band has a lower bad rate than the next safer one; check the score's ordering there before setting cutoffs.</p>` : '<p>The bad rate falls from each decile to the next (rank order holds).</p>'),
   });
   sections.push({
     id: 'cutoff', title: 'Approval rate versus bad rate',
@@ -75,9 +90,9 @@ export async function renderReport(meta: ReportMeta, ev: Evaluation): Promise<st
       `<p>Cutoff: decline when PD ≥ ${ev.cutoff.toFixed(4)} (${ev.scaling.pointsAtCutoff} points on a scale of ${ev.scaling.basePoints} points at ${ev.scaling.baseOdds}:1 good:bad odds, ${ev.scaling.pdo} points to double the odds).</p>`,
   });
   sections.push({
-    id: 'time', title: 'Metrics over time and by slice',
-    html: charts([await svg(lineChart({ title: 'AUC and bad rate by month (test window)', x: 'month', y: 'value', xType: 'ordinal', rows: ev.byMonth.flatMap((r) => [{ x: r.slice, y: r.auc ?? NaN, series: 'AUC' }, { x: r.slice, y: r.rate ?? NaN, series: 'bad rate' }]).filter((r) => Number.isFinite(r.y)) }))]) +
-      htmlTable(['month', 'rows', 'bad rate', 'AUC'], ev.byMonth.map((r) => [r.slice, r.count, pct(r.rate, 2), r.auc])) +
+    id: 'time', title: ev.byMonth.length ? 'Metrics over time and by slice' : 'Metrics by slice',
+    html: (ev.byMonth.length ? charts([await svg(lineChart({ title: 'AUC and bad rate by month (test window)', x: 'month', y: 'value', xType: 'ordinal', rows: ev.byMonth.flatMap((r) => [{ x: r.slice, y: r.auc ?? NaN, series: 'AUC' }, { x: r.slice, y: r.rate ?? NaN, series: 'bad rate' }]).filter((r) => Number.isFinite(r.y)) }))]) +
+      htmlTable(['month', 'rows', 'bad rate', 'AUC'], ev.byMonth.map((r) => [r.slice, r.count, pct(r.rate, 2), r.auc])) : `<p class="note">No month slices: the spine has no time (${escapeHtml(meta.data.splitText ?? 'not split by time')}).</p>`) +
       Object.entries(ev.slices).map(([name, rows]) => htmlTable([name, 'rows', 'bad rate', 'AUC'], rows.map((r) => [r.slice, r.count, pct(r.rate, 2), r.auc]), { caption: `By ${name}` })).join(''),
   });
   if (ev.fairness) {
@@ -100,7 +115,7 @@ export async function renderReport(meta: ReportMeta, ev: Evaluation): Promise<st
     const rc = ev.reasonCodes;
     sections.push({
       id: 'reasons', title: 'Adverse-action reason codes',
-      html: `<p>${rc.declined} declined applicants in the test window; up to ${meta.spec.maxReasons} reasons each, only features pushing toward decline.</p>` +
+      html: `<p>${rc.declined} declined applicants in the test window; up to ${meta.spec.maxReasons} reasons each, only features pushing toward decline.${ev.shapRows && ev.shapRows.explained < ev.shapRows.of ? ` Reason counts and the SHAP summary come from a seeded sample of ${ev.shapRows.explained} of the ${ev.shapRows.of} test rows (${rc.explainedDeclined} of them declined).` : ''}</p>` +
         htmlTable(['reason', 'text', 'declined applicants citing it'], rc.frequency.map((f) => [f.reason, f.text ?? '(no reason text declared)', f.count])) +
         htmlTable(['row', 'PD', 'reasons'], rc.examples.map((e) => [e.row, e.score, e.reasons.map((r) => r.text ?? r.reason).join(' · ')]), { caption: 'Examples' }),
     });

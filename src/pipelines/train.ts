@@ -2,13 +2,16 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { KilnError, didYouMean } from '../core/errors.js';
 import type { ModelSpec } from '../config/index.js';
+import { Progress } from '../core/progress.js';
+import { Rng } from '../core/rng.js';
 import { loadProjectFeatures } from '../features/training/index.js';
 import { Booster, train, type GbdtParams } from '../gbdt/index.js';
 import { ModelRegistry, Tracker, type ModelSignature } from '../registry/index.js';
 import type { Project } from '../store/index.js';
 import { checkModelSpec } from './checks.js';
-import { loadModelDataset, type ModelDataset } from './dataset.js';
+import { loadModelDataset, type ModelDataset, type Split } from './dataset.js';
 import { evaluateModel, type Evaluation } from './evaluate.js';
+import { checkReasons, checkSplits, learnedNothing } from './guards.js';
 import { modelCard } from './model-card.js';
 import { renderReport } from './report.js';
 
@@ -19,16 +22,29 @@ export interface TrainResult {
   evaluation: Evaluation;
   bestIteration: number | null;
   seconds: number;
+  /** Coverage warnings and the reason a forced model was registered anyway. */
+  warnings: string[];
 }
 
-/** Defaults a credit model starts from; the config's params override them. */
-const DEFAULT_PARAMS: GbdtParams = {
+/** Defaults a credit model starts from; the config's params override them (docs/models.md lists them). */
+export const DEFAULT_PARAMS: GbdtParams = {
   objective: 'binary:logistic', learning_rate: 0.05, n_estimators: 600, max_depth: 4, min_child_weight: 5,
   subsample: 0.8, colsample_bytree: 0.8, early_stopping_rounds: 50, eval_metric: 'auc', seed: 7,
 } as GbdtParams;
 
+/** Test rows explained with TreeSHAP for the reason statistics and the SHAP summary (a seeded sample). */
+export const SHAP_SAMPLE_ROWS = 5000;
+const SHAP_SEED = 7;
+
 function log(quiet: boolean | undefined, line: string): void {
   if (!quiet) process.stderr.write(`${line}\n`);
+}
+
+export interface TrainOptions {
+  quiet?: boolean;
+  signal?: AbortSignal;
+  /** Register the model even when it learned nothing (best iteration 0 or validation AUC at chance). */
+  force?: boolean;
 }
 
 /**
@@ -36,7 +52,7 @@ function log(quiet: boolean | undefined, line: string): void {
  * stopping on the validation window, evaluates on the out-of-time test window, records a run (params,
  * curves, metrics, lineage, artifacts) and registers a model version with its input signature.
  */
-export async function trainModel(project: Project, name: string, opts: { quiet?: boolean; signal?: AbortSignal } = {}): Promise<TrainResult> {
+export async function trainModel(project: Project, name: string, opts: TrainOptions = {}): Promise<TrainResult> {
   const t0 = performance.now();
   const spec = project.config.models[name];
   if (!spec) {
@@ -45,12 +61,16 @@ export async function trainModel(project: Project, name: string, opts: { quiet?:
     throw new KilnError('MODEL_NOT_FOUND', `no model '${name}' in ${project.paths.configFile}${hint ? `; did you mean '${hint}'?` : ''} (models: ${names.length ? names.join(', ') : 'none; declare one under models: { ... }'})`);
   }
   const registry = await loadProjectFeatures(project);
-  const { features, extra } = await checkModelSpec(project, name, spec, registry);
-  log(opts.quiet, `train ${name}: building the training set (${features.length} features, spine ${spec.spine.table})`);
-  const data = await loadModelDataset(project, name, spec, features, extra);
+  const checked = await checkModelSpec(project, name, spec, registry);
+  log(opts.quiet, `train ${name}: building the training set (${[checked.features.length ? `${checked.features.length} features` : '', checked.columns.length ? `${checked.columns.length} spine columns` : ''].filter(Boolean).join(' and ')}, spine ${spec.spine.table})`);
+  const data = await loadModelDataset(project, name, spec, checked);
+  // Warnings are printed even with --quiet: they are about the model, not progress.
+  for (const w of data.warnings) process.stderr.write(`warning: train ${name}: ${w}\n`);
   checkSplits(name, spec, data);
-  log(opts.quiet, `train ${name}: ${data.splits.train.rows} train / ${data.splits.valid.rows} valid / ${data.splits.test.rows} test rows, ${data.inputs.length} inputs` +
+  checkReasons(name, spec, data.inputs);
+  log(opts.quiet, `train ${name}: ${data.splits.train.rows} train / ${data.splits.valid.rows} valid / ${data.splits.test.rows} test rows, ${data.splitText}; ${data.inputs.length} inputs` +
     (data.skipped.length ? `; left out: ${data.skipped.map((s) => s.column).join(', ')}` : ''));
+  const warnings = [...data.warnings];
 
   const params = { ...DEFAULT_PARAMS, ...(spec.params as GbdtParams) } as GbdtParams & Record<string, unknown>;
   const monotone: Record<string, number> = {};
@@ -59,13 +79,15 @@ export async function trainModel(project: Project, name: string, opts: { quiet?:
   const configHash = createHash('sha256').update(readFileSync(project.paths.configFile)).digest('hex').slice(0, 16);
   const tracker = new Tracker(project.meta.db, project.paths.artifactsDir);
 
-  return tracker.withRun({ experiment: name, name: `${name}-${new Date().toISOString().slice(0, 16)}`, params: { ...params, features: spec.features }, configHash, codeDir: project.paths.root, tags: { algorithm: spec.algorithm } }, async (run) => {
+  return tracker.withRun({ experiment: name, name: `${name}-${new Date().toISOString().slice(0, 16)}`, params: { ...params, features: spec.features ?? null, columns: spec.columns ?? null }, configHash, codeDir: project.paths.root, tags: { algorithm: spec.algorithm } }, async (run) => {
     run.logLineage([
       ...data.summary.features.map((f) => ({ kind: 'feature', name: f.name, version: f.version })),
       { kind: 'table', name: spec.spine.table },
-      { kind: 'training_set', name: data.table, version: data.fingerprint.checksum, details: { ...data.fingerprint, unlabelled: data.unlabelled, split: spec.split, skipped: data.skipped } },
+      { kind: 'training_set', name: data.table, version: data.fingerprint.checksum, details: { ...data.fingerprint, unlabelled: data.unlabelled, split: spec.split, skipped: data.skipped, coverage: data.coverage } },
     ]);
     if (data.skipped.length) run.setTags({ skipped_columns: data.skipped.map((s) => `${s.column}: ${s.reason}`).join('; ') });
+    if (data.coverage.length) run.logArtifact('coverage.json', { data: JSON.stringify({ coverage: data.coverage, warnings: data.warnings }, null, 2) });
+    if (data.warnings.length) run.setTags({ coverage_warnings: data.warnings.join('\n') });
     const curves: Record<string, number[]> = {};
     const { train: tr, valid: va, test: te } = data.splits;
     const booster = await train({
@@ -82,7 +104,7 @@ export async function trainModel(project: Project, name: string, opts: { quiet?:
     for (const [k, v] of Object.entries(curves)) run.logCurve(k, v);
     const testScore = booster.predict(te.features);
     const validScore = booster.predict(va.features);
-    const contributions = explain(booster, te.features, data);
+    const contributions = explainSample(booster, te, data, opts.quiet);
     const evaluation = evaluateModel({ spec, test: te, testScore, valid: va, validScore, ...(contributions ? { contributions } : {}) });
     run.logMetrics({ ...Object.fromEntries(Object.entries(evaluation.metrics).filter(([, v]) => v !== null)) as Record<string, number>, valid_auc: evaluation.validMetrics.auc, best_iteration: booster.bestIteration ?? booster.numRounds - 1, test_rows: te.rows, test_positives: te.positives });
     if (evaluation.fairness?.minAdverseImpactRatio != null) run.logMetric('min_adverse_impact_ratio', evaluation.fairness.minAdverseImpactRatio);
@@ -94,6 +116,18 @@ export async function trainModel(project: Project, name: string, opts: { quiet?:
     const modelPath = run.logArtifact('model.json', { data: JSON.stringify(booster.toJSON()) });
     run.logArtifact('signature.json', { data: JSON.stringify({ signature, categories: Object.fromEntries(data.inputs.filter((c) => c.categories).map((c) => [c.name, c.categories])) }, null, 2) });
     run.logArtifact('evaluation.json', { data: JSON.stringify(evaluation) });
+    const nothing = learnedNothing(booster.bestIteration ?? null, [
+      { name: 'validation', auc: evaluation.validMetrics.auc, rows: va.rows, positives: va.positives },
+      { name: 'test', auc: evaluation.metrics.auc, rows: te.rows, positives: te.positives },
+    ]);
+    if (nothing && !opts.force) {
+      throw new KilnError('MODEL_LEARNED_NOTHING', `model '${name}' learned nothing: ${nothing}. It was not registered (run ${run.id} is marked failed). Check the label and the inputs (a label unrelated to the features, inputs that are all missing), or pass --force (force: true) to register it anyway`, { path: ['models', name], details: { bestIteration: booster.bestIteration ?? null, validAuc: evaluation.validMetrics.auc } });
+    }
+    if (nothing) {
+      warnings.push(`registered although it learned nothing (--force): ${nothing}`);
+      run.setTags({ forced: nothing });
+      process.stderr.write(`warning: train ${name}: ${warnings[warnings.length - 1]}\n`);
+    }
     const reg = new ModelRegistry(project.meta.db);
     const mv = reg.registerVersion(name, { signature, runId: run.id, artifactPath: modelPath, description: spec.description ?? null, reason: `trained by run ${run.id}` });
     const meta = { model: name, version: mv.version, runId: run.id, spec, data, bestIteration: booster.bestIteration ?? null, importance: topImportance(booster) };
@@ -101,35 +135,46 @@ export async function trainModel(project: Project, name: string, opts: { quiet?:
     run.logArtifact('model-card.md', { data: modelCard(meta, evaluation) });
     const seconds = (performance.now() - t0) / 1000;
     log(opts.quiet, `train ${name}: version ${mv.version}, run ${run.id}; test AUC ${evaluation.metrics.auc.toFixed(4)}, KS ${evaluation.metrics.ks.toFixed(4)} in ${seconds.toFixed(1)}s`);
-    return { model: name, runId: run.id, version: mv.version, evaluation, bestIteration: booster.bestIteration ?? null, seconds };
+    return { model: name, runId: run.id, version: mv.version, evaluation, bestIteration: booster.bestIteration ?? null, seconds, warnings };
   });
 }
 
-function checkSplits(name: string, spec: ModelSpec, data: ModelDataset): void {
-  const problems: string[] = [];
-  for (const s of Object.values(data.splits)) {
-    if (s.rows === 0) problems.push(`the ${s.name} window has no labelled rows`);
-    else if (s.positives < spec.minPositives) problems.push(`the ${s.name} window has ${s.positives} positives (${spec.label.column} = 1) among ${s.rows} rows; at least ${spec.minPositives} are needed (minPositives)`);
-    else if (s.positives === s.rows) problems.push(`the ${s.name} window has only positives`);
-  }
-  if (problems.length) {
-    throw new KilnError('INVALID_ARGUMENT', `model '${name}': the split ${JSON.stringify(spec.split)} does not give usable windows; nothing was trained:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { path: ['models', name, 'split'] });
-  }
-}
-
-/** TreeSHAP contributions of the test rows toward the bad outcome, when the engine provides them. */
-function explain(booster: Booster, features: Float64Array[], data: ModelDataset): { values: Float64Array; names: string[] } | undefined {
+/**
+ * TreeSHAP contributions toward the bad outcome for a seeded sample of at most SHAP_SAMPLE_ROWS test rows
+ * (reason statistics and the SHAP summary need no more), with progress: SHAP costs far more per row than
+ * scoring does.
+ */
+function explainSample(booster: Booster, test: Split, data: ModelDataset, quiet: boolean | undefined): { values: Float64Array; names: string[]; features: string[]; rows: Int32Array } | undefined {
   const b = booster as unknown as { explain?: (f: Float64Array[]) => { contributions: Float64Array } | Float64Array };
   if (typeof b.explain !== 'function') return undefined;
-  const out = b.explain(features);
-  const all = out instanceof Float64Array ? out : out.contributions;
-  // The engine returns n x (f + 1) (the last column is the expected value); reasons use the f features.
+  const n = test.rows;
+  const rows = sampleRows(n, SHAP_SAMPLE_ROWS, SHAP_SEED);
   const f = data.inputs.length;
-  const n = features[0]?.length ?? 0;
-  const stride = all.length / Math.max(1, n);
-  const values = new Float64Array(n * f);
-  for (let i = 0; i < n; i++) values.set(all.subarray(i * stride, i * stride + f), i * f);
-  return { values, names: data.inputs.map((c) => c.name) };
+  const values = new Float64Array(rows.length * f);
+  const progress = new Progress({ label: `explain: TreeSHAP on ${rows.length} of ${n} test rows`, total: rows.length, unit: 'rows', ...(quiet ? { quiet } : {}) });
+  const CHUNK = 250;
+  for (let start = 0; start < rows.length; start += CHUNK) {
+    const part = rows.subarray(start, Math.min(rows.length, start + CHUNK));
+    const out = b.explain(test.features.map((col) => Float64Array.from(part, (i) => col[i]!)));
+    const all = out instanceof Float64Array ? out : out.contributions;
+    // The engine returns n x (f + 1) (the last column is the expected value); reasons use the f features.
+    const stride = all.length / Math.max(1, part.length);
+    for (let i = 0; i < part.length; i++) values.set(all.subarray(i * stride, i * stride + f), (start + i) * f);
+    progress.update(start + part.length);
+  }
+  progress.finish();
+  return { values, names: data.inputs.map((c) => c.name), features: data.inputs.map((c) => c.feature), rows };
+}
+
+/** All of 0..n-1 when n <= max, else a seeded sample of max row indices in ascending order. */
+export function sampleRows(n: number, max: number, seed: number): Int32Array {
+  if (n <= max) return Int32Array.from({ length: n }, (_, i) => i);
+  const rng = new Rng(seed, 0x5a4);
+  // Selection sampling (Knuth's algorithm S): each row kept with the probability still needed.
+  const out = new Int32Array(max);
+  let k = 0;
+  for (let i = 0; i < n && k < max; i++) if (rng.uniform() * (n - i) < max - k) out[k++] = i;
+  return out;
 }
 
 function topImportance(booster: Booster): { feature: string; gain: number }[] {

@@ -20,6 +20,7 @@ const MODEL = {
   fairness: { feature: 'protected_group' },
   slices: ['region'],
   minPositives: 10,
+  defaultReason: 'Other credit history factors',
 };
 
 function config(models: Record<string, unknown>): string {
@@ -73,7 +74,7 @@ describe('kiln train', () => {
     expect(run.curves.valid_auc!.length).toBeGreaterThan(5);
     expect(run.lineage.filter((l) => l.kind === 'feature').length).toBeGreaterThan(30);
     expect(run.lineage.find((l) => l.kind === 'training_set')?.version).toMatch(/^[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$/);
-    expect(run.artifacts.map((a) => a.path).sort()).toEqual(['evaluation.json', 'model-card.md', 'model.json', 'report.html', 'signature.json']);
+    expect(run.artifacts.map((a) => a.path).sort()).toEqual(['coverage.json', 'evaluation.json', 'model-card.md', 'model.json', 'report.html', 'signature.json']);
     const mv = new ModelRegistry(project.meta.db).resolve('credit');
     expect(mv.runId).toBe(r.runId);
     expect(mv.signature.features.some((f) => f.name === 'protected_group')).toBe(false);

@@ -14,12 +14,13 @@ export function registerTrain(program: Command): void {
     .description("train a model declared in kiln.config.ts: training set, early stopping, out-of-time evaluation, a tracked run and a registered version")
     .option('--quiet', 'no progress lines', false)
     .option('--json', 'print the result as JSON', false)
-    .action(async (model: string, opts: { quiet: boolean; json: boolean }, cmd: Command) => {
+    .option('--force', 'register the model even when it learned nothing (best iteration 0 or validation AUC at chance)', false)
+    .action(async (model: string, opts: { quiet: boolean; json: boolean; force: boolean }, cmd: Command) => {
       const project = await Project.open(projectOption(cmd));
       const interrupt = onInterrupt();
       try {
-        const r = await trainModel(project, model, { quiet: opts.quiet, signal: interrupt.signal });
-        if (opts.json) { process.stdout.write(`${JSON.stringify({ model: r.model, version: r.version, runId: r.runId, metrics: r.evaluation.metrics, seconds: r.seconds }, null, 2)}\n`); return; }
+        const r = await trainModel(project, model, { quiet: opts.quiet, signal: interrupt.signal, force: opts.force });
+        if (opts.json) { process.stdout.write(`${JSON.stringify({ model: r.model, version: r.version, runId: r.runId, metrics: r.evaluation.metrics, seconds: r.seconds, warnings: r.warnings }, null, 2)}\n`); return; }
         const m = r.evaluation.metrics;
         process.stdout.write(`${r.model} version ${r.version} (run ${r.runId}): test AUC ${m.auc.toFixed(4)}, Gini ${m.gini.toFixed(4)}, KS ${m.ks.toFixed(4)}, log loss ${m.logLoss.toFixed(4)}; best iteration ${r.bestIteration ?? '-'}; ${r.seconds.toFixed(1)}s\n`);
         if (r.evaluation.fairness) process.stdout.write(`fairness (${r.evaluation.fairness.feature}): min adverse impact ratio ${r.evaluation.fairness.minAdverseImpactRatio?.toFixed(3) ?? '-'}${r.evaluation.fairness.flagged.length ? ` — below four-fifths for ${r.evaluation.fairness.flagged.join(', ')}` : ''}\n`);

@@ -8,3 +8,4 @@ export { prepareSpine, parseUtcTime, type PreparedSpine, type SpineInput } from 
 export { checkSourcesAgainstStore, typeFits } from './store-check.js';
 export { discoverBuckets } from './discover.js';
 export { SQL_AGGREGATES, type SqlAggregate, type SqlAggContext } from './sql-aggregates.js';
+export { sourceCoverage, coverageWarnings, COVERAGE_WARN_SHARE, type SourceCoverage } from './coverage.js';
