@@ -13,6 +13,7 @@ export default defineConfig({
       description: 'cs-training.csv: 150,000 borrowers; the unnamed first column (an R row name) is the id; NA = missing',
       format: 'csv',
       key: 'id',
+      rowNames: 'id', // the unnamed first column (R's row names) is kept, as 'id'
     },
   },
   models: {
@@ -23,6 +24,7 @@ export default defineConfig({
       label: { column: 'SeriousDlqin2yrs' },
       columns: { exclude: ['id'] },
       split: { random: { valid: 0.15, test: 0.2, seed: 7 } },
+      params: { learning_rate: 0.1 },
       monotone: { 'NumberOfTimes90DaysLate': 1, 'NumberOfTime30-59DaysPastDueNotWorse': 1, 'NumberOfTime60-89DaysPastDueNotWorse': 1 },
       reasons: {
         RevolvingUtilizationOfUnsecuredLines: 'Proportion of revolving balances to credit limits is too high',

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { isKilnError } from '../../src/core/errors.js';
 import { defaultCsv, runExample } from '../../examples/give-me-some-credit/run.js';
 import { tempDir } from '../helpers.js';
 
@@ -9,18 +8,10 @@ const present = existsSync(CSV);
 if (!present) console.warn(`skipping the Give Me Some Credit example: ${CSV} is absent (set KILN_GMSC_CSV to cs-training.csv)`);
 
 describe.skipIf(!present)('examples/give-me-some-credit', () => {
-  it('ingests cs-training.csv as it is, trains the plain-table model and writes its report', async (ctx) => {
+  it('ingests cs-training.csv as it is, trains the plain-table model and writes its report', async () => {
     const { dir, cleanup } = tempDir('kiln-gmsc-');
     try {
-      let r: Awaited<ReturnType<typeof runExample>>;
-      try {
-        r = await runExample(dir, CSV, { quiet: true });
-      } catch (e) {
-        // TEMPORARY (issue 11): reading the file as it is needs ingest to take `NA` as NULL and its unnamed
-        // first column (R row names) as `id`, which lands on the ingest branch. Remove this skip then.
-        if (isKilnError(e) && e.code.startsWith('INGEST_')) { ctx.skip(`needs ingest of NA tokens and R row names: ${e.message}`); return; }
-        throw e;
-      }
+      const r = await runExample(dir, CSV, { quiet: true });
       // Published results on this data set are around 0.86 AUC.
       expect(r.auc).toBeGreaterThan(0.84);
       const html = readFileSync(r.report, 'utf8');
