@@ -46,6 +46,8 @@ export const ModelSpecSchema = z.strictObject({
   label: z.strictObject({
     column: z.string().min(1),
     availableAt: z.string().min(1).optional(),
+    /** Values of `column` that mean the bad outcome (1); every other non-NULL value is 0. For a coded column such as a loan status. */
+    positive: z.array(z.union([z.string().min(1), z.number()])).min(1).optional(),
   }),
   /** A feature set name or a list of feature names (computed point in time; needs spine.timestamp). */
   features: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),

@@ -113,6 +113,17 @@ export async function checkModelSpec(project: Project, name: string, spec: Model
 async function checkBinaryLabel(project: Project, name: string, spec: ModelSpec): Promise<void> {
   const col = quoteIdent(spec.label.column);
   const table = quoteIdent(spec.spine.table);
+  const positive = spec.label.positive;
+  if (positive) {
+    // A coded label: some row must hold a positive value, and some row another value.
+    const [c] = await project.offline.all<{ pos: number; neg: number }>(
+      `SELECT count(*) FILTER (WHERE ${col}::VARCHAR IN (${positive.map((v) => quoteLiteral(String(v))).join(', ')}))::BIGINT AS pos, count(*) FILTER (WHERE ${col} IS NOT NULL)::BIGINT AS neg FROM ${table}`);
+    if (Number(c!.pos) > 0 && Number(c!.neg) > Number(c!.pos)) return;
+    const all = await project.offline.all<{ v: string; n: number }>(`SELECT ${col}::VARCHAR AS v, count(*)::BIGINT AS n FROM ${table} WHERE ${col} IS NOT NULL GROUP BY 1 ORDER BY n DESC, v LIMIT 8`);
+    throw new KilnError('LABEL_NOT_BINARY',
+      `model '${name}': label.positive ${JSON.stringify(positive)} ${Number(c!.pos) === 0 ? 'matches no row' : 'matches every labelled row'} of '${spec.spine.table}'.${spec.label.column}; its values are ${all.map((r) => `'${r.v}' (${Number(r.n)} rows)`).join(', ') || 'all NULL'}`,
+      { path: ['models', name, 'label', 'positive'] });
+  }
   const [type] = await project.offline.all<{ t: string }>(`SELECT data_type AS t FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ${quoteLiteral(spec.spine.table)} AND column_name = ${quoteLiteral(spec.label.column)}`);
   if (type?.t === 'BOOLEAN') return;
   const bad = await project.offline.all<{ v: string; n: number }>(
@@ -123,6 +134,6 @@ async function checkBinaryLabel(project: Project, name: string, spec: ModelSpec)
   const shown = all.map((r) => `${r.v} (${Number(r.n)} rows)`).join(', ');
   throw new KilnError('LABEL_NOT_BINARY',
     `model '${name}': label.column '${spec.label.column}' of '${spec.spine.table}' is not binary: it has ${Number(d!.k)} distinct values, e.g. ${shown}; ${bad.length} value(s) are neither 0 nor 1 (first: '${bad[0]!.v}'). ` +
-    `A binary model needs 1 = the bad outcome and 0 = good: derive such a column (e.g. CASE WHEN days_past_due >= 90 THEN 1 ELSE 0 END) and name it in label.column`,
+    `A binary model needs 1 = the bad outcome and 0 = good: derive such a column (e.g. CASE WHEN days_past_due >= 90 THEN 1 ELSE 0 END) and name it in label.column, or list the bad values in label.positive`,
     { path: ['models', name, 'label', 'column'], details: { distinct: Number(d!.k), values: all.map((r) => ({ value: r.v, count: Number(r.n) })) } });
 }

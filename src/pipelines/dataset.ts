@@ -2,7 +2,7 @@ import { KilnError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { isOutOfTime, type ModelSpec } from '../config/index.js';
 import { buildTrainingSet, coverageWarnings, sourceCoverage, type SourceCoverage, type TrainingSetSummary } from '../features/training/index.js';
-import { quoteIdent, tableChecksum, type Project } from '../store/index.js';
+import { quoteIdent, quoteLiteral, tableChecksum, type Project } from '../store/index.js';
 import type { CheckedSpec } from './checks.js';
 
 /** One model input column as the engine sees it. */
@@ -121,7 +121,7 @@ export async function loadModelDataset(project: Project, modelName: string, spec
   }
 
   const ts = spec.spine.timestamp === undefined ? null : quoteIdent(spec.spine.timestamp);
-  const label = quoteIdent(spec.label.column);
+  const label = labelSql(spec);
   const split = spec.split;
   let assign: string | null = null;
   let scope = 'true';
@@ -208,4 +208,12 @@ function ownerFeature(column: string, versions: Map<string, string>): string {
   if (versions.has(column)) return column;
   const i = column.indexOf('__');
   return i > 0 && versions.has(column.slice(0, i)) ? column.slice(0, i) : column;
+}
+
+/** The label as SQL: the column itself (0/1 or boolean), or 1/0 by membership in `label.positive`. */
+export function labelSql(spec: ModelSpec): string {
+  const col = quoteIdent(spec.label.column);
+  const positive = spec.label.positive;
+  if (!positive) return col;
+  return `(CASE WHEN ${col} IS NULL THEN NULL WHEN ${col}::VARCHAR IN (${positive.map((v) => quoteLiteral(String(v))).join(', ')}) THEN 1 ELSE 0 END)`;
 }

@@ -26,7 +26,7 @@ export function modelCard(meta: ReportMeta, ev: Evaluation): string {
     s.intendedUse ?? `Scores the probability of \`${s.label.column}\` for each \`${s.spine.table}\` row${at}. Not validated for other populations or decisions.`,
     '',
     '## Data and lineage',
-    `- Spine: \`${s.spine.table}\`${at}; label \`${s.label.column}\`${s.label.availableAt ? ` known at \`${s.label.availableAt}\`` : ''}.`,
+    `- Spine: \`${s.spine.table}\`${at}; label \`${s.label.column}\`${s.label.positive ? ` (1 = ${s.label.positive.join(' or ')})` : ''}${s.label.availableAt ? ` known at \`${s.label.availableAt}\`` : ''}.`,
     `- Inputs: ${inputs}; ${meta.data.inputs.length} model inputs.`,
     `- Training set: ${meta.data.fingerprint.rows} rows${range}, checksum \`${meta.data.fingerprint.checksum}\`; ${meta.data.unlabelled} rows without a known label left out.`,
     windows,

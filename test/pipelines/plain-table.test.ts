@@ -58,6 +58,8 @@ beforeAll(async () => {
   const csv = join(dir, 'borrowers.csv');
   writeFileSync(csv, `${lines.join('\n')}\n`);
   await project.offline.run(`CREATE TABLE borrowers_plain AS SELECT * FROM read_csv('${csv}')`);
+  // The same borrowers with a coded outcome, as a loan status: B and D are the bad ones.
+  await project.offline.run(`CREATE TABLE borrowers_coded AS SELECT * EXCLUDE (bad), CASE WHEN bad = 1 THEN (CASE WHEN id % 2 = 0 THEN 'B' ELSE 'D' END) ELSE (CASE WHEN id % 3 = 0 THEN 'C' ELSE 'A' END) END AS status FROM borrowers_plain`);
 });
 afterAll(() => { project?.close(); cleanup(); });
 
@@ -107,5 +109,21 @@ describe('a model spec over a plain table (no spine time)', () => {
     expect(await bad({ ...GMSC, features: ['income'] })).toContain("a spine without 'timestamp' (a plain table) can only use 'columns'");
     expect(await bad({ ...GMSC, split: { validFrom: '2024-01-01', testFrom: '2024-06-01', testTo: '2025-01-01' } })).toContain('an out-of-time split needs spine.timestamp');
     expect(await bad({ ...GMSC, split: { random: { valid: 0.5, test: 0.5 } } })).toContain('valid + test must leave rows for training');
+  });
+
+  it('takes a coded label through label.positive, the same model as its 0/1 column', async () => {
+    const coded = { ...GMSC, spine: { table: 'borrowers_coded', key: 'id' }, label: { column: 'status', positive: ['B', 'D'] } };
+    await reopen({ gmsc: GMSC, coded });
+    const plain = await trainModel(project, 'gmsc', { quiet: true });
+    const r = await trainModel(project, 'coded', { quiet: true });
+    expect(r.evaluation.metrics.auc).toBeCloseTo(plain.evaluation.metrics.auc, 10);
+    expect(new ModelRegistry(project.meta.db).resolve('coded').signature.features.map((f) => f.name)).not.toContain('status');
+    const card = readFileSync(join(project.paths.artifactsDir, r.runId, 'model-card.md'), 'utf8');
+    expect(card).toContain('label `status` (1 = B or D)');
+    // Without label.positive the text label is refused, naming its values; a positive list that matches nothing too.
+    await reopen({ coded: { ...coded, label: { column: 'status' } } });
+    expect((await fails(trainModel(project, 'coded', { quiet: true }), 'LABEL_NOT_BINARY')).message).toContain('label.positive');
+    await reopen({ coded: { ...coded, label: { column: 'status', positive: ['b'] } } });
+    expect((await fails(trainModel(project, 'coded', { quiet: true }), 'LABEL_NOT_BINARY')).message).toMatch(/matches no row .* 'A' \(\d+ rows\)/);
   });
 });
