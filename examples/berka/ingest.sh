@@ -23,7 +23,7 @@ cp "$here/kiln.config.ts" "$project/kiln.config.ts"
 kiln() { node "$repo/bin/kiln.js" --project "$project" "$@"; }
 node "$repo/bin/kiln.js" init "$project" >/dev/null
 for table in account client disp district loan order card; do
-  kiln ingest "$table" "$data/$table.asc" --format csv --mode replace
+  kiln ingest "$table" "$data/$table.asc" --mode replace
 done
 kiln ingest trans "$data"/trans_partial_*.asc.gz --mode replace
 kiln tables
