@@ -48,6 +48,7 @@ export async function trainModel(project: Project, name: string, opts: { quiet?:
   const { features, extra } = await checkModelSpec(project, name, spec, registry);
   log(opts.quiet, `train ${name}: building the training set (${features.length} features, spine ${spec.spine.table})`);
   const data = await loadModelDataset(project, name, spec, features, extra);
+  project.releaseOffline(); // the data is in memory: let other kiln commands use the offline store while this one trains
   checkSplits(name, spec, data);
   log(opts.quiet, `train ${name}: ${data.splits.train.rows} train / ${data.splits.valid.rows} valid / ${data.splits.test.rows} test rows, ${data.inputs.length} inputs` +
     (data.skipped.length ? `; left out: ${data.skipped.map((s) => s.column).join(', ')}` : ''));
