@@ -1,10 +1,12 @@
 import { KilnError } from '../core/errors.js';
+import { fsError } from '../store/index.js';
 
 /**
  * Prints an error for a person: the code and the actionable message. A KilnError never shows a stack
  * unless `debug` (--debug); any other error is a bug in kiln and says so (its stack only with --debug).
  */
-export function reportError(e: unknown, opts: { debug?: boolean } = {}): number {
+export function reportError(thrown: unknown, opts: { debug?: boolean } = {}): number {
+  const e = atEdge(thrown);
   if (e instanceof KilnError) {
     process.stderr.write(`error [${e.code}]: ${e.message}\n`);
     if (opts.debug) process.stderr.write(`${stackOf(e)}\n`);
@@ -16,6 +18,17 @@ export function reportError(e: unknown, opts: { debug?: boolean } = {}): number 
   process.stderr.write(`internal error: ${first}\nThis is a bug in kiln; please report it with the command you ran${opts.debug ? '' : ' and the output of the same command with --debug'}.\n`);
   if (opts.debug) process.stderr.write(`${stackOf(e)}\n`);
   return 70;
+}
+
+/**
+ * The last line of defence: a Node file error (ENOENT, EACCES, EISDIR, EROFS...) that escaped a
+ * command names its path, so it is reported as the user's file problem, not as a bug.
+ */
+function atEdge(e: unknown): unknown {
+  if (e instanceof KilnError) return e;
+  const err = e as NodeJS.ErrnoException;
+  if (typeof err?.code === 'string' && typeof err.path === 'string') return fsError(e, err.path, 'file');
+  return e;
 }
 
 /** The stack of an error and of its causes. */

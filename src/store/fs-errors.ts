@@ -93,7 +93,7 @@ export function duckdbOpenError(e: unknown, path: string): unknown {
   if (/not a valid DuckDB database|Corrupt|checksum|truncated|Failed to read|INTERNAL Error/i.test(msg)) {
     return new KilnError(
       'FILE_UNREADABLE',
-      `the offline store ${path} is not a readable DuckDB database (${msg}). It may be damaged: restore it from a backup, or move it aside and re-ingest the tables (the metadata keeps what was ingested: 'kiln tables')`,
+      `the offline store ${path} is not a readable DuckDB database (${msg}). It may be damaged: restore it from a backup, or move it aside and re-ingest the tables ('kiln ingest'); meta.sqlite is not affected`,
       { path: [path], cause: e },
     );
   }

@@ -2,6 +2,7 @@ export { OfflineStore, DEFAULT_WAIT_TIMEOUT_SECONDS, type OfflineAccess, type Of
 export { MetaStore, type IngestRecord, type TableRecord } from './meta.js';
 export { Project, initProject, projectPaths, configTemplate, type OpenProjectOptions, type ProjectPaths } from './project.js';
 export { type RepairReport } from './repair.js';
+export { fsError, sqliteError } from './fs-errors.js';
 export { lockInfoPath, readLockInfo, type LockInfo } from './lock.js';
 export { ingest, type IngestOptions, type IngestResult } from './ingest/index.js';
 export { listTables, type TableInfo } from './tables.js';

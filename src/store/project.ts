@@ -146,7 +146,9 @@ export async function metaState(paths: ProjectPaths, waitTimeoutSeconds?: number
   const runs = existsSync(paths.artifactsDir) ? readdirSync(paths.artifactsDir).filter((d) => !d.startsWith('.')) : [];
   if (runs.length) data.push(`${runs.length} run artifact folder${runs.length > 1 ? 's' : ''} in ${paths.artifactsDir}`);
   const tables = await offlineTables(paths.offlineDb, waitTimeoutSeconds);
-  if (tables.length) data.push(`${tables.length} table${tables.length > 1 ? 's' : ''} in ${paths.offlineDb}: ${tables.slice(0, 5).join(', ')}${tables.length > 5 ? ', ...' : ''}`);
+  const user = tables.filter((t) => !t.startsWith('__kiln'));
+  if (user.length) data.push(`${user.length} table${user.length > 1 ? 's' : ''} in ${paths.offlineDb}: ${user.slice(0, 5).join(', ')}${user.length > 5 ? ', ...' : ''}`);
+  else if (tables.length) data.push(`kiln's own tables in ${paths.offlineDb}`);
   if (data.length === 0) return { ok: true };
   return { ok: false, why: size === 0 ? 'is empty' : 'is missing', data };
 }
