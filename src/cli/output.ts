@@ -1,5 +1,5 @@
 import { KilnError } from '../core/errors.js';
-import { fsError } from '../store/index.js';
+import { fsError, lastMetaPath, sqliteError } from '../store/index.js';
 
 /**
  * Prints an error for a person: the code and the actionable message. A KilnError never shows a stack
@@ -22,12 +22,15 @@ export function reportError(thrown: unknown, opts: { debug?: boolean } = {}): nu
 
 /**
  * The last line of defence: a Node file error (ENOENT, EACCES, EISDIR, EROFS...) that escaped a
- * command names its path, so it is reported as the user's file problem, not as a bug.
+ * command names its path, so it is reported as the user's file problem, not as a bug; so does a SQLite
+ * error about meta.sqlite (damaged, read-only, locked too long).
  */
 function atEdge(e: unknown): unknown {
   if (e instanceof KilnError) return e;
   const err = e as NodeJS.ErrnoException;
   if (typeof err?.code === 'string' && typeof err.path === 'string') return fsError(e, err.path, 'file');
+  // better-sqlite3 errors (SQLITE_CORRUPT, SQLITE_BUSY, SQLITE_READONLY...) come from meta.sqlite.
+  if (typeof err?.code === 'string' && err.code.startsWith('SQLITE_')) return sqliteError(e, lastMetaPath() ?? 'meta.sqlite');
   return e;
 }
 

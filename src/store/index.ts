@@ -1,5 +1,5 @@
 export { OfflineStore, DEFAULT_WAIT_TIMEOUT_SECONDS, type OfflineAccess, type OfflineOpenOptions } from './offline.js';
-export { MetaStore, type IngestRecord, type TableRecord } from './meta.js';
+export { MetaStore, lastMetaPath, type IngestRecord, type TableRecord } from './meta.js';
 export { Project, initProject, projectPaths, configTemplate, type OpenProjectOptions, type ProjectPaths } from './project.js';
 export { type RepairReport } from './repair.js';
 export { fsError, sqliteError } from './fs-errors.js';

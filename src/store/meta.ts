@@ -140,6 +140,13 @@ export interface IngestRecord {
   finishedAt: string | null;
 }
 
+let lastOpened: string | undefined;
+
+/** The metadata store this process opened last: where a SQLite error that escaped a command came from. */
+export function lastMetaPath(): string | undefined {
+  return lastOpened;
+}
+
 export class MetaStore {
   private constructor(readonly path: string, readonly db: Database.Database) {}
 
@@ -166,6 +173,7 @@ export class MetaStore {
       }
       const store = new MetaStore(path, db);
       store.migrate();
+      lastOpened = path;
       return store;
     } catch (e) {
       try { db?.close(); } catch { /* already failed */ }

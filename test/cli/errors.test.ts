@@ -70,6 +70,10 @@ describe('errors from user input are KilnErrors naming the file, without a stack
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(`error [PROJECT_READONLY]: ${join(root, '.kiln')} is not writable (EACCES)`);
     noStack(r.stderr);
+    const init = await kiln(['init', 'inside'], root, 'nobody');
+    expect(init.code).toBe(1);
+    expect(init.stderr).toContain(`error [PROJECT_READONLY]: cannot create the project in ${join(root, 'inside')} (EACCES)`);
+    noStack(init.stderr);
   });
 
   it.runIf(ASUSER)('a data file given to a command that the user may not read: FILE_UNREADABLE naming it', async () => {
@@ -163,6 +167,15 @@ describe('reportError', () => {
     expect(capture(() => reportError(e)).text).toBe('error [FILE_UNREADABLE]: file /data/x.csv: permission denied; give the user running kiln access to it (ls -l /data/x.csv)\n');
     const dirErr = Object.assign(new Error('EISDIR'), { code: 'EISDIR', path: '/data' });
     expect(capture(() => reportError(dirErr)).text).toContain('error [FILE_UNREADABLE]: file /data is a directory');
+  });
+
+  it('turns a SQLite error that escaped a command into a KilnError about meta.sqlite', () => {
+    const e = Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' });
+    const out = capture(() => reportError(e));
+    expect(out.code).toBe(1);
+    expect(out.text).toMatch(/^error \[META_CORRUPT\]: the metadata store \S*meta\.sqlite is damaged \(database disk image is malformed\)/);
+    const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
+    expect(capture(() => reportError(busy)).text).toContain('error [STORE_BUSY]: the metadata store');
   });
 });
 
