@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -107,12 +107,39 @@ describe('the metadata store', () => {
     expect(readdirSync(d).filter((f) => f.includes('.bak-'))).toHaveLength(1);
   });
 
-  it('uses WAL and a busy timeout, so writers in other processes wait instead of failing', () => {
+  it('uses WAL and a busy timeout, so writers in other processes wait instead of failing', async () => {
     const d = dir();
-    const m = MetaStore.open(join(d, 'meta.sqlite'));
+    const path = join(d, 'meta.sqlite');
+    const m = MetaStore.open(path);
     expect(m.db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(m.db.pragma('busy_timeout', { simple: true })).toBeGreaterThanOrEqual(5000);
+    // Another process takes the write lock and keeps it for a second.
+    const script = `const Database = require('better-sqlite3'); const db = new Database(${JSON.stringify(path)});
+      db.exec('BEGIN IMMEDIATE'); db.prepare("INSERT INTO tables (name, source, created_at, updated_at) VALUES ('other', 'x', 'x', 'x')").run();
+      process.stdout.write('locked\\n'); setTimeout(() => { db.exec('COMMIT'); db.close(); }, 1000);`;
+    const child = spawn(process.execPath, ['-e', script], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((ok) => child.stdout!.on('data', (b: Buffer) => { if (b.toString().includes('locked')) ok(); }));
+    const t0 = Date.now();
+    m.upsertTable({ name: 'mine', source: 'test' });
+    expect(Date.now() - t0).toBeGreaterThan(500);
+    expect(m.listTables().map((t) => t.name)).toEqual(['mine', 'other']);
     m.close();
+  });
+
+  it('names a directory found where meta.sqlite or offline.duckdb should be', async () => {
+    const d = dir();
+    await initProject(d);
+    const kiln = join(d, '.kiln');
+    rmSync(join(kiln, 'offline.duckdb'));
+    mkdirSync(join(kiln, 'offline.duckdb'));
+    const p = await Project.open({ project: d });
+    try {
+      expect((await rejects(p.offline.all('SELECT 1'), 'FILE_UNREADABLE')).message).toBe(`the offline store ${join(kiln, 'offline.duckdb')} is a directory, not a file; give the file's path`);
+    } finally {
+      p.close();
+    }
+    for (const f of ['meta.sqlite', 'meta.sqlite-wal', 'meta.sqlite-shm']) rmSync(join(kiln, f), { force: true });
+    mkdirSync(join(kiln, 'meta.sqlite'));
+    expect((await rejects(Project.open({ project: d }), 'FILE_UNREADABLE')).message).toContain(`the metadata store ${join(kiln, 'meta.sqlite')} is a directory`);
   });
 });
 
