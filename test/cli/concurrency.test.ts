@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trainModel } from '../../src/pipelines/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, lockInfoPath, Project } from '../../src/store/index.js';
 import { tempDir } from '../helpers.js';
@@ -122,5 +123,18 @@ describe('several kiln commands at once on one project', () => {
     expect(w.stderr).toContain(`it is in use by pid ${holder.pid} (kiln ingest loans march.csv`);
     expect(w.code).toBe(0);
     expect(w.stdout).toMatch(/^big\s+1\.50M\s/m);
+  }, 120_000);
+
+  it('training lets go of the offline store once its training set is in memory', async () => {
+    const p = await Project.open({ project: dir });
+    try {
+      expect(p.offline.isOpen).toBe(false);
+      const r = await trainModel(p, 'credit', { quiet: true });
+      expect(r.version).toBeGreaterThan(1);
+      expect(p.offline.isOpen).toBe(false);
+      expect(existsSync(lockInfoPath(p.paths.offlineDb))).toBe(false);
+    } finally {
+      p.close();
+    }
   }, 120_000);
 });
