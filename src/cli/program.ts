@@ -10,6 +10,7 @@ import { registerIngest } from './commands/ingest.js';
 import { registerSim } from './commands/sim.js';
 import { registerTables } from './commands/tables.js';
 import { registerTrain } from './commands/train.js';
+import { DEFAULT_WAIT_TIMEOUT_SECONDS } from '../store/index.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -20,6 +21,8 @@ export function buildProgram(): Command {
     .description('kiln: event data to monitored, retrained, served models, in one embedded tool')
     .version(pkg.version)
     .option('-p, --project <dir>', 'the project directory (default: the nearest one above the working directory)')
+    .option('--wait-timeout <seconds>', `how long to wait for another kiln process that holds the offline store (default ${DEFAULT_WAIT_TIMEOUT_SECONDS}, or $KILN_WAIT_TIMEOUT)`)
+    .option('--debug', 'print the stack trace of any error', false)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerInit(program);

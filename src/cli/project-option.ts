@@ -1,15 +1,33 @@
 import type { Command } from 'commander';
-import { Project } from '../store/index.js';
+import { KilnError } from '../core/errors.js';
+import { Project, type OfflineAccess } from '../store/index.js';
 
-/** The global --project option, wherever it was given on the command line. */
-export function projectOption(cmd: Command): { project?: string } {
-  const p = cmd.optsWithGlobals<{ project?: string }>().project;
-  return p === undefined ? {} : { project: p };
+interface GlobalFlags { project?: string; waitTimeout?: string }
+
+/** The global --wait-timeout option (seconds), when given. */
+export function waitTimeoutOption(cmd: Command): { waitTimeoutSeconds?: number } {
+  const raw = cmd.optsWithGlobals<GlobalFlags>().waitTimeout ?? process.env.KILN_WAIT_TIMEOUT;
+  if (raw === undefined || raw === '') return {};
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s < 0) {
+    throw new KilnError('INVALID_ARGUMENT', `--wait-timeout ${raw}: expected a number of seconds >= 0 (0: do not wait for a busy offline store)`, { path: ['wait-timeout'] });
+  }
+  return { waitTimeoutSeconds: s };
 }
 
-/** Opens the command's project, runs `fn`, and always closes it. */
-export async function withProject<T>(cmd: Command, fn: (project: Project) => T | Promise<T>): Promise<T> {
-  const project = await Project.open(projectOption(cmd));
+/** The global --project and --wait-timeout options, wherever they were given on the command line. */
+export function projectOption(cmd: Command): { project?: string; waitTimeoutSeconds?: number } {
+  const p = cmd.optsWithGlobals<GlobalFlags>().project;
+  return { ...(p === undefined ? {} : { project: p }), ...waitTimeoutOption(cmd) };
+}
+
+/**
+ * Opens the command's project, runs `fn`, and always closes it. `offline: 'read'` opens the offline
+ * store read-only (several such commands run at once); a command that never touches the offline store
+ * never opens it.
+ */
+export async function withProject<T>(cmd: Command, fn: (project: Project) => T | Promise<T>, opts: { offline?: OfflineAccess } = {}): Promise<T> {
+  const project = await Project.open({ ...projectOption(cmd), ...opts });
   try {
     return await fn(project);
   } finally {

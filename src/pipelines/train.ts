@@ -64,6 +64,7 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
   const checked = await checkModelSpec(project, name, spec, registry);
   log(opts.quiet, `train ${name}: building the training set (${[checked.features.length ? `${checked.features.length} features` : '', checked.columns.length ? `${checked.columns.length} spine columns` : ''].filter(Boolean).join(' and ')}, spine ${spec.spine.table})`);
   const data = await loadModelDataset(project, name, spec, checked);
+  project.releaseOffline(); // the data is in memory: let other kiln commands use the offline store while this one trains
   // Warnings are printed even with --quiet: they are about the model, not progress.
   for (const w of data.warnings) process.stderr.write(`warning: train ${name}: ${w}\n`);
   checkSplits(name, spec, data);

@@ -102,7 +102,7 @@ export async function simulate(store: OfflineStore, options: SimOptionsInput = {
     for (const t of STAGED) {
       const stage = store.stagingName(`sim_${t.name}`);
       staging.set(t.name, stage);
-      const w = await ColumnarAppender.create(store.con, stage, t.schema);
+      const w = await ColumnarAppender.create(await store.ready(), stage, t.schema);
       appenders.push(w);
       sinks[t.sink] = w;
     }

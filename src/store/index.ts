@@ -1,6 +1,9 @@
-export { OfflineStore } from './offline.js';
-export { MetaStore, type IngestRecord, type TableRecord } from './meta.js';
-export { Project, initProject, projectPaths, configTemplate, type ProjectPaths } from './project.js';
+export { OfflineStore, DEFAULT_WAIT_TIMEOUT_SECONDS, type OfflineAccess, type OfflineOpenOptions } from './offline.js';
+export { MetaStore, lastMetaPath, type IngestRecord, type TableRecord } from './meta.js';
+export { Project, initProject, projectPaths, configTemplate, type OpenProjectOptions, type ProjectPaths } from './project.js';
+export { type RepairReport } from './repair.js';
+export { fsError, sqliteError } from './fs-errors.js';
+export { lockInfoPath, readLockInfo, type LockInfo } from './lock.js';
 export { ingest, type IngestOptions, type IngestResult } from './ingest/index.js';
 export { listTables, showTable, type TableInfo, type TableRows } from './tables.js';
 export { ColumnarAppender, enumOf, ENUM_NULL_U8, ENUM_NULL_U16, CHUNK_ROWS, type ColumnBuffers, type ColumnKind, type ColumnSchema } from './columnar.js';

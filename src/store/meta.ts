@@ -1,11 +1,14 @@
 import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { KilnError } from '../core/errors.js';
+import { assertReadableFile, assertWritable, sqliteError } from './fs-errors.js';
 
 /**
  * Embedded metadata in `meta.sqlite`: the table registry and the ingest log (later: runs, registry,
  * audit). Schema changes are numbered migrations applied in order inside a transaction.
  */
-const MIGRATIONS: string[] = [
+export const MIGRATIONS: string[] = [
   `CREATE TABLE tables (
      name TEXT PRIMARY KEY,
      timestamp_column TEXT,
@@ -137,22 +140,45 @@ export interface IngestRecord {
   finishedAt: string | null;
 }
 
+let lastOpened: string | undefined;
+
+/** The metadata store this process opened last: where a SQLite error that escaped a command came from. */
+export function lastMetaPath(): string | undefined {
+  return lastOpened;
+}
+
 export class MetaStore {
   private constructor(readonly path: string, readonly db: Database.Database) {}
 
+  /**
+   * Opens (creating when absent) the metadata store. SQLite failures become KilnErrors naming the file:
+   * a damaged file is META_CORRUPT, a read-only one PROJECT_READONLY. WAL and a busy timeout let several
+   * processes read and write it at once, writers waiting for each other instead of failing.
+   */
   static open(path: string): MetaStore {
-    let db: Database.Database;
+    if (path !== ':memory:') {
+      if (existsSync(path)) assertReadableFile(path, 'the metadata store');
+      assertWritable(dirname(path), path);
+    }
+    let db: Database.Database | undefined;
     try {
       db = new Database(path);
+      db.pragma('busy_timeout = 10000');
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      // A truncated or overwritten file often opens fine and fails later, mid-command; find out now.
+      const check = db.pragma('quick_check', { simple: true }) as string;
+      if (check !== 'ok') {
+        throw Object.assign(new Error(`integrity check failed: ${check}`), { code: 'SQLITE_CORRUPT' });
+      }
+      const store = new MetaStore(path, db);
+      store.migrate();
+      lastOpened = path;
+      return store;
     } catch (e) {
-      throw new KilnError('INTERNAL', `cannot open the metadata store ${path}: ${(e as Error).message}`, { cause: e });
+      try { db?.close(); } catch { /* already failed */ }
+      throw sqliteError(e, path);
     }
-    db.pragma('journal_mode = WAL');
-    db.pragma('busy_timeout = 5000');
-    db.pragma('foreign_keys = ON');
-    const store = new MetaStore(path, db);
-    store.migrate();
-    return store;
   }
 
   private migrate(): void {
@@ -160,8 +186,11 @@ export class MetaStore {
     const row = this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
     const current = row.v ?? 0;
     if (current > MIGRATIONS.length) {
-      throw new KilnError('INTERNAL', `${this.path} was written by a newer kiln (schema ${current}; this kiln knows ${MIGRATIONS.length}). Upgrade kiln.`);
+      throw new KilnError('META_CORRUPT', `${this.path} was written by a newer kiln (schema ${current}; this kiln knows ${MIGRATIONS.length}). Upgrade kiln.`, { path: [this.path] });
     }
+    if (current === MIGRATIONS.length) return;
+    // Keep a copy of what a migration is about to change (a fresh, empty store has nothing to keep).
+    if (current > 0 && this.path !== ':memory:') this.backup(current);
     const apply = this.db.transaction(() => {
       for (let v = current + 1; v <= MIGRATIONS.length; v++) {
         this.db.exec(MIGRATIONS[v - 1]!);
@@ -169,6 +198,14 @@ export class MetaStore {
       }
     });
     apply();
+  }
+
+  /** A consistent copy of the store, `meta.sqlite.bak-v<schema>-<UTC timestamp>`, beside it. */
+  backup(schemaVersion: number): string {
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+    const file = `${this.path}.bak-v${schemaVersion}-${stamp}`;
+    this.db.exec(`VACUUM INTO '${file.replace(/'/g, "''")}'`);
+    return file;
   }
 
   upsertTable(t: { name: string; timestampColumn?: string | null; keyColumn?: string | null; source: string; description?: string | null }): void {

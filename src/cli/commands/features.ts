@@ -68,7 +68,7 @@ export function registerFeatures(program: Command): void {
         if (issues.length) {
           process.stderr.write(`\nnote: ${issues.length} problem(s) against the offline store; training sets need them fixed:\n${issues.map((i) => `  - ${i.message}`).join('\n')}\n`);
         }
-      });
+      }, { offline: 'read' });
     });
 
   features

@@ -12,7 +12,8 @@ export function registerTables(program: Command): void {
     .option('--json', 'print JSON', false)
     .option('--columns', 'list every column with its type', false)
     .action(async (opts: { json: boolean; columns: boolean }, cmd: Command) => {
-      const project = await Project.open(projectOption(cmd));
+      // Read-only: several `kiln tables` run at once; beside a writer (ingest, train) it waits.
+      const project = await Project.open({ ...projectOption(cmd), offline: 'read' });
       try {
         const tables = await listTables(project);
         if (opts.json) {
