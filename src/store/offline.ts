@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KilnError } from '../core/errors.js';
 import { assertReadableFile, assertWritable, duckdbOpenError, isLockConflict } from './fs-errors.js';
-import { clearLockInfo, describeHolder, writeLockInfo } from './lock.js';
+import { clearLockInfo, describeHolder, readLockInfo, writeLockInfo } from './lock.js';
 import { quoteIdent } from './sql.js';
 
 let stageCounter = 0;
@@ -109,7 +109,8 @@ export class OfflineStore {
             { path: [this.path], details: { holder }, cause: e },
           );
         }
-        if (!told) {
+        // The holder writes its lock info just after it takes DuckDB's lock: give it a moment to appear.
+        if (!told && (readLockInfo(this.path) !== null || waited >= 500)) {
           told = true;
           const msg = `waiting for the offline store ${this.path}: it is in use by ${holder}; waiting up to ${Math.round(timeout / 1000)}s (--wait-timeout)`;
           (this.opts.onWait ?? ((m: string) => process.stderr.write(`${m}\n`)))(msg);

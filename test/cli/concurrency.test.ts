@@ -31,6 +31,7 @@ const MODEL = {
   // Many small rounds without early stopping: a training run of a few seconds on a small world.
   params: { max_depth: 3, learning_rate: 0.02, n_estimators: 2500, early_stopping_rounds: 5000 },
   minPositives: 5,
+  defaultReason: 'Other factors in the credit record',
 };
 
 const BIG_ROWS = 1_500_000;
