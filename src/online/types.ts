@@ -261,6 +261,11 @@ export interface SeriesWrite {
    * while the series' tiles are missing: the first rebuild wins, so concurrent rebuilds are harmless.
    */
   readonly rebuiltTiles?: boolean;
+  /**
+   * Event keys to remember for the series, each with its event's content digest (sources whose table declares
+   * a key): kept for good, never pruned, so a re-pushed event is recognised however old it is.
+   */
+  readonly eventKeys?: readonly (readonly [string, string])[];
 }
 
 /** What a backend is, declared rather than discovered by calling optional methods (the contract suite checks it). */
@@ -295,6 +300,11 @@ export interface OnlineStore {
   /** One result per request, in order. */
   read(requests: readonly SeriesRequest[]): Promise<SeriesData[]>;
   write(batch: readonly SeriesWrite[]): Promise<void>;
+  /**
+   * Of each series' given event keys, those it has stored (`SeriesWrite.eventKeys`), with their content
+   * digests; one map per request, in order. Keys are stored per series: one round trip for any number.
+   */
+  eventKeys(requests: readonly EventKeyRequest[]): Promise<ReadonlyMap<string, string>[]>;
   /** The store's manifest: small text entries the engine keeps (which features it serves). */
   manifest(): Promise<Record<string, string>>;
   /** Removes every series of the sources, then sets the manifest entries. */
@@ -309,6 +319,12 @@ export interface OnlineStore {
    * series' other middles of the same windows. Readers write them back; a lost one is only a slower read.
    */
   putMiddles?(key: SeriesKey, plan: string, middles: readonly { readonly window: number; readonly field: string; readonly tile: Tile }[]): Promise<void>;
+}
+
+/** Which event keys of one series to look up. */
+export interface EventKeyRequest {
+  readonly key: SeriesKey;
+  readonly keys: readonly string[];
 }
 
 export function tileKey(level: number, index: number): string {
