@@ -1,9 +1,10 @@
 /**
  * Push throughput probe (embedded, or Redis with --redis 1): a live stream of card transactions over
  * 10,000 entities pushed in batches of 20,000 and of 1,000, with and without an event key (`txn_id`,
- * deduplicated), then the same stream pushed again (every event a duplicate). Events/s of wall time,
- * validation and the final flush included; medians of --runs runs.
- *   npx tsx bench/online-push.ts [--events 200000] [--runs 3] [--redis 0]
+ * deduplicated), then the same stream pushed again (every event a duplicate). Events per second of wall
+ * time and per CPU-second of this process (steadier on a busy machine), validation and the final flush
+ * included; medians of --runs runs.
+ *   npx tsx bench/online-push.ts [--events 200000] [--runs 3] [--redis 0] [--unkeyed | --keyed (only those cases)]
  */
 import { randomBytes } from 'node:crypto';
 import { Rng } from '../src/core/rng.js';
@@ -28,14 +29,17 @@ const rows = Array.from({ length: EVENTS }, (_, i) => ({
 // Key the definitions' table by txn_id the way openOnlineStore does from the config's `tables.<t>.key`
 const keyed = { eventKeys: { transactions: 'txn_id' } } as OnlineFeatureStoreOptions;
 
-async function pushAll(online: OnlineFeatureStore, batch: number): Promise<number> {
+type Rate = { wall: number; cpu: number };
+async function pushAll(online: OnlineFeatureStore, batch: number): Promise<Rate> {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   for (let i = 0; i < rows.length; i += batch) await online.push({ source: 'transactions' }, rows.slice(i, i + batch));
   await online.flush();
-  return rows.length / ((performance.now() - t0) / 1000);
+  const c = process.cpuUsage(c0);
+  return { wall: rows.length / ((performance.now() - t0) / 1000), cpu: rows.length / ((c.user + c.system) / 1e6) };
 }
 
-async function once(batch: number, opts: OnlineFeatureStoreOptions, again: boolean): Promise<number> {
+async function once(batch: number, opts: OnlineFeatureStoreOptions, again: boolean): Promise<Rate> {
   const { dir, cleanup } = tempDir('kiln-push-probe-');
   const backend: OnlineStore = REDIS ? await RedisOnlineStore.connect({ prefix: `kiln-probe:${randomBytes(4).toString('hex')}:` }) : EmbeddedOnlineStore.open(`${dir}/online.sqlite`);
   try {
@@ -50,7 +54,9 @@ async function once(batch: number, opts: OnlineFeatureStoreOptions, again: boole
   }
 }
 
-const median = (xs: number[]): number => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const only = process.argv.includes('--unkeyed');
+const keyedOnly = process.argv.includes('--keyed');
 const table: (string | number)[][] = [];
 const cases: [string, number, OnlineFeatureStoreOptions, boolean][] = [
   ['no event key, batches of 20,000', 20_000, {}, false],
@@ -60,9 +66,11 @@ const cases: [string, number, OnlineFeatureStoreOptions, boolean][] = [
   ['event key txn_id, batches of 20,000, all re-pushed (duplicates)', 20_000, keyed, true],
 ];
 console.log(`push probe on ${machine()}: ${EVENTS.toLocaleString()} events over 10,000 entities, ${REDIS ? 'redis' : 'embedded'}, median of ${RUNS}`);
-for (const [name, batch, opts, again] of cases) {
-  const r: number[] = [];
+for (const [name, batch, opts, again] of only ? cases.slice(0, 2) : keyedOnly ? cases.slice(2, 4) : cases) {
+  const r: Rate[] = [];
   for (let i = 0; i < RUNS; i++) r.push(await once(batch, opts, again));
-  table.push([name, Math.round(median(r)).toLocaleString(), r.map((x) => Math.round(x).toLocaleString()).join(' ')]);
+  const wall = r.map((x) => x.wall);
+  const cpu = r.map((x) => x.cpu);
+  table.push([name, Math.round(median(wall)).toLocaleString(), Math.round(median(cpu)).toLocaleString(), cpu.map((x) => Math.round(x).toLocaleString()).join(' ')]);
 }
-printTable(['case', 'events/s (median)', 'runs'], table);
+printTable(['case', 'events/s wall (median)', 'events per CPU-s (median)', 'CPU runs'], table);

@@ -27,14 +27,15 @@ interface Series {
   raw: RawEvent[];
   late: RawEvent[];
   /** Event keys stored for the series, with their content digests; null until first needed (loaded from SQLite). */
-  keys: Map<string, string> | null;
+  keys: Map<string, number> | null;
 }
 
 interface Dirty {
   raw: RawEvent[];
   prunedBefore: number | null;
   base: boolean;
-  keys: (readonly [string, string])[];
+  keys: string[];
+  digests: number[];
 }
 
 export interface EmbeddedOptions {
@@ -70,6 +71,7 @@ function insertSorted(a: RawEvent[], ev: RawEvent): void {
 }
 
 const NONE: readonly RawEvent[] = Object.freeze([]);
+const NO_KEYS: ReadonlyMap<string, number> = new Map();
 const NONE_RAW: readonly (readonly RawEvent[])[] = Object.freeze([]);
 const slice = (a: readonly RawEvent[] | undefined, [from, to]: readonly [number, number]): readonly RawEvent[] => (a?.length ? a.slice(lowerBound(a, from), lowerBound(a, to)) : NONE);
 
@@ -100,7 +102,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
       manifest: db.prepare<[], { k: string; v: string }>('SELECT k, v FROM online_manifest'),
       ids: db.prepare<[], { sid: number; source: string; entity: string }>('SELECT sid, source, entity FROM online_series'),
       setManifest: db.prepare('INSERT OR REPLACE INTO online_manifest (k, v) VALUES (?, ?)'),
-      // Event keys: one appended row per series and flush (a JSON list of [key, digest]), never pruned.
+      // Event keys: one appended row per series and flush (JSON [keys, digests]), never pruned.
       keys: db.prepare<[number], { keys: string }>('SELECT keys FROM online_keys WHERE sid = ? ORDER BY rowid'),
       appendKeys: db.prepare('INSERT INTO online_keys (sid, keys) VALUES (?, ?)'),
     };
@@ -155,15 +157,9 @@ export class EmbeddedOnlineStore implements OnlineStore {
     });
   }
 
-  async eventKeys(requests: readonly EventKeyRequest[]): Promise<ReadonlyMap<string, string>[]> {
-    return requests.map((r) => {
-      const s = this.series(r.key, false);
-      const out = new Map<string, string>();
-      if (!s) return out;
-      const keys = this.keysOf(s);
-      for (const k of r.keys) { const d = keys.get(k); if (d !== undefined) out.set(k, d); }
-      return out;
-    });
+  async eventKeys(requests: readonly EventKeyRequest[]): Promise<ReadonlyMap<string, number>[]> {
+    // the series' own maps (it shares its objects): no copy per push
+    return requests.map((r) => { const s = this.series(r.key, false); return s ? this.keysOf(s) : NO_KEYS; });
   }
 
   // Applies synchronously before returning: the engine relies on no await between its reads' objects changing and this call.
@@ -177,7 +173,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
         continue;
       }
       let d = this.dirty.get(s);
-      if (!d) { d = { raw: [], prunedBefore: null, base: false, keys: [] }; this.dirty.set(s, d); }
+      if (!d) { d = { raw: [], prunedBefore: null, base: false, keys: [], digests: [] }; this.dirty.set(s, d); }
       if (w.pruneBefore !== undefined) {
         const cut = w.pruneBefore;
         s.raw = s.raw.slice(lowerBound(s.raw, cut));
@@ -188,9 +184,10 @@ export class EmbeddedOnlineStore implements OnlineStore {
       for (const t of w.tiles) s.tiles[t.level]!.set(t.index, t.tile);
       for (const ev of w.raw) { insertSorted(s.raw, ev); if (ev.l) insertSorted(s.late, ev); d.raw.push(ev); }
       if (w.base) { s.base = w.base; d.base = true; }
-      if (w.eventKeys?.length) {
+      const ek = w.eventKeys;
+      if (ek?.keys.length) {
         const keys = this.keysOf(s);
-        for (const kd of w.eventKeys) { keys.set(kd[0], kd[1]); d.keys.push(kd); }
+        for (let i = 0; i < ek.keys.length; i++) { keys.set(ek.keys[i]!, ek.digests[i]!); d.keys.push(ek.keys[i]!); d.digests.push(ek.digests[i]!); }
       }
       s.meta = w.meta;
       this.pending += 1 + (w.raw.length >> 4);
@@ -250,7 +247,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
         let last = s.meta.watermark ?? -Infinity;
         for (let i = 0; i < kept.length; i++) if (kept[i]!.ts > last) last = kept[i]!.ts;
         st.append.run(s.sid, Number.isFinite(last) ? last : 0, JSON.stringify(s.meta), eventsToJson(kept));
-        if (d.keys.length) st.appendKeys.run(s.sid, JSON.stringify(d.keys));
+        if (d.keys.length) st.appendKeys.run(s.sid, JSON.stringify([d.keys, d.digests]));
       }
     })();
     this.dirty.clear();
@@ -283,10 +280,15 @@ export class EmbeddedOnlineStore implements OnlineStore {
   }
 
   /** The series' event keys, loaded from SQLite on first use (a series never flushed has only those in memory). */
-  private keysOf(s: Series): Map<string, string> {
+  private keysOf(s: Series): Map<string, number> {
     if (s.keys) return s.keys;
-    const keys = new Map<string, string>();
-    if (s.sid !== null) for (const row of this.st.keys.all(s.sid)) for (const [k, d] of JSON.parse(row.keys) as [string, string][]) keys.set(k, d);
+    const keys = new Map<string, number>();
+    if (s.sid !== null) {
+      for (const row of this.st.keys.all(s.sid)) {
+        const [k, d] = JSON.parse(row.keys) as [string[], number[]];
+        for (let i = 0; i < k.length; i++) keys.set(k[i]!, d[i]!);
+      }
+    }
     s.keys = keys;
     return keys;
   }

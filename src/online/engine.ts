@@ -6,8 +6,8 @@
 import { KilnError } from '../core/errors.js';
 import { evaluateExpr } from '../features/index.js';
 import { loadFeatureRegistry } from '../features/index.js';
-import { eventDigest, eventKeyOf, isKeyed, targetSources, validateEvents, type PushTarget, type ValidateOptions } from './events.js';
-import { dedupeSources, pushAll, type PushAllOptions, type PushBatch, type PushTotals } from './push.js';
+import { targetSources, validateEvents, type PushTarget, type ValidateOptions } from './events.js';
+import { dedupeSources, keysOf, pushAll, type PushAllOptions, type PushBatch, type PushTotals } from './push.js';
 import {
   advanceCache, checkPlan, checkReadable, edgeRequest, emptyValues, fillInner, innerRequest, innerSpec, resolvedMatches, staleWindows, windowFinisher,
   type InnerPlan, type MiddleWrite, type SeriesCache, type WindowFinisher,
@@ -15,7 +15,7 @@ import {
 import { buildPlan, cellKey, readPlanOf, tileCodecOf, type OnlinePlan, type ReadPlan, type SourcePlan } from './plan.js';
 import { timeArgument } from './time.js';
 import { DENSE_DAY, applyEvents, rebuildWrite, upkeepOf, upkeepRequest, writeRequest, type RetentionOptions } from './tiles.js';
-import type { OnlineStore, RawEvent, SeriesData, SeriesKey, SeriesRequest } from './types.js';
+import type { EventKeys, OnlineStore, RawEvent, SeriesData, SeriesKey, SeriesRequest } from './types.js';
 
 export interface OnlineFeatureStoreOptions {
   /** The features the store serves: a set, or names (default: what was materialised last, else every feature). */
@@ -144,11 +144,11 @@ export class OnlineFeatureStore {
     const { bySource, skipped } = validateEvents(sources, rows, opts, this.keyed);
     return this.exclusive(async () => {
       // Deduplicated in the writer's queue: no other push of this process runs between the look-up and the write.
-      const duplicates = await dedupeSources(this.backend, this.plan, this.keyed, bySource, rows, opts.label);
+      const { duplicates, digests } = await dedupeSources(this.backend, this.plan, this.keyed, bySource, rows, opts.label);
       let events = 0;
       let series = 0;
       for (const byEntity of bySource.values()) { series += byEntity.size; for (const l of byEntity.values()) events += l.length; }
-      for (const [name, byEntity] of bySource) if (byEntity.size) await this.writeSource(this.plan.sources.get(name)!, byEntity, {});
+      for (const [name, byEntity] of bySource) if (byEntity.size) await this.writeSource(this.plan.sources.get(name)!, byEntity, {}, digests.get(name));
       return { events, duplicates, skipped, series, seconds: (performance.now() - started) / 1000 };
     });
   }
@@ -340,7 +340,8 @@ export class OnlineFeatureStore {
     return { cache: c!, known };
   }
 
-  private async writeSource(sp: SourcePlan, byEntity: ReadonlyMap<string, RawEvent[]>, extra: { clock?: number }): Promise<void> {
+  /** `digests`: of keyed events, by entity, when the push computed them (else computed here). */
+  private async writeSource(sp: SourcePlan, byEntity: ReadonlyMap<string, RawEvent[]>, extra: { clock?: number }, digests?: ReadonlyMap<string, number[]>): Promise<void> {
     const opts: RetentionOptions = { marginUs: this.marginUs, denseDay: this.denseDay, ...extra };
     const keyed = this.keyed.has(sp.source.name);
     const entities = [...byEntity.keys()];
@@ -361,7 +362,7 @@ export class OnlineFeatureStore {
       // From here to the write call nothing awaits: a backend that shares its objects sees the change at once.
       const writes = chunk.map((_, j) => applyEvents(sp, keys[j]!, data[j]!, extraAt[j] === undefined ? null : extra[extraAt[j]!]!, events[j]!, upkeep[j]!, opts));
       // Keys of keyed events, remembered with the series in the same write (so a write and its keys land together).
-      if (keyed) writes.forEach((w, j) => { writes[j] = { ...w, eventKeys: events[j]!.filter((ev) => isKeyed(ev.u)).map((ev) => [eventKeyOf(ev.u), eventDigest(ev)] as const) }; });
+      if (keyed) writes.forEach((w, j) => { (w as { eventKeys?: EventKeys }).eventKeys = keysOf(events[j]!, digests?.get(chunk[j]!)); });
       if (this.cache.size) writes.forEach((w, j) => {
         const k = cacheKey(keys[j]!);
         const c = this.cache.get(k);

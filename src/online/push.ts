@@ -7,9 +7,9 @@
  * `pushAll` pushes batches with progress, and stops between batches on an AbortSignal, saying what it wrote.
  */
 import { KilnError, isKilnError } from '../core/errors.js';
-import { eventDigest, eventKeyOf } from './events.js';
+import { eventDigest, eventKeyOf, isKeyed } from './events.js';
 import type { OnlinePlan } from './plan.js';
-import type { OnlineStore, RawEvent } from './types.js';
+import type { EventKeys, OnlineStore, RawEvent } from './types.js';
 
 /** A re-pushed event key whose content differs from the stored event's. */
 export interface KeyConflict {
@@ -21,59 +21,85 @@ export interface KeyConflict {
 export interface Deduped {
   /** The events to write, by entity (entities left with none are dropped). */
   readonly fresh: Map<string, RawEvent[]>;
+  /** The fresh events' digests, by entity, in order (written with their keys). */
+  readonly digests: Map<string, number[]>;
   readonly duplicates: number;
   readonly conflicts: KeyConflict[];
 }
 
+const idOf = (ev: RawEvent): string => ev.u;
+
 /** Splits one keyed source's events into new ones, duplicates (stored before, or earlier in this push) and conflicts. */
 export async function dedupeEvents(backend: OnlineStore, source: string, byEntity: ReadonlyMap<string, RawEvent[]>): Promise<Deduped> {
   const entities = [...byEntity.keys()];
-  const stored = await backend.eventKeys(entities.map((entity) => ({ key: { source, entity }, keys: byEntity.get(entity)!.map((ev) => eventKeyOf(ev.u)) })));
+  const stored = await backend.eventKeys(entities.map((entity) => ({ key: { source, entity }, keys: byEntity.get(entity)!.map(idOf) })));
   const fresh = new Map<string, RawEvent[]>();
+  const digests = new Map<string, number[]>();
   const conflicts: KeyConflict[] = [];
   let duplicates = 0;
   entities.forEach((entity, j) => {
     const seen = stored[j]!;
     const events = byEntity.get(entity)!;
-    let here: Map<string, string> | null = null;
+    // Keys repeated within this push: a scan of the few events before for a short list, a map for a long one.
+    const all = new Array<number>(events.length);
+    const here = events.length > 16 ? new Map<string, number>() : null;
     let kept: RawEvent[] | null = null;
+    const ds: number[] = [];
     for (let i = 0; i < events.length; i++) {
       const ev = events[i]!;
-      const k = eventKeyOf(ev.u);
-      const prior = seen.get(k) ?? here?.get(k);
+      const k = ev.u; // keys are kept as event ids (`eventUid`)
+      const d = eventDigest(ev);
+      all[i] = d;
+      let prior = seen.size ? seen.get(k) : undefined;
+      if (prior === undefined && i > 0) {
+        if (here) prior = here.get(k);
+        else for (let j = 0; j < i; j++) if (events[j]!.u === k) { prior = all[j]; break; }
+      }
       if (prior === undefined) {
-        if (events.length > 1) (here ??= new Map()).set(k, eventDigest(ev));
+        here?.set(k, d);
         if (kept) kept.push(ev);
+        ds.push(d);
         continue;
       }
       kept ??= events.slice(0, i);
-      if (prior === eventDigest(ev)) duplicates++;
-      else conflicts.push({ source, entity, key: k });
+      if (prior === d) duplicates++;
+      else conflicts.push({ source, entity, key: eventKeyOf(k) });
     }
     const out = kept ?? events;
-    if (out.length) fresh.set(entity, out);
+    if (out.length) { fresh.set(entity, out); digests.set(entity, ds); }
   });
-  return { fresh, duplicates, conflicts };
+  return { fresh, digests, duplicates, conflicts };
 }
 
 /**
  * Drops from `bySource` (in place) the events of keyed sources already stored or repeated in this push;
- * returns how many. Throws, before anything is written, when a key comes back with different content.
+ * returns how many, and the digests of the events kept. Throws, before anything is written, when a key comes back with different content.
  */
 export async function dedupeSources(
   backend: OnlineStore, plan: OnlinePlan, keyed: ReadonlyMap<string, string>, bySource: Map<string, Map<string, RawEvent[]>>, rows: readonly unknown[], label?: (i: number) => string,
-): Promise<number> {
+): Promise<{ duplicates: number; digests: Map<string, Map<string, number[]>> }> {
   let duplicates = 0;
   const conflicts: KeyConflict[] = [];
+  const digests = new Map<string, Map<string, number[]>>();
   for (const [name, byEntity] of bySource) {
     if (!keyed.has(name)) continue;
     const d = await dedupeEvents(backend, name, byEntity);
     duplicates += d.duplicates;
     conflicts.push(...d.conflicts);
     bySource.set(name, d.fresh);
+    digests.set(name, d.digests);
   }
   if (conflicts.length) throw conflictError(plan, conflicts, (src) => keyed.get(src)!, rows, label ?? ((i) => `event ${i}`));
-  return duplicates;
+  return { duplicates, digests };
+}
+
+/** The event keys (ids) of a series' keyed events with their digests (given, or computed). */
+export function keysOf(events: readonly RawEvent[], digests: readonly number[] | undefined): EventKeys {
+  if (digests?.length === events.length) return { keys: events.map(idOf), digests };
+  const keys: string[] = [];
+  const ds: number[] = [];
+  for (let i = 0; i < events.length; i++) { const ev = events[i]!; if (isKeyed(ev.u)) { keys.push(ev.u); ds.push(eventDigest(ev)); } }
+  return { keys, digests: ds };
 }
 
 /** The error for conflicting keys: each names the key, entity, source and (when found) the record; nothing was written. */

@@ -140,7 +140,7 @@ export class RedisOnlineStore implements OnlineStore {
     });
   }
 
-  async eventKeys(requests: readonly EventKeyRequest[]): Promise<ReadonlyMap<string, string>[]> {
+  async eventKeys(requests: readonly EventKeyRequest[]): Promise<ReadonlyMap<string, number>[]> {
     // One HMGET per series, all sent before any reply is awaited: one round trip.
     let res: (string | null)[][];
     try {
@@ -149,8 +149,8 @@ export class RedisOnlineStore implements OnlineStore {
       throw new KilnError('INTERNAL', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
     }
     return requests.map((r, n) => {
-      const out = new Map<string, string>();
-      res[n]!.forEach((d, i) => { if (d !== null) out.set(r.keys[i]!, d); });
+      const out = new Map<string, number>();
+      res[n]!.forEach((d, i) => { if (d !== null) out.set(r.keys[i]!, Number(d)); });
       return out;
     });
   }
@@ -210,7 +210,12 @@ export class RedisOnlineStore implements OnlineStore {
       }
       if (raw.length) m.zadd(this.key('r', w.key), ...raw);
       if (late.length) m.zadd(this.key('l', w.key), ...late);
-      if (w.eventKeys?.length) m.hset(this.key('k', w.key), ...w.eventKeys.flat());
+      const ek = w.eventKeys;
+      if (ek?.keys.length) {
+        const pairs: string[] = [];
+        for (let i = 0; i < ek.keys.length; i++) pairs.push(ek.keys[i]!, String(ek.digests[i]!));
+        m.hset(this.key('k', w.key), ...pairs);
+      }
     }
     await this.exec(m.exec());
   }
