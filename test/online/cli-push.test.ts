@@ -26,12 +26,14 @@ const all = count(pay, { name: 'n_all', window: 'lifetime' });
 export default defineConfig({ name: '${name}', tables: { payments: { key: 'txn_id' } }, features: [user, pay, n, s, all, last(pay, 'amount', { name: 'last_amount', window: 'lifetime' }), featureSet('basic', [n, s, all])] });
 `;
 
+let stderr = '';
 async function kiln(dir: string, ...args: string[]): Promise<string> {
   const program = new Command().name('kiln').option('-p, --project <dir>').exitOverride();
   registerOnline(program);
   const chunks: string[] = [];
+  stderr = '';
   const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { chunks.push(String(c)); return true; });
-  const quiet = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  const quiet = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { stderr += String(c); return true; });
   try {
     await program.parseAsync(['node', 'kiln', '--project', dir, 'online', ...args]);
   } finally {
@@ -77,6 +79,9 @@ describe('kiln online push, idempotent by the table key', () => {
     const dir = made[0]!.dir;
     const again = JSON.parse(await kiln(dir, 'push', file, '--source', 'payments', '--json')) as Record<string, number>;
     expect(again).toMatchObject({ rows: 6000, events: 0, duplicates: 6000 });
+    // without --json, the final progress line says what happened (plain, as stderr is not a terminal here)
+    expect(await kiln(dir, 'push', file, '--source', 'payments', '--batch', '1000')).toBe('');
+    expect(stderr).toMatch(/^push {2}100\.0% {2}6000\/6000 records {2}\S+ records\/s {2}in \S+ {2}0 events written, 6000 duplicates skipped \(already stored\)\n$/);
     const old = write(dir, 'old.ndjson', `${JSON.stringify({ txn_id: 2, user_id: 1, ts: iso(T0 + DAY), amount: 6 })}\n${JSON.stringify({ txn_id: 3, user_id: 1, ts: iso(T0 + DAY), amount: 1 })}\n`);
     expect(JSON.parse(await kiln(dir, 'push', old, '--table', 'payments', '--json'))).toMatchObject({ events: 1, duplicates: 1 });
     const rows = await features(dir) as Record<string, unknown>[];
@@ -92,8 +97,8 @@ describe('kiln online push, idempotent by the table key', () => {
     await kiln(p.dir, 'materialize', '--as-of', iso(T0 + 2 * DAY), '--json');
     // Events come through stdin, so the test decides how far the push has got when the signal arrives.
     const child = spawn(process.execPath, [BIN, '--project', p.dir, 'online', 'push', '-', '--source', 'payments', '--batch', '500'], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => { stderr += String(c); });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => { err += String(c); });
     const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
     const wal = join(p.dir, '.kiln', 'online.sqlite-wal');
     for (let i = 0; i < 300 && !existsSync(wal); i++) await new Promise((r) => setTimeout(r, 100)); // the store is open
@@ -104,8 +109,8 @@ describe('kiln online push, idempotent by the table key', () => {
     await new Promise((r) => setTimeout(r, 300));
     child.stdin.end(`${LINES.slice(2200).join('\n')}\n`);
     expect(await exited).toBe(130);
-    const m = /push interrupted after (\d+) batch(?:es)?: (\d+) events were written, from (\d+) records \(through line (\d+)\)\. Re-running the same push is safe/.exec(stderr);
-    expect(m, stderr).not.toBeNull();
+    const m = /push interrupted after (\d+) batch(?:es)?: (\d+) events were written, from (\d+) records \(through line (\d+)\)\. Re-running the same push is safe/.exec(err);
+    expect(m, err).not.toBeNull();
     const written = Number(m![2]);
     expect(written).toBeGreaterThan(0);
     expect(written).toBeLessThan(LINES.length);
