@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  JSON_TILE_CODEC, TILE_LEVELS, eventsFromJson, eventsToJson, tileKey, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
+  JSON_TILE_CODEC, TILE_LEVELS, eventsFromJson, eventsToJson, tileKey, type EventKeyRequest, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type SeriesWrite, type Tile, type TileCodec, seriesData,
 } from './types.js';
 import { list } from '../core/young.js';
@@ -26,12 +26,16 @@ interface Series {
   /** Sorted by event time. */
   raw: RawEvent[];
   late: RawEvent[];
+  /** Event keys stored for the series, with their content digests; null until first needed (loaded from SQLite). */
+  keys: Map<string, number> | null;
 }
 
 interface Dirty {
   raw: RawEvent[];
   prunedBefore: number | null;
   base: boolean;
+  keys: string[];
+  digests: number[];
 }
 
 export interface EmbeddedOptions {
@@ -50,6 +54,8 @@ const SCHEMA = `
   CREATE TABLE IF NOT EXISTS online_log (sid INTEGER NOT NULL, last_ts INTEGER NOT NULL, meta TEXT NOT NULL, events TEXT NOT NULL);
   CREATE INDEX IF NOT EXISTS online_log_sid ON online_log (sid);
   CREATE TABLE IF NOT EXISTS online_base (sid INTEGER PRIMARY KEY, base TEXT NOT NULL);
+  CREATE TABLE IF NOT EXISTS online_keys (sid INTEGER NOT NULL, keys TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS online_keys_sid ON online_keys (sid);
 `;
 
 function lowerBound(a: readonly RawEvent[], t: number): number {
@@ -65,6 +71,7 @@ function insertSorted(a: RawEvent[], ev: RawEvent): void {
 }
 
 const NONE: readonly RawEvent[] = Object.freeze([]);
+const NO_KEYS: ReadonlyMap<string, number> = new Map();
 const NONE_RAW: readonly (readonly RawEvent[])[] = Object.freeze([]);
 const slice = (a: readonly RawEvent[] | undefined, [from, to]: readonly [number, number]): readonly RawEvent[] => (a?.length ? a.slice(lowerBound(a, from), lowerBound(a, to)) : NONE);
 
@@ -95,6 +102,9 @@ export class EmbeddedOnlineStore implements OnlineStore {
       manifest: db.prepare<[], { k: string; v: string }>('SELECT k, v FROM online_manifest'),
       ids: db.prepare<[], { sid: number; source: string; entity: string }>('SELECT sid, source, entity FROM online_series'),
       setManifest: db.prepare('INSERT OR REPLACE INTO online_manifest (k, v) VALUES (?, ?)'),
+      // Event keys: one appended row per series and flush (JSON [keys, digests]), never pruned.
+      keys: db.prepare<[number], { keys: string }>('SELECT keys FROM online_keys WHERE sid = ? ORDER BY rowid'),
+      appendKeys: db.prepare('INSERT INTO online_keys (sid, keys) VALUES (?, ?)'),
     };
     for (const r of this.st.ids.iterate()) this.storedOf(r.source).set(r.entity, r.sid);
   }
@@ -147,6 +157,11 @@ export class EmbeddedOnlineStore implements OnlineStore {
     });
   }
 
+  async eventKeys(requests: readonly EventKeyRequest[]): Promise<ReadonlyMap<string, number>[]> {
+    // the series' own maps (it shares its objects): no copy per push
+    return requests.map((r) => { const s = this.series(r.key, false); return s ? this.keysOf(s) : NO_KEYS; });
+  }
+
   // Applies synchronously before returning: the engine relies on no await between its reads' objects changing and this call.
   async write(batch: readonly SeriesWrite[]): Promise<void> {
     for (const w of batch) {
@@ -158,7 +173,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
         continue;
       }
       let d = this.dirty.get(s);
-      if (!d) { d = { raw: [], prunedBefore: null, base: false }; this.dirty.set(s, d); }
+      if (!d) { d = { raw: [], prunedBefore: null, base: false, keys: [], digests: [] }; this.dirty.set(s, d); }
       if (w.pruneBefore !== undefined) {
         const cut = w.pruneBefore;
         s.raw = s.raw.slice(lowerBound(s.raw, cut));
@@ -169,6 +184,11 @@ export class EmbeddedOnlineStore implements OnlineStore {
       for (const t of w.tiles) s.tiles[t.level]!.set(t.index, t.tile);
       for (const ev of w.raw) { insertSorted(s.raw, ev); if (ev.l) insertSorted(s.late, ev); d.raw.push(ev); }
       if (w.base) { s.base = w.base; d.base = true; }
+      const ek = w.eventKeys;
+      if (ek?.keys.length) {
+        const keys = this.keysOf(s);
+        for (let i = 0; i < ek.keys.length; i++) { keys.set(ek.keys[i]!, ek.digests[i]!); d.keys.push(ek.keys[i]!); d.digests.push(ek.digests[i]!); }
+      }
       s.meta = w.meta;
       this.pending += 1 + (w.raw.length >> 4);
     }
@@ -189,7 +209,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
     for (const s of this.dirty.keys()) if (drop.has(s.key.source)) this.dirty.delete(s);
     this.db.transaction(() => {
       for (const s of sources) {
-        for (const t of ['online_log', 'online_base']) this.db.prepare(`DELETE FROM ${t} WHERE sid IN (SELECT sid FROM online_series WHERE source = ?)`).run(s);
+        for (const t of ['online_log', 'online_base', 'online_keys']) this.db.prepare(`DELETE FROM ${t} WHERE sid IN (SELECT sid FROM online_series WHERE source = ?)`).run(s);
         this.db.prepare('DELETE FROM online_series WHERE source = ?').run(s);
       }
       for (const [k, v] of Object.entries(manifest)) this.st.setManifest.run(k, v);
@@ -227,6 +247,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
         let last = s.meta.watermark ?? -Infinity;
         for (let i = 0; i < kept.length; i++) if (kept[i]!.ts > last) last = kept[i]!.ts;
         st.append.run(s.sid, Number.isFinite(last) ? last : 0, JSON.stringify(s.meta), eventsToJson(kept));
+        if (d.keys.length) st.appendKeys.run(s.sid, JSON.stringify([d.keys, d.digests]));
       }
     })();
     this.dirty.clear();
@@ -243,19 +264,33 @@ export class EmbeddedOnlineStore implements OnlineStore {
     if (rows.length) {
       const meta = JSON.parse(rows[rows.length - 1]!.meta) as SeriesMeta;
       const base = this.st.base.get(sid!);
-      s = { key: { source: key.source, entity: key.entity }, sid: sid!, meta, base: base ? this.codec(meta.plan).fromJson(base.base) : null, tiles: TILE_LEVELS.map(() => new Map<number, Tile>()), tilesBuilt: false, raw: [], late: [] };
+      s = { key: { source: key.source, entity: key.entity }, sid: sid!, meta, base: base ? this.codec(meta.plan).fromJson(base.base) : null, tiles: TILE_LEVELS.map(() => new Map<number, Tile>()), tilesBuilt: false, raw: [], late: [], keys: null };
       const from = meta.rawFrom ?? -Infinity;
       for (const row of rows) for (const ev of eventsFromJson(row.events)) if (ev.ts >= from) s.raw.push(ev);
       s.raw.sort((a, b) => a.ts - b.ts);
       s.late = s.raw.filter((ev) => ev.l);
     } else if (create) {
-      s = { key: { source: key.source, entity: key.entity }, sid: null, meta: null, base: null, tiles: TILE_LEVELS.map(() => new Map<number, Tile>()), tilesBuilt: true, raw: [], late: [] };
+      s = { key: { source: key.source, entity: key.entity }, sid: null, meta: null, base: null, tiles: TILE_LEVELS.map(() => new Map<number, Tile>()), tilesBuilt: true, raw: [], late: [], keys: null };
     } else {
       return null;
     }
     if (!bySource) { bySource = new Map(); this.mem.set(key.source, bySource); }
     bySource.set(key.entity, s);
     return s;
+  }
+
+  /** The series' event keys, loaded from SQLite on first use (a series never flushed has only those in memory). */
+  private keysOf(s: Series): Map<string, number> {
+    if (s.keys) return s.keys;
+    const keys = new Map<string, number>();
+    if (s.sid !== null) {
+      for (const row of this.st.keys.all(s.sid)) {
+        const [k, d] = JSON.parse(row.keys) as [string[], number[]];
+        for (let i = 0; i < k.length; i++) keys.set(k[i]!, d[i]!);
+      }
+    }
+    s.keys = keys;
+    return keys;
   }
 
   private storedOf(source: string): Map<string, number> {

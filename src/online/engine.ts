@@ -7,6 +7,7 @@ import { KilnError } from '../core/errors.js';
 import { evaluateExpr } from '../features/index.js';
 import { loadFeatureRegistry } from '../features/index.js';
 import { targetSources, validateEvents, type PushTarget, type ValidateOptions } from './events.js';
+import { dedupeSources, keysOf, pushAll, type PushAllOptions, type PushBatch, type PushTotals } from './push.js';
 import {
   advanceCache, checkPlan, checkReadable, edgeRequest, emptyValues, fillInner, innerRequest, innerSpec, resolvedMatches, staleWindows, windowFinisher,
   type InnerPlan, type MiddleWrite, type SeriesCache, type WindowFinisher,
@@ -14,7 +15,7 @@ import {
 import { buildPlan, cellKey, readPlanOf, tileCodecOf, type OnlinePlan, type ReadPlan, type SourcePlan } from './plan.js';
 import { timeArgument } from './time.js';
 import { DENSE_DAY, applyEvents, rebuildWrite, upkeepOf, upkeepRequest, writeRequest, type RetentionOptions } from './tiles.js';
-import type { OnlineStore, RawEvent, SeriesData, SeriesKey, SeriesRequest } from './types.js';
+import type { EventKeys, OnlineStore, RawEvent, SeriesData, SeriesKey, SeriesRequest } from './types.js';
 
 export interface OnlineFeatureStoreOptions {
   /** The features the store serves: a set, or names (default: what was materialised last, else every feature). */
@@ -28,6 +29,11 @@ export interface OnlineFeatureStoreOptions {
    * count and are read from their raw events. Values agree for any setting; it trades memory for merges.
    */
   readonly denseDay?: number;
+  /**
+   * Event keys by table: pushed events of the sources reading the table are deduplicated by this column
+   * (see push.ts). `openOnlineStore` takes them from the config's `tables.<t>.key`.
+   */
+  readonly eventKeys?: Readonly<Record<string, string>>;
 }
 
 export interface ReadOptions {
@@ -44,10 +50,23 @@ export type OnlineRow = Record<string, unknown>;
 export interface PushSummary {
   /** Events written (an event feeding two sources of one table counts twice). */
   readonly events: number;
+  /** Events skipped as already stored: same event key, same content (sources with an event key only). */
+  readonly duplicates: number;
   /** Rows that count for no target source (NULL key or time, as offline). */
   readonly skipped: number;
   readonly series: number;
   readonly seconds: number;
+}
+
+/** One entity of a `lookup`: its row, and whether the online store has ever stored anything for it. */
+export interface OnlineLookup {
+  readonly entity: EntityId;
+  /** True when any served source has stored an event or a materialised value for the entity. */
+  readonly known: boolean;
+  /** The served sources that have (empty when unknown). */
+  readonly sources: readonly string[];
+  /** As `getOnlineFeatures` gives it: for an unknown entity, the values of an entity without events. */
+  readonly row: OnlineRow;
 }
 
 const MANIFEST_FEATURES = 'features';
@@ -81,6 +100,8 @@ export class OnlineFeatureStore {
 
   private constructor(
     readonly backend: OnlineStore, readonly plan: OnlinePlan, private readonly marginUs: number, private readonly cacheLimit: number, private readonly denseDay: number,
+    /** Event key column by served source name (sources whose table declares one). */
+    private readonly keyed: ReadonlyMap<string, string>,
   ) {}
 
   /**
@@ -102,7 +123,14 @@ export class OnlineFeatureStore {
     const denseDay = opts.denseDay ?? DENSE_DAY;
     if (!Number.isInteger(denseDay) || denseDay < 1) throw new KilnError('INVALID_ARGUMENT', `denseDay must be a whole number >= 1; got ${denseDay}`);
     for (const sp of plan.sources.values()) backend.useCodec?.(sp.hash, tileCodecOf(sp));
-    return new OnlineFeatureStore(backend, plan, margin * 1000, Math.max(0, Math.floor(opts.cacheSeries ?? 10_000)), denseDay);
+    const keyed = new Map<string, string>();
+    for (const sp of plan.sources.values()) { const k = opts.eventKeys?.[sp.source.table]; if (k) keyed.set(sp.source.name, k); }
+    return new OnlineFeatureStore(backend, plan, margin * 1000, Math.max(0, Math.floor(opts.cacheSeries ?? 10_000)), denseDay, keyed);
+  }
+
+  /** The event key column of a served source, when its table declares one. */
+  eventKeyColumn(source: string): string | undefined {
+    return this.keyed.get(source);
   }
 
   /**
@@ -113,15 +141,29 @@ export class OnlineFeatureStore {
   async push(target: PushTarget, rows: readonly unknown[], opts: ValidateOptions = {}): Promise<PushSummary> {
     const started = performance.now();
     const sources = targetSources(this.plan, target);
-    const { bySource, skipped } = validateEvents(sources, rows, opts);
-    let events = 0;
-    let series = 0;
-    for (const byEntity of bySource.values()) { series += byEntity.size; for (const l of byEntity.values()) events += l.length; }
-    await this.exclusive(async () => {
-      for (const [name, byEntity] of bySource) await this.writeSource(this.plan.sources.get(name)!, byEntity, {});
+    const { bySource, skipped } = validateEvents(sources, rows, opts, this.keyed);
+    return this.exclusive(async () => {
+      // Deduplicated in the writer's queue: no other push of this process runs between the look-up and the write.
+      const { duplicates, digests } = await dedupeSources(this.backend, this.plan, this.keyed, bySource, rows, opts.label);
+      let events = 0;
+      let series = 0;
+      for (const byEntity of bySource.values()) { series += byEntity.size; for (const l of byEntity.values()) events += l.length; }
+      for (const [name, byEntity] of bySource) if (byEntity.size) await this.writeSource(this.plan.sources.get(name)!, byEntity, {}, digests.get(name));
+      return { events, duplicates, skipped, series, seconds: (performance.now() - started) / 1000 };
     });
-    return { events, skipped, series, seconds: (performance.now() - started) / 1000 };
   }
+
+  /**
+   * Pushes batches in order (e.g. the chunks of a file), reporting totals after each; between batches it
+   * honours `signal`, and an interruption or a failure says how many events were written, and whether
+   * re-running the same push is safe (it is when every target source has an event key).
+   * @example await online.pushAll({ source: 'transactions' }, [{ rows: first }, { rows: second }], { signal });
+   */
+  async pushAll(target: PushTarget, batches: AsyncIterable<PushBatch> | Iterable<PushBatch>, opts: PushAllOptions = {}): Promise<PushTotals> {
+    const keyed = targetSources(this.plan, target).every((sp) => this.keyed.has(sp.source.name));
+    return pushAll({ push: (t, rows, o) => this.push(t as PushTarget, rows, o), flush: () => this.flush() }, target, keyed, batches, opts);
+  }
+
 
   /** Writes trusted events of one source (materialisation); `clock` is the time the store has reached. */
   async ingest(source: string, byEntity: ReadonlyMap<string, RawEvent[]>, clock?: number): Promise<void> {
@@ -144,6 +186,29 @@ export class OnlineFeatureStore {
    * @example const [row] = await online.getOnlineFeatures([42], 'credit_v1');
    */
   async getOnlineFeatures(entityIds: readonly EntityId[], features?: string | readonly string[], opts: ReadOptions = {}): Promise<OnlineRow[]> {
+    return this.rowsOf(entityIds, features, opts, null);
+  }
+
+  /**
+   * As `getOnlineFeatures`, and per entity whether it is known: whether any served source has ever stored an
+   * event or a materialised value for it (and which), so a borrower the store never saw is not mistaken for
+   * one without activity. Sources the features do not read cost one more round trip, for meta only.
+   * @example const [{ known, row }] = await online.lookup([42], 'credit_v1');
+   */
+  async lookup(entityIds: readonly EntityId[], features?: string | readonly string[], opts: ReadOptions = {}): Promise<OnlineLookup[]> {
+    const seen: string[][] = entityIds.map(() => []);
+    const rows = await this.rowsOf(entityIds, features, opts, seen);
+    const touched = new Set(this.readPlan(features).sources.map((s) => s.plan.source.name));
+    const others = [...this.plan.sources.keys()].filter((s) => !touched.has(s));
+    if (others.length) {
+      const metas = await this.backend.read(entityIds.flatMap((id) => others.map((source) => ({ key: { source, entity: String(id) } }))));
+      entityIds.forEach((_, n) => others.forEach((source, j) => { if (metas[n * others.length + j]!.meta) seen[n]!.push(source); }));
+    }
+    return rows.map((row, n) => ({ entity: entityIds[n]!, known: seen[n]!.length > 0, sources: seen[n]!.sort(), row }));
+  }
+
+  /** The rows; with `seen`, also the sources (of the read) that hold each entity's series. */
+  private async rowsOf(entityIds: readonly EntityId[], features: string | readonly string[] | undefined, opts: ReadOptions, seen: string[][] | null): Promise<OnlineRow[]> {
     const rp = this.readPlan(features);
     const at = opts.asOf === undefined ? Date.now() * 1000 : timeArgument(opts.asOf, 'asOf');
     const bound = opts.eventTimeBound ?? 'strict';
@@ -227,6 +292,7 @@ export class OnlineFeatureStore {
         const i = n * rp.sources.length + si;
         const job = jobs[i]!;
         const data = edges[i]!;
+        if (seen && data.meta) seen[n]!.push(job.key.source);
         if (!data.meta || !job.cache) return emptyValues(job.sp, job.windows, at);
         checkReadable(job.sp, job.windows, data.meta, job.cache, E, entity);
         for (const { index, views } of job.windows) job.values[index] ??= finisherOf(job, i)(index, views, job.cache.windows[index]!);
@@ -274,8 +340,10 @@ export class OnlineFeatureStore {
     return { cache: c!, known };
   }
 
-  private async writeSource(sp: SourcePlan, byEntity: ReadonlyMap<string, RawEvent[]>, extra: { clock?: number }): Promise<void> {
+  /** `digests`: of keyed events, by entity, when the push computed them (else computed here). */
+  private async writeSource(sp: SourcePlan, byEntity: ReadonlyMap<string, RawEvent[]>, extra: { clock?: number }, digests?: ReadonlyMap<string, number[]>): Promise<void> {
     const opts: RetentionOptions = { marginUs: this.marginUs, denseDay: this.denseDay, ...extra };
+    const keyed = this.keyed.has(sp.source.name);
     const entities = [...byEntity.keys()];
     for (let start = 0; start < entities.length; start += WRITE_CHUNK) {
       const chunk = entities.slice(start, start + WRITE_CHUNK);
@@ -293,6 +361,8 @@ export class OnlineFeatureStore {
       const extra: SeriesData[] = extraReqs.length ? await this.backend.read(extraReqs) : [];
       // From here to the write call nothing awaits: a backend that shares its objects sees the change at once.
       const writes = chunk.map((_, j) => applyEvents(sp, keys[j]!, data[j]!, extraAt[j] === undefined ? null : extra[extraAt[j]!]!, events[j]!, upkeep[j]!, opts));
+      // Keys of keyed events, remembered with the series in the same write (so a write and its keys land together).
+      if (keyed) writes.forEach((w, j) => { (w as { eventKeys?: EventKeys }).eventKeys = keysOf(events[j]!, digests?.get(chunk[j]!)); });
       if (this.cache.size) writes.forEach((w, j) => {
         const k = cacheKey(keys[j]!);
         const c = this.cache.get(k);

@@ -28,6 +28,7 @@ export interface ValidatedEvents {
 }
 
 const MAX_LISTED = 20;
+const NO_KEYS: ReadonlyMap<string, string> = new Map();
 const UID_PREFIX = `${randomBytes(4).toString('hex')}.`;
 let uidCounter = 0;
 
@@ -36,11 +37,57 @@ export function newUid(): string {
   return `${UID_PREFIX}${(uidCounter++).toString(36)}`;
 }
 
-/** An event from trusted input (the offline store): times in µs. */
-export function makeEvent(ts: number, availableAt: number | null, v: Readonly<Record<string, Scalar>>): RawEvent {
+/**
+ * An event from trusted input (the offline store): times in µs. `u`: its id, the event key's (`eventUid`)
+ * when its source has one, else a new unique id.
+ */
+export function makeEvent(ts: number, availableAt: number | null, v: Readonly<Record<string, Scalar>>, u?: string): RawEvent {
   const e = availableAt === null || availableAt < ts ? ts : availableAt;
-  return { u: newUid(), ts, e, l: isLate(ts, e), v };
+  return { u: u ?? newUid(), ts, e, l: isLate(ts, e), v };
 }
+
+/**
+ * The id of an event whose source has an event key: the key's value as text (42 and '42' are one key),
+ * after a mark no generated id starts with. Unique within a series once pushes are deduplicated.
+ */
+export const eventUid = (key: string | number): string => `#${key}`;
+
+/** Whether an event id is an event key's (`eventUid`). */
+export const isKeyed = (u: string): boolean => u.charCodeAt(0) === 35; // '#'
+
+/** The event key an id of `eventUid` stands for. */
+export const eventKeyOf = (u: string): string => u.slice(1);
+
+/**
+ * What a re-pushed event must equal to be the same event: its event time, availability and the values of
+ * the columns the served features read, as a 53-bit hash (a safe integer). A different digest under one key is a
+ * conflict. Numbers are hashed by their bits and text by its characters (no JSON: this runs per pushed event).
+ */
+export function eventDigest(ev: RawEvent): number {
+  H1 = 0xdeadbeef;
+  H2 = 0x41c6ce57;
+  mixNumber(ev.ts);
+  mixNumber(ev.e);
+  const v = ev.v;
+  for (const k in v) {
+    const x = v[k];
+    if (typeof x === 'number') { mix(1); mixNumber(x); } else if (typeof x === 'string') {
+      mix(2);
+      mix(x.length);
+      for (let i = 0; i < x.length; i++) mix(x.charCodeAt(i));
+    } else mix(x === null ? 3 : x ? 4 : 5);
+  }
+  const h1 = Math.imul(H1 ^ (H1 >>> 16), 2246822507) ^ Math.imul(H2 ^ (H2 >>> 13), 3266489909);
+  const h2 = Math.imul(H2 ^ (H2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+}
+// Module state and functions rather than closures: this runs per pushed event.
+let H1 = 0;
+let H2 = 0;
+function mix(c: number): void { H1 = Math.imul(H1 ^ c, 2654435761); H2 = Math.imul(H2 ^ c, 1597334677); }
+function mixNumber(x: number): void { F64[0] = x; mix(U32[0]!); mix(U32[1]!); }
+const F64 = new Float64Array(1);
+const U32 = new Uint32Array(F64.buffer);
 
 /** The served sources a push target names; a clear error for anything else. */
 export function targetSources(plan: OnlinePlan, target: PushTarget): SourcePlan[] {
@@ -92,13 +139,13 @@ const CHECKS: Readonly<Record<SourceColumnType, Check>> = {
  * Checks pushed rows against the target sources and normalises them into raw events, per source and
  * entity. Throws one INVALID_ARGUMENT error listing the problems (up to 20, with the total).
  */
-export function validateEvents(sources: readonly SourcePlan[], rows: readonly unknown[], opts: ValidateOptions = {}): ValidatedEvents {
+export function validateEvents(sources: readonly SourcePlan[], rows: readonly unknown[], opts: ValidateOptions = {}, eventKeys: ReadonlyMap<string, string> = NO_KEYS): ValidatedEvents {
   const label = opts.label ?? ((i: number) => `event ${i}`);
   const problems: string[] = [];
   let count = 0;
   const problem = (i: number, text: string): void => { count++; if (problems.length < MAX_LISTED) problems.push(`${label(i)}: ${text}`); };
   const known = new Set<string>();
-  for (const sp of sources) for (const c of [sp.source.key, sp.source.timestamp, sp.source.availableAt, sp.source.tiebreak, ...Object.keys(sp.source.columns)]) if (c) known.add(c);
+  for (const sp of sources) for (const c of [sp.source.key, sp.source.timestamp, sp.source.availableAt, sp.source.tiebreak, eventKeys.get(sp.source.name), ...Object.keys(sp.source.columns)]) if (c) known.add(c);
   const timeColumns = new Set(sources.flatMap((sp) => [sp.source.timestamp, sp.source.availableAt].filter((c): c is string => c !== null)));
   // One checker per column, decided once: times, declared types, or keys and tie-breaks (text or numbers).
   const columns = [...known];
@@ -109,7 +156,8 @@ export function validateEvents(sources: readonly SourcePlan[], rows: readonly un
   // One target source (the usual push): its event values are collected straight into the event's record;
   // the key and times go to a small side record, and other declared columns are checked only.
   const single = sources.length === 1 ? sources[0]! : null;
-  const where = columns.map((c) => (single === null ? 0 : single.columns.includes(c) ? 1 : c === single.source.key || c === single.source.timestamp || c === single.source.availableAt ? 0 : 2));
+  const singleKey = single === null ? undefined : eventKeys.get(single.source.name);
+  const where = columns.map((c) => (single === null ? 0 : single.columns.includes(c) ? 1 : c === single.source.key || c === single.source.timestamp || c === single.source.availableAt || c === singleKey ? 0 : 2));
   const offsets = new Map<string, number>();
   let utcTexts = 0;
   const bySource = new Map(sources.map((sp) => [sp.source.name, new Map<string, RawEvent[]>()]));
@@ -151,6 +199,11 @@ export function validateEvents(sources: readonly SourcePlan[], rows: readonly un
       const src = sp.source;
       if (!(src.key in r)) { bad = true; problem(i, `missing column '${src.key}' (source '${src.name}' needs its entity key)`); }
       if (!(src.timestamp in r)) { bad = true; problem(i, `missing column '${src.timestamp}' (source '${src.name}' needs its event time)`); }
+      const ek = eventKeys.get(src.name);
+      if (ek !== undefined && (values[ek] ?? own?.[ek] ?? null) === null) {
+        bad = true;
+        problem(i, `${ek in r ? 'NULL' : 'missing'} event key '${ek}' (table '${src.table}' declares it as its key, and source '${src.name}' deduplicates pushed events by it); give every event its key`);
+      }
       if (bad) continue;
       const key = values[src.key] ?? own?.[src.key] ?? null;
       const ts = values[src.timestamp] ?? own?.[src.timestamp] ?? null;
@@ -158,7 +211,7 @@ export function validateEvents(sources: readonly SourcePlan[], rows: readonly un
       const av = src.availableAt === null ? null : (values[src.availableAt] ?? own?.[src.availableAt] ?? null) as number | null;
       let v = own;
       if (v === null) { v = {}; for (const c of sp.columns) v[c] = values[c] ?? null; }
-      const ev = makeEvent(ts as number, av, v);
+      const ev = makeEvent(ts as number, av, v, ek === undefined ? undefined : eventUid((values[ek] ?? own?.[ek]) as string | number));
       const byEntity = bySource.get(src.name)!;
       const k = String(key);
       const list = byEntity.get(k);

@@ -13,7 +13,8 @@ import { materialize as materializeInto, type MaterializeOptions, type Materiali
 import { DEFAULT_REDIS_URL, RedisOnlineStore } from './redis.js';
 import type { OnlineStore } from './types.js';
 
-export { OnlineFeatureStore, type OnlineFeatureStoreOptions, type ReadOptions, type EntityId, type OnlineRow, type PushSummary } from './engine.js';
+export { OnlineFeatureStore, type OnlineFeatureStoreOptions, type ReadOptions, type EntityId, type OnlineRow, type OnlineLookup, type PushSummary } from './engine.js';
+export { type PushAllOptions, type PushBatch, type PushTotals, type KeyConflict } from './push.js';
 export { EmbeddedOnlineStore, type EmbeddedOptions } from './embedded.js';
 export { RedisOnlineStore, DEFAULT_REDIS_URL, type RedisStoreOptions } from './redis.js';
 export { type MaterializeOptions, type MaterializeSummary } from './materialize.js';
@@ -62,6 +63,7 @@ export function onlineSettings(project: Project, opts: OpenOnlineOptions = {}, e
     retentionMarginMs: opts.retentionMarginMs ?? cfg?.retentionMarginMs,
     cacheSeries: opts.cacheSeries ?? cfg?.cacheSeries,
     denseDay: opts.denseDay ?? cfg?.denseDay,
+    eventKeys: opts.eventKeys ?? tableKeys(project),
   };
   return {
     backend: opts.backend ?? (env.KILN_ONLINE_BACKEND || undefined) ?? cfg?.backend ?? 'embedded',
@@ -69,6 +71,12 @@ export function onlineSettings(project: Project, opts: OpenOnlineOptions = {}, e
     prefix: opts.prefix ?? cfg?.keyPrefix ?? `kiln:${project.config.name}:`,
     engine,
   };
+}
+
+/** The declared key of every table that has one (`tables.<t>.key`): pushed events are deduplicated by it. */
+function tableKeys(project: Project): Record<string, string> | undefined {
+  const keyed = Object.entries(project.config.tables ?? {}).flatMap(([t, spec]) => (spec.key ? [[t, spec.key] as const] : []));
+  return keyed.length ? Object.fromEntries(keyed) : undefined;
 }
 
 /**

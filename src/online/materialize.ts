@@ -10,7 +10,7 @@ import type { SourceColumnType } from '../features/index.js';
 import { checkSourcesAgainstStore } from '../features/training/index.js';
 import { quoteIdent, type Project } from '../store/index.js';
 import type { OnlineFeatureStore } from './engine.js';
-import { makeEvent } from './events.js';
+import { eventUid, makeEvent } from './events.js';
 import type { SourcePlan } from './plan.js';
 import { isoMicros, timeArgument } from './time.js';
 import type { RawEvent } from './types.js';
@@ -80,7 +80,10 @@ async function materializeSource(project: Project, online: OnlineFeatureStore, s
   const [count] = await project.offline.all<{ n: number }>(`SELECT count(*)::BIGINT AS n ${from}`);
   const total = count?.n ?? 0;
   const cols = sp.columns.map((c) => { const type = src.columns[c]; return type ? CASTS[type](q(c)) : q(c); });
-  const sql = `SELECT ${q(src.key)}, epoch_us(CAST(${q(src.timestamp)} AS TIMESTAMP))::DOUBLE, ${src.availableAt ? `epoch_us(CAST(${q(src.availableAt)} AS TIMESTAMP))::DOUBLE` : 'NULL::DOUBLE'}${cols.map((c) => `, ${c}`).join('')}
+  // The event key, when the table declares one: materialised events are remembered by it, so pushing one again is a duplicate.
+  const eventKey = online.eventKeyColumn(src.name);
+  const keyAt = 3 + sp.columns.length;
+  const sql = `SELECT ${q(src.key)}, epoch_us(CAST(${q(src.timestamp)} AS TIMESTAMP))::DOUBLE, ${src.availableAt ? `epoch_us(CAST(${q(src.availableAt)} AS TIMESTAMP))::DOUBLE` : 'NULL::DOUBLE'}${cols.map((c) => `, ${c}`).join('')}${eventKey ? `, ${q(eventKey)}` : ''}
     ${from} ORDER BY 1, 2`;
   const progress = new Progress({ label: `materialize ${src.name}`, total, unit: 'events', quiet: opts.quiet ?? false });
   const batchSize = opts.batchEvents ?? 20_000;
@@ -96,7 +99,8 @@ async function materializeSource(project: Project, online: OnlineFeatureStore, s
         const entity = String(scalar(row[0]));
         const v: Record<string, string | number | boolean | null> = {};
         sp.columns.forEach((c, i) => { v[c] = scalar(row[3 + i]); });
-        const ev = makeEvent(row[1] as number, row[2] === null ? null : (row[2] as number), v);
+        const key = eventKey === undefined ? null : scalar(row[keyAt]);
+        const ev = makeEvent(row[1] as number, row[2] === null ? null : (row[2] as number), v, key === null || typeof key === 'boolean' ? undefined : eventUid(key));
         const list = batch.get(entity);
         if (list) list.push(ev); else batch.set(entity, [ev]);
         if (entity !== lastEntity) { entities++; lastEntity = entity; }

@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors.js';
 import { list } from '../core/young.js';
 import {
-  DAY_US, JSON_TILE_CODEC, MIDDLE_LEVEL, STUB_JSON, TILE_LEVELS, tileKey, type InnerSpec, type OnlineStore, type ResolvedInner, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
+  DAY_US, JSON_TILE_CODEC, MIDDLE_LEVEL, STUB_JSON, TILE_LEVELS, tileKey, type EventKeyRequest, type InnerSpec, type OnlineStore, type ResolvedInner, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type SeriesWrite, type Tile, type TileCodec, seriesData,
 } from './types.js';
 import { PRUNE_TILES, PUT_MIDDLES, READ_SERIES } from './redis-scripts.js';
@@ -97,8 +97,9 @@ export class RedisOnlineStore implements OnlineStore {
     return new RedisOnlineStore(client, opts.prefix, url);
   }
 
-  // The hash tag {source:entity} keeps a series' three keys in one cluster slot (one script reads them all).
-  private key(kind: 's' | 'r' | 'l', k: SeriesKey): string {
+  // The hash tag {source:entity} keeps a series' keys in one cluster slot (one script reads them all; one
+  // MULTI writes them). 'k': the series' event keys (field: event key, value: its content digest).
+  private key(kind: 's' | 'r' | 'l' | 'k', k: SeriesKey): string {
     return `${this.prefix}${kind}{${k.source}:${k.entity}}`;
   }
 
@@ -136,6 +137,21 @@ export class RedisOnlineStore implements OnlineStore {
       // the same meta as the first part's (one script, one snapshot): not parsed again
       const data = dataOf(this.decode(innerReply, innerFields, base === 1, raw.length, late[0] !== '', true, first.meta));
       return dataOf(first, { fields, raw, late: late[0] === '' ? null : [Number(late[0]), Number(late[1])], base: base === 1, data });
+    });
+  }
+
+  async eventKeys(requests: readonly EventKeyRequest[]): Promise<ReadonlyMap<string, number>[]> {
+    // One HMGET per series, all sent before any reply is awaited: one round trip.
+    let res: (string | null)[][];
+    try {
+      res = await Promise.all(requests.map((r) => (r.keys.length ? this.client.hmget(this.key('k', r.key), ...r.keys) : Promise.resolve([]))));
+    } catch (e) {
+      throw new KilnError('INTERNAL', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
+    }
+    return requests.map((r, n) => {
+      const out = new Map<string, number>();
+      res[n]!.forEach((d, i) => { if (d !== null) out.set(r.keys[i]!, Number(d)); });
+      return out;
     });
   }
 
@@ -194,6 +210,12 @@ export class RedisOnlineStore implements OnlineStore {
       }
       if (raw.length) m.zadd(this.key('r', w.key), ...raw);
       if (late.length) m.zadd(this.key('l', w.key), ...late);
+      const ek = w.eventKeys;
+      if (ek?.keys.length) {
+        const pairs: string[] = [];
+        for (let i = 0; i < ek.keys.length; i++) pairs.push(ek.keys[i]!, String(ek.digests[i]!));
+        m.hset(this.key('k', w.key), ...pairs);
+      }
     }
     await this.exec(m.exec());
   }
@@ -203,7 +225,7 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   async reset(sources: readonly string[], manifest: Readonly<Record<string, string>>): Promise<void> {
-    for (const src of sources) await this.unlinkMatching(`${globEscape(this.prefix)}[srl]{${globEscape(src)}:*`);
+    for (const src of sources) await this.unlinkMatching(`${globEscape(this.prefix)}[srlk]{${globEscape(src)}:*`);
     const entries = Object.entries(manifest).flat();
     if (entries.length) await this.client.hset(`${this.prefix}manifest`, ...entries);
   }

@@ -261,6 +261,11 @@ export interface SeriesWrite {
    * while the series' tiles are missing: the first rebuild wins, so concurrent rebuilds are harmless.
    */
   readonly rebuiltTiles?: boolean;
+  /**
+   * Event keys to remember for the series, each with its event's content digest (sources whose table declares
+   * a key): kept for good, never pruned, so a re-pushed event is recognised however old it is.
+   */
+  readonly eventKeys?: EventKeys;
 }
 
 /** What a backend is, declared rather than discovered by calling optional methods (the contract suite checks it). */
@@ -295,6 +300,12 @@ export interface OnlineStore {
   /** One result per request, in order. */
   read(requests: readonly SeriesRequest[]): Promise<SeriesData[]>;
   write(batch: readonly SeriesWrite[]): Promise<void>;
+  /**
+   * Each series' stored event keys (`SeriesWrite.eventKeys`) with their content digests, one map per request
+   * in order, holding at least the asked keys it has stored (a backend that shares its objects may hand
+   * out all of the series'; callers only look keys up). One round trip for any number of series.
+   */
+  eventKeys(requests: readonly EventKeyRequest[]): Promise<ReadonlyMap<string, number>[]>;
   /** The store's manifest: small text entries the engine keeps (which features it serves). */
   manifest(): Promise<Record<string, string>>;
   /** Removes every series of the sources, then sets the manifest entries. */
@@ -309,6 +320,18 @@ export interface OnlineStore {
    * series' other middles of the same windows. Readers write them back; a lost one is only a slower read.
    */
   putMiddles?(key: SeriesKey, plan: string, middles: readonly { readonly window: number; readonly field: string; readonly tile: Tile }[]): Promise<void>;
+}
+
+/** Event keys (as event ids: `RawEvent.u`) and their content digests, index by index. */
+export interface EventKeys {
+  readonly keys: readonly string[];
+  readonly digests: readonly number[];
+}
+
+/** Which event keys of one series to look up. */
+export interface EventKeyRequest {
+  readonly key: SeriesKey;
+  readonly keys: readonly string[];
 }
 
 export function tileKey(level: number, index: number): string {

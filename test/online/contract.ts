@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isKilnError } from '../../src/core/errors.js';
 import { count, derived, div, entity, eventSource, featureSet, last, max, sum, timeSinceLast } from '../../src/features/index.js';
 import { OnlineFeatureStore, TILE_LEVELS, isoMicros, type OnlineStore, type RawEvent, type SeriesKey, type Tile } from '../../src/online/index.js';
+import { describeEntitiesAndKeys } from './contract-keys.js';
 import { DAY, HOUR, MINUTE, T0, type BackendFactory, type BackendHandle } from './helpers.js';
 
 const key = (entity: string, source = 'pay'): SeriesKey => ({ source, entity });
@@ -180,6 +181,8 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
       const [again] = await store().read([{ key: key('1'), tiles: [{ level: 1, from: 7, to: 8 }] }]);
       expect(again!.tiles.get('1:7')!.n).toBe(store().capabilities.sharesObjects ? 99 : 3);
     });
+
+    describe('unknown entities and event keys', () => describeEntitiesAndKeys(() => h));
 
     describe('engine over this backend', () => {
       const events = [

@@ -1,7 +1,8 @@
-import { createReadStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
+import { onInterrupt } from '../../core/interrupt.js';
 import { Progress, formatCount } from '../../core/progress.js';
 import { materialize, openOnlineStore, type OnlineFeatureStore, type OpenOnlineOptions, type PushTarget } from '../../online/index.js';
 import { Project } from '../../store/index.js';
@@ -42,16 +43,18 @@ const backendOptions = (c: Command): Command => c
   .option('--backend <name>', 'embedded (in-process, SQLite) or redis (default $KILN_ONLINE_BACKEND, else online.backend in the config, else embedded)')
   .option('--redis-url <url>', 'the Redis to use (default $KILN_REDIS_URL, else online.redisUrl, else redis://127.0.0.1:6379)');
 
-/** Reads NDJSON records in batches; a line that is not a JSON object is an error naming the line. */
-async function* ndjson(file: string, batchSize: number): AsyncGenerator<{ rows: unknown[]; lines: number[] }> {
+/** Reads NDJSON records in batches; a line that is not a JSON object is an error naming the line. `chars`: read so far (for progress). */
+async function* ndjson(file: string, batchSize: number): AsyncGenerator<{ rows: unknown[]; lines: number[]; chars: number }> {
   if (file !== '-' && !existsSync(file)) throw new KilnError('INVALID_ARGUMENT', `event file ${file} does not exist (give an NDJSON file, or - to read standard input)`);
   const input = file === '-' ? process.stdin : createReadStream(file, { encoding: 'utf8' });
   const rl = createInterface({ input, crlfDelay: Infinity });
   let rows: unknown[] = [];
   let lines: number[] = [];
   let n = 0;
+  let chars = 0;
   for await (const line of rl) {
     n++;
+    chars += line.length + 1;
     if (line.trim() === '') continue;
     try {
       rows.push(JSON.parse(line));
@@ -59,9 +62,9 @@ async function* ndjson(file: string, batchSize: number): AsyncGenerator<{ rows: 
       throw new KilnError('INVALID_ARGUMENT', `${file === '-' ? 'stdin' : file} line ${n}: not JSON (${(e as Error).message}); push takes one JSON object per line`);
     }
     lines.push(n);
-    if (rows.length >= batchSize) { yield { rows, lines }; rows = []; lines = []; }
+    if (rows.length >= batchSize) { yield { rows, lines, chars }; rows = []; lines = []; }
   }
-  if (rows.length) yield { rows, lines };
+  if (rows.length) yield { rows, lines, chars };
 }
 
 /** A value for the table: lists as JSON, fractions to 12 significant digits (238.51999999999998 -> 238.52); --json keeps them exact. */
@@ -102,25 +105,37 @@ export function registerOnline(program: Command): void {
       const batch = Number(flags.batch);
       if (!Number.isInteger(batch) || batch < 1) throw new KilnError('INVALID_ARGUMENT', `--batch must be a positive integer; got ${flags.batch}`);
       await withOnline(cmd, flags, false, async (_project, store) => {
-        const progress = new Progress({ label: 'push', unit: 'events', quiet: flags.json });
-        let rows = 0;
-        let events = 0;
-        let skipped = 0;
-        try {
+        // A bar with rate and ETA on a TTY (plain lines otherwise): the total is estimated from the bytes read of the file.
+        const size = file === '-' || !existsSync(file) ? 0 : statSync(file).size;
+        const progress = new Progress({ label: 'push', unit: 'records', quiet: flags.json });
+        const interrupt = onInterrupt();
+        let records = 0;
+        let chars = 0;
+        async function* batches(): AsyncGenerator<{ rows: unknown[]; label: (i: number) => string }> {
           for await (const chunk of ndjson(file, batch)) {
-            const s = await store.push(target, chunk.rows, { label: (i) => `line ${chunk.lines[i]}`, extraColumns: flags.ignoreExtraColumns ? 'ignore' : 'error' });
-            rows += chunk.rows.length;
-            events += s.events;
-            skipped += s.skipped;
-            progress.update(rows);
+            records += chunk.rows.length;
+            chars = chunk.chars;
+            yield { rows: chunk.rows, label: (i: number) => `line ${chunk.lines[i]}` };
           }
-          await store.flush();
+        }
+        let totals;
+        try {
+          totals = await store.pushAll(target, batches(), {
+            extraColumns: flags.ignoreExtraColumns ? 'ignore' : 'error', signal: interrupt.signal,
+            onBatch: (t) => {
+              if (size > 0 && chars > 0) progress.setTotal(Math.max(t.rows, Math.round((records * size) / chars)));
+              progress.update(t.rows, `${formatCount(t.events)} events written${t.duplicates ? `, ${formatCount(t.duplicates)} duplicates skipped` : ''}`);
+            },
+          });
         } catch (e) {
           progress.abort();
           throw e;
+        } finally {
+          interrupt.dispose();
         }
-        const seconds = progress.finish(`${formatCount(events)} events written${skipped ? `, ${skipped} rows without key or time skipped` : ''}`);
-        if (flags.json) out(JSON.stringify({ rows, events, skipped, seconds, rowsPerSecond: rows / Math.max(seconds, 1e-9) }, null, 2));
+        progress.setTotal(totals.rows);
+        const seconds = progress.finish(`${formatCount(totals.events)} events written${totals.duplicates ? `, ${totals.duplicates} duplicates skipped (already stored)` : ''}${totals.skipped ? `, ${totals.skipped} rows without key or time skipped` : ''}`);
+        if (flags.json) out(JSON.stringify({ rows: totals.rows, events: totals.events, duplicates: totals.duplicates, skipped: totals.skipped, seconds, rowsPerSecond: totals.rows / Math.max(seconds, 1e-9) }, null, 2));
       });
     });
 
@@ -130,21 +145,32 @@ export function registerOnline(program: Command): void {
     .option('-f, --features <set|names>', 'a set or comma-separated features (default: every served feature)')
     .option('--as-of <time>', 'UTC time to read at (default: now)')
     .option('--inclusive', 'count events at exactly the as-of time (default: strictly before)', false)
-    .option('--json', 'print JSON', false)
-    .action(async (ids: string[], flags: BackendFlags & { asOf?: string; inclusive: boolean; json: boolean }, cmd: Command) => {
+    .option('--allow-unknown', 'exit 0 even when an entity is unknown to the online store (its values are those of an entity without events)', false)
+    .option('--json', 'print JSON (each row with "known": whether the store has ever stored anything for the entity)', false)
+    .action(async (ids: string[], flags: BackendFlags & { asOf?: string; inclusive: boolean; allowUnknown: boolean; json: boolean }, cmd: Command) => {
       await withOnline(cmd, flags, false, async (_project, store) => {
         // An empty store is not an error (an entity with no events has empty values), but say so.
         if (Object.keys(await store.backend.manifest()).length === 0) {
           process.stderr.write(`note: this online store was never materialised; values reflect only events pushed to it (run 'kiln online materialize' first)\n`);
         }
-        const rows = await store.getOnlineFeatures(ids, names(flags.features), {
+        const found = await store.lookup(ids, names(flags.features), {
           eventTimeBound: flags.inclusive ? 'inclusive' : 'strict', ...(flags.asOf !== undefined ? { asOf: flags.asOf } : {}),
         });
-        if (flags.json) { out(JSON.stringify(rows.length === 1 ? rows[0] : rows, null, 2)); return; }
-        rows.forEach((row, i) => {
-          if (i) out('');
-          out(formatTable(['feature', 'value'], Object.entries(row).map(([k, v]) => [k, display(v)])));
-        });
+        if (flags.json) {
+          const rows = found.map((f) => ({ ...f.row, known: f.known, sources: f.sources }));
+          out(JSON.stringify(rows.length === 1 ? rows[0] : rows, null, 2));
+        } else {
+          found.forEach((f, i) => {
+            if (i) out('');
+            if (!f.known) out(`entity ${f.entity}: UNKNOWN to the online store (no source has stored an event or a materialised value for it); the values below are those of an entity without events`);
+            out(formatTable(['feature', 'value'], Object.entries(f.row).map(([k, v]) => [k, display(v)])));
+          });
+        }
+        const unknown = found.filter((f) => !f.known).map((f) => String(f.entity));
+        if (unknown.length && !flags.allowUnknown) {
+          throw new KilnError('ENTITY_UNKNOWN', `${unknown.length === 1 ? 'entity' : `${unknown.length} entities`} unknown to the online store: ${unknown.slice(0, 20).join(', ')}${unknown.length > 20 ? ', ...' : ''}. No source has stored an event or a materialised value for ${unknown.length === 1 ? 'it' : 'them'}: check the id, push its events, or run kiln online materialize; pass --allow-unknown to read unknown entities as entities without events (exit 0)`,
+            { details: { unknown } });
+        }
       });
     });
 }
