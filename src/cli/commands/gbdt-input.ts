@@ -60,10 +60,10 @@ export function rowIdColumn(file: NumericFile, explicitlyDropped: readonly strin
 }
 
 /** Reads the named columns, with progress on stderr for big files. Closes nothing: the caller owns `file`. */
-export async function readColumns(file: NumericFile, names: readonly string[]): Promise<{ rows: number; columns: Map<string, Float64Array>; seconds: number }> {
+export async function readColumns(file: NumericFile, names: readonly string[], progressMinBytes = READ_PROGRESS_MIN_BYTES): Promise<{ rows: number; columns: Map<string, Float64Array>; seconds: number }> {
   const t0 = performance.now();
   const mb = file.bytes / 1e6;
-  const progress = file.bytes >= READ_PROGRESS_MIN_BYTES ? new Progress({ label: `read ${basename(file.path)}`, total: mb, unit: 'MB' }) : null;
+  const progress = file.bytes >= progressMinBytes ? new Progress({ label: `read ${basename(file.path)}`, total: mb, unit: 'MB' }) : null;
   try {
     const r = await file.readDoubles(names, progress ? (f) => progress.update(f * mb) : undefined);
     progress?.finish(`${formatCount(r.rows)} rows x ${names.length} columns`);
