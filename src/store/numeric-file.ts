@@ -59,7 +59,9 @@ export class NumericFile {
       }
       const names = described.map((d) => d.column_name);
       const types = described.map((d) => d.column_type);
-      const rowId = format === 'csv' ? (csvFirstHeaderEmpty(path) && names.length > 1 ? names[0]! : null) : names.includes('__index_level_0__') ? '__index_level_0__' : null;
+      // A headerless CSV (every name DuckDB's column0, column1, ...) has no row-names column, whatever its first cell.
+      const headed = names.slice(1).some((nm) => !/^column\d+$/.test(nm));
+      const rowId = format === 'csv' ? (headed && csvFirstHeaderEmpty(path) ? names[0]! : null) : names.includes('__index_level_0__') ? '__index_level_0__' : null;
       return new NumericFile(path, format, names, types, rowId, bytes, store, source);
     } catch (e) {
       store.close();

@@ -133,6 +133,18 @@ describe('kiln gbdt: the row-id column of R and pandas CSVs', () => {
     expect(e.message).toMatch(/the model uses a feature 'column0', but in .*drop-id\.csv that is the unnamed first column .* retrain the model without it/);
   });
 
+  it('a headerless CSV whose first cell is empty has no row-id column', async () => {
+    const path = join(dir, 'headerless.csv');
+    writeFileSync(path, ',1.5,2\n3,4.5,5\n6,7.5,8\n');
+    const file = await NumericFile.open(path);
+    try {
+      expect(file.names).toEqual(['column0', 'column1', 'column2']);
+      expect(file.rowId).toBeNull();
+    } finally {
+      file.close();
+    }
+  });
+
   it('recognises an empty first header cell, quoted or not, and nothing else', () => {
     expect(firstHeaderCellEmpty(',a,b\n1,2,3')).toBe(true);
     expect(firstHeaderCellEmpty('"","a","b"\r\n1,2,3')).toBe(true);
