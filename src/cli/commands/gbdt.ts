@@ -1,8 +1,10 @@
 /**
  * `kiln gbdt train|predict|explain`: the GBDT engine on a CSV or Parquet file, without a project.
- * Files are read with DuckDB (`read_csv` / `read_parquet`). Feature columns must be numeric (BOOLEAN
- * reads as 0/1; 'NA' and empty cells are missing by default); a text column is refused with a
- * message, so encode categories as integer codes and name them with --categorical.
+ * Files are read with DuckDB into Float64Arrays (gbdt-input.ts, store/numeric-file.ts). Feature columns
+ * must be numeric (BOOLEAN reads as 0/1; 'NA' and empty cells are missing by default); a text column is
+ * refused with a message, so encode categories as integer codes and name them with --categorical. The
+ * unnamed first column of an R or pandas CSV is a row id, never a feature. Without an objective, a 0/1
+ * label trains binary:logistic, any other reg:squarederror.
  */
 import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
