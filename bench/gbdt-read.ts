@@ -7,8 +7,9 @@
  * pyarrow for Parquet; without it only kiln's figure is shown).
  *
  * For each file, `--repeat` times back to back: kiln's reader (NumericFile.open + readDoubles of every
- * column into Float64Arrays, what every `kiln gbdt` verb does) in this process, then pandas.read_csv
- * in a python3 process (time measured inside it, import excluded). The best of the rounds is shown,
+ * column into Float64Arrays, what every `kiln gbdt` verb does) in a fresh Node process, then
+ * pandas.read_csv in a fresh python3 process (each timed inside its process: start-up and imports
+ * excluded). The best of the rounds is shown,
  * with the ratio kiln / pandas (below 1: kiln is faster). Then the whole read phase of
  * `kiln gbdt train` (file checks, schema, reading data and label; the "data read in" figure of a
  * one-round training run through bin/kiln.js) on file (a), best of `--repeat`.
@@ -61,15 +62,23 @@ async function generate(s: Shape): Promise<string> {
   return path;
 }
 
-async function kilnRead(path: string): Promise<{ s: number; rows: number }> {
+/** kiln's reader in a fresh process (as pandas gets one), timed inside it: `--child <file>` prints seconds and rows. */
+async function childRead(path: string): Promise<void> {
   const t0 = performance.now();
   const file = await NumericFile.open(path);
   try {
     const r = await file.readDoubles(file.names);
-    return { s: (performance.now() - t0) / 1000, rows: r.rows };
+    console.log(`${(performance.now() - t0) / 1000} ${r.rows}`);
   } finally {
     file.close();
   }
+}
+
+function kilnRead(path: string): { s: number; rows: number } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', import.meta.filename, '--child', path], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`kiln's reader failed on ${path}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  const [s, rows] = r.stdout.trim().split(/\s+/).map(Number);
+  return { s: s!, rows: rows! };
 }
 
 const PANDAS = String.raw`
@@ -95,10 +104,14 @@ function trainReadPhase(path: string): number | string {
   return m ? Number(m[1]) : `failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-2).join(' | ')}`;
 }
 
+if (process.argv.includes('--child')) {
+  await childRead(process.argv[process.argv.indexOf('--child') + 1]!);
+  process.exit(0);
+}
 const [l1, l5] = loadavg();
 console.log(`machine: ${machine()}`);
 console.log(`load average before: ${l1!.toFixed(2)} (1 min), ${l5!.toFixed(2)} (5 min)${l1! > 0.5 ? ' - the machine is busy; read the ratios with care' : ''}`);
-console.log(`best of ${REPEAT} back-to-back rounds; kiln: NumericFile.open + readDoubles of every column; pandas ${spawnSync(PY, ['-c', 'import pandas; print(pandas.__version__)'], { encoding: 'utf8' }).stdout.trim() || '(not importable)'}: read_csv / read_parquet, import excluded`);
+console.log(`best of ${REPEAT} back-to-back rounds, each reader in a fresh process, timed inside it; kiln: NumericFile.open + readDoubles of every column; pandas ${spawnSync(PY, ['-c', 'import pandas; print(pandas.__version__)'], { encoding: 'utf8' }).stdout.trim() || '(not importable)'}: read_csv / read_parquet, import excluded`);
 const rows: (string | number)[][] = [];
 for (const s of shapes) {
   const t0 = performance.now();
@@ -108,7 +121,7 @@ for (const s of shapes) {
   let kiln = Infinity;
   let pandas: number | string = Infinity;
   for (let r = 0; r < REPEAT; r++) {
-    const k = await kilnRead(path);
+    const k = kilnRead(path);
     if (k.rows !== s.rows) throw new Error(`kiln read ${k.rows} rows of ${path}, expected ${s.rows}`);
     kiln = Math.min(kiln, k.s);
     const p = pandasRead(path);
