@@ -132,7 +132,7 @@ export function chooseObjective(labelName: string, label: Float64Array): 'binary
     return 'binary:logistic';
   }
   const why = other === other ? `has values other than 0 and 1, e.g. ${other}` : `has only the value ${zeros > 0 ? 0 : ones > 0 ? 1 : 'missing'}`;
-  note(`objective: reg:squarederror (label ${labelName} ${why}; pass --params to choose another, e.g. '{"objective":"binary:logistic"}')`);
+  note(`objective: reg:squarederror (label ${labelName} ${why}; pass --params to choose another: binary:logistic, multi:softprob, rank:ndcg)`);
   return 'reg:squarederror';
 }
 
