@@ -90,7 +90,7 @@ export class NumericFile {
     try {
       result = await this.store.con.run(sql);
     } catch (e) {
-      throw new KilnError('INVALID_ARGUMENT', `cannot read ${this.path}: ${firstLine(e)}`, { path: [this.path], cause: e });
+      throw readError(this.path, e);
     } finally {
       if (timer) clearInterval(timer);
     }
@@ -146,6 +146,18 @@ export function maskInvalid(bits: Uint8Array, m: number, dst: Float64Array, at: 
     const end = Math.min(8, m - base);
     for (let k = 0; k < end; k++) if ((x & (1 << k)) === 0) dst[at + base + k] = NaN;
   }
+}
+
+/** DuckDB's conversion error for a CSV cell, as file, line, column and value with what to do; else its first line. */
+export function readError(path: string, e: unknown): KilnError {
+  const msg = String((e as Error)?.message ?? e);
+  const line = /CSV Error on Line: (\d+)/.exec(msg)?.[1];
+  const cell = /converting column "(.*?)"\. Could not convert string "(.*?)" to/.exec(msg);
+  if (line && cell) {
+    const [, column, value] = cell;
+    return new KilnError('INVALID_ARGUMENT', `${path}:${line}: column '${column}' holds '${value}', which is not a number (the column's type was detected from the rows before it); fix the value, or read it as missing (kiln gbdt: --na 'NA,,${value}')`, { path: [path, Number(line), column!], cause: e });
+  }
+  return new KilnError('INVALID_ARGUMENT', `cannot read ${path}: ${firstLine(e)}`, { path: [path], cause: e });
 }
 
 function firstLine(e: unknown): string {

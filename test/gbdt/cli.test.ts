@@ -313,6 +313,21 @@ describe('the DuckDB chunk reader (NumericFile)', () => {
     }
   });
 
+  it('a cell that is not a number after the sniffed rows names file, line, column and value', async () => {
+    const path = join(dir, 'late.csv');
+    const lines = ['a,b,y', ...Array.from({ length: 30_000 }, (_, i) => `${i},${i * 0.5},${i % 2}`)];
+    lines[25_001] = '25000,abc,1';
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    const e = await failure(['train', '--data', path, '--label', 'y', '--params', few]);
+    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.message).toMatch(/late\.csv:25002: column 'b' holds 'abc', which is not a number .*--na 'NA,,abc'/);
+    expect(e.path?.slice(1)).toEqual([25_002, 'b']);
+    // The advice works: 'abc' and empty cells are then missing.
+    writeFileSync(path, `${lines.join('\n').replace('1000,500,0', '1000,,0')}\n`);
+    const r = await runCli(['train', '--data', path, '--label', 'y', '--params', few, '--na', 'NA,,abc', '--out', join(dir, 'late.json'), '--every', '0']);
+    expect(r.stdout).toContain('training binary:logistic on 30.0k rows x 2 features');
+  });
+
   it('maskInvalid turns exactly the 0 bits into NaN (little-endian, a partial last byte)', () => {
     const dst = new Float64Array(13).fill(1);
     maskInvalid(Uint8Array.of(0b1111_1110, 0b0001_0111, 0), 11, dst, 1);

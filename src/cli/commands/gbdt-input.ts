@@ -22,6 +22,11 @@ export function list(v: string | undefined): string[] {
   return (v ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
+/** --na: comma-separated strings read as missing; an empty entry (as in 'NA,,x') is the empty cell. */
+export function naList(v: string | undefined): string[] | undefined {
+  return v === undefined ? undefined : [...new Set(v.split(',').map((s) => s.trim()))];
+}
+
 export async function openData(path: string, what: string, na: readonly string[] | undefined): Promise<NumericFile> {
   return NumericFile.open(path, { what, ...(na ? { na } : {}) });
 }

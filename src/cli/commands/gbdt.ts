@@ -11,7 +11,7 @@ import { KilnError } from '../../core/errors.js';
 import { formatCount, Progress } from '../../core/progress.js';
 import { explain, meanAbsContributions, toXGBoostJSON, train, type Booster, type IterationInfo } from '../../gbdt/index.js';
 import { formatTable } from '../output.js';
-import { checkColumns, checkNumeric, chooseObjective, csvText, list, loadModelFile, note, openData, readColumns, readParams, rowIdColumn, writeFileAtomic } from './gbdt-input.js';
+import { checkColumns, checkNumeric, chooseObjective, csvText, list, loadModelFile, naList, note, openData, readColumns, readParams, rowIdColumn, writeFileAtomic } from './gbdt-input.js';
 
 export { loadModelFile } from './gbdt-input.js';
 
@@ -25,7 +25,7 @@ function fmt(scores: Record<string, number> | undefined, prefix: string): string
 interface TrainOpts { data: string; label: string; params?: string; valid?: string; out: string; xgboostJson?: string; categorical?: string; drop?: string; na?: string; every: string }
 
 async function trainCommand(o: TrainOpts): Promise<void> {
-  const na = o.na === undefined ? undefined : list(o.na);
+  const na = naList(o.na);
   const every = Number(o.every);
   if (!Number.isInteger(every) || every < 0) throw new KilnError('INVALID_ARGUMENT', `--every ${o.every} is not a whole number >= 0; give how many rounds between metric lines (0: none)`, { path: ['every'] });
   const params = readParams(o.params);
@@ -99,7 +99,7 @@ async function trainCommand(o: TrainOpts): Promise<void> {
 /** The model and the data's columns for it, by name; the file's row-id column is never one of them. */
 async function scoreInput(modelPath: string, dataPath: string, na: string | undefined): Promise<{ booster: Booster; source: string; features: Float64Array[]; rows: number }> {
   const { booster, source } = loadModelFile(modelPath);
-  const data = await openData(dataPath, '--data file', na === undefined ? undefined : list(na));
+  const data = await openData(dataPath, '--data file', naList(na));
   try {
     const need = booster.featureNames;
     const id = data.rowId;
