@@ -281,6 +281,22 @@ describe('kiln gbdt: progress on stderr', () => {
   });
 });
 
+describe('kiln gbdt predict in blocks of rows', () => {
+  it('multi-class outputs past the first block land on their rows (70,000 rows, blocks of 65,536)', async () => {
+    const fixture = join(import.meta.dirname, 'fixtures', 'lgb-multiclass.txt');
+    const x = Float64Array.from({ length: 70_000 }, (_, i) => (i % 13 === 0 ? NaN : (i % 97) / 97));
+    const csv = join(dir, 'multiclass.csv');
+    writeFileSync(csv, `x\n${Array.from(x, (v) => (Number.isNaN(v) ? 'NA' : String(v))).join('\n')}\n`);
+    const out = join(dir, 'multiclass-p.csv');
+    await runCli(['predict', '--model', fixture, '--data', csv, '--out', out]);
+    const { fromLightGBMText } = await import('../../src/gbdt/index.js');
+    const want = fromLightGBMText(readFileSync(fixture, 'utf8')).predict([x]);
+    const lines = readFileSync(out, 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('class_0,class_1,class_2');
+    expect(lines.slice(1).flatMap((l) => l.split(',').map(Number))).toEqual(Array.from(want));
+  });
+});
+
 describe('the DuckDB chunk reader (NumericFile)', () => {
   it('reads every numeric type, NULLs and chunk boundaries as DuckDB does, from CSV and Parquet', async () => {
     const csv = join(dir, 'types.csv');
