@@ -21,7 +21,12 @@ export interface ExplainOptions {
   iterations?: number;
   /** For column arrays: the caller's names, checked against the model's. */
   featureNames?: readonly string[];
+  /** Called after every block of rows (and once at the end) with rows done and the total, for progress output. */
+  onProgress?: (rowsDone: number, rowsTotal: number) => void;
 }
+
+/** Rows between `onProgress` calls. */
+export const EXPLAIN_PROGRESS_ROWS = 64;
 
 export interface Explanation {
   /**
@@ -306,10 +311,13 @@ export function explain(booster: Booster, features: PredictInput, opts?: Explain
   const stride = c.nOutputs * (F + 1);
   const out = new Float64Array(n * stride);
   const row = new Float64Array(F);
+  const onProgress = opts?.onProgress;
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < F; j++) row[j] = cols[j]![i]!;
     explainInto(c, row, nTrees, bias, out, i * stride);
+    if (onProgress && (i + 1) % EXPLAIN_PROGRESS_ROWS === 0 && i + 1 < n) onProgress(i + 1, n);
   }
+  onProgress?.(n, n);
   return { contributions: out, featureNames: booster.featureNames, expectedValue: bias[0]!, expectedValues: Float64Array.from(bias), numRows: n, numOutputs: c.nOutputs };
 }
 
