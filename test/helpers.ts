@@ -1,7 +1,11 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initProject, Project } from '../src/store/index.js';
+
+const execFileAsync = promisify(execFile);
 
 /** A fresh temporary directory, removed by the returned cleanup. */
 export function tempDir(prefix = 'kiln-test-'): { dir: string; cleanup: () => void } {
@@ -27,4 +31,17 @@ export function write(dir: string, name: string, text: string): string {
   const p = join(dir, name);
   writeFileSync(p, text);
   return p;
+}
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'kiln.js');
+
+/** Runs the kiln binary in `cwd` as a user would; never throws on a non-zero exit. */
+export async function kiln(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env } });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
 }

@@ -1,24 +1,9 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelRegistry, Tracker } from '../../src/registry/index.js';
 import { MetaStore } from '../../src/store/index.js';
-import { tempDir, write } from '../helpers.js';
-
-const BIN = resolve(import.meta.dirname, '../../bin/kiln.js');
-const run = promisify(execFile);
-
-async function kiln(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+import { kiln, tempDir, write } from '../helpers.js';
 
 describe('the kiln binary', () => {
   let dir: string;
@@ -60,7 +45,7 @@ describe('the kiln binary', () => {
     expect(r.stderr).toContain('line 2: too many fields');
 
     const sub = join(root, 'deeper');
-    await run('mkdir', ['-p', sub]);
+    mkdirSync(sub, { recursive: true });
     const t = await kiln(['tables'], sub);
     expect(t.code).toBe(0);
     expect(t.stdout).toMatch(/tx\s+2\s+ts: 2024-01-01 00:00:00 \.\. 2024-02-01 00:00:00\s+txn_id\s+txn_id, ts, amount/);
