@@ -99,9 +99,7 @@ export function evaluateModel(opts: {
     const f = names.length;
     const sub = new Float64Array(declined.length * f);
     declined.forEach((d, r) => sub.set(opts.contributions!.values.subarray(d.k * f, d.k * f + f), r * f));
-    const groups = reasonGroupsOf(spec, names, opts.contributions.features);
-    const reasonText = { ...spec.reasons };
-    if (spec.defaultReason !== undefined) for (const u of [...Object.keys(groups), ...names]) if (!Object.hasOwn(reasonText, u) && !Object.values(groups).some((m) => m.includes(u))) reasonText[u] = spec.defaultReason;
+    const { groups, reasonText } = reasonConfig(spec, names, opts.contributions.features);
     const codes = declined.length ? reasonCodes(sub, names, { k: spec.maxReasons, reasonText, ...(Object.keys(groups).length ? { groups } : {}) }) : [];
     const freq = new Map<string, { text: string | null; count: number }>();
     for (const rc of codes) for (const r of rc) {
@@ -146,6 +144,17 @@ export function evaluateModel(opts: {
     shapRows: opts.contributions ? { explained: opts.contributions.rows?.length ?? p.length, of: p.length } : null,
     reasonCodes: reasons,
   };
+}
+
+/**
+ * The reason texts and groups by input column that reason codes use (the evaluation and the model
+ * bundle alike): the configured texts, and the default reason for every reason without one.
+ */
+export function reasonConfig(spec: ModelSpec, names: string[], features: string[] | undefined): { groups: Record<string, string[]>; reasonText: Record<string, string> } {
+  const groups = reasonGroupsOf(spec, names, features);
+  const reasonText = { ...spec.reasons };
+  if (spec.defaultReason !== undefined) for (const u of [...Object.keys(groups), ...names]) if (!Object.hasOwn(reasonText, u) && !Object.values(groups).some((m) => m.includes(u))) reasonText[u] = spec.defaultReason;
+  return { groups, reasonText };
 }
 
 /**

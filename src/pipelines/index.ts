@@ -1,8 +1,10 @@
-export { trainModel, DEFAULT_PARAMS, SHAP_SAMPLE_ROWS, sampleRows, type TrainResult, type TrainOptions } from './train.js';
+export { trainModel, BUNDLE_FILE, DEFAULT_PARAMS, SHAP_SAMPLE_ROWS, sampleRows, type TrainResult, type TrainOptions } from './train.js';
 export { checkReasons, checkSplits, learnedNothing, reasonUnits, chanceAuc, CHANCE_AUC } from './guards.js';
-export { evaluateModel, rankOrderBreaks, type Evaluation } from './evaluate.js';
+export { evaluateModel, reasonConfig, rankOrderBreaks, type Evaluation } from './evaluate.js';
 export { renderReport, type ReportMeta } from './report.js';
 export { modelCard } from './model-card.js';
 export { loadModelDataset, describeSplit, type ModelDataset, type InputColumn, type Split } from './dataset.js';
 export { checkModelSpec, type CheckedSpec } from './checks.js';
-export { loadModelForScoring, type LoadedModel } from './load-model.js';
+export { loadModelForScoring, versionBundle, type LoadedModel } from './load-model.js';
+export { loadModelBundle, parseBundle, bundleText, ModelBundle, BUNDLE_FORMAT, type ModelBundleJson, type ModelBundleBody, type BundleProvenance, type BundleScores, type ScoreRow } from './bundle.js';
+export { exportModel, importModel, type ExportResult, type ImportOptions, type ImportResult } from './transfer.js';

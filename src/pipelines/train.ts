@@ -1,16 +1,18 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { KilnError, didYouMean } from '../core/errors.js';
 import type { ModelSpec } from '../config/index.js';
 import { Progress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { loadProjectFeatures } from '../features/training/index.js';
 import { Booster, train, type GbdtParams } from '../gbdt/index.js';
-import { ModelRegistry, Tracker, type ModelSignature } from '../registry/index.js';
+import type { ModelSignature } from '../registry/index.js';
 import type { Project } from '../store/index.js';
+import { bundleText, kilnVersion, type ModelBundleBody } from './bundle.js';
 import { checkModelSpec } from './checks.js';
 import { loadModelDataset, type ModelDataset, type Split } from './dataset.js';
-import { evaluateModel, type Evaluation } from './evaluate.js';
+import { evaluateModel, reasonConfig, type Evaluation } from './evaluate.js';
 import { checkReasons, checkSplits, learnedNothing } from './guards.js';
 import { modelCard } from './model-card.js';
 import { renderReport } from './report.js';
@@ -31,6 +33,9 @@ export const DEFAULT_PARAMS: GbdtParams = {
   objective: 'binary:logistic', learning_rate: 0.05, n_estimators: 600, max_depth: 4, min_child_weight: 5,
   subsample: 0.8, colsample_bytree: 0.8, early_stopping_rounds: 50, eval_metric: 'auc', seed: 7,
 } as GbdtParams;
+
+/** The model bundle's file name in a run's artifacts. */
+export const BUNDLE_FILE = 'model.kiln.json';
 
 /** Test rows explained with TreeSHAP for the reason statistics and the SHAP summary (a seeded sample). */
 export const SHAP_SAMPLE_ROWS = 5000;
@@ -78,9 +83,7 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
   for (const c of data.inputs) { const m = spec.monotone[c.feature]; if (m) monotone[c.name] = m; }
   if (Object.keys(monotone).length) (params as Record<string, unknown>).monotone_constraints = monotone;
   const configHash = createHash('sha256').update(readFileSync(project.paths.configFile)).digest('hex').slice(0, 16);
-  const tracker = new Tracker(project.meta.db, project.paths.artifactsDir);
-
-  return tracker.withRun({ experiment: name, name: `${name}-${new Date().toISOString().slice(0, 16)}`, params: { ...params, features: spec.features ?? null, columns: spec.columns ?? null }, configHash, codeDir: project.paths.root, tags: { algorithm: spec.algorithm } }, async (run) => {
+  return project.tracker.withRun({ experiment: name, name: `${name}-${new Date().toISOString().slice(0, 16)}`, params: { ...params, features: spec.features ?? null, columns: spec.columns ?? null }, configHash, codeDir: project.paths.root, tags: { algorithm: spec.algorithm } }, async (run) => {
     run.logLineage([
       ...data.summary.features.map((f) => ({ kind: 'feature', name: f.name, version: f.version })),
       { kind: 'table', name: spec.spine.table },
@@ -106,7 +109,7 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
     const testScore = booster.predict(te.features);
     const validScore = booster.predict(va.features);
     const contributions = explainSample(booster, te, data, opts.quiet);
-    const evaluation = evaluateModel({ spec, test: te, testScore, valid: va, validScore, ...(contributions ? { contributions } : {}) });
+    const evaluation = evaluateModel({ spec, test: te, testScore, valid: va, validScore, contributions });
     run.logMetrics({ ...Object.fromEntries(Object.entries(evaluation.metrics).filter(([, v]) => v !== null)) as Record<string, number>, valid_auc: evaluation.validMetrics.auc, best_iteration: booster.bestIteration ?? booster.numRounds - 1, test_rows: te.rows, test_positives: te.positives });
     if (evaluation.fairness?.minAdverseImpactRatio != null) run.logMetric('min_adverse_impact_ratio', evaluation.fairness.minAdverseImpactRatio);
 
@@ -114,8 +117,6 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
       features: data.inputs.map((c) => ({ name: c.name, type: c.sqlType, version: c.version })),
       output: `probability of ${spec.label.column}`,
     };
-    const modelPath = run.logArtifact('model.json', { data: JSON.stringify(booster.toJSON()) });
-    run.logArtifact('signature.json', { data: JSON.stringify({ signature, categories: Object.fromEntries(data.inputs.filter((c) => c.categories).map((c) => [c.name, c.categories])) }, null, 2) });
     run.logArtifact('evaluation.json', { data: JSON.stringify(evaluation) });
     const nothing = learnedNothing(booster.bestIteration ?? null, [
       { name: 'validation', auc: evaluation.validMetrics.auc, rows: va.rows, positives: va.positives },
@@ -129,8 +130,25 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
       run.setTags({ forced: nothing });
       process.stderr.write(`warning: train ${name}: ${warnings[warnings.length - 1]}\n`);
     }
-    const reg = new ModelRegistry(project.meta.db);
-    const mv = reg.registerVersion(name, { signature, runId: run.id, artifactPath: modelPath, description: spec.description ?? null, reason: `trained by run ${run.id}` });
+    // The version and its bundle (which names the version) are written together, or neither is.
+    const reg = project.registry;
+    const mv = reg.transaction(() => {
+      const v = reg.registerVersion(name, { signature, runId: run.id, artifactPath: join(run.artifactsDir, run.id, BUNDLE_FILE), description: spec.description ?? null, reason: `trained by run ${run.id}` });
+      const names = data.inputs.map((c) => c.name);
+      const { groups, reasonText } = reasonConfig(spec, names, data.inputs.map((c) => c.feature));
+      const body: ModelBundleBody = {
+        provenance: { model: name, version: v.version, runId: run.id, description: spec.description ?? null, kilnVersion: kilnVersion(), createdAt: new Date().toISOString(), configHash },
+        signature,
+        categories: Object.fromEntries(data.inputs.filter((c) => c.categories).map((c) => [c.name, c.categories!])),
+        booster: booster.toJSON(),
+        calibrator: evaluation.calibrator,
+        scaling: { basePoints: spec.scaling.basePoints, baseOdds: spec.scaling.baseOdds, pdo: spec.scaling.pdo },
+        cutoff: evaluation.cutoff,
+        reasons: { texts: reasonText, groups, maxReasons: spec.maxReasons, defaultReason: spec.defaultReason ?? null },
+      };
+      run.logArtifact(BUNDLE_FILE, { data: bundleText(body) });
+      return v;
+    });
     const meta = { model: name, version: mv.version, runId: run.id, spec, data, bestIteration: booster.bestIteration ?? null, importance: topImportance(booster) };
     run.logArtifact('report.html', { data: await renderReport(meta, evaluation) });
     run.logArtifact('model-card.md', { data: modelCard(meta, evaluation) });
@@ -145,9 +163,7 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
  * (reason statistics and the SHAP summary need no more), with progress: SHAP costs far more per row than
  * scoring does.
  */
-function explainSample(booster: Booster, test: Split, data: ModelDataset, quiet: boolean | undefined): { values: Float64Array; names: string[]; features: string[]; rows: Int32Array } | undefined {
-  const b = booster as unknown as { explain?: (f: Float64Array[]) => { contributions: Float64Array } | Float64Array };
-  if (typeof b.explain !== 'function') return undefined;
+function explainSample(booster: Booster, test: Split, data: ModelDataset, quiet: boolean | undefined): { values: Float64Array; names: string[]; features: string[]; rows: Int32Array } {
   const n = test.rows;
   const rows = sampleRows(n, SHAP_SAMPLE_ROWS, SHAP_SEED);
   const f = data.inputs.length;
@@ -156,10 +172,10 @@ function explainSample(booster: Booster, test: Split, data: ModelDataset, quiet:
   const CHUNK = 250;
   for (let start = 0; start < rows.length; start += CHUNK) {
     const part = rows.subarray(start, Math.min(rows.length, start + CHUNK));
-    const out = b.explain(test.features.map((col) => Float64Array.from(part, (i) => col[i]!)));
-    const all = out instanceof Float64Array ? out : out.contributions;
-    // The engine returns n x (f + 1) (the last column is the expected value); reasons use the f features.
-    const stride = all.length / Math.max(1, part.length);
+    const out = booster.explain(test.features.map((col) => Float64Array.from(part, (i) => col[i]!)));
+    // n x outputs x (f + 1), the bias last; reasons use output 0's f features (binary models have one output).
+    const all = out.contributions;
+    const stride = out.numOutputs * (f + 1);
     for (let i = 0; i < part.length; i++) values.set(all.subarray(i * stride, i * stride + f), (start + i) * f);
     progress.update(start + part.length);
   }

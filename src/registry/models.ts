@@ -49,6 +49,11 @@ export interface AuditEntry {
 export class ModelRegistry {
   constructor(private readonly db: Database.Database) {}
 
+  /** Runs `fn` in one transaction: every registry change it makes is kept, or none (when it throws). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
   /** Registers a new version (1, 2, ...) of `name`, creating the model on first use. */
   registerVersion(name: string, opts: { signature: ModelSignature; runId?: string | null; artifactPath?: string | null; description?: string | null; reason?: string; actor?: string }): ModelVersion {
     if (!NAME.test(name)) throw new KilnError('INVALID_ARGUMENT', `model name '${name}' is not allowed: start with a letter; use letters, digits, '.', '_' or '-'`);

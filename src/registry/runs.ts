@@ -1,6 +1,8 @@
 import type Database from 'better-sqlite3';
 import { KilnError } from '../core/errors.js';
-import type { RunStatus } from './tracking.js';
+
+/** A run's state: 'running' until it ends, then finished, failed (with its error) or killed (interrupted). */
+export type RunStatus = 'running' | 'finished' | 'failed' | 'killed';
 
 export interface RunSummary {
   id: string;

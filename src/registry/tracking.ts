@@ -4,8 +4,9 @@ import { dirname, join, normalize, relative } from 'node:path';
 import type Database from 'better-sqlite3';
 import { KilnError } from '../core/errors.js';
 import { gitCommit, host, nowIso, processAlive } from './context.js';
+import { compareRuns, getRun, listRuns, type RunComparison, type RunDetail, type RunStatus, type RunSummary } from './runs.js';
 
-export type RunStatus = 'running' | 'finished' | 'failed' | 'killed';
+export type { RunStatus };
 
 export interface StartRunOptions {
   experiment: string;
@@ -119,6 +120,21 @@ export class Run {
 export class Tracker {
   constructor(private readonly db: Database.Database, private readonly artifactsDir: string) {
     this.reapCrashedRuns();
+  }
+
+  /** Runs, newest first (by experiment and status; 50 unless `limit`). */
+  listRuns(opts: { experiment?: string; status?: RunStatus; limit?: number } = {}): RunSummary[] {
+    return listRuns(this.db, opts);
+  }
+
+  /** A run by id or unique id prefix, with its params, tags, metrics, curves, lineage and artifacts. */
+  getRun(idOrPrefix: string): RunDetail {
+    return getRun(this.db, idOrPrefix);
+  }
+
+  /** Two runs side by side: every parameter and every metric with b − a. */
+  compareRuns(idA: string, idB: string): RunComparison {
+    return compareRuns(this.db, idA, idB);
   }
 
   /** Runs left 'running' by a process that is gone are marked failed (a crash, not a live run). */

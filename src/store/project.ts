@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { KilnError } from '../core/errors.js';
+import { ModelRegistry, Tracker } from '../registry/index.js';
 import { configFileIn, loadConfigFile, resolveProjectRoot, type KilnConfig } from '../config/index.js';
 import { MetaStore } from './meta.js';
 import { assertReadableFile, fsError } from './fs-errors.js';
@@ -50,6 +51,19 @@ export class Project {
     private readonly store: OfflineStore,
     readonly meta: MetaStore,
   ) {}
+
+  private registryHandle: ModelRegistry | undefined;
+  private trackerHandle: Tracker | undefined;
+
+  /** The model registry of this project (versions, aliases, the audit log). */
+  get registry(): ModelRegistry {
+    return (this.registryHandle ??= new ModelRegistry(this.meta.db));
+  }
+
+  /** Experiment tracking of this project (runs, their metrics and artifacts); runs a crashed process left 'running' are marked failed when it is first used. */
+  get tracker(): Tracker {
+    return (this.trackerHandle ??= new Tracker(this.meta.db, this.paths.artifactsDir));
+  }
 
   /** The offline store, opened on first use (waiting for another process that holds it). */
   get offline(): OfflineStore {

@@ -13,9 +13,11 @@ import type { ProjectPaths } from './project.js';
  * - tables: every user table of the offline store; key and time columns from the config's `tables`
  *   where declared; one ingest record per batch committed in `__kiln_ingest_batches`.
  * - runs: one per `artifacts/<run-id>/` folder, with its artifacts (size, sha256), its test metrics
- *   (evaluation.json), its GBDT parameters (model.json) and its start time (encoded in the run id).
- * - model versions: each run whose model card names `NAME vN` and that has model.json and
- *   signature.json becomes version N of NAME again.
+ *   (evaluation.json), its GBDT parameters (model.kiln.json, or model.json before bundles) and its
+ *   start time (encoded in the run id).
+ * - model versions: each run whose model card names `NAME vN` and that has its model bundle
+ *   model.kiln.json (or, before bundles, model.json and signature.json) becomes version N of NAME again.
+ *   Versions imported with `kiln models import` (bundles in .kiln/imported/) are not: import them again.
  *
  * Not recoverable, and reported as such: aliases and the audit log, run lineage, tags and curves, the
  * ingest log's file names and hashes (so re-ingesting a file is no longer recognised as a repeat), and
@@ -90,6 +92,9 @@ export async function repairMeta(paths: ProjectPaths, config: KilnConfig, waitTi
   }
   renameSync(tmp, paths.metaDb);
   report.notRecovered.push('model aliases and the audit log', 'run lineage, tags and metric curves', 'the ingest log\'s file names and hashes (re-ingesting a file will not be recognised as a repeat)');
+  const imported = join(paths.dataDir, 'imported');
+  const bundles = existsSync(imported) ? readdirSync(imported).filter((f) => f.endsWith('.kiln.json')).length : 0;
+  if (bundles) report.notRecovered.push(`versions imported with 'kiln models import' (${bundles} bundle${bundles > 1 ? 's' : ''} in ${imported}: import them again)`);
   return report;
 }
 
@@ -120,7 +125,11 @@ interface FoundRun {
   metrics: Record<string, number | null>;
   params: Record<string, unknown>;
   signature: unknown;
+  /** The file a model version points at: the bundle, or model.json for runs from before bundles. */
+  modelFile: string;
 }
+
+const BUNDLE_FILE = 'model.kiln.json';
 
 function readRuns(artifactsDir: string, report: RepairReport): FoundRun[] {
   if (!existsSync(artifactsDir)) return [];
@@ -135,8 +144,10 @@ function readRuns(artifactsDir: string, report: RepairReport): FoundRun[] {
     const card = readText(join(dir, 'model-card.md'));
     const m = card ? /^# Model card: (.+) v(\d+)\s*$/m.exec(card) : null;
     const evaluation = readJson(join(dir, 'evaluation.json')) as { metrics?: Record<string, unknown> } | undefined;
-    const model = readJson(join(dir, 'model.json')) as { params?: Record<string, unknown> } | undefined;
-    const sig = readJson(join(dir, 'signature.json')) as { signature?: unknown } | undefined;
+    // A model bundle (model.kiln.json) holds the params and the signature; older runs have model.json and signature.json.
+    const bundle = readJson(join(dir, BUNDLE_FILE)) as { booster?: { params?: Record<string, unknown> }; signature?: unknown } | undefined;
+    const model = bundle?.booster ?? (readJson(join(dir, 'model.json')) as { params?: Record<string, unknown> } | undefined);
+    const sig = bundle ?? (readJson(join(dir, 'signature.json')) as { signature?: unknown } | undefined);
     const fromId = /^[0-9a-z]{9}[0-9a-f]{8}$/.test(id) ? parseInt(id.slice(0, 9), 36) : NaN;
     const mtimes = files.map((f) => f.at).sort();
     const startedAt = Number.isFinite(fromId) && fromId > 0 ? new Date(fromId).toISOString() : (mtimes[0] ?? statSync(dir).mtime.toISOString());
@@ -144,7 +155,7 @@ function readRuns(artifactsDir: string, report: RepairReport): FoundRun[] {
     for (const [k, v] of Object.entries(evaluation?.metrics ?? {})) if (typeof v === 'number' || v === null) metrics[k] = v;
     runs.push({
       id, dir, startedAt, endedAt: mtimes[mtimes.length - 1] ?? startedAt, experiment: m?.[1] ?? null, version: m ? Number(m[2]) : null,
-      files, metrics, params: model?.params ?? {}, signature: sig?.signature,
+      files, metrics, params: model?.params ?? {}, signature: sig?.signature, modelFile: bundle ? BUNDLE_FILE : 'model.json',
     });
     if (!m) report.notRecovered.push(`run ${id}: its model (no model-card.md naming it); recorded under experiment 'unknown'`);
   }
@@ -169,8 +180,8 @@ function insertRun(db: MetaStore['db'], r: FoundRun, report: RepairReport): void
   report.runs.push({ id: r.id, experiment, status });
 
   if (r.experiment === null || r.version === null) return;
-  if (r.signature === undefined || !r.files.some((f) => f.path === 'model.json')) {
-    report.notRecovered.push(`${r.experiment} version ${r.version} (run ${r.id}): model.json or signature.json is missing`);
+  if (r.signature === undefined || !r.files.some((f) => f.path === r.modelFile)) {
+    report.notRecovered.push(`${r.experiment} version ${r.version} (run ${r.id}): ${BUNDLE_FILE} (or model.json and signature.json) is missing`);
     return;
   }
   const taken = db.prepare('SELECT 1 FROM model_versions WHERE model_name = ? AND version = ?').get(r.experiment, r.version);
@@ -180,7 +191,7 @@ function insertRun(db: MetaStore['db'], r: FoundRun, report: RepairReport): void
   }
   db.prepare('INSERT INTO models (name, description, created_at) VALUES (?, NULL, ?) ON CONFLICT (name) DO NOTHING').run(r.experiment, r.startedAt);
   db.prepare('INSERT INTO model_versions (model_name, version, run_id, signature, artifact_path, description, created_at, created_by) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)')
-    .run(r.experiment, r.version, r.id, JSON.stringify(r.signature), join(r.dir, 'model.json'), r.endedAt, REPAIRED_BY);
+    .run(r.experiment, r.version, r.id, JSON.stringify(r.signature), join(r.dir, r.modelFile), r.endedAt, REPAIRED_BY);
   db.prepare('INSERT INTO audit_log (at, actor, action, model_name, version, alias, previous_version, reason) VALUES (?, ?, ?, ?, ?, NULL, NULL, ?)')
     .run(r.endedAt, REPAIRED_BY, 'register_version', r.experiment, r.version, `rebuilt from run ${r.id}`);
   report.versions.push({ model: r.experiment, version: r.version, runId: r.id });

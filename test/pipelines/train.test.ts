@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/core/errors.js';
 import { loadModelForScoring, trainModel } from '../../src/pipelines/index.js';
-import { ModelRegistry, getRun, listRuns } from '../../src/registry/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, Project } from '../../src/store/index.js';
 import { tempDir } from '../helpers.js';
@@ -68,14 +67,14 @@ describe('kiln train', () => {
     expect(ev.byMonth.map((m) => m.slice)).toEqual(['2024-10', '2024-11', '2024-12']);
     expect(ev.slices.region!.length).toBeGreaterThan(3);
     expect(ev.fairness!.groups.map((g) => g.group).sort()).toEqual(['group_a', 'group_b']);
-    const run = getRun(project.meta.db, r.runId);
+    const run = project.tracker.getRun(r.runId);
     expect(run.status).toBe('finished');
     expect(run.metrics.auc).toBe(ev.metrics.auc);
     expect(run.curves.valid_auc!.length).toBeGreaterThan(5);
     expect(run.lineage.filter((l) => l.kind === 'feature').length).toBeGreaterThan(30);
     expect(run.lineage.find((l) => l.kind === 'training_set')?.version).toMatch(/^[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$/);
-    expect(run.artifacts.map((a) => a.path).sort()).toEqual(['coverage.json', 'evaluation.json', 'model-card.md', 'model.json', 'report.html', 'signature.json']);
-    const mv = new ModelRegistry(project.meta.db).resolve('credit');
+    expect(run.artifacts.map((a) => a.path).sort()).toEqual(['coverage.json', 'evaluation.json', 'model-card.md', 'model.kiln.json', 'report.html']);
+    const mv = project.registry.resolve('credit');
     expect(mv.runId).toBe(r.runId);
     expect(mv.signature.features.some((f) => f.name === 'protected_group')).toBe(false);
     expect(mv.signature.features.find((f) => f.name === 'income')).toMatchObject({ type: 'DOUBLE', version: expect.stringMatching(/^[0-9a-f]{64}$/) });
@@ -89,10 +88,13 @@ describe('kiln train', () => {
   });
 
   it('enforces the signature when a version is loaded for scoring, and scores like training did', async () => {
-    const mv = new ModelRegistry(project.meta.db).resolve('credit@1');
+    const mv = project.registry.resolve('credit@1');
     const loaded = loadModelForScoring(project, 'credit@1', mv.signature.features);
     expect(loaded.calibrator?.kind).toBe('platt');
     expect(loaded.booster.featureNames).toEqual(mv.signature.features.map((f) => f.name));
+    // The bundle keeps the reason config: declined rows get the configured texts, grouped features as one reason.
+    expect(loaded.bundle.json.reasons?.groups.spending).toEqual(['spend_to_income', 'spend_30d', 'spend_90d']);
+    expect(loaded.bundle.json.reasons?.texts.spending).toBe('Spending high relative to income');
     const offered = mv.signature.features.map((f) => (f.name === 'income' ? { ...f, version: 'changed' } : f)).filter((f) => f.name !== 'spend_30d');
     let err: unknown;
     try { loadModelForScoring(project, 'credit@1', offered); } catch (e) { err = e; }
@@ -104,11 +106,11 @@ describe('kiln train', () => {
 
   it('refuses a prohibited-basis feature as an input before training anything', async () => {
     await reopen({ credit: { ...MODEL, features: ['income', 'protected_group'], fairness: undefined } });
-    const before = listRuns(project.meta.db).length;
+    const before = project.tracker.listRuns().length;
     const m = await fails(trainModel(project, 'credit', { quiet: true }), 'CONFIG_INVALID');
     expect(m).toContain("feature 'protected_group' is tagged 'prohibited-basis'");
     expect(m).toContain('nothing was trained');
-    expect(listRuns(project.meta.db)).toHaveLength(before);
+    expect(project.tracker.listRuns()).toHaveLength(before);
   });
 
   it('guards against label leakage and unknown names, listing every problem', async () => {

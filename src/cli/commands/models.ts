@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
-import { ModelRegistry, aliasHistory } from '../../registry/index.js';
+import { aliasHistory, type ModelRegistry } from '../../registry/index.js';
 import { formatTable } from '../output.js';
 import { withProject } from '../project-option.js';
 
 function withRegistry<T>(cmd: Command, fn: (r: ModelRegistry) => T): Promise<T> {
-  return withProject(cmd, (project) => fn(new ModelRegistry(project.meta.db)));
+  return withProject(cmd, (project) => fn(project.registry));
 }
 
 /** 'credit@3' → ['credit', 3]; the version is required where an alias is being pointed. */
@@ -37,6 +37,32 @@ export function registerModels(program: Command): void {
       for (const v of versions) {
         process.stdout.write(`${v.model} version ${v.version}${v.aliases.length ? `  [${v.aliases.join(', ')}]` : ''}\n  created ${v.createdAt} by ${v.createdBy}  run ${v.runId ?? '-'}\n  artifact ${v.artifactPath ?? '-'}\n  signature: ${v.signature.features.map((f) => `${f.name} ${f.type}${f.version ? `@${f.version}` : ''}`).join(', ')}\n`);
       }
+    }));
+  models
+    .command('export <ref>')
+    .description("write a version's model bundle (kiln.model@1, with its checksum) to a file: NAME, NAME@VERSION or NAME@ALIAS")
+    .option('-o, --out <file>', 'the file to write (default: NAME-vVERSION.kiln.json here)')
+    .option('--json', 'print JSON', false)
+    .action(async (ref: string, opts: { out?: string; json: boolean }, cmd: Command) => withProject(cmd, async (project) => {
+      const { exportModel } = await import('../../pipelines/index.js');
+      const version = project.registry.resolve(ref);
+      const r = exportModel(project, `${version.model}@${version.version}`, opts.out ?? `${version.model}-v${version.version}.kiln.json`);
+      if (opts.json) { process.stdout.write(`${JSON.stringify({ model: r.version.model, version: r.version.version, path: r.path, checksum: r.checksum, sha256: r.sha256, bytes: r.bytes }, null, 2)}\n`); return; }
+      process.stdout.write(`wrote ${r.path}: ${r.version.model} version ${r.version.version}, ${r.bytes} bytes, sha256 ${r.sha256}\n`);
+    }));
+  models
+    .command('import <file>')
+    .description('register a model bundle (from kiln models export) as a new version in this project, checked first')
+    .option('--name <name>', 'register under this model name (default: the name in the bundle)')
+    .option('--alias <alias>', 'point this alias at the new version (needs --reason)')
+    .option('--reason <text>', 'why the alias moves (kept in the audit log)')
+    .option('--json', 'print JSON', false)
+    .action(async (file: string, opts: { name?: string; alias?: string; reason?: string; json: boolean }, cmd: Command) => withProject(cmd, async (project) => {
+      const { importModel } = await import('../../pipelines/index.js');
+      const r = importModel(project, file, { ...(opts.name !== undefined ? { name: opts.name } : {}), ...(opts.alias !== undefined ? { alias: opts.alias } : {}), ...(opts.reason !== undefined ? { reason: opts.reason } : {}) });
+      const p = r.bundle.provenance;
+      if (opts.json) { process.stdout.write(`${JSON.stringify({ model: r.version.model, version: r.version.version, aliases: r.version.aliases, path: r.path, sha256: r.sha256, source: p }, null, 2)}\n`); return; }
+      process.stdout.write(`${r.version.model} version ${r.version.version}: imported ${p.model} version ${p.version} (run ${p.runId ?? '-'}, kiln ${p.kilnVersion})${opts.alias ? `; ${r.version.model}@${opts.alias} -> version ${r.version.version}${r.previousAliasVersion !== null ? ` (was ${r.previousAliasVersion})` : ''}` : ''}\n`);
     }));
   const alias = models.command('alias').description('point or remove an alias; every change is kept in the audit log');
   alias

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Tracker, compareRuns, getRun, listRuns, type RunStatus } from '../../registry/index.js';
+import type { RunStatus } from '../../registry/index.js';
 import type { Project } from '../../store/index.js';
 import { formatTable } from '../output.js';
 import { withProject } from '../project-option.js';
@@ -7,7 +7,7 @@ import { withProject } from '../project-option.js';
 /** The project, with runs whose process died already marked failed before they are shown. */
 function withRuns<T>(cmd: Command, fn: (p: Project) => T | Promise<T>): Promise<T> {
   return withProject(cmd, (project) => {
-    new Tracker(project.meta.db, project.paths.artifactsDir);
+    void project.tracker;
     return fn(project);
   });
 }
@@ -24,7 +24,7 @@ export function registerRuns(program: Command): void {
     .option('--limit <n>', 'at most this many', (v: string) => Number(v), 20)
     .option('--json', 'print JSON', false)
     .action(async (opts: { experiment?: string; status?: RunStatus; limit: number; json: boolean }, cmd: Command) => withRuns(cmd, (p) => {
-      const rows = listRuns(p.meta.db, { ...(opts.experiment ? { experiment: opts.experiment } : {}), ...(opts.status ? { status: opts.status } : {}), limit: opts.limit });
+      const rows = p.tracker.listRuns({ ...(opts.experiment ? { experiment: opts.experiment } : {}), ...(opts.status ? { status: opts.status } : {}), limit: opts.limit });
       if (opts.json) { process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`); return; }
       if (!rows.length) { process.stdout.write('no runs yet\n'); return; }
       process.stdout.write(`${formatTable(['run', 'experiment', 'name', 'status', 'started (UTC)', 'ended'], rows.map((r) => [r.id, r.experiment, r.name ?? '-', r.status, r.startedAt.slice(0, 19), r.endedAt?.slice(11, 19) ?? '-']))}\n`);
@@ -34,7 +34,7 @@ export function registerRuns(program: Command): void {
     .description('one run in full (a unique id prefix is enough)')
     .option('--json', 'print JSON', false)
     .action(async (id: string, opts: { json: boolean }, cmd: Command) => withRuns(cmd, (p) => {
-      const r = getRun(p.meta.db, id);
+      const r = p.tracker.getRun(id);
       if (opts.json) { process.stdout.write(`${JSON.stringify(r, null, 2)}\n`); return; }
       const out = [
         `run ${r.id}  (${r.experiment}${r.name ? ` / ${r.name}` : ''})  ${r.status}${r.error ? `: ${r.error}` : ''}`,
@@ -52,7 +52,7 @@ export function registerRuns(program: Command): void {
     .description('two runs side by side: parameters and metrics with deltas (b - a)')
     .option('--json', 'print JSON', false)
     .action(async (a: string, b: string, opts: { json: boolean }, cmd: Command) => withRuns(cmd, (p) => {
-      const c = compareRuns(p.meta.db, a, b);
+      const c = p.tracker.compareRuns(a, b);
       if (opts.json) { process.stdout.write(`${JSON.stringify(c, null, 2)}\n`); return; }
       const params = formatTable(['param', c.a.id, c.b.id, ''], c.params.map((x) => [x.key, x.a ?? '-', x.b ?? '-', x.same ? '' : '*']));
       const metrics = formatTable(['metric', c.a.id, c.b.id, 'delta'], c.metrics.map((x) => [x.key, fmt(x.a), fmt(x.b), x.delta === null ? '-' : `${x.delta >= 0 ? '+' : ''}${fmt(x.delta)}`]));

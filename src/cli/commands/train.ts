@@ -4,7 +4,6 @@ import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
 import { onInterrupt } from '../../core/interrupt.js';
 import { trainModel } from '../../pipelines/index.js';
-import { Tracker, getRun } from '../../registry/index.js';
 import { Project } from '../../store/index.js';
 import { projectOption } from '../project-option.js';
 
@@ -37,8 +36,7 @@ export function registerTrain(program: Command): void {
     .action(async (id: string, opts: { out?: string }, cmd: Command) => {
       const project = await Project.open(projectOption(cmd));
       try {
-        new Tracker(project.meta.db, project.paths.artifactsDir);
-        const run = getRun(project.meta.db, id);
+        const run = project.tracker.getRun(id);
         const dir = join(project.paths.artifactsDir, run.id);
         const html = join(dir, 'report.html');
         if (!existsSync(html)) {
