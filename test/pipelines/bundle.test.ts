@@ -90,6 +90,14 @@ describe('the model bundle (kiln.model@1)', () => {
     expect(m.checksum).toMatch(/^sha256:[0-9a-f]{64}$/);
   });
 
+  it('has exactly the fields docs/models.md lists', () => {
+    const doc = readFileSync(join(import.meta.dirname, '..', '..', 'docs', 'models.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('\n## The model bundle\n'));
+    const documented = [...section.slice(0, section.indexOf('\n\n', section.indexOf('| --- |'))).matchAll(/^\| `(\w+)` \|/gm)].map((m) => m[1]);
+    const written = Object.keys(JSON.parse(readFileSync(a.project.registry.resolve('risk@1').artifactPath!, 'utf8')) as object);
+    expect(documented).toEqual(written);
+  });
+
   it('scores rows: probabilities as the booster gives them, calibration, points, declines and reasons', () => {
     const { bundle } = loadModelForScoring(a.project, 'risk', a.project.registry.resolve('risk').signature.features);
     const s = bundle.score(rows, { reasons: true });
