@@ -195,6 +195,6 @@ export function sampleRows(n: number, max: number, seed: number): Int32Array {
 }
 
 function topImportance(booster: Booster): { feature: string; gain: number }[] {
-  const imp = booster.featureImportance('gain') as unknown as Record<string, number>;
+  const imp = booster.featureImportance('gain');
   return Object.entries(imp).map(([feature, gain]) => ({ feature, gain })).sort((a, b) => b.gain - a.gain).slice(0, 25);
 }
