@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { BUNDLE_FILE, exportModel, importModel, loadModelBundle, loadModelForScoring, trainModel, type ScoreRow } from '../../src/pipelines/index.js';
+import { randomAssign } from '../../src/pipelines/dataset.js';
+import type { Evaluation } from '../../src/pipelines/index.js';
 import { initProject, Project } from '../../src/store/index.js';
 import { kiln, tempDir } from '../helpers.js';
 
@@ -125,6 +127,23 @@ describe('the model bundle (kiln.model@1)', () => {
     expect(s.points[order[0]!]!).toBeGreaterThan(s.points[order[order.length - 1]!]!);
     const missing = (() => { try { bundle.score([{ utilisation: 0.5, late_count: 1, age: 40 }]); } catch (e) { return e as KilnError; } return null; })();
     expect(missing?.message).toContain("row 0 has no value for input 'region'");
+  });
+
+  it('gives the reasons the evaluation gave for the same test rows', async () => {
+    const all = await a.project.offline.all<ScoreRow>('SELECT utilisation, late_count, age, region FROM borrowers ORDER BY id');
+    a.project.releaseOffline();
+    const which = new Int8Array(all.length);
+    randomAssign(which, 0.2, 0.2, 7);
+    const test = all.filter((_, i) => which[i] === 2);
+    const mv = a.project.registry.resolve('risk@1');
+    const ev = JSON.parse(readFileSync(join(a.project.paths.artifactsDir, mv.runId!, 'evaluation.json'), 'utf8')) as Evaluation;
+    const s = loadModelBundle(mv.artifactPath!).score(test, { reasons: true });
+    const round = (x: number): number => Math.round(x * 1e6) / 1e6;
+    expect(ev.reasonCodes!.examples.length).toBe(10);
+    for (const ex of ev.reasonCodes!.examples) {
+      expect(round(s.probability[ex.row]!)).toBe(ex.score);
+      expect(s.reasons![ex.row]!.map((r) => ({ reason: r.reason, text: r.missingText ? null : r.text, contribution: round(r.contribution) }))).toEqual(ex.reasons);
+    }
   });
 
   it('round trip: export from one project, import into another, the same scores bit for bit', async () => {
