@@ -96,6 +96,8 @@ export class OfflineStore {
     for (;;) {
       try {
         instance = await DuckDBInstance.create(this.path, config);
+        // Say who holds the store as soon as DuckDB's lock is ours: a waiter reads this to name us.
+        if (!memory && this.access === 'write') { writeLockInfo(this.path); this.wroteLock = true; }
         break;
       } catch (e) {
         if (memory || !isLockConflict(e)) throw duckdbOpenError(e, this.path);
@@ -109,8 +111,8 @@ export class OfflineStore {
             { path: [this.path], details: { holder }, cause: e },
           );
         }
-        // The holder writes its lock info just after it takes DuckDB's lock: give it a moment to appear.
-        if (!told && (readLockInfo(this.path) !== null || waited >= 500)) {
+        // The holder writes its lock info just after it takes DuckDB's lock: give it a moment (on a loaded machine) to appear.
+        if (!told && (readLockInfo(this.path) !== null || waited >= 2000)) {
           told = true;
           const msg = `waiting for the offline store ${this.path}: it is in use by ${holder}; waiting up to ${Math.round(timeout / 1000)}s (--wait-timeout)`;
           (this.opts.onWait ?? ((m: string) => process.stderr.write(`${m}\n`)))(msg);
@@ -125,7 +127,6 @@ export class OfflineStore {
     await con.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false; SET progress_bar_time = 200');
     this.instance = instance;
     this.connection = con;
-    if (!memory && this.access === 'write') { writeLockInfo(this.path); this.wroteLock = true; }
     try {
       if (this.opts.afterOpen) await this.opts.afterOpen(this);
     } catch (e) {
