@@ -19,7 +19,7 @@ describe('the kiln binary', () => {
 
   it('says how to start when there is no project', async () => {
     const r = await kiln(['tables'], dir);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(66);
     expect(r.stderr).toContain('error [PROJECT_NOT_FOUND]: no kiln project in');
     expect(r.stderr).toContain("Run 'kiln init'");
   });
@@ -40,7 +40,7 @@ describe('the kiln binary', () => {
 
     const bad = write(root, 'bad.csv', 'txn_id,ts,amount\n3,2024-03-01,5,9\n');
     const r = await kiln(['ingest', 'tx', bad], root);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(65);
     expect(r.stderr).toContain(`error [INGEST_BAD_ROWS]: ${bad}: 1 bad row; nothing was loaded (table 'tx' is unchanged)`);
     expect(r.stderr).toContain('line 2: too many fields');
 
@@ -63,8 +63,8 @@ describe('the kiln binary', () => {
     const t = await kiln(['tables'], root);
     for (const name of ['borrowers', 'transactions', 'applications', 'loans', 'repayments', 'loan_labels', 'merchants']) expect(t.stdout).toMatch(new RegExp(`^${name}\\s`, 'm'));
     const bad = await kiln(['sim', '--borrowers', '0'], root);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain("error [INVALID_ARGUMENT]: invalid simulator options: option 'borrowers'");
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain("error [SIM_OPTION_INVALID]: invalid simulator options: option 'borrowers'");
   });
 
   it('lists runs, and moves and audits model aliases', async () => {

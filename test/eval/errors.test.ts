@@ -46,7 +46,7 @@ describe('bad input', () => {
     try { auc([0, 5, NaN], [NaN, 0.2], { weight: [1, 2, -3] }); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(KilnError);
     const k = err as KilnError;
-    expect(k.code).toBe('INVALID_ARGUMENT');
+    expect(k.code).toBe('EVAL_INPUT_INVALID');
     expect(k.path).toEqual(['auc', 'y']);
     expect(k.message).toBe('auc: y[2] is NaN; labels must be 0 or 1 — drop rows whose outcome is not yet known; y[1] is 5; labels must be 0 or 1 (1 = default); score has 2 values but y has 3; pass one value per row; weight[2] is -3; weights must be finite and >= 0');
     expect((k.details as { issues: { argument: string }[] }).issues.map((i) => i.argument)).toEqual(['y', 'y', 'score', 'weight']);

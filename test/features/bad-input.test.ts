@@ -30,14 +30,14 @@ describe('bad input', () => {
 
   it('names unknown features and sets, with did-you-mean', async () => {
     const e = await failure(build({ features: ['sum_7d', 'n_7', 'basik'] }));
-    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.code).toBe('FEATURE_NOT_FOUND');
     expect(e.message).toContain("unknown feature or feature set 'n_7' (did you mean 'n_7d'?), 'basik' (did you mean 'basic'?)");
   });
 
   it('checks sources against the store: tables, columns and types, all at once', async () => {
     const wrong = eventSource('payments', { entity: user, table: 'paymnts', timestamp: 'ts', columns: { amount: 'double' } });
     const e1 = await failure(build({ definitions: [user, wrong, count(wrong, { name: 'n', window: '1d' })], features: ['n'] }));
-    expect(e1.code).toBe('CONFIG_INVALID');
+    expect(e1.code).toBe('FEATURE_DEFINITION_INVALID');
     expect(e1.message).toContain("source 'payments': table 'paymnts' is not in the offline store; did you mean 'payments'?");
     const cols = eventSource('payments', { entity: user, timestamp: 'time', availableAt: 'amount', columns: { amount: 'double', kind: 'bigint', amnt: 'double' } });
     const e2 = await failure(build({
