@@ -60,4 +60,11 @@ describe('bad input', () => {
     expectKilnError(() => rocCurve([0, 1], [0.1, 0.2], { maxPoints: 1 }), 'maxPoints is 1; expected an integer in [2, ∞]');
     expectKilnError(() => approvalCurve([0, 1], [0.1, 0.2], { points: 1 }), 'points is 1');
   });
+
+  it('a Platt fit that overflows (weights near the float maximum) is bad input, not an internal error', () => {
+    let err: unknown;
+    try { fitPlatt([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1], { weight: [1e308, 1e308, 1e308, 1e308] }); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(KilnError);
+    expect([(err as KilnError).code, (err as KilnError).message]).toEqual(['EVAL_INPUT_INVALID', expect.stringMatching(/^fitPlatt: Newton's method diverged .*use fitIsotonic/)]);
+  });
 });
