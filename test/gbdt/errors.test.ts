@@ -61,6 +61,9 @@ describe('bad input gives an actionable KilnError', () => {
     expect((await paramFailure({ params: { objective: 'multi:softprob' } })).message).toMatch(/needs num_class/);
     expect((await paramFailure({ params: { eval_metric: 'aucc' } })).message).toMatch(/eval_metric 'aucc' is unknown; did you mean 'auc'\?/);
     expect((await paramFailure({ params: { early_stopping_rounds: 3 } })).message).toMatch(/early_stopping_rounds = 3 needs a validation set/);
+    expect((await paramFailure({ params: { eval_metric: 'mlogloss' } })).message).toMatch(/eval_metric 'mlogloss' does not apply to objective 'reg:squarederror'; it applies to multi:softprob/);
+    expect((await paramFailure({ categorical: ['a'], params: { objective: 'binary:logistic', max_bin: 4, nthread: 1 } })).message)
+      .toMatch(/categorical feature 'a' has 6 categories but max_bin = 4 allows 3 .*raise max_bin to at least 7/);
   });
 
   it('feature count or names that do not match the model at predict time', async () => {
