@@ -59,6 +59,11 @@ describe('the error-code table', () => {
     expect(missing).toEqual([]);
   });
 
+  it('keeps INVALID_ARGUMENT for library calls: the CLI says USAGE for a bad flag', () => {
+    const cli = files(join(ROOT, 'src', 'cli')).filter((f) => /KilnError\(\s*'INVALID_ARGUMENT'/.test(readFileSync(f, 'utf8')));
+    expect(cli.map((f) => relative(ROOT, f))).toEqual([]);
+  });
+
   it('uses HTTP statuses and sysexits-style exit codes only, each consistent with its class', () => {
     const http = new Set([400, 404, 409, 422, 499, 500, 503]);
     const exits = new Set([64, 65, 66, 69, 70, 71, 72, 73, 74, 75, 77, 78, 130]);
