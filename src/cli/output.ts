@@ -1,19 +1,22 @@
 import { KilnError } from '../core/errors.js';
+import { exitCode } from '../core/error-codes.js';
 import { fsError, lastMetaPath, sqliteError } from '../store/index.js';
 
 /**
  * Prints an error for a person: the code and the actionable message. A KilnError never shows a stack
  * unless `debug` (--debug); any other error is a bug in kiln and says so (its stack only with --debug).
+ * Returns the exit code: a KilnError's from ERROR_CODES (sysexits classes, docs/errors.md), 64 for a
+ * command line commander rejects, 70 for a bug.
  */
 export function reportError(thrown: unknown, opts: { debug?: boolean } = {}): number {
   const e = atEdge(thrown);
   if (e instanceof KilnError) {
     process.stderr.write(`error [${e.code}]: ${e.message}\n`);
     if (opts.debug) process.stderr.write(`${stackOf(e)}\n`);
-    return e.code === 'INTERRUPTED' ? 130 : 1;
+    return exitCode(e);
   }
   const err = e as { code?: string; message?: string; stack?: string };
-  if (err?.code?.startsWith?.('commander.')) return 2;
+  if (err?.code?.startsWith?.('commander.')) return 64;
   const first = (err?.message ?? String(e)).split('\n')[0];
   process.stderr.write(`internal error: ${first}\nThis is a bug in kiln; please report it with the command you ran${opts.debug ? '' : ' and the output of the same command with --debug'}.\n`);
   if (opts.debug) process.stderr.write(`${stackOf(e)}\n`);

@@ -10,7 +10,7 @@ export function waitTimeoutOption(cmd: Command): { waitTimeoutSeconds?: number }
   if (raw === undefined || raw === '') return {};
   const s = Number(raw);
   if (!Number.isFinite(s) || s < 0) {
-    throw new KilnError('INVALID_ARGUMENT', `--wait-timeout ${raw}: expected a number of seconds >= 0 (0: do not wait for a busy offline store)`, { path: ['wait-timeout'] });
+    throw new KilnError('USAGE', `--wait-timeout ${raw}: expected a number of seconds >= 0 (0: do not wait for a busy offline store)`, { path: ['wait-timeout'] });
   }
   return { waitTimeoutSeconds: s };
 }

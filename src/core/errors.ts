@@ -43,6 +43,23 @@ export type KilnErrorCode =
   | 'STORE_TOO_NEW'
   | 'BUNDLE_INVALID'
   | 'BUNDLE_TOO_NEW'
+  // Codes by domain (issue 12): ERROR_CODES in error-codes.ts gives each its HTTP status and exit code.
+  | 'USAGE'
+  | 'NAME_INVALID'
+  | 'FILE_UNWRITABLE'
+  | 'FILE_INVALID'
+  | 'FEATURE_NOT_FOUND'
+  | 'FEATURE_DEFINITION_INVALID'
+  | 'SPINE_INVALID'
+  | 'VERSION_NOT_FOUND'
+  | 'ALIAS_NOT_FOUND'
+  | 'GBDT_PARAM_INVALID'
+  | 'GBDT_DATA_INVALID'
+  | 'MODEL_FORMAT_INVALID'
+  | 'MODEL_FORMAT_TOO_NEW'
+  | 'EVAL_INPUT_INVALID'
+  | 'SIM_OPTION_INVALID'
+  | 'RESOURCE_UNAVAILABLE'
   | 'INTERRUPTED'
   | 'INTERNAL';
 

@@ -126,7 +126,7 @@ export function fitPlatt(score: ArrayLike<number>, y: ArrayLike<number>, options
     if (!accepted) break; // at the optimum to machine precision: no step decreases the loss
   }
   if (!Number.isFinite(a) || !Number.isFinite(b)) {
-    throw new KilnError('INTERNAL', `fitPlatt: Newton's method diverged (slope ${a}, intercept ${b}); the scores may separate the classes perfectly — use fitIsotonic, or a larger validation window`);
+    throw new KilnError('EVAL_INPUT_INVALID', `fitPlatt: Newton's method diverged (slope ${a}, intercept ${b}); the scores may separate the classes perfectly — use fitIsotonic, or a larger validation window`);
   }
   return plattCalibrator({ slope: a, intercept: b, eps });
 }

@@ -2,7 +2,7 @@
  * Evaluation of binary credit models. Conventions everywhere: `y` is 1 for default and 0 otherwise,
  * `score` is the predicted probability of default (higher = riskier), an applicant is approved when
  * score < cutoff, optional `weight` are sample weights (finite, >= 0), tied scores are handled as blocks
- * so no result depends on row order. Bad input throws `KilnError('INVALID_ARGUMENT')` naming the
+ * so no result depends on row order. Bad input throws `KilnError('EVAL_INPUT_INVALID')` naming the
  * argument. See docs/evaluation.md.
  * @example
  * import { auc, ks, calibrationTable, fitIsotonic } from '../eval/index.js';

@@ -1,6 +1,6 @@
 /**
  * Argument checks for the evaluation functions. Each public function validates once at the edge,
- * collecting every problem into one `KilnError('INVALID_ARGUMENT')`; the kernels behind it trust their
+ * collecting every problem into one `KilnError('EVAL_INPUT_INVALID')`; the kernels behind it trust their
  * input.
  */
 import { KilnError } from '../core/errors.js';
@@ -29,10 +29,10 @@ export class ArgCheck {
     this.issues.push({ argument, message });
   }
 
-  /** Throws `INVALID_ARGUMENT` naming the function and every problem found, if there were any. */
+  /** Throws `EVAL_INPUT_INVALID` naming the function and every problem found, if there were any. */
   done(): void {
     if (this.issues.length === 0) return;
-    throw new KilnError('INVALID_ARGUMENT', `${this.fn}: ${this.issues.map((i) => i.message).join('; ')}`, {
+    throw new KilnError('EVAL_INPUT_INVALID', `${this.fn}: ${this.issues.map((i) => i.message).join('; ')}`, {
       path: [this.fn, this.issues[0]!.argument],
       details: { issues: this.issues },
     });

@@ -55,7 +55,7 @@ export interface FeatureRegistry {
 /** Formats collected issues as one CONFIG_INVALID error. */
 export function definitionsError(issues: readonly DefinitionIssue[], source = 'feature definitions'): KilnError {
   const n = issues.length;
-  return new KilnError('CONFIG_INVALID', `${source}: ${n} problem${n > 1 ? 's' : ''}:\n${issues.map((i) => `  - ${i.message}`).join('\n')}`, {
+  return new KilnError('FEATURE_DEFINITION_INVALID', `${source}: ${n} problem${n > 1 ? 's' : ''}:\n${issues.map((i) => `  - ${i.message}`).join('\n')}`, {
     path: issues.length === 1 ? issues[0]!.path : ['features'], details: issues,
   });
 }
@@ -174,7 +174,7 @@ function build(defs: readonly unknown[], issues: DefinitionIssue[]): FeatureRegi
  */
 export function resolveSelection(registry: FeatureRegistry, selection: string | readonly string[]): { features: ResolvedFeature[]; selected: Set<string> } {
   const names = typeof selection === 'string' ? [selection] : [...selection];
-  if (names.length === 0) throw new KilnError('INVALID_ARGUMENT', 'no features selected; name a feature set or list feature names');
+  if (names.length === 0) throw new KilnError('USAGE', 'no features selected; name a feature set or list feature names');
   const selected = new Set<string>();
   const unknown: string[] = [];
   for (const n of names) {
@@ -186,7 +186,7 @@ export function resolveSelection(registry: FeatureRegistry, selection: string | 
   if (unknown.length) {
     const all = [...registry.sets.keys(), ...registry.features.keys()];
     const msgs = unknown.map((u) => { const h = didYouMean(u, all); return `'${u}'${h ? ` (did you mean '${h}'?)` : ''}`; });
-    throw new KilnError('INVALID_ARGUMENT', `unknown feature or feature set ${msgs.join(', ')}; defined sets: ${[...registry.sets.keys()].join(', ') || 'none'}; run 'kiln features list' to see all`, { details: { unknown } });
+    throw new KilnError('FEATURE_NOT_FOUND', `unknown feature or feature set ${msgs.join(', ')}; defined sets: ${[...registry.sets.keys()].join(', ') || 'none'}; run 'kiln features list' to see all`, { details: { unknown } });
   }
   const needed = new Set<string>();
   const add = (n: string): void => {

@@ -149,7 +149,7 @@ function categoricalFeature(col: FeatureColumn, name: string, maxValueBins: numb
   }
   const categories = Int32Array.from(seen).sort();
   if (categories.length > maxValueBins) {
-    throw new KilnError('INVALID_ARGUMENT', `categorical feature '${name}' has ${categories.length} categories but max_bin = ${maxBin} allows ${maxValueBins} (one bin is kept for missing); raise max_bin to at least ${categories.length + 1} or group rare categories`, { path: ['features', name] });
+    throw new KilnError('GBDT_PARAM_INVALID', `categorical feature '${name}' has ${categories.length} categories but max_bin = ${maxBin} allows ${maxValueBins} (one bin is kept for missing); raise max_bin to at least ${categories.length + 1} or group rare categories`, { path: ['features', name] });
   }
   return { categorical: true, nBins: categories.length, cuts: new Float32Array(0), categories, hasMissing: false };
 }

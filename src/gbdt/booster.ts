@@ -104,14 +104,14 @@ export class Booster {
     if (Array.isArray(input)) {
       cols = input as ArrayLike<number>[];
       if (cols.length !== names.length) {
-        throw new KilnError('INVALID_ARGUMENT', `got ${cols.length} feature columns but the model has ${names.length} (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', ...' : ''})`, { path: ['features'] });
+        throw new KilnError('GBDT_DATA_INVALID', `got ${cols.length} feature columns but the model has ${names.length} (${names.slice(0, 10).join(', ')}${names.length > 10 ? ', ...' : ''})`, { path: ['features'] });
       }
       const given = opts?.featureNames;
       if (given) {
         const bad = names.findIndex((nm, j) => given[j] !== nm);
         if (given.length !== names.length || bad >= 0) {
           const j = bad >= 0 ? bad : Math.min(given.length, names.length);
-          throw new KilnError('INVALID_ARGUMENT', `feature names do not match the model: column ${j} is '${given[j] ?? '(none)'}' but the model expects '${names[j] ?? '(none)'}'; pass columns in the model's order: ${names.join(', ')}`, { path: ['featureNames', j] });
+          throw new KilnError('GBDT_DATA_INVALID', `feature names do not match the model: column ${j} is '${given[j] ?? '(none)'}' but the model expects '${names[j] ?? '(none)'}'; pass columns in the model's order: ${names.join(', ')}`, { path: ['featureNames', j] });
         }
       }
     } else if (input !== null && typeof input === 'object') {
@@ -120,7 +120,7 @@ export class Booster {
         const c = rec[nm];
         if (c === undefined) {
           const hint = didYouMean(nm, Object.keys(rec).filter((k) => !names.includes(k)));
-          throw new KilnError('INVALID_ARGUMENT', `feature '${nm}' is missing from the input${hint ? ` (found '${hint}'; a renamed column?)` : ''}; the model needs: ${names.join(', ')}`, { path: ['features', nm] });
+          throw new KilnError('GBDT_DATA_INVALID', `feature '${nm}' is missing from the input${hint ? ` (found '${hint}'; a renamed column?)` : ''}; the model needs: ${names.join(', ')}`, { path: ['features', nm] });
         }
         return c;
       });
@@ -130,7 +130,7 @@ export class Booster {
     const n = cols[0]?.length ?? 0;
     cols.forEach((c, j) => {
       if (c === null || typeof c !== 'object' || c.length !== n) {
-        throw new KilnError('INVALID_ARGUMENT', `feature column '${names[j]}' has ${c?.length ?? 'no'} rows but '${names[0]}' has ${n}; every column must have the same number of rows`, { path: ['features', names[j]!] });
+        throw new KilnError('GBDT_DATA_INVALID', `feature column '${names[j]}' has ${c?.length ?? 'no'} rows but '${names[0]}' has ${n}; every column must have the same number of rows`, { path: ['features', names[j]!] });
       }
     });
     return { cols, n };
@@ -212,7 +212,7 @@ export class Booster {
 
   private checkRow(values: ArrayLike<number>): void {
     if (values.length !== this.featureNames.length) {
-      throw new KilnError('INVALID_ARGUMENT', `row has ${values.length} values but the model has ${this.featureNames.length} features`, { path: ['values'] });
+      throw new KilnError('GBDT_DATA_INVALID', `row has ${values.length} values but the model has ${this.featureNames.length} features`, { path: ['values'] });
     }
   }
 
@@ -307,7 +307,7 @@ export class Booster {
     const m = parseModelJson(json);
     const F = m.features.length;
     if (m.trees.length !== m.num_rounds * m.num_outputs) {
-      throw new KilnError('INVALID_ARGUMENT', `not a valid ${MODEL_FORMAT} model: ${m.trees.length} trees for ${m.num_rounds} rounds of ${m.num_outputs} outputs`, { path: ['trees'] });
+      throw new KilnError('MODEL_FORMAT_INVALID', `not a valid ${MODEL_FORMAT} model: ${m.trees.length} trees for ${m.num_rounds} rounds of ${m.num_outputs} outputs`, { path: ['trees'] });
     }
     return new Booster({
       objective: m.objective, numClass: m.num_outputs, featureNames: m.features.map((f) => f.name), categorical: m.features.map((f) => f.type === 'categorical'),

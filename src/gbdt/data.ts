@@ -14,7 +14,12 @@ export const MAX_CATEGORY = 1 << 24;
 const FLT_MAX = 3.4028234663852886e38;
 
 function bad(message: string, path: (string | number)[], details?: unknown): KilnError {
-  return new KilnError('INVALID_ARGUMENT', message, { path, details });
+  return new KilnError('GBDT_DATA_INVALID', message, { path, details });
+}
+
+/** A problem with a parameter that refers to the data (categorical, monotone_constraints). */
+function badParam(message: string, path: (string | number)[]): KilnError {
+  return new KilnError('GBDT_PARAM_INVALID', message, { path });
 }
 
 /** Checks the column-major feature matrix; returns the row count. */
@@ -123,13 +128,13 @@ export function checkGroups(group: unknown, n: number, objective: ObjectiveName,
 export function resolveCategorical(categorical: unknown, names: string[]): Uint8Array {
   const flags = new Uint8Array(names.length);
   if (categorical === undefined) return flags;
-  if (!Array.isArray(categorical)) throw bad('categorical must be an array of feature names or indices', ['categorical']);
+  if (!Array.isArray(categorical)) throw badParam('categorical must be an array of feature names or indices', ['categorical']);
   for (const c of categorical as unknown[]) {
     if (typeof c === 'number' && Number.isInteger(c) && c >= 0 && c < names.length) flags[c] = 1;
     else if (typeof c === 'string' && names.includes(c)) flags[names.indexOf(c)] = 1;
     else {
       const hint = typeof c === 'string' ? didYouMean(c, names) : undefined;
-      throw bad(`categorical lists ${typeof c === 'string' ? `'${c}'` : String(c)}, which is not a feature${hint ? `; did you mean '${hint}'?` : ` (features: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''})`}`, ['categorical']);
+      throw badParam(`categorical lists ${typeof c === 'string' ? `'${c}'` : String(c)}, which is not a feature${hint ? `; did you mean '${hint}'?` : ` (features: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''})`}`, ['categorical']);
     }
   }
   return flags;
@@ -142,7 +147,7 @@ export function resolveMonotone(p: ResolvedParams, names: string[], isCat: Uint8
   if (m === undefined) return out;
   if (Array.isArray(m)) {
     if (m.length !== names.length) {
-      throw bad(`monotone_constraints has ${m.length} entries but there are ${names.length} features; give one -1/0/1 per feature or an object by feature name`, ['params', 'monotone_constraints']);
+      throw badParam(`monotone_constraints has ${m.length} entries but there are ${names.length} features; give one -1/0/1 per feature or an object by feature name`, ['params', 'monotone_constraints']);
     }
     m.forEach((c, j) => { out[j] = c; });
   } else {
@@ -150,14 +155,14 @@ export function resolveMonotone(p: ResolvedParams, names: string[], isCat: Uint8
       const j = names.indexOf(name);
       if (j < 0) {
         const hint = didYouMean(name, names);
-        throw bad(`monotone_constraints names '${name}', which is not a feature${hint ? `; did you mean '${hint}'?` : ''}`, ['params', 'monotone_constraints', name]);
+        throw badParam(`monotone_constraints names '${name}', which is not a feature${hint ? `; did you mean '${hint}'?` : ''}`, ['params', 'monotone_constraints', name]);
       }
       out[j] = c;
     }
   }
   for (let j = 0; j < names.length; j++) {
     if (out[j] !== 0 && isCat[j]) {
-      throw bad(`monotone_constraints sets ${out[j]} on '${names[j]}', which is categorical; categories have no order, so remove the constraint or treat the feature as numeric`, ['params', 'monotone_constraints', names[j]!]);
+      throw badParam(`monotone_constraints sets ${out[j]} on '${names[j]}', which is categorical; categories have no order, so remove the constraint or treat the feature as numeric`, ['params', 'monotone_constraints', names[j]!]);
     }
   }
   return out;

@@ -46,7 +46,7 @@ export const LIGHTGBM_IMPORT_OBJECTIVES = {
 } as const satisfies Record<string, ObjectiveName>;
 
 function bad(message: string, path: (string | number)[]): KilnError {
-  return new KilnError('INVALID_ARGUMENT', `cannot import this LightGBM model: ${message}`, { path });
+  return new KilnError('MODEL_FORMAT_INVALID', `cannot import this LightGBM model: ${message}`, { path });
 }
 
 /** True when the text looks like a LightGBM text model (first line 'tree', a version= line). */

@@ -128,10 +128,10 @@ export function resolveMetric(name: string, objective: ObjectiveName): Metric {
   }
   if (!metric) {
     const hint = didYouMean(name, Object.keys(BASE));
-    throw new KilnError('INVALID_ARGUMENT', `eval_metric '${name}' is unknown${hint ? `; did you mean '${hint}'?` : ''} (use one of: ${METRIC_NAMES.join(', ')})`, { path: ['params', 'eval_metric'] });
+    throw new KilnError('GBDT_PARAM_INVALID', `eval_metric '${name}' is unknown${hint ? `; did you mean '${hint}'?` : ''} (use one of: ${METRIC_NAMES.join(', ')})`, { path: ['params', 'eval_metric'] });
   }
   if (!metric.objectives.includes(objective)) {
-    throw new KilnError('INVALID_ARGUMENT', `eval_metric '${name}' does not apply to objective '${objective}'; it applies to ${metric.objectives.join(', ')}`, { path: ['params', 'eval_metric'] });
+    throw new KilnError('GBDT_PARAM_INVALID', `eval_metric '${name}' does not apply to objective '${objective}'; it applies to ${metric.objectives.join(', ')}`, { path: ['params', 'eval_metric'] });
   }
   return metric;
 }

@@ -20,10 +20,10 @@ export function loadModelText(text: string, where = 'model'): { booster: Booster
   if (isLightGBMText(text)) return { booster: fromLightGBMText(text), source: 'lightgbm' };
   const trimmed = text.trimStart();
   if (!trimmed.startsWith('{')) {
-    throw new KilnError('INVALID_ARGUMENT', `${where} is neither JSON (a ${MODEL_FORMAT} or XGBoost model) nor a LightGBM text model (first line 'tree'); binary XGBoost (.ubj) models are not read, save them as .json`, { path: [where] });
+    throw new KilnError('MODEL_FORMAT_INVALID', `${where} is neither JSON (a ${MODEL_FORMAT} or XGBoost model) nor a LightGBM text model (first line 'tree'); binary XGBoost (.ubj) models are not read, save them as .json`, { path: [where] });
   }
   const doc = parseXGBoostText(trimmed);
   if ((doc as { format?: unknown } | null)?.format !== undefined) return { booster: Booster.fromJSON(doc as never), source: 'kiln' };
   if (isXGBoostJSON(doc)) return { booster: fromXGBoostJSON(doc), source: 'xgboost' };
-  throw new KilnError('INVALID_ARGUMENT', `${where} is JSON but neither a ${MODEL_FORMAT} model (no 'format' field) nor an XGBoost model (no 'learner.gradient_booster')`, { path: [where] });
+  throw new KilnError('MODEL_FORMAT_INVALID', `${where} is JSON but neither a ${MODEL_FORMAT} model (no 'format' field) nor an XGBoost model (no 'learner.gradient_booster')`, { path: [where] });
 }

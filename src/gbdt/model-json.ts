@@ -101,7 +101,7 @@ export function treeToJson(t: Tree, cls: number): TreeJson {
 }
 
 function corrupt(message: string, path: (string | number)[]): KilnError {
-  return new KilnError('INVALID_ARGUMENT', `not a valid ${MODEL_FORMAT} model: ${message}`, { path });
+  return new KilnError('MODEL_FORMAT_INVALID', `not a valid ${MODEL_FORMAT} model: ${message}`, { path });
 }
 
 export function treeFromJson(j: TreeJson, k: number, nFeatures: number): Tree {
@@ -154,14 +154,14 @@ export function parseModelJson(input: unknown): GbdtModelJson {
     try {
       obj = JSON.parse(input);
     } catch (e) {
-      throw new KilnError('INVALID_ARGUMENT', `model JSON does not parse: ${(e as Error).message}`, { cause: e });
+      throw new KilnError('MODEL_FORMAT_INVALID', `model JSON does not parse: ${(e as Error).message}`, { cause: e });
     }
   }
   const format = (obj as { format?: unknown } | null)?.format;
   if (typeof format === 'string' && format !== MODEL_FORMAT) {
     const m = /^kiln\.gbdt@(\d+)$/.exec(format);
-    if (m && Number(m[1]) > FORMAT_VERSION) throw new KilnError('INVALID_ARGUMENT', `model format ${format} is newer than this kiln (reads @${FORMAT_VERSION}); upgrade kiln to load it`, { path: ['format'] });
-    throw new KilnError('INVALID_ARGUMENT', `model format '${format}' is not a kiln GBDT model (expected ${MODEL_FORMAT})`, { path: ['format'] });
+    if (m && Number(m[1]) > FORMAT_VERSION) throw new KilnError('MODEL_FORMAT_TOO_NEW', `model format ${format} is newer than this kiln (reads @${FORMAT_VERSION}); upgrade kiln to load it`, { path: ['format'] });
+    throw new KilnError('MODEL_FORMAT_INVALID', `model format '${format}' is not a kiln GBDT model (expected ${MODEL_FORMAT})`, { path: ['format'] });
   }
   const r = ModelJsonSchema.safeParse(obj);
   if (!r.success) {

@@ -161,7 +161,7 @@ export function checkParamCombinations(p: ResolvedParams): ParamIssue[] {
 
 export function throwIssues(issues: ParamIssue[], what = 'invalid GBDT parameters'): never {
   const message = issues.length === 1 ? issues[0]!.message : `${what}:\n  - ${issues.map((i) => i.message).join('\n  - ')}`;
-  throw new KilnError('INVALID_ARGUMENT', message, { path: issues.length === 1 ? ['params', issues[0]!.param] : ['params'], details: issues });
+  throw new KilnError('GBDT_PARAM_INVALID', message, { path: issues.length === 1 ? ['params', issues[0]!.param] : ['params'], details: issues });
 }
 
 /** Validates parameters, throwing one KilnError that lists every problem. */

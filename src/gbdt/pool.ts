@@ -93,7 +93,7 @@ export class TaskPool {
       await Promise.all(starts);
     } catch (e) {
       await pool.close();
-      throw new KilnError('INTERNAL', `cannot start GBDT worker threads (nthread = ${nthread}): ${(e as Error).message}; retry with nthread: 1`, { cause: e });
+      throw new KilnError('RESOURCE_UNAVAILABLE', `cannot start GBDT worker threads (nthread = ${nthread}): ${(e as Error).message}; retry with nthread: 1`, { cause: e });
     }
     for (const w of pool.workers) {
       w.removeAllListeners();

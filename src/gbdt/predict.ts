@@ -79,7 +79,7 @@ export function buildForest(trees: readonly Tree[], treeGroup: readonly number[]
     }
   }
   const thresholds = thrSets.map((s) => Float32Array.from(s).sort());
-  if (thresholds.some((t) => t.length >= MISSING_RANK)) throw new KilnError('INVALID_ARGUMENT', `a feature has ${MISSING_RANK} or more distinct split thresholds; kiln predicts with at most ${MISSING_RANK - 1} per feature`);
+  if (thresholds.some((t) => t.length >= MISSING_RANK)) throw new KilnError('MODEL_FORMAT_INVALID', `a feature has ${MISSING_RANK} or more distinct split thresholds; kiln predicts with at most ${MISSING_RANK - 1} per feature`);
   const rankTables = thresholds.map((t) => rankTable(Int32Array.from(t, floatKey)));
   const F: Forest = {
     nFeatures, nOutputs, baseMargin: Math.fround(baseMargin), nodes: new Int32Array(total * W4), leaf: new Float32Array(total), thresholds, rankTables, categoricalFeature,

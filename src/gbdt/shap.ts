@@ -331,7 +331,7 @@ export function explainRow(booster: Booster, values: ArrayLike<number>, out?: Fl
   const c = contextOf(booster);
   const F = c.nFeatures;
   if (values === null || typeof values !== 'object' || values.length !== F) {
-    throw new KilnError('INVALID_ARGUMENT', `row has ${values?.length ?? 'no'} values but the model has ${F} features (${booster.featureNames.slice(0, 10).join(', ')}${F > 10 ? ', ...' : ''})`, { path: ['values'] });
+    throw new KilnError('GBDT_DATA_INVALID', `row has ${values?.length ?? 'no'} values but the model has ${F} features (${booster.featureNames.slice(0, 10).join(', ')}${F > 10 ? ', ...' : ''})`, { path: ['values'] });
   }
   const size = c.nOutputs * (F + 1);
   const dst = out ?? new Float64Array(size);

@@ -89,7 +89,7 @@ function prepare(input: TrainInput): Prepared {
     const v = input.valid;
     const nv = checkFeatures(v?.features, undefined, 'valid.features');
     if (v.features.length !== names.length) {
-      throw new KilnError('INVALID_ARGUMENT', `valid.features has ${v.features.length} columns but the training data has ${names.length}; give the same features in the same order`, { path: ['valid', 'features'] });
+      throw new KilnError('GBDT_DATA_INVALID', `valid.features has ${v.features.length} columns but the training data has ${names.length}; give the same features in the same order`, { path: ['valid', 'features'] });
     }
     valid = {
       features: v.features, n: nv, label: checkLabels(v.label, nv, p.objective, K, 'valid.label'),
@@ -97,7 +97,7 @@ function prepare(input: TrainInput): Prepared {
     };
   }
   if (p.early_stopping_rounds !== undefined && !valid) {
-    throw new KilnError('INVALID_ARGUMENT', `early_stopping_rounds = ${p.early_stopping_rounds} needs a validation set; pass valid: { features, label }`, { path: ['params', 'early_stopping_rounds'] });
+    throw new KilnError('GBDT_PARAM_INVALID', `early_stopping_rounds = ${p.early_stopping_rounds} needs a validation set; pass valid: { features, label }`, { path: ['params', 'early_stopping_rounds'] });
   }
   return { p, n, K, label, weight, groupPtr, isCat, monotone, metrics, valid };
 }

@@ -152,7 +152,7 @@ export function parseXGBoostText(text: string): unknown {
   try {
     return JSON.parse(out);
   } catch (e) {
-    throw new KilnError('INVALID_ARGUMENT', `model JSON does not parse: ${(e as Error).message} (XGBoost binary .ubj models are not read; save them with a .json file name)`, { cause: e });
+    throw new KilnError('MODEL_FORMAT_INVALID', `model JSON does not parse: ${(e as Error).message} (XGBoost binary .ubj models are not read; save them with a .json file name)`, { cause: e });
   }
 }
 
@@ -197,7 +197,7 @@ const XgbModel = z.object({
 });
 
 function bad(message: string, path: (string | number)[]): KilnError {
-  return new KilnError('INVALID_ARGUMENT', `cannot import this XGBoost model: ${message}`, { path });
+  return new KilnError('MODEL_FORMAT_INVALID', `cannot import this XGBoost model: ${message}`, { path });
 }
 
 /** True when a parsed JSON document looks like an XGBoost model (has learner.gradient_booster). */

@@ -108,7 +108,7 @@ export async function loadModelDataset(project: Project, modelName: string, spec
     else if (CATEGORICAL.test(c.column_type)) inputs.push({ ...base, kind: 'categorical', categories: [] });
     else skipped.push({ column: c.column_name, reason: `type ${c.column_type} is not a tree input${own ? '' : ' (sequences feed neural encoders)'}` });
   }
-  if (inputs.length === 0) throw new KilnError('INVALID_ARGUMENT', `model '${modelName}': none of the selected ${featureNames.length ? 'features' : 'columns'} is a scalar a tree can use`);
+  if (inputs.length === 0) throw new KilnError('CONFIG_INVALID', `model '${modelName}': none of the selected ${featureNames.length ? 'features' : 'columns'} is a scalar a tree can use`);
   for (const col of inputs.filter((i) => i.kind === 'categorical')) {
     const rows = await store.all<{ v: string }>(`SELECT DISTINCT ${quoteIdent(col.name)}::VARCHAR AS v FROM ${quoteIdent(table)} WHERE ${quoteIdent(col.name)} IS NOT NULL ORDER BY 1`);
     col.categories = rows.map((r) => r.v);
@@ -116,7 +116,7 @@ export async function loadModelDataset(project: Project, modelName: string, spec
   const extraCols = [...new Set([...spec.slices, ...extraFeatures, ...(spec.fairness && !extraFeatures.includes(spec.fairness.feature) ? [spec.fairness.feature] : [])])];
   for (const e of extraCols) {
     if (!described.some((c) => c.column_name === e)) {
-      throw new KilnError('INVALID_ARGUMENT', `model '${modelName}': slice or fairness column '${e}' is neither a spine column of '${spec.spine.table}' nor a selected feature`);
+      throw new KilnError('CONFIG_INVALID', `model '${modelName}': slice or fairness column '${e}' is neither a spine column of '${spec.spine.table}' nor a selected feature`);
     }
   }
 

@@ -36,7 +36,7 @@ export function checkSplits(name: string, spec: ModelSpec, data: ModelDataset): 
     else if (s.positives === s.rows) problems.push(`the ${s.name} window has only positives`);
   }
   if (problems.length) {
-    throw new KilnError('INVALID_ARGUMENT', `model '${name}': the split ${JSON.stringify(spec.split)} does not give usable windows; nothing was trained:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { path: ['models', name, 'split'] });
+    throw new KilnError('SPLIT_EMPTY', `model '${name}': the split ${JSON.stringify(spec.split)} does not give usable windows; nothing was trained:\n${problems.map((p) => `  - ${p}`).join('\n')}`, { path: ['models', name, 'split'] });
   }
 }
 

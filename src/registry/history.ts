@@ -33,6 +33,6 @@ export function aliasHistory(registry: ModelRegistry, model: string, opts: { at?
   }
   if (opts.at === undefined) return out;
   const t = Date.parse(opts.at);
-  if (Number.isNaN(t)) throw new KilnError('INVALID_ARGUMENT', `--at ${opts.at}: expected an ISO date or timestamp such as 2026-03-03T14:00:00Z`);
+  if (Number.isNaN(t)) throw new KilnError('USAGE', `--at ${opts.at}: expected an ISO date or timestamp such as 2026-03-03T14:00:00Z`);
   return out.filter((iv) => Date.parse(iv.from) <= t && (iv.to === null || t < Date.parse(iv.to)));
 }

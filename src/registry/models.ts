@@ -56,7 +56,7 @@ export class ModelRegistry {
 
   /** Registers a new version (1, 2, ...) of `name`, creating the model on first use. */
   registerVersion(name: string, opts: { signature: ModelSignature; runId?: string | null; artifactPath?: string | null; description?: string | null; reason?: string; actor?: string }): ModelVersion {
-    if (!NAME.test(name)) throw new KilnError('INVALID_ARGUMENT', `model name '${name}' is not allowed: start with a letter; use letters, digits, '.', '_' or '-'`);
+    if (!NAME.test(name)) throw new KilnError('NAME_INVALID', `model name '${name}' is not allowed: start with a letter; use letters, digits, '.', '_' or '-'`);
     if (opts.signature.features.length === 0) throw new KilnError('INVALID_ARGUMENT', `model '${name}': a signature needs at least one feature`);
     const at = nowIso();
     const actor = opts.actor ?? currentActor();
@@ -92,7 +92,7 @@ export class ModelRegistry {
     const r = this.db.prepare('SELECT * FROM model_versions WHERE model_name = ? AND version = ?').get(name, version) as Record<string, unknown> | undefined;
     if (!r) {
       const latest = (this.db.prepare('SELECT max(version) AS v FROM model_versions WHERE model_name = ?').get(name) as { v: number | null }).v;
-      throw new KilnError('MODEL_NOT_FOUND', `model '${name}' has no version ${version} (versions: 1..${latest ?? 0})`);
+      throw new KilnError('VERSION_NOT_FOUND', `model '${name}' has no version ${version} (versions: 1..${latest ?? 0})`);
     }
     const aliases = (this.db.prepare('SELECT alias FROM model_aliases WHERE model_name = ? AND version = ? ORDER BY alias').all(name, version) as { alias: string }[]).map((a) => a.alias);
     return {
@@ -110,7 +110,7 @@ export class ModelRegistry {
     this.requireModel(name);
     if (sel === undefined) {
       const v = (this.db.prepare('SELECT max(version) AS v FROM model_versions WHERE model_name = ?').get(name) as { v: number | null }).v;
-      if (v === null) throw new KilnError('MODEL_NOT_FOUND', `model '${name}' has no versions yet`);
+      if (v === null) throw new KilnError('VERSION_NOT_FOUND', `model '${name}' has no versions yet`);
       return this.getVersion(name, v);
     }
     if (/^\d+$/.test(sel)) return this.getVersion(name, Number(sel));
@@ -118,14 +118,14 @@ export class ModelRegistry {
     if (!row) {
       const known = (this.db.prepare('SELECT alias FROM model_aliases WHERE model_name = ?').all(name) as { alias: string }[]).map((a) => a.alias);
       const hint = didYouMean(sel, known);
-      throw new KilnError('MODEL_NOT_FOUND', `model '${name}' has no alias '${sel}'${hint ? `; did you mean '${hint}'?` : ''} (aliases: ${known.length ? known.join(', ') : 'none'})`);
+      throw new KilnError('ALIAS_NOT_FOUND', `model '${name}' has no alias '${sel}'${hint ? `; did you mean '${hint}'?` : ''} (aliases: ${known.length ? known.join(', ') : 'none'})`);
     }
     return this.getVersion(name, row.version);
   }
 
   /** Points `alias` at `version`, moving it atomically from where it was, and records who and why. */
   setAlias(name: string, alias: string, version: number, opts: { reason: string; actor?: string }): { previousVersion: number | null } {
-    if (!ALIAS.test(alias) || /^\d+$/.test(alias)) throw new KilnError('INVALID_ARGUMENT', `alias '${alias}' is not allowed: start with a letter; letters, digits, '_' or '-'`);
+    if (!ALIAS.test(alias) || /^\d+$/.test(alias)) throw new KilnError('NAME_INVALID', `alias '${alias}' is not allowed: start with a letter; letters, digits, '_' or '-'`);
     requireReason(opts.reason);
     return this.db.transaction(() => {
       this.getVersion(name, version);
@@ -145,7 +145,7 @@ export class ModelRegistry {
       const prev = this.db.prepare('SELECT version FROM model_aliases WHERE model_name = ? AND alias = ?').get(name, alias) as { version: number } | undefined;
       if (!prev) {
         this.requireModel(name);
-        throw new KilnError('MODEL_NOT_FOUND', `model '${name}' has no alias '${alias}'`);
+        throw new KilnError('ALIAS_NOT_FOUND', `model '${name}' has no alias '${alias}'`);
       }
       this.db.prepare('DELETE FROM model_aliases WHERE model_name = ? AND alias = ?').run(name, alias);
       this.audit({ at: nowIso(), actor: opts.actor ?? currentActor(), action: 'remove_alias', model: name, version: null, alias, previousVersion: prev.version, reason: opts.reason });
@@ -179,5 +179,5 @@ export class ModelRegistry {
 }
 
 function requireReason(reason: string | undefined): void {
-  if (!reason || !reason.trim()) throw new KilnError('INVALID_ARGUMENT', 'an alias change needs a reason (--reason "..."); it is kept in the audit log');
+  if (!reason || !reason.trim()) throw new KilnError('USAGE', 'an alias change needs a reason (--reason "..."); it is kept in the audit log');
 }

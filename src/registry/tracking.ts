@@ -90,7 +90,7 @@ export class Run {
   logArtifact(name: string, content: { data: string | Uint8Array } | { file: string }): string {
     const rel = normalize(name);
     if (rel.startsWith('..') || rel.startsWith('/') || rel === '.') {
-      throw new KilnError('INVALID_ARGUMENT', `artifact name '${name}' must be a relative path inside the run's artifact directory`);
+      throw new KilnError('NAME_INVALID', `artifact name '${name}' must be a relative path inside the run's artifact directory`);
     }
     const dest = join(this.artifactsDir, this.id, rel);
     mkdirSync(dirname(dest), { recursive: true });

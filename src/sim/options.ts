@@ -44,7 +44,7 @@ export function defaultShockMonth(months: number): number | null {
   return months >= 12 ? Math.floor(months / 2) : null;
 }
 
-/** Validates and resolves options; every problem is a KilnError('INVALID_ARGUMENT') naming the option. */
+/** Validates and resolves options; every problem is a KilnError('SIM_OPTION_INVALID') naming the option. */
 export function parseSimOptions(input: unknown): SimOptions {
   const res = SimOptionsSchema.safeParse(input ?? {});
   if (!res.success) {
@@ -59,7 +59,7 @@ export function parseSimOptions(input: unknown): SimOptions {
       return [{ option: i.path.join('.'), message: i.message }];
     });
     const text = issues.map((i) => (i.option ? `option '${i.option}': ${i.message}` : i.message)).join('; ');
-    throw new KilnError('INVALID_ARGUMENT', `invalid simulator options: ${text}`, {
+    throw new KilnError('SIM_OPTION_INVALID', `invalid simulator options: ${text}`, {
       path: issues[0]?.option ? [issues[0].option] : undefined,
       details: issues,
     });
@@ -68,7 +68,7 @@ export function parseSimOptions(input: unknown): SimOptions {
   const shockMonth = o.shockMonth === undefined ? defaultShockMonth(o.months) : o.shockMonth;
   if (shockMonth !== null && shockMonth >= o.months) {
     throw new KilnError(
-      'INVALID_ARGUMENT',
+      'SIM_OPTION_INVALID',
       `invalid simulator options: option 'shockMonth': expected a month index in [0, ${o.months - 1}] (months = ${o.months}) or null for no shock, got ${shockMonth}`,
       { path: ['shockMonth'], details: [{ option: 'shockMonth', message: `must be < months (${o.months})` }] },
     );

@@ -186,7 +186,7 @@ export class MetaStore {
     const row = this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
     const current = row.v ?? 0;
     if (current > MIGRATIONS.length) {
-      throw new KilnError('META_CORRUPT', `${this.path} was written by a newer kiln (schema ${current}; this kiln knows ${MIGRATIONS.length}). Upgrade kiln.`, { path: [this.path] });
+      throw new KilnError('STORE_TOO_NEW', `${this.path} was written by a newer kiln (schema ${current}; this kiln knows ${MIGRATIONS.length}). Upgrade kiln.`, { path: [this.path] });
     }
     if (current === MIGRATIONS.length) return;
     // Keep a copy of what a migration is about to change (a fresh, empty store has nothing to keep).

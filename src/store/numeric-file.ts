@@ -55,7 +55,7 @@ export class NumericFile {
       try {
         described = await store.all(`DESCRIBE SELECT * FROM ${source}`);
       } catch (e) {
-        throw new KilnError('INVALID_ARGUMENT', `cannot read ${path} as ${format === 'csv' ? 'CSV' : 'Parquet'}: ${firstLine(e)}; check the file is ${format === 'csv' ? 'comma-separated text with a header line' : 'a Parquet file'}`, { path: [path], cause: e });
+        throw new KilnError('FILE_INVALID', `cannot read ${path} as ${format === 'csv' ? 'CSV' : 'Parquet'}: ${firstLine(e)}; check the file is ${format === 'csv' ? 'comma-separated text with a header line' : 'a Parquet file'}`, { path: [path], cause: e });
       }
       const names = described.map((d) => d.column_name);
       const types = described.map((d) => d.column_type);
@@ -155,9 +155,9 @@ export function readError(path: string, e: unknown): KilnError {
   const cell = /converting column "(.*?)"\. Could not convert string "(.*?)" to/.exec(msg);
   if (line && cell) {
     const [, column, value] = cell;
-    return new KilnError('INVALID_ARGUMENT', `${path}:${line}: column '${column}' holds '${value}', which is not a number (the column's type was detected from the rows before it); fix the value, or read it as missing (kiln gbdt: --na 'NA,,${value}')`, { path: [path, Number(line), column!], cause: e });
+    return new KilnError('FILE_INVALID', `${path}:${line}: column '${column}' holds '${value}', which is not a number (the column's type was detected from the rows before it); fix the value, or read it as missing (kiln gbdt: --na 'NA,,${value}')`, { path: [path, Number(line), column!], cause: e });
   }
-  return new KilnError('INVALID_ARGUMENT', `cannot read ${path}: ${firstLine(e)}`, { path: [path], cause: e });
+  return new KilnError('FILE_INVALID', `cannot read ${path}: ${firstLine(e)}`, { path: [path], cause: e });
 }
 
 function firstLine(e: unknown): string {

@@ -64,7 +64,7 @@ const KEEP_TYPES = /^(BOOLEAN|TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT
 export async function showTable(project: Project, table: string, opts: { limit?: number; where?: string } = {}): Promise<TableRows> {
   const store = project.offline;
   const limit = opts.limit ?? 20;
-  if (!Number.isInteger(limit) || limit < 0) throw new KilnError('INVALID_ARGUMENT', `--limit ${String(opts.limit)}: expected a whole number >= 0`);
+  if (!Number.isInteger(limit) || limit < 0) throw new KilnError('USAGE', `--limit ${String(opts.limit)}: expected a whole number >= 0`);
   const names = (await store.all<{ table_name: string }>(
     `SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT starts_with(table_name, '__kiln') ORDER BY table_name`,
   )).map((r) => r.table_name);
@@ -87,7 +87,7 @@ export async function showTable(project: Project, table: string, opts: { limit?:
       return (await prepared.runAndReadAll()).getRowObjectsJS() as Record<string, unknown>[];
     } catch (e) {
       const msg = (e as Error).message.split('\n')[0]!;
-      throw new KilnError('INVALID_ARGUMENT', `--where ${JSON.stringify(opts.where)}: DuckDB cannot run it as a condition on table '${table}': ${msg}\n  columns: ${columns.map((c) => `${c.name} ${c.type}`).join(', ')}`, { path: [table], cause: e });
+      throw new KilnError('USAGE', `--where ${JSON.stringify(opts.where)}: DuckDB cannot run it as a condition on table '${table}': ${msg}\n  columns: ${columns.map((c) => `${c.name} ${c.type}`).join(', ')}`, { path: [table], cause: e });
     }
   };
   const rows = (await query(`SELECT ${select} FROM ${quoteIdent(table)}${where} LIMIT ${limit}`)).map(jsonRow);

@@ -19,7 +19,7 @@ describe('the kiln binary', () => {
 
   it('says how to start when there is no project', async () => {
     const r = await kiln(['tables'], dir);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(66);
     expect(r.stderr).toContain('error [PROJECT_NOT_FOUND]: no kiln project in');
     expect(r.stderr).toContain("Run 'kiln init'");
   });
@@ -40,7 +40,7 @@ describe('the kiln binary', () => {
 
     const bad = write(root, 'bad.csv', 'txn_id,ts,amount\n3,2024-03-01,5,9\n');
     const r = await kiln(['ingest', 'tx', bad], root);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(65);
     expect(r.stderr).toContain(`error [INGEST_BAD_ROWS]: ${bad}: 1 bad row; nothing was loaded (table 'tx' is unchanged)`);
     expect(r.stderr).toContain('line 2: too many fields');
 
@@ -63,8 +63,8 @@ describe('the kiln binary', () => {
     const t = await kiln(['tables'], root);
     for (const name of ['borrowers', 'transactions', 'applications', 'loans', 'repayments', 'loan_labels', 'merchants']) expect(t.stdout).toMatch(new RegExp(`^${name}\\s`, 'm'));
     const bad = await kiln(['sim', '--borrowers', '0'], root);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain("error [INVALID_ARGUMENT]: invalid simulator options: option 'borrowers'");
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain("error [SIM_OPTION_INVALID]: invalid simulator options: option 'borrowers'");
   });
 
   it('lists runs, and moves and audits model aliases', async () => {
@@ -83,19 +83,22 @@ describe('the kiln binary', () => {
     expect((await kiln(['models', 'alias', 'set', 'credit@1', 'champion', '--reason', 'launch'], root)).stdout).toBe('credit@champion -> version 1\n');
     expect((await kiln(['models', 'alias', 'set', 'credit@2', 'champion', '--reason', 'better OOT AUC'], root)).stdout).toBe('credit@champion -> version 2 (was 1)\n');
     const noReason = await kiln(['models', 'alias', 'set', 'credit@1', 'champion'], root);
-    expect(noReason.code).not.toBe(0);
+    expect(noReason.code).toBe(64);
     expect(noReason.stderr).toContain("required option '--reason <text>' not specified");
     expect((await kiln(['models', 'list'], root)).stdout).toMatch(/^credit\s+2\s+2\s+champion=2$/m);
     const hist = (await kiln(['models', 'history', 'credit'], root)).stdout;
     expect(hist).toMatch(/^champion\s+1\s+\S+\s+\S+\s+\S+\s+launch$/m);
     expect(hist).toMatch(/^champion\s+2\s+\S+\s+now\s+\S+\s+better OOT AUC$/m);
     const bad = await kiln(['models', 'show', 'credit@champoin'], root);
-    expect(bad.stderr).toContain("did you mean 'champion'?");
+    expect(bad.code).toBe(66);
+    expect(bad.stderr).toContain("error [ALIAS_NOT_FOUND]: model 'credit' has no alias 'champoin'; did you mean 'champion'?");
+    const ref = await kiln(['models', 'alias', 'set', 'credit', 'champion', '--reason', 'x'], root);
+    expect([ref.code, ref.stderr]).toEqual([64, "error [USAGE]: 'credit': expected NAME@VERSION, e.g. credit@3\n"]);
   });
 
   it('rejects a wrong option value with usage help', async () => {
     const r = await kiln(['ingest', 'tx', 'x.csv', '--mode', 'merge'], dir);
-    expect(r.code).not.toBe(0);
+    expect(r.code).toBe(64);
     expect(r.stderr).toContain("argument 'merge' is invalid. Allowed choices are append, replace");
   });
 });

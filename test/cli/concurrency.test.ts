@@ -112,7 +112,7 @@ describe('several kiln commands at once on one project', () => {
     const [busy, runs] = await Promise.all([start(['--wait-timeout', '1', 'tables'], dir).done, start(['runs', 'list'], dir).done]);
     expect(runs.code).toBe(0);
     expect(runs.stdout).toMatch(/^\w+\s+credit\s/m);
-    expect(busy.code).toBe(1);
+    expect(busy.code).toBe(75);
     expect(busy.stderr).toContain(`error [STORE_BUSY]: the offline store ${db} is in use by pid ${holder.pid} (kiln ingest loans march.csv, since`);
     expect(busy.stderr).toContain('--wait-timeout SECONDS');
     expect(busy.stderr).not.toMatch(/\n\s+at /);

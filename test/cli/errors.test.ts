@@ -54,7 +54,7 @@ describe('errors from user input are KilnErrors naming the file, without a stack
     chmodSync(join(root, 'kiln.config.ts'), 0o000);
     try {
       const r = await kiln(['runs', 'list'], root, 'nobody');
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(66);
       expect(r.stderr).toContain(`error [FILE_UNREADABLE]: the project config ${join(root, 'kiln.config.ts')}: permission denied`);
       noStack(r.stderr);
     } finally {
@@ -67,11 +67,11 @@ describe('errors from user input are KilnErrors naming the file, without a stack
     // Readable by all, writable by root only: read-only for 'nobody'.
     execFileSync('chmod', ['-R', 'a+rX,go-w', root]);
     const r = await kiln(['models', 'list'], root, 'nobody');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(77);
     expect(r.stderr).toContain(`error [PROJECT_READONLY]: ${join(root, '.kiln')} is not writable (EACCES)`);
     noStack(r.stderr);
     const init = await kiln(['init', 'inside'], root, 'nobody');
-    expect(init.code).toBe(1);
+    expect(init.code).toBe(77);
     expect(init.stderr).toContain(`error [PROJECT_READONLY]: cannot create the project in ${join(root, 'inside')} (EACCES)`);
     noStack(init.stderr);
   });
@@ -83,7 +83,7 @@ describe('errors from user input are KilnErrors naming the file, without a stack
     execFileSync('chmod', ['-R', 'a+rwX', join(root, '.kiln')]);
     chmodSync(root, 0o777);
     const r = await kiln(['ingest', 'secret', 'secret.csv'], root, 'nobody');
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(66);
     expect(r.stderr).toContain(`error [FILE_UNREADABLE]: file ${file}: permission denied`);
     noStack(r.stderr);
   });
@@ -95,7 +95,7 @@ describe('errors from user input are KilnErrors naming the file, without a stack
     truncateSync(metaDb, Math.floor(readFileSync(metaDb).length / 3));
     rmSync(`${metaDb}-wal`, { force: true });
     const r = await kiln(['runs', 'list'], root);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(74);
     expect(r.stderr).toContain(`error [META_CORRUPT]: the metadata store ${metaDb} is damaged`);
     noStack(r.stderr);
     const d = await kiln(['--debug', 'runs', 'list'], root);
@@ -111,7 +111,7 @@ describe('errors from user input are KilnErrors naming the file, without a stack
     expect((await kiln(['ingest', 'tx', 'tx.csv'], root)).code).toBe(0);
     for (const f of ['meta.sqlite', 'meta.sqlite-wal', 'meta.sqlite-shm']) rmSync(join(root, '.kiln', f), { force: true });
     const r = await kiln(['tables'], root);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(72);
     expect(r.stderr).toContain(`error [META_MISSING]: the metadata store ${join(root, '.kiln', 'meta.sqlite')} is missing, but the project has data (1 table in`);
     expect(r.stderr).toContain("'kiln init --repair'");
     const fix = await kiln(['init', '--repair'], root);
@@ -123,15 +123,15 @@ describe('errors from user input are KilnErrors naming the file, without a stack
 
   it('a missing file given to a command: FILE_NOT_FOUND or the command\'s own code, never internal', async () => {
     const r = await kiln(['--project', join(dir, 'lost'), 'ingest', 'tx', join(dir, 'nope.csv')], dir);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(66);
     expect(r.stderr).toMatch(/^error \[[A-Z_]+\]: .*nope\.csv/m);
     expect(r.stderr).not.toContain('internal error');
   });
 
   it('--wait-timeout must be a number of seconds', async () => {
     const r = await kiln(['--wait-timeout', 'soon', 'tables'], join(dir, 'lost'));
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('error [INVALID_ARGUMENT]: --wait-timeout soon: expected a number of seconds');
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain('error [USAGE]: --wait-timeout soon: expected a number of seconds');
   });
 });
 
@@ -149,7 +149,7 @@ describe('reportError', () => {
 
   it('shows a KilnError without a stack, and its stack with --debug', () => {
     const e = new KilnError('FILE_NOT_FOUND', 'x.csv does not exist');
-    expect(capture(() => reportError(e))).toEqual({ code: 1, text: 'error [FILE_NOT_FOUND]: x.csv does not exist\n' });
+    expect(capture(() => reportError(e))).toEqual({ code: 66, text: 'error [FILE_NOT_FOUND]: x.csv does not exist\n' });
     expect(capture(() => reportError(e, { debug: true })).text).toMatch(/^error \[FILE_NOT_FOUND\]: x.csv does not exist\nKilnError: x.csv does not exist\n\s+at /);
   });
 
@@ -172,10 +172,10 @@ describe('reportError', () => {
   it('turns a SQLite error that escaped a command into a KilnError about meta.sqlite', () => {
     const e = Object.assign(new Error('database disk image is malformed'), { code: 'SQLITE_CORRUPT' });
     const out = capture(() => reportError(e));
-    expect(out.code).toBe(1);
+    expect(out.code).toBe(74);
     expect(out.text).toMatch(/^error \[META_CORRUPT\]: the metadata store \S*meta\.sqlite is damaged \(database disk image is malformed\)/);
     const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' });
-    expect(capture(() => reportError(busy)).text).toContain('error [STORE_BUSY]: the metadata store');
+    expect(capture(() => reportError(busy))).toEqual({ code: 75, text: expect.stringContaining('error [STORE_BUSY]: the metadata store') });
   });
 });
 

@@ -25,7 +25,7 @@ export default defineConfig({ name: 'force-test', models: { noise: {
 
   it('fails a model that learned nothing, and registers it with --force and a warning', async () => {
     const refused = await kiln(['train', 'noise', '--quiet'], dir);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(65);
     expect(refused.stderr).toContain('error [MODEL_LEARNED_NOTHING]');
     expect(refused.stderr).toContain('--force');
     const forced = await kiln(['train', 'noise', '--quiet', '--force'], dir);

@@ -46,7 +46,7 @@ describe('bad input', () => {
     try { auc([0, 5, NaN], [NaN, 0.2], { weight: [1, 2, -3] }); } catch (e) { err = e; }
     expect(err).toBeInstanceOf(KilnError);
     const k = err as KilnError;
-    expect(k.code).toBe('INVALID_ARGUMENT');
+    expect(k.code).toBe('EVAL_INPUT_INVALID');
     expect(k.path).toEqual(['auc', 'y']);
     expect(k.message).toBe('auc: y[2] is NaN; labels must be 0 or 1 — drop rows whose outcome is not yet known; y[1] is 5; labels must be 0 or 1 (1 = default); score has 2 values but y has 3; pass one value per row; weight[2] is -3; weights must be finite and >= 0');
     expect((k.details as { issues: { argument: string }[] }).issues.map((i) => i.argument)).toEqual(['y', 'y', 'score', 'weight']);
@@ -59,5 +59,12 @@ describe('bad input', () => {
     expectKilnError(() => liftTable([0, 1], [0.1, 0.2], { ties: 'random' as never }), "ties 'random' is unknown; use one of: together, by-index");
     expectKilnError(() => rocCurve([0, 1], [0.1, 0.2], { maxPoints: 1 }), 'maxPoints is 1; expected an integer in [2, ∞]');
     expectKilnError(() => approvalCurve([0, 1], [0.1, 0.2], { points: 1 }), 'points is 1');
+  });
+
+  it('a Platt fit that overflows (weights near the float maximum) is bad input, not an internal error', () => {
+    let err: unknown;
+    try { fitPlatt([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1], { weight: [1e308, 1e308, 1e308, 1e308] }); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(KilnError);
+    expect([(err as KilnError).code, (err as KilnError).message]).toEqual(['EVAL_INPUT_INVALID', expect.stringMatching(/^fitPlatt: Newton's method diverged .*use fitIsotonic/)]);
   });
 });

@@ -49,7 +49,7 @@ export function expectKilnError(fn: () => unknown, ...fragments: string[]): Erro
     fn();
   } catch (e) {
     const oneClass = (e as Error).message.includes('has only one class') || (e as Error).message.includes('have weight 0');
-    expect(isKilnError(e, oneClass ? 'METRIC_UNDEFINED' : 'INVALID_ARGUMENT'), String(e)).toBe(true);
+    expect(isKilnError(e, oneClass ? 'METRIC_UNDEFINED' : 'EVAL_INPUT_INVALID'), String(e)).toBe(true);
     for (const f of fragments) expect((e as Error).message).toContain(f);
     return e as Error;
   }

@@ -30,14 +30,14 @@ describe('bad input', () => {
 
   it('names unknown features and sets, with did-you-mean', async () => {
     const e = await failure(build({ features: ['sum_7d', 'n_7', 'basik'] }));
-    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.code).toBe('FEATURE_NOT_FOUND');
     expect(e.message).toContain("unknown feature or feature set 'n_7' (did you mean 'n_7d'?), 'basik' (did you mean 'basic'?)");
   });
 
   it('checks sources against the store: tables, columns and types, all at once', async () => {
     const wrong = eventSource('payments', { entity: user, table: 'paymnts', timestamp: 'ts', columns: { amount: 'double' } });
     const e1 = await failure(build({ definitions: [user, wrong, count(wrong, { name: 'n', window: '1d' })], features: ['n'] }));
-    expect(e1.code).toBe('CONFIG_INVALID');
+    expect(e1.code).toBe('FEATURE_DEFINITION_INVALID');
     expect(e1.message).toContain("source 'payments': table 'paymnts' is not in the offline store; did you mean 'payments'?");
     const cols = eventSource('payments', { entity: user, timestamp: 'time', availableAt: 'amount', columns: { amount: 'double', kind: 'bigint', amnt: 'double' } });
     const e2 = await failure(build({
@@ -53,6 +53,7 @@ describe('bad input', () => {
   it('rejects a spine without the entity key or a time column', async () => {
     await createTable(ctx.project, 'no_key', { uid: 'BIGINT', ts: 'TIMESTAMP' }, [{ uid: 1, ts: T0 }]);
     const e1 = await failure(build({ spine: { table: 'no_key' } }));
+    expect(e1.code).toBe('SPINE_INVALID');
     expect(e1.message).toBe("spine table 'no_key' has no entity key column 'user_id' (columns: uid, ts). Name it user_id or pass the key column (--key)");
     await createTable(ctx.project, 'no_time', { user_id: 'BIGINT', label: 'BIGINT' }, [{ user_id: 1, label: 0 }]);
     const e2 = await failure(build({ spine: { table: 'no_time' } }));
@@ -98,11 +99,15 @@ describe('bad input', () => {
     expect(() => parseUtcTime('2025-01-01T00:00:00+02:00', 'as-of time')).toThrow(/has offset \+02:00; kiln works in UTC/);
     expect(parseUtcTime('2025-01-01 12:00:00', 'as-of time')).toBe('2025-01-01T12:00:00.000Z');
     expect((await failure(build({ spine: { entities: 'all', asOf: 'soon' } }))).message).toContain("as-of time 'soon' is not a time");
+    expect((await failure(build({ spine: { file: junk } }))).code).toBe('SPINE_INVALID');
   });
 
   it('rejects bad options and clashing column names', async () => {
-    expect((await failure(build({ out: 'x.csv' }))).message).toContain('name the file *.parquet');
-    expect((await failure(build({ eventTimeBound: 'loose' as never }))).message).toContain("eventTimeBound must be 'strict' or 'inclusive'");
+    const out = await failure(build({ out: 'x.csv' }));
+    expect([out.code, out.message]).toEqual(['USAGE', expect.stringContaining('name the file *.parquet')]);
+    const bound = await failure(build({ eventTimeBound: 'loose' as never }));
+    expect([bound.code, bound.message]).toEqual(['INVALID_ARGUMENT', expect.stringContaining("eventTimeBound must be 'strict' or 'inclusive'")]);
+    expect((await failure(build({ table: '__kiln_x' }))).code).toBe('NAME_INVALID');
     await createTable(ctx.project, 'clash', { user_id: 'BIGINT', ts: 'TIMESTAMP', n_7d: 'BIGINT' }, [{ user_id: 1, ts: T0, n_7d: 1 }]);
     expect((await failure(build({ spine: { table: 'clash' } }))).message).toContain("column 'n_7d' has the name of a feature column");
   });

@@ -58,7 +58,7 @@ describe('kiln features', () => {
     expect(out).toContain('source       name=payments type=event table=payments key=user_id timestamp=ts');
     expect(out).toContain('description  money in, last week');
     const err = await kiln(ctx.dir, 'describe', 'sum_7').catch((e: unknown) => e);
-    expect(isKilnError(err, 'INVALID_ARGUMENT') && err.message).toBe("no feature or feature set 'sum_7'; did you mean 'sum_7d'?; run 'kiln features list'");
+    expect(isKilnError(err, 'FEATURE_NOT_FOUND') && err.message).toBe("no feature or feature set 'sum_7'; did you mean 'sum_7d'?; run 'kiln features list'");
   });
 
   it('builds a training set to Parquet', async () => {

@@ -86,7 +86,7 @@ describe('load-time validation', () => {
     ]));
     expect(issues).toHaveLength(9);
     const e = thrown(() => loadFeatureRegistry(defs));
-    expect(e.code).toBe('CONFIG_INVALID');
+    expect(e.code).toBe('FEATURE_DEFINITION_INVALID');
     expect(e.message).toMatch(/^feature definitions: 9 problems:\n {2}- /);
   });
 

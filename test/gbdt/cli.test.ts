@@ -129,7 +129,7 @@ describe('kiln gbdt: the row-id column of R and pandas CSVs', () => {
     const bad = join(dir, 'uses-id.json');
     writeFileSync(bad, JSON.stringify(b));
     const e = await failure(['predict', '--model', bad, '--data', withId, '--out', join(dir, 'x.csv')]);
-    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.code).toBe('GBDT_DATA_INVALID');
     expect(e.message).toMatch(/the model uses a feature 'column0', but in .*drop-id\.csv that is the unnamed first column .* retrain the model without it/);
   });
 
@@ -165,14 +165,14 @@ describe('kiln gbdt: names given on the command line', () => {
   for (const [flag, extra, msg] of cases) {
     it(`refuses a ${flag} name that is not a column, with did-you-mean`, async () => {
       const e = await failure(['train', '--data', csv(), '--label', flag === '--label' ? 'yy' : 'y', ...extra, '--params', few, '--out', join(dir, 'n.json')]);
-      expect(e.code).toBe('INVALID_ARGUMENT');
+      expect(e.code).toBe('USAGE');
       expect(e.message).toMatch(msg);
     });
   }
 
   it('refuses a --categorical column that is not a feature (the label, or dropped)', async () => {
     const e = await failure(['train', '--data', csv(), '--label', 'y', '--drop', 'x2', '--categorical', 'x2', '--params', few]);
-    expect(e.message).toBe("--categorical 'x2' is not a feature: it is in --drop");
+    expect([e.code, e.message]).toEqual(['USAGE', "--categorical 'x2' is not a feature: it is in --drop"]);
   });
 
   it('predict names the model feature the data lacks', async () => {
@@ -181,6 +181,7 @@ describe('kiln gbdt: names given on the command line', () => {
     const other = join(dir, 'other.csv');
     writeFileSync(other, 'x_2,x0,x1,x3\n1,2,3,4\n');
     const e = await failure(['predict', '--model', model, '--data', other, '--out', join(dir, 'o.csv')]);
+    expect(e.code).toBe('GBDT_DATA_INVALID');
     expect(e.message).toMatch(/the model's feature 'x2' is not a column of .*other\.csv \(did you mean 'x_2'\?\)/);
   });
 });
@@ -200,7 +201,7 @@ describe('kiln gbdt: missing and unreadable files are KilnErrors naming the path
     expect(e.message).toMatch(/--params file .*params\.jsn does not exist; .*JSON text starting with '\{' or the path of a file/);
     writeFileSync(join(dir, 'bad-params.json'), '{"max_depth": 3,');
     e = await failure(['train', '--data', csv, '--label', 'y', '--params', join(dir, 'bad-params.json')]);
-    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.code).toBe('USAGE');
     expect(e.message).toMatch(/--params file .*bad-params\.json is not valid JSON/);
     writeFileSync(join(dir, 'params.json'), '{"n_estimators": 2, "nthread": 1}');
     const r = await runCli(['train', '--data', csv, '--label', 'y', '--params', join(dir, 'params.json'), '--out', join(dir, 'pf.json'), '--every', '0']);
@@ -239,13 +240,13 @@ describe('kiln gbdt: missing and unreadable files are KilnErrors naming the path
     e = await failure(['explain', '--model', dir, '--data', csv]);
     expect(e.code).toBe('FILE_UNREADABLE');
     e = await failure(['predict', '--model', csv, '--data', csv, '--out', join(dir, 'o.csv')]);
-    expect([e.code, e.message]).toEqual(['INVALID_ARGUMENT', expect.stringMatching(/files\.csv is neither JSON/)]);
+    expect([e.code, e.message]).toEqual(['MODEL_FORMAT_INVALID', expect.stringMatching(/files\.csv is neither JSON/)]);
   });
 
   it('an output file in a folder that does not exist; nothing half-written is left', async () => {
     const csv = await setup();
     const e = await failure(['predict', '--model', model, '--data', csv, '--out', join(dir, 'no-such-dir', 'p.csv')]);
-    expect([e.code, e.message]).toEqual(['INVALID_ARGUMENT', expect.stringMatching(/cannot write .*no-such-dir\/p\.csv: ENOENT; check that its folder exists/)]);
+    expect([e.code, e.message]).toEqual(['FILE_UNWRITABLE', expect.stringMatching(/cannot write .*no-such-dir\/p\.csv: ENOENT; check that its folder exists/)]);
     expect(readdirSync(dir).filter((f) => f.includes('kiln-tmp'))).toEqual([]);
   });
 });
@@ -335,7 +336,7 @@ describe('the DuckDB chunk reader (NumericFile)', () => {
     lines[25_001] = '25000,abc,1';
     writeFileSync(path, `${lines.join('\n')}\n`);
     const e = await failure(['train', '--data', path, '--label', 'y', '--params', few]);
-    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.code).toBe('FILE_INVALID');
     expect(e.message).toMatch(/late\.csv:25002: column 'b' holds 'abc', which is not a number .*--na 'NA,,abc'/);
     expect(e.path?.slice(1)).toEqual([25_002, 'b']);
     // The advice works: 'abc' and empty cells are then missing.

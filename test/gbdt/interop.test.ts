@@ -270,7 +270,7 @@ describe('LightGBM text import', () => {
   for (const [what, t, msg] of errors) {
     it(`refuses ${what} with the field named`, () => {
       const err = (() => { try { fromLightGBMText(t); } catch (e) { return e as { code: string; message: string }; } return null; })();
-      expect(err?.code).toBe('INVALID_ARGUMENT');
+      expect(err?.code).toBe('MODEL_FORMAT_INVALID');
       expect(err?.message).toMatch(msg);
     });
   }

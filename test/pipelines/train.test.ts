@@ -123,7 +123,7 @@ describe('kiln train', () => {
 
   it('says which window is unusable when a split has too few positives', async () => {
     await reopen({ credit: { ...MODEL, split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2024-10-02' }, minPositives: 10 } });
-    const m = await fails(trainModel(project, 'credit', { quiet: true }), 'INVALID_ARGUMENT');
+    const m = await fails(trainModel(project, 'credit', { quiet: true }), 'SPLIT_EMPTY');
     expect(m).toMatch(/the test window has \d+ positives \(default_12m = 1\) among \d+ rows; at least 10 are needed/);
   });
 

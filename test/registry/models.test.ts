@@ -32,6 +32,20 @@ describe('model registry', () => {
     expect(() => reg.resolve('credit@9')).toThrow("model 'credit' has no version 9 (versions: 1..2)");
   });
 
+  it('gives each failure a code a caller can switch on', () => {
+    const code = (f: () => unknown): string => { try { f(); } catch (e) { return (e as KilnError).code; } return 'none'; };
+    reg.registerVersion('credit', { signature: sig });
+    expect(code(() => reg.resolve('credti'))).toBe('MODEL_NOT_FOUND');
+    expect(code(() => reg.resolve('credit@9'))).toBe('VERSION_NOT_FOUND');
+    expect(code(() => reg.resolve('credit@champion'))).toBe('ALIAS_NOT_FOUND');
+    expect(code(() => reg.removeAlias('credit', 'champion', { reason: 'x' }))).toBe('ALIAS_NOT_FOUND');
+    expect(code(() => reg.setAlias('credit', '1st', 1, { reason: 'x' }))).toBe('NAME_INVALID');
+    expect(code(() => reg.registerVersion('9lives', { signature: sig }))).toBe('NAME_INVALID');
+    expect(code(() => reg.setAlias('credit', 'champion', 1, { reason: ' ' }))).toBe('USAGE');
+    expect(code(() => aliasHistory(reg, 'credit', { at: 'last tuesday' }))).toBe('USAGE');
+    expect(code(() => reg.registerVersion('credit', { signature: { ...sig, features: [] } }))).toBe('INVALID_ARGUMENT');
+  });
+
   it('moves an alias atomically, records who and why, and needs a reason', () => {
     reg.registerVersion('credit', { signature: sig });
     reg.registerVersion('credit', { signature: sig });

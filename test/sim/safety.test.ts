@@ -78,12 +78,12 @@ describe('simulator options', () => {
       try { parseSimOptions(input); } catch (e) { err = e; }
       expect(err).toBeInstanceOf(KilnError);
       const e = err as KilnError;
-      expect(e.code).toBe('INVALID_ARGUMENT');
+      expect(e.code).toBe('SIM_OPTION_INVALID');
       expect(e.message).toContain(option);
       expect(e.message).toMatch(expected);
       // simulate validates before touching the store.
       const viaSim = await simulate(env.store, input).catch((x: unknown) => x);
-      expect(isKilnError(viaSim, 'INVALID_ARGUMENT')).toBe(true);
+      expect(isKilnError(viaSim, 'SIM_OPTION_INVALID')).toBe(true);
     });
   }
 

@@ -58,6 +58,20 @@ describe('the metadata store', () => {
     expect((await rejects(() => MetaStore.open(metaDb), 'META_CORRUPT')).message).toContain('file is not a database');
   });
 
+  it('refuses a meta.sqlite written by a newer kiln as STORE_TOO_NEW, leaving it unchanged', () => {
+    const metaDb = join(dir(), 'meta.sqlite');
+    MetaStore.open(metaDb).close();
+    const db = new Database(metaDb);
+    db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(MIGRATIONS.length + 1, '2030-01-01T00:00:00Z');
+    db.close();
+    const before = readFileSync(metaDb);
+    let e: unknown;
+    try { MetaStore.open(metaDb).close(); } catch (x) { e = x; }
+    expect(e).toBeInstanceOf(KilnError);
+    expect([(e as KilnError).code, (e as KilnError).message]).toEqual(['STORE_TOO_NEW', `${metaDb} was written by a newer kiln (schema ${MIGRATIONS.length + 1}; this kiln knows ${MIGRATIONS.length}). Upgrade kiln.`]);
+    expect(readFileSync(metaDb).equals(before)).toBe(true);
+  });
+
   it('refuses to recreate a deleted or emptied meta.sqlite beside data (META_MISSING), but creates it for a fresh project', async () => {
     const d = await projectWithData();
     const metaDb = join(d, '.kiln', 'meta.sqlite');

@@ -27,10 +27,10 @@ const FILE_EXTENSIONS = new Set(['.parquet', '.csv', '.tsv', '.json', '.ndjson',
 
 function spineOf(flags: TrainingSetFlags): SpineInput {
   if (flags.spine !== undefined && flags.asOf !== undefined) {
-    throw new KilnError('INVALID_ARGUMENT', '--spine and --as-of are alternatives: a spine table or file, or every entity as of one time');
+    throw new KilnError('USAGE', '--spine and --as-of are alternatives: a spine table or file, or every entity as of one time');
   }
   if (flags.asOf !== undefined) return { entities: 'all', asOf: flags.asOf };
-  if (flags.spine === undefined) throw new KilnError('INVALID_ARGUMENT', 'say which rows to build: --spine TABLE|FILE, or --as-of TIME for every entity as of that time');
+  if (flags.spine === undefined) throw new KilnError('USAGE', 'say which rows to build: --spine TABLE|FILE, or --as-of TIME for every entity as of that time');
   const cols = { ...(flags.key ? { key: flags.key } : {}), ...(flags.time ? { timestamp: flags.time } : {}) };
   const isFile = FILE_EXTENSIONS.has(extname(flags.spine).toLowerCase()) || existsSync(flags.spine);
   return isFile ? { file: flags.spine, ...cols } : { table: flags.spine, ...cols };
@@ -82,7 +82,7 @@ export function registerFeatures(program: Command): void {
         const d = describeDefinition(registry, name);
         if (!d) {
           const h = didYouMean(name, [...registry.features.keys(), ...registry.sets.keys()]);
-          throw new KilnError('INVALID_ARGUMENT', `no feature or feature set '${name}'${h ? `; did you mean '${h}'?` : ''}; run 'kiln features list'`);
+          throw new KilnError('FEATURE_NOT_FOUND', `no feature or feature set '${name}'${h ? `; did you mean '${h}'?` : ''}; run 'kiln features list'`);
         }
         if (opts.json) { out(JSON.stringify(d, null, 2)); return; }
         for (const [k, v] of Object.entries(d)) {

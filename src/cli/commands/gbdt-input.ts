@@ -5,7 +5,7 @@
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { didYouMean, KilnError } from '../../core/errors.js';
+import { didYouMean, KilnError, type KilnErrorCode } from '../../core/errors.js';
 import { formatCount, Progress } from '../../core/progress.js';
 import { loadModelText, type Booster, type GbdtParams } from '../../gbdt/index.js';
 import { checkReadable, NUMERIC_TYPE, NumericFile } from '../../store/index.js';
@@ -36,12 +36,15 @@ function columnsHint(file: NumericFile): string {
   return file.names.length > 30 ? `${shown}, ... (${file.names.length} columns)` : shown;
 }
 
-/** Refuses a name given with `flag` that is not a column of the file, with a did-you-mean hint. */
-export function checkColumns(file: NumericFile, flag: string, names: readonly string[]): void {
+/**
+ * Refuses a name given with `flag` that is not a column of the file, with a did-you-mean hint: a USAGE
+ * error for a flag's value, GBDT_DATA_INVALID when the names come from a model or the training file.
+ */
+export function checkColumns(file: NumericFile, flag: string, names: readonly string[], code: KilnErrorCode = 'USAGE'): void {
   for (const name of names) {
     if (file.names.includes(name)) continue;
     const hint = didYouMean(name, file.names);
-    throw new KilnError('INVALID_ARGUMENT', `${flag} '${name}' is not a column of ${file.path}${hint ? ` (did you mean '${hint}'?)` : ''}; columns: ${columnsHint(file)}`, { path: [flag.replace(/^--/, ''), name], details: { columns: file.names } });
+    throw new KilnError(code, `${flag} '${name}' is not a column of ${file.path}${hint ? ` (did you mean '${hint}'?)` : ''}; columns: ${columnsHint(file)}`, { path: [flag.replace(/^--/, ''), name], details: { columns: file.names } });
   }
 }
 
@@ -51,7 +54,7 @@ export function checkNumeric(file: NumericFile, names: readonly string[]): void 
   if (bad.length === 0) return;
   const desc = bad.map((b) => `'${b}' (${file.typeOf(b)})`).join(', ');
   const many = bad.length > 1;
-  throw new KilnError('INVALID_ARGUMENT', `${file.path}: column${many ? 's' : ''} ${desc} ${many ? 'are' : 'is'} not numeric; encode categories as integer codes (and pass --categorical) or drop ${many ? 'them' : 'it'} with --drop`, { path: [file.path, bad[0]!] });
+  throw new KilnError('GBDT_DATA_INVALID', `${file.path}: column${many ? 's' : ''} ${desc} ${many ? 'are' : 'is'} not numeric; encode categories as integer codes (and pass --categorical) or drop ${many ? 'them' : 'it'} with --drop`, { path: [file.path, bad[0]!] });
 }
 
 /** The row-id column of the file, if it has one and the caller did not already drop it; says so on stderr. */
@@ -98,10 +101,10 @@ export function readParams(v: string | undefined): GbdtParams {
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new KilnError('INVALID_ARGUMENT', `${where} is not valid JSON (${(e as Error).message}); give a JSON object such as '{"objective":"binary:logistic","max_depth":6}' or a file holding one`, { path: ['params'] });
+    throw new KilnError('USAGE', `${where} is not valid JSON (${(e as Error).message}); give a JSON object such as '{"objective":"binary:logistic","max_depth":6}' or a file holding one`, { path: ['params'] });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new KilnError('INVALID_ARGUMENT', `${where} must be a JSON object such as '{"objective":"binary:logistic","max_depth":6}', not ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}`, { path: ['params'] });
+    throw new KilnError('USAGE', `${where} must be a JSON object such as '{"objective":"binary:logistic","max_depth":6}', not ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}`, { path: ['params'] });
   }
   return parsed as GbdtParams;
 }
@@ -150,7 +153,7 @@ export function writeFileAtomic(path: string, data: string): void {
   } catch (e) {
     rmSync(tmp, { force: true });
     const code = (e as NodeJS.ErrnoException).code;
-    throw new KilnError('INVALID_ARGUMENT', `cannot write ${path}: ${code ?? (e as Error).message}; check that its folder exists and is writable`, { path: [path], cause: e });
+    throw new KilnError('FILE_UNWRITABLE', `cannot write ${path}: ${code ?? (e as Error).message}; check that its folder exists and is writable`, { path: [path], cause: e });
   }
 }
 

@@ -27,7 +27,7 @@ interface TrainOpts { data: string; label: string; params?: string; valid?: stri
 async function trainCommand(o: TrainOpts): Promise<void> {
   const na = naList(o.na);
   const every = Number(o.every);
-  if (!Number.isInteger(every) || every < 0) throw new KilnError('INVALID_ARGUMENT', `--every ${o.every} is not a whole number >= 0; give how many rounds between metric lines (0: none)`, { path: ['every'] });
+  if (!Number.isInteger(every) || every < 0) throw new KilnError('USAGE', `--every ${o.every} is not a whole number >= 0; give how many rounds between metric lines (0: none)`, { path: ['every'] });
   const params = readParams(o.params);
   const dropped = list(o.drop);
   const categorical = list(o.categorical);
@@ -45,11 +45,11 @@ async function trainCommand(o: TrainOpts): Promise<void> {
     const rowId = o.label === data.rowId ? null : rowIdColumn(data, dropped);
     const left = new Set([o.label, ...dropped, ...(rowId ? [rowId] : [])]);
     names = data.names.filter((nm) => !left.has(nm));
-    if (names.length === 0) throw new KilnError('INVALID_ARGUMENT', `${o.data} has no feature columns besides the label '${o.label}'${dropped.length ? ' and the --drop columns' : ''}`, { path: ['data'] });
+    if (names.length === 0) throw new KilnError('USAGE', `${o.data} has no feature columns besides the label '${o.label}'${dropped.length ? ' and the --drop columns' : ''}`, { path: ['data'] });
     for (const c of categorical) {
       if (!left.has(c)) continue;
       const why = c === o.label ? 'it is the label' : c === rowId ? 'it is the row-id column' : 'it is in --drop';
-      throw new KilnError('INVALID_ARGUMENT', `--categorical '${c}' is not a feature: ${why}`, { path: ['categorical', c] });
+      throw new KilnError('USAGE', `--categorical '${c}' is not a feature: ${why}`, { path: ['categorical', c] });
     }
     checkNumeric(data, [...names, o.label]);
     const read = await readColumns(data, [...names, o.label]);
@@ -62,7 +62,7 @@ async function trainCommand(o: TrainOpts): Promise<void> {
   if (o.valid) {
     const v = await openData(o.valid, '--valid file', na);
     try {
-      checkColumns(v, '--valid file column', [...names, o.label]);
+      checkColumns(v, '--valid file column', [...names, o.label], 'GBDT_DATA_INVALID');
       checkNumeric(v, [...names, o.label]);
       const read = await readColumns(v, [...names, o.label]);
       valid = { rows: read.rows, features: names.map((nm) => read.columns.get(nm)!), label: read.columns.get(o.label)! };
@@ -104,10 +104,10 @@ async function scoreInput(modelPath: string, dataPath: string, na: string | unde
     const need = booster.featureNames;
     const id = data.rowId;
     if (id !== null && need.includes(id)) {
-      throw new KilnError('INVALID_ARGUMENT', `the model uses a feature '${id}', but in ${dataPath} that is the unnamed first column (row names, as R's write.csv writes them), a row id that kiln never uses as a feature; retrain the model without it (kiln gbdt train leaves it out)`, { path: [dataPath, id] });
+      throw new KilnError('GBDT_DATA_INVALID', `the model uses a feature '${id}', but in ${dataPath} that is the unnamed first column (row names, as R's write.csv writes them), a row id that kiln never uses as a feature; retrain the model without it (kiln gbdt train leaves it out)`, { path: [dataPath, id] });
     }
     const missing = need.filter((nm) => !data.names.includes(nm));
-    if (missing.length) checkColumns(data, `${modelPath}: the model's feature`, missing);
+    if (missing.length) checkColumns(data, `${modelPath}: the model's feature`, missing, 'GBDT_DATA_INVALID');
     if (id !== null) rowIdColumn(data);
     checkNumeric(data, need);
     const read = await readColumns(data, need);

@@ -11,7 +11,7 @@ function withRegistry<T>(cmd: Command, fn: (r: ModelRegistry) => T): Promise<T> 
 /** 'credit@3' → ['credit', 3]; the version is required where an alias is being pointed. */
 function nameAtVersion(ref: string): [string, number] {
   const m = /^(.+)@(\d+)$/.exec(ref);
-  if (!m) throw new KilnError('INVALID_ARGUMENT', `'${ref}': expected NAME@VERSION, e.g. credit@3`);
+  if (!m) throw new KilnError('USAGE', `'${ref}': expected NAME@VERSION, e.g. credit@3`);
   return [m[1]!, Number(m[2])];
 }
 

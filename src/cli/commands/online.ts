@@ -45,7 +45,7 @@ const backendOptions = (c: Command): Command => c
 
 /** Reads NDJSON records in batches; a line that is not a JSON object is an error naming the line. `chars`: read so far (for progress). */
 async function* ndjson(file: string, batchSize: number): AsyncGenerator<{ rows: unknown[]; lines: number[]; chars: number }> {
-  if (file !== '-' && !existsSync(file)) throw new KilnError('INVALID_ARGUMENT', `event file ${file} does not exist (give an NDJSON file, or - to read standard input)`);
+  if (file !== '-' && !existsSync(file)) throw new KilnError('FILE_NOT_FOUND', `event file ${file} does not exist (give an NDJSON file, or - to read standard input)`);
   const input = file === '-' ? process.stdin : createReadStream(file, { encoding: 'utf8' });
   const rl = createInterface({ input, crlfDelay: Infinity });
   let rows: unknown[] = [];
@@ -59,7 +59,7 @@ async function* ndjson(file: string, batchSize: number): AsyncGenerator<{ rows: 
     try {
       rows.push(JSON.parse(line));
     } catch (e) {
-      throw new KilnError('INVALID_ARGUMENT', `${file === '-' ? 'stdin' : file} line ${n}: not JSON (${(e as Error).message}); push takes one JSON object per line`);
+      throw new KilnError('EVENTS_INVALID', `${file === '-' ? 'stdin' : file} line ${n}: not JSON (${(e as Error).message}); push takes one JSON object per line`);
     }
     lines.push(n);
     if (rows.length >= batchSize) { yield { rows, lines, chars }; rows = []; lines = []; }
@@ -100,10 +100,10 @@ export function registerOnline(program: Command): void {
     .option('--ignore-extra-columns', 'ignore columns no target source declares (default: an error)', false)
     .option('--json', 'print the summary as JSON', false)
     .action(async (file: string, flags: BackendFlags & { source?: string; table?: string; batch: string; ignoreExtraColumns: boolean; json: boolean }, cmd: Command) => {
-      if ((flags.source === undefined) === (flags.table === undefined)) throw new KilnError('INVALID_ARGUMENT', 'say where the events go: --source NAME or --table NAME (one of them)');
+      if ((flags.source === undefined) === (flags.table === undefined)) throw new KilnError('USAGE', 'say where the events go: --source NAME or --table NAME (one of them)');
       const target: PushTarget = flags.source !== undefined ? { source: flags.source } : { table: flags.table! };
       const batch = Number(flags.batch);
-      if (!Number.isInteger(batch) || batch < 1) throw new KilnError('INVALID_ARGUMENT', `--batch must be a positive integer; got ${flags.batch}`);
+      if (!Number.isInteger(batch) || batch < 1) throw new KilnError('USAGE', `--batch must be a positive integer; got ${flags.batch}`);
       await withOnline(cmd, flags, false, async (_project, store) => {
         // A bar with rate and ETA on a TTY (plain lines otherwise): the total is estimated from the bytes read of the file.
         const size = file === '-' || !existsSync(file) ? 0 : statSync(file).size;

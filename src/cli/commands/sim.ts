@@ -10,7 +10,7 @@ import { projectOption } from '../project-option.js';
 function int(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n)) throw new KilnError('INVALID_ARGUMENT', `--${name} ${v}: expected an integer`);
+    if (!Number.isInteger(n)) throw new KilnError('USAGE', `--${name} ${v}: expected an integer`);
     return n;
   };
 }

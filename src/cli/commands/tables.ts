@@ -44,7 +44,7 @@ export function registerTables(program: Command): void {
     .option('--json', 'print one JSON object per row', false)
     .action(async (name: string, opts: { limit: string; where?: string; json: boolean }, cmd: Command) => {
       const limit = /^\d+$/.test(opts.limit) ? Number(opts.limit) : Number.NaN;
-      if (Number.isNaN(limit)) throw new KilnError('INVALID_ARGUMENT', `--limit ${opts.limit}: expected a whole number >= 0`);
+      if (Number.isNaN(limit)) throw new KilnError('USAGE', `--limit ${opts.limit}: expected a whole number >= 0`);
       const project = await Project.open(projectOption(cmd));
       try {
         const r = await showTable(project, name, { limit, ...(opts.where !== undefined ? { where: opts.where } : {}) });

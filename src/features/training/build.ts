@@ -58,18 +58,18 @@ export async function buildTrainingSet(project: Project, opts: TrainingSetOption
   const bound = opts.eventTimeBound ?? 'strict';
   if (bound !== 'strict' && bound !== 'inclusive') throw new KilnError('INVALID_ARGUMENT', `eventTimeBound must be 'strict' or 'inclusive'; got '${String(bound)}'`);
   if (opts.out !== undefined && extname(opts.out).toLowerCase() !== '.parquet') {
-    throw new KilnError('INVALID_ARGUMENT', `--out ${opts.out}: training sets are written as Parquet; name the file *.parquet`);
+    throw new KilnError('USAGE', `--out ${opts.out}: training sets are written as Parquet; name the file *.parquet`);
   }
   const target = opts.table ?? (opts.out === undefined ? 'training_set' : null);
   if (target !== null && (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(target) || target.startsWith('__kiln'))) {
-    throw new KilnError('INVALID_ARGUMENT', `table name '${target}' must be an identifier (letters, digits, _) not starting with __kiln`);
+    throw new KilnError('NAME_INVALID', `table name '${target}' must be an identifier (letters, digits, _) not starting with __kiln`);
   }
 
   const registry = loadFeatureRegistry(opts.definitions ?? project.config.features);
   const { features, selected } = resolveSelection(registry, opts.features);
   const entities = [...new Set(features.map((f) => f.entity.name))];
   if (entities.length !== 1) {
-    throw new KilnError('INVALID_ARGUMENT', `the selected features describe several entities (${entities.join(', ')}); a training set reads one entity per row: select features of one entity`);
+    throw new KilnError('USAGE', `the selected features describe several entities (${entities.join(', ')}); a training set reads one entity per row: select features of one entity`);
   }
   const sources = new Map<string, SourceSpec>();
   for (const f of features) if (f.source) sources.set(f.source.name, f.source);

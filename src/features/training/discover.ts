@@ -14,10 +14,10 @@ export async function discoverBuckets(project: Project, source: Pick<SourceSpec,
   const cols = (await project.offline.all<{ column_name: string }>(`DESCRIBE ${quoteIdent(source.table)}`)).map((c) => c.column_name);
   if (!cols.includes(column)) {
     const h = didYouMean(column, cols);
-    throw new KilnError('INVALID_ARGUMENT', `source '${source.name}': table '${source.table}' has no column '${column}'${h ? `; did you mean '${h}'?` : ''}`);
+    throw new KilnError('FEATURE_DEFINITION_INVALID', `source '${source.name}': table '${source.table}' has no column '${column}'${h ? `; did you mean '${h}'?` : ''}`);
   }
   const rows = await project.offline.all<{ v: string | number; n: number }>(
     `SELECT ${quoteIdent(column)} AS v, count(*) AS n FROM ${quoteIdent(source.table)} WHERE ${quoteIdent(column)} IS NOT NULL GROUP BY 1 ORDER BY n DESC, v LIMIT ${max + 1}`);
-  if (rows.length > max) throw new KilnError('INVALID_ARGUMENT', `column '${column}' has more than ${max} distinct values; buckets suit a short categorical list (raise max if you mean it)`);
+  if (rows.length > max) throw new KilnError('FEATURE_DEFINITION_INVALID', `column '${column}' has more than ${max} distinct values; buckets suit a short categorical list (raise max if you mean it)`);
   return rows.map((r) => (typeof r.v === 'number' ? r.v : String(r.v)));
 }

@@ -32,7 +32,7 @@ const OFFSET_RE = String.raw`\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?\s*(Z|z|UTC|[+-]\
 const RESERVED = new Set(['__row', '__key', '__t']);
 const TIME_NAMES = ['ts', 'time', 'timestamp', 'event_time', 'as_of'];
 
-const bad = (message: string, details?: unknown): KilnError => new KilnError('INVALID_ARGUMENT', message, details === undefined ? {} : { details });
+const bad = (message: string, details?: unknown): KilnError => new KilnError('SPINE_INVALID', message, details === undefined ? {} : { details });
 
 /** A time given on the command line or in code, checked like spine times; returns ISO 8601 with Z. */
 export function parseUtcTime(text: string, what: string): string {
