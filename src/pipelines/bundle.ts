@@ -189,14 +189,14 @@ export class ModelBundle {
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i]!;
         if (!Object.hasOwn(row, name)) {
-          throw new KilnError('INVALID_ARGUMENT', `row ${i} has no value for input '${name}'; pass null for a missing value (the model takes: ${this.booster.featureNames.join(', ')})`, { path: ['rows', i, name] });
+          throw new KilnError('SIGNATURE_MISMATCH', `row ${i} has no value for input '${name}'; pass null for a missing value (the model takes: ${this.booster.featureNames.join(', ')})`, { path: ['rows', i, name] });
         }
         const v = row[name];
         if (v === null || v === undefined) col[i] = NaN;
         else if (codes) col[i] = codes.get(String(v)) ?? NaN; // a category unseen in training is missing
         else if (typeof v === 'number' || typeof v === 'bigint') col[i] = Number(v);
         else if (typeof v === 'boolean') col[i] = v ? 1 : 0;
-        else throw new KilnError('INVALID_ARGUMENT', `row ${i}: input '${name}' is ${JSON.stringify(v)}; it is numeric (${this.json.signature.features[j]!.type}), pass a number or null`, { path: ['rows', i, name] });
+        else throw new KilnError('SIGNATURE_MISMATCH', `row ${i}: input '${name}' is ${JSON.stringify(v)}; it is numeric (${this.json.signature.features[j]!.type}), pass a number or null`, { path: ['rows', i, name] });
       }
       return col;
     });

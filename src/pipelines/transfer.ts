@@ -88,7 +88,7 @@ export function importModel(project: Project, file: string, opts: ImportOptions 
   }
   const bundle = new ModelBundle(parseBundle(bytes, src), src);
   if (opts.alias !== undefined && !opts.reason?.trim()) {
-    throw new KilnError('INVALID_ARGUMENT', `--alias ${opts.alias} needs --reason "..."; an alias change is kept in the audit log with why`, { path: ['reason'] });
+    throw new KilnError('USAGE', `--alias ${opts.alias} needs --reason "..."; an alias change is kept in the audit log with why`, { path: ['reason'] });
   }
   const p = bundle.provenance;
   const name = opts.name ?? p.model;

@@ -183,8 +183,8 @@ describe('the model bundle (kiln.model@1)', () => {
     expect(t.message).toContain('Upgrade kiln');
     writeFileSync(join(b.dir, 'truncated.kiln.json'), good.slice(0, 500));
     await throwsCode(() => loadModelBundle(join(b.dir, 'truncated.kiln.json')), 'BUNDLE_INVALID');
-    await throwsCode(() => importModel(b.project, join(a.dir, 'risk.kiln.json'), { alias: 'champion' }), 'INVALID_ARGUMENT');
-    await throwsCode(() => importModel(b.project, join(a.dir, 'risk.kiln.json'), { name: 'x', alias: '9bad', reason: 'r' }), 'INVALID_ARGUMENT');
+    await throwsCode(() => importModel(b.project, join(a.dir, 'risk.kiln.json'), { alias: 'champion' }), 'USAGE');
+    await throwsCode(() => importModel(b.project, join(a.dir, 'risk.kiln.json'), { name: 'x', alias: '9bad', reason: 'r' }), 'NAME_INVALID');
     expect(b.project.registry.listModels()).toEqual(before);
   });
 
