@@ -12,8 +12,8 @@ import {
   advanceCache, checkPlan, checkReadable, edgeRequest, emptyValues, fillInner, innerRequest, innerSpec, resolvedMatches, staleWindows, windowFinisher,
   type InnerPlan, type MiddleWrite, type SeriesCache, type WindowFinisher,
 } from './evaluate.js';
-import { buildPlan, cellKey, readPlanOf, tileCodecOf, type OnlinePlan, type ReadPlan, type SourcePlan } from './plan.js';
-import { timeArgument } from './time.js';
+import { ONLINE_FORMAT, buildPlan, cellKey, readPlanOf, tileCodecOf, type OnlinePlan, type ReadPlan, type SourcePlan } from './plan.js';
+import { parseUtc } from '../core/time.js';
 import { DENSE_DAY, applyEvents, rebuildWrite, upkeepOf, upkeepRequest, writeRequest, type RetentionOptions } from './tiles.js';
 import type { EventKeys, OnlineStore, RawEvent, SeriesData, SeriesKey, SeriesRequest } from './types.js';
 
@@ -70,6 +70,17 @@ export interface OnlineLookup {
 }
 
 const MANIFEST_FEATURES = 'features';
+/** The manifest entry naming the store's format (ONLINE_FORMAT), written by the first reset or push. */
+const MANIFEST_FORMAT = 'format';
+
+/** Refuses a store written by a newer kiln (a higher `kiln.online@N` than this one's). */
+function checkFormat(stored: string | undefined): void {
+  if (stored === undefined || stored === ONLINE_FORMAT) return;
+  const version = (f: string): number => Number(/@(\d+)$/.exec(f)?.[1] ?? NaN);
+  if (!(version(stored) <= version(ONLINE_FORMAT))) {
+    throw new KilnError('STORE_TOO_NEW', `the online store was written by a newer kiln (format ${stored}; this kiln reads ${ONLINE_FORMAT}): upgrade kiln, or materialize into a fresh store (another --prefix or data directory)`, { details: { stored, supported: ONLINE_FORMAT } });
+  }
+}
 const WRITE_CHUNK = 2000;
 const DAY_MS = 86_400_000;
 
@@ -97,6 +108,10 @@ export class OnlineFeatureStore {
   private readonly cache = new Map<string, SeriesCache>();
   private readonly readPlans = new Map<string, ReadPlan>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Background write-backs in flight (never rejecting): `close()` waits for them. */
+  private readonly writeBacks = new Set<Promise<void>>();
+  /** Whether the manifest names the store's format (else the first reset or push writes it). */
+  private formatWritten = false;
 
   private constructor(
     readonly backend: OnlineStore, readonly plan: OnlinePlan, private readonly marginUs: number, private readonly cacheLimit: number, private readonly denseDay: number,
@@ -109,7 +124,9 @@ export class OnlineFeatureStore {
    * @example const online = await OnlineFeatureStore.open(EmbeddedOnlineStore.open(file), project.config.features);
    */
   static async open(backend: OnlineStore, definitions: readonly unknown[], opts: OnlineFeatureStoreOptions = {}): Promise<OnlineFeatureStore> {
-    const stored = (await backend.manifest())[MANIFEST_FEATURES];
+    const manifest = await backend.manifest();
+    checkFormat(manifest[MANIFEST_FORMAT]);
+    const stored = manifest[MANIFEST_FEATURES];
     const selection = opts.features ?? (stored ? (JSON.parse(stored) as string[]) : undefined);
     let plan: OnlinePlan;
     try {
@@ -125,7 +142,9 @@ export class OnlineFeatureStore {
     for (const sp of plan.sources.values()) backend.useCodec?.(sp.hash, tileCodecOf(sp));
     const keyed = new Map<string, string>();
     for (const sp of plan.sources.values()) { const k = opts.eventKeys?.[sp.source.table]; if (k) keyed.set(sp.source.name, k); }
-    return new OnlineFeatureStore(backend, plan, margin * 1000, Math.max(0, Math.floor(opts.cacheSeries ?? 10_000)), denseDay, keyed);
+    const store = new OnlineFeatureStore(backend, plan, margin * 1000, Math.max(0, Math.floor(opts.cacheSeries ?? 10_000)), denseDay, keyed);
+    store.formatWritten = manifest[MANIFEST_FORMAT] !== undefined;
+    return store;
   }
 
   /** The event key column of a served source, when its table declares one. */
@@ -175,7 +194,8 @@ export class OnlineFeatureStore {
   /** Removes every series of the served sources (before a materialisation) and records what is served. */
   async reset(): Promise<void> {
     await this.exclusive(async () => {
-      await this.backend.reset([...this.plan.sources.keys()], { [MANIFEST_FEATURES]: JSON.stringify(this.plan.selection) });
+      await this.backend.reset([...this.plan.sources.keys()], { [MANIFEST_FEATURES]: JSON.stringify(this.plan.selection), [MANIFEST_FORMAT]: ONLINE_FORMAT });
+      this.formatWritten = true;
       this.cache.clear();
     });
   }
@@ -210,7 +230,7 @@ export class OnlineFeatureStore {
   /** The rows; with `seen`, also the sources (of the read) that hold each entity's series. */
   private async rowsOf(entityIds: readonly EntityId[], features: string | readonly string[] | undefined, opts: ReadOptions, seen: string[][] | null): Promise<OnlineRow[]> {
     const rp = this.readPlan(features);
-    const at = opts.asOf === undefined ? Date.now() * 1000 : timeArgument(opts.asOf, 'asOf');
+    const at = opts.asOf === undefined ? Date.now() * 1000 : parseUtc(opts.asOf, 'asOf');
     const bound = opts.eventTimeBound ?? 'strict';
     if (bound !== 'strict' && bound !== 'inclusive') throw new KilnError('INVALID_ARGUMENT', `eventTimeBound must be 'strict' or 'inclusive'; got '${String(bound)}'`);
     const E = bound === 'strict' ? at : at + 1;
@@ -279,12 +299,7 @@ export class OnlineFeatureStore {
       // Written back without waiting, after this read has answered (encoding them is not the reader's latency):
       // the next reader of the series (any process) merges one state per long link.
       const middles = s.middlesOut;
-      if (middles?.length) {
-        setImmediate(() => {
-          Promise.resolve().then(() => this.backend.putMiddles!(job.key, job.sp.hash, middles))
-            .then(() => { this.stats.middlesWritten += middles.length; }, () => { this.stats.middleWritesFailed += middles.length; });
-        });
-      }
+      if (middles?.length) this.writeBack(() => this.backend.putMiddles!(job.key, job.sp.hash, middles), middles.length);
     });
 
     return ids.map((entity, n) => {
@@ -307,8 +322,22 @@ export class OnlineFeatureStore {
     await this.exclusive(() => this.backend.flush());
   }
 
+  /** Waits for the background write-backs (middle states), then closes the backend. */
   async close(): Promise<void> {
+    while (this.writeBacks.size) await Promise.all([...this.writeBacks]);
     await this.exclusive(() => this.backend.close());
+  }
+
+  /**
+   * Runs a write-back after the current read has answered (encoding is not the reader's latency), tracked so
+   * that `close()` waits for it; a failure is only counted (a lost middle state is a slower next read).
+   */
+  private writeBack(write: () => Promise<void>, n: number): void {
+    const done: Promise<void> = new Promise<void>((resolve) => { setImmediate(resolve); })
+      .then(write)
+      .then(() => { this.stats.middlesWritten += n; }, () => { this.stats.middleWritesFailed += n; })
+      .finally(() => { this.writeBacks.delete(done); });
+    this.writeBacks.add(done);
   }
 
   private readPlan(features: string | readonly string[] | undefined): ReadPlan {
@@ -342,6 +371,7 @@ export class OnlineFeatureStore {
 
   /** `digests`: of keyed events, by entity, when the push computed them (else computed here). */
   private async writeSource(sp: SourcePlan, byEntity: ReadonlyMap<string, RawEvent[]>, extra: { clock?: number }, digests?: ReadonlyMap<string, number[]>): Promise<void> {
+    if (!this.formatWritten) { await this.backend.reset([], { [MANIFEST_FORMAT]: ONLINE_FORMAT }); this.formatWritten = true; }
     const opts: RetentionOptions = { marginUs: this.marginUs, denseDay: this.denseDay, ...extra };
     const keyed = this.keyed.has(sp.source.name);
     const entities = [...byEntity.keys()];

@@ -252,13 +252,13 @@ function neededSlots(sp: SourcePlan, links: readonly ChainLink[]): number[][] {
 /** Refuses series written for another plan: their tile states mean other slots. */
 export function checkPlan(sp: SourcePlan, meta: SeriesMeta | null): void {
   if (meta !== null && meta.plan !== sp.hash) {
-    throw new KilnError('INVALID_ARGUMENT', `source '${sp.source.name}' in the online store was written for another feature plan (the definitions or the served features changed); run 'kiln online materialize' to rebuild it`);
+    throw new KilnError('FEATURE_NOT_SERVED', `source '${sp.source.name}' in the online store was written for another feature plan (the definitions or the served features changed); run 'kiln online materialize' to rebuild it`);
   }
 }
 
 /** Refuses reads that the retained data cannot answer exactly. */
 export function checkReadable(sp: SourcePlan, windows: readonly WindowNeed[], meta: SeriesMeta, cache: SeriesCache | null, E: number, entity: string): void {
-  const old = (from: number, what: string): KilnError => new KilnError('INVALID_ARGUMENT',
+  const old = (from: number, what: string): KilnError => new KilnError('ASOF_OUT_OF_RANGE',
     `as-of ${isoMicros(E)} is too far back for ${what} of entity ${entity} in source '${sp.source.name}': the online store keeps raw events from ${isoMicros(from)} on (the longest window plus the retention margin before the latest event). Read older times from the offline store (kiln features training-set)`);
   for (const { index } of windows) {
     const w = sp.windows[index]!;

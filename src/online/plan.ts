@@ -234,7 +234,7 @@ export function readPlanOf(plan: OnlinePlan, names: readonly string[]): ReadPlan
   const { features, selected } = resolveSelection(plan.registry, names);
   const missing = features.filter((f) => !plan.features.has(f.name)).map((f) => f.name);
   if (missing.length) {
-    throw new KilnError('INVALID_ARGUMENT', `feature(s) ${missing.map((m) => `'${m}'`).join(', ')} are not served by this online store (it serves ${plan.selection.join(', ')}); materialize with --features including them`, { details: { missing } });
+    throw new KilnError('FEATURE_NOT_SERVED', `feature(s) ${missing.map((m) => `'${m}'`).join(', ')} are not served by this online store (it serves ${plan.selection.join(', ')}); materialize with --features including them`, { details: { missing } });
   }
   const entities = [...new Set(features.map((f) => f.entity.name))];
   if (entities.length !== 1) throw new KilnError('INVALID_ARGUMENT', `the requested features describe several entities (${entities.join(', ')}); read features of one entity per call`);

@@ -92,7 +92,7 @@ export class RedisOnlineStore implements OnlineStore {
       await client.connect();
     } catch (e) {
       client.disconnect();
-      throw new KilnError('INVALID_ARGUMENT', `cannot reach Redis at ${url} (${(e as Error).message}); start Redis there, or set KILN_REDIS_URL (or --redis-url) to a reachable one`, { cause: e });
+      throw new KilnError('ONLINE_UNAVAILABLE', `cannot reach Redis at ${url} (${(e as Error).message}); start Redis there, or set KILN_REDIS_URL (or --redis-url) to a reachable one`, { cause: e });
     }
     return new RedisOnlineStore(client, opts.prefix, url);
   }
@@ -123,7 +123,7 @@ export class RedisOnlineStore implements OnlineStore {
     try {
       res = await Promise.all(pending);
     } catch (e) {
-      throw new KilnError('INTERNAL', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
+      throw new KilnError('ONLINE_UNAVAILABLE', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
     }
     return requests.map((r, n) => {
       const reply = res[n] as unknown[];
@@ -146,7 +146,7 @@ export class RedisOnlineStore implements OnlineStore {
     try {
       res = await Promise.all(requests.map((r) => (r.keys.length ? this.client.hmget(this.key('k', r.key), ...r.keys) : Promise.resolve([]))));
     } catch (e) {
-      throw new KilnError('INTERNAL', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
+      throw new KilnError('ONLINE_UNAVAILABLE', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
     }
     return requests.map((r, n) => {
       const out = new Map<string, number>();
@@ -258,11 +258,11 @@ export class RedisOnlineStore implements OnlineStore {
     try {
       res = await p;
     } catch (e) {
-      throw new KilnError('INTERNAL', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
+      throw new KilnError('ONLINE_UNAVAILABLE', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
     }
-    if (!res) throw new KilnError('INTERNAL', `Redis at ${this.url} aborted a transaction`);
+    if (!res) throw new KilnError('ONLINE_UNAVAILABLE', `Redis at ${this.url} aborted a transaction`);
     const failed = res.find(([err]) => err);
-    if (failed) throw new KilnError('INTERNAL', `Redis at ${this.url} failed: ${failed[0]!.message}`, { cause: failed[0] });
+    if (failed) throw new KilnError('ONLINE_UNAVAILABLE', `Redis at ${this.url} failed: ${failed[0]!.message}`, { cause: failed[0] });
     return res.map(([, v]) => v);
   }
 }

@@ -26,7 +26,7 @@ describe('online store bad input', () => {
 
   it('names unknown columns, wrong types and missing keys, all at once, and writes nothing', async () => {
     const e = await failure(online.push({ source: 'pay' }, [good, { ...good, amont: 3 }, { ...good, amount: 'ten' }, { ts: good.ts, amount: 1 }, 'nope']));
-    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.code).toBe('EVENTS_INVALID');
     expect(e.message).toMatch(/^4 problems in pushed events \(nothing was written\)/);
     expect(e.message).toContain("event 1: unknown column 'amont'; did you mean 'amount'?");
     expect(e.message).toContain(`event 2: column 'amount': "ten" is not a number`);

@@ -84,7 +84,7 @@ describe('kiln online', () => {
   it('names the line of a bad record, and wants a target', async () => {
     const file = write(ctx.dir, 'bad.ndjson', `${JSON.stringify({ user_id: 1, ts: '2024-01-01T00:00:00+01:00', amount: 1 })}\n{oops\n`);
     const e1 = await kiln(ctx.dir, 'push', file, '--source', 'payments').catch((e: unknown) => e);
-    expect(isKilnError(e1, 'INVALID_ARGUMENT') && e1.message).toMatch(/line 2: not JSON/);
+    expect(isKilnError(e1, 'EVENTS_INVALID') && e1.message).toMatch(/line 2: not JSON/);
     const good = write(ctx.dir, 'offset.ndjson', `${JSON.stringify({ user_id: 1, ts: '2024-01-01T00:00:00+01:00', amount: 1 })}\n`);
     const e2 = await kiln(ctx.dir, 'push', good, '--source', 'payments').catch((e: unknown) => e);
     expect(isKilnError(e2) && e2.message).toMatch(/line 1: column 'ts': '2024-01-01T00:00:00\+01:00' has offset \+01:00/);

@@ -45,7 +45,7 @@ const backendOptions = (c: Command): Command => c
 
 /** Reads NDJSON records in batches; a line that is not a JSON object is an error naming the line. `chars`: read so far (for progress). */
 async function* ndjson(file: string, batchSize: number): AsyncGenerator<{ rows: unknown[]; lines: number[]; chars: number }> {
-  if (file !== '-' && !existsSync(file)) throw new KilnError('INVALID_ARGUMENT', `event file ${file} does not exist (give an NDJSON file, or - to read standard input)`);
+  if (file !== '-' && !existsSync(file)) throw new KilnError('FILE_NOT_FOUND', `event file ${file} does not exist (give an NDJSON file, or - to read standard input)`);
   const input = file === '-' ? process.stdin : createReadStream(file, { encoding: 'utf8' });
   const rl = createInterface({ input, crlfDelay: Infinity });
   let rows: unknown[] = [];
@@ -59,7 +59,7 @@ async function* ndjson(file: string, batchSize: number): AsyncGenerator<{ rows: 
     try {
       rows.push(JSON.parse(line));
     } catch (e) {
-      throw new KilnError('INVALID_ARGUMENT', `${file === '-' ? 'stdin' : file} line ${n}: not JSON (${(e as Error).message}); push takes one JSON object per line`);
+      throw new KilnError('EVENTS_INVALID', `${file === '-' ? 'stdin' : file} line ${n}: not JSON (${(e as Error).message}); push takes one JSON object per line`);
     }
     lines.push(n);
     if (rows.length >= batchSize) { yield { rows, lines, chars }; rows = []; lines = []; }
@@ -150,7 +150,7 @@ export function registerOnline(program: Command): void {
     .action(async (ids: string[], flags: BackendFlags & { asOf?: string; inclusive: boolean; allowUnknown: boolean; json: boolean }, cmd: Command) => {
       await withOnline(cmd, flags, false, async (_project, store) => {
         // An empty store is not an error (an entity with no events has empty values), but say so.
-        if (Object.keys(await store.backend.manifest()).length === 0) {
+        if ((await store.backend.manifest()).features === undefined) {
           process.stderr.write(`note: this online store was never materialised; values reflect only events pushed to it (run 'kiln online materialize' first)\n`);
         }
         const found = await store.lookup(ids, names(flags.features), {
