@@ -92,6 +92,8 @@ function assemble(rp: ReadPlan, id: EntityId, values: readonly unknown[][][]): O
     return typeof v === 'number' ? v : null;
   };
   rp.cells.forEach((c, i) => { cells[i] = 'expr' in c ? evaluateExpr(c.expr, lookup) : values[c.source]![c.window]![c.view]; });
+  // times in the training set's type (ISO text), after derived features have read the cells
+  for (let i = 0; i < rp.typed.length; i++) { const t = rp.typed[i]!; cells[t.cell] = t.convert(cells[t.cell]); }
   return rp.row(id, cells);
 }
 

@@ -13,6 +13,7 @@ import type { AggregateFeatureSpec, EntitySpec, Expr, Scalar, SourceSpec } from 
 import { canonicalJson, columnsRead, withoutMeta } from '../features/index.js';
 import { conditionHolds } from '../features/index.js';
 import { parseWindow } from '../features/index.js';
+import { isoMicros } from '../core/time.js';
 import { HOUR_US, MINUTE_US, SECOND_US, TILE_LEVELS, tileToJson, type RawEvent, type Tile, type TileCodec } from './types.js';
 
 /** Part of every plan hash: bump when tiles are laid out or filled differently. */
@@ -202,6 +203,51 @@ export interface ReadPlan {
   readonly outputCells: readonly number[];
   /** Builds a row from the entity id and the cells: one object literal with every column, compiled once per plan. */
   readonly row: (id: unknown, cells: readonly unknown[]) => Record<string, unknown>;
+  /**
+   * Output cells whose values are times (epoch µs inside the engine), with how to give them in the offline
+   * training set's type: ISO 8601 text in UTC. Empty for most plans (the read path then does nothing).
+   */
+  readonly typed: readonly TypedCell[];
+}
+
+/** An output cell converted to the training set's type before the row is built (see `typedCells`). */
+export interface TypedCell {
+  readonly cell: number;
+  readonly convert: (v: unknown) => unknown;
+}
+
+const isTimeType = (t: string | null | undefined): boolean => t === 'timestamp' || t === 'date';
+const timeText = (v: unknown): unknown => (typeof v === 'number' ? isoMicros(v) : v);
+
+/**
+ * The output cells whose values are times: `first`/`last`/attributes of a timestamp or date column, and
+ * every last-k list (its `ts`, and its timestamp or date fields). The offline training set gives these as
+ * ISO 8601 text (`OfflineStore.all`); the engine keeps epoch µs, converted here, once per read.
+ */
+function typedCells(features: readonly ResolvedFeature[], byColumn: ReadonlyMap<string, number>): TypedCell[] {
+  const out: TypedCell[] = [];
+  for (const f of features) {
+    if (f.spec.type !== 'aggregate' || !f.source) continue;
+    let convert: ((v: unknown) => unknown) | null = null;
+    if (f.outputKind === 'value' && isTimeType(f.valueType)) convert = timeText;
+    else if (f.outputKind === 'list') {
+      const columns = f.source.columns as Readonly<Record<string, string>>;
+      const times = ((f.spec.params?.fields ?? []) as readonly string[]).filter((c) => isTimeType(columns[c]));
+      convert = (v) => {
+        if (!Array.isArray(v)) return v;
+        const items = new Array<unknown>(v.length);
+        for (let i = 0; i < v.length; i++) {
+          const item = v[i] as Record<string, unknown>;
+          const copy = record<Record<string, unknown>>(); // the state's own items are never changed
+          for (const k in item) copy[k] = k === 'ts' || times.includes(k) ? timeText(item[k]) : item[k];
+          items[i] = copy;
+        }
+        return items;
+      };
+    }
+    if (convert) for (const o of f.outputs) { const cell = byColumn.get(o.column); if (cell !== undefined) out.push({ cell, convert }); }
+  }
+  return out;
 }
 
 /**
@@ -280,6 +326,7 @@ export function readPlanOf(plan: OnlinePlan, names: readonly string[]): ReadPlan
     cellOf,
     outputCells: columns.map((c) => byColumn.get(c)!),
     row: rowBuilder(features[0]!.entity.key, columns, columns.map((c) => byColumn.get(c)!)),
+    typed: typedCells(features.filter((f) => selected.has(f.name)), byColumn),
   };
 }
 
