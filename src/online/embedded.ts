@@ -152,7 +152,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
         }
         stubRaw.sort((a, b) => a.ts - b.ts);
       }
-      // built by a class, not a literal: writes read through here too (see core/young.ts)
+      // built by a class, not a literal: writes read through here too (see docs/performance-notes.md)
       return seriesData(s?.meta ?? null, r.raw ? r.raw.map((range) => slice(s?.raw, range)) : NONE_RAW, r.late ? slice(s?.late, r.late) : NONE, tiles, r.base ? s?.base ?? null : null, s !== null && !s.tilesBuilt, stubRaw);
     });
   }

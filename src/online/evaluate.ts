@@ -34,7 +34,7 @@ export interface InnerEntry {
   memo?: EdgeMemo;
 }
 
-/** A class, not a literal: cached reads keep memos and one-off reads drop them, from one site (see core/young.ts). */
+/** A class, not a literal: cached reads keep memos and one-off reads drop them, from one site (see docs/performance-notes.md). */
 class EdgeMemo {
   constructor(
     readonly tail: number, readonly tailLast: string, readonly head: number, readonly headLast: string, readonly from: number, readonly until: number,

@@ -233,16 +233,15 @@ function typedCells(features: readonly ResolvedFeature[], byColumn: ReadonlyMap<
     else if (f.outputKind === 'list') {
       const columns = f.source.columns as Readonly<Record<string, string>>;
       const times = ((f.spec.params?.fields ?? []) as readonly string[]).filter((c) => isTimeType(columns[c]));
+      // in place: last-k's finish builds fresh items per read (a memoised list is converted once: idempotent)
       convert = (v) => {
         if (!Array.isArray(v)) return v;
-        const items = new Array<unknown>(v.length);
         for (let i = 0; i < v.length; i++) {
           const item = v[i] as Record<string, unknown>;
-          const copy = record<Record<string, unknown>>(); // the state's own items are never changed
-          for (const k in item) copy[k] = k === 'ts' || times.includes(k) ? timeText(item[k]) : item[k];
-          items[i] = copy;
+          item.ts = timeText(item.ts);
+          for (let j = 0; j < times.length; j++) item[times[j]!] = timeText(item[times[j]!]);
         }
-        return items;
+        return v;
       };
     }
     if (convert) for (const o of f.outputs) { const cell = byColumn.get(o.column); if (cell !== undefined) out.push({ cell, convert }); }
@@ -253,8 +252,7 @@ function typedCells(features: readonly ResolvedFeature[], byColumn: ReadonlyMap<
 /**
  * A row builder for fixed columns. A 250-column row built key by key falls into dictionary mode (about
  * 20 KB, and slow to make); a constructor compiled for the columns keeps fast properties (about 2 KB), as an
- * object literal would, at half the literal's cost (0.8 against 1.6 µs for 251 columns, measured), and like
- * any `new` is never pretenured (see core/young.ts). Its prototype is Object.prototype, so rows print and
+ * object literal would, at half its cost, and is never pretenured (see docs/performance-notes.md). Its prototype is Object.prototype, so rows print and
  * compare as plain objects. The columns are JSON-quoted, never evaluated.
  */
 function rowBuilder(key: string, columns: readonly string[], cells: readonly number[]): ReadPlan['row'] {
@@ -339,7 +337,7 @@ export function observations(sp: SourcePlan, ev: RawEvent): Observation[] {
     const sh = sp.shapes[i]!;
     const value = sh.column === null ? null : ev.v[sh.column] ?? null;
     if (sh.fields === null) { out[i] = observation(ev.ts, tie, value); continue; }
-    const fields = record<Record<string, Scalar>>(); // not literals: see core/young.ts
+    const fields = record<Record<string, Scalar>>(); // not literals: see docs/performance-notes.md
     for (const c of sh.fields) fields[c] = ev.v[c] ?? null;
     out[i] = observation(ev.ts, tie, value, fields);
   }

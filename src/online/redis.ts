@@ -37,7 +37,7 @@ function dataOf(p: DecodedPart, inner?: ResolvedInner): SeriesData {
   return seriesData(p.meta, p.raw, p.late, p.tiles, p.base, false, p.stubRaw ?? undefined, inner);
 }
 
-/** A script reply's part for one request, decoded, and where the next starts: a class, not a literal, as writes read through here too (see core/young.ts). */
+/** A script reply's part for one request, decoded, and where the next starts: a class, not a literal, as writes read through here too (see docs/performance-notes.md). */
 class DecodedPart {
   constructor(
     readonly meta: SeriesMeta | null, readonly raw: RawEvent[][], readonly late: RawEvent[], readonly tiles: Map<string, Tile>, readonly base: Tile | null,
@@ -104,9 +104,7 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   async read(requests: readonly SeriesRequest[]): Promise<SeriesData[]> {
-    // Commands, not a pipeline: they share the connection's round trip all the same (ioredis writes each as it
-    // is issued and Redis answers in order), and an ioredis pipeline keeps everything allocated alongside it alive
-    // through a young-generation collection (measured: ~1.6 MB promoted per scavenge, pauses 3x longer).
+    // Commands, not a pipeline: one round trip all the same (see docs/performance-notes.md, ioredis pipelines).
     const client = this.client as unknown as SeriesReader;
     const pending: Promise<unknown>[] = [];
     const layout = requests.map((r) => {

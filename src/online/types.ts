@@ -230,7 +230,7 @@ export interface SeriesData {
   readonly inner?: ResolvedInner;
 }
 
-/** Series data built by a class, not a literal (backends build one per series read, writes' reads too: see core/young.ts). */
+/** Series data built by a class, not a literal (backends build one per series read, writes' reads too: see docs/performance-notes.md). */
 class SeriesDataOf implements SeriesData {
   constructor(
     readonly meta: SeriesMeta | null, readonly raw: readonly (readonly RawEvent[])[], readonly late: readonly RawEvent[], readonly tiles: ReadonlyMap<string, Tile>,
