@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { KilnError, didYouMean } from '../core/errors.js';
 import type { Scalar, SourceColumnType } from '../features/index.js';
-import type { OnlinePlan, SourcePlan } from './plan.js';
-import { parseTime, timeUs } from './time.js';
+import type { OnlinePlan, SourcePlan } from './engine/plan.js';
+import { parseTime, timeUs } from './engine/time.js';
 import { isLate, type RawEvent } from './types.js';
 
 /** Where pushed rows go: one source, or every served source that reads a table. */

@@ -9,11 +9,11 @@ import { definitionsError } from '../features/index.js';
 import type { SourceColumnType } from '../features/index.js';
 import { checkSourcesAgainstStore } from '../features/training/index.js';
 import { quoteIdent, type Project } from '../store/index.js';
-import type { OnlineFeatureStore } from './engine.js';
+import type { OnlineFeatureStore } from './store.js';
 import { eventUid, makeEvent } from './events.js';
-import type { SourcePlan } from './plan.js';
+import type { SourcePlan } from './engine/plan.js';
 import { parseUtc } from '../core/time.js';
-import { isoMicros } from './time.js';
+import { isoMicros } from './engine/time.js';
 import type { RawEvent } from './types.js';
 
 export interface MaterializeOptions {

@@ -8,7 +8,7 @@
  */
 import { KilnError, isKilnError } from '../core/errors.js';
 import { eventDigest, eventKeyOf, isKeyed } from './events.js';
-import type { OnlinePlan } from './plan.js';
+import type { OnlinePlan } from './engine/plan.js';
 import type { EventKeys, OnlineStore, RawEvent } from './types.js';
 
 /** A re-pushed event key whose content differs from the stored event's. */

@@ -54,79 +54,10 @@ export interface Tile {
   e?: number;
 }
 
-const MAP_TAG = '$map';
-/** How every stub tile's JSON starts (the Redis read script recognises stubs by it). */
-export const STUB_JSON = '{"s":null,"n":';
-
-/** A tile as JSON, for backends that store text: Map states (count-distinct) become `{ $map: entries }`. */
-export function tileToJson(t: Tile): string {
-  const s = t.s;
-  if (s === null) return t.e === undefined ? `${STUB_JSON}${t.n}}` : `${STUB_JSON}${t.n},"e":${t.e}}`; // STUB_JSON first: Redis reads stubs by it
-  if (s === null || !s.some((x) => x instanceof Map)) return JSON.stringify(t);
-  return JSON.stringify({ ...t, s: s.map((x) => (x instanceof Map ? { [MAP_TAG]: [...x] } : x)) });
-}
-
-/** The inverse of `tileToJson`. */
-export function tileFromJson(text: string): Tile {
-  const t = JSON.parse(text) as Tile;
-  const s = t.s;
-  if (s) {
-    for (let i = 0; i < s.length; i++) {
-      const x = s[i] as Record<string, unknown> | null;
-      if (x !== null && typeof x === 'object' && !Array.isArray(x) && Array.isArray(x[MAP_TAG])) s[i] = new Map(x[MAP_TAG] as [unknown, unknown][]);
-    }
-  }
-  return t;
-}
-
 /** Tiles to text and back, for backends that store text. The engine gives one per plan (compact states). */
 export interface TileCodec {
   toJson(t: Tile): string;
   fromJson(text: string): Tile;
-}
-
-/** The codec for tiles of a plan the backend was given none for: plain JSON, Map states tagged. */
-export const JSON_TILE_CODEC: TileCodec = { toJson: tileToJson, fromJson: tileFromJson };
-
-/**
- * Raw events as compact JSON for a log: the value columns and the first event time once, then one array
- * per event `[u, ts − t0, e − ts, ...values]` (small integers print fast; `l` follows from ts and e).
- * Events whose columns differ from the first one's (not expected: a source's events share its columns)
- * are written as objects.
- */
-export function eventsToJson(events: readonly RawEvent[]): string {
-  if (events.length === 0) return '[]';
-  const cols = Object.keys(events[0]!.v);
-  const t0 = events[0]!.ts;
-  const rows: unknown[][] = new Array(events.length);
-  for (let i = 0; i < events.length; i++) {
-    const ev = events[i]!;
-    if (!Number.isSafeInteger(ev.ts) || !Number.isSafeInteger(ev.e)) return JSON.stringify(events); // differences exact for whole µs only
-    const row: unknown[] = [ev.u, ev.ts - t0, ev.e - ev.ts];
-    let j = 0;
-    for (const k in ev.v) {
-      if (k !== cols[j]) return JSON.stringify(events);
-      row.push(ev.v[k]);
-      j++;
-    }
-    if (j !== cols.length) return JSON.stringify(events);
-    rows[i] = row;
-  }
-  return JSON.stringify({ c: cols, t: t0, e: rows });
-}
-
-/** The inverse of `eventsToJson` (which also reads a plain array of event objects). */
-export function eventsFromJson(text: string): RawEvent[] {
-  const x = JSON.parse(text) as RawEvent[] | { c: string[]; t: number; e: unknown[][] };
-  if (Array.isArray(x)) return x;
-  const { c, t, e } = x;
-  return e.map((row) => {
-    const v: Record<string, Scalar> = {};
-    for (let j = 0; j < c.length; j++) v[c[j]!] = row[3 + j] as Scalar;
-    const ts = t + (row[1] as number);
-    const eff = ts + (row[2] as number);
-    return { u: row[0] as string, ts, e: eff, l: isLate(ts, eff), v };
-  });
 }
 
 /** Whether an event with time ts and effective time e is late: not visible by the end of its own hour. */

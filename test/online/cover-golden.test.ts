@@ -6,8 +6,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { TILE_LEVELS } from '../../src/online/index.js';
-import { COVER_PROBE } from '../../src/online/redis-scripts.js';
-import { cover } from '../../src/online/time.js';
+import { COVER_PROBE } from '../../src/online/backends/redis-scripts.js';
+import { cover } from '../../src/online/engine/time.js';
 import { DAY, HOUR, REDIS_URL, redisMode } from './helpers.js';
 
 /** Day 19712 (2023-12-21): a 64-day boundary, so every level's tiles start there. */

@@ -2,10 +2,10 @@
  * The tile arithmetic: covering a time range with whole tiles plus raw edges. Times are epoch microseconds,
  * UTC (parsed by src/core/time.ts).
  */
-import { TILE_LEVELS, type TileRange, type TimeRange } from './types.js';
+import { TILE_LEVELS, type TileRange, type TimeRange } from '../types.js';
 
 // Times are parsed by the one UTC parser in core (src/core/time.ts).
-export { isoMicros, parseTime, timeUs, type ParsedTime } from '../core/time.js';
+export { isoMicros, parseTime, timeUs, type ParsedTime } from '../../core/time.js';
 
 /** Whole tiles and raw edges that exactly cover [from, to). */
 export interface Cover {

@@ -7,12 +7,13 @@
  * only file that loads `ioredis`, and only when used; the scripts are in redis-scripts.ts.
  */
 import type { Redis } from 'ioredis';
-import { KilnError } from '../core/errors.js';
-import { list } from '../core/young.js';
+import { KilnError } from '../../core/errors.js';
+import { list } from '../../core/young.js';
+import { JSON_TILE_CODEC, STUB_JSON, eventToJson, eventsFromTexts, metaFromJson, metaToJson } from '../codec.js';
 import {
-  DAY_US, JSON_TILE_CODEC, MIDDLE_LEVEL, STUB_JSON, TILE_LEVELS, tileKey, type EventKeyRequest, type InnerSpec, type OnlineStore, type ResolvedInner, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
+  DAY_US, MIDDLE_LEVEL, TILE_LEVELS, tileKey, type EventKeyRequest, type InnerSpec, type OnlineStore, type ResolvedInner, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type SeriesWrite, type Tile, type TileCodec, seriesData,
-} from './types.js';
+} from '../types.js';
 import { PRUNE_TILES, PUT_MIDDLES, READ_SERIES } from './redis-scripts.js';
 
 export interface RedisStoreOptions {
@@ -30,7 +31,7 @@ interface SeriesReader {
   kilnPutMiddles(s: string, ...args: string[]): Promise<unknown>;
 }
 
-const parseEvents = (x: unknown): RawEvent[] => (x as string[]).map((m) => JSON.parse(m) as RawEvent);
+const parseEvents = (x: unknown): RawEvent[] => eventsFromTexts(x as string[]);
 
 /** Series data from a decoded part. */
 function dataOf(p: DecodedPart, inner?: ResolvedInner): SeriesData {
@@ -157,7 +158,7 @@ export class RedisOnlineStore implements OnlineStore {
   private decode(reply: unknown[], fields: readonly string[], hasBase: boolean, nRaw: number, hasLate: boolean, stubs: boolean, parsedMeta?: SeriesMeta | null): DecodedPart {
     let at = 0;
     const values = reply[at++] as (string | null)[];
-    const meta = parsedMeta !== undefined ? parsedMeta : values[0] ? (JSON.parse(values[0]) as SeriesMeta) : null;
+    const meta = parsedMeta !== undefined ? parsedMeta : values[0] ? metaFromJson(values[0]) : null;
     const tiles = new Map<string, Tile>();
     const codec = this.codec(meta?.plan);
     for (let i = hasBase ? 2 : 1; i < fields.length; i++) { const v = values[i]; if (v) tiles.set(fields[i]!, codec.fromJson(v)); }
@@ -194,7 +195,7 @@ export class RedisOnlineStore implements OnlineStore {
         m.zremrangebyscore(this.key('l', w.key), '-inf', `(${score(cut)}`);
         m.eval(PRUNE_TILES, 1, s, ...TILE_LEVELS.map((width) => String(Math.ceil(cut / width))));
       }
-      const fields: string[] = ['meta', JSON.stringify(w.meta)];
+      const fields: string[] = ['meta', metaToJson(w.meta)];
       const codec = this.codec(w.meta.plan);
       if (w.base) fields.push('base', codec.toJson(w.base));
       for (const t of w.tiles) fields.push(tileKey(t.level, t.index), codec.toJson(t.tile));
@@ -202,7 +203,7 @@ export class RedisOnlineStore implements OnlineStore {
       const raw: (string | number)[] = [];
       const late: (string | number)[] = [];
       for (const ev of w.raw) {
-        const member = JSON.stringify(ev);
+        const member = eventToJson(ev);
         raw.push(ev.ts, member);
         if (ev.l) late.push(ev.ts, member);
       }

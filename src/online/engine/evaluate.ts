@@ -13,14 +13,14 @@
  * finishes memoised states. Events count only when visible: effective time before E. Exact at every
  * microsecond, for every operator: no operator's `remove` is needed.
  */
-import { KilnError } from '../core/errors.js';
-import { finishMerged, type Observation } from '../features/index.js';
+import { KilnError } from '../../core/errors.js';
+import { finishMerged, type Observation } from '../../features/index.js';
 import { emptyStates, foldEvent, mergeStored, observations, type SourcePlan } from './plan.js';
 import { cover, isoMicros, unionTileRanges, type Cover } from './time.js';
 import {
   DAY_US, HOUR_US, MIDDLE_LEVEL, TILE_LEVELS, floorTo, middleKey, tileKey, type InnerSpec, type Tile, type RawEvent, type ResolvedInner, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type TileRange, type TimeRange,
-} from './types.js';
+} from '../types.js';
 
 /** The cached inner part of one window: states by slot, and inner events not yet visible at H. */
 export interface InnerEntry {

@@ -5,16 +5,17 @@
  * comes from the feature registry and the aggregator registry; nothing branches on operator names.
  */
 import { createHash } from 'node:crypto';
-import { KilnError } from '../core/errors.js';
-import { record } from '../core/young.js';
-import { aggregatorOf, observation, type Aggregator, type Observation } from '../features/index.js';
-import { resolveSelection, type FeatureRegistry, type ResolvedFeature } from '../features/index.js';
-import type { AggregateFeatureSpec, EntitySpec, Expr, Scalar, SourceSpec } from '../features/index.js';
-import { canonicalJson, columnsRead, withoutMeta } from '../features/index.js';
-import { conditionHolds } from '../features/index.js';
-import { parseWindow } from '../features/index.js';
-import { isoMicros } from '../core/time.js';
-import { HOUR_US, MINUTE_US, SECOND_US, TILE_LEVELS, tileToJson, type RawEvent, type Tile, type TileCodec } from './types.js';
+import { KilnError } from '../../core/errors.js';
+import { record } from '../../core/young.js';
+import { aggregatorOf, observation, type Aggregator, type Observation } from '../../features/index.js';
+import { resolveSelection, type FeatureRegistry, type ResolvedFeature } from '../../features/index.js';
+import type { AggregateFeatureSpec, EntitySpec, Expr, Scalar, SourceSpec } from '../../features/index.js';
+import { canonicalJson, columnsRead, withoutMeta } from '../../features/index.js';
+import { conditionHolds } from '../../features/index.js';
+import { parseWindow } from '../../features/index.js';
+import { isoMicros } from '../../core/time.js';
+import { slotsTileCodec } from '../codec.js';
+import { HOUR_US, MINUTE_US, SECOND_US, TILE_LEVELS, type RawEvent, type TileCodec } from '../types.js';
 
 /** Part of every plan hash: bump when tiles are laid out or filled differently. */
 export const ONLINE_FORMAT = 'kiln.online@3';
@@ -371,24 +372,7 @@ export function mergeStored(sp: SourcePlan, i: number, into: unknown, stored: un
   return stored === null || stored === undefined ? into : sp.slots[i]!.agg.merge(into ?? sp.slots[i]!.agg.empty(), stored);
 }
 
-/**
- * The plan's tile codec: each slot's state in its aggregator's compact form (`encode`/`decode`), stubs
- * exactly as `tileToJson` writes them (the Redis read script recognises them by their first bytes).
- */
+/** The plan's tile codec: each slot's state in its aggregator's compact form (see codec.ts). */
 export function tileCodecOf(sp: SourcePlan): TileCodec {
-  const aggs = sp.slots.map((slot) => slot.agg);
-  return {
-    toJson: (t) => {
-      if (t.s === null) return tileToJson(t);
-      const s = new Array<unknown>(t.s.length);
-      for (let i = 0; i < t.s.length; i++) { const x = t.s[i]; const agg = aggs[i]; s[i] = x === null || x === undefined || !agg?.encode ? (x ?? null) : agg.encode(x); }
-      return JSON.stringify(t.e === undefined ? { s, n: t.n } : { s, n: t.n, e: t.e });
-    },
-    fromJson: (text) => {
-      const t = JSON.parse(text) as Tile;
-      const s = t.s;
-      if (s) for (let i = 0; i < s.length; i++) { const x = s[i]; const agg = aggs[i]; if (x !== null && agg?.decode) s[i] = agg.decode(x); }
-      return t;
-    },
-  };
+  return slotsTileCodec(sp.slots.map((slot) => slot.agg));
 }
