@@ -187,7 +187,7 @@ export class OnlineFeatureStore {
     }
     const jobs: Job[] = [];
     const first: SeriesRequest[] = [];
-    const resolves = this.backend.capabilities.resolvesInner === true;
+    const resolves = this.backend.readResolved !== undefined;
     for (const entity of ids) {
       for (const src of rp.sources) {
         const key = { source: src.plan.source.name, entity };
@@ -198,7 +198,7 @@ export class OnlineFeatureStore {
         first.push(resolves && !this.cache.has(cacheKey(key)) ? { key, raw: request.raw!, inner: innerSpec(src.plan, staleWindows(src.plan, NO_CACHE, src.windows, E), E) } : request);
       }
     }
-    const edges = await this.backend.read(first);
+    const edges = resolves ? await this.backend.readResolved!(first) : await this.backend.read(first);
     const finisherOf = (job: Job, i: number): WindowFinisher => (job.finisher ??= windowFinisher(job.sp, edges[i]!, job.tails, E, at));
     const stale: { job: Job; at: number; plan: InnerPlan; keep: boolean; data: SeriesData | null; middlesOut: MiddleWrite[] | undefined }[] = [];
     jobs.forEach((job, i) => {

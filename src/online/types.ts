@@ -115,7 +115,7 @@ export interface SeriesRequest {
   /** With tiles: also the raw events of every returned stub tile (`s === null`), in `stubRaw`. */
   readonly stubRaw?: boolean;
   /**
-   * Only to a backend with `resolvesInner`: the tiles and raw events of the windows' inner parts, described
+   * Only to `readResolved` (other reads ignore it): the tiles and raw events of the windows' inner parts, described
    * before the meta is known, for the backend to resolve against the meta it reads (one round trip, not two).
    */
   readonly inner?: InnerSpec;
@@ -218,13 +218,18 @@ export interface OnlineStoreCapabilities {
    * reports `tilesMissing` for series loaded after a restart, and the engine rebuilds their tiles once.
    */
   readonly tilesDurable: boolean;
-  /** Whether `read` resolves a request's `inner` where the data is (a network backend: a read in one round trip). */
+  /**
+   * Whether the backend has the one-round-trip read (`readResolved`, with `putMiddles`): it resolves a
+   * request's `inner` where the data is. True exactly when `readResolved` is there (the contract suite checks).
+   */
   readonly resolvesInner?: boolean;
 }
 
 /**
- * The backend interface: batch-first, one call per round trip. Tiles hold opaque aggregator states; the
- * backend never interprets them.
+ * The backend interface: what the engine needs from storage, batch-first, one call per round trip. Tiles
+ * hold opaque aggregator states; the backend never interprets them. Two capabilities are optional: a codec
+ * for stores that keep text (`useCodec`), and the one-round-trip read of a network backend (`readResolved`
+ * and `putMiddles`, declared by `capabilities.resolvesInner`); the engine works without either.
  */
 export interface OnlineStore {
   readonly capabilities: OnlineStoreCapabilities;
@@ -247,7 +252,14 @@ export interface OnlineStore {
   /** Stores that keep text: the codec for tiles (and bases) of series written with this plan hash. */
   useCodec?(plan: string, codec: TileCodec): void;
   /**
-   * Backends that resolve inner parts: keeps middle states (field `middleKey(...)`, a tile), dropping the
+   * The one-round-trip read (optional capability): as `read`, and each request's `inner` (the inner parts of
+   * stale windows, described before the meta is known) resolved against the meta it reads, in the same round
+   * trip, with the data of what it resolved to (`SeriesData.inner`). The engine checks the resolution
+   * against its own plan before use, and reads again on a mismatch.
+   */
+  readResolved?(requests: readonly SeriesRequest[]): Promise<SeriesData[]>;
+  /**
+   * With `readResolved`: keeps middle states (field `middleKey(...)`, a tile), dropping the
    * series' other middles of the same windows. Readers write them back; a lost one is only a slower read.
    */
   putMiddles?(key: SeriesKey, plan: string, middles: readonly { readonly window: number; readonly field: string; readonly tile: Tile }[]): Promise<void>;

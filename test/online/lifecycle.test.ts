@@ -45,6 +45,21 @@ describe('online store life cycle', () => {
     }
   });
 
+  it('has the one-round-trip read (readResolved, putMiddles) exactly when it declares it', async (t) => {
+    const factories = [embeddedBackend, ...((await redisMode()) === 'skip' ? [] : [redisBackend])];
+    if (factories.length < 2) t.annotate?.('Redis skipped');
+    for (const factory of factories) {
+      const h = await factory();
+      try {
+        const declared = h.store.capabilities.resolvesInner === true;
+        expect(typeof h.store.readResolved === 'function', h.store.capabilities.name).toBe(declared);
+        expect(typeof h.store.putMiddles === 'function', h.store.capabilities.name).toBe(declared);
+      } finally {
+        await h.cleanup();
+      }
+    }
+  });
+
   it('records its format in the manifest and refuses a store written by a newer kiln (STORE_TOO_NEW)', async () => {
     const h = await embeddedBackend();
     try {

@@ -139,6 +139,11 @@ export class RedisOnlineStore implements OnlineStore {
     });
   }
 
+  /** The one-round-trip read: `read` resolves requests' inner parts in its script (READ_SERIES). */
+  readResolved(requests: readonly SeriesRequest[]): Promise<SeriesData[]> {
+    return this.read(requests);
+  }
+
   async eventKeys(requests: readonly EventKeyRequest[]): Promise<ReadonlyMap<string, number>[]> {
     // One HMGET per series, all sent before any reply is awaited: one round trip.
     let res: (string | null)[][];
