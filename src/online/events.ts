@@ -137,7 +137,7 @@ const CHECKS: Readonly<Record<SourceColumnType, Check>> = {
 
 /**
  * Checks pushed rows against the target sources and normalises them into raw events, per source and
- * entity. Throws one INVALID_ARGUMENT error listing the problems (up to 20, with the total).
+ * entity. Throws one EVENTS_INVALID error listing the problems (up to 20, with the total).
  */
 export function validateEvents(sources: readonly SourcePlan[], rows: readonly unknown[], opts: ValidateOptions = {}, eventKeys: ReadonlyMap<string, string> = NO_KEYS): ValidatedEvents {
   const label = opts.label ?? ((i: number) => `event ${i}`);

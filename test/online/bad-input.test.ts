@@ -70,5 +70,14 @@ describe('online store bad input', () => {
     }
     const e = await failure(RedisOnlineStore.connect({ url: 'redis://127.0.0.1:1', prefix: 'x:', connectTimeoutMs: 500 }));
     expect(e.message).toMatch(/^cannot reach Redis at redis:\/\/127\.0\.0\.1:1 .*KILN_REDIS_URL/);
+    expect(e.code).toBe('ONLINE_UNAVAILABLE');
+  });
+
+  it('refuses a feature the store does not serve, and a table no served source reads, as FEATURE_NOT_SERVED', async () => {
+    const narrow = await OnlineFeatureStore.open(h.store, CONTRACT_DEFS, { features: ['n_1d'] });
+    const e = await failure(narrow.getOnlineFeatures([1], 'sum_1d'));
+    expect(e.code).toBe('FEATURE_NOT_SERVED');
+    expect(e.message).toMatch(/'sum_1d' are not served by this online store \(it serves n_1d\)/);
+    expect((await failure(online.push({ table: 'payz' }, [good]))).code).toBe('FEATURE_NOT_SERVED');
   });
 });
