@@ -4,3 +4,4 @@ export { Rng, cumulative } from './rng.js';
 export { Progress, formatCount, formatDuration, type ProgressOptions } from './progress.js';
 export { onInterrupt, type InterruptScope } from './interrupt.js';
 export { record, list } from './young.js';
+export { parseUtc, parseTime, timeUs, isoMicros, type ParsedTime } from './time.js';

@@ -3,6 +3,7 @@
  * visible ones and fold them with the operator's algebra. Quadratic and obviously right; the DuckDB
  * compiler (and later the online engine) is tested against it.
  */
+import { parseTime } from '../core/time.js';
 import { aggregatorOf, type Observation } from './aggregators.js';
 import { evaluateExpr } from './derived.js';
 import { loadFeatureRegistry, resolveSelection, type FeatureRegistry, type ResolvedFeature } from './registry.js';
@@ -24,10 +25,8 @@ export function toMicros(t: TimeInput | null | undefined): number | null {
   if (t === null || t === undefined) return null;
   if (typeof t === 'number') return t;
   if (t instanceof Date) return t.getTime() * 1000;
-  const m = /\.(\d{4,6})Z?$/.exec(t);
-  const ms = Date.parse(t);
-  if (Number.isNaN(ms)) return null;
-  return m ? Math.floor(ms / 1000) * 1e6 + Number(m[1]!.padEnd(6, '0')) : ms * 1000;
+  const p = parseTime(t); // core's UTC parser: text in UTC, to the microsecond
+  return 'us' in p ? p.us : null;
 }
 
 /**

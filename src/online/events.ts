@@ -6,8 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { KilnError, didYouMean } from '../core/errors.js';
 import type { Scalar, SourceColumnType } from '../features/index.js';
-import type { OnlinePlan, SourcePlan } from './plan.js';
-import { parseTime, timeUs } from './time.js';
+import type { OnlinePlan, SourcePlan } from './engine/plan.js';
+import { parseTime, timeUs } from './engine/time.js';
 import { isLate, type RawEvent } from './types.js';
 
 /** Where pushed rows go: one source, or every served source that reads a table. */
@@ -97,7 +97,7 @@ export function targetSources(plan: OnlinePlan, target: PushTarget): SourcePlan[
     if (sp) return [sp];
     const declared = plan.registry.sources.has(target.source);
     const h = didYouMean(target.source, [...plan.sources.keys()]);
-    throw new KilnError('INVALID_ARGUMENT', declared
+    throw new KilnError(declared ? 'FEATURE_NOT_SERVED' : 'INVALID_ARGUMENT', declared
       ? `source '${target.source}' feeds no feature this online store serves (it serves ${plan.selection.join(', ')}); pushing its events would change nothing`
       : `unknown source '${target.source}'${h ? `; did you mean '${h}'?` : ''} (served sources: ${[...plan.sources.keys()].join(', ') || 'none'})`);
   }
@@ -105,7 +105,7 @@ export function targetSources(plan: OnlinePlan, target: PushTarget): SourcePlan[
   if (sps.length) return sps;
   const tables = [...new Set(all.map((sp) => sp.source.table))];
   const h = didYouMean(target.table, tables);
-  throw new KilnError('INVALID_ARGUMENT', `no served source reads table '${target.table}'${h ? `; did you mean '${h}'?` : ''} (tables: ${tables.join(', ') || 'none'})`);
+  throw new KilnError('FEATURE_NOT_SERVED', `no served source reads table '${target.table}'${h ? `; did you mean '${h}'?` : ''} (tables: ${tables.join(', ') || 'none'})`);
 }
 
 /** A column check: the normalised value, or undefined when invalid (then `why` explains; it runs only on failure). */
@@ -137,7 +137,7 @@ const CHECKS: Readonly<Record<SourceColumnType, Check>> = {
 
 /**
  * Checks pushed rows against the target sources and normalises them into raw events, per source and
- * entity. Throws one INVALID_ARGUMENT error listing the problems (up to 20, with the total).
+ * entity. Throws one EVENTS_INVALID error listing the problems (up to 20, with the total).
  */
 export function validateEvents(sources: readonly SourcePlan[], rows: readonly unknown[], opts: ValidateOptions = {}, eventKeys: ReadonlyMap<string, string> = NO_KEYS): ValidatedEvents {
   const label = opts.label ?? ((i: number) => `event ${i}`);
@@ -224,7 +224,7 @@ export function validateEvents(sources: readonly SourcePlan[], rows: readonly un
   if (count) {
     const mixed = offsets.size > 1 || (offsets.size > 0 && utcTexts > 0)
       ? ` Mixed time zones: ${[...offsets].map(([o, n]) => `${n} time(s) at ${o}`).join(', ')}${utcTexts ? ` and ${utcTexts} in UTC` : ''}; kiln needs every time in UTC.` : '';
-    throw new KilnError('INVALID_ARGUMENT', `${count} problem${count > 1 ? 's' : ''} in pushed events (nothing was written):${mixed}\n${problems.map((p) => `  - ${p}`).join('\n')}${count > problems.length ? `\n  ... and ${count - problems.length} more` : ''}`,
+    throw new KilnError('EVENTS_INVALID', `${count} problem${count > 1 ? 's' : ''} in pushed events (nothing was written):${mixed}\n${problems.map((p) => `  - ${p}`).join('\n')}${count > problems.length ? `\n  ... and ${count - problems.length} more` : ''}`,
       { details: { problems, count, offsets: Object.fromEntries(offsets) } });
   }
   return { bySource, skipped };

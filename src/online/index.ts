@@ -7,20 +7,20 @@ import { join } from 'node:path';
 import type { OnlineBackendName } from '../config/index.js';
 import { KilnError } from '../core/errors.js';
 import type { Project } from '../store/index.js';
-import { EmbeddedOnlineStore } from './embedded.js';
-import { OnlineFeatureStore, type OnlineFeatureStoreOptions } from './engine.js';
+import { EmbeddedOnlineStore } from './backends/embedded.js';
+import { OnlineFeatureStore, type OnlineFeatureStoreOptions } from './store.js';
 import { materialize as materializeInto, type MaterializeOptions, type MaterializeSummary } from './materialize.js';
-import { DEFAULT_REDIS_URL, RedisOnlineStore } from './redis.js';
+import { DEFAULT_REDIS_URL, RedisOnlineStore } from './backends/redis.js';
 import type { OnlineStore } from './types.js';
 
-export { OnlineFeatureStore, type OnlineFeatureStoreOptions, type ReadOptions, type EntityId, type OnlineRow, type OnlineLookup, type PushSummary } from './engine.js';
+export { OnlineFeatureStore, type OnlineFeatureStoreOptions, type ReadOptions, type EntityId, type OnlineRow, type OnlineLookup, type PushSummary } from './store.js';
 export { type PushAllOptions, type PushBatch, type PushTotals, type KeyConflict } from './push.js';
-export { EmbeddedOnlineStore, type EmbeddedOptions } from './embedded.js';
-export { RedisOnlineStore, DEFAULT_REDIS_URL, type RedisStoreOptions } from './redis.js';
+export { EmbeddedOnlineStore, type EmbeddedOptions } from './backends/embedded.js';
+export { RedisOnlineStore, DEFAULT_REDIS_URL, type RedisStoreOptions } from './backends/redis.js';
 export { type MaterializeOptions, type MaterializeSummary } from './materialize.js';
 export { type PushTarget, type ValidateOptions } from './events.js';
-export { buildPlan, ONLINE_FORMAT, type OnlinePlan, type SourcePlan } from './plan.js';
-export { isoMicros, parseTime } from './time.js';
+export { buildPlan, ONLINE_FORMAT, type OnlinePlan, type SourcePlan } from './engine/plan.js';
+export { isoMicros, parseTime } from './engine/time.js';
 export type {
   OnlineStore, OnlineStoreCapabilities, RawEvent, SeriesData, SeriesKey, SeriesMeta, SeriesRequest, SeriesWrite, Tile, TileRange, TimeRange,
 } from './types.js';

@@ -9,10 +9,11 @@ import { definitionsError } from '../features/index.js';
 import type { SourceColumnType } from '../features/index.js';
 import { checkSourcesAgainstStore } from '../features/training/index.js';
 import { quoteIdent, type Project } from '../store/index.js';
-import type { OnlineFeatureStore } from './engine.js';
+import type { OnlineFeatureStore } from './store.js';
 import { eventUid, makeEvent } from './events.js';
-import type { SourcePlan } from './plan.js';
-import { isoMicros, timeArgument } from './time.js';
+import type { SourcePlan } from './engine/plan.js';
+import { parseUtc } from '../core/time.js';
+import { isoMicros } from './engine/time.js';
 import type { RawEvent } from './types.js';
 
 export interface MaterializeOptions {
@@ -55,7 +56,7 @@ function scalar(v: unknown): string | number | boolean | null {
  */
 export async function materialize(project: Project, online: OnlineFeatureStore, opts: MaterializeOptions = {}): Promise<MaterializeSummary> {
   const started = performance.now();
-  const at = opts.asOf === undefined ? Date.now() * 1000 : timeArgument(opts.asOf, 'as-of time');
+  const at = opts.asOf === undefined ? Date.now() * 1000 : parseUtc(opts.asOf, 'as-of time');
   const served = new Set(online.plan.sources.keys());
   const issues = await checkSourcesAgainstStore(project, online.plan.registry, served);
   if (issues.length) throw definitionsError(issues, 'feature sources do not match the offline store');

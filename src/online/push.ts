@@ -8,7 +8,7 @@
  */
 import { KilnError, isKilnError } from '../core/errors.js';
 import { eventDigest, eventKeyOf, isKeyed } from './events.js';
-import type { OnlinePlan } from './plan.js';
+import type { OnlinePlan } from './engine/plan.js';
 import type { EventKeys, OnlineStore, RawEvent } from './types.js';
 
 /** A re-pushed event key whose content differs from the stored event's. */
@@ -116,7 +116,7 @@ export function conflictError(plan: OnlinePlan, conflicts: readonly KeyConflict[
     return `${at >= 0 ? `${label(at)}: ` : ''}${col} = ${JSON.stringify(c.key)} (entity ${c.entity}, source '${c.source}')`;
   });
   const more = conflicts.length > listed.length ? `\n  ... and ${conflicts.length - listed.length} more` : '';
-  return new KilnError('INVALID_ARGUMENT',
+  return new KilnError('EVENT_KEY_CONFLICT',
     `${conflicts.length} pushed event${conflicts.length > 1 ? 's reuse event keys' : ' reuses an event key'} of stored events with different content (event time, availability or values); nothing of this push was written:\n${listed.map((l) => `  - ${l}`).join('\n')}${more}\n`
     + 'An event key names one event: give a corrected event a new key, or, to replace stored events, correct them in the offline store and run kiln online materialize.',
     { details: { conflicts } });

@@ -54,79 +54,10 @@ export interface Tile {
   e?: number;
 }
 
-const MAP_TAG = '$map';
-/** How every stub tile's JSON starts (the Redis read script recognises stubs by it). */
-export const STUB_JSON = '{"s":null,"n":';
-
-/** A tile as JSON, for backends that store text: Map states (count-distinct) become `{ $map: entries }`. */
-export function tileToJson(t: Tile): string {
-  const s = t.s;
-  if (s === null) return t.e === undefined ? `${STUB_JSON}${t.n}}` : `${STUB_JSON}${t.n},"e":${t.e}}`; // STUB_JSON first: Redis reads stubs by it
-  if (s === null || !s.some((x) => x instanceof Map)) return JSON.stringify(t);
-  return JSON.stringify({ ...t, s: s.map((x) => (x instanceof Map ? { [MAP_TAG]: [...x] } : x)) });
-}
-
-/** The inverse of `tileToJson`. */
-export function tileFromJson(text: string): Tile {
-  const t = JSON.parse(text) as Tile;
-  const s = t.s;
-  if (s) {
-    for (let i = 0; i < s.length; i++) {
-      const x = s[i] as Record<string, unknown> | null;
-      if (x !== null && typeof x === 'object' && !Array.isArray(x) && Array.isArray(x[MAP_TAG])) s[i] = new Map(x[MAP_TAG] as [unknown, unknown][]);
-    }
-  }
-  return t;
-}
-
 /** Tiles to text and back, for backends that store text. The engine gives one per plan (compact states). */
 export interface TileCodec {
   toJson(t: Tile): string;
   fromJson(text: string): Tile;
-}
-
-/** The codec for tiles of a plan the backend was given none for: plain JSON, Map states tagged. */
-export const JSON_TILE_CODEC: TileCodec = { toJson: tileToJson, fromJson: tileFromJson };
-
-/**
- * Raw events as compact JSON for a log: the value columns and the first event time once, then one array
- * per event `[u, ts − t0, e − ts, ...values]` (small integers print fast; `l` follows from ts and e).
- * Events whose columns differ from the first one's (not expected: a source's events share its columns)
- * are written as objects.
- */
-export function eventsToJson(events: readonly RawEvent[]): string {
-  if (events.length === 0) return '[]';
-  const cols = Object.keys(events[0]!.v);
-  const t0 = events[0]!.ts;
-  const rows: unknown[][] = new Array(events.length);
-  for (let i = 0; i < events.length; i++) {
-    const ev = events[i]!;
-    if (!Number.isSafeInteger(ev.ts) || !Number.isSafeInteger(ev.e)) return JSON.stringify(events); // differences exact for whole µs only
-    const row: unknown[] = [ev.u, ev.ts - t0, ev.e - ev.ts];
-    let j = 0;
-    for (const k in ev.v) {
-      if (k !== cols[j]) return JSON.stringify(events);
-      row.push(ev.v[k]);
-      j++;
-    }
-    if (j !== cols.length) return JSON.stringify(events);
-    rows[i] = row;
-  }
-  return JSON.stringify({ c: cols, t: t0, e: rows });
-}
-
-/** The inverse of `eventsToJson` (which also reads a plain array of event objects). */
-export function eventsFromJson(text: string): RawEvent[] {
-  const x = JSON.parse(text) as RawEvent[] | { c: string[]; t: number; e: unknown[][] };
-  if (Array.isArray(x)) return x;
-  const { c, t, e } = x;
-  return e.map((row) => {
-    const v: Record<string, Scalar> = {};
-    for (let j = 0; j < c.length; j++) v[c[j]!] = row[3 + j] as Scalar;
-    const ts = t + (row[1] as number);
-    const eff = ts + (row[2] as number);
-    return { u: row[0] as string, ts, e: eff, l: isLate(ts, eff), v };
-  });
 }
 
 /** Whether an event with time ts and effective time e is late: not visible by the end of its own hour. */
@@ -184,7 +115,7 @@ export interface SeriesRequest {
   /** With tiles: also the raw events of every returned stub tile (`s === null`), in `stubRaw`. */
   readonly stubRaw?: boolean;
   /**
-   * Only to a backend with `resolvesInner`: the tiles and raw events of the windows' inner parts, described
+   * Only to `readResolved` (other reads ignore it): the tiles and raw events of the windows' inner parts, described
    * before the meta is known, for the backend to resolve against the meta it reads (one round trip, not two).
    */
   readonly inner?: InnerSpec;
@@ -230,7 +161,7 @@ export interface SeriesData {
   readonly inner?: ResolvedInner;
 }
 
-/** Series data built by a class, not a literal (backends build one per series read, writes' reads too: see core/young.ts). */
+/** Series data built by a class, not a literal (backends build one per series read, writes' reads too: see docs/performance-notes.md). */
 class SeriesDataOf implements SeriesData {
   constructor(
     readonly meta: SeriesMeta | null, readonly raw: readonly (readonly RawEvent[])[], readonly late: readonly RawEvent[], readonly tiles: ReadonlyMap<string, Tile>,
@@ -287,13 +218,18 @@ export interface OnlineStoreCapabilities {
    * reports `tilesMissing` for series loaded after a restart, and the engine rebuilds their tiles once.
    */
   readonly tilesDurable: boolean;
-  /** Whether `read` resolves a request's `inner` where the data is (a network backend: a read in one round trip). */
+  /**
+   * Whether the backend has the one-round-trip read (`readResolved`, with `putMiddles`): it resolves a
+   * request's `inner` where the data is. True exactly when `readResolved` is there (the contract suite checks).
+   */
   readonly resolvesInner?: boolean;
 }
 
 /**
- * The backend interface: batch-first, one call per round trip. Tiles hold opaque aggregator states; the
- * backend never interprets them.
+ * The backend interface: what the engine needs from storage, batch-first, one call per round trip. Tiles
+ * hold opaque aggregator states; the backend never interprets them. Two capabilities are optional: a codec
+ * for stores that keep text (`useCodec`), and the one-round-trip read of a network backend (`readResolved`
+ * and `putMiddles`, declared by `capabilities.resolvesInner`); the engine works without either.
  */
 export interface OnlineStore {
   readonly capabilities: OnlineStoreCapabilities;
@@ -316,7 +252,14 @@ export interface OnlineStore {
   /** Stores that keep text: the codec for tiles (and bases) of series written with this plan hash. */
   useCodec?(plan: string, codec: TileCodec): void;
   /**
-   * Backends that resolve inner parts: keeps middle states (field `middleKey(...)`, a tile), dropping the
+   * The one-round-trip read (optional capability): as `read`, and each request's `inner` (the inner parts of
+   * stale windows, described before the meta is known) resolved against the meta it reads, in the same round
+   * trip, with the data of what it resolved to (`SeriesData.inner`). The engine checks the resolution
+   * against its own plan before use, and reads again on a mismatch.
+   */
+  readResolved?(requests: readonly SeriesRequest[]): Promise<SeriesData[]>;
+  /**
+   * With `readResolved`: keeps middle states (field `middleKey(...)`, a tile), dropping the
    * series' other middles of the same windows. Readers write them back; a lost one is only a slower read.
    */
   putMiddles?(key: SeriesKey, plan: string, middles: readonly { readonly window: number; readonly field: string; readonly tile: Tile }[]): Promise<void>;

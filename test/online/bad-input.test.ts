@@ -26,7 +26,7 @@ describe('online store bad input', () => {
 
   it('names unknown columns, wrong types and missing keys, all at once, and writes nothing', async () => {
     const e = await failure(online.push({ source: 'pay' }, [good, { ...good, amont: 3 }, { ...good, amount: 'ten' }, { ts: good.ts, amount: 1 }, 'nope']));
-    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.code).toBe('EVENTS_INVALID');
     expect(e.message).toMatch(/^4 problems in pushed events \(nothing was written\)/);
     expect(e.message).toContain("event 1: unknown column 'amont'; did you mean 'amount'?");
     expect(e.message).toContain(`event 2: column 'amount': "ten" is not a number`);
@@ -70,5 +70,14 @@ describe('online store bad input', () => {
     }
     const e = await failure(RedisOnlineStore.connect({ url: 'redis://127.0.0.1:1', prefix: 'x:', connectTimeoutMs: 500 }));
     expect(e.message).toMatch(/^cannot reach Redis at redis:\/\/127\.0\.0\.1:1 .*KILN_REDIS_URL/);
+    expect(e.code).toBe('ONLINE_UNAVAILABLE');
+  });
+
+  it('refuses a feature the store does not serve, and a table no served source reads, as FEATURE_NOT_SERVED', async () => {
+    const narrow = await OnlineFeatureStore.open(h.store, CONTRACT_DEFS, { features: ['n_1d'] });
+    const e = await failure(narrow.getOnlineFeatures([1], 'sum_1d'));
+    expect(e.code).toBe('FEATURE_NOT_SERVED');
+    expect(e.message).toMatch(/'sum_1d' are not served by this online store \(it serves n_1d\)/);
+    expect((await failure(online.push({ table: 'payz' }, [good]))).code).toBe('FEATURE_NOT_SERVED');
   });
 });

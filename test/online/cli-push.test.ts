@@ -88,7 +88,7 @@ describe('kiln online push, idempotent by the table key', () => {
     expect(rows[1]!.n_all).toBe((clean as Record<string, unknown>[])[1]!.n_all as number + 1);
     const changed = write(dir, 'changed.ndjson', `${JSON.stringify({ txn_id: 3, user_id: 1, ts: iso(T0 + DAY), amount: 2 })}\n`);
     const e = await kiln(dir, 'push', changed, '--source', 'payments').catch((x: unknown) => x);
-    expect(isKilnError(e, 'INVALID_ARGUMENT') && e.message).toMatch(/line 1: txn_id = "3" \(entity 1, source 'payments'\)/);
+    expect(isKilnError(e, 'EVENT_KEY_CONFLICT') && e.message).toMatch(/line 1: txn_id = "3" \(entity 1, source 'payments'\)/);
   });
 
   it('stops a push on SIGINT in a real process, says what it wrote, and a re-run equals one clean push', async () => {

@@ -96,7 +96,7 @@ export function describeEntitiesAndKeys(h: () => BackendHandle): void {
     const before = await values(online);
     const changed = [{ user_id: 5, txn: 9999, ts: at(T0 + 2 * HOUR), amount: 1 }, { ...EVENTS[7]!, amount: 999 }];
     const e = await online.push({ source: 'pay' }, changed).catch((x: unknown) => x);
-    expect(isKilnError(e, 'INVALID_ARGUMENT')).toBe(true);
+    expect(isKilnError(e, 'EVENT_KEY_CONFLICT')).toBe(true);
     expect((e as Error).message).toMatch(/reuses an event key of stored events with different content.*nothing of this push was written:\n {2}- event 1: txn = "1007" \(entity 1, source 'pay'\)\n/);
     const inOne = await online.push({ source: 'pay' }, [{ user_id: 3, txn: 7, ts: at(T0), amount: 1 }, { user_id: 3, txn: 7, ts: at(T0), amount: 2 }]).catch((x: unknown) => x);
     expect((inOne as Error).message).toMatch(/event 1: txn = "7"/);
@@ -126,7 +126,7 @@ export function describeEntitiesAndKeys(h: () => BackendHandle): void {
     // a failure mid-way says what was written before it
     const bad = [...batches.slice(0, 1), { rows: [{ user_id: 1, txn: 1, ts: 'yesterday', amount: 1 }] }];
     const failed = await clean.pushAll({ source: 'pay' }, [{ rows: [{ user_id: 9, txn: 77, ts: at(T0), amount: 1 }] }, ...bad]).catch((x: unknown) => x);
-    expect(isKilnError(failed, 'INVALID_ARGUMENT')).toBe(true);
+    expect(isKilnError(failed, 'EVENTS_INVALID')).toBe(true);
     expect((failed as Error).message).toMatch(/column 'ts'[\s\S]*before this, 1 events were written and 10 duplicates skipped, from 11 records.*safe/);
   });
 }

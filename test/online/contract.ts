@@ -53,7 +53,7 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
     });
 
     it("resolves a first read's inner parts against the meta it reads, exactly as the engine would (resolvesInner)", async () => {
-      const { innerRequest, innerSpec, resolvedMatches } = await import('../../src/online/evaluate.js');
+      const { innerRequest, innerSpec, resolvedMatches } = await import('../../src/online/engine/evaluate.js');
       const E = T0 + 200 * DAY + 5 * HOUR + 17;
       // the windows of a plan: 7 d and 30 d by the hour, and lifetime
       const sp = { windows: [{ us: 7 * DAY, grain: HOUR }, { us: 30 * DAY, grain: HOUR }, { us: null, grain: HOUR }] } as unknown as Parameters<typeof innerSpec>[0];
@@ -244,7 +244,7 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
         expect(d!.base!.n).toBe(4);
         expect(await read(online, T0 + 30 * DAY + 1)).toMatchObject({ n_1d: 1, last_cat: 'z', max_7d: 1 });
         const err = await read(online, T0 + 29 * DAY).catch((e: unknown) => e);
-        expect(isKilnError(err, 'INVALID_ARGUMENT')).toBe(true);
+        expect(isKilnError(err, 'ASOF_OUT_OF_RANGE')).toBe(true);
         expect((err as Error).message).toMatch(/too far back for the 7d window of entity 1 in source 'pay'.*offline store/);
       });
 

@@ -1,9 +1,11 @@
 /** Shared helpers of the online tests: Redis availability, seeded event streams, and backends. */
 import { randomBytes } from 'node:crypto';
 import { Rng } from '../../src/core/rng.js';
-import { isoMicros } from '../../src/online/index.js';
+import { expect } from 'vitest';
+import { isoMicros, parseTime } from '../../src/online/index.js';
 import { EmbeddedOnlineStore, RedisOnlineStore, type OnlineStore } from '../../src/online/index.js';
 import { tempDir } from '../helpers.js';
+import { expectParity as expectValues } from '../features/helpers.js';
 
 export const SECOND = 1_000_000;
 export const MINUTE = 60 * SECOND;
@@ -140,4 +142,57 @@ export function onlineStream(seed: number, opts: { entities?: number; events?: n
 export function asPushed(e: StreamEvent, i: number): Record<string, unknown> {
   const time = (us: number | null): string | number | null => (us === null ? null : us % 1000 === 0 && i % 3 === 0 ? us / 1000 : isoMicros(us));
   return { ...e, ts: time(e.ts), av: time(e.av) };
+}
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+
+/** A value's kind as the training set types it: a time (a Date, or ISO 8601 text in UTC), text, number, boolean, list or record. */
+function kindOf(v: unknown): unknown {
+  if (v === null || v === undefined) return null;
+  if (v instanceof Date || (typeof v === 'string' && ISO_TIME.test(v))) return 'time';
+  if (typeof v === 'bigint') return 'number';
+  if (Array.isArray(v)) return v.map(kindOf);
+  if (typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, kindOf(x)]));
+  return typeof v;
+}
+
+/** Kinds agree wherever both sides have a value (null on either side: the values' comparison decides). */
+function sameKinds(a: unknown, e: unknown): boolean {
+  if (a === null || e === null) return true;
+  if (Array.isArray(a) && Array.isArray(e)) return a.length === e.length && a.every((x, i) => sameKinds(x, e[i]));
+  if (typeof a === 'object' && typeof e === 'object') return Object.keys(e as object).every((k) => sameKinds((a as Record<string, unknown>)[k] ?? null, (e as Record<string, unknown>)[k] ?? null));
+  return a === e;
+}
+
+/**
+ * Every column of the online rows has the type the offline training set gives it (times as ISO text, not
+ * numbers), row by row: parity of types, not only of values.
+ */
+export function expectSameTypes(offline: readonly Record<string, unknown>[], online: readonly Record<string, unknown>[], context: (i: number) => string): void {
+  expect(online.length).toBe(offline.length);
+  offline.forEach((row, i) => {
+    for (const col of Object.keys(online[i]!)) {
+      if (!(col in row)) continue;
+      const want = kindOf(row[col]);
+      const got = kindOf(online[i]![col]);
+      if (!sameKinds(got, want)) expect.fail(`row ${i} (${context(i)}) ${col}: online ${JSON.stringify(online[i]![col])} is ${JSON.stringify(got)}, offline ${JSON.stringify(row[col])} is ${JSON.stringify(want)}`);
+    }
+  });
+}
+
+/** Rows in the naive evaluator's terms: times (Dates, ISO text) as epoch µs; everything else as it is. */
+export function inNaiveTerms<T>(rows: readonly T[]): T[] {
+  const conv = (v: unknown): unknown => {
+    if (v instanceof Date) return v.getTime() * 1000;
+    if (typeof v === 'string' && ISO_TIME.test(v)) { const t = parseTime(v); return 'us' in t ? t.us : v; }
+    if (Array.isArray(v)) return v.map(conv);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, conv(x)]));
+    return v;
+  };
+  return rows.map((r) => conv(r) as T);
+}
+
+/** `expectParity` of the feature tests, with times compared as instants whatever their form (µs, Date, ISO text). */
+export function expectParity(actual: readonly Record<string, unknown>[], expected: readonly Record<string, unknown>[], context: (i: number) => string): void {
+  expectValues(inNaiveTerms(actual), inNaiveTerms(expected), context);
 }

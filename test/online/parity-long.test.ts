@@ -13,8 +13,8 @@ import {
 import { buildTrainingSet } from '../../src/features/training/index.js';
 import { OnlineFeatureStore, TILE_LEVELS, isoMicros, type OnlineRow } from '../../src/online/index.js';
 import { tempProject } from '../helpers.js';
-import { createTable, expectParity } from '../features/helpers.js';
-import { DAY, HOUR, T0, asPushed, embeddedBackend, onlineStream, redisBackend, redisMode, type BackendFactory } from './helpers.js';
+import { createTable } from '../features/helpers.js';
+import { DAY, HOUR, T0, asPushed, embeddedBackend, expectParity, expectSameTypes, onlineStream, redisBackend, redisMode, type BackendFactory } from './helpers.js';
 
 const acct = entity('acct', { key: 'k' });
 const ev = eventSource('ev', { entity: acct, timestamp: 'ts', availableAt: 'av', tiebreak: 'id', columns: { amount: 'double', qty: 'bigint', cat: 'varchar', flag: 'boolean', id: 'bigint' } });
@@ -71,6 +71,8 @@ function parity(name: string, backend: BackendFactory, skip: () => Promise<boole
           const where = (i: number): string => `k=${data.spine[i]!.k} t=${isoMicros(data.spine[i]!.t)}`;
           expectParity(offline, got, where);
           expectParity(offline, coldGot, where);
+          expectSameTypes(offline, got, where);
+          expectSameTypes(offline, coldGot, where);
           // Redis resolved every first read (of a series written by then) in Lua, as the engine would
           if (h.store.capabilities.resolvesInner) expect(cold.stats.innerReread).toBe(0);
           // An old on-time event lands in sealed 16- and 64-day periods after readers kept middle states over

@@ -15,8 +15,8 @@ import {
 import { buildTrainingSet } from '../../src/features/training/index.js';
 import { EmbeddedOnlineStore, OnlineFeatureStore, isoMicros, materialize, type OnlineRow } from '../../src/online/index.js';
 import { tempProject } from '../helpers.js';
-import { createTable, expectParity } from '../features/helpers.js';
-import { DAY, HOUR, MINUTE, SECOND, T0, asPushed, embeddedBackend, onlineStream, redisBackend, redisMode, type BackendFactory, type OnlineStream } from './helpers.js';
+import { createTable } from '../features/helpers.js';
+import { DAY, HOUR, MINUTE, SECOND, T0, asPushed, embeddedBackend, expectParity, expectSameTypes, onlineStream, redisBackend, redisMode, type BackendFactory, type OnlineStream } from './helpers.js';
 
 const acct = entity('acct', { key: 'k' });
 const columns = { amount: 'double', qty: 'bigint', cat: 'varchar', flag: 'boolean', id: 'bigint' } as const;
@@ -164,6 +164,8 @@ function parity(name: string, backend: BackendFactory, skip: () => Promise<boole
           const rows = await replay(online, data.spine, feeds(data, 5), bound, cold, coldRows);
           expectParity(offline[bound]!, rows, where);
           expectParity(offline[bound]!, coldRows, where);
+          expectSameTypes(offline[bound]!, rows, where);
+          expectSameTypes(offline[bound]!, coldRows, where);
           // a backend that resolves inner parts itself (Redis, in Lua) resolved every first read as the engine would
           if (h.store.capabilities.resolvesInner) expect(cold.stats.innerReread).toBe(0);
           expect(cold.stats.innerResolved > 0).toBe(h.store.capabilities.resolvesInner === true);
@@ -188,6 +190,7 @@ function parity(name: string, backend: BackendFactory, skip: () => Promise<boole
         const online = await OnlineFeatureStore.open(h.store, defs, { eventKeys: { ev: 'txn' } });
         const rows = await replay(online, data.spine, feeds(data, 5, undefined, true), 'strict', undefined, [], true);
         expectParity(offline.strict!, rows, where);
+        expectSameTypes(offline.strict!, rows, where);
       } finally {
         await h.cleanup();
       }
@@ -205,6 +208,7 @@ function parity(name: string, backend: BackendFactory, skip: () => Promise<boole
         const rows = await replay(online, later, feeds(data, 9, (eff) => eff >= mid), 'strict');
         expect(later.length).toBeGreaterThan(50);
         expectParity(later.map((p) => offline.strict![p.i]!), rows, (i) => where(later[i]!.i));
+        expectSameTypes(later.map((p) => offline.strict![p.i]!), rows, (i) => where(later[i]!.i));
       } finally {
         await h.cleanup();
       }

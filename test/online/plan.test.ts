@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { entity, eventSource, loadFeatureRegistry, percentile, sum, timeSinceLast } from '../../src/features/index.js';
 import { buildPlan } from '../../src/online/index.js';
-import { readPlanOf } from '../../src/online/plan.js';
+import { readPlanOf } from '../../src/online/engine/plan.js';
 
 const user = entity('user', { key: 'user_id' });
 const pay = eventSource('pay', { entity: user, timestamp: 'ts', columns: { amount: 'double' } });
@@ -45,9 +45,9 @@ describe('online plan', () => {
 describe('tile codec', () => {
   it("writes every slot's state compactly and reads it back, stubs as the Redis script expects them", async () => {
     const { count, countDistinct, first, lastK, last, mean } = await import('../../src/features/index.js');
-    const { tileCodecOf } = await import('../../src/online/plan.js');
-    const { foldEvent } = await import('../../src/online/plan.js');
-    const { STUB_JSON, tileToJson } = await import('../../src/online/types.js');
+    const { tileCodecOf } = await import('../../src/online/engine/plan.js');
+    const { foldEvent } = await import('../../src/online/engine/plan.js');
+    const { STUB_JSON, tileToJson } = await import('../../src/online/codec.js');
     const src = eventSource('ev', { entity: user, timestamp: 'ts', tiebreak: 'id', columns: { id: 'bigint', amount: 'double', cat: 'varchar' } });
     const defs = [
       user, src, count(src, { name: 'n', window: 'lifetime' }), countDistinct(src, 'cat', { name: 'dc', window: 'lifetime' }),
@@ -78,7 +78,7 @@ describe('tile codec', () => {
 
 describe('sealing', () => {
   it("starts a series' first seal at the step of its first event: a new series seals nothing until it spans a step", async () => {
-    const { upkeepOf } = await import('../../src/online/tiles.js');
+    const { upkeepOf } = await import('../../src/online/engine/tiles.js');
     const { DAY_US, TILE_LEVELS } = await import('../../src/online/types.js');
     const sp = buildPlan(loadFeatureRegistry([user, pay, sum(pay, 'amount', { name: 's30', window: '30d' })])).sources.get('pay')!;
     const step = TILE_LEVELS[1]!;
@@ -95,7 +95,7 @@ describe('sealing', () => {
 describe('inner parts resolved by the backend', () => {
   it('are used only when they hold every tile, range, late range and base the engine would read', async () => {
     const { count, sum } = await import('../../src/features/index.js');
-    const { innerRequest, innerSpec, resolvedMatches } = await import('../../src/online/evaluate.js');
+    const { innerRequest, innerSpec, resolvedMatches } = await import('../../src/online/engine/evaluate.js');
     const { DAY_US, floorTo, tileKey } = await import('../../src/online/types.js');
     const defs = [user, pay, sum(pay, 'amount', { name: 's7', window: '7d' }), sum(pay, 'amount', { name: 's30', window: '30d' }), count(pay, { name: 'n', window: 'lifetime' })];
     const sp = buildPlan(loadFeatureRegistry(defs)).sources.get('pay')!;
@@ -125,7 +125,7 @@ describe('inner parts resolved by the backend', () => {
 describe('middle states', () => {
   it("stand for exactly a link's 16- and 64-day tiles: with one, only 4-day tiles and finer cover its ends", async () => {
     const { sum } = await import('../../src/features/index.js');
-    const { innerRequest } = await import('../../src/online/evaluate.js');
+    const { innerRequest } = await import('../../src/online/engine/evaluate.js');
     const { DAY_US, MIDDLE_LEVEL, TILE_LEVELS, floorTo, middleKey } = await import('../../src/online/types.js');
     const defs = [user, pay, sum(pay, 'amount', { name: 's30', window: '30d' }), sum(pay, 'amount', { name: 's365', window: '365d' })];
     const sp = buildPlan(loadFeatureRegistry(defs)).sources.get('pay')!;

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { TILE_LEVELS, isoMicros, parseTime } from '../../src/online/index.js';
-import { cover, timeUs } from '../../src/online/time.js';
+import { cover, timeUs } from '../../src/online/engine/time.js';
 import { DAY, HOUR, T0 } from './helpers.js';
 
 describe('online times', () => {
@@ -49,7 +49,7 @@ describe('online times', () => {
 
 describe('tile text', () => {
   it('round-trips tiles through JSON, Map states (count-distinct) included, stubs and bases alike', async () => {
-    const { tileFromJson, tileToJson } = await import('../../src/online/types.js');
+    const { tileFromJson, tileToJson } = await import('../../src/online/codec.js');
     const dense = { s: [3, null, new Map<unknown, number>([[1, 2], ['1', 1], [true, 1]]), { n: 2, sum: 5 }, [1.5, 2.5]], n: 3 };
     const back = tileFromJson(tileToJson(dense));
     expect(back.n).toBe(3);
@@ -63,7 +63,7 @@ describe('tile text', () => {
 
 describe('log text', () => {
   it('round-trips raw events compactly, and reads plain arrays of event objects (older logs, mixed columns)', async () => {
-    const { eventsFromJson, eventsToJson } = await import('../../src/online/types.js');
+    const { eventsFromJson, eventsToJson } = await import('../../src/online/codec.js');
     const evs = [
       { u: 'a.1', ts: 1_700_000_000_000_001, e: 1_700_000_000_000_001, l: 0 as const, v: { amount: 1.5, category: 'fuel', n: null } },
       { u: 'a.2', ts: 1_700_000_000_000_002, e: 1_700_007_200_000_000, l: 1 as const, v: { amount: -2, category: 'x"y', n: 3 } },

@@ -150,7 +150,7 @@ export function registerOnline(program: Command): void {
     .action(async (ids: string[], flags: BackendFlags & { asOf?: string; inclusive: boolean; allowUnknown: boolean; json: boolean }, cmd: Command) => {
       await withOnline(cmd, flags, false, async (_project, store) => {
         // An empty store is not an error (an entity with no events has empty values), but say so.
-        if (Object.keys(await store.backend.manifest()).length === 0) {
+        if ((await store.backend.manifest()).features === undefined) {
           process.stderr.write(`note: this online store was never materialised; values reflect only events pushed to it (run 'kiln online materialize' first)\n`);
         }
         const found = await store.lookup(ids, names(flags.features), {

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { KilnError, didYouMean } from '../../core/errors.js';
+import { parseTime } from '../../core/time.js';
 import type { Project } from '../../store/index.js';
 import type { EntitySpec, SourceSpec } from '../spec.js';
 import { quoteIdent, quoteLiteral } from './sql-text.js';
@@ -34,15 +35,15 @@ const TIME_NAMES = ['ts', 'time', 'timestamp', 'event_time', 'as_of'];
 
 const bad = (message: string, details?: unknown): KilnError => new KilnError('SPINE_INVALID', message, details === undefined ? {} : { details });
 
-/** A time given on the command line or in code, checked like spine times; returns ISO 8601 with Z. */
+/** A time given on the command line or in code, checked like spine times (by core's UTC parser); returns ISO 8601 with Z. */
 export function parseUtcTime(text: string, what: string): string {
-  const t = text.trim();
-  const offset = new RegExp(OFFSET_RE).exec(t)?.[1] ?? '';
-  if (!UTC_OFFSETS.has(offset)) throw bad(`${what} '${text}' has offset ${offset}; kiln works in UTC: give the time in UTC (e.g. '2025-01-01T00:00:00Z')`);
-  const bare = t.slice(0, t.length - offset.length).trim().replace(' ', 'T');
-  const ms = Date.parse(/T\d/.test(bare) ? `${bare}Z` : bare);
-  if (Number.isNaN(ms)) throw bad(`${what} '${text}' is not a time; use ISO 8601 in UTC, e.g. '2025-01-01T00:00:00Z'`);
-  return new Date(ms).toISOString();
+  const t = parseTime(text);
+  if ('problem' in t) {
+    throw bad(t.offset
+      ? `${what} '${text}' has offset ${t.offset}; kiln works in UTC: give the time in UTC (e.g. '2025-01-01T00:00:00Z')`
+      : `${what} '${text}' is not a time; use ISO 8601 in UTC, e.g. '2025-01-01T00:00:00Z'`);
+  }
+  return new Date(Math.floor(t.us / 1000)).toISOString();
 }
 
 async function describe(project: Project, relation: string): Promise<{ name: string; type: string }[]> {

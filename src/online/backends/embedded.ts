@@ -8,11 +8,12 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { JSON_TILE_CODEC, eventKeysFromJson, eventKeysToJson, eventsFromJson, eventsToJson, metaFromJson, metaToJson } from '../codec.js';
 import {
-  JSON_TILE_CODEC, TILE_LEVELS, eventsFromJson, eventsToJson, tileKey, type EventKeyRequest, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
+  TILE_LEVELS, tileKey, type EventKeyRequest, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type SeriesWrite, type Tile, type TileCodec, seriesData,
-} from './types.js';
-import { list } from '../core/young.js';
+} from '../types.js';
+import { list } from '../../core/young.js';
 
 interface Series {
   readonly key: SeriesKey;
@@ -152,7 +153,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
         }
         stubRaw.sort((a, b) => a.ts - b.ts);
       }
-      // built by a class, not a literal: writes read through here too (see core/young.ts)
+      // built by a class, not a literal: writes read through here too (see docs/performance-notes.md)
       return seriesData(s?.meta ?? null, r.raw ? r.raw.map((range) => slice(s?.raw, range)) : NONE_RAW, r.late ? slice(s?.late, r.late) : NONE, tiles, r.base ? s?.base ?? null : null, s !== null && !s.tilesBuilt, stubRaw);
     });
   }
@@ -246,8 +247,8 @@ export class EmbeddedOnlineStore implements OnlineStore {
         // Pruned by last_ts like any row, but always after this flush's prune: the newest row survives.
         let last = s.meta.watermark ?? -Infinity;
         for (let i = 0; i < kept.length; i++) if (kept[i]!.ts > last) last = kept[i]!.ts;
-        st.append.run(s.sid, Number.isFinite(last) ? last : 0, JSON.stringify(s.meta), eventsToJson(kept));
-        if (d.keys.length) st.appendKeys.run(s.sid, JSON.stringify([d.keys, d.digests]));
+        st.append.run(s.sid, Number.isFinite(last) ? last : 0, metaToJson(s.meta), eventsToJson(kept));
+        if (d.keys.length) st.appendKeys.run(s.sid, eventKeysToJson(d.keys, d.digests));
       }
     })();
     this.dirty.clear();
@@ -262,7 +263,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
     const sid = this.stored.get(key.source)?.get(key.entity);
     const rows = sid === undefined ? [] : this.st.log.all(sid);
     if (rows.length) {
-      const meta = JSON.parse(rows[rows.length - 1]!.meta) as SeriesMeta;
+      const meta = metaFromJson(rows[rows.length - 1]!.meta);
       const base = this.st.base.get(sid!);
       s = { key: { source: key.source, entity: key.entity }, sid: sid!, meta, base: base ? this.codec(meta.plan).fromJson(base.base) : null, tiles: TILE_LEVELS.map(() => new Map<number, Tile>()), tilesBuilt: false, raw: [], late: [], keys: null };
       const from = meta.rawFrom ?? -Infinity;
@@ -285,7 +286,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
     const keys = new Map<string, number>();
     if (s.sid !== null) {
       for (const row of this.st.keys.all(s.sid)) {
-        const [k, d] = JSON.parse(row.keys) as [string[], number[]];
+        const [k, d] = eventKeysFromJson(row.keys);
         for (let i = 0; i < k.length; i++) keys.set(k[i]!, d[i]!);
       }
     }

@@ -5,15 +5,17 @@
  * comes from the feature registry and the aggregator registry; nothing branches on operator names.
  */
 import { createHash } from 'node:crypto';
-import { KilnError } from '../core/errors.js';
-import { record } from '../core/young.js';
-import { aggregatorOf, observation, type Aggregator, type Observation } from '../features/index.js';
-import { resolveSelection, type FeatureRegistry, type ResolvedFeature } from '../features/index.js';
-import type { AggregateFeatureSpec, EntitySpec, Expr, Scalar, SourceSpec } from '../features/index.js';
-import { canonicalJson, columnsRead, withoutMeta } from '../features/index.js';
-import { conditionHolds } from '../features/index.js';
-import { parseWindow } from '../features/index.js';
-import { HOUR_US, MINUTE_US, SECOND_US, TILE_LEVELS, tileToJson, type RawEvent, type Tile, type TileCodec } from './types.js';
+import { KilnError } from '../../core/errors.js';
+import { record } from '../../core/young.js';
+import { aggregatorOf, observation, type Aggregator, type Observation } from '../../features/index.js';
+import { resolveSelection, type FeatureRegistry, type ResolvedFeature } from '../../features/index.js';
+import type { AggregateFeatureSpec, EntitySpec, Expr, Scalar, SourceSpec } from '../../features/index.js';
+import { canonicalJson, columnsRead, withoutMeta } from '../../features/index.js';
+import { conditionHolds } from '../../features/index.js';
+import { parseWindow } from '../../features/index.js';
+import { isoMicros } from '../../core/time.js';
+import { slotsTileCodec } from '../codec.js';
+import { HOUR_US, MINUTE_US, SECOND_US, TILE_LEVELS, type RawEvent, type TileCodec } from '../types.js';
 
 /** Part of every plan hash: bump when tiles are laid out or filled differently. */
 export const ONLINE_FORMAT = 'kiln.online@3';
@@ -202,13 +204,71 @@ export interface ReadPlan {
   readonly outputCells: readonly number[];
   /** Builds a row from the entity id and the cells: one object literal with every column, compiled once per plan. */
   readonly row: (id: unknown, cells: readonly unknown[]) => Record<string, unknown>;
+  /**
+   * Output cells whose values are times (epoch µs inside the engine), with how to give them in the offline
+   * training set's type: ISO 8601 text in UTC. Empty for most plans (the read path then does nothing).
+   */
+  readonly typed: readonly TypedCell[];
+}
+
+/** An output cell converted to the training set's type before the row is built (see `typedCells`). */
+export interface TypedCell {
+  readonly cell: number;
+  readonly convert: (v: unknown) => unknown;
+}
+
+const isTimeType = (t: string | null | undefined): boolean => t === 'timestamp' || t === 'date';
+/**
+ * A time's ISO text, through a small direct-mapped cache: a read converts the same times again and again
+ * (a cached entity's last-k), and formatting one costs ~0.5-1 µs against ~30 ns for a hit.
+ */
+const TEXT_SLOTS = 1024;
+const textTimes = new Float64Array(TEXT_SLOTS).fill(NaN);
+const textValues = new Array<string>(TEXT_SLOTS).fill('');
+function timeText(v: unknown): unknown {
+  if (typeof v !== 'number') return v;
+  const h = Math.imul(v % 4294967296 | 0, 2654435761) >>> 22; // 10 bits: 1024 slots
+  if (textTimes[h] === v) return textValues[h];
+  const text = isoMicros(v);
+  textTimes[h] = v;
+  textValues[h] = text;
+  return text;
+}
+
+/**
+ * The output cells whose values are times: `first`/`last`/attributes of a timestamp or date column, and
+ * every last-k list (its `ts`, and its timestamp or date fields). The offline training set gives these as
+ * ISO 8601 text (`OfflineStore.all`); the engine keeps epoch µs, converted here, once per read.
+ */
+function typedCells(features: readonly ResolvedFeature[], byColumn: ReadonlyMap<string, number>): TypedCell[] {
+  const out: TypedCell[] = [];
+  for (const f of features) {
+    if (f.spec.type !== 'aggregate' || !f.source) continue;
+    let convert: ((v: unknown) => unknown) | null = null;
+    if (f.outputKind === 'value' && isTimeType(f.valueType)) convert = timeText;
+    else if (f.outputKind === 'list') {
+      const columns = f.source.columns as Readonly<Record<string, string>>;
+      const times = ((f.spec.params?.fields ?? []) as readonly string[]).filter((c) => isTimeType(columns[c]));
+      // in place: last-k's finish builds fresh items per read (a memoised list is converted once: idempotent)
+      convert = (v) => {
+        if (!Array.isArray(v)) return v;
+        for (let i = 0; i < v.length; i++) {
+          const item = v[i] as Record<string, unknown>;
+          item.ts = timeText(item.ts);
+          for (let j = 0; j < times.length; j++) item[times[j]!] = timeText(item[times[j]!]);
+        }
+        return v;
+      };
+    }
+    if (convert) for (const o of f.outputs) { const cell = byColumn.get(o.column); if (cell !== undefined) out.push({ cell, convert }); }
+  }
+  return out;
 }
 
 /**
  * A row builder for fixed columns. A 250-column row built key by key falls into dictionary mode (about
  * 20 KB, and slow to make); a constructor compiled for the columns keeps fast properties (about 2 KB), as an
- * object literal would, at half the literal's cost (0.8 against 1.6 µs for 251 columns, measured), and like
- * any `new` is never pretenured (see core/young.ts). Its prototype is Object.prototype, so rows print and
+ * object literal would, at half its cost, and is never pretenured (see docs/performance-notes.md). Its prototype is Object.prototype, so rows print and
  * compare as plain objects. The columns are JSON-quoted, never evaluated.
  */
 function rowBuilder(key: string, columns: readonly string[], cells: readonly number[]): ReadPlan['row'] {
@@ -234,7 +294,7 @@ export function readPlanOf(plan: OnlinePlan, names: readonly string[]): ReadPlan
   const { features, selected } = resolveSelection(plan.registry, names);
   const missing = features.filter((f) => !plan.features.has(f.name)).map((f) => f.name);
   if (missing.length) {
-    throw new KilnError('INVALID_ARGUMENT', `feature(s) ${missing.map((m) => `'${m}'`).join(', ')} are not served by this online store (it serves ${plan.selection.join(', ')}); materialize with --features including them`, { details: { missing } });
+    throw new KilnError('FEATURE_NOT_SERVED', `feature(s) ${missing.map((m) => `'${m}'`).join(', ')} are not served by this online store (it serves ${plan.selection.join(', ')}); materialize with --features including them`, { details: { missing } });
   }
   const entities = [...new Set(features.map((f) => f.entity.name))];
   if (entities.length !== 1) throw new KilnError('INVALID_ARGUMENT', `the requested features describe several entities (${entities.join(', ')}); read features of one entity per call`);
@@ -280,6 +340,7 @@ export function readPlanOf(plan: OnlinePlan, names: readonly string[]): ReadPlan
     cellOf,
     outputCells: columns.map((c) => byColumn.get(c)!),
     row: rowBuilder(features[0]!.entity.key, columns, columns.map((c) => byColumn.get(c)!)),
+    typed: typedCells(features.filter((f) => selected.has(f.name)), byColumn),
   };
 }
 
@@ -292,7 +353,7 @@ export function observations(sp: SourcePlan, ev: RawEvent): Observation[] {
     const sh = sp.shapes[i]!;
     const value = sh.column === null ? null : ev.v[sh.column] ?? null;
     if (sh.fields === null) { out[i] = observation(ev.ts, tie, value); continue; }
-    const fields = record<Record<string, Scalar>>(); // not literals: see core/young.ts
+    const fields = record<Record<string, Scalar>>(); // not literals: see docs/performance-notes.md
     for (const c of sh.fields) fields[c] = ev.v[c] ?? null;
     out[i] = observation(ev.ts, tie, value, fields);
   }
@@ -326,24 +387,7 @@ export function mergeStored(sp: SourcePlan, i: number, into: unknown, stored: un
   return stored === null || stored === undefined ? into : sp.slots[i]!.agg.merge(into ?? sp.slots[i]!.agg.empty(), stored);
 }
 
-/**
- * The plan's tile codec: each slot's state in its aggregator's compact form (`encode`/`decode`), stubs
- * exactly as `tileToJson` writes them (the Redis read script recognises them by their first bytes).
- */
+/** The plan's tile codec: each slot's state in its aggregator's compact form (see codec.ts). */
 export function tileCodecOf(sp: SourcePlan): TileCodec {
-  const aggs = sp.slots.map((slot) => slot.agg);
-  return {
-    toJson: (t) => {
-      if (t.s === null) return tileToJson(t);
-      const s = new Array<unknown>(t.s.length);
-      for (let i = 0; i < t.s.length; i++) { const x = t.s[i]; const agg = aggs[i]; s[i] = x === null || x === undefined || !agg?.encode ? (x ?? null) : agg.encode(x); }
-      return JSON.stringify(t.e === undefined ? { s, n: t.n } : { s, n: t.n, e: t.e });
-    },
-    fromJson: (text) => {
-      const t = JSON.parse(text) as Tile;
-      const s = t.s;
-      if (s) for (let i = 0; i < s.length; i++) { const x = s[i]; const agg = aggs[i]; if (x !== null && agg?.decode) s[i] = agg.decode(x); }
-      return t;
-    },
-  };
+  return slotsTileCodec(sp.slots.map((slot) => slot.agg));
 }

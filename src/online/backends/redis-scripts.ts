@@ -16,6 +16,54 @@ end
 for i = 1, #del, 1000 do redis.call('HDEL', KEYS[1], unpack(del, i, math.min(i + 999, #del))) end
 return #del`;
 
+/**
+ * The engine's `cover` (src/online/time.ts) in Lua, as READ_SERIES uses it: appends the tile fields
+ * ('<level>:<index>', each once: `seen`) and the raw ranges (flat from, to pairs) that exactly cover
+ * [from, to) to `tfields` and `rlist`, using tile widths `iw` and coarse tiles below `coarseTo` only. Its
+ * upvalues are declared by the script around it. Checked against `cover` on the golden cases of
+ * test/online/cover-golden.test.ts.
+ */
+export const COVER_LUA = `local function coverFrom(from, to, level)
+  if from >= to then return end
+  if level < 0 then rlist[#rlist + 1] = from; rlist[#rlist + 1] = to; return end
+  local g = iw[level + 1]
+  local a = math.ceil(from / g)
+  local b = math.floor((level == 0 and to or math.min(to, coarseTo)) / g)
+  if a >= b then coverFrom(from, to, level - 1); return end
+  coverFrom(from, a * g, level - 1)
+  for i = a, b - 1 do
+    local f = string.format('%d:%d', level, i)
+    if not seen[f] then seen[f] = true; tfields[#tfields + 1] = f end
+  end
+  coverFrom(b * g, to, level - 1)
+end
+`;
+
+/**
+ * Runs COVER_LUA alone (tests: the golden cases). ARGV: tile widths (comma-separated), coarseTo ('' for
+ * none), then (from, to, maxLevel) per range. Reply: per range, its tile fields and its raw bounds (as %.17g text).
+ */
+export const COVER_PROBE = `
+local function csv(text)
+  local t = {}
+  for w in string.gmatch(text, '[^,]+') do t[#t + 1] = tonumber(w) end
+  return t
+end
+local iw = csv(ARGV[1])
+local coarseTo = -math.huge
+if ARGV[2] ~= '' then coarseTo = tonumber(ARGV[2]) end
+local seen, tfields, rlist
+${COVER_LUA}
+local out = {}
+for p = 3, #ARGV, 3 do
+  seen, tfields, rlist = {}, {}, {}
+  coverFrom(tonumber(ARGV[p]), tonumber(ARGV[p + 1]), tonumber(ARGV[p + 2]))
+  local raw = {}
+  for i = 1, #rlist do raw[i] = string.format('%.17g', rlist[i]) end
+  out[#out + 1] = { tfields, raw }
+end
+return out`;
+
 // One series' read in one command. ARGV: nFields, fields..., nRanges, (min, max)..., lateMin, lateMax (empty: no
 // late range), stub widths (empty: no stub events), stub JSON prefix; optionally 'inner' and an InnerSpec (below).
 // The reply: the HMGET values, one list per raw range, the late list, one list per stub field in field order (a
@@ -79,21 +127,7 @@ local nc = tonumber(ARGV[p + 4])
 p = p + 6
 local coarseTo = sealed or -math.huge
 local seen, tfields, rlist = {}, {}, {}
-local function coverFrom(from, to, level)
-  if from >= to then return end
-  if level < 0 then rlist[#rlist + 1] = from; rlist[#rlist + 1] = to; return end
-  local g = iw[level + 1]
-  local a = math.ceil(from / g)
-  local b = math.floor((level == 0 and to or math.min(to, coarseTo)) / g)
-  if a >= b then coverFrom(from, to, level - 1); return end
-  coverFrom(from, a * g, level - 1)
-  for i = a, b - 1 do
-    local f = string.format('%d:%d', level, i)
-    if not seen[f] then seen[f] = true; tfields[#tfields + 1] = f end
-  end
-  coverFrom(b * g, to, level - 1)
-end
-local lateFrom, lateTo = math.huge, -math.huge
+${COVER_LUA}local lateFrom, lateTo = math.huge, -math.huge
 for _ = 1, nc do
   local H = tonumber(ARGV[p])
   local ns = tonumber(ARGV[p + 1])

@@ -11,65 +11,16 @@ import { dedupeSources, keysOf, pushAll, type PushAllOptions, type PushBatch, ty
 import {
   advanceCache, checkPlan, checkReadable, edgeRequest, emptyValues, fillInner, innerRequest, innerSpec, resolvedMatches, staleWindows, windowFinisher,
   type InnerPlan, type MiddleWrite, type SeriesCache, type WindowFinisher,
-} from './evaluate.js';
-import { buildPlan, cellKey, readPlanOf, tileCodecOf, type OnlinePlan, type ReadPlan, type SourcePlan } from './plan.js';
-import { timeArgument } from './time.js';
-import { DENSE_DAY, applyEvents, rebuildWrite, upkeepOf, upkeepRequest, writeRequest, type RetentionOptions } from './tiles.js';
+} from './engine/evaluate.js';
+import { ONLINE_FORMAT, buildPlan, cellKey, readPlanOf, tileCodecOf, type OnlinePlan, type ReadPlan, type SourcePlan } from './engine/plan.js';
+import { parseUtc } from '../core/time.js';
+import { DENSE_DAY, applyEvents, rebuildWrite, upkeepOf, upkeepRequest, writeRequest, type RetentionOptions } from './engine/tiles.js';
 import type { EventKeys, OnlineStore, RawEvent, SeriesData, SeriesKey, SeriesRequest } from './types.js';
+import { MANIFEST_FEATURES, MANIFEST_FORMAT, checkFormat } from './manifest.js';
+import type { EntityId, OnlineFeatureStoreOptions, OnlineLookup, OnlineRow, PushSummary, ReadOptions } from './options.js';
 
-export interface OnlineFeatureStoreOptions {
-  /** The features the store serves: a set, or names (default: what was materialised last, else every feature). */
-  readonly features?: string | readonly string[];
-  /** Raw events are kept this long beyond the longest window, for exact reads slightly in the past (default one day). */
-  readonly retentionMarginMs?: number;
-  /** Series whose partial aggregates are cached in this process (default 10,000; 0 turns the cache off). */
-  readonly cacheSeries?: number;
-  /**
-   * A day's on-time events from which its tile holds aggregator states (default 4); sparser days keep a
-   * count and are read from their raw events. Values agree for any setting; it trades memory for merges.
-   */
-  readonly denseDay?: number;
-  /**
-   * Event keys by table: pushed events of the sources reading the table are deduplicated by this column
-   * (see push.ts). `openOnlineStore` takes them from the config's `tables.<t>.key`.
-   */
-  readonly eventKeys?: Readonly<Record<string, string>>;
-}
+export type { EntityId, OnlineFeatureStoreOptions, OnlineLookup, OnlineRow, PushSummary, ReadOptions } from './options.js';
 
-export interface ReadOptions {
-  /** The time the values are for: epoch ms, a Date or ISO 8601 in UTC (default: now). */
-  readonly asOf?: number | string | Date;
-  /** 'strict' (default): events strictly before asOf, available before it; 'inclusive': at or before. */
-  readonly eventTimeBound?: 'strict' | 'inclusive';
-}
-
-export type EntityId = string | number;
-/** One entity's values: its key column, then one column per selected feature (per bucket when bucketed). */
-export type OnlineRow = Record<string, unknown>;
-
-export interface PushSummary {
-  /** Events written (an event feeding two sources of one table counts twice). */
-  readonly events: number;
-  /** Events skipped as already stored: same event key, same content (sources with an event key only). */
-  readonly duplicates: number;
-  /** Rows that count for no target source (NULL key or time, as offline). */
-  readonly skipped: number;
-  readonly series: number;
-  readonly seconds: number;
-}
-
-/** One entity of a `lookup`: its row, and whether the online store has ever stored anything for it. */
-export interface OnlineLookup {
-  readonly entity: EntityId;
-  /** True when any served source has stored an event or a materialised value for the entity. */
-  readonly known: boolean;
-  /** The served sources that have (empty when unknown). */
-  readonly sources: readonly string[];
-  /** As `getOnlineFeatures` gives it: for an unknown entity, the values of an entity without events. */
-  readonly row: OnlineRow;
-}
-
-const MANIFEST_FEATURES = 'features';
 const WRITE_CHUNK = 2000;
 const DAY_MS = 86_400_000;
 
@@ -81,6 +32,8 @@ function assemble(rp: ReadPlan, id: EntityId, values: readonly unknown[][][]): O
     return typeof v === 'number' ? v : null;
   };
   rp.cells.forEach((c, i) => { cells[i] = 'expr' in c ? evaluateExpr(c.expr, lookup) : values[c.source]![c.window]![c.view]; });
+  // times in the training set's type (ISO text), after derived features have read the cells
+  for (let i = 0; i < rp.typed.length; i++) { const t = rp.typed[i]!; cells[t.cell] = t.convert(cells[t.cell]); }
   return rp.row(id, cells);
 }
 
@@ -97,6 +50,10 @@ export class OnlineFeatureStore {
   private readonly cache = new Map<string, SeriesCache>();
   private readonly readPlans = new Map<string, ReadPlan>();
   private queue: Promise<unknown> = Promise.resolve();
+  /** Background write-backs in flight (never rejecting): `close()` waits for them. */
+  private readonly writeBacks = new Set<Promise<void>>();
+  /** Whether the manifest names the store's format (else the first reset or push writes it). */
+  private formatWritten = false;
 
   private constructor(
     readonly backend: OnlineStore, readonly plan: OnlinePlan, private readonly marginUs: number, private readonly cacheLimit: number, private readonly denseDay: number,
@@ -109,7 +66,9 @@ export class OnlineFeatureStore {
    * @example const online = await OnlineFeatureStore.open(EmbeddedOnlineStore.open(file), project.config.features);
    */
   static async open(backend: OnlineStore, definitions: readonly unknown[], opts: OnlineFeatureStoreOptions = {}): Promise<OnlineFeatureStore> {
-    const stored = (await backend.manifest())[MANIFEST_FEATURES];
+    const manifest = await backend.manifest();
+    checkFormat(manifest[MANIFEST_FORMAT]);
+    const stored = manifest[MANIFEST_FEATURES];
     const selection = opts.features ?? (stored ? (JSON.parse(stored) as string[]) : undefined);
     let plan: OnlinePlan;
     try {
@@ -125,7 +84,9 @@ export class OnlineFeatureStore {
     for (const sp of plan.sources.values()) backend.useCodec?.(sp.hash, tileCodecOf(sp));
     const keyed = new Map<string, string>();
     for (const sp of plan.sources.values()) { const k = opts.eventKeys?.[sp.source.table]; if (k) keyed.set(sp.source.name, k); }
-    return new OnlineFeatureStore(backend, plan, margin * 1000, Math.max(0, Math.floor(opts.cacheSeries ?? 10_000)), denseDay, keyed);
+    const store = new OnlineFeatureStore(backend, plan, margin * 1000, Math.max(0, Math.floor(opts.cacheSeries ?? 10_000)), denseDay, keyed);
+    store.formatWritten = manifest[MANIFEST_FORMAT] !== undefined;
+    return store;
   }
 
   /** The event key column of a served source, when its table declares one. */
@@ -175,7 +136,8 @@ export class OnlineFeatureStore {
   /** Removes every series of the served sources (before a materialisation) and records what is served. */
   async reset(): Promise<void> {
     await this.exclusive(async () => {
-      await this.backend.reset([...this.plan.sources.keys()], { [MANIFEST_FEATURES]: JSON.stringify(this.plan.selection) });
+      await this.backend.reset([...this.plan.sources.keys()], { [MANIFEST_FEATURES]: JSON.stringify(this.plan.selection), [MANIFEST_FORMAT]: ONLINE_FORMAT });
+      this.formatWritten = true;
       this.cache.clear();
     });
   }
@@ -210,7 +172,7 @@ export class OnlineFeatureStore {
   /** The rows; with `seen`, also the sources (of the read) that hold each entity's series. */
   private async rowsOf(entityIds: readonly EntityId[], features: string | readonly string[] | undefined, opts: ReadOptions, seen: string[][] | null): Promise<OnlineRow[]> {
     const rp = this.readPlan(features);
-    const at = opts.asOf === undefined ? Date.now() * 1000 : timeArgument(opts.asOf, 'asOf');
+    const at = opts.asOf === undefined ? Date.now() * 1000 : parseUtc(opts.asOf, 'asOf');
     const bound = opts.eventTimeBound ?? 'strict';
     if (bound !== 'strict' && bound !== 'inclusive') throw new KilnError('INVALID_ARGUMENT', `eventTimeBound must be 'strict' or 'inclusive'; got '${String(bound)}'`);
     const E = bound === 'strict' ? at : at + 1;
@@ -225,7 +187,7 @@ export class OnlineFeatureStore {
     }
     const jobs: Job[] = [];
     const first: SeriesRequest[] = [];
-    const resolves = this.backend.capabilities.resolvesInner === true;
+    const resolves = this.backend.readResolved !== undefined;
     for (const entity of ids) {
       for (const src of rp.sources) {
         const key = { source: src.plan.source.name, entity };
@@ -236,7 +198,7 @@ export class OnlineFeatureStore {
         first.push(resolves && !this.cache.has(cacheKey(key)) ? { key, raw: request.raw!, inner: innerSpec(src.plan, staleWindows(src.plan, NO_CACHE, src.windows, E), E) } : request);
       }
     }
-    const edges = await this.backend.read(first);
+    const edges = resolves ? await this.backend.readResolved!(first) : await this.backend.read(first);
     const finisherOf = (job: Job, i: number): WindowFinisher => (job.finisher ??= windowFinisher(job.sp, edges[i]!, job.tails, E, at));
     const stale: { job: Job; at: number; plan: InnerPlan; keep: boolean; data: SeriesData | null; middlesOut: MiddleWrite[] | undefined }[] = [];
     jobs.forEach((job, i) => {
@@ -279,12 +241,7 @@ export class OnlineFeatureStore {
       // Written back without waiting, after this read has answered (encoding them is not the reader's latency):
       // the next reader of the series (any process) merges one state per long link.
       const middles = s.middlesOut;
-      if (middles?.length) {
-        setImmediate(() => {
-          Promise.resolve().then(() => this.backend.putMiddles!(job.key, job.sp.hash, middles))
-            .then(() => { this.stats.middlesWritten += middles.length; }, () => { this.stats.middleWritesFailed += middles.length; });
-        });
-      }
+      if (middles?.length) this.writeBack(() => this.backend.putMiddles!(job.key, job.sp.hash, middles), middles.length);
     });
 
     return ids.map((entity, n) => {
@@ -307,8 +264,22 @@ export class OnlineFeatureStore {
     await this.exclusive(() => this.backend.flush());
   }
 
+  /** Waits for the background write-backs (middle states), then closes the backend. */
   async close(): Promise<void> {
+    while (this.writeBacks.size) await Promise.all([...this.writeBacks]);
     await this.exclusive(() => this.backend.close());
+  }
+
+  /**
+   * Runs a write-back after the current read has answered (encoding is not the reader's latency), tracked so
+   * that `close()` waits for it; a failure is only counted (a lost middle state is a slower next read).
+   */
+  private writeBack(write: () => Promise<void>, n: number): void {
+    const done: Promise<void> = new Promise<void>((resolve) => { setImmediate(resolve); })
+      .then(write)
+      .then(() => { this.stats.middlesWritten += n; }, () => { this.stats.middleWritesFailed += n; })
+      .finally(() => { this.writeBacks.delete(done); });
+    this.writeBacks.add(done);
   }
 
   private readPlan(features: string | readonly string[] | undefined): ReadPlan {
@@ -342,6 +313,7 @@ export class OnlineFeatureStore {
 
   /** `digests`: of keyed events, by entity, when the push computed them (else computed here). */
   private async writeSource(sp: SourcePlan, byEntity: ReadonlyMap<string, RawEvent[]>, extra: { clock?: number }, digests?: ReadonlyMap<string, number[]>): Promise<void> {
+    if (!this.formatWritten) { await this.backend.reset([], { [MANIFEST_FORMAT]: ONLINE_FORMAT }); this.formatWritten = true; }
     const opts: RetentionOptions = { marginUs: this.marginUs, denseDay: this.denseDay, ...extra };
     const keyed = this.keyed.has(sp.source.name);
     const entities = [...byEntity.keys()];

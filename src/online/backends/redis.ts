@@ -7,12 +7,13 @@
  * only file that loads `ioredis`, and only when used; the scripts are in redis-scripts.ts.
  */
 import type { Redis } from 'ioredis';
-import { KilnError } from '../core/errors.js';
-import { list } from '../core/young.js';
+import { KilnError } from '../../core/errors.js';
+import { list } from '../../core/young.js';
+import { JSON_TILE_CODEC, STUB_JSON, eventToJson, eventsFromTexts, metaFromJson, metaToJson } from '../codec.js';
 import {
-  DAY_US, JSON_TILE_CODEC, MIDDLE_LEVEL, STUB_JSON, TILE_LEVELS, tileKey, type EventKeyRequest, type InnerSpec, type OnlineStore, type ResolvedInner, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
+  DAY_US, MIDDLE_LEVEL, TILE_LEVELS, tileKey, type EventKeyRequest, type InnerSpec, type OnlineStore, type ResolvedInner, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type SeriesWrite, type Tile, type TileCodec, seriesData,
-} from './types.js';
+} from '../types.js';
 import { PRUNE_TILES, PUT_MIDDLES, READ_SERIES } from './redis-scripts.js';
 
 export interface RedisStoreOptions {
@@ -30,14 +31,14 @@ interface SeriesReader {
   kilnPutMiddles(s: string, ...args: string[]): Promise<unknown>;
 }
 
-const parseEvents = (x: unknown): RawEvent[] => (x as string[]).map((m) => JSON.parse(m) as RawEvent);
+const parseEvents = (x: unknown): RawEvent[] => eventsFromTexts(x as string[]);
 
 /** Series data from a decoded part. */
 function dataOf(p: DecodedPart, inner?: ResolvedInner): SeriesData {
   return seriesData(p.meta, p.raw, p.late, p.tiles, p.base, false, p.stubRaw ?? undefined, inner);
 }
 
-/** A script reply's part for one request, decoded, and where the next starts: a class, not a literal, as writes read through here too (see core/young.ts). */
+/** A script reply's part for one request, decoded, and where the next starts: a class, not a literal, as writes read through here too (see docs/performance-notes.md). */
 class DecodedPart {
   constructor(
     readonly meta: SeriesMeta | null, readonly raw: RawEvent[][], readonly late: RawEvent[], readonly tiles: Map<string, Tile>, readonly base: Tile | null,
@@ -92,7 +93,7 @@ export class RedisOnlineStore implements OnlineStore {
       await client.connect();
     } catch (e) {
       client.disconnect();
-      throw new KilnError('INVALID_ARGUMENT', `cannot reach Redis at ${url} (${(e as Error).message}); start Redis there, or set KILN_REDIS_URL (or --redis-url) to a reachable one`, { cause: e });
+      throw new KilnError('ONLINE_UNAVAILABLE', `cannot reach Redis at ${url} (${(e as Error).message}); start Redis there, or set KILN_REDIS_URL (or --redis-url) to a reachable one`, { cause: e });
     }
     return new RedisOnlineStore(client, opts.prefix, url);
   }
@@ -104,9 +105,7 @@ export class RedisOnlineStore implements OnlineStore {
   }
 
   async read(requests: readonly SeriesRequest[]): Promise<SeriesData[]> {
-    // Commands, not a pipeline: they share the connection's round trip all the same (ioredis writes each as it
-    // is issued and Redis answers in order), and an ioredis pipeline keeps everything allocated alongside it alive
-    // through a young-generation collection (measured: ~1.6 MB promoted per scavenge, pauses 3x longer).
+    // Commands, not a pipeline: one round trip all the same (see docs/performance-notes.md, ioredis pipelines).
     const client = this.client as unknown as SeriesReader;
     const pending: Promise<unknown>[] = [];
     const layout = requests.map((r) => {
@@ -123,7 +122,7 @@ export class RedisOnlineStore implements OnlineStore {
     try {
       res = await Promise.all(pending);
     } catch (e) {
-      throw new KilnError('INTERNAL', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
+      throw new KilnError('ONLINE_UNAVAILABLE', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
     }
     return requests.map((r, n) => {
       const reply = res[n] as unknown[];
@@ -140,13 +139,18 @@ export class RedisOnlineStore implements OnlineStore {
     });
   }
 
+  /** The one-round-trip read: `read` resolves requests' inner parts in its script (READ_SERIES). */
+  readResolved(requests: readonly SeriesRequest[]): Promise<SeriesData[]> {
+    return this.read(requests);
+  }
+
   async eventKeys(requests: readonly EventKeyRequest[]): Promise<ReadonlyMap<string, number>[]> {
     // One HMGET per series, all sent before any reply is awaited: one round trip.
     let res: (string | null)[][];
     try {
       res = await Promise.all(requests.map((r) => (r.keys.length ? this.client.hmget(this.key('k', r.key), ...r.keys) : Promise.resolve([]))));
     } catch (e) {
-      throw new KilnError('INTERNAL', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
+      throw new KilnError('ONLINE_UNAVAILABLE', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
     }
     return requests.map((r, n) => {
       const out = new Map<string, number>();
@@ -159,7 +163,7 @@ export class RedisOnlineStore implements OnlineStore {
   private decode(reply: unknown[], fields: readonly string[], hasBase: boolean, nRaw: number, hasLate: boolean, stubs: boolean, parsedMeta?: SeriesMeta | null): DecodedPart {
     let at = 0;
     const values = reply[at++] as (string | null)[];
-    const meta = parsedMeta !== undefined ? parsedMeta : values[0] ? (JSON.parse(values[0]) as SeriesMeta) : null;
+    const meta = parsedMeta !== undefined ? parsedMeta : values[0] ? metaFromJson(values[0]) : null;
     const tiles = new Map<string, Tile>();
     const codec = this.codec(meta?.plan);
     for (let i = hasBase ? 2 : 1; i < fields.length; i++) { const v = values[i]; if (v) tiles.set(fields[i]!, codec.fromJson(v)); }
@@ -196,7 +200,7 @@ export class RedisOnlineStore implements OnlineStore {
         m.zremrangebyscore(this.key('l', w.key), '-inf', `(${score(cut)}`);
         m.eval(PRUNE_TILES, 1, s, ...TILE_LEVELS.map((width) => String(Math.ceil(cut / width))));
       }
-      const fields: string[] = ['meta', JSON.stringify(w.meta)];
+      const fields: string[] = ['meta', metaToJson(w.meta)];
       const codec = this.codec(w.meta.plan);
       if (w.base) fields.push('base', codec.toJson(w.base));
       for (const t of w.tiles) fields.push(tileKey(t.level, t.index), codec.toJson(t.tile));
@@ -204,7 +208,7 @@ export class RedisOnlineStore implements OnlineStore {
       const raw: (string | number)[] = [];
       const late: (string | number)[] = [];
       for (const ev of w.raw) {
-        const member = JSON.stringify(ev);
+        const member = eventToJson(ev);
         raw.push(ev.ts, member);
         if (ev.l) late.push(ev.ts, member);
       }
@@ -258,11 +262,11 @@ export class RedisOnlineStore implements OnlineStore {
     try {
       res = await p;
     } catch (e) {
-      throw new KilnError('INTERNAL', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
+      throw new KilnError('ONLINE_UNAVAILABLE', `Redis at ${this.url} failed: ${(e as Error).message}`, { cause: e });
     }
-    if (!res) throw new KilnError('INTERNAL', `Redis at ${this.url} aborted a transaction`);
+    if (!res) throw new KilnError('ONLINE_UNAVAILABLE', `Redis at ${this.url} aborted a transaction`);
     const failed = res.find(([err]) => err);
-    if (failed) throw new KilnError('INTERNAL', `Redis at ${this.url} failed: ${failed[0]!.message}`, { cause: failed[0] });
+    if (failed) throw new KilnError('ONLINE_UNAVAILABLE', `Redis at ${this.url} failed: ${failed[0]!.message}`, { cause: failed[0] });
     return res.map(([, v]) => v);
   }
 }

@@ -11,7 +11,7 @@ import { foldEvent, mergeStored, observations, type SourcePlan } from './plan.js
 import {
   DAY_US, MIDDLE_LEVEL, TILE_LEVELS, floorTo, tileKey, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta, type SeriesRequest,
   type SeriesWrite, type Tile, type TileRange, type TimeRange,
-} from './types.js';
+} from '../types.js';
 
 export interface RetentionOptions {
   /** Kept beyond the longest window, so that reads slightly in the past stay exact (µs). */

@@ -13,14 +13,14 @@
  * finishes memoised states. Events count only when visible: effective time before E. Exact at every
  * microsecond, for every operator: no operator's `remove` is needed.
  */
-import { KilnError } from '../core/errors.js';
-import { finishMerged, type Observation } from '../features/index.js';
+import { KilnError } from '../../core/errors.js';
+import { finishMerged, type Observation } from '../../features/index.js';
 import { emptyStates, foldEvent, mergeStored, observations, type SourcePlan } from './plan.js';
 import { cover, isoMicros, unionTileRanges, type Cover } from './time.js';
 import {
   DAY_US, HOUR_US, MIDDLE_LEVEL, TILE_LEVELS, floorTo, middleKey, tileKey, type InnerSpec, type Tile, type RawEvent, type ResolvedInner, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type TileRange, type TimeRange,
-} from './types.js';
+} from '../types.js';
 
 /** The cached inner part of one window: states by slot, and inner events not yet visible at H. */
 export interface InnerEntry {
@@ -34,7 +34,7 @@ export interface InnerEntry {
   memo?: EdgeMemo;
 }
 
-/** A class, not a literal: cached reads keep memos and one-off reads drop them, from one site (see core/young.ts). */
+/** A class, not a literal: cached reads keep memos and one-off reads drop them, from one site (see docs/performance-notes.md). */
 class EdgeMemo {
   constructor(
     readonly tail: number, readonly tailLast: string, readonly head: number, readonly headLast: string, readonly from: number, readonly until: number,
@@ -252,13 +252,13 @@ function neededSlots(sp: SourcePlan, links: readonly ChainLink[]): number[][] {
 /** Refuses series written for another plan: their tile states mean other slots. */
 export function checkPlan(sp: SourcePlan, meta: SeriesMeta | null): void {
   if (meta !== null && meta.plan !== sp.hash) {
-    throw new KilnError('INVALID_ARGUMENT', `source '${sp.source.name}' in the online store was written for another feature plan (the definitions or the served features changed); run 'kiln online materialize' to rebuild it`);
+    throw new KilnError('FEATURE_NOT_SERVED', `source '${sp.source.name}' in the online store was written for another feature plan (the definitions or the served features changed); run 'kiln online materialize' to rebuild it`);
   }
 }
 
 /** Refuses reads that the retained data cannot answer exactly. */
 export function checkReadable(sp: SourcePlan, windows: readonly WindowNeed[], meta: SeriesMeta, cache: SeriesCache | null, E: number, entity: string): void {
-  const old = (from: number, what: string): KilnError => new KilnError('INVALID_ARGUMENT',
+  const old = (from: number, what: string): KilnError => new KilnError('ASOF_OUT_OF_RANGE',
     `as-of ${isoMicros(E)} is too far back for ${what} of entity ${entity} in source '${sp.source.name}': the online store keeps raw events from ${isoMicros(from)} on (the longest window plus the retention margin before the latest event). Read older times from the offline store (kiln features training-set)`);
   for (const { index } of windows) {
     const w = sp.windows[index]!;

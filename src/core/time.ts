@@ -1,17 +1,17 @@
 /**
- * Times: everything is UTC, in epoch microseconds inside kiln. Input times are ISO 8601 strings in UTC
- * (`Z`, `+00:00` or no offset), epoch milliseconds, or Dates. Any other offset is refused, never shifted.
- * Also the tile arithmetic: covering a time range with whole tiles plus raw edges.
+ * The one UTC time parser of kiln. Times are UTC: ISO 8601 strings with `Z`, `+00:00` (or another spelling
+ * of a zero offset) or no offset, epoch milliseconds, or Dates; any other offset is refused, never shifted.
+ * Inside kiln a time is a number of epoch microseconds.
  */
-import { KilnError } from '../core/errors.js';
-import { TILE_LEVELS, type TileRange, type TimeRange } from './types.js';
+import { KilnError } from './errors.js';
 
 const ISO_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?\s*(Z|z|UTC|[+-]\d{2}(?::?\d{2})?)?$/;
 const UTC_OFFSETS = new Set([undefined, 'Z', 'z', 'UTC', '+00', '-00', '+0000', '-0000', '+00:00', '-00:00']);
+const EXAMPLE = "use ISO 8601 in UTC (e.g. '2024-01-01T08:00:00Z') or epoch milliseconds";
 
 export type ParsedTime = { readonly us: number; readonly utc: boolean } | { readonly problem: string; readonly offset?: string };
 
-/** Parses one time; returns a problem text instead of throwing (callers collect every problem). */
+/** Parses one time (ISO 8601 in UTC, epoch ms or a Date); returns a problem text instead of throwing (callers collect every problem). */
 export function parseTime(v: unknown): ParsedTime {
   if (typeof v === 'number') {
     if (!Number.isFinite(v)) return { problem: `${v} is not a time` };
@@ -21,9 +21,9 @@ export function parseTime(v: unknown): ParsedTime {
     const ms = v.getTime();
     return Number.isNaN(ms) ? { problem: 'an invalid Date' } : { us: ms * 1000, utc: true };
   }
-  if (typeof v !== 'string') return { problem: `${JSON.stringify(v)} is not a time; use ISO 8601 in UTC (e.g. '2024-01-01T08:00:00Z') or epoch milliseconds` };
+  if (typeof v !== 'string') return { problem: `${JSON.stringify(v)} is not a time; ${EXAMPLE}` };
   const m = ISO_RE.exec(v.trim());
-  if (!m) return { problem: `'${v}' is not a time; use ISO 8601 in UTC (e.g. '2024-01-01T08:00:00Z') or epoch milliseconds` };
+  if (!m) return { problem: `'${v}' is not a time; ${EXAMPLE}` };
   const offset = m[8];
   if (!UTC_OFFSETS.has(offset)) return { problem: `'${v}' has offset ${offset}`, offset: offset! };
   const y = +m[1]!, mo = +m[2]!, d = +m[3]!, h = +(m[4] ?? 0), mi = +(m[5] ?? 0), s = +(m[6] ?? 0);
@@ -43,7 +43,7 @@ const digits = (t: string, from: number, to: number): number => {
 
 /**
  * The time in epoch µs, or null when `parseTime` would report a problem. Reads the usual
- * 'YYYY-MM-DDTHH:MM:SS[.ffffff]Z' without a regular expression (push validates every event's times).
+ * 'YYYY-MM-DDTHH:MM:SS[.ffffff]Z' without a regular expression (the online push validates every event's times).
  */
 export function timeUs(v: unknown): number | null {
   if (typeof v === 'string' && v.length >= 20 && v.length <= 30 && v.charCodeAt(v.length - 1) === 90 /* Z */ && v.charCodeAt(10) === 84 /* T */
@@ -65,59 +65,22 @@ export function timeUs(v: unknown): number | null {
   return 'us' in t ? t.us : null;
 }
 
-/** A time given by a caller (asOf): epoch ms, a Date or ISO 8601 in UTC; throws a KilnError otherwise. */
-export function timeArgument(v: unknown, what: string): number {
-  const t = parseTime(v);
+/**
+ * A time given by a caller (an as-of, a flag): ISO 8601 in UTC, epoch ms or a Date, in epoch µs. Throws a
+ * KilnError naming `what` (the field or flag) otherwise.
+ * @example parseUtc('2025-01-01T00:00:00Z', '--as-of') // 1735689600000000
+ */
+export function parseUtc(text: unknown, what: string): number {
+  const t = parseTime(text);
   if ('us' in t) return t.us;
   const hint = t.offset ? `; kiln works in UTC: give the time in UTC (e.g. '2025-01-01T00:00:00Z')` : '';
-  throw new KilnError('INVALID_ARGUMENT', `${what}: ${t.problem}${hint}`);
+  throw new KilnError('INVALID_ARGUMENT', `${what}: ${t.problem}${hint}`, { details: { value: text } });
 }
 
-/** ISO 8601 with microseconds, for messages and output. */
+/** ISO 8601 with microseconds (milliseconds when the rest is zero), for messages and output. */
 export function isoMicros(us: number): string {
   const ms = Math.floor(us / 1000);
   const rest = us - ms * 1000;
   const iso = new Date(ms).toISOString();
   return rest ? `${iso.slice(0, -1)}${String(rest).padStart(3, '0')}Z` : iso;
-}
-
-/** Whole tiles and raw edges that exactly cover [from, to). */
-export interface Cover {
-  readonly tiles: TileRange[];
-  readonly raw: TimeRange[];
-}
-
-/**
- * Covers [from, to) with the coarsest whole tiles that fit, recursing to finer levels at the edges; what
- * no day tile fits is left to raw events. A coarse tile exists once its period has ended by `coarseTo`
- * (sealed; null: none is), so each coarse level is used only below `coarseTo` floored to its width.
- * `maxLevel` caps the levels used (the ends of a span a middle state stands for); `out` is appended to.
- */
-export function cover(from: number, to: number, coarseTo: number | null, maxLevel = TILE_LEVELS.length - 1, out: Cover = { tiles: [], raw: [] }): Cover {
-  coverFrom(from, to, out, maxLevel, coarseTo ?? -Infinity);
-  return out;
-}
-
-function coverFrom(from: number, to: number, out: Cover, level: number, coarseTo: number): void {
-  if (from >= to) return;
-  if (level < 0) { out.raw.push([from, to]); return; }
-  const g = TILE_LEVELS[level]!;
-  const a = Math.ceil(from / g);
-  const b = Math.floor((level === 0 ? to : Math.min(to, coarseTo)) / g);
-  if (a >= b) { coverFrom(from, to, out, level - 1, coarseTo); return; }
-  coverFrom(from, a * g, out, level - 1, coarseTo);
-  out.tiles.push({ level, from: a, to: b });
-  coverFrom(b * g, to, out, level - 1, coarseTo);
-}
-
-/** Merges tile ranges of the same level that overlap or touch, so a backend fetches each tile once. */
-export function unionTileRanges(ranges: readonly TileRange[]): TileRange[] {
-  const out: TileRange[] = [];
-  const sorted = [...ranges].sort((x, y) => x.level - y.level || x.from - y.from);
-  for (const r of sorted) {
-    const last = out[out.length - 1];
-    if (last && last.level === r.level && r.from <= last.to) out[out.length - 1] = { level: r.level, from: last.from, to: Math.max(last.to, r.to) };
-    else out.push(r);
-  }
-  return out;
 }
