@@ -1,5 +1,5 @@
 import { KilnError } from '../core/errors.js';
-import { fsError, lastMetaPath, sqliteError } from '../store/index.js';
+import { fsError, lastMetaPath, sqliteError } from '../store/open/index.js';
 
 /**
  * Prints an error for a person: the code and the actionable message. A KilnError never shows a stack

@@ -27,7 +27,7 @@ export function projectOption(cmd: Command): { project?: string; waitTimeoutSeco
  * never opens it. The store (DuckDB, SQLite) is loaded here, when a command runs, not at start-up.
  */
 export async function withProject<T>(cmd: Command, fn: (project: Project) => T | Promise<T>, opts: { offline?: OfflineAccess } = {}): Promise<T> {
-  const { Project } = await import('../store/index.js');
+  const { Project } = await import('../store/open/index.js');
   const project = await Project.open({ ...projectOption(cmd), ...opts });
   try {
     return await fn(project);

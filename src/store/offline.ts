@@ -1,4 +1,4 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KilnError } from '../core/errors.js';
@@ -93,6 +93,8 @@ export class OfflineStore {
     let delay = 50;
     let told = false;
     let instance: DuckDBInstance;
+    // Loaded on first open: a command that never touches the offline store never loads DuckDB.
+    const { DuckDBInstance } = await import('@duckdb/node-api');
     for (;;) {
       try {
         instance = await DuckDBInstance.create(this.path, config);

@@ -35,6 +35,12 @@ describe('kiln start-up', () => {
     expect(loaded.some((f) => /^(store|gbdt|online|pipelines|sim|eval|ui)\//.test(f))).toBe(false);
   });
 
+  it('opens a project (meta.sqlite) without loading DuckDB: it loads on first use of the offline store', () => {
+    const { packages } = staticGraph(join(ROOT, 'src', 'store', 'open', 'index.ts'));
+    expect([...packages.keys()].filter((p) => p.startsWith('@duckdb/'))).toEqual([]);
+    expect(readFileSync(join(ROOT, 'src', 'cli', 'project-option.ts'), 'utf8')).toContain("await import('../store/open/index.js')");
+  });
+
   it("repeats the store's default --wait-timeout in the help text", () => {
     expect(CLI_DEFAULT).toBe(DEFAULT_WAIT_TIMEOUT_SECONDS);
   });
