@@ -6,7 +6,8 @@
  * const booster = await train({ features: [age, income], label: y, featureNames: ['age', 'income'], params: { max_depth: 4 } });
  */
 export {
-  train, Booster, explain, explainRow, meanAbsContributions, loadModelText, toXGBoostJSON, fromXGBoostJSON, fromLightGBMText,
+  train, Booster, explain, explainRow, meanAbsContributions, loadModelText, toXGBoostJSON, toXGBoostModel, fromXGBoostJSON,
+  xgboostToKilnJSON, fromLightGBMText, lightgbmToKilnJSON,
   PARAMS, PARAM_NAMES, OBJECTIVE_NAMES, METRIC_NAMES, MODEL_FORMAT, MODEL_SOURCES,
   type TrainInput, type ValidSet, type IterationInfo, type PredictInput, type PredictOptions, type ImportanceType,
   type GbdtParams, type ResolvedParams, type ObjectiveName, type ParamName, type MetricName, type GbdtModelJson,

@@ -123,10 +123,13 @@ describe('the public API', () => {
           "explainRow",
           "fromLightGBMText",
           "fromXGBoostJSON",
+          "lightgbmToKilnJSON",
           "loadModelText",
           "meanAbsContributions",
           "toXGBoostJSON",
+          "toXGBoostModel",
           "train",
+          "xgboostToKilnJSON",
         ],
         "kiln/online": [
           "DEFAULT_REDIS_URL",
