@@ -8,7 +8,10 @@
  * `npm ci` runs as its prepare step); --source also times the same commands from src/ through tsx
  * (KILN_FROM_SOURCE=1), what a clone without a build runs.
  *
- *   npx tsx bench/cli.ts [--runs 15] [--source]
+ * --baseline DIR also times another kiln checkout's bin/kiln.js (e.g. the code before a change, extracted
+ * with `git archive REV | tar -x -C DIR` and a node_modules link), as it runs there.
+ *
+ *   npx tsx bench/cli.ts [--runs 15] [--source] [--baseline DIR]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -18,6 +21,7 @@ import { arg, machine, printTable } from './util.js';
 
 const RUNS = arg('runs', 15);
 const SOURCE = process.argv.includes('--source');
+const BASELINE = process.argv.includes('--baseline') ? resolve(process.argv[process.argv.indexOf('--baseline') + 1]!) : null;
 const ROOT = resolve(import.meta.dirname, '..');
 const KILN = join(ROOT, 'bin', 'kiln.js');
 
@@ -54,8 +58,9 @@ try {
   writeFileSync(join(dir, 'loans.csv'), `loan_id,funded_at,amount\n${Array.from({ length: 1000 }, (_, i) => `${i},2024-01-${String(1 + (i % 28)).padStart(2, '0')}T00:00:00Z,${(i * 37) % 5000}`).join('\n')}\n`);
   execFileSync(process.execPath, [KILN, 'ingest', 'loans', 'loans.csv', '--timestamp', 'funded_at', '--key', 'loan_id', '--quiet'], { cwd: dir, stdio: 'ignore' });
 
-  const modes: { label: string; env: NodeJS.ProcessEnv }[] = [{ label: 'dist', env: { KILN_FROM_SOURCE: '' } }];
-  if (SOURCE) modes.push({ label: 'src (tsx)', env: { KILN_FROM_SOURCE: '1' } });
+  const modes: { label: string; env: NodeJS.ProcessEnv; bin: string }[] = [{ label: 'dist', env: { KILN_FROM_SOURCE: '' }, bin: KILN }];
+  if (SOURCE) modes.push({ label: 'src (tsx)', env: { KILN_FROM_SOURCE: '1' }, bin: KILN });
+  if (BASELINE) modes.push({ label: `baseline ${BASELINE}`, env: {}, bin: join(BASELINE, 'bin', 'kiln.js') });
   const ref: number[] = [];
   const times = new Map<string, number[]>();
   for (let r = 0; r < RUNS; r++) {
@@ -63,7 +68,7 @@ try {
     for (const m of modes) {
       for (const c of COMMANDS) {
         const key = `${m.label}\t${c.name}`;
-        times.set(key, [...(times.get(key) ?? []), timeOnce([KILN, ...c.args], dir, m.env)]);
+        times.set(key, [...(times.get(key) ?? []), timeOnce([m.bin, ...c.args], dir, m.env)]);
       }
     }
   }

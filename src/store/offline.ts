@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { KilnError } from '../core/errors.js';
 import { assertReadableFile, assertWritable, duckdbOpenError, isLockConflict } from './fs-errors.js';
 import { clearLockInfo, describeHolder, readLockInfo, writeLockInfo } from './lock.js';
+import { duckdbApi } from './duckdb.js';
 import { quoteIdent } from './sql.js';
 
 let stageCounter = 0;
@@ -94,7 +95,7 @@ export class OfflineStore {
     let told = false;
     let instance: DuckDBInstance;
     // Loaded on first open: a command that never touches the offline store never loads DuckDB.
-    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const { DuckDBInstance } = duckdbApi();
     for (;;) {
       try {
         instance = await DuckDBInstance.create(this.path, config);
