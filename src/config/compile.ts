@@ -38,6 +38,8 @@ function loadEsbuild(): Promise<Esbuild> {
 
 const BUILTINS = new Set(builtinModules);
 const JS_OR_TS = /\.(?:[cm]?ts|tsx|[cm]?js|jsx)$/;
+/** What esbuild's ES module output holds when its input used CommonJS. */
+const COMMONJS = /\b(?:__require|__commonJS|__dirname|__filename)\b/;
 
 /**
  * Compiles and imports `file`, resolving `kiln` and `kiln/...` with `resolveKiln` (a file URL, or null
@@ -86,13 +88,19 @@ export async function importConfigFast(file: string, resolveKiln: (specifier: st
   } catch {
     return null; // a syntax error: the general loader reports it as it always has
   }
-  if (unsupported || text === '' || /\b__require\b/.test(text)) return null;
+  // CommonJS in the config (require, module.exports, __dirname): tsx runs it as CommonJS, as before.
+  if (unsupported || text === '' || COMMONJS.test(text)) return null;
   // A temporary file (not a data: URL) so that test runners and source maps treat it as a file.
-  const dir = mkdtempSync(join(tmpdir(), 'kiln-config-'));
-  const out = join(dir, 'kiln.config.mjs');
+  let dir: string;
+  const out = (): string => join(dir, 'kiln.config.mjs');
   try {
-    writeFileSync(out, text);
-    return (await import(pathToFileURL(out).href)) as { default?: unknown };
+    dir = mkdtempSync(join(tmpdir(), 'kiln-config-'));
+    writeFileSync(out(), text);
+  } catch {
+    return null; // no writable temporary folder
+  }
+  try {
+    return (await import(pathToFileURL(out()).href)) as { default?: unknown };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

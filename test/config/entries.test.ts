@@ -31,6 +31,13 @@ describe('config files and the package entries', () => {
     });
   }
 
+  it('gives a config written as CommonJS (__dirname, require) to tsx, as before', async () => {
+    const dir = project();
+    writeFileSync(join(dir, 'kiln.config.ts'), `const { defineConfig } = require('kiln');\nexport default defineConfig({ name: 'cjs', description: typeof __dirname + ' ' + typeof require('node:path').join });\n`);
+    const c = await loadConfigFile(join(dir, 'kiln.config.ts'));
+    expect(c.description).toBe('string function');
+  });
+
   it("refuses an entry kiln does not have, naming the config (the general loader's message)", async () => {
     const dir = project();
     writeFileSync(join(dir, 'kiln.config.ts'), `import { x } from 'kiln/nothing';\nexport default { name: String(x) };\n`);
