@@ -33,6 +33,9 @@ describe('config files and the package entries', () => {
 
   it('gives a config written as CommonJS (__dirname, require) to tsx, as before', async () => {
     const dir = project();
+    // Through the CLI: a test runner's module loader defines __dirname in every module, Node's does not.
+    writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';\nif (typeof __dirname !== 'string') throw new Error('no __dirname');\nexport default defineConfig({ name: 'cjs' });\n`);
+    expect(await kiln(['models', 'list'], dir)).toMatchObject({ code: 0, stderr: '' });
     writeFileSync(join(dir, 'kiln.config.ts'), `const { defineConfig } = require('kiln');\nexport default defineConfig({ name: 'cjs', description: typeof __dirname + ' ' + typeof require('node:path').join });\n`);
     const c = await loadConfigFile(join(dir, 'kiln.config.ts'));
     expect(c.description).toBe('string function');
