@@ -5,6 +5,7 @@
  */
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { formatCount } from '../src/core/progress.js';
 import { buildTrainingSet } from '../src/features/training/index.js';
 import { trainModel } from '../src/pipelines/index.js';
@@ -22,11 +23,13 @@ const dir = resolve(positional[0] ?? 'demo-project');
 const step = (s: string): void => console.log(`\n== ${s}`);
 
 step(`kiln init ${dir}`);
-// The demo's config declares its features in TypeScript (src/features/demo-features.ts).
+// The demo's config declares its features in TypeScript: examples/demo/features.ts, copied beside it.
 if (!existsSync(join(dir, 'kiln.config.ts'))) {
   const { mkdirSync } = await import('node:fs');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, DEMO_FEATURES, DEMO_REASONS, DEMO_REASON_GROUPS } from 'kiln';
+  copyFileSync(fileURLToPath(new URL('../examples/demo/features.ts', import.meta.url)), join(dir, 'features.ts'));
+  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';
+import { DEMO_FEATURES, DEMO_REASONS, DEMO_REASON_GROUPS } from './features.js';
 
 export default defineConfig({
   name: 'kiln-demo',

@@ -33,6 +33,9 @@ export function write(dir: string, name: string, text: string): string {
   return p;
 }
 
+/** The demo's feature definitions (examples/demo/features.ts): a test config imports them by this path. */
+export const DEMO_FEATURES_FILE = join(import.meta.dirname, '..', 'examples', 'demo', 'features.ts');
+
 const BIN = join(import.meta.dirname, '..', 'bin', 'kiln.js');
 
 /** Runs the kiln binary in `cwd` as a user would; never throws on a non-zero exit. */

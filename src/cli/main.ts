@@ -1,6 +1,6 @@
 import { buildProgram } from './program.js';
-import { reportError } from './output.js';
 
+// output.ts (reportError) loads the store's error helpers: only when there is an error to report.
 async function main(): Promise<void> {
   const program = buildProgram();
   try {
@@ -9,7 +9,7 @@ async function main(): Promise<void> {
     const code = (e as { code?: string }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exitCode = 0;
     // --debug counts wherever it was typed, even when parsing stopped before reaching it.
-    else process.exitCode = reportError(e, { debug: program.opts<{ debug?: boolean }>().debug === true || process.argv.includes('--debug') });
+    else process.exitCode = (await import('./output.js')).reportError(e, { debug: program.opts<{ debug?: boolean }>().debug === true || process.argv.includes('--debug') });
   }
 }
 

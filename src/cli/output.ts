@@ -1,6 +1,6 @@
 import { KilnError } from '../core/errors.js';
 import { exitCode } from '../core/error-codes.js';
-import { fsError, lastMetaPath, sqliteError } from '../store/index.js';
+import { fsError, lastMetaPath, sqliteError } from '../store/open/index.js';
 
 /**
  * Prints an error for a person: the code and the actionable message. A KilnError never shows a stack
@@ -49,9 +49,4 @@ function stackOf(e: unknown): string {
   return parts.join('\n');
 }
 
-/** A plain text table with aligned columns. */
-export function formatTable(header: string[], rows: (string | number)[][]): string {
-  const cells = [header, ...rows.map((r) => r.map(String))];
-  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
-}
+export { formatTable } from './table.js';

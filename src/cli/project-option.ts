@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { KilnError } from '../core/errors.js';
-import { Project, type OfflineAccess } from '../store/index.js';
+import type { OfflineAccess, Project } from '../store/index.js';
 
 interface GlobalFlags { project?: string; waitTimeout?: string }
 
@@ -24,9 +24,10 @@ export function projectOption(cmd: Command): { project?: string; waitTimeoutSeco
 /**
  * Opens the command's project, runs `fn`, and always closes it. `offline: 'read'` opens the offline
  * store read-only (several such commands run at once); a command that never touches the offline store
- * never opens it.
+ * never opens it. The store (DuckDB, SQLite) is loaded here, when a command runs, not at start-up.
  */
 export async function withProject<T>(cmd: Command, fn: (project: Project) => T | Promise<T>, opts: { offline?: OfflineAccess } = {}): Promise<T> {
+  const { Project } = await import('../store/open/index.js');
   const project = await Project.open({ ...projectOption(cmd), ...opts });
   try {
     return await fn(project);

@@ -1,8 +1,9 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import Module, { register } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { KilnError, isKilnError } from '../core/errors.js';
+import { importConfigFast } from './compile.js';
 import type { KilnConfig } from './schema.js';
 import { validateConfig } from './validate.js';
 
@@ -53,37 +54,60 @@ export function resolveProjectRoot(explicit: string | undefined, cwd = process.c
 let kilnResolverRegistered = false;
 
 /**
- * Lets a config file `import { defineConfig } from 'kiln'` wherever the project lives: the bare
- * specifier resolves to this very kiln, so the config always runs against the kiln that loads it.
+ * What `kiln` and `kiln/<entry>` mean in a config: package.json's `exports`, read from the running kiln.
+ * From dist/ each points at its built file; from a clone (running src/ through tsx) at the same file's
+ * TypeScript source, so a config always runs against the kiln that loads it. Keys: 'kiln', 'kiln/gbdt', ...
  */
-function registerKilnResolver(): void {
+export function kilnEntries(): Map<string, string> {
+  const here = fileURLToPath(import.meta.url);
+  const fromSource = here.endsWith('.ts');
+  const root = join(dirname(here), '..', '..');
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { exports?: Record<string, string | { default?: string }> };
+  const entries = new Map<string, string>();
+  for (const [key, target] of Object.entries(pkg.exports ?? {})) {
+    const built = typeof target === 'string' ? target : target.default;
+    const m = built === undefined ? null : /^\.\/dist\/(.+)\.js$/.exec(built);
+    if (!m) continue; // ./package.json and the like
+    const file = fromSource ? join(root, 'src', `${m[1]}.ts`) : join(root, 'dist', `${m[1]}.js`);
+    if (existsSync(file)) entries.set(key === '.' ? 'kiln' : `kiln/${key.slice(2)}`, pathToFileURL(file).href);
+  }
+  return entries;
+}
+
+/**
+ * Lets a config file `import { defineConfig } from 'kiln'` (and `kiln/gbdt`, ...) wherever the project
+ * lives, when the config is loaded through tsx: the bare specifiers resolve to this very kiln.
+ */
+function registerKilnResolver(entries: Map<string, string>): void {
   if (kilnResolverRegistered) return;
   kilnResolverRegistered = true;
-  const here = fileURLToPath(import.meta.url);
-  const ext = here.endsWith('.ts') ? '.ts' : '.js';
-  const entry = pathToFileURL(join(dirname(here), '..', `index${ext}`)).href;
-  const code = `const ENTRY = ${JSON.stringify(entry)};
+  const code = `const ENTRIES = new Map(${JSON.stringify([...entries])});
 export async function resolve(specifier, context, next) {
-  if (specifier === 'kiln') return next(ENTRY, context);
-  return next(specifier, context);
+  const entry = ENTRIES.get(specifier);
+  return next(entry ?? specifier, context);
 }`;
   register(`data:text/javascript,${encodeURIComponent(code)}`);
   // A config outside any ESM package is compiled to CommonJS by tsx; its require('kiln') needs the same.
   const cjs = Module as unknown as { _resolveFilename: (request: string, ...rest: unknown[]) => string };
   const original = cjs._resolveFilename;
-  const entryPath = fileURLToPath(entry);
+  const paths = new Map([...entries].map(([k, v]) => [k, fileURLToPath(v)]));
   cjs._resolveFilename = function (request: string, ...rest: unknown[]): string {
-    return original.call(this, request === 'kiln' ? entryPath : request, ...rest);
+    return original.call(this, paths.get(request) ?? request, ...rest);
   };
 }
 
 /** Imports and validates a config file (TypeScript is compiled on the fly by tsx). */
 export async function loadConfigFile(file: string): Promise<KilnConfig> {
-  registerKilnResolver();
-  let mod: { default?: unknown };
+  const entries = kilnEntries();
+  let mod: { default?: unknown } | null;
   try {
-    const { tsImport } = await import('tsx/esm/api');
-    mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as { default?: unknown };
+    // esbuild first (~50 ms); a config that needs more than kiln and its own files goes through tsx (~1 s).
+    mod = process.env.KILN_CONFIG_LOADER === 'tsx' ? null : await importConfigFast(file, (spec) => entries.get(spec) ?? null);
+    if (mod === null) {
+      registerKilnResolver(entries);
+      const { tsImport } = await import('tsx/esm/api');
+      mod = (await tsImport(pathToFileURL(file).href, import.meta.url)) as { default?: unknown };
+    }
   } catch (e) {
     if (isKilnError(e)) throw e;
     throw new KilnError('CONFIG_LOAD_FAILED', `cannot load ${file}: ${(e as Error).message}`, { cause: e });

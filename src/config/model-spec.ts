@@ -59,7 +59,7 @@ export const ModelSpecSchema = z.strictObject({
    */
   split: z.union([OutOfTimeSplitSchema, RandomSplitSchema, ColumnSplitSchema]),
   algorithm: z.literal('gbdt').default('gbdt'),
-  /** GBDT parameters (XGBoost names); validated by the engine. */
+  /** GBDT parameters (XGBoost names); each checked against the GBDT's parameter table when the config loads (validate.ts). */
   params: z.record(z.string(), z.unknown()).default({}),
   /** Monotone constraints by feature name: +1 (risk rises with the feature), -1, or 0. */
   monotone: z.record(z.string(), z.union([z.literal(-1), z.literal(0), z.literal(1)])).default({}),

@@ -34,11 +34,9 @@ export const ColumnSpecSchema = z.union([
 ]);
 export type ColumnSpecInput = z.input<typeof ColumnSpecSchema>;
 
-/** CSV tokens that load as NULL unless a table or an ingest sets its own list (R, pandas, SQL exports). */
-export const DEFAULT_NULL_VALUES: readonly string[] = ['', 'NA', 'N/A', 'NaN', 'NULL', 'null'];
+import { FILE_FORMATS } from './formats/index.js';
 
-export const FILE_FORMATS = ['csv', 'parquet', 'ndjson'] as const;
-export type FileFormat = (typeof FILE_FORMATS)[number];
+export { DEFAULT_NULL_VALUES, FILE_FORMATS, type FileFormat } from './formats/index.js';
 
 export const TableSpecSchema = z.strictObject({
   description: z.string().optional(),

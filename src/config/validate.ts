@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { KilnError, didYouMean } from '../core/errors.js';
+import { checkParams } from '../gbdt/spec/index.js';
 import { ModelSpecSchema } from './model-spec.js';
 import { KilnConfigSchema, OnlineSpecSchema, TableSpecSchema, type KilnConfig } from './schema.js';
 
@@ -51,6 +52,9 @@ function crossCheck(cfg: KilnConfig): string[] {
     }
   }
   for (const [name, m] of Object.entries(cfg.models)) {
+    // Each parameter against the GBDT's own table (names, types, ranges), now rather than at `kiln train`.
+    // Rules between parameters wait for training, where the pipeline's defaults are merged in.
+    for (const issue of checkParams(m.params).issues) out.push(`models.${name}.params.${issue.param}: ${issue.message}`);
     if (!('testFrom' in m.split)) continue;
     const { trainFrom, validFrom, testFrom, testTo } = m.split;
     const order: [string, string | undefined][] = [['trainFrom', trainFrom], ['validFrom', validFrom], ['testFrom', testFrom], ['testTo', testTo]];

@@ -14,7 +14,6 @@ import { batchMargins, buildForest, rowMargins, type Forest } from './predict.js
 import { setInputs, TASK_INTS, TASK_PREDICT } from './tasks.js';
 import type { Tree } from './tree.js';
 import { explain as explainRows, explainRow as explainOneRow, type ExplainOptions, type Explanation } from './shap.js';
-import { toXGBoostJSON } from './xgboost-json.js';
 
 /** Rows per task when batch prediction runs on threads. */
 const PREDICT_BLOCK_ROWS = 4096;
@@ -277,11 +276,6 @@ export class Booster {
   /** One row's TreeSHAP contributions (numOutputs x (F + 1)), into `out` when given; the serving path. */
   explainRow(values: ArrayLike<number>, out?: Float64Array): Float64Array {
     return explainOneRow(this, values, out);
-  }
-
-  /** The model as XGBoost JSON text, for `xgboost.Booster(model_file=...)` (see xgboost-json.ts). */
-  toXGBoostJSON(): string {
-    return toXGBoostJSON(this);
   }
 
   /** The `kiln.gbdt@1` artifact (JSON.stringify(booster) gives its text; same seed, same text). */

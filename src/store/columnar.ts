@@ -1,9 +1,10 @@
-import duckdb from '@duckdb/node-bindings';
-import {
-  BIGINT, BOOLEAN, DATE, DOUBLE, ENUM, INTEGER, TIMESTAMP, VARCHAR,
-  DuckDBDataChunk, type DuckDBAppender, type DuckDBConnection, type DuckDBType,
-} from '@duckdb/node-api';
+import type { DuckDBAppender, DuckDBConnection, DuckDBDataChunk as DataChunk, DuckDBType } from '@duckdb/node-api';
+import type * as DuckDBBindings from '@duckdb/node-bindings';
+import { duckdbApi, duckdbBindings } from './duckdb.js';
 import { quoteIdent } from './sql.js';
+
+const duckdb = duckdbBindings();
+const { BIGINT, BOOLEAN, DATE, DOUBLE, ENUM, INTEGER, TIMESTAMP, VARCHAR, DuckDBDataChunk } = duckdbApi();
 
 /**
  * Fast bulk writes into DuckDB: rows are written into typed-array column buffers and copied into a
@@ -64,7 +65,7 @@ interface ColState {
 export class ColumnarAppender<S extends ColumnSchema> {
   readonly columns: ColumnBuffers<S>;
   private readonly cols: ColState[];
-  private readonly chunk: DuckDBDataChunk;
+  private readonly chunk: DataChunk;
   private count = 0;
   private written = 0;
   private closed = false;
@@ -131,7 +132,7 @@ export class ColumnarAppender<S extends ColumnSchema> {
   }
 }
 
-function writeVector(vec: duckdb.Vector, col: ColState, n: number): void {
+function writeVector(vec: DuckDBBindings.Vector, col: ColState, n: number): void {
   const { kind } = col;
   let validity: Uint8Array | null = null;
   const setNull = (i: number): void => {

@@ -1,9 +1,10 @@
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KilnError } from '../core/errors.js';
 import { assertReadableFile, assertWritable, duckdbOpenError, isLockConflict } from './fs-errors.js';
 import { clearLockInfo, describeHolder, readLockInfo, writeLockInfo } from './lock.js';
+import { duckdbApi } from './duckdb.js';
 import { quoteIdent } from './sql.js';
 
 let stageCounter = 0;
@@ -93,6 +94,8 @@ export class OfflineStore {
     let delay = 50;
     let told = false;
     let instance: DuckDBInstance;
+    // Loaded on first open: a command that never touches the offline store never loads DuckDB.
+    const { DuckDBInstance } = duckdbApi();
     for (;;) {
       try {
         instance = await DuckDBInstance.create(this.path, config);

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainModel } from '../../src/pipelines/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, lockInfoPath, Project } from '../../src/store/index.js';
-import { tempDir } from '../helpers.js';
+import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/kiln.js');
@@ -43,7 +43,7 @@ describe('several kiln commands at once on one project', () => {
 
   beforeAll(async () => {
     ({ dir, cleanup } = tempDir('kiln-concurrency-'));
-    writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, DEMO_FEATURES } from 'kiln';\nexport default defineConfig({ name: 'cc', features: [...DEMO_FEATURES], models: { credit: ${JSON.stringify(MODEL)} } });\n`);
+    writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES } from ${JSON.stringify(DEMO_FEATURES_FILE)};\nexport default defineConfig({ name: 'cc', features: [...DEMO_FEATURES], models: { credit: ${JSON.stringify(MODEL)} } });\n`);
     await initProject(dir);
     const p = await Project.open({ project: dir });
     try {

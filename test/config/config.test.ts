@@ -22,6 +22,21 @@ describe('config validation', () => {
     expect(c).toEqual({ name: 'p', dataDir: '.kiln', tables: {}, features: [], models: {} });
   });
 
+  it("checks each model's GBDT params against the GBDT's parameter table when the config loads", () => {
+    const model = (params: Record<string, unknown>): unknown => ({
+      name: 'p',
+      models: { credit: { spine: { table: 'loans', timestamp: 'ts', key: 'id' }, label: { column: 'y' }, columns: ['x'], split: { validFrom: '2024-01-01', testFrom: '2024-02-01', testTo: '2024-03-01' }, params } },
+    });
+    const m = problems(model({ max_dept: 4, learning_rate: 2, subsample: 'all', objective: 'binary:logistik' }));
+    expect(m).toContain(`models.credit.params.max_dept: unknown parameter 'max_dept'; did you mean 'max_depth'?`);
+    expect(m).toContain(`models.credit.params.learning_rate: parameter 'learning_rate' = 2 is invalid: must be a number in (0, 1]`);
+    expect(m).toContain(`models.credit.params.subsample: parameter 'subsample' = 'all' is invalid: must be a number in (0, 1]`);
+    expect(m).toContain(`models.credit.params.objective: parameter 'objective' = 'binary:logistik' is invalid: must be one of: binary:logistic,`);
+    expect(m).toContain('(4 problems)');
+    const ok = validateConfig(model({ max_depth: 3, learning_rate: 0.1, eval_metric: ['auc'] }), 'kiln.config.ts');
+    expect(ok.models.credit?.params).toEqual({ max_depth: 3, learning_rate: 0.1, eval_metric: ['auc'] });
+  });
+
   it('names the field and what was expected for a wrong type', () => {
     const m = problems({ name: 'p', tables: { loans: { key: 42 } } });
     expect(m).toContain('kiln.config.ts is not a valid kiln config');

@@ -149,7 +149,7 @@ describe('versions', () => {
 
 describe('the demo definitions', () => {
   it('freeze the simulator’s merchant categories as their bucket values', async () => {
-    const { DEMO_CATEGORIES } = await import('../../src/features/demo-features.js');
+    const { DEMO_CATEGORIES } = await import('../../examples/demo/features.js');
     const { CATEGORIES } = await import('../../src/sim/schema.js');
     expect([...DEMO_CATEGORIES]).toEqual([...CATEGORIES]);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ModelSpecSchema } from '../../src/config/index.js';
-import { DEMO_FEATURES, DEMO_REASONS, DEMO_REASON_GROUPS } from '../../src/features/demo-features.js';
+import { DEMO_FEATURES, DEMO_REASONS, DEMO_REASON_GROUPS } from '../../examples/demo/features.js';
 import { loadFeatureRegistry, resolveSelection } from '../../src/features/index.js';
 import { reasonUnits, type InputColumn } from '../../src/pipelines/index.js';
 

@@ -6,7 +6,7 @@ import { chanceAuc, learnedNothing, rankOrderBreaks, sampleRows, trainModel } fr
 import { ModelRegistry, getRun, listRuns } from '../../src/registry/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, Project } from '../../src/store/index.js';
-import { tempDir } from '../helpers.js';
+import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
 
 /** A small credit model over the simulator; every guard test varies one thing. */
 const MODEL = {
@@ -25,7 +25,7 @@ let project: Project;
 
 async function reopen(models: Record<string, unknown>): Promise<Project> {
   project?.close();
-  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, DEMO_FEATURES } from 'kiln';\nexport default defineConfig({ name: 'guards-test', features: [...DEMO_FEATURES], models: ${JSON.stringify(models)} });\n`);
+  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES } from ${JSON.stringify(DEMO_FEATURES_FILE)};\nexport default defineConfig({ name: 'guards-test', features: [...DEMO_FEATURES], models: ${JSON.stringify(models)} });\n`);
   project = await Project.open({ project: dir });
   return project;
 }

@@ -5,7 +5,7 @@ import { KilnError } from '../../src/core/errors.js';
 import { loadModelForScoring, trainModel } from '../../src/pipelines/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, Project } from '../../src/store/index.js';
-import { tempDir } from '../helpers.js';
+import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
 
 const MODEL = {
   spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
@@ -23,7 +23,7 @@ const MODEL = {
 };
 
 function config(models: Record<string, unknown>): string {
-  return `import { defineConfig, DEMO_FEATURES } from 'kiln';\nexport default defineConfig({ name: 'pipeline-test', features: [...DEMO_FEATURES], models: ${JSON.stringify(models)} });\n`;
+  return `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES } from ${JSON.stringify(DEMO_FEATURES_FILE)};\nexport default defineConfig({ name: 'pipeline-test', features: [...DEMO_FEATURES], models: ${JSON.stringify(models)} });\n`;
 }
 
 let dir: string;

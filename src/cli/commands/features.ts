@@ -4,8 +4,8 @@ import type { Command } from 'commander';
 import { KilnError, didYouMean } from '../../core/errors.js';
 import { formatCount } from '../../core/progress.js';
 import { describeDefinition, listRows, loadFeatureRegistry, shortVersion } from '../../features/index.js';
-import { buildTrainingSet, checkSourcesAgainstStore, type SpineInput } from '../../features/training/index.js';
-import { formatTable } from '../output.js';
+import type { SpineInput } from '../../features/training/index.js';
+import { formatTable } from '../table.js';
 import { withProject } from '../project-option.js';
 
 const out = (s: string): void => { process.stdout.write(`${s}\n`); };
@@ -64,6 +64,7 @@ export function registerFeatures(program: Command): void {
           out(formatTable(['feature set', 'features', 'version', 'description'],
             [...registry.sets.values()].map((s) => [s.name, s.spec.features.length, shortVersion(s.version), s.spec.meta.description ?? ''])));
         }
+        const { checkSourcesAgainstStore } = await import('../../features/training/index.js');
         const issues = await checkSourcesAgainstStore(project, registry);
         if (issues.length) {
           process.stderr.write(`\nnote: ${issues.length} problem(s) against the offline store; training sets need them fixed:\n${issues.map((i) => `  - ${i.message}`).join('\n')}\n`);
@@ -111,6 +112,7 @@ export function registerFeatures(program: Command): void {
       const spine = spineOf(flags);
       const names = flags.features.split(',').map((s) => s.trim()).filter(Boolean);
       await withProject(cmd, async (project) => {
+        const { buildTrainingSet } = await import('../../features/training/index.js');
         const s = await buildTrainingSet(project, {
           spine, features: names.length === 1 ? names[0]! : names, eventTimeBound: flags.inclusive ? 'inclusive' : 'strict',
           ...(flags.out !== undefined ? { out: flags.out } : {}), ...(flags.table !== undefined ? { table: flags.table } : {}),

@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
 import { formatCount, Progress } from '../../core/progress.js';
 import { explain, meanAbsContributions, toXGBoostJSON, train, type Booster, type IterationInfo } from '../../gbdt/index.js';
-import { formatTable } from '../output.js';
+import { formatTable } from '../table.js';
 import { checkColumns, checkNumeric, chooseObjective, csvText, list, loadModelFile, naList, note, openData, readColumns, readParams, rowIdColumn, writeFileAtomic } from './gbdt-input.js';
 
 export { loadModelFile } from './gbdt-input.js';
@@ -22,9 +22,9 @@ function fmt(scores: Record<string, number> | undefined, prefix: string): string
   return Object.entries(scores ?? {}).map(([k, v]) => `${prefix}-${k} ${v.toFixed(5)}`).join('  ');
 }
 
-interface TrainOpts { data: string; label: string; params?: string; valid?: string; out: string; xgboostJson?: string; categorical?: string; drop?: string; na?: string; every: string }
+export interface TrainOpts { data: string; label: string; params?: string; valid?: string; out: string; xgboostJson?: string; categorical?: string; drop?: string; na?: string; every: string }
 
-async function trainCommand(o: TrainOpts): Promise<void> {
+export async function trainCommand(o: TrainOpts): Promise<void> {
   const na = naList(o.na);
   const every = Number(o.every);
   if (!Number.isInteger(every) || every < 0) throw new KilnError('USAGE', `--every ${o.every} is not a whole number >= 0; give how many rounds between metric lines (0: none)`, { path: ['every'] });
@@ -117,7 +117,7 @@ async function scoreInput(modelPath: string, dataPath: string, na: string | unde
   }
 }
 
-async function predictCommand(o: { model: string; data: string; out: string; raw: boolean; na?: string }): Promise<void> {
+export async function predictCommand(o: { model: string; data: string; out: string; raw: boolean; na?: string }): Promise<void> {
   const { booster, source, features, rows } = await scoreInput(o.model, o.data, o.na);
   const K = booster.numOutputs;
   const t0 = performance.now();
@@ -135,7 +135,7 @@ async function predictCommand(o: { model: string; data: string; out: string; raw
   process.stdout.write(`scored ${formatCount(rows)} rows with a ${source} ${booster.objective} model in ${s.toFixed(2)}s; wrote ${o.out}\n`);
 }
 
-async function explainCommand(o: { model: string; data: string; top: string; out?: string; na?: string }): Promise<void> {
+export async function explainCommand(o: { model: string; data: string; top: string; out?: string; na?: string }): Promise<void> {
   const { booster, source, features, rows } = await scoreInput(o.model, o.data, o.na);
   const t0 = performance.now();
   const progress = new Progress({ label: 'gbdt explain', total: rows, unit: 'rows' });
@@ -164,38 +164,5 @@ async function explainCommand(o: { model: string; data: string; top: string; out
   }
 }
 
-export function registerGbdt(program: Command): void {
-  const gbdt = program.command('gbdt').description('train, score and explain gradient-boosted trees on a CSV or Parquet file (kiln, XGBoost JSON and LightGBM text models)');
-  gbdt
-    .command('train')
-    .description('train a model on a file: numeric columns are features, --label is the target')
-    .requiredOption('--data <file>', 'training data (.csv, or .parquet)')
-    .requiredOption('--label <column>', 'the label column')
-    .option('--params <json|file>', 'XGBoost-style parameters as JSON text or a JSON file (e.g. \'{"objective":"binary:logistic"}\'); without an objective, binary:logistic for a 0/1 label, else reg:squarederror')
-    .option('--valid <file>', 'validation data with the same columns: metrics each round, early stopping')
-    .option('--out <file>', 'where to write the kiln.gbdt@1 model', 'model.json')
-    .option('--xgboost-json <file>', 'also write the model as XGBoost JSON')
-    .option('--categorical <columns>', 'comma-separated columns holding integer category codes')
-    .option('--drop <columns>', 'comma-separated columns to leave out (ids; the unnamed first column of an R or pandas CSV is a row id and is left out without it)')
-    .option('--na <values>', "comma-separated strings read as missing in CSV files (default: 'NA' and empty)")
-    .option('--every <n>', 'print metrics every n rounds (0: none, a progress bar instead; metrics cost one pass over the training rows per round)', '10')
-    .action(async (o: TrainOpts) => trainCommand(o));
-  gbdt
-    .command('predict')
-    .description('score a file with a model; writes one column per output (probabilities, values or scores)')
-    .requiredOption('--model <file>', 'a kiln.gbdt@1 JSON, XGBoost JSON or LightGBM text model')
-    .requiredOption('--data <file>', 'rows to score (.csv or .parquet), with the model\'s feature columns by name')
-    .requiredOption('--out <file>', 'the CSV to write')
-    .option('--raw', 'write margins instead of probabilities', false)
-    .option('--na <values>', "comma-separated strings read as missing in CSV files (default: 'NA' and empty)")
-    .action(async (o: { model: string; data: string; out: string; raw: boolean; na?: string }) => predictCommand(o));
-  gbdt
-    .command('explain')
-    .description('TreeSHAP contributions (margin space): the top features by mean |contribution|, optionally every row to a CSV')
-    .requiredOption('--model <file>', 'a kiln.gbdt@1 JSON, XGBoost JSON or LightGBM text model')
-    .requiredOption('--data <file>', 'rows to explain (.csv or .parquet)')
-    .option('--top <k>', 'how many features to list', '10')
-    .option('--out <file>', 'write every row\'s contributions (and the bias column) to this CSV')
-    .option('--na <values>', "comma-separated strings read as missing in CSV files (default: 'NA' and empty)")
-    .action(async (o: { model: string; data: string; top: string; out?: string; na?: string }) => explainCommand(o));
-}
+/** The command registration (light: no engine) lives in gbdt-register.ts; these actions load on use. */
+export { registerGbdt } from './gbdt-register.js';

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { onInterrupt } from '../../core/interrupt.js';
 import { formatCount } from '../../core/progress.js';
-import { DEFAULT_NULL_VALUES, FILE_FORMATS, type FileFormat } from '../../config/index.js';
-import { ingest, Project } from '../../store/index.js';
+import { DEFAULT_NULL_VALUES, FILE_FORMATS, type FileFormat } from '../../config/formats/index.js';
+
 import { projectOption } from '../project-option.js';
 
 export function registerIngest(program: Command): void {
@@ -21,6 +21,7 @@ export function registerIngest(program: Command): void {
     .option('--force', 'ingest content even if it was ingested into this table before', false)
     .option('--quiet', 'no progress output', false)
     .action(async (table: string, files: string[], opts: { format?: FileFormat; timestamp?: string; timestampFormat?: string; nullValues?: string; delimiter?: string; rowNames?: string; key?: string; mode: 'append' | 'replace'; force: boolean; quiet: boolean }, cmd: Command) => {
+      const { ingest, Project } = await import('../../store/index.js');
       const project = await Project.open(projectOption(cmd));
       const interrupt = onInterrupt();
       try {

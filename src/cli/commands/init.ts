@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { relative } from 'node:path';
-import { initProject, type RepairReport } from '../../store/index.js';
+import type { RepairReport } from '../../store/index.js';
 import { waitTimeoutOption } from '../project-option.js';
 
 const out = (s: string): void => { process.stdout.write(`${s}\n`); };
@@ -13,6 +13,7 @@ export function registerInit(program: Command): void {
     .option('--repair', 'rebuild a missing, empty or damaged meta.sqlite from the offline store and the run artifacts (a damaged file is moved aside)', false)
     .option('--json', 'print the repair report as JSON (with --repair)', false)
     .action(async (dir: string | undefined, opts: { name?: string; repair: boolean; json: boolean }, cmd: Command) => {
+      const { initProject } = await import('../../store/index.js');
       const { paths, created, repair } = await initProject(dir ?? '.', { ...(opts.name ? { name: opts.name } : {}), repair: opts.repair, ...waitTimeoutOption(cmd) });
       if (repair) { printRepair(paths.metaDb, repair, opts.json); return; }
       if (created.length === 0) {

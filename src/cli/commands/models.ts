@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
 import { aliasHistory, type ModelRegistry } from '../../registry/index.js';
-import { formatTable } from '../output.js';
+import { formatTable } from '../table.js';
 import { withProject } from '../project-option.js';
 
 function withRegistry<T>(cmd: Command, fn: (r: ModelRegistry) => T): Promise<T> {

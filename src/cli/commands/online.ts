@@ -4,9 +4,9 @@ import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
 import { onInterrupt } from '../../core/interrupt.js';
 import { Progress, formatCount } from '../../core/progress.js';
-import { materialize, openOnlineStore, type OnlineFeatureStore, type OpenOnlineOptions, type PushTarget } from '../../online/index.js';
-import { Project } from '../../store/index.js';
-import { formatTable } from '../output.js';
+import type { OnlineFeatureStore, OpenOnlineOptions, PushTarget } from '../../online/index.js';
+import type { Project } from '../../store/index.js';
+import { formatTable } from '../table.js';
 import { projectOption } from '../project-option.js';
 
 const out = (s: string): void => { process.stdout.write(`${s}\n`); };
@@ -20,6 +20,7 @@ const names = (list: string | undefined): string | string[] | undefined => {
 };
 
 async function withOnline<T>(cmd: Command, flags: BackendFlags, serve: boolean, fn: (project: Project, online: OnlineFeatureStore) => Promise<T>): Promise<T> {
+  const [{ Project }, { openOnlineStore }] = await Promise.all([import('../../store/index.js'), import('../../online/index.js')]);
   const project = await Project.open(projectOption(cmd));
   try {
     const features = serve ? names(flags.features) : undefined;
@@ -84,6 +85,7 @@ export function registerOnline(program: Command): void {
     .option('--json', 'print the summary as JSON', false)
     .action(async (flags: BackendFlags & { asOf?: string; json: boolean }, cmd: Command) => {
       await withOnline(cmd, flags, true, async (project, store) => {
+        const { materialize } = await import('../../online/index.js');
         const s = await materialize(project, { store, quiet: flags.json, ...(flags.asOf !== undefined ? { asOf: flags.asOf } : {}) });
         if (flags.json) { out(JSON.stringify({ backend: store.backend.capabilities.name, ...s }, null, 2)); return; }
         out(formatTable(['source', 'table', 'events', 'entities', 'seconds'], s.sources.map((x) => [x.name, x.table, x.events, x.entities, x.seconds.toFixed(2)])));

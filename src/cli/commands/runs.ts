@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { RunStatus } from '../../registry/index.js';
 import type { Project } from '../../store/index.js';
-import { formatTable } from '../output.js';
+import { formatTable } from '../table.js';
 import { withProject } from '../project-option.js';
 
 /** The project, with runs whose process died already marked failed before they are shown. */

@@ -2,9 +2,8 @@ import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
 import { onInterrupt } from '../../core/interrupt.js';
 import { formatCount } from '../../core/progress.js';
-import { simulate, type SimOptionsInput } from '../../sim/index.js';
-import { Project } from '../../store/index.js';
-import { formatTable } from '../output.js';
+import type { SimOptionsInput } from '../../sim/index.js';
+import { formatTable } from '../table.js';
 import { projectOption } from '../project-option.js';
 
 function int(name: string) {
@@ -29,6 +28,7 @@ export function registerSim(program: Command): void {
     .action(async (opts: { borrowers: number; months: number; seed: number; shockMonth?: string; start: string; txnsPerMonth: number; quiet: boolean }, cmd: Command) => {
       const input: SimOptionsInput = { borrowers: opts.borrowers, months: opts.months, seed: opts.seed, start: opts.start, txnsPerMonth: opts.txnsPerMonth };
       if (opts.shockMonth !== undefined) input.shockMonth = opts.shockMonth === 'none' ? null : int('shock-month')(opts.shockMonth);
+      const [{ simulate }, { Project }] = await Promise.all([import('../../sim/index.js'), import('../../store/index.js')]);
       const project = await Project.open(projectOption(cmd));
       const interrupt = onInterrupt();
       try {

@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import { formatCount } from '../../core/progress.js';
 import { KilnError } from '../../core/errors.js';
-import { listTables, Project, showTable } from '../../store/index.js';
-import { formatTable } from '../output.js';
+import { formatTable } from '../table.js';
 import { projectOption } from '../project-option.js';
 
 export function registerTables(program: Command): void {
@@ -13,6 +12,7 @@ export function registerTables(program: Command): void {
     .option('--columns', 'list every column with its type', false)
     .action(async (opts: { json: boolean; columns: boolean }, cmd: Command) => {
       // Read-only: several `kiln tables` run at once; beside a writer (ingest, train) it waits.
+      const { listTables, Project } = await import('../../store/open/index.js');
       const project = await Project.open({ ...projectOption(cmd), offline: 'read' });
       try {
         const tables = await listTables(project);
@@ -45,6 +45,7 @@ export function registerTables(program: Command): void {
     .action(async (name: string, opts: { limit: string; where?: string; json: boolean }, cmd: Command) => {
       const limit = /^\d+$/.test(opts.limit) ? Number(opts.limit) : Number.NaN;
       if (Number.isNaN(limit)) throw new KilnError('USAGE', `--limit ${opts.limit}: expected a whole number >= 0`);
+      const { Project, showTable } = await import('../../store/open/index.js');
       const project = await Project.open(projectOption(cmd));
       try {
         const r = await showTable(project, name, { limit, ...(opts.where !== undefined ? { where: opts.where } : {}) });

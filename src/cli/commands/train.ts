@@ -3,8 +3,6 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
 import { onInterrupt } from '../../core/interrupt.js';
-import { trainModel } from '../../pipelines/index.js';
-import { Project } from '../../store/index.js';
 import { projectOption } from '../project-option.js';
 
 export function registerTrain(program: Command): void {
@@ -15,6 +13,7 @@ export function registerTrain(program: Command): void {
     .option('--json', 'print the result as JSON', false)
     .option('--force', 'register the model even when it learned nothing (best iteration 0 or validation AUC at chance)', false)
     .action(async (model: string, opts: { quiet: boolean; json: boolean; force: boolean }, cmd: Command) => {
+      const [{ trainModel }, { Project }] = await Promise.all([import('../../pipelines/index.js'), import('../../store/index.js')]);
       const project = await Project.open(projectOption(cmd));
       const interrupt = onInterrupt();
       try {
@@ -34,6 +33,7 @@ export function registerTrain(program: Command): void {
     .description("write a run's self-contained HTML report and Markdown model card")
     .option('-o, --out <file>', 'the HTML file to write (default: <model>-<run>.html here)')
     .action(async (id: string, opts: { out?: string }, cmd: Command) => {
+      const { Project } = await import('../../store/open/index.js');
       const project = await Project.open(projectOption(cmd));
       try {
         const run = project.tracker.getRun(id);

@@ -3,14 +3,17 @@
  * borrower's card spending, loan applications, decisions (late data), repayments and profile, and the
  * feature set `credit_v1` a credit model trains on.
  *
- *   import { DEMO_FEATURES } from '…/src/features/demo-features.js';
+ * They are the demo's, not kiln's: `npm run demo` (scripts/demo.ts) copies this file into the demo
+ * project beside its kiln.config.ts, which imports it:
+ *
+ *   import { DEMO_FEATURES } from './features.js';
  *   export default defineConfig({ name: 'kiln-demo', features: DEMO_FEATURES });
  */
 
 import {
   attribute, count, countDistinct, derived, div, entity, eventSource, featureSet, last, lastK, max, mean, percentile,
   snapshotSource, stddev, sum, timeSinceLast,
-} from './index.js';
+} from 'kiln';
 
 /**
  * The simulator's merchant categories, frozen here as definition-time bucket values (a test checks they
