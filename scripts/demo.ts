@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 import { formatCount } from '../src/core/progress.js';
 import { buildTrainingSet } from '../src/features/training/index.js';
 import { trainModel } from '../src/pipelines/index.js';
-import { ModelRegistry } from '../src/registry/index.js';
 import { simulate } from '../src/sim/index.js';
 import { Project, initProject, listTables } from '../src/store/index.js';
 
@@ -109,7 +108,7 @@ try {
   console.log(`credit v${trained.version} (run ${trained.runId}): test AUC ${m.auc.toFixed(4)}  Gini ${m.gini.toFixed(4)}  KS ${m.ks.toFixed(4)}  log loss ${m.logLoss.toFixed(4)}  ECE ${m.ece.toFixed(4)} -> ${m.eceCalibrated?.toFixed(4) ?? '-'} calibrated`);
   const f = trained.evaluation.fairness;
   if (f) console.log(`fairness on ${f.feature} at PD cutoff ${trained.evaluation.cutoff}: ${f.groups.map((g) => `group ${g.group} approval ${((g.approvalRate ?? 0) * 100).toFixed(1)}% AIR ${g.adverseImpactRatio?.toFixed(3) ?? '-'}`).join(';  ')}`);
-  const registry = new ModelRegistry(project.meta.db);
+  const registry = project.registry;
   if (!registry.listModels().find((x) => x.name === 'credit')?.aliases.champion) {
     registry.setAlias('credit', 'champion', trained.version, { reason: 'first model of the demo', actor: 'kiln-demo' });
     console.log(`credit@champion -> version ${trained.version}`);

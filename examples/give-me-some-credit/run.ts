@@ -13,7 +13,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KilnError } from '../../src/core/errors.js';
 import { trainModel } from '../../src/pipelines/index.js';
-import { getRun } from '../../src/registry/index.js';
 import { Project, ingest, initProject } from '../../src/store/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -34,7 +33,7 @@ export async function runExample(dir: string, csv: string, opts: { quiet?: boole
     const ing = await ingest(project, { table: 'gmsc', inputs: [csv], mode: 'replace', progress: !opts.quiet });
     if (!opts.quiet) process.stderr.write(`ingested ${ing.tableRows} rows into gmsc in ${ing.seconds.toFixed(1)}s\n`);
     const r = await trainModel(project, 'gmsc', { quiet: opts.quiet });
-    const run = getRun(project.meta.db, r.runId);
+    const run = project.tracker.getRun(r.runId);
     const artifacts = join(project.paths.artifactsDir, run.id);
     const report = join(dir, 'gmsc-report.html');
     const card = join(dir, 'gmsc-model-card.md');
