@@ -8,7 +8,7 @@ import { KilnError, didYouMean } from '../core/errors.js';
 import type { Scalar, SourceColumnType } from '../features/index.js';
 import type { OnlinePlan, SourcePlan } from './engine/plan.js';
 import { parseTime, timeUs } from './engine/time.js';
-import { isLate, type RawEvent } from './types.js';
+import { isLate, rawEvent, type RawEvent } from './types.js';
 
 /** Where pushed rows go: one source, or every served source that reads a table. */
 export type PushTarget = { readonly source: string } | { readonly table: string };
@@ -38,12 +38,12 @@ export function newUid(): string {
 }
 
 /**
- * An event from trusted input (the offline store): times in µs. `u`: its id, the event key's (`eventUid`)
+ * An event from trusted input (the offline store): times in µs. `u`: its id (`RawEvent.id`), the event key's (`eventUid`)
  * when its source has one, else a new unique id.
  */
 export function makeEvent(ts: number, availableAt: number | null, v: Readonly<Record<string, Scalar>>, u?: string): RawEvent {
   const e = availableAt === null || availableAt < ts ? ts : availableAt;
-  return { u: u ?? newUid(), ts, e, l: isLate(ts, e), v };
+  return rawEvent(u ?? newUid(), ts, e, isLate(ts, e), v);
 }
 
 /**
@@ -66,9 +66,9 @@ export const eventKeyOf = (u: string): string => u.slice(1);
 export function eventDigest(ev: RawEvent): number {
   H1 = 0xdeadbeef;
   H2 = 0x41c6ce57;
-  mixNumber(ev.ts);
-  mixNumber(ev.e);
-  const v = ev.v;
+  mixNumber(ev.time);
+  mixNumber(ev.visibleAt);
+  const v = ev.values;
   for (const k in v) {
     const x = v[k];
     if (typeof x === 'number') { mix(1); mixNumber(x); } else if (typeof x === 'string') {

@@ -27,7 +27,7 @@ export interface Deduped {
   readonly conflicts: KeyConflict[];
 }
 
-const idOf = (ev: RawEvent): string => ev.u;
+const idOf = (ev: RawEvent): string => ev.id;
 
 /** Splits one keyed source's events into new ones, duplicates (stored before, or earlier in this push) and conflicts. */
 export async function dedupeEvents(backend: OnlineStore, source: string, byEntity: ReadonlyMap<string, RawEvent[]>): Promise<Deduped> {
@@ -47,13 +47,13 @@ export async function dedupeEvents(backend: OnlineStore, source: string, byEntit
     const ds: number[] = [];
     for (let i = 0; i < events.length; i++) {
       const ev = events[i]!;
-      const k = ev.u; // keys are kept as event ids (`eventUid`)
+      const k = ev.id; // keys are kept as event ids (`eventUid`)
       const d = eventDigest(ev);
       all[i] = d;
       let prior = seen.size ? seen.get(k) : undefined;
       if (prior === undefined && i > 0) {
         if (here) prior = here.get(k);
-        else for (let j = 0; j < i; j++) if (events[j]!.u === k) { prior = all[j]; break; }
+        else for (let j = 0; j < i; j++) if (events[j]!.id === k) { prior = all[j]; break; }
       }
       if (prior === undefined) {
         here?.set(k, d);
@@ -98,7 +98,7 @@ export function keysOf(events: readonly RawEvent[], digests: readonly number[] |
   if (digests?.length === events.length) return { keys: events.map(idOf), digests };
   const keys: string[] = [];
   const ds: number[] = [];
-  for (let i = 0; i < events.length; i++) { const ev = events[i]!; if (isKeyed(ev.u)) { keys.push(ev.u); ds.push(eventDigest(ev)); } }
+  for (let i = 0; i < events.length; i++) { const ev = events[i]!; if (isKeyed(ev.id)) { keys.push(ev.id); ds.push(eventDigest(ev)); } }
   return { keys, digests: ds };
 }
 

@@ -339,7 +339,7 @@ export class OnlineFeatureStore {
         const k = cacheKey(keys[j]!);
         const c = this.cache.get(k);
         if (!c) return;
-        if (c.version === (data[j]!.meta?.version ?? 0)) advanceCache(sp, c, events[j]!, w.meta.version, w.base?.e);
+        if (c.version === (data[j]!.meta?.version ?? 0)) advanceCache(sp, c, events[j]!, w.meta.version, w.base?.lastVisibleAt);
         else this.cache.delete(k);
       });
       await this.backend.write(writes);

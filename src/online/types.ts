@@ -5,7 +5,7 @@
  *
  * A *series* is one (entity, source). It holds:
  * - `tiles`: aggregator states per tile (day tiles, or stubs for sparse days; sealed 16-day tiles; all
- *   epoch-aligned), one state per slot of the source's plan, of the series' on-time events (`RawEvent.l`);
+ *   epoch-aligned), one state per slot of the source's plan, of the series' on-time events (`RawEvent.late`);
  * - `raw`: the events themselves (on-time and late) back to `meta.rawFrom`, for the exact window edges;
  * - `late`: the late events again, indexed by event time, folded one by one at read time;
  * - `base`: one state per slot of every event older than `meta.rawFrom` (lifetime features).
@@ -31,14 +31,26 @@ export interface SeriesKey {
 /** One pushed event, normalised: times in epoch µs, only the columns the source's plan reads. */
 export interface RawEvent {
   /** Unique id (events may repeat exactly; both count, as rows of a table do). */
-  readonly u: string;
+  readonly id: string;
   /** Event time. */
-  readonly ts: number;
-  /** Effective time: when the event becomes visible, max(ts, availableAt). */
-  readonly e: number;
-  /** 1 when late: not available by the end of its own hour, so it is kept out of tiles (see evaluate.ts). */
-  readonly l: 0 | 1;
-  readonly v: Readonly<Record<string, Scalar>>;
+  readonly time: number;
+  /** Effective time: when the event becomes visible, max(time, availableAt). */
+  readonly visibleAt: number;
+  /** 1 when late: not visible by the end of its own hour, so it is kept out of tiles (see evaluate.ts). */
+  readonly late: 0 | 1;
+  readonly values: Readonly<Record<string, Scalar>>;
+}
+
+/**
+ * Events are built by a class, not a literal, from every site (pushes, the codec's decoders): one shape,
+ * never pretenured (see docs/performance-notes.md). Stored under short names by codec.ts only.
+ */
+class RawEventRecord implements RawEvent {
+  constructor(readonly id: string, readonly time: number, readonly visibleAt: number, readonly late: 0 | 1, readonly values: Readonly<Record<string, Scalar>>) {}
+}
+
+export function rawEvent(id: string, time: number, visibleAt: number, late: 0 | 1, values: Readonly<Record<string, Scalar>>): RawEvent {
+  return new RawEventRecord(id, time, visibleAt, late, values);
 }
 
 /** Aggregator states of one tile (or of the base), indexed by the source plan's slots. */
@@ -47,11 +59,20 @@ export interface Tile {
    * One state per slot (null: the slot saw no event here). Null for a stub: a day with fewer than
    * DENSE_DAY on-time events keeps only its count, and readers fold its raw events instead.
    */
-  s: unknown[] | null;
+  states: unknown[] | null;
   /** Events folded in. */
-  n: number;
-  /** Latest effective time folded in (the base only: it may hold late events). */
-  e?: number;
+  count: number;
+  /** Latest effective time folded in (the base only: it may hold late events); undefined otherwise. */
+  lastVisibleAt: number | undefined;
+}
+
+/** Tiles are built by a class, not a literal (see `RawEventRecord`). Stored under short names by codec.ts only. */
+class TileRecord implements Tile {
+  constructor(public states: unknown[] | null, public count: number, public lastVisibleAt: number | undefined) {}
+}
+
+export function makeTile(states: unknown[] | null, count: number, lastVisibleAt?: number): Tile {
+  return new TileRecord(states, count, lastVisibleAt);
 }
 
 /** Tiles to text and back, for backends that store text. The engine gives one per plan (compact states). */
@@ -60,7 +81,7 @@ export interface TileCodec {
   fromJson(text: string): Tile;
 }
 
-/** Whether an event with time ts and effective time e is late: not visible by the end of its own hour. */
+/** Whether an event with time ts and effective time e (`visibleAt`) is late: not visible by the end of its own hour. */
 export const isLate = (ts: number, e: number): 0 | 1 => (e >= floorTo(ts, HOUR_US) + HOUR_US ? 1 : 0);
 
 export interface SeriesMeta {
@@ -112,7 +133,7 @@ export interface SeriesRequest {
   readonly late?: TimeRange;
   readonly tiles?: readonly TileRange[];
   readonly base?: boolean;
-  /** With tiles: also the raw events of every returned stub tile (`s === null`), in `stubRaw`. */
+  /** With tiles: also the raw events of every returned stub tile (`states === null`), in `stubRaw`. */
   readonly stubRaw?: boolean;
   /**
    * Only to `readResolved` (other reads ignore it): the tiles and raw events of the windows' inner parts, described
@@ -183,7 +204,7 @@ export interface SeriesWrite {
   readonly pruneBefore?: number;
   /** Tiles to store (created or changed). */
   readonly tiles: readonly { readonly level: number; readonly index: number; readonly tile: Tile }[];
-  /** New events; late ones (`l: 1`) are also indexed as late. */
+  /** New events; late ones (`late: 1`) are also indexed as late. */
   readonly raw: readonly RawEvent[];
   /** The new base, when it changed. */
   readonly base?: Tile;
@@ -265,7 +286,7 @@ export interface OnlineStore {
   putMiddles?(key: SeriesKey, plan: string, middles: readonly { readonly window: number; readonly field: string; readonly tile: Tile }[]): Promise<void>;
 }
 
-/** Event keys (as event ids: `RawEvent.u`) and their content digests, index by index. */
+/** Event keys (as event ids: `RawEvent.id`) and their content digests, index by index. */
 export interface EventKeys {
   readonly keys: readonly string[];
   readonly digests: readonly number[];

@@ -7,13 +7,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isKilnError } from '../../src/core/errors.js';
 import { count, derived, div, entity, eventSource, featureSet, last, max, sum, timeSinceLast } from '../../src/features/index.js';
 import { OnlineFeatureStore, TILE_LEVELS, isoMicros, type OnlineStore, type RawEvent, type SeriesKey, type Tile } from '../../src/online/index.js';
+import { makeTile } from '../../src/online/types.js';
 import { describeEntitiesAndKeys } from './contract-keys.js';
 import { DAY, HOUR, MINUTE, T0, type BackendFactory, type BackendHandle } from './helpers.js';
 
 const key = (entity: string, source = 'pay'): SeriesKey => ({ source, entity });
-const ev = (u: string, ts: number, extra: Partial<RawEvent> = {}): RawEvent => ({ u, ts, e: ts, l: 0, v: { amount: 1 }, ...extra });
+const ev = (id: string, time: number, extra: Partial<RawEvent> = {}): RawEvent => ({ id, time, visibleAt: time, late: 0, values: { amount: 1 }, ...extra });
 const meta = (version: number) => ({ version, plan: 'p', rawFrom: null, lo: T0, watermark: T0 + DAY, sealedTo: null });
-const tile = (n: number): Tile => ({ s: [n, { x: [n] }], n });
+const tile = (n: number): Tile => makeTile([n, { x: [n] }], n);
 
 const user = entity('user', { key: 'user_id' });
 const pay = eventSource('pay', { entity: user, timestamp: 'ts', availableAt: 'av', columns: { amount: 'double', cat: 'varchar' } });
@@ -62,10 +63,10 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
       const m = { version: 2, plan: 'p', rawFrom: T0 + 100 * DAY + 3, lo: T0 + 90 * DAY + 11, watermark: E, sealedTo: Math.floor((E - 6 * DAY) / (4 * DAY)) * 4 * DAY };
       const tiles: { level: number; index: number; tile: Tile }[] = [];
       for (const [level, width] of TILE_LEVELS.entries()) {
-        for (let i = Math.floor((T0 + 90 * DAY) / width); i * width < E; i++) tiles.push({ level, index: i, tile: i % 3 === 0 && level < 2 ? { s: null, n: 2 } : tile(level * 1000 + i) });
+        for (let i = Math.floor((T0 + 90 * DAY) / width); i * width < E; i++) tiles.push({ level, index: i, tile: i % 3 === 0 && level < 2 ? makeTile(null, 2) : tile(level * 1000 + i) });
       }
       const raw: RawEvent[] = [];
-      for (let t = T0 + 95 * DAY + 7; t < E; t += 9 * HOUR + 13) raw.push(ev(`e${t}`, t, t % 5 === 0 ? { l: 1, e: t + 2 * HOUR } : {}));
+      for (let t = T0 + 95 * DAY + 7; t < E; t += 9 * HOUR + 13) raw.push(ev(`e${t}`, t, t % 5 === 0 ? { late: 1, visibleAt: t + 2 * HOUR } : {}));
       await store().write([{ key: key('r'), meta: m, tiles, raw }]);
       const [absent, d] = await store().read([{ key: key('nobody'), raw: [[E - HOUR, E]], inner: spec }, { key: key('r'), raw: [[E - HOUR, E]], inner: spec }]);
       expect(absent!.inner).toBeUndefined();
@@ -79,7 +80,7 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
     });
 
     it('round-trips meta, tiles, raw events by [from, to), late events, duplicates and the base, in batches', async () => {
-      const late = ev('c', T0 + 2 * HOUR, { l: 1, e: T0 + DAY });
+      const late = ev('c', T0 + 2 * HOUR, { late: 1, visibleAt: T0 + DAY });
       await store().write([
         { key: key('1'), meta: meta(1), tiles: [{ level: 0, index: 10, tile: tile(2) }, { level: 1, index: 3, tile: tile(5) }], raw: [ev('a', T0 + HOUR), ev('b', T0 + HOUR), late, ev('d', T0 + 3 * HOUR)], base: tile(9) },
         { key: key('2'), meta: meta(1), tiles: [], raw: [ev('z', T0)] },
@@ -89,12 +90,12 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
         { key: key('2'), raw: [[T0, T0 + 1]] },
       ]);
       expect(one!.meta).toEqual(meta(1));
-      expect(one!.raw[0]!.map((e) => e.u).sort()).toEqual(['a', 'b', 'c']); // duplicates kept; the end is exclusive
+      expect(one!.raw[0]!.map((e) => e.id).sort()).toEqual(['a', 'b', 'c']); // duplicates kept; the end is exclusive
       expect(one!.raw[1]).toEqual([]);
       expect(one!.late).toEqual([late]);
       expect([...one!.tiles.entries()]).toEqual([['0:10', tile(2)]]);
       expect(one!.base).toEqual(tile(9));
-      expect(two!.raw[0]!.map((e) => e.u)).toEqual(['z']);
+      expect(two!.raw[0]!.map((e) => e.id)).toEqual(['z']);
       const [noBase] = await store().read([{ key: key('1') }]);
       expect(noBase!.base).toBeNull();
       expect(noBase!.raw).toEqual([]);
@@ -104,8 +105,8 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
       const [w0, w1] = TILE_LEVELS as [number, number];
       const d = Math.floor(T0 / w0);
       const p = Math.floor(T0 / w1) + 2; // a coarse period after day d
-      const stub = (n: number): Tile => ({ s: null, n });
-      const lateOne = ev('l', d * w0 + 3 * HOUR, { l: 1, e: d * w0 + 2 * DAY });
+      const stub = (n: number): Tile => makeTile(null, n);
+      const lateOne = ev('l', d * w0 + 3 * HOUR, { late: 1, visibleAt: d * w0 + 2 * DAY });
       await store().write([{
         key: key('1'), meta: meta(1),
         tiles: [{ level: 0, index: d, tile: stub(2) }, { level: 0, index: d + 1, tile: tile(4) }, { level: 1, index: p, tile: stub(1) }, { level: 1, index: p + 1, tile: tile(7) }],
@@ -113,7 +114,7 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
       }]);
       const tiles = [{ level: 0, from: d, to: d + 2 }, { level: 1, from: p, to: p + 2 }];
       const [asked, plain] = await store().read([{ key: key('1'), tiles, stubRaw: true }, { key: key('1'), tiles }]);
-      expect(asked!.stubRaw!.map((e) => e.u)).toEqual(['a', 'l', 'b', 'c']);
+      expect(asked!.stubRaw!.map((e) => e.id)).toEqual(['a', 'l', 'b', 'c']);
       expect(asked!.tiles.get(`0:${d}`)).toEqual(stub(2));
       expect(asked!.tiles.get(`1:${p + 1}`)).toEqual(tile(7));
       expect(plain!.stubRaw).toBeUndefined();
@@ -123,11 +124,11 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
       const [w0, w1] = TILE_LEVELS as [number, number];
       const cut = T0 + DAY;
       const kept = Math.ceil(cut / w1); // a coarse tile starting after the cut
-      await store().write([{ key: key('1'), meta: meta(1), tiles: [{ level: 0, index: T0 / w0, tile: tile(1) }, { level: 1, index: kept, tile: tile(2) }], raw: [ev('a', T0), ev('b', T0 + DAY, { l: 1, e: T0 + 2 * DAY }), ev('c', T0 + 2 * DAY)] }]);
+      await store().write([{ key: key('1'), meta: meta(1), tiles: [{ level: 0, index: T0 / w0, tile: tile(1) }, { level: 1, index: kept, tile: tile(2) }], raw: [ev('a', T0), ev('b', T0 + DAY, { late: 1, visibleAt: T0 + 2 * DAY }), ev('c', T0 + 2 * DAY)] }]);
       await store().write([{ key: key('1'), meta: meta(2), pruneBefore: cut, tiles: [], raw: [] }]);
       const [d] = await store().read([{ key: key('1'), raw: [[-Infinity, Infinity]], late: [-Infinity, Infinity], tiles: [{ level: 0, from: T0 / w0 - 10, to: T0 / w0 + 100 }, { level: 1, from: kept - 5, to: kept + 5 }] }]);
-      expect(d!.raw[0]!.map((e) => e.u)).toEqual(['b', 'c']);
-      expect(d!.late.map((e) => e.u)).toEqual(['b']);
+      expect(d!.raw[0]!.map((e) => e.id)).toEqual(['b', 'c']);
+      expect(d!.late.map((e) => e.id)).toEqual(['b']);
       expect([...d!.tiles.keys()]).toEqual([`1:${kept}`]);
       expect(d!.meta!.version).toBe(2);
     });
@@ -137,7 +138,7 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
       await store().reset(['pay'], { features: '["x"]' });
       const [gone, kept] = await store().read([{ key: key('1') }, { key: key('1', 'other'), raw: [[T0, T0 + 1]] }]);
       expect(gone!.meta).toBeNull();
-      expect(kept!.raw[0]!.map((e) => e.u)).toEqual(['b']);
+      expect(kept!.raw[0]!.map((e) => e.id)).toEqual(['b']);
       expect(await store().manifest()).toEqual({ features: '["x"]' });
     });
 
@@ -149,7 +150,7 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
       const request = { key: key('1'), raw: [[T0, T0 + 1]] as [number, number][], tiles: [{ level: 1, from: 7, to: 8 }], base: true };
       const [d] = await reopened.read([request]);
       expect(d!.meta).toEqual(meta(1));
-      expect(d!.raw[0]!.map((e) => e.u)).toEqual(['a']);
+      expect(d!.raw[0]!.map((e) => e.id)).toEqual(['a']);
       expect(d!.base).toEqual(tile(4));
       if (reopened.capabilities.tilesDurable) {
         expect(d!.tiles.get('1:7')).toEqual(tile(3));
@@ -177,9 +178,9 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
     it('hands out copies unless it declares that it shares its objects', async () => {
       await store().write([{ key: key('1'), meta: meta(1), tiles: [{ level: 1, index: 7, tile: tile(3) }], raw: [] }]);
       const [d] = await store().read([{ key: key('1'), tiles: [{ level: 1, from: 7, to: 8 }] }]);
-      d!.tiles.get('1:7')!.n = 99;
+      d!.tiles.get('1:7')!.count = 99;
       const [again] = await store().read([{ key: key('1'), tiles: [{ level: 1, from: 7, to: 8 }] }]);
-      expect(again!.tiles.get('1:7')!.n).toBe(store().capabilities.sharesObjects ? 99 : 3);
+      expect(again!.tiles.get('1:7')!.count).toBe(store().capabilities.sharesObjects ? 99 : 3);
     });
 
     describe('unknown entities and event keys', () => describeEntitiesAndKeys(() => h));
@@ -241,7 +242,7 @@ export function describeOnlineStore(name: string, factory: BackendFactory, opts:
         const [d] = await store().read([{ key: key('1'), raw: [[-Infinity, Infinity]], base: true }]);
         expect(d!.meta!.rawFrom).toBe(T0 + 23 * DAY); // the 7d window back from the watermark, day-aligned
         expect(d!.raw[0]!.length).toBe(1);
-        expect(d!.base!.n).toBe(4);
+        expect(d!.base!.count).toBe(4);
         expect(await read(online, T0 + 30 * DAY + 1)).toMatchObject({ n_1d: 1, last_cat: 'z', max_7d: 1 });
         const err = await read(online, T0 + 29 * DAY).catch((e: unknown) => e);
         expect(isKilnError(err, 'ASOF_OUT_OF_RANGE')).toBe(true);

@@ -174,7 +174,7 @@ function parity(name: string, backend: BackendFactory, skip: () => Promise<boole
           expectParity(rows, naive, where);
           const [meta] = await h.store.read([{ key: { source: 'ev_tb', entity: '3' }, base: true }]);
           expect(meta!.meta!.rawFrom).not.toBeNull(); // compaction happened during the replay
-          expect(meta!.base!.n).toBeGreaterThan(0);
+          expect(meta!.base!.count).toBeGreaterThan(0);
           const [ev3] = await h.store.read([{ key: { source: 'ev', entity: '3' } }]);
           expect(ev3!.meta!.sealedTo).not.toBeNull(); // coarse tiles were sealed, and read by lifetime and 20d windows
         } finally {

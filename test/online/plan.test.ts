@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { entity, eventSource, loadFeatureRegistry, percentile, sum, timeSinceLast } from '../../src/features/index.js';
 import { buildPlan } from '../../src/online/index.js';
 import { readPlanOf } from '../../src/online/engine/plan.js';
+import { makeTile } from '../../src/online/types.js';
 
 const user = entity('user', { key: 'user_id' });
 const pay = eventSource('pay', { entity: user, timestamp: 'ts', columns: { amount: 'double' } });
@@ -59,20 +60,20 @@ describe('tile codec', () => {
     const states: unknown[] = sp.slots.map(() => null);
     const all = sp.slots.map((_, i) => i);
     [[5, 1.5, 'a'], [3, -2, 'b'], [9, 4.25, 'a'], [9, 7, null]].forEach(([t, amount, cat], i) => {
-      foldEvent(sp, states, all, { u: `u${i}`, ts: (t as number) * 1e6, e: (t as number) * 1e6, l: 0, v: { id: i, amount: amount as number, cat: cat as string | null } });
+      foldEvent(sp, states, all, { id: `u${i}`, time: (t as number) * 1e6, visibleAt: (t as number) * 1e6, late: 0, values: { id: i, amount: amount as number, cat: cat as string | null } });
     });
     const codec = tileCodecOf(sp);
-    const tile = { s: states, n: 4 };
+    const tile = makeTile(states, 4);
     const text = codec.toJson(tile);
     expect(text.length).toBeLessThan(tileToJson(tile).length);
     const back = codec.fromJson(text);
-    expect(back.n).toBe(4);
-    sp.slots.forEach((slot, i) => expect(slot.agg.finish(back.s![i], { at: 1e7 })).toEqual(slot.agg.finish(states[i], { at: 1e7 })));
-    expect(codec.toJson({ s: null, n: 2 }).startsWith(STUB_JSON)).toBe(true);
-    expect(codec.fromJson(codec.toJson({ s: null, n: 2, e: 5 }))).toEqual({ s: null, n: 2, e: 5 });
+    expect(back.count).toBe(4);
+    sp.slots.forEach((slot, i) => expect(slot.agg.finish(back.states![i], { at: 1e7 })).toEqual(slot.agg.finish(states[i], { at: 1e7 })));
+    expect(codec.toJson(makeTile(null, 2)).startsWith(STUB_JSON)).toBe(true);
+    expect(codec.fromJson(codec.toJson(makeTile(null, 2, 5)))).toEqual({ states: null, count: 2, lastVisibleAt: 5 });
     // the plain JSON form (a store written before the plan's codec was known) still reads
     const plain = codec.fromJson(tileToJson(tile));
-    sp.slots.forEach((slot, i) => expect(slot.agg.finish(plain.s![i], { at: 1e7 })).toEqual(slot.agg.finish(states[i], { at: 1e7 })));
+    sp.slots.forEach((slot, i) => expect(slot.agg.finish(plain.states![i], { at: 1e7 })).toEqual(slot.agg.finish(states[i], { at: 1e7 })));
   });
 });
 
@@ -83,7 +84,7 @@ describe('sealing', () => {
     const sp = buildPlan(loadFeatureRegistry([user, pay, sum(pay, 'amount', { name: 's30', window: '30d' })])).sources.get('pay')!;
     const step = TILE_LEVELS[1]!;
     const t0 = Math.floor(Date.UTC(2024, 0, 1) * 1000 / step) * step + DAY_US; // one day into a step
-    const ev = (t: number) => ({ u: String(t), ts: t, e: t, l: 0 as const, v: { amount: 1 } });
+    const ev = (t: number) => ({ id: String(t), time: t, visibleAt: t, late: 0 as const, values: { amount: 1 } });
     const opts = { marginUs: DAY_US, denseDay: 4 };
     expect(upkeepOf(sp, null, [ev(t0), ev(t0 + DAY_US)], opts).seal).toBeNull();
     const spanning = upkeepOf(sp, null, [ev(t0), ev(t0 + step)], opts).seal!;

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { TILE_LEVELS, isoMicros, parseTime } from '../../src/online/index.js';
 import { cover, timeUs } from '../../src/online/engine/time.js';
+import { makeTile } from '../../src/online/types.js';
 import { DAY, HOUR, T0 } from './helpers.js';
 
 describe('online times', () => {
@@ -50,14 +51,14 @@ describe('online times', () => {
 describe('tile text', () => {
   it('round-trips tiles through JSON, Map states (count-distinct) included, stubs and bases alike', async () => {
     const { tileFromJson, tileToJson } = await import('../../src/online/codec.js');
-    const dense = { s: [3, null, new Map<unknown, number>([[1, 2], ['1', 1], [true, 1]]), { n: 2, sum: 5 }, [1.5, 2.5]], n: 3 };
+    const dense = makeTile([3, null, new Map<unknown, number>([[1, 2], ['1', 1], [true, 1]]), { n: 2, sum: 5 }, [1.5, 2.5]], 3);
     const back = tileFromJson(tileToJson(dense));
-    expect(back.n).toBe(3);
-    expect(back.s![2]).toBeInstanceOf(Map);
-    expect([...(back.s![2] as Map<unknown, number>)]).toEqual([[1, 2], ['1', 1], [true, 1]]);
-    expect([back.s![0], back.s![1], back.s![3], back.s![4]]).toEqual([3, null, { n: 2, sum: 5 }, [1.5, 2.5]]);
-    expect(tileFromJson(tileToJson({ s: null, n: 2 }))).toEqual({ s: null, n: 2 });
-    expect(tileFromJson(tileToJson({ s: [new Map()], n: 0, e: 7 }))).toEqual({ s: [new Map()], n: 0, e: 7 });
+    expect(back.count).toBe(3);
+    expect(back.states![2]).toBeInstanceOf(Map);
+    expect([...(back.states![2] as Map<unknown, number>)]).toEqual([[1, 2], ['1', 1], [true, 1]]);
+    expect([back.states![0], back.states![1], back.states![3], back.states![4]]).toEqual([3, null, { n: 2, sum: 5 }, [1.5, 2.5]]);
+    expect(tileFromJson(tileToJson(makeTile(null, 2)))).toEqual({ states: null, count: 2 });
+    expect(tileFromJson(tileToJson(makeTile([new Map()], 0, 7)))).toEqual({ states: [new Map()], count: 0, lastVisibleAt: 7 });
   });
 });
 
@@ -65,15 +66,34 @@ describe('log text', () => {
   it('round-trips raw events compactly, and reads plain arrays of event objects (older logs, mixed columns)', async () => {
     const { eventsFromJson, eventsToJson } = await import('../../src/online/codec.js');
     const evs = [
-      { u: 'a.1', ts: 1_700_000_000_000_001, e: 1_700_000_000_000_001, l: 0 as const, v: { amount: 1.5, category: 'fuel', n: null } },
-      { u: 'a.2', ts: 1_700_000_000_000_002, e: 1_700_007_200_000_000, l: 1 as const, v: { amount: -2, category: 'x"y', n: 3 } },
+      { id: 'a.1', time: 1_700_000_000_000_001, visibleAt: 1_700_000_000_000_001, late: 0 as const, values: { amount: 1.5, category: 'fuel', n: null } },
+      { id: 'a.2', time: 1_700_000_000_000_002, visibleAt: 1_700_007_200_000_000, late: 1 as const, values: { amount: -2, category: 'x"y', n: 3 } },
     ];
+    const stored = evs.map((ev) => ({ u: ev.id, ts: ev.time, e: ev.visibleAt, l: ev.late, v: ev.values }));
     const text = eventsToJson(evs);
-    expect(text.length).toBeLessThan(JSON.stringify(evs).length);
+    expect(text).toBe('{"c":["amount","category","n"],"t":1700000000000001,"e":[["a.1",0,0,1.5,"fuel",null],["a.2",1,7199999998,-2,"x\\"y",3]]}');
+    expect(text.length).toBeLessThan(JSON.stringify(stored).length);
     expect(eventsFromJson(text)).toEqual(evs);
-    const mixed = [evs[0]!, { ...evs[1]!, v: { category: 'z', amount: 1, n: 2 } }];
+    const mixed = [evs[0]!, { ...evs[1]!, values: { category: 'z', amount: 1, n: 2 } }];
+    expect(eventsToJson(mixed)).toBe(JSON.stringify([stored[0], { ...stored[1], v: { category: 'z', amount: 1, n: 2 } }])); // objects, with the short names
     expect(eventsFromJson(eventsToJson(mixed))).toEqual(mixed);
-    expect(eventsFromJson(JSON.stringify(evs))).toEqual(evs);
+    expect(eventsFromJson(JSON.stringify(stored))).toEqual(evs);
     expect(eventsFromJson(eventsToJson([]))).toEqual([]);
+  });
+
+  it('keeps the stored forms byte for byte: short names on disk and in Redis, named fields in memory', async () => {
+    const { eventToJson, eventsFromTexts, tileFromJson, tileToJson } = await import('../../src/online/codec.js');
+    const { rawEvent } = await import('../../src/online/types.js');
+    const member = '{"u":"#42","ts":1700000000000001,"e":1700007200000000,"l":1,"v":{"amount":2.5,"cat":null}}';
+    const [ev] = eventsFromTexts([member]);
+    expect({ ...ev }).toEqual({ id: '#42', time: 1_700_000_000_000_001, visibleAt: 1_700_007_200_000_000, late: 1, values: { amount: 2.5, cat: null } });
+    expect(eventToJson(ev!)).toBe(member);
+    expect(eventToJson(rawEvent('#42', 1_700_000_000_000_001, 1_700_007_200_000_000, 1, { amount: 2.5, cat: null }))).toBe(member);
+    for (const text of ['{"s":null,"n":3}', '{"s":null,"n":3,"e":17}', '{"s":[1,null,{"$map":[["a",2]]}],"n":4}', '{"s":[1.5],"n":2,"e":9}']) {
+      const t = tileFromJson(text);
+      expect(Object.keys(t).sort()).toEqual(['count', 'lastVisibleAt', 'states']);
+      expect(tileToJson(t)).toBe(text);
+    }
+    expect(tileFromJson('{"s":[1.5],"n":2,"e":9}')).toEqual({ states: [1.5], count: 2, lastVisibleAt: 9 });
   });
 });

@@ -62,13 +62,13 @@ const SCHEMA = `
 function lowerBound(a: readonly RawEvent[], t: number): number {
   let lo = 0;
   let hi = a.length;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (a[mid]!.ts < t) lo = mid + 1; else hi = mid; }
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (a[mid]!.time < t) lo = mid + 1; else hi = mid; }
   return lo;
 }
 
 function insertSorted(a: RawEvent[], ev: RawEvent): void {
-  if (a.length === 0 || a[a.length - 1]!.ts <= ev.ts) { a.push(ev); return; }
-  a.splice(lowerBound(a, ev.ts + 1), 0, ev);
+  if (a.length === 0 || a[a.length - 1]!.time <= ev.time) { a.push(ev); return; }
+  a.splice(lowerBound(a, ev.time + 1), 0, ev);
 }
 
 const NONE: readonly RawEvent[] = Object.freeze([]);
@@ -145,13 +145,13 @@ export class EmbeddedOnlineStore implements OnlineStore {
       if (r.stubRaw) {
         stubRaw = list();
         for (const [k, t] of tiles) {
-          if (t.s !== null) continue;
+          if (t.states !== null) continue;
           const c = k.indexOf(':');
           const width = TILE_LEVELS[Number(k.slice(0, c))]!;
           const i = Number(k.slice(c + 1));
           for (const ev of slice(s?.raw, [i * width, (i + 1) * width])) stubRaw.push(ev);
         }
-        stubRaw.sort((a, b) => a.ts - b.ts);
+        stubRaw.sort((a, b) => a.time - b.time);
       }
       // built by a class, not a literal: writes read through here too (see docs/performance-notes.md)
       return seriesData(s?.meta ?? null, r.raw ? r.raw.map((range) => slice(s?.raw, range)) : NONE_RAW, r.late ? slice(s?.late, r.late) : NONE, tiles, r.base ? s?.base ?? null : null, s !== null && !s.tilesBuilt, stubRaw);
@@ -183,7 +183,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
         d.prunedBefore = Math.max(d.prunedBefore ?? -Infinity, cut);
       }
       for (const t of w.tiles) s.tiles[t.level]!.set(t.index, t.tile);
-      for (const ev of w.raw) { insertSorted(s.raw, ev); if (ev.l) insertSorted(s.late, ev); d.raw.push(ev); }
+      for (const ev of w.raw) { insertSorted(s.raw, ev); if (ev.late) insertSorted(s.late, ev); d.raw.push(ev); }
       if (w.base) { s.base = w.base; d.base = true; }
       const ek = w.eventKeys;
       if (ek?.keys.length) {
@@ -243,10 +243,10 @@ export class EmbeddedOnlineStore implements OnlineStore {
         if (d.base && s.base) st.setBase.run(s.sid, this.codec(s.meta.plan).toJson(s.base));
         const from = s.meta.rawFrom ?? -Infinity;
         let kept = d.raw;
-        for (let i = 0; i < d.raw.length; i++) if (d.raw[i]!.ts < from) { kept = d.raw.filter((ev) => ev.ts >= from); break; }
+        for (let i = 0; i < d.raw.length; i++) if (d.raw[i]!.time < from) { kept = d.raw.filter((ev) => ev.time >= from); break; }
         // Pruned by last_ts like any row, but always after this flush's prune: the newest row survives.
         let last = s.meta.watermark ?? -Infinity;
-        for (let i = 0; i < kept.length; i++) if (kept[i]!.ts > last) last = kept[i]!.ts;
+        for (let i = 0; i < kept.length; i++) if (kept[i]!.time > last) last = kept[i]!.time;
         st.append.run(s.sid, Number.isFinite(last) ? last : 0, metaToJson(s.meta), eventsToJson(kept));
         if (d.keys.length) st.appendKeys.run(s.sid, eventKeysToJson(d.keys, d.digests));
       }
@@ -267,9 +267,9 @@ export class EmbeddedOnlineStore implements OnlineStore {
       const base = this.st.base.get(sid!);
       s = { key: { source: key.source, entity: key.entity }, sid: sid!, meta, base: base ? this.codec(meta.plan).fromJson(base.base) : null, tiles: TILE_LEVELS.map(() => new Map<number, Tile>()), tilesBuilt: false, raw: [], late: [], keys: null };
       const from = meta.rawFrom ?? -Infinity;
-      for (const row of rows) for (const ev of eventsFromJson(row.events)) if (ev.ts >= from) s.raw.push(ev);
-      s.raw.sort((a, b) => a.ts - b.ts);
-      s.late = s.raw.filter((ev) => ev.l);
+      for (const row of rows) for (const ev of eventsFromJson(row.events)) if (ev.time >= from) s.raw.push(ev);
+      s.raw.sort((a, b) => a.time - b.time);
+      s.late = s.raw.filter((ev) => ev.late);
     } else if (create) {
       s = { key: { source: key.source, entity: key.entity }, sid: null, meta: null, base: null, tiles: TILE_LEVELS.map(() => new Map<number, Tile>()), tilesBuilt: true, raw: [], late: [], keys: null };
     } else {

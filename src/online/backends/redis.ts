@@ -175,7 +175,7 @@ export class RedisOnlineStore implements OnlineStore {
       stubRaw = list();
       // the script's lists, one per stub field in field order (it tests the same first bytes)
       for (let i = hasBase ? 2 : 1; i < fields.length; i++) if (values[i]?.startsWith(STUB_JSON)) for (const ev of parseEvents(reply[at++])) stubRaw.push(ev);
-      stubRaw.sort((a, b) => a.ts - b.ts);
+      stubRaw.sort((a, b) => a.time - b.time);
     }
     return new DecodedPart(meta, raw, late, tiles, hasBase && values[1] ? codec.fromJson(values[1]) : null, stubRaw, at);
   }
@@ -209,8 +209,8 @@ export class RedisOnlineStore implements OnlineStore {
       const late: (string | number)[] = [];
       for (const ev of w.raw) {
         const member = eventToJson(ev);
-        raw.push(ev.ts, member);
-        if (ev.l) late.push(ev.ts, member);
+        raw.push(ev.time, member);
+        if (ev.late) late.push(ev.time, member);
       }
       if (raw.length) m.zadd(this.key('r', w.key), ...raw);
       if (late.length) m.zadd(this.key('l', w.key), ...late);

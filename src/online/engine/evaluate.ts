@@ -18,7 +18,7 @@ import { finishMerged, type Observation } from '../../features/index.js';
 import { emptyStates, foldEvent, mergeStored, observations, type SourcePlan } from './plan.js';
 import { cover, isoMicros, unionTileRanges, type Cover } from './time.js';
 import {
-  DAY_US, HOUR_US, MIDDLE_LEVEL, TILE_LEVELS, floorTo, middleKey, tileKey, type InnerSpec, type Tile, type RawEvent, type ResolvedInner, type SeriesData, type SeriesKey, type SeriesMeta,
+  DAY_US, HOUR_US, MIDDLE_LEVEL, TILE_LEVELS, floorTo, makeTile, middleKey, tileKey, type InnerSpec, type Tile, type RawEvent, type ResolvedInner, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type TileRange, type TimeRange,
 } from '../types.js';
 
@@ -168,7 +168,7 @@ export function fillInner(
   sp: SourcePlan, cache: SeriesCache, plan: InnerPlan, data: SeriesData, visit?: (index: number, entry: InnerEntry) => void, middlesOut?: MiddleWrite[],
 ): void {
   // The stub tiles' raw events, in time order; late ones come from the late list.
-  const stubEvents = (data.stubRaw ?? []).filter((ev) => !ev.l);
+  const stubEvents = (data.stubRaw ?? []).filter((ev) => !ev.late);
   for (const { H, links } of plan.chains) {
     // Slots still needed by this window or a longer one of the chain.
     const needed = neededSlots(sp, links);
@@ -179,10 +179,10 @@ export function fillInner(
       // With a middle state (read, or made here for the backend to keep), the link's 16- and 64-day tiles are
       // merged once, into it, and the accumulator takes the middle: the same arithmetic as a later read's.
       let merged: readonly unknown[] | null | undefined = null;
-      if (link.middle) merged = data.tiles.get(link.middleField!)?.s;
+      if (link.middle) merged = data.tiles.get(link.middleField!)?.states;
       else if (link.middleField && middlesOut) {
         const tile = middleOf(sp, link, slots, data, stubEvents, H);
-        if (tile) { middlesOut.push({ window: link.index, field: link.middleField, tile }); merged = tile.s; }
+        if (tile) { middlesOut.push({ window: link.index, field: link.middleField, tile }); merged = tile.states; }
       }
       if (merged) for (let k = 0; k < slots.length; k++) { const s = slots[k]!; acc[s] = mergeStored(sp, s, acc[s], merged[s]); }
       const skipFrom = merged && !link.middle ? MIDDLE_LEVEL : TILE_LEVELS.length; // a middle read has no such tiles in its cover
@@ -191,16 +191,16 @@ export function fillInner(
         const width = TILE_LEVELS[tr.level]!;
         for (let i = tr.from; i < tr.to; i++) {
           const tile = data.tiles.get(tileKey(tr.level, i));
-          if (tile?.s) { const ts = tile.s; for (let k = 0; k < slots.length; k++) { const s = slots[k]!; acc[s] = mergeStored(sp, s, acc[s], ts[s]); } }
-          else if (tile) for (let j = lowerTs(stubEvents, i * width); j < stubEvents.length && stubEvents[j]!.ts < (i + 1) * width; j++) take(sp, acc, slots, H, pending, stubEvents[j]!); // a stub: its on-time events
+          if (tile?.states) { const ts = tile.states; for (let k = 0; k < slots.length; k++) { const s = slots[k]!; acc[s] = mergeStored(sp, s, acc[s], ts[s]); } }
+          else if (tile) for (let j = lowerTs(stubEvents, i * width); j < stubEvents.length && stubEvents[j]!.time < (i + 1) * width; j++) take(sp, acc, slots, H, pending, stubEvents[j]!); // a stub: its on-time events
         }
       }
-      for (let j = 0; j < link.cover.raw.length; j++) { const list = data.raw[link.rawAt + j] ?? []; for (let k = 0; k < list.length; k++) if (!list[k]!.l) take(sp, acc, slots, H, pending, list[k]!); } // late ones come next
-      for (const ev of data.late) if (ev.ts >= link.from && ev.ts < link.to) take(sp, acc, slots, H, pending, ev);
+      for (let j = 0; j < link.cover.raw.length; j++) { const list = data.raw[link.rawAt + j] ?? []; for (let k = 0; k < list.length; k++) if (!list[k]!.late) take(sp, acc, slots, H, pending, list[k]!); } // late ones come next
+      for (const ev of data.late) if (ev.time >= link.from && ev.time < link.to) take(sp, acc, slots, H, pending, ev);
       const w = sp.windows[link.index]!;
       if (w.us === null) {
-        if (data.base?.s) for (const s of slots) acc[s] = mergeStored(sp, s, acc[s], data.base.s[s]);
-        cache.baseE = data.base?.e ?? null;
+        if (data.base?.states) for (const s of slots) acc[s] = mergeStored(sp, s, acc[s], data.base.states[s]);
+        cache.baseE = data.base?.lastVisibleAt ?? null;
       }
       if (visit) { visit(link.index, { H, states: acc, pending }); return; }
       const last = n === links.length - 1;
@@ -221,20 +221,20 @@ function middleOf(sp: SourcePlan, link: ChainLink, slots: readonly number[], dat
     for (let i = tr.from; i < tr.to; i++) {
       const tile = data.tiles.get(tileKey(tr.level, i));
       if (!tile) continue;
-      n += tile.n;
-      if (tile.s) { const ts = tile.s; for (let k = 0; k < slots.length; k++) { const s = slots[k]!; states[s] = mergeStored(sp, s, states[s], ts[s]); } continue; }
-      for (let j = lowerTs(stubEvents, i * width); j < stubEvents.length && stubEvents[j]!.ts < (i + 1) * width; j++) {
-        if (stubEvents[j]!.e >= H) return null;
+      n += tile.count;
+      if (tile.states) { const ts = tile.states; for (let k = 0; k < slots.length; k++) { const s = slots[k]!; states[s] = mergeStored(sp, s, states[s], ts[s]); } continue; }
+      for (let j = lowerTs(stubEvents, i * width); j < stubEvents.length && stubEvents[j]!.time < (i + 1) * width; j++) {
+        if (stubEvents[j]!.visibleAt >= H) return null;
         foldEvent(sp, states, slots, stubEvents[j]!);
       }
     }
   }
-  return { s: states, n };
+  return makeTile(states, n);
 }
 
 /** An inner event: folded when visible by H, else pending (it may be visible by E). A function, not a closure per link. */
 function take(sp: SourcePlan, acc: unknown[], slots: readonly number[], H: number, pending: RawEvent[], ev: RawEvent): void {
-  if (ev.e < H) foldEvent(sp, acc, slots, ev); else pending.push(ev);
+  if (ev.visibleAt < H) foldEvent(sp, acc, slots, ev); else pending.push(ev);
 }
 
 /** Per link of a chain, the slots its window or a longer one of the chain reads. */
@@ -289,16 +289,16 @@ export function windowFinisher(sp: SourcePlan, edges: SeriesData, tails: readonl
     const tail = w.us === null ? [] : edges.raw[tails[index]!] ?? [];
     const from = lowerTs(fetchedHead, entry.H);
     // The memo is keyed by the edge events read (counts and the last ids): a repeated read with the same edges reuses it.
-    const tailLast = tail.length ? tail[tail.length - 1]!.u : '';
-    const headLast = fetchedHead.length ? fetchedHead[fetchedHead.length - 1]!.u : '';
+    const tailLast = tail.length ? tail[tail.length - 1]!.id : '';
+    const headLast = fetchedHead.length ? fetchedHead[fetchedHead.length - 1]!.id : '';
     let memo = entry.memo;
     if (!(memo && memo.tail === tail.length && memo.tailLast === tailLast && memo.head === fetchedHead.length - from && memo.headLast === headLast && E >= memo.from && E < memo.until)) {
       // The window's visible edge events: the head [H, E), its tail, and inner events visible by E only.
       let until = entry.H + w.grain;
       const extra: RawEvent[] = [];
-      for (let i = from; i < fetchedHead.length; i++) { const ev = fetchedHead[i]!; if (ev.e < E) extra.push(ev); else if (ev.e + 1 < until) until = ev.e + 1; }
-      for (let i = 0; i < tail.length; i++) { const ev = tail[i]!; if (ev.e < E) extra.push(ev); else if (ev.e + 1 < until) until = ev.e + 1; }
-      for (let i = 0; i < entry.pending.length; i++) { const ev = entry.pending[i]!; if (ev.e < E) extra.push(ev); else if (ev.e + 1 < until) until = ev.e + 1; }
+      for (let i = from; i < fetchedHead.length; i++) { const ev = fetchedHead[i]!; if (ev.visibleAt < E) extra.push(ev); else if (ev.visibleAt + 1 < until) until = ev.visibleAt + 1; }
+      for (let i = 0; i < tail.length; i++) { const ev = tail[i]!; if (ev.visibleAt < E) extra.push(ev); else if (ev.visibleAt + 1 < until) until = ev.visibleAt + 1; }
+      for (let i = 0; i < entry.pending.length; i++) { const ev = entry.pending[i]!; if (ev.visibleAt < E) extra.push(ev); else if (ev.visibleAt + 1 < until) until = ev.visibleAt + 1; }
       let states: unknown[] | null = null; // null: no visible edge event
       if (extra.length) {
         states = new Array<unknown>(sp.slots.length).fill(null);
@@ -306,7 +306,7 @@ export function windowFinisher(sp: SourcePlan, edges: SeriesData, tails: readonl
           const s = w.slots[k]!;
           const slot = sp.slots[s]!;
           let st: unknown = null;
-          for (let i = 0; i < extra.length; i++) { const ev = extra[i]!; if (slot.accepts(ev.v)) st = slot.agg.add(st ?? slot.agg.empty(), obsOf(ev)[slot.shape]!); }
+          for (let i = 0; i < extra.length; i++) { const ev = extra[i]!; if (slot.accepts(ev.values)) st = slot.agg.add(st ?? slot.agg.empty(), obsOf(ev)[slot.shape]!); }
           states[s] = st;
         }
       }
@@ -339,7 +339,7 @@ export function emptyValues(sp: SourcePlan, windows: readonly WindowNeed[], at: 
 function lowerTs(a: readonly RawEvent[], t: number): number {
   let lo = 0;
   let hi = a.length;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (a[mid]!.ts < t) lo = mid + 1; else hi = mid; }
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (a[mid]!.time < t) lo = mid + 1; else hi = mid; }
   return lo;
 }
 
@@ -351,8 +351,8 @@ export function advanceCache(sp: SourcePlan, cache: SeriesCache, events: readonl
     const w = sp.windows[index]!;
     const from = w.us === null ? -Infinity : entry.H - w.us + w.grain;
     for (const ev of events) {
-      if (ev.ts < from || ev.ts >= entry.H) continue;
-      if (ev.e < entry.H) foldEvent(sp, entry.states, w.slots, ev); else entry.pending.push(ev);
+      if (ev.time < from || ev.time >= entry.H) continue;
+      if (ev.visibleAt < entry.H) foldEvent(sp, entry.states, w.slots, ev); else entry.pending.push(ev);
     }
   });
   cache.version = version;

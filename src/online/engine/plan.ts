@@ -347,15 +347,15 @@ export function readPlanOf(plan: OnlinePlan, names: readonly string[]): ReadPlan
 /** The observations of one event, one per shape of the source (built once, shared by the slots). */
 export function observations(sp: SourcePlan, ev: RawEvent): Observation[] {
   const tb = sp.source.tiebreak;
-  const tie = tb === null ? null : ev.v[tb] ?? null;
+  const tie = tb === null ? null : ev.values[tb] ?? null;
   const out: Observation[] = new Array(sp.shapes.length);
   for (let i = 0; i < sp.shapes.length; i++) {
     const sh = sp.shapes[i]!;
-    const value = sh.column === null ? null : ev.v[sh.column] ?? null;
-    if (sh.fields === null) { out[i] = observation(ev.ts, tie, value); continue; }
+    const value = sh.column === null ? null : ev.values[sh.column] ?? null;
+    if (sh.fields === null) { out[i] = observation(ev.time, tie, value); continue; }
     const fields = record<Record<string, Scalar>>(); // not literals: see docs/performance-notes.md
-    for (const c of sh.fields) fields[c] = ev.v[c] ?? null;
-    out[i] = observation(ev.ts, tie, value, fields);
+    for (const c of sh.fields) fields[c] = ev.values[c] ?? null;
+    out[i] = observation(ev.time, tie, value, fields);
   }
   return out;
 }
@@ -366,7 +366,7 @@ export function foldEvent(sp: SourcePlan, states: unknown[], slots: readonly num
   for (let k = 0; k < slots.length; k++) {
     const i = slots[k]!;
     const slot = sp.slots[i]!;
-    if (!slot.accepts(ev.v)) continue;
+    if (!slot.accepts(ev.values)) continue;
     o ??= observations(sp, ev);
     states[i] = slot.agg.add(states[i] ?? slot.agg.empty(), o[slot.shape]!);
   }

@@ -1,6 +1,6 @@
 /**
  * The write path. An on-time event is folded (`add`) into the day tile of its event time; late events are
- * kept out of tiles (see RawEvent.l). A day with fewer than DENSE_DAY on-time events keeps a *stub* (its
+ * kept out of tiles (see RawEvent.late). A day with fewer than DENSE_DAY on-time events keeps a *stub* (its
  * count, no states): its raw events, retained anyway for exact edges, stand in for it, so a sparse entity
  * costs about its raw events rather than a tile per event. Coarser tiles (4, 16 and 64 days) are *sealed*: built
  * once from a period's days when the watermark passes its end, so a push touches one tile per event; an
@@ -9,7 +9,7 @@
  */
 import { foldEvent, mergeStored, observations, type SourcePlan } from './plan.js';
 import {
-  DAY_US, MIDDLE_LEVEL, TILE_LEVELS, floorTo, tileKey, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta, type SeriesRequest,
+  DAY_US, MIDDLE_LEVEL, TILE_LEVELS, floorTo, makeTile, tileKey, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta, type SeriesRequest,
   type SeriesWrite, type Tile, type TileRange, type TimeRange,
 } from '../types.js';
 
@@ -56,7 +56,7 @@ function rangesOf(level: number, times: readonly number[]): TileRange[] {
 /** What the first read of a write fetches: meta and the day tiles (or stubs) the on-time events touch. */
 export function writeRequest(key: SeriesKey, events: readonly RawEvent[]): SeriesRequest {
   const times: number[] = [];
-  for (const ev of events) if (!ev.l) times.push(ev.ts);
+  for (const ev of events) if (!ev.late) times.push(ev.time);
   return { key, tiles: rangesOf(0, times) };
 }
 
@@ -77,7 +77,7 @@ export interface Upkeep {
 export function upkeepOf(sp: SourcePlan, meta: SeriesMeta | null, events: readonly RawEvent[], opts: RetentionOptions): Upkeep {
   let watermark = meta?.watermark ?? -Infinity;
   let lo = meta?.lo ?? Infinity;
-  for (const ev of events) { if (ev.ts > watermark) watermark = ev.ts; if (ev.ts < lo) lo = ev.ts; }
+  for (const ev of events) { if (ev.time > watermark) watermark = ev.time; if (ev.time < lo) lo = ev.time; }
   if (opts.clock !== undefined && opts.clock > watermark) watermark = opts.clock;
   if (!Number.isFinite(watermark) || !Number.isFinite(lo)) return { horizon: null, seal: null };
   const h = floorTo(watermark - sp.longestUs - opts.marginUs, DAY_US);
@@ -102,15 +102,15 @@ export function upkeepOf(sp: SourcePlan, meta: SeriesMeta | null, events: readon
 function densified(data: SeriesData, events: readonly RawEvent[], denseDay: number): number[] {
   if (events.length === 1) { // the usual push
     const ev = events[0]!;
-    const t = ev.l ? undefined : data.tiles.get(tileKey(0, dayOf(ev.ts)));
-    return t && t.s === null && t.n > 0 && t.n + 1 >= denseDay ? [dayOf(ev.ts)] : [];
+    const t = ev.late ? undefined : data.tiles.get(tileKey(0, dayOf(ev.time)));
+    return t && t.states === null && t.count > 0 && t.count + 1 >= denseDay ? [dayOf(ev.time)] : [];
   }
   const added = new Map<number, number>();
-  for (const ev of events) if (!ev.l) added.set(dayOf(ev.ts), (added.get(dayOf(ev.ts)) ?? 0) + 1);
+  for (const ev of events) if (!ev.late) added.set(dayOf(ev.time), (added.get(dayOf(ev.time)) ?? 0) + 1);
   const out: number[] = [];
   for (const [d, n] of added) {
     const t = data.tiles.get(tileKey(0, d));
-    if (t && t.s === null && t.n > 0 && t.n + n >= denseDay) out.push(d);
+    if (t && t.states === null && t.count > 0 && t.count + n >= denseDay) out.push(d);
   }
   return out;
 }
@@ -140,20 +140,20 @@ export function upkeepRequest(sp: SourcePlan, key: SeriesKey, data: SeriesData, 
   const sealedTo = meta?.sealedTo ?? null;
   if (sealedTo !== null) {
     const old: number[] = [];
-    for (let i = 0; i < events.length; i++) if (!events[i]!.l && events[i]!.ts < sealedTo) old.push(events[i]!.ts);
+    for (let i = 0; i < events.length; i++) if (!events[i]!.late && events[i]!.time < sealedTo) old.push(events[i]!.time);
     if (old.length) for (let level = 1; level < TILE_LEVELS.length; level++) tiles.push(...rangesOf(level, old));
   }
   const below = h ?? meta?.rawFrom ?? null;
   let base = sp.baseSlots.length > 0 && h !== null;
-  if (sp.baseSlots.length > 0 && below !== null) for (let i = 0; i < events.length && !base; i++) base = events[i]!.ts < below;
+  if (sp.baseSlots.length > 0 && below !== null) for (let i = 0; i < events.length && !base; i++) base = events[i]!.time < below;
   return tiles.length || raw.length || base ? { key, tiles, raw, base } : null;
 }
 
 /** Folds one on-time event into a tile's states (all slots whose filter it passes). */
 function addToTile(sp: SourcePlan, tile: Tile, ev: RawEvent): void {
-  const s = tile.s!;
+  const s = tile.states!;
   const slots = sp.slots;
-  const v = ev.v;
+  const v = ev.values;
   let obs: ReturnType<typeof observations> | null = null;
   for (let i = 0; i < slots.length; i++) {
     const slot = slots[i]!;
@@ -162,10 +162,10 @@ function addToTile(sp: SourcePlan, tile: Tile, ev: RawEvent): void {
     const st = s[i];
     s[i] = slot.agg.add(st === null || st === undefined ? slot.agg.empty() : st, obs[slot.shape]!);
   }
-  tile.n++;
+  tile.count++;
 }
 
-const newTile = (sp: SourcePlan): Tile => ({ s: new Array<unknown>(sp.slots.length).fill(null), n: 0 });
+const newTile = (sp: SourcePlan): Tile => makeTile(new Array<unknown>(sp.slots.length).fill(null), 0);
 const NO_TILES: ReadonlyMap<string, Tile> = new Map();
 
 /**
@@ -175,22 +175,22 @@ const NO_TILES: ReadonlyMap<string, Tile> = new Map();
  */
 function addEvents(sp: SourcePlan, tiles: Map<string, Tile>, events: readonly RawEvent[], sealedTo: number | null, denseDay: number, stored: ReadonlyMap<string, RawEvent>, changed: Changed): void {
   const byDay = new Map<number, RawEvent[]>();
-  if (events.length === 1) { if (!events[0]!.l) byDay.set(dayOf(events[0]!.ts), events as RawEvent[]); } // the usual push
+  if (events.length === 1) { if (!events[0]!.late) byDay.set(dayOf(events[0]!.time), events as RawEvent[]); } // the usual push
   else {
     for (const ev of events) {
-      if (ev.l) continue;
-      const l = byDay.get(dayOf(ev.ts));
-      if (l) l.push(ev); else byDay.set(dayOf(ev.ts), [ev]);
+      if (ev.late) continue;
+      const l = byDay.get(dayOf(ev.time));
+      if (l) l.push(ev); else byDay.set(dayOf(ev.time), [ev]);
     }
   }
   for (const [d, list] of byDay) {
     const k = tileKey(0, d);
     let t = tiles.get(k);
-    if (t?.s) for (const ev of list) addToTile(sp, t, ev);
-    else if ((t?.n ?? 0) + list.length < denseDay) t = { s: null, n: (t?.n ?? 0) + list.length };
+    if (t?.states) for (const ev of list) addToTile(sp, t, ev);
+    else if ((t?.count ?? 0) + list.length < denseDay) t = makeTile(null, (t?.count ?? 0) + list.length);
     else {
       const prior = t ? storedOnDay(stored, d) : [];
-      if (prior.length !== (t?.n ?? 0)) throw new Error(`internal: day ${d} counts ${t?.n} events but ${prior.length} were read`);
+      if (prior.length !== (t?.count ?? 0)) throw new Error(`internal: day ${d} counts ${t?.count} events but ${prior.length} were read`);
       t = newTile(sp);
       for (const ev of [...prior, ...list]) addToTile(sp, t, ev);
     }
@@ -199,15 +199,15 @@ function addEvents(sp: SourcePlan, tiles: Map<string, Tile>, events: readonly Ra
   }
   if (sealedTo === null) return;
   for (const ev of events) {
-    if (ev.l || ev.ts >= sealedTo) continue;
+    if (ev.late || ev.time >= sealedTo) continue;
     for (let level = 1; level < TILE_LEVELS.length; level++) {
-      const index = Math.floor(ev.ts / TILE_LEVELS[level]!);
+      const index = Math.floor(ev.time / TILE_LEVELS[level]!);
       if ((index + 1) * TILE_LEVELS[level]! > sealedTo) continue; // its period is not sealed yet
       const ck = tileKey(level, index);
       let c = tiles.get(ck);
       // A coarse stub only counts (its period's raw events stand in for it, as for a stub day); it stays a stub.
-      if (c && !c.s) c = { s: null, n: c.n + 1 };
-      else if (!c && denseDay > 1) c = { s: null, n: 1 };
+      if (c && !c.states) c = makeTile(null, c.count + 1);
+      else if (!c && denseDay > 1) c = makeTile(null, 1);
       else { c ??= newTile(sp); addToTile(sp, c, ev); }
       tiles.set(ck, c);
       changed.set(ck, { level, index, tile: c });
@@ -226,18 +226,18 @@ function seal(sp: SourcePlan, tiles: ReadonlyMap<string, Tile>, onTime: readonly
     for (let p = floorTo(from, width); p + width <= to; p += width) {
       if (p < rawFrom) continue;
       let n = 0;
-      for (let d = p / LIVE; d < (p + width) / LIVE; d++) n += tiles.get(tileKey(0, d))?.n ?? 0;
+      for (let d = p / LIVE; d < (p + width) / LIVE; d++) n += tiles.get(tileKey(0, d))?.count ?? 0;
       if (n === 0) continue;
-      if (n < denseDay) { changed.set(tileKey(level, p / width), { level, index: p / width, tile: { s: null, n } }); continue; }
+      if (n < denseDay) { changed.set(tileKey(level, p / width), { level, index: p / width, tile: makeTile(null, n) }); continue; }
       const tile = newTile(sp);
       for (let d = p / LIVE; d < (p + width) / LIVE; d++) {
         const day = tiles.get(tileKey(0, d));
-        if (!day?.s) continue;
-        for (let i = 0; i < sp.slots.length; i++) tile.s![i] = mergeStored(sp, i, tile.s![i], day.s[i]);
-        tile.n += day.n;
+        if (!day?.states) continue;
+        for (let i = 0; i < sp.slots.length; i++) tile.states![i] = mergeStored(sp, i, tile.states![i], day.states[i]);
+        tile.count += day.count;
       }
-      for (const ev of onTime) if (ev.ts >= p && ev.ts < p + width && !tiles.get(tileKey(0, dayOf(ev.ts)))?.s) addToTile(sp, tile, ev);
-      if (tile.n === 0) continue;
+      for (const ev of onTime) if (ev.time >= p && ev.time < p + width && !tiles.get(tileKey(0, dayOf(ev.time)))?.states) addToTile(sp, tile, ev);
+      if (tile.count === 0) continue;
       changed.set(tileKey(level, p / width), { level, index: p / width, tile });
     }
   }
@@ -246,17 +246,17 @@ function seal(sp: SourcePlan, tiles: ReadonlyMap<string, Tile>, onTime: readonly
 /** Every tile of a series, rebuilt from its raw events (for backends whose tiles are not durable). */
 export function rebuildWrite(sp: SourcePlan, key: SeriesKey, meta: SeriesMeta, events: readonly RawEvent[], denseDay: number): SeriesWrite {
   const byDay = new Map<number, RawEvent[]>();
-  for (const ev of events) if (!ev.l) { const l = byDay.get(dayOf(ev.ts)); if (l) l.push(ev); else byDay.set(dayOf(ev.ts), [ev]); }
+  for (const ev of events) if (!ev.late) { const l = byDay.get(dayOf(ev.time)); if (l) l.push(ev); else byDay.set(dayOf(ev.time), [ev]); }
   const tiles = new Map<string, Tile>();
   const changed: Changed = new Map();
   for (const [d, list] of byDay) {
-    const t: Tile = list.length < denseDay ? { s: null, n: list.length } : newTile(sp);
-    if (t.s) for (const ev of list) addToTile(sp, t, ev);
+    const t: Tile = list.length < denseDay ? makeTile(null, list.length) : newTile(sp);
+    if (t.states) for (const ev of list) addToTile(sp, t, ev);
     tiles.set(tileKey(0, d), t);
     changed.set(tileKey(0, d), { level: 0, index: d, tile: t });
   }
   if (meta.sealedTo !== null && meta.lo !== null) {
-    seal(sp, tiles, events.filter((ev) => !ev.l), floorTo(meta.lo, COARSEST), meta.sealedTo, meta.rawFrom ?? -Infinity, denseDay, changed);
+    seal(sp, tiles, events.filter((ev) => !ev.late), floorTo(meta.lo, COARSEST), meta.sealedTo, meta.rawFrom ?? -Infinity, denseDay, changed);
   }
   return { key, meta, tiles: [...changed.values()], raw: [], rebuiltTiles: true };
 }
@@ -265,16 +265,16 @@ export function rebuildWrite(sp: SourcePlan, key: SeriesKey, meta: SeriesMeta, e
 interface BaseAcc { tile: Tile | null; changed: boolean }
 
 function ensureBase(sp: SourcePlan, acc: BaseAcc): Tile {
-  acc.tile ??= { s: new Array<unknown>(sp.slots.length).fill(null), n: 0 };
+  acc.tile ??= newTile(sp);
   acc.changed = true;
   return acc.tile;
 }
 
 function toBase(sp: SourcePlan, acc: BaseAcc, ev: RawEvent): void {
   const b = ensureBase(sp, acc);
-  foldEvent(sp, b.s!, sp.baseSlots, ev);
-  b.n++;
-  if (ev.l) b.e = Math.max(b.e ?? -Infinity, ev.e);
+  foldEvent(sp, b.states!, sp.baseSlots, ev);
+  b.count++;
+  if (ev.late) b.lastVisibleAt = Math.max(b.lastVisibleAt ?? -Infinity, ev.visibleAt);
 }
 
 const NO_EVENTS: ReadonlyMap<string, RawEvent> = new Map();
@@ -282,14 +282,14 @@ const NO_EVENTS: ReadonlyMap<string, RawEvent> = new Map();
 /** The second read's raw events by id (its ranges may overlap: each event once). */
 function storedEventsOf(extra: SeriesData): Map<string, RawEvent> {
   const out = new Map<string, RawEvent>();
-  for (const list of extra.raw) for (const ev of list) out.set(ev.u, ev);
+  for (const list of extra.raw) for (const ev of list) out.set(ev.id, ev);
   return out;
 }
 
 /** The stored on-time events of day d. */
 function storedOnDay(stored: ReadonlyMap<string, RawEvent>, d: number): RawEvent[] {
   const out: RawEvent[] = [];
-  for (const ev of stored.values()) if (!ev.l && dayOf(ev.ts) === d) out.push(ev);
+  for (const ev of stored.values()) if (!ev.late && dayOf(ev.time) === d) out.push(ev);
   return out;
 }
 
@@ -316,12 +316,12 @@ export function applyEvents(
     if (sp.baseSlots.length && extra) {
       const b = ensureBase(sp, base);
       for (const [k, tile] of storedTiles) {
-        if (!k.startsWith('0:') || !tile.s || Number(k.slice(2)) * LIVE >= horizon) continue;
-        for (const i of sp.baseSlots) b.s![i] = mergeStored(sp, i, b.s![i], tile.s[i]);
-        b.n += tile.n;
+        if (!k.startsWith('0:') || !tile.states || Number(k.slice(2)) * LIVE >= horizon) continue;
+        for (const i of sp.baseSlots) b.states![i] = mergeStored(sp, i, b.states![i], tile.states[i]);
+        b.count += tile.count;
       }
       // Late events, and on-time events of stub days (a dense day's are in its tile).
-      for (const ev of stored.values()) if (ev.ts < horizon && (ev.l || !storedTiles.get(tileKey(0, dayOf(ev.ts)))?.s)) toBase(sp, base, ev);
+      for (const ev of stored.values()) if (ev.time < horizon && (ev.late || !storedTiles.get(tileKey(0, dayOf(ev.time)))?.states)) toBase(sp, base, ev);
     }
     if (meta0 !== null) pruneBefore = horizon;
     rawFrom = horizon;
@@ -334,21 +334,21 @@ export function applyEvents(
   for (const [k, t] of storedTiles) if (!tiles.has(k) && (!k.startsWith('0:') || Number(k.slice(2)) * LIVE >= (rawFrom ?? -Infinity))) tiles.set(k, t);
   // Usually every event is kept: hand the batch's own array on.
   let kept: RawEvent[] = events as RawEvent[];
-  if (rawFrom !== null) { let all = true; for (let i = 0; i < events.length && all; i++) all = events[i]!.ts >= rawFrom; if (!all) kept = []; }
+  if (rawFrom !== null) { let all = true; for (let i = 0; i < events.length && all; i++) all = events[i]!.time >= rawFrom; if (!all) kept = []; }
   for (const ev of events) {
-    if (watermark === null || ev.ts > watermark) watermark = ev.ts;
-    if (rawFrom !== null && ev.ts < rawFrom) {
+    if (watermark === null || ev.time > watermark) watermark = ev.time;
+    if (rawFrom !== null && ev.time < rawFrom) {
       if (sp.baseSlots.length) toBase(sp, base, ev); // else below every window: nothing keeps it
       continue;
     }
     if (kept !== events) kept.push(ev);
-    if (lo === null || ev.ts < lo) lo = ev.ts;
+    if (lo === null || ev.time < lo) lo = ev.time;
   }
   const changed: Changed = new Map();
   const sealedTo = meta0?.sealedTo ?? null;
   addEvents(sp, tiles, kept, sealedTo, opts.denseDay, stored, changed);
   if (upkeep.seal) {
-    const onTime = [...stored.values(), ...kept].filter((ev) => !ev.l && ev.ts >= upkeep.seal!.fetchFrom && ev.ts < upkeep.seal!.to);
+    const onTime = [...stored.values(), ...kept].filter((ev) => !ev.late && ev.time >= upkeep.seal!.fetchFrom && ev.time < upkeep.seal!.to);
     seal(sp, tiles, onTime, upkeep.seal.from, upkeep.seal.to, rawFrom ?? -Infinity, opts.denseDay, changed);
   }
   if (opts.clock !== undefined && (watermark === null || opts.clock > watermark)) watermark = opts.clock;
