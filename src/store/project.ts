@@ -5,7 +5,6 @@ import { ModelRegistry, Tracker } from '../registry/index.js';
 import { configFileIn, loadConfigFile, resolveProjectRoot, type KilnConfig } from '../config/index.js';
 import { MetaStore } from './meta.js';
 import { assertReadableFile, fsError } from './fs-errors.js';
-import { duckdbApi } from './duckdb.js';
 import { OfflineStore, type OfflineAccess } from './offline.js';
 import { repairMeta, type RepairReport } from './repair.js';
 
@@ -38,11 +37,6 @@ export interface OpenProjectOptions {
   offline?: OfflineAccess;
   /** Seconds to wait for another process that holds the offline store (default 30). */
   waitTimeoutSeconds?: number;
-  /**
-   * The command will use the offline store: load DuckDB's modules while the config compiles (esbuild
-   * works in its own process), not after. Nothing is opened early; only the ~50 ms require overlaps.
-   */
-  preloadOffline?: boolean;
 }
 
 /**
@@ -86,14 +80,7 @@ export class Project {
     const root = resolveProjectRoot(opts.project, opts.cwd);
     const configFile = configFileIn(root)!;
     assertReadableFile(configFile, 'the project config');
-    const configLoad = loadConfigFile(configFile);
-    configLoad.catch(() => {}); // its error is thrown below, where it is awaited
-    if (opts.preloadOffline) {
-      // Let the config's compile start (it awaits esbuild's process), then load DuckDB meanwhile.
-      await new Promise<void>((r) => setImmediate(r));
-      try { duckdbApi(); } catch { /* reported, with its message, when the store opens */ }
-    }
-    const config = await configLoad;
+    const config = await loadConfigFile(configFile);
     const paths = projectPaths(root, configFile, config.dataDir);
     ensureDataDir(paths);
     await refuseMissingMeta(paths, opts.waitTimeoutSeconds);

@@ -13,7 +13,7 @@ export function registerTables(program: Command): void {
     .action(async (opts: { json: boolean; columns: boolean }, cmd: Command) => {
       // Read-only: several `kiln tables` run at once; beside a writer (ingest, train) it waits.
       const { listTables, Project } = await import('../../store/open/index.js');
-      const project = await Project.open({ ...projectOption(cmd), offline: 'read', preloadOffline: true });
+      const project = await Project.open({ ...projectOption(cmd), offline: 'read' });
       try {
         const tables = await listTables(project);
         if (opts.json) {
