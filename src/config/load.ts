@@ -102,7 +102,7 @@ export async function loadConfigFile(file: string): Promise<KilnConfig> {
   let mod: { default?: unknown } | null;
   try {
     // esbuild first (~50 ms); a config that needs more than kiln and its own files goes through tsx (~1 s).
-    mod = process.env.KILN_CONFIG_LOADER === 'tsx' ? null : await importConfigFast(file, (spec) => entries.get(spec) ?? null);
+    mod = process.env.KILN_CONFIG_LOADER === 'tsx' ? null : await importConfigFast(file, (spec) => entries.get(spec) ?? null, JSON.stringify([...entries]));
     if (mod === null) {
       registerKilnResolver(entries);
       const { tsImport } = await import('tsx/esm/api');

@@ -1,4 +1,5 @@
-import { KilnError } from '../core/errors.js';
+import { KilnError, isKilnError } from '../core/errors.js';
+import { parseUtc, timeUs } from '../core/time.js';
 import type { AuditEntry, ModelRegistry } from './models.js';
 
 export interface AliasInterval {
@@ -32,7 +33,15 @@ export function aliasHistory(registry: ModelRegistry, model: string, opts: { at?
     }
   }
   if (opts.at === undefined) return out;
-  const t = Date.parse(opts.at);
-  if (Number.isNaN(t)) throw new KilnError('USAGE', `--at ${opts.at}: expected an ISO date or timestamp such as 2026-03-03T14:00:00Z`);
-  return out.filter((iv) => Date.parse(iv.from) <= t && (iv.to === null || t < Date.parse(iv.to)));
+  let t: number;
+  try {
+    t = parseUtc(opts.at, '--at');
+  } catch (e) {
+    if (!isKilnError(e)) throw e;
+    const why = e.message.replace(/^--at: /, '');
+    throw new KilnError('USAGE', `--at ${opts.at}: expected an ISO date or timestamp in UTC such as 2026-03-03T14:00:00Z (${why})`, { path: ['at'], cause: e });
+  }
+  // The audit log's times are kiln's own ISO strings in UTC.
+  const at = (iso: string): number => timeUs(iso) ?? parseUtc(iso, 'audit log time');
+  return out.filter((iv) => at(iv.from) <= t && (iv.to === null || t < at(iv.to)));
 }

@@ -125,9 +125,9 @@ export class OfflineStore {
       }
     }
     const con = await instance.connect();
-    await con.run(`SET TimeZone = 'UTC'`);
-    // Query progress is read by kiln's own progress output; DuckDB must track it but never print it.
-    await con.run('SET enable_progress_bar = true; SET enable_progress_bar_print = false; SET progress_bar_time = 200');
+    // UTC sessions. Query progress is read by kiln's own progress output: DuckDB must track it but never
+    // print it. One round trip.
+    await con.run(`SET TimeZone = 'UTC'; SET enable_progress_bar = true; SET enable_progress_bar_print = false; SET progress_bar_time = 200`);
     this.instance = instance;
     this.connection = con;
     try {

@@ -13,37 +13,45 @@ export interface TableInfo {
   source: string | null;
 }
 
-/** The user tables of the offline store, with row counts, columns and time ranges. */
+/**
+ * The user tables of the offline store, with row counts, columns and time ranges. Three queries whatever
+ * the number of tables (the tables, all their columns, one UNION ALL of exact counts and ranges).
+ */
 export async function listTables(project: Project): Promise<TableInfo[]> {
   const store = project.offline;
-  const tables = await store.all<{ table_name: string; estimated_size: number }>(
+  const tables = (await store.all<{ table_name: string }>(
     `SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT starts_with(table_name, '__kiln') ORDER BY table_name`,
-  );
-  const out: TableInfo[] = [];
-  for (const { table_name: name } of tables) {
-    const columns = (await store.all<{ column_name: string; data_type: string }>(
-      `SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ${quoteLiteral(name)} ORDER BY column_index`,
-    )).map((c) => ({ name: c.column_name, type: c.data_type }));
+  )).map((t) => t.table_name);
+  if (tables.length === 0) return [];
+  const columns = new Map<string, { name: string; type: string }[]>(tables.map((t) => [t, []]));
+  for (const c of await store.all<{ table_name: string; column_name: string; data_type: string }>(
+    `SELECT table_name, column_name, data_type FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main' ` +
+      `AND table_name IN (${tables.map(quoteLiteral).join(', ')}) ORDER BY table_name, column_index`,
+  )) columns.get(c.table_name)?.push({ name: c.column_name, type: c.data_type });
+  const info = tables.map((name) => {
+    const cols = columns.get(name)!;
     const reg = project.meta.getTable(name);
-    const tsCol = reg?.timestampColumn ?? columns.find((c) => c.type === 'TIMESTAMP' || c.type.startsWith('TIMESTAMP'))?.name ?? null;
-    const t = quoteIdent(name);
-    const stats = await store.all<{ n: number; lo: string | null; hi: string | null }>(
-      tsCol
-        ? `SELECT count(*)::BIGINT AS n, min(${quoteIdent(tsCol)})::VARCHAR AS lo, max(${quoteIdent(tsCol)})::VARCHAR AS hi FROM ${t}`
-        : `SELECT count(*)::BIGINT AS n, NULL AS lo, NULL AS hi FROM ${t}`,
-    );
-    const s = stats[0]!;
-    out.push({
+    const tsCol = reg?.timestampColumn ?? cols.find((c) => c.type === 'TIMESTAMP' || c.type.startsWith('TIMESTAMP'))?.name ?? null;
+    return { name, cols, reg, tsCol };
+  });
+  const stats = new Map<number, { n: number; lo: string | null; hi: string | null }>();
+  const union = info.map(({ name, tsCol }, i) => {
+    const range = tsCol ? `min(${quoteIdent(tsCol)})::VARCHAR AS lo, max(${quoteIdent(tsCol)})::VARCHAR AS hi` : 'NULL::VARCHAR AS lo, NULL::VARCHAR AS hi';
+    return `SELECT ${i} AS i, count(*)::BIGINT AS n, ${range} FROM ${quoteIdent(name)}`;
+  }).join(' UNION ALL ');
+  for (const s of await store.all<{ i: number; n: number; lo: string | null; hi: string | null }>(union)) stats.set(Number(s.i), s);
+  return info.map(({ name, cols, reg, tsCol }, i) => {
+    const s = stats.get(i)!;
+    return {
       name,
-      rows: s.n,
-      columns,
+      rows: Number(s.n),
+      columns: cols,
       timestampColumn: tsCol,
       keyColumn: reg?.keyColumn ?? null,
       timeRange: tsCol ? { from: s.lo, to: s.hi } : null,
       source: reg?.source ?? null,
-    });
-  }
-  return out;
+    };
+  });
 }
 
 export interface TableRows {

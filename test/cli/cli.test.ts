@@ -89,6 +89,11 @@ describe('the kiln binary', () => {
     const hist = (await kiln(['models', 'history', 'credit'], root)).stdout;
     expect(hist).toMatch(/^champion\s+1\s+\S+\s+\S+\s+\S+\s+launch$/m);
     expect(hist).toMatch(/^champion\s+2\s+\S+\s+now\s+\S+\s+better OOT AUC$/m);
+    const nowAt = (await kiln(['models', 'history', 'credit', '--at', new Date(Date.now() + 60_000).toISOString().replace('Z', '+00:00')], root)).stdout;
+    expect(nowAt).toMatch(/^champion\s+2\s/m);
+    expect(nowAt).not.toMatch(/^champion\s+1\s/m);
+    const offset = await kiln(['models', 'history', 'credit', '--at', '2026-03-03T14:00:00+02:00'], root);
+    expect([offset.code, offset.stderr]).toEqual([64, "error [USAGE]: --at 2026-03-03T14:00:00+02:00: expected an ISO date or timestamp in UTC such as 2026-03-03T14:00:00Z ('2026-03-03T14:00:00+02:00' has offset +02:00; kiln works in UTC: give the time in UTC (e.g. '2025-01-01T00:00:00Z'))\n"]);
     const bad = await kiln(['models', 'show', 'credit@champoin'], root);
     expect(bad.code).toBe(66);
     expect(bad.stderr).toContain("error [ALIAS_NOT_FOUND]: model 'credit' has no alias 'champoin'; did you mean 'champion'?");

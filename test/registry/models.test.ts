@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { KilnError } from '../../src/core/errors.js';
 import { ModelRegistry, aliasHistory, checkSignature, type ModelSignature } from '../../src/registry/index.js';
 import { tempProject } from '../helpers.js';
@@ -92,6 +92,35 @@ describe('model registry', () => {
     expect(aliasHistory(reg, 'credit', { at: t2 }).map((i) => [i.alias, i.version]).sort()).toEqual([['challenger', 2], ['champion', 2]]);
     expect(aliasHistory(reg, 'credit', { at: '2000-01-01' })).toEqual([]);
     expect(() => aliasHistory(reg, 'credit', { at: 'last tuesday' })).toThrow('--at last tuesday: expected an ISO date');
+  });
+
+  it('reads --at with the one UTC time parser: no offset is UTC, another offset is refused, not shifted', () => {
+    reg.registerVersion('credit', { signature: sig });
+    reg.registerVersion('credit', { signature: sig });
+    // The alias moves at known instants (the audit log is append-only: its times come from the clock).
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2026-03-03T12:00:00Z'));
+      reg.setAlias('credit', 'champion', 1, { reason: 'first' });
+      vi.setSystemTime(new Date('2026-03-03T14:00:00Z'));
+      reg.setAlias('credit', 'champion', 2, { reason: 'second' });
+    } finally {
+      vi.useRealTimers();
+    }
+    const at = (t: string): number[] => aliasHistory(reg, 'credit', { at: t }).map((i) => i.version);
+    expect(at('2026-03-03T13:30:00Z')).toEqual([1]);
+    expect(at('2026-03-03 13:30:00')).toEqual([1]); // no offset: UTC, whatever the machine's time zone
+    expect(at('2026-03-03T14:00:00+00:00')).toEqual([2]);
+    expect(at('2026-03-03T13:59:59.999999Z')).toEqual([1]);
+    expect(at('2026-03-03')).toEqual([]);
+    // Date.parse took this and shifted it to 12:30Z (version 1): kiln works in UTC and says so.
+    const e = (() => { try { at('2026-03-03T14:30:00+02:00'); } catch (err) { return err as KilnError; } throw new Error('no error'); })();
+    expect(e).toBeInstanceOf(KilnError);
+    expect(e.code).toBe('USAGE');
+    expect(e.message).toContain('--at 2026-03-03T14:30:00+02:00: expected an ISO date or timestamp in UTC');
+    expect(e.message).toContain('offset +02:00');
+    // Date.parse took an impossible date (rolled over into March): now it is named.
+    expect(() => at('2026-02-30T10:00:00Z')).toThrow("--at 2026-02-30T10:00:00Z: expected an ISO date or timestamp in UTC such as 2026-03-03T14:00:00Z ('2026-02-30T10:00:00Z' is not a valid date and time)");
   });
 
   it('enforces the input signature when a version is loaded for scoring', () => {
