@@ -1,12 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KilnError } from '../../src/core/errors.js';
 import { chanceAuc, learnedNothing, rankOrderBreaks, sampleRows, trainModel } from '../../src/pipelines/index.js';
 import { ModelRegistry, getRun, listRuns } from '../../src/registry/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, Project } from '../../src/store/index.js';
-import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
+import { DEMO_FEATURES_FILE, tempDir, fails } from '../helpers.js';
 
 /** A small credit model over the simulator; every guard test varies one thing. */
 const MODEL = {
@@ -28,15 +27,6 @@ async function reopen(models: Record<string, unknown>): Promise<Project> {
   writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES } from ${JSON.stringify(DEMO_FEATURES_FILE)};\nexport default defineConfig({ name: 'guards-test', features: [...DEMO_FEATURES], models: ${JSON.stringify(models)} });\n`);
   project = await Project.open({ project: dir });
   return project;
-}
-
-async function fails(p: Promise<unknown>, code: string): Promise<KilnError> {
-  try { await p; } catch (e) {
-    if (!(e instanceof KilnError)) throw e;
-    expect(e.code).toBe(code);
-    return e;
-  }
-  throw new Error(`expected ${code}`);
 }
 
 beforeAll(async () => {

@@ -1,12 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KilnError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { trainModel } from '../../src/pipelines/index.js';
 import { ModelRegistry } from '../../src/registry/index.js';
 import { initProject, Project } from '../../src/store/index.js';
-import { tempDir } from '../helpers.js';
+import { tempDir, fails } from '../helpers.js';
 
 /** One row per borrower, no dates: like Give Me Some Credit. */
 const GMSC = {
@@ -28,15 +27,6 @@ async function reopen(models: Record<string, unknown>): Promise<Project> {
   writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';\nexport default defineConfig({ name: 'plain-test', models: ${JSON.stringify(models)} });\n`);
   project = await Project.open({ project: dir });
   return project;
-}
-
-async function fails(p: Promise<unknown>, code: string): Promise<KilnError> {
-  try { await p; } catch (e) {
-    if (!(e instanceof KilnError)) throw e;
-    expect(e.code).toBe(code);
-    return e;
-  }
-  throw new Error(`expected ${code}`);
 }
 
 beforeAll(async () => {
