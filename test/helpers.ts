@@ -1,5 +1,3 @@
-import { expect } from 'vitest';
-import { KilnError } from '../src/core/errors.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -49,14 +47,4 @@ export async function kiln(args: string[], cwd: string, env: NodeJS.ProcessEnv =
     const err = e as { code: number; stdout: string; stderr: string };
     return { code: err.code, stdout: err.stdout, stderr: err.stderr };
   }
-}
-
-/** Awaits `p`, which must reject with a KilnError of `code`; returns that error. */
-export async function fails(p: Promise<unknown>, code: string): Promise<KilnError> {
-  try { await p; } catch (e) {
-    if (!(e instanceof KilnError)) throw e;
-    expect(e.code).toBe(code);
-    return e;
-  }
-  throw new Error(`expected ${code}`);
 }

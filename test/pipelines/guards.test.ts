@@ -5,7 +5,8 @@ import { chanceAuc, learnedNothing, rankOrderBreaks, sampleRows, trainModel } fr
 import { ModelRegistry, getRun, listRuns } from '../../src/registry/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, Project } from '../../src/store/index.js';
-import { DEMO_FEATURES_FILE, tempDir, fails } from '../helpers.js';
+import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
+import { fails } from '../fails.js';
 
 /** A small credit model over the simulator; every guard test varies one thing. */
 const MODEL = {

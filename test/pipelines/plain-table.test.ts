@@ -5,7 +5,8 @@ import { Rng } from '../../src/core/rng.js';
 import { trainModel } from '../../src/pipelines/index.js';
 import { ModelRegistry } from '../../src/registry/index.js';
 import { initProject, Project } from '../../src/store/index.js';
-import { tempDir, fails } from '../helpers.js';
+import { tempDir } from '../helpers.js';
+import { fails } from '../fails.js';
 
 /** One row per borrower, no dates: like Give Me Some Credit. */
 const GMSC = {
