@@ -10,3 +10,8 @@ export async function fails(p: Promise<unknown>, code: string): Promise<KilnErro
   }
   throw new Error(`expected ${code}`);
 }
+
+/** As `fails`, returning the error's message. */
+export async function failMessage(p: Promise<unknown>, code: string): Promise<string> {
+  return (await fails(p, code)).message;
+}

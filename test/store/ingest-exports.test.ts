@@ -2,9 +2,9 @@ import { gzipSync } from 'node:zlib';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KilnError } from '../../src/core/errors.js';
 import { ingest, type Project } from '../../src/store/index.js';
 import { tempProject, write } from '../helpers.js';
+import { failMessage as fails } from '../fails.js';
 
 let ctx: Awaited<ReturnType<typeof tempProject>> | undefined;
 
@@ -13,17 +13,6 @@ async function open(config?: string): Promise<{ project: Project; dir: string }>
   return { project: ctx.project, dir: ctx.dir };
 }
 afterEach(() => { ctx?.cleanup(); ctx = undefined; });
-
-async function fails(p: Promise<unknown>, code: string): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(KilnError);
-    expect((e as KilnError).code).toBe(code);
-    return (e as KilnError).message;
-  }
-  throw new Error(`expected ${code}`);
-}
 
 async function types(project: Project, table: string): Promise<Record<string, string>> {
   const r = await project.offline.all<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`);

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KilnError } from '../../src/core/errors.js';
 import { ingest, type Project } from '../../src/store/index.js';
 import { tempProject, write } from '../helpers.js';
+import { failMessage as fails } from '../fails.js';
 
 const DECLARED = `export default {
   name: 'ingest-test',
@@ -25,17 +25,6 @@ const DECLARED = `export default {
 let ctx: Awaited<ReturnType<typeof tempProject>>;
 let project: Project;
 let dir: string;
-
-async function fails(p: Promise<unknown>, code: string): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(KilnError);
-    expect((e as KilnError).code).toBe(code);
-    return (e as KilnError).message;
-  }
-  throw new Error(`expected ${code}`);
-}
 
 async function snapshot(table: string): Promise<unknown[]> {
   if (!(await project.offline.tableExists(table))) return [];
