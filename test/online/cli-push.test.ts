@@ -6,12 +6,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerOnline } from '../../src/cli/commands/online.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isKilnError } from '../../src/core/errors.js';
 import { tempProject, write } from '../helpers.js';
 import { createTable } from '../features/helpers.js';
+import { iso, runOnline } from './cli-runner.js';
 import { DAY, HOUR, SECOND, T0 } from './helpers.js';
 
 const DSL = resolve(import.meta.dirname, '../../src/features/index.js');
@@ -28,22 +27,11 @@ export default defineConfig({ name: '${name}', tables: { payments: { key: 'txn_i
 
 let stderr = '';
 async function kiln(dir: string, ...args: string[]): Promise<string> {
-  const program = new Command().name('kiln').option('-p, --project <dir>').exitOverride();
-  registerOnline(program);
-  const chunks: string[] = [];
-  stderr = '';
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { chunks.push(String(c)); return true; });
-  const quiet = vi.spyOn(process.stderr, 'write').mockImplementation((c: string | Uint8Array) => { stderr += String(c); return true; });
-  try {
-    await program.parseAsync(['node', 'kiln', '--project', dir, 'online', ...args]);
-  } finally {
-    spy.mockRestore();
-    quiet.mockRestore();
-  }
-  return chunks.join('');
+  const r = await runOnline(dir, args);
+  stderr = r.stderr;
+  return r.stdout;
 }
 
-const iso = (us: number): string => new Date(us / 1000).toISOString();
 const AT = iso(T0 + 40 * DAY);
 const IDS = Array.from({ length: 50 }, (_, i) => String(i));
 /** 6,000 events of 50 users over 30 days, keyed by txn_id. */

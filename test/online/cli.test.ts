@@ -1,11 +1,10 @@
 /** `kiln online materialize|push|get` on a project whose config declares features. */
 import { resolve } from 'node:path';
-import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerOnline } from '../../src/cli/commands/online.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isKilnError } from '../../src/core/errors.js';
 import { tempProject, write } from '../helpers.js';
 import { createTable } from '../features/helpers.js';
+import { iso, runOnline } from './cli-runner.js';
 import { DAY, HOUR, T0 } from './helpers.js';
 
 const DSL = resolve(import.meta.dirname, '../../src/features/index.js');
@@ -18,22 +17,10 @@ const s = sum(pay, 'amount', { name: 'sum_7d', window: '7d' });
 export default defineConfig({ name: 'cli-online', features: [user, pay, n, s, derived('avg_7d', div(s, n)), featureSet('basic', [n, s])] });
 `;
 
-async function kiln(dir: string, ...args: string[]): Promise<string> {
-  const program = new Command().name('kiln').option('-p, --project <dir>').exitOverride();
-  registerOnline(program);
-  const chunks: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((c: string | Uint8Array) => { chunks.push(String(c)); return true; });
-  const quiet = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    await program.parseAsync(['node', 'kiln', '--project', dir, 'online', ...args]);
-  } finally {
-    spy.mockRestore();
-    quiet.mockRestore();
-  }
-  return chunks.join('');
-}
 
-const iso = (us: number): string => new Date(us / 1000).toISOString();
+async function kiln(dir: string, ...args: string[]): Promise<string> {
+  return (await runOnline(dir, args)).stdout;
+}
 
 describe('kiln online', () => {
   let ctx: Awaited<ReturnType<typeof tempProject>>;
