@@ -79,6 +79,16 @@ export const ERROR_CODES = {
   ASOF_OUT_OF_RANGE: { http: 422, exit: 65, summary: 'the as-of time is outside what the online store keeps' },
   EVENTS_INVALID: { http: 422, exit: 65, summary: 'pushed events are malformed or do not fit the source' },
   EVENT_KEY_CONFLICT: { http: 409, exit: 65, summary: 'an event key was already pushed with other values' },
+  // Serving
+  REQUEST_INVALID: { http: 400, exit: 64, summary: 'a request body, parameter or header does not fit its schema' },
+  UNAUTHORIZED: { http: 401, exit: 77, summary: 'no API key, or an unknown one, was given' },
+  FORBIDDEN: { http: 403, exit: 77, summary: 'the API key lacks the scope the route needs' },
+  PAYLOAD_TOO_LARGE: { http: 413, exit: 65, summary: 'a request body or batch is past the server limits' },
+  MODEL_NOT_SERVED: { http: 404, exit: 66, summary: 'the server does not serve the model named' },
+  MODEL_VALIDATION_FAILED: { http: 422, exit: 65, summary: 'a model version failed its checks before going live; the old version keeps serving' },
+  DECISION_NOT_FOUND: { http: 404, exit: 66, summary: 'no decision record has that id' },
+  DECISION_LOG_INVALID: { http: 500, exit: 74, summary: 'the decision log is damaged or cannot be written' },
+  NOT_READY: { http: 503, exit: 75, summary: 'the server is starting, draining or a configured model is not loaded' },
   // Simulator
   SIM_OPTION_INVALID: { http: 400, exit: 64, summary: 'a simulator option is unknown or out of range' },
   // Process

@@ -61,6 +61,16 @@ export type KilnErrorCode =
   | 'SIM_OPTION_INVALID'
   | 'RESOURCE_UNAVAILABLE'
   | 'INTERRUPTED'
+  // Serving (issue 13)
+  | 'REQUEST_INVALID'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'MODEL_NOT_SERVED'
+  | 'MODEL_VALIDATION_FAILED'
+  | 'DECISION_NOT_FOUND'
+  | 'DECISION_LOG_INVALID'
+  | 'NOT_READY'
   | 'INTERNAL';
 
 export interface KilnErrorOptions {

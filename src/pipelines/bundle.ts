@@ -79,7 +79,7 @@ export interface BundleScores {
   points: Float64Array;
   /** 1 where probability >= cutoff (declined). */
   declined: Uint8Array;
-  /** Adverse-action reasons of each declined row (null for approved rows); null when not asked for or the bundle has none. */
+  /** Adverse-action reasons of each declined row (null for approved rows; every row with `reasons: 'all'`); null when not asked for or the bundle has none. */
   reasons: (ReasonCode[] | null)[] | null;
 }
 
@@ -202,8 +202,12 @@ export class ModelBundle {
     });
   }
 
-  /** Scores rows: probability, calibrated probability, points, the decline decision and (with `reasons`) the reasons of declined rows. */
-  score(rows: readonly ScoreRow[], opts: { reasons?: boolean } = {}): BundleScores {
+  /**
+   * Scores rows: probability, calibrated probability, points, the decline decision and the reasons:
+   * `reasons: true` gives them for declined rows, `'all'` for every row (the reasons a row's score is
+   * as high as it is), `false` (the default) for none.
+   */
+  score(rows: readonly ScoreRow[], opts: { reasons?: boolean | 'all' } = {}): BundleScores {
     const cols = this.columns(rows);
     const probability = this.booster.predict(cols);
     const calibrated = this.calibrator ? this.calibrator.apply(probability) : null;
@@ -213,7 +217,7 @@ export class ModelBundle {
     let reasons: BundleScores['reasons'] = null;
     if (opts.reasons && rc) {
       reasons = new Array<ReasonCode[] | null>(rows.length).fill(null);
-      const idx = [...declined.keys()].filter((i) => declined[i] === 1);
+      const idx = opts.reasons === 'all' ? [...declined.keys()] : [...declined.keys()].filter((i) => declined[i] === 1);
       if (idx.length) {
         const f = cols.length;
         const shap = this.booster.explain(cols.map((c) => Float64Array.from(idx, (i) => c[i]!)));
