@@ -4,6 +4,7 @@
  */
 export { loadLiveVersion } from './models/live.js';
 export { fixedModelSet } from './models/fixed.js';
+export { decidedBy, entityPoint } from './traffic.js';
 export type {
   FeatureValue, LiveVersion, ChallengerMode, TrafficSpec, ModelRoute, ModelEvent, ModelStatus, ModelSet, VersionScore,
   DecisionRecord, Durability, DecisionLogStats, DecisionWriter,
