@@ -152,6 +152,8 @@ export interface DecisionWriter {
    */
   append(records: readonly DecisionRecord[]): Promise<void>;
   stats(): DecisionLogStats;
+  /** The record with this id: from the queue if not yet written, else from disk. DECISION_NOT_FOUND if none. */
+  get(id: string): Promise<DecisionRecord>;
   /** Writes and fsyncs everything queued. */
   flush(): Promise<void>;
   /** Flushes, then closes; later appends reject. */
