@@ -42,7 +42,7 @@ export interface DecisionLog extends DecisionWriter {
 interface Waiter { resolve: () => void; reject: (e: Error) => void; failed: Error | null }
 interface Entry { readonly rec: DecisionRecord; readonly line: string; readonly at: number; readonly w: Waiter | null }
 /** A segment this writer created (only those are appended to): its name and, for the newest, its handle. */
-interface Own { readonly name: string; size: number; fh: FileHandle | null }
+interface Own { readonly name: string; size: number; maxId: string; fh: FileHandle | null }
 
 const fail = (msg: string, cause?: unknown, path?: string): KilnError =>
   new KilnError('DECISION_LOG_INVALID', msg, { ...(path ? { path: [path] } : {}), ...(cause ? { cause } : {}) });
@@ -163,7 +163,8 @@ class Writer implements DecisionLog {
     const names = this.own.map((o) => o.name);
     for (const e of group) {
       const i = segmentFor(names, e.rec.id);
-      const key = i === names.length - 1 && !cur ? 'new' : i < 0 ? 'front' : this.own[i]!;
+      // A new segment must start above every id of the one it follows, or their ranges would overlap.
+      const key = i === names.length - 1 && !cur && e.rec.id > (this.own[i]?.maxId ?? '') ? 'new' : i < 0 ? 'front' : this.own[i]!;
       const list = routes.get(key);
       if (list) list.push(e); else routes.set(key, [e]);
     }
@@ -197,7 +198,7 @@ class Writer implements DecisionLog {
     let seg: Own;
     let fh: FileHandle;
     if (key === 'new' || key === 'front') {
-      seg = { name: entries[0]!.rec.id, size: 0, fh: null };
+      seg = { name: entries[0]!.rec.id, size: 0, maxId: '', fh: null };
       const file = segmentFile(this.dir, seg.name);
       try {
         fh = await open(file, 'ax');
@@ -218,6 +219,7 @@ class Writer implements DecisionLog {
       await writeAll(fh, buf);
       await fh.datasync();
       seg.size += buf.length;
+      if (entries.at(-1)!.rec.id > seg.maxId) seg.maxId = entries.at(-1)!.rec.id;
       this.committed += entries.length;
     } catch (e) {
       // Cut the segment back to its last good end, so that it never holds a torn line in the middle;
