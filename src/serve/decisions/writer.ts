@@ -65,6 +65,7 @@ class Writer implements DecisionLog {
   private inflight: Entry[] = [];
   private running: Promise<void> | null = null;
   private force = false;
+  private scheduled = false;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   private lastError: KilnError | null = null;
@@ -102,7 +103,11 @@ class Writer implements DecisionLog {
       this.pendingBytes += line.length;
     }
     if (durable) {
-      if (!this.running) queueMicrotask(() => { void this.kick(false); });
+      // Start a commit after this tick's other appends have queued (one microtask, not one per append).
+      if (!this.running && !this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(() => { this.scheduled = false; void this.kick(false); });
+      }
     } else if (this.pendingBytes >= this.maxQueuedBytes) {
       void this.kick(true);
     } else {
