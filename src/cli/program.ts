@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
+import { registerDecisions } from './commands/decisions.js';
 import { registerFeatures } from './commands/features.js';
 import { registerGbdt } from './commands/gbdt-register.js';
 import { registerInit } from './commands/init.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerRuns(program);
   registerModels(program);
   registerGbdt(program);
+  registerDecisions(program);
   return program;
 }
 

@@ -9,3 +9,7 @@ export type {
   FeatureValue, LiveVersion, ChallengerMode, TrafficSpec, ModelRoute, ModelEvent, ModelStatus, ModelSet, VersionScore,
   DecisionRecord, Durability, DecisionLogStats, DecisionWriter,
 } from './types.js';
+export {
+  newDecisionId, decisionIdTime, decisionIdFloor, DECISION_ID_RE, openDecisionLog, readDecisions, getDecision, decisionLogDir,
+} from './decisions/index.js';
+export type { DecisionLog, DecisionLogOptions, ReadDecisionsOptions, TimeBound, TornLine, WriterLockInfo } from './decisions/index.js';

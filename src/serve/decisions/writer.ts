@@ -1,0 +1,307 @@
+/**
+ * The decision log's writer: group commit off the request path. `append` serialises its records and
+ * queues them; one loop takes everything queued, writes it with one write per segment and one
+ * fdatasync, and settles the appends of that group, while new appends queue for the next group — so
+ * under load many requests share one fsync. `durable`: an append resolves once its records are synced.
+ * `buffered`: an append resolves at once; a timer armed by the first record of an empty queue commits
+ * within `flushMs`. Every open starts a new segment (after a crash the last one may end in a torn line);
+ * segments roll at `segmentBytes`. A failed commit is counted and rejects its durable appends with
+ * DECISION_LOG_INVALID (buffered: its records stay queued, and appends are refused until a commit
+ * succeeds again); the segment is cut back to its last good size. All I/O is through FileHandles.
+ */
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { KilnError } from '../../core/errors.js';
+import type { DecisionLogStats, DecisionRecord, DecisionWriter, Durability } from '../types.js';
+import { DECISION_ID_RE } from './id.js';
+import { lockWriter, type WriterLock, type WriterLockInfo } from './lock.js';
+import { getDecision } from './reader.js';
+import { listSegments, readSegmentText, segmentFile, segmentFor, type TornLine } from './segments.js';
+
+export interface DecisionLogOptions {
+  /** 'durable' (the default) or 'buffered'. */
+  readonly durability?: Durability;
+  /** buffered: the longest a record waits before it is written and synced (default 200 ms). */
+  readonly flushMs?: number;
+  /** A segment is closed and a new one started once it is this large (default 16 MiB). */
+  readonly segmentBytes?: number;
+  /** buffered: commit early once this many bytes are queued (default 4 MiB). */
+  readonly maxQueuedBytes?: number;
+}
+
+/** The writer, with what it found when it opened. */
+export interface DecisionLog extends DecisionWriter {
+  readonly dir: string;
+  readonly durability: Durability;
+  readonly flushMs: number;
+  /** Torn final lines found at open (a crash before): readers skip them; this log started a new segment. */
+  readonly recovered: readonly TornLine[];
+  /** The stale lock of a dead writer that was taken over, if any. */
+  readonly tookOver: WriterLockInfo | null;
+}
+
+interface Waiter { resolve: () => void; reject: (e: Error) => void; failed: Error | null }
+interface Entry { readonly rec: DecisionRecord; readonly line: string; readonly at: number; readonly w: Waiter | null }
+/** A segment this writer created (only those are appended to): its name and, for the newest, its handle. */
+interface Own { readonly name: string; size: number; maxId: string; fh: FileHandle | null }
+
+const fail = (msg: string, cause?: unknown, path?: string): KilnError =>
+  new KilnError('DECISION_LOG_INVALID', msg, { ...(path ? { path: [path] } : {}), ...(cause ? { cause } : {}) });
+
+async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
+  for (let off = 0; off < buf.length;) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const d = await open(dir, 'r');
+  try { await d.sync(); } finally { await d.close(); }
+}
+
+class Writer implements DecisionLog {
+  readonly flushMs: number;
+  private readonly segmentBytes: number;
+  private readonly maxQueuedBytes: number;
+  private pending: Entry[] = [];
+  private pendingBytes = 0;
+  private inflight: Entry[] = [];
+  private running: Promise<void> | null = null;
+  private force = false;
+  private scheduled = false;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  private lastError: KilnError | null = null;
+  private readonly own: Own[] = [];
+  private committed = 0;
+  private commits = 0;
+  private failures = 0;
+  private lastCommitMs = 0;
+
+  constructor(readonly dir: string, readonly durability: Durability, opts: DecisionLogOptions, private readonly lock: WriterLock,
+    readonly recovered: readonly TornLine[]) {
+    this.flushMs = opts.flushMs ?? 200;
+    this.segmentBytes = opts.segmentBytes ?? 16 * 2 ** 20;
+    this.maxQueuedBytes = opts.maxQueuedBytes ?? 4 * 2 ** 20;
+  }
+
+  get tookOver(): WriterLockInfo | null { return this.lock.tookOver; }
+
+  append(records: readonly DecisionRecord[]): Promise<void> {
+    if (this.closed) return Promise.reject(fail(`the decision log ${this.dir} is closed: no more decisions can be recorded`));
+    const durable = this.durability === 'durable';
+    if (!durable && this.lastError) {
+      return Promise.reject(fail(`the decision log ${this.dir} cannot be written (${this.lastError.message}); decisions are refused until a write succeeds`, this.lastError));
+    }
+    const bad = records.find((r) => typeof r?.id !== 'string' || !DECISION_ID_RE.test(r.id));
+    if (bad) return Promise.reject(fail(`a decision record has no valid id (${JSON.stringify(bad?.id)}): make ids with newDecisionId()`));
+    if (!records.length) return Promise.resolve();
+    const at = Date.now();
+    let promise: Promise<void> = Promise.resolve();
+    let w: Waiter | null = null;
+    if (durable) promise = new Promise<void>((resolve, reject) => { w = { resolve, reject, failed: null }; });
+    for (const rec of records) {
+      const line = `${JSON.stringify(rec)}\n`;
+      this.pending.push({ rec, line, at, w });
+      this.pendingBytes += line.length;
+    }
+    if (durable) {
+      // Start a commit after this tick's other appends have queued (one microtask, not one per append).
+      if (!this.running && !this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(() => { this.scheduled = false; void this.kick(false); });
+      }
+    } else if (this.pendingBytes >= this.maxQueuedBytes) {
+      void this.kick(true);
+    } else {
+      this.arm();
+    }
+    return promise;
+  }
+
+  private arm(): void {
+    if (this.timer || !this.pending.length) return;
+    // After a failed commit, wait a full period before trying again rather than spin on a broken disk.
+    const wait = this.lastError ? this.flushMs : Math.max(0, this.pending[0]!.at + this.flushMs - Date.now());
+    this.timer = setTimeout(() => { this.timer = null; void this.kick(true); }, wait);
+  }
+
+  private kick(force: boolean): Promise<void> {
+    if (force) this.force = true;
+    if (!this.running) {
+      this.running = this.loop().finally(() => {
+        this.running = null;
+        // Appends that came while the loop was ending saw it running: start again for them.
+        if (this.pending.length && (this.durability === 'durable' || this.force)) void this.kick(false);
+        else if (this.durability === 'buffered') this.arm();
+      });
+    }
+    return this.running;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.pending.length && (this.durability === 'durable' || this.force)) {
+      this.force = false;
+      const group = this.pending;
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.inflight = group;
+      try {
+        await this.commit(group);
+      } catch (e) {
+        // commit() settles its group itself; this is only a guard so that nothing is left waiting.
+        const err = fail(`cannot write the decision log ${this.dir}: ${(e as Error).message}`, e);
+        this.failures++;
+        this.lastError = err;
+        for (const x of group) x.w?.reject(err);
+      } finally {
+        this.inflight = [];
+      }
+    }
+  }
+
+  /** Writes one group: one write and one fdatasync per segment it touches (nearly always one). */
+  private async commit(group: Entry[]): Promise<void> {
+    const t0 = performance.now();
+    let cur = this.own.length && this.own[this.own.length - 1]!.fh ? this.own[this.own.length - 1]! : null;
+    if (cur && cur.size >= this.segmentBytes) { await cur.fh!.close().catch(() => undefined); cur.fh = null; cur = null; }
+    // Route: a record goes to the last own segment named at or below its id; past the newest, to the
+    // current one, or to a new one named by the smallest such id (a roll, or the first commit).
+    const routes = new Map<Own | 'new' | 'front', Entry[]>();
+    const names = this.own.map((o) => o.name);
+    for (const e of group) {
+      const i = segmentFor(names, e.rec.id);
+      // A new segment must start above every id of the one it follows, or their ranges would overlap.
+      const key = i === names.length - 1 && !cur && e.rec.id > (this.own[i]?.maxId ?? '') ? 'new' : i < 0 ? 'front' : this.own[i]!;
+      const list = routes.get(key);
+      if (list) list.push(e); else routes.set(key, [e]);
+    }
+    let error: KilnError | null = null;
+    for (const [key, entries] of routes) {
+      try {
+        await this.writeTo(key, entries);
+      } catch (e) {
+        error = e instanceof KilnError ? e : fail(`cannot write the decision log ${this.dir}: ${(e as Error).message}`, e);
+        for (const x of entries) if (x.w) x.w.failed = error;
+        if (this.durability === 'buffered') {
+          this.pending = entries.concat(this.pending);
+          this.pendingBytes += entries.reduce((s, x) => s + x.line.length, 0);
+        }
+      }
+    }
+    this.commits++;
+    this.lastCommitMs = performance.now() - t0;
+    if (error) { this.failures++; this.lastError = error; } else this.lastError = null;
+    const settled = new Set<Waiter>();
+    for (const e of group) {
+      if (!e.w || settled.has(e.w)) continue;
+      settled.add(e.w);
+      if (e.w.failed) e.w.reject(e.w.failed); else e.w.resolve();
+    }
+  }
+
+  private async writeTo(key: Own | 'new' | 'front', entries: Entry[]): Promise<void> {
+    entries.sort((a, b) => (a.rec.id < b.rec.id ? -1 : 1));
+    const buf = Buffer.from(entries.map((e) => e.line).join(''), 'utf8');
+    let seg: Own;
+    let fh: FileHandle;
+    if (key === 'new' || key === 'front') {
+      seg = { name: entries[0]!.rec.id, size: 0, maxId: '', fh: null };
+      const file = segmentFile(this.dir, seg.name);
+      try {
+        fh = await open(file, 'ax');
+        await syncDir(this.dir);
+      } catch (e) {
+        throw fail(`cannot create the decision log segment ${file}: ${(e as Error).message}. Check the disk and the folder's permissions`, e, file);
+      }
+      if (key === 'new') { seg.fh = fh; this.own.push(seg); } else this.own.unshift(seg);
+    } else {
+      seg = key;
+      try {
+        fh = seg.fh ?? await open(segmentFile(this.dir, seg.name), 'a');
+      } catch (e) {
+        throw fail(`cannot open the decision log segment ${segmentFile(this.dir, seg.name)}: ${(e as Error).message}`, e, segmentFile(this.dir, seg.name));
+      }
+    }
+    try {
+      await writeAll(fh, buf);
+      await fh.datasync();
+      seg.size += buf.length;
+      if (entries.at(-1)!.rec.id > seg.maxId) seg.maxId = entries.at(-1)!.rec.id;
+      this.committed += entries.length;
+    } catch (e) {
+      // Cut the segment back to its last good end, so that it never holds a torn line in the middle;
+      // if even that fails, stop appending to it (a reader skips its torn end).
+      const file = segmentFile(this.dir, seg.name);
+      const ok = await fh.truncate(seg.size).then(() => true, () => false);
+      if (!ok) { const i = this.own.indexOf(seg); if (i >= 0) this.own.splice(i, 1); await fh.close().catch(() => undefined); seg.fh = null; }
+      throw fail(`cannot write ${file}: ${(e as Error).message}. Check the disk (space, errors)`, e, file);
+    } finally {
+      if (fh !== seg.fh) await fh.close().catch(() => undefined);
+    }
+  }
+
+  stats(): DecisionLogStats {
+    const oldest = this.inflight[0]?.at ?? this.pending[0]?.at;
+    return {
+      queued: this.pending.length + this.inflight.length, committed: this.committed, commits: this.commits,
+      lastCommitMs: this.lastCommitMs, lagMs: oldest === undefined ? 0 : Math.max(0, Date.now() - oldest), failures: this.failures,
+    };
+  }
+
+  async get(id: string): Promise<DecisionRecord> {
+    const want = id.toUpperCase();
+    for (const list of [this.pending, this.inflight]) for (const e of list) if (e.rec.id === want) return e.rec;
+    return getDecision(this.dir, id);
+  }
+
+  async flush(): Promise<void> {
+    for (;;) {
+      if (this.running) { await this.running; continue; }
+      if (!this.pending.length) return;
+      const before = this.failures;
+      await this.kick(true);
+      if (this.failures > before) throw this.lastError!;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) { clearTimeout(this.timer); this.timer = null; }
+    try {
+      await this.flush();
+    } finally {
+      for (const o of this.own) if (o.fh) { await o.fh.close().catch(() => undefined); o.fh = null; }
+      await this.lock.release();
+    }
+  }
+}
+
+/**
+ * Opens the decision log in `dir` (`<dataDir>/decisions`) for writing: takes its lock (a second writer
+ * is refused; a dead one's lock is taken over) and reports a torn last line left by a crash.
+ */
+export async function openDecisionLog(dir: string, opts: DecisionLogOptions = {}): Promise<DecisionLog> {
+  const durability = opts.durability ?? 'durable';
+  if (durability !== 'durable' && durability !== 'buffered') {
+    throw new KilnError('CONFIG_INVALID', `decision log durability ${JSON.stringify(durability)}: expected 'durable' or 'buffered'`, { path: ['durability'] });
+  }
+  for (const [k, v, min] of [['flushMs', opts.flushMs, 1], ['segmentBytes', opts.segmentBytes, 1], ['maxQueuedBytes', opts.maxQueuedBytes, 1]] as const) {
+    if (v !== undefined && !(Number.isFinite(v) && v >= min)) throw new KilnError('CONFIG_INVALID', `decision log ${k} ${v}: expected a number >= ${min}`, { path: [k] });
+  }
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (e) {
+    throw fail(`cannot create the decision log folder ${dir}: ${(e as Error).message}`, e, dir);
+  }
+  const lock = await lockWriter(dir);
+  try {
+    const recovered: TornLine[] = [];
+    for (const name of (await listSegments(dir)).slice(-2)) {
+      const seg = await readSegmentText(dir, name);
+      if (seg?.torn) recovered.push(seg.torn);
+    }
+    return new Writer(dir, durability, opts, lock, recovered);
+  } catch (e) {
+    await lock.release();
+    throw e;
+  }
+}
