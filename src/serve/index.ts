@@ -9,3 +9,8 @@ export type {
   FeatureValue, LiveVersion, ChallengerMode, TrafficSpec, ModelRoute, ModelEvent, ModelStatus, ModelSet, VersionScore,
   DecisionRecord, Durability, DecisionLogStats, DecisionWriter,
 } from './types.js';
+// The HTTP server (http/), its settings and API keys.
+export { createServer, startServer, checkBinding, closeOnSignals, openApiDocument, type ServerOptions, type KilnServer, type StartDeps, type RunningServer } from './http/index.js';
+export { serveSettings, SERVE_DEFAULTS, type ServeSettings, type ServeFlags } from './settings.js';
+export { ApiKeys, hashApiKey, newApiKey, parseEnvApiKeys, isLoopback, type ApiKeyEntry, type Caller } from './auth.js';
+export { newDecisionId } from './predict.js';
