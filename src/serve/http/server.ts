@@ -85,11 +85,20 @@ export function createServer(opts: ServerOptions): KilnServer {
   app.decorateRequest('caller', null);
   app.decorateRequest('served', null);
 
+  // Requests in flight: close() waits for them before it closes the decision log (injected requests too).
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
+  const open = new WeakSet<object>();
   app.addHook('onRequest', async (req) => {
+    inFlight++;
+    open.add(req);
     const scope = req.routeOptions.config.scope;
     if (scope && keys.enabled) req.caller = keys.authorize(req.headers as Record<string, string | undefined>, scope);
   });
+  const settle = (req: object): void => { if (open.delete(req) && --inFlight === 0 && idle) idle(); };
+  app.addHook('onRequestAbort', async (req) => settle(req));
   app.addHook('onResponse', async (req, reply) => {
+    settle(req);
     const route = req.routeOptions.url ?? 'unmatched';
     const s = req.served;
     metrics.request(route, req.method, reply.statusCode, s?.model ?? '', s?.version ?? '', reply.elapsedTime / 1000);
@@ -116,6 +125,7 @@ export function createServer(opts: ServerOptions): KilnServer {
   app.addHook('preClose', async () => { draining = true; });
   app.addHook('onClose', async () => {
     unsubscribe();
+    if (inFlight > 0) await new Promise<void>((resolve) => { idle = resolve; });
     await decisions.close();
   });
 
