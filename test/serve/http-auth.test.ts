@@ -10,7 +10,7 @@ import { ApiKeys, hashApiKey, newApiKey, parseEnvApiKeys } from '../../src/serve
 import { checkBinding, createServer, startServer } from '../../src/serve/http/index.js';
 import { fixedModelSet } from '../../src/serve/index.js';
 import { serveSettings } from '../../src/serve/settings.js';
-import { tempProject } from '../helpers.js';
+import { kiln, tempDir, tempProject } from '../helpers.js';
 import { MemoryDecisionWriter, settings } from './http-helpers.js';
 
 const SCORE = newApiKey();
@@ -92,6 +92,18 @@ describe('keys', () => {
     expect(() => parseEnvApiKeys(`${k}:root`)).toThrow(/unknown scope 'root'/);
     expect(() => parseEnvApiKeys('short:score')).toThrow(/at least 16/);
     expect(() => parseEnvApiKeys(k)).toThrow(/KEY:SCOPE/);
+  });
+
+  it('kiln serve keygen prints a key once and the config entry with its hash', async () => {
+    const { dir, cleanup } = tempDir();
+    const r = await kiln(['serve', 'keygen', '--scopes', 'score,write', '--name', 'app', '--json'], dir);
+    expect(r.code, r.stderr).toBe(0);
+    const { key, entry } = JSON.parse(r.stdout) as { key: string; entry: { name: string; hash: string; scopes: string[] } };
+    expect(entry).toEqual({ name: 'app', hash: hashApiKey(key), scopes: ['score', 'write'] });
+    const bad = await kiln(['serve', 'keygen', '--scopes', 'root'], dir);
+    expect(bad.code).toBe(64);
+    expect(bad.stderr).toContain("unknown scope 'root'");
+    cleanup();
   });
 
   it('refuses a non-loopback host without keys, and says the server is unauthenticated on loopback', () => {
