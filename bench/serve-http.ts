@@ -56,7 +56,7 @@ const CONNECTIONS = arg('connections', 16);
 
 const { dir, cleanup } = tempDir('kiln-bench-serve-');
 writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES, DEMO_REASONS, DEMO_REASON_GROUPS } from ${JSON.stringify(DEMO_FEATURES_FILE)};\n`
-  + `export default defineConfig({ name: 'bench-serve', features: [...DEMO_FEATURES], models: { credit: { spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' }, label: { column: 'default_12m', availableAt: 'label_available_at' }, features: 'credit_v1', split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' }, params: { max_depth: 6, learning_rate: 0.05, n_estimators: 200 }, minPositives: 3, defaultReason: 'Other', reasons: DEMO_REASONS, reasonGroups: DEMO_REASON_GROUPS } } });\n`);
+  + `export default defineConfig({ name: 'bench-serve', features: [...DEMO_FEATURES], models: { credit: { spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' }, label: { column: 'default_12m', availableAt: 'label_available_at' }, features: 'credit_v1', split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' }, params: { max_depth: 6, learning_rate: 0.05, n_estimators: 200, early_stopping_rounds: 1000 }, minPositives: 3, defaultReason: 'Other', reasons: DEMO_REASONS, reasonGroups: DEMO_REASON_GROUPS } } });\n`);
 await initProject(dir);
 const project = await Project.open({ project: dir });
 const sim = await simulate(project.offline, { borrowers: BORROWERS, seed: 7 });
