@@ -7,6 +7,7 @@ import { registerInit } from './commands/init.js';
 import { registerModels } from './commands/models.js';
 import { registerOnline } from './commands/online.js';
 import { registerRuns } from './commands/runs.js';
+import { registerServe } from './commands/serve.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerSim } from './commands/sim.js';
 import { registerTables } from './commands/tables.js';
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerRuns(program);
   registerModels(program);
+  registerServe(program);
   registerGbdt(program);
   registerDecisions(program);
   return program;

@@ -98,6 +98,47 @@ export const OnlineSpecSchema = z.strictObject({
 export type OnlineSpecInput = z.input<typeof OnlineSpecSchema>;
 export type OnlineSpec = z.output<typeof OnlineSpecSchema>;
 
+/** API key scopes: `score` (predict, explain, features, decisions), `write` (push events), `admin` (traffic changes). */
+export const API_KEY_SCOPES = ['score', 'write', 'admin'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/**
+ * `kiln serve` (docs/serving.md). A CLI flag wins, then $KILN_SERVE_PORT / $KILN_SERVE_HOST /
+ * $KILN_SERVE_MODELS / $KILN_DECISION_DURABILITY / $KILN_API_KEYS, then these, then the defaults.
+ */
+export const ServeSpecSchema = z.strictObject({
+  /** TCP port. Default 8080. */
+  port: z.number().int('expected a whole number').min(0, 'expected a port 0..65535').max(65535, 'expected a port 0..65535').optional(),
+  /** Interface to bind. Default 127.0.0.1; a non-loopback host needs API keys. */
+  host: z.string().min(1, 'expected a host name or address, e.g. 127.0.0.1').optional(),
+  /** Model references to serve: 'credit@champion', 'fraud@3'. */
+  models: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*(@[A-Za-z0-9_.-]+)?$/, "expected a model reference like 'credit@champion' or 'credit@3'")).optional(),
+  /** 'durable': answer once the decision is fsynced (default); 'buffered': flushed every `flushMs`. */
+  durability: z.enum(['durable', 'buffered']).optional(),
+  /** Buffered decision log: longest time between flushes (ms). Default 50. */
+  flushMs: wholeNumber(1).optional(),
+  /** Largest request body (bytes). Default 1 MiB. */
+  bodyLimit: wholeNumber(1024).optional(),
+  /** Most rows in one predict/explain/features request. Default 1,000. */
+  maxBatch: wholeNumber(1).optional(),
+  /** How often the registry is checked for alias moves (ms). Default 5,000. */
+  pollMs: wholeNumber(100).optional(),
+  /** API keys, stored hashed: `kiln serve keygen --scopes score` prints an entry. */
+  apiKeys: z.array(z.strictObject({
+    name: z.string().min(1, 'expected a name for the key (who holds it)'),
+    hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, "expected 'sha256:' and 64 hex digits (kiln serve keygen prints it)"),
+    scopes: z.array(z.enum(API_KEY_SCOPES)).min(1, 'expected at least one scope: score, write or admin'),
+  })).optional(),
+  /** Challengers by model name: scored beside the primary (shadow) or deciding a share of entities (canary). */
+  traffic: z.record(z.string().min(1), z.strictObject({
+    challenger: z.string().min(1, "expected a model reference like 'credit@challenger'"),
+    mode: z.enum(['shadow', 'canary']),
+    share: z.number().gt(0, 'expected a share between 0 and 1').lt(1, 'expected a share between 0 and 1').optional(),
+  }).refine((t) => (t.mode === 'canary') === (t.share !== undefined), { message: 'a canary takes a share (0 < share < 1); a shadow takes none', path: ['share'] })).optional(),
+});
+export type ServeSpecInput = z.input<typeof ServeSpecSchema>;
+export type ServeSpec = z.output<typeof ServeSpecSchema>;
+
 export const KilnConfigSchema = z.strictObject({
   name: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ".", "_" or "-"'),
   description: z.string().optional(),
@@ -113,6 +154,8 @@ export const KilnConfigSchema = z.strictObject({
   models: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "letters, digits, '.', '_' or '-', starting with a letter"), ModelSpecSchema).default({}),
   /** The online feature store's backend and tuning (see docs/online.md); optional, every field has a default. */
   online: OnlineSpecSchema.optional(),
+  /** `kiln serve`: port, host, models, decision log, limits, API keys, traffic (see docs/serving.md). */
+  serve: ServeSpecSchema.optional(),
 });
 
 export type KilnConfigInput = z.input<typeof KilnConfigSchema>;

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { KilnError, didYouMean } from '../core/errors.js';
 import { checkParams } from '../gbdt/spec/index.js';
 import { ModelSpecSchema } from './model-spec.js';
-import { KilnConfigSchema, OnlineSpecSchema, TableSpecSchema, type KilnConfig } from './schema.js';
+import { KilnConfigSchema, OnlineSpecSchema, ServeSpecSchema, TableSpecSchema, type KilnConfig } from './schema.js';
 
 type Issue = z.core.$ZodIssue;
 
@@ -12,6 +12,7 @@ const KNOWN_KEYS: { match: (path: PropertyKey[]) => boolean; keys: string[] }[] 
   { match: (p) => p.length === 4 && p[0] === 'tables' && p[2] === 'columns', keys: ['type', 'required', 'nullable', 'description', 'format'] },
   { match: (p) => p.length === 2 && p[0] === 'models', keys: Object.keys(ModelSpecSchema.shape) },
   { match: (p) => p.length === 1 && p[0] === 'online', keys: Object.keys(OnlineSpecSchema.shape) },
+  { match: (p) => p.length === 1 && p[0] === 'serve', keys: Object.keys(ServeSpecSchema.shape) },
 ];
 
 /** Validates a raw config object; every problem is reported at once, each with its field path. */

@@ -13,3 +13,7 @@ export {
   newDecisionId, decisionIdTime, decisionIdFloor, DECISION_ID_RE, openDecisionLog, readDecisions, getDecision, decisionLogDir,
 } from './decisions/index.js';
 export type { DecisionLog, DecisionLogOptions, ReadDecisionsOptions, TimeBound, TornLine, WriterLockInfo } from './decisions/index.js';
+// The HTTP server (http/), its settings and API keys.
+export { createServer, startServer, checkBinding, closeOnSignals, openApiDocument, type ServerOptions, type KilnServer, type StartDeps, type RunningServer } from './http/index.js';
+export { serveSettings, SERVE_DEFAULTS, type ServeSettings, type ServeFlags } from './settings.js';
+export { ApiKeys, hashApiKey, newApiKey, parseEnvApiKeys, isLoopback, type ApiKeyEntry, type Caller } from './auth.js';

@@ -65,7 +65,7 @@ describe('the error-code table', () => {
   });
 
   it('uses HTTP statuses and sysexits-style exit codes only, each consistent with its class', () => {
-    const http = new Set([400, 401, 403, 404, 409, 413, 422, 499, 500, 503]);
+    const http = new Set([400, 401, 403, 404, 409, 413, 422, 499, 500, 503]); // 401, 403, 413: serving (issue 13)
     const exits = new Set([64, 65, 66, 69, 70, 71, 72, 73, 74, 75, 77, 78, 130]);
     for (const [code, e] of Object.entries(ERROR_CODES)) {
       expect(http.has(e.http), `${code}: HTTP ${e.http}`).toBe(true);

@@ -1,0 +1,87 @@
+/**
+ * `/openapi.json`: an OpenAPI 3.1 document generated from the zod schemas that validate the payloads
+ * (`z.toJSONSchema`), plus, for each served model, its own predict path whose feature row schema is built
+ * from the serving version's signature (feature names and types).
+ */
+import { z } from 'zod';
+import { createRequire } from 'node:module';
+import type { ModelSet } from '../types.js';
+import {
+  ErrorSchema, EventsBodySchema, ExplainBodySchema, FeaturesGetBodySchema, PredictBodySchema, PredictResponseSchema, TrafficBodySchema, featureRowSchema,
+} from './schemas.js';
+
+type Json = Record<string, unknown>;
+
+const VERSION = ((): string => { try { return (createRequire(import.meta.url)('../../../package.json') as { version: string }).version; } catch { return 'unknown'; } })();
+
+const json = (schema: z.ZodType, io: 'input' | 'output' = 'input'): Json => {
+  const { $schema: _s, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Json;
+  return rest;
+};
+
+const errors = (codes: number[]): Json => Object.fromEntries(codes.map((c) => [String(c), { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]));
+
+function op(summary: string, scope: string | null, body: Json | null, response: Json, errs: number[], extra: Json = {}): Json {
+  return {
+    summary,
+    ...(scope ? { security: [{ bearer: [scope] }, { apiKey: [scope] }], 'x-kiln-scope': scope } : { security: [] }),
+    ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: body } } } } : {}),
+    responses: { 200: { description: 'OK', content: { 'application/json': { schema: response } } }, ...errors(errs) },
+    ...extra,
+  };
+}
+
+const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'Model name' };
+const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'Decision id' };
+const anyObject = { type: 'object' };
+
+/** The document for the models served now. */
+export function openApiDocument(models: ModelSet): Json {
+  const schemas: Json = {
+    Error: json(ErrorSchema, 'output'),
+    PredictRequest: json(PredictBodySchema),
+    PredictResponse: json(PredictResponseSchema, 'output'),
+    ExplainRequest: json(ExplainBodySchema),
+    FeaturesGetRequest: json(FeaturesGetBodySchema),
+    EventsRequest: json(EventsBodySchema),
+    TrafficRequest: json(TrafficBodySchema),
+  };
+  const ref = (n: string): Json => ({ $ref: `#/components/schemas/${n}` });
+  const paths: Json = {
+    '/v1/models/{name}/predict': { post: op('Score rows: decision id, probability, points, decline, reasons', 'score', ref('PredictRequest'), ref('PredictResponse'), [400, 401, 403, 404, 413, 422, 503], { parameters: [nameParam] }) },
+    '/v1/models/{name}/explain': { post: op('TreeSHAP contributions of the serving version', 'score', ref('ExplainRequest'), anyObject, [400, 401, 403, 404, 413, 422], { parameters: [nameParam] }) },
+    '/v1/models/{name}/traffic': { put: op('Set or remove the challenger (shadow or canary)', 'admin', ref('TrafficRequest'), anyObject, [400, 401, 403, 404, 422], { parameters: [nameParam] }) },
+    '/v1/models': { get: op('What is served: versions, aliases, signatures, challengers', 'score', null, anyObject, [401, 403]) },
+    '/v1/features/get': { post: op('Online feature values of entities', 'score', ref('FeaturesGetRequest'), anyObject, [400, 401, 403, 404, 413, 422, 503]) },
+    '/v1/events': { post: op('Push events into the online store', 'write', ref('EventsRequest'), anyObject, [400, 401, 403, 404, 413, 422, 503]) },
+    '/v1/decisions/{id}': { get: op('A decision record', 'score', null, anyObject, [401, 403, 404], { parameters: [idParam] }) },
+    '/v1/decisions/{id}/replay': { post: op("Re-score a decision's features with its version", 'score', null, anyObject, [401, 403, 404], { parameters: [idParam] }) },
+    '/healthz': { get: op('The process is up (open)', null, null, anyObject, []) },
+    '/readyz': { get: op('Every configured model and the online store are loaded (open)', null, null, anyObject, [503]) },
+    '/metrics': { get: { summary: 'Prometheus metrics (open)', security: [], responses: { 200: { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
+    '/openapi.json': { get: op('This document (open)', null, null, anyObject, []) },
+  };
+  for (const name of models.names()) {
+    const route = models.route(name);
+    if (!route) continue;
+    const rowName = `${name}_v${route.primary.version}_features`;
+    schemas[rowName] = json(featureRowSchema(route.primary));
+    const rowsSchema = {
+      oneOf: [
+        { type: 'object', properties: { entityId: { type: ['string', 'number'] }, asOf: { type: 'string' } }, required: ['entityId'], additionalProperties: false },
+        { type: 'object', properties: { features: ref(rowName) }, required: ['features'], additionalProperties: false },
+      ],
+    };
+    const body = { type: 'object', properties: { rows: { type: 'array', items: rowsSchema, minItems: 1 }, reasons: { type: 'boolean' }, allowUnknown: { type: 'boolean' } }, required: ['rows'] };
+    paths[`/v1/models/${name}/predict`] = { post: op(`Score rows with ${name} (version ${route.primary.version} serving)`, 'score', body, ref('PredictResponse'), [400, 401, 403, 413, 422, 503]) };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'kiln serve', version: VERSION, description: 'Credit decisions with reason codes. See docs/serving.md.' },
+    paths,
+    components: {
+      schemas,
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' }, apiKey: { type: 'apiKey', in: 'header', name: 'x-api-key' } },
+    },
+  };
+}

@@ -1,0 +1,157 @@
+/**
+ * The Fastify server of `kiln serve`, built but not listening. Per request: the route's scope is checked
+ * against the API key (onRequest), the handler runs (routes.ts), and the response is counted and timed
+ * per route, model and version (onResponse). Every error leaves as `{ code, message, path }` with the
+ * status of its code (src/core/error-codes.ts): a KilnError as it is, Fastify's own parse, validation and
+ * body-limit errors as REQUEST_INVALID / PAYLOAD_TOO_LARGE, and anything else as a 500 INTERNAL logged
+ * with its stack (a bug, never the client's fault). `close()` stops accepting, waits for requests in
+ * flight, then flushes and closes the decision log.
+ */
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { KilnError } from '../../core/errors.js';
+import { httpStatus } from '../../core/error-codes.js';
+import type { OnlineFeatureStore } from '../../online/index.js';
+import type { Project } from '../../store/index.js';
+import { ApiKeys, isLoopback, type ApiKeyScope, type Caller } from '../auth.js';
+import type { ServeSettings } from '../settings.js';
+import type { DecisionWriter, LiveVersion, ModelSet } from '../types.js';
+import { serverMetrics, type ServerMetrics } from './metrics.js';
+import { registerRoutes } from './routes.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The API key scope the route needs; none: open. */
+    scope?: ApiKeyScope;
+  }
+  interface FastifyRequest {
+    /** The key's holder (null: no keys configured, or an open route). */
+    caller: Caller | null;
+    /** Model and version the request was served by, for the metrics labels. */
+    served: { model: string; version: string } | null;
+  }
+}
+
+export interface ServerOptions {
+  readonly models: ModelSet;
+  readonly decisions: DecisionWriter;
+  readonly online: OnlineFeatureStore | null;
+  readonly settings: ServeSettings;
+  readonly project?: Project;
+  /** Loads a version by reference ('credit@3'), for replays of versions no longer served. */
+  readonly loadVersion?: (ref: string) => LiveVersion;
+  /** Fastify's logger: false (default), true, or its options. Authorization and x-api-key are always redacted. */
+  readonly logger?: boolean | Record<string, unknown>;
+}
+
+export interface KilnServer extends FastifyInstance {
+  readonly kiln: { readonly metrics: ServerMetrics; readonly keys: ApiKeys; readonly draining: () => boolean };
+}
+
+const REDACT = ['req.headers.authorization', 'req.headers["x-api-key"]', 'headers.authorization', 'headers["x-api-key"]'];
+
+function errorBody(e: KilnError): { code: string; message: string; path?: (string | number)[] } {
+  return e.path ? { code: e.code, message: e.message, path: e.path } : { code: e.code, message: e.message };
+}
+
+/** Fastify's own client errors (parse, content type, body limit) as KilnErrors; null for anything else. */
+function clientError(e: FastifyError, bodyLimit: number): KilnError | null {
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) {
+    return new KilnError('PAYLOAD_TOO_LARGE', `the request body is larger than this server takes (${bodyLimit} bytes, serve.bodyLimit): send fewer rows per request`, { path: ['body'] });
+  }
+  if (e.validation || (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500)) {
+    const what = e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'send the body as JSON (Content-Type: application/json)'
+      : e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ? 'the body is empty; send a JSON object'
+        : e instanceof SyntaxError || /JSON/i.test(e.message) ? `the body is not valid JSON (${e.message})` : e.message;
+    return new KilnError('REQUEST_INVALID', what, { path: ['body'] });
+  }
+  return null;
+}
+
+/**
+ * The server for a model set, a decision log and (optionally) an online store.
+ * @example const app = createServer({ models, decisions, online, settings }); await app.listen({ port: 8080 });
+ */
+export function createServer(opts: ServerOptions): KilnServer {
+  const { settings, models, decisions } = opts;
+  const keys = new ApiKeys(settings.apiKeys);
+  const logger: FastifyServerOptions['logger'] = opts.logger === undefined || opts.logger === false ? false
+    : { ...(opts.logger === true ? {} : opts.logger), redact: { paths: REDACT, censor: '[redacted]' } };
+  const app = Fastify({ logger, bodyLimit: settings.bodyLimit, forceCloseConnections: 'idle', return503OnClosing: true }) as unknown as KilnServer;
+  const metrics = serverMetrics(models, decisions);
+  const unsubscribe = models.onEvent((e) => metrics.modelEvent(e));
+  let draining = false;
+  (app as { kiln: KilnServer['kiln'] }).kiln = { metrics, keys, draining: () => draining };
+
+  app.decorateRequest('caller', null);
+  app.decorateRequest('served', null);
+
+  // Requests in flight: close() waits for them before it closes the decision log (injected requests too).
+  let inFlight = 0;
+  let idle: (() => void) | null = null;
+  const open = new WeakSet<object>();
+  app.addHook('onRequest', async (req) => {
+    inFlight++;
+    open.add(req);
+    const scope = req.routeOptions.config.scope;
+    if (scope && keys.enabled) req.caller = keys.authorize(req.headers as Record<string, string | undefined>, scope);
+  });
+  const settle = (req: object): void => { if (open.delete(req) && --inFlight === 0 && idle) idle(); };
+  app.addHook('onRequestAbort', async (req) => settle(req));
+  app.addHook('onResponse', async (req, reply) => {
+    settle(req);
+    const route = req.routeOptions.url ?? 'unmatched';
+    const s = req.served;
+    metrics.request(route, req.method, reply.statusCode, s?.model ?? '', s?.version ?? '', reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    let e: KilnError;
+    if (err instanceof KilnError) e = err;
+    else {
+      const c = clientError(err, settings.bodyLimit);
+      if (c) e = c;
+      else {
+        req.log.error({ err }, 'internal error (a bug in kiln)');
+        if (!opts.logger) process.stderr.write(`kiln serve: internal error on ${req.method} ${req.url}: ${err.stack ?? String(err)}\n`);
+        e = new KilnError('INTERNAL', `internal error (a bug in kiln, logged by the server): ${err.message}`);
+      }
+    }
+    void reply.code(httpStatus(e)).send(errorBody(e));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ code: 'REQUEST_INVALID', message: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json for the routes`, path: ['url'] });
+  });
+
+  app.addHook('preClose', async () => { draining = true; });
+  app.addHook('onClose', async () => {
+    unsubscribe();
+    if (inFlight > 0) await new Promise<void>((resolve) => { idle = resolve; });
+    await decisions.close();
+  });
+
+  registerRoutes(app, { ...opts, metrics, draining: () => draining });
+  return app;
+}
+
+/** Refuses a non-loopback host without API keys; the line to print at start. */
+export function checkBinding(settings: ServeSettings): string {
+  if (settings.apiKeys.length) return `API keys: ${settings.apiKeys.length} (${settings.apiKeys.map((k) => `${k.name}: ${k.scopes.join('+')}`).join(', ')})`;
+  if (!isLoopback(settings.host)) {
+    throw new KilnError('USAGE', `kiln serve refuses to listen on ${settings.host} without API keys: anyone who reaches it could score and push events. Add keys (serve.apiKeys in the config, or KILN_API_KEYS; 'kiln serve keygen' makes one), or bind to 127.0.0.1`, { path: ['serve', 'host'] });
+  }
+  return `no API keys configured: the server is UNAUTHENTICATED and listens on loopback (${settings.host}) only`;
+}
+
+/** Closes the server gracefully on SIGTERM/SIGINT (once); returns a function that removes the handlers. */
+export function closeOnSignals(close: () => Promise<void>, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): () => void {
+  let closing = false;
+  const handler = (signal: NodeJS.Signals): void => {
+    if (closing) return;
+    closing = true;
+    log(`kiln serve: ${signal}: draining requests in flight, then flushing the decision log`);
+    close().then(() => { log('kiln serve: stopped'); process.exitCode ??= 0; }, (e: unknown) => { log(`kiln serve: error while stopping: ${(e as Error).message}`); process.exitCode = 1; });
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+  return () => { process.off('SIGTERM', handler); process.off('SIGINT', handler); };
+}
