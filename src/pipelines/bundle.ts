@@ -14,6 +14,9 @@
  * - `calibrator`: a `kiln.calibrator@1` fitted on the validation window, or null.
  * - `scaling`: scorecard points (basePoints, baseOdds, pdo); `cutoff`: decline when probability >= cutoff.
  * - `reasons`: reason texts and groups by input column, maxReasons and defaultReason; null when unknown.
+ * - `smoke` (optional): a small seeded sample of held-out input rows and the probabilities this bundle
+ *   gave them at training time; serving re-scores them before a version goes live (src/serve/models).
+ *   Bundles written before it existed have none and still load.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -55,6 +58,10 @@ const BundleSchema = z.strictObject({
     maxReasons: z.number().int().min(1).max(10),
     defaultReason: z.string().nullable(),
   }).nullable(),
+  smoke: z.strictObject({
+    rows: z.array(z.record(z.string(), z.union([z.number(), z.string(), z.null()]))).min(1),
+    probability: z.array(z.number().min(0).max(1)).min(1),
+  }).optional(),
 });
 
 export type BundleProvenance = z.infer<typeof Provenance>;
@@ -64,6 +71,8 @@ export type ModelBundleJson = Omit<z.infer<typeof BundleSchema>, 'booster' | 'ca
   booster: GbdtModelJson;
   calibrator: CalibratorJson | null;
 };
+/** The smoke sample: held-out input rows (null is missing, a category its text) and their training-time probabilities. */
+export type SmokeSample = NonNullable<ModelBundleJson['smoke']>;
 /** Everything but the checksum, which `bundleText` computes. */
 export type ModelBundleBody = Omit<ModelBundleJson, 'checksum' | 'format'>;
 
@@ -89,7 +98,7 @@ function sha256(text: string | Uint8Array): string {
 
 /** The bundle's text: its fields in a fixed order with the checksum of the rest. */
 export function bundleText(body: ModelBundleBody): string {
-  const ordered = { provenance: body.provenance, signature: body.signature, categories: body.categories, booster: body.booster, calibrator: body.calibrator, scaling: body.scaling, cutoff: body.cutoff, reasons: body.reasons };
+  const ordered = { provenance: body.provenance, signature: body.signature, categories: body.categories, booster: body.booster, calibrator: body.calibrator, scaling: body.scaling, cutoff: body.cutoff, reasons: body.reasons, smoke: body.smoke };
   const checksum = `sha256:${sha256(JSON.stringify({ format: BUNDLE_FORMAT, ...ordered }))}`;
   return JSON.stringify({ format: BUNDLE_FORMAT, checksum, ...ordered });
 }
@@ -170,6 +179,9 @@ export class ModelBundle {
       if (this.booster.categorical[j] && !cats) throw invalid(`categorical input '${n}' has no category map`, ['categories', n]);
       return this.booster.categorical[j] ? new Map(cats!.map((c, k) => [c, k])) : null;
     });
+    if (json.smoke && json.smoke.rows.length !== json.smoke.probability.length) {
+      throw invalid(`its smoke sample has ${json.smoke.rows.length} rows but ${json.smoke.probability.length} probabilities`, ['smoke', 'probability']);
+    }
     for (const [g, members] of Object.entries(json.reasons?.groups ?? {})) {
       const unknown = members.find((m) => !names.includes(m));
       if (unknown !== undefined) throw invalid(`reason group '${g}' lists '${unknown}', which is not an input`, ['reasons', 'groups', g]);
@@ -180,6 +192,8 @@ export class ModelBundle {
   get signature(): ModelSignature { return this.json.signature; }
   get categories(): Record<string, string[]> { return this.json.categories; }
   get checksum(): string { return this.json.checksum; }
+  /** The smoke sample stored at training time; null for bundles written before it existed. */
+  get smoke(): SmokeSample | null { return this.json.smoke ?? null; }
 
   /** Rows as the model's input columns: numbers as they are, categories as their codes, null as missing (NaN). */
   columns(rows: readonly ScoreRow[]): Float64Array[] {

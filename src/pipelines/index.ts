@@ -6,5 +6,6 @@ export { modelCard } from './model-card.js';
 export { loadModelDataset, describeSplit, type ModelDataset, type InputColumn, type Split } from './dataset.js';
 export { checkModelSpec, type CheckedSpec } from './checks.js';
 export { loadModelForScoring, versionBundle, type LoadedModel } from './load-model.js';
-export { loadModelBundle, parseBundle, bundleText, ModelBundle, BUNDLE_FORMAT, type ModelBundleJson, type ModelBundleBody, type BundleProvenance, type BundleScores, type ScoreRow } from './bundle.js';
+export { SMOKE_ROWS, withSmokeSample } from './smoke.js';
+export { loadModelBundle, parseBundle, bundleText, ModelBundle, BUNDLE_FORMAT, type ModelBundleJson, type ModelBundleBody, type BundleProvenance, type BundleScores, type ScoreRow, type SmokeSample } from './bundle.js';
 export { exportModel, importModel, type ExportResult, type ImportOptions, type ImportResult } from './transfer.js';

@@ -15,6 +15,7 @@ import { loadModelDataset, type ModelDataset, type Split } from './dataset.js';
 import { evaluateModel, reasonConfig, type Evaluation } from './evaluate.js';
 import { checkReasons, checkSplits, learnedNothing } from './guards.js';
 import { modelCard } from './model-card.js';
+import { SMOKE_ROWS, SMOKE_SEED, smokeSplit, withSmokeSample } from './smoke.js';
 import { renderReport } from './report.js';
 
 export interface TrainResult {
@@ -146,7 +147,7 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
         cutoff: evaluation.cutoff,
         reasons: { texts: reasonText, groups, maxReasons: spec.maxReasons, defaultReason: spec.defaultReason ?? null },
       };
-      run.logArtifact(BUNDLE_FILE, { data: bundleText(body) });
+      run.logArtifact(BUNDLE_FILE, { data: bundleText(withSmokeSample(body, data.inputs, smokeSplit(te, va), sampleRows(smokeSplit(te, va).rows, SMOKE_ROWS, SMOKE_SEED))) });
       return v;
     });
     const meta = { model: name, version: mv.version, runId: run.id, spec, data, bestIteration: booster.bestIteration ?? null, importance: topImportance(booster) };

@@ -37,12 +37,14 @@ export interface AuditEntry {
   id: number;
   at: string;
   actor: string;
-  action: 'register_version' | 'set_alias' | 'remove_alias';
+  action: 'register_version' | 'set_alias' | 'remove_alias' | 'set_traffic';
   model: string | null;
   version: number | null;
   alias: string | null;
   previousVersion: number | null;
   reason: string | null;
+  /** What changed, when the action has more to say (set_traffic: the traffic spec); absent otherwise. */
+  details?: unknown;
 }
 
 /** The model registry: versions with signatures, aliases that move atomically, and an append-only audit log. */
@@ -161,7 +163,20 @@ export class ModelRegistry {
       id: r.id as number, at: r.at as string, actor: r.actor as string, action: r.action as AuditEntry['action'], model: (r.model_name as string | null) ?? null,
       version: (r.version as number | null) ?? null, alias: (r.alias as string | null) ?? null, previousVersion: (r.previous_version as number | null) ?? null,
       reason: (r.reason as string | null) ?? null,
+      ...(typeof r.details === 'string' ? { details: JSON.parse(r.details) as unknown } : {}),
     }));
+  }
+
+  /**
+   * Records a change of a served model's traffic (a challenger set, changed or removed; `kiln serve`
+   * keeps the traffic itself): `version` is the challenger's (null when removed), `details` the spec.
+   */
+  recordTraffic(name: string, change: { version: number | null; previousVersion: number | null; details: unknown; reason: string; actor?: string }): AuditEntry {
+    if (!change.reason || !change.reason.trim()) throw new KilnError('USAGE', 'a traffic change needs a reason; it is kept in the audit log');
+    this.requireModel(name);
+    const e = { at: nowIso(), actor: change.actor ?? currentActor(), action: 'set_traffic' as const, model: name, version: change.version, alias: null, previousVersion: change.previousVersion, reason: change.reason };
+    const id = this.audit(e, change.details);
+    return { id, ...e, details: change.details };
   }
 
   requireModel(name: string): void {
@@ -171,10 +186,10 @@ export class ModelRegistry {
     throw new KilnError('MODEL_NOT_FOUND', `no model '${name}'${hint ? `; did you mean '${hint}'?` : ''} (models: ${names.length ? names.join(', ') : 'none yet'})`);
   }
 
-  private audit(e: Omit<AuditEntry, 'id'>): void {
-    this.db
-      .prepare('INSERT INTO audit_log (at, actor, action, model_name, version, alias, previous_version, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(e.at, e.actor, e.action, e.model, e.version, e.alias, e.previousVersion, e.reason);
+  private audit(e: Omit<AuditEntry, 'id' | 'details'>, details?: unknown): number {
+    return Number(this.db
+      .prepare('INSERT INTO audit_log (at, actor, action, model_name, version, alias, previous_version, reason, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(e.at, e.actor, e.action, e.model, e.version, e.alias, e.previousVersion, e.reason, details === undefined ? null : JSON.stringify(details)).lastInsertRowid);
   }
 }
 

@@ -2,7 +2,10 @@
  * Serving: `kiln serve` (decisions in the request path with reason codes), the decision log, models
  * swapped while serving, and batch scoring by the same code. See docs/serving.md.
  */
-export { loadLiveVersion } from './models/live.js';
+export { loadLiveVersion, openLiveVersion } from './models/live.js';
+export { openModelSet, type ModelSetOptions } from './models/set.js';
+export { validateLive, servedFeatures, SMOKE_TOLERANCE, type ServedFeature, type ValidationResult } from './models/validate.js';
+export { checkTraffic, refModel } from './models/spec.js';
 export { fixedModelSet } from './models/fixed.js';
 export { decidedBy, entityPoint } from './traffic.js';
 export type {

@@ -67,6 +67,8 @@ export interface ModelStatus {
   /** The last failed load or swap (the old version kept serving), if any since start. */
   readonly lastError: { readonly time: string; readonly version: number | null; readonly message: string } | null;
   readonly lastSwapAt: string | null;
+  /** What went live with a reservation (a version with no smoke sample: its scores were not re-checked). */
+  readonly warnings?: readonly string[];
 }
 
 /** The models a server serves. `route` is on the request path: synchronous and O(1). */

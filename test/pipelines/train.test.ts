@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/core/errors.js';
 import { loadModelForScoring, trainModel } from '../../src/pipelines/index.js';
+import { loadFeatureRegistry } from '../../src/features/index.js';
+import { loadLiveVersion, servedFeatures, validateLive } from '../../src/serve/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, Project } from '../../src/store/index.js';
 import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
@@ -102,6 +104,17 @@ describe('kiln train', () => {
     expect((err as KilnError).code).toBe('SIGNATURE_MISMATCH');
     expect((err as KilnError).message).toContain("feature 'spend_30d' is missing");
     expect((err as KilnError).message).toContain("feature 'income' is at definition version changed");
+  });
+
+  // serve (src/serve/models): what the online definitions serve matches what training produced, type by type
+  it('registers a version whose signature the online definitions serve, with a smoke sample that reproduces', () => {
+    const live = loadLiveVersion(project, 'credit@1');
+    const served = servedFeatures(loadFeatureRegistry(project.config.features));
+    const inputs = live.info.signature.features.filter((f) => !f.version?.startsWith('column:'));
+    expect(inputs.length).toBeGreaterThan(30);
+    expect(validateLive(live, { definitions: served })).toEqual({ warnings: [], smokeRows: 32, featuresChecked: inputs.length });
+    const types = new Set(inputs.map((f) => f.type));
+    expect(types.size).toBeGreaterThan(1); // more than DOUBLE: the type mapping is exercised
   });
 
   it('refuses a prohibited-basis feature as an input before training anything', async () => {
