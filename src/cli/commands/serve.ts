@@ -1,14 +1,49 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
+import { projectOption } from '../project-option.js';
 
 const out = (s: string): void => { process.stdout.write(`${s}\n`); };
 
+interface ServeCliFlags { port?: string; host?: string; models?: string; durability?: string; backend?: string; redisUrl?: string }
+
 /**
- * `kiln serve keygen`. (The `kiln serve` action itself, which opens the model set and the decision log
- * and calls `startServer`, is wired here once those parts are in.)
+ * `kiln serve`: opens the online store (when the config declares features), the models (registry-backed,
+ * swapped when their alias moves) and the decision log, then serves until SIGTERM or SIGINT, which drain
+ * requests in flight, flush the log and exit 0. `kiln serve keygen` makes an API key.
  */
 export function registerServe(program: Command): void {
-  const serve = program.command('serve').description('serve models over HTTP: decisions with reason codes, features, events (see docs/serving.md)');
+  const serve = program.command('serve').description('serve models over HTTP: decisions with reason codes, features, events (see docs/serving.md)')
+    .option('--port <n>', 'port (default $KILN_SERVE_PORT, else serve.port, else 8080; 0 picks a free one)')
+    .option('--host <host>', 'address to bind (default $KILN_SERVE_HOST, else serve.host, else 127.0.0.1; other than loopback needs API keys)')
+    .option('--models <refs>', 'comma-separated model references to serve, e.g. credit@champion (default $KILN_SERVE_MODELS, else serve.models)')
+    .option('--durability <mode>', 'decision log: durable (answer once the record is on disk) or buffered (default $KILN_DECISION_DURABILITY, else serve.durability, else durable)')
+    .option('--backend <name>', 'online store: embedded or redis (default $KILN_ONLINE_BACKEND, else online.backend, else embedded)')
+    .option('--redis-url <url>', 'the Redis of the online store (default $KILN_REDIS_URL, else online.redisUrl)')
+    .action(async (flags: ServeCliFlags, cmd: Command) => {
+      const [{ Project }, serveMod, onlineMod] = await Promise.all([import('../../store/index.js'), import('../../serve/index.js'), import('../../online/index.js')]);
+      const project = await Project.open(projectOption(cmd));
+      const opened: { close(): Promise<void> }[] = [];
+      try {
+        const settings = serveMod.serveSettings(project, { port: flags.port, host: flags.host, models: flags.models, durability: flags.durability });
+        serveMod.checkBinding(settings);
+        const online = project.config.features?.length
+          ? await onlineMod.openOnlineStore(project, { ...(flags.backend !== undefined ? { backend: flags.backend } : {}), ...(flags.redisUrl !== undefined ? { redisUrl: flags.redisUrl } : {}) })
+          : null;
+        if (online) opened.push(online);
+        const models = await serveMod.openModelSet(project, settings.models, {
+          pollMs: settings.pollMs, traffic: settings.traffic, ...(online ? { definitions: serveMod.servedFeatures(online.plan) } : {}),
+        });
+        opened.push(models);
+        const decisions = await serveMod.openDecisionLog(serveMod.decisionLogDir(project.paths.dataDir), { durability: settings.durability, flushMs: settings.flushMs });
+        opened.push(decisions);
+        const running = await serveMod.startServer(project, settings, { models, decisions, online, loadVersion: (ref: string) => serveMod.loadLiveVersion(project, ref) });
+        opened.length = 0; // the running server closes them now
+        await running.closed;
+      } finally {
+        for (const part of opened.reverse()) await part.close().catch(() => {});
+        project.close();
+      }
+    });
   serve
     .command('keygen')
     .description('make an API key: prints the key once, and the config entry (serve.apiKeys) that stores only its hash')
