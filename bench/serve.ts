@@ -3,7 +3,7 @@
  * - predict by entity id: 50 features read from the embedded online store, a 200-tree depth-6 model,
  *   reason codes on, the durable decision log: p99 <= 2 ms at 1,000 requests/s;
  * - saturated throughput >= 50% of the trivial route's; durable costs <= 20% of throughput against buffered;
- * - `kiln score` >= 200,000 rows/s for the same model from a table.
+ * (`kiln score` >= 200,000 rows/s from a table is measured by bench/score.ts.)
  * The world is the simulator's (seeded); the features are the demo's `credit_v1` plus six more (50
  * columns); the model is trained by `kiln train` with 200 rounds and no early stopping. Each server is a
  * `kiln serve` process of its own, and the load comes from another process (bench/serve-load.ts,
@@ -136,12 +136,13 @@ const more = [
 
 export default defineConfig({
   name: 'bench-serve',
-  features: [...DEMO_FEATURES, ...more, featureSet('bench_50', [...creditV1.features, ...more])],
+  features: [...DEMO_FEATURES, ...more, featureSet('bench_50', [...creditV1.features.map((name) => ({ name })), ...more] as never)],
   models: {
     credit: {
       spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
       label: { column: 'default_12m', availableAt: 'label_available_at' },
       features: 'bench_50',
+      minPositives: 3,
       split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' },
       params: { max_depth: 6, learning_rate: 0.03, n_estimators: 200, early_stopping_rounds: 1000000, min_child_weight: 1 },
       reasons: { ...DEMO_REASONS },
@@ -157,7 +158,7 @@ const trained = JSON.parse(kiln(['train', 'credit', '--json', '--force', '--quie
 kiln(['models', 'alias', 'set', `credit@${trained.version}`, 'champion', '--reason', 'bench']);
 const end = (JSON.parse(kiln(['tables', '--json'])) as { name: string; timeRange?: { to?: string } }[]).find((t) => t.name === 'transactions')!.timeRange!.to!;
 kiln(['online', 'materialize', '--as-of', end]);
-const ids = (JSON.parse(kiln(['tables', 'show', 'borrowers', '--limit', '2000', '--json'])) as { borrower_id: number }[]).map((r) => r.borrower_id);
+const ids = kiln(['tables', 'show', 'borrowers', '--limit', '2000', '--json']).trim().split('\n').map((l) => (JSON.parse(l) as { borrower_id: number }).borrower_id);
 const bodiesFile = join(dir, 'bodies.json');
 writeFileSync(bodiesFile, JSON.stringify(ids.map((id) => ({ rows: [{ entityId: id, asOf: end }], reasons: true }))));
 console.log(`setup: ${BORROWERS} borrowers x ${MONTHS} months, model v${trained.version}, online store as of ${end}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -176,12 +177,6 @@ for (const durability of ['durable', 'buffered'] as const) {
   await s.stop();
 }
 
-// ---- batch scoring from a table
-const tb = Date.now();
-kiln(['score', '--model', 'credit@champion', '--spine', 'loan_labels', '-o', join(dir, 'scores.parquet')]);
-const scoreSeconds = (Date.now() - tb) / 1000;
-const spineRows = (JSON.parse(kiln(['tables', '--json'])) as { name: string; rows: number }[]).find((t) => t.name === 'loan_labels')!.rows;
-
 console.log(`\nload average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
 const d = results.durable!;
 const b = results.buffered!;
@@ -192,7 +187,6 @@ printTable(['measure', 'figure', 'target', 'ratio to target'], [
   ['saturated: trivial / durable / buffered (req/s)', `${trivialMax.rps.toFixed(0)} / ${d.max.rps.toFixed(0)} / ${b.max.rps.toFixed(0)}`, '', ''],
   ['durable throughput / trivial', (d.max.rps / trivialMax.rps).toFixed(2), '>= 0.50', (d.max.rps / trivialMax.rps / 0.5).toFixed(2)],
   ['durable throughput / buffered', (d.max.rps / b.max.rps).toFixed(2), '>= 0.80', (d.max.rps / b.max.rps / 0.8).toFixed(2)],
-  [`kiln score, ${spineRows} rows from a table (rows/s, whole command)`, (spineRows / scoreSeconds).toFixed(0), '>= 200,000', (spineRows / scoreSeconds / 200_000).toFixed(2)],
 ]);
 const failed = [trivialFixed, trivialMax, d.fixed, d.max, b.fixed, b.max].reduce((n, l) => n + l.errors + l.non2xx, 0);
 console.log(`\nfailed requests in all runs: ${failed}`);
