@@ -8,7 +8,7 @@
  * columns); the model is trained by `kiln train` with 200 rounds and no early stopping. Each server is a
  * `kiln serve` process of its own, and the load comes from another process (bench/serve-load.ts,
  * autocannon, keep-alive connections on loopback). Each measurement follows a warm-up of the same load.
- *   npx tsx bench/serve.ts [--borrowers 8000] [--months 24] [--seconds 10] [--rate 1000] [--connections 8]
+ *   npx tsx bench/serve.ts [--borrowers 8000] [--months 24] [--seconds 10] [--rate 1000] [--connections 8] [--reasons 1] [--keep 0]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
@@ -23,12 +23,15 @@ const MONTHS = arg('months', 24);
 const SECONDS = arg('seconds', 10);
 const RATE = arg('rate', 1000);
 const CONNECTIONS = arg('connections', 8);
+const REASONS = arg('reasons', 1) === 1;
+/** --keep 1: leave the project directory (for profiling `kiln serve` by hand). */
+const KEEP = arg('keep', 0) === 1;
 const ROOT = join(import.meta.dirname, '..');
 const BIN = join(ROOT, 'bin', 'kiln.js');
 
 const { dir, cleanup } = tempDir('kiln-bench-serve-');
 const children: ChildProcess[] = [];
-process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); cleanup(); });
+process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); if (KEEP) console.log(`kept ${dir}`); else cleanup(); });
 
 function kiln(args: string[], env: NodeJS.ProcessEnv = {}): string {
   const r = spawnSync(process.execPath, [BIN, ...args, '--project', dir], { encoding: 'utf8', env: { ...process.env, ...env, NO_COLOR: '1' }, maxBuffer: 1 << 28 });
@@ -121,6 +124,9 @@ console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' 
 
 // ---- setup: a simulated world, 50 features, a 200-tree depth-6 model, the online store materialized
 const t0 = Date.now();
+// The world ends this month, so that requests read features as of now, as a live server does.
+const month = (k: number): string => { const d = new Date(); const m = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + k, 1)); return m.toISOString().slice(0, 10); };
+const START = month(-MONTHS + 1);
 copyFileSync(join(ROOT, 'examples', 'demo', 'features.ts'), join(dir, 'features.ts'));
 writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, count, countDistinct, featureSet, mean, sum } from 'kiln';
 import { DEMO_FEATURES, DEMO_REASONS, DEMO_REASON_GROUPS, creditV1, transactions, applications, repayments } from './features.js';
@@ -143,7 +149,7 @@ export default defineConfig({
       label: { column: 'default_12m', availableAt: 'label_available_at' },
       features: 'bench_50',
       minPositives: 3,
-      split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' },
+      split: { validFrom: '${month(-MONTHS + 7)}', testFrom: '${month(-MONTHS + 10)}', testTo: '${month(-MONTHS + 13)}' },
       params: { max_depth: 6, learning_rate: 0.03, n_estimators: 200, early_stopping_rounds: 1000000, min_child_weight: 1 },
       reasons: { ...DEMO_REASONS },
       reasonGroups: DEMO_REASON_GROUPS,
@@ -153,15 +159,14 @@ export default defineConfig({
 });
 `);
 kiln(['init', dir]);
-kiln(['sim', '--borrowers', String(BORROWERS), '--months', String(MONTHS), '--seed', '42']);
+kiln(['sim', '--borrowers', String(BORROWERS), '--months', String(MONTHS), '--seed', '42', '--start', START]);
 const trained = JSON.parse(kiln(['train', 'credit', '--json', '--force', '--quiet'])) as { version: number };
 kiln(['models', 'alias', 'set', `credit@${trained.version}`, 'champion', '--reason', 'bench']);
-const end = (JSON.parse(kiln(['tables', '--json'])) as { name: string; timeRange?: { to?: string } }[]).find((t) => t.name === 'transactions')!.timeRange!.to!;
-kiln(['online', 'materialize', '--as-of', end]);
+kiln(['online', 'materialize']);
 const ids = kiln(['tables', 'show', 'borrowers', '--limit', '2000', '--json']).trim().split('\n').map((l) => (JSON.parse(l) as { borrower_id: number }).borrower_id);
 const bodiesFile = join(dir, 'bodies.json');
-writeFileSync(bodiesFile, JSON.stringify(ids.map((id) => ({ rows: [{ entityId: id, asOf: end }], reasons: true }))));
-console.log(`setup: ${BORROWERS} borrowers x ${MONTHS} months, model v${trained.version}, online store as of ${end}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+writeFileSync(bodiesFile, JSON.stringify(ids.map((id) => ({ rows: [{ entityId: id }], reasons: REASONS }))));
+console.log(`setup: ${BORROWERS} borrowers x ${MONTHS} months, model v${trained.version}, world from ${START}, ${((Date.now() - t0) / 1000).toFixed(0)} s`);
 
 // ---- latency at a fixed rate, and saturated throughput
 const trivial = await startTrivial();
