@@ -3,11 +3,14 @@
  * argument), simulates a lending world into it, and prints what is there.
  *   npm run demo [-- DIR] [--borrowers N] [--months M] [--seed S]
  */
+import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { formatCount } from '../src/core/progress.js';
 import { buildTrainingSet } from '../src/features/training/index.js';
+import { materialize } from '../src/online/index.js';
 import { trainModel } from '../src/pipelines/index.js';
 import { simulate } from '../src/sim/index.js';
 import { Project, initProject, listTables } from '../src/store/index.js';
@@ -58,6 +61,7 @@ const { created } = await initProject(dir, { name: 'kiln-demo' });
 console.log(created.length ? `created ${created.length} paths` : 'project already there');
 
 const project = await Project.open({ project: dir });
+let closed = false;
 try {
   step('kiln sim: a seeded synthetic lending world');
   const summary = await simulate(project.offline, { borrowers: flag('borrowers', 40_000), months: flag('months', 24), seed: flag('seed', 42) }, { progress: true });
@@ -116,7 +120,54 @@ try {
   const report = join(dir, 'credit-report.html');
   copyFileSync(join(project.paths.artifactsDir, trained.runId, 'report.html'), report);
   console.log(`report: ${report} (open it in a browser)`);
-  console.log(`\nproject: ${dir}\nnext: cd ${dir} && npx kiln tables`);
-} finally {
+
+  step(`kiln online materialize: every borrower's features as of the world's end (${end})`);
+  const m2 = await materialize(project, { asOf: end, quiet: true });
+  console.log(`${formatCount(m2.events)} events of ${m2.sources.length} sources in ${m2.seconds.toFixed(1)}s`);
+  const applicants = (await project.offline.all<{ borrower_id: number }>(`SELECT borrower_id FROM applications ORDER BY applied_at DESC, borrower_id LIMIT 3`)).map((r) => Number(r.borrower_id));
   project.close();
+  closed = true;
+
+  step('kiln serve --models credit@champion: three applicants scored by id, with reason codes');
+  await serveDemo(dir, applicants, end);
+  console.log(`\nproject: ${dir}\nnext: cd ${dir} && npx kiln tables && npx kiln decisions list`);
+} finally {
+  if (!closed) project.close();
+}
+
+/** Starts `kiln serve` on a free port, scores the applicants, shows one decision record, and stops it (SIGTERM). */
+async function serveDemo(projectDir: string, ids: number[], asOf: string): Promise<void> {
+  const port = await new Promise<number>((ok) => { const s = createNetServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => ok(p)); }); });
+  const bin = fileURLToPath(new URL('../bin/kiln.js', import.meta.url));
+  const server = spawn(process.execPath, [bin, 'serve', '--project', projectDir, '--port', String(port), '--models', 'credit@champion'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const exited = new Promise<number | null>((ok) => server.once('exit', (code) => ok(code)));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    for (let t = Date.now(); ; await new Promise((r) => setTimeout(r, 100))) {
+      if (server.exitCode !== null) throw new Error(`kiln serve exited with ${server.exitCode}`);
+      if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) break;
+      if (Date.now() - t > 60_000) throw new Error('kiln serve was not ready within 60 s');
+    }
+    const res = await fetch(`${url}/v1/models/credit/predict`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ rows: ids.map((entityId) => ({ entityId, asOf })), reasons: true }),
+    });
+    const body = (await res.json()) as { results: { decisionId: string; version: number; entityId: string; score: { probability: number; points: number; declined: boolean }; reasons: { text: string }[] | null }[] };
+    if (!res.ok) throw new Error(`predict answered ${res.status}: ${JSON.stringify(body)}`);
+    console.log(`POST ${url}/v1/models/credit/predict  (${ids.length} rows, reasons: true)`);
+    for (const r of body.results) {
+      console.log(`  borrower ${r.entityId.padStart(6)}: credit v${r.version}  PD ${(r.score.probability * 100).toFixed(1).padStart(5)}%  ${r.score.points.toFixed(0)} points  ${r.score.declined ? 'DECLINE' : 'approve'}`);
+      for (const reason of (r.reasons ?? []).slice(0, 3)) console.log(`      - ${reason.text}`);
+    }
+    const id = body.results[0]!.decisionId;
+    const rec = (await (await fetch(`${url}/v1/decisions/${id}`)).json()) as Record<string, unknown>;
+    const features = rec.features as Record<string, unknown>;
+    console.log(`GET ${url}/v1/decisions/${id}  (the durable decision record; also: kiln decisions show ${id})`);
+    console.log(`  time ${String(rec.time)}, model ${String(rec.model)} v${String(rec.version)}, decided by ${String(rec.decidedBy)}, latency ${Number(rec.latencyMs).toFixed(2)} ms`);
+    console.log(`  ${Object.keys(features).length} features as used, e.g. ${Object.entries(features).slice(0, 4).map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toFixed(2)) : String(v)}`).join(', ')}`);
+  } finally {
+    server.kill('SIGTERM');
+    const code = await exited;
+    console.log(`kiln serve stopped (SIGTERM: drained, decision log flushed; exit code ${code})`);
+  }
 }
