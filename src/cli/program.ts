@@ -6,6 +6,7 @@ import { registerInit } from './commands/init.js';
 import { registerModels } from './commands/models.js';
 import { registerOnline } from './commands/online.js';
 import { registerRuns } from './commands/runs.js';
+import { registerScore } from './commands/score.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerSim } from './commands/sim.js';
 import { registerTables } from './commands/tables.js';
@@ -40,6 +41,7 @@ export function buildProgram(): Command {
   registerTrain(program);
   registerRuns(program);
   registerModels(program);
+  registerScore(program);
   registerGbdt(program);
   return program;
 }

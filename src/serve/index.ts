@@ -9,3 +9,4 @@ export type {
   FeatureValue, LiveVersion, ChallengerMode, TrafficSpec, ModelRoute, ModelEvent, ModelStatus, ModelSet, VersionScore,
   DecisionRecord, Durability, DecisionLogStats, DecisionWriter,
 } from './types.js';
+export { scoreBatch, BATCH_CHUNK_ROWS, type ScoreBatchOptions, type ScoreBatchResult } from './batch.js';
