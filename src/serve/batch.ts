@@ -164,22 +164,36 @@ async function streamScores(reader: DuckDBConnection, source: BatchSource, live:
     filled = 0;
     o.progress.update(done);
   };
-  for (;;) {
-    if (o.signal?.aborted) return done;
-    const chunk = await result.fetchChunk();
-    if (!chunk || chunk.rowCount === 0) break;
-    let at = 0;
-    const n = chunk.rowCount;
-    while (at < n) {
-      // A DuckDB chunk (2,048 rows) may straddle the end of a scoring chunk: copy what fits.
-      const take = Math.min(n - at, size - filled);
-      copyChunk(chunk, at, take, rowIds, cols, codes, filled);
-      filled += take;
-      at += take;
-      if (filled === size) flush();
+  const stop = async (): Promise<number> => {
+    // A result left half-read keeps the database open after its connection closes: end it.
+    reader.interrupt();
+    try { while (((await result.fetchChunk())?.rowCount ?? 0) > 0) { /* interrupted: at most one more chunk */ } } catch { /* the interrupt */ }
+    return done;
+  };
+  try {
+    for (;;) {
+      if (o.signal?.aborted) return await stop();
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      let at = 0;
+      const n = chunk.rowCount;
+      while (at < n) {
+        // A DuckDB chunk (2,048 rows) may straddle the end of a scoring chunk: copy what fits.
+        const take = Math.min(n - at, size - filled);
+        copyChunk(chunk, at, take, rowIds, cols, codes, filled);
+        filled += take;
+        at += take;
+        if (filled === size) {
+          flush();
+          if (o.signal?.aborted) return await stop();
+        }
+      }
     }
+    flush();
+  } catch (e) {
+    await stop();
+    throw e;
   }
-  flush();
   return done;
 }
 

@@ -6,7 +6,10 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerScore } from '../../src/cli/commands/score.js';
+import { exitCode } from '../../src/core/error-codes.js';
 import { Rng } from '../../src/core/rng.js';
 import { trainModel, type ScoreRow } from '../../src/pipelines/index.js';
 import { loadLiveVersion, scoreBatch, type ScoreBatchOptions } from '../../src/serve/index.js';
@@ -109,5 +112,119 @@ describe('kiln score, plain-table model', () => {
       const want = (s.reasons![i] ?? []).map((x) => ({ reason: x.reason, text: x.text, contribution: x.contribution }));
       expect(JSON.parse(g.r as string)).toEqual(want);
     });
+  });
+});
+
+describe('kiln score: errors, before any work', () => {
+  const base = (o: Partial<ScoreBatchOptions>): ScoreBatchOptions => ({ model: 'risk@champion', spine: 'borrowers', output: join(ctx.dir, 'err.parquet'), ...quiet, ...o });
+
+  it('names an unknown model or alias', async () => {
+    expect((await fails(scoreBatch(project, base({ model: 'rsik@champion' })), 'MODEL_NOT_FOUND')).message).toContain("'rsik'");
+    expect((await fails(scoreBatch(project, base({ model: 'risk@champoin' })), 'ALIAS_NOT_FOUND')).message).toMatch(/no alias 'champoin'; did you mean 'champion'\?/);
+  });
+
+  it('names a missing table (with the tables there) or file', async () => {
+    expect((await fails(scoreBatch(project, base({ spine: 'borrower' })), 'TABLE_NOT_FOUND')).message).toMatch(/table 'borrower' does not exist; did you mean 'borrowers'\? \(tables: borrowers, training_risk\)\. Pass a table of the offline store or a \.parquet\/\.csv file$/);
+    expect((await fails(scoreBatch(project, base({ spine: join(ctx.dir, 'nope.csv') })), 'FILE_NOT_FOUND')).message).toContain('nope.csv does not exist');
+  });
+
+  it('refuses both or neither of spine and entities, a bad --as-of, --as-of with a spine, an output that is not .parquet/.csv', async () => {
+    expect((await fails(scoreBatch(project, base({ spine: undefined })), 'USAGE')).message).toMatch(/--spine TABLE\|FILE .* or --entities FILE/);
+    expect((await fails(scoreBatch(project, base({ entities: 'ids.txt' })), 'USAGE')).message).toContain('not both');
+    expect((await fails(scoreBatch(project, base({ spine: undefined, entities: 'ids.txt', asOf: 'yesterday' })), 'USAGE')).message).toContain("--as-of 'yesterday' is not a time");
+    expect((await fails(scoreBatch(project, base({ spine: undefined, entities: 'ids.txt', asOf: '2025-01-01T00:00:00+02:00' })), 'USAGE')).message).toContain('UTC');
+    expect((await fails(scoreBatch(project, base({ asOf: '2025-01-01T00:00:00Z' })), 'USAGE')).message).toContain('--as-of applies to --entities');
+    expect((await fails(scoreBatch(project, base({ output: join(ctx.dir, 'x.json') })), 'USAGE')).message).toContain('.parquet or .csv');
+  });
+
+  it('refuses entity ids for a model over plain columns', async () => {
+    writeFileSync(join(ctx.dir, 'ids.txt'), '1\n2\n');
+    expect((await fails(scoreBatch(project, base({ spine: undefined, entities: join(ctx.dir, 'ids.txt') })), 'USAGE')).message).toContain('takes no features');
+  });
+
+  it('checks the signature: a missing input column (listing the columns there), a column of another type', async () => {
+    await project.offline.run('CREATE OR REPLACE TABLE partial AS SELECT id, utilisation, age, region FROM borrowers');
+    const m = (await fails(scoreBatch(project, base({ spine: 'partial' })), 'SIGNATURE_MISMATCH')).message;
+    expect(m).toContain("column 'late_count' is missing from table 'partial' (columns: id, utilisation, age, region)");
+    const t = (await fails(scoreBatch(project, base({ spine: join(ctx.dir, 'bad-types.csv') })), 'SIGNATURE_MISMATCH')).message;
+    expect(t).toContain("feature 'age' is VARCHAR, the model was trained on BIGINT");
+  });
+
+  it('names a key or time column the spine lacks, with its columns', async () => {
+    const m = (await fails(scoreBatch(project, base({ key: 'borrower_id' })), 'SPINE_INVALID')).message;
+    expect(m).toBe("table 'borrowers' has no key column 'borrower_id' (columns: id, utilisation, late_count, age, region, bad)");
+    expect((await fails(scoreBatch(project, base({ time: 'applied_at' })), 'SPINE_INVALID')).message).toContain("no time column 'applied_at'");
+  });
+});
+
+/** A writable that collects lines, and calls `onLine` for each (the progress stream of a run). */
+function lines(onLine: (line: string) => void = () => {}): Writable & { text: string[] } {
+  const w = new Writable({
+    write(chunk, _enc, cb) {
+      for (const l of String(chunk).split('\n').filter(Boolean)) { w.text.push(l); onLine(l); }
+      cb();
+    },
+  }) as Writable & { text: string[] };
+  w.text = [];
+  return w;
+}
+
+describe('kiln score: progress and atomic output', () => {
+  it('prints progress lines when not on a TTY: rows done of the total, rate, then the final line', async () => {
+    const stream = lines();
+    await scoreBatch(project, { model: 'risk@1', spine: 'borrowers', output: join(ctx.dir, 'p.parquet'), chunkRows: 500, threads: 1, progress: { stream, plainIntervalSeconds: 0 } });
+    const bars = stream.text.filter((l) => l.startsWith('score risk@1  '));
+    expect(bars.length).toBeGreaterThanOrEqual(6);
+    expect(bars[0]).toMatch(/^score risk@1 {2}16\.7% {2}500\/3000 rows {2}ETA \S+ {2}\S+ rows\/s$/);
+    expect(bars.at(-1)).toMatch(/^score risk@1 {2}100\.0% {2}3000\/3000 rows {2}\S+ rows\/s {2}in \S+ {2}\d+ declined$/);
+    expect(stream.text.join('\n')).not.toContain('\r');
+    expect(stream.text[0]).toMatch(/^score risk@1: version 1, 3000 rows \(columns of table 'borrowers'\) -> .*p\.parquet$/);
+  });
+
+  it('stops when interrupted mid-way: the old output stays as it was, no partial file, no staging table', async () => {
+    const out = join(ctx.dir, 'kept.parquet');
+    writeFileSync(out, 'the previous scores');
+    const ac = new AbortController();
+    const stream = lines((l) => { if (l.includes('rows/s')) ac.abort(new Error('interrupted by SIGINT')); });
+    const e = await fails(scoreBatch(project, { model: 'risk@1', spine: 'borrowers', output: out, chunkRows: 300, threads: 1, signal: ac.signal, progress: { stream, plainIntervalSeconds: 0 } }), 'INTERRUPTED');
+    expect(e.message).toMatch(/^scoring interrupted after 300 rows; .*kept\.parquet was not written \(a file already there is unchanged\)$/);
+    expect(readFileSync(out, 'utf8')).toBe('the previous scores');
+    expect(readdirSync(ctx.dir).filter((f) => f.includes('.partial-'))).toEqual([]);
+    expect(await read(`SELECT table_name FROM duckdb_tables() WHERE table_name LIKE '__kiln_stage_%'`)).toEqual([]);
+  });
+
+  it('removes the partial file a killed run left, and replaces the output whole', async () => {
+    const out = join(ctx.dir, 'again.parquet');
+    const stale = join(ctx.dir, '.again.parquet.partial-999999999');
+    writeFileSync(stale, 'half a file');
+    await scoreBatch(project, { model: 'risk@1', spine: 'borrowers', output: out, ...quiet });
+    expect(existsSync(stale)).toBe(false);
+    expect((await read(`SELECT count(*)::INT AS n FROM read_parquet('${out}')`))[0]!.n).toBe(N);
+  });
+});
+
+/** Runs `kiln --project DIR score ARGS` in process (the command as registered), for its errors. */
+async function scoreCommand(args: string[]): Promise<unknown> {
+  const program = new Command().name('kiln').option('-p, --project <dir>').exitOverride();
+  registerScore(program);
+  return program.parseAsync(['node', 'kiln', '--project', ctx.dir, 'score', ...args]);
+}
+
+describe('kiln score (the command)', () => {
+  it('scores and prints a summary line (the binary: the command is registered)', async () => {
+    project.releaseOffline(); // the command opens the offline store itself
+    const ok = await kiln(['score', '-m', 'risk@champion', '--spine', 'borrowers', '-o', 'cli.csv', '--quiet'], ctx.dir);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^risk version 1 \(risk@champion\): 3000 rows scored, \d+ declined -> .*cli\.csv \(csv\); /);
+    expect(readFileSync(join(ctx.dir, 'cli.csv'), 'utf8').split('\n')[0]).toBe('id,as_of,model,version,probability,calibrated,points,declined');
+  });
+
+  it('refuses bad flags with USAGE (exit 64)', async () => {
+    const both = await fails(scoreCommand(['-m', 'risk', '--spine', 'borrowers', '--entities', 'ids.txt', '-o', 'x.parquet', '--quiet']), 'USAGE');
+    expect(both.message).toContain('give --spine or --entities, not both');
+    expect(exitCode(both)).toBe(64);
+    expect((await fails(scoreCommand(['-m', 'risk', '--spine', 'borrowers', '-o', 'x.parquet', '--reasons', 'some']), 'USAGE')).message).toBe('--reasons some: give --reasons (declined rows) or --reasons all (every row)');
+    expect((await fails(scoreCommand(['-m', 'risk', '--spine', 'borrowers', '-o', 'x.parquet', '--chunk-rows', '0']), 'USAGE')).message).toBe('--chunk-rows 0: expected a whole number >= 1');
   });
 });
