@@ -138,9 +138,16 @@ export async function batchSource(project: Project, live: LiveVersion, opts: Bat
     if (columnInputs.length) throw new KilnError('USAGE', `${live.ref} also takes spine columns (${columnInputs.join(', ')}): score a spine that holds them (--spine), not a file of entity ids`);
     await project.offline.run(`COPY (SELECT ${quoteIdent(col.name)} AS ${quoteIdent(entity.key)}, CAST(${quoteLiteral(opts.asOf!)} AS TIMESTAMPTZ)::TIMESTAMP AS as_of FROM ${relation}) TO ${quoteLiteral(spineFile)} (FORMAT parquet)`);
   } else {
-    const input: SpineInput = isFileArgument(opts.spine!)
-      ? { file: requireFile(opts.spine!, 'spine file'), ...(opts.key ? { key: opts.key } : {}), ...(opts.time ? { timestamp: opts.time } : {}) }
-      : { table: opts.spine!, ...(opts.key ? { key: opts.key } : {}), ...(opts.time ? { timestamp: opts.time } : {}) };
+    const file = isFileArgument(opts.spine!) ? requireFile(opts.spine!, 'spine file') : null;
+    // Unless told, a spine with the columns the model's own spine was keyed and timed by uses them.
+    const spec = project.config.models[live.name]?.spine;
+    const there = file ? await columnsOf(project, fileRelation(file, 'spine file')).catch(() => [])
+      : (await project.offline.tableExists(opts.spine!)) ? await columnsOf(project, quoteIdent(opts.spine!)) : [];
+    const has = (c: string | undefined): c is string => c !== undefined && there.some((x) => x.name === c);
+    const key = opts.key ?? (has(spec?.key) ? spec.key : undefined);
+    const time = opts.time ?? (has(spec?.timestamp) ? spec.timestamp : undefined);
+    const named = { ...(key ? { key } : {}), ...(time ? { timestamp: time } : {}) };
+    const input: SpineInput = file ? { file, ...named } : { table: opts.spine!, ...named };
     const prepared = await prepareSpine(project, input, { entity, sources, reserved, strict: true });
     try {
       keyName = prepared.keyColumn;
