@@ -7,13 +7,13 @@
  *
  * Speed: the input columns are streamed out of DuckDB on a second connection, each DOUBLE vector copied
  * with one memcpy (categorical inputs as text, mapped to their codes), gathered into chunks of
- * `chunkRows` (65,536: the booster predicts chunks that size on all cores) and scored column-wise
+ * `chunkRows` (65,536: the booster predicts chunks that size on its threads) and scored column-wise
  * (`ModelBundle.scoreColumns`, no per-row objects); scores go back through the columnar appender and
  * one COPY writes the output atomically (batch-output.ts). Ctrl-C stops between chunks; nothing is
  * written then.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { KilnError } from '../core/errors.js';
@@ -42,7 +42,7 @@ export interface ScoreBatchOptions extends BatchInputOptions {
   /** Stops between chunks with INTERRUPTED (and interrupts a running query); nothing is written. */
   readonly signal?: AbortSignal;
   readonly chunkRows?: number;
-  /** Threads of the booster's predict (default: every core; 1: the calling thread only). */
+  /** Threads of the booster's predict (default: every core when there are more than two; 1: the calling thread only). */
   readonly threads?: number;
 }
 
@@ -115,7 +115,10 @@ export async function scoreBatch(project: Project, opts: ScoreBatchOptions): Pro
     const scoreStarted = performance.now();
     sink = await ScoreSink.open(project, Boolean(opts.reasons));
     reader = await project.offline.connect();
-    if (source.rows >= BATCH_CHUNK_ROWS && opts.threads !== 1) await live.bundle.booster.startThreads(opts.threads);
+    // Predict threads pay for themselves on many cores and many rows; on two cores (measured: bench/score.ts) the
+    // copies into shared memory cost more than the second core gives.
+    const threads = opts.threads ?? (availableParallelism() > 2 ? availableParallelism() : 1);
+    if (threads > 1 && source.rows >= 2 * BATCH_CHUNK_ROWS) await live.bundle.booster.startThreads(threads);
     const progress = new Progress({ label: `score ${live.ref}`, total: source.rows, unit: 'rows', ...(opts.quiet ? { quiet: true } : {}), ...opts.progress });
     try {
       done = await streamScores(reader, source, live, sink, { chunkRows: opts.chunkRows ?? BATCH_CHUNK_ROWS, reasons: opts.reasons ?? false, signal: opts.signal, progress });
