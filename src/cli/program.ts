@@ -8,6 +8,7 @@ import { registerModels } from './commands/models.js';
 import { registerOnline } from './commands/online.js';
 import { registerRuns } from './commands/runs.js';
 import { registerServe } from './commands/serve.js';
+import { registerScore } from './commands/score.js';
 import { registerIngest } from './commands/ingest.js';
 import { registerSim } from './commands/sim.js';
 import { registerTables } from './commands/tables.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerRuns(program);
   registerModels(program);
   registerServe(program);
+  registerScore(program);
   registerGbdt(program);
   registerDecisions(program);
   return program;

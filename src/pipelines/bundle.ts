@@ -222,15 +222,29 @@ export class ModelBundle {
    * as high as it is), `false` (the default) for none.
    */
   score(rows: readonly ScoreRow[], opts: { reasons?: boolean | 'all' } = {}): BundleScores {
-    const cols = this.columns(rows);
-    const probability = this.booster.predict(cols);
+    return this.scoreColumns(this.columns(rows), opts);
+  }
+
+  /** The code of a categorical input's value (index in its training dictionary); NaN when unseen; null when the input is numeric. */
+  categoryCodes(input: number): ReadonlyMap<string, number> | null {
+    return this.codes[input] ?? null;
+  }
+
+  /**
+   * Scores input columns as `columns(rows)` makes them (one Float64Array per input in the model's order,
+   * categories as their codes, NaN for missing): the path `score` takes after building the columns, for
+   * callers that read columns directly (batch scoring reads them from DuckDB vectors).
+   */
+  scoreColumns(cols: readonly Float64Array[], opts: { reasons?: boolean | 'all' } = {}): BundleScores {
+    const n = cols[0]?.length ?? 0;
+    const probability = this.booster.predict(cols as Float64Array[]);
     const calibrated = this.calibrator ? this.calibrator.apply(probability) : null;
     const points = this.scaling.toPointsArray(probability);
     const declined = Uint8Array.from(probability, (p) => (p >= this.json.cutoff ? 1 : 0));
     const rc = this.json.reasons;
     let reasons: BundleScores['reasons'] = null;
     if (opts.reasons && rc) {
-      reasons = new Array<ReasonCode[] | null>(rows.length).fill(null);
+      reasons = new Array<ReasonCode[] | null>(n).fill(null);
       const idx = opts.reasons === 'all' ? [...declined.keys()] : [...declined.keys()].filter((i) => declined[i] === 1);
       if (idx.length) {
         const f = cols.length;

@@ -7,6 +7,7 @@ export { lockInfoPath, readLockInfo, type LockInfo } from './lock.js';
 export { ingest, type IngestOptions, type IngestResult } from './ingest/index.js';
 export { listTables, showTable, type TableInfo, type TableRows } from './tables.js';
 export { ColumnarAppender, enumOf, ENUM_NULL_U8, ENUM_NULL_U16, CHUNK_ROWS, type ColumnBuffers, type ColumnKind, type ColumnSchema } from './columnar.js';
+export { readDoubles } from './columnar-read.js';
 export { tableChecksum, tableChecksums } from './checksum.js';
 export { quoteIdent, quoteLiteral } from './sql.js';
 export { NumericFile, NUMERIC_TYPE, checkReadable, type NumericColumns, type NumericFileOptions } from './numeric-file.js';

@@ -139,6 +139,15 @@ export class OfflineStore {
     return con;
   }
 
+  /**
+   * Another connection to the open store, for the caller to close: a query streamed on it keeps going
+   * while the main connection writes (a write on the connection that streams ends the stream early).
+   */
+  async connect(): Promise<DuckDBConnection> {
+    await this.ready();
+    return this.instance!.connect();
+  }
+
   /** A fresh, unique name for a staging table; staging tables never collide with user tables. */
   stagingName(purpose: string): string {
     return `__kiln_stage_${purpose.replace(/[^A-Za-z0-9_]/g, '_')}_${process.pid}_${Date.now().toString(36)}_${stageCounter++}`;
