@@ -3,7 +3,7 @@
  * store, two trained versions of a credit model. Every route, every error class, canary and shadow.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DecisionRecord } from '../../src/serve/index.js';
+import { DECISION_ID_RE, type DecisionRecord } from '../../src/serve/index.js';
 import { buildWorld, route, testServer, type TestServer, type World } from './http-helpers.js';
 
 let world: World;
@@ -30,7 +30,7 @@ describe('POST /v1/models/:name/predict', () => {
     expect(r.status).toBe(200);
     const [res] = r.body.results;
     expect(res).toMatchObject({ model: 'credit', version: 1, entityId: String(eid) });
-    expect(res.decisionId).toMatch(/^[0-9a-f]{28}$/);
+    expect(res.decisionId).toMatch(DECISION_ID_RE);
     expect(res.score.raw).toBeGreaterThan(0);
     expect(res.score.raw).toBeLessThan(1);
     expect(typeof res.score.points).toBe('number');
@@ -277,12 +277,13 @@ describe('the other routes', () => {
     const t = await testServer({ routes: [route(world.v1)], online: world.online });
     const pending = predict({ entityId: eid }, t.app);
     await new Promise((r) => setImmediate(r));
-    const closing = t.close();
+    const closing = t.app.close();
     const done = await pending;
     expect(done.body).toMatchObject({ results: [{ model: 'credit' }] });
     expect(done.status).toBe(200);
     await closing;
     expect(t.decisions.closed).toBe(true);
     expect((await t.decisions.records()).map((r) => r.id)).toEqual([done.body.results[0].decisionId]);
+    await t.close();
   });
 });
