@@ -36,6 +36,8 @@ export function registerServe(program: Command): void {
         opened.push(models);
         const decisions = await serveMod.openDecisionLog(serveMod.decisionLogDir(project.paths.dataDir), { durability: settings.durability, flushMs: settings.flushMs });
         opened.push(decisions);
+        if (decisions.tookOver) process.stderr.write(`kiln serve: decision log: took over the writer lock of pid ${decisions.tookOver.pid} (since ${decisions.tookOver.since}), which no longer runs\n`);
+        for (const t of decisions.recovered) process.stderr.write(`kiln serve: decision log: ${t.file} line ${t.line} was torn by a crash (${t.bytes} bytes, never acknowledged); readers skip it\n`);
         const running = await serveMod.startServer(project, settings, { models, decisions, online, loadVersion: (ref: string) => serveMod.loadLiveVersion(project, ref) });
         opened.length = 0; // the running server closes them now
         await running.closed;

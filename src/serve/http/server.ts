@@ -5,7 +5,7 @@
  * status of its code (src/core/error-codes.ts): a KilnError as it is, Fastify's own parse, validation and
  * body-limit errors as REQUEST_INVALID / PAYLOAD_TOO_LARGE, and anything else as a 500 INTERNAL logged
  * with its stack (a bug, never the client's fault). `close()` stops accepting, waits for requests in
- * flight, then flushes and closes the decision log.
+ * flight (then closes the keep-alive connections they held), then flushes and closes the decision log.
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { KilnError } from '../../core/errors.js';
@@ -95,7 +95,13 @@ export function createServer(opts: ServerOptions): KilnServer {
     const scope = req.routeOptions.config.scope;
     if (scope && keys.enabled) req.caller = keys.authorize(req.headers as Record<string, string | undefined>, scope);
   });
-  const settle = (req: object): void => { if (open.delete(req) && --inFlight === 0 && idle) idle(); };
+  const settle = (req: object): void => {
+    if (!open.delete(req) || --inFlight > 0) return;
+    idle?.();
+    // Draining: the keep-alive connections that were busy when close() began are idle now. Close them, else
+    // the server's close waits until their clients hang up (Fastify's keep-alive timeout: 72 s).
+    if (draining) setImmediate(() => app.server.closeIdleConnections());
+  };
   app.addHook('onRequestAbort', async (req) => settle(req));
   app.addHook('onResponse', async (req, reply) => {
     settle(req);
