@@ -61,8 +61,11 @@ export interface ShapTables {
   /** Per tree: its tables, or null for the recursion. */
   trees: (TableTree | null)[];
   table: Float64Array;
-  /** Per-slot masks, scratch for one tree. */
+  /** Per-slot scratch for one tree: masks, then subtree sums of Q(A). */
   masks: Int32Array;
+  sums: Float64Array;
+  /** The row in float32, scratch. */
+  xf: Float32Array;
   plan: TablePlan;
 }
 
@@ -197,7 +200,7 @@ function fillTables(d: Draft, table: Float64Array, at: number, prod: Float64Arra
 }
 
 /** Builds the tables of every tree that qualifies, in tree order, within `maxBytes`. */
-export function buildTables(trees: readonly ShapTree[], maxBytes = TABLE_MAX_BYTES): ShapTables {
+export function buildTables(trees: readonly ShapTree[], nFeatures: number, maxBytes = TABLE_MAX_BYTES): ShapTables {
   const t0 = performance.now();
   const drafts: (Draft | null)[] = [];
   let total = 0;
@@ -224,21 +227,26 @@ export function buildTables(trees: readonly ShapTree[], maxBytes = TABLE_MAX_BYT
   }
   const tableTrees = out.filter((t) => t !== null).length;
   const recursionTrees = trees.filter((t, i) => t.feature.length > 1 && out[i] === null).length;
-  return { trees: out, table, masks: new Int32Array(slots), plan: { tableTrees, recursionTrees, tableBytes: used * 8, buildMs: performance.now() - t0 } };
+  return { trees: out, table, masks: new Int32Array(slots), sums: new Float64Array(slots), xf: new Float32Array(nFeatures), plan: { tableTrees, recursionTrees, tableBytes: used * 8, buildMs: performance.now() - t0 } };
 }
 
-/** Adds one tree's contributions for row x to phi[o + feature]. */
-export function tableShap(t: TableTree, table: Float64Array, M: Int32Array, x: ArrayLike<number>, phi: Float64Array, o: number): void {
+/**
+ * Adds one tree's contributions for row x to phi[o + feature]. xf is x rounded to float32 (routing
+ * compares fround(x) < threshold; categorical nodes also look at x's sign); M and Q are per-slot scratch (masks, then sums of Q(A) per subtree).
+ * A leaf adds Q(A) + (1 - z_k)/z_k · Q(A\{k}) to each feature k of A; every feature of U then loses
+ * Q(A), which is added up the tree and taken once per feature at the node that first uses it.
+ */
+export function tableShap(t: TableTree, table: Float64Array, M: Int32Array, Q: Float64Array, x: ArrayLike<number>, xf: Float32Array, phi: Float64Array, o: number): void {
   const nI = t.feature.length;
   const { threshold, defaultLeft, isCat, lo, hi, setBit, keep, feature } = t;
   M[0] = 0;
   for (let i = 0; i < nI; i++) {
     const m = M[i]!;
-    const v = x[feature[i]!]!;
+    const v = xf[feature[i]!]!;
     let left: boolean;
     if (v !== v) left = defaultLeft[i] === 1;
-    else if (isCat[i] === 1) left = !(v >= 0 && hasCode(t.cats[i]!, Math.trunc(Math.fround(v))));
-    else left = Math.fround(v) < threshold[i]!;
+    else if (isCat[i] === 1) left = !(x[feature[i]!]! >= 0 && hasCode(t.cats[i]!, Math.trunc(v)));
+    else left = v < threshold[i]!;
     const hot = m | setBit[i]!;
     const cold = m & keep[i]!;
     M[lo[i]!] = left ? hot : cold;
@@ -250,10 +258,17 @@ export function tableShap(t: TableTree, table: Float64Array, M: Int32Array, x: A
     const A = M[nI + j]!;
     const base = tabOff[j]!;
     const q = table[base + A]!;
-    for (let k = leafOff[j]!, e = leafOff[j + 1]!, bit = 1; k < e; k++, bit <<= 1) {
-      const f = o + leafFeat[k]!;
-      if (A & bit) phi[f]! += leafCoef[k]! * table[base + (A ^ bit)]!;
-      else phi[f]! -= q;
+    Q[nI + j] = q;
+    const off = leafOff[j]!;
+    for (let B = A; B !== 0; B &= B - 1) {
+      const bit = B & -B;
+      const k = off + 31 - Math.clz32(bit);
+      phi[o + leafFeat[k]!]! += q + leafCoef[k]! * table[base + (A ^ bit)]!;
     }
+  }
+  for (let i = nI - 1; i >= 0; i--) {
+    const s = Q[lo[i]!]! + Q[hi[i]!]!;
+    Q[i] = s;
+    if (setBit[i] !== 0) phi[o + feature[i]!]! -= s;
   }
 }

@@ -101,7 +101,7 @@ function expected(c: ShapContext, nTrees: number): Float64Array {
 }
 
 function tablesOf(c: ShapContext): ShapTables {
-  return (c.tables ??= buildTables(c.trees));
+  return (c.tables ??= buildTables(c.trees, c.nFeatures));
 }
 
 /** Contributions of one row (values in model order) into out[o..o + K * (F + 1)), bias included; tables null: recursion only. */
@@ -111,9 +111,13 @@ function explainInto(c: ShapContext, tables: ShapTables | null, x: ArrayLike<num
     out.fill(0, o + k * S, o + k * S + c.nFeatures);
     out[o + k * S + c.nFeatures] = bias[k]!;
   }
+  if (tables) {
+    const xf = tables.xf;
+    for (let j = 0; j < c.nFeatures; j++) xf[j] = x[j]!;
+  }
   for (let t = 0; t < nTrees; t++) {
     const fast = tables ? tables.trees[t] : null;
-    if (fast) tableShap(fast, tables!.table, tables!.masks, x, out, o + c.group[t]! * S);
+    if (fast) tableShap(fast, tables!.table, tables!.masks, tables!.sums, x, tables!.xf, out, o + c.group[t]! * S);
     else {
       const tree = c.trees[t]!;
       if (tree.feature.length > 1) treeShap(c.path, tree, x, out, o + c.group[t]! * S, 0, 0, 0, 1, 1, -1);
