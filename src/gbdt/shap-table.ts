@@ -24,7 +24,11 @@ export const TABLE_MAX_FEATURES = 12;
 /** Most bytes of tables per model; trees past it (in order) use the recursion. */
 export const TABLE_MAX_BYTES = 64 * 2 ** 20;
 
-/** One tree in table form: internal nodes renumbered in preorder; child slots < nInternal are internal nodes, the rest leaves. */
+/**
+ * One tree in table form: internal nodes renumbered in preorder; child slots < nInternal are internal
+ * nodes, the rest leaves. Leaves are explained in units: a pair (the two leaf children of one node,
+ * whose feature p is at bit p) shares one table; any other leaf has its own.
+ */
 export interface TableTree {
   feature: Int32Array;
   threshold: Float32Array;
@@ -38,12 +42,26 @@ export interface TableTree {
   /** The hot child's mask is mask | setBit (the feature's bit when first used on the path), the cold child's mask & keep. */
   setBit: Int32Array;
   keep: Int32Array;
-  /** Leaf j's features are leafFeat[leafOff[j]..leafOff[j+1]) (bit b = position b), with (1 - z)/z in leafCoef. */
-  leafFeat: Int32Array;
-  leafCoef: Float64Array;
-  leafOff: Int32Array;
-  /** Leaf j's table starts at tabOff[j] in ShapTables.table (2^|U| values). */
-  tabOff: Int32Array;
+  /** Features of every unit (bit b = position b) and their (1 - z)/z, from the unit's offset on. */
+  unitFeat: Int32Array;
+  unitCoef: Float64Array;
+  /** Single leaves: slot, feature offset, table offset (2^|U| values: Q(A), v included). */
+  sSlot: Int32Array;
+  sOff: Int32Array;
+  sTab: Int32Array;
+  /**
+   * Pairs: the left leaf's slot (right = + 1), bit and feature of their node, leaf values,
+   * alpha = vL·zL + vR·zR, feature offset (U without p; bits above p move down one), table offset
+   * (G0(B), G1(B) interleaved over B ⊆ U \ {p}).
+   */
+  pSlot: Int32Array;
+  pBit: Int32Array;
+  pFeat: Int32Array;
+  pVL: Float64Array;
+  pVR: Float64Array;
+  pAlpha: Float64Array;
+  pOff: Int32Array;
+  pTab: Int32Array;
 }
 
 export interface TablePlan {
@@ -83,9 +101,17 @@ const W: Float64Array[] = Array.from({ length: TABLE_MAX_FEATURES + 1 }, (_, m) 
 
 interface Draft {
   tree: TableTree;
-  /** Zero fractions per leaf feature (turned into (1 - z)/z once the table is built). */
+  /** Zero fractions per unit feature (turned into (1 - z)/z once the tables are built). */
   zero: Float64Array;
-  leafValue: Float64Array;
+  /** Single leaves' values; pairs' zero fractions of p (left, right) and |U|. */
+  sValue: Float64Array;
+  pZL: Float64Array;
+  pZR: Float64Array;
+  pM: Int32Array;
+  /** Single leaves' |U|. */
+  sM: Int32Array;
+  /** Leaf slots. */
+  leaves: number;
   size: number;
 }
 
@@ -103,26 +129,35 @@ function draftTree(t: ShapTree): Draft | null {
   const hi = new Int32Array(nI);
   const setBit = new Int32Array(nI);
   const keep = new Int32Array(nI);
-  const leafFeat: number[] = [];
+  const feat: number[] = [];
   const zero: number[] = [];
-  const leafOff: number[] = [0];
-  const leafValue: number[] = [];
+  const s = { slot: [] as number[], off: [] as number[], value: [] as number[], m: [] as number[] };
+  const p = { slot: [] as number[], bit: [] as number[], feat: [] as number[], vl: [] as number[], vr: [] as number[], zl: [] as number[], zr: [] as number[], m: [] as number[], off: [] as number[] };
   const pathFeat = new Int32Array(TABLE_MAX_FEATURES + 1);
   const pathZero = new Float64Array(TABLE_MAX_FEATURES + 1);
   let internal = 0;
+  let leaves = 0;
   let size = 0;
-  // Depth-first from the root, internal nodes numbered in preorder; returns the node's slot (leaf slots are offset by nI at the end).
+  /** Unit features: the first u path features except position `skip`. */
+  const pushUnit = (u: number, skip: number): number => {
+    const off = feat.length;
+    for (let k = 0; k < u; k++) {
+      if (k === skip) continue;
+      feat.push(pathFeat[k]!);
+      zero.push(pathZero[k]!);
+    }
+    size += 1 << u; // a leaf's 2^|U| values, or a pair's 2 x 2^(|U| - 1)
+    return off;
+  };
+  // Depth-first from the root, internal nodes numbered in preorder; returns the node's slot (leaf j as -(j + 1), made nI + j at the end).
   const visit = (node: number, u: number): number => {
     const f = t.feature[node]!;
     if (f < 0) {
-      for (let k = 0; k < u; k++) {
-        leafFeat.push(pathFeat[k]!);
-        zero.push(pathZero[k]!);
-      }
-      leafOff.push(leafFeat.length);
-      leafValue.push(t.leaf[node]!);
-      size += 1 << u;
-      return -leafValue.length;
+      s.off.push(pushUnit(u, -1));
+      s.slot.push(leaves);
+      s.value.push(t.leaf[node]!);
+      s.m.push(u);
+      return -++leaves;
     }
     const share = t.leftShare[node]!;
     if (!(share > 0 && 1 - share > 0)) return NaN;
@@ -133,69 +168,115 @@ function draftTree(t: ShapTree): Draft | null {
     const codes = t.cats[node] ?? null;
     cats[id] = codes;
     isCat[id] = codes ? 1 : 0;
-    let p = 0;
-    while (p < u && pathFeat[p] !== f) p++;
-    if (p === TABLE_MAX_FEATURES) return NaN;
-    const bit = 1 << p;
-    setBit[id] = p === u ? bit : 0;
-    keep[id] = ~bit;
-    const before = p < u ? pathZero[p]! : 1;
-    const next = p < u ? u : u + 1;
-    pathFeat[p] = f;
-    pathZero[p] = share * before;
-    const l = visit(t.left[node]!, next);
-    pathZero[p] = (1 - share) * before;
-    const r = visit(t.right[node]!, next);
-    pathZero[p] = before;
+    let b = 0;
+    while (b < u && pathFeat[b] !== f) b++;
+    if (b === TABLE_MAX_FEATURES) return NaN;
+    setBit[id] = b === u ? 1 << b : 0;
+    keep[id] = ~(1 << b);
+    const before = b < u ? pathZero[b]! : 1;
+    const next = b < u ? u : u + 1;
+    pathFeat[b] = f;
+    const left = t.left[node]!;
+    const right = t.right[node]!;
+    if (t.feature[left]! < 0 && t.feature[right]! < 0) {
+      p.off.push(pushUnit(next, b));
+      p.slot.push(leaves);
+      p.bit.push(b);
+      p.feat.push(f);
+      p.vl.push(t.leaf[left]!);
+      p.vr.push(t.leaf[right]!);
+      p.zl.push(share * before);
+      p.zr.push((1 - share) * before);
+      p.m.push(next);
+      leaves += 2;
+      lo[id] = -(leaves - 1);
+      hi[id] = -leaves;
+      return id;
+    }
+    pathZero[b] = share * before;
+    const l = visit(left, next);
+    pathZero[b] = (1 - share) * before;
+    const r = visit(right, next);
+    pathZero[b] = before;
     if (Number.isNaN(l) || Number.isNaN(r)) return NaN;
     lo[id] = l;
     hi[id] = r;
     return id;
   };
   if (Number.isNaN(visit(0, 0))) return null;
-  // Leaf slots were returned as -(j + 1); they become nI + j.
   for (let i = 0; i < nI; i++) {
     if (lo[i]! < 0) lo[i] = nI - lo[i]! - 1;
     if (hi[i]! < 0) hi[i] = nI - hi[i]! - 1;
   }
   const tree: TableTree = {
-    feature, threshold, defaultLeft, cats, isCat, lo, hi, setBit, keep,
-    leafFeat: Int32Array.from(leafFeat), leafCoef: new Float64Array(leafFeat.length), leafOff: Int32Array.from(leafOff), tabOff: new Int32Array(leafValue.length),
+    feature, threshold, defaultLeft, cats, isCat, lo, hi, setBit, keep, unitFeat: Int32Array.from(feat), unitCoef: new Float64Array(feat.length),
+    sSlot: Int32Array.from(s.slot, (j) => nI + j), sOff: Int32Array.from(s.off), sTab: new Int32Array(s.slot.length),
+    pSlot: Int32Array.from(p.slot, (j) => nI + j), pBit: Int32Array.from(p.bit), pFeat: Int32Array.from(p.feat), pVL: Float64Array.from(p.vl), pVR: Float64Array.from(p.vr),
+    pAlpha: Float64Array.from(p.vl, (v, k) => v * p.zl[k]! + p.vr[k]! * p.zr[k]!), pOff: Int32Array.from(p.off), pTab: new Int32Array(p.slot.length),
   };
-  return { tree, zero: Float64Array.from(zero), leafValue: Float64Array.from(leafValue), size };
+  return { tree, zero: Float64Array.from(zero), sValue: Float64Array.from(s.value), pZL: Float64Array.from(p.zl), pZR: Float64Array.from(p.zr), pM: Int32Array.from(p.m), sM: Int32Array.from(s.m), leaves, size };
 }
 
-/** Fills leaf tables Q(A) for every leaf of a draft, starting at `at` in `table`; false when a zero-fraction product underflows. */
+function popcount(x: number): number {
+  let c = x - ((x >> 1) & 0x55555555);
+  c = (c & 0x33333333) + ((c >> 2) & 0x33333333);
+  return (((c + (c >> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+}
+
+/** prod[C] = product of zero[a + k] over the bits k of C (C < 2^m); returns the full product. */
+function products(zero: Float64Array, a: number, m: number, prod: Float64Array): number {
+  prod[0] = 1;
+  for (let C = 1; C < 1 << m; C++) {
+    const low = C & -C;
+    prod[C] = prod[C ^ low]! * zero[a + 31 - Math.clz32(low)]!;
+  }
+  return prod[(1 << m) - 1]!;
+}
+
+/** Subset sums in place over m bits of `stride` interleaved tables: T[S] = sum over S' ⊆ S. */
+function subsetSums(table: Float64Array, at: number, m: number, stride: number): void {
+  for (let b = 1; b < 1 << m; b <<= 1) {
+    for (let S = 0; S < 1 << m; S++) {
+      if (!(S & b)) continue;
+      for (let k = 0; k < stride; k++) table[at + S * stride + k]! += table[at + (S ^ b) * stride + k]!;
+    }
+  }
+}
+
+/** Fills every unit's table of a draft from `at` in `table`; false when a zero-fraction product underflows. */
 function fillTables(d: Draft, table: Float64Array, at: number, prod: Float64Array): boolean {
-  const { tree, zero, leafValue } = d;
-  for (let j = 0; j < leafValue.length; j++) {
-    const a = tree.leafOff[j]!;
-    const m = tree.leafOff[j + 1]! - a;
+  const { tree, zero } = d;
+  // Single leaf: Q(A) = v · sum over S ⊆ A of w(|S|) · prod of z over U \ S.
+  for (let j = 0; j < tree.sSlot.length; j++) {
+    const a = tree.sOff[j]!;
+    const m = d.sM[j]!;
     const full = (1 << m) - 1;
     const w = W[m]!;
-    tree.tabOff[j] = at;
-    // prod[C] = product of z_k over k in C.
-    prod[0] = 1;
-    for (let C = 1; C <= full; C++) {
-      const low = C & -C;
-      prod[C] = prod[C ^ low]! * zero[a + 31 - Math.clz32(low)]!;
-    }
-    if (!(prod[full]! > 1e-280)) return false;
-    for (let S = 0; S <= full; S++) {
-      let s = S - ((S >> 1) & 0x55555555);
-      s = (s & 0x33333333) + ((s >> 2) & 0x33333333);
-      s = (((s + (s >> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-      table[at + S] = w[s]! * prod[full ^ S]!;
-    }
-    // Subset sums: Q(A) = sum over S ⊆ A.
-    for (let b = 1; b <= full; b <<= 1) {
-      for (let S = 0; S <= full; S++) if (S & b) table[at + S]! += table[at + (S ^ b)]!;
-    }
-    const v = leafValue[j]!;
+    tree.sTab[j] = at;
+    if (!(products(zero, a, m, prod) > 1e-280)) return false;
+    for (let S = 0; S <= full; S++) table[at + S] = w[popcount(S)]! * prod[full ^ S]!;
+    subsetSums(table, at, m, 1);
+    const v = d.sValue[j]!;
     for (let S = 0; S <= full; S++) table[at + S]! *= v;
-    for (let k = 0; k < m; k++) tree.leafCoef[a + k] = (1 - zero[a + k]!) / zero[a + k]!;
     at += 1 << m;
   }
+  // Pair (U' = U without p, |U| = m): G0(B) = sum over S ⊆ B of w(|S|) · prod of z over U' \ S; G1 the same with w(|S| + 1).
+  for (let j = 0; j < tree.pSlot.length; j++) {
+    const a = tree.pOff[j]!;
+    const m = d.pM[j]!;
+    const full = (1 << (m - 1)) - 1;
+    const w = W[m]!;
+    tree.pTab[j] = at;
+    if (!(products(zero, a, m - 1, prod) * Math.min(d.pZL[j]!, d.pZR[j]!) > 1e-280)) return false;
+    for (let S = 0; S <= full; S++) {
+      const c = popcount(S);
+      table[at + 2 * S] = w[c]! * prod[full ^ S]!;
+      table[at + 2 * S + 1] = w[c + 1]! * prod[full ^ S]!;
+    }
+    subsetSums(table, at, m - 1, 2);
+    at += 2 << (m - 1);
+  }
+  for (let k = 0; k < zero.length; k++) tree.unitCoef[k] = (1 - zero[k]!) / zero[k]!;
   return true;
 }
 
@@ -210,7 +291,7 @@ export function buildTables(trees: readonly ShapTree[], nFeatures: number, maxBy
     if (d && (total + d.size) * 8 <= maxBytes) {
       drafts.push(d);
       total += d.size;
-      slots = Math.max(slots, d.tree.feature.length + d.leafValue.length);
+      slots = Math.max(slots, d.tree.feature.length + d.leaves);
     } else drafts.push(null);
   }
   const table = new Float64Array(total);
@@ -232,9 +313,12 @@ export function buildTables(trees: readonly ShapTree[], nFeatures: number, maxBy
 
 /**
  * Adds one tree's contributions for row x to phi[o + feature]. xf is x rounded to float32 (routing
- * compares fround(x) < threshold; categorical nodes also look at x's sign); M and Q are per-slot scratch (masks, then sums of Q(A) per subtree).
- * A leaf adds Q(A) + (1 - z_k)/z_k · Q(A\{k}) to each feature k of A; every feature of U then loses
- * Q(A), which is added up the tree and taken once per feature at the node that first uses it.
+ * compares fround(x) < threshold; categorical nodes also look at x's sign); M and Q are per-slot scratch
+ * (masks, then sums of Q(A) per subtree). A leaf adds Q(A) + (1 - z_k)/z_k · Q(A\{k}) to each feature k
+ * of A; every feature of U then loses Q(A), which is added up the tree and taken once per feature at the
+ * node that first uses it. A pair of leaves whose node splits on p (mask B on U without p, p in A for the
+ * hot leaf alone or for neither) sums to the one unit Q(B) = alpha·G0(B) + beta·G1(B), with beta the hot
+ * leaf's value when p is in its A, else 0; p gets beta·(G0(B) + G1(B)).
  */
 export function tableShap(t: TableTree, table: Float64Array, M: Int32Array, Q: Float64Array, x: ArrayLike<number>, xf: Float32Array, phi: Float64Array, o: number): void {
   const nI = t.feature.length;
@@ -243,27 +327,53 @@ export function tableShap(t: TableTree, table: Float64Array, M: Int32Array, Q: F
   for (let i = 0; i < nI; i++) {
     const m = M[i]!;
     const v = xf[feature[i]!]!;
-    let left: boolean;
-    if (v !== v) left = defaultLeft[i] === 1;
-    else if (isCat[i] === 1) left = !(x[feature[i]!]! >= 0 && hasCode(t.cats[i]!, Math.trunc(v)));
-    else left = v < threshold[i]!;
+    let left: number;
+    if (v !== v) left = defaultLeft[i]!;
+    else if (isCat[i] === 1) left = x[feature[i]!]! >= 0 && hasCode(t.cats[i]!, Math.trunc(v)) ? 0 : 1;
+    else left = +(v < threshold[i]!);
     const hot = m | setBit[i]!;
     const cold = m & keep[i]!;
-    M[lo[i]!] = left ? hot : cold;
-    M[hi[i]!] = left ? cold : hot;
+    const d = (hot ^ cold) & -left;
+    M[lo[i]!] = cold ^ d;
+    M[hi[i]!] = hot ^ d;
   }
-  const { leafOff, leafFeat, leafCoef, tabOff } = t;
-  const nL = tabOff.length;
-  for (let j = 0; j < nL; j++) {
-    const A = M[nI + j]!;
-    const base = tabOff[j]!;
+  const { unitFeat, unitCoef } = t;
+  const { sSlot, sOff, sTab } = t;
+  for (let j = 0, nS = sSlot.length; j < nS; j++) {
+    const slot = sSlot[j]!;
+    const A = M[slot]!;
+    const base = sTab[j]!;
     const q = table[base + A]!;
-    Q[nI + j] = q;
-    const off = leafOff[j]!;
+    Q[slot] = q;
+    const off = sOff[j]!;
     for (let B = A; B !== 0; B &= B - 1) {
       const bit = B & -B;
       const k = off + 31 - Math.clz32(bit);
-      phi[o + leafFeat[k]!]! += q + leafCoef[k]! * table[base + (A ^ bit)]!;
+      phi[o + unitFeat[k]!]! += q + unitCoef[k]! * table[base + (A ^ bit)]!;
+    }
+  }
+  const { pSlot, pBit, pFeat, pVL, pVR, pAlpha, pOff, pTab } = t;
+  for (let j = 0, nP = pSlot.length; j < nP; j++) {
+    const slot = pSlot[j]!;
+    const ml = M[slot]!;
+    const p = pBit[j]!;
+    const beta = ((ml >> p) & 1) * pVL[j]! + ((M[slot + 1]! >> p) & 1) * pVR[j]!;
+    const below = (1 << p) - 1;
+    const B = (ml & below) | ((ml >>> 1) & ~below);
+    const base = pTab[j]!;
+    const alpha = pAlpha[j]!;
+    const g0 = table[base + 2 * B]!;
+    const g1 = table[base + 2 * B + 1]!;
+    const q = alpha * g0 + beta * g1;
+    Q[slot] = q;
+    Q[slot + 1] = 0;
+    phi[o + pFeat[j]!]! += beta * (g0 + g1);
+    const off = pOff[j]!;
+    for (let R = B; R !== 0; R &= R - 1) {
+      const bit = R & -R;
+      const k = off + 31 - Math.clz32(bit);
+      const h = base + 2 * (B ^ bit);
+      phi[o + unitFeat[k]!]! += q + unitCoef[k]! * (alpha * table[h]! + beta * table[h + 1]!);
     }
   }
   for (let i = nI - 1; i >= 0; i--) {
