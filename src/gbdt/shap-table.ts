@@ -21,6 +21,8 @@ import { hasCode, type ShapTree } from './shap-recursion.js';
 
 /** Most unique features on one root-to-leaf path for a tree to get tables (2^12 values per leaf). */
 export const TABLE_MAX_FEATURES = 12;
+/** Int32 words per internal node in TableTree.node. */
+const NODE = 6;
 /** Most bytes of tables per model; trees past it (in order) use the recursion. */
 export const TABLE_MAX_BYTES = 64 * 2 ** 20;
 
@@ -30,18 +32,15 @@ export const TABLE_MAX_BYTES = 64 * 2 ** 20;
  * whose feature p is at bit p) shares one table; any other leaf has its own.
  */
 export interface TableTree {
-  feature: Int32Array;
+  /**
+   * NODE words per internal node: feature, left and right child slots, setBit, keep, flags (1: missing
+   * goes left, 2: categorical). The hot child's mask is mask | setBit (the feature's bit when first used
+   * on the path), the cold child's mask & keep.
+   */
+  node: Int32Array;
   threshold: Float32Array;
-  defaultLeft: Uint8Array;
-  /** Category codes that go right, for categorical nodes (isCat = 1). */
+  /** Category codes that go right, for categorical nodes. */
   cats: (Int32Array | null)[];
-  isCat: Uint8Array;
-  /** Child slots. */
-  lo: Int32Array;
-  hi: Int32Array;
-  /** The hot child's mask is mask | setBit (the feature's bit when first used on the path), the cold child's mask & keep. */
-  setBit: Int32Array;
-  keep: Int32Array;
   /** Features of every unit (bit b = position b) and their (1 - z)/z, from the unit's offset on. */
   unitFeat: Int32Array;
   unitCoef: Float64Array;
@@ -120,15 +119,9 @@ function draftTree(t: ShapTree): Draft | null {
   const n = t.feature.length;
   let nI = 0;
   for (let i = 0; i < n; i++) if (t.feature[i]! >= 0) nI++;
-  const feature = new Int32Array(nI);
+  const N = new Int32Array(nI * NODE);
   const threshold = new Float32Array(nI);
-  const defaultLeft = new Uint8Array(nI);
   const cats: (Int32Array | null)[] = new Array<Int32Array | null>(nI).fill(null);
-  const isCat = new Uint8Array(nI);
-  const lo = new Int32Array(nI);
-  const hi = new Int32Array(nI);
-  const setBit = new Int32Array(nI);
-  const keep = new Int32Array(nI);
   const feat: number[] = [];
   const zero: number[] = [];
   const s = { slot: [] as number[], off: [] as number[], value: [] as number[], m: [] as number[] };
@@ -162,17 +155,17 @@ function draftTree(t: ShapTree): Draft | null {
     const share = t.leftShare[node]!;
     if (!(share > 0 && 1 - share > 0)) return NaN;
     const id = internal++;
-    feature[id] = f;
+    const q = id * NODE;
+    N[q] = f;
     threshold[id] = t.threshold[node]!;
-    defaultLeft[id] = t.defaultLeft[node]!;
     const codes = t.cats[node] ?? null;
     cats[id] = codes;
-    isCat[id] = codes ? 1 : 0;
+    N[q + 5] = (t.defaultLeft[node] ? 1 : 0) | (codes ? 2 : 0);
     let b = 0;
     while (b < u && pathFeat[b] !== f) b++;
     if (b === TABLE_MAX_FEATURES) return NaN;
-    setBit[id] = b === u ? 1 << b : 0;
-    keep[id] = ~(1 << b);
+    N[q + 3] = b === u ? 1 << b : 0;
+    N[q + 4] = ~(1 << b);
     const before = b < u ? pathZero[b]! : 1;
     const next = b < u ? u : u + 1;
     pathFeat[b] = f;
@@ -189,8 +182,8 @@ function draftTree(t: ShapTree): Draft | null {
       p.zr.push((1 - share) * before);
       p.m.push(next);
       leaves += 2;
-      lo[id] = -(leaves - 1);
-      hi[id] = -leaves;
+      N[q + 1] = -(leaves - 1);
+      N[q + 2] = -leaves;
       return id;
     }
     pathZero[b] = share * before;
@@ -199,17 +192,16 @@ function draftTree(t: ShapTree): Draft | null {
     const r = visit(right, next);
     pathZero[b] = before;
     if (Number.isNaN(l) || Number.isNaN(r)) return NaN;
-    lo[id] = l;
-    hi[id] = r;
+    N[q + 1] = l;
+    N[q + 2] = r;
     return id;
   };
   if (Number.isNaN(visit(0, 0))) return null;
   for (let i = 0; i < nI; i++) {
-    if (lo[i]! < 0) lo[i] = nI - lo[i]! - 1;
-    if (hi[i]! < 0) hi[i] = nI - hi[i]! - 1;
+    for (let c = i * NODE + 1; c <= i * NODE + 2; c++) if (N[c]! < 0) N[c] = nI - N[c]! - 1;
   }
   const tree: TableTree = {
-    feature, threshold, defaultLeft, cats, isCat, lo, hi, setBit, keep, unitFeat: Int32Array.from(feat), unitCoef: new Float64Array(feat.length),
+    node: N, threshold, cats, unitFeat: Int32Array.from(feat), unitCoef: new Float64Array(feat.length),
     sSlot: Int32Array.from(s.slot, (j) => nI + j), sOff: Int32Array.from(s.off), sTab: new Int32Array(s.slot.length),
     pSlot: Int32Array.from(p.slot, (j) => nI + j), pBit: Int32Array.from(p.bit), pFeat: Int32Array.from(p.feat), pVL: Float64Array.from(p.vl), pVR: Float64Array.from(p.vr),
     pAlpha: Float64Array.from(p.vl, (v, k) => v * p.zl[k]! + p.vr[k]! * p.zr[k]!), pOff: Int32Array.from(p.off), pTab: new Int32Array(p.slot.length),
@@ -291,7 +283,7 @@ export function buildTables(trees: readonly ShapTree[], nFeatures: number, maxBy
     if (d && (total + d.size) * 8 <= maxBytes) {
       drafts.push(d);
       total += d.size;
-      slots = Math.max(slots, d.tree.feature.length + d.leaves);
+      slots = Math.max(slots, d.tree.threshold.length + d.leaves);
     } else drafts.push(null);
   }
   const table = new Float64Array(total);
@@ -321,21 +313,22 @@ export function buildTables(trees: readonly ShapTree[], nFeatures: number, maxBy
  * leaf's value when p is in its A, else 0; p gets beta·(G0(B) + G1(B)).
  */
 export function tableShap(t: TableTree, table: Float64Array, M: Int32Array, Q: Float64Array, x: ArrayLike<number>, xf: Float32Array, phi: Float64Array, o: number): void {
-  const nI = t.feature.length;
-  const { threshold, defaultLeft, isCat, lo, hi, setBit, keep, feature } = t;
+  const { node: N, threshold } = t;
+  const nI = threshold.length;
   M[0] = 0;
-  for (let i = 0; i < nI; i++) {
+  for (let i = 0, q = 0; i < nI; i++, q += NODE) {
     const m = M[i]!;
-    const v = xf[feature[i]!]!;
+    const v = xf[N[q]!]!;
+    const flags = N[q + 5]!;
     let left: number;
-    if (v !== v) left = defaultLeft[i]!;
-    else if (isCat[i] === 1) left = x[feature[i]!]! >= 0 && hasCode(t.cats[i]!, Math.trunc(v)) ? 0 : 1;
+    if (v !== v) left = flags & 1;
+    else if (flags & 2) left = x[N[q]!]! >= 0 && hasCode(t.cats[i]!, Math.trunc(v)) ? 0 : 1;
     else left = +(v < threshold[i]!);
-    const hot = m | setBit[i]!;
-    const cold = m & keep[i]!;
+    const hot = m | N[q + 3]!;
+    const cold = m & N[q + 4]!;
     const d = (hot ^ cold) & -left;
-    M[lo[i]!] = cold ^ d;
-    M[hi[i]!] = hot ^ d;
+    M[N[q + 1]!] = cold ^ d;
+    M[N[q + 2]!] = hot ^ d;
   }
   const { unitFeat, unitCoef } = t;
   const { sSlot, sOff, sTab } = t;
@@ -376,9 +369,9 @@ export function tableShap(t: TableTree, table: Float64Array, M: Int32Array, Q: F
       phi[o + unitFeat[k]!]! += q + unitCoef[k]! * (alpha * table[h]! + beta * table[h + 1]!);
     }
   }
-  for (let i = nI - 1; i >= 0; i--) {
-    const s = Q[lo[i]!]! + Q[hi[i]!]!;
+  for (let i = nI - 1, q = i * NODE; i >= 0; i--, q -= NODE) {
+    const s = Q[N[q + 1]!]! + Q[N[q + 2]!]!;
     Q[i] = s;
-    if (setBit[i] !== 0) phi[o + feature[i]!]! -= s;
+    if (N[q + 3] !== 0) phi[o + N[q]!]! -= s;
   }
 }
