@@ -104,6 +104,13 @@ function tablesOf(c: ShapContext): ShapTables {
   return (c.tables ??= buildTables(c.trees, c.nFeatures));
 }
 
+/** The tables to use, or null for the recursion everywhere. */
+function tablesFor(c: ShapContext, algorithm: ExplainOptions['algorithm']): ShapTables | null {
+  if (algorithm === undefined || algorithm === 'auto') return tablesOf(c);
+  if (algorithm === 'recursion') return null;
+  throw new KilnError('INVALID_ARGUMENT', `algorithm = ${JSON.stringify(algorithm)} is not one of 'auto', 'recursion'`, { path: ['algorithm'] });
+}
+
 /** Contributions of one row (values in model order) into out[o..o + K * (F + 1)), bias included; tables null: recursion only. */
 function explainInto(c: ShapContext, tables: ShapTables | null, x: ArrayLike<number>, nTrees: number, bias: Float64Array, out: Float64Array, o: number): void {
   const S = c.nFeatures + 1;
@@ -155,7 +162,7 @@ export function explain(booster: Booster, features: PredictInput, opts?: Explain
   const out = new Float64Array(n * stride);
   const row = new Float64Array(F);
   const onProgress = opts?.onProgress;
-  const tables = opts?.algorithm === 'recursion' ? null : tablesOf(c);
+  const tables = tablesFor(c, opts?.algorithm);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < F; j++) row[j] = cols[j]![i]!;
     explainInto(c, tables, row, nTrees, bias, out, i * stride);
@@ -181,7 +188,7 @@ export function explainRow(booster: Booster, values: ArrayLike<number>, out?: Fl
   const dst = out ?? new Float64Array(size);
   if (dst.length < size) throw new KilnError('INVALID_ARGUMENT', `out has room for ${dst.length} values; the model writes ${size} (${c.nOutputs} x (${F} features + bias))`, { path: ['out'] });
   const nTrees = roundsToTrees(booster, opts?.iterations);
-  explainInto(c, opts?.algorithm === 'recursion' ? null : tablesOf(c), values, nTrees, expected(c, nTrees), dst, 0);
+  explainInto(c, tablesFor(c, opts?.algorithm), values, nTrees, expected(c, nTrees), dst, 0);
   return dst;
 }
 

@@ -173,5 +173,6 @@ describe('TreeSHAP leaf tables against the recursion', () => {
     const b = new Booster({ objective: 'reg:squarederror', numClass: 1, featureNames: ['a'], categorical: [false], baseScore: 0.5, params: {}, trees: [leaf.finish()], treeGroup: [0], rounds: 1, best: null });
     expect(explainPlan(b)).toMatchObject({ tableTrees: 0, recursionTrees: 0 });
     expect(Array.from(explainRow(b, [1]))).toEqual([0, 0.5 + Math.fround(0.7)]);
+    expect(() => explainRow(b, [1], undefined, { algorithm: 'fast' as 'auto' })).toThrow(/algorithm = "fast" is not one of 'auto', 'recursion'/);
   });
 });
