@@ -16,7 +16,8 @@ export { METRIC_NAMES, auc, ndcgAt, type MetricName, type MetricInput } from './
 export { MODEL_FORMAT, type GbdtModelJson, type TreeJson } from './model-json.js';
 export { nodeCategories, numLeaves, type Tree } from './tree.js';
 export type { FeatureColumn } from './data.js';
-export { explain, explainRow, meanAbsContributions, type Explanation, type ExplainOptions } from './shap.js';
+export { explain, explainPlan, explainRow, meanAbsContributions, type Explanation, type ExplainOptions } from './shap.js';
+export type { TablePlan } from './shap-table.js';
 export { toXGBoostJSON, toXGBoostModel, fromXGBoostJSON, xgboostToKilnJSON, XGBOOST_IMPORT_OBJECTIVES, type XGBoostModelJson } from './xgboost-json.js';
 export { fromLightGBMText, lightgbmToKilnJSON, LIGHTGBM_IMPORT_OBJECTIVES } from './lightgbm-text.js';
 export { loadModelText, MODEL_SOURCES, type ModelSource } from './model-formats.js';

@@ -11,10 +11,15 @@
  * cover(right)), which equals XGBoost's cover(child) / cover(node) whenever a node's cover is the sum of
  * its children's (as for trees kiln and XGBoost grow); with this choice every row's contributions plus
  * the expected value sum exactly (to float64 rounding) to the float64 sum of its leaf values.
+ *
+ * Two exact algorithms give the same values (to float64 rounding): per-leaf tables (shap-table.ts,
+ * O(L·D) per tree and row, built on the first explain and cached per booster) for every tree they cover,
+ * and the recursion (shap-recursion.ts, O(L·D²)) for the rest and when asked for.
  */
 import { KilnError } from '../core/errors.js';
 import type { Booster, PredictInput } from './booster.js';
-import { nodeCategories, type Tree } from './tree.js';
+import { ensureInv, prepareTree, treeShap, type ShapTree } from './shap-recursion.js';
+import { buildTables, tableShap, type ShapTables, type TablePlan } from './shap-table.js';
 
 export interface ExplainOptions {
   /** Boosting rounds to explain (default: as in predict, best_iteration + 1 after early stopping, else all). */
@@ -23,6 +28,8 @@ export interface ExplainOptions {
   featureNames?: readonly string[];
   /** Called after every block of rows (and once at the end) with rows done and the total, for progress output. */
   onProgress?: (rowsDone: number, rowsTotal: number) => void;
+  /** 'auto' (default): leaf tables where a tree allows, else the recursion; 'recursion': the recursion for every tree (the reference). */
+  algorithm?: 'auto' | 'recursion';
 }
 
 /** Rows between `onProgress` calls. */
@@ -44,23 +51,6 @@ export interface Explanation {
   numOutputs: number;
 }
 
-/** One tree prepared for explanation. */
-interface ShapTree {
-  left: Int32Array;
-  right: Int32Array;
-  feature: Int32Array;
-  threshold: Float32Array;
-  defaultLeft: Uint8Array;
-  /** Category codes (ascending) that go right, per categorical node. */
-  cats: (Int32Array | null)[];
-  /** Share of the node's cover that went left. */
-  leftShare: Float64Array;
-  leaf: Float64Array;
-  /** Cover-weighted mean leaf value (the tree's expected output). */
-  mean: number;
-  depth: number;
-}
-
 interface ShapContext {
   trees: ShapTree[];
   group: Int32Array;
@@ -71,30 +61,8 @@ interface ShapContext {
   path: Float64Array;
   /** Expected margins by tree count, computed once. */
   bias: Map<number, Float64Array>;
-}
-
-function prepareTree(t: Tree): ShapTree {
-  const n = t.feature.length;
-  const leftShare = new Float64Array(n);
-  const leaf = Float64Array.from(t.leafValue);
-  const cats: (Int32Array | null)[] = new Array<Int32Array | null>(n).fill(null);
-  const mean = new Float64Array(n);
-  const depthOf = new Int32Array(n);
-  let depth = 0;
-  for (let i = 0; i < n; i++) {
-    if (t.feature[i]! < 0) continue;
-    const cl = t.cover[t.left[i]!]!;
-    const cr = t.cover[t.right[i]!]!;
-    leftShare[i] = cl + cr > 0 ? cl / (cl + cr) : 0.5;
-    if (t.categorical[i]) cats[i] = nodeCategories(t, i);
-    depthOf[t.left[i]!] = depthOf[t.right[i]!] = depthOf[i]! + 1;
-    depth = Math.max(depth, depthOf[i]! + 1);
-  }
-  // Children have larger ids than their parent (kiln's layout), so a reverse sweep sees children first.
-  for (let i = n - 1; i >= 0; i--) {
-    mean[i] = t.feature[i]! < 0 ? leaf[i]! : leftShare[i]! * mean[t.left[i]!]! + (1 - leftShare[i]!) * mean[t.right[i]!]!;
-  }
-  return { left: t.left, right: t.right, feature: t.feature, threshold: t.threshold, defaultLeft: t.defaultLeft, cats, leftShare, leaf, mean: n > 0 ? mean[0]! : 0, depth };
+  /** Leaf tables, built on the first explain that uses them. */
+  tables: ShapTables | null;
 }
 
 const contexts = new WeakMap<Booster, ShapContext>();
@@ -108,155 +76,10 @@ function contextOf(booster: Booster): ShapContext {
   ensureInv(maxd + 2);
   c = {
     trees, group: Int32Array.from(booster.treeGroup), nFeatures: booster.featureNames.length, nOutputs: booster.numOutputs, baseMargin: booster.baseMargin,
-    path: new Float64Array(size * 4), bias: new Map(),
+    path: new Float64Array(size * 4), bias: new Map(), tables: null,
   };
   contexts.set(booster, c);
   return c;
-}
-
-function hasCode(codes: Int32Array, c: number): boolean {
-  let lo = 0;
-  let hi = codes.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const v = codes[mid]!;
-    if (v === c) return true;
-    if (v < c) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
-}
-
-/** The child a row takes at internal node i (prediction's routing). */
-function hotChild(t: Pick<ShapTree, 'left' | 'right' | 'feature' | 'threshold' | 'defaultLeft' | 'cats'>, i: number, x: ArrayLike<number>): number {
-  const v = x[t.feature[i]!]!;
-  if (v !== v) return t.defaultLeft[i] ? t.left[i]! : t.right[i]!;
-  const codes = t.cats[i];
-  if (codes) return v >= 0 && hasCode(codes, Math.trunc(Math.fround(v))) ? t.right[i]! : t.left[i]!;
-  return Math.fround(v) < t.threshold[i]! ? t.left[i]! : t.right[i]!;
-}
-
-// The path is one Float64Array of 4-word elements: feature, zero fraction, one fraction, permutation
-// weight (XGBoost's PathElement). Element e of the path starting at element `up` is at (up + e) * 4.
-const FEAT = 0;
-const ZERO = 1;
-const ONE = 2;
-const PW = 3;
-
-/** INV[k] = 1 / k: the recursion multiplies by these instead of dividing (grown to the deepest tree). */
-let INV = new Float64Array(64).map((_, k) => (k === 0 ? 0 : 1 / k));
-
-function ensureInv(n: number): void {
-  if (INV.length < n) INV = new Float64Array(n).map((_, k) => (k === 0 ? 0 : 1 / k));
-}
-
-/** Adds one more feature to the path at `up` (d elements already there), updating permutation weights. */
-function extendPath(P: Float64Array, up: number, d: number, zero: number, one: number, feature: number): void {
-  const o = (up + d) * 4;
-  P[o + FEAT] = feature;
-  P[o + ZERO] = zero;
-  P[o + ONE] = one;
-  P[o + PW] = d === 0 ? 1 : 0;
-  const r = INV[d + 1]!;
-  for (let i = d - 1, q = (up + i) * 4; i >= 0; i--, q -= 4) {
-    const w = P[q + PW]! * r;
-    P[q + 4 + PW]! += one * w * (i + 1);
-    P[q + PW] = zero * w * (d - i);
-  }
-}
-
-/** Removes element k from the path (the inverse of extendPath). */
-function unwindPath(P: Float64Array, up: number, d: number, k: number): void {
-  const one = P[(up + k) * 4 + ONE]!;
-  const zero = P[(up + k) * 4 + ZERO]!;
-  let next = P[(up + d) * 4 + PW]!;
-  const r = INV[d + 1]!;
-  for (let i = d - 1, q = (up + i) * 4; i >= 0; i--, q -= 4) {
-    if (one !== 0) {
-      const tmp = P[q + PW]!;
-      const w = ((next * (d + 1)) / one) * INV[i + 1]!;
-      P[q + PW] = w;
-      next = tmp - w * zero * (d - i) * r;
-    } else {
-      P[q + PW] = ((P[q + PW]! * (d + 1)) / zero) * INV[d - i]!;
-    }
-  }
-  for (let q = (up + k) * 4, end = (up + d) * 4; q < end; q += 4) {
-    P[q + FEAT] = P[q + 4 + FEAT]!;
-    P[q + ZERO] = P[q + 4 + ZERO]!;
-    P[q + ONE] = P[q + 4 + ONE]!;
-  }
-}
-
-/** Total permutation weight the path would have with element k unwound. */
-function unwoundSum(P: Float64Array, up: number, d: number, k: number): number {
-  const one = P[(up + k) * 4 + ONE]!;
-  const zero = P[(up + k) * 4 + ZERO]!;
-  let total = 0;
-  if (one !== 0) {
-    let next = P[(up + d) * 4 + PW]!;
-    const a = (d + 1) / one;
-    const c = zero * INV[d + 1]!;
-    for (let i = d - 1, q = (up + i) * 4; i >= 0; i--, q -= 4) {
-      const tmp = next * a * INV[i + 1]!;
-      total += tmp;
-      next = P[q + PW]! - tmp * c * (d - i);
-    }
-  } else if (zero !== 0) {
-    const a = (d + 1) / zero;
-    for (let i = d - 1, q = (up + i) * 4; i >= 0; i--, q -= 4) total += P[q + PW]! * a * INV[d - i]!;
-  }
-  return total;
-}
-
-function treeShap(P: Float64Array, t: ShapTree, x: ArrayLike<number>, phi: Float64Array, o: number, node: number, d: number, parent: number, zero: number, one: number, feature: number): void {
-  const up = parent + d + 1;
-  P.copyWithin(up * 4, parent * 4, (parent + d + 1) * 4);
-  extendPath(P, up, d, zero, one, feature);
-  const f = t.feature[node]!;
-  if (f < 0) {
-    const v = t.leaf[node]!;
-    const c = INV[d + 1]!;
-    for (let k = 1; k <= d; k++) {
-      const qk = (up + k) * 4;
-      const one = P[qk + ONE]!;
-      const zero = P[qk + ZERO]!;
-      // unwoundSum(P, up, d, k), inlined: the leaves are where TreeSHAP spends its time.
-      let total = 0;
-      if (one !== 0) {
-        let next = P[(up + d) * 4 + PW]!;
-        const a = (d + 1) / one;
-        const zc = zero * c;
-        for (let i = d - 1, q = (up + i) * 4; i >= 0; i--, q -= 4) {
-          const tmp = next * a * INV[i + 1]!;
-          total += tmp;
-          next = P[q + PW]! - tmp * zc * (d - i);
-        }
-      } else if (zero !== 0) {
-        total = unwoundSum(P, up, d, k);
-      }
-      phi[o + P[qk + FEAT]!]! += total * (one - zero) * v;
-    }
-    return;
-  }
-  const left = t.left[node]!;
-  const hot = hotChild(t, node, x);
-  const share = t.leftShare[node]!;
-  const hotZero = hot === left ? share : 1 - share;
-  let inZero = 1;
-  let inOne = 1;
-  let k = 0;
-  while (k <= d && P[(up + k) * 4 + FEAT] !== f) k++;
-  if (k <= d) {
-    // Split on this feature before: undo that split and redo it here.
-    inZero = P[(up + k) * 4 + ZERO]!;
-    inOne = P[(up + k) * 4 + ONE]!;
-    unwindPath(P, up, d, k);
-    d--;
-  }
-  if (hotZero * inZero !== 0 || inOne !== 0) treeShap(P, t, x, phi, o, hot, d + 1, up, hotZero * inZero, inOne, f);
-  // A cold branch with no cover contributes nothing (every permutation weight below it is zero).
-  if ((1 - hotZero) * inZero !== 0) treeShap(P, t, x, phi, o, hot === left ? t.right[node]! : left, d + 1, up, (1 - hotZero) * inZero, 0, f);
 }
 
 function roundsToTrees(booster: Booster, iterations: number | undefined): number {
@@ -277,17 +100,44 @@ function expected(c: ShapContext, nTrees: number): Float64Array {
   return e;
 }
 
-/** Contributions of one row (values in model order) into out[o..o + K * (F + 1)), bias included. */
-function explainInto(c: ShapContext, x: ArrayLike<number>, nTrees: number, bias: Float64Array, out: Float64Array, o: number): void {
+function tablesOf(c: ShapContext): ShapTables {
+  return (c.tables ??= buildTables(c.trees, c.nFeatures));
+}
+
+/** The tables to use, or null for the recursion everywhere. */
+function tablesFor(c: ShapContext, algorithm: ExplainOptions['algorithm']): ShapTables | null {
+  if (algorithm === undefined || algorithm === 'auto') return tablesOf(c);
+  if (algorithm === 'recursion') return null;
+  throw new KilnError('INVALID_ARGUMENT', `algorithm = ${JSON.stringify(algorithm)} is not one of 'auto', 'recursion'`, { path: ['algorithm'] });
+}
+
+/** Contributions of one row (values in model order) into out[o..o + K * (F + 1)), bias included; tables null: recursion only. */
+function explainInto(c: ShapContext, tables: ShapTables | null, x: ArrayLike<number>, nTrees: number, bias: Float64Array, out: Float64Array, o: number): void {
   const S = c.nFeatures + 1;
   for (let k = 0; k < c.nOutputs; k++) {
     out.fill(0, o + k * S, o + k * S + c.nFeatures);
     out[o + k * S + c.nFeatures] = bias[k]!;
   }
-  for (let t = 0; t < nTrees; t++) {
-    const tree = c.trees[t]!;
-    if (tree.feature.length > 1) treeShap(c.path, tree, x, out, o + c.group[t]! * S, 0, 0, 0, 1, 1, -1);
+  if (tables) {
+    const xf = tables.xf;
+    for (let j = 0; j < c.nFeatures; j++) xf[j] = x[j]!;
   }
+  for (let t = 0; t < nTrees; t++) {
+    const fast = tables ? tables.trees[t] : null;
+    if (fast) tableShap(fast, tables!.table, tables!.masks, tables!.sums, x, tables!.xf, out, o + c.group[t]! * S);
+    else {
+      const tree = c.trees[t]!;
+      if (tree.feature.length > 1) treeShap(c.path, tree, x, out, o + c.group[t]! * S, 0, 0, 0, 1, 1, -1);
+    }
+  }
+}
+
+/**
+ * Builds (once) and describes the leaf tables of a booster: how many trees use them, their bytes and
+ * build time. Serving may call it at load so the first request does not pay for the build.
+ */
+export function explainPlan(booster: Booster): TablePlan {
+  return tablesOf(contextOf(booster)).plan;
 }
 
 function columnsOf(booster: Booster, input: PredictInput, opts: ExplainOptions | undefined): { cols: ArrayLike<number>[]; n: number } {
@@ -312,9 +162,10 @@ export function explain(booster: Booster, features: PredictInput, opts?: Explain
   const out = new Float64Array(n * stride);
   const row = new Float64Array(F);
   const onProgress = opts?.onProgress;
+  const tables = tablesFor(c, opts?.algorithm);
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < F; j++) row[j] = cols[j]![i]!;
-    explainInto(c, row, nTrees, bias, out, i * stride);
+    explainInto(c, tables, row, nTrees, bias, out, i * stride);
     if (onProgress && (i + 1) % EXPLAIN_PROGRESS_ROWS === 0 && i + 1 < n) onProgress(i + 1, n);
   }
   onProgress?.(n, n);
@@ -327,7 +178,7 @@ export function explain(booster: Booster, features: PredictInput, opts?: Explain
  * @example
  * const phi = explainRow(booster, [41, 52000]); // [age, income, bias]
  */
-export function explainRow(booster: Booster, values: ArrayLike<number>, out?: Float64Array, opts?: Pick<ExplainOptions, 'iterations'>): Float64Array {
+export function explainRow(booster: Booster, values: ArrayLike<number>, out?: Float64Array, opts?: Pick<ExplainOptions, 'iterations' | 'algorithm'>): Float64Array {
   const c = contextOf(booster);
   const F = c.nFeatures;
   if (values === null || typeof values !== 'object' || values.length !== F) {
@@ -337,7 +188,7 @@ export function explainRow(booster: Booster, values: ArrayLike<number>, out?: Fl
   const dst = out ?? new Float64Array(size);
   if (dst.length < size) throw new KilnError('INVALID_ARGUMENT', `out has room for ${dst.length} values; the model writes ${size} (${c.nOutputs} x (${F} features + bias))`, { path: ['out'] });
   const nTrees = roundsToTrees(booster, opts?.iterations);
-  explainInto(c, values, nTrees, expected(c, nTrees), dst, 0);
+  explainInto(c, tablesFor(c, opts?.algorithm), values, nTrees, expected(c, nTrees), dst, 0);
   return dst;
 }
 
