@@ -7,6 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { explainPlan } from '../../gbdt/index.js';
 import { BUNDLE_FORMAT, ModelBundle, parseBundle, versionBundle } from '../../pipelines/index.js';
 import type { ModelVersion } from '../../registry/index.js';
 import type { Project } from '../../store/index.js';
@@ -43,5 +44,7 @@ export async function openLiveVersion(ref: string, info: ModelVersion): Promise<
     }
   }
   bundle ??= versionBundle(info);
+  await nextTurn();
+  explainPlan(bundle.booster); // TreeSHAP's tables, built now so that the first request with reasons does not pay for them
   return Object.freeze({ name: info.model, version: info.version, ref, info, bundle, loadedAt: new Date().toISOString() });
 }
