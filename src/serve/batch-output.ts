@@ -12,6 +12,7 @@ import type { BundleScores } from '../pipelines/index.js';
 import { ColumnarAppender, quoteIdent, quoteLiteral, type Project } from '../store/index.js';
 import type { BatchSource } from './batch-input.js';
 import type { LiveVersion } from './types.js';
+import { processAlive } from '../core/process.js';
 
 export type OutputFormat = 'parquet' | 'csv';
 
@@ -33,20 +34,11 @@ export function removeStalePartials(output: string): string[] {
   for (const name of names) {
     if (!name.startsWith(prefix)) continue;
     const pid = Number(name.slice(prefix.length));
-    if (Number.isInteger(pid) && pid !== process.pid && alive(pid)) continue;
+    if (Number.isInteger(pid) && pid !== process.pid && processAlive(pid)) continue;
     rmSync(join(dir, name), { force: true });
     removed.push(join(dir, name));
   }
   return removed;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 const SCHEMA = { __r: 'int64', probability: 'float64', calibrated: 'float64', points: 'float64', declined: 'bool' } as const;

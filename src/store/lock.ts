@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { processAlive } from '../core/process.js';
 
 /**
  * Who holds the offline store for writing: a small JSON file beside offline.duckdb, written by the
@@ -52,17 +53,8 @@ export function readLockInfo(dbPath: string): LockInfo | null {
     return null;
   }
   if (typeof info?.pid !== 'number') return null;
-  if (info.host === hostname() && !alive(info.pid)) return null;
+  if (info.host === hostname() && !processAlive(info.pid)) return null;
   return info;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** 'pid 123 (kiln train credit, since 12:00:01 UTC)', from the lock info or else DuckDB's message. */

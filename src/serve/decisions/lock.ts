@@ -9,6 +9,7 @@ import { open, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { KilnError } from '../../core/errors.js';
+import { processAlive } from '../../core/process.js';
 
 export const LOCK_FILE = 'writer.lock';
 
@@ -24,15 +25,6 @@ export interface WriterLock {
   /** The stale lock taken over, if any. */
   readonly tookOver: WriterLockInfo | null;
   release(): Promise<void>;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function readLock(path: string): Promise<WriterLockInfo | null> {
@@ -79,7 +71,7 @@ export async function lockWriter(dir: string): Promise<WriterLock> {
     if (holder.pid === -1) {
       throw new KilnError('DECISION_LOG_INVALID', `the decision log's lock ${path} is unreadable. If no kiln server is running on this project, remove the file and start again`, { path: [path] });
     }
-    const stale = holder.host === me.host && holder.pid !== process.pid && !alive(holder.pid);
+    const stale = holder.host === me.host && holder.pid !== process.pid && !processAlive(holder.pid);
     if (!stale) {
       const who = holder.pid === process.pid ? 'this process already has it open' : `pid ${holder.pid} on ${holder.host} (${holder.command}, since ${holder.since}) writes it`;
       throw new KilnError('DECISION_LOG_INVALID',
