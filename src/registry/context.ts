@@ -32,12 +32,4 @@ export function nowIso(): string {
   return new Date().toISOString();
 }
 
-/** Whether a process with this pid is alive on this host. */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export { processAlive } from '../core/process.js';
