@@ -28,7 +28,7 @@ async function logDir(cmd: Command): Promise<string> {
 
 const num = (v: number | null, digits = 4): string => (v === null ? '-' : v.toFixed(digits));
 const scoreText = (s: VersionScore): string =>
-  `${s.model}@${s.version}  raw ${num(s.raw)}  calibrated ${num(s.calibrated)}  points ${s.points}  ${s.declined ? 'declined' : 'approved'}`;
+  `${s.model}@${s.version}  raw ${num(s.raw)}  calibrated ${num(s.calibrated)}  points ${s.points.toFixed(1)}  ${s.declined ? 'declined' : 'approved'}`;
 
 function showText(r: DecisionRecord): string {
   const out = [
@@ -75,7 +75,7 @@ export function registerDecisions(program: Command): void {
       process.stdout.write(`${formatTable(
         ['id', 'time (UTC)', 'model', 'entity', 'score', 'points', 'decision', 'by', 'latency ms'],
         rows.map((r) => [r.id, r.time.slice(0, 23).replace('T', ' '), `${r.model}@${r.version}`, r.entityId ?? '-', num(r.score.calibrated ?? r.score.raw),
-          r.score.points, r.score.declined ? 'declined' : 'approved', r.decidedBy, r.latencyMs.toFixed(2)]),
+          r.score.points.toFixed(1), r.score.declined ? 'declined' : 'approved', r.decidedBy, r.latencyMs.toFixed(2)]),
       )}\n`);
     });
   decisions
