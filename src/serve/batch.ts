@@ -173,11 +173,16 @@ async function streamScores(reader: DuckDBConnection, source: BatchSource, live:
     try { while (((await result.fetchChunk())?.rowCount ?? 0) > 0) { /* interrupted: at most one more chunk */ } } catch { /* the interrupt */ }
     return done;
   };
+  // The next chunk is fetched (by DuckDB, off this thread) while this one is copied and scored.
+  let next: Promise<Chunk | null> | null = result.fetchChunk();
+  const settle = async (): Promise<void> => { const p = next; next = null; if (p) await p.catch(() => null); };
   try {
     for (;;) {
-      if (o.signal?.aborted) return await stop();
-      const chunk = await result.fetchChunk();
+      if (o.signal?.aborted) { await settle(); return await stop(); }
+      const chunk = await next;
+      next = null;
       if (!chunk || chunk.rowCount === 0) break;
+      next = result.fetchChunk();
       let at = 0;
       const n = chunk.rowCount;
       while (at < n) {
@@ -188,12 +193,13 @@ async function streamScores(reader: DuckDBConnection, source: BatchSource, live:
         at += take;
         if (filled === size) {
           flush();
-          if (o.signal?.aborted) return await stop();
+          if (o.signal?.aborted) { await settle(); return await stop(); }
         }
       }
     }
     flush();
   } catch (e) {
+    await settle();
     await stop();
     throw e;
   }
