@@ -51,9 +51,14 @@ const MODEL = {
   defaultReason: 'Other credit history factors',
 };
 
-function configText(params: Record<string, number>): string {
+/**
+ * The config of a test world: the demo's features and a credit model on `credit_v1` with these GBDT
+ * params; `extra` is more config text (e.g. `serve: {...}, `) placed before `models`.
+ */
+export function creditConfigText(name: string, params: Record<string, number>, extra = ''): string {
   return `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES, DEMO_REASONS, DEMO_REASON_GROUPS } from ${JSON.stringify(DEMO_FEATURES_FILE)};\n`
-    + `export default defineConfig({ name: 'serve-test', features: [...DEMO_FEATURES], models: { credit: { ...${JSON.stringify({ ...MODEL, params })}, reasons: DEMO_REASONS, reasonGroups: DEMO_REASON_GROUPS } } });\n`;
+    + `export default defineConfig({ name: '${name}', features: [...DEMO_FEATURES], ${extra}`
+    + `models: { credit: { ...${JSON.stringify({ ...MODEL, params })}, reasons: DEMO_REASONS, reasonGroups: DEMO_REASON_GROUPS } } });\n`;
 }
 
 export interface World {
@@ -70,14 +75,14 @@ export interface World {
 /** Simulates a small world, trains credit v1 and v2 (other params), materialises credit_v1 (~10 s). */
 export async function buildWorld(): Promise<World> {
   const { dir, cleanup } = tempDir('kiln-serve-');
-  writeFileSync(join(dir, 'kiln.config.ts'), configText({ max_depth: 3, learning_rate: 0.1, n_estimators: 40 }));
+  writeFileSync(join(dir, 'kiln.config.ts'), creditConfigText('serve-test', { max_depth: 3, learning_rate: 0.1, n_estimators: 40 }));
   await initProject(dir);
   let project = await Project.open({ project: dir });
   const s = await simulate(project.offline, { borrowers: 3000, seed: 5 });
   for (const t of s.tables) project.meta.upsertTable({ name: t.name, timestampColumn: t.timestampColumn ?? null, keyColumn: t.keyColumn ?? null, source: 'sim', description: t.description });
   await trainModel(project, 'credit', { quiet: true, force: true });
   project.close();
-  writeFileSync(join(dir, 'kiln.config.ts'), configText({ max_depth: 4, learning_rate: 0.05, n_estimators: 60 }));
+  writeFileSync(join(dir, 'kiln.config.ts'), creditConfigText('serve-test', { max_depth: 4, learning_rate: 0.05, n_estimators: 60 }));
   project = await Project.open({ project: dir });
   await trainModel(project, 'credit', { quiet: true, force: true });
   const online = await openOnlineStore(project, { features: 'credit_v1' });

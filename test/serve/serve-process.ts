@@ -15,27 +15,15 @@ import { bundleText, importModel, trainModel, type ModelBundleJson } from '../..
 import { decisionLogDir, readDecisions } from '../../src/serve/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, Project } from '../../src/store/index.js';
-import { DEMO_FEATURES_FILE, kiln, tempDir } from '../helpers.js';
+import { kiln, tempDir } from '../helpers.js';
+import { creditConfigText } from './http-helpers.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'kiln.js');
 
 /** The buffered log's flush window in the world's config (ms). */
 export const FLUSH_MS = 200;
 
-const MODEL = {
-  spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
-  label: { column: 'default_12m', availableAt: 'label_available_at' },
-  features: 'credit_v1',
-  split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' },
-  minPositives: 3,
-  defaultReason: 'Other credit history factors',
-};
-
-function configText(params: Record<string, number>): string {
-  return `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES, DEMO_REASONS, DEMO_REASON_GROUPS } from ${JSON.stringify(DEMO_FEATURES_FILE)};\n`
-    + `export default defineConfig({ name: 'serve-e2e', features: [...DEMO_FEATURES], serve: { pollMs: 100, flushMs: ${FLUSH_MS} }, `
-    + `models: { credit: { ...${JSON.stringify({ ...MODEL, params })}, reasons: DEMO_REASONS, reasonGroups: DEMO_REASON_GROUPS } } });\n`;
-}
+const configText = (params: Record<string, number>): string => creditConfigText('serve-e2e', params, `serve: { pollMs: 100, flushMs: ${FLUSH_MS} }, `);
 
 export interface ServeWorld {
   readonly dir: string;
