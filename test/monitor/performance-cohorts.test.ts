@@ -47,8 +47,8 @@ describe('cohortPerformance', () => {
     expect(jan!.calibration).toEqual(calibrationTable([0, 1], [0.1, 0.7]).bins);
     // one labelled row of one class: counts, no metrics
     expect(feb).toMatchObject({ decisions: 1, originated: 1, labelled: 1, maturity: 1, badRate: 0, meanPd: 0.5, auc: null, ks: null, ece: null, calibration: null });
-    // a month later the third January label is known
-    expect(cohortPerformance(rows, { asOf: t('2024-07-01'), minLabelled: 2 })[0]).toMatchObject({ originated: 5, labelled: 3 });
+    // a month later the third label and the loan funded in June (labelled 06-20) are known
+    expect(cohortPerformance(rows, { asOf: t('2024-07-01'), minLabelled: 2 })[0]).toMatchObject({ originated: 5, labelled: 4 });
   });
 
   it('matches the eval kernels on a larger seeded cohort, and respects minLabelled', () => {
