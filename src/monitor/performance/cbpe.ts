@@ -30,9 +30,10 @@ export function cbpeKernel(p: ArrayLike<number>, w: ArrayLike<number> | null): C
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
   order.sort((a, b) => p[a]! - p[b]!);
+  // Totals summed in sorted order, so the bytes do not depend on row order.
   let totalPos = 0, totalNeg = 0, diag = 0, totalW = 0;
-  for (let i = 0; i < n; i++) {
-    const wi = w ? w[i]! : 1, pi = p[i]!;
+  for (let s = 0; s < n; s++) {
+    const i = order[s]!, wi = w ? w[i]! : 1, pi = p[i]!;
     totalPos += wi * pi;
     totalNeg += wi * (1 - pi);
     diag += wi * wi * pi * (1 - pi);
