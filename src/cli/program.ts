@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerDecisions } from './commands/decisions.js';
+import { registerMonitor } from './commands/monitor.js';
 import { registerFeatures } from './commands/features.js';
 import { registerGbdt } from './commands/gbdt-register.js';
 import { registerInit } from './commands/init.js';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerScore(program);
   registerGbdt(program);
   registerDecisions(program);
+  registerMonitor(program);
   return program;
 }
 

@@ -139,6 +139,32 @@ export const ServeSpecSchema = z.strictObject({
 export type ServeSpecInput = z.input<typeof ServeSpecSchema>;
 export type ServeSpec = z.output<typeof ServeSpecSchema>;
 
+/** Monitoring (docs/monitoring.md): window size of `kiln monitor status` and the alert thresholds. */
+export const MonitorSpecSchema = z.strictObject({
+  window: z.enum(['day', 'week', 'month']).optional(),
+  thresholds: z.strictObject({
+    scorePsiWarning: z.number().positive().optional(),
+    scorePsiCritical: z.number().positive().optional(),
+    csiWarning: z.number().positive().optional(),
+    csiCritical: z.number().positive().optional(),
+    outOfRange: z.number().gt(0).max(1).optional(),
+    newCategoryRate: z.number().gt(0).max(1).optional(),
+  }).optional(),
+  /** Per model, where its outcomes are (default: the model's spine table, key, time, label and label.availableAt). */
+  outcomes: z.record(z.string().min(1), z.strictObject({
+    table: z.string().min(1).optional(),
+    key: z.string().min(1).optional(),
+    time: z.string().min(1).optional(),
+    label: z.string().min(1).optional(),
+    availableAt: z.string().min(1).optional(),
+    /** Time of the bad event (e.g. defaulted_at), for the vintage curves. */
+    badAt: z.string().min(1).optional(),
+    /** An outcome belongs to the latest decision of its entity at most this many days before it (default 90). */
+    maxLagDays: z.number().positive().optional(),
+  })).optional(),
+});
+export type MonitorSpec = z.output<typeof MonitorSpecSchema>;
+
 export const KilnConfigSchema = z.strictObject({
   name: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ".", "_" or "-"'),
   description: z.string().optional(),
@@ -156,6 +182,8 @@ export const KilnConfigSchema = z.strictObject({
   online: OnlineSpecSchema.optional(),
   /** `kiln serve`: port, host, models, decision log, limits, API keys, traffic (see docs/serving.md). */
   serve: ServeSpecSchema.optional(),
+  /** `kiln monitor`: windows and alert thresholds (see docs/monitoring.md). */
+  monitor: MonitorSpecSchema.optional(),
 });
 
 export type KilnConfigInput = z.input<typeof KilnConfigSchema>;

@@ -17,6 +17,7 @@
  * - `smoke` (optional): a small seeded sample of held-out input rows and the probabilities this bundle
  *   gave them at training time; serving re-scores them before a version goes live (src/serve/models).
  *   Bundles written before it existed have none and still load.
+ * - `profile` (optional): the reference profile monitoring compares traffic with (profile.ts).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { KilnError } from '../core/errors.js';
 import { calibratorFromJson, reasonCodes, scorecardScaling, type Calibrator, type CalibratorJson, type ReasonCode, type ScorecardScaling } from '../eval/index.js';
 import { Booster, type GbdtModelJson } from '../gbdt/index.js';
 import type { ModelSignature } from '../registry/index.js';
+import { ProfileSchema, type ReferenceProfile } from './profile.js';
 
 export const BUNDLE_FORMAT = 'kiln.model@1';
 const BUNDLE_VERSION = 1;
@@ -62,6 +64,7 @@ const BundleSchema = z.strictObject({
     rows: z.array(z.record(z.string(), z.union([z.number(), z.string(), z.null()]))).min(1),
     probability: z.array(z.number().min(0).max(1)).min(1),
   }).optional(),
+  profile: ProfileSchema.optional(),
 });
 
 export type BundleProvenance = z.infer<typeof Provenance>;
@@ -98,7 +101,7 @@ function sha256(text: string | Uint8Array): string {
 
 /** The bundle's text: its fields in a fixed order with the checksum of the rest. */
 export function bundleText(body: ModelBundleBody): string {
-  const ordered = { provenance: body.provenance, signature: body.signature, categories: body.categories, booster: body.booster, calibrator: body.calibrator, scaling: body.scaling, cutoff: body.cutoff, reasons: body.reasons, smoke: body.smoke };
+  const ordered = { provenance: body.provenance, signature: body.signature, categories: body.categories, booster: body.booster, calibrator: body.calibrator, scaling: body.scaling, cutoff: body.cutoff, reasons: body.reasons, smoke: body.smoke, profile: body.profile };
   const checksum = `sha256:${sha256(JSON.stringify({ format: BUNDLE_FORMAT, ...ordered }))}`;
   return JSON.stringify({ format: BUNDLE_FORMAT, checksum, ...ordered });
 }
@@ -194,6 +197,9 @@ export class ModelBundle {
   get checksum(): string { return this.json.checksum; }
   /** The smoke sample stored at training time; null for bundles written before it existed. */
   get smoke(): SmokeSample | null { return this.json.smoke ?? null; }
+
+  /** The reference profile stored at training time (monitoring's baseline); null for bundles written before it existed. */
+  get profile(): ReferenceProfile | null { return this.json.profile ?? null; }
 
   /** Rows as the model's input columns: numbers as they are, categories as their codes, null as missing (NaN). */
   columns(rows: readonly ScoreRow[]): Float64Array[] {

@@ -3,9 +3,10 @@ export { checkReasons, checkSplits, learnedNothing, reasonUnits, chanceAuc, CHAN
 export { evaluateModel, reasonConfig, rankOrderBreaks, type Evaluation } from './evaluate.js';
 export { renderReport, type ReportMeta } from './report.js';
 export { modelCard } from './model-card.js';
-export { loadModelDataset, describeSplit, type ModelDataset, type InputColumn, type Split } from './dataset.js';
+export { loadModelDataset, describeSplit, labelSql, type ModelDataset, type InputColumn, type Split } from './dataset.js';
 export { checkModelSpec, type CheckedSpec } from './checks.js';
 export { loadModelForScoring, versionBundle, type LoadedModel } from './load-model.js';
 export { SMOKE_ROWS, withSmokeSample } from './smoke.js';
 export { loadModelBundle, parseBundle, bundleText, ModelBundle, BUNDLE_FORMAT, type ModelBundleJson, type ModelBundleBody, type BundleProvenance, type BundleScores, type ScoreRow, type SmokeSample } from './bundle.js';
 export { exportModel, importModel, type ExportResult, type ImportOptions, type ImportResult } from './transfer.js';
+export { buildProfile, referenceSample, profileBins, ProfileSchema, REFERENCE_SAMPLE_FILE, REFERENCE_SAMPLE_ROWS, type ReferenceProfile, type FeatureProfile, type ReferenceSample } from './profile.js';

@@ -6,6 +6,7 @@ import type { ModelSpec } from '../config/index.js';
 import { Progress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { loadProjectFeatures } from '../features/training/index.js';
+import { calibratorFromJson } from '../eval/index.js';
 import { Booster, train, type GbdtParams } from '../gbdt/index.js';
 import type { ModelSignature } from '../registry/index.js';
 import type { Project } from '../store/index.js';
@@ -16,6 +17,7 @@ import { evaluateModel, reasonConfig, type Evaluation } from './evaluate.js';
 import { checkReasons, checkSplits, learnedNothing } from './guards.js';
 import { modelCard } from './model-card.js';
 import { SMOKE_ROWS, SMOKE_SEED, smokeSplit, withSmokeSample } from './smoke.js';
+import { buildProfile, referenceSample, REFERENCE_SAMPLE_FILE, REFERENCE_SAMPLE_ROWS } from './profile.js';
 import { renderReport } from './report.js';
 
 export interface TrainResult {
@@ -110,6 +112,7 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
     const testScore = booster.predict(te.features);
     const validScore = booster.predict(va.features);
     const contributions = explainSample(booster, te, data, opts.quiet);
+    const profile = buildProfile(data.inputs, tr, booster.predict(tr.features));
     const evaluation = evaluateModel({ spec, test: te, testScore, valid: va, validScore, contributions });
     run.logMetrics({ ...Object.fromEntries(Object.entries(evaluation.metrics).filter(([, v]) => v !== null)) as Record<string, number>, valid_auc: evaluation.validMetrics.auc, best_iteration: booster.bestIteration ?? booster.numRounds - 1, test_rows: te.rows, test_positives: te.positives });
     if (evaluation.fairness?.minAdverseImpactRatio != null) run.logMetric('min_adverse_impact_ratio', evaluation.fairness.minAdverseImpactRatio);
@@ -146,8 +149,13 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
         scaling: { basePoints: spec.scaling.basePoints, baseOdds: spec.scaling.baseOdds, pdo: spec.scaling.pdo },
         cutoff: evaluation.cutoff,
         reasons: { texts: reasonText, groups, maxReasons: spec.maxReasons, defaultReason: spec.defaultReason ?? null },
+        profile,
       };
       run.logArtifact(BUNDLE_FILE, { data: bundleText(withSmokeSample(body, data.inputs, smokeSplit(te, va), sampleRows(smokeSplit(te, va).rows, SMOKE_ROWS, SMOKE_SEED))) });
+      const held = smokeSplit(te, va);
+      const heldScore = held === te ? testScore : validScore;
+      const calibrated = evaluation.calibrator ? calibratorFromJson(evaluation.calibrator).apply(heldScore) : null;
+      run.logArtifact(REFERENCE_SAMPLE_FILE, { data: JSON.stringify(referenceSample(data.inputs, held, heldScore, calibrated, sampleRows(held.rows, REFERENCE_SAMPLE_ROWS, SHAP_SEED))) });
       return v;
     });
     const meta = { model: name, version: mv.version, runId: run.id, spec, data, bestIteration: booster.bestIteration ?? null, importance: topImportance(booster) };

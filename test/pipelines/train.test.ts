@@ -75,7 +75,7 @@ describe('kiln train', () => {
     expect(run.curves.valid_auc!.length).toBeGreaterThan(5);
     expect(run.lineage.filter((l) => l.kind === 'feature').length).toBeGreaterThan(30);
     expect(run.lineage.find((l) => l.kind === 'training_set')?.version).toMatch(/^[0-9a-f]+-[0-9a-f]+-[0-9a-f]+$/);
-    expect(run.artifacts.map((a) => a.path).sort()).toEqual(['coverage.json', 'evaluation.json', 'model-card.md', 'model.kiln.json', 'report.html']);
+    expect(run.artifacts.map((a) => a.path).sort()).toEqual(['coverage.json', 'evaluation.json', 'model-card.md', 'model.kiln.json', 'reference-sample.json', 'report.html']);
     const mv = project.registry.resolve('credit');
     expect(mv.runId).toBe(r.runId);
     expect(mv.signature.features.some((f) => f.name === 'protected_group')).toBe(false);
