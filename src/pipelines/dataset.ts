@@ -66,7 +66,16 @@ export function describeSplit(spec: ModelSpec): string {
  * [testFrom, testTo)), at random with a seed, or by a declared column. Rows whose label is not known yet
  * (NULL: the outcome window has not closed) are left out and counted.
  */
-export async function loadModelDataset(project: Project, modelName: string, spec: ModelSpec, checked: CheckedSpec): Promise<ModelDataset> {
+export interface DatasetOptions {
+  /**
+   * Build the set as it could have been built at this time (ISO, UTC): only spine rows before it, and a
+   * label only where it was known by then (label.availableAt at or before it; without availableAt the
+   * label counts as known at the spine time). The continuous-learning loop and its backtest train this way.
+   */
+  readonly asOf?: string;
+}
+
+export async function loadModelDataset(project: Project, modelName: string, spec: ModelSpec, checked: CheckedSpec, opts: DatasetOptions = {}): Promise<ModelDataset> {
   const { features: featureNames, extra: extraFeatures } = checked;
   const table = `training_${modelName.replace(/[^A-Za-z0-9_]/g, '_')}`;
   const store = project.offline;
@@ -121,13 +130,16 @@ export async function loadModelDataset(project: Project, modelName: string, spec
   }
 
   const ts = spec.spine.timestamp === undefined ? null : quoteIdent(spec.spine.timestamp);
-  const label = labelSql(spec);
+  const asOf = opts.asOf === undefined ? null : `TIMESTAMP ${quoteLiteral(opts.asOf.replace('T', ' ').replace(/Z$/, ''))}`;
+  if (asOf && !ts) throw new KilnError('CONFIG_INVALID', `model '${modelName}': a training set as of a time needs a spine timestamp`, { path: ['models', modelName, 'spine', 'timestamp'] });
+  const known = asOf && spec.label.availableAt ? `${quoteIdent(spec.label.availableAt)} <= ${asOf}` : null;
+  const label = known ? `(CASE WHEN ${known} THEN ${labelSql(spec)} END)` : labelSql(spec);
   const split = spec.split;
   let assign: string | null = null;
-  let scope = 'true';
+  let scope = asOf ? `${ts} < ${asOf}` : 'true';
   if (isOutOfTime(split)) {
     const { trainFrom, validFrom, testFrom, testTo } = split;
-    scope = `${ts} < TIMESTAMP '${testTo}'${trainFrom ? ` AND ${ts} >= TIMESTAMP '${trainFrom}'` : ''}`;
+    scope = `${scope} AND ${ts} < TIMESTAMP '${testTo}'${trainFrom ? ` AND ${ts} >= TIMESTAMP '${trainFrom}'` : ''}`;
     assign = `CASE WHEN ${ts} >= TIMESTAMP '${testFrom}' AND ${ts} < TIMESTAMP '${testTo}' THEN 2 WHEN ${ts} >= TIMESTAMP '${validFrom}' AND ${ts} < TIMESTAMP '${testFrom}' THEN 1
       WHEN ${trainFrom ? `${ts} >= TIMESTAMP '${trainFrom}' AND ` : ''}${ts} < TIMESTAMP '${validFrom}' THEN 0 END`;
   } else if ('column' in split) {

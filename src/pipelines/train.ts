@@ -53,6 +53,14 @@ export interface TrainOptions {
   signal?: AbortSignal;
   /** Register the model even when it learned nothing (best iteration 0 or validation AUC at chance). */
   force?: boolean;
+  /** Train as of this time (ISO, UTC): spine rows before it, labels known by then (see DatasetOptions). */
+  asOf?: string;
+  /** The model spec to train with instead of the config's (the loop's rolling windows and proxy labels). */
+  spec?: ModelSpec;
+  /** Tags on the run (e.g. the loop run that trained it). */
+  tags?: Record<string, string>;
+  /** Why the version is registered (the registry's audit); default 'trained by run ID'. */
+  reason?: string;
 }
 
 /**
@@ -62,7 +70,7 @@ export interface TrainOptions {
  */
 export async function trainModel(project: Project, name: string, opts: TrainOptions = {}): Promise<TrainResult> {
   const t0 = performance.now();
-  const spec = project.config.models[name];
+  const spec = opts.spec ?? project.config.models[name];
   if (!spec) {
     const names = Object.keys(project.config.models);
     const hint = didYouMean(name, names);
@@ -71,7 +79,7 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
   const registry = await loadProjectFeatures(project);
   const checked = await checkModelSpec(project, name, spec, registry);
   log(opts.quiet, `train ${name}: building the training set (${[checked.features.length ? `${checked.features.length} features` : '', checked.columns.length ? `${checked.columns.length} spine columns` : ''].filter(Boolean).join(' and ')}, spine ${spec.spine.table})`);
-  const data = await loadModelDataset(project, name, spec, checked);
+  const data = await loadModelDataset(project, name, spec, checked, opts.asOf ? { asOf: opts.asOf } : {});
   project.releaseOffline(); // the data is in memory: let other kiln commands use the offline store while this one trains
   // Warnings are printed even with --quiet: they are about the model, not progress.
   for (const w of data.warnings) process.stderr.write(`warning: train ${name}: ${w}\n`);
@@ -92,6 +100,8 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
       { kind: 'table', name: spec.spine.table },
       { kind: 'training_set', name: data.table, version: data.fingerprint.checksum, details: { ...data.fingerprint, unlabelled: data.unlabelled, split: spec.split, skipped: data.skipped, coverage: data.coverage } },
     ]);
+    if (opts.tags) run.setTags(opts.tags);
+    if (opts.asOf) run.setTags({ as_of: opts.asOf });
     if (data.skipped.length) run.setTags({ skipped_columns: data.skipped.map((s) => `${s.column}: ${s.reason}`).join('; ') });
     if (data.coverage.length) run.logArtifact('coverage.json', { data: JSON.stringify({ coverage: data.coverage, warnings: data.warnings }, null, 2) });
     if (data.warnings.length) run.setTags({ coverage_warnings: data.warnings.join('\n') });
@@ -137,7 +147,7 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
     // The version and its bundle (which names the version) are written together, or neither is.
     const reg = project.registry;
     const mv = reg.transaction(() => {
-      const v = reg.registerVersion(name, { signature, runId: run.id, artifactPath: join(run.artifactsDir, run.id, BUNDLE_FILE), description: spec.description ?? null, reason: `trained by run ${run.id}` });
+      const v = reg.registerVersion(name, { signature, runId: run.id, artifactPath: join(run.artifactsDir, run.id, BUNDLE_FILE), description: spec.description ?? null, reason: opts.reason ?? `trained by run ${run.id}` });
       const names = data.inputs.map((c) => c.name);
       const { groups, reasonText } = reasonConfig(spec, names, data.inputs.map((c) => c.feature));
       const body: ModelBundleBody = {
