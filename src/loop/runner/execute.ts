@@ -62,6 +62,8 @@ export interface ExecuteOptions extends BackoffOptions {
   /** Aborted when this process cancels the run (other processes' cancels are seen by the heartbeat). */
   cancel?: AbortSignal;
   log?: (line: string) => void;
+  /** Called right after a step's end is committed ('done', or 'failed' for good): for progress reports and metrics. */
+  onStepEnd?: (e: { runId: string; step: string; status: 'done' | 'failed'; attempt: number }) => void;
 }
 
 /** Runs one attempt of the run's next step (or says how long its backoff still has to wait). */
@@ -104,7 +106,7 @@ export async function executeNextStep(store: LoopStore, loop: LoopDef, runId: st
       ctx.log(`failed (${message}); retry in ${delayMs} ms`);
       return store.failStep(runId, def.name, owner, message, new Date(Date.now() + delayMs)) ? { kind: 'wait', delayMs } : { kind: 'stopped' };
     }
-    store.failStep(runId, def.name, owner, message, null);
+    if (store.failStep(runId, def.name, owner, message, null)) opts.onStepEnd?.({ runId, step: def.name, status: 'failed', attempt: claim.attempt });
     return { kind: 'stopped' };
   } finally {
     clearInterval(beat);
@@ -119,5 +121,6 @@ export async function executeNextStep(store: LoopStore, loop: LoopDef, runId: st
     return { kind: 'stopped' };
   }
   if (!store.completeStep(runId, def.name, owner, output, decision)) return { kind: 'stopped' };
+  opts.onStepEnd?.({ runId, step: def.name, status: 'done', attempt: claim.attempt });
   return store.runStatus(runId) === 'running' ? { kind: 'next' } : { kind: 'stopped' };
 }

@@ -1,5 +1,5 @@
 import { KilnError } from '../../core/errors.js';
-import { checkLoopDef, executeNextStep } from './execute.js';
+import { checkLoopDef, executeNextStep, type ExecuteOptions } from './execute.js';
 import { type LoopStore, thisOwner } from './store.js';
 import type { BackoffOptions, LoopDef, LoopRunner, LoopRunRecord, SubmitOptions } from './types.js';
 
@@ -19,6 +19,8 @@ export interface InProcessRunnerOptions extends BackoffOptions {
   pollMs?: number;
   /** Where steps' log lines go (default: nowhere). */
   log?: (line: string) => void;
+  /** Called right after a step's end is committed (see ExecuteOptions.onStepEnd). */
+  onStepEnd?: ExecuteOptions['onStepEnd'];
 }
 
 export const IN_PROCESS = 'in-process';
