@@ -4,8 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { BullMqRunner, InProcessRunner, LoopStore, LoopWorker, type LoopDef, type LoopRunner } from '../../src/loop/index.js';
 import { MetaStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers.js';
-import { REDIS_URL, redisMode } from '../online/helpers.js';
+import { redisMode } from '../online/helpers.js';
 import { describeLoopRunner } from './runner-contract.js';
+import { redisConnection } from './redis.js';
 
 const BACKOFF = { backoffBaseMs: 20, backoffMaxMs: 1000 };
 
@@ -24,11 +25,6 @@ describeLoopRunner('in process', async (loops: Record<string, LoopDef>) => {
     cleanup: async () => { for (const r of opened) await r.close(); close(); },
   };
 });
-
-export function redisConnection(): { host: string; port: number } {
-  const u = new URL(REDIS_URL);
-  return { host: u.hostname, port: Number(u.port || 6379) };
-}
 
 describeLoopRunner('BullMQ on Redis', async (loops: Record<string, LoopDef>) => {
   const { store, close } = openStore();
