@@ -14,6 +14,7 @@ import { registerIngest } from './commands/ingest.js';
 import { registerSim } from './commands/sim.js';
 import { registerTables } from './commands/tables.js';
 import { registerTrain } from './commands/train.js';
+import { registerWorker } from './commands/worker.js';
 
 /**
  * The store's DEFAULT_WAIT_TIMEOUT_SECONDS, repeated here so that building the program (and `kiln --help`)
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerGbdt(program);
   registerDecisions(program);
   registerMonitor(program);
+  registerWorker(program);
   return program;
 }
 

@@ -114,6 +114,37 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX audit_by_model ON audit_log (model_name, id);
    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;`,
+  // 3: the retrain-evaluate-promote loop's durable runs and steps (src/loop/runner/).
+  `CREATE TABLE loop_runs (
+     id TEXT PRIMARY KEY,
+     loop TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'succeeded', 'failed', 'cancelled')),
+     runner TEXT NOT NULL,
+     triggers TEXT NOT NULL,
+     input TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     started_at TEXT,
+     ended_at TEXT,
+     error TEXT,
+     outcome TEXT,
+     owner TEXT,
+     lease_until TEXT
+   );
+   CREATE INDEX loop_runs_by_loop ON loop_runs (loop, status, created_at);
+   CREATE TABLE loop_steps (
+     run_id TEXT NOT NULL REFERENCES loop_runs (id),
+     position INTEGER NOT NULL,
+     name TEXT NOT NULL,
+     status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed', 'skipped')),
+     attempts INTEGER NOT NULL DEFAULT 0,
+     output TEXT,
+     error TEXT,
+     started_at TEXT,
+     ended_at TEXT,
+     owner TEXT,
+     retry_at TEXT,
+     PRIMARY KEY (run_id, name)
+   );`,
 ];
 
 export interface TableRecord {
