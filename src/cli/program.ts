@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerDecisions } from './commands/decisions.js';
 import { registerMonitor } from './commands/monitor.js';
+import { registerLoop } from './commands/loop.js';
 import { registerFeatures } from './commands/features.js';
 import { registerGbdt } from './commands/gbdt-register.js';
 import { registerInit } from './commands/init.js';
@@ -51,6 +52,7 @@ export function buildProgram(): Command {
   registerDecisions(program);
   registerMonitor(program);
   registerWorker(program);
+  registerLoop(program);
   return program;
 }
 

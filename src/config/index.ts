@@ -1,8 +1,8 @@
 export { defineConfig } from './define.js';
 export {
-  COLUMN_TYPES, DEFAULT_NULL_VALUES, FILE_FORMATS, KilnConfigSchema, ONLINE_BACKEND_NAMES, OnlineSpecSchema, ServeSpecSchema, MonitorSpecSchema, API_KEY_SCOPES, TableSpecSchema, columnDecls,
+  COLUMN_TYPES, DEFAULT_NULL_VALUES, FILE_FORMATS, KilnConfigSchema, ONLINE_BACKEND_NAMES, OnlineSpecSchema, ServeSpecSchema, MonitorSpecSchema, LoopModelSpecSchema, API_KEY_SCOPES, TableSpecSchema, columnDecls,
   type ColumnDecl, type ColumnSpecInput, type ColumnType, type FileFormat, type KilnConfig, type KilnConfigInput,
-  type OnlineBackendName, type OnlineSpec, type OnlineSpecInput, type ServeSpec, type MonitorSpec, type ServeSpecInput, type ApiKeyScope, type TableSpec, type TableSpecInput,
+  type OnlineBackendName, type OnlineSpec, type OnlineSpecInput, type ServeSpec, type MonitorSpec, type LoopModelSpec, type ServeSpecInput, type ApiKeyScope, type TableSpec, type TableSpecInput,
 } from './schema.js';
 export { validateConfig } from './validate.js';
 export { CONFIG_FILE_NAMES, configFileIn, findProjectRoot, loadConfigFile, resolveProjectRoot } from './load.js';

@@ -165,6 +165,42 @@ export const MonitorSpecSchema = z.strictObject({
 });
 export type MonitorSpec = z.output<typeof MonitorSpecSchema>;
 
+const months = (what: string) => z.number().int('expected a whole number of months').min(0, `expected ${what} >= 0`);
+
+/**
+ * The continuous-learning loop of one model (docs/loop.md): rolling training windows that end where
+ * labels have matured, an optional faster-maturing label, the gates and the triggers (checked when the
+ * loop loads them: src/loop/gates and src/loop/triggers own their schemas).
+ */
+export const LoopModelSpecSchema = z.strictObject({
+  /** The alias that serves (moved on promotion); default 'champion'. */
+  alias: z.string().min(1).optional(),
+  windows: z.strictObject({
+    /** Months of training rows before the validation window (default: everything before it). */
+    trainMonths: months('trainMonths').optional(),
+    validMonths: months('validMonths').default(3),
+    testMonths: months('testMonths').default(3),
+    /** Months after funding until the label is mature: the test window ends this far before now. */
+    maturityMonths: months('maturityMonths').default(12),
+  }).default({ validMonths: 3, testMonths: 3, maturityMonths: 12 }),
+  /** Train on another label (e.g. a proxy that matures sooner): its spine table, key, time and label. */
+  label: z.strictObject({
+    table: z.string().min(1),
+    key: z.string().min(1).optional(),
+    timestamp: z.string().min(1).optional(),
+    column: z.string().min(1),
+    availableAt: z.string().min(1).optional(),
+    positive: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).optional(),
+  }).optional(),
+  /** Promotion gates: { metrics: [{ metric: 'auc', maxDrop: 0.01 }, ...], slices, minSliceRows, maxInputDriftPsi, action }. */
+  gates: z.unknown().optional(),
+  /** Triggers: { schedule: '0 6 1 * *', onDrift, onMaturedLabels, cooldown: '30d' }. */
+  triggers: z.unknown().optional(),
+  /** Days of recent decisions for the swap set and the challenger's input drift (default 90). */
+  recentDays: z.number().positive().optional(),
+});
+export type LoopModelSpec = z.output<typeof LoopModelSpecSchema>;
+
 export const KilnConfigSchema = z.strictObject({
   name: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ".", "_" or "-"'),
   description: z.string().optional(),
@@ -184,6 +220,8 @@ export const KilnConfigSchema = z.strictObject({
   serve: ServeSpecSchema.optional(),
   /** `kiln monitor`: windows and alert thresholds (see docs/monitoring.md). */
   monitor: MonitorSpecSchema.optional(),
+  /** The retrain-evaluate-promote loop, per model (see docs/loop.md). */
+  loop: z.record(z.string().min(1), LoopModelSpecSchema).optional(),
 });
 
 export type KilnConfigInput = z.input<typeof KilnConfigSchema>;

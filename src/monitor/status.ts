@@ -119,10 +119,17 @@ export async function monitorStatus(project: Project, model: string, opts: Monit
 }
 
 /** Writes `kiln monitor report` (atomically: a temporary file renamed over the target). */
-export async function monitorReport(project: Project, model: string, output: string, opts: MonitorOptions = {}): Promise<{ output: string; decisions: number; windows: number; alerts: number }> {
+export async function monitorReport(project: Project, model: string, output: string, opts: MonitorOptions & { asOf?: number; performance?: boolean; shiftAware?: boolean } = {}): Promise<{ output: string; decisions: number; windows: number; alerts: number }> {
   const { renderMonitorReport } = await import('./report.js');
   const status = await monitorStatus(project, model, opts);
-  const html = await renderMonitorReport(status, [], { generatedAt: new Date().toISOString() });
+  const parts = [];
+  if (opts.performance !== false && status.decisions) {
+    const { realisedPerformance } = await import('./realised.js');
+    const { performanceSections } = await import('./performance-report.js');
+    const perf = await realisedPerformance(project, model, { ...opts, ...(opts.shiftAware !== undefined ? { shiftAware: opts.shiftAware } : { shiftAware: true }) });
+    parts.push(await performanceSections(perf));
+  }
+  const html = await renderMonitorReport(status, parts, { generatedAt: new Date().toISOString() });
   const target = resolve(output);
   mkdirSync(dirname(target), { recursive: true });
   const tmp = `${target}.tmp-${process.pid}`;

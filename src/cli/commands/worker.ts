@@ -36,6 +36,9 @@ export function registerWorker(program: Command): void {
       let worker: InstanceType<typeof loop.LoopWorker> | undefined;
       try {
         if (flags.loopsModule) await loop.loadLoopsModule(pathToFileURL(resolve(flags.loopsModule)).href, { project });
+        // kiln's own loops: the retrain loop of every declared model
+        const { retrainLoop } = await import('../../loop/index.js');
+        for (const model of Object.keys(project.config.models)) loop.registerLoop(retrainLoop(project, model));
         const loops = loop.registeredLoops();
         if (Object.keys(loops).length === 0) throw new KilnError('USAGE', 'kiln worker: no loops are registered; pass --loops-module FILE with the loops to run');
         worker = new loop.LoopWorker(new loop.LoopStore(project.meta.db), loops, {
