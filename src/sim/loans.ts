@@ -6,10 +6,20 @@ import type { SimCounters, Sinks } from './sinks.js';
 export const DEFAULT_DPD = 90;
 /** Months after funding within which a default counts for `default_12m`. */
 export const LABEL_WINDOW_MONTHS = 12;
+/** Months after funding whose installments count for the early (proxy) labels of `early_labels`. */
+export const EARLY_WINDOW_MONTHS = 3;
+/** Days-past-due thresholds of the early labels. */
+export const EARLY_DPD = { dpd60_3m: 60, dpd30_3m: 30 } as const;
+const DPD60_US = EARLY_DPD.dpd60_3m * DAY_US;
+const DPD30_US = EARLY_DPD.dpd30_3m * DAY_US;
 
 /**
  * One borrower's funded loans: written to `loans` when funded, then, once the borrower's delinquency
- * time is known (the end of its month loop), expanded into `repayments` and `loan_labels`.
+ * time is known (the end of its month loop), expanded into `repayments`, `loan_labels` and
+ * `early_labels`. The early labels come from the same pass over the installments (no extra draws): an
+ * installment due within EARLY_WINDOW_MONTHS of funding crosses d days past due at due + d days when it
+ * is paid at or after that instant, or is still unpaid then at the end of the horizon (exactly when its
+ * `days_past_due` is >= d).
  */
 export class LoanBook {
   static readonly MAX = 32;
@@ -100,6 +110,8 @@ export class LoanBook {
       const term = this.term[k]!;
       const payment = this.payment[k]!;
       let firstMissedUs = NaN;
+      let first60Us = NaN; // first 60 / 30 dpd crossing among the early-window installments
+      let first30Us = NaN;
       for (let j = 1; j <= term; j++) {
         const dm = fm + j;
         const dueUs = dayOfMonthUs(cal, dm, fday, 0);
@@ -121,6 +133,11 @@ export class LoanBook {
           if (paidUs >= endUs) paidUs = NaN;
         } else if (firstMissedUs !== firstMissedUs) {
           firstMissedUs = dueUs;
+        }
+        if (j <= EARLY_WINDOW_MONTHS) {
+          const reachedUs = paidUs === paidUs ? paidUs : endUs; // unpaid: as late as observed
+          if (first60Us !== first60Us && dueUs + DPD60_US <= reachedUs) first60Us = dueUs + DPD60_US;
+          if (first30Us !== first30Us && dueUs + DPD30_US <= reachedUs) first30Us = dueUs + DPD30_US;
         }
         if (paidUs === paidUs) {
           rc.paid_at[i] = paidUs;
@@ -154,6 +171,29 @@ export class LoanBook {
       lc.default_12m[i] = label;
       lc.defaulted_at[i] = defaultObserved ? defaultUs : NaN;
       lc.label_available_at[i] = availableUs;
+      const lastEarlyDueUs = dayOfMonthUs(cal, fm + Math.min(EARLY_WINDOW_MONTHS, term), fday, 0);
+      this.writeEarly(loanId, fundedUs, first60Us, first30Us, lastEarlyDueUs);
     }
+  }
+
+  /**
+   * One `early_labels` row. A label is bad from its first threshold crossing; good once the last
+   * early-window installment is due + the threshold with no crossing (none can cross any more);
+   * unknown (NaN availability, NULLed after the append) if neither happened by the end of the horizon.
+   */
+  private writeEarly(loanId: number, fundedUs: number, first60Us: number, first30Us: number, lastDueUs: number): void {
+    const endUs = this.cal.endUs;
+    const w = this.sinks.early;
+    const i = w.next();
+    const c = w.columns;
+    c.loan_id[i] = loanId;
+    c.borrower_id[i] = this.borrowerId;
+    c.funded_at[i] = fundedUs;
+    const good60Us = lastDueUs + DPD60_US;
+    c.dpd60_3m[i] = first60Us === first60Us ? 1 : 0;
+    c.dpd60_3m_available_at[i] = first60Us === first60Us ? first60Us : good60Us <= endUs ? good60Us : NaN;
+    const good30Us = lastDueUs + DPD30_US;
+    c.dpd30_3m[i] = first30Us === first30Us ? 1 : 0;
+    c.dpd30_3m_available_at[i] = first30Us === first30Us ? first30Us : good30Us <= endUs ? good30Us : NaN;
   }
 }

@@ -106,8 +106,23 @@ export const LOAN_LABELS_SCHEMA = {
   label_available_at: 'timestamp',
 } as const;
 
+/**
+ * Early (proxy) labels: did an installment due within 3 months of funding reach 30 / 60 days past due.
+ * Each label has its own availability (the 30-day one is never known later than the 60-day one).
+ */
+export const EARLY_LABELS_SCHEMA = {
+  loan_id: 'int64',
+  borrower_id: 'int64',
+  funded_at: 'timestamp',
+  dpd60_3m: 'bool',
+  dpd60_3m_available_at: 'timestamp',
+  dpd30_3m: 'bool',
+  dpd30_3m_available_at: 'timestamp',
+} as const;
+
 export type SimTableName =
-  | 'borrowers' | 'borrower_latents' | 'merchants' | 'transactions' | 'applications' | 'loans' | 'repayments' | 'loan_labels';
+  | 'borrowers' | 'borrower_latents' | 'merchants' | 'transactions' | 'applications' | 'loans' | 'repayments' | 'loan_labels'
+  | 'early_labels';
 
 export interface SimTableInfo {
   name: SimTableName;
@@ -137,4 +152,6 @@ export const SIM_TABLES: readonly SimTableInfo[] = [
     description: 'One row per installment due within the horizon; paid_at is NULL when unpaid at the end of the horizon; days_past_due is as of paid_at, or as of the end of the horizon when unpaid.' },
   { name: 'loan_labels', keyColumn: 'loan_id', timestampColumn: 'label_available_at', event: false,
     description: 'default_12m (90+ days past due within 12 months of funding) per funded loan; label_available_at is when the label became known; both are NULL while the label is not yet observable at the end of the horizon.' },
+  { name: 'early_labels', keyColumn: 'loan_id', timestampColumn: 'dpd60_3m_available_at', event: false,
+    description: 'Faster-maturing proxy labels per funded loan: dpd60_3m / dpd30_3m (an installment due within 3 months of funding reached 60 / 30 days past due), each with its own availability time (the threshold crossing for a bad loan, else the third installment\'s due date + 60 / 30 days); NULL while not yet observable at the end of the horizon.' },
 ];

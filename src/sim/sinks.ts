@@ -1,6 +1,6 @@
 import type { ColumnBuffers, ColumnSchema } from '../store/index.js';
 import {
-  APPLICATIONS_SCHEMA, BORROWERS_SCHEMA, LATENTS_SCHEMA, LOANS_SCHEMA, LOAN_LABELS_SCHEMA, REPAYMENTS_SCHEMA,
+  APPLICATIONS_SCHEMA, BORROWERS_SCHEMA, EARLY_LABELS_SCHEMA, LATENTS_SCHEMA, LOANS_SCHEMA, LOAN_LABELS_SCHEMA, REPAYMENTS_SCHEMA,
   TRANSACTIONS_SCHEMA,
 } from './schema.js';
 
@@ -22,10 +22,11 @@ export interface Sinks {
   loans: RowSink<typeof LOANS_SCHEMA>;
   repayments: RowSink<typeof REPAYMENTS_SCHEMA>;
   labels: RowSink<typeof LOAN_LABELS_SCHEMA>;
+  early: RowSink<typeof EARLY_LABELS_SCHEMA>;
 }
 
 /** The per-borrower tables in sink order (the worker protocol numbers tables by this order). */
-export const SINK_NAMES = ['borrowers', 'latents', 'transactions', 'applications', 'loans', 'repayments', 'labels'] as const;
+export const SINK_NAMES = ['borrowers', 'latents', 'transactions', 'applications', 'loans', 'repayments', 'labels', 'early'] as const;
 export type SinkName = (typeof SINK_NAMES)[number];
 
 export const SINK_SCHEMAS: { readonly [K in SinkName]: ColumnSchema } = {
@@ -36,6 +37,7 @@ export const SINK_SCHEMAS: { readonly [K in SinkName]: ColumnSchema } = {
   loans: LOANS_SCHEMA,
   repayments: REPAYMENTS_SCHEMA,
   labels: LOAN_LABELS_SCHEMA,
+  early: EARLY_LABELS_SCHEMA,
 };
 
 /** Running counts the generator keeps (ids are assigned from these, in borrower order). */

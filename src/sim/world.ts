@@ -6,7 +6,7 @@ import { buildMerchantIndex, writeMerchants } from './merchants.js';
 import { makeCalendar } from './model.js';
 import { parseSimOptions, type SimOptions, type SimOptionsInput } from './options.js';
 import {
-  APPLICATIONS_SCHEMA, BORROWERS_SCHEMA, LATENTS_SCHEMA, LOANS_SCHEMA, LOAN_LABELS_SCHEMA, MERCHANTS_SCHEMA,
+  APPLICATIONS_SCHEMA, BORROWERS_SCHEMA, EARLY_LABELS_SCHEMA, LATENTS_SCHEMA, LOANS_SCHEMA, LOAN_LABELS_SCHEMA, MERCHANTS_SCHEMA,
   REPAYMENTS_SCHEMA, SIM_TABLES, TRANSACTIONS_SCHEMA, type SimTableName,
 } from './schema.js';
 import { SimCounters, type SinkName } from './sinks.js';
@@ -77,6 +77,7 @@ const STAGED: { name: SimTableName; schema: ColumnSchema; sink: SinkName | 'merc
   { name: 'loans', schema: LOANS_SCHEMA, sink: 'loans' },
   { name: 'repayments', schema: REPAYMENTS_SCHEMA, sink: 'repayments' },
   { name: 'loan_labels', schema: LOAN_LABELS_SCHEMA, sink: 'labels' },
+  { name: 'early_labels', schema: EARLY_LABELS_SCHEMA, sink: 'early' },
 ];
 
 /**
@@ -120,6 +121,10 @@ export async function simulate(store: OfflineStore, options: SimOptionsInput = {
     for (let k = 0; k < STAGED.length; k++) rows.set(STAGED[k]!.name, appenders[k]!.close());
     // Labels that are not observable at the end of the horizon are NULL (the appender has no NULL bool).
     await store.run(`UPDATE ${quoteIdent(staging.get('loan_labels')!)} SET default_12m = NULL WHERE label_available_at IS NULL`);
+    await store.run(`UPDATE ${quoteIdent(staging.get('early_labels')!)} SET
+      dpd60_3m = CASE WHEN dpd60_3m_available_at IS NULL THEN NULL ELSE dpd60_3m END,
+      dpd30_3m = CASE WHEN dpd30_3m_available_at IS NULL THEN NULL ELSE dpd30_3m END
+      WHERE dpd60_3m_available_at IS NULL OR dpd30_3m_available_at IS NULL`);
     checkAbort(hooks.signal);
 
     await store.transaction(async () => {

@@ -44,7 +44,7 @@ describe('simulate: determinism', () => {
     await simulate(small, { ...opts, borrowers: 1500 });
     const big = await open();
     await simulate(big, opts);
-    for (const t of ['transactions', 'applications', 'repayments']) {
+    for (const t of ['transactions', 'applications', 'repayments', 'early_labels']) {
       await small.run(`CREATE TABLE head AS SELECT * FROM ${t} ORDER BY ALL`);
       await big.run(`CREATE TABLE head AS SELECT * FROM ${t} WHERE borrower_id <= 1500 ORDER BY ALL`);
       expect(await tableChecksum(big, 'head'), t).toBe(await tableChecksum(small, 'head'));

@@ -27,7 +27,7 @@ describe('simulate: summary and realism', () => {
     expect(summary.options).toMatchObject({ borrowers: BORROWERS, months: 24, seed: 42, shockMonth: 12, start: '2024-01-01' });
     const byName = Object.fromEntries(summary.tables.map((t) => [t.name, t]));
     expect(Object.keys(byName).sort()).toEqual(
-      ['applications', 'borrower_latents', 'borrowers', 'loan_labels', 'loans', 'merchants', 'repayments', 'transactions'],
+      ['applications', 'borrower_latents', 'borrowers', 'early_labels', 'loan_labels', 'loans', 'merchants', 'repayments', 'transactions'],
     );
     for (const t of summary.tables) {
       expect(await num(shocked.store, `SELECT count(*) FROM ${t.name}`), t.name).toBe(t.rows);
