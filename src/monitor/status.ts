@@ -9,6 +9,7 @@ import { KilnError } from '../core/errors.js';
 import { REFERENCE_SAMPLE_FILE, versionBundle, type ReferenceProfile, type ReferenceSample } from '../pipelines/index.js';
 import { decisionLogDir, readDecisions, type DecisionRecord } from '../serve/index.js';
 import type { Project } from '../store/index.js';
+import { AlertStore } from './alerts.js';
 import { alertsOfWindow, type AlertDraft, type AlertThresholds } from './alert-rules.js';
 import { windowDrift, type ReferenceValues, type WindowDrift } from './drift-report.js';
 import { windowsOf, type WindowSize } from './windows.js';
@@ -22,6 +23,8 @@ export interface MonitorOptions {
   /** Only decisions of this version (default: every version, each against its own reference). */
   readonly version?: number;
   readonly thresholds?: Partial<AlertThresholds>;
+  /** Store the alerts (de-duplicated) in meta.sqlite (default true). */
+  readonly persist?: boolean;
 }
 
 export interface VersionReference {
@@ -40,6 +43,8 @@ export interface MonitorStatus {
   /** Per deciding version: its windows' drift (a version without a profile is listed with a note). */
   readonly versions: { version: number; windows: WindowDrift[]; note: string | null }[];
   readonly alerts: AlertDraft[];
+  /** Alerts not seen before (stored now); 0 when not persisted. */
+  readonly newAlerts: number;
 }
 
 /** The reference of a version: its bundle's profile and the labelled sample beside the bundle. */
@@ -115,7 +120,8 @@ export async function monitorStatus(project: Project, model: string, opts: Monit
     }
     versions.push({ version, windows, note: null });
   }
-  return { model, window: size, decisions: records.length, versions, alerts };
+  const newAlerts = opts.persist === false ? 0 : new AlertStore(project.meta.db).record(alerts).length;
+  return { model, window: size, decisions: records.length, versions, alerts, newAlerts };
 }
 
 /** Writes `kiln monitor report` (atomically: a temporary file renamed over the target). */

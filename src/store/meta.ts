@@ -145,6 +145,26 @@ export const MIGRATIONS: string[] = [
      retry_at TEXT,
      PRIMARY KEY (run_id, name)
    );`,
+  // 4: monitoring alerts, one row per (model, version, kind, subject, window): raised again, it is updated (src/monitor/alerts.ts).
+  `CREATE TABLE monitor_alerts (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     kind TEXT NOT NULL,
+     subject TEXT NOT NULL,
+     window TEXT NOT NULL,
+     severity TEXT NOT NULL CHECK (severity IN ('warning', 'critical')),
+     value REAL NOT NULL,
+     threshold REAL NOT NULL,
+     message TEXT NOT NULL,
+     evidence TEXT NOT NULL,
+     first_seen TEXT NOT NULL,
+     last_seen TEXT NOT NULL,
+     times_seen INTEGER NOT NULL DEFAULT 1,
+     acknowledged_at TEXT,
+     UNIQUE (model, version, kind, subject, window)
+   );
+   CREATE INDEX monitor_alerts_by_model ON monitor_alerts (model, last_seen);`,
 ];
 
 export interface TableRecord {

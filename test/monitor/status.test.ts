@@ -154,3 +154,22 @@ describe('monitor status over the decision log', () => {
     project = await Project.open({ project: dir });
   }, 60_000);
 });
+
+describe('alerts are stored once per window', () => {
+  it('records new alerts, and counts the same ones again without a second row', async () => {
+    const { AlertStore } = await import('../../src/monitor/index.js');
+    const store = new AlertStore(project.meta.db);
+    const before = store.list({ model: 'credit' }).length;
+    const a = await monitorStatus(project, 'credit', { window: 'week' });
+    const b = await monitorStatus(project, 'credit', { window: 'week' });
+    expect(b.newAlerts).toBe(0);
+    const weekly = new Set(a.alerts.map((x) => x.window));
+    const rows = store.list({ model: 'credit' }).filter((r) => weekly.has(r.window));
+    expect(rows.length).toBe(a.alerts.length);
+    expect(store.list({ model: 'credit' }).length).toBeGreaterThanOrEqual(before);
+    expect(rows.every((r) => r.timesSeen >= 2)).toBe(true);
+    expect(rows.find((r) => r.kind === 'schema_change')!.evidence).toHaveProperty('removed');
+    expect(store.acknowledge(rows[0]!.id)).toBe(true);
+    expect(store.acknowledge(rows[0]!.id)).toBe(false);
+  });
+});

@@ -59,7 +59,7 @@ export function registerMonitor(program: Command): void {
         })));
       }
       const alerts = status.alerts;
-      out.push('', alerts.length ? `${alerts.length} alerts (${alerts.filter((a) => a.severity === 'critical').length} critical):` : 'no alerts');
+      out.push('', alerts.length ? `${alerts.length} alerts (${alerts.filter((a) => a.severity === 'critical').length} critical, ${status.newAlerts} new; stored in meta.sqlite, de-duplicated by window):` : 'no alerts');
       for (const a of alerts.slice(-20)) out.push(`  ${a.severity.padEnd(8)} ${a.window}  v${a.version}  ${a.message}`);
       if (alerts.length > 20) out.push(`  ... and ${alerts.length - 20} earlier (--json lists all)`);
       process.stdout.write(`${out.join('\n')}\n`);

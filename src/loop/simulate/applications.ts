@@ -6,8 +6,8 @@
  */
 import { KilnError } from '../../core/errors.js';
 import type { ModelSpec } from '../../config/index.js';
-import { buildTrainingSet } from '../../features/training/index.js';
-import type { ModelBundle, ScoreRow } from '../../pipelines/index.js';
+import { buildTrainingSet, loadProjectFeatures } from '../../features/training/index.js';
+import { checkModelSpec, type ModelBundle, type ScoreRow } from '../../pipelines/index.js';
 import { newDecisionId, type DecisionRecord } from '../../serve/index.js';
 import { quoteIdent, type Project } from '../../store/index.js';
 
@@ -21,14 +21,21 @@ export interface Application {
 const SPINE = '__loop_sim_spine';
 const TABLE = 'loop_sim_applications';
 
-/** Every application of [from, to) with the model's inputs as of its time, grouped by month start (epoch ms). */
-export async function applicationsByMonth(project: Project, spec: ModelSpec, from: number, to: number): Promise<Map<number, Application[]>> {
-  if (!spec.features) throw new KilnError('CONFIG_INVALID', 'kiln loop simulate scores applications with the model\'s features: the model needs `features`', { path: ['models', 'features'] });
+/**
+ * Every application of [from, to) with the model's inputs as of its time, grouped by month start (epoch
+ * ms). `funded` only (the default): the applications the simulated lender booked, the population the
+ * model is trained on and the only one whose outcomes are ever observed, so that drift, the label-free
+ * estimates and the realised performance all speak of the same people.
+ */
+export async function applicationsByMonth(project: Project, model: string, spec: ModelSpec, from: number, to: number, opts: { funded?: boolean } = {}): Promise<Map<number, Application[]>> {
+  // The same selection as the training set's (dataset.ts): the model's features and those they need.
+  const checked = await checkModelSpec(project, model, spec, await loadProjectFeatures(project));
+  if (!checked.features.length) throw new KilnError('CONFIG_INVALID', `model '${model}': kiln loop simulate scores applications with the model's features: the model needs \`features\``, { path: ['models', model, 'features'] });
   const store = project.offline;
   const ts = (ms: number): string => `TIMESTAMP '${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}'`;
-  await store.run(`CREATE OR REPLACE TABLE ${SPINE} AS SELECT application_id, borrower_id, applied_at FROM applications WHERE applied_at >= ${ts(from)} AND applied_at < ${ts(to)} ORDER BY applied_at, application_id`);
+  await store.run(`CREATE OR REPLACE TABLE ${SPINE} AS SELECT application_id, borrower_id, applied_at FROM applications WHERE applied_at >= ${ts(from)} AND applied_at < ${ts(to)}${opts.funded === false ? '' : ' AND funded'} ORDER BY applied_at, application_id`);
   try {
-    await buildTrainingSet(project, { spine: { table: SPINE, timestamp: 'applied_at', key: 'borrower_id' }, features: spec.features, table: TABLE });
+    await buildTrainingSet(project, { spine: { table: SPINE, timestamp: 'applied_at', key: 'borrower_id' }, features: [...checked.features, ...checked.extra], table: TABLE });
   } finally {
     await store.run(`DROP TABLE IF EXISTS ${SPINE}`);
   }

@@ -83,7 +83,7 @@ export async function simulateLoop(project: Project, opts: LoopSimOptions): Prom
   const o = sim.options;
   if (opts.fromMonth < 1 || opts.fromMonth >= o.months) throw new KilnError('USAGE', `--from-month ${opts.fromMonth}: expected 1 .. ${o.months - 1} (the world has ${o.months} months)`, { path: ['from-month'] });
   const end = Math.min(o.months, opts.fromMonth + (opts.months ?? o.months));
-  const apps = await applicationsByMonth(project, spec, monthStart(o.start, opts.fromMonth), monthStart(o.start, end));
+  const apps = await applicationsByMonth(project, opts.model, spec, monthStart(o.start, opts.fromMonth), monthStart(o.start, end));
 
   // ---- a fresh decision log; the first champion, trained as of the first month
   rmSync(decisionLogDir(project.paths.dataDir), { recursive: true, force: true });
