@@ -8,7 +8,7 @@
  *   evaluate  champion and challenger on the challenger's test window; its inputs against recent decisions
  *   gate      the configured gates (gates/): pass or fail, with every figure
  *   act       promote (move the alias), shadow (move the 'challenger' alias) or reject; the alias is
- *             moved only if it is not already where this run puts it
+ *             moved at most once per run (audit reason 'loop run <id>: ...'), and not if already there
  */
 import { KilnError } from '../../core/errors.js';
 import { getRun } from '../../registry/index.js';
@@ -114,11 +114,16 @@ export function retrainLoop(project: Project, model: string): LoopDef {
           const g = ctx.outputs.gate as { action: 'promote' | 'shadow' | 'reject'; summary: string; champion: number; challenger: number };
           const target = g.action === 'promote' ? alias : g.action === 'shadow' ? 'challenger' : null;
           if (target === null) return { end: 'rejected', action: 'reject', version: g.challenger, summary: g.summary };
+          // This run's own move, by an earlier attempt that died before committing: never move the alias
+          // again (someone may have moved it back since). Else move it unless it is already there.
+          const tag = `loop run ${ctx.runId}:`;
+          const done = project.registry.auditLog(model).some((e) => e.action === 'set_alias' && e.alias === target && e.version === g.challenger && (e.reason ?? '').startsWith(tag));
           const now = (() => { try { return project.registry.resolve(`${model}@${target}`).version; } catch { return null; } })();
-          if (now !== g.challenger) {
-            project.registry.setAlias(model, target, g.challenger, { reason: `loop run ${ctx.runId}: ${g.action} v${g.challenger} over v${g.champion}: ${g.summary}`, actor: 'kiln-loop' });
+          const move = !done && now !== g.challenger;
+          if (move) {
+            project.registry.setAlias(model, target, g.challenger, { reason: `${tag} ${g.action} v${g.challenger} over v${g.champion}: ${g.summary}`, actor: 'kiln-loop' });
           }
-          return { end: g.action === 'promote' ? 'promoted' : 'shadowed', action: g.action, alias: target, version: g.challenger, previous: g.champion, moved: now !== g.challenger };
+          return { end: g.action === 'promote' ? 'promoted' : 'shadowed', action: g.action, alias: target, version: g.challenger, previous: g.champion, moved: move || done };
         },
       },
     ],
