@@ -1,7 +1,10 @@
 /**
- * The kiln demo on the embedded default: creates a project (default ./demo-project, or the first
- * argument), simulates a lending world into it, and prints what is there.
- *   npm run demo [-- DIR] [--borrowers N] [--months M] [--seed S]
+ * The kiln demo on the embedded default, the whole lifecycle: creates a project (default ./demo-project,
+ * or the first argument), simulates a lending world, builds features point in time, trains and evaluates
+ * the credit model, serves it (three applicants scored with reasons, a decision record), then, in
+ * `lifecycle/` beside it, walks a world through a shock month by month with monitoring and the
+ * retrain-evaluate-promote loop, and prints where the reports are.
+ *   npm run demo [-- DIR] [--borrowers N] [--months M] [--seed S] [--life-borrowers N] [--life-months M]
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
@@ -130,9 +133,70 @@ try {
 
   step('kiln serve --models credit@champion: three applicants scored by id, with reason codes');
   await serveDemo(dir, applicants, end);
-  console.log(`\nproject: ${dir}\nnext: cd ${dir} && npx kiln tables && npx kiln decisions list`);
+  const reports = await lifecycle(dir);
+  console.log(`\nproject: ${dir}\nreports:\n  model:      ${report}\n${reports.map((r) => `  ${r}`).join('\n')}\nnext: cd ${dir} && npx kiln tables && npx kiln decisions list`);
 } finally {
   if (!closed) project.close();
+}
+
+/**
+ * The lifecycle through a shock, on a project of its own beside the demo's (`lifecycle/`): `kiln loop
+ * simulate` walks a simulated world month by month (the month's funded applications decided by the
+ * champion of the month into the decision log, monitoring, triggers, the retrain loop training on the
+ * faster-maturing proxy label and promoting through the gates), then `kiln monitor report`.
+ */
+async function lifecycle(base: string): Promise<string[]> {
+  const life = join(base, 'lifecycle');
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(life, { recursive: true });
+  copyFileSync(join(base, 'features.ts'), join(life, 'features.ts'));
+  writeFileSync(join(life, 'kiln.config.ts'), `import { defineConfig } from 'kiln';
+import { DEMO_FEATURES, DEMO_REASONS, DEMO_REASON_GROUPS } from './features.js';
+
+export default defineConfig({
+  name: 'kiln-demo-lifecycle',
+  features: [...DEMO_FEATURES],
+  models: {
+    credit: {
+      spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
+      label: { column: 'default_12m', availableAt: 'label_available_at' },
+      features: 'credit_v1',
+      split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' },
+      params: { max_depth: 3, learning_rate: 0.1, n_estimators: 120, early_stopping_rounds: 20 },
+      minPositives: 5,
+      reasons: DEMO_REASONS, reasonGroups: DEMO_REASON_GROUPS,
+      fairness: { feature: 'protected_group' }, slices: ['region'],
+    },
+  },
+  monitor: { window: 'month', outcomes: { credit: { badAt: 'defaulted_at' } } },
+  loop: {
+    credit: {
+      // the 12-month default matures a year after the shock: train on 60+ days past due within 3 months
+      label: { table: 'early_labels', key: 'borrower_id', timestamp: 'funded_at', column: 'dpd60_3m', availableAt: 'dpd60_3m_available_at' },
+      windows: { validMonths: 2, testMonths: 2, maturityMonths: 5, trainMonths: 9 },
+      triggers: { schedule: '0 0 1 */3 *', onDrift: { severity: 'significant' }, cooldown: '60d' },
+      gates: { metrics: [{ metric: 'auc', maxDrop: 0.01 }, { metric: 'air', min: 0.8, perSlice: false }] },
+    },
+  },
+});
+`);
+  await initProject(life, { name: 'kiln-demo-lifecycle' });
+  const bin = fileURLToPath(new URL('../bin/kiln.js', import.meta.url));
+  const run = (args: string[]): Promise<number> => new Promise((ok, fail) => {
+    const child = spawn(process.execPath, [bin, ...args, '--project', life], { stdio: 'inherit', env: { ...process.env } });
+    child.on('error', fail);
+    child.on('exit', (code) => ok(code ?? 1));
+  });
+  const simReport = join(life, 'reports', 'loop-simulation.html');
+  const monReport = join(life, 'reports', 'monitor.html');
+  step(`kiln loop simulate: ${flag('life-months', 18)} months through a shock, no human step (project ${life})`);
+  const code = await run(['loop', 'simulate', 'credit', '--months', String(flag('life-months', 18)), '--history', String(flag('life-history', 20)), '--borrowers', String(flag('life-borrowers', 16_000)), '--seed', String(flag('seed', 42)), '-o', simReport]);
+  if (code !== 0) throw new Error(`kiln loop simulate exited with ${code}`);
+  step('kiln loop history: what the loop decided, and why');
+  await run(['loop', 'history', 'credit', '--limit', '8']);
+  step('kiln monitor report: drift by month, performance by cohort as labels matured, alerts');
+  if (await run(['monitor', 'report', 'credit', '--window', 'month', '-o', monReport]) !== 0) throw new Error('kiln monitor report failed');
+  return [`lifecycle:  ${simReport}`, `monitoring: ${monReport}`];
 }
 
 /** Starts `kiln serve` on a free port, scores the applicants, shows one decision record, and stops it (SIGTERM). */

@@ -157,7 +157,7 @@ export const MonitorSpecSchema = z.strictObject({
     time: z.string().min(1).optional(),
     label: z.string().min(1).optional(),
     availableAt: z.string().min(1).optional(),
-    /** Time of the bad event (e.g. defaulted_at), for the vintage curves. */
+    /** Time of the bad event (e.g. defaulted_at), for the vintage curves; read only where the label is 1. */
     badAt: z.string().min(1).optional(),
     /** An outcome belongs to the latest decision of its entity at most this many days before it (default 90). */
     maxLagDays: z.number().positive().optional(),

@@ -52,7 +52,7 @@ export function outcomeSource(project: Project, model: string): OutcomeSource {
 export async function readOutcomes(project: Project, src: OutcomeSource): Promise<Outcome[]> {
   const ms = (c: string | null): string => (c ? `epoch_ms(CAST(${quoteIdent(c)} AS TIMESTAMP))::DOUBLE` : 'NULL::DOUBLE');
   const rows = await project.offline.all<{ k: string; t: number; y: number | null; av: number | null; bad: number | null }>(
-    `SELECT CAST(${quoteIdent(src.key)} AS VARCHAR) AS k, ${ms(src.time)} AS t, CAST(${src.label} AS INTEGER) AS y, ${ms(src.availableAt)} AS av, ${ms(src.badAt)} AS bad
+    `SELECT CAST(${quoteIdent(src.key)} AS VARCHAR) AS k, ${ms(src.time)} AS t, CAST(${src.label} AS INTEGER) AS y, ${ms(src.availableAt)} AS av, ${src.badAt ? `CASE WHEN CAST(${src.label} AS INTEGER) = 1 THEN ${ms(src.badAt)} END` : 'NULL::DOUBLE'} AS bad
      FROM ${quoteIdent(src.table)} WHERE ${quoteIdent(src.time)} IS NOT NULL`);
   return rows.map((r) => ({
     entityId: r.k, originatedAt: Number(r.t), label: r.y === null ? null : (Number(r.y) ? 1 : 0),

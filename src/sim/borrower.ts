@@ -1,7 +1,7 @@
 import { Rng } from '../core/rng.js';
 import {
   AGE_INCOME, AGE_W, AGE_Z, APP_CHANNEL_W, BASE_INCOME, CAL_OFFSET, CASH_ADVANCE, CAT_CHANNEL_W, CAT_MU, CAT_SIGMA,
-  CAT_W_AFTER, CAT_W_BEFORE, DAY_US, DECISION_HOURS, EMPLOYMENT_INCOME, EMPLOYMENT_SHOCK_HIT, EMPLOYMENT_TENURE_MEAN,
+  CAT_W_AFTER, CAT_W_BEFORE, STRESS_SIGNS_AFTER, STRESS_SIGNS_BEFORE, DAY_US, DECISION_HOURS, EMPLOYMENT_INCOME, EMPLOYMENT_SHOCK_HIT, EMPLOYMENT_TENURE_MEAN,
   EMPLOYMENT_W_BY_AGE, EMPLOYMENT_Z, GAMBLING, GROUP_B_INCOME, HOUR_US, NORMAL_CATS, PURPOSE_W, PURPOSE_W_STRESSED,
   REGION_GROUP_B, REGION_INCOME, REGION_W, REGION_Z, TERM_W, sigmoid, type Calendar,
 } from './model.js';
@@ -137,13 +137,15 @@ export class BorrowerGenerator {
       // Transactions of the month.
       const fromUs = createdUs > mStart ? createdUs : mStart;
       const frac = (mStart + mLen - fromUs) / mLen;
-      const n = r.poisson(rateBase * (1 + 0.3 * ramp) * (shocked ? 0.93 : 1) * frac);
+      const signs = shocked ? STRESS_SIGNS_AFTER : STRESS_SIGNS_BEFORE;
+      const n = r.poisson(rateBase * Math.max(0.2, 1 + signs.rate * ramp) * (shocked ? 0.93 : 1) * frac);
       if (n > 0) {
-        const catBoost = shocked ? 0.5 + (shockHit ? 0.5 : 0) : 0;
+        // After the shock cash advances are common among the merely squeezed (see STRESS_SIGNS_AFTER).
+        const catBoost = shocked ? 1.0 + (shockHit ? 0.7 : 0) : 0;
         this.writeTxns(r, borrowerId, n, m, fromUs, shocked, {
-          gamb: 0.02 * gambAff * Math.exp(1.0 * x + 1.8 * stress),
-          cash: 0.02 * Math.exp(1.0 * x + 2.2 * stress + catBoost),
-          amountShift: 0.5 * Math.log(monthlyIncome / 4333) - 0.25 * z + 0.3 * stress,
+          gamb: 0.02 * gambAff * Math.exp(1.0 * x + signs.gambling * stress),
+          cash: 0.02 * Math.exp(1.0 * x + signs.cash * stress + catBoost),
+          amountShift: 0.5 * Math.log(monthlyIncome / 4333) - 0.25 * z + signs.amount * stress,
           sigmaMult: vol * (1 + 0.2 * ramp),
           pNight: sigmoid(-3.2 + 0.7 * x + 2.0 * stress),
         });

@@ -38,6 +38,19 @@ export const EMPLOYMENT_TENURE_MEAN = [60, 70, 20, 14, 0, 0];
 export const EMPLOYMENT_SHOCK_HIT = [0.18, 0.45, 0.45, 0.55, 0.08, 0.3];
 export const BASE_INCOME = 52_000;
 
+/**
+ * How financial stress shows in a borrower's spending, before and after the shock: the weight of stress
+ * in the log-rate of gambling and of cash advances, in the log-amount of every purchase, and in the
+ * number of purchases (as 1 + rate * ramp). Before the shock, distress means more gambling and cash
+ * advances and bigger, more frequent purchases. After it (a cost-of-living shock) households cut back:
+ * distress shows as fewer and smaller purchases, while gambling and cash advances, now common among
+ * the merely squeezed, say much less. A model trained before the shock reads the old signs and its
+ * ranking decays until it is retrained on post-shock outcomes: the change in how inputs relate to the
+ * outcome that monitoring without labels cannot see (docs/simulator.md).
+ */
+export const STRESS_SIGNS_BEFORE = { gambling: 1.8, cash: 2.2, amount: 0.3, rate: 0.3 } as const;
+export const STRESS_SIGNS_AFTER = { gambling: 0.5, cash: 0.6, amount: -0.5, rate: -0.4 } as const;
+
 // --- transactions -----------------------------------------------------------------------------------
 export const NORMAL_CATS = 9; // categories [0, 9) are ordinary, 9 = gambling, 10 = cash_advance
 export const GAMBLING = 9;

@@ -62,7 +62,9 @@ export async function loopSimOutcome(project: Project, r: LoopSimResult, horizon
   const labelled = joined.filter((j) => j.outcome && j.outcome.label !== null && (j.outcome.labelAvailableAt ?? Infinity) <= horizonEnd);
   const staleScore = labelled.length ? stale.score(labelled.map((j) => byId.get(j.id)!.features as ScoreRow)) : null;
   const staleScores = staleScore ? (staleScore.calibrated ?? staleScore.probability) : new Float64Array(0);
-  const promotion = r.timeline.find((m) => r.shock !== null && m.month >= r.shock && m.run?.outcome === 'promoted') ?? null;
+  // The promotion that answers the shock: the first of a challenger judged on outcomes after it (its test
+  // window starts at or after the shock month); earlier promotions were decided on pre-shock outcomes.
+  const promotion = r.timeline.find((m) => r.shock !== null && m.month >= r.shock && m.run?.outcome === 'promoted' && (m.run.split?.testFrom.slice(0, 7) ?? '') >= r.shock) ?? null;
   const alert = r.timeline.find((m) => r.shock !== null && m.month >= r.shock && m.critical > 0) ?? null;
   const phase = (month: string): string => (r.shock === null || month < r.shock ? 'pre-shock' : promotion && month > promotion.month ? 'post-promotion' : 'post-shock');
   const groups = new Map<string, { y: number[]; decided: number[]; stale: number[] }>();

@@ -45,7 +45,8 @@ export interface MonthRow {
   critical: number;
   cbpeAuc: number | null;
   events: string[];
-  run: { id: string; outcome: string | null; challenger: number | null; summary: string | null } | null;
+  /** The loop run of the month: its outcome, the challenger, the gates' summary, and its windows. */
+  run: { id: string; outcome: string | null; challenger: number | null; summary: string | null; split: { validFrom: string; testFrom: string; testTo: string } | null } | null;
 }
 
 export interface LoopSimResult {
@@ -137,7 +138,11 @@ export async function simulateLoop(project: Project, opts: LoopSimOptions): Prom
         const id = await runner.submit(def.name, { asOf: now.toISOString() }, { kind: events.map((e) => e.kind).join('+') || 'pending', detail: { events, pending } });
         const r = await runner.runToEnd(id);
         const out = (s: string): Record<string, unknown> => (r.steps.find((x) => x.name === s)?.output ?? {}) as Record<string, unknown>;
-        run = { id, outcome: r.status === 'succeeded' ? r.outcome : `failed: ${r.error}`, challenger: (out('train').version as number | undefined) ?? null, summary: (out('gate').summary as string | undefined) ?? (out('train').reason as string | undefined) ?? null };
+        run = {
+          id, outcome: r.status === 'succeeded' ? r.outcome : `failed: ${r.error}`, challenger: (out('train').version as number | undefined) ?? null,
+          summary: (out('gate').summary as string | undefined) ?? (out('train').reason as string | undefined) ?? null,
+          split: (out('refresh').split as { validFrom: string; testFrom: string; testTo: string } | undefined) ?? null,
+        };
         pending = [];
         lastRunEnd = now;
         log(`${label(from)}: run ${id}: ${run.outcome}${run.summary ? ` (${run.summary})` : ''}`);
