@@ -189,8 +189,8 @@ export default defineConfig({
   });
   const simReport = join(life, 'reports', 'loop-simulation.html');
   const monReport = join(life, 'reports', 'monitor.html');
-  step(`kiln loop simulate: ${flag('life-months', 18)} months through a shock, no human step (project ${life})`);
-  const code = await run(['loop', 'simulate', 'credit', '--months', String(flag('life-months', 18)), '--history', String(flag('life-history', 20)), '--borrowers', String(flag('life-borrowers', 16_000)), '--seed', String(flag('seed', 42)), '-o', simReport]);
+  step(`kiln loop simulate: ${flag('life-months', 30)} months through a shock, no human step (project ${life})`);
+  const code = await run(['loop', 'simulate', 'credit', '--months', String(flag('life-months', 30)), '--history', String(flag('life-history', 20)), '--borrowers', String(flag('life-borrowers', 20_000)), '--seed', String(flag('seed', 42)), '-o', simReport]);
   if (code !== 0) throw new Error(`kiln loop simulate exited with ${code}`);
   step('kiln loop history: what the loop decided, and why');
   await run(['loop', 'history', 'credit', '--limit', '8']);

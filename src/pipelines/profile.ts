@@ -3,7 +3,7 @@
  * Built at training time from the development sample (the train split): per input, the decile bins of
  * the credit convention (cut points at the reference's deciles, a separate missing bin) with the
  * reference's counts in them, the null rate and the observed range; per categorical input, the category
- * frequencies; and the distribution of the model's probability on the same rows, on its own deciles.
+ * frequencies; and the distribution of the model's probability on held-out rows, on its own deciles.
  * The profile lives in the bundle (`profile`), so it travels with the version and is checksummed with it.
  *
  * A labelled reference sample (the held-out rows with their labels and probabilities) is written beside
@@ -47,7 +47,8 @@ export const ProfileSchema = z.strictObject({
   to: z.string().nullable(),
   badRate: z.number().min(0).max(1).nullable(),
   features: z.array(FeatureProfileSchema),
-  score: z.strictObject({ bins: NumericBinsSchema, counts: z.array(z.number().min(0)), mean: z.number().nullable() }),
+  /** The probability's distribution on held-out rows (out of sample: what live scores look like). */
+  score: z.strictObject({ sample: z.string().optional(), rows: z.number().int().min(0).optional(), bins: NumericBinsSchema, counts: z.array(z.number().min(0)), mean: z.number().nullable() }),
 });
 
 export type ReferenceProfile = z.infer<typeof ProfileSchema>;
@@ -78,8 +79,13 @@ export function profileBins(b: z.infer<typeof NumericBinsSchema>): NumericBins {
   return { kind: 'numeric', edges: b.edges, min: b.min ?? NaN, max: b.max ?? NaN };
 }
 
-/** The profile of `split` (its inputs as model columns) and the model's probability `pd` on its rows. */
-export function buildProfile(inputs: readonly InputColumn[], split: Split, pd: Float64Array): ReferenceProfile {
+/**
+ * The profile of `split` (its inputs as model columns), and of the model's probability on held-out rows
+ * (`score`: the split it scored and the probabilities; in-sample scores of a boosted model are more
+ * spread out than live ones, so the score's reference is out of sample).
+ */
+export function buildProfile(inputs: readonly InputColumn[], split: Split, score: { split: string; pd: Float64Array }): ReferenceProfile {
+  const pd = score.pd;
   const features = inputs.map((c, j): FeatureProfile => {
     const col = split.features[j]!;
     let nulls = 0;
@@ -106,7 +112,7 @@ export function buildProfile(inputs: readonly InputColumn[], split: Split, pd: F
     format: 'kiln.profile/1', sample: split.name, rows: split.rows, from, to,
     badRate: split.rows ? split.positives / split.rows : null,
     features,
-    score: { bins: binsJson(scoreBins), counts: [...binCounts(pd, scoreBins)], mean: moments(pd).mean },
+    score: { sample: score.split, rows: pd.length, bins: binsJson(scoreBins), counts: [...binCounts(pd, scoreBins)], mean: moments(pd).mean },
   };
 }
 

@@ -122,7 +122,8 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
     const testScore = booster.predict(te.features);
     const validScore = booster.predict(va.features);
     const contributions = explainSample(booster, te, data, opts.quiet);
-    const profile = buildProfile(data.inputs, tr, booster.predict(tr.features));
+    const held = smokeSplit(te, va);
+    const profile = buildProfile(data.inputs, tr, { split: held.name, pd: held === te ? testScore : validScore });
     const evaluation = evaluateModel({ spec, test: te, testScore, valid: va, validScore, contributions });
     run.logMetrics({ ...Object.fromEntries(Object.entries(evaluation.metrics).filter(([, v]) => v !== null)) as Record<string, number>, valid_auc: evaluation.validMetrics.auc, best_iteration: booster.bestIteration ?? booster.numRounds - 1, test_rows: te.rows, test_positives: te.positives });
     if (evaluation.fairness?.minAdverseImpactRatio != null) run.logMetric('min_adverse_impact_ratio', evaluation.fairness.minAdverseImpactRatio);
@@ -162,7 +163,6 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
         profile,
       };
       run.logArtifact(BUNDLE_FILE, { data: bundleText(withSmokeSample(body, data.inputs, smokeSplit(te, va), sampleRows(smokeSplit(te, va).rows, SMOKE_ROWS, SMOKE_SEED))) });
-      const held = smokeSplit(te, va);
       const heldScore = held === te ? testScore : validScore;
       const calibrated = evaluation.calibrator ? calibratorFromJson(evaluation.calibrator).apply(heldScore) : null;
       run.logArtifact(REFERENCE_SAMPLE_FILE, { data: JSON.stringify(referenceSample(data.inputs, held, heldScore, calibrated, sampleRows(held.rows, REFERENCE_SAMPLE_ROWS, SHAP_SEED))) });

@@ -77,7 +77,8 @@ describe('reference profile', () => {
     // deciles of the development sample (a small model has tied scores: fewer, wider bins)
     expect(profile.score.bins.edges.length).toBeGreaterThanOrEqual(5);
     expect(profile.score.bins.edges.length).toBeLessThanOrEqual(9);
-    expect(profile.score.counts.reduce((a, b) => a + b, 0)).toBe(profile.rows);
+    expect(profile.score.counts.reduce((a, b) => a + b, 0)).toBe(profile.score.rows);
+    expect(profile.score.sample).toBe('test');
     expect(sample.label.length).toBe(sample.probability.length);
     expect(sample.columns.length).toBe(profile.features.length);
   });

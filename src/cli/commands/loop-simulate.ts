@@ -56,7 +56,7 @@ export function registerLoopSimulate(loop: Command): void {
         const runs = result.timeline.filter((m) => m.run);
         process.stdout.write(`${[
           `${model}: ${result.timeline.length} months from ${result.timeline[0]?.month}, shock ${result.shock ?? 'none'}; ${runs.length} loop runs (${runs.filter((m) => m.run!.outcome === 'promoted').length} promoted); ${result.seconds.toFixed(0)} s`,
-          `detection delay ${outcome.detectionDelayMonths ?? '-'} months (first critical drift ${outcome.firstAlert ?? '-'}), promotion delay ${outcome.promotionDelayMonths ?? '-'} months (${outcome.firstPromotion ?? '-'})`,
+          `detection delay ${outcome.detectionDelayMonths ?? '-'} months (first score-drift alert ${outcome.firstAlert ?? '-'}), promotion delay ${outcome.promotionDelayMonths ?? '-'} months (${outcome.firstPromotion ?? '-'})`,
           `AUC pre-shock ${outcome.preShockAuc?.toFixed(3) ?? '-'}; after the promotion: stale champion ${outcome.stalePostAuc?.toFixed(3) ?? '-'}, promoted ${outcome.promotedPostAuc?.toFixed(3) ?? '-'} -> recovery ${pct(outcome.recovery)} (target ${pct(l.RECOVERY_TARGET)}) on ${outcome.postRows} matured applicants`,
           `report: ${out}`,
         ].join('\n')}\n`);

@@ -33,6 +33,7 @@ export interface LoopSimOutcome {
   /** (promoted - stale) / (pre-shock - stale); the target is >= 0.8. */
   recovery: number | null;
   postRows: number;
+  /** Months from the shock to the first score-drift alert (PSI >= 0.1) on the month's decisions. */
   detectionDelayMonths: number | null;
   promotionDelayMonths: number | null;
   firstAlert: string | null;
@@ -65,7 +66,8 @@ export async function loopSimOutcome(project: Project, r: LoopSimResult, horizon
   // The promotion that answers the shock: the first of a challenger judged on outcomes after it (its test
   // window starts at or after the shock month); earlier promotions were decided on pre-shock outcomes.
   const promotion = r.timeline.find((m) => r.shock !== null && m.month >= r.shock && m.run?.outcome === 'promoted' && (m.run.split?.testFrom.slice(0, 7) ?? '') >= r.shock) ?? null;
-  const alert = r.timeline.find((m) => r.shock !== null && m.month >= r.shock && m.critical > 0) ?? null;
+  // Detection: the first month from the shock on whose decisions' score PSI reached the warning band.
+  const alert = r.timeline.find((m) => r.shock !== null && m.month >= r.shock && m.scoreDrift > 0) ?? null;
   const phase = (month: string): string => (r.shock === null || month < r.shock ? 'pre-shock' : promotion && month > promotion.month ? 'post-promotion' : 'post-shock');
   const groups = new Map<string, { y: number[]; decided: number[]; stale: number[] }>();
   labelled.forEach((j, i) => {

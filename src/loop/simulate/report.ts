@@ -19,7 +19,7 @@ export async function renderLoopSimReport(r: LoopSimResult, o: LoopSimOutcome, e
     id: 'summary', title: 'Summary',
     html: kpis([
       { label: 'shock', value: r.shock ?? 'none' },
-      { label: 'detection delay (months)', value: o.detectionDelayMonths === null ? '-' : String(o.detectionDelayMonths) },
+      { label: 'detection delay (months to a score PSI >= 0.1)', value: o.detectionDelayMonths === null ? '-' : String(o.detectionDelayMonths) },
       { label: 'promotion delay (months)', value: o.promotionDelayMonths === null ? '-' : String(o.promotionDelayMonths) },
       { label: 'AUC pre-shock / stale after / promoted after', value: `${f3(o.preShockAuc)} / ${f3(o.stalePostAuc)} / ${f3(o.promotedPostAuc)}` },
       { label: `recovery (target >= ${RECOVERY_TARGET})`, value: o.recovery === null ? '-' : `${(100 * o.recovery).toFixed(0)}%` },
@@ -45,7 +45,7 @@ export async function renderLoopSimReport(r: LoopSimResult, o: LoopSimOutcome, e
   });
   sections.push({
     id: 'timeline', title: 'Timeline',
-    html: htmlTable(['month', 'decisions', 'champion', 'score PSI', 'inputs significant', 'alerts (critical)', 'events', 'run', 'challenger', 'gates', 'labelled', 'AUC champion', 'AUC stale', 'CBPE'],
+    html: htmlTable(['month', 'decisions', 'champion', 'score PSI', 'inputs significant', 'alerts (critical score)', 'events', 'run', 'challenger', 'gates', 'labelled', 'AUC champion', 'AUC stale', 'CBPE'],
       r.timeline.map((m, i) => {
         const c = o.cohorts[i]!;
         return [m.month + (m.month === r.shock ? ' (shock)' : ''), m.decisions, `v${m.champion}`, f3(m.scorePsi), m.significantInputs, `${m.alerts} (${m.critical})`, m.events.join(', ') || '-',
