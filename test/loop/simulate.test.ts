@@ -1,5 +1,5 @@
 /**
- * `kiln loop simulate` on a small world: every month's funded applications are decided by that month's
+ * `kiln loop simulate` on a small world: every month's funded applications (at their loans' funding) are decided by that month's
  * champion into the decision log, the loop's runs are the ones recorded, each promotion moved the alias,
  * and the report and the JSON outcome are written.
  */
@@ -38,7 +38,7 @@ describe('kiln loop simulate', () => {
     const project = await Project.open({ project: dir });
     try {
       const funded = await project.offline.all<{ m: string; n: number }>(
-        `SELECT strftime(applied_at, '%Y-%m') AS m, count(*)::INT AS n FROM applications WHERE funded AND applied_at >= TIMESTAMP '2024-09-01' AND applied_at < TIMESTAMP '2025-02-01' GROUP BY 1 ORDER BY 1`);
+        `SELECT strftime(funded_at, '%Y-%m') AS m, count(*)::INT AS n FROM loans WHERE funded_at >= TIMESTAMP '2024-09-01' AND funded_at < TIMESTAMP '2025-02-01' GROUP BY 1 ORDER BY 1`);
       expect(t.map((m) => m.decisions)).toEqual(funded.map((f) => f.n));
       const recs = await modelDecisions(project, 'credit');
       expect(recs.length).toBe(funded.reduce((a, f) => a + f.n, 0));

@@ -23,9 +23,10 @@ const TABLE = 'loop_sim_applications';
 
 /**
  * Every application of [from, to) with the model's inputs as of its time, grouped by month start (epoch
- * ms). `funded` only (the default): the applications the simulated lender booked, the population the
- * model is trained on and the only one whose outcomes are ever observed, so that drift, the label-free
- * estimates and the realised performance all speak of the same people.
+ * ms). `funded` only (the default): the applications the simulated lender booked, each at its loan's
+ * funding time: the population and the time the model is trained on, and the only applications whose
+ * outcomes are ever observed, so that drift, the label-free estimates and the realised performance all
+ * speak of the same people, with the same features as at training.
  */
 export async function applicationsByMonth(project: Project, model: string, spec: ModelSpec, from: number, to: number, opts: { funded?: boolean } = {}): Promise<Map<number, Application[]>> {
   // The same selection as the training set's (dataset.ts): the model's features and those they need.
@@ -33,7 +34,13 @@ export async function applicationsByMonth(project: Project, model: string, spec:
   if (!checked.features.length) throw new KilnError('CONFIG_INVALID', `model '${model}': kiln loop simulate scores applications with the model's features: the model needs \`features\``, { path: ['models', model, 'features'] });
   const store = project.offline;
   const ts = (ms: number): string => `TIMESTAMP '${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}'`;
-  await store.run(`CREATE OR REPLACE TABLE ${SPINE} AS SELECT application_id, borrower_id, applied_at FROM applications WHERE applied_at >= ${ts(from)} AND applied_at < ${ts(to)}${opts.funded === false ? '' : ' AND funded'} ORDER BY applied_at, application_id`);
+  // A funded application is decided at its loan's funding time: the time the model's spine (loans at
+  // funded_at) puts its training rows at, so that the features are the same as at training (the
+  // application and its approval are then in the borrower's history, as they were for every training row).
+  await store.run(opts.funded === false
+    ? `CREATE OR REPLACE TABLE ${SPINE} AS SELECT application_id, borrower_id, applied_at FROM applications WHERE applied_at >= ${ts(from)} AND applied_at < ${ts(to)} ORDER BY applied_at, application_id`
+    : `CREATE OR REPLACE TABLE ${SPINE} AS SELECT a.application_id, a.borrower_id, l.funded_at AS applied_at FROM applications a JOIN loans l USING (application_id)
+       WHERE l.funded_at >= ${ts(from)} AND l.funded_at < ${ts(to)} ORDER BY l.funded_at, a.application_id`);
   try {
     await buildTrainingSet(project, { spine: { table: SPINE, timestamp: 'applied_at', key: 'borrower_id' }, features: [...checked.features, ...checked.extra], table: TABLE });
   } finally {
