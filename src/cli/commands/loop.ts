@@ -9,7 +9,10 @@ import { registerLoopSimulate } from './loop-simulate.js';
  * state in meta.sqlite: a killed run resumes on the next `kiln loop run`), and the decisions it made.
  */
 function modelOf(names: string[], given: string | undefined): string {
-  if (given) return given;
+  if (given) {
+    if (!names.includes(given)) throw new KilnError('MODEL_NOT_FOUND', `no model '${given}' in the config (models: ${names.join(', ') || 'none'})`, { path: ['model'] });
+    return given;
+  }
   if (names.length === 1) return names[0]!;
   throw new KilnError('USAGE', names.length ? `say which model (models: ${names.join(', ')})` : 'no models are declared in the config', { path: ['model'] });
 }

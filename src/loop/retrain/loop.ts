@@ -56,7 +56,7 @@ export function retrainLoop(project: Project, model: string): LoopDef {
   if (!spec) throw new KilnError('MODEL_NOT_FOUND', `no model '${model}' in the config: the loop retrains a declared model`, { path: ['loop', model] });
   const loop = loopSpecOf(project.config, model);
   const alias = loop.alias ?? 'champion';
-  const gates = parseGateSpec(loop.gates ?? DEFAULT_GATES);
+  const gates = parseGateSpec(loop.gates ?? DEFAULT_GATES, `loop.${model}.gates`);
   const specAt = (asOf: string) => challengerSpec(model, spec, loop, Date.parse(asOf));
   return {
     name: retrainLoopName(model),
