@@ -198,6 +198,19 @@ export const LoopModelSpecSchema = z.strictObject({
   triggers: z.unknown().optional(),
   /** Days of recent decisions for the swap set and the challenger's input drift (default 90). */
   recentDays: z.number().positive().optional(),
+  /** Named alternatives for `kiln loop backtest --policy NAME`: triggers, gates, windows or label over these. */
+  policies: z.record(z.string().min(1), z.strictObject({
+    windows: z.strictObject({
+      trainMonths: months('trainMonths').optional(), validMonths: months('validMonths').optional(),
+      testMonths: months('testMonths').optional(), maturityMonths: months('maturityMonths').optional(),
+    }).optional(),
+    label: z.strictObject({
+      table: z.string().min(1), key: z.string().min(1).optional(), timestamp: z.string().min(1).optional(), column: z.string().min(1),
+      availableAt: z.string().min(1).optional(), positive: z.array(z.union([z.string(), z.number(), z.boolean()])).min(1).optional(),
+    }).optional(),
+    gates: z.unknown().optional(),
+    triggers: z.unknown().optional(),
+  })).optional(),
 });
 export type LoopModelSpec = z.output<typeof LoopModelSpecSchema>;
 

@@ -65,3 +65,39 @@ export function registerLoopSimulate(loop: Command): void {
       }
     }));
 }
+
+/** `kiln loop backtest`: a policy replayed over the stored history, against never retraining and a fixed schedule. */
+export function registerLoopBacktest(loop: Command): void {
+  loop
+    .command('backtest [model]')
+    .description('replay a retraining policy over the stored history in a sandbox copy: what it would have promoted and when, and the AUC that would have followed, against never retraining and a quarterly schedule')
+    .requiredOption('--from <date>', 'first month (ISO date)')
+    .requiredOption('--to <date>', 'end month, exclusive (ISO date)')
+    .option('--policy <name>', 'a named policy of loop.<model>.policies (default: the loop settings)')
+    .option('-o, --out <file>', 'the report', 'reports/loop-backtest.html')
+    .option('--json', 'print the result as JSON', false)
+    .option('--quiet', 'no progress output', false)
+    .action(async (name: string | undefined, f: { from: string; to: string; policy?: string; out: string; json: boolean; quiet: boolean }, cmd: Command) => withProject(cmd, async (project) => {
+      const l = await import('../../loop/index.js');
+      const models = Object.keys(project.config.models);
+      const model = name ?? (models.length === 1 ? models[0]! : undefined);
+      if (!model || !models.includes(model)) throw new KilnError(model ? 'MODEL_NOT_FOUND' : 'USAGE', model ? `no model '${model}' in the config (models: ${models.join(', ')})` : `say which model (models: ${models.join(', ') || 'none'})`, { path: ['model'] });
+      const interrupt = onInterrupt();
+      try {
+        const r = await l.backtestLoop(project, { model, from: f.from, to: f.to, quiet: f.quiet, signal: interrupt.signal, ...(f.policy ? { policy: f.policy } : {}) });
+        const out = resolve(f.out);
+        mkdirSync(dirname(out), { recursive: true });
+        writeFileSync(`${out}.tmp`, await l.renderBacktestReport(r));
+        renameSync(`${out}.tmp`, out);
+        if (f.json) { process.stdout.write(`${JSON.stringify({ ...r, report: out }, null, 2)}\n`); return; }
+        const a = (x: number | null): string => (x === null ? '-' : x.toFixed(3));
+        process.stdout.write(`${[
+          `${model}: ${r.from} .. ${r.to}, first champion v${r.firstChampion} (as of ${r.from}); ${r.seconds.toFixed(0)} s`,
+          ...r.policies.map((p) => `  ${p.name.padEnd(10)} runs ${String(p.runs).padStart(2)}  promoted ${p.promotions.join(', ') || '-'}  training ${p.trainingSeconds.toFixed(0)} s  pooled AUC ${a(p.pooledAuc)} on ${p.labelled} labelled`),
+          `report: ${out}`,
+        ].join('\n')}\n`);
+      } finally {
+        interrupt.dispose();
+      }
+    }));
+}

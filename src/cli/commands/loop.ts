@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
 import { withProject } from '../project-option.js';
 import { formatTable } from '../table.js';
-import { registerLoopSimulate } from './loop-simulate.js';
+import { registerLoopBacktest, registerLoopSimulate } from './loop-simulate.js';
 
 /**
  * `kiln loop run|history`: the retrain-evaluate-promote loop of a model, run now (in this process, its
@@ -22,6 +22,7 @@ interface StepOut { end?: string; summary?: string; version?: number; previous?:
 export function registerLoop(program: Command): void {
   const loop = program.command('loop').description('the retrain-evaluate-promote loop: run it, see what it decided, simulate it');
   registerLoopSimulate(loop);
+  registerLoopBacktest(loop);
   loop
     .command('run [model]')
     .description('retrain a challenger on the rolling windows, evaluate it against the champion, apply the gates, promote / shadow / reject')

@@ -11,6 +11,7 @@
  *             moved at most once per run (audit reason 'loop run <id>: ...'), and not if already there
  */
 import { KilnError } from '../../core/errors.js';
+import type { LoopModelSpec } from '../../config/index.js';
 import { getRun } from '../../registry/index.js';
 import { trainModel } from '../../pipelines/index.js';
 import type { Project } from '../../store/index.js';
@@ -51,10 +52,11 @@ function versionOfRun(project: Project, model: string, runId: string): number | 
   return null;
 }
 
-export function retrainLoop(project: Project, model: string): LoopDef {
+/** The loop of `model` with the config's settings (or `settings`: a backtest's policy). */
+export function retrainLoop(project: Project, model: string, settings?: LoopModelSpec): LoopDef {
   const spec = project.config.models[model];
   if (!spec) throw new KilnError('MODEL_NOT_FOUND', `no model '${model}' in the config: the loop retrains a declared model`, { path: ['loop', model] });
-  const loop = loopSpecOf(project.config, model);
+  const loop = settings ?? loopSpecOf(project.config, model);
   const alias = loop.alias ?? 'champion';
   const gates = parseGateSpec(loop.gates ?? DEFAULT_GATES, `loop.${model}.gates`);
   const specAt = (asOf: string) => challengerSpec(model, spec, loop, Date.parse(asOf));

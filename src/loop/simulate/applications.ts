@@ -41,8 +41,14 @@ export async function applicationsByMonth(project: Project, model: string, spec:
     ? `CREATE OR REPLACE TABLE ${SPINE} AS SELECT application_id, borrower_id, applied_at FROM applications WHERE applied_at >= ${ts(from)} AND applied_at < ${ts(to)} ORDER BY applied_at, application_id`
     : `CREATE OR REPLACE TABLE ${SPINE} AS SELECT a.application_id, a.borrower_id, l.funded_at AS applied_at FROM applications a JOIN loans l USING (application_id)
        WHERE l.funded_at >= ${ts(from)} AND l.funded_at < ${ts(to)} ORDER BY l.funded_at, a.application_id`);
+  return readMonths(project, [...checked.features, ...checked.extra]);
+}
+
+/** Builds the inputs of the rows in the spine table point in time and groups them by month; drops the spine. */
+async function readMonths(project: Project, features: string[]): Promise<Map<number, Application[]>> {
+  const store = project.offline;
   try {
-    await buildTrainingSet(project, { spine: { table: SPINE, timestamp: 'applied_at', key: 'borrower_id' }, features: [...checked.features, ...checked.extra], table: TABLE });
+    await buildTrainingSet(project, { spine: { table: SPINE, timestamp: 'applied_at', key: 'borrower_id' }, features, table: TABLE });
   } finally {
     await store.run(`DROP TABLE IF EXISTS ${SPINE}`);
   }
@@ -87,4 +93,22 @@ export function decide(model: string, version: number, bundle: ModelBundle, apps
     score: { model, version, raw: s.probability[i]!, calibrated: s.calibrated ? s.calibrated[i]! : null, points: s.points[i]!, declined: s.declined[i] === 1 },
     reasons: null, shadow: [], latencyMs: 0,
   }));
+}
+
+/**
+ * The model's own spine rows of [from, to) (each entity at its spine time, as in the training set) with
+ * the model's inputs as of that time, grouped by month: the rows `kiln loop backtest` replays.
+ */
+export async function spineRowsByMonth(project: Project, model: string, spec: ModelSpec, from: number, to: number): Promise<Map<number, Application[]>> {
+  const checked = await checkModelSpec(project, model, spec, await loadProjectFeatures(project));
+  if (!checked.features.length || !spec.spine.key || !spec.spine.timestamp) {
+    throw new KilnError('CONFIG_INVALID', `model '${model}': a backtest replays the spine's rows by entity and time: the model needs features, spine.key and spine.timestamp`, { path: ['models', model] });
+  }
+  const store = project.offline;
+  const ts = (ms: number): string => `TIMESTAMP '${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}'`;
+  const k = quoteIdent(spec.spine.key);
+  const t = quoteIdent(spec.spine.timestamp);
+  await store.run(`CREATE OR REPLACE TABLE ${SPINE} AS SELECT row_number() OVER (ORDER BY ${t}, ${k}) AS application_id, ${k} AS borrower_id, ${t} AS applied_at
+    FROM ${quoteIdent(spec.spine.table)} WHERE ${t} >= ${ts(from)} AND ${t} < ${ts(to)}`);
+  return readMonths(project, [...checked.features, ...checked.extra]);
 }

@@ -55,3 +55,22 @@ export async function renderLoopSimReport(r: LoopSimResult, o: LoopSimOutcome, e
   sections.push(...extra);
   return htmlPage({ title: `Loop simulation: ${r.model}`, subtitle: `world from ${r.start}, shock ${r.shock ?? 'none'}, loop from month ${r.fromMonth}; ${r.seconds.toFixed(0)} s`, sections, generatedAt: new Date().toISOString() });
 }
+
+/** The report of `kiln loop backtest`: the policy against never retraining and a quarterly schedule. */
+export async function renderBacktestReport(r: import('./backtest.js').BacktestResult): Promise<string> {
+  const rows = r.policies.flatMap((p) => p.auc.filter((a) => a.auc !== null).map((a) => ({ x: a.month, y: a.auc!, series: p.name })));
+  const sections: Section[] = [
+    {
+      id: 'summary', title: 'Policies',
+      html: htmlTable(['policy', 'runs', 'promotions', 'training (s)', 'pooled AUC', 'labelled'],
+        r.policies.map((p) => [p.name, p.runs, p.promotions.join(', ') || '-', p.trainingSeconds.toFixed(0), f3(p.pooledAuc), p.labelled]),
+        { caption: `Each policy replayed in a sandbox copy of the project from the same first champion (v${r.firstChampion}, trained as of ${r.from}); AUC on the labels known at the end of the stored history.` }),
+    },
+    { id: 'auc', title: 'AUC by month', html: charts([await renderSvg(lineChart({ title: 'AUC of the deciding champion by month', x: 'month', y: 'AUC', rows, xType: 'ordinal', width: 560, height: 280 }))]) },
+    ...r.policies.filter((p) => p.runs).map((p) => ({
+      id: `runs-${p.name}`, title: `Runs of ${p.name}`,
+      html: htmlTable(['month', 'events', 'outcome', 'challenger', 'gates', 'seconds'], p.timeline.filter((m) => m.run).map((m) => [m.month, m.events.join(', '), m.run!.outcome ?? '-', m.run!.challenger ? `v${m.run!.challenger}` : '-', (m.run!.summary ?? '-').slice(0, 100), m.run!.seconds.toFixed(1)])),
+    })),
+  ];
+  return htmlPage({ title: `Loop backtest: ${r.model}`, subtitle: `${r.from} .. ${r.to}; ${r.seconds.toFixed(0)} s`, sections, generatedAt: new Date().toISOString() });
+}
