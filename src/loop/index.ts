@@ -16,6 +16,7 @@ export {
   parseCron, nextRun, cronTimes, cronMatches, TriggerSpecSchema, parseTriggerSpec, decideTrigger, pendingRunDue, triggerEvents, DRIFT_SEVERITIES,
   type Cron, type TriggerSpec, type TriggerSpecInput, type TriggerEvent, type TriggerState, type TriggerDecision, type TriggerSignals, type DriftSeverity,
 } from './triggers/index.js';
+export { tickLoop, type TickResult } from './retrain/index.js';
 export { retrainLoop, retrainLoopName, DEFAULT_GATES, rollingSplit, challengerSpec, loopSpecOf, compareOnWindow, type RetrainInput, type RollingSplit, type Comparison } from './retrain/index.js';
 export { backtestLoop, renderBacktestReport, FIXED_SCHEDULE, type BacktestOptions, type BacktestResult, type PolicyResult } from './simulate/index.js';
 export { simulateLoop, loopSimOutcome, renderLoopSimReport, DEFAULT_SIM_TRIGGERS, RECOVERY_TARGET, type LoopSimOptions, type LoopSimResult, type LoopSimOutcome, type MonthRow, type CohortOutcome } from './simulate/index.js';

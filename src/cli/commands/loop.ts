@@ -24,6 +24,44 @@ export function registerLoop(program: Command): void {
   registerLoopSimulate(loop);
   registerLoopBacktest(loop);
   loop
+    .command('tick [model]')
+    .description("evaluate the loop's triggers now (schedule, new score-drift alerts, matured labels; cooldown and coalescing) and start a run when they say so: run it from cron")
+    .option('--now <time>', 'the time to evaluate at (ISO, UTC; default: now)')
+    .option('--queue <prefix>', 'hand the run to `kiln worker`s on this BullMQ queue instead of running it here')
+    .option('--redis-url <url>', 'Redis for --queue (default $KILN_REDIS_URL, else redis://127.0.0.1:6379)')
+    .option('--json', 'print the result as JSON', false)
+    .action(async (name: string | undefined, opts: { now?: string; queue?: string; redisUrl?: string; json: boolean }, cmd: Command) => withProject(cmd, async (project) => {
+      const l = await import('../../loop/index.js');
+      const model = modelOf(Object.keys(project.config.models), name);
+      const now = opts.now === undefined ? new Date() : new Date(opts.now);
+      if (!Number.isFinite(now.getTime())) throw new KilnError('USAGE', `--now ${opts.now}: expected an ISO time`, { path: ['now'] });
+      const def = l.retrainLoop(project, model);
+      const store = new l.LoopStore(project.meta.db);
+      let runner: InstanceType<typeof l.InProcessRunner> | InstanceType<typeof l.BullMqRunner>;
+      if (opts.queue) {
+        const url = new URL(opts.redisUrl ?? process.env.KILN_REDIS_URL ?? 'redis://127.0.0.1:6379');
+        runner = new l.BullMqRunner(store, { [def.name]: def }, { prefix: opts.queue, connection: { host: url.hostname, port: Number(url.port || 6379), ...(url.password ? { password: decodeURIComponent(url.password) } : {}) } });
+      } else {
+        runner = new l.InProcessRunner(store, { [def.name]: def }, { log: (line) => process.stderr.write(`${line}\n`) });
+      }
+      try {
+        const r = await l.tickLoop(project, model, runner, { now });
+        let outcome: string | null = null;
+        if (r.runId && !opts.queue) {
+          const run = await runner.runToEnd(r.runId);
+          outcome = `${run.status}${run.outcome ? ` (${run.outcome})` : ''}`;
+        }
+        if (opts.json) { process.stdout.write(`${JSON.stringify({ ...r, outcome }, null, 2)}\n`); return; }
+        process.stdout.write(`${[
+          `${model}: triggers from ${r.since} to ${r.now}: ${r.events.length ? '' : 'no events'}`,
+          ...r.events.map((e) => `  ${e.event.kind.padEnd(9)} ${e.action.padEnd(8)} ${e.reason}`),
+          r.runId ? `run ${r.runId}${opts.queue ? ` queued on ${opts.queue} for kiln worker` : `: ${outcome}`}` : `no run${r.pending ? ` (${r.pending} events wait for the cooldown)` : ''}`,
+        ].join('\n')}\n`);
+      } finally {
+        await runner.close();
+      }
+    }));
+  loop
     .command('run [model]')
     .description('retrain a challenger on the rolling windows, evaluate it against the champion, apply the gates, promote / shadow / reject')
     .option('--as-of <time>', 'the run time (ISO, UTC): data and labels after it are not used (default: now)')

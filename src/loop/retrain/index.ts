@@ -2,3 +2,5 @@
 export { retrainLoop, retrainLoopName, DEFAULT_GATES, type RetrainInput } from './loop.js';
 export { rollingSplit, challengerSpec, loopSpecOf, type RollingSplit } from './windows.js';
 export { compareOnWindow, type Comparison } from './evaluate.js';
+export { tickLoop, type TickResult } from './tick.js';
+export { maturedSince } from './labels.js';

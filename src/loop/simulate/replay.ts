@@ -12,7 +12,7 @@ import { cbpe, monitorStatus } from '../../monitor/index.js';
 import { versionBundle } from '../../pipelines/index.js';
 import { decisionLogDir, openDecisionLog } from '../../serve/index.js';
 import type { Project } from '../../store/index.js';
-import { retrainLoop } from '../retrain/index.js';
+import { maturedSince, retrainLoop } from '../retrain/index.js';
 import { challengerSpec } from '../retrain/windows.js';
 import { InProcessRunner, LoopStore } from '../runner/index.js';
 import { cronTimes, decideTrigger, parseCron, pendingRunDue, type TriggerEvent, type TriggerSpec } from '../triggers/index.js';
@@ -130,13 +130,4 @@ export async function replayMonths(project: Project, o: ReplayOptions): Promise<
     await runner.close();
   }
   return timeline;
-}
-
-/** Labels of the loop's spine that became known in (from, to]. */
-async function maturedSince(project: Project, spec: { spine: { table: string }; label: { column: string; availableAt?: string | undefined } }, from: number, to: number): Promise<number> {
-  if (!spec.label.availableAt) return 0;
-  const ts = (ms: number): string => `TIMESTAMP '${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}'`;
-  const [r] = await project.offline.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM "${spec.spine.table}" WHERE "${spec.label.availableAt}" > ${ts(from)} AND "${spec.label.availableAt}" <= ${ts(to)} AND "${spec.label.column}" IS NOT NULL`);
-  project.releaseOffline();
-  return Number(r!.n);
 }
