@@ -52,14 +52,14 @@ for (const seed of SEEDS) {
     const t0 = Date.now();
     const r = spawnSync(process.execPath, [BIN, 'loop', 'simulate', 'credit', '--months', String(MONTHS), '--history', String(HISTORY), '--borrowers', String(BORROWERS), '--seed', String(seed), '--json', '--quiet', '--project', dir, '-o', join(dir, 'report.html')], { encoding: 'utf8', maxBuffer: 1 << 28 });
     if (r.status !== 0) throw new Error(`kiln loop simulate (seed ${seed}) failed:\n${r.stderr}`);
-    const { result, outcome } = JSON.parse(r.stdout) as { result: { timeline: { run: unknown }[] }; outcome: { detectionDelayMonths: number | null; promotionDelayMonths: number | null; preShockAuc: number | null; stalePostAuc: number | null; promotedPostAuc: number | null; recovery: number | null; postRows: number; cbpeErrorPre: number | null; cbpeErrorPost: number | null } };
+    const { result, outcome } = JSON.parse(r.stdout) as { result: { timeline: { run: unknown }[] }; outcome: { detectionDelayMonths: number | null; promotionDelayMonths: number | null; preShockAuc: number | null; stalePostAuc: number | null; promotedPostAuc: number | null; recovery: number | null; postRows: number; cbpeErrorPre: number | null; cbpeErrorPost: number | null; shiftErrorPre: number | null; shiftErrorPost: number | null } };
     const f = (x: number | null, d = 3): string => (x === null ? '-' : x.toFixed(d));
     if (outcome.recovery !== null && outcome.recovery >= 0.8) met++;
     rows.push([String(seed), String(outcome.detectionDelayMonths ?? '-'), String(outcome.promotionDelayMonths ?? '-'), f(outcome.preShockAuc), f(outcome.stalePostAuc), f(outcome.promotedPostAuc), String(outcome.postRows),
-      outcome.recovery === null ? '-' : `${(100 * outcome.recovery).toFixed(0)}%`, `${f(outcome.cbpeErrorPre)} / ${f(outcome.cbpeErrorPost)}`, String(result.timeline.filter((m) => m.run).length), `${((Date.now() - t0) / 1000).toFixed(0)} s`]);
+      outcome.recovery === null ? '-' : `${(100 * outcome.recovery).toFixed(0)}%`, `${f(outcome.cbpeErrorPre)} / ${f(outcome.cbpeErrorPost)}`, `${f(outcome.shiftErrorPre)} / ${f(outcome.shiftErrorPost)}`, String(result.timeline.filter((m) => m.run).length), `${((Date.now() - t0) / 1000).toFixed(0)} s`]);
   } finally {
     cleanup();
   }
 }
-printTable(['seed', 'detection (months)', 'promotion (months)', 'AUC pre-shock', 'stale after', 'promoted after', 'applicants', 'recovery (target 80%)', 'CBPE |error| pre / post', 'runs', 'time'], rows);
+printTable(['seed', 'detection (months)', 'promotion (months)', 'AUC pre-shock', 'stale after', 'promoted after', 'applicants', 'recovery (target 80%)', 'CBPE |error| pre / post', 'shift-aware |error| pre / post', 'runs', 'time'], rows);
 console.log(`\nrecovery >= 80% in ${met} of ${SEEDS.length} seeds; ${BORROWERS} borrowers, ${HISTORY} months of history, ${MONTHS} walked, shock 3 months in`);

@@ -58,6 +58,7 @@ export function registerLoopSimulate(loop: Command): void {
           `${model}: ${result.timeline.length} months from ${result.timeline[0]?.month}, shock ${result.shock ?? 'none'}; ${runs.length} loop runs (${runs.filter((m) => m.run!.outcome === 'promoted').length} promoted); ${result.seconds.toFixed(0)} s`,
           `detection delay ${outcome.detectionDelayMonths ?? '-'} months (first score-drift alert ${outcome.firstAlert ?? '-'}), promotion delay ${outcome.promotionDelayMonths ?? '-'} months (${outcome.firstPromotion ?? '-'})`,
           `AUC pre-shock ${outcome.preShockAuc?.toFixed(3) ?? '-'}; after the promotion: stale champion ${outcome.stalePostAuc?.toFixed(3) ?? '-'}, promoted ${outcome.promotedPostAuc?.toFixed(3) ?? '-'} -> recovery ${pct(outcome.recovery)} (target ${pct(l.RECOVERY_TARGET)}) on ${outcome.postRows} matured applicants`,
+          `label-free AUC estimates, mean |error| before / after the shock: CBPE ${outcome.cbpeErrorPre?.toFixed(3) ?? '-'} / ${outcome.cbpeErrorPost?.toFixed(3) ?? '-'}, shift-aware ${outcome.shiftErrorPre?.toFixed(3) ?? '-'} / ${outcome.shiftErrorPost?.toFixed(3) ?? '-'}`,
           `report: ${out}`,
         ].join('\n')}\n`);
       } finally {

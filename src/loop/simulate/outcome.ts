@@ -6,7 +6,7 @@
  * (against its pre-shock level) that the promoted models win back; detection and promotion delays.
  */
 import { auc } from '../../eval/index.js';
-import { joinOutcomes, modelDecisions, outcomeSource, readOutcomes } from '../../monitor/index.js';
+import { joinOutcomes, modelDecisions, outcomeSource, readOutcomes, realisedPerformance } from '../../monitor/index.js';
 import { versionBundle, type ScoreRow } from '../../pipelines/index.js';
 import type { Project } from '../../store/index.js';
 import type { LoopSimResult } from './run.js';
@@ -20,6 +20,8 @@ export interface CohortOutcome {
   stale: number | null;
   /** CBPE's label-free estimate for the month, made at the time. */
   estimated: number | null;
+  /** The shift-aware estimate (the deciding version's reference reweighted to the month's inputs). */
+  shiftAware: number | null;
   /** 'pre-shock', 'post-shock', 'post-promotion'. */
   phase: string;
 }
@@ -41,6 +43,9 @@ export interface LoopSimOutcome {
   /** CBPE's mean absolute error against the realised AUC, before and after the shock. */
   cbpeErrorPre: number | null;
   cbpeErrorPost: number | null;
+  /** The same for the shift-aware estimate. */
+  shiftErrorPre: number | null;
+  shiftErrorPost: number | null;
 }
 
 const MIN_LABELLED = 30;
@@ -55,6 +60,9 @@ const mean = (a: number[]): number | null => (a.length ? a.reduce((x, y) => x + 
 
 export async function loopSimOutcome(project: Project, r: LoopSimResult, horizonEnd: number): Promise<LoopSimOutcome> {
   const records = await modelDecisions(project, r.model);
+  // label-free estimates per cohort, as monitoring makes them (realised.ts)
+  const perf = await realisedPerformance(project, r.model, { asOf: horizonEnd, shiftAware: true });
+  const shiftBy = new Map(perf.shiftAware.map((e) => [e.cohort, e.auc]));
   const outcomes = await readOutcomes(project, outcomeSource(project, r.model));
   project.releaseOffline();
   const joined = joinOutcomes(records.filter((x) => x.entityId !== null).map((x) => ({ id: x.id, entityId: x.entityId!, time: Date.parse(x.time), pd: x.score.calibrated ?? x.score.raw, version: x.version })), outcomes);
@@ -80,7 +88,7 @@ export async function loopSimOutcome(project: Project, r: LoopSimResult, horizon
   });
   const cohorts: CohortOutcome[] = r.timeline.map((m) => {
     const g = groups.get(m.month) ?? { y: [], decided: [], stale: [] };
-    return { month: m.month, labelled: g.y.length, bad: g.y.reduce((a, b) => a + b, 0), decided: aucOrNull(g.y, g.decided), stale: aucOrNull(g.y, g.stale), estimated: m.cbpeAuc, phase: phase(m.month) };
+    return { month: m.month, labelled: g.y.length, bad: g.y.reduce((a, b) => a + b, 0), decided: aucOrNull(g.y, g.decided), stale: aucOrNull(g.y, g.stale), estimated: m.cbpeAuc, shiftAware: shiftBy.get(m.month) ?? null, phase: phase(m.month) };
   });
   const pool = (which: string, key: 'decided' | 'stale'): { auc: number | null; rows: number } => {
     const y: number[] = [];
@@ -93,12 +101,14 @@ export async function loopSimOutcome(project: Project, r: LoopSimResult, horizon
   const stalePost = pool('post-promotion', 'stale').auc;
   const recovery = pre !== null && post.auc !== null && stalePost !== null && pre - stalePost > 1e-9 ? (post.auc - stalePost) / (pre - stalePost) : null;
   const monthIndex = (month: string): number => { const [y, mo] = month.split('-').map(Number); return y! * 12 + mo! - 1; };
-  const err = (which: (p: string) => boolean): number | null => mean(cohorts.filter((c) => which(c.phase) && c.decided !== null && c.estimated !== null).map((c) => Math.abs(c.estimated! - c.decided!)));
+  const err = (which: (p: string) => boolean, key: 'estimated' | 'shiftAware' = 'estimated'): number | null =>
+    mean(cohorts.filter((c) => which(c.phase) && c.decided !== null && c[key] !== null).map((c) => Math.abs(c[key]! - c.decided!)));
   return {
     cohorts, preShockAuc: pre, stalePostAuc: stalePost, promotedPostAuc: post.auc, recovery, postRows: post.rows,
     detectionDelayMonths: alert && r.shock ? monthIndex(alert.month) - monthIndex(r.shock) : null,
     promotionDelayMonths: promotion && r.shock ? monthIndex(promotion.month) - monthIndex(r.shock) : null,
     firstAlert: alert?.month ?? null, firstPromotion: promotion?.month ?? null,
     cbpeErrorPre: err((p) => p === 'pre-shock'), cbpeErrorPost: err((p) => p !== 'pre-shock'),
+    shiftErrorPre: err((p) => p === 'pre-shock', 'shiftAware'), shiftErrorPost: err((p) => p !== 'pre-shock', 'shiftAware'),
   };
 }

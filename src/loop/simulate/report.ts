@@ -28,12 +28,16 @@ export async function renderLoopSimReport(r: LoopSimResult, o: LoopSimOutcome, e
       : o.recovery === null
         ? 'The recovery could not be measured: no promotion after the shock, no matured labels after it within the horizon, or no AUC lost.'
         : `The promoted model recovered ${(100 * o.recovery).toFixed(0)}% of the lost AUC: below the target of ${100 * RECOVERY_TARGET}%.`)}</p>`
-      + `<p class="note">CBPE mean absolute error against the realised AUC: ${f3(o.cbpeErrorPre)} before the shock, ${f3(o.cbpeErrorPost)} after it (CBPE assumes the calibrated scores stay calibrated; a change in how inputs relate to the outcome is invisible to it).</p>`,
+      + htmlTable(['label-free estimate of the AUC', 'mean |error| before the shock', 'after the shock', 'what it cannot see'], [
+        ['CBPE (calibrated scores taken at their word)', f3(o.cbpeErrorPre), f3(o.cbpeErrorPost), 'covariate shift that breaks calibration, and any change in how inputs relate to the outcome'],
+        ['shift-aware (reference reweighted by density ratio)', f3(o.shiftErrorPre), f3(o.shiftErrorPost), 'a change in how inputs relate to the outcome (the shock here), and inputs never seen in the reference'],
+      ], { caption: 'Errors against the realised AUC of the champion of each month, on labels matured within the horizon' }),
   });
   const aucRows = o.cohorts.flatMap((c) => [
     ...(c.decided !== null ? [{ x: c.month, y: c.decided, series: 'champion of the month (realised)' }] : []),
     ...(c.stale !== null ? [{ x: c.month, y: c.stale, series: 'first champion, never retrained' }] : []),
     ...(c.estimated !== null ? [{ x: c.month, y: c.estimated, series: 'CBPE estimate (no labels)' }] : []),
+    ...(c.shiftAware !== null ? [{ x: c.month, y: c.shiftAware, series: 'shift-aware estimate (no labels)' }] : []),
   ]);
   const psiRows = r.timeline.filter((m) => m.scorePsi !== null).map((m) => ({ x: m.month, y: m.scorePsi!, series: 'score PSI' }));
   sections.push({
@@ -45,11 +49,11 @@ export async function renderLoopSimReport(r: LoopSimResult, o: LoopSimOutcome, e
   });
   sections.push({
     id: 'timeline', title: 'Timeline',
-    html: htmlTable(['month', 'decisions', 'champion', 'score PSI', 'inputs significant', 'alerts (critical score)', 'events', 'run', 'challenger', 'gates', 'labelled', 'AUC champion', 'AUC stale', 'CBPE'],
+    html: htmlTable(['month', 'decisions', 'champion', 'score PSI', 'inputs significant', 'alerts (critical score)', 'events', 'run', 'challenger', 'gates', 'labelled', 'AUC champion', 'AUC stale', 'CBPE', 'shift-aware'],
       r.timeline.map((m, i) => {
         const c = o.cohorts[i]!;
         return [m.month + (m.month === r.shock ? ' (shock)' : ''), m.decisions, `v${m.champion}`, f3(m.scorePsi), m.significantInputs, `${m.alerts} (${m.critical})`, m.events.join(', ') || '-',
-          m.run ? m.run.outcome ?? '-' : '-', m.run?.challenger ? `v${m.run.challenger}` : '-', (m.run?.summary ?? '-').slice(0, 80), c.labelled, f3(c.decided), f3(c.stale), f3(c.estimated)];
+          m.run ? m.run.outcome ?? '-' : '-', m.run?.challenger ? `v${m.run.challenger}` : '-', (m.run?.summary ?? '-').slice(0, 80), c.labelled, f3(c.decided), f3(c.stale), f3(c.estimated), f3(c.shiftAware)];
       }), { highlight: (row) => String(row[7]) === 'promoted' }),
   });
   sections.push(...extra);
