@@ -15,15 +15,15 @@ import { creditConfigText } from '../serve/http-helpers.js';
 
 let dir: string;
 let cleanup: () => void;
-let out: { result: { timeline: { month: string; decisions: number; champion: number; run: { id: string; outcome: string | null; challenger: number | null } | null }[]; shock: string | null; initialVersion: number }; outcome: { cohorts: { month: string }[] }; report: string };
+let out: { result: { comparison?: { policy: string; label: string; result: { timeline: { month: string }[] } }; timeline: { month: string; decisions: number; champion: number; run: { id: string; outcome: string | null; challenger: number | null } | null }[]; shock: string | null; initialVersion: number }; outcome: { cohorts: { month: string }[] }; report: string };
 
 beforeAll(async () => {
   ({ dir, cleanup } = tempDir('kiln-loop-sim-'));
-  const loop = `loop: { credit: { windows: { validMonths: 3, testMonths: 3, maturityMonths: 4 }, label: { table: 'early_labels', key: 'borrower_id', timestamp: 'funded_at', column: 'dpd30_3m', availableAt: 'dpd30_3m_available_at' }, triggers: { schedule: '0 0 1 */2 *', cooldown: '20d' }, gates: { metrics: [{ metric: 'auc', maxDrop: 0.05 }] } } }, `;
+  const loop = `loop: { credit: { windows: { validMonths: 3, testMonths: 3, maturityMonths: 4 }, label: { table: 'early_labels', key: 'borrower_id', timestamp: 'funded_at', column: 'dpd30_3m', availableAt: 'dpd30_3m_available_at' }, triggers: { schedule: '0 0 1 */2 *', cooldown: '20d' }, gates: { metrics: [{ metric: 'auc', maxDrop: 0.05 }] }, policies: { p60: { label: { table: 'early_labels', key: 'borrower_id', timestamp: 'funded_at', column: 'dpd60_3m', availableAt: 'dpd60_3m_available_at' } } } } }, `;
   writeFileSync(join(dir, 'kiln.config.ts'), creditConfigText('loop-sim-test', { max_depth: 3, learning_rate: 0.1, n_estimators: 25 }, loop));
   const init = await kiln(['init', dir], dir);
   expect(init.code, init.stderr).toBe(0);
-  const r = await kiln(['loop', 'simulate', 'credit', '--months', '5', '--history', '20', '--borrowers', '6000', '--seed', '9', '--start', '2023-01-01', '--json', '--quiet', '--project', dir], dir);
+  const r = await kiln(['loop', 'simulate', 'credit', '--months', '5', '--history', '20', '--borrowers', '6000', '--seed', '9', '--start', '2023-01-01', '--compare', 'p60', '--json', '--quiet', '--project', dir], dir);
   expect(r.code, r.stderr).toBe(0);
   out = JSON.parse(r.stdout);
 }, 180_000);
@@ -59,6 +59,14 @@ describe('kiln loop simulate', () => {
     } finally {
       project.close();
     }
+  });
+
+  it('walks the same world with the compared policy, in a sandbox', () => {
+    const c = out.result.comparison!;
+    expect(c.policy).toBe('p60');
+    expect(c.label).toBe('dpd60_3m');
+    expect(c.result.timeline.map((m) => m.month)).toEqual(out.result.timeline.map((m) => m.month));
+    expect(readFileSync(out.report, 'utf8')).toContain('Label choices');
   });
 
   it('writes the report with the timeline and the outcome by cohort', () => {

@@ -5,7 +5,7 @@ import { KilnError } from '../../core/errors.js';
 import { onInterrupt } from '../../core/interrupt.js';
 import { withProject } from '../project-option.js';
 
-interface SimFlags { months: string; history: string; borrowers: string; seed: string; shockMonth?: string; start?: string; out: string; json: boolean; quiet: boolean }
+interface SimFlags { months: string; history: string; borrowers: string; seed: string; shockMonth?: string; start?: string; out: string; json: boolean; quiet: boolean; compare?: string }
 
 const int = (flag: string, raw: string, min: number): number => {
   const n = Number(raw);
@@ -25,6 +25,7 @@ export function registerLoopSimulate(loop: Command): void {
     .option('--shock-month <k>', "month of the shock counted from the world's start (default: 3 months after the loop starts), or 'none'")
     .option('--start <date>', 'first month of the world (YYYY-MM-01; default: so that the world ends last month)')
     .option('-o, --out <file>', 'the report', 'reports/loop-simulation.html')
+    .option('--compare <policy>', 'also walk the same world with a named policy of loop.<model>.policies (another label, triggers or gates) and compare')
     .option('--json', 'print the timeline and outcome as JSON', false)
     .option('--quiet', 'no progress output', false)
     .action(async (name: string | undefined, f: SimFlags, cmd: Command) => withProject(cmd, async (project) => {
@@ -41,7 +42,7 @@ export function registerLoopSimulate(loop: Command): void {
       const interrupt = onInterrupt();
       try {
         const result = await l.simulateLoop(project, {
-          model, fromMonth: history, months, quiet: f.quiet, signal: interrupt.signal,
+          model, fromMonth: history, months, quiet: f.quiet, signal: interrupt.signal, ...(f.compare ? { compare: f.compare } : {}),
           sim: { borrowers: int('borrowers', f.borrowers, 100), months: total, seed: int('seed', f.seed, 0), start, shockMonth },
         });
         const horizonEnd = Date.UTC(Number(start.slice(0, 4)), Number(start.slice(5, 7)) - 1 + total, 1);
@@ -58,6 +59,7 @@ export function registerLoopSimulate(loop: Command): void {
           `${model}: ${result.timeline.length} months from ${result.timeline[0]?.month}, shock ${result.shock ?? 'none'}; ${runs.length} loop runs (${runs.filter((m) => m.run!.outcome === 'promoted').length} promoted); ${result.seconds.toFixed(0)} s`,
           `detection delay ${outcome.detectionDelayMonths ?? '-'} months (first score-drift alert ${outcome.firstAlert ?? '-'}), promotion delay ${outcome.promotionDelayMonths ?? '-'} months (${outcome.firstPromotion ?? '-'})`,
           `AUC pre-shock ${outcome.preShockAuc?.toFixed(3) ?? '-'}; after the promotion: stale champion ${outcome.stalePostAuc?.toFixed(3) ?? '-'}, promoted ${outcome.promotedPostAuc?.toFixed(3) ?? '-'} -> recovery ${pct(outcome.recovery)} (target ${pct(l.RECOVERY_TARGET)}) on ${outcome.postRows} matured applicants`,
+          ...(result.comparison ? [`policy '${result.comparison.policy}' (label ${result.comparison.label}): promotion delay ${result.comparison.outcome.promotionDelayMonths ?? '-'} months, promoted after ${result.comparison.outcome.promotedPostAuc?.toFixed(3) ?? '-'} vs stale ${result.comparison.outcome.stalePostAuc?.toFixed(3) ?? '-'} -> recovery ${pct(result.comparison.outcome.recovery)}`] : []),
           `label-free AUC estimates, mean |error| before / after the shock: CBPE ${outcome.cbpeErrorPre?.toFixed(3) ?? '-'} / ${outcome.cbpeErrorPost?.toFixed(3) ?? '-'}, shift-aware ${outcome.shiftErrorPre?.toFixed(3) ?? '-'} / ${outcome.shiftErrorPost?.toFixed(3) ?? '-'}`,
           `report: ${out}`,
         ].join('\n')}\n`);

@@ -69,7 +69,7 @@ const monthOf = (iso: string, field: string): number => {
 };
 
 /** A sandbox copy of the project: a consistent meta.sqlite, the offline store, config and artifacts. */
-async function sandbox(project: Project, into: string): Promise<void> {
+export async function sandbox(project: Project, into: string): Promise<void> {
   const root = project.paths.root;
   const data = project.paths.dataDir;
   project.releaseOffline();
@@ -81,7 +81,7 @@ async function sandbox(project: Project, into: string): Promise<void> {
   await project.meta.db.backup(join(into, relative(root, project.paths.metaDb)));
 }
 
-function policySpec(loop: LoopModelSpec, name: string | undefined, model: string): LoopModelSpec {
+export function policySpec(loop: LoopModelSpec, name: string | undefined, model: string): LoopModelSpec {
   if (name === undefined) return loop;
   const p = loop.policies?.[name];
   if (!p) throw new KilnError('USAGE', `--policy ${name}: loop.${model}.policies has no such policy (${Object.keys(loop.policies ?? {}).join(', ') || 'none declared'})`, { path: ['policy'] });

@@ -33,6 +33,17 @@ export async function renderLoopSimReport(r: LoopSimResult, o: LoopSimOutcome, e
         ['shift-aware (reference reweighted by density ratio)', f3(o.shiftErrorPre), f3(o.shiftErrorPost), 'a change in how inputs relate to the outcome (the shock here), and inputs never seen in the reference'],
       ], { caption: 'Errors against the realised AUC of the champion of each month, on labels matured within the horizon' }),
   });
+  if (r.comparison) {
+    const c = r.comparison;
+    const row = (name: string, lbl: string, x: LoopSimOutcome, res: LoopSimResult): (string | number)[] => [name, lbl, x.promotionDelayMonths ?? '-', x.firstPromotion ?? '-',
+      res.timeline.filter((m) => m.run).length, res.timeline.filter((m) => m.run?.outcome === 'promoted').length, f3(x.preShockAuc), f3(x.stalePostAuc), f3(x.promotedPostAuc), x.recovery === null ? '-' : `${(100 * x.recovery).toFixed(0)}%`, x.postRows];
+    sections.push({
+      id: 'labels', title: 'Label choices: what each buys in delay and accuracy',
+      html: htmlTable(['policy', 'label', 'promotion delay (months)', 'first answering promotion', 'runs', 'promoted', 'AUC pre-shock', 'stale after', 'promoted after', 'recovery', 'applicants'],
+        [row('the loop', r.timeline.length ? (r.label ?? '-') : '-', o, r), row(c.policy, c.label, c.outcome, c.result)],
+        { caption: 'The same world walked twice from the same month, each policy from its own first champion; AUC on the 12-month outcome matured within the horizon. A faster label answers the shock sooner; its models may rank the real outcome worse.' }),
+    });
+  }
   const aucRows = o.cohorts.flatMap((c) => [
     ...(c.decided !== null ? [{ x: c.month, y: c.decided, series: 'champion of the month (realised)' }] : []),
     ...(c.stale !== null ? [{ x: c.month, y: c.stale, series: 'first champion, never retrained' }] : []),

@@ -8,16 +8,20 @@
  *      a run of the retrain loop as of the month's end trains on what was known then, and the gates decide.
  * The outcome (outcome.ts) is measured afterwards on the labels matured within the horizon.
  */
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { KilnError } from '../../core/errors.js';
 import { trainModel } from '../../pipelines/index.js';
 import { decisionLogDir } from '../../serve/index.js';
 import { simulate, type SimOptionsInput } from '../../sim/index.js';
-import type { Project } from '../../store/index.js';
+import { Project } from '../../store/index.js';
 import { challengerSpec, loopSpecOf } from '../retrain/windows.js';
 import { parseTriggerSpec, type TriggerSpecInput } from '../triggers/index.js';
 import { applicationsByMonth } from './applications.js';
 import { replayMonths, type MonthRow } from './replay.js';
+import { policySpec, sandbox } from './backtest.js';
+import { loopSimOutcome, type LoopSimOutcome } from './outcome.js';
 
 export type { MonthRow } from './replay.js';
 
@@ -32,6 +36,8 @@ export interface LoopSimOptions {
   readonly triggers?: TriggerSpecInput;
   readonly quiet?: boolean;
   readonly signal?: AbortSignal;
+  /** Also walk the same world with this named policy (loop.<model>.policies), e.g. another label: its outcome is compared in the report. */
+  readonly compare?: string;
 }
 
 export interface LoopSimResult {
@@ -41,8 +47,12 @@ export interface LoopSimResult {
   readonly shock: string | null;
   readonly fromMonth: number;
   readonly initialVersion: number;
+  /** The label the loop trained on. */
+  readonly label?: string;
   readonly timeline: MonthRow[];
   readonly seconds: number;
+  /** The same world walked with `compare`'s policy: what another label (or trigger, gate) choice buys. */
+  readonly comparison?: { readonly policy: string; readonly label: string; readonly result: LoopSimResult; readonly outcome: LoopSimOutcome };
 }
 
 export const DEFAULT_SIM_TRIGGERS: TriggerSpecInput = { schedule: '0 0 1 */3 *', onDrift: { severity: 'significant' }, cooldown: '60d' };
@@ -73,6 +83,8 @@ export async function simulateLoop(project: Project, opts: LoopSimOptions): Prom
 
   // ---- a fresh decision log; the first champion, trained as of the first month
   rmSync(decisionLogDir(project.paths.dataDir), { recursive: true, force: true });
+  const work = opts.compare ? mkdtempSync(join(tmpdir(), 'kiln-loop-compare-')) : null;
+  if (work) await sandbox(project, join(work, 'world'));
   const first = new Date(monthStart(o.start, opts.fromMonth)).toISOString();
   log(`training the first champion as of ${first.slice(0, 10)}`);
   const v0 = await trainModel(project, opts.model, { asOf: first, spec: challengerSpec(opts.model, spec, loopSpec, Date.parse(first)), quiet: true, force: true, tags: { loop_simulate: 'initial' }, reason: `first champion of kiln loop simulate, as of ${first}` });
@@ -82,5 +94,27 @@ export async function simulateLoop(project: Project, opts: LoopSimOptions): Prom
   for (let m = opts.fromMonth; m < end; m++) months.push(monthStart(o.start, m));
   const timeline = await replayMonths(project, { model: opts.model, spec, loop: loopSpec, months, rows: apps, triggers, label: 'loop simulate', ...(opts.quiet ? { quiet: true } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
   const shock = o.shockMonth === null ? null : label(monthStart(o.start, o.shockMonth));
-  return { model: opts.model, start: o.start, shockMonth: o.shockMonth, shock, fromMonth: opts.fromMonth, initialVersion: v0.version, timeline, seconds: (performance.now() - t0) / 1000 };
+  const base = { model: opts.model, start: o.start, shockMonth: o.shockMonth, shock, fromMonth: opts.fromMonth, initialVersion: v0.version, label: loopSpec.label?.column ?? spec.label.column };
+  let comparison: LoopSimResult['comparison'];
+  if (work && opts.compare) {
+    try {
+      // The same world, from before the first champion, walked with the other policy in a sandbox.
+      const policy = policySpec(loopSpec, opts.compare, opts.model);
+      const p = await Project.open({ project: join(work, 'world') });
+      try {
+        log(`walking the same world with policy '${opts.compare}'`);
+        const c0 = await trainModel(p, opts.model, { asOf: first, spec: challengerSpec(opts.model, spec, policy, Date.parse(first)), quiet: true, force: true, tags: { loop_simulate: 'initial' }, reason: `first champion of kiln loop simulate (policy ${opts.compare}), as of ${first}` });
+        p.registry.setAlias(opts.model, policy.alias ?? 'champion', c0.version, { reason: `kiln loop simulate: first champion as of ${first}`, actor: 'kiln-loop' });
+        const policyTriggers = parseTriggerSpec(policy.triggers ?? opts.triggers ?? loopSpec.triggers ?? DEFAULT_SIM_TRIGGERS, `loop.${opts.model}.policies.${opts.compare}.triggers`);
+        const ctl = await replayMonths(p, { model: opts.model, spec, loop: policy, months, rows: apps, triggers: policyTriggers, label: `loop simulate (${opts.compare})`, ...(opts.quiet ? { quiet: true } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+        const cres: LoopSimResult = { ...base, initialVersion: c0.version, label: policy.label?.column ?? spec.label.column, timeline: ctl, seconds: 0 };
+        comparison = { policy: opts.compare, label: policy.label?.column ?? spec.label.column, result: cres, outcome: await loopSimOutcome(p, cres, monthStart(o.start, o.months)) };
+      } finally {
+        p.close();
+      }
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+  return { ...base, timeline, seconds: (performance.now() - t0) / 1000, ...(comparison ? { comparison } : {}) };
 }
