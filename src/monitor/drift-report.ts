@@ -51,7 +51,9 @@ export interface WindowDrift {
   readonly end: string;
   readonly rows: number;
   readonly versions: Record<number, number>;
-  readonly score: { readonly psi: number; readonly band: PsiBand; readonly mean: number; readonly referenceMean: number | null; readonly test: DistributionTest | null };
+  readonly score: { readonly psi: number; readonly band: PsiBand; readonly mean: number; readonly referenceMean: number | null; readonly test: DistributionTest | null;
+    /** The window's probabilities at the 10th, 25th, 50th, 75th and 90th percentiles. */
+    readonly quantiles: readonly number[] };
   readonly features: FeatureDrift[];
   readonly schema: { readonly added: string[]; readonly removed: string[]; readonly retyped: { name: string; from: string; to: string }[] };
   readonly volume: { readonly expected: number; readonly z: number; readonly ratio: number; readonly anomaly: boolean } | null;
@@ -65,6 +67,19 @@ function mean(a: Float64Array): number {
   let n = 0;
   for (const v of a) if (Number.isFinite(v)) { s += v; n++; }
   return n ? s / n : NaN;
+}
+
+const QUANTILES = [0.1, 0.25, 0.5, 0.75, 0.9];
+
+/** Linear-interpolated quantiles (numpy's default) of the finite values. */
+function quantiles(a: Float64Array): number[] {
+  const v = finite(a).sort();
+  if (!v.length) return QUANTILES.map(() => NaN);
+  return QUANTILES.map((q) => {
+    const h = (v.length - 1) * q;
+    const lo = Math.floor(h);
+    return v[lo]! + (h - lo) * ((v[Math.min(lo + 1, v.length - 1)]!) - v[lo]!);
+  });
 }
 
 function sum(a: ArrayLike<number>): number {
@@ -131,7 +146,7 @@ export function windowDrift(profile: ReferenceProfile, reference: ReferenceValue
   const scoreTest = refRaw && refRaw.length && w.rows ? driftTest(refRaw, finite(w.raw)) : null;
   return {
     window: w.label, start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString(), rows: w.rows, versions: w.versions,
-    score: { psi: scorePsi, band: psiBand(scorePsi), mean: mean(w.raw), referenceMean: profile.score.mean, test: scoreTest && { method: scoreTest.method, value: scoreTest.value, drifted: scoreTest.drifted, threshold: scoreTest.threshold } },
+    score: { psi: scorePsi, band: psiBand(scorePsi), mean: mean(w.raw), referenceMean: profile.score.mean, quantiles: quantiles(w.raw), test: scoreTest && { method: scoreTest.method, value: scoreTest.value, drifted: scoreTest.drifted, threshold: scoreTest.threshold } },
     features, schema: { ...schema, retyped },
     volume: volume && { expected: volume.expected, z: volume.z, ratio: volume.ratio, anomaly: volume.anomaly },
     moderate: features.filter((f) => f.band === 'moderate').length,

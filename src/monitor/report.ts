@@ -48,15 +48,15 @@ export async function renderMonitorReport(status: MonitorStatus, extra: ReportPa
     const shown = [...peak].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k]) => k);
     const heat = windows.flatMap((w) => w.features.filter((f) => f.csi !== null && shown.includes(f.name)).map((f) => ({ window: `${w.window} v${w.version}`, input: f.name, csi: f.csi! })));
     const scoreRows = windows.flatMap((w) => [
-      { x: `${w.window} v${w.version}`, y: w.score.mean, series: 'mean probability' },
-      ...(w.score.referenceMean !== null ? [{ x: `${w.window} v${w.version}`, y: w.score.referenceMean, series: 'at training' }] : []),
+      ...['p10', 'p25', 'median', 'p75', 'p90'].map((q, i) => ({ x: `${w.window} v${w.version}`, y: w.score.quantiles[i]!, series: q })).filter((r) => Number.isFinite(r.y)),
+      ...(w.score.referenceMean !== null ? [{ x: `${w.window} v${w.version}`, y: w.score.referenceMean, series: 'mean at training' }] : []),
     ]);
     const psiRows = windows.map((w) => ({ x: `${w.window} v${w.version}`, y: w.score.psi, series: 'score PSI' }));
     sections.push({
       id: 'drift', title: 'Drift',
       html: charts(await Promise.all([
         renderSvg(driftHeatMap(heat, `CSI by ${status.window} (${shown.length} inputs that moved most)`)),
-        renderSvg(lineChart({ title: 'Score over time', x: status.window, y: 'probability of default', rows: scoreRows, xType: 'ordinal', width: 420 })),
+        renderSvg(lineChart({ title: 'Score distribution over time (percentiles)', x: status.window, y: 'probability of default', rows: scoreRows, xType: 'ordinal', width: 420 })),
         renderSvg(lineChart({ title: 'Score PSI (bands 0.1, 0.25)', x: status.window, y: 'PSI', rows: psiRows, xType: 'ordinal', width: 420 })),
       ])) + htmlTable(['window', 'version', 'decisions', 'score PSI', 'band', 'mean pd', 'inputs moderate', 'inputs significant', 'null spikes', 'schema', 'volume'],
         windows.map((w) => [w.window, w.version, w.rows, f3(w.score.psi), w.score.band, f3(w.score.mean), w.moderate, w.significant,

@@ -174,3 +174,13 @@ describe('alerts are stored once per window', () => {
     expect(store.acknowledge(rows[0]!.id)).toBe(false);
   });
 });
+
+describe('score distribution by window', () => {
+  it('gives the percentiles of the window\'s probabilities (numpy\'s linear rule)', async () => {
+    const status = await monitorStatus(project, 'credit', { window: 'week', persist: false });
+    const w = status.versions[0]!.windows[0]!;
+    const raw = records(T0, () => undefined).map((r) => r.score.raw).sort((a, b) => a - b);
+    const q = (p: number): number => { const h = (raw.length - 1) * p; const lo = Math.floor(h); return raw[lo]! + (h - lo) * (raw[Math.min(lo + 1, raw.length - 1)]! - raw[lo]!); };
+    expect(w.score.quantiles.map((x) => Number(x.toFixed(12)))).toEqual([0.1, 0.25, 0.5, 0.75, 0.9].map((p) => Number(q(p).toFixed(12))));
+  });
+});
