@@ -78,6 +78,12 @@ export function parseUtc(text: unknown, what: string): number {
 }
 
 /** ISO 8601 with microseconds (milliseconds when the rest is zero), for messages and output. */
+/** The first instant (epoch ms) of the UTC month holding `ms`, moved by `add` months. */
+export function monthStartUtc(ms: number, add = 0): number {
+  const d = new Date(ms);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + add, 1);
+}
+
 export function isoMicros(us: number): string {
   const ms = Math.floor(us / 1000);
   const rest = us - ms * 1000;

@@ -9,5 +9,5 @@ export { listTables, showTable, type TableInfo, type TableRows } from './tables.
 export { ColumnarAppender, enumOf, ENUM_NULL_U8, ENUM_NULL_U16, CHUNK_ROWS, type ColumnBuffers, type ColumnKind, type ColumnSchema } from './columnar.js';
 export { readDoubles } from './columnar-read.js';
 export { tableChecksum, tableChecksums } from './checksum.js';
-export { quoteIdent, quoteLiteral } from './sql.js';
+export { quoteIdent, quoteLiteral, timestampSql } from './sql.js';
 export { NumericFile, NUMERIC_TYPE, checkReadable, type NumericColumns, type NumericFileOptions } from './numeric-file.js';

@@ -6,3 +6,9 @@ export function quoteIdent(name: string): string {
 export function quoteLiteral(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
+
+/** A UTC instant (epoch ms, or ISO text) as a DuckDB TIMESTAMP literal. */
+export function timestampSql(t: number | string): string {
+  const ms = typeof t === 'number' ? t : Date.parse(t);
+  return `TIMESTAMP '${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}'`;
+}

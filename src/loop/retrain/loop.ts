@@ -14,7 +14,7 @@ import { KilnError } from '../../core/errors.js';
 import type { LoopModelSpec } from '../../config/index.js';
 import { getRun } from '../../registry/index.js';
 import { trainModel } from '../../pipelines/index.js';
-import type { Project } from '../../store/index.js';
+import { timestampSql, type Project } from '../../store/index.js';
 import { evaluateChallenger, parseGateSpec, type GateSpecInput } from '../gates/index.js';
 import type { LoopDef, StepContext } from '../runner/index.js';
 import { compareOnWindow } from './evaluate.js';
@@ -68,7 +68,7 @@ export function retrainLoop(project: Project, model: string, settings?: LoopMode
         run: async (ctx) => {
           const { asOf } = inputOf(ctx);
           const s = specAt(asOf);
-          const at = `TIMESTAMP '${asOf.replace('T', ' ').replace('Z', '')}'`;
+          const at = timestampSql(asOf);
           const known = s.label.availableAt ? `"${s.label.availableAt}" <= ${at}` : 'true';
           const [r] = await project.offline.all<{ rows: number; labelled: number }>(
             `SELECT count(*)::BIGINT AS rows, count(*) FILTER (WHERE ${known} AND "${s.label.column}" IS NOT NULL)::BIGINT AS labelled FROM "${s.spine.table}" WHERE "${s.spine.timestamp}" < ${at}`);

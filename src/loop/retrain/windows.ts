@@ -5,6 +5,7 @@
  * and, when the loop declares one, another (faster-maturing) label on its own spine table.
  */
 import { KilnError } from '../../core/errors.js';
+import { monthStartUtc } from '../../core/time.js';
 import type { LoopModelSpec, ModelSpec } from '../../config/index.js';
 
 export interface RollingSplit {
@@ -16,18 +17,14 @@ export interface RollingSplit {
 
 const day = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
-function monthStart(ms: number, add: number): number {
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + add, 1);
-}
 
 /** The windows as of `asOf` (epoch ms). */
 export function rollingSplit(asOf: number, w: LoopModelSpec['windows']): RollingSplit {
-  const testTo = monthStart(asOf, -w.maturityMonths);
-  const testFrom = monthStart(testTo, -w.testMonths);
-  const validFrom = monthStart(testFrom, -w.validMonths);
+  const testTo = monthStartUtc(asOf, -w.maturityMonths);
+  const testFrom = monthStartUtc(testTo, -w.testMonths);
+  const validFrom = monthStartUtc(testFrom, -w.validMonths);
   return {
-    ...(w.trainMonths !== undefined ? { trainFrom: day(monthStart(validFrom, -w.trainMonths)) } : {}),
+    ...(w.trainMonths !== undefined ? { trainFrom: day(monthStartUtc(validFrom, -w.trainMonths)) } : {}),
     validFrom: day(validFrom), testFrom: day(testFrom), testTo: day(testTo),
   };
 }

@@ -9,7 +9,7 @@ import type { ModelSpec } from '../../config/index.js';
 import { buildTrainingSet, loadProjectFeatures } from '../../features/training/index.js';
 import { checkModelSpec, type ModelBundle, type ScoreRow } from '../../pipelines/index.js';
 import { newDecisionId, type DecisionRecord } from '../../serve/index.js';
-import { quoteIdent, type Project } from '../../store/index.js';
+import { quoteIdent, timestampSql, type Project } from '../../store/index.js';
 
 export interface Application {
   readonly id: number;
@@ -33,14 +33,13 @@ export async function applicationsByMonth(project: Project, model: string, spec:
   const checked = await checkModelSpec(project, model, spec, await loadProjectFeatures(project));
   if (!checked.features.length) throw new KilnError('CONFIG_INVALID', `model '${model}': kiln loop simulate scores applications with the model's features: the model needs \`features\``, { path: ['models', model, 'features'] });
   const store = project.offline;
-  const ts = (ms: number): string => `TIMESTAMP '${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}'`;
   // A funded application is decided at its loan's funding time: the time the model's spine (loans at
   // funded_at) puts its training rows at, so that the features are the same as at training (the
   // application and its approval are then in the borrower's history, as they were for every training row).
   await store.run(opts.funded === false
-    ? `CREATE OR REPLACE TABLE ${SPINE} AS SELECT application_id, borrower_id, applied_at FROM applications WHERE applied_at >= ${ts(from)} AND applied_at < ${ts(to)} ORDER BY applied_at, application_id`
+    ? `CREATE OR REPLACE TABLE ${SPINE} AS SELECT application_id, borrower_id, applied_at FROM applications WHERE applied_at >= ${timestampSql(from)} AND applied_at < ${timestampSql(to)} ORDER BY applied_at, application_id`
     : `CREATE OR REPLACE TABLE ${SPINE} AS SELECT a.application_id, a.borrower_id, l.funded_at AS applied_at FROM applications a JOIN loans l USING (application_id)
-       WHERE l.funded_at >= ${ts(from)} AND l.funded_at < ${ts(to)} ORDER BY l.funded_at, a.application_id`);
+       WHERE l.funded_at >= ${timestampSql(from)} AND l.funded_at < ${timestampSql(to)} ORDER BY l.funded_at, a.application_id`);
   return readMonths(project, [...checked.features, ...checked.extra]);
 }
 
@@ -105,10 +104,9 @@ export async function spineRowsByMonth(project: Project, model: string, spec: Mo
     throw new KilnError('CONFIG_INVALID', `model '${model}': a backtest replays the spine's rows by entity and time: the model needs features, spine.key and spine.timestamp`, { path: ['models', model] });
   }
   const store = project.offline;
-  const ts = (ms: number): string => `TIMESTAMP '${new Date(ms).toISOString().replace('T', ' ').replace('Z', '')}'`;
   const k = quoteIdent(spec.spine.key);
   const t = quoteIdent(spec.spine.timestamp);
   await store.run(`CREATE OR REPLACE TABLE ${SPINE} AS SELECT row_number() OVER (ORDER BY ${t}, ${k}) AS application_id, ${k} AS borrower_id, ${t} AS applied_at
-    FROM ${quoteIdent(spec.spine.table)} WHERE ${t} >= ${ts(from)} AND ${t} < ${ts(to)}`);
+    FROM ${quoteIdent(spec.spine.table)} WHERE ${t} >= ${timestampSql(from)} AND ${t} < ${timestampSql(to)}`);
   return readMonths(project, [...checked.features, ...checked.extra]);
 }

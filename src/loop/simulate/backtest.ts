@@ -17,6 +17,7 @@ import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { KilnError } from '../../core/errors.js';
+import { monthStartUtc } from '../../core/time.js';
 import type { LoopModelSpec } from '../../config/index.js';
 import { auc } from '../../eval/index.js';
 import { joinOutcomes, modelDecisions, outcomeSource, readOutcomes } from '../../monitor/index.js';
@@ -64,8 +65,7 @@ export const FIXED_SCHEDULE: TriggerSpec = parseTriggerSpec({ schedule: '0 0 1 *
 const monthOf = (iso: string, field: string): number => {
   const ms = Date.parse(iso);
   if (!Number.isFinite(ms)) throw new KilnError('USAGE', `--${field} ${iso}: expected an ISO date (2025-01-01)`, { path: [field] });
-  const d = new Date(ms);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  return monthStartUtc(ms);
 };
 
 /** A sandbox copy of the project: a consistent meta.sqlite, the offline store, config and artifacts. */
@@ -98,7 +98,7 @@ export async function backtestLoop(project: Project, opts: BacktestOptions): Pro
   const base = loopSpecOf(project.config, opts.model);
   const named = policySpec(base, opts.policy, opts.model);
   const months: number[] = [];
-  for (let m = from; m < to; m = Date.UTC(new Date(m).getUTCFullYear(), new Date(m).getUTCMonth() + 1, 1)) months.push(m);
+  for (let m = from; m < to; m = monthStartUtc(m, 1)) months.push(m);
   const work = mkdtempSync(join(tmpdir(), 'kiln-backtest-'));
   try {
     // The first champion, as of `from`, in a sandbox all policies start from.

@@ -7,6 +7,7 @@
  * champion decides every month.
  */
 import { Progress } from '../../core/progress.js';
+import { monthStartUtc } from '../../core/time.js';
 import type { ModelSpec, LoopModelSpec } from '../../config/index.js';
 import { cbpe, monitorStatus } from '../../monitor/index.js';
 import { versionBundle } from '../../pipelines/index.js';
@@ -50,7 +51,6 @@ export interface ReplayOptions {
 }
 
 const monthLabel = (ms: number): string => new Date(ms).toISOString().slice(0, 7);
-const nextMonth = (ms: number): number => { const d = new Date(ms); return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1); };
 
 export async function replayMonths(project: Project, o: ReplayOptions): Promise<MonthRow[]> {
   const log = (line: string): void => { if (!o.quiet) process.stderr.write(`${o.label}: ${line}\n`); };
@@ -67,7 +67,7 @@ export async function replayMonths(project: Project, o: ReplayOptions): Promise<
   try {
     for (const from of o.months) {
       o.signal?.throwIfAborted();
-      const to = nextMonth(from);
+      const to = monthStartUtc(from, 1);
       const champion = project.registry.resolve(`${o.model}@${alias}`).version;
       const bundle = versionBundle(project.registry.getVersion(o.model, champion));
       const recs = decide(o.model, champion, bundle, o.rows.get(from) ?? []);

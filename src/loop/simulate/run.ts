@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../../core/errors.js';
+import { monthStartUtc } from '../../core/time.js';
 import { trainModel } from '../../pipelines/index.js';
 import { decisionLogDir } from '../../serve/index.js';
 import { simulate, type SimOptionsInput } from '../../sim/index.js';
@@ -57,10 +58,7 @@ export interface LoopSimResult {
 
 export const DEFAULT_SIM_TRIGGERS: TriggerSpecInput = { schedule: '0 0 1 */3 *', onDrift: { severity: 'significant' }, cooldown: '60d' };
 
-const monthStart = (start: string, k: number): number => {
-  const d = new Date(`${start}T00:00:00Z`);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + k, 1);
-};
+const monthStart = (start: string, k: number): number => monthStartUtc(Date.parse(`${start}T00:00:00Z`), k);
 const label = (ms: number): string => new Date(ms).toISOString().slice(0, 7);
 
 export async function simulateLoop(project: Project, opts: LoopSimOptions): Promise<LoopSimResult> {
