@@ -6,6 +6,7 @@
  * retrain loop as of the month's end decides. With no triggers (the 'never' policy) the first
  * champion decides every month.
  */
+import { KilnError } from '../../core/errors.js';
 import { Progress } from '../../core/progress.js';
 import { monthStartUtc } from '../../core/time.js';
 import type { ModelSpec, LoopModelSpec } from '../../config/index.js';
@@ -66,7 +67,9 @@ export async function replayMonths(project: Project, o: ReplayOptions): Promise<
   const progress = new Progress({ label: o.label, total: o.months.length, unit: 'months', ...(o.quiet ? { quiet: true } : {}) });
   try {
     for (const from of o.months) {
-      o.signal?.throwIfAborted();
+      if (o.signal?.aborted) {
+        throw new KilnError('INTERRUPTED', `${o.label}: interrupted before ${monthLabel(from)}; the ${timeline.length} months walked are in the decision log and the loop's runs (kiln loop history), and a run in progress was left to resume`);
+      }
       const to = monthStartUtc(from, 1);
       const champion = project.registry.resolve(`${o.model}@${alias}`).version;
       const bundle = versionBundle(project.registry.getVersion(o.model, champion));
