@@ -54,7 +54,8 @@ export function sqlTypeOf(kind: ColumnKind): string {
   return duckdbTypeOf(kind).toString();
 }
 
-interface ColState {
+/** One column's buffers, as `writeVector` copies them into a DuckDB vector. */
+export interface ColState {
   name: string;
   kind: ColumnKind;
   buf: Float64Array | Uint8Array | Uint16Array | (string | null)[];
@@ -88,11 +89,11 @@ export class ColumnarAppender<S extends ColumnSchema> {
     this.chunk = DuckDBDataChunk.create(this.cols.map((c) => duckdbTypeOf(c.kind)), CHUNK_ROWS);
   }
 
-  /** Creates `table` (it must not exist) with the schema's columns and opens an appender on it. */
-  static async create<S extends ColumnSchema>(con: DuckDBConnection, table: string, schema: S): Promise<ColumnarAppender<S>> {
+  /** Creates `table` (it must not exist; `temp`: a temp table) with the schema's columns and opens an appender on it. */
+  static async create<S extends ColumnSchema>(con: DuckDBConnection, table: string, schema: S, opts: { temp?: boolean } = {}): Promise<ColumnarAppender<S>> {
     const cols = Object.entries(schema).map(([n, k]) => `${quoteIdent(n)} ${sqlTypeOf(k)}`).join(', ');
-    await con.run(`CREATE TABLE ${quoteIdent(table)} (${cols})`);
-    return new ColumnarAppender(await con.createAppender(table), schema);
+    await con.run(`CREATE ${opts.temp ? 'TEMP ' : ''}TABLE ${quoteIdent(table)} (${cols})`);
+    return new ColumnarAppender(await (opts.temp ? con.createAppender(table, 'main', 'temp') : con.createAppender(table)), schema);
   }
 
   /** Index of the next row in the column buffers; flushes the buffers first when they are full. */
@@ -130,6 +131,18 @@ export class ColumnarAppender<S extends ColumnSchema> {
     this.closed = true;
     return this.written;
   }
+}
+
+/** The buffers of a column of `kind` (numeric, timestamp and date kinds) for `writeVector`. */
+export function columnState(name: string, kind: ColumnKind): ColState {
+  const buf = new Float64Array(CHUNK_ROWS);
+  const scratch = kind === 'int64' || kind === 'timestamp' ? new Int32Array(CHUNK_ROWS * 2) : kind === 'int32' || kind === 'date' ? new Int32Array(CHUNK_ROWS) : null;
+  return { name, kind, buf, scratch };
+}
+
+/** Copies the first `n` values of a column's buffers into column `c` of a data chunk (NaN is NULL for numbers). */
+export function writeChunkColumn(chunk: DataChunk, c: number, col: ColState, n: number): void {
+  writeVector(duckdb.data_chunk_get_vector(chunk.chunk, c), col, n);
 }
 
 function writeVector(vec: DuckDBBindings.Vector, col: ColState, n: number): void {

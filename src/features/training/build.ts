@@ -1,10 +1,11 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { KilnError } from '../../core/errors.js';
 import type { Project } from '../../store/index.js';
 import { definitionsError, loadFeatureRegistry, resolveSelection, type FeatureRegistry } from '../registry.js';
 import type { SourceSpec } from '../spec.js';
-import { compileTrainingSet, type EventTimeBound } from './compile.js';
+import { loadBands, writeWide, type TrainingEngine } from './bands/index.js';
+import { compileTrainingQuery, type EventTimeBound } from './compile.js';
 import { prepareSpine, type SpineInput } from './spine.js';
 import { quoteIdent, quoteLiteral } from './sql-text.js';
 import { checkSourcesAgainstStore } from './store-check.js';
@@ -25,6 +26,13 @@ export interface TrainingSetOptions {
   eventTimeBound?: EventTimeBound;
   /** Definitions to use instead of the project config's `features`. */
   definitions?: readonly unknown[];
+  /**
+   * 'auto' (default) and 'bands': windowed counts, sums, means, extremes, deviations, distinct counts and
+   * times-since of event sources in one pass per source (the band kernel); 'sql': every feature in DuckDB SQL.
+   */
+  engine?: TrainingEngine;
+  /** Progress on stderr (a bar on a TTY). */
+  progress?: boolean;
 }
 
 export interface TrainingSetSummary {
@@ -80,23 +88,65 @@ export async function buildTrainingSet(project: Project, opts: TrainingSetOption
   const reserved = new Set(features.filter((f) => selected.has(f.name)).flatMap((f) => f.outputs.map((o) => o.column)));
   const spine = await prepareSpine(project, opts.spine, { entity: features[0]!.entity, sources: [...sources.values()], reserved, strict: bound === 'strict' });
   const staging = store.stagingName('training');
+  const temp: string[] = [];
   try {
-    const sql = compileTrainingSet({
-      features, selected, spine: spine.table, spineColumns: spine.columns, bound, timeRange: spine.timeRange, target: staging,
+    const loaded = await loadBands(project, features, spine, { engine: opts.engine ?? 'auto', strict: bound === 'strict' });
+    if (loaded.keysTable) temp.push(loaded.keysTable);
+    const banded = new Set(loaded.bands.flatMap((b) => [...b.plan.features]));
+    const rest = store.stagingName('training_rest');
+    const query = compileTrainingQuery({
+      features, selected, spine: spine.table, spineColumns: spine.columns, bound, timeRange: spine.timeRange, target: staging, banded, restTable: rest,
     });
-    await store.run(sql);
+    /** Writes the rows into `table` (created here): by the band kernel's writer, or by one SQL statement. */
+    const write = async (table: string, tempTable: boolean): Promise<void> => {
+      if (!banded.size) {
+        await store.run(`CREATE OR REPLACE ${tempTable ? 'TEMP ' : ''}TABLE ${quoteIdent(table)} AS ${query}`);
+        return;
+      }
+      temp.push(rest);
+      await store.run(query);
+      const byName = new Map(features.map((f) => [f.name, f]));
+      await writeWide({
+        project, restTable: rest, keysTable: loaded.keysTable!, bands: loaded.bands, features: byName,
+        derived: features.filter((f) => f.spec.type === 'derived'),
+        outputs: [...spine.columns, ...[...selected].flatMap((name) => byName.get(name)!.outputs.map((o) => o.column))],
+        target: table, temp: tempTable, inclusive: bound === 'inclusive', progress: opts.progress,
+      });
+      await store.dropIfExists(rest);
+    };
     const set = typeof opts.features === 'string' ? registry.sets.get(opts.features) : undefined;
     const versions = [...selected].map((name) => ({ name, version: registry.features.get(name)!.version }));
-    let file: string | null = null;
-    if (opts.out !== undefined) {
-      file = resolve(opts.out);
-      mkdirSync(dirname(file), { recursive: true });
-      // The file describes itself: which features, at which versions, under which time semantics.
-      const meta = JSON.stringify({
-        format: TRAINING_SET_FORMAT, set: set ? { name: set.name, version: set.version } : null, features: versions, eventTimeBound: bound,
-      });
-      await store.run(`COPY ${quoteIdent(staging)} TO ${quoteLiteral(file)} (FORMAT parquet, KV_METADATA {kiln: ${quoteLiteral(meta)}})`);
+    // The file describes itself: which features, at which versions, under which time semantics.
+    const meta = JSON.stringify({
+      format: TRAINING_SET_FORMAT, set: set ? { name: set.name, version: set.version } : null, features: versions, eventTimeBound: bound,
+    });
+    // Written beside the file and renamed over it: a failed write leaves the previous file as it was.
+    const copyTo = async (relation: string, to: string): Promise<void> => {
+      mkdirSync(dirname(to), { recursive: true });
+      const part = `${to}.${process.pid}.part`;
+      try {
+        await store.run(`COPY ${relation} TO ${quoteLiteral(part)} (FORMAT parquet, KV_METADATA {kiln: ${quoteLiteral(meta)}})`);
+        renameSync(part, to);
+      } finally {
+        rmSync(part, { force: true });
+      }
+    };
+    const file = opts.out === undefined ? null : resolve(opts.out);
+    if (target === null) {
+      // A file only: the rows go to a temp table (not into the database file), then to Parquet.
+      const scratch = store.stagingName('training_file');
+      temp.push(scratch);
+      await write(scratch, true);
+      await copyTo(quoteIdent(scratch), file!);
+      const columns = (await store.all<{ column_name: string }>(`DESCRIBE ${quoteIdent(scratch)}`)).map((c) => c.column_name);
+      const [n] = await store.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${quoteIdent(scratch)}`);
+      return {
+        rows: n!.n, columns, features: versions, set: set ? { name: set.name, version: set.version } : null,
+        table: null, file, seconds: (performance.now() - started) / 1000, eventTimeBound: bound,
+      };
     }
+    await write(staging, false);
+    if (file !== null) await copyTo(quoteIdent(staging), file);
     const columns = (await store.all<{ column_name: string }>(`DESCRIBE ${quoteIdent(staging)}`)).map((c) => c.column_name);
     const [n] = await store.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${quoteIdent(staging)}`);
     if (target !== null) await store.swapIn(staging, target);
@@ -106,6 +156,7 @@ export async function buildTrainingSet(project: Project, opts: TrainingSetOption
       table: target, file, seconds: (performance.now() - started) / 1000, eventTimeBound: bound,
     };
   } finally {
+    for (const t of temp) await store.dropIfExists(t);
     await store.dropIfExists(staging);
     await store.dropIfExists(spine.table);
   }

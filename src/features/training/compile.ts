@@ -30,12 +30,25 @@ export interface CompileInput {
   /** Earliest and latest spine time as SQL TIMESTAMP literals, for pruning event scans. */
   readonly timeRange: { readonly min: string; readonly max: string } | null;
   readonly target: string;
+  /** Features the band kernel computes (see bands/): then only the rest is compiled, into `restTable`. */
+  readonly banded?: ReadonlySet<string>;
+  /** With `banded`: the temp table to create for the spine and the SQL-computed features, in spine order. */
+  readonly restTable?: string;
 }
 
 const windowSeconds = (f: AggregateFeatureSpec): number | null => {
   const w = parseWindow(f.window);
   return 'seconds' in w ? w.seconds : null;
 };
+
+/** Predicates on a source's rows that keep only events some probe can see (`maxWindow` in seconds; null: lifetime). */
+export function eventPrune(src: SourceSpec, timeRange: CompileInput['timeRange'], strict: boolean, maxWindow: number | null, alias = ''): string[] {
+  if (!timeRange) return [];
+  const ts = `CAST(${alias}${quoteIdent(src.timestamp)} AS TIMESTAMP)`;
+  const out = [`${ts} ${strict ? '<' : '<='} ${timeRange.max}`];
+  if (maxWindow !== null) out.push(`${ts} ${strict ? '>=' : '>'} ${timeRange.min} - to_seconds(${maxWindow}::BIGINT)`);
+  return out;
+}
 
 /** Interns SQL snippets under short aliases so that equal snippets are computed once. */
 class Interner {
@@ -104,11 +117,7 @@ function planSource(src: SourceSpec, feats: readonly ResolvedFeature[], index: n
     ...(tie ? [`${tie} AS tie`] : []),
     ...cols.entries.map(([a, sql]) => `${sql} AS ${a}`),
   ];
-  const prune = [`${quoteIdent(src.timestamp)} IS NOT NULL`, `${quoteIdent(src.key)} IS NOT NULL`];
-  if (input.timeRange) {
-    prune.push(`CAST(${quoteIdent(src.timestamp)} AS TIMESTAMP) ${strict ? '<' : '<='} ${input.timeRange.max}`);
-    if (!lifetime) prune.push(`CAST(${quoteIdent(src.timestamp)} AS TIMESTAMP) ${strict ? '>=' : '>'} ${input.timeRange.min} - to_seconds(${maxWindow}::BIGINT)`);
-  }
+  const prune = [`${quoteIdent(src.timestamp)} IS NOT NULL`, `${quoteIdent(src.key)} IS NOT NULL`, ...eventPrune(src, input.timeRange, strict, lifetime ? null : maxWindow)];
   const on = ['e.k = p.k', `e.ts ${strict ? '<' : '<='} p.t`];
   if (!lifetime) on.push(`e.ts ${strict ? '>=' : '>'} p.lo_${maxWindow}`);
   // Late data: a row counts only once it is available at the spine time (NULL: available at event time).
@@ -128,9 +137,19 @@ function planSource(src: SourceSpec, feats: readonly ResolvedFeature[], index: n
   return { ctes, outputs, joinAlias: agg };
 }
 
-/** The CREATE TABLE statement of a training set. */
+/** The CREATE TABLE statement of a training set computed in SQL alone. */
 export function compileTrainingSet(input: CompileInput): string {
-  const aggregates = input.features.filter((f) => f.spec.type === 'aggregate');
+  return `CREATE OR REPLACE TABLE ${quoteIdent(input.target)} AS ${compileTrainingQuery(input)}`;
+}
+
+/**
+ * The SELECT of a training set's rows in spine order. With `banded` features (computed by the band
+ * kernel), the statement that creates `restTable`: the spine and the other aggregates, without derived
+ * features (the kernel's writer evaluates those).
+ */
+export function compileTrainingQuery(input: CompileInput): string {
+  const banded = input.banded ?? new Set<string>();
+  const aggregates = input.features.filter((f) => f.spec.type === 'aggregate' && !banded.has(f.name));
   const bySource = new Map<string, ResolvedFeature[]>();
   for (const f of aggregates) {
     if (!aggregatorOf((f.spec as AggregateFeatureSpec).op)) throw new Error(`internal: unknown operator in ${f.name}`);
@@ -151,7 +170,12 @@ export function compileTrainingSet(input: CompileInput): string {
     ...plans.flatMap((p) => p.outputs.map(([col, sql]) => `${sql} AS ${quoteIdent(col)}`)),
   ];
   const joins = plans.length ? ['LEFT JOIN __probes pr ON pr.k = s.__key AND pr.t = s.__t', ...plans.map((p) => `LEFT JOIN ${p.joinAlias} ON ${p.joinAlias}.pid = pr.pid`)] : [];
-  ctes.push(`layer0 AS (SELECT ${base.join(', ')} FROM ${quoteIdent(input.spine)} s ${joins.join(' ')})`);
+  const from = `SELECT ${base.join(', ')} FROM ${quoteIdent(input.spine)} s ${joins.join(' ')}`;
+  if (banded.size) {
+    if (!input.restTable) throw new Error('internal: banded features need a restTable');
+    return `CREATE TEMP TABLE ${quoteIdent(input.restTable)} AS ${ctes.length ? `WITH ${ctes.join(',\n')}\n` : ''}${from} ORDER BY s.__row`;
+  }
+  ctes.push(`layer0 AS (${from})`);
 
   // Derived features in layers: each layer reads only columns of the layers before it.
   const depth = new Map<string, number>();
@@ -171,5 +195,5 @@ export function compileTrainingSet(input: CompileInput): string {
     ...input.spineColumns.map(quoteIdent),
     ...[...input.selected].flatMap((name) => byName.get(name)!.outputs.map((o) => quoteIdent(o.column))),
   ];
-  return `CREATE OR REPLACE TABLE ${quoteIdent(input.target)} AS WITH ${ctes.join(',\n')}\nSELECT ${outCols.join(', ')} FROM layer${maxDepth} ORDER BY __row`;
+  return `WITH ${ctes.join(',\n')}\nSELECT ${outCols.join(', ')} FROM layer${maxDepth} ORDER BY __row`;
 }

@@ -1,0 +1,147 @@
+/**
+ * Loads a source's events for the band kernel: the events of the spine's entities are read out of
+ * DuckDB in entity ranges (sorted by entity and time, as doubles: one memcpy per column and chunk),
+ * assigned to their groups as they arrive, and kept in typed arrays with each entity's range.
+ */
+import { readDoubles, type Project } from '../../../store/index.js';
+import { quoteIdent } from '../sql-text.js';
+import { assignGroups, groupLookup, type EventBatch, type Membership } from './kernel.js';
+import type { BandPlan } from './plan.js';
+
+/** Events read per query (about; a range holds whole entities). */
+const RANGE_EVENTS = 2_000_000;
+
+export interface LoadInput {
+  readonly project: Project;
+  readonly plan: BandPlan;
+  /** Number of entity codes of the spine. */
+  readonly keys: number;
+  /** Temp table of (__k, __kid) the events join to. */
+  readonly keysTable: string;
+  /** SQL predicates over the source table (alias e) that prune events (time range). */
+  readonly prune: readonly string[];
+}
+
+/** A growable array of doubles. */
+class Doubles {
+  data = new Float64Array(1 << 16);
+  n = 0;
+  reserve(extra: number): void {
+    if (this.n + extra <= this.data.length) return;
+    const next = new Float64Array(Math.max(this.n + extra, this.data.length * 2));
+    next.set(this.data.subarray(0, this.n));
+    this.data = next;
+  }
+  view(): Float64Array { return this.data.subarray(0, this.n); }
+}
+
+/** A growable membership (CSR). */
+class Members {
+  start = new Int32Array(1 << 16);
+  groups = new Int32Array(1 << 17);
+  n = 0;
+  k = 0;
+  append(m: Membership, count: number): void {
+    if (this.n + count + 1 > this.start.length) {
+      const s = new Int32Array(Math.max(this.n + count + 1, this.start.length * 2));
+      s.set(this.start.subarray(0, this.n));
+      this.start = s;
+    }
+    const add = m.start[count]!;
+    if (this.k + add > this.groups.length) {
+      const g = new Int32Array(Math.max(this.k + add, this.groups.length * 2));
+      g.set(this.groups.subarray(0, this.k));
+      this.groups = g;
+    }
+    for (let i = 0; i < count; i++) this.start[this.n + i] = this.k + m.start[i]!;
+    this.groups.set(m.groups, this.k);
+    this.n += count;
+    this.k += add;
+    this.start[this.n] = this.k;
+  }
+  view(): Membership { return { start: this.start.subarray(0, this.n + 1), groups: this.groups.subarray(0, this.k) }; }
+}
+
+/** The source's events for the spine's entities: columns, membership and each entity's range. */
+export interface LoadedEvents {
+  readonly batch: EventBatch;
+  readonly member: Membership;
+  /** Events of entity code k are [offsets[k], offsets[k + 1]). */
+  readonly offsets: Int32Array;
+  readonly codes: number;
+}
+
+/** Reads the source's events for the spine's entities, in entity ranges, into typed arrays. */
+export async function loadEvents(input: LoadInput): Promise<LoadedEvents> {
+  const { project, plan } = input;
+  const spine = { keys: input.keys };
+  const src = plan.source;
+  const store = project.offline;
+  const con = await store.ready();
+  const q = quoteIdent;
+  const [{ n: total } = { n: 0 }] = await store.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${q(src.table)}`);
+  const ranges = Math.max(1, Math.ceil(Number(total) / RANGE_EVENTS));
+  const perRange = Math.ceil(spine.keys / ranges);
+  const ts = `CAST(e.${q(src.timestamp)} AS TIMESTAMP)`;
+  const select = [
+    'kk.__kid', `epoch_us(${ts})::DOUBLE`,
+    src.availableAt ? `epoch_us(CAST(e.${q(src.availableAt)} AS TIMESTAMP))::DOUBLE` : 'NULL::DOUBLE',
+    ...plan.columns.map((c) => `(${c.sql})::DOUBLE`),
+  ];
+  // Flags and bucket codes only decide membership: they are not kept.
+  const kept = plan.columns.map((c) => c.role === 'value' || c.role === 'code');
+  const coded = new Map(plan.codedColumns.map((c) => [c, new Map<number, number>()]));
+  const tsCol = new Doubles();
+  const avCol = src.availableAt ? new Doubles() : null;
+  const cols = plan.columns.map((_, c) => (kept[c] ? new Doubles() : null));
+  const members = new Members();
+  const lookup = groupLookup(plan);
+  const offsets = new Int32Array(spine.keys + 2);
+  const chunkCols = select.map(() => new Float64Array(2048));
+  let lastKid = 0;
+  for (let r = 0; r < ranges; r++) {
+    const lo = r * perRange + 1;
+    const hi = Math.min(spine.keys, (r + 1) * perRange);
+    if (lo > hi) break;
+    const where = [`kk.__kid BETWEEN ${lo} AND ${hi}`, `e.${q(src.timestamp)} IS NOT NULL`, ...input.prune];
+    const result = await con.stream(`SELECT ${select.join(', ')} FROM ${q(src.table)} e JOIN ${q(input.keysTable)} kk ON e.${q(src.key)} = kk.__k WHERE ${where.join(' AND ')} ORDER BY 1, 2`);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      const n = chunk.rowCount;
+      for (let c = 0; c < select.length; c++) {
+        if (chunkCols[c]!.length < n) chunkCols[c] = new Float64Array(n);
+        readDoubles(chunk, c, chunkCols[c]!, 0);
+      }
+      const kid = chunkCols[0]!;
+      const base = tsCol.n;
+      for (let i = 0; i < n; i++) {
+        const k = kid[i]!;
+        while (lastKid < k) offsets[++lastKid] = base + i;
+      }
+      const colsHere = chunkCols.slice(3);
+      for (const [c, map] of coded) {
+        const col = colsHere[c]!;
+        for (let i = 0; i < n; i++) {
+          const v = col[i]!;
+          if (v !== v) continue;
+          let code = map.get(v);
+          if (code === undefined) { code = map.size; map.set(v, code); }
+          col[i] = code;
+        }
+      }
+      members.append(assignGroups(plan, { kid, ts: chunkCols[1]!, av: chunkCols[2]!, cols: colsHere, n }, lookup), n);
+      const copy = (to: Doubles, from: Float64Array): void => { to.reserve(n); to.data.set(from.subarray(0, n), to.n); to.n += n; };
+      copy(tsCol, chunkCols[1]!);
+      if (avCol) copy(avCol, chunkCols[2]!);
+      cols.forEach((g, c) => { if (g) copy(g, colsHere[c]!); });
+    }
+  }
+  const n = tsCol.n;
+  while (lastKid < spine.keys + 1) offsets[++lastKid] = n;
+  const empty = new Float64Array(0);
+  const av = avCol ? avCol.view() : new Float64Array(n).fill(NaN);
+  const batch: EventBatch = { kid: empty, ts: tsCol.view(), av, cols: cols.map((g) => (g ? g.view() : empty)), n };
+  return { batch, member: members.view(), offsets, codes: Math.max(0, ...[...coded.values()].map((m) => m.size)) };
+}
+
