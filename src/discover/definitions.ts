@@ -28,18 +28,22 @@ function aggregateDefinition(p: AggregatePlan, source: SourceSpec): AnyFeatureDe
 }
 
 /**
- * The definitions a set of plans needs, each once, inputs before the ratios that read them.
+ * The definitions a set of plans needs, each once, inputs before the ratios that read them, less those
+ * in `defined` (already in the config with the same meaning).
  * @example planDefinitions([share], txns) // [count_90d_category_gambling, count_90d, share_90d_category_gambling]
  */
-export function planDefinitions(plans: readonly Plan[], source: SourceSpec): AnyFeatureDef[] {
+export function planDefinitions(plans: readonly Plan[], source: SourceSpec, defined: ReadonlySet<string> = new Set()): AnyFeatureDef[] {
   const out = new Map<string, AnyFeatureDef>();
+  const refs = new Map<string, AnyFeatureDef>();
   for (const plan of plans) {
-    for (const p of planInputs(plan)) if (!out.has(p.name)) out.set(p.name, aggregateDefinition(p, source));
-    if (plan.type === 'ratio' && !out.has(plan.name)) {
-      const num = out.get(plan.num.name) as never, den = out.get(plan.den.name) as never;
-      out.set(plan.name, derived(plan.name, plan.scale === 1 ? div(num, den) : div(num, div(den, plan.scale))));
+    for (const p of planInputs(plan)) if (!refs.has(p.name)) refs.set(p.name, aggregateDefinition(p, source));
+    if (plan.type === 'ratio' && !refs.has(plan.name)) {
+      const num = refs.get(plan.num.name) as never, den = refs.get(plan.den.name) as never;
+      refs.set(plan.name, derived(plan.name, plan.scale === 1 ? div(num, den) : div(num, div(den, plan.scale))));
     }
   }
+  // Names the config already defines with the same meaning are read from the config, not defined twice.
+  for (const [name, def] of refs) if (!defined.has(name)) out.set(name, def);
   return [...out.values()];
 }
 

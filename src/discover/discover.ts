@@ -15,7 +15,7 @@ import { isOutOfTime } from '../config/index.js';
 import { loadProjectFeatures } from '../features/training/index.js';
 import { checkModelSpec, loadModelDataset, type Split } from '../pipelines/index.js';
 import type { Project } from '../store/index.js';
-import { generateCandidates, planKey, type Candidate } from './candidates.js';
+import { generateCandidates, planInputs, planKey, type Candidate } from './candidates.js';
 import { stateBytes } from './cost.js';
 import { planDefinitions, registryKeys } from './definitions.js';
 import { validAuc } from './gain.js';
@@ -25,7 +25,7 @@ import { monthlyPsi, monthOf, univariate } from './stats.js';
 /** A candidate whose univariate AUC reaches this bar, and beats every other input by LEAK_MARGIN, is a leak. */
 export const LEAK_AUC = 0.85;
 export const LEAK_MARGIN = 0.1;
-/** A candidate whose PSI in some month after training reaches this (the "significant" band) is not selected. */
+/** A candidate whose PSI (above sampling noise) in some month after training reaches this (the "significant" band) is not selected. */
 export const UNSTABLE_PSI = 0.25;
 
 export interface DiscoverOptions {
@@ -53,6 +53,8 @@ export interface CandidateResult {
   family: Candidate['family'];
   text: string;
   candidate: Candidate;
+  /** Already defined in the config under this name (not a feature of the model): add it to the model rather than redefine it. */
+  defined: boolean;
   status: CandidateStatus;
   /** Why a candidate was rejected (leak), or why a ranked one was not selected. */
   reason: string | null;
@@ -64,8 +66,8 @@ export interface CandidateResult {
   /** Validation AUC of current features + this candidate minus that of the current features (add-one model). */
   deltaAuc: number | null;
   /** PSI of each spine month (with enough rows) against the train window. */
-  psi: { month: string; rows: number; psi: number }[];
-  /** The largest monthly PSI from the validation window on (every month for a random or declared split). */
+  psi: { month: string; rows: number; psi: number; excess: number }[];
+  /** The largest monthly PSI excess over sampling noise from the validation window on (every month for a random or declared split). */
   psiMax: number | null;
   stateBytes: number;
 }
@@ -76,6 +78,8 @@ export interface DiscoverResult {
   generated: number;
   /** Candidates left out because they equal a current feature of the model (same meaning, any name). */
   skipped: { name: string; equals: string }[];
+  /** Candidate and input names the config already defines with the same meaning (read from it, not redefined). */
+  defined: string[];
   budget: number;
   rows: Record<'train' | 'valid' | 'test', { rows: number; positives: number }>;
   splitText: string;
@@ -122,11 +126,19 @@ export async function discoverFeatures(project: Project, opts: DiscoverOptions):
   log(opts, `profiling source '${source.name}' (table ${source.table})`);
   const profile = await profileSource(project, source, opts.maxValues ?? 12);
   const taken = new Set([...registry.features.keys(), ...registry.sources.keys(), ...registry.entities.keys(), ...registry.sets.keys()]);
-  let all = generateCandidates(source, profile);
-  if (all.some((c) => taken.has(c.name))) all = generateCandidates({ ...source, name: `${source.name}_disc` }, profile);
+  const configKeys = registryKeys(registry, source.name);
+  // A config feature of the same name and meaning is reused (e.g. after DISCOVERED was added); another meaning renames the candidate.
+  const defined = new Set<string>();
+  const all = generateCandidates(source, profile).map((c) => {
+    for (const p of planInputs(c.plan)) if (configKeys.get(p.name) === planKey(p)) defined.add(p.name);
+    if (!taken.has(c.name)) return c;
+    if (configKeys.get(c.name) === planKey(c.plan)) { defined.add(c.name); return c; }
+    const name = `${c.name}_2`;
+    return { ...c, name, plan: { ...c.plan, name } };
+  });
   const currentKeys = new Map<string, string>();
   const modelFeatures = new Set(checked.features);
-  for (const [name, key] of registryKeys(registry, source.name)) if (modelFeatures.has(name)) currentKeys.set(key, name);
+  for (const [name, key] of configKeys) if (modelFeatures.has(name)) currentKeys.set(key, name);
   const skipped: DiscoverResult['skipped'] = [];
   const fresh = all.filter((c) => {
     const same = currentKeys.get(planKey(c.plan));
@@ -135,13 +147,13 @@ export async function discoverFeatures(project: Project, opts: DiscoverOptions):
   });
   const chosen = fresh.slice(0, budget);
   const results: CandidateResult[] = chosen.map((c) => ({
-    name: c.name, family: c.family, text: c.text, candidate: c, status: 'ranked', reason: null, iv: null, auc: null, missing: null,
+    name: c.name, family: c.family, text: c.text, candidate: c, defined: defined.has(c.name), status: 'ranked', reason: null, iv: null, auc: null, missing: null,
     gain: null, deltaAuc: null, psi: [], psiMax: null, stateBytes: stateBytes(c.plan, profile.eventsPerEntityDay),
   }));
   log(opts, `${all.length} candidates, ${skipped.length} equal to current features, ${chosen.length} within --budget ${budget}`);
 
   const base = {
-    model: opts.model, source: source.name, generated: all.length, skipped, budget,
+    model: opts.model, source: source.name, generated: all.length, skipped, defined: [...defined].sort(), budget,
   };
   if (source.table === spec.spine.table) {
     // The label's own table: rows at or after the spine time carry the outcome. Nothing is computed.
@@ -151,7 +163,7 @@ export async function discoverFeatures(project: Project, opts: DiscoverOptions):
   }
 
   log(opts, `computing ${chosen.length} candidates point in time on '${spec.spine.table}' with the model's ${checked.features.length} features`);
-  const definitions = [...project.config.features, ...planDefinitions(chosen.map((c) => c.plan), source)];
+  const definitions = [...project.config.features, ...planDefinitions(chosen.map((c) => c.plan), source, defined)];
   const data = await loadModelDataset(project, opts.model, spec, { ...checked, features: [...checked.features, ...chosen.map((c) => c.name)], extra: [], sources: [] }, { definitions });
   const { train, valid, test } = data.splits;
   for (const [name, s] of [['train', train], ['validation', valid]] as const) {
@@ -194,7 +206,7 @@ export async function discoverFeatures(project: Project, opts: DiscoverOptions):
     const j = col.get(r.name)!;
     r.psi = monthlyPsi(train.features[j]!, months.features(j), months.timeMs);
     const later = r.psi.filter((p) => p.month >= fromMonth);
-    r.psiMax = later.length ? Math.max(...later.map((p) => p.psi)) : null;
+    r.psiMax = later.length ? Math.max(...later.map((p) => p.excess)) : null;
   }
   results.sort((a, b) => rankOrder(a) - rankOrder(b) || (b.deltaAuc ?? -1) - (a.deltaAuc ?? -1) || (b.gain ?? -1) - (a.gain ?? -1) || (b.iv ?? 0) - (a.iv ?? 0) || a.name.localeCompare(b.name));
   let picked = 0;
@@ -202,7 +214,7 @@ export async function discoverFeatures(project: Project, opts: DiscoverOptions):
     if (r.status === 'rejected') continue;
     if (r.deltaAuc === null) r.reason = 'not among the best-screened (no add-one model)';
     else if (r.deltaAuc <= 0) r.reason = 'adds nothing on the validation window';
-    else if (r.psiMax !== null && r.psiMax >= UNSTABLE_PSI) r.reason = `unstable: PSI ${r.psiMax.toFixed(2)} in a month after training`;
+    else if (r.psiMax !== null && r.psiMax >= UNSTABLE_PSI) r.reason = `unstable: PSI ${r.psiMax.toFixed(2)} above sampling noise in a month after training`;
     else if (picked >= top) r.reason = `beyond --top ${top}`;
     else { r.status = 'selected'; picked++; }
   }

@@ -48,23 +48,25 @@ export function discoveredModule(result: DiscoverResult, source: SourceSpec, ent
   const emitted = new Set<string>();
   const builders = new Set<string>(['entity', source.type === 'event' ? 'eventSource' : 'snapshotSource']);
   const body: string[] = [];
+  const defined = new Set(result.defined);
+  const operand = (name: string): string => (defined.has(name) ? `{ ref: ${lit(name)} }` : ident(name));
   const emit = (plan: Plan, doc: string | null, exported: boolean): void => {
-    if (emitted.has(plan.name)) return;
+    if (emitted.has(plan.name) || defined.has(plan.name)) return;
     emitted.add(plan.name);
     if (doc) body.push(`/** ${doc} */`);
     let call: string;
     if (plan.type === 'aggregate') { call = aggregateCall(plan); builders.add(BUILDER[plan.op]); }
     else {
       builders.add('derived'); builders.add('div');
-      call = `derived(${lit(plan.name)}, ${plan.scale === 1 ? `div(${ident(plan.num.name)}, ${ident(plan.den.name)})` : `div(${ident(plan.num.name)}, div(${ident(plan.den.name)}, ${plan.scale}))`})`;
+      call = `derived(${lit(plan.name)}, ${plan.scale === 1 ? `div(${operand(plan.num.name)}, ${operand(plan.den.name)})` : `div(${operand(plan.num.name)}, div(${operand(plan.den.name)}, ${plan.scale}))`})`;
     }
     body.push(`${exported ? 'export ' : ''}const ${ident(plan.name)} = ${call};`);
   };
   for (const c of selected) {
     const plan = c.candidate.plan;
     if (plan.type === 'ratio') for (const p of planInputs(plan)) emit(p, null, false);
+    if (c.defined) { body.push(`// ${c.name}: already defined in the config; add it to the model's features (${c.text}).`); continue; }
     emit(plan, `${c.text}. IV ${fmt(c.iv, 3)}, AUC ${fmt(c.auc, 3)}, validation AUC ${c.deltaAuc !== null && c.deltaAuc >= 0 ? '+' : ''}${fmt(c.deltaAuc, 4)}, max monthly PSI ${fmt(c.psiMax, 3)}, ~${c.stateBytes} B online state`, true);
-    emitted.add(plan.name);
   }
   // Inputs emitted before their own turn stay unexported helpers; export every selected one.
   const selectedNames = new Set(selected.map((c) => c.name));

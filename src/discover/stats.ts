@@ -58,11 +58,14 @@ export const monthOf = (ms: number): string => new Date(ms).toISOString().slice(
 
 /**
  * PSI of the values of each month against a reference sample (the training window), on the reference's
- * decile bins; months with fewer than MIN_MONTH_ROWS rows are left out.
+ * decile bins; months with fewer than MIN_MONTH_ROWS rows are left out. `excess` is the PSI above what
+ * sampling alone gives two samples of the same distribution, about (k − 1)(1/n + 1/N) for k occupied
+ * bins, n month rows and N reference rows (0.1 on 100-row months): the figure stability is judged on.
  */
-export function monthlyPsi(reference: Float64Array, values: Float64Array, timeMs: Float64Array): { month: string; rows: number; psi: number }[] {
+export function monthlyPsi(reference: Float64Array, values: Float64Array, timeMs: Float64Array): { month: string; rows: number; psi: number; excess: number }[] {
   const bins = referenceBins(reference);
   const expected = binCounts(reference, bins);
+  const k = expected.filter((c) => c > 0).length;
   const byMonth = new Map<string, number[]>();
   for (let i = 0; i < values.length; i++) {
     const m = monthOf(timeMs[i]!);
@@ -72,5 +75,8 @@ export function monthlyPsi(reference: Float64Array, values: Float64Array, timeMs
   }
   return [...byMonth.entries()].sort(([a], [b]) => (a < b ? -1 : 1))
     .filter(([, v]) => v.length >= MIN_MONTH_ROWS)
-    .map(([month, v]) => ({ month, rows: v.length, psi: psi(expected, binCounts(v, bins)) }));
+    .map(([month, v]) => {
+      const p = psi(expected, binCounts(v, bins));
+      return { month, rows: v.length, psi: p, excess: Math.max(0, p - (k - 1) * (1 / v.length + 1 / reference.length)) };
+    });
 }

@@ -8,15 +8,17 @@ import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
  * A small simulated world whose model `thin` knows only the borrower's profile and applications (no card
  * transactions): discovery over `transactions` has the simulator's planted signals to find. `outcomes`
  * declares the label's own table as a source, and `peek` a table written by the test that copies the
- * label one day before funding (a planted look-ahead leak).
+ * label one day before funding (a planted look-ahead leak); `merchant_txns` is a source of another entity.
  */
-export const WORLD_CONFIG = `import { defineConfig, eventSource } from 'kiln';
+export const WORLD_CONFIG = `import { defineConfig, entity, eventSource } from 'kiln';
 import { DEMO_FEATURES, borrower } from ${JSON.stringify(DEMO_FEATURES_FILE)};
 const outcomes = eventSource('outcomes', { entity: borrower, table: 'loan_labels', timestamp: 'funded_at', columns: { loan_id: 'bigint' } });
 const peek = eventSource('peek', { entity: borrower, table: 'peek', timestamp: 'ts', columns: { bad: 'double' } });
+const merchant = entity('merchant', { key: 'merchant_id' });
+const merchantTxns = eventSource('merchant_txns', { entity: merchant, table: 'transactions', timestamp: 'ts', columns: { amount: 'double' } });
 export default defineConfig({
   name: 'discover-test',
-  features: [...DEMO_FEATURES, outcomes, peek],
+  features: [...DEMO_FEATURES, outcomes, peek, merchant, merchantTxns],
   models: {
     thin: {
       spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
