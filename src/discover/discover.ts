@@ -11,7 +11,7 @@
  * with a positive AUC gain that are neither leaks nor unstable.
  */
 import { KilnError, didYouMean } from '../core/errors.js';
-import { isOutOfTime } from '../config/index.js';
+import { isOutOfTime, type ModelSpec } from '../config/index.js';
 import { loadProjectFeatures } from '../features/training/index.js';
 import { checkModelSpec, loadModelDataset, type Split } from '../pipelines/index.js';
 import type { Project } from '../store/index.js';
@@ -42,6 +42,8 @@ export interface DiscoverOptions {
   /** Values per categorical column (default 12). */
   maxValues?: number;
   seed?: number;
+  /** The model spec to use instead of the config's (e.g. another split seed, for the variance of a run). */
+  spec?: ModelSpec;
   /** Progress lines on stderr. */
   quiet?: boolean;
 }
@@ -104,7 +106,7 @@ export async function discoverFeatures(project: Project, opts: DiscoverOptions):
   for (const [k, v] of [['budget', budget], ['top', top], ['confirm', confirm], ['maxValues', opts.maxValues ?? 12]] as const) {
     if (!Number.isInteger(v) || v < 1) throw new KilnError('USAGE', `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} ${String(v)}: expected a whole number >= 1`);
   }
-  const spec = project.config.models[opts.model];
+  const spec = opts.spec ?? project.config.models[opts.model];
   if (!spec) {
     const names = Object.keys(project.config.models);
     const hint = didYouMean(opts.model, names);
