@@ -24,7 +24,7 @@ export function psiSparkline(points: readonly { month: string; psi: number }[]):
 const num = (x: number | null, d: number, signed = false): string => (x === null ? '-' : `${signed && x >= 0 ? '+' : ''}${x.toFixed(d)}`);
 
 function rankingTable(rows: readonly CandidateResult[]): string {
-  const head = ['#', 'candidate', 'family', 'computes', 'status', 'Δ valid AUC', 'screen gain', 'IV', 'AUC', 'missing', 'max PSI', 'monthly PSI', 'online state', 'note'];
+  const head = ['#', 'candidate', 'family', 'computes', 'status', 'Δ valid AUC', 'screen gain', 'IV', 'AUC', 'missing', 'PSI excess', 'monthly PSI', 'online state', 'note'];
   const body = rows.map((r, i) => {
     const cells = [
       String(i + 1), r.name, r.family, r.text, r.status, num(r.deltaAuc, 4, true), r.gain === null ? '-' : `${(r.gain * 100).toFixed(1)}%`,
@@ -57,7 +57,7 @@ export function discoverReport(r: DiscoverResult, command: string): string {
         + `<p class="note">${escapeHtml(command)}. ${r.current.features} current features; best univariate AUC among them ${r.current.bestAuc.toFixed(3)}${r.current.bestName ? ` (${escapeHtml(r.current.bestName)})` : ''}. `
         + 'Δ valid AUC: a fast GBDT on the current features plus the candidate, against the current features alone, on the validation window. '
         + 'Screen gain: the candidate\'s share of the split gain of one GBDT with every candidate. IV and AUC: univariate, train window, decile bins. '
-        + `Monthly PSI: each spine month against the train window (bands ${PSI_BANDS.moderate} and ${PSI_BANDS.significant}). Online state: estimated bytes per entity.</p>`,
+        + `Monthly PSI: each spine month against the train window (bands ${PSI_BANDS.moderate} and ${PSI_BANDS.significant}); PSI excess: the largest monthly PSI above sampling noise after training. Online state: estimated bytes per entity.</p>`,
     },
     { id: 'ranking', title: 'Ranking', html: rankingTable(r.candidates) },
   ];

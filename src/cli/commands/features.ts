@@ -178,7 +178,7 @@ export function registerFeatures(program: Command): void {
           return;
         }
         const f = (x: number | null, d: number): string => (x === null ? '-' : x.toFixed(d));
-        out(formatTable(['#', 'candidate', 'status', 'Δ valid AUC', 'IV', 'AUC', 'max PSI', 'state B', 'note'],
+        out(formatTable(['#', 'candidate', 'status', 'Δ valid AUC', 'IV', 'AUC', 'PSI excess', 'state B', 'note'],
           r.candidates.slice(0, 20).map((c, i) => [i + 1, c.name, c.status, f(c.deltaAuc, 4), f(c.iv, 3), f(c.auc, 3), f(c.psiMax, 3), c.stateBytes, c.reason ?? ''])));
         const sel = r.candidates.filter((c) => c.status === 'selected').length;
         const rej = r.candidates.filter((c) => c.status === 'rejected').length;
