@@ -73,6 +73,8 @@ export interface DatasetOptions {
    * label counts as known at the spine time). The continuous-learning loop and its backtest train this way.
    */
   readonly asOf?: string;
+  /** Feature definitions to build with instead of the config's (feature discovery adds its candidates). */
+  readonly definitions?: readonly unknown[];
 }
 
 export async function loadModelDataset(project: Project, modelName: string, spec: ModelSpec, checked: CheckedSpec, opts: DatasetOptions = {}): Promise<ModelDataset> {
@@ -85,6 +87,7 @@ export async function loadModelDataset(project: Project, modelName: string, spec
       spine: { table: spec.spine.table, timestamp: spec.spine.timestamp!, ...(spec.spine.key ? { key: spec.spine.key } : {}) },
       features: [...featureNames, ...extraFeatures],
       table,
+      ...(opts.definitions ? { definitions: opts.definitions } : {}),
     });
   } else {
     // A plain table: the training set is the spine itself, in its row order.

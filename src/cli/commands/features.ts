@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { extname } from 'node:path';
+import { existsSync, writeFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { KilnError, didYouMean } from '../../core/errors.js';
 import { formatCount } from '../../core/progress.js';
@@ -10,6 +10,19 @@ import { withProject } from '../project-option.js';
 
 const out = (s: string): void => { process.stdout.write(`${s}\n`); };
 
+
+interface DiscoverFlags {
+  source: string;
+  label: string;
+  budget: string;
+  top: string;
+  confirm?: string;
+  maxValues: string;
+  seed: string;
+  out?: string;
+  report?: string;
+  json: boolean;
+}
 
 interface TrainingSetFlags {
   features: string;
@@ -36,9 +49,9 @@ function spineOf(flags: TrainingSetFlags): SpineInput {
   return isFile ? { file: flags.spine, ...cols } : { table: flags.spine, ...cols };
 }
 
-/** `kiln features list|describe|training-set`. */
+/** `kiln features list|describe|training-set|discover`. */
 export function registerFeatures(program: Command): void {
-  const features = program.command('features').description('feature definitions: list, describe, and build point-in-time training sets');
+  const features = program.command('features').description('feature definitions: list, describe, build point-in-time training sets, discover new ones');
 
   features
     .command('list')
@@ -121,6 +134,57 @@ export function registerFeatures(program: Command): void {
         const where = [s.file, s.table ? `table ${s.table}` : null].filter(Boolean).join(' and ');
         out(`built ${formatCount(s.rows)} rows x ${s.columns.length} columns (${s.features.length} features${s.set ? ` of ${s.set.name} ${shortVersion(s.set.version)}` : ''}) in ${s.seconds.toFixed(2)}s -> ${where}`);
         out(`events counted ${s.eventTimeBound === 'strict' ? 'strictly before' : 'at or before'} each spine time; all times UTC`);
+      });
+    });
+
+  features
+    .command('discover')
+    .description("propose candidate features over a source, compute them point in time on a model's spine, rank them by added validation AUC, IV, stability and online cost, reject leaks; write typed definitions and a report")
+    .requiredOption('--source <name>', 'the source to propose candidates over (a source of the config)')
+    .requiredOption('--label <model>', "the model whose spine, label, label availability, split and current features are used")
+    .option('--budget <n>', 'compute and evaluate at most N candidates: the first N in a fixed order that interleaves the families (counts, per-value counts and shares, aggregations, recency, trends, distinct counts), after dropping those equal to current features', '80')
+    .option('--top <n>', 'select at most N candidates', '8')
+    .option('--confirm <n>', 'add-one models for the N best-screened candidates (default 2 x top)')
+    .option('--max-values <n>', 'values per categorical column (the most entity-specific first)', '12')
+    .option('--seed <n>', 'seed of the GBDTs', '7')
+    .option('-o, --out <file.ts>', 'the TypeScript module of the selected definitions (default discovered-<source>.ts in the project)')
+    .option('--report <file.html>', 'the HTML report (default discover-<source>.html in the project)')
+    .option('--json', 'print the ranking as JSON', false)
+    .action(async (flags: DiscoverFlags, cmd: Command) => {
+      const int = (name: string, v: string | undefined): number | undefined => {
+        if (v === undefined) return undefined;
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new KilnError('USAGE', `--${name} ${v}: expected a whole number >= 1`);
+        return n;
+      };
+      const seed = Number(flags.seed);
+      if (!Number.isInteger(seed)) throw new KilnError('USAGE', `--seed ${flags.seed}: expected an integer`);
+      await withProject(cmd, async (project) => {
+        const { discoverFeatures, discoveredModule, discoverReport } = await import('../../discover/index.js');
+        const { loadFeatureRegistry } = await import('../../features/index.js');
+        const r = await discoverFeatures(project, {
+          source: flags.source, model: flags.label, budget: int('budget', flags.budget)!, top: int('top', flags.top)!, seed, maxValues: int('max-values', flags.maxValues)!,
+          ...(flags.confirm !== undefined ? { confirm: int('confirm', flags.confirm)! } : {}),
+        });
+        const command = `kiln features discover --source ${flags.source} --label ${flags.label} --budget ${flags.budget}`;
+        const registry = loadFeatureRegistry(project.config.features);
+        const source = registry.sources.get(r.source)!;
+        const file = resolve(project.paths.root, flags.out ?? `discovered-${r.source}.ts`);
+        const report = resolve(project.paths.root, flags.report ?? `discover-${r.source}.html`);
+        writeFileSync(file, discoveredModule(r, source, registry.entities.get(source.entity)!, command));
+        writeFileSync(report, discoverReport(r, command));
+        if (flags.json) {
+          out(JSON.stringify({ ...r, candidates: r.candidates.map(({ candidate: _c, ...rest }) => rest), file, report }, null, 2));
+          return;
+        }
+        const f = (x: number | null, d: number): string => (x === null ? '-' : x.toFixed(d));
+        out(formatTable(['#', 'candidate', 'status', 'Δ valid AUC', 'IV', 'AUC', 'PSI excess', 'state B', 'note'],
+          r.candidates.slice(0, 20).map((c, i) => [i + 1, c.name, c.status, f(c.deltaAuc, 4), f(c.iv, 3), f(c.auc, 3), f(c.psiMax, 3), c.stateBytes, c.reason ?? ''])));
+        const sel = r.candidates.filter((c) => c.status === 'selected').length;
+        const rej = r.candidates.filter((c) => c.status === 'rejected').length;
+        out(`\n${r.candidates.length} of ${r.generated} candidates evaluated (${r.skipped.length} equal to current features); ${sel} selected, ${rej} rejected as leaks`);
+        out(`validation AUC ${f(r.current.validAuc, 4)} with the current features, ${f(r.selectedValidAuc, 4)} with the selected added (${r.seconds.toFixed(1)}s)`);
+        out(`definitions -> ${file} (add ...DISCOVERED to the config's features)\nreport      -> ${report}`);
       });
     });
 }
