@@ -50,7 +50,7 @@ const EVENTS = [
   { user_id: 2, ts: T0 - 400 * 365 * DAY / 4, seq: 1, amount: 1, kind: 'x', loaded_at: null }, // ~100 years back
 ];
 
-describe('point-in-time edges', () => {
+describe.each(['sql', 'bands'] as const)('point-in-time edges (engine %s)', (engine) => {
   let ctx: Awaited<ReturnType<typeof tempProject>>;
   beforeAll(async () => {
     ctx = await tempProject();
@@ -63,7 +63,7 @@ describe('point-in-time edges', () => {
   afterAll(() => ctx.cleanup());
 
   const rows = async (bound: 'strict' | 'inclusive'): Promise<Record<string, unknown>[]> => {
-    await buildTrainingSet(ctx.project, { spine: { table: 'spine' }, features: 'edge', definitions: defs, eventTimeBound: bound, table: 'ts_out' });
+    await buildTrainingSet(ctx.project, { spine: { table: 'spine' }, features: 'edge', definitions: defs, eventTimeBound: bound, table: 'ts_out', engine });
     return ctx.project.offline.all('SELECT * FROM ts_out');
   };
 
@@ -110,7 +110,7 @@ describe('point-in-time edges', () => {
   });
 
   it('builds a spine of every entity as of one time', async () => {
-    const s = await buildTrainingSet(ctx.project, { spine: { entities: 'all', asOf: new Date(t / 1000).toISOString() }, features: ['n_life', 'hours_since'], definitions: defs, table: 'as_of_out' });
+    const s = await buildTrainingSet(ctx.project, { spine: { entities: 'all', asOf: new Date(t / 1000).toISOString() }, features: ['n_life', 'hours_since'], definitions: defs, table: 'as_of_out', engine });
     expect(s.columns).toEqual(['user_id', 'as_of', 'n_life', 'hours_since']);
     const out = await ctx.project.offline.all('SELECT user_id, n_life, hours_since FROM as_of_out ORDER BY user_id');
     expect(out).toEqual([{ user_id: 1, n_life: 5, hours_since: 2 }, { user_id: 2, n_life: 1, hours_since: expect.any(Number) }]);
@@ -118,7 +118,7 @@ describe('point-in-time edges', () => {
 
   it('writes Parquet with one column per feature and a list of structs for last-k', async () => {
     const file = `${ctx.dir}/edge.parquet`;
-    const s = await buildTrainingSet(ctx.project, { spine: { table: 'spine' }, features: 'edge', definitions: defs, out: file });
+    const s = await buildTrainingSet(ctx.project, { spine: { table: 'spine' }, features: 'edge', definitions: defs, out: file, engine });
     expect(s).toMatchObject({ rows: 4, file, table: null, set: { name: 'edge' } });
     const types = await ctx.project.offline.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet('${file}')`);
     const byName = Object.fromEntries(types.map((c) => [c.column_name, c.column_type]));

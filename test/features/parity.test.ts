@@ -81,9 +81,9 @@ describe('training sets match the naive evaluator', () => {
   });
   afterAll(() => ctx.cleanup());
 
-  for (const bound of ['strict', 'inclusive'] as const) {
-    it(`agrees on every operator and window (${bound})`, async () => {
-      const s = await buildTrainingSet(ctx.project, { spine: { table: 'spine', timestamp: 't' }, features: 'everything', definitions: defs, eventTimeBound: bound, table: 'out' });
+  for (const [bound, engine] of [['strict', 'sql'], ['inclusive', 'sql'], ['strict', 'bands'], ['inclusive', 'bands']] as const) {
+    it(`agrees on every operator and window (${bound}, engine ${engine})`, async () => {
+      const s = await buildTrainingSet(ctx.project, { spine: { table: 'spine', timestamp: 't' }, features: 'everything', definitions: defs, eventTimeBound: bound, table: 'out', engine });
       const actual = await ctx.project.offline.all('SELECT * FROM out');
       const expected = naiveEvaluate(defs, { ev: data.events as never, ev_tb: data.events as never, prof: data.profiles as never },
         data.spine.map((p) => ({ key: p.k, time: p.t })), { features: 'everything', eventTimeBound: bound });
@@ -92,12 +92,12 @@ describe('training sets match the naive evaluator', () => {
     });
   }
 
-  it('agrees on a second seed with denser entities', async () => {
+  it.each(['sql', 'bands'] as const)('agrees on a second seed with denser entities (engine %s)', async (engine) => {
     const d = randomStream(11, { entities: 8, events: 800, spine: 120 });
     await createTable(ctx.project, 'ev', { k: 'BIGINT', ts: 'TIMESTAMP', av: 'TIMESTAMP', id: 'BIGINT', amount: 'DOUBLE', qty: 'BIGINT', cat: 'VARCHAR', flag: 'BOOLEAN' }, d.events as never);
     await createTable(ctx.project, 'prof', { k: 'BIGINT', valid_from: 'TIMESTAMP', income: 'DOUBLE', segment: 'VARCHAR' }, d.profiles as never);
     await createTable(ctx.project, 'spine2', { k: 'BIGINT', t: 'TIMESTAMP', label: 'BIGINT' }, d.spine as never);
-    await buildTrainingSet(ctx.project, { spine: { table: 'spine2', timestamp: 't' }, features: 'everything', definitions: defs, table: 'out2' });
+    await buildTrainingSet(ctx.project, { spine: { table: 'spine2', timestamp: 't' }, features: 'everything', definitions: defs, table: 'out2', engine });
     const actual = await ctx.project.offline.all('SELECT * FROM out2');
     const expected = naiveEvaluate(defs, { ev: d.events as never, ev_tb: d.events as never, prof: d.profiles as never },
       d.spine.map((p) => ({ key: p.k, time: p.t })), { features: 'everything' });
