@@ -33,6 +33,7 @@ interface TrainingSetFlags {
   out?: string;
   table?: string;
   inclusive: boolean;
+  engine: string;
   json: boolean;
 }
 
@@ -120,14 +121,17 @@ export function registerFeatures(program: Command): void {
     .option('-o, --out <file.parquet>', 'write the training set to a Parquet file')
     .option('--table <name>', "keep it as an offline-store table (default 'training_set' without --out)")
     .option('--inclusive', 'count events at exactly the spine time (default: strictly before)', false)
+    .option('--engine <auto|bands|sql>', "'bands': windowed counts, sums, means, extremes, deviations, distinct counts and times-since of a source in one pass (the band kernel); 'sql': DuckDB SQL alone; 'auto': bands from 100 columns a source", 'auto')
     .option('--json', 'print the summary as JSON', false)
     .action(async (flags: TrainingSetFlags, cmd: Command) => {
       const spine = spineOf(flags);
+      if (!['auto', 'bands', 'sql'].includes(flags.engine)) throw new KilnError('USAGE', `--engine ${flags.engine}: expected auto, bands or sql`);
       const names = flags.features.split(',').map((s) => s.trim()).filter(Boolean);
       await withProject(cmd, async (project) => {
         const { buildTrainingSet } = await import('../../features/training/index.js');
         const s = await buildTrainingSet(project, {
           spine, features: names.length === 1 ? names[0]! : names, eventTimeBound: flags.inclusive ? 'inclusive' : 'strict',
+          engine: flags.engine as 'auto' | 'bands' | 'sql', progress: !flags.json,
           ...(flags.out !== undefined ? { out: flags.out } : {}), ...(flags.table !== undefined ? { table: flags.table } : {}),
         });
         if (flags.json) { out(JSON.stringify(s, null, 2)); return; }

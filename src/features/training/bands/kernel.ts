@@ -12,8 +12,7 @@
 import { EMIT, SLOT, type BandPlan } from './plan.js';
 
 export interface EventBatch {
-  /** Events sorted by (entity code, time): entity code, time (µs), availability (µs, NaN: at event time). */
-  readonly kid: Float64Array;
+  /** Events sorted by (entity, time): time (µs) and availability (µs, NaN: at event time). */
   readonly ts: Float64Array;
   readonly av: Float64Array;
   /** Plan columns, in plan order (NaN is NULL). Coded columns hold dense integer codes. */

@@ -76,7 +76,6 @@ export interface BandPlan {
 export interface BandPlanInput {
   readonly source: SourceSpec;
   readonly features: readonly ResolvedFeature[];
-  readonly selectedColumns?: ReadonlySet<string>;
   /** Whether a column's values are safe to read as doubles (|v| < 2^53), for bigint min/max/distinct. */
   readonly safeBigint: (column: string) => boolean;
   /** Cast a source column to its declared type (SQL over the source table). */
@@ -198,14 +197,12 @@ export function planBands(input: BandPlanInput): BandPlan | null {
   const emits: number[][] = [...windowsUs, ...(lifetime ? [Infinity] : [])].map(() => []);
   const windowSlot = (w: number): number => (w === Infinity ? windowsUs.length : windowsUs.indexOf(w));
   const outputs: BandOutput[] = [];
-  const selected = input.selectedColumns;
   for (const f of feats) {
     const spec = f.spec as AggregateFeatureSpec;
     const filter = filterOf(spec.where);
     const dim = spec.by ? dims.findIndex((d) => d.column === spec.by!.column) : -1;
     const wi = windowSlot(windowUs(spec));
     for (const o of f.outputs) {
-      if (selected && !selected.has(o.column)) continue;
       const code = o.bucket === null ? -1 : dims[dim]!.values.indexOf(o.bucket);
       const g = groupOf(filter, dim, code);
       const out = outputs.length;

@@ -103,7 +103,9 @@ export async function loadEvents(input: LoadInput): Promise<LoadedEvents> {
     const lo = r * perRange + 1;
     const hi = Math.min(spine.keys, (r + 1) * perRange);
     if (lo > hi) break;
-    const where = [`kk.__kid BETWEEN ${lo} AND ${hi}`, `e.${q(src.timestamp)} IS NOT NULL`, ...input.prune];
+    // The range's key bounds filter the scan before the join (entity codes follow the key order).
+    const bound = (kid: number): string => `(SELECT __k FROM ${q(input.keysTable)} WHERE __kid = ${kid})`;
+    const where = [`e.${q(src.key)} BETWEEN ${bound(lo)} AND ${bound(hi)}`, `kk.__kid BETWEEN ${lo} AND ${hi}`, `e.${q(src.timestamp)} IS NOT NULL`, ...input.prune];
     const result = await con.stream(`SELECT ${select.join(', ')} FROM ${q(src.table)} e JOIN ${q(input.keysTable)} kk ON e.${q(src.key)} = kk.__k WHERE ${where.join(' AND ')} ORDER BY 1, 2`);
     for (;;) {
       const chunk = await result.fetchChunk();
@@ -130,7 +132,7 @@ export async function loadEvents(input: LoadInput): Promise<LoadedEvents> {
           col[i] = code;
         }
       }
-      members.append(assignGroups(plan, { kid, ts: chunkCols[1]!, av: chunkCols[2]!, cols: colsHere, n }, lookup), n);
+      members.append(assignGroups(plan, { ts: chunkCols[1]!, av: chunkCols[2]!, cols: colsHere, n }, lookup), n);
       const copy = (to: Doubles, from: Float64Array): void => { to.reserve(n); to.data.set(from.subarray(0, n), to.n); to.n += n; };
       copy(tsCol, chunkCols[1]!);
       if (avCol) copy(avCol, chunkCols[2]!);
@@ -141,7 +143,7 @@ export async function loadEvents(input: LoadInput): Promise<LoadedEvents> {
   while (lastKid < spine.keys + 1) offsets[++lastKid] = n;
   const empty = new Float64Array(0);
   const av = avCol ? avCol.view() : new Float64Array(n).fill(NaN);
-  const batch: EventBatch = { kid: empty, ts: tsCol.view(), av, cols: cols.map((g) => (g ? g.view() : empty)), n };
+  const batch: EventBatch = { ts: tsCol.view(), av, cols: cols.map((g) => (g ? g.view() : empty)), n };
   return { batch, member: members.view(), offsets, codes: Math.max(0, ...[...coded.values()].map((m) => m.size)) };
 }
 

@@ -87,7 +87,7 @@ export async function writeWide(input: WideWriteInput): Promise<number> {
   const { DuckDBDataChunk } = duckdbApi();
 
   const [{ n: total } = { n: 0 }] = await store.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${q(input.restTable)}`);
-  const progress = new Progress({ label: 'training set', total: Number(total), unit: 'rows', quiet: !input.progress });
+  const progress = new Progress({ label: 'training set', total: Number(total), unit: 'rows', quiet: !input.progress || Number(total) < 20_000 });
   const scratches = input.bands.map(({ plan, events }) => { const s = new ProbeScratch(plan); s.ensureCodes(events.codes); return s; });
   const restIndex = new Map(restRead.map((c, i) => [c, i]));
   const restNums = [...numericRest].map(() => new Float64Array(CHUNK_ROWS));
