@@ -7,7 +7,7 @@
  * (`cacheSeries: 0`: every read merges tiles). Each phase runs in a process of its own (as bench/online.ts
  * does), so one phase's heap and garbage collection do not land in the next.
  * Targets: materialise with peak RSS <= 1 GB at <= the baseline's seconds; read p99 <= 5 ms cached and cold.
- *   npx tsx bench/online-wide.ts [--borrowers 40000] [--entities 500] [--passes 4] [--dir DIR (reuse a world)]
+ *   npx tsx bench/online-wide.ts [--borrowers 40000] [--entities 500] [--passes 4] [--max-series N] [--reads 0|1] [--dir DIR (reuse a world)]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -25,6 +25,7 @@ import { wideColumnCount, wideDefinitions } from './wide-shape.js';
 const BORROWERS = arg('borrowers', 40_000);
 const ENTITIES = arg('entities', 500);
 const PASSES = arg('passes', 4);
+const READS = arg('reads', 1) === 1;
 const MAX_IN_MEMORY = arg('max-series', NaN);
 const PHASE = process.env.KILN_BENCH_WIDE_PHASE ?? '';
 const TARGET = { rssBytes: 1e9, readP99Ms: 5 };
@@ -36,7 +37,8 @@ const settle = async (): Promise<void> => {
   await new Promise((resolve) => setTimeout(resolve, 250));
 };
 const pct = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
-const storeOpts = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({ ...(Number.isFinite(MAX_IN_MEMORY) ? { maxSeriesInMemory: MAX_IN_MEMORY } : {}), ...extra });
+/** The embedded backend, with `--max-series N` as its `maxSeriesInMemory` when given. */
+const backend = (file: string): EmbeddedOnlineStore => EmbeddedOnlineStore.open(file, Number.isFinite(MAX_IN_MEMORY) ? { maxSeriesInMemory: MAX_IN_MEMORY } : {});
 
 /** The world's end (as of which the store is materialised) and a seeded sample of entities with events. */
 async function worldFacts(project: Project): Promise<{ asOf: number; entities: string[] }> {
@@ -55,12 +57,14 @@ async function phaseMaterialize(dir: string): Promise<Record<string, number>> {
     const { asOf } = await worldFacts(project);
     const file = join(dir, 'online-wide.sqlite');
     rmSync(file, { force: true });
-    const online = await OnlineFeatureStore.open(EmbeddedOnlineStore.open(file), wideDefinitions(), storeOpts({ features: 'wide' }) as never);
+    const online = await OnlineFeatureStore.open(backend(file), wideDefinitions(), { features: 'wide' });
     const before = process.memoryUsage().rss;
+    const cpu0 = process.cpuUsage();
     const s = await materialize(project, online, { asOf, quiet: true });
+    const cpu = process.cpuUsage(cpu0);
     await online.close();
     peak = Math.max(peak, process.memoryUsage().rss);
-    return { seconds: s.seconds, events: s.events, maxRss: process.resourceUsage().maxRSS * 1024, sampledPeak: peak, rssBefore: before };
+    return { seconds: s.seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, events: s.events, maxRss: process.resourceUsage().maxRSS * 1024, sampledPeak: peak, rssBefore: before };
   } finally {
     clearInterval(timer);
     project.close();
@@ -88,7 +92,7 @@ async function phaseRead(dir: string, cached: boolean): Promise<Record<string, n
   const project = await Project.open({ project: dir });
   const { asOf, entities } = await worldFacts(project);
   project.close();
-  const online = await OnlineFeatureStore.open(EmbeddedOnlineStore.open(join(dir, 'online-wide.sqlite')), wideDefinitions(), storeOpts(cached ? {} : { cacheSeries: 0 }) as never);
+  const online = await OnlineFeatureStore.open(backend(join(dir, 'online-wide.sqlite')), wideDefinitions(), cached ? {} : { cacheSeries: 0 });
   const [probe] = await online.getOnlineFeatures([entities[0]!], 'wide', { asOf: isoMicros(asOf * 1000) });
   const values = Object.keys(probe!).length - 1;
   if (values !== wideColumnCount()) throw new Error(`the wide set reads ${values} values, not ${wideColumnCount()}`);
@@ -125,7 +129,8 @@ if (PHASE) {
       return JSON.parse(line.slice(9)) as Record<string, number>;
     };
     const m = child('materialize');
-    console.log(`materialise ${m.events!.toLocaleString()} events: ${m.seconds!.toFixed(1)} s, maxRSS ${(m.maxRss! / MB).toFixed(0)} MiB, sampled RSS peak ${(m.sampledPeak! / MB).toFixed(0)} MiB (${(m.rssBefore! / MB).toFixed(0)} MiB before)`);
+    console.log(`materialise ${m.events!.toLocaleString()} events: ${m.seconds!.toFixed(1)} s (${m.cpuSeconds!.toFixed(1)} CPU-s), maxRSS ${(m.maxRss! / MB).toFixed(0)} MiB, sampled RSS peak ${(m.sampledPeak! / MB).toFixed(0)} MiB (${(m.rssBefore! / MB).toFixed(0)} MiB before)`);
+    if (!READS) { console.log(`(reads skipped: --reads 0)`); process.exit(0); }
     const hot = child('cached');
     const cold = child('cold');
     printTable(['measure', 'p50 ms', 'p99 ms', 'max ms', 'reads', 'target', 'ratio to target (<1 is better)'], [

@@ -221,26 +221,45 @@ function addEvents(sp: SourcePlan, tiles: Map<string, Tile>, events: readonly Ra
  * a stub, like a sparse day.
  */
 function seal(sp: SourcePlan, tiles: ReadonlyMap<string, Tile>, onTime: readonly RawEvent[], from: number, to: number, rawFrom: number, denseDay: number, changed: Changed): void {
+  // Day tiles by day number and on-time events by time, once: a first seal (materialisation) spans every
+  // period of the series, and looking each day up by its key text, or scanning every event per period, was
+  // most of a materialisation's time.
+  const days = new Map<number, Tile>();
+  for (const [k, t] of tiles) if (k.charCodeAt(0) === 48 && k.charCodeAt(1) === 58) days.set(Number(k.slice(2)), t); // '0:'
+  const events = onTime.slice().sort((a, b) => a.time - b.time);
   for (let level = 1; level < TILE_LEVELS.length; level++) {
     const width = TILE_LEVELS[level]!;
     for (let p = floorTo(from, width); p + width <= to; p += width) {
       if (p < rawFrom) continue;
+      const d0 = p / LIVE;
+      const d1 = (p + width) / LIVE;
       let n = 0;
-      for (let d = p / LIVE; d < (p + width) / LIVE; d++) n += tiles.get(tileKey(0, d))?.count ?? 0;
+      for (let d = d0; d < d1; d++) n += days.get(d)?.count ?? 0;
       if (n === 0) continue;
       if (n < denseDay) { changed.set(tileKey(level, p / width), { level, index: p / width, tile: makeTile(null, n) }); continue; }
       const tile = newTile(sp);
-      for (let d = p / LIVE; d < (p + width) / LIVE; d++) {
-        const day = tiles.get(tileKey(0, d));
+      for (let d = d0; d < d1; d++) {
+        const day = days.get(d);
         if (!day?.states) continue;
         for (let i = 0; i < sp.slots.length; i++) tile.states![i] = mergeStored(sp, i, tile.states![i], day.states[i]);
         tile.count += day.count;
       }
-      for (const ev of onTime) if (ev.time >= p && ev.time < p + width && !tiles.get(tileKey(0, dayOf(ev.time)))?.states) addToTile(sp, tile, ev);
+      for (let i = lowerBoundTime(events, p); i < events.length && events[i]!.time < p + width; i++) {
+        const ev = events[i]!;
+        if (!days.get(dayOf(ev.time))?.states) addToTile(sp, tile, ev);
+      }
       if (tile.count === 0) continue;
       changed.set(tileKey(level, p / width), { level, index: p / width, tile });
     }
   }
+}
+
+/** The first index of a time-sorted list whose event time is at or after t. */
+function lowerBoundTime(a: readonly RawEvent[], t: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (a[mid]!.time < t) lo = mid + 1; else hi = mid; }
+  return lo;
 }
 
 /** Every tile of a series, rebuilt from its raw events (for backends whose tiles are not durable). */
