@@ -187,15 +187,15 @@ export class EmbeddedOnlineStore implements OnlineStore {
     for (const w of batch) {
       const s = this.series(w.key, true)!;
       if (w.rebuiltTiles) {
-        if (s.tilesBuilt) continue; // another rebuild came first
+        // Another rebuild came first, or a write since the log was read (the series was dropped and written
+        // meanwhile): this rebuild would lack its events, and the next read rebuilds again.
+        if (s.tilesBuilt || s.meta?.version !== w.meta.version) continue;
         for (const t of w.tiles) s.tiles[t.level]!.set(t.index, t.tile);
         s.tilesBuilt = true;
         continue;
       }
       let d = this.dirty.get(s);
       if (!d) { d = { raw: [], prunedBefore: null, base: false, keys: [], digests: [] }; this.dirty.set(s, d); }
-      // A series dropped from memory since the engine read it (`maxSeriesInMemory`) was loaded again without
-      // tiles: its log gets the events, and its tiles are rebuilt from it on the next use.
       if (w.pruneBefore !== undefined) {
         const cut = w.pruneBefore;
         s.raw = s.raw.slice(lowerBound(s.raw, cut));
@@ -203,6 +203,8 @@ export class EmbeddedOnlineStore implements OnlineStore {
         TILE_LEVELS.forEach((width, level) => { for (const i of s.tiles[level]!.keys()) if (i * width < cut) s.tiles[level]!.delete(i); });
         d.prunedBefore = Math.max(d.prunedBefore ?? -Infinity, cut);
       }
+      // A series dropped from memory since the engine read it (`maxSeriesInMemory`) was loaded again without
+      // tiles: its log gets the events, and its tiles are rebuilt from it on the next use.
       if (s.tilesBuilt) for (const t of w.tiles) s.tiles[t.level]!.set(t.index, t.tile);
       for (const ev of w.raw) { insertSorted(s.raw, ev); if (ev.late) insertSorted(s.late, ev); d.raw.push(ev); }
       if (w.base) { s.base = w.base; d.base = true; }
