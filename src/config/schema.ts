@@ -92,6 +92,8 @@ export const OnlineSpecSchema = z.strictObject({
   cacheSeries: wholeNumber(0).optional(),
   /** On-time events a day needs before its tile holds aggregator states (sparser days keep a count). Default 4. */
   denseDay: wholeNumber(1).optional(),
+  /** Embedded only: series held in memory; the least recently used past it are flushed and dropped (reloaded from SQLite when used). Default 10,000. */
+  maxSeriesInMemory: wholeNumber(1).optional(),
   /** What the store serves by default: a feature set or feature names. Default: what was materialised last, else every feature. */
   features: z.union([z.string().min(1, 'expected a feature set or feature name'), z.array(z.string().min(1)).min(1, 'expected a non-empty list of feature names')]).optional(),
 });

@@ -15,7 +15,7 @@ import type { OnlineStore } from './types.js';
 
 export { OnlineFeatureStore, type OnlineFeatureStoreOptions, type ReadOptions, type EntityId, type OnlineRow, type OnlineLookup, type PushSummary } from './store.js';
 export { type PushAllOptions, type PushBatch, type PushTotals, type KeyConflict } from './push.js';
-export { EmbeddedOnlineStore, type EmbeddedOptions } from './backends/embedded.js';
+export { EmbeddedOnlineStore, MAX_SERIES_IN_MEMORY, type EmbeddedOptions } from './backends/embedded.js';
 export { RedisOnlineStore, DEFAULT_REDIS_URL, type RedisStoreOptions } from './backends/redis.js';
 export { type MaterializeOptions, type MaterializeSummary } from './materialize.js';
 export { type PushTarget, type ValidateOptions } from './events.js';
@@ -36,6 +36,8 @@ export interface OpenOnlineOptions extends OnlineFeatureStoreOptions {
   readonly prefix?: string;
   /** Definitions to use instead of the project config's `features`. */
   readonly definitions?: readonly unknown[];
+  /** Embedded only; default `online.maxSeriesInMemory`, else 10,000 (see `EmbeddedOptions`). */
+  readonly maxSeriesInMemory?: number;
 }
 
 /** Where and how the store opens, once options, environment, config and defaults are weighed. */
@@ -43,12 +45,14 @@ export interface OnlineSettings {
   readonly backend: string;
   readonly redisUrl: string;
   readonly prefix: string;
+  /** Embedded only: undefined for the backend's default. */
+  readonly maxSeriesInMemory: number | undefined;
   readonly engine: OnlineFeatureStoreOptions;
 }
 
 /** The backends, by name: what `--backend` accepts. */
 export const ONLINE_BACKENDS = {
-  embedded: (project: Project): OnlineStore => EmbeddedOnlineStore.open(join(project.paths.dataDir, 'online.sqlite')),
+  embedded: (project: Project, s: OnlineSettings): OnlineStore => EmbeddedOnlineStore.open(join(project.paths.dataDir, 'online.sqlite'), s.maxSeriesInMemory === undefined ? {} : { maxSeriesInMemory: s.maxSeriesInMemory }),
   redis: (_project: Project, s: OnlineSettings): Promise<OnlineStore> => RedisOnlineStore.connect({ url: s.redisUrl, prefix: s.prefix }),
 } as const satisfies Record<OnlineBackendName, (project: Project, s: OnlineSettings) => OnlineStore | Promise<OnlineStore>>;
 
@@ -69,6 +73,7 @@ export function onlineSettings(project: Project, opts: OpenOnlineOptions = {}, e
     backend: opts.backend ?? (env.KILN_ONLINE_BACKEND || undefined) ?? cfg?.backend ?? 'embedded',
     redisUrl: opts.redisUrl ?? (env.KILN_REDIS_URL || undefined) ?? cfg?.redisUrl ?? DEFAULT_REDIS_URL,
     prefix: opts.prefix ?? cfg?.keyPrefix ?? `kiln:${project.config.name}:`,
+    maxSeriesInMemory: opts.maxSeriesInMemory ?? cfg?.maxSeriesInMemory,
     engine,
   };
 }

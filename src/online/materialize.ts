@@ -93,30 +93,38 @@ async function materializeSource(project: Project, online: OnlineFeatureStore, s
   let done = 0;
   let entities = 0;
   let lastEntity: string | null = null;
+  // Rows come in entity order: a batch is written at an entity's boundary, so every entity in it is complete
+  // and leaves memory (`release`); only an entity of more than four batches' events is split.
+  const write = async (keep: string | null): Promise<void> => {
+    await online.ingest(src.name, batch, at);
+    await online.release(src.name, keep === null ? [...batch.keys()] : [...batch.keys()].filter((e) => e !== keep));
+    done += inBatch;
+    progress.update(done);
+    batch = new Map();
+    inBatch = 0;
+  };
   const result = await project.offline.con.stream(sql);
   try {
     for await (const rows of result.yieldRowsJs()) {
       for (const row of rows as unknown[][]) {
         const entity = String(scalar(row[0]));
+        if (entity !== lastEntity) {
+          if (inBatch >= batchSize) await write(null);
+          entities++;
+          lastEntity = entity;
+        }
         const v: Record<string, string | number | boolean | null> = {};
         sp.columns.forEach((c, i) => { v[c] = scalar(row[3 + i]); });
         const key = eventKey === undefined ? null : scalar(row[keyAt]);
         const ev = makeEvent(row[1] as number, row[2] === null ? null : (row[2] as number), v, key === null || typeof key === 'boolean' ? undefined : eventUid(key));
         const list = batch.get(entity);
         if (list) list.push(ev); else batch.set(entity, [ev]);
-        if (entity !== lastEntity) { entities++; lastEntity = entity; }
         inBatch++;
       }
-      if (inBatch >= batchSize) {
-        await online.ingest(src.name, batch, at);
-        done += inBatch;
-        progress.update(done);
-        batch = new Map();
-        inBatch = 0;
-      }
+      if (inBatch >= 4 * batchSize) await write(lastEntity);
     }
-    if (inBatch) await online.ingest(src.name, batch, at);
-    done += inBatch;
+    if (inBatch) await write(null);
+    else if (lastEntity !== null) await online.release(src.name, [lastEntity]); // after a split batch
     progress.finish(`${entities} entities`);
   } catch (e) {
     progress.abort();

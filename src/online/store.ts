@@ -133,6 +133,13 @@ export class OnlineFeatureStore {
     await this.exclusive(() => this.writeSource(sp, byEntity, clock === undefined ? {} : { clock }));
   }
 
+  /** Tells the backend that these entities' series of a source are complete for now (see `OnlineStore.release`). */
+  async release(source: string, entities: readonly string[]): Promise<void> {
+    const release = this.backend.release;
+    if (!release || entities.length === 0) return;
+    await this.exclusive(() => release.call(this.backend, entities.map((entity) => ({ source, entity }))));
+  }
+
   /** Removes every series of the served sources (before a materialisation) and records what is served. */
   async reset(): Promise<void> {
     await this.exclusive(async () => {
@@ -330,7 +337,7 @@ export class OnlineFeatureStore {
         const req = upkeepRequest(sp, keys[j]!, d, events[j]!, upkeep[j]!, opts);
         if (req) { extraAt[j] = extraReqs.length; extraReqs.push(req); }
       });
-      const extra: SeriesData[] = extraReqs.length ? await this.backend.read(extraReqs) : [];
+      const extra: SeriesData[] = extraReqs.length ? await this.withTiles(extraReqs.map(() => sp), extraReqs, await this.backend.read(extraReqs)) : [];
       // From here to the write call nothing awaits: a backend that shares its objects sees the change at once.
       const writes = chunk.map((_, j) => applyEvents(sp, keys[j]!, data[j]!, extraAt[j] === undefined ? null : extra[extraAt[j]!]!, events[j]!, upkeep[j]!, opts));
       // Keys of keyed events, remembered with the series in the same write (so a write and its keys land together).
@@ -347,7 +354,7 @@ export class OnlineFeatureStore {
   }
 
   /** Rebuilds the tiles of series whose backend did not keep them (after a restart), then reads them again. */
-  private async withTiles(plans: readonly SourcePlan[], requests: readonly SeriesRequest[], data: SeriesData[]): Promise<SeriesData[]> {
+  private async withTiles(plans: readonly SourcePlan[], requests: readonly SeriesRequest[], data: SeriesData[], depth = 0): Promise<SeriesData[]> {
     // A series of another plan is refused later (checkPlan), never rebuilt with this plan's slots.
     const missing = data.flatMap((d, i) => (d.tilesMissing && d.meta?.plan === plans[i]!.hash ? [i] : []));
     if (!missing.length) return data;
@@ -356,6 +363,11 @@ export class OnlineFeatureStore {
     const again = await this.backend.read(missing.map((i) => requests[i]!));
     const out = [...data];
     missing.forEach((i, j) => { out[i] = again[j]!; });
+    // A backend bounding its memory may have dropped a series again in between (a concurrent read of many others).
+    if (again.some((d) => d.tilesMissing)) {
+      if (depth >= 3) throw new Error('internal: series tiles went missing again after three rebuilds (maxSeriesInMemory too small for one request?)');
+      return this.withTiles(plans, requests, out, depth + 1);
+    }
     return out;
   }
 

@@ -270,6 +270,11 @@ export interface OnlineStore {
   /** Makes every completed write durable. */
   flush(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Optional: the caller is done with these series for now (materialisation, after each entity). A backend
+   * that holds series in memory makes them durable and drops them; they are loaded again when next used.
+   */
+  release?(keys: readonly SeriesKey[]): Promise<void>;
   /** Stores that keep text: the codec for tiles (and bases) of series written with this plan hash. */
   useCodec?(plan: string, codec: TileCodec): void;
   /**

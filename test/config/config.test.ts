@@ -175,7 +175,7 @@ describe('the online section', () => {
     const m = problems({ name: 'p', online: { backend: 'redis', redisURL: 'redis://10.0.0.5:6379', keyPrefx: 'kiln:prod:' } });
     expect(m).toContain("online.redisURL: unknown field; did you mean 'redisUrl'?");
     expect(m).toContain("online.keyPrefx: unknown field; did you mean 'keyPrefix'?");
-    expect(m).toContain('(allowed: backend, redisUrl, keyPrefix, retentionMarginMs, cacheSeries, denseDay, features)');
+    expect(m).toContain('(allowed: backend, redisUrl, keyPrefix, retentionMarginMs, cacheSeries, denseDay, maxSeriesInMemory, features)');
     expect(problems({ name: 'p', onlne: {} })).toContain("onlne: unknown field; did you mean 'online'?");
   });
 });

@@ -14,7 +14,7 @@ import {
 } from '../../src/features/index.js';
 import { buildTrainingSet } from '../../src/features/training/index.js';
 import { EmbeddedOnlineStore, OnlineFeatureStore, isoMicros, materialize, type OnlineRow } from '../../src/online/index.js';
-import { tempProject } from '../helpers.js';
+import { tempDir, tempProject } from '../helpers.js';
 import { createTable } from '../features/helpers.js';
 import { DAY, HOUR, MINUTE, SECOND, T0, asPushed, embeddedBackend, expectParity, expectSameTypes, onlineStream, redisBackend, redisMode, type BackendFactory, type OnlineStream } from './helpers.js';
 
@@ -246,6 +246,55 @@ describe('the embedded store written behind', () => {
       expectParity(rows, naive, (i) => `spine ${30 + i}`);
     } finally {
       await h.cleanup();
+    }
+  });
+});
+
+describe('the embedded store with a bound on the series in memory', () => {
+  it('drops series past maxSeriesInMemory and reloads them: cached and cold reads stay exact', async () => {
+    const data = onlineStream(29, { events: 400, spine: 80 });
+    const { dir, cleanup } = tempDir('kiln-online-bound-');
+    const store = EmbeddedOnlineStore.open(`${dir}/online.sqlite`, { maxSeriesInMemory: 2 });
+    try {
+      const online = await OnlineFeatureStore.open(store, defs);
+      const cold = await OnlineFeatureStore.open(store, defs, { cacheSeries: 0 });
+      const coldRows: OnlineRow[] = [];
+      const rows = await replay(online, data.spine, feeds(data, 3), 'strict', cold, coldRows);
+      // 10 entities x 3 sources: series were dropped all along, and never more than a request's own stayed
+      expect(store.memory.dropped).toBeGreaterThan(100);
+      expect(store.memory.series).toBeLessThanOrEqual(3);
+      const naive = naiveEvaluate(defs, { ev: data.events as never, ev_tb: data.events as never, prof: data.profiles as never },
+        data.spine.map((p) => ({ key: p.k, time: p.t })), { features: 'everything' });
+      const where = (i: number): string => `spine ${i}`;
+      expectParity(rows, naive, where);
+      expectParity(coldRows, naive, where);
+    } finally {
+      await store.close();
+      cleanup();
+    }
+  });
+
+  it('materialising releases each finished entity: the store ends empty, and reads rebuild exactly', async () => {
+    const data = onlineStream(31, { events: 500, spine: 60 });
+    const ctx = await tempProject();
+    try {
+      await createTable(ctx.project, 'ev', TABLES.ev, data.events as never);
+      await createTable(ctx.project, 'prof', TABLES.prof, data.profiles as never);
+      const store = EmbeddedOnlineStore.open(`${ctx.dir}/online.sqlite`);
+      const online = await OnlineFeatureStore.open(store, defs);
+      const end = T0 + 41 * DAY;
+      // batches of 50 events, cut at entities: each is released once written
+      await materialize(ctx.project, { store: online, asOf: isoMicros(end), quiet: true, batchEvents: 50 });
+      expect(store.memory.series).toBe(0);
+      expect(store.memory.dropped).toBeGreaterThanOrEqual(20);
+      const ids = [...new Set(data.events.map((e) => e.k))].sort((a, b) => a - b);
+      const rows = await online.getOnlineFeatures(ids, 'everything', { asOf: isoMicros(end) });
+      const naive = naiveEvaluate(defs, { ev: data.events as never, ev_tb: data.events as never, prof: data.profiles as never },
+        ids.map((k) => ({ key: k, time: end })), { features: 'everything' });
+      expectParity(rows, naive, (i) => `entity ${ids[i]}`);
+      await online.close();
+    } finally {
+      ctx.cleanup();
     }
   });
 });

@@ -28,7 +28,7 @@ afterEach(() => {
 });
 
 describe('online settings precedence', () => {
-  const CONFIG = `{ backend: 'redis', redisUrl: 'redis://config:1', keyPrefix: 'cfg:', retentionMarginMs: 5, cacheSeries: 7, denseDay: 2, features: 'basic' }`;
+  const CONFIG = `{ backend: 'redis', redisUrl: 'redis://config:1', keyPrefix: 'cfg:', retentionMarginMs: 5, cacheSeries: 7, denseDay: 2, maxSeriesInMemory: 3, features: 'basic' }`;
 
   it('falls back to the built-in defaults without an online section', async () => {
     const { project } = await projectWith();
@@ -41,7 +41,7 @@ describe('online settings precedence', () => {
   it('takes the config over the defaults', async () => {
     const { project } = await projectWith(CONFIG);
     expect(onlineSettings(project, {}, {})).toEqual({
-      backend: 'redis', redisUrl: 'redis://config:1', prefix: 'cfg:',
+      backend: 'redis', redisUrl: 'redis://config:1', prefix: 'cfg:', maxSeriesInMemory: 3,
       engine: { features: 'basic', retentionMarginMs: 5, cacheSeries: 7, denseDay: 2 },
     });
   });
@@ -56,9 +56,9 @@ describe('online settings precedence', () => {
   it('takes explicit options over everything', async () => {
     const { project } = await projectWith(CONFIG);
     const env = { KILN_ONLINE_BACKEND: 'embedded', KILN_REDIS_URL: 'redis://env:2' };
-    const opts = { backend: 'memcached', redisUrl: 'redis://opt:3', prefix: 'opt:', features: ['n_1d'], retentionMarginMs: 0, cacheSeries: 0, denseDay: 1 };
+    const opts = { backend: 'memcached', redisUrl: 'redis://opt:3', prefix: 'opt:', features: ['n_1d'], retentionMarginMs: 0, cacheSeries: 0, denseDay: 1, maxSeriesInMemory: 9 };
     expect(onlineSettings(project, opts, env)).toEqual({
-      backend: 'memcached', redisUrl: 'redis://opt:3', prefix: 'opt:',
+      backend: 'memcached', redisUrl: 'redis://opt:3', prefix: 'opt:', maxSeriesInMemory: 9,
       engine: { features: ['n_1d'], retentionMarginMs: 0, cacheSeries: 0, denseDay: 1 },
     });
   });

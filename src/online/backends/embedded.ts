@@ -13,6 +13,7 @@ import {
   TILE_LEVELS, tileKey, type EventKeyRequest, type OnlineStore, type OnlineStoreCapabilities, type RawEvent, type SeriesData, type SeriesKey, type SeriesMeta,
   type SeriesRequest, type SeriesWrite, type Tile, type TileCodec, seriesData,
 } from '../types.js';
+import { KilnError } from '../../core/errors.js';
 import { list } from '../../core/young.js';
 
 interface Series {
@@ -44,7 +45,16 @@ export interface EmbeddedOptions {
   readonly flushIntervalMs?: number;
   /** Pending series writes that trigger a flush at once (default 100,000). */
   readonly maxPending?: number;
+  /**
+   * Series held in memory (default 10,000): past it the least recently used are flushed and dropped, and
+   * loaded again from SQLite (their tiles rebuilt from the log) when next read or written. Reads are exact
+   * either way; only a reloaded series' first read costs more.
+   */
+  readonly maxSeriesInMemory?: number;
 }
+
+/** The default of `maxSeriesInMemory`. */
+export const MAX_SERIES_IN_MEMORY = 10_000;
 
 // The log: one appended row per series and flush, holding that flush's new events and the series' meta
 // (a row per event, or an upsert of the meta, would cost a random B-tree write each). The newest row of a
@@ -83,6 +93,10 @@ export class EmbeddedOnlineStore implements OnlineStore {
   /** Every series SQLite has, with its integer id (loaded at open): a series not in it is new, with no SELECT to find out. */
   private readonly stored = new Map<string, Map<string, number>>();
   private readonly dirty = new Map<Series, Dirty>();
+  /** Series in memory, least recently used first (each use moves one to the end). */
+  private readonly order = new Set<Series>();
+  private readonly maxSeries: number;
+  private dropped = 0;
   private pending = 0;
   private timer: NodeJS.Timeout | null = null;
   private readonly st;
@@ -90,6 +104,9 @@ export class EmbeddedOnlineStore implements OnlineStore {
   private readonly codecs = new Map<string, TileCodec>();
 
   private constructor(private readonly db: Database.Database, private readonly opts: EmbeddedOptions) {
+    const max = opts.maxSeriesInMemory ?? MAX_SERIES_IN_MEMORY;
+    if (!Number.isInteger(max) || max < 1) throw new KilnError('INVALID_ARGUMENT', `maxSeriesInMemory must be a whole number >= 1; got ${max}`);
+    this.maxSeries = max;
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
@@ -128,7 +145,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
   }
 
   async read(requests: readonly SeriesRequest[]): Promise<SeriesData[]> {
-    return requests.map((r) => {
+    const out = requests.map((r) => {
       const s = this.series(r.key, false);
       const tiles = new Map<string, Tile>();
       if (s?.tilesBuilt) {
@@ -156,6 +173,8 @@ export class EmbeddedOnlineStore implements OnlineStore {
       // built by a class, not a literal: writes read through here too (see docs/performance-notes.md)
       return seriesData(s?.meta ?? null, r.raw ? r.raw.map((range) => slice(s?.raw, range)) : NONE_RAW, r.late ? slice(s?.late, r.late) : NONE, tiles, r.base ? s?.base ?? null : null, s !== null && !s.tilesBuilt, stubRaw);
     });
+    this.evict(requests.length);
+    return out;
   }
 
   async eventKeys(requests: readonly EventKeyRequest[]): Promise<ReadonlyMap<string, number>[]> {
@@ -168,7 +187,9 @@ export class EmbeddedOnlineStore implements OnlineStore {
     for (const w of batch) {
       const s = this.series(w.key, true)!;
       if (w.rebuiltTiles) {
-        if (s.tilesBuilt) continue; // another rebuild came first
+        // Another rebuild came first, or a write since the log was read (the series was dropped and written
+        // meanwhile): this rebuild would lack its events, and the next read rebuilds again.
+        if (s.tilesBuilt || s.meta?.version !== w.meta.version) continue;
         for (const t of w.tiles) s.tiles[t.level]!.set(t.index, t.tile);
         s.tilesBuilt = true;
         continue;
@@ -182,7 +203,9 @@ export class EmbeddedOnlineStore implements OnlineStore {
         TILE_LEVELS.forEach((width, level) => { for (const i of s.tiles[level]!.keys()) if (i * width < cut) s.tiles[level]!.delete(i); });
         d.prunedBefore = Math.max(d.prunedBefore ?? -Infinity, cut);
       }
-      for (const t of w.tiles) s.tiles[t.level]!.set(t.index, t.tile);
+      // A series dropped from memory since the engine read it (`maxSeriesInMemory`) was loaded again without
+      // tiles: its log gets the events, and its tiles are rebuilt from it on the next use.
+      if (s.tilesBuilt) for (const t of w.tiles) s.tiles[t.level]!.set(t.index, t.tile);
       for (const ev of w.raw) { insertSorted(s.raw, ev); if (ev.late) insertSorted(s.late, ev); d.raw.push(ev); }
       if (w.base) { s.base = w.base; d.base = true; }
       const ek = w.eventKeys;
@@ -198,6 +221,41 @@ export class EmbeddedOnlineStore implements OnlineStore {
       this.timer = setTimeout(() => { this.timer = null; this.flushNow(); }, this.opts.flushIntervalMs ?? 1000);
       this.timer.unref();
     }
+    this.evict(batch.length);
+  }
+
+  /** Flushes the series and drops them from memory (materialisation: entities it has finished). */
+  async release(keys: readonly SeriesKey[]): Promise<void> {
+    const drop: Series[] = [];
+    for (const k of keys) { const s = this.mem.get(k.source)?.get(k.entity); if (s) drop.push(s); }
+    if (drop.some((s) => this.dirty.has(s))) this.flushNow();
+    for (const s of drop) this.drop(s);
+  }
+
+  /** Series in memory now, and series dropped from memory so far (past `maxSeriesInMemory`, or released). */
+  get memory(): { readonly series: number; readonly dropped: number } {
+    return { series: this.order.size, dropped: this.dropped };
+  }
+
+  /**
+   * Drops least recently used series past `maxSeriesInMemory`, flushing first when one is dirty; never the
+   * `recent` most recently used (those the current call touched).
+   */
+  private evict(recent: number): void {
+    const limit = Math.max(this.maxSeries, recent);
+    if (this.order.size <= limit) return;
+    let n = this.order.size - limit;
+    for (const s of this.order) {
+      if (n-- <= 0) break;
+      if (this.dirty.has(s)) this.flushNow();
+      this.drop(s);
+    }
+  }
+
+  private drop(s: Series): void {
+    this.dropped++;
+    this.order.delete(s);
+    this.mem.get(s.key.source)?.delete(s.key.entity);
   }
 
   async manifest(): Promise<Record<string, string>> {
@@ -207,6 +265,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
   async reset(sources: readonly string[], manifest: Readonly<Record<string, string>>): Promise<void> {
     const drop = new Set(sources);
     for (const src of drop) { this.mem.delete(src); this.stored.delete(src); }
+    for (const s of this.order) if (drop.has(s.key.source)) this.order.delete(s);
     for (const s of this.dirty.keys()) if (drop.has(s.key.source)) this.dirty.delete(s);
     this.db.transaction(() => {
       for (const s of sources) {
@@ -259,7 +318,11 @@ export class EmbeddedOnlineStore implements OnlineStore {
   private series(key: SeriesKey, create: boolean): Series | null {
     let bySource = this.mem.get(key.source);
     let s = bySource?.get(key.entity);
-    if (s) return s;
+    if (s) {
+      this.order.delete(s); // most recently used last
+      this.order.add(s);
+      return s;
+    }
     const sid = this.stored.get(key.source)?.get(key.entity);
     const rows = sid === undefined ? [] : this.st.log.all(sid);
     if (rows.length) {
@@ -277,6 +340,7 @@ export class EmbeddedOnlineStore implements OnlineStore {
     }
     if (!bySource) { bySource = new Map(); this.mem.set(key.source, bySource); }
     bySource.set(key.entity, s);
+    this.order.add(s);
     return s;
   }
 

@@ -280,6 +280,11 @@ function rowBuilder(key: string, columns: readonly string[], cells: readonly num
       return row;
     };
   }
+  // Past V8's limit of fast properties (1,020) a compiled constructor turns into a dictionary half way through
+  // every row: at 1,819 columns ~5 ms a row, against ~0.3 ms for a plain loop.
+  if (names.length > 1000) {
+    return (id, values) => { const row = record<Record<string, unknown>>(); row[key] = id; for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[cells[i]!]; return row; };
+  }
   const body = [`this[${JSON.stringify(key)}] = id;`, ...columns.map((c, i) => `this[${JSON.stringify(c)}] = v[${cells[i]!}];`)].join('\n');
   const Row = new Function('id', 'v', body) as unknown as { new (id: unknown, v: readonly unknown[]): Record<string, unknown>; prototype: object };
   Row.prototype = Object.prototype;

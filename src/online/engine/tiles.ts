@@ -221,26 +221,45 @@ function addEvents(sp: SourcePlan, tiles: Map<string, Tile>, events: readonly Ra
  * a stub, like a sparse day.
  */
 function seal(sp: SourcePlan, tiles: ReadonlyMap<string, Tile>, onTime: readonly RawEvent[], from: number, to: number, rawFrom: number, denseDay: number, changed: Changed): void {
+  // Day tiles by day number and on-time events by time, once, and each level's periods visited from the days
+  // that have events: a first seal (materialisation) spans every period of the series, and looking each day
+  // of each period up by its key text, or scanning every event per period, was most of a materialisation.
+  const days = new Map<number, Tile>();
+  for (const [k, t] of tiles) if (k.charCodeAt(0) === 48 && k.charCodeAt(1) === 58) days.set(Number(k.slice(2)), t); // '0:'
+  const dayList = [...days.keys()].sort((a, b) => a - b);
+  const events = onTime.slice().sort((a, b) => a.time - b.time);
   for (let level = 1; level < TILE_LEVELS.length; level++) {
     const width = TILE_LEVELS[level]!;
-    for (let p = floorTo(from, width); p + width <= to; p += width) {
-      if (p < rawFrom) continue;
+    const first = floorTo(from, width);
+    for (let i = 0, j = 0; i < dayList.length; i = j) {
+      const p = floorTo(dayList[i]! * LIVE, width);
       let n = 0;
-      for (let d = p / LIVE; d < (p + width) / LIVE; d++) n += tiles.get(tileKey(0, d))?.count ?? 0;
-      if (n === 0) continue;
+      for (j = i; j < dayList.length && dayList[j]! * LIVE < p + width; j++) n += days.get(dayList[j]!)!.count;
+      if (p < first || p + width > to || p < rawFrom || n === 0) continue;
       if (n < denseDay) { changed.set(tileKey(level, p / width), { level, index: p / width, tile: makeTile(null, n) }); continue; }
       const tile = newTile(sp);
-      for (let d = p / LIVE; d < (p + width) / LIVE; d++) {
-        const day = tiles.get(tileKey(0, d));
-        if (!day?.states) continue;
-        for (let i = 0; i < sp.slots.length; i++) tile.states![i] = mergeStored(sp, i, tile.states![i], day.states[i]);
+      for (let k = i; k < j; k++) {
+        const day = days.get(dayList[k]!)!;
+        if (!day.states) continue;
+        for (let s = 0; s < sp.slots.length; s++) tile.states![s] = mergeStored(sp, s, tile.states![s], day.states[s]);
         tile.count += day.count;
       }
-      for (const ev of onTime) if (ev.time >= p && ev.time < p + width && !tiles.get(tileKey(0, dayOf(ev.time)))?.states) addToTile(sp, tile, ev);
+      for (let k = lowerBoundTime(events, p); k < events.length && events[k]!.time < p + width; k++) {
+        const ev = events[k]!;
+        if (!days.get(dayOf(ev.time))?.states) addToTile(sp, tile, ev);
+      }
       if (tile.count === 0) continue;
       changed.set(tileKey(level, p / width), { level, index: p / width, tile });
     }
   }
+}
+
+/** The first index of a time-sorted list whose event time is at or after t. */
+function lowerBoundTime(a: readonly RawEvent[], t: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) { const mid = (lo + hi) >> 1; if (a[mid]!.time < t) lo = mid + 1; else hi = mid; }
+  return lo;
 }
 
 /** Every tile of a series, rebuilt from its raw events (for backends whose tiles are not durable). */
