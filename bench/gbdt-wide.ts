@@ -3,7 +3,7 @@
  * back on the same matrix: 100,000 rows x 1,818 float columns named as the wide shape's outputs
  * (bench/wide-shape.ts through the feature registry), binary:logistic, max_depth 6, eta 0.1, 256 bins,
  * 300 rounds. Prints train seconds, peak RSS (and RSS before training: the input matrix), model size,
- * batch scoring rows/s on the 100,000 rows and TreeSHAP seconds for 1,000 rows, and kiln/XGBoost ratios.
+ * batch scoring rows/s on the 100,000 rows (best of 3 after one batch on both sides) and TreeSHAP seconds for 1,000 rows, and kiln/XGBoost ratios.
  *
  * The matrix is seeded and shaped like the wide features: per borrower an activity rate, category and
  * channel mixes and an amount scale; counts grow across nested windows (a window's count is the shorter
@@ -153,8 +153,12 @@ bst = xgb.train(params, xgb.DMatrix(X, label=y, nthread=threads), rounds)
 train_s = time.perf_counter() - t0
 rss_train = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 dm = xgb.DMatrix(X, nthread=threads)
-bst.predict(xgb.DMatrix(X[:1000], nthread=threads))
-t0 = time.perf_counter(); p = bst.predict(dm); pred_s = time.perf_counter() - t0
+p = bst.predict(dm)
+pred_s = 1e9
+for _ in range(3):
+    fresh = xgb.DMatrix(X, nthread=threads)  # a DMatrix already predicted on is answered from XGBoost's cache
+    t0 = time.perf_counter(); bst.predict(fresh); pred_s = min(pred_s, time.perf_counter() - t0)
+    del fresh
 ds = xgb.DMatrix(X[:shap_rows], nthread=threads)
 t0 = time.perf_counter(); bst.predict(ds, pred_contribs=True); shap_s = time.perf_counter() - t0
 bst.save_model(d + '/xgb.json')
@@ -178,12 +182,20 @@ async function runKiln(d: Wide): Promise<Figures> {
   const rssPeak = maxRss();
   const modelBytes = Buffer.byteLength(JSON.stringify(booster));
   const n = d.label.length;
-  booster.predict(d.cols.map((c) => c.subarray(0, 1000)));
   await booster.startThreads(THREADS);
-  booster.predict(d.cols.map((c) => c.subarray(0, 1000)));
+  // The first threaded batch also starts the workers' forests and faults in the shared buffer: timed
+  // apart; then the best of 3 (steady state, as a batch job scoring chunk after chunk sees it).
   let t1 = performance.now();
   const pred = booster.predict(d.cols);
-  const rowsS = n / ((performance.now() - t1) / 1000);
+  const firstS = (performance.now() - t1) / 1000;
+  let best = Infinity;
+  for (let r = 0; r < 3; r++) {
+    t1 = performance.now();
+    booster.predict(d.cols);
+    best = Math.min(best, (performance.now() - t1) / 1000);
+  }
+  const rowsS = n / best;
+  console.log(`kiln scoring: first threaded batch ${(n / firstS).toFixed(0)} rows/s, then best of 3 ${rowsS.toFixed(0)} rows/s`);
   await booster.close();
   const shapCols = d.cols.map((c) => c.subarray(0, SHAP_ROWS));
   t1 = performance.now();
