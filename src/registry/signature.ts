@@ -1,5 +1,4 @@
 import { KilnError } from '../core/errors.js';
-import { DEFAULT_TOP, describeInputs, originsFromNames } from '../eval/index.js';
 import type { ModelSignature, ModelVersion } from './models.js';
 
 /**
@@ -34,16 +33,21 @@ export function checkSignature(mv: ModelVersion, offered: ModelSignature['featur
  * @example
  * describeSignature(v.signature); // '1,818 inputs from 360 features: txn_count_1d, spend_by_category_1d (11), ... and 335 more features'
  */
-export function describeSignature(sig: ModelSignature, top = DEFAULT_TOP): string {
+export function describeSignature(sig: ModelSignature, top = 25): string {
   const fs = sig.features;
   if (fs.length <= top) return fs.map((f) => `${f.name} ${f.type}${f.version ? `@${f.version}` : ''}`).join(', ');
-  const origins = originsFromNames(fs.map((f) => f.name));
+  // The CLI loads this without the eval stage, so the `<feature>__<bucket>` rule is read here directly.
   const counts = new Map<string, number>();
-  for (const o of origins) counts.set(o.feature, (counts.get(o.feature) ?? 0) + 1);
+  for (const f of fs) {
+    const i = f.name.indexOf('__');
+    const owner = i > 0 ? f.name.slice(0, i) : f.name;
+    counts.set(owner, (counts.get(owner) ?? 0) + 1);
+  }
   const types = new Map<string, number>();
   for (const f of fs) types.set(f.type, (types.get(f.type) ?? 0) + 1);
   const shown = [...counts].slice(0, top).map(([name, n]) => (n > 1 ? `${name} (${n})` : name));
   const more = counts.size - shown.length;
   const typeText = [...types].sort((a, b) => b[1] - a[1]).map(([t, n]) => `${n.toLocaleString('en-US')} ${t}`).join(', ');
-  return `${describeInputs(origins)} [${typeText}]: ${shown.join(', ')}${more > 0 ? ` and ${more.toLocaleString('en-US')} more features` : ''}`;
+  const from = counts.size < fs.length ? ` from ${counts.size.toLocaleString('en-US')} features` : '';
+  return `${fs.length.toLocaleString('en-US')} inputs${from} [${typeText}]: ${shown.join(', ')}${more > 0 ? ` and ${more.toLocaleString('en-US')} more features` : ''}`;
 }

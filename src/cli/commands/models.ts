@@ -34,7 +34,7 @@ export function registerModels(program: Command): void {
     .option('--top <n>', 'list every input up to N inputs, else summarise them by declared feature (first N features)', '25')
     .action(async (ref: string, opts: { json: boolean; top: string }, cmd: Command) => withRegistry(cmd, (r) => {
       const top = Number(opts.top);
-      if (!Number.isInteger(top) || top < 1) throw new KilnError('INVALID_ARGUMENT', `--top is '${opts.top}'; expected a whole number of 1 or more`, { path: ['top'] });
+      if (!Number.isInteger(top) || top < 1) throw new KilnError('USAGE', `--top is '${opts.top}'; expected a whole number of 1 or more`, { path: ['top'] });
       const versions = ref.includes('@') ? [r.resolve(ref)] : r.listVersions(ref);
       if (opts.json) { process.stdout.write(`${JSON.stringify(versions, null, 2)}\n`); return; }
       for (const v of versions) {
