@@ -22,3 +22,4 @@ export { fairnessReport, FOUR_FIFTHS, type FairnessOptions, type FairnessReport,
 export { scorecardScaling, type ScalingParams, type ScorecardScaling } from './scaling.js';
 export { reasonCodes, REASON_DIRECTIONS, type ReasonCodeOptions, type ReasonCode, type ReasonDirection } from './reasons.js';
 export type { WeightOption, GroupKey } from './validate.js';
+export { groupFigures, topWithRest, describeInputs, originsFromFeatures, originsFromNames, familyName, DEFAULT_TOP, type InputOrigin, type DeclaredFeature, type GroupedFigure, type TopRows } from './groups.js';

@@ -19,6 +19,9 @@ import { explain as explainRows, explainRow as explainOneRow, type ExplainOption
 const PREDICT_BLOCK_ROWS = 4096;
 /** Smaller batches stay on the calling thread: copying them to shared memory costs more than it saves. */
 const PREDICT_THREADS_MIN_ROWS = 65536;
+/** Rows per chunk of a threaded batch, and the most input bytes a chunk may hold (wide models get shorter chunks). */
+const PREDICT_CHUNK_ROWS = 65536;
+const PREDICT_CHUNK_BYTES = 32 * 2 ** 20;
 
 export type ImportanceType = 'gain' | 'split' | 'cover' | 'total_gain' | 'total_cover';
 
@@ -65,6 +68,8 @@ export class Booster {
   private readonly forest: Forest;
   private readonly rowScratch: Float64Array;
   private threads: TaskPool | null = null;
+  /** The shared buffer threaded batches copy their inputs through (kept between calls; close() drops it). */
+  private predictBuf: SharedArrayBuffer | null = null;
 
   constructor(init: BoosterInit) {
     this.objective = init.objective;
@@ -167,37 +172,68 @@ export class Booster {
   async close(): Promise<void> {
     const t = this.threads;
     this.threads = null;
+    this.predictBuf = null;
     await t?.close();
   }
 
+  /**
+   * Rows in chunks through one shared buffer that the booster keeps (at most PREDICT_CHUNK_BYTES of
+   * inputs): each chunk copies only the columns some split reads, then the threads score it. Fresh
+   * shared memory per call cost more than the prediction at width (page faults on 1,800 copied columns).
+   */
   private predictOnThreads(pool: TaskPool, cols: ArrayLike<number>[], n: number, nTrees: number): Float64Array {
-    const shared = cols.map((c) => {
-      const f64 = !(c instanceof Float32Array);
-      if ((c instanceof Float32Array || c instanceof Float64Array) && c.buffer instanceof SharedArrayBuffer) return { region: { buf: c.buffer, byteOffset: c.byteOffset, byteLength: c.byteLength }, f64 };
-      const bytes = n * (f64 ? 8 : 4);
-      const region: Region = { buf: new SharedArrayBuffer(bytes), byteOffset: 0, byteLength: bytes };
-      (f64 ? new Float64Array(region.buf) : new Float32Array(region.buf)).set(c as ArrayLike<number>);
-      return { region, f64 };
+    const K = this.numOutputs;
+    const used = this.forest.usedFeature;
+    const f64 = cols.map((c) => !(c instanceof Float32Array));
+    let rowBytes = 0;
+    cols.forEach((_, j) => { if (used[j]) rowBytes += f64[j] ? 8 : 4; });
+    // At least two blocks per thread in a chunk, so every thread has work however wide the rows are.
+    const minChunk = 2 * pool.threads * PREDICT_BLOCK_ROWS;
+    const chunk = Math.max(minChunk, Math.min(PREDICT_CHUNK_ROWS, Math.floor(PREDICT_CHUNK_BYTES / Math.max(1, rowBytes) / PREDICT_BLOCK_ROWS) * PREDICT_BLOCK_ROWS));
+    const rows = Math.min(n, chunk);
+    const need = cols.reduce<number>((a, _, j) => a + (used[j] ? Math.ceil(rows * (f64[j] ? 8 : 4) / 8) * 8 : 0), 0) + rows * K * 8;
+    if (!this.predictBuf || this.predictBuf.byteLength < need) this.predictBuf = new SharedArrayBuffer(need);
+    const buf = this.predictBuf;
+    let at = 0;
+    const views: (Float32Array | Float64Array | null)[] = [];
+    const shared = cols.map((_, j) => {
+      if (!used[j]) { views.push(null); return { region: { buf, byteOffset: 0, byteLength: 0 }, f64: f64[j]! }; }
+      const bytes = rows * (f64[j] ? 8 : 4);
+      const region: Region = { buf, byteOffset: at, byteLength: bytes };
+      views.push(f64[j] ? new Float64Array(buf, at, rows) : new Float32Array(buf, at, rows));
+      at += Math.ceil(bytes / 8) * 8;
+      return { region, f64: f64[j]! };
     });
-    const outBytes = n * this.numOutputs * 8;
-    const out: Region = { buf: new SharedArrayBuffer(outBytes), byteOffset: 0, byteLength: outBytes };
+    const out: Region = { buf, byteOffset: at, byteLength: rows * K * 8 };
+    const outView = new Float64Array(buf, at, rows * K);
     setInputs(pool.state, shared, out);
     pool.send({ type: 'inputs', cols: shared, out });
-    const tasks = Math.ceil(n / PREDICT_BLOCK_ROWS);
-    if (pool.state.tasks.length < tasks * TASK_INTS) {
-      const bytes = tasks * TASK_INTS * 4;
+    const maxTasks = Math.ceil(rows / PREDICT_BLOCK_ROWS);
+    if (pool.state.tasks.length < maxTasks * TASK_INTS) {
+      const bytes = maxTasks * TASK_INTS * 4;
       pool.share('tasks', { buf: new SharedArrayBuffer(bytes), byteOffset: 0, byteLength: bytes });
     }
-    const T = pool.state.tasks;
-    for (let k = 0; k < tasks; k++) {
-      const o = k * TASK_INTS;
-      T[o] = TASK_PREDICT;
-      T[o + 1] = k * PREDICT_BLOCK_ROWS;
-      T[o + 2] = Math.min(n, (k + 1) * PREDICT_BLOCK_ROWS);
-      T[o + 3] = nTrees;
+    const result = new Float64Array(n * K);
+    for (let r0 = 0; r0 < n; r0 += rows) {
+      const m = Math.min(rows, n - r0);
+      cols.forEach((c, j) => {
+        const v = views[j];
+        if (!v) return;
+        if (c instanceof Float32Array || c instanceof Float64Array) v.set(c.subarray(r0, r0 + m));
+        else for (let i = 0; i < m; i++) v[i] = c[r0 + i]!;
+      });
+      const tasks = Math.ceil(m / PREDICT_BLOCK_ROWS);
+      const T = pool.state.tasks;
+      for (let k = 0; k < tasks; k++) {
+        const o = k * TASK_INTS;
+        T[o] = TASK_PREDICT;
+        T[o + 1] = k * PREDICT_BLOCK_ROWS;
+        T[o + 2] = Math.min(m, (k + 1) * PREDICT_BLOCK_ROWS);
+        T[o + 3] = nTrees;
+      }
+      pool.run(tasks);
+      result.set(outView.subarray(0, m * K), r0 * K);
     }
-    pool.run(tasks);
-    const result = new Float64Array(new Float64Array(out.buf)); // a copy in ordinary memory
     setInputs(pool.state, [], { buf: new SharedArrayBuffer(0), byteOffset: 0, byteLength: 0 });
     return result;
   }

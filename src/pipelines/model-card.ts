@@ -1,9 +1,30 @@
+import { DEFAULT_TOP, describeInputs, groupFigures, topWithRest } from '../eval/index.js';
 import type { Evaluation } from './evaluate.js';
-import type { ReportMeta } from './report.js';
+import { originsOf, type ReportMeta } from './report.js';
 
 const pct = (x: number | null | undefined): string => (x === null || x === undefined ? '-' : `${(x * 100).toFixed(1)}%`);
 
-/** The model card in Markdown: intended use, data and lineage, metrics, limitations, fairness. */
+/**
+ * The most influential declared features (mean |SHAP| on the test window, else total gain, summed over
+ * each feature's columns): the top N rows and one for the rest, so a 1,800-input model stays one screen.
+ */
+function topFeatures(meta: ReportMeta, ev: Evaluation): string[] {
+  const origins = originsOf(meta);
+  const shap = ev.shapSummary;
+  const values = shap ? Object.fromEntries(shap.map((x) => [x.feature, x.meanAbs])) : Object.fromEntries(meta.importance.map((i) => [i.feature, i.gain]));
+  const label = shap ? 'mean \\|SHAP\\|' : 'total gain';
+  const groups = groupFigures(values, origins, 'feature');
+  const total = groups.reduce((a, g) => a + g.value, 0) || 1;
+  const { top, rest } = topWithRest(groups, meta.top ?? DEFAULT_TOP);
+  return [
+    `${describeInputs(origins)}; the bundle's signature lists every input.`, '',
+    `| feature | columns | ${label} | share |`, '| --- | --- | --- | --- |',
+    ...top.map((g) => `| ${g.name} | ${g.columns} | ${g.value.toPrecision(4)} | ${pct(g.value / total)} |`),
+    ...(rest ? [`| (${rest.count.toLocaleString('en-US')} more features) | | ${rest.value.toPrecision(4)} | ${pct(rest.value / total)} |`] : []),
+  ];
+}
+
+/** The model card in Markdown: intended use, data and lineage, inputs, metrics, limitations, fairness. */
 export function modelCard(meta: ReportMeta, ev: Evaluation): string {
   const s = meta.spec;
   const sp = meta.data.splits;
@@ -31,6 +52,10 @@ export function modelCard(meta: ReportMeta, ev: Evaluation): string {
     `- Training set: ${meta.data.fingerprint.rows} rows${range}, checksum \`${meta.data.fingerprint.checksum}\`; ${meta.data.unlabelled} rows without a known label left out.`,
     windows,
     `- Monotone constraints: ${Object.keys(s.monotone).length ? Object.entries(s.monotone).map(([f, d]) => `${f} ${d > 0 ? '↑' : d < 0 ? '↓' : '·'}`).join(', ') : 'none'}.`,
+    '',
+    '## Inputs',
+    '',
+    ...topFeatures(meta, ev),
     '',
     '## Metrics (test window)',
     '',

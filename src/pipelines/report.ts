@@ -1,4 +1,5 @@
 import type { ModelSpec } from '../config/index.js';
+import { DEFAULT_TOP, groupFigures, originsFromNames, topWithRest, describeInputs, type InputOrigin } from '../eval/index.js';
 import { barChart, charts, escapeHtml, htmlPage, htmlTable, kpis, lineChart, renderSvg, type ChartSpec, type Section } from '../ui/index.js';
 import type { ModelDataset } from './dataset.js';
 import type { Evaluation } from './evaluate.js';
@@ -10,7 +11,46 @@ export interface ReportMeta {
   spec: ModelSpec;
   data: Pick<ModelDataset, 'splits' | 'inputs' | 'skipped' | 'fingerprint' | 'unlabelled'> & Partial<Pick<ModelDataset, 'splitText' | 'warnings'>> | { splits: Record<string, { rows: number; positives: number }>; inputs: { name: string }[]; skipped: { column: string; reason: string }[]; fingerprint: { rows: number; from: string | null; to: string | null; checksum: string }; unlabelled: number; splitText?: string; warnings?: string[] };
   bestIteration: number | null;
+  /** Total gain (over all splits) of every input, largest first. */
   importance: { feature: string; gain: number }[];
+  /** Where each input comes from (feature, family, source), from the feature registry; by column name when absent. */
+  origins?: InputOrigin[];
+  /** Rows a per-input list shows before one row sums the rest (default 25). */
+  top?: number;
+}
+
+const num = (x: number): string => (x === 0 ? '0' : Math.abs(x) >= 1000 ? Math.round(x).toLocaleString('en-US') : x.toPrecision(4));
+
+/** The model's input origins: the given ones, or read from the column names. */
+export function originsOf(meta: Pick<ReportMeta, 'origins' | 'data'>): InputOrigin[] {
+  return meta.origins ?? originsFromNames(meta.data.inputs.map((i) => i.name));
+}
+
+/**
+ * The per-input figures of a wide model as readable tables: the top N inputs, then the same figure
+ * summed by declared feature (and by family when families group several features), each with one row
+ * for the rest. Narrow models (no more inputs than N, one column per feature) get the first table only.
+ */
+export function figureTables(values: Readonly<Record<string, number>>, origins: readonly InputOrigin[], label: string, top = DEFAULT_TOP): string {
+  const total = Object.values(values).reduce((a, b) => a + b, 0) || 1;
+  const share = (v: number): string => pct(v / total);
+  const byInput = topWithRest(origins.map((o) => ({ name: o.column, value: values[o.column] ?? 0, feature: o.feature })).sort((a, b) => b.value - a.value), top);
+  const restRow = (r: { count: number; value: number } | null, what: string): (string | number)[][] => (r ? [[`(${r.count.toLocaleString('en-US')} more ${what})`, '', num(r.value), share(r.value)]] : []);
+  let html = htmlTable(['input', 'feature', label, 'share'], [...byInput.top.map((r) => [r.name, r.feature, num(r.value), share(r.value)]), ...restRow(byInput.rest, 'inputs')],
+    { caption: `Top ${Math.min(top, origins.length)} of ${describeInputs(origins)}` });
+  const features = groupFigures(values, origins, 'feature');
+  if (features.length < origins.length) {
+    const g = topWithRest(features, top);
+    html += htmlTable(['declared feature', 'columns', `${label} (summed)`, 'share', 'largest column'], [...g.top.map((r) => [r.name, r.columns, num(r.value), share(r.value), r.top]),
+      ...restRow(g.rest, 'features').map((r) => [r[0]!, '', r[2]!, r[3]!, ''])], { caption: 'By declared feature: the columns of a bucketed feature summed under its name' });
+  }
+  const families = groupFigures(values, origins, 'family');
+  if (families.length < features.length) {
+    const g = topWithRest(families, top);
+    html += htmlTable(['family', 'columns', `${label} (summed)`, 'share', 'largest column'], [...g.top.map((r) => [r.name, r.columns, num(r.value), share(r.value), r.top]),
+      ...restRow(g.rest, 'families').map((r) => [r[0]!, '', r[2]!, r[3]!, ''])], { caption: 'By family: one aggregate over all its windows (the window starred)' });
+  }
+  return html;
 }
 
 /** Each outcome's score histogram as shares of that outcome, so the rare bad outcome stays visible. */
@@ -40,6 +80,13 @@ function splitTable(meta: ReportMeta): string {
   }
   const caption = 'random' in split ? `random split, seed ${split.random.seed}` : `split declared by column '${split.column}'`;
   return htmlTable(['split', 'rows', 'positives', 'bad rate'], (['train', 'valid', 'test'] as const).map((w) => [w, splits[w]!.rows, splits[w]!.positives, rate(w)]), { caption });
+}
+
+/** Reason frequencies: the top N reasons, then one row for the rest (a wide model has hundreds of reasons). */
+function reasonTable(frequency: { reason: string; text: string | null; count: number }[], top: number): string {
+  const t = topWithRest(frequency.map((f) => ({ ...f, value: f.count })), top);
+  return htmlTable(['reason', 'text', 'declined applicants citing it'], [...t.top.map((f) => [f.reason, f.text ?? '(no reason text declared)', f.count]),
+    ...(t.rest ? [[`(${t.rest.count} more reasons)`, '', t.rest.value]] : [])]);
 }
 
 /** The model's self-contained HTML report: every chart is inline SVG rendered with Vega-Lite. */
@@ -104,19 +151,24 @@ export async function renderReport(meta: ReportMeta, ev: Evaluation): Promise<st
     });
   }
   const shap = ev.shapSummary;
+  const top = meta.top ?? DEFAULT_TOP;
+  const origins = originsOf(meta);
+  const figures: Record<string, number> = shap ? Object.fromEntries(shap.map((s) => [s.feature, s.meanAbs])) : Object.fromEntries(meta.importance.map((i) => [i.feature, i.gain]));
+  const ranked = shap ? shap.map((s) => ({ category: s.feature, value: s.meanAbs })) : meta.importance.map((i) => ({ category: i.feature, value: i.gain }));
   sections.push({
     id: 'explain', title: shap ? 'SHAP summary' : 'Feature importance',
     html: charts([await svg(barChart({
-      title: shap ? 'Mean |SHAP contribution| (test window, margin)' : 'Gain importance', category: 'feature', value: shap ? 'mean |SHAP|' : 'gain', horizontal: true, height: 360,
-      rows: (shap ? shap.slice(0, 20).map((s) => ({ category: s.feature, value: s.meanAbs })) : meta.importance.slice(0, 20).map((i) => ({ category: i.feature, value: i.gain }))),
-    }))]) + (meta.data.skipped.length ? `<p class="note">Not model inputs: ${escapeHtml(meta.data.skipped.map((s) => `${s.column} (${s.reason})`).join('; '))}</p>` : ''),
+      title: `${shap ? 'Mean |SHAP contribution| (test window, margin)' : 'Total gain'}${ranked.length > 20 ? `: top 20 of ${ranked.length.toLocaleString('en-US')} inputs` : ''}`, category: 'feature', value: shap ? 'mean |SHAP|' : 'total gain', horizontal: true, height: 360,
+      rows: ranked.slice(0, 20),
+    }))]) + figureTables(figures, origins, shap ? 'mean |SHAP|' : 'total gain', top) +
+      (meta.data.skipped.length ? `<p class="note">Not model inputs: ${escapeHtml(meta.data.skipped.map((s) => `${s.column} (${s.reason})`).join('; '))}</p>` : ''),
   });
   if (ev.reasonCodes) {
     const rc = ev.reasonCodes;
     sections.push({
       id: 'reasons', title: 'Adverse-action reason codes',
       html: `<p>${rc.declined} declined applicants in the test window; up to ${meta.spec.maxReasons} reasons each, only features pushing toward decline.${ev.shapRows && ev.shapRows.explained < ev.shapRows.of ? ` Reason counts and the SHAP summary come from a seeded sample of ${ev.shapRows.explained} of the ${ev.shapRows.of} test rows (${rc.explainedDeclined} of them declined).` : ''}</p>` +
-        htmlTable(['reason', 'text', 'declined applicants citing it'], rc.frequency.map((f) => [f.reason, f.text ?? '(no reason text declared)', f.count])) +
+        reasonTable(rc.frequency, top) +
         htmlTable(['row', 'PD', 'reasons'], rc.examples.map((e) => [e.row, e.score, e.reasons.map((r) => r.text ?? r.reason).join(' · ')]), { caption: 'Examples' }),
     });
   }

@@ -6,7 +6,7 @@ import type { ModelSpec } from '../config/index.js';
 import { Progress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { loadProjectFeatures } from '../features/training/index.js';
-import { calibratorFromJson } from '../eval/index.js';
+import { calibratorFromJson, originsFromFeatures } from '../eval/index.js';
 import { Booster, train, type GbdtParams } from '../gbdt/index.js';
 import type { ModelSignature } from '../registry/index.js';
 import type { Project } from '../store/index.js';
@@ -168,7 +168,7 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
       run.logArtifact(REFERENCE_SAMPLE_FILE, { data: JSON.stringify(referenceSample(data.inputs, held, heldScore, calibrated, sampleRows(held.rows, REFERENCE_SAMPLE_ROWS, SHAP_SEED))) });
       return v;
     });
-    const meta = { model: name, version: mv.version, runId: run.id, spec, data, bestIteration: booster.bestIteration ?? null, importance: topImportance(booster) };
+    const meta = { model: name, version: mv.version, runId: run.id, spec, data, bestIteration: booster.bestIteration ?? null, importance: allImportance(booster), origins: originsFromFeatures(data.inputs.map((c) => c.name), registry.features.values()) };
     run.logArtifact('report.html', { data: await renderReport(meta, evaluation) });
     run.logArtifact('model-card.md', { data: modelCard(meta, evaluation) });
     const seconds = (performance.now() - t0) / 1000;
@@ -213,7 +213,8 @@ export function sampleRows(n: number, max: number, seed: number): Int32Array {
   return out;
 }
 
-function topImportance(booster: Booster): { feature: string; gain: number }[] {
-  const imp = booster.featureImportance('gain');
-  return Object.entries(imp).map(([feature, gain]) => ({ feature, gain })).sort((a, b) => b.gain - a.gain).slice(0, 25);
+/** Total gain of every input, largest first (it sums over a feature's columns; reports list the top N and group by declaration). */
+function allImportance(booster: Booster): { feature: string; gain: number }[] {
+  const imp = booster.featureImportance('total_gain');
+  return booster.featureNames.map((feature) => ({ feature, gain: imp[feature] ?? 0 })).sort((a, b) => b.gain - a.gain);
 }

@@ -2,5 +2,5 @@ export { Tracker, Run, type RunStatus, type StartRunOptions, type LineageEntry }
 export { listRuns, getRun, compareRuns, type RunSummary, type RunDetail, type RunComparison } from './runs.js';
 export { ModelRegistry, type ModelSignature, type ModelVersion, type ModelSummary, type AuditEntry } from './models.js';
 export { aliasHistory, type AliasInterval } from './history.js';
-export { checkSignature } from './signature.js';
+export { checkSignature, describeSignature } from './signature.js';
 export { currentActor, gitCommit } from './context.js';

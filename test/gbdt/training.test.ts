@@ -147,4 +147,29 @@ describe('prediction paths', () => {
     }
     expect(Array.from(b.predict(d.features))).toEqual(Array.from(alone));
   });
+
+  it('threaded batches of a wide model (short chunks, unused columns, a plain-array column) score exactly as one thread', async () => {
+    const n = 70_000;
+    const F = 150;
+    const rng = new Rng(15, 9);
+    const cols: (Float64Array | number[])[] = Array.from({ length: F }, () => {
+      const c = new Float64Array(n);
+      for (let i = 0; i < n; i++) c[i] = rng.uniform() < 0.2 ? NaN : rng.normal();
+      return c;
+    });
+    const label = new Float32Array(2000);
+    for (let i = 0; i < 2000; i++) label[i] = (cols[0] as Float64Array)[i]! + (cols[1] as Float64Array)[i]! > 0 ? 1 : 0;
+    const names = cols.map((_, j) => `f${j}`);
+    // 30 trees of depth 6 on noise read about 100 float64 columns: chunks shorter than 65,536 rows.
+    const b = await train({ features: cols.map((c) => (c as Float64Array).subarray(0, 2000)), label, featureNames: names, params: { objective: 'binary:logistic', n_estimators: 30, max_depth: 6, nthread: 1 } });
+    cols[2] = Array.from(cols[2] as Float64Array);
+    const alone = b.predict(cols);
+    await b.startThreads(2);
+    try {
+      expect(Array.from(b.predict(cols))).toEqual(Array.from(alone));
+      expect(Array.from(b.predict(cols))).toEqual(Array.from(alone));
+    } finally {
+      await b.close();
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
-import { aliasHistory, type ModelRegistry } from '../../registry/index.js';
+import { aliasHistory, describeSignature, type ModelRegistry } from '../../registry/index.js';
 import { formatTable } from '../table.js';
 import { withProject } from '../project-option.js';
 
@@ -30,12 +30,15 @@ export function registerModels(program: Command): void {
   models
     .command('show <ref>')
     .description('a model (all versions) or one version: NAME, NAME@VERSION or NAME@ALIAS')
-    .option('--json', 'print JSON', false)
-    .action(async (ref: string, opts: { json: boolean }, cmd: Command) => withRegistry(cmd, (r) => {
+    .option('--json', 'print JSON (the signature with every input)', false)
+    .option('--top <n>', 'list every input up to N inputs, else summarise them by declared feature (first N features)', '25')
+    .action(async (ref: string, opts: { json: boolean; top: string }, cmd: Command) => withRegistry(cmd, (r) => {
+      const top = Number(opts.top);
+      if (!Number.isInteger(top) || top < 1) throw new KilnError('USAGE', `--top is '${opts.top}'; expected a whole number of 1 or more`, { path: ['top'] });
       const versions = ref.includes('@') ? [r.resolve(ref)] : r.listVersions(ref);
       if (opts.json) { process.stdout.write(`${JSON.stringify(versions, null, 2)}\n`); return; }
       for (const v of versions) {
-        process.stdout.write(`${v.model} version ${v.version}${v.aliases.length ? `  [${v.aliases.join(', ')}]` : ''}\n  created ${v.createdAt} by ${v.createdBy}  run ${v.runId ?? '-'}\n  artifact ${v.artifactPath ?? '-'}\n  signature: ${v.signature.features.map((f) => `${f.name} ${f.type}${f.version ? `@${f.version}` : ''}`).join(', ')}\n`);
+        process.stdout.write(`${v.model} version ${v.version}${v.aliases.length ? `  [${v.aliases.join(', ')}]` : ''}\n  created ${v.createdAt} by ${v.createdBy}  run ${v.runId ?? '-'}\n  artifact ${v.artifactPath ?? '-'}\n  signature: ${describeSignature(v.signature, top)}\n`);
       }
     }));
   models
