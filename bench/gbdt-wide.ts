@@ -23,7 +23,7 @@ import { loadFeatureRegistry } from '../src/features/index.js';
 import { train } from '../src/gbdt/index.js';
 import { auc } from '../src/gbdt/metrics.js';
 import { explain } from '../src/gbdt/shap.js';
-import { arg, machine, printTable } from './util.js';
+import { arg, machine, printTable, writeNpy } from './util.js';
 import { WIDE_CATEGORIES, WIDE_CHANNELS, WIDE_WINDOWS, wideDefinitions } from './wide-shape.js';
 
 const ROWS = arg('rows', 100_000);
@@ -129,16 +129,6 @@ function wideMatrix(n: number): Wide {
   return { names, cols, label };
 }
 
-/** Fortran-order float32 .npy (columns written as they are), or a vector. */
-function writeNpy(path: string, cols: Float32Array[], n: number): void {
-  let header = `{'descr': '<f4', 'fortran_order': ${cols.length > 1 ? 'True' : 'False'}, 'shape': ${cols.length > 1 ? `(${n}, ${cols.length})` : `(${n},)`}, }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const pre = Buffer.alloc(10);
-  pre.write('\x93NUMPY', 0, 'latin1');
-  pre[6] = 1;
-  pre.writeUInt16LE(header.length, 8);
-  writeFileSync(path, Buffer.concat([pre, Buffer.from(header, 'latin1'), ...cols.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength))]));
-}
 
 const XGB = String.raw`
 import json, resource, sys, time, os

@@ -21,7 +21,7 @@ import { auc } from '../src/gbdt/metrics.js';
 import { explain, explainRow } from '../src/gbdt/shap.js';
 import { fromXGBoostJSON, toXGBoostJSON } from '../src/gbdt/xgboost-json.js';
 import { OfflineStore, quoteLiteral } from '../src/store/index.js';
-import { arg, machine, printTable } from './util.js';
+import { arg, machine, printTable, writeNpy } from './util.js';
 
 const ROWS = arg('rows', 1_000_000);
 const ROUNDS = arg('rounds', 200);
@@ -69,16 +69,6 @@ async function credit(): Promise<Data | string> {
   }
 }
 
-/** Fortran-order float32 .npy (columns written as they are), or a vector. */
-function writeNpy(path: string, cols: Float32Array[], n: number): void {
-  let header = `{'descr': '<f4', 'fortran_order': ${cols.length > 1 ? 'True' : 'False'}, 'shape': ${cols.length > 1 ? `(${n}, ${cols.length})` : `(${n},)`}, }`;
-  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
-  const pre = Buffer.alloc(10);
-  pre.write('\x93NUMPY', 0, 'latin1');
-  pre[6] = 1;
-  pre.writeUInt16LE(header.length, 8);
-  writeFileSync(path, Buffer.concat([pre, Buffer.from(header, 'latin1'), ...cols.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength))]));
-}
 
 function readNpyF32(path: string): Float32Array {
   const b = readFileSync(path);

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
 /** A one-line description of this machine, for quoting figures with. */
@@ -19,4 +20,15 @@ export function printTable(header: string[], rows: (string | number)[][]): void 
   console.log(line(header));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of cells.slice(1)) console.log(line(r));
+}
+
+/** Fortran-order float32 .npy (columns written as they are), or a vector. */
+export function writeNpy(path: string, cols: Float32Array[], n: number): void {
+  let header = `{'descr': '<f4', 'fortran_order': ${cols.length > 1 ? 'True' : 'False'}, 'shape': ${cols.length > 1 ? `(${n}, ${cols.length})` : `(${n},)`}, }`;
+  header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+  const pre = Buffer.alloc(10);
+  pre.write('\x93NUMPY', 0, 'latin1');
+  pre[6] = 1;
+  pre.writeUInt16LE(header.length, 8);
+  writeFileSync(path, Buffer.concat([pre, Buffer.from(header, 'latin1'), ...cols.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength))]));
 }
