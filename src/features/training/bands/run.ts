@@ -102,15 +102,28 @@ export async function loadEvents(input: LoadInput): Promise<LoadedEvents> {
   const offsets = new Int32Array(spine.keys + 2);
   const range = select.map(() => new Doubles());
   let lastKid = 0;
-  /** Appends a block of events sorted by (entity, time). */
-  const append = (block: Float64Array[], n: number): void => {
-    const kid = block[0]!;
+  /**
+   * Appends a range's events in (entity, time) order: each kept column is permuted straight into its
+   * place in the sized arrays (one copy); flags and bucket codes, needed only for membership, into scratch.
+   */
+  const append = (order: Int32Array): void => {
+    const n = order.length;
+    for (const g of [tsCol, avCol, ...cols]) g?.reserve(n);
     const base = tsCol.n;
+    const kid = range[0]!.data;
     for (let i = 0; i < n; i++) {
-      const k = kid[i]!;
+      const k = kid[order[i]!]!;
       while (lastKid < k) offsets[++lastKid] = base + i;
     }
-    const colsHere = block.slice(3);
+    const into = (c: number, dest: Doubles | null): Float64Array => {
+      const out = dest ? dest.data.subarray(base, base + n) : new Float64Array(n);
+      const src = range[c]!.data;
+      for (let i = 0; i < n; i++) out[i] = src[order[i]!]!;
+      return out;
+    };
+    const ts = into(1, tsCol);
+    const av = into(2, avCol);
+    const colsHere = plan.columns.map((_, c) => into(3 + c, cols[c] ?? null));
     for (const [c, map] of coded) {
       const col = colsHere[c]!;
       for (let i = 0; i < n; i++) {
@@ -121,11 +134,8 @@ export async function loadEvents(input: LoadInput): Promise<LoadedEvents> {
         col[i] = code;
       }
     }
-    members.append(assignGroups(plan, { ts: block[1]!, av: block[2]!, cols: colsHere, n }, lookup), n);
-    const copy = (to: Doubles, from: Float64Array): void => { to.reserve(n); to.data.set(from.subarray(0, n), to.n); to.n += n; };
-    copy(tsCol, block[1]!);
-    if (avCol) copy(avCol, block[2]!);
-    cols.forEach((g, c) => { if (g) copy(g, colsHere[c]!); });
+    members.append(assignGroups(plan, { ts, av, cols: colsHere, n }, lookup), n);
+    for (const g of [tsCol, avCol, ...cols]) if (g) g.n += n;
   };
   for (let r = 0; r < ranges; r++) {
     const lo = r * perRange + 1;
@@ -146,9 +156,7 @@ export async function loadEvents(input: LoadInput): Promise<LoadedEvents> {
         g.n += readDoubles(chunk, c, g.data, g.n);
       }
     }
-    const n = range[0]!.n;
-    const order = eventOrder(range[0]!.view(), range[1]!.view(), lo, hi);
-    append(range.map((g) => permute(g.view(), order)), n);
+    append(eventOrder(range[0]!.view(), range[1]!.view(), lo, hi));
   }
   const n = tsCol.n;
   while (lastKid < spine.keys + 1) offsets[++lastKid] = n;
@@ -157,7 +165,6 @@ export async function loadEvents(input: LoadInput): Promise<LoadedEvents> {
   const batch: EventBatch = { ts: tsCol.view(), av, cols: cols.map((g) => (g ? g.view() : empty)), n };
   return { batch, member: members.view(), offsets, codes: Math.max(0, ...[...coded.values()].map((m) => m.size)) };
 }
-
 
 /**
  * The order of events by (entity code, time), stable: a counting sort by entity code (in [lo, hi]), then
@@ -181,10 +188,4 @@ export function eventOrder(kid: Float64Array, ts: Float64Array, lo: number, hi: 
     if (!sorted) order.subarray(a, b).sort(byTime);
   }
   return order;
-}
-
-function permute(col: Float64Array, order: Int32Array): Float64Array {
-  const out = new Float64Array(order.length);
-  for (let i = 0; i < order.length; i++) out[i] = col[order[i]!]!;
-  return out;
 }

@@ -45,7 +45,7 @@ export async function writeWide(input: WideWriteInput): Promise<number> {
   const store = project.offline;
   const con = await store.ready();
   const q = quoteIdent;
-  const restCols = (await store.all<{ column_name: string; column_type: string }>(`DESCRIBE ${q(input.restTable)}`));
+  const restCols = await store.all<{ column_name: string; column_type: string }>(`DESCRIBE ${q(input.restTable)}`);
   const restType = new Map(restCols.map((c) => [c.column_name, c.column_type]));
 
   // Computed columns: every band output (derived features may read unselected ones) and every derived feature.
