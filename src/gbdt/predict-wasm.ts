@@ -7,7 +7,7 @@
  * themselves through a constant zero column with threshold -Infinity. The forest lives in the
  * predictor's own (unshared) memory.
  */
-import { ADD, AND, BLOCK, br, brIf, call, ELSE, END, GE_U, get, i32, I32, IF_I32, load32, loadF32, LOOP, LT_U, moduleBytes, MUL, set, SHL, SHR_U, storeF32, SUB, F32_ADD } from './wasm-asm.js';
+import { ADD, AND, BLOCK, br, brIf, call, ELSE, END, GE_U, get, i32, I32, IF_I32, load32, loadF32, LOOP, LT_U, moduleBytes, MUL, set, SHL, SHR_U, storeF32, SUB, F32_ADD } from '../core/wasm-asm.js';
 import { WA, WASM_PAGE, type WasmMemory, type WasmModule } from './wasm.js';
 
 const F32 = 0x7d;

@@ -9,7 +9,10 @@
  * (grad[r], hess[r]) to the float64 pair at histPtr + feature * 4096 + bin * 16. Pointers are bytes.
  */
 
-import { ADD, AND, BLOCK, br, brIf, END, F64, F64_ADD, GE_U, get, i32, I32, load32, loadF32, loadF64, LOOP, moduleBytes, MUL, PROMOTE, set, SHL, SHR_U, storeF64, tee } from './wasm-asm.js';
+import { ADD, AND, BLOCK, br, brIf, END, F64, F64_ADD, GE_U, get, i32, I32, load32, loadF32, loadF64, LOOP, moduleBytes, MUL, PROMOTE, set, SHL, SHR_U, storeF64, tee } from '../core/wasm-asm.js';
+import { WA, type WasmMemory, type WasmModule } from '../core/wasm-asm.js';
+
+export { WA, type WasmMemory, type WasmModule };
 
 // Parameters 0-7, then locals.
 const P = { idx: 0, begin: 1, end: 2, bins: 3, words: 4, grad: 5, hess: 6, hist: 7 };
@@ -88,18 +91,6 @@ export function histModuleBytes(): Uint8Array {
   );
 }
 
-/** The slice of the WebAssembly API used here (the project's TypeScript lib has no WebAssembly types). */
-export interface WasmMemory {
-  readonly buffer: ArrayBufferLike;
-  grow(pages: number): number;
-}
-export type WasmModule = object & { readonly __wasmModule?: never };
-interface WasmApi {
-  Module: new (bytes: Uint8Array) => WasmModule;
-  Instance: new (module: WasmModule, imports: object) => { exports: Record<string, unknown> };
-  Memory: new (d: { initial: number; maximum: number; shared?: boolean }) => WasmMemory;
-}
-export const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
 /** A shared memory for the kernel, or null where WebAssembly threads are unavailable. */
 export function sharedMemory(initialPages: number, maximumPages: number): WasmMemory | null {

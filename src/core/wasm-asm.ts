@@ -59,3 +59,17 @@ export function moduleBytes(types: { params: number[]; results: number[] }[], me
     }))),
   ]);
 }
+
+/** The slice of the WebAssembly API used here (the project's TypeScript lib has no WebAssembly types). */
+export interface WasmMemory {
+  readonly buffer: ArrayBufferLike;
+  grow(pages: number): number;
+}
+export type WasmModule = object & { readonly __wasmModule?: never };
+interface WasmApi {
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: Record<string, unknown> };
+  Memory: new (d: { initial: number; maximum: number; shared?: boolean }) => WasmMemory;
+  validate(bytes: Uint8Array): boolean;
+}
+export const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;

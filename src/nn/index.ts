@@ -1,0 +1,8 @@
+/**
+ * kiln's neural engine: the layers, losses and optimizers kiln's sequence models are made of, over
+ * typed arrays in a WebAssembly memory, with explicit forward and backward passes (no tape).
+ */
+export { Arena } from './memory.js';
+export { jsKernels, kernelsFor, type Gemm, type Kernels } from './kernels/index.js';
+export { Params, initNormal, initUniform, initXavier, type Ctx, type Param } from './module.js';
+export { Dense } from './layers/dense.js';

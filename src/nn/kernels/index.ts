@@ -1,0 +1,26 @@
+/**
+ * The numeric kernels a network calls. Every array passed is a view into the thread's Arena (see
+ * memory.ts), so the WebAssembly kernels take its byteOffset as the address. `jsKernels` is the
+ * reference; `kernelsFor(arena)` gives the fastest set that runs here.
+ */
+import type { Arena } from '../memory.js';
+import { gemmJs } from './gemm-js.js';
+
+export type Gemm = (
+  transA: boolean, transB: boolean, m: number, n: number, k: number,
+  a: Float32Array, lda: number, b: Float32Array, ldb: number,
+  beta: 0 | 1, c: Float32Array, ldc: number,
+) => void;
+
+export interface Kernels {
+  readonly name: 'js' | 'wasm-simd';
+  readonly gemm: Gemm;
+}
+
+export const jsKernels: Kernels = { name: 'js', gemm: gemmJs };
+
+/** The kernels for arrays of this arena (WebAssembly SIMD over its memory when available). */
+export function kernelsFor(arena: Arena): Kernels {
+  void arena;
+  return jsKernels;
+}
