@@ -5,10 +5,9 @@
  * buffers reach workers through a MessagePort they drain synchronously (receiveMessageOnPort) when they
  * wake, so buffers can be added between dispatches.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { KilnError } from '../core/errors.js';
+import { startModuleWorker } from '../core/worker.js';
 import type { Arena, Region } from './arena.js';
 import type { WasmMemory, WasmModule } from './wasm.js';
 import { emptyState, runTask, setShared, setSlot, useWasm, type PoolConfig, type SharedName, type SharedState } from './tasks.js';
@@ -38,21 +37,8 @@ export interface WorkerInit {
 
 const STARTUP_TIMEOUT_MS = 60_000;
 
-/**
- * Starts the worker module beside this one: hist-worker.js when built; from source (tsx, vitest)
- * hist-worker.ts through a bootstrap that registers tsx's loader inside the worker, since Node 20 does
- * not carry the parent's loader over.
- */
 function startWorker(workerData: WorkerInit): Worker {
-  const opts = { workerData, transferList: [workerData.port] };
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./hist-worker.js', import.meta.url), opts);
-  const target = new URL('./hist-worker.ts', import.meta.url).href;
-  const tsxDir = pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const api = new URL('dist/esm/api/index.mjs', tsxDir).href;
-  const code = `import(${JSON.stringify(api)})
-    .then((m) => { m.register(); return import(${JSON.stringify(target)}); })
-    .catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'error', message: String(e && e.stack || e) }); });`;
-  return new Worker(code, { ...opts, eval: true });
+  return startModuleWorker(import.meta.url, 'hist-worker', { workerData, transferList: [workerData.port] });
 }
 
 export class TaskPool {

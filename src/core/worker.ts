@@ -1,0 +1,20 @@
+/**
+ * Starts a worker thread from a module beside the caller: `<name>.js` when built; from source (tsx,
+ * vitest) `<name>.ts` through a bootstrap that registers tsx's loader inside the worker, since Node 20
+ * does not carry the parent's loader over.
+ */
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+
+/** `from` is the caller's import.meta.url; `name` the worker module's file name without extension. */
+export function startModuleWorker(from: string, name: string, opts: WorkerOptions): Worker {
+  if (!from.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, from), opts);
+  const target = new URL(`./${name}.ts`, from).href;
+  const tsxDir = pathToFileURL(createRequire(from).resolve('tsx/package.json'));
+  const api = new URL('dist/esm/api/index.mjs', tsxDir).href;
+  const code = `import(${JSON.stringify(api)})
+    .then((m) => { m.register(); return import(${JSON.stringify(target)}); })
+    .catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'error', message: String(e && e.stack || e) }); });`;
+  return new Worker(code, { ...opts, eval: true });
+}
