@@ -6,3 +6,6 @@ export { Arena } from './memory.js';
 export { jsKernels, kernelsFor, type Gemm, type Kernels } from './kernels/index.js';
 export { Params, initNormal, initUniform, initXavier, type Ctx, type Param } from './module.js';
 export { Dense } from './layers/dense.js';
+export { buildNet, type MlpSpec, type NetSpec, type Trainable } from './net.js';
+export { DataParallel, type DataParallelOptions } from './parallel/pool.js';
+export { gather, sharedField, type Batch, type Field, type TrainData } from './parallel/data.js';
