@@ -1,0 +1,165 @@
+/**
+ * The training loop of kiln's neural models: seeded shuffles, mini-batches through the data-parallel
+ * trainer, gradient clipping, a learning-rate schedule, validation after every epoch with early
+ * stopping, a checkpoint after every epoch, and resume. A run killed at any moment (SIGKILL included)
+ * resumes from its last checkpoint and finishes with the same bytes as a run never stopped: the
+ * shuffle of epoch e is drawn from Rng(seed, e), the dropout of step s from the step's own streams,
+ * and the checkpoint holds the optimizer's state.
+ */
+import { createHash } from 'node:crypto';
+import { KilnError } from '../core/errors.js';
+import { Progress } from '../core/progress.js';
+import { Rng } from '../core/rng.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import type { Params } from './module.js';
+import type { DataParallel } from './parallel/pool.js';
+
+/** What the loop needs of an optimizer (optim.ts). */
+export interface FitOptimizer {
+  step(lr: number): void;
+  exportState(): { step: number; blobs: Record<string, Float32Array> };
+  importState(state: { step: number; blobs: Record<string, Float32Array> }): void;
+}
+
+export interface FitOptions {
+  /** Row indices of the training rows in the trainer's data. */
+  train: Int32Array;
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  optimizer: FitOptimizer;
+  /** Learning rate at a global step (schedule.ts). */
+  lr: (step: number, totalSteps: number) => number;
+  /** Clip the global gradient norm to this (0 or absent: no clipping). */
+  clipNorm?: number;
+  /** The validation metric after an epoch (higher is better), e.g. validation AUC; absent: no early stopping. */
+  validate?: () => number;
+  /** Epochs without improvement before stopping (default 3). */
+  patience?: number;
+  minDelta?: number;
+  /** Checkpoint file: written after every epoch, read at start to resume. */
+  checkpoint?: string;
+  /** Anything that must match for a checkpoint to be resumed (the spec, data fingerprint). */
+  fingerprint?: unknown;
+  progress?: { label: string; quiet?: boolean };
+  signal?: AbortSignal;
+  /** Called after each epoch (tracking curves). */
+  onEpoch?: (e: EpochInfo) => void;
+}
+
+export interface EpochInfo {
+  epoch: number;
+  trainLoss: number;
+  metric: number | null;
+  lr: number;
+  seconds: number;
+}
+
+export interface FitResult {
+  history: EpochInfo[];
+  bestEpoch: number;
+  bestMetric: number | null;
+  /** True when training resumed from a checkpoint. */
+  resumed: boolean;
+  stoppedEarly: boolean;
+}
+
+/** Scales gradients so their global L2 norm is at most `max`; returns the norm before clipping. */
+export function clipGradNorm(params: Params, max: number): number {
+  let ss = 0;
+  for (const p of params.list) for (let i = 0; i < p.grad.length; i++) ss += p.grad[i]! * p.grad[i]!;
+  const norm = Math.sqrt(ss);
+  if (max > 0 && norm > max) {
+    const k = max / (norm + 1e-6);
+    for (const p of params.list) for (let i = 0; i < p.grad.length; i++) p.grad[i] = p.grad[i]! * k;
+  }
+  return norm;
+}
+
+function snapshot(params: Params): Float32Array {
+  const out = new Float32Array(params.count);
+  let o = 0;
+  for (const p of params.list) { out.set(p.value, o); o += p.value.length; }
+  return out;
+}
+
+function restore(params: Params, values: Float32Array): void {
+  let o = 0;
+  for (const p of params.list) { p.value.set(values.subarray(o, o + p.value.length)); o += p.value.length; }
+}
+
+export async function fit(dp: DataParallel, opts: FitOptions): Promise<FitResult> {
+  const params = dp.params;
+  const n = opts.train.length;
+  if (n === 0) throw new KilnError('INVALID_ARGUMENT', 'no training rows');
+  const B = Math.min(opts.batchSize, n);
+  const stepsPerEpoch = Math.ceil(n / B);
+  const totalSteps = stepsPerEpoch * opts.epochs;
+  const fingerprint = createHash('sha256').update(JSON.stringify(opts.fingerprint ?? null)).update(`${opts.seed}:${B}:${n}`).digest('hex').slice(0, 16);
+  const patience = opts.patience ?? 3;
+  const minDelta = opts.minDelta ?? 0;
+
+  let startEpoch = 0;
+  let history: EpochInfo[] = [];
+  let bestEpoch = -1;
+  let bestMetric: number | null = null;
+  let best = snapshot(params);
+  let stoppedEarly = false;
+  let resumed = false;
+  const saved = opts.checkpoint ? readCheckpoint(opts.checkpoint) : null;
+  if (saved && saved.meta.fingerprint === fingerprint) {
+    restore(params, saved.blobs.params!);
+    best = saved.blobs.best!;
+    const optBlobs = Object.fromEntries(Object.entries(saved.blobs).filter(([k]) => k.startsWith('opt.')).map(([k, v]) => [k.slice(4), v]));
+    opts.optimizer.importState({ step: saved.meta.optStep as number, blobs: optBlobs });
+    startEpoch = saved.meta.epoch as number;
+    history = saved.meta.history as EpochInfo[];
+    bestEpoch = saved.meta.bestEpoch as number;
+    bestMetric = saved.meta.bestMetric as number | null;
+    stoppedEarly = saved.meta.stoppedEarly as boolean;
+    resumed = true;
+  }
+
+  const progress = new Progress({ label: opts.progress?.label ?? 'train', total: totalSteps, unit: 'steps', ...(opts.progress?.quiet ? { quiet: true } : {}) });
+  progress.update(startEpoch * stepsPerEpoch);
+  for (let epoch = startEpoch; epoch < opts.epochs && !stoppedEarly; epoch++) {
+    const t0 = performance.now();
+    const order = Int32Array.from(opts.train);
+    const rng = new Rng(opts.seed, 0x5eed0000 + epoch);
+    for (let i = n - 1; i > 0; i--) { const j = rng.int(i + 1); const t = order[i]!; order[i] = order[j]!; order[j] = t; }
+    let lossSum = 0;
+    let lr = 0;
+    for (let s = 0; s < stepsPerEpoch; s++) {
+      if (opts.signal?.aborted) { progress.abort(); throw new KilnError('INTERRUPTED', `training stopped at epoch ${epoch + 1}; ${opts.checkpoint ? 'the last finished epoch is checkpointed and resumes on the next run' : 'nothing was saved'}`); }
+      const rows = order.subarray(s * B, Math.min(n, (s + 1) * B));
+      const step = epoch * stepsPerEpoch + s;
+      lossSum += dp.step(rows, step) * rows.length;
+      if (opts.clipNorm) clipGradNorm(params, opts.clipNorm);
+      lr = opts.lr(step, totalSteps);
+      opts.optimizer.step(lr);
+      progress.update(step + 1);
+      if (s % 8 === 7) await new Promise((r) => setImmediate(r));
+    }
+    const metric = opts.validate ? opts.validate() : null;
+    const info: EpochInfo = { epoch, trainLoss: lossSum / n, metric, lr, seconds: (performance.now() - t0) / 1000 };
+    history.push(info);
+    opts.onEpoch?.(info);
+    if (metric === null || bestMetric === null || metric > bestMetric + minDelta) {
+      bestMetric = metric;
+      bestEpoch = epoch;
+      best = snapshot(params);
+    } else if (epoch - bestEpoch >= patience) {
+      stoppedEarly = true;
+    }
+    if (opts.checkpoint) {
+      const st = opts.optimizer.exportState();
+      writeCheckpoint(opts.checkpoint, {
+        meta: { fingerprint, epoch: epoch + 1, optStep: st.step, history, bestEpoch, bestMetric, stoppedEarly },
+        blobs: { params: snapshot(params), best, ...Object.fromEntries(Object.entries(st.blobs).map(([k, v]) => [`opt.${k}`, v])) },
+      });
+    }
+  }
+  progress.finish();
+  restore(params, best);
+  return { history, bestEpoch, bestMetric, resumed, stoppedEarly };
+}
