@@ -6,3 +6,6 @@ export { Arena } from './memory.js';
 export { jsKernels, kernelsFor, type Gemm, type Kernels } from './kernels/index.js';
 export { Params, initNormal, initUniform, initXavier, type Ctx, type Param } from './module.js';
 export { Dense } from './layers/dense.js';
+export { GRU, type GruGrads, type GruOutput } from './layers/gru.js';
+export { Embedding } from './layers/embedding.js';
+export { EmptyEmbedding, SequencePool, type PoolKind } from './layers/pooling.js';
