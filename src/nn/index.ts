@@ -9,3 +9,6 @@ export { Dense } from './layers/dense.js';
 export { buildNet, type MlpSpec, type NetSpec, type Trainable } from './net.js';
 export { DataParallel, type DataParallelOptions } from './parallel/pool.js';
 export { gather, sharedField, type Batch, type Field, type TrainData } from './parallel/data.js';
+export { GRU, type GruGrads, type GruOutput } from './layers/gru.js';
+export { Embedding } from './layers/embedding.js';
+export { EmptyEmbedding, SequencePool, type PoolKind } from './layers/pooling.js';
