@@ -6,3 +6,6 @@ export { Arena } from './memory.js';
 export { jsKernels, kernelsFor, type Gemm, type Kernels } from './kernels/index.js';
 export { Params, initNormal, initUniform, initXavier, type Ctx, type Param } from './module.js';
 export { Dense } from './layers/dense.js';
+export { IGNORE_INDEX, bceWithLogits, sigmoid, softmaxCrossEntropy, softplus, type LossResult } from './losses.js';
+export { ClassSampler, SampledLogits, sampleNegatives, sampledSoftmax, type SampledSoftmaxOptions } from './sampled-softmax.js';
+export { ntXent } from './contrastive.js';
