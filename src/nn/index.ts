@@ -9,3 +9,6 @@ export { Dense } from './layers/dense.js';
 export { IGNORE_INDEX, bceWithLogits, sigmoid, softmaxCrossEntropy, softplus, type LossResult } from './losses.js';
 export { ClassSampler, SampledLogits, sampleNegatives, sampledSoftmax, type SampledSoftmaxOptions } from './sampled-softmax.js';
 export { ntXent } from './contrastive.js';
+export { Adam, AdamW, clipGradNorm, type AdamConfig, type OptimizerState } from './optim.js';
+export { checkSchedule, lrAt, type LrSchedule } from './schedule.js';
+export { EarlyStopping, type EarlyStoppingConfig, type EarlyStoppingState } from './early-stop.js';
