@@ -12,8 +12,8 @@
  *   loss = logsumexp(z'_0, z'_1, ..., z'_k) - z'_0,   dloss/dz_j = softmax(z')_j - [j = 0].
  *
  * (TensorFlow subtracts log(k Q): the constant log k cancels in the softmax.) Dividing by Q makes
- * sum_j exp(z_{n_j}) / Q(n_j) an unbiased estimate of k * sum_c exp(z_c); as k grows the loss tends to
- * the full cross-entropy plus log(k Q(t)). With every class once as a negative and hits removed it IS
+ * sum_j exp(z_{n_j}) / Q(n_j) an unbiased estimate of k * sum_c exp(z_c); as k grows the loss (hits
+ * kept) tends to the full cross-entropy plus log(k Q(t)). With every class once as a negative and hits removed it IS
  * the full cross-entropy of z - log Q (of z itself when Q is uniform). The loss is the mean over rows
  * whose target is not the ignore index.
  */
