@@ -12,3 +12,9 @@ export { gather, sharedField, type Batch, type Field, type TrainData } from './p
 export { GRU, type GruGrads, type GruOutput } from './layers/gru.js';
 export { Embedding } from './layers/embedding.js';
 export { EmptyEmbedding, SequencePool, type PoolKind } from './layers/pooling.js';
+export { IGNORE_INDEX, bceWithLogits, sigmoid, softmaxCrossEntropy, softplus, type LossResult } from './losses.js';
+export { ClassSampler, SampledLogits, sampleNegatives, sampledSoftmax, type SampledSoftmaxOptions } from './sampled-softmax.js';
+export { ntXent } from './contrastive.js';
+export { Adam, AdamW, clipGradNorm, type AdamConfig, type OptimizerState } from './optim.js';
+export { checkSchedule, lrAt, type LrSchedule } from './schedule.js';
+export { EarlyStopping, type EarlyStoppingConfig, type EarlyStoppingState } from './early-stop.js';
