@@ -18,3 +18,8 @@ export { ntXent } from './contrastive.js';
 export { Adam, AdamW, clipGradNorm, type AdamConfig, type OptimizerState } from './optim.js';
 export { checkSchedule, lrAt, type LrSchedule } from './schedule.js';
 export { EarlyStopping, type EarlyStoppingConfig, type EarlyStoppingState } from './early-stop.js';
+export {
+  sequenceSpec, sequenceSql, learnEncoding, allocBatch, encodeRow, encodeBatch, SequenceEncoding, SEQUENCE_ENCODING_FORMAT, SEQUENCE_ENCODING_VERSION,
+  PAD_ID, OOV_ID, NULL_ID, FIRST_ID, type SequenceSpec, type SequenceField, type SequenceFieldKind, type SequenceFieldType, type SequenceSpecOptions,
+  type SequenceEncodingJson, type FieldEncoding, type LearnOptions, type SequenceRowInput, type SequenceBatch,
+} from './sequences/index.js';
