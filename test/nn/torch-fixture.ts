@@ -27,16 +27,11 @@ export interface TransformerFixture {
 
 export const fixture: TransformerFixture = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'transformer.json'), 'utf8'));
 
-/** kiln's name for a torch name: `rename` maps it, else `prefix` + the torch name. */
-function kilnName(torchName: string, prefix: string, rename: Record<string, string>): string {
-  return rename[torchName] ?? `${prefix}${torchName}`;
-}
-
-/** Copies the fixture's parameter values into `params`; every parameter of `params` must be covered. */
-export function loadParams(params: Params, c: TorchCase, prefix = '', rename: Record<string, string> = {}): void {
+/** Copies the fixture's parameter values into `params` (kiln name = prefix + torch name); every parameter must be covered. */
+export function loadParams(params: Params, c: TorchCase, prefix = ''): void {
   const seen = new Set<string>();
   for (const [n, v] of Object.entries(c.params)) {
-    const name = kilnName(n, prefix, rename);
+    const name = `${prefix}${n}`;
     const p = params.get(name);
     expect(p.value.length, name).toBe(v.length);
     p.value.set(v);
@@ -61,6 +56,6 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
 }
 
 /** Compares every parameter gradient to the fixture's. */
-export function expectGrads(params: Params, c: TorchCase, prefix = '', rename: Record<string, string> = {}): void {
-  for (const [n, g] of Object.entries(c.grads)) expectClose(params.get(kilnName(n, prefix, rename)).grad, g, `grad ${n}`);
+export function expectGrads(params: Params, c: TorchCase, prefix = ''): void {
+  for (const [n, g] of Object.entries(c.grads)) expectClose(params.get(`${prefix}${n}`).grad, g, `grad ${n}`);
 }
