@@ -12,13 +12,14 @@ import { Progress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { Params } from './module.js';
+import { clipGradNorm, type OptimizerState } from './optim.js';
 import type { DataParallel } from './parallel/pool.js';
 
-/** What the loop needs of an optimizer (optim.ts). */
+/** What the loop needs of an optimizer (optim.ts: Adam, AdamW). */
 export interface FitOptimizer {
   step(lr: number): void;
-  exportState(): { step: number; blobs: Record<string, Float32Array> };
-  importState(state: { step: number; blobs: Record<string, Float32Array> }): void;
+  exportState(): OptimizerState;
+  importState(state: OptimizerState): void;
 }
 
 export interface FitOptions {
@@ -64,18 +65,6 @@ export interface FitResult {
   stoppedEarly: boolean;
 }
 
-/** Scales gradients so their global L2 norm is at most `max`; returns the norm before clipping. */
-export function clipGradNorm(params: Params, max: number): number {
-  let ss = 0;
-  for (const p of params.list) for (let i = 0; i < p.grad.length; i++) ss += p.grad[i]! * p.grad[i]!;
-  const norm = Math.sqrt(ss);
-  if (max > 0 && norm > max) {
-    const k = max / (norm + 1e-6);
-    for (const p of params.list) for (let i = 0; i < p.grad.length; i++) p.grad[i] = p.grad[i]! * k;
-  }
-  return norm;
-}
-
 function snapshot(params: Params): Float32Array {
   const out = new Float32Array(params.count);
   let o = 0;
@@ -110,8 +99,11 @@ export async function fit(dp: DataParallel, opts: FitOptions): Promise<FitResult
   if (saved && saved.meta.fingerprint === fingerprint) {
     restore(params, saved.blobs.params!);
     best = saved.blobs.best!;
-    const optBlobs = Object.fromEntries(Object.entries(saved.blobs).filter(([k]) => k.startsWith('opt.')).map(([k, v]) => [k.slice(4), v]));
-    opts.optimizer.importState({ step: saved.meta.optStep as number, blobs: optBlobs });
+    const names = saved.meta.optSlots as string[];
+    opts.optimizer.importState({
+      kind: saved.meta.optKind as OptimizerState['kind'], step: saved.meta.optStep as number,
+      slots: names.map((name, i) => ({ name, m: saved.blobs[`opt.m.${i}`]!, v: saved.blobs[`opt.v.${i}`]! })),
+    });
     startEpoch = saved.meta.epoch as number;
     history = saved.meta.history as EpochInfo[];
     bestEpoch = saved.meta.bestEpoch as number;
@@ -154,8 +146,11 @@ export async function fit(dp: DataParallel, opts: FitOptions): Promise<FitResult
     if (opts.checkpoint) {
       const st = opts.optimizer.exportState();
       writeCheckpoint(opts.checkpoint, {
-        meta: { fingerprint, epoch: epoch + 1, optStep: st.step, history, bestEpoch, bestMetric, stoppedEarly },
-        blobs: { params: snapshot(params), best, ...Object.fromEntries(Object.entries(st.blobs).map(([k, v]) => [`opt.${k}`, v])) },
+        meta: { fingerprint, epoch: epoch + 1, optKind: st.kind, optStep: st.step, optSlots: st.slots.map((x) => x.name), history, bestEpoch, bestMetric, stoppedEarly },
+        blobs: {
+          params: snapshot(params), best,
+          ...Object.fromEntries(st.slots.flatMap((x, i) => [[`opt.m.${i}`, Float32Array.from(x.m)], [`opt.v.${i}`, Float32Array.from(x.v)]])),
+        },
       });
     }
   }

@@ -23,3 +23,9 @@ export {
   PAD_ID, OOV_ID, NULL_ID, FIRST_ID, type SequenceSpec, type SequenceField, type SequenceFieldKind, type SequenceFieldType, type SequenceSpecOptions,
   type SequenceEncodingJson, type FieldEncoding, type LearnOptions, type SequenceRowInput, type SequenceBatch,
 } from './sequences/index.js';
+export { LayerNorm } from './layers/layer-norm.js';
+export { Dropout, drawMask } from './layers/dropout.js';
+export { MultiheadAttention } from './layers/attention.js';
+export { TransformerEncoder, TransformerEncoderLayer, type EncoderLayerOptions } from './layers/transformer.js';
+export { activate, activateBackward, type Activation } from './layers/activation.js';
+export { LearnedPositions, TimeGapEncoding, TIME_FREQUENCIES, timeFeatures } from './layers/positions.js';
