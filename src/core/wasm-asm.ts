@@ -1,5 +1,5 @@
 /**
- * A minimal WebAssembly binary encoder: just the sections and instructions the GBDT kernels use, so
+ * A minimal WebAssembly binary encoder: just the sections and instructions kiln's kernels use (GBDT histograms, the neural engine's SIMD GEMM), so
  * the kernels ship as a few hundred bytes built at load time, with no toolchain.
  */
 
@@ -28,6 +28,7 @@ export const section = (id: number, bytes: number[]): number[] => [id, ...uleb(b
 
 export const I32 = 0x7f;
 export const F64 = 0x7c;
+export const F32 = 0x7d;
 export const get = (i: number): number[] => [0x20, ...uleb(i)];
 export const set = (i: number): number[] => [0x21, ...uleb(i)];
 export const tee = (i: number): number[] => [0x22, ...uleb(i)];
@@ -43,6 +44,32 @@ export const call = (f: number): number[] => [0x10, ...uleb(f)];
 export const storeF32 = (off = 0): number[] => [0x38, 2, ...uleb(off)];
 export const brIf = (depth: number): number[] => [0x0d, ...uleb(depth)];
 export const br = (depth: number): number[] => [0x0c, ...uleb(depth)];
+export const IF = [0x04, 0x40];
+export const EQZ = 0x45, NE = 0x47, LT_S = 0x48, GT_S = 0x4a, LE_S = 0x4c, OR = 0x72, SELECT = 0x1b, DROP = 0x1a;
+export const store32 = (off = 0): number[] => [0x36, 2, ...uleb(off)];
+export const loadI64 = (off = 0): number[] => [0x29, 3, ...uleb(off)];
+export const storeI64 = (off = 0): number[] => [0x37, 3, ...uleb(off)];
+export const callIndirect = (type: number): number[] => [0x11, ...uleb(type), 0x00];
+
+/**
+ * 128-bit SIMD (the 0xfd prefix, then the opcode as an unsigned LEB). Memory immediates carry an
+ * alignment hint only: unaligned addresses are legal, so the hints below are the natural 4 bytes.
+ */
+export const V128 = 0x7b;
+const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
+export const v128Load = (off = 0): number[] => simd(0x00, 2, ...uleb(off));
+export const v128Load32Splat = (off = 0): number[] => simd(0x09, 2, ...uleb(off));
+export const v128Store = (off = 0): number[] => simd(0x0b, 2, ...uleb(off));
+export const v128Zero = (): number[] => simd(0x0c, ...new Array<number>(16).fill(0));
+export const f32x4Splat = (): number[] => simd(0x13);
+export const f32x4ExtractLane = (lane: number): number[] => simd(0x1f, lane);
+export const f32x4Add = (): number[] => simd(0xe4);
+export const f32x4Sub = (): number[] => simd(0xe5);
+export const f32x4Mul = (): number[] => simd(0xe6);
+export const f32x4Min = (): number[] => simd(0xe8);
+export const f32x4Max = (): number[] => simd(0xe9);
+/** Relaxed SIMD's fused a * b + c (a flag on Node 20's V8: `--experimental-wasm-relaxed-simd`). */
+export const f32x4RelaxedMadd = (): number[] => simd(0x105);
 
 
 /** A module: function types, an imported memory, functions, exports. */

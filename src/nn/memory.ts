@@ -22,6 +22,8 @@ export class Arena {
   private buffer: ArrayBufferLike;
   private top = ALIGN;
   private peak = 0;
+  /** Nothing below it can be released: buffers that live as long as the arena (kernel scratch). */
+  private floor = ALIGN;
 
   /** `bytes` sizes the first reservation; more is grown on demand. `wasm: false` uses plain memory (the JS kernels). */
   constructor(bytes = 1 << 20, wasm = true) {
@@ -56,6 +58,13 @@ export class Arena {
     return out;
   }
 
+  /** A zeroed Float32Array of `n` values that lives as long as the arena: no `release` can free it (one taken after a `mark` makes releasing to that mark an error). */
+  pinnedF32(n: number): Float32Array {
+    const out = this.f32(n);
+    this.floor = this.top;
+    return out;
+  }
+
   /** The current top, to `release` back to when a step's temporaries are no longer needed. */
   mark(): number {
     return this.top;
@@ -63,6 +72,7 @@ export class Arena {
 
   release(mark: number): void {
     if (mark > this.top || mark < ALIGN) throw new KilnError('INVALID_ARGUMENT', `arena release to ${mark} past the top ${this.top}`);
+    if (mark < this.floor) throw new KilnError('INVALID_ARGUMENT', `arena release to ${mark} would free pinned memory (up to ${this.floor}); take kernels before marking`);
     this.top = mark;
   }
 

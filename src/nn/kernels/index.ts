@@ -5,6 +5,7 @@
  */
 import type { Arena } from '../memory.js';
 import { gemmJs } from './gemm-js.js';
+import { wasmGemm } from './gemm-wasm.js';
 
 export type Gemm = (
   transA: boolean, transB: boolean, m: number, n: number, k: number,
@@ -19,8 +20,20 @@ export interface Kernels {
 
 export const jsKernels: Kernels = { name: 'js', gemm: gemmJs };
 
-/** The kernels for arrays of this arena (WebAssembly SIMD over its memory when available). */
+const byArena = new WeakMap<Arena, Kernels>();
+
+/**
+ * The kernels for arrays of this arena: WebAssembly SIMD over its memory when the arena has one and the
+ * module compiles here, else the JS reference. One set per arena (later calls return it); the first
+ * call pins the kernels' scratch in the arena, so take the kernels when building the network, before
+ * any `mark()`.
+ */
 export function kernelsFor(arena: Arena): Kernels {
-  void arena;
-  return jsKernels;
+  let k = byArena.get(arena);
+  if (!k) {
+    const gemm = wasmGemm(arena);
+    k = gemm ? { name: 'wasm-simd', gemm } : jsKernels;
+    byArena.set(arena, k);
+  }
+  return k;
 }

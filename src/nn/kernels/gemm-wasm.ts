@@ -1,0 +1,74 @@
+/**
+ * The WebAssembly SIMD GEMM (gemm-wasm-code.ts) bound to an arena: the module is compiled once per
+ * shape, instantiated over the arena's shared memory, and given a pinned scratch area from the arena
+ * for its packed panels. The returned function has gemmJs's signature; it passes each array's
+ * byteOffset as its address.
+ *
+ * Arrays that are not views of this arena's memory (a plain Float32Array, or a view of a memory buffer
+ * this kernel has not seen) go to gemmJs instead, which is correct for any arrays: a wrong address
+ * would silently read other tensors. k = 0 (C = beta C) and empty products are handled here.
+ */
+import { WA, type WasmModule } from '../../core/wasm-asm.js';
+import type { Arena } from '../memory.js';
+import { gemmJs } from './gemm-js.js';
+import { DEFAULT_SHAPE, gemmModuleBytes, scratchFloats, type GemmShape } from './gemm-wasm-code.js';
+import type { Gemm } from './index.js';
+
+/** The import's maximum: 4 GiB, which admits any smaller shared memory (the arena's is 2 GiB). */
+const IMPORT_MAX_PAGES = 65536;
+
+type RawGemm = (
+  ta: number, tb: number, m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number,
+  beta: number, c: number, ldc: number, scratch: number,
+) => void;
+
+const compiled = new Map<string, WasmModule | null>();
+
+/** The compiled module for this shape, or null where WebAssembly SIMD (or relaxed SIMD, for fma) is unavailable. */
+export function gemmModule(shape: GemmShape = DEFAULT_SHAPE): WasmModule | null {
+  const key = JSON.stringify(shape);
+  let mod = compiled.get(key);
+  if (mod === undefined) {
+    mod = null;
+    try {
+      const bytes = gemmModuleBytes(shape, IMPORT_MAX_PAGES);
+      if (WA && WA.validate(bytes)) mod = new WA.Module(bytes);
+    } catch {
+      mod = null;
+    }
+    compiled.set(key, mod);
+  }
+  return mod;
+}
+
+/** The WebAssembly GEMM over this arena's memory, or null where the arena has no WebAssembly memory or the module does not compile. */
+export function wasmGemm(arena: Arena, shape: GemmShape = DEFAULT_SHAPE): Gemm | null {
+  const memory = arena.memory;
+  const mod = gemmModule(shape);
+  if (!WA || !memory || !mod) return null;
+  const run = new WA.Instance(mod, { env: { memory } }).exports.gemm as RawGemm;
+  const scratch = arena.pinnedF32(scratchFloats(shape)).byteOffset;
+  // Buffers of this memory seen so far: a grow gives a new (longer) buffer; views made before it keep the old one.
+  const known = new WeakSet<ArrayBufferLike>();
+  let current = memory.buffer;
+  known.add(current);
+  const ours = (x: Float32Array): boolean => {
+    const buf = x.buffer;
+    if (buf === current || known.has(buf)) return true;
+    current = memory.buffer;
+    known.add(current);
+    return buf === current;
+  };
+  return (transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc) => {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+      if (beta === 0) for (let i = 0; i < m; i++) c.fill(0, i * ldc, i * ldc + n);
+      return;
+    }
+    if (!ours(a) || !ours(b) || !ours(c)) {
+      gemmJs(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc);
+      return;
+    }
+    run(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a.byteOffset, lda, b.byteOffset, ldb, beta, c.byteOffset, ldc, scratch);
+  };
+}
