@@ -29,3 +29,6 @@ export { MultiheadAttention } from './layers/attention.js';
 export { TransformerEncoder, TransformerEncoderLayer, type EncoderLayerOptions } from './layers/transformer.js';
 export { activate, activateBackward, type Activation } from './layers/activation.js';
 export { LearnedPositions, TimeGapEncoding, TIME_FREQUENCIES, timeFeatures } from './layers/positions.js';
+export { SeqNet, headWidth, type HeadSpec, type SeqEncoderSpec, type SeqNetSpec } from './seqnet.js';
+export { fit, type EpochInfo, type FitOptimizer, type FitOptions, type FitResult } from './fit.js';
+export { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';

@@ -7,6 +7,7 @@ import { Dense } from './layers/dense.js';
 import type { Arena } from './memory.js';
 import { Params, type Ctx } from './module.js';
 import type { Batch } from './parallel/data.js';
+import { SeqNet, type SeqNetSpec } from './seqnet.js';
 
 /** A net the trainer can step: the sum of its per-row losses times `scale`, with gradients added. */
 export interface Trainable {
@@ -25,11 +26,12 @@ export interface MlpSpec {
   seed: number;
 }
 
-export type NetSpec = MlpSpec;
+export type NetSpec = MlpSpec | SeqNetSpec;
 
 export function buildNet(spec: NetSpec, arena: Arena): Trainable {
   switch (spec.kind) {
     case 'mlp': return new Mlp(spec, arena);
+    case 'seq': return new SeqNet(spec, arena);
   }
 }
 
