@@ -6,4 +6,4 @@ export {
 } from './schema.js';
 export { validateConfig } from './validate.js';
 export { CONFIG_FILE_NAMES, configFileIn, findProjectRoot, loadConfigFile, resolveProjectRoot } from './load.js';
-export { ModelSpecSchema, PROHIBITED_BASIS_TAG, isOutOfTime, type ModelSpec, type ModelSpecInput, type SplitSpec } from './model-spec.js';
+export { ModelSpecSchema, PROHIBITED_BASIS_TAG, SequenceSpecSchema, isOutOfTime, type ModelSpec, type ModelSpecInput, type SequenceSpec, type SplitSpec } from './model-spec.js';

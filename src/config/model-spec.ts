@@ -31,6 +31,54 @@ export type SplitSpec = z.output<typeof OutOfTimeSplitSchema> | z.output<typeof 
 /** The spine table's own columns as model inputs: 'all', a list, or all but some. */
 export const ColumnsSchema = z.union([z.literal('all'), z.array(z.string().min(1)).min(1), z.strictObject({ exclude: z.array(z.string().min(1)) })]);
 
+const Name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'a name of letters, digits and _');
+
+/**
+ * A sequence model (algorithm: 'sequence'): an encoder over the events of a `lastK` feature, trained on
+ * the label and optional extra tasks at once; its pooled output is the entity's embedding. docs/nn.md.
+ */
+export const SequenceSpecSchema = z.strictObject({
+  /** The lastK feature whose events the encoder reads (declared in the config; need not be in `features`). */
+  input: z.string().min(1),
+  encoder: z.enum(['gru', 'transformer']).default('gru'),
+  /** GRU hidden units, or the transformer's width d. */
+  size: z.number().int().min(2).max(1024).default(64),
+  /** Transformer only: encoder layers, attention heads (must divide size), feed-forward width (default 4 x size). */
+  layers: z.number().int().min(1).max(12).default(2),
+  heads: z.number().int().min(1).max(32).default(4),
+  ff: z.number().int().min(2).max(8192).optional(),
+  dropout: z.number().min(0).lt(1).default(0.1),
+  /** Transformer only: positions from event time gaps ('time'), learned per step, or none. */
+  positions: z.enum(['time', 'learned', 'none']).default('time'),
+  /** How step outputs become one vector: default 'last' for a GRU, 'mean' for a transformer. */
+  pooling: z.enum(['last', 'mean', 'attention']).optional(),
+  /** Weight of the model's label in the loss. */
+  labelWeight: z.number().positive().default(1),
+  /** More tasks trained at once: another 0/1 label column of the spine, or the category of the next event. */
+  tasks: z.array(z.union([
+    z.strictObject({ name: Name, column: z.string().min(1), positive: z.array(z.union([z.string().min(1), z.number()])).min(1).optional(), weight: z.number().positive().default(0.5) }),
+    z.strictObject({ name: Name, nextEvent: z.string().min(1), horizonDays: z.number().positive().default(30), weight: z.number().positive().default(0.25) }),
+  ])).default([]),
+  /** Train the encoder with the model's scalar features as tabular inputs (the joint model). */
+  joint: z.boolean().default(false),
+  /** Units of the Dense + ReLU layer after the embedding (and tabular inputs); 0 for none. */
+  trunk: z.number().int().min(0).max(4096).default(0),
+  epochs: z.number().int().min(1).max(1000).default(30),
+  batchSize: z.number().int().min(1).max(65536).default(256),
+  lr: z.number().positive().max(1).default(1e-3),
+  weightDecay: z.number().min(0).max(1).default(0.01),
+  /** Learning-rate warm-up steps, then cosine decay. */
+  warmup: z.number().int().min(0).default(100),
+  clipNorm: z.number().min(0).default(1),
+  /** Epochs without a better validation AUC before stopping. */
+  patience: z.number().int().min(0).default(4),
+  threads: z.number().int().min(1).max(256).default(2),
+  seed: z.number().int().default(7),
+  /** Also train GBDTs on the aggregates alone and with the embeddings, and report all side by side. */
+  compare: z.boolean().default(true),
+});
+export type SequenceSpec = z.output<typeof SequenceSpecSchema>;
+
 export const ModelSpecSchema = z.strictObject({
   description: z.string().optional(),
   /** What the model is for and not for: goes into the model card. */
@@ -58,7 +106,9 @@ export const ModelSpecSchema = z.strictObject({
    * or declared ({ column }). Rows whose label is still unknown (NULL) are left out.
    */
   split: z.union([OutOfTimeSplitSchema, RandomSplitSchema, ColumnSplitSchema]),
-  algorithm: z.literal('gbdt').default('gbdt'),
+  algorithm: z.enum(['gbdt', 'sequence']).default('gbdt'),
+  /** The encoder, tasks and training of a sequence model (algorithm: 'sequence'). */
+  sequence: SequenceSpecSchema.optional(),
   /** GBDT parameters (XGBoost names); each checked against the GBDT's parameter table when the config loads (validate.ts). */
   params: z.record(z.string(), z.unknown()).default({}),
   /** Monotone constraints by feature name: +1 (risk rises with the feature), -1, or 0. */
@@ -84,6 +134,11 @@ export const ModelSpecSchema = z.strictObject({
   /** Fewest positives (bad outcomes) each split needs before training starts. */
   minPositives: z.number().int().min(1).default(20),
 }).superRefine((m, ctx) => {
+  if (m.algorithm === 'sequence' && !m.sequence) ctx.addIssue({ code: 'custom', path: ['sequence'], message: "algorithm 'sequence' needs a sequence block: { input: '<a lastK feature>', encoder: 'gru' | 'transformer', ... }" });
+  if (m.algorithm !== 'sequence' && m.sequence) ctx.addIssue({ code: 'custom', path: ['algorithm'], message: "a sequence block needs algorithm: 'sequence'" });
+  if (m.sequence && m.sequence.encoder === 'transformer' && m.sequence.size % m.sequence.heads !== 0) ctx.addIssue({ code: 'custom', path: ['sequence', 'heads'], message: `heads (${m.sequence.heads}) must divide size (${m.sequence.size})` });
+  if (m.sequence && m.spine.timestamp === undefined) ctx.addIssue({ code: 'custom', path: ['sequence'], message: 'a sequence model reads events point in time: it needs spine.timestamp' });
+  if (m.algorithm === 'sequence' && m.features === undefined && m.columns === undefined) return;
   if (m.features === undefined && m.columns === undefined) {
     ctx.addIssue({ code: 'custom', path: ['features'], message: "a model needs inputs: give 'features' (a feature set or names) or 'columns' (the spine table's own columns), or both" });
   }
