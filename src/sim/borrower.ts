@@ -5,6 +5,7 @@ import {
   EMPLOYMENT_W_BY_AGE, EMPLOYMENT_Z, GAMBLING, GROUP_B_INCOME, HOUR_US, NORMAL_CATS, PURPOSE_W, PURPOSE_W_STRESSED,
   REGION_GROUP_B, REGION_INCOME, REGION_W, REGION_Z, TERM_W, sigmoid, type Calendar,
 } from './model.js';
+import { Episode } from './episodes.js';
 import { pickMerchant, type MerchantIndex } from './merchants.js';
 import { LoanBook } from './loans.js';
 import { TERMS } from './schema.js';
@@ -16,6 +17,8 @@ const DISTRESS_H0 = -5.4;
 /** Intercept of the lender's approval score (approve when the score is positive). */
 const APPROVAL_A0 = 0.7;
 const SECOND_US = 1_000_000;
+/** NULL in an enum column (the store's ENUM_NULL_U8; not imported: the generator worker must not load DuckDB). */
+const ENUM_NULL = 0xff;
 
 const OK = 0;
 const DISTRESS = 1;
@@ -34,6 +37,7 @@ export class BorrowerGenerator {
   private readonly baseCumBefore: Float64Array;
   private readonly baseCumAfter: Float64Array;
   private readonly book: LoanBook;
+  private readonly episode: Episode;
 
   constructor(
     private readonly opts: SimOptions,
@@ -46,6 +50,7 @@ export class BorrowerGenerator {
     this.baseCumBefore = cum9(CAT_W_BEFORE);
     this.baseCumAfter = cum9(CAT_W_AFTER);
     this.book = new LoanBook(cal, sinks, counters, this.stress);
+    this.episode = new Episode(opts, cal, merchants);
   }
 
   generate(borrowerId: number): void {
@@ -86,6 +91,8 @@ export class BorrowerGenerator {
     bc.employment_type[bi] = emp;
     bc.employment_tenure_months[bi] = tenure;
     bc.protected_group[bi] = groupB ? 1 : 0;
+    const ep = this.episode;
+    ep.draw(borrowerId, createdUs, income / 12);
 
     // --- month by month ---
     const book = this.book;
@@ -112,7 +119,12 @@ export class BorrowerGenerator {
       // Financial distress: a hazard driven by low creditworthiness, debt burden, bad months and the shock.
       // Distress ramps up for 2-5 months, then either cures or turns into delinquency (absorbing).
       let ramp = 0;
-      if (state === OK || state === CURED) {
+      if ((state === OK || state === CURED) && m === ep.distressMonth) {
+        // An order episode in the risky order sealed this distress (src/sim/episodes.ts).
+        state = DISTRESS; onset = m; rampLen = ep.rampLen;
+        ep.distressAt = floorSec(mStart + ep.distressU * mLen);
+        if (firstDistressUs !== firstDistressUs) firstDistressUs = ep.distressAt;
+      } else if (state === OK || state === CURED) {
         const logit = DISTRESS_H0 + 1.4 * x + 2.0 * burden + 1.0 * Math.max(0, noise)
           + (shocked ? (shockHit ? 1.5 : 0.5) : 0);
         if (r.uniform() < sigmoid(logit)) {
@@ -123,9 +135,10 @@ export class BorrowerGenerator {
         }
       }
       if (state === DISTRESS) {
+        if (m === ep.distressMonth && onset !== m) ep.distressAt = mStart;
         ramp = (m - onset + 1) / (rampLen + 1);
         if (m - onset >= rampLen) {
-          if (r.uniform() < 0.35 * sigmoid(z + 0.5)) { state = CURED; curedAt = m; ramp = 0.6; }
+          if (m < ep.distressMonth && r.uniform() < 0.35 * sigmoid(z + 0.5)) { state = CURED; curedAt = m; ramp = 0.6; }
           else { state = DELINQUENT; delinquentUs = floorSec(mStart + r.uniform() * mLen); ramp = 1; }
         }
       } else if (state === DELINQUENT) {
@@ -142,7 +155,7 @@ export class BorrowerGenerator {
       if (n > 0) {
         // After the shock cash advances are common among the merely squeezed (see STRESS_SIGNS_AFTER).
         const catBoost = shocked ? 1.0 + (shockHit ? 0.7 : 0) : 0;
-        this.writeTxns(r, borrowerId, n, m, fromUs, shocked, {
+        this.writeTxns(r, borrowerId, n, m, fromUs, shocked, ep, {
           gamb: 0.02 * gambAff * Math.exp(1.0 * x + signs.gambling * stress),
           cash: 0.02 * Math.exp(1.0 * x + signs.cash * stress + catBoost),
           amountShift: 0.5 * Math.log(monthlyIncome / 4333) - 0.25 * z + signs.amount * stress,
@@ -150,11 +163,16 @@ export class BorrowerGenerator {
           pNight: sigmoid(-3.2 + 0.7 * x + 2.0 * stress),
         });
       }
+      if (ep.nextTs() < mStart + mLen) this.counters.txns = this.writeEpisodeTxns(borrowerId, mStart + mLen, this.counters.txns);
 
       // Loan applications: more likely in distress, less likely with a loan running; borrowers already
       // delinquent (in collections) rarely apply.
       const pApply = state === DELINQUENT ? 0.012 : 0.04 * (book.activeCount(m) > 0 ? 0.25 : 1) * Math.exp(2.0 * ramp);
-      if (book.size < LoanBook.MAX && r.uniform() < pApply) {
+      const applies = book.size < LoanBook.MAX && r.uniform() < pApply;
+      if (m === ep.appMonth) {
+        // The episode's application replaces any other that month.
+        if (book.size < LoanBook.MAX) ep.applicationId = this.application(r, borrowerId, m, fromUs, incomeNow, z, ramp, burden, state === DELINQUENT, ep.appliedUs);
+      } else if (applies) {
         this.application(r, borrowerId, m, fromUs, incomeNow, z, ramp, burden, state === DELINQUENT);
       }
     }
@@ -173,10 +191,17 @@ export class BorrowerGenerator {
     lc.shock_income_factor[li] = shockHit ? shockFactor : 1;
     lc.first_distress_at[li] = firstDistressUs;
     lc.delinquent_at[li] = delinquentUs;
+    lc.episode_order[li] = ep.active ? ep.order : ENUM_NULL;
+    lc.episode_start_at[li] = ep.startUs;
+    lc.episode_switch_at[li] = ep.switchUs;
+    lc.episode_end_at[li] = ep.endUs;
+    lc.episode_applied_at[li] = ep.appliedUs;
+    lc.episode_application_id[li] = ep.applicationId;
+    lc.episode_distress_at[li] = ep.distressAt;
   }
 
   private writeTxns(
-    r: Rng, borrowerId: number, n: number, m: number, fromUs: number, shocked: boolean,
+    r: Rng, borrowerId: number, n: number, m: number, fromUs: number, shocked: boolean, ep: Episode,
     p: { gamb: number; cash: number; amountShift: number; sigmaMult: number; pNight: number },
   ): void {
     const { cal, merchants } = this;
@@ -202,6 +227,7 @@ export class BorrowerGenerator {
     const c = w.columns;
     let id = this.counters.txns;
     for (let k = 0; k < n; k++) {
+      if (ep.nextTs() < ts[k]!) id = this.writeEpisodeTxns(borrowerId, ts[k]!, id);
       const u = r.uniform() * totalW;
       let cat: number;
       if (u >= base) cat = u < base + p.gamb ? GAMBLING : CASH_ADVANCE;
@@ -219,13 +245,32 @@ export class BorrowerGenerator {
     this.counters.txns = id;
   }
 
+  /** Writes the episode's transactions before `untilUs` (interleaved in time order); returns the last txn id. */
+  private writeEpisodeTxns(borrowerId: number, untilUs: number, id: number): number {
+    const ep = this.episode;
+    const w = this.sinks.transactions;
+    const c = w.columns;
+    while (ep.next < ep.n && ep.ts[ep.next]! < untilUs) {
+      const e = ep.next++;
+      const i = w.next();
+      c.txn_id[i] = ++id;
+      c.borrower_id[i] = borrowerId;
+      c.ts[i] = ep.ts[e]!;
+      c.merchant_id[i] = ep.merchant[e]!;
+      c.category[i] = ep.cat[e]!;
+      c.amount[i] = ep.amount[e]!;
+      c.channel[i] = ep.channel[e]!;
+    }
+    return id;
+  }
+
   private application(
     r: Rng, borrowerId: number, m: number, fromUs: number, incomeNow: number, z: number, ramp: number,
-    burden: number, delinquent: boolean,
-  ): void {
+    burden: number, delinquent: boolean, at?: number,
+  ): number {
     const { cal } = this;
     const endOfMonth = cal.monthStartUs[m + 1 + CAL_OFFSET]!;
-    const appliedUs = floorSec(fromUs + r.uniform() * (endOfMonth - fromUs));
+    const appliedUs = at ?? floorSec(fromUs + r.uniform() * (endOfMonth - fromUs));
     const requested = Math.min(50_000, Math.max(1000, round100(Math.exp(Math.log(incomeNow * 0.16) + 0.6 * r.normal()))));
     const term = TERMS[r.categorical(TERM_W)]!;
     const purpose = r.categorical(ramp > 0.4 ? PURPOSE_W_STRESSED : PURPOSE_W);
@@ -237,7 +282,7 @@ export class BorrowerGenerator {
       - 2.0 * (requested / incomeNow) - 0.6 * burden;
     const approved = score > 0;
     const decisionUs = floorSec(appliedUs + r.exponential(1 / DECISION_HOURS[channel]!) * HOUR_US);
-    if (decisionUs >= cal.endUs) return; // decided after the horizon: not observed
+    if (decisionUs >= cal.endUs) return NaN; // decided after the horizon: not observed
     const takeUp = approved && r.uniform() < (score < 0.3 ? 0.75 : 0.88);
     const fundedUs = floorSec(decisionUs + r.exponential(1 / 30) * HOUR_US);
     const funded = takeUp && fundedUs < cal.endUs;
@@ -258,13 +303,14 @@ export class BorrowerGenerator {
     c.approved[i] = approved ? 1 : 0;
     c.decision_at[i] = decisionUs;
     c.funded[i] = funded ? 1 : 0;
-    if (!funded) return;
+    if (!funded) return applicationId;
 
     const amount = score < 0.4 ? Math.max(1000, round100(requested * (0.5 + 0.5 * r.uniform()))) : requested;
     const rate = Math.round((0.055 + 0.22 * sigmoid(0.5 - 1.8 * score)) * 10_000) / 10_000;
     let fundedMonth = m;
     while (fundedUs >= cal.monthStartUs[fundedMonth + 1 + CAL_OFFSET]!) fundedMonth++;
     this.book.fund(applicationId, borrowerId, fundedUs, fundedMonth, amount, term, rate);
+    return applicationId;
   }
 }
 

@@ -73,6 +73,35 @@ export const CAT_TIER_W = [
   [0.95, 0.05, 0], [0.95, 0.05, 0], [0.6, 0.35, 0.05], [0, 0.2, 0.8], [0, 0.1, 0.9],
 ].map((w) => cumulative(w));
 
+// --- order episodes (docs/simulator.md, "Order episodes"; src/sim/episodes.ts) ----------------------
+/**
+ * An order episode is two 7-day phases, a spending surge and a run of cash advances, ending 8 days
+ * before a loan application. Surge then cash advances (the risky order) seals delinquency with
+ * probability `doom`: distress starts 2 months after the application month and ends in delinquency.
+ * Cash advances then surge (the benign order) changes nothing. Both orders draw the same events.
+ */
+export const EPISODE = {
+  /** Length of each phase and the gap from the end of the second phase to the application, in days. */
+  phaseDays: 7,
+  gapDays: 8,
+  /** Days of history required before the episode starts (after signup and the start of the horizon). */
+  leadDays: 6,
+  /** Surge purchases: 3 + Poisson(2), in discretionary categories, amounts x exp(0.6) (about 1.8x). */
+  surgeMin: 3,
+  surgeExtra: 2,
+  surgeCats: [4, 5, 3, 2, 8] as readonly number[],
+  surgeCatW: cumulative([0.35, 0.3, 0.15, 0.1, 0.1]),
+  surgeAmountShift: 0.6,
+  /** Cash advances: 2 + Poisson(1). */
+  cashMin: 2,
+  cashExtra: 1,
+  /** Probability that the risky order seals delinquency, the months from the application to distress, and the ramp (2-5 months). */
+  doom: 0.6,
+  distressAfterMonths: 2,
+  rampMin: 2,
+  rampSpan: 4,
+} as const;
+
 // --- applications and loans -------------------------------------------------------------------------
 export const PURPOSE_W = cumulative([0.3, 0.14, 0.16, 0.06, 0.06, 0.06, 0.12, 0.1]);
 export const PURPOSE_W_STRESSED = cumulative([0.52, 0.06, 0.08, 0.12, 0.03, 0.04, 0.05, 0.1]);

@@ -21,6 +21,8 @@ export const APP_PURPOSES = [
 ] as const;
 export const APP_CHANNELS = ['web', 'mobile', 'branch', 'broker'] as const;
 export const TERMS = [12, 24, 36, 48, 60] as const;
+/** Order episodes (src/sim/episodes.ts): the risky order first. */
+export const EPISODE_ORDERS = ['surge_then_cash', 'cash_then_surge'] as const;
 
 export const BORROWERS_SCHEMA = {
   borrower_id: 'int64',
@@ -42,6 +44,14 @@ export const LATENTS_SCHEMA = {
   shock_income_factor: 'float64',
   first_distress_at: 'timestamp',
   delinquent_at: 'timestamp',
+  /** Order episode ground truth (NULL without an episode; see docs/simulator.md, "Order episodes"). */
+  episode_order: enumOf(EPISODE_ORDERS),
+  episode_start_at: 'timestamp',
+  episode_switch_at: 'timestamp',
+  episode_end_at: 'timestamp',
+  episode_applied_at: 'timestamp',
+  episode_application_id: 'int64',
+  episode_distress_at: 'timestamp',
 } as const;
 
 export const MERCHANTS_SCHEMA = {
@@ -139,7 +149,7 @@ export const SIM_TABLES: readonly SimTableInfo[] = [
   { name: 'borrowers', keyColumn: 'borrower_id', timestampColumn: 'created_at', event: false,
     description: 'One row per borrower: signup time and static attributes (income as stated at signup).' },
   { name: 'borrower_latents', keyColumn: 'borrower_id', event: false,
-    description: 'Ground truth of the generator (latent creditworthiness, shock exposure, distress and delinquency times). For tests and docs only; never use as features.' },
+    description: 'Ground truth of the generator (latent creditworthiness, shock exposure, distress and delinquency times, order episodes). For tests and docs only; never use as features.' },
   { name: 'merchants', keyColumn: 'merchant_id', event: false,
     description: 'Merchants with their category and risk tier (1 low .. 3 high).' },
   { name: 'transactions', keyColumn: 'txn_id', timestampColumn: 'ts', event: true,

@@ -88,7 +88,7 @@ describe('simulator options', () => {
   }
 
   it('has documented defaults: 24 months from 2024-01-01, shock at month 12, seed 42', () => {
-    expect(parseSimOptions({})).toEqual({ borrowers: 10_000, months: 24, seed: 42, shockMonth: 12, start: '2024-01-01', txnsPerMonth: 4 });
+    expect(parseSimOptions({})).toEqual({ borrowers: 10_000, months: 24, seed: 42, shockMonth: 12, start: '2024-01-01', txnsPerMonth: 4, orderEpisodes: 0 });
     expect(parseSimOptions({ months: 6 }).shockMonth).toBeNull();
     expect(parseSimOptions({ months: 36 }).shockMonth).toBe(18);
     expect(parseSimOptions({ shockMonth: null }).shockMonth).toBeNull();

@@ -24,9 +24,10 @@ export function registerSim(program: Command): void {
     .option('--shock-month <k>', "0-based month of the regime shift, or 'none' (default: the middle month when months >= 12)")
     .option('--start <date>', 'first day of the horizon, YYYY-MM-01', '2024-01-01')
     .option('--txns-per-month <x>', 'mean card/bank transactions per borrower-month', (v: string) => Number(v), 4)
+    .option('--order-episodes <p>', 'share of borrowers with an order episode (surge then cash advances, or the reverse; see docs/simulator.md)', (v: string) => Number(v), 0)
     .option('--quiet', 'no progress output', false)
-    .action(async (opts: { borrowers: number; months: number; seed: number; shockMonth?: string; start: string; txnsPerMonth: number; quiet: boolean }, cmd: Command) => {
-      const input: SimOptionsInput = { borrowers: opts.borrowers, months: opts.months, seed: opts.seed, start: opts.start, txnsPerMonth: opts.txnsPerMonth };
+    .action(async (opts: { borrowers: number; months: number; seed: number; shockMonth?: string; start: string; txnsPerMonth: number; orderEpisodes: number; quiet: boolean }, cmd: Command) => {
+      const input: SimOptionsInput = { borrowers: opts.borrowers, months: opts.months, seed: opts.seed, start: opts.start, txnsPerMonth: opts.txnsPerMonth, orderEpisodes: opts.orderEpisodes };
       if (opts.shockMonth !== undefined) input.shockMonth = opts.shockMonth === 'none' ? null : int('shock-month')(opts.shockMonth);
       const [{ simulate }, { Project }] = await Promise.all([import('../../sim/index.js'), import('../../store/index.js')]);
       const project = await Project.open(projectOption(cmd));
