@@ -188,7 +188,6 @@ const f32 = (r: ProtoReader): number => r.float();
 const f64 = (r: ProtoReader): number => r.double();
 const i64 = (r: ProtoReader): number => r.int64();
 const i64Big = (r: ProtoReader): bigint => r.int64Big();
-const u64Big = (r: ProtoReader): bigint => r.fixed64Big();
 
 function readTensor(r: ProtoReader): TensorProto {
   const t: TensorProto = { name: '', dims: [], dataType: 0 };

@@ -121,13 +121,6 @@ export class ProtoReader {
     return v;
   }
 
-  fixed64Big(): bigint {
-    this.need(8);
-    const v = this.view.getBigUint64(this.pos, true);
-    this.pos += 8;
-    return v;
-  }
-
   /** A length-delimited payload, as a view into the buffer (no copy). */
   bytes(): Uint8Array {
     const n = this.varint();
