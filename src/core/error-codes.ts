@@ -65,7 +65,7 @@ export const ERROR_CODES = {
   // GBDT engine and model files
   GBDT_PARAM_INVALID: { http: 400, exit: 64, summary: 'a GBDT parameter is unknown, out of range or inconsistent' },
   GBDT_DATA_INVALID: { http: 422, exit: 65, summary: 'features or labels given to train, predict or explain are unusable' },
-  MODEL_FORMAT_INVALID: { http: 422, exit: 65, summary: 'a model file is not a readable kiln, XGBoost or LightGBM model' },
+  MODEL_FORMAT_INVALID: { http: 422, exit: 65, summary: 'a model file is not a readable kiln, XGBoost, LightGBM or ONNX model' },
   MODEL_FORMAT_TOO_NEW: { http: 422, exit: 65, summary: 'a model file was written by a newer kiln; upgrade kiln' },
   BUNDLE_INVALID: { http: 422, exit: 65, summary: 'a model bundle is damaged or incomplete' },
   BUNDLE_TOO_NEW: { http: 422, exit: 65, summary: 'a model bundle was written by a newer kiln; upgrade kiln' },
@@ -92,7 +92,7 @@ export const ERROR_CODES = {
   // Simulator
   SIM_OPTION_INVALID: { http: 400, exit: 64, summary: 'a simulator option is unknown or out of range' },
   // Process
-  RESOURCE_UNAVAILABLE: { http: 503, exit: 71, summary: 'the system refused a resource kiln needs (worker threads)' },
+  RESOURCE_UNAVAILABLE: { http: 503, exit: 71, summary: 'the system refused a resource kiln needs (worker threads, the ONNX runtime)' },
   INTERRUPTED: { http: 499, exit: 130, summary: 'interrupted (Ctrl-C or an abort signal); nothing was changed' },
   INTERNAL: { http: 500, exit: 70, summary: 'a bug in kiln; please report it' },
 } as const satisfies Record<KilnErrorCode, { http: number; exit: number; summary: string }>;

@@ -32,3 +32,9 @@ export { LearnedPositions, TimeGapEncoding, TIME_FREQUENCIES, timeFeatures } fro
 export { SeqNet, headWidth, type HeadSpec, type SeqEncoderSpec, type SeqNetSpec } from './seqnet.js';
 export { fit, type EpochInfo, type FitOptimizer, type FitOptions, type FitResult } from './fit.js';
 export { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+export { ProtoReader, ProtoWriter } from './onnx/proto.js';
+export { AttrType, DataType, decodeModel, encodeModel, type AttributeProto, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './onnx/model.js';
+export { tensorData, tensorProto } from './onnx/tensor.js';
+export { GraphBuilder, IR_VERSION, OPSET, type Attr, type ElemType } from './onnx/builder.js';
+export { dense as onnxDense, exportSequenceModel, gru as onnxGru, keyPaddingMask as onnxKeyPaddingMask, lastPool as onnxLastPool, meanPool as onnxMeanPool, transformerEncoderLayer as onnxTransformerEncoderLayer, validSteps as onnxValidSteps, type EncoderSpec, type SequenceModelSpec, type StateDict } from './onnx/export.js';
+export { checkFeeds, OnnxSession, onnxSignature, type Feed, type OnnxOutput, type OnnxSessionOptions, type OnnxSignature, type OnnxTensorSpec } from './onnx/runtime.js';
