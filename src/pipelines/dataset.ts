@@ -28,6 +28,12 @@ export interface Split {
   timeMs: Float64Array | null;
   /** Slice columns and the fairness attribute, as text, by name. */
   extra: Record<string, (string | null)[]>;
+  /** Sequence columns (DatasetOptions.sequences), each row's value as its SQL gives it. */
+  sequences: Record<string, unknown[]>;
+  /** Raw columns (DatasetOptions.raw), each row's value as its SQL gives it. */
+  raw: Record<string, unknown[]>;
+  /** Extra label columns (DatasetOptions.labels): 0/1, NaN where unknown. */
+  labels: Record<string, Float64Array>;
 }
 
 export interface ModelDataset {
@@ -75,6 +81,15 @@ export interface DatasetOptions {
   readonly asOf?: string;
   /** Feature definitions to build with instead of the config's (feature discovery adds its candidates). */
   readonly definitions?: readonly unknown[];
+  /**
+   * Sequence features to build and read for a neural encoder (never tree inputs): the feature, and the
+   * SQL that reads its column (nn's sequenceSql). A model may then have no scalar input at all.
+   */
+  readonly sequences?: readonly { feature: string; sql: string }[];
+  /** More values per row, read as their SQL gives them (e.g. the next event's category). */
+  readonly raw?: readonly { name: string; sql: string }[];
+  /** More labels per row (multi-task training): a name and a SQL expression over the training set giving 0/1 or NULL. */
+  readonly labels?: readonly { name: string; sql: string }[];
 }
 
 export async function loadModelDataset(project: Project, modelName: string, spec: ModelSpec, checked: CheckedSpec, opts: DatasetOptions = {}): Promise<ModelDataset> {
@@ -85,7 +100,7 @@ export async function loadModelDataset(project: Project, modelName: string, spec
   if (featureNames.length) {
     summary = await buildTrainingSet(project, {
       spine: { table: spec.spine.table, timestamp: spec.spine.timestamp!, ...(spec.spine.key ? { key: spec.spine.key } : {}) },
-      features: [...featureNames, ...extraFeatures],
+      features: [...new Set([...featureNames, ...extraFeatures, ...(opts.sequences ?? []).map((q) => q.feature)])],
       table,
       ...(opts.definitions ? { definitions: opts.definitions } : {}),
     });
@@ -107,7 +122,8 @@ export async function loadModelDataset(project: Project, modelName: string, spec
   const spineCols = new Set((await store.all<{ column_name: string }>(`DESCRIBE ${quoteIdent(spec.spine.table)}`)).map((c) => c.column_name));
   const asInput = new Set(checked.columns);
   const versionOf = new Map(summary.features.map((f) => [f.name, f.version]));
-  const extraSet = new Set(extraFeatures);
+  const seqSet = new Set((opts.sequences ?? []).map((q) => q.feature));
+  const extraSet = new Set([...extraFeatures, ...seqSet]);
   const inputs: InputColumn[] = [];
   const skipped: ModelDataset['skipped'] = [];
   for (const c of described) {
@@ -120,7 +136,7 @@ export async function loadModelDataset(project: Project, modelName: string, spec
     else if (CATEGORICAL.test(c.column_type)) inputs.push({ ...base, kind: 'categorical', categories: [] });
     else skipped.push({ column: c.column_name, reason: `type ${c.column_type} is not a tree input${own ? '' : ' (sequences feed neural encoders)'}` });
   }
-  if (inputs.length === 0) throw new KilnError('CONFIG_INVALID', `model '${modelName}': none of the selected ${featureNames.length ? 'features' : 'columns'} is a scalar a tree can use`);
+  if (inputs.length === 0 && seqSet.size === 0) throw new KilnError('CONFIG_INVALID', `model '${modelName}': none of the selected ${featureNames.length ? 'features' : 'columns'} is a scalar a tree can use`);
   for (const col of inputs.filter((i) => i.kind === 'categorical')) {
     const rows = await store.all<{ v: string }>(`SELECT DISTINCT ${quoteIdent(col.name)}::VARCHAR AS v FROM ${quoteIdent(table)} WHERE ${quoteIdent(col.name)} IS NOT NULL ORDER BY 1`);
     col.categories = rows.map((r) => r.v);
@@ -157,7 +173,15 @@ export async function loadModelDataset(project: Project, modelName: string, spec
   const unlabelled = Number((await store.all<{ n: number }>(`SELECT count(*)::BIGINT AS n FROM ${quoteIdent(table)} WHERE ${scope} AND ${label} IS NULL`))[0]!.n);
 
   // One pass over the labelled rows, then a partition in memory.
-  const cols = inputs.map((c) => (c.kind === 'categorical' ? `${quoteIdent(c.name)}::VARCHAR` : `${quoteIdent(c.name)}::DOUBLE`) + ` AS ${quoteIdent(c.name)}`);
+  const seqs = opts.sequences ?? [];
+  const moreLabels = opts.labels ?? [];
+  const rawCols = opts.raw ?? [];
+  const cols = [
+    ...inputs.map((c) => (c.kind === 'categorical' ? `${quoteIdent(c.name)}::VARCHAR` : `${quoteIdent(c.name)}::DOUBLE`) + ` AS ${quoteIdent(c.name)}`),
+    ...seqs.map((q, k) => `${q.sql} AS ${quoteIdent(`__seq_${k}`)}`),
+    ...moreLabels.map((l, k) => `CAST(${l.sql} AS DOUBLE) AS ${quoteIdent(`__label_${k}`)}`),
+    ...rawCols.map((l, k) => `${l.sql} AS ${quoteIdent(`__raw_${k}`)}`),
+  ];
   const order = ts ? `${ts}, rowid` : 'rowid';
   const sql = `SELECT CAST(${label} AS DOUBLE) AS __label, ${ts ? `epoch_ms(${ts})::DOUBLE` : 'NULL::DOUBLE'} AS __t, ${assign ?? 'NULL::INT'} AS __split,
       ${[...cols, ...extraCols.map((e) => `${quoteIdent(e)}::VARCHAR AS ${quoteIdent(`__x_${e}`)}`)].join(', ')}
@@ -178,7 +202,11 @@ export async function loadModelDataset(project: Project, modelName: string, spec
     const codes = new Map(c.categories!.map((v, k) => [v, k]));
     return Float64Array.from(raw, (v) => (v === null || v === undefined ? NaN : codes.get(String(v)) ?? NaN));
   });
-  const extraAll = extraCols.map((_, k) => column(3 + inputs.length + k).map((v) => (v === null || v === undefined ? null : String(v))));
+  const extraBase = 3 + inputs.length + seqs.length + moreLabels.length + rawCols.length;
+  const rawAll = rawCols.map((_, k) => column(3 + inputs.length + seqs.length + moreLabels.length + k));
+  const extraAll = extraCols.map((_, k) => column(extraBase + k).map((v) => (v === null || v === undefined ? null : String(v))));
+  const seqAll = seqs.map((_, k) => column(3 + inputs.length + k));
+  const labelsAll = moreLabels.map((_, k) => Float64Array.from(column(3 + inputs.length + seqs.length + k), (v) => (v === null || v === undefined ? NaN : Number(v))));
   const splits = {} as ModelDataset['splits'];
   SPLITS.forEach((name, s) => {
     const idx: number[] = [];
@@ -190,6 +218,9 @@ export async function loadModelDataset(project: Project, modelName: string, spec
     splits[name] = {
       name, rows: idx.length, positives, label: lab, timeMs: timeAll ? take(timeAll) : null, features: featuresAll.map(take),
       extra: Object.fromEntries(extraCols.map((e, k) => [e, idx.map((i) => extraAll[k]![i]!)])),
+      sequences: Object.fromEntries(seqs.map((q, k) => [q.feature, idx.map((i) => seqAll[k]![i])])),
+      labels: Object.fromEntries(moreLabels.map((l, k) => [l.name, take(labelsAll[k]!)])),
+      raw: Object.fromEntries(rawCols.map((l, k) => [l.name, idx.map((i) => rawAll[k]![i])])),
     };
   });
 

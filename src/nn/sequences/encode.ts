@@ -31,13 +31,15 @@ export interface SequenceBatch {
   readonly numeric: Float32Array;
   /** [batch]. */
   readonly lengths: Int32Array;
+  /** [batch, steps]: seconds since the previous event (0 where unknown), for time-aware positions. */
+  readonly gaps: Float32Array;
 }
 
 /** Zeroed tensors for `batch` rows, from the arena. */
 export function allocBatch(enc: SequenceEncoding, batch: number, arena: Arena): SequenceBatch {
   const T = enc.steps;
   const ids = enc.categorical.map(() => arena.i32(batch * T));
-  return { batch, steps: T, width: enc.width, ids, numeric: arena.f32(batch * T * enc.width), lengths: arena.i32(batch) };
+  return { batch, steps: T, width: enc.width, ids, numeric: arena.f32(batch * T * enc.width), lengths: arena.i32(batch), gaps: arena.f32(batch * T) };
 }
 
 /**
@@ -47,8 +49,9 @@ export function allocBatch(enc: SequenceEncoding, batch: number, arena: Arena): 
 export function encodeRow(enc: SequenceEncoding, out: SequenceBatch, b: number, events: readonly unknown[] | null | undefined, at: unknown): void {
   const T = out.steps;
   const F = out.width;
-  const { ids, numeric, lengths } = out;
+  const { ids, numeric, lengths, gaps } = out;
   for (let c = 0; c < ids.length; c++) ids[c]!.fill(0, b * T, (b + 1) * T);
+  gaps.fill(0, b * T, (b + 1) * T);
   numeric.fill(0, b * T * F, (b + 1) * T * F);
   if (events !== null && events !== undefined && !Array.isArray(events)) throw new KilnError('SIGNATURE_MISMATCH', `sequence feature '${enc.feature}': the value is not a list of events`);
   const n = events ? events.length : 0;
@@ -81,7 +84,10 @@ export function encodeRow(enc: SequenceEncoding, out: SequenceBatch, b: number, 
     const t = o + 2 * nNum;
     numeric[t] = (ageFeature(atUs, ts) - age.mean) / age.std;
     if (Number.isNaN(prev)) numeric[t + 2] = 1;
-    else numeric[t + 1] = (gapFeature(prev, ts) - gap.mean) / gap.std;
+    else {
+      numeric[t + 1] = (gapFeature(prev, ts) - gap.mean) / gap.std;
+      gaps[step] = Math.max(0, (ts - prev) / 1e6);
+    }
     prev = ts;
   }
 }
