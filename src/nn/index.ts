@@ -19,7 +19,7 @@ export { Adam, AdamW, clipGradNorm, type AdamConfig, type OptimizerState } from 
 export { checkSchedule, lrAt, type LrSchedule } from './schedule.js';
 export { EarlyStopping, type EarlyStoppingConfig, type EarlyStoppingState } from './early-stop.js';
 export {
-  sequenceSpec, sequenceSql, learnEncoding, allocBatch, encodeRow, encodeBatch, SequenceEncoding, SEQUENCE_ENCODING_FORMAT, SEQUENCE_ENCODING_VERSION,
+  sequenceSpec, sequenceSql, learnEncoding, type LastKDefinition, type LastKSource, allocBatch, encodeRow, encodeBatch, SequenceEncoding, SEQUENCE_ENCODING_FORMAT, SEQUENCE_ENCODING_VERSION,
   PAD_ID, OOV_ID, NULL_ID, FIRST_ID, type SequenceSpec, type SequenceField, type SequenceFieldKind, type SequenceFieldType, type SequenceSpecOptions,
   type SequenceEncodingJson, type FieldEncoding, type LearnOptions, type SequenceRowInput, type SequenceBatch,
 } from './sequences/index.js';
@@ -29,7 +29,7 @@ export { MultiheadAttention } from './layers/attention.js';
 export { TransformerEncoder, TransformerEncoderLayer, type EncoderLayerOptions } from './layers/transformer.js';
 export { activate, activateBackward, type Activation } from './layers/activation.js';
 export { LearnedPositions, TimeGapEncoding, TIME_FREQUENCIES, timeFeatures } from './layers/positions.js';
-export { SeqNet, headWidth, type HeadSpec, type SeqEncoderSpec, type SeqNetSpec } from './seqnet.js';
+export { SeqNet, embeddingDim, headWidth, type HeadSpec, type SeqEncoderSpec, type SeqNetSpec } from './seqnet.js';
 export { fit, type EpochInfo, type FitOptimizer, type FitOptions, type FitResult } from './fit.js';
 export { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 export { ProtoReader, ProtoWriter } from './onnx/proto.js';

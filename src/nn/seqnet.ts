@@ -50,6 +50,9 @@ export interface SeqNetSpec {
 
 export const headWidth = (h: HeadSpec): number => (h.type === 'binary' ? 1 : h.classes);
 
+/** Width of the entity embedding a spec's network outputs after its heads. */
+export const embeddingDim = (spec: SeqNetSpec): number => (spec.encoder.type === 'gru' ? spec.encoder.hidden : spec.encoder.dim);
+
 export class SeqNet {
   readonly params: Params;
   readonly outputs: number;

@@ -19,6 +19,7 @@ import { modelCard } from './model-card.js';
 import { SMOKE_ROWS, SMOKE_SEED, smokeSplit, withSmokeSample } from './smoke.js';
 import { buildProfile, referenceSample, REFERENCE_SAMPLE_FILE, REFERENCE_SAMPLE_ROWS } from './profile.js';
 import { renderReport } from './report.js';
+import { trainSequenceModel } from './sequence/train.js';
 
 export interface TrainResult {
   model: string;
@@ -76,6 +77,7 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
     const hint = didYouMean(name, names);
     throw new KilnError('MODEL_NOT_FOUND', `no model '${name}' in ${project.paths.configFile}${hint ? `; did you mean '${hint}'?` : ''} (models: ${names.length ? names.join(', ') : 'none; declare one under models: { ... }'})`);
   }
+  if (spec.algorithm === 'sequence') return trainSequenceModel(project, name, spec, opts);
   const registry = await loadProjectFeatures(project);
   const checked = await checkModelSpec(project, name, spec, registry);
   log(opts.quiet, `train ${name}: building the training set (${[checked.features.length ? `${checked.features.length} features` : '', checked.columns.length ? `${checked.columns.length} spine columns` : ''].filter(Boolean).join(' and ')}, spine ${spec.spine.table})`);

@@ -1,0 +1,64 @@
+/**
+ * Trains one sequence network on prepared tensors: the data-parallel trainer, AdamW, warm-up then cosine
+ * decay, clipping, early stopping on validation AUC, and a checkpoint after every epoch (a killed run
+ * resumes from it). Returns the trained replica's scores and embeddings for every split.
+ */
+import { auc } from '../../eval/index.js';
+import { AdamW, DataParallel, embeddingDim, fit, lrAt, type EpochInfo, type FitResult, type SeqNetSpec } from '../../nn/index.js';
+import type { SequenceSpec as SeqConfig } from '../../config/index.js';
+import { SPLIT_NAMES, type Prepared } from './prepare.js';
+
+export interface VariantResult {
+  net: SeqNetSpec;
+  fit: FitResult;
+  /** Parameter values in registration order (name, shape, values). */
+  params: { name: string; shape: number[]; value: Float32Array }[];
+  /** Probability of the label (the default head) per split. */
+  score: Record<'train' | 'valid' | 'test', Float64Array>;
+  /** Embedding columns per split (D arrays of the split's rows). */
+  embedding: Record<'train' | 'valid' | 'test', Float64Array[]>;
+  seconds: number;
+}
+
+const range = ([lo, hi]: [number, number]): Int32Array => Int32Array.from({ length: hi - lo }, (_, i) => lo + i);
+
+export async function fitVariant(cfg: SeqConfig, prepared: Prepared, net: SeqNetSpec, opts: {
+  checkpoint: string | null; fingerprint: unknown; label: string; quiet?: boolean; signal?: AbortSignal; onEpoch?: (e: EpochInfo) => void;
+}): Promise<VariantResult> {
+  const t0 = performance.now();
+  const dp = await DataParallel.start(net, prepared.data, { nthread: cfg.threads, shards: 4, maxBatch: cfg.batchSize, seed: cfg.seed });
+  try {
+    const optimizer = new AdamW(dp.params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
+    const trainRows = range(prepared.ranges.train);
+    const validRows = range(prepared.ranges.valid);
+    const validY = Float64Array.from(validRows, (r) => (prepared.data.fields.find((f) => f.name === 'y.default')!.data as Float32Array)[r]!);
+    const W = dp.net.outputs;
+    const steps = Math.ceil(trainRows.length / Math.min(cfg.batchSize, trainRows.length)) * cfg.epochs;
+    const warmup = Math.min(cfg.warmup, Math.max(0, steps - 1));
+    const result = await fit(dp, {
+      train: trainRows, epochs: cfg.epochs, batchSize: cfg.batchSize, seed: cfg.seed, optimizer,
+      lr: (step) => lrAt({ base: cfg.lr, warmup, decay: 'cosine', total: Math.max(steps, warmup + 1), min: cfg.lr * 0.05 }, Math.min(step, steps)),
+      clipNorm: cfg.clipNorm, patience: cfg.patience,
+      validate: () => {
+        const y = dp.predict(validRows);
+        return auc(validY, Float64Array.from({ length: validRows.length }, (_, i) => y[i * W]!));
+      },
+      ...(opts.checkpoint ? { checkpoint: opts.checkpoint } : {}), fingerprint: opts.fingerprint,
+      progress: { label: opts.label, ...(opts.quiet ? { quiet: true } : {}) },
+      ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onEpoch ? { onEpoch: opts.onEpoch } : {}),
+    });
+    const D = embeddingDim(net);
+    const score = {} as VariantResult['score'];
+    const embedding = {} as VariantResult['embedding'];
+    for (const s of SPLIT_NAMES) {
+      const rows = range(prepared.ranges[s]);
+      const y = dp.predict(rows);
+      score[s] = Float64Array.from({ length: rows.length }, (_, i) => 1 / (1 + Math.exp(-y[i * W]!)));
+      embedding[s] = Array.from({ length: D }, (_, j) => Float64Array.from({ length: rows.length }, (_, i) => y[i * W + W - D + j]!));
+    }
+    const params = dp.params.list.map((p) => ({ name: p.name, shape: [...p.shape], value: p.value.slice() }));
+    return { net, fit: result, params, score, embedding, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    await dp.close();
+  }
+}
