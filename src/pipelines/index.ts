@@ -10,3 +10,5 @@ export { SMOKE_ROWS, withSmokeSample } from './smoke.js';
 export { loadModelBundle, parseBundle, bundleText, ModelBundle, BUNDLE_FORMAT, type ModelBundleJson, type ModelBundleBody, type BundleProvenance, type BundleScores, type ScoreRow, type SmokeSample } from './bundle.js';
 export { exportModel, importModel, type ExportResult, type ImportOptions, type ImportResult } from './transfer.js';
 export { buildProfile, referenceSample, profileBins, ProfileSchema, REFERENCE_SAMPLE_FILE, REFERENCE_SAMPLE_ROWS, type ReferenceProfile, type FeatureProfile, type ReferenceSample } from './profile.js';
+export { checkpointPath, trainSequenceModel } from './sequence/train.js';
+export { isSequenceBundle, parseSequenceBundle, SequenceModel, SEQUENCE_BUNDLE_FORMAT, type SequenceBundleJson, type SequenceScore } from './sequence/bundle.js';

@@ -34,7 +34,7 @@ export async function fitVariant(cfg: SeqConfig, prepared: Prepared, net: SeqNet
     const validY = Float64Array.from(validRows, (r) => (prepared.data.fields.find((f) => f.name === 'y.default')!.data as Float32Array)[r]!);
     const W = dp.net.outputs;
     const steps = Math.ceil(trainRows.length / Math.min(cfg.batchSize, trainRows.length)) * cfg.epochs;
-    const warmup = Math.min(cfg.warmup, Math.max(0, steps - 1));
+    const warmup = Math.min(cfg.warmup, Math.floor(steps / 10));
     const result = await fit(dp, {
       train: trainRows, epochs: cfg.epochs, batchSize: cfg.batchSize, seed: cfg.seed, optimizer,
       lr: (step) => lrAt({ base: cfg.lr, warmup, decay: 'cosine', total: Math.max(steps, warmup + 1), min: cfg.lr * 0.05 }, Math.min(step, steps)),

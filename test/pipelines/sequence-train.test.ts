@@ -1,0 +1,111 @@
+/**
+ * kiln train for sequence models, end to end on simulated data with order episodes: the version and its
+ * bundle, the bundle reproducing the run's test AUC, the comparison with the GBDTs, multi-task heads, a
+ * transformer joint model, and a run killed with SIGKILL resuming from its checkpoint to the same bytes.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auc } from '../../src/eval/index.js';
+import { checkpointPath, parseSequenceBundle, SequenceModel, trainModel } from '../../src/pipelines/index.js';
+import { simulate } from '../../src/sim/index.js';
+import { initProject, Project } from '../../src/store/index.js';
+import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
+
+const BASE = {
+  spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
+  label: { column: 'default_12m', availableAt: 'label_available_at' },
+  features: 'credit_v1', algorithm: 'sequence',
+  split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' },
+  minPositives: 5,
+};
+const MODELS = {
+  seq: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 12, epochs: 4, patience: 10, tasks: [{ name: 'next_category', nextEvent: 'category' }] } },
+  seqtr: { ...BASE, sequence: { input: 'recent_txns', encoder: 'transformer', size: 8, heads: 2, layers: 1, epochs: 8, patience: 10, joint: true, compare: false } },
+  slow: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 12, epochs: 12, patience: 20, compare: false, threads: 2 } },
+};
+
+let dir: string;
+let cleanup: () => void;
+let project: Project;
+
+beforeAll(async () => {
+  ({ dir, cleanup } = tempDir('kiln-seq-'));
+  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES } from ${JSON.stringify(DEMO_FEATURES_FILE)};\nexport default defineConfig({ name: 'seq-test', features: [...DEMO_FEATURES], models: ${JSON.stringify(MODELS)} });\n`);
+  await initProject(dir);
+  project = await Project.open({ project: dir });
+  await simulate(project.offline, { borrowers: 8000, seed: 5, orderEpisodes: 0.3 });
+}, 120_000);
+afterAll(() => { project?.close(); cleanup(); });
+
+/** The test split's lastK values and labels, read from the training set the run built. */
+async function testRows(model: string): Promise<{ events: unknown[]; at: number; label: number }[]> {
+  const rows = await project.offline.all<{ seq: unknown[]; at: number; label: number }>(
+    `SELECT to_json(recent_txns)::VARCHAR AS seq, epoch_ms(funded_at)::DOUBLE AS at, default_12m::DOUBLE AS label FROM training_${model}
+     WHERE funded_at >= TIMESTAMP '2024-10-01' AND funded_at < TIMESTAMP '2025-01-01' AND default_12m IS NOT NULL ORDER BY funded_at, rowid`);
+  return rows.map((r) => ({ events: JSON.parse(r.seq as unknown as string) ?? [], at: Number(r.at) * 1000, label: Number(r.label) }));
+}
+
+describe('kiln train: sequence models', () => {
+  it('trains a GRU with a next-event task, registers it, and reports it beside the GBDTs', async () => {
+    const r = await trainModel(project, 'seq', { quiet: true });
+    expect(r.version).toBe(1);
+    expect(r.evaluation.metrics.auc).toBeGreaterThan(0.55);
+    const run = project.tracker.getRun(r.runId);
+    expect(run.curves.valid_auc!.length).toBe(4);
+    expect(run.artifacts.map((a) => a.path).sort()).toEqual(['comparison.json', 'model-card.md', 'model.kiln.json', 'report.html']);
+    const comparison = JSON.parse(readFileSync(join(project.paths.artifactsDir, r.runId, 'comparison.json'), 'utf8')) as { model: string; testAuc: number }[];
+    expect(comparison.map((c) => c.model)).toEqual(['GBDT, aggregates alone', 'GBDT + sequence embeddings', 'sequence model (this version)', 'joint model']);
+    for (const c of comparison) expect(c.testAuc).toBeGreaterThan(0.5);
+    const report = readFileSync(join(project.paths.artifactsDir, r.runId, 'report.html'), 'utf8');
+    expect(report).toContain('Sequence model against the GBDT');
+    const mv = project.registry.resolve('seq');
+    expect(mv.signature.features[0]).toMatchObject({ name: 'recent_txns', type: 'SEQUENCE' });
+    const bundle = parseSequenceBundle(readFileSync(mv.artifactPath!, 'utf8'));
+    expect(bundle.net.heads.map((h) => h.name)).toEqual(['default', 'next_category']);
+    expect(Object.keys(bundle.classes.next_category!)).not.toHaveLength(0);
+    expect(existsSync(checkpointPath(project, 'seq'))).toBe(false);
+
+    // The bundle alone scores the test rows as the run did (the same AUC), from the lastK values as JSON.
+    const model = new SequenceModel(bundle);
+    const rows = await testRows('seq');
+    const scores = model.scoreMany(rows);
+    const a = auc(Float64Array.from(rows, (x) => x.label), Float64Array.from(scores, (s) => s.pd));
+    expect(a).toBeCloseTo(r.evaluation.metrics.auc, 3);
+    const one = model.score(rows[0]!.events, rows[0]!.at);
+    expect(one.pd).toBeCloseTo(scores[0]!.pd, 6);
+    expect(one.embedding).toHaveLength(12);
+    const probs = Object.values(one.tasks.next_category as Record<string, number>);
+    expect(probs.reduce((s, p) => s + p, 0)).toBeCloseTo(1, 5);
+  }, 240_000);
+
+  it('trains a transformer joint model with the scalar features as tabular inputs', async () => {
+    const r = await trainModel(project, 'seqtr', { quiet: true });
+    const bundle = parseSequenceBundle(readFileSync(project.registry.resolve('seqtr').artifactPath!, 'utf8'));
+    expect(bundle.net.encoder.type).toBe('transformer');
+    expect(bundle.net.tabular).toBeGreaterThan(30);
+    expect(bundle.signature.features.length).toBeGreaterThan(30);
+    expect(r.evaluation.metrics.auc).toBeGreaterThan(0.55);
+  }, 240_000);
+
+  it('resumes a run killed with SIGKILL from its last checkpoint, ending with the same parameters', async () => {
+    const bin = join(import.meta.dirname, '..', '..', 'bin', 'kiln.js');
+    const ckpt = checkpointPath(project, 'slow');
+    project.close();
+    const child = spawn(process.execPath, [bin, 'train', 'slow', '--quiet'], { cwd: dir, env: { ...process.env, KILN_FROM_SOURCE: '1' }, stdio: 'ignore' });
+    const t0 = Date.now();
+    while (!existsSync(ckpt) && Date.now() - t0 < 120_000 && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+    expect(existsSync(ckpt)).toBe(true);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    project = await Project.open({ project: dir });
+    const resumed = await trainModel(project, 'slow', { quiet: true });
+    expect(project.tracker.getRun(resumed.runId).tags.resumed_from_checkpoint).toBe('true');
+    const fresh = await trainModel(project, 'slow', { quiet: true });
+    expect(project.tracker.getRun(fresh.runId).tags.resumed_from_checkpoint).toBeUndefined();
+    const params = (v: number): string => JSON.stringify(parseSequenceBundle(readFileSync(project.registry.resolve(`slow@${v}`).artifactPath!, 'utf8')).params);
+    expect(params(resumed.version)).toBe(params(fresh.version));
+    rmSync(ckpt, { force: true });
+  }, 300_000);
+});
