@@ -4,7 +4,7 @@
  * the best of 3 runs of a loop that lasts at least --ms milliseconds (after a warm-up, so the WebAssembly
  * has tiered up to its optimising compiler). Operands are seeded uniform(-1, 1) in one arena.
  *
- *   npx tsx bench/nn-gemm.ts [--ms 150] [--no-js] [--fma] [--mr 4] [--kc 256] [--nc 256] [--unroll 4] [--only SUBSTRING]
+ *   npx tsx bench/nn-gemm.ts [--ms 150] [--no-js] [--fma] [--mr 4] [--kc 256] [--nc 256] [--only SUBSTRING]
  *
  * --fma asks V8 for relaxed SIMD (v8.setFlagsFromString('--experimental-wasm-relaxed-simd') before the
  * module compiles) and uses f32x4.relaxed_madd; it says so when the flag does not take.
@@ -24,7 +24,7 @@ const onlyAt = process.argv.indexOf('--only');
 const ONLY = onlyAt >= 0 ? process.argv[onlyAt + 1]! : '';
 const SHAPE: GemmShape = {
   mr: arg('mr', DEFAULT_SHAPE.mr), kc: arg('kc', DEFAULT_SHAPE.kc), nc: arg('nc', DEFAULT_SHAPE.nc),
-  unroll: arg('unroll', DEFAULT_SHAPE.unroll), fma: FMA,
+  fma: FMA,
 };
 if (FMA) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
@@ -75,7 +75,7 @@ if (!wasm) {
   process.exit(1);
 }
 console.log(machine());
-console.log(`shape mr ${SHAPE.mr} kc ${SHAPE.kc} nc ${SHAPE.nc} unroll ${SHAPE.unroll}${FMA ? ', relaxed_madd (FMA)' : ', mul + add'}`);
+console.log(`shape mr ${SHAPE.mr} kc ${SHAPE.kc} nc ${SHAPE.nc}${FMA ? ', relaxed_madd (FMA)' : ', mul + add'}`);
 const rng = new Rng(1);
 const rows: (string | number)[][] = [];
 let logSum = 0;
