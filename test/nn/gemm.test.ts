@@ -1,8 +1,9 @@
+import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { gemmJs } from '../../src/nn/kernels/gemm-js.js';
 import { DEFAULT_SHAPE, type GemmShape } from '../../src/nn/kernels/gemm-wasm-code.js';
-import { gemmModule, wasmGemm } from '../../src/nn/kernels/gemm-wasm.js';
+import { gemmModule, relaxedSimd, wasmGemm } from '../../src/nn/kernels/gemm-wasm.js';
 import { Arena, Dense, jsKernels, kernelsFor, Params, type Gemm } from '../../src/nn/index.js';
 
 interface Case { ta: boolean; tb: boolean; m: number; n: number; k: number; beta: 0 | 1; padA: number; padB: number; padC: number; off: number }
@@ -64,6 +65,7 @@ function wasmOr(arena: Arena, shape?: GemmShape): Gemm {
 describe('WebAssembly SIMD GEMM', () => {
   it('compiles here (Node 20 has WebAssembly SIMD without flags)', () => {
     expect(gemmModule()).not.toBeNull();
+    expect(relaxedSimd()).toBe(false);
     expect(kernelsFor(new Arena(1 << 20)).name).toBe('wasm-simd');
   });
 
@@ -128,7 +130,7 @@ describe('WebAssembly SIMD GEMM', () => {
     }
   });
 
-  it('matches gemmJs with every micro-kernel height, and block size it can be built with', () => {
+  it('matches gemmJs with every micro-kernel height and block size it can be built with', () => {
     const rng = new Rng(14);
     for (const shape of [{ ...DEFAULT_SHAPE, mr: 6, kc: 24, nc: 16, }, { ...DEFAULT_SHAPE, mr: 5, kc: 8, nc: 8 }, { ...DEFAULT_SHAPE, mr: 1 }]) {
       const arena = new Arena(1 << 22);
@@ -188,5 +190,18 @@ describe('WebAssembly SIMD GEMM', () => {
     };
     const [w, j] = [run(true), run(false)];
     w.forEach((v, t) => v.forEach((x, i) => expect(Math.abs(x - j[t]![i]!)).toBeLessThan(1e-4 * (1 + Math.abs(j[t]![i]!)))));
+  });
+
+  it('matches gemmJs with the fused multiply-add of relaxed SIMD (its V8 flag set in this test process)', () => {
+    setFlagsFromString('--experimental-wasm-relaxed-simd');
+    const rng = new Rng(16);
+    const arena = new Arena(1 << 22);
+    // a shape not compiled before here: the module for DEFAULT_SHAPE with fma was refused (and cached) before the flag
+    const gemm = wasmOr(arena, { ...DEFAULT_SHAPE, kc: 128, fma: true });
+    for (const ta of [false, true]) for (const tb of [false, true]) for (const beta of [0, 1] as const) {
+      const mark = arena.mark();
+      check(gemm, arena, rng, { ta, tb, m: 1 + rng.int(30), n: 1 + rng.int(40), k: 1 + rng.int(300), beta, padA: 1, padB: 0, padC: 2, off: 3 });
+      arena.release(mark);
+    }
   });
 });
