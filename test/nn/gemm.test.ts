@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { gemmJs } from '../../src/nn/kernels/gemm-js.js';
 import { DEFAULT_SHAPE, type GemmShape } from '../../src/nn/kernels/gemm-wasm-code.js';
-import { gemmModule, relaxedSimd, wasmGemm } from '../../src/nn/kernels/gemm-wasm.js';
+import { gemmModule, relaxedSimd, wasmKernels } from '../../src/nn/kernels/gemm-wasm.js';
 import { Arena, Dense, jsKernels, kernelsFor, Params, type Gemm } from '../../src/nn/index.js';
 
 interface Case { ta: boolean; tb: boolean; m: number; n: number; k: number; beta: 0 | 1; padA: number; padB: number; padC: number; off: number }
@@ -57,7 +57,7 @@ function check(gemm: Gemm, arena: Arena, rng: Rng, c: Case): { got: Float32Array
 }
 
 function wasmOr(arena: Arena, shape?: GemmShape): Gemm {
-  const g = wasmGemm(arena, shape);
+  const g = wasmKernels(arena, shape)?.gemm;
   if (!g) throw new Error('the WebAssembly GEMM does not compile on this Node');
   return g;
 }

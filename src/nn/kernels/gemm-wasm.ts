@@ -1,18 +1,19 @@
 /**
- * The WebAssembly SIMD GEMM (gemm-wasm-code.ts) bound to an arena: the module is compiled once per
- * shape, instantiated over the arena's shared memory, and given a pinned scratch area from the arena
- * for its packed panels. The returned function has gemmJs's signature; it passes each array's
- * byteOffset as its address.
+ * The WebAssembly SIMD kernels (gemm-wasm-code.ts: the GEMM and the elementwise kernels in one module)
+ * bound to an arena: the module is compiled once per shape, instantiated over the arena's shared
+ * memory, and given a pinned scratch area from the arena for its packed panels. Each function has its
+ * JS reference's signature and passes each array's byteOffset as its address.
  *
  * Arrays that are not views of this arena's memory (a plain Float32Array, or a view of a memory buffer
- * this kernel has not seen) go to gemmJs instead, which is correct for any arrays: a wrong address
- * would silently read other tensors. k = 0 (C = beta C) and empty products are handled here.
+ * these kernels have not seen) go to the JS reference instead, which is correct for any arrays: a wrong
+ * address would silently read other tensors. k = 0 (C = beta C) and empty products are handled here.
  */
 import { WA, type WasmModule } from '../../core/wasm-asm.js';
 import type { Arena } from '../memory.js';
+import { addRowJs, axpyJs, sumRowsJs } from './elementwise-js.js';
 import { gemmJs } from './gemm-js.js';
 import { DEFAULT_SHAPE, gemmModuleBytes, scratchFloats, type GemmShape } from './gemm-wasm-code.js';
-import type { Gemm } from './index.js';
+import type { Kernels } from './index.js';
 
 /** The import's maximum: 4 GiB, which admits any smaller shared memory (the arena's is 2 GiB). */
 const IMPORT_MAX_PAGES = 65536;
@@ -21,6 +22,7 @@ type RawGemm = (
   ta: number, tb: number, m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number,
   beta: number, c: number, ldc: number, scratch: number,
 ) => void;
+type RawRows = (rows: number, cols: number, p: number, q: number, r: number) => void;
 
 const compiled = new Map<string, WasmModule | null>();
 
@@ -51,15 +53,19 @@ export function relaxedSimd(): boolean {
 }
 
 /**
- * The WebAssembly GEMM over this arena's memory, or null where the arena has no WebAssembly memory or the
- * module does not compile. By default it multiplies-adds fused where relaxed SIMD is on, else with plain
- * SIMD mul + add: results differ between the two in the last bits, never between runs of one.
+ * The WebAssembly kernels over this arena's memory, or null where the arena has no WebAssembly memory or
+ * the module does not compile. By default the GEMM multiplies-adds fused where relaxed SIMD is on, else
+ * with plain SIMD mul + add: results differ between the two in the last bits, never between runs of one.
  */
-export function wasmGemm(arena: Arena, shape: GemmShape = relaxedSimd() ? { ...DEFAULT_SHAPE, fma: true } : DEFAULT_SHAPE): Gemm | null {
+export function wasmKernels(arena: Arena, shape: GemmShape = relaxedSimd() ? { ...DEFAULT_SHAPE, fma: true } : DEFAULT_SHAPE): Kernels | null {
   const memory = arena.memory;
   const mod = gemmModule(shape);
   if (!WA || !memory || !mod) return null;
-  const run = new WA.Instance(mod, { env: { memory } }).exports.gemm as RawGemm;
+  const ex = new WA.Instance(mod, { env: { memory } }).exports;
+  const run = ex.gemm as RawGemm;
+  const axpy = ex.axpy as (n: number, alpha: number, x: number, y: number) => void;
+  const addRow = ex.addRow as RawRows;
+  const sumRows = ex.sumRows as RawRows;
   const scratch = arena.pinnedF32(scratchFloats(shape)).byteOffset;
   // Buffers of this memory seen so far: a grow gives a new (longer) buffer; views made before it keep the old one.
   const known = new WeakSet<ArrayBufferLike>();
@@ -72,16 +78,34 @@ export function wasmGemm(arena: Arena, shape: GemmShape = relaxedSimd() ? { ...D
     known.add(current);
     return buf === current;
   };
-  return (transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc) => {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0) {
-      if (beta === 0) for (let i = 0; i < m; i++) c.fill(0, i * ldc, i * ldc + n);
-      return;
-    }
-    if (!ours(a) || !ours(b) || !ours(c)) {
-      gemmJs(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc);
-      return;
-    }
-    run(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a.byteOffset, lda, b.byteOffset, ldb, beta, c.byteOffset, ldc, scratch);
+  return {
+    name: 'wasm-simd',
+    gemm(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc) {
+      if (m <= 0 || n <= 0) return;
+      if (k <= 0) {
+        if (beta === 0) for (let i = 0; i < m; i++) c.fill(0, i * ldc, i * ldc + n);
+        return;
+      }
+      if (!ours(a) || !ours(b) || !ours(c)) {
+        gemmJs(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc);
+        return;
+      }
+      run(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a.byteOffset, lda, b.byteOffset, ldb, beta, c.byteOffset, ldc, scratch);
+    },
+    axpy(n, alpha, x, y) {
+      if (n <= 0) return;
+      if (ours(x) && ours(y)) axpy(n, alpha, x.byteOffset, y.byteOffset);
+      else axpyJs(n, alpha, x, y);
+    },
+    addRow(rows, cols, b, y, ldy) {
+      if (rows <= 0 || cols <= 0) return;
+      if (ours(b) && ours(y)) addRow(rows, cols, b.byteOffset, y.byteOffset, ldy);
+      else addRowJs(rows, cols, b, y, ldy);
+    },
+    sumRows(rows, cols, x, ldx, out) {
+      if (rows <= 0 || cols <= 0) return;
+      if (ours(x) && ours(out)) sumRows(rows, cols, x.byteOffset, ldx, out.byteOffset);
+      else sumRowsJs(rows, cols, x, ldx, out);
+    },
   };
 }
