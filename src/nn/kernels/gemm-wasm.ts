@@ -8,7 +8,7 @@
  * these kernels have not seen) go to the JS reference instead, which is correct for any arrays: a wrong
  * address would silently read other tensors. k = 0 (C = beta C) and empty products are handled here.
  */
-import { WA, type WasmModule } from '../../core/wasm-asm.js';
+import { f32x4RelaxedMadd, get, moduleBytes, V128, WA, type WasmModule } from '../../core/wasm-asm.js';
 import type { Arena } from '../memory.js';
 import { addRowJs, axpyJs, sumRowsJs } from './elementwise-js.js';
 import { gemmJs } from './gemm-js.js';
@@ -25,6 +25,9 @@ type RawGemm = (
 type RawRows = (rows: number, cols: number, p: number, q: number, r: number) => void;
 
 const compiled = new Map<string, WasmModule | null>();
+const warm = new WeakSet<WasmModule>();
+/** Calls of each 64 x 64 x 128 warm-up product: 8 were enough on Node 20 for the optimised code to be in place. */
+const WARM_CALLS = 8;
 
 /** The compiled module for this shape, or null where WebAssembly SIMD (or relaxed SIMD, for fma) is unavailable. */
 export function gemmModule(shape: GemmShape = DEFAULT_SHAPE): WasmModule | null {
@@ -45,12 +48,19 @@ export function gemmModule(shape: GemmShape = DEFAULT_SHAPE): WasmModule | null 
 
 /**
  * Whether this V8 takes relaxed SIMD, whose f32x4.relaxed_madd is a fused multiply-add (about 1.3x the
- * GEMM's speed on AMD EPYC). Node 20 needs `--experimental-wasm-relaxed-simd` (on the command line, or
- * v8.setFlagsFromString before the first kernel is built); the answer is fixed at the first call.
+ * GEMM's speed on AMD EPYC). Node 20 (V8 11.3) needs `--experimental-wasm-relaxed-simd` (on the command
+ * line, or v8.setFlagsFromString before the first kernel is built); V8 from 11.4 (Node 22) has it on.
+ * The answer is fixed at the first call.
  */
 export function relaxedSimd(): boolean {
-  return gemmModule({ ...DEFAULT_SHAPE, fma: true }) !== null;
+  if (relaxed === undefined) {
+    // (func (param v128) (result v128) local.get 0 local.get 0 local.get 0 f32x4.relaxed_madd)
+    const probe = moduleBytes([{ params: [V128], results: [V128] }], { shared: true, maxPages: 1 }, [{ type: 0, locals: [], body: [...get(0), ...get(0), ...get(0), ...f32x4RelaxedMadd()] }], []);
+    relaxed = !!WA && WA.validate(probe);
+  }
+  return relaxed;
 }
+let relaxed: boolean | undefined;
 
 /**
  * The WebAssembly kernels over this arena's memory, or null where the arena has no WebAssembly memory or
@@ -78,7 +88,7 @@ export function wasmKernels(arena: Arena, shape: GemmShape = relaxedSimd() ? { .
     known.add(current);
     return buf === current;
   };
-  return {
+  const kernels: Kernels = {
     name: 'wasm-simd',
     gemm(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc) {
       if (m <= 0 || n <= 0) return;
@@ -108,4 +118,31 @@ export function wasmKernels(arena: Arena, shape: GemmShape = relaxedSimd() ? { .
       else sumRowsJs(rows, cols, x, ldx, out);
     },
   };
+  if (!warm.has(mod)) {
+    warm.add(mod);
+    warmUp(arena, kernels, shape.mr);
+  }
+  return kernels;
+}
+
+/**
+ * V8 compiles WebAssembly functions lazily, on first call, with its baseline compiler, and recompiles
+ * hot ones with its optimising compiler after enough work (about 4x faster here). Once per compiled
+ * module (its instances share the code): one small call of every kernel and micro-kernel (each row
+ * count, A packed and in place), then enough 4-row work, A packed and in place, for the micro-kernels
+ * to tier up; this moves a few milliseconds from the first real products (a served request) to here.
+ */
+function warmUp(arena: Arena, k: Kernels, mr: number): void {
+  const mark = arena.mark();
+  const x = arena.f32(64 * 128);
+  const y = arena.f32(64 * 128);
+  const z = arena.f32(64 * 64);
+  for (let m = mr; m < 2 * mr; m++) {
+    for (const ta of [false, true]) for (const tb of [false, true]) k.gemm(ta, tb, m, 9, 5, x, 16, y, 16, 0, z, 16);
+  }
+  for (let i = 0; i < WARM_CALLS; i++) for (const ta of [false, true]) k.gemm(ta, true, 64, 64, 128, x, ta ? 64 : 128, y, 128, 0, z, 64);
+  k.axpy(5, 1, x, y);
+  k.addRow(2, 5, x, y, 5);
+  k.sumRows(2, 5, x, 5, y);
+  arena.release(mark);
 }
