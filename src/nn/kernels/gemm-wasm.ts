@@ -26,6 +26,7 @@ type RawRows = (rows: number, cols: number, p: number, q: number, r: number) => 
 
 const compiled = new Map<string, WasmModule | null>();
 const warm = new WeakSet<WasmModule>();
+let relaxed: boolean | undefined;
 /** Calls of each 64 x 64 x 128 warm-up product: 8 were enough on Node 20 for the optimised code to be in place. */
 const WARM_CALLS = 8;
 
@@ -60,7 +61,6 @@ export function relaxedSimd(): boolean {
   }
   return relaxed;
 }
-let relaxed: boolean | undefined;
 
 /**
  * The WebAssembly kernels over this arena's memory, or null where the arena has no WebAssembly memory or
