@@ -61,6 +61,8 @@ export const v128Load = (off = 0): number[] => simd(0x00, 2, ...uleb(off));
 export const v128Load32Splat = (off = 0): number[] => simd(0x09, 2, ...uleb(off));
 export const v128Store = (off = 0): number[] => simd(0x0b, 2, ...uleb(off));
 export const v128Zero = (): number[] => simd(0x0c, ...new Array<number>(16).fill(0));
+/** i8x16.shuffle by 32-bit lanes: lanes 0-3 pick from the first operand, 4-7 from the second. */
+export const shuffle32 = (lanes: readonly number[]): number[] => simd(0x0d, ...lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]));
 export const f32x4Splat = (): number[] => simd(0x13);
 export const f32x4ExtractLane = (lane: number): number[] => simd(0x1f, lane);
 export const f32x4Add = (): number[] => simd(0xe4);

@@ -1,18 +1,19 @@
 /**
- * The WebAssembly SIMD GEMM (gemm-wasm-code.ts) bound to an arena: the module is compiled once per
- * shape, instantiated over the arena's shared memory, and given a pinned scratch area from the arena
- * for its packed panels. The returned function has gemmJs's signature; it passes each array's
- * byteOffset as its address.
+ * The WebAssembly SIMD kernels (gemm-wasm-code.ts: the GEMM and the elementwise kernels in one module)
+ * bound to an arena: the module is compiled once per shape, instantiated over the arena's shared
+ * memory, and given a pinned scratch area from the arena for its packed panels. Each function has its
+ * JS reference's signature and passes each array's byteOffset as its address.
  *
  * Arrays that are not views of this arena's memory (a plain Float32Array, or a view of a memory buffer
- * this kernel has not seen) go to gemmJs instead, which is correct for any arrays: a wrong address
- * would silently read other tensors. k = 0 (C = beta C) and empty products are handled here.
+ * these kernels have not seen) go to the JS reference instead, which is correct for any arrays: a wrong
+ * address would silently read other tensors. k = 0 (C = beta C) and empty products are handled here.
  */
-import { WA, type WasmModule } from '../../core/wasm-asm.js';
+import { f32x4RelaxedMadd, get, moduleBytes, V128, WA, type WasmModule } from '../../core/wasm-asm.js';
 import type { Arena } from '../memory.js';
+import { addRowJs, axpyJs, sumRowsJs } from './elementwise-js.js';
 import { gemmJs } from './gemm-js.js';
 import { DEFAULT_SHAPE, gemmModuleBytes, scratchFloats, type GemmShape } from './gemm-wasm-code.js';
-import type { Gemm } from './index.js';
+import type { Kernels } from './index.js';
 
 /** The import's maximum: 4 GiB, which admits any smaller shared memory (the arena's is 2 GiB). */
 const IMPORT_MAX_PAGES = 65536;
@@ -21,8 +22,13 @@ type RawGemm = (
   ta: number, tb: number, m: number, n: number, k: number, a: number, lda: number, b: number, ldb: number,
   beta: number, c: number, ldc: number, scratch: number,
 ) => void;
+type RawRows = (rows: number, cols: number, p: number, q: number, r: number) => void;
 
 const compiled = new Map<string, WasmModule | null>();
+const warm = new WeakSet<WasmModule>();
+let relaxed: boolean | undefined;
+/** Calls of each 64 x 64 x 128 warm-up product: 8 were enough on Node 20 for the optimised code to be in place. */
+const WARM_CALLS = 8;
 
 /** The compiled module for this shape, or null where WebAssembly SIMD (or relaxed SIMD, for fma) is unavailable. */
 export function gemmModule(shape: GemmShape = DEFAULT_SHAPE): WasmModule | null {
@@ -41,12 +47,35 @@ export function gemmModule(shape: GemmShape = DEFAULT_SHAPE): WasmModule | null 
   return mod;
 }
 
-/** The WebAssembly GEMM over this arena's memory, or null where the arena has no WebAssembly memory or the module does not compile. */
-export function wasmGemm(arena: Arena, shape: GemmShape = DEFAULT_SHAPE): Gemm | null {
+/**
+ * Whether this V8 takes relaxed SIMD, whose f32x4.relaxed_madd is a fused multiply-add (about 1.3x the
+ * GEMM's speed on AMD EPYC). Node 20 (V8 11.3) needs `--experimental-wasm-relaxed-simd` (on the command
+ * line, or v8.setFlagsFromString before the first kernel is built); V8 from 11.4 (Node 22) has it on.
+ * The answer is fixed at the first call.
+ */
+export function relaxedSimd(): boolean {
+  if (relaxed === undefined) {
+    // (func (param v128) (result v128) local.get 0 local.get 0 local.get 0 f32x4.relaxed_madd)
+    const probe = moduleBytes([{ params: [V128], results: [V128] }], { shared: true, maxPages: 1 }, [{ type: 0, locals: [], body: [...get(0), ...get(0), ...get(0), ...f32x4RelaxedMadd()] }], []);
+    relaxed = !!WA && WA.validate(probe);
+  }
+  return relaxed;
+}
+
+/**
+ * The WebAssembly kernels over this arena's memory, or null where the arena has no WebAssembly memory or
+ * the module does not compile. By default the GEMM multiplies-adds fused where relaxed SIMD is on, else
+ * with plain SIMD mul + add: results differ between the two in the last bits, never between runs of one.
+ */
+export function wasmKernels(arena: Arena, shape: GemmShape = relaxedSimd() ? { ...DEFAULT_SHAPE, fma: true } : DEFAULT_SHAPE): Kernels | null {
   const memory = arena.memory;
   const mod = gemmModule(shape);
   if (!WA || !memory || !mod) return null;
-  const run = new WA.Instance(mod, { env: { memory } }).exports.gemm as RawGemm;
+  const ex = new WA.Instance(mod, { env: { memory } }).exports;
+  const run = ex.gemm as RawGemm;
+  const axpy = ex.axpy as (n: number, alpha: number, x: number, y: number) => void;
+  const addRow = ex.addRow as RawRows;
+  const sumRows = ex.sumRows as RawRows;
   const scratch = arena.pinnedF32(scratchFloats(shape)).byteOffset;
   // Buffers of this memory seen so far: a grow gives a new (longer) buffer; views made before it keep the old one.
   const known = new WeakSet<ArrayBufferLike>();
@@ -59,16 +88,61 @@ export function wasmGemm(arena: Arena, shape: GemmShape = DEFAULT_SHAPE): Gemm |
     known.add(current);
     return buf === current;
   };
-  return (transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc) => {
-    if (m <= 0 || n <= 0) return;
-    if (k <= 0) {
-      if (beta === 0) for (let i = 0; i < m; i++) c.fill(0, i * ldc, i * ldc + n);
-      return;
-    }
-    if (!ours(a) || !ours(b) || !ours(c)) {
-      gemmJs(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc);
-      return;
-    }
-    run(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a.byteOffset, lda, b.byteOffset, ldb, beta, c.byteOffset, ldc, scratch);
+  const kernels: Kernels = {
+    name: 'wasm-simd',
+    gemm(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc) {
+      if (m <= 0 || n <= 0) return;
+      if (k <= 0) {
+        if (beta === 0) for (let i = 0; i < m; i++) c.fill(0, i * ldc, i * ldc + n);
+        return;
+      }
+      if (!ours(a) || !ours(b) || !ours(c)) {
+        gemmJs(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc);
+        return;
+      }
+      run(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a.byteOffset, lda, b.byteOffset, ldb, beta, c.byteOffset, ldc, scratch);
+    },
+    axpy(n, alpha, x, y) {
+      if (n <= 0) return;
+      if (ours(x) && ours(y)) axpy(n, alpha, x.byteOffset, y.byteOffset);
+      else axpyJs(n, alpha, x, y);
+    },
+    addRow(rows, cols, b, y, ldy) {
+      if (rows <= 0 || cols <= 0) return;
+      if (ours(b) && ours(y)) addRow(rows, cols, b.byteOffset, y.byteOffset, ldy);
+      else addRowJs(rows, cols, b, y, ldy);
+    },
+    sumRows(rows, cols, x, ldx, out) {
+      if (rows <= 0 || cols <= 0) return;
+      if (ours(x) && ours(out)) sumRows(rows, cols, x.byteOffset, ldx, out.byteOffset);
+      else sumRowsJs(rows, cols, x, ldx, out);
+    },
   };
+  if (!warm.has(mod)) {
+    warm.add(mod);
+    warmUp(arena, kernels, shape.mr);
+  }
+  return kernels;
+}
+
+/**
+ * V8 compiles WebAssembly functions lazily, on first call, with its baseline compiler, and recompiles
+ * hot ones with its optimising compiler after enough work (about 4x faster here). Once per compiled
+ * module (its instances share the code): one small call of every kernel and micro-kernel (each row
+ * count, A packed and in place), then enough 4-row work, A packed and in place, for the micro-kernels
+ * to tier up; this moves a few milliseconds from the first real products (a served request) to here.
+ */
+function warmUp(arena: Arena, k: Kernels, mr: number): void {
+  const mark = arena.mark();
+  const x = arena.f32(64 * 128);
+  const y = arena.f32(64 * 128);
+  const z = arena.f32(64 * 64);
+  for (let m = mr; m < 2 * mr; m++) {
+    for (const ta of [false, true]) for (const tb of [false, true]) k.gemm(ta, tb, m, 9, 5, x, 16, y, 16, 0, z, 16);
+  }
+  for (let i = 0; i < WARM_CALLS; i++) for (const ta of [false, true]) k.gemm(ta, true, 64, 64, 128, x, ta ? 64 : 128, y, 128, 0, z, 64);
+  k.axpy(5, 1, x, y);
+  k.addRow(2, 5, x, y, 5);
+  k.sumRows(2, 5, x, 5, y);
+  arena.release(mark);
 }

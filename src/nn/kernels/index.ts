@@ -4,8 +4,9 @@
  * reference; `kernelsFor(arena)` gives the fastest set that runs here.
  */
 import type { Arena } from '../memory.js';
+import { addRowJs, axpyJs, sumRowsJs } from './elementwise-js.js';
 import { gemmJs } from './gemm-js.js';
-import { wasmGemm } from './gemm-wasm.js';
+import { wasmKernels } from './gemm-wasm.js';
 
 export type Gemm = (
   transA: boolean, transB: boolean, m: number, n: number, k: number,
@@ -13,12 +14,22 @@ export type Gemm = (
   beta: 0 | 1, c: Float32Array, ldc: number,
 ) => void;
 
+/** y[i] += alpha * x[i] for i < n. */
+export type Axpy = (n: number, alpha: number, x: Float32Array, y: Float32Array) => void;
+/** y[r, j] += b[j] (row stride ldy): a bias broadcast over rows. */
+export type AddRow = (rows: number, cols: number, b: Float32Array, y: Float32Array, ldy: number) => void;
+/** out[j] += sum over rows of x[r, j] (row stride ldx): a bias gradient. */
+export type SumRows = (rows: number, cols: number, x: Float32Array, ldx: number, out: Float32Array) => void;
+
 export interface Kernels {
   readonly name: 'js' | 'wasm-simd';
   readonly gemm: Gemm;
+  readonly axpy: Axpy;
+  readonly addRow: AddRow;
+  readonly sumRows: SumRows;
 }
 
-export const jsKernels: Kernels = { name: 'js', gemm: gemmJs };
+export const jsKernels: Kernels = { name: 'js', gemm: gemmJs, axpy: axpyJs, addRow: addRowJs, sumRows: sumRowsJs };
 
 const byArena = new WeakMap<Arena, Kernels>();
 
@@ -31,8 +42,7 @@ const byArena = new WeakMap<Arena, Kernels>();
 export function kernelsFor(arena: Arena): Kernels {
   let k = byArena.get(arena);
   if (!k) {
-    const gemm = wasmGemm(arena);
-    k = gemm ? { name: 'wasm-simd', gemm } : jsKernels;
+    k = wasmKernels(arena) ?? jsKernels;
     byArena.set(arena, k);
   }
   return k;
