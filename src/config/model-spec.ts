@@ -76,6 +76,14 @@ export const SequenceSpecSchema = z.strictObject({
   seed: z.number().int().default(7),
   /** Also train GBDTs on the aggregates alone and with the embeddings, and report all side by side. */
   compare: z.boolean().default(true),
+  /**
+   * What the version registers: the sequence network itself, or a GBDT over the model's features plus the
+   * encoder's embedding (fusion: the embedding computed point in time for every row; reason codes from
+   * TreeSHAP, the embedding's columns reported as one reason).
+   */
+  register: z.enum(['sequence', 'gbdt']).default('sequence'),
+  /** Reason text for the embedding's columns of a fused GBDT (default: names the lastK feature). */
+  reason: z.string().min(1).optional(),
 });
 export type SequenceSpec = z.output<typeof SequenceSpecSchema>;
 

@@ -65,6 +65,15 @@ const BundleSchema = z.strictObject({
     probability: z.array(z.number().min(0).max(1)).min(1),
   }).optional(),
   profile: ProfileSchema.optional(),
+  /**
+   * A GBDT fused with a sequence encoder (sequence.register: 'gbdt'): the encoder's bundle and the input
+   * columns its embedding fills, computed from the row's lastK value (`input`) before the trees run.
+   */
+  encoder: z.strictObject({
+    input: z.string().min(1),
+    columns: z.array(z.string().min(1)).min(1),
+    bundle: z.looseObject({ format: z.literal('kiln.sequence-model@1') }),
+  }).optional(),
 });
 
 export type BundleProvenance = z.infer<typeof Provenance>;
@@ -101,7 +110,7 @@ function sha256(text: string | Uint8Array): string {
 
 /** The bundle's text: its fields in a fixed order with the checksum of the rest. */
 export function bundleText(body: ModelBundleBody): string {
-  const ordered = { provenance: body.provenance, signature: body.signature, categories: body.categories, booster: body.booster, calibrator: body.calibrator, scaling: body.scaling, cutoff: body.cutoff, reasons: body.reasons, smoke: body.smoke, profile: body.profile };
+  const ordered = { provenance: body.provenance, signature: body.signature, categories: body.categories, booster: body.booster, calibrator: body.calibrator, scaling: body.scaling, cutoff: body.cutoff, reasons: body.reasons, smoke: body.smoke, profile: body.profile, encoder: body.encoder };
   const checksum = `sha256:${sha256(JSON.stringify({ format: BUNDLE_FORMAT, ...ordered }))}`;
   return JSON.stringify({ format: BUNDLE_FORMAT, checksum, ...ordered });
 }

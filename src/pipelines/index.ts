@@ -12,3 +12,4 @@ export { exportModel, importModel, type ExportResult, type ImportOptions, type I
 export { buildProfile, referenceSample, profileBins, ProfileSchema, REFERENCE_SAMPLE_FILE, REFERENCE_SAMPLE_ROWS, type ReferenceProfile, type FeatureProfile, type ReferenceSample } from './profile.js';
 export { checkpointPath, trainSequenceModel } from './sequence/train.js';
 export { isSequenceBundle, parseSequenceBundle, SequenceModel, SEQUENCE_BUNDLE_FORMAT, type SequenceBundleJson, type SequenceScore } from './sequence/bundle.js';
+export { FusedModel } from './sequence/fused.js';

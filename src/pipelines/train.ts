@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError, didYouMean } from '../core/errors.js';
 import type { ModelSpec } from '../config/index.js';
+import type { FeatureRegistry } from '../features/index.js';
 import { Progress } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { loadProjectFeatures } from '../features/training/index.js';
@@ -77,7 +78,7 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
     const hint = didYouMean(name, names);
     throw new KilnError('MODEL_NOT_FOUND', `no model '${name}' in ${project.paths.configFile}${hint ? `; did you mean '${hint}'?` : ''} (models: ${names.length ? names.join(', ') : 'none; declare one under models: { ... }'})`);
   }
-  if (spec.algorithm === 'sequence') return trainSequenceModel(project, name, spec, opts);
+  if (spec.algorithm === 'sequence') return trainSequenceModel(project, name, spec, opts, trainGbdtOnData);
   const registry = await loadProjectFeatures(project);
   const checked = await checkModelSpec(project, name, spec, registry);
   log(opts.quiet, `train ${name}: building the training set (${[checked.features.length ? `${checked.features.length} features` : '', checked.columns.length ? `${checked.columns.length} spine columns` : ''].filter(Boolean).join(' and ')}, spine ${spec.spine.table})`);
@@ -86,6 +87,19 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
   // Warnings are printed even with --quiet: they are about the model, not progress.
   for (const w of data.warnings) process.stderr.write(`warning: train ${name}: ${w}\n`);
   checkSplits(name, spec, data);
+  return trainGbdtOnData(project, name, spec, registry, data, opts, t0);
+}
+
+/** What a fused model adds to the GBDT path: the encoder to embed in the bundle. */
+export interface GbdtExtras {
+  encoder?: NonNullable<ModelBundleBody['encoder']>;
+}
+
+/**
+ * The GBDT half of `kiln train` on a loaded dataset: train with early stopping, evaluate, record the
+ * run, register the version. Sequence models reuse it for a GBDT over aggregates and embeddings.
+ */
+export async function trainGbdtOnData(project: Project, name: string, spec: ModelSpec, registry: FeatureRegistry, data: ModelDataset, opts: TrainOptions, t0: number, extras: GbdtExtras = {}): Promise<TrainResult> {
   checkReasons(name, spec, data.inputs);
   log(opts.quiet, `train ${name}: ${data.splits.train.rows} train / ${data.splits.valid.rows} valid / ${data.splits.test.rows} test rows, ${data.splitText}; ${data.inputs.length} inputs` +
     (data.skipped.length ? `; left out: ${data.skipped.map((s) => s.column).join(', ')}` : ''));
@@ -163,6 +177,7 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
         cutoff: evaluation.cutoff,
         reasons: { texts: reasonText, groups, maxReasons: spec.maxReasons, defaultReason: spec.defaultReason ?? null },
         profile,
+        ...(extras.encoder ? { encoder: extras.encoder } : {}),
       };
       run.logArtifact(BUNDLE_FILE, { data: bundleText(withSmokeSample(body, data.inputs, smokeSplit(te, va), sampleRows(smokeSplit(te, va).rows, SMOKE_ROWS, SMOKE_SEED))) });
       const heldScore = held === te ? testScore : validScore;

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auc } from '../../src/eval/index.js';
-import { checkpointPath, parseSequenceBundle, SequenceModel, trainModel } from '../../src/pipelines/index.js';
+import { checkpointPath, FusedModel, loadModelBundle, parseSequenceBundle, SequenceModel, trainModel } from '../../src/pipelines/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, Project } from '../../src/store/index.js';
 import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
@@ -23,6 +23,7 @@ const BASE = {
 const MODELS = {
   seq: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 12, epochs: 4, patience: 10, tasks: [{ name: 'next_category', nextEvent: 'category' }] } },
   seqtr: { ...BASE, sequence: { input: 'recent_txns', encoder: 'transformer', size: 8, heads: 2, layers: 1, epochs: 8, patience: 10, joint: true, compare: false } },
+  fused: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 8, epochs: 3, register: 'gbdt', reason: 'Recent transaction pattern' }, params: { n_estimators: 80, max_depth: 3, learning_rate: 0.1 }, defaultReason: 'Other credit history factors' },
   slow: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 12, epochs: 12, patience: 20, compare: false, threads: 2 } },
 };
 
@@ -87,6 +88,26 @@ describe('kiln train: sequence models', () => {
     expect(bundle.net.tabular).toBeGreaterThan(30);
     expect(bundle.signature.features.length).toBeGreaterThan(30);
     expect(r.evaluation.metrics.auc).toBeGreaterThan(0.55);
+  }, 240_000);
+
+  it('fuses the encoder with a GBDT: the embedding as inputs, one reason, scoring from the lastK value', async () => {
+    const r = await trainModel(project, 'fused', { quiet: true });
+    const mv = project.registry.resolve('fused');
+    const bundle = loadModelBundle(mv.artifactPath!);
+    expect(bundle.json.encoder!.columns).toHaveLength(8);
+    expect(bundle.signature.features.map((f) => f.name)).toContain('recent_txns_emb_7');
+    expect(r.evaluation.reasonCodes?.frequency.some((f) => f.reason === 'recent_txns' && f.text === 'Recent transaction pattern')).toBe(true);
+    const run = project.tracker.getRun(r.runId);
+    expect(run.tags.fused_encoder).toBe('gru 8');
+    const fused = new FusedModel(bundle);
+    const names = bundle.signature.features.map((f) => f.name).filter((n) => !n.startsWith('recent_txns_emb_'));
+    const rows = await project.offline.all<Record<string, unknown>>(
+      `SELECT ${names.map((n) => `"${n}"`).join(', ')}, to_json(recent_txns)::VARCHAR AS recent_txns, epoch_ms(funded_at)::DOUBLE AS __at, default_12m::DOUBLE AS __y FROM training_fused
+       WHERE funded_at >= TIMESTAMP '2024-10-01' AND funded_at < TIMESTAMP '2025-01-01' AND default_12m IS NOT NULL ORDER BY funded_at, rowid`);
+    const input = rows.map((row) => ({ ...Object.fromEntries(names.map((n) => [n, typeof row[n] === 'bigint' ? Number(row[n]) : row[n]])), recent_txns: JSON.parse(row.recent_txns as string) ?? [] }));
+    const scores = fused.score(input, (i) => Number(rows[i]!.__at) * 1000, { reasons: true });
+    const a = auc(Float64Array.from(rows, (x) => Number(x.__y)), Float64Array.from(scores.probability));
+    expect(a).toBeCloseTo(r.evaluation.metrics.auc, 3);
   }, 240_000);
 
   it('resumes a run killed with SIGKILL from its last checkpoint, ending with the same parameters', async () => {

@@ -19,7 +19,7 @@ import { encodeTabular, tabularWidth, type TabularColumn } from './prepare.js';
 
 export const SEQUENCE_BUNDLE_FORMAT = 'kiln.sequence-model@1';
 
-export interface SequenceBundleJson {
+export type SequenceBundleJson = {
   format: typeof SEQUENCE_BUNDLE_FORMAT;
   provenance: { model: string; version: number; runId: string; createdAt: string; kilnVersion: string; configHash: string };
   signature: ModelSignature;
@@ -35,7 +35,7 @@ export interface SequenceBundleJson {
   cutoff: number;
   /** sha256 of the rest, so a damaged file is refused. */
   checksum?: string;
-}
+};
 
 function checksumOf(b: Omit<SequenceBundleJson, 'checksum'>): string {
   return createHash('sha256').update(JSON.stringify({ ...b, checksum: undefined })).digest('hex');

@@ -22,8 +22,8 @@ import { evaluateModel } from '../evaluate.js';
 import { checkSplits } from '../guards.js';
 import { modelCard } from '../model-card.js';
 import { renderReport } from '../report.js';
-import type { TrainOptions, TrainResult } from '../train.js';
-import { paramsJsonOf, SEQUENCE_BUNDLE_FILE, SEQUENCE_BUNDLE_FORMAT, sequenceBundleText } from './bundle.js';
+import type { trainGbdtOnData, TrainOptions, TrainResult } from '../train.js';
+import { paramsJsonOf, SEQUENCE_BUNDLE_FILE, SEQUENCE_BUNDLE_FORMAT, sequenceBundleText, type SequenceBundleJson } from './bundle.js';
 import { comparisonHtml, gbdtAuc, type ComparisonRow } from './compare.js';
 import { fitVariant, type VariantResult } from './fit-variant.js';
 import { netSpec, prepare } from './prepare.js';
@@ -37,7 +37,10 @@ export function checkpointPath(project: Project, model: string): string {
   return join(project.paths.dataDir, 'checkpoints', `${model.replace(/[^A-Za-z0-9_.-]/g, '_')}.ckpt`);
 }
 
-export async function trainSequenceModel(project: Project, name: string, spec: ModelSpec, opts: TrainOptions = {}): Promise<TrainResult> {
+/** The GBDT path of `kiln train` (train.ts passes it in: a fused model trains its GBDT through it). */
+export type GbdtTrainer = typeof trainGbdtOnData;
+
+export async function trainSequenceModel(project: Project, name: string, spec: ModelSpec, opts: TrainOptions = {}, gbdt?: GbdtTrainer): Promise<TrainResult> {
   const t0 = performance.now();
   const cfg = spec.sequence as SeqConfig;
   const registry = await loadProjectFeatures(project);
@@ -78,6 +81,10 @@ export async function trainSequenceModel(project: Project, name: string, spec: M
   const ckpt = checkpointPath(project, name);
   mkdirSync(join(project.paths.dataDir, 'checkpoints'), { recursive: true });
   const fingerprint = { net: prepared.net, cfg, data: data.fingerprint, encoding: prepared.encoding.toJSON(), asOf: opts.asOf ?? null };
+  if (cfg.register === 'gbdt') {
+    if (!gbdt) throw new KilnError('INTERNAL', 'a fused model needs the GBDT trainer');
+    return trainFused(project, name, spec, cfg, { registry, data, prepared, fingerprint, ckpt, configHash, version: f.version, t0 }, opts, gbdt);
+  }
   const params = { ...cfg, encoder: cfg.encoder, features: spec.features ?? null };
   return project.tracker.withRun({ experiment: name, name: `${name}-${new Date().toISOString().slice(0, 16)}`, params, configHash, codeDir: project.paths.root, tags: { algorithm: 'sequence', encoder: cfg.encoder } }, async (run) => {
     run.logLineage([
@@ -149,4 +156,36 @@ async function compare(cfg: SeqConfig, prepared: ReturnType<typeof prepare>, dat
     rows.push({ model: otherCfg.joint ? 'joint model' : 'sequence model alone', inputs: otherCfg.joint ? `sequence + ${other.net.tabular} tabular` : 'sequence only', validAuc: aucOf('valid', other), testAuc: aucOf('test', other) });
   }
   return rows;
+}
+
+/**
+ * Fusion (a): trains the encoder, then registers a GBDT over the model's features plus the encoder's
+ * embedding of each row (point in time: the row's own lastK value), with the encoder in the bundle.
+ */
+async function trainFused(project: Project, name: string, spec: ModelSpec, cfg: SeqConfig, ctx: {
+  registry: Awaited<ReturnType<typeof loadProjectFeatures>>; data: Awaited<ReturnType<typeof loadModelDataset>>; prepared: ReturnType<typeof prepare>;
+  fingerprint: unknown; ckpt: string; configHash: string; version: string; t0: number;
+}, opts: TrainOptions, gbdt: GbdtTrainer): Promise<TrainResult> {
+  const { data, prepared } = ctx;
+  const encoder = await fitVariant(cfg, prepared, prepared.net, { checkpoint: ctx.ckpt, fingerprint: ctx.fingerprint, label: `train ${name}: encoder`, ...(opts.quiet ? { quiet: true } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+  const D = encoder.embedding.train.length;
+  const columns = Array.from({ length: D }, (_, j) => `${cfg.input}_emb_${j}`);
+  const fused = {
+    ...data,
+    inputs: [...data.inputs, ...columns.map((c) => ({ name: c, feature: cfg.input, version: ctx.version, sqlType: 'FLOAT', kind: 'numeric' as const }))],
+    splits: Object.fromEntries((['train', 'valid', 'test'] as const).map((s) => [s, { ...data.splits[s], features: [...data.splits[s].features, ...encoder.embedding[s]] }])) as typeof data.splits,
+  };
+  const gbdtSpec: ModelSpec = { ...spec, algorithm: 'gbdt', sequence: undefined, reasons: { [cfg.input]: cfg.reason ?? `Pattern of recent events (${cfg.input})`, ...spec.reasons } };
+  const bundle: SequenceBundleJson = {
+    format: SEQUENCE_BUNDLE_FORMAT,
+    provenance: { model: name, version: 0, runId: 'embedded', createdAt: new Date().toISOString(), kilnVersion: kilnVersion(), configHash: ctx.configHash },
+    signature: { features: [{ name: cfg.input, type: 'SEQUENCE', version: ctx.version }], output: 'embedding' }, input: cfg.input,
+    encoding: prepared.encoding.toJSON(), tabular: [], classes: prepared.classes, net: prepared.net, params: paramsJsonOf(encoder.params),
+    calibrator: null, scaling: { basePoints: spec.scaling.basePoints, baseOdds: spec.scaling.baseOdds, pdo: spec.scaling.pdo }, cutoff: 0.5,
+  };
+  const best = encoder.fit.history[encoder.fit.bestEpoch];
+  const tags = { ...opts.tags, fused_encoder: `${cfg.encoder} ${cfg.size}`, encoder_epochs: String(encoder.fit.history.length), encoder_best_epoch: String(encoder.fit.bestEpoch + 1), ...(best?.metric != null ? { encoder_valid_auc: best.metric.toFixed(4) } : {}) };
+  const r = await gbdt(project, name, gbdtSpec, ctx.registry, fused, { ...opts, tags }, ctx.t0, { encoder: { input: cfg.input, columns, bundle } });
+  rmSync(ctx.ckpt, { force: true });
+  return r;
 }
