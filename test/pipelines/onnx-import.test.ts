@@ -13,7 +13,7 @@ import { isKilnError } from '../../src/core/errors.js';
 import { Rng } from '../../src/core/rng.js';
 import { Arena, GraphBuilder, SeqNet, type SeqNetSpec, type SequenceEncodingJson } from '../../src/nn/index.js';
 import {
-  emptyBatch, importOnnxModel, OnnxSequenceModel, parseOnnxModelBundle, SEQUENCE_BUNDLE_FORMAT, SequenceModel, type OnnxModelSignature,
+  emptyBatch, exportSequenceOnnx, importOnnxModel, OnnxSequenceModel, parseOnnxModelBundle, SEQUENCE_BUNDLE_FORMAT, SequenceModel, type OnnxModelSignature,
 } from '../../src/pipelines/index.js';
 import { paramsJsonOf, sequenceBundleText, type SequenceBundleJson } from '../../src/pipelines/sequence/bundle.js';
 import { tempProject, kiln } from '../helpers.js';
@@ -177,5 +177,13 @@ describe('ONNX export and import of sequence models', () => {
     await expect(importOnnxModel(env.project, join(FIX, 'onnx-seq-torch.onnx'), { name: 'wrong', encodingFrom: 'seq', output: { name: 'logits', index: 2 } }))
       .rejects.toThrow(/output logits \[batch, 2\] has no column 2/);
     expect(env.project.registry.listModels().length).toBe(before);
+  });
+
+  it('refuses --onnx for a GBDT version, and a GBDT as --encoding-from', async () => {
+    const path = join(env.dir, 'gbdt.kiln.json');
+    writeFileSync(path, JSON.stringify({ format: 'kiln.model@1' }));
+    env.project.registry.registerVersion('credit', { signature: { features: [{ name: 'income', type: 'DOUBLE' }] }, artifactPath: path });
+    expect(() => exportSequenceOnnx(env.project, 'credit', join(env.dir, 'credit.onnx'))).toThrow(/credit version 1 is a kiln\.model@1 model, not a sequence model: only sequence models export to ONNX/);
+    await expect(importOnnxModel(env.project, join(FIX, 'onnx-seq-torch.onnx'), { name: 'x', encodingFrom: 'credit' })).rejects.toThrow(/--encoding-from credit@1 is a kiln\.model@1 model; name a kiln sequence model/);
   });
 });
