@@ -13,3 +13,5 @@ export { buildProfile, referenceSample, profileBins, ProfileSchema, REFERENCE_SA
 export { checkpointPath, trainSequenceModel } from './sequence/train.js';
 export { isSequenceBundle, parseSequenceBundle, SequenceModel, SEQUENCE_BUNDLE_FORMAT, type SequenceBundleJson, type SequenceScore } from './sequence/bundle.js';
 export { FusedModel } from './sequence/fused.js';
+export { emptyBatch, inputProblems, isOnnxModelBundle, kilnOnnxInputs, ONNX_MODEL_FORMAT, OnnxSequenceModel, onnxModelBundleText, outputProblems, parseOnnxModelBundle, type KilnInput, type OnnxModelBundleJson, type OnnxScoreRow } from './sequence/onnx-model.js';
+export { exportSequenceOnnx, importOnnxModel, parseOutputRef, sequenceBundleOnnx, stateDictOf, type OnnxExportResult, type OnnxImportOptions, type OnnxImportResult, type OnnxModelSignature } from './sequence/onnx-transfer.js';
