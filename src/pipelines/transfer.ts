@@ -13,6 +13,7 @@ import type { ModelVersion } from '../registry/index.js';
 import { fsError, type Project } from '../store/index.js';
 import { parseBundle, ModelBundle } from './bundle.js';
 import { versionBundle } from './load-model.js';
+import { isSequenceBundle, parseSequenceBundle, type SequenceBundleJson } from './sequence/bundle.js';
 
 export interface ExportResult {
   version: ModelVersion;
@@ -38,6 +39,12 @@ function writeAtomically(path: string, data: string | Uint8Array, what: string):
 /** Writes the bundle of `ref` ('credit@champion', 'credit@3', 'credit') to `out`. */
 export function exportModel(project: Project, ref: string, out: string): ExportResult {
   const version = project.registry.resolve(ref);
+  const seq = version.artifactPath ? sequenceBundleAt(version.artifactPath) : null;
+  if (seq) {
+    const path = resolve(out);
+    writeAtomically(path, seq.bytes, 'the exported model bundle');
+    return { version, path, checksum: seq.json.checksum ?? '', sha256: createHash('sha256').update(seq.bytes).digest('hex'), bytes: seq.bytes.length };
+  }
   const bundle = versionBundle(version);
   // A bundle file is copied byte for byte; a pre-bundle version is written as the bundle it loads as.
   const original = version.artifactPath ? readFileSync(version.artifactPath) : null;
@@ -45,6 +52,18 @@ export function exportModel(project: Project, ref: string, out: string): ExportR
   const path = resolve(out);
   writeAtomically(path, text, 'the exported model bundle');
   return { version, path, checksum: bundle.checksum, sha256: createHash('sha256').update(text).digest('hex'), bytes: text.length };
+}
+
+/** The sequence-model bundle at `path` (checked), or null when the file is another kind. */
+function sequenceBundleAt(path: string): { bytes: Buffer; json: SequenceBundleJson } | null {
+  const bytes = readFileSync(path);
+  return sequenceBundleIn(bytes, path);
+}
+
+function sequenceBundleIn(bytes: Buffer, where: string): { bytes: Buffer; json: SequenceBundleJson } | null {
+  let j: unknown;
+  try { j = JSON.parse(bytes.toString('utf8')); } catch { return null; }
+  return isSequenceBundle(j) ? { bytes, json: parseSequenceBundle(bytes.toString('utf8'), where) } : null;
 }
 
 function isBundleText(bytes: Buffer): boolean {
@@ -66,7 +85,10 @@ export interface ImportOptions {
 
 export interface ImportResult {
   version: ModelVersion;
-  bundle: ModelBundle;
+  /** The GBDT bundle; null for a sequence model's bundle. */
+  bundle: ModelBundle | null;
+  /** Where the bundle says it comes from. */
+  provenance: { model: string; version: number; runId: string | null; kilnVersion: string; createdAt: string };
   /** Where the project keeps its copy of the bundle. */
   path: string;
   sha256: string;
@@ -86,11 +108,13 @@ export function importModel(project: Project, file: string, opts: ImportOptions 
   } catch (e) {
     throw fsError(e, src, 'the model bundle');
   }
-  const bundle = new ModelBundle(parseBundle(bytes, src), src);
+  const seq = sequenceBundleIn(bytes, src);
+  const bundle = seq ? null : new ModelBundle(parseBundle(bytes, src), src);
+  const signature = seq ? seq.json.signature : bundle!.signature;
+  const p = seq ? { ...seq.json.provenance, description: null } : bundle!.provenance;
   if (opts.alias !== undefined && !opts.reason?.trim()) {
     throw new KilnError('USAGE', `--alias ${opts.alias} needs --reason "..."; an alias change is kept in the audit log with why`, { path: ['reason'] });
   }
-  const p = bundle.provenance;
   const name = opts.name ?? p.model;
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const dir = join(project.paths.dataDir, 'imported');
@@ -106,12 +130,12 @@ export function importModel(project: Project, file: string, opts: ImportOptions 
   try {
     return reg.transaction(() => {
       const version = reg.registerVersion(name, {
-        signature: bundle.signature, runId: null, artifactPath: path, description: p.description,
+        signature, runId: null, artifactPath: path, description: p.description,
         reason: `imported from ${src} (sha256 ${sha256}): ${p.model} version ${p.version}${p.runId ? `, run ${p.runId}` : ''}, written by kiln ${p.kilnVersion} at ${p.createdAt}`,
       });
       let previousAliasVersion: number | null = null;
       if (opts.alias !== undefined) previousAliasVersion = reg.setAlias(name, opts.alias, version.version, { reason: opts.reason! }).previousVersion;
-      return { version: reg.getVersion(name, version.version), bundle, path, sha256, previousAliasVersion };
+      return { version: reg.getVersion(name, version.version), bundle, provenance: { model: p.model, version: p.version, runId: p.runId, kilnVersion: p.kilnVersion, createdAt: p.createdAt }, path, sha256, previousAliasVersion };
     });
   } catch (e) {
     if (!existed) rmSync(path, { force: true });

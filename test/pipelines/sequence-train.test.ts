@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auc } from '../../src/eval/index.js';
-import { checkpointPath, FusedModel, loadModelBundle, parseSequenceBundle, SequenceModel, trainModel } from '../../src/pipelines/index.js';
+import { checkpointPath, exportModel, FusedModel, importModel, loadModelBundle, parseSequenceBundle, SequenceModel, trainModel } from '../../src/pipelines/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, Project } from '../../src/store/index.js';
 import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
@@ -79,6 +79,17 @@ describe('kiln train: sequence models', () => {
     expect(one.embedding).toHaveLength(12);
     const probs = Object.values(one.tasks.next_category as Record<string, number>);
     expect(probs.reduce((s, p) => s + p, 0)).toBeCloseTo(1, 5);
+
+    // kiln models export / import move the sequence bundle byte for byte.
+    const file = join(dir, 'seq.kiln.json');
+    const out = exportModel(project, 'seq@1', file);
+    expect(readFileSync(file)).toEqual(readFileSync(mv.artifactPath!));
+    const imported = importModel(project, file, { name: 'seq_copy' });
+    expect(imported.provenance).toMatchObject({ model: 'seq', version: 1, runId: r.runId });
+    expect(imported.version.signature).toEqual(mv.signature);
+    expect(out.checksum).toBe(bundle.checksum);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('"default"', '"defaulx"'));
+    expect(() => importModel(project, file, { name: 'seq_bad' })).toThrow(/checksum/);
   }, 240_000);
 
   it('trains a transformer joint model with the scalar features as tabular inputs', async () => {

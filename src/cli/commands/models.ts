@@ -93,7 +93,7 @@ export function registerModels(program: Command): void {
       }
       const { importModel } = await import('../../pipelines/index.js');
       const r = importModel(project, file, { ...(opts.name !== undefined ? { name: opts.name } : {}), ...more });
-      const p = r.bundle.provenance;
+      const p = r.provenance;
       if (opts.json) { process.stdout.write(`${JSON.stringify({ model: r.version.model, version: r.version.version, aliases: r.version.aliases, path: r.path, sha256: r.sha256, source: p }, null, 2)}\n`); return; }
       process.stdout.write(`${r.version.model} version ${r.version.version}: imported ${p.model} version ${p.version} (run ${p.runId ?? '-'}, kiln ${p.kilnVersion})${opts.alias ? `; ${r.version.model}@${opts.alias} -> version ${r.version.version}${r.previousAliasVersion !== null ? ` (was ${r.previousAliasVersion})` : ''}` : ''}\n`);
     }));
