@@ -11,4 +11,4 @@ export { loadModelBundle, parseBundle, bundleText, ModelBundle, BUNDLE_FORMAT, t
 export { exportModel, importModel, type ExportResult, type ImportOptions, type ImportResult } from './transfer.js';
 export { buildProfile, referenceSample, profileBins, ProfileSchema, REFERENCE_SAMPLE_FILE, REFERENCE_SAMPLE_ROWS, type ReferenceProfile, type FeatureProfile, type ReferenceSample } from './profile.js';
 export { checkpointPath, trainSequenceModel } from './sequence/train.js';
-export { isSequenceBundle, parseSequenceBundle, SequenceModel, SEQUENCE_BUNDLE_FORMAT, type SequenceBundleJson, type SequenceScore } from './sequence/bundle.js';
+export { isSequenceBundle, parseSequenceBundle, sequenceBundleFrom, SequenceModel, SEQUENCE_BUNDLE_FORMAT, type SequenceBundleJson, type SequenceScore } from './sequence/bundle.js';
