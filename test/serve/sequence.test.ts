@@ -1,7 +1,7 @@
 /**
- * Sequence models through `kiln serve`: a simulated world where model 'credit' has a GBDT version (1) and
- * a GRU sequence version (2, trained on the demo's `recent_txns` lastK feature with a next-event task),
- * materialised into the embedded online store. Predict by id and by row with parity against
+ * Sequence models through `kiln serve`: a simulated world where model 'credit' has a GBDT version (1),
+ * a GRU sequence version (2, trained on the demo's `recent_txns` lastK feature with a next-event task) and
+ * a joint GRU + scalar features version (3), materialised into the embedded online store. Predict by id and by row with parity against
  * `SequenceModel.score` on the lastK value the online store gives; a bad sequence in a row is a 400
  * naming the field; a hot swap GBDT -> sequence -> GBDT through the registry; a damaged sequence bundle
  * fails validation while the old version keeps serving; `kiln score` refuses a sequence version.
@@ -34,6 +34,7 @@ const BASE = {
 };
 const GBDT = { ...BASE, defaultReason: 'Credit history factors', params: { max_depth: 3, learning_rate: 0.1, n_estimators: 30 } };
 const SEQ = { ...BASE, algorithm: 'sequence', sequence: { input: 'recent_txns', encoder: 'gru', size: 8, epochs: 2, patience: 5, compare: false, tasks: [{ name: 'next_category', nextEvent: 'category' }] } };
+const JOINT = { ...SEQ, sequence: { ...SEQ.sequence, joint: true, tasks: [] } };
 const config = (credit: object): string => `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES } from ${JSON.stringify(DEMO_FEATURES_FILE)};\nexport default defineConfig({ name: 'serve-seq', features: [...DEMO_FEATURES], models: { credit: ${JSON.stringify(credit)} } });\n`;
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -59,6 +60,10 @@ beforeAll(async () => {
   await trainModel(project, 'credit', { quiet: true, force: true });
   project.close();
   writeFileSync(join(dir, 'kiln.config.ts'), config(SEQ));
+  project = await Project.open({ project: dir });
+  await trainModel(project, 'credit', { quiet: true, force: true });
+  project.close();
+  writeFileSync(join(dir, 'kiln.config.ts'), config(JOINT));
   project = await Project.open({ project: dir });
   await trainModel(project, 'credit', { quiet: true, force: true });
   project.registry.setAlias('credit', 'champion', 1, { reason: 'the GBDT first' });
@@ -177,6 +182,32 @@ describe('POST /v1/models/:name/predict with a sequence version', () => {
     const r = await predict({ features: { recent_txns: events }, asOf: early });
     expect(r.status).toBe(400);
     expect(r.body.message).toContain('recent_txns.0.ts');
+  });
+
+  it('scores a joint model by id with its scalar features read from the online store in the same lookup', async () => {
+    const live = loadLiveVersion(project, 'credit@3');
+    expect(live.kind === 'sequence' && live.model.bundle.tabular.length).toBeGreaterThan(10);
+    expect(validateLive(live, { definitions: served }).featuresChecked).toBe(live.info.signature.features.length);
+    const joint = await testServer({ routes: [route(live)], online, project });
+    try {
+      const inputs = live.info.signature.features.map((f) => f.name);
+      const r = await predict({ rows: ids.slice(0, 4).map((id) => ({ entityId: id, asOf: ASOF })) }, joint.app);
+      expect(r.status).toBe(200);
+      // the features these inputs come from (a bucketed feature's columns are <feature>__<bucket>)
+      const found = await online.lookup(ids.slice(0, 4), [...new Set(inputs.map((n) => n.split('__')[0]!))], { asOf: ASOF });
+      const model = new SequenceModel(parseSequenceBundle(readFileSync(live.info.artifactPath!, 'utf8')));
+      for (const [i, res] of r.body.results.entries()) {
+        const row = found[i]!.row as Json;
+        expect(res.score.probability).toBe(model.score(row.recent_txns, ASOF, Object.fromEntries(inputs.map((n) => [n, row[n]]))).pd);
+      }
+      // the scalar features change the score: the same events with every scalar missing score otherwise
+      const events = (found[0]!.row as Json).recent_txns;
+      const bare = await predict({ features: Object.fromEntries(inputs.map((n) => [n, n === 'recent_txns' ? events : null])), asOf: ASOF }, joint.app);
+      expect(bare.status).toBe(200);
+      expect(bare.body.results[0].score.raw).not.toBe(r.body.results[0].score.raw);
+    } finally {
+      await joint.close();
+    }
   });
 
   it('explain refuses a sequence version with a 400 that says why', async () => {
