@@ -21,7 +21,7 @@ import { DEMO_REASONS, DEMO_REASON_GROUPS } from '../examples/demo/features.js';
 import { Rng } from '../src/core/rng.js';
 import { toXGBoostJSON } from '../src/gbdt/xgboost-json.js';
 import { trainModel } from '../src/pipelines/index.js';
-import { loadLiveVersion, scoreBatch } from '../src/serve/index.js';
+import { gbdtBundle, loadLiveVersion, scoreBatch } from '../src/serve/index.js';
 import { simulate } from '../src/sim/index.js';
 import { ColumnarAppender, initProject, Project, type ColumnSchema } from '../src/store/index.js';
 import { arg, machine, printTable } from './util.js';
@@ -119,7 +119,7 @@ export default defineConfig({ name: 'score-bench', features: [...DEMO_FEATURES],
     const cols = await plainTable(project, 'plain_score', ROWS, 2, true);
     step('tables written; training the plain model');
     const trained = await trainModel(project, 'plain', { quiet: true, force: true });
-    const live = loadLiveVersion(project, `plain@${trained.version}`);
+    const live = { bundle: gbdtBundle(loadLiveVersion(project, `plain@${trained.version}`)) };
     const trees = (live.bundle.booster.bestIteration ?? live.bundle.booster.numRounds - 1) + 1;
     step('scoring the plain table');
     const out = join(dir, 'plain.parquet');
@@ -131,7 +131,8 @@ export default defineConfig({ name: 'score-bench', features: [...DEMO_FEATURES],
     // (b) demo world, credit_v1 features point in time
     step('training the credit model');
     const credit = await trainModel(project, 'credit', { quiet: true, force: true });
-    const creditLive = loadLiveVersion(project, `credit@${credit.version}`);
+    const creditVersion = loadLiveVersion(project, `credit@${credit.version}`);
+    const creditLive = { bundle: gbdtBundle(creditVersion), info: creditVersion.info };
     const creditTrees = (creditLive.bundle.booster.bestIteration ?? creditLive.bundle.booster.numRounds - 1) + 1;
     step('scoring the demo spine');
     const d = await scoreBatch(project, { model: `credit@${credit.version}`, spine: 'loan_labels', output: join(dir, 'credit.parquet'), quiet: true });

@@ -11,7 +11,7 @@ export { loadModelBundle, parseBundle, bundleText, ModelBundle, BUNDLE_FORMAT, t
 export { exportModel, importModel, type ExportResult, type ImportOptions, type ImportResult } from './transfer.js';
 export { buildProfile, referenceSample, profileBins, ProfileSchema, REFERENCE_SAMPLE_FILE, REFERENCE_SAMPLE_ROWS, type ReferenceProfile, type FeatureProfile, type ReferenceSample } from './profile.js';
 export { checkpointPath, trainSequenceModel } from './sequence/train.js';
-export { isSequenceBundle, parseSequenceBundle, SequenceModel, SEQUENCE_BUNDLE_FORMAT, type SequenceBundleJson, type SequenceScore } from './sequence/bundle.js';
+export { isSequenceBundle, parseSequenceBundle, sequenceBundleFrom, SequenceModel, SEQUENCE_BUNDLE_FORMAT, type SequenceBundleJson, type SequenceScore } from './sequence/bundle.js';
 export { FusedModel } from './sequence/fused.js';
 export { emptyBatch, inputProblems, isOnnxModelBundle, kilnOnnxInputs, ONNX_MODEL_FORMAT, OnnxSequenceModel, onnxModelBundleText, outputProblems, parseOnnxModelBundle, type KilnInput, type OnnxModelBundleJson, type OnnxScoreRow } from './sequence/onnx-model.js';
 export { exportSequenceOnnx, importOnnxModel, parseOutputRef, sequenceBundleOnnx, stateDictOf, type OnnxExportResult, type OnnxImportOptions, type OnnxImportResult, type OnnxModelSignature } from './sequence/onnx-transfer.js';

@@ -2,10 +2,13 @@
  * The request path of a prediction, apart from HTTP. A request's rows are checked (shape, batch size,
  * as-of times, each full feature row against the deciding version's schema), the rows by entity id are
  * read from the online store in one lookup per distinct as-of time, and each version on the route scores
- * all its rows in one `bundle.score` call. Per row, `decidedBy` picks the deciding version (the canary
- * for its share of entities, else the primary); the other version, or a shadow challenger, is recorded in
- * `shadow` only. All records of a request are appended to the decision log in one call, awaited.
- * Per-version work (feature row schema, the online features a version reads) is built once and cached.
+ * all its rows in one `bundle.score` call (a sequence version: one `SequenceModel.score` per row, on its
+ * own arena, as of the row's as-of time; sequence.ts). Per row, `decidedBy` picks the deciding version
+ * (the canary for its share of entities, else the primary); the other version, or a shadow challenger, is
+ * recorded in `shadow` only. All records of a request are appended to the decision log in one call,
+ * awaited. Per-version work (feature row schema, the online features a version reads) is built once and
+ * cached. A lastK input read from the online store keeps its event list; sent in a full row it is
+ * checked against the sequence version's encoding first (`checkRows`).
  */
 import type { z } from 'zod';
 import { KilnError } from '../core/errors.js';
@@ -14,8 +17,10 @@ import type { ReasonCode } from '../eval/index.js';
 import type { OnlineFeatureStore } from '../online/index.js';
 import type { ScoreRow } from '../pipelines/index.js';
 import { newDecisionId } from './decisions/index.js';
+import { gbdtBundle } from './models/live.js';
+import { checkSequenceValue, REASONS_UNAVAILABLE, sequenceScores, type SequenceExtras } from './sequence.js';
 import { decidedBy } from './traffic.js';
-import type { DecisionRecord, FeatureValue, LiveVersion, ModelRoute, VersionScore } from './types.js';
+import type { DecisionRecord, FeatureValue, InputValue, LiveVersion, ModelRoute, SequenceValue, VersionScore } from './types.js';
 import { featureRowSchema, requestInvalid, type PredictBody, type PredictRow } from './http/schemas.js';
 
 /** What a version needs on the request path, built once. */
@@ -60,9 +65,9 @@ export function onlineFeaturesOf(online: OnlineFeatureStore, inputs: readonly st
 }
 
 /** The rows of a body (a single-row body is one row). */
-export function rowsOf(body: PredictBody | { rows?: PredictRow[]; entityId?: string | number; asOf?: string; features?: Record<string, FeatureValue> }): PredictRow[] {
+export function rowsOf(body: PredictBody | { rows?: PredictRow[]; entityId?: string | number; asOf?: string; features?: Extract<PredictRow, { features: unknown }>['features'] }): PredictRow[] {
   if ('rows' in body && body.rows) return body.rows;
-  if ('features' in body && body.features) return [{ features: body.features }];
+  if ('features' in body && body.features) return [body.asOf === undefined ? { features: body.features } : { features: body.features, asOf: body.asOf }];
   const b = body as { entityId: string | number; asOf?: string };
   return [b.asOf === undefined ? { entityId: b.entityId } : { entityId: b.entityId, asOf: b.asOf }];
 }
@@ -77,19 +82,33 @@ export interface FeatureReadOptions {
   readonly futureMs?: number;
 }
 
-/** One row as resolved: its entity id, as-of (ISO), and feature values by input name. */
+/** One row as resolved: its entity id, as-of (ISO; a full row's when it gives one, else null), and input values by name. */
 export interface ResolvedRow {
   readonly entityId: string | null;
   readonly asOf: string | null;
-  readonly values: Record<string, FeatureValue>;
+  readonly values: Record<string, InputValue>;
 }
 
-function value(v: unknown): FeatureValue {
+function value(v: unknown): InputValue {
   if (v === null || v === undefined) return null;
   if (typeof v === 'bigint') return Number(v);
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
   if (v instanceof Date) return v.toISOString();
+  // A lastK value (the online store's list of events) stays a list: a sequence version reads it.
+  if (Array.isArray(v)) return v as SequenceValue;
   return JSON.stringify(v);
+}
+
+/** An as-of time of a request row as ISO (milliseconds), checked: REQUEST_INVALID or ASOF_OUT_OF_RANGE naming `rows.<i>.asOf`. */
+function checkAsOf(asOf: string, i: number, now: number, futureMs: number): string {
+  let us: number;
+  try { us = parseUtc(asOf, `rows.${i}.asOf`); } catch (e) {
+    throw new KilnError('REQUEST_INVALID', `rows.${i}.asOf: ${(e as Error).message.replace(/^rows\.\d+\.asOf: /, '')}; expected ISO 8601 in UTC, e.g. 2025-01-01T00:00:00Z`, { path: ['rows', i, 'asOf'] });
+  }
+  if (us / 1000 > now + futureMs) {
+    throw new KilnError('ASOF_OUT_OF_RANGE', `rows.${i}.asOf: ${asOf} is in the future; features can be read as of now or earlier`, { path: ['rows', i, 'asOf'] });
+  }
+  return new Date(Math.floor(us / 1000)).toISOString();
 }
 
 /**
@@ -114,20 +133,10 @@ export async function resolveRows(rows: readonly PredictRow[], inputs: readonly 
         }
         throw requestInvalid(r.error, 'predict', ['rows', i, 'features']);
       }
-      out[i] = { entityId: null, asOf: null, values: r.data as Record<string, FeatureValue> };
+      out[i] = { entityId: null, asOf: row.asOf === undefined ? null : checkAsOf(row.asOf, i, now, opts.futureMs ?? 60_000), values: r.data as Record<string, InputValue> };
       return;
     }
-    let key = '';
-    if (row.asOf !== undefined) {
-      let us: number;
-      try { us = parseUtc(row.asOf, `rows.${i}.asOf`); } catch (e) {
-        throw new KilnError('REQUEST_INVALID', `rows.${i}.asOf: ${(e as Error).message.replace(/^rows\.\d+\.asOf: /, '')}; expected ISO 8601 in UTC, e.g. 2025-01-01T00:00:00Z`, { path: ['rows', i, 'asOf'] });
-      }
-      if (us / 1000 > now + (opts.futureMs ?? 60_000)) {
-        throw new KilnError('ASOF_OUT_OF_RANGE', `rows.${i}.asOf: ${row.asOf} is in the future; features can be read as of now or earlier`, { path: ['rows', i, 'asOf'] });
-      }
-      key = new Date(Math.floor(us / 1000)).toISOString();
-    }
+    const key = row.asOf === undefined ? '' : checkAsOf(row.asOf, i, now, opts.futureMs ?? 60_000);
     const g = groups.get(key);
     if (g) g.push(i); else groups.set(key, [i]);
   });
@@ -151,7 +160,7 @@ export async function resolveRows(rows: readonly PredictRow[], inputs: readonly 
       if (!l.known && !opts.allowUnknown) {
         throw new KilnError('ENTITY_UNKNOWN', `rows.${i}.entityId: entity ${JSON.stringify(l.entity)} is unknown to the online store (no event or materialised value); check the id, or send allowUnknown: true to score it as an entity without history`, { path: ['rows', i, 'entityId'], details: { row: i, entityId: l.entity } });
       }
-      const values: Record<string, FeatureValue> = {};
+      const values: Record<string, InputValue> = {};
       for (const c of inputs) values[c] = value(l.row[c]);
       out[i] = { entityId: String(l.entity), asOf, values };
     });
@@ -159,13 +168,45 @@ export async function resolveRows(rows: readonly PredictRow[], inputs: readonly 
   return out;
 }
 
-function versionScores(live: LiveVersion, rows: readonly ScoreRow[], reasons: boolean | 'all'): { scores: VersionScore[]; reasons: (ReasonCode[] | null)[] | null } {
-  const s = live.bundle.score(rows, { reasons });
+interface VersionScores {
+  scores: VersionScore[];
+  reasons: (ReasonCode[] | null)[] | null;
+  /** A sequence version's other heads and embedding per row; null for a GBDT. */
+  extras: SequenceExtras[] | null;
+}
+
+/** The time (epoch µs) a row is scored as of: its as-of, else the decision's time. */
+function atUs(r: { readonly asOf: string | null }, time: string): number {
+  return Date.parse(r.asOf ?? time) * 1000;
+}
+
+function versionScores(live: LiveVersion, rows: readonly { readonly values: Record<string, InputValue>; readonly asOf: string | null }[], reasons: boolean | 'all', time: string): VersionScores {
+  if (live.kind === 'sequence') {
+    const s = sequenceScores(live, rows.map((r) => ({ values: r.values, atUs: atUs(r, time) })));
+    return { scores: s.scores, reasons: null, extras: s.extras };
+  }
+  const s = live.bundle.score(rows.map((r) => r.values as ScoreRow), { reasons });
   const scores = new Array<VersionScore>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     scores[i] = { model: live.name, version: live.version, raw: s.probability[i]!, calibrated: s.calibrated ? s.calibrated[i]! : null, points: s.points[i]!, declined: s.declined[i] === 1 };
   }
-  return { scores, reasons: s.reasons };
+  return { scores, reasons: s.reasons, extras: null };
+}
+
+/**
+ * Checks the lastK values sent in full feature rows against each sequence version on the route that
+ * will score them (REQUEST_INVALID naming rows.<i>.features.<input>...), as of the row's as-of or `time`.
+ */
+export function checkRows(route: ModelRoute, rows: readonly PredictRow[], resolved: readonly ResolvedRow[], time: string): void {
+  const versions = [route.primary, route.challenger?.live].filter((v) => v?.kind === 'sequence');
+  if (!versions.length) return;
+  resolved.forEach((r, i) => {
+    if (!('features' in rows[i]!)) return;
+    for (const v of versions) {
+      if (v?.kind !== 'sequence' || !Object.hasOwn(r.values, v.input)) continue;
+      checkSequenceValue(v.model, r.values[v.input], atUs(r, time), ['rows', i, 'features', v.input]);
+    }
+  });
 }
 
 export interface Decision {
@@ -176,55 +217,64 @@ export interface Decision {
  * Scores resolved rows on a route: the deciding version per row, the other version (canary's primary, or
  * a shadow challenger) beside it. Returns the records (not yet logged).
  */
-export function decide(route: ModelRoute, rows: readonly PredictRow[], resolved: readonly ResolvedRow[], opts: { reasons: boolean; started: number; time?: string }): DecisionRecord[] {
+export function decide(route: ModelRoute, rows: readonly PredictRow[], resolved: readonly ResolvedRow[], opts: { reasons: boolean; started: number; time?: string; embeddings?: (Float32Array | null)[] }): DecisionRecord[] {
   const ch = route.challenger;
   const by = resolved.map((r) => decidedBy(route, r.entityId));
   const primaryDecides = by.some((b) => b === 'primary');
   const canaryDecides = by.some((b) => b === 'canary');
   const mode = (decides: boolean): boolean | 'all' => (decides ? (opts.reasons ? 'all' : true) : false);
+  const time = opts.time ?? new Date().toISOString();
   const p = prepareVersion(route.primary);
-  const primary = versionScores(route.primary, resolved.map((r) => r.values), mode(primaryDecides));
-  let challenger: ReturnType<typeof versionScores> | null = null;
+  const primary = versionScores(route.primary, resolved, mode(primaryDecides), time);
+  let challenger: VersionScores | null = null;
   let chRows: number[] = [];
   if (ch) {
     const cp = prepareVersion(ch.live);
     chRows = resolved.flatMap((r, i) => (cp.inputs.every((n) => Object.hasOwn(r.values, n)) ? [i] : []));
-    if (chRows.length) challenger = versionScores(ch.live, chRows.map((i) => resolved[i]!.values), mode(canaryDecides));
+    if (chRows.length) challenger = versionScores(ch.live, chRows.map((i) => resolved[i]!), mode(canaryDecides), time);
   }
   const chAt = new Map(chRows.map((i, j) => [i, j]));
-  const time = opts.time ?? new Date().toISOString();
   return resolved.map((r, i): DecisionRecord => {
     const j = chAt.get(i);
     const canary = by[i] === 'canary' && j !== undefined;
     const decider = canary ? challenger! : primary;
     const k = canary ? j : i;
     const score = decider.scores[k]!;
-    const rs = decider.reasons?.[k] ?? null;
+    const extra = decider.extras?.[k];
+    const rs = extra ? [] : decider.reasons?.[k] ?? null;
     const shadow: VersionScore[] = canary ? [primary.scores[i]!] : j !== undefined ? [challenger!.scores[j]!] : [];
     const inputs = canary ? prepareVersion(ch!.live).inputs : p.inputs;
-    const features: Record<string, FeatureValue> = {};
+    const features: Record<string, InputValue> = {};
     for (const n of inputs) features[n] = r.values[n] ?? null;
+    if (opts.embeddings) opts.embeddings[i] = extra ? extra.embedding : null;
     return {
       id: newDecisionId(), time, model: route.name, version: score.version, decidedBy: canary ? 'canary' : 'primary',
-      entityId: r.entityId, asOf: r.asOf, request: rows[i], features, score,
+      // A sequence version's score depends on the as-of time: a full row's is recorded (the decision's time when it gave none).
+      entityId: r.entityId, asOf: r.asOf ?? (extra ? time : null), request: rows[i], features, score,
       reasons: score.declined || opts.reasons ? rs : null, shadow, latencyMs: performance.now() - opts.started,
+      ...(extra ? { tasks: extra.tasks } : {}),
     };
   });
 }
 
-/** The response row of a record: what the client sees (never the shadow scores). */
-export function resultOf(r: DecisionRecord): Record<string, unknown> {
+/**
+ * The response row of a record: what the client sees (never the shadow scores). A sequence version's
+ * adds its other heads (`tasks`), the embedding when asked for, and why it gives no reasons.
+ */
+export function resultOf(r: DecisionRecord, embedding: Float32Array | null = null): Record<string, unknown> {
   const s = r.score;
   return {
     decisionId: r.id, model: r.model, version: r.version, entityId: r.entityId, asOf: r.asOf,
     score: { probability: s.calibrated ?? s.raw, raw: s.raw, points: s.points, declined: s.declined },
     reasons: r.reasons ? r.reasons.map((x) => ({ reason: x.reason, text: x.text, contribution: x.contribution })) : null,
+    ...(r.tasks ? { tasks: r.tasks, reasonsUnavailable: REASONS_UNAVAILABLE } : {}),
+    ...(embedding ? { embedding: Array.from(embedding) } : {}),
   };
 }
 
-/** Re-scores a record's features with the version that decided it. */
+/** Re-scores a record's features with the version that decided it (as of the record's as-of time). */
 export function replay(record: DecisionRecord, live: LiveVersion): { recorded: VersionScore; replayed: VersionScore; equal: boolean } {
-  const { scores } = versionScores(live, [record.features], false);
+  const { scores } = versionScores(live, [{ values: record.features as Record<string, InputValue>, asOf: record.asOf }], false, record.time);
   const replayed = scores[0]!;
   const recorded = record.score;
   const equal = replayed.raw === recorded.raw && replayed.points === recorded.points && replayed.calibrated === recorded.calibrated && replayed.declined === recorded.declined;
@@ -233,8 +283,8 @@ export function replay(record: DecisionRecord, live: LiveVersion): { recorded: V
 
 /** TreeSHAP contributions of the primary version for resolved rows: by input, plus the bias (log-odds). */
 export function explainRows(live: LiveVersion, resolved: readonly ResolvedRow[]): { contributions: Record<string, number>; bias: number }[] {
-  const b = live.bundle;
-  const cols = b.columns(resolved.map((r) => r.values));
+  const b = gbdtBundle(live, 'explain (TreeSHAP contributions)', 'REQUEST_INVALID');
+  const cols = b.columns(resolved.map((r) => r.values as ScoreRow));
   const shap = b.booster.explain(cols);
   const names = b.booster.featureNames;
   const f = names.length;

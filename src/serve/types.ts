@@ -4,14 +4,21 @@
  * uses these types only, so that one can change without the others.
  */
 import type { ReasonCode } from '../eval/index.js';
-import type { ModelBundle } from '../pipelines/index.js';
+import type { ModelBundle, SequenceModel } from '../pipelines/index.js';
 import type { ModelVersion } from '../registry/index.js';
 
 /** A feature value as scored and as recorded: null is missing; a categorical input is its text. */
 export type FeatureValue = number | string | boolean | null;
 
-/** One registered model version, loaded and checked, ready to score. Immutable once built. */
-export interface LiveVersion {
+/** One event of a lastK value, as the online store gives it: `{ ts, <field>: value, ... }`. */
+export type SequenceEvent = Readonly<Record<string, FeatureValue>>;
+/** A lastK value: its events, oldest first (`[]` without history). */
+export type SequenceValue = readonly SequenceEvent[];
+/** An input value as scored and recorded: a scalar, or the event list of a sequence input. */
+export type InputValue = FeatureValue | SequenceValue;
+
+/** What every loaded version has, whatever its kind. */
+interface LiveVersionBase {
   /** Model name ('credit'). */
   readonly name: string;
   /** Version number. */
@@ -20,10 +27,29 @@ export interface LiveVersion {
   readonly ref: string;
   /** The registry's record of the version (signature, run id, artifact path...). */
   readonly info: ModelVersion;
-  readonly bundle: ModelBundle;
   /** ISO time it was loaded. */
   readonly loadedAt: string;
 }
+
+/** A GBDT version (`kiln.model@1` bundle): trees, calibrator, points, TreeSHAP reasons. */
+export interface GbdtLiveVersion extends LiveVersionBase {
+  readonly kind: 'gbdt';
+  readonly bundle: ModelBundle;
+}
+
+/**
+ * A sequence version (`kiln.sequence-model@1` bundle): a network over the lastK feature `input` (and the
+ * scalar features of a joint model). Its `model` owns one arena: scoring is synchronous, one row at a time.
+ */
+export interface SequenceLiveVersion extends LiveVersionBase {
+  readonly kind: 'sequence';
+  readonly model: SequenceModel;
+  /** The lastK input (the signature's SEQUENCE feature). */
+  readonly input: string;
+}
+
+/** One registered model version, loaded and checked, ready to score. Immutable once built. */
+export type LiveVersion = GbdtLiveVersion | SequenceLiveVersion;
 
 /** How a challenger takes part: scored beside the primary and only logged, or serving a share of entities. */
 export type ChallengerMode = 'shadow' | 'canary';
@@ -116,10 +142,12 @@ export interface DecisionRecord {
   readonly asOf: string | null;
   /** The request's row as received (entity id and options, or the feature row). */
   readonly request: unknown;
-  /** The feature values as used, by input name. */
-  readonly features: Readonly<Record<string, FeatureValue>>;
+  /** The feature values as used, by input name (a sequence input: its event list). */
+  readonly features: Readonly<Record<string, InputValue>>;
   readonly score: VersionScore;
-  /** Adverse-action reasons when asked for or declined; null otherwise. */
+  /** A sequence model's other heads (a binary task's probability, a next-event task's class probabilities); absent otherwise. */
+  readonly tasks?: Readonly<Record<string, number | Readonly<Record<string, number>>>>;
+  /** Adverse-action reasons when asked for or declined; null otherwise. A sequence model gives none (an empty list). */
   readonly reasons: readonly ReasonCode[] | null;
   /** Versions scored beside it and not returned (shadow challenger; the primary when a canary decided). */
   readonly shadow: readonly VersionScore[];

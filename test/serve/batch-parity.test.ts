@@ -16,7 +16,7 @@ import { DEMO_REASONS, DEMO_REASON_GROUPS } from '../../examples/demo/features.j
 import { loadFeatureRegistry } from '../../src/features/index.js';
 import { openOnlineStore, materialize, type OnlineFeatureStore } from '../../src/online/index.js';
 import { trainModel, type ScoreRow } from '../../src/pipelines/index.js';
-import { loadLiveVersion, scoreBatch, type LiveVersion } from '../../src/serve/index.js';
+import { gbdtBundle, loadLiveVersion, scoreBatch, type LiveVersion } from '../../src/serve/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { failMessage } from '../fails.js';
 import { DEMO_FEATURES_FILE, tempProject } from '../helpers.js';
@@ -50,7 +50,7 @@ beforeAll(async () => {
   live = loadLiveVersion(project, 'credit@1');
   const owner = new Map([...loadFeatureRegistry(project.config.features).features.values()].flatMap((f) => f.outputs.map((o) => [o.column, f.name] as const)));
   features = [...new Set(live.info.signature.features.map((f) => owner.get(f.name)!))];
-  const { bundle } = live;
+  const bundle = gbdtBundle(live);
   // (a) The training set as the trainer read it: numeric inputs ::DOUBLE, categorical ::VARCHAR → their codes.
   const names = bundle.booster.featureNames;
   const cols = names.map((n, j) => `"${n}"::${bundle.categoryCodes(j) ? 'VARCHAR' : 'DOUBLE'} AS "${n}"`);
@@ -90,7 +90,7 @@ describe('scores at training time, in batch and online are equal', () => {
       expect(got!.known).toBe(true);
       rows.push(got!.row as ScoreRow);
     }
-    const onlineP = live.bundle.score(rows).probability;
+    const onlineP = gbdtBundle(live).score(rows).probability;
     // Online features are computed in JavaScript, offline by DuckDB, in other summation orders: they agree to
     // rtol 1e-9 (test/online/parity.test.ts), not always to the last bit. The trees compare float32-rounded
     // values, so the scores are equal unless a value lies within that rounding of a split threshold: 1e-12.
@@ -109,7 +109,7 @@ describe('scores at training time, in batch and online are equal', () => {
     const batch = await ctx.project.offline.all<{ borrower_id: number; as_of: string; probability: number; points: number; declined: boolean }>(`SELECT * FROM read_csv('${out}')`);
     expect(batch.map((b) => [b.borrower_id, b.as_of])).toEqual(ids.map((id) => [id, asOf]));
     const got = await online.lookup(ids, features, { asOf });
-    const s = live.bundle.score(got.map((g) => g.row as ScoreRow));
+    const s = gbdtBundle(live).score(got.map((g) => g.row as ScoreRow));
     batch.forEach((b, i) => {
       expect(Math.abs(b.probability - s.probability[i]!)).toBeLessThanOrEqual(1e-12);
       expect(b.declined).toBe(s.declined[i] === 1);

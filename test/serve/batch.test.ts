@@ -12,7 +12,7 @@ import { registerScore } from '../../src/cli/commands/score.js';
 import { exitCode } from '../../src/core/error-codes.js';
 import { Rng } from '../../src/core/rng.js';
 import { trainModel, type ScoreRow } from '../../src/pipelines/index.js';
-import { loadLiveVersion, scoreBatch, type ScoreBatchOptions } from '../../src/serve/index.js';
+import { gbdtBundle, loadLiveVersion, scoreBatch, type ScoreBatchOptions } from '../../src/serve/index.js';
 import type { Project } from '../../src/store/index.js';
 import { fails } from '../fails.js';
 import { kiln, tempProject } from '../helpers.js';
@@ -72,7 +72,7 @@ describe('kiln score, plain-table model', () => {
     ]);
     const got = await read(`SELECT * FROM read_parquet('${out}')`);
     const rows = await read('SELECT utilisation, late_count, age, region, id FROM borrowers ORDER BY rowid');
-    const s = loadLiveVersion(project, 'risk@1').bundle.score(rows as ScoreRow[]);
+    const s = gbdtBundle(loadLiveVersion(project, 'risk@1')).score(rows as ScoreRow[]);
     expect(got.map((g) => g.id)).toEqual(rows.map((x) => x.id));
     expect(Float64Array.from(got, (g) => g.probability as number)).toEqual(s.probability);
     expect(Float64Array.from(got, (g) => g.calibrated as number)).toEqual(s.calibrated);
@@ -107,7 +107,7 @@ describe('kiln score, plain-table model', () => {
     expect(t!.column_type).toBe('STRUCT(reason VARCHAR, "text" VARCHAR, contribution DOUBLE)[]');
     const got = await read(`SELECT to_json(reasons)::VARCHAR AS r FROM read_parquet('${out}') LIMIT 50`);
     const rows = await read('SELECT utilisation, late_count, age, region FROM borrowers ORDER BY rowid LIMIT 50');
-    const s = loadLiveVersion(project, 'risk@1').bundle.score(rows as ScoreRow[], { reasons: 'all' });
+    const s = gbdtBundle(loadLiveVersion(project, 'risk@1')).score(rows as ScoreRow[], { reasons: 'all' });
     got.forEach((g, i) => {
       const want = (s.reasons![i] ?? []).map((x) => ({ reason: x.reason, text: x.text, contribution: x.contribution }));
       expect(JSON.parse(g.r as string)).toEqual(want);

@@ -3,7 +3,7 @@
  * store, two trained versions of a credit model. Every route, every error class, canary and shadow.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DECISION_ID_RE, type DecisionRecord } from '../../src/serve/index.js';
+import { DECISION_ID_RE, gbdtBundle, type DecisionRecord } from '../../src/serve/index.js';
 import { buildWorld, route, testServer, type TestServer, type World } from './http-helpers.js';
 
 let world: World;
@@ -34,7 +34,7 @@ describe('POST /v1/models/:name/predict', () => {
     expect(res.score.raw).toBeGreaterThan(0);
     expect(res.score.raw).toBeLessThan(1);
     expect(typeof res.score.points).toBe('number');
-    expect(res.score.probability).toBe(world.v1.bundle.calibrator ? world.v1.bundle.calibrator.apply(Float64Array.of(res.score.raw))[0] : res.score.raw);
+    expect(res.score.probability).toBe(gbdtBundle(world.v1).calibrator ? gbdtBundle(world.v1).calibrator!.apply(Float64Array.of(res.score.raw))[0] : res.score.raw);
     const rec = (await call('GET', `/v1/decisions/${res.decisionId}`)).body as DecisionRecord;
     expect(rec).toMatchObject({ id: res.decisionId, model: 'credit', version: 1, decidedBy: 'primary', entityId: String(eid), shadow: [] });
     expect(Object.keys(rec.features)).toEqual(world.v1.info.signature.features.map((f) => f.name));

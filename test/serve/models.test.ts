@@ -2,7 +2,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportModel, importModel, loadModelBundle } from '../../src/pipelines/index.js';
-import { loadLiveVersion, openModelSet, validateLive, type ModelEvent, type ModelSet } from '../../src/serve/index.js';
+import { gbdtBundle, loadLiveVersion, openModelSet, validateLive, type ModelEvent, type ModelSet } from '../../src/serve/index.js';
 import { fails } from '../fails.js';
 import { kiln } from '../helpers.js';
 import { modelFixture, moveAside, type Fixture } from './models-fixture.js';
@@ -14,7 +14,7 @@ const sets: ModelSet[] = [];
 
 beforeAll(async () => {
   fx = await modelFixture('models');
-  for (const v of [1, 2]) expected.set(v, [...loadLiveVersion(fx.project, `risk@${v}`).bundle.score(fx.rows).probability]);
+  for (const v of [1, 2]) expected.set(v, [...gbdtBundle(loadLiveVersion(fx.project, `risk@${v}`)).score(fx.rows).probability]);
 }, 60_000);
 afterAll(async () => { for (const s of sets) await s.close(); fx?.cleanup(); });
 
@@ -41,16 +41,16 @@ const trees = (b: { booster: unknown }): { left_children: number[]; split_condit
 describe('the smoke sample', () => {
   it('is stored with a trained version: held-out rows as callers send them, and their probabilities', () => {
     const live = loadLiveVersion(fx.project, 'risk@1');
-    const smoke = live.bundle.smoke!;
+    const smoke = gbdtBundle(live).smoke!;
     expect(smoke.rows).toHaveLength(32);
     expect(smoke.probability).toHaveLength(32);
     for (const r of smoke.rows) {
       expect(Object.keys(r).sort()).toEqual(['age', 'late_count', 'region', 'utilisation']);
       expect(['north', 'south', 'east', 'west']).toContain(r.region);
     }
-    expect([...live.bundle.score(smoke.rows).probability]).toEqual(smoke.probability);
+    expect([...gbdtBundle(live).score(smoke.rows).probability]).toEqual(smoke.probability);
     // the two versions' samples are the same rows (seeded pick), scored differently
-    const other = loadLiveVersion(fx.project, 'risk@2').bundle.smoke!;
+    const other = gbdtBundle(loadLiveVersion(fx.project, 'risk@2')).smoke!;
     expect(other.rows).toEqual(smoke.rows);
     expect(other.probability).not.toEqual(smoke.probability);
     expect(validateLive(live)).toEqual({ warnings: [], smokeRows: 32, featuresChecked: 0 });
@@ -59,7 +59,7 @@ describe('the smoke sample', () => {
   it('survives export and import, and is covered by the checksum', () => {
     const file = join(fx.dir, 'risk-1.kiln.json');
     exportModel(fx.project, 'risk@1', file);
-    expect(loadModelBundle(file).smoke).toEqual(loadLiveVersion(fx.project, 'risk@1').bundle.smoke);
+    expect(loadModelBundle(file).smoke).toEqual(gbdtBundle(loadLiveVersion(fx.project, 'risk@1')).smoke);
     const v = importModel(fx.project, file, { name: 'risk_copy' }).version;
     const live = loadLiveVersion(fx.project, `risk_copy@${v.version}`);
     expect(validateLive(live).smokeRows).toBe(32);
@@ -172,8 +172,8 @@ describe('openModelSet', () => {
             const route = set.route('risk')!;
             const v = route.primary.version;
             seen.add(v);
-            const p = [...route.primary.bundle.score(fx.rows).probability];
-            if (route.primary.bundle.provenance.version !== v || JSON.stringify(p) !== JSON.stringify(expected.get(v))) problems.push(`call ${calls}: version ${v} scored as another`);
+            const p = [...gbdtBundle(route.primary).score(fx.rows).probability];
+            if (gbdtBundle(route.primary).provenance.version !== v || JSON.stringify(p) !== JSON.stringify(expected.get(v))) problems.push(`call ${calls}: version ${v} scored as another`);
           } catch (e) { problems.push(`call ${calls}: ${(e as Error).message}`); }
         }
         await new Promise((r) => setImmediate(r));

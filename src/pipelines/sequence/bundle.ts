@@ -59,6 +59,11 @@ export function isSequenceBundle(x: unknown): x is SequenceBundleJson {
 export function parseSequenceBundle(text: string, where = 'the bundle'): SequenceBundleJson {
   let j: unknown;
   try { j = JSON.parse(text); } catch (e) { throw new KilnError('BUNDLE_INVALID', `${where} is not JSON: ${(e as Error).message}`, { cause: e }); }
+  return sequenceBundleFrom(j, where);
+}
+
+/** A parsed JSON value as a sequence bundle: its format and checksum checked (BUNDLE_INVALID otherwise). */
+export function sequenceBundleFrom(j: unknown, where = 'the bundle'): SequenceBundleJson {
   if (!isSequenceBundle(j)) throw new KilnError('BUNDLE_INVALID', `${where} is not a ${SEQUENCE_BUNDLE_FORMAT} bundle (format ${String((j as { format?: unknown })?.format)})`);
   const { checksum, ...rest } = j;
   if (checksum !== undefined && checksum !== checksumOf(rest)) throw new KilnError('BUNDLE_INVALID', `${where} fails its checksum: the file was changed or damaged; export or train it again`);
@@ -85,6 +90,8 @@ export class SequenceModel {
   private readonly ctx: Ctx;
   private readonly one: SequenceBatch;
   private readonly oneTab: Float32Array;
+  /** The one-row batch over `one` and `oneTab`, built once: `score` allocates no batch per call. */
+  private readonly oneBatch: Batch;
   private readonly base: number;
 
   constructor(readonly bundle: SequenceBundleJson) {
@@ -103,6 +110,7 @@ export class SequenceModel {
     this.ctx = { arena: this.arena, k: kernelsFor(this.arena), training: false, rng: new Rng(0) };
     this.one = allocBatch(this.encoding, 1, this.arena);
     this.oneTab = this.arena.f32(Math.max(1, tabularWidth(bundle.tabular)));
+    this.oneBatch = this.batchOf(this.one, this.oneTab, 1);
     this.base = this.arena.mark();
   }
 
@@ -110,14 +118,17 @@ export class SequenceModel {
     return new SequenceModel(parseSequenceBundle(readFileSync(path, 'utf8'), path));
   }
 
-  /** The raw head outputs and embedding of one entity: its lastK value at `at`, and its scalar features (joint models). */
-  private run(b: SequenceBatch, tab: Float32Array, n: number): Float32Array {
-    const batch: Batch = {
+  private batchOf(b: SequenceBatch, tab: Float32Array, n: number): Batch {
+    return {
       n,
       f32: { num: b.numeric, gap: b.gaps, tab },
       i32: { len: b.lengths, ...Object.fromEntries(this.encoding.categorical.map((c, k) => [`c.${c.name}`, b.ids[k]!])) },
     };
-    return this.net.predict(this.ctx, batch);
+  }
+
+  /** The raw head outputs and embedding of the rows of `b` (their lastK values and, for joint models, tabular inputs). */
+  private run(b: SequenceBatch, tab: Float32Array, n: number): Float32Array {
+    return this.net.predict(this.ctx, this.batchOf(b, tab, n));
   }
 
   /**
@@ -130,7 +141,7 @@ export class SequenceModel {
     encodeRow(this.encoding, this.one, 0, events, at);
     const cols = this.bundle.tabular;
     if (cols.length) encodeTabular(cols, (k) => features[cols[k]!.name] as number | string | null ?? null, this.oneTab, 0);
-    const out = this.run(this.one, this.oneTab, 1);
+    const out = this.net.predict(this.ctx, this.oneBatch);
     return this.read(out, 0);
   }
 

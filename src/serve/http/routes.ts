@@ -6,7 +6,7 @@
 import { KilnError, didYouMean } from '../../core/errors.js';
 import { parseUtc } from '../../core/time.js';
 import type { OnlineFeatureStore } from '../../online/index.js';
-import { decide, explainRows, prepareVersion, replay, resolveRows, resultOf, rowsOf } from '../predict.js';
+import { checkRows, decide, explainRows, prepareVersion, replay, resolveRows, resultOf, rowsOf } from '../predict.js';
 import type { ServeSettings } from '../settings.js';
 import type { DecisionWriter, LiveVersion, ModelRoute, ModelSet, TrafficSpec } from '../types.js';
 import type { ServerMetrics } from './metrics.js';
@@ -65,9 +65,12 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const body = parseBody(PredictBodySchema, req.body, 'predict');
     const rows = rowsOf(body);
     const resolved = await resolveRows(rows, inputsOf(route), prepareVersion(route.primary).rowSchema, { online: deps.online, maxBatch: settings.maxBatch, allowUnknown: body.allowUnknown ?? false, onRead });
-    const records = decide(route, rows, resolved, { reasons: body.reasons ?? false, started });
+    const time = new Date().toISOString();
+    checkRows(route, rows, resolved, time);
+    const embeddings = body.embedding ? new Array<Float32Array | null>(rows.length).fill(null) : undefined;
+    const records = decide(route, rows, resolved, { reasons: body.reasons ?? false, started, time, ...(embeddings ? { embeddings } : {}) });
     await decisions.append(records);
-    return { results: records.map(resultOf) };
+    return { results: records.map((r, i) => resultOf(r, embeddings?.[i] ?? null)) };
   });
 
   app.post<Named>('/v1/models/:name/explain', { config: { scope: 'score' } }, async (req) => {

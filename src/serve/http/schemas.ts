@@ -1,7 +1,8 @@
 /**
  * The payloads of the HTTP API as zod schemas: they validate requests (an issue becomes a
  * REQUEST_INVALID naming the field) and `/openapi.json` is generated from the same schemas. A model's
- * feature row schema is built from its signature (name and SQL type of each input), once per version.
+ * feature row schema is built from its signature (name and SQL type of each input), once per version; a
+ * SEQUENCE input (a lastK feature) takes its list of events, oldest first, as the online store gives it.
  */
 import { z } from 'zod';
 import { KilnError } from '../../core/errors.js';
@@ -10,19 +11,25 @@ import type { LiveVersion } from '../types.js';
 export const EntityIdSchema = z.union([z.string().min(1), z.number().finite()]).describe('The entity key (borrower_id)');
 export const AsOfSchema = z.string().min(1).describe('ISO 8601 time in UTC the features are read at (default: now)');
 const FeatureValueSchema = z.union([z.number(), z.string(), z.boolean(), z.null()]);
+/** A lastK value: events oldest first, each `{ ts, <field>: value | null, ... }`; null or [] without history. */
+export const SequenceValueSchema = z.array(z.record(z.string(), FeatureValueSchema))
+  .describe('A lastK (sequence) input: its events oldest first, each { ts, <field>: value | null, ... } as the online store returns them; ts in ISO 8601 UTC');
+const InputValueSchema = z.union([FeatureValueSchema, SequenceValueSchema]);
+const RowAsOfSchema = AsOfSchema.describe("With a full row: the time its values are as of (a sequence model reads its events' ages from it; default: now)");
 
 const EntityRow = z.strictObject({ entityId: EntityIdSchema, asOf: AsOfSchema.optional() });
-const FeatureRow = z.strictObject({ features: z.record(z.string(), FeatureValueSchema).describe("The model's inputs by name; null is missing") });
+const FeatureRow = z.strictObject({ features: z.record(z.string(), InputValueSchema).describe("The model's inputs by name; null is missing"), asOf: RowAsOfSchema.optional() });
 export const PredictRowSchema = z.union([EntityRow, FeatureRow]).describe('A row by entity id (features read from the online store) or a full feature row');
 
 const options = {
   reasons: z.boolean().optional().describe('Return adverse-action reasons for every row (declined rows always get them)'),
   allowUnknown: z.boolean().optional().describe('Score an entity the online store never saw (as one without events) instead of answering 404'),
+  embedding: z.boolean().optional().describe("Sequence models: return each row's entity embedding (the encoder's pooled output)"),
 };
 export const PredictBodySchema = z.union([
   z.strictObject({ rows: z.array(PredictRowSchema).min(1), ...options }),
   z.strictObject({ entityId: EntityIdSchema, asOf: AsOfSchema.optional(), ...options }),
-  z.strictObject({ features: FeatureRow.shape.features, ...options }),
+  z.strictObject({ features: FeatureRow.shape.features, asOf: RowAsOfSchema.optional(), ...options }),
 ]).describe('Rows to score, or one row as the body itself');
 export type PredictBody = z.infer<typeof PredictBodySchema>;
 export type PredictRow = z.infer<typeof PredictRowSchema>;
@@ -30,7 +37,7 @@ export type PredictRow = z.infer<typeof PredictRowSchema>;
 export const ExplainBodySchema = z.union([
   z.strictObject({ rows: z.array(PredictRowSchema).min(1), allowUnknown: options.allowUnknown }),
   z.strictObject({ entityId: EntityIdSchema, asOf: AsOfSchema.optional(), allowUnknown: options.allowUnknown }),
-  z.strictObject({ features: FeatureRow.shape.features, allowUnknown: options.allowUnknown }),
+  z.strictObject({ features: FeatureRow.shape.features, asOf: RowAsOfSchema.optional(), allowUnknown: options.allowUnknown }),
 ]);
 export type ExplainBody = z.infer<typeof ExplainBodySchema>;
 
@@ -66,6 +73,10 @@ export const PredictResultSchema = z.object({
   asOf: z.string().nullable(),
   score: z.object({ probability: z.number(), raw: z.number(), points: z.number(), declined: z.boolean() }),
   reasons: z.array(ReasonSchema).nullable(),
+  tasks: z.record(z.string(), z.union([z.number(), z.record(z.string(), z.number())])).optional()
+    .describe("Sequence models: the other heads' outputs (a binary task's probability, a next-event task's class probabilities)"),
+  reasonsUnavailable: z.string().optional().describe('Sequence models: why reasons is an empty list'),
+  embedding: z.array(z.number()).optional().describe('Sequence models, when asked for: the entity embedding'),
 });
 export const PredictResponseSchema = z.object({ results: z.array(PredictResultSchema) });
 export const ErrorSchema = z.object({ code: z.string(), message: z.string(), path: z.array(z.union([z.string(), z.number()])).optional() });
@@ -108,6 +119,10 @@ export function jsonTypeOf(sqlType: string): 'number' | 'string' | 'boolean' {
 export function featureRowSchema(live: LiveVersion): z.ZodObject {
   const shape: Record<string, z.ZodType> = {};
   for (const f of live.info.signature.features) {
+    if (f.type === 'SEQUENCE') {
+      shape[f.name] = SequenceValueSchema.nullable();
+      continue;
+    }
     const t = jsonTypeOf(f.type);
     const base = t === 'number' ? z.number() : t === 'boolean' ? z.boolean() : z.string();
     shape[f.name] = base.nullable().describe(`${f.type}; null when missing`);

@@ -5,12 +5,16 @@
  * plain table columns skips this part. (b) The smoke sample: the held-out rows stored with the version
  * at training time are scored again and must give the stored probabilities (within 1e-9, relative),
  * proving the file, trees, category maps and scorer agree. A bundle from before smoke samples passes (b)
- * with a warning. Any failure is MODEL_VALIDATION_FAILED saying what differed.
+ * with a warning. A sequence version's SEQUENCE input is checked like any feature (a lastK definition is
+ * served as type SEQUENCE at its definition version), then by `validateSequence` (../sequence.ts: the
+ * encoding's feature version, synthetic smoke rows). Any failure is MODEL_VALIDATION_FAILED saying what
+ * differed.
  */
 import { COLUMN_TYPES } from '../../config/index.js';
 import { KilnError, isKilnError } from '../../core/errors.js';
 import type { AggregatorName, ResolvedFeature } from '../../features/index.js';
 import { checkSignature, type ModelSignature } from '../../registry/index.js';
+import { validateSequence } from '../sequence.js';
 import type { LiveVersion } from '../types.js';
 
 /** A served feature column as a signature lists it: output column name, SQL type, definition version. */
@@ -31,7 +35,8 @@ const OUTPUT_TYPE: Readonly<Record<AggregatorName, ((valueType: string | null) =
 /**
  * The scalar feature columns that definitions serve (an online store's `plan`, or a feature registry),
  * with the SQL type the offline training set gives them and their definition version: what a model's
- * signature is checked against. Derived features are DOUBLE; sequence (last-k) features are left out.
+ * signature is checked against. Derived features are DOUBLE; a sequence (lastK) feature is 'SEQUENCE',
+ * the type a sequence model's signature gives its input.
  */
 export function servedFeatures(defs: { readonly features: ReadonlyMap<string, ResolvedFeature> }): ServedFeature[] {
   const out: ServedFeature[] = [];
@@ -39,7 +44,7 @@ export function servedFeatures(defs: { readonly features: ReadonlyMap<string, Re
     let type: string | null = 'DOUBLE';
     if (f.spec.type === 'aggregate') {
       const of = OUTPUT_TYPE[f.spec.op as AggregatorName];
-      type = of ? of(f.valueType ? COLUMN_TYPES[f.valueType] : null) : null;
+      type = of ? of(f.valueType ? COLUMN_TYPES[f.valueType] : null) : f.spec.op === 'lastK' ? 'SEQUENCE' : null;
     }
     if (type !== null) for (const o of f.outputs) out.push({ name: o.column, type, version: f.version });
   }
@@ -73,7 +78,7 @@ function close(a: number, b: number): boolean {
 export function validateLive(live: LiveVersion, opts: { readonly definitions?: readonly ServedFeature[] } = {}): ValidationResult {
   const warnings: string[] = [];
   const sig = live.info.signature;
-  const bundleNames = live.bundle.signature.features.map((f) => f.name).join(', ');
+  const bundleNames = (live.kind === 'gbdt' ? live.bundle.signature : live.model.bundle.signature).features.map((f) => f.name).join(', ');
   if (sig.features.map((f) => f.name).join(', ') !== bundleNames) {
     throw failed(live, `the registry's signature (${sig.features.map((f) => f.name).join(', ')}) and the bundle's (${bundleNames}) differ`);
   }
@@ -86,6 +91,10 @@ export function validateLive(live: LiveVersion, opts: { readonly definitions?: r
       if (!isKilnError(e, 'SIGNATURE_MISMATCH')) throw e;
       throw failed(live, `its inputs do not match the features the online store serves: ${e.message.slice(e.message.indexOf('('))}`, e);
     }
+  }
+  if (live.kind === 'sequence') {
+    const smokeRows = validateSequence(live, opts.definitions, (what, cause) => failed(live, what, cause));
+    return { warnings, smokeRows, featuresChecked: opts.definitions ? features.length : 0 };
   }
   const smoke = live.bundle.smoke;
   if (!smoke) {
