@@ -5,7 +5,6 @@ import { KilnError, didYouMean } from '../core/errors.js';
 import type { ModelSpec } from '../config/index.js';
 import type { FeatureRegistry } from '../features/index.js';
 import { Progress } from '../core/progress.js';
-import { Rng } from '../core/rng.js';
 import { loadProjectFeatures } from '../features/training/index.js';
 import { calibratorFromJson, originsFromFeatures } from '../eval/index.js';
 import { Booster, train, type GbdtParams } from '../gbdt/index.js';
@@ -20,6 +19,9 @@ import { modelCard } from './model-card.js';
 import { SMOKE_ROWS, SMOKE_SEED, smokeSplit, withSmokeSample } from './smoke.js';
 import { buildProfile, referenceSample, REFERENCE_SAMPLE_FILE, REFERENCE_SAMPLE_ROWS } from './profile.js';
 import { renderReport } from './report.js';
+import { sampleRows } from './sample.js';
+
+export { sampleRows };
 import { trainSequenceModel } from './sequence/train.js';
 
 export interface TrainResult {
@@ -219,16 +221,6 @@ function explainSample(booster: Booster, test: Split, data: ModelDataset, quiet:
   return { values, names: data.inputs.map((c) => c.name), features: data.inputs.map((c) => c.feature), rows };
 }
 
-/** All of 0..n-1 when n <= max, else a seeded sample of max row indices in ascending order. */
-export function sampleRows(n: number, max: number, seed: number): Int32Array {
-  if (n <= max) return Int32Array.from({ length: n }, (_, i) => i);
-  const rng = new Rng(seed, 0x5a4);
-  // Selection sampling (Knuth's algorithm S): each row kept with the probability still needed.
-  const out = new Int32Array(max);
-  let k = 0;
-  for (let i = 0; i < n && k < max; i++) if (rng.uniform() * (n - i) < max - k) out[k++] = i;
-  return out;
-}
 
 /** Total gain of every input, largest first (it sums over a feature's columns; reports list the top N and group by declaration). */
 function allImportance(booster: Booster): { feature: string; gain: number }[] {

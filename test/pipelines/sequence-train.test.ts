@@ -67,6 +67,9 @@ describe('kiln train: sequence models', () => {
     expect(bundle.net.heads.map((h) => h.name)).toEqual(['default', 'next_category']);
     expect(Object.keys(bundle.classes.next_category!)).not.toHaveLength(0);
     expect(existsSync(checkpointPath(project, 'seq'))).toBe(false);
+    expect(bundle.smoke!.rows.length).toBe(32);
+    const again = new SequenceModel(bundle).scoreMany(bundle.smoke!.rows);
+    again.forEach((s, i) => expect(s.pd).toBeCloseTo(bundle.smoke!.pd[i]!, 9));
 
     // The bundle alone scores the test rows as the run did (the same AUC), from the lastK values as JSON.
     const model = new SequenceModel(bundle);

@@ -33,6 +33,12 @@ export type SequenceBundleJson = {
   calibrator: CalibratorJson | null;
   scaling: { basePoints: number; baseOdds: number; pdo: number };
   cutoff: number;
+  /**
+   * Held-out rows as the model saw them (the lastK value, the as-of time in epoch µs, a joint model's
+   * scalar features) and the probability the version gave each at training: a server checks a version
+   * scores them alike before it goes live.
+   */
+  smoke?: { rows: { events: unknown[]; at: number; features: Record<string, number | string | null> }[]; pd: number[] };
   /** sha256 of the rest, so a damaged file is refused. */
   checksum?: string;
 };

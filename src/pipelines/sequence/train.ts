@@ -27,6 +27,7 @@ import { paramsJsonOf, SEQUENCE_BUNDLE_FILE, SEQUENCE_BUNDLE_FORMAT, sequenceBun
 import { comparisonHtml, gbdtAuc, type ComparisonRow } from './compare.js';
 import { fitVariant, type VariantResult } from './fit-variant.js';
 import { netSpec, prepare } from './prepare.js';
+import { withSequenceSmoke } from './smoke.js';
 
 function log(quiet: boolean | undefined, line: string): void {
   if (!quiet) process.stderr.write(`${line}\n`);
@@ -119,13 +120,14 @@ export async function trainSequenceModel(project: Project, name: string, spec: M
     const reg = project.registry;
     const mv = reg.transaction(() => {
       const v = reg.registerVersion(name, { signature, runId: run.id, artifactPath: join(run.artifactsDir, run.id, SEQUENCE_BUNDLE_FILE), description: spec.description ?? null, reason: opts.reason ?? `trained by run ${run.id}` });
-      run.logArtifact(SEQUENCE_BUNDLE_FILE, { data: sequenceBundleText({
+      const body: SequenceBundleJson = {
         format: SEQUENCE_BUNDLE_FORMAT,
         provenance: { model: name, version: v.version, runId: run.id, createdAt: new Date().toISOString(), kilnVersion: kilnVersion(), configHash },
         signature, input: cfg.input, encoding: prepared.encoding.toJSON(), tabular: cfg.joint ? prepared.tabular : [], classes: prepared.classes,
         net: prepared.net, params: paramsJsonOf(main.params), calibrator: evaluation.calibrator,
         scaling: { basePoints: spec.scaling.basePoints, baseOdds: spec.scaling.baseOdds, pdo: spec.scaling.pdo }, cutoff: evaluation.cutoff,
-      }) });
+      };
+      run.logArtifact(SEQUENCE_BUNDLE_FILE, { data: sequenceBundleText(withSequenceSmoke(body, data, cfg, main)) });
       return v;
     });
     rmSync(ckpt, { force: true });
