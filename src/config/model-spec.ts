@@ -76,6 +76,19 @@ export const SequenceSpecSchema = z.strictObject({
   seed: z.number().int().default(7),
   /** Also train GBDTs on the aggregates alone and with the embeddings, and report all side by side. */
   compare: z.boolean().default(true),
+  /**
+   * Self-supervised pre-training of the encoder on the training rows' events before supervised training:
+   * 'contrastive' (CoLES: two random sub-sequences of at least minLength events of each row, NT-Xent with
+   * temperature tau) or 'next-event' (the category of each row's last event in `field`, a categorical field
+   * of the lastK, default the first, predicted from the events before it). src/nn/pretrain.ts.
+   */
+  pretrain: z.strictObject({
+    method: z.enum(['contrastive', 'next-event']),
+    epochs: z.number().int().min(1).max(1000).default(5),
+    field: z.string().min(1).optional(),
+    tau: z.number().positive().max(10).default(0.1),
+    minLength: z.number().int().min(1).default(2),
+  }).optional(),
 });
 export type SequenceSpec = z.output<typeof SequenceSpecSchema>;
 

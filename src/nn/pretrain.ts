@@ -118,7 +118,7 @@ export function sliceSteps(ctx: Ctx, batch: Batch, spec: SeqNetSpec, src: Int32A
  * Copies the value of every parameter of `from` whose name `to` also has (shapes must agree); returns
  * the names copied, in `from`'s order. Pre-trained encoder weights load into a supervised SeqNet this way.
  */
-export function copyParamsByName(from: Params | readonly Param[], to: Params): string[] {
+export function copyParamsByName(from: Params | readonly Pick<Param, 'name' | 'shape' | 'value'>[], to: Params): string[] {
   const list = from instanceof Params ? from.list : from;
   const byName = new Map(to.list.map((p) => [p.name, p]));
   const copied: string[] = [];
