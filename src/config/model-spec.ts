@@ -72,10 +72,6 @@ export const SequenceSpecSchema = z.strictObject({
   clipNorm: z.number().min(0).default(1),
   /** Epochs without a better validation AUC before stopping. */
   patience: z.number().int().min(0).default(4),
-  threads: z.number().int().min(1).max(256).default(2),
-  seed: z.number().int().default(7),
-  /** Also train GBDTs on the aggregates alone and with the embeddings, and report all side by side. */
-  compare: z.boolean().default(true),
   /**
    * Self-supervised pre-training of the encoder on the training rows' events before supervised training:
    * 'contrastive' (CoLES: two random sub-sequences of at least minLength events of each row, NT-Xent with
@@ -89,6 +85,10 @@ export const SequenceSpecSchema = z.strictObject({
     tau: z.number().positive().max(10).default(0.1),
     minLength: z.number().int().min(1).default(2),
   }).optional(),
+  threads: z.number().int().min(1).max(256).default(2),
+  seed: z.number().int().default(7),
+  /** Also train GBDTs on the aggregates alone and with the embeddings, and report all side by side. */
+  compare: z.boolean().default(true),
 });
 export type SequenceSpec = z.output<typeof SequenceSpecSchema>;
 
