@@ -72,6 +72,19 @@ export const SequenceSpecSchema = z.strictObject({
   clipNorm: z.number().min(0).default(1),
   /** Epochs without a better validation AUC before stopping. */
   patience: z.number().int().min(0).default(4),
+  /**
+   * Self-supervised pre-training of the encoder on the training rows' events before supervised training:
+   * 'contrastive' (CoLES: two random sub-sequences of at least minLength events of each row, NT-Xent with
+   * temperature tau) or 'next-event' (the category of each row's last event in `field`, a categorical field
+   * of the lastK, default the first, predicted from the events before it). src/nn/pretrain.ts.
+   */
+  pretrain: z.strictObject({
+    method: z.enum(['contrastive', 'next-event']),
+    epochs: z.number().int().min(1).max(1000).default(5),
+    field: z.string().min(1).optional(),
+    tau: z.number().positive().max(10).default(0.1),
+    minLength: z.number().int().min(1).default(2),
+  }).optional(),
   threads: z.number().int().min(1).max(256).default(2),
   seed: z.number().int().default(7),
   /** Also train GBDTs on the aggregates alone and with the embeddings, and report all side by side. */

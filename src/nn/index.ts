@@ -30,6 +30,7 @@ export { TransformerEncoder, TransformerEncoderLayer, type EncoderLayerOptions }
 export { activate, activateBackward, type Activation } from './layers/activation.js';
 export { LearnedPositions, TimeGapEncoding, TIME_FREQUENCIES, timeFeatures } from './layers/positions.js';
 export { SeqNet, embeddingDim, headWidth, type HeadSpec, type SeqEncoderSpec, type SeqNetSpec } from './seqnet.js';
+export { SeqPretrainNet, copyParamsByName, drawViews, sliceSteps, type PretrainMethod, type SeqPretrainSpec, type Views } from './pretrain.js';
 export { fit, type EpochInfo, type FitOptimizer, type FitOptions, type FitResult } from './fit.js';
 export { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 export { ProtoReader, ProtoWriter } from './onnx/proto.js';

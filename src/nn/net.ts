@@ -7,6 +7,7 @@ import { Dense } from './layers/dense.js';
 import type { Arena } from './memory.js';
 import { Params, type Ctx } from './module.js';
 import type { Batch } from './parallel/data.js';
+import { SeqPretrainNet, type SeqPretrainSpec } from './pretrain.js';
 import { SeqNet, type SeqNetSpec } from './seqnet.js';
 
 /** A net the trainer can step: the sum of its per-row losses times `scale`, with gradients added. */
@@ -26,12 +27,13 @@ export interface MlpSpec {
   seed: number;
 }
 
-export type NetSpec = MlpSpec | SeqNetSpec;
+export type NetSpec = MlpSpec | SeqNetSpec | SeqPretrainSpec;
 
 export function buildNet(spec: NetSpec, arena: Arena): Trainable {
   switch (spec.kind) {
     case 'mlp': return new Mlp(spec, arena);
     case 'seq': return new SeqNet(spec, arena);
+    case 'seq-pretrain': return new SeqPretrainNet(spec, arena);
   }
 }
 

@@ -12,7 +12,8 @@
  * The loss is the weighted sum of the heads' losses; a row whose label for a task is unknown (NaN for a
  * binary task, -1 for a class) adds nothing to that task. Batch fields: `num` [T*numeric], `c.<name>`
  * [T] ids per categorical field, `len` [1], `gap` [T] seconds (time positions), `tab` [tabular],
- * `y.<head>` [1]. `predict` returns per row the heads' logits then the embedding e.
+ * `y.<head>` [1]. `predict` returns per row the heads' logits then the embedding e. `embed` and
+ * `embedBackward` run the encoder path alone (tokens to e), for self-supervised pre-training (pretrain.ts).
  */
 import { Rng } from '../core/rng.js';
 import { Dense } from './layers/dense.js';
@@ -22,7 +23,7 @@ import { EmptyEmbedding, SequencePool, type PoolKind } from './layers/pooling.js
 import { LearnedPositions, TimeGapEncoding } from './layers/positions.js';
 import { TransformerEncoder } from './layers/transformer.js';
 import type { Arena } from './memory.js';
-import { Params, type Ctx } from './module.js';
+import { Params, type Ctx, type Param } from './module.js';
 import type { Batch } from './parallel/data.js';
 
 export type SeqEncoderSpec =
@@ -70,6 +71,8 @@ export class SeqNet {
   private readonly trunk: Dense | null;
   private readonly head: Dense;
   private readonly headsWidth: number;
+  /** Parameters registered before the trunk and heads: those `embed` reads. */
+  private readonly encoderCount: number;
   private trunkOut: Float32Array = new Float32Array(0);
   private lengths: Int32Array = new Int32Array(0);
   private n = 0;
@@ -95,11 +98,17 @@ export class SeqNet {
     const D = this.embeddingDim;
     this.pool = new SequencePool(P, 'pool', spec.pooling, D, rng);
     this.empty = new EmptyEmbedding(P, 'pool', D, rng);
+    this.encoderCount = P.list.length;
     const fused = D + spec.tabular;
     this.trunk = spec.trunk > 0 ? new Dense(P, 'trunk', fused, spec.trunk, rng) : null;
     this.headsWidth = spec.heads.reduce((s, h) => s + headWidth(h), 0);
     this.head = new Dense(P, 'heads', spec.trunk > 0 ? spec.trunk : fused, this.headsWidth, rng);
     this.outputs = this.headsWidth + D;
+  }
+
+  /** The encoder's parameters (embeddings, encoder, pooling, empty-history vector): what `embed` reads and pre-training learns. */
+  get encoderParams(): readonly Param[] {
+    return this.params.list.slice(0, this.encoderCount);
   }
 
   /** The tokens [B*T, W]: numeric values, then each categorical field's embedding. */
@@ -134,8 +143,12 @@ export class SeqNet {
     }
   }
 
-  /** Forward to the heads' logits [B, headsWidth]; keeps the embedding in `this.e`. */
-  private forward(ctx: Ctx, batch: Batch): Float32Array {
+  /**
+   * The encoder path alone: tokens -> encoder -> pooling -> the empty-history vector where a row has no
+   * events, [B, D]. `forward` and pre-training (pretrain.ts) share it; `embedBackward` is its backward.
+   * It reads `num`, `c.<name>`, `len` and (time positions) `gap` of the batch.
+   */
+  embed(ctx: Ctx, batch: Batch): Float32Array {
     const B = batch.n;
     const T = this.spec.steps;
     const lengths = batch.i32.len!;
@@ -155,6 +168,29 @@ export class SeqNet {
     }
     const e = this.empty.forward(ctx, pooled, lengths);
     this.e = e;
+    return e;
+  }
+
+  /** Backward of the last `embed` from dLoss/de [B, D]: adds the encoder's parameter gradients. */
+  embedBackward(ctx: Ctx, de: Float32Array): void {
+    const dPooled = this.empty.backward(ctx, de);
+    let dTok: Float32Array;
+    if (this.gru) {
+      if (this.spec.pooling === 'last') dTok = this.gru.backward(ctx, null, dPooled).dx;
+      else dTok = this.gru.backward(ctx, this.pool.backward(ctx, dPooled), null).dx;
+    } else {
+      let dx = this.encoder!.backward(ctx, this.pool.backward(ctx, dPooled));
+      if (this.time) dx = this.time.backward(ctx, dx);
+      if (this.learned) dx = this.learned.backward(ctx, dx);
+      dTok = this.input!.backward(ctx, dx);
+    }
+    if (this.embeds.length) this.tokensBackward(ctx, dTok);
+  }
+
+  /** Forward to the heads' logits [B, headsWidth]; keeps the embedding in `this.e`. */
+  private forward(ctx: Ctx, batch: Batch): Float32Array {
+    const B = batch.n;
+    const e = this.embed(ctx, batch);
     const D = this.embeddingDim;
     const Ft = this.spec.tabular;
     let z = e;
@@ -177,7 +213,6 @@ export class SeqNet {
 
   private backward(ctx: Ctx, dLogits: Float32Array): void {
     const B = this.n;
-    const T = this.spec.steps;
     const D = this.embeddingDim;
     const Ft = this.spec.tabular;
     let dz = this.head.backward(ctx, dLogits);
@@ -191,19 +226,7 @@ export class SeqNet {
       de = ctx.arena.f32(B * D);
       for (let b = 0; b < B; b++) de.set(dz.subarray(b * (D + Ft), b * (D + Ft) + D), b * D);
     }
-    const dPooled = this.empty.backward(ctx, de);
-    let dTok: Float32Array;
-    if (this.gru) {
-      if (this.spec.pooling === 'last') dTok = this.gru.backward(ctx, null, dPooled).dx;
-      else dTok = this.gru.backward(ctx, this.pool.backward(ctx, dPooled), null).dx;
-    } else {
-      let dx = this.encoder!.backward(ctx, this.pool.backward(ctx, dPooled));
-      if (this.time) dx = this.time.backward(ctx, dx);
-      if (this.learned) dx = this.learned.backward(ctx, dx);
-      dTok = this.input!.backward(ctx, dx);
-    }
-    if (this.embeds.length) this.tokensBackward(ctx, dTok);
-    void T;
+    this.embedBackward(ctx, de);
   }
 
   lossAndGrad(ctx: Ctx, batch: Batch, scale: number): number {

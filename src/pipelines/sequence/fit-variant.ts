@@ -1,12 +1,16 @@
 /**
  * Trains one sequence network on prepared tensors: the data-parallel trainer, AdamW, warm-up then cosine
  * decay, clipping, early stopping on validation AUC, and a checkpoint after every epoch (a killed run
- * resumes from it). Returns the trained replica's scores and embeddings for every split.
+ * resumes from it). Returns the trained replica's scores and embeddings for every split. With
+ * `sequence.pretrain`, the encoder is first pre-trained self-supervised on the training rows (pretrain.ts,
+ * its own checkpoint file beside the run's) and its weights copied by name into the net before training.
  */
+import { rmSync } from 'node:fs';
 import { auc } from '../../eval/index.js';
-import { AdamW, DataParallel, embeddingDim, fit, lrAt, type EpochInfo, type FitResult, type SeqNetSpec } from '../../nn/index.js';
+import { AdamW, copyParamsByName, DataParallel, embeddingDim, fit, lrAt, type EpochInfo, type FitResult, type SeqNetSpec } from '../../nn/index.js';
 import type { SequenceSpec as SeqConfig } from '../../config/index.js';
 import { SPLIT_NAMES, type Prepared } from './prepare.js';
+import { pretrainEncoder } from './pretrain.js';
 
 export interface VariantResult {
   net: SeqNetSpec;
@@ -18,16 +22,25 @@ export interface VariantResult {
   /** Embedding columns per split (D arrays of the split's rows). */
   embedding: Record<'train' | 'valid' | 'test', Float64Array[]>;
   seconds: number;
+  /** The self-supervised pre-training run (null without `sequence.pretrain`). */
+  pretrain: FitResult | null;
 }
 
 const range = ([lo, hi]: [number, number]): Int32Array => Int32Array.from({ length: hi - lo }, (_, i) => lo + i);
 
 export async function fitVariant(cfg: SeqConfig, prepared: Prepared, net: SeqNetSpec, opts: {
   checkpoint: string | null; fingerprint: unknown; label: string; quiet?: boolean; signal?: AbortSignal; onEpoch?: (e: EpochInfo) => void;
+  onPretrainEpoch?: (e: EpochInfo) => void;
 }): Promise<VariantResult> {
   const t0 = performance.now();
+  const preCkpt = cfg.pretrain && opts.checkpoint ? `${opts.checkpoint}.pretrain` : null;
+  const pre = cfg.pretrain ? await pretrainEncoder(cfg, prepared, net, {
+    checkpoint: preCkpt, fingerprint: opts.fingerprint, label: `${opts.label}: pre-training (${cfg.pretrain.method})`,
+    ...(opts.quiet ? { quiet: true } : {}), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onPretrainEpoch ? { onEpoch: opts.onPretrainEpoch } : {}),
+  }) : null;
   const dp = await DataParallel.start(net, prepared.data, { nthread: cfg.threads, shards: 4, maxBatch: cfg.batchSize, seed: cfg.seed });
   try {
+    if (pre) copyParamsByName(pre.params, dp.params);
     const optimizer = new AdamW(dp.params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
     const trainRows = range(prepared.ranges.train);
     const validRows = range(prepared.ranges.valid);
@@ -47,6 +60,7 @@ export async function fitVariant(cfg: SeqConfig, prepared: Prepared, net: SeqNet
       progress: { label: opts.label, ...(opts.quiet ? { quiet: true } : {}) },
       ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onEpoch ? { onEpoch: opts.onEpoch } : {}),
     });
+    if (preCkpt) rmSync(preCkpt, { force: true });
     const D = embeddingDim(net);
     const score = {} as VariantResult['score'];
     const embedding = {} as VariantResult['embedding'];
@@ -57,7 +71,7 @@ export async function fitVariant(cfg: SeqConfig, prepared: Prepared, net: SeqNet
       embedding[s] = Array.from({ length: D }, (_, j) => Float64Array.from({ length: rows.length }, (_, i) => y[i * W + W - D + j]!));
     }
     const params = dp.params.list.map((p) => ({ name: p.name, shape: [...p.shape], value: p.value.slice() }));
-    return { net, fit: result, params, score, embedding, seconds: (performance.now() - t0) / 1000 };
+    return { net, fit: result, params, score, embedding, seconds: (performance.now() - t0) / 1000, pretrain: pre ? pre.fit : null };
   } finally {
     await dp.close();
   }

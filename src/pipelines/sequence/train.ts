@@ -100,9 +100,11 @@ export async function trainSequenceModel(project: Project, name: string, spec: M
       if (e.metric !== null) (curves.valid_auc ??= []).push(e.metric);
       log(opts.quiet, `  epoch ${e.epoch + 1}: train loss ${e.trainLoss.toFixed(4)}${e.metric !== null ? `, valid AUC ${e.metric.toFixed(4)}` : ''} (${e.seconds.toFixed(1)}s)`);
     };
-    const main = await fitVariant(cfg, prepared, prepared.net, { checkpoint: ckpt, fingerprint, label: `train ${name}`, onEpoch, ...(opts.quiet ? { quiet: true } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
+    const onPretrainEpoch = (e: EpochInfo): void => log(opts.quiet, `  pre-training epoch ${e.epoch + 1}: ${cfg.pretrain!.method} loss ${e.trainLoss.toFixed(4)} (${e.seconds.toFixed(1)}s)`);
+    const main = await fitVariant(cfg, prepared, prepared.net, { checkpoint: ckpt, fingerprint, label: `train ${name}`, onEpoch, onPretrainEpoch, ...(opts.quiet ? { quiet: true } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
     if (main.fit.resumed) run.setTags({ resumed_from_checkpoint: 'true' });
     for (const [k, v] of Object.entries(curves)) run.logCurve(k, v);
+    if (main.pretrain) run.logCurve('pretrain_loss', main.pretrain.history.map((e) => e.trainLoss));
 
     const { valid: va, test: te } = data.splits;
     const evaluation = evaluateModel({ spec, test: te, testScore: main.score.test, valid: va, validScore: main.score.valid });

@@ -1,0 +1,62 @@
+/**
+ * kiln train with `sequence.pretrain` on a small simulated project: contrastive (CoLES) and next-event
+ * pre-training of the encoder run before supervised training, log their `pretrain_loss` curve, leave no
+ * checkpoint behind, and the model registers; a next-event field that is not categorical is refused.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkpointPath, parseSequenceBundle, trainModel } from '../../src/pipelines/index.js';
+import { simulate } from '../../src/sim/index.js';
+import { initProject, Project } from '../../src/store/index.js';
+import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
+
+const BASE = {
+  spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
+  label: { column: 'default_12m', availableAt: 'label_available_at' },
+  features: 'credit_v1', algorithm: 'sequence',
+  split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' },
+  minPositives: 5,
+};
+const MODELS = {
+  coles: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 8, epochs: 1, compare: false, pretrain: { method: 'contrastive', epochs: 2, minLength: 3 } } },
+  nextev: { ...BASE, sequence: { input: 'recent_txns', encoder: 'transformer', size: 8, heads: 2, layers: 1, epochs: 1, compare: false, pretrain: { method: 'next-event', epochs: 2, field: 'category' } } },
+  badfield: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 8, epochs: 1, compare: false, pretrain: { method: 'next-event', epochs: 1, field: 'amount' } } },
+};
+
+let dir: string;
+let cleanup: () => void;
+let project: Project;
+
+beforeAll(async () => {
+  ({ dir, cleanup } = tempDir('kiln-pre-'));
+  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES } from ${JSON.stringify(DEMO_FEATURES_FILE)};\nexport default defineConfig({ name: 'pre-test', features: [...DEMO_FEATURES], models: ${JSON.stringify(MODELS)} });\n`);
+  await initProject(dir);
+  project = await Project.open({ project: dir });
+  await simulate(project.offline, { borrowers: 2000, seed: 3, orderEpisodes: 0.3 });
+}, 120_000);
+afterAll(() => { project?.close(); cleanup(); });
+
+describe('kiln train: self-supervised pre-training', () => {
+  for (const [model, epochs] of [['coles', 2], ['nextev', 2]] as const) {
+    it(`${model}: pre-trains the encoder, logs the pretrain_loss curve and registers`, async () => {
+      const r = await trainModel(project, model, { quiet: true });
+      expect(r.version).toBe(1);
+      const run = project.tracker.getRun(r.runId);
+      const curve = run.curves.pretrain_loss!;
+      expect(curve).toHaveLength(epochs);
+      for (const x of curve) expect(x.value).toBeGreaterThan(0);
+      expect(run.metrics.valid_auc).toBeGreaterThan(0.3);
+      expect(existsSync(checkpointPath(project, model))).toBe(false);
+      expect(existsSync(`${checkpointPath(project, model)}.pretrain`)).toBe(false);
+      const bundle = parseSequenceBundle(readFileSync(project.registry.resolve(model).artifactPath!, 'utf8'));
+      expect(bundle.params.map((p) => p.name)).toEqual(bundle.params.map((p) => p.name).filter((n) => !n.startsWith('pretrain.')));
+      expect(bundle.params.map((p) => p.name)).toContain('pool.empty');
+      expect(Number.isFinite(r.evaluation.metrics.auc)).toBe(true);
+    }, 180_000);
+  }
+
+  it('refuses next-event pre-training on a field that is not categorical', async () => {
+    await expect(trainModel(project, 'badfield', { quiet: true })).rejects.toThrow(/'amount' is not one \(categorical fields: category/);
+  }, 120_000);
+});
