@@ -56,6 +56,15 @@ export default defineConfig({
       fairness: { feature: 'protected_group' },
       slices: ['region'],
     },
+    credit_seq: {
+      description: 'The same outcome from each borrower\'s last 20 transactions: a GRU encoder, beside the GBDT',
+      algorithm: 'sequence',
+      spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
+      label: { column: 'default_12m', availableAt: 'label_available_at' },
+      features: 'credit_v1',
+      split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' },
+      sequence: { input: 'recent_txns', encoder: 'gru', size: 32, epochs: 15, tasks: [{ name: 'next_category', nextEvent: 'category' }] },
+    },
   },
 });
 `);
@@ -120,6 +129,9 @@ try {
     registry.setAlias('credit', 'champion', trained.version, { reason: 'first model of the demo', actor: 'kiln-demo' });
     console.log(`credit@champion -> version ${trained.version}`);
   }
+  step('kiln train credit_seq: a GRU over each borrower\'s last 20 transactions, reported beside the GBDT');
+  const seq = await trainModel(project, 'credit_seq', { quiet: true });
+  console.log(`credit_seq v${seq.version} (run ${seq.runId}): test AUC ${seq.evaluation.metrics.auc.toFixed(4)}; comparison in its report (GBDT alone, GBDT + embeddings, joint)`);
   const report = join(dir, 'credit-report.html');
   copyFileSync(join(project.paths.artifactsDir, trained.runId, 'report.html'), report);
   console.log(`report: ${report} (open it in a browser)`);
