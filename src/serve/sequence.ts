@@ -1,6 +1,8 @@
 /**
  * Sequence versions (`kiln.sequence-model@1`) on the request path: their checks before going live,
- * the check of a lastK value sent in a full feature row, and their scores.
+ * the check of a lastK value sent in a full feature row, and their scores. The checks and the lastK
+ * value's check serve the other versions that read a lastK feature too: a fused version's encoder
+ * (fused.ts) and an imported ONNX version (onnx.ts: `checkEncodingServed`, `checkSmokeScores`).
  *
  * - Checks (`validateSequence`): the bundle's encoding reads the signature's SEQUENCE input; when the
  *   online definitions are known, that lastK feature is served at the encoding's `featureVersion` (when

@@ -204,6 +204,9 @@ describe('a fused version through POST /v1/models/:name/predict', () => {
       expect(r.body.message).toContain(field);
     }
     expect((await predict(fs.app, { rows: [{ features: { ...row, recent_txns_emb_0: 0.5 }, asOf: ASOF }] })).body.message).toContain('recent_txns_emb_0');
+    const explain = await call(fs.app, 'POST', '/v1/models/credit/explain', { entityId: ids[0] });
+    expect(explain.status).toBe(400);
+    expect(explain.body.message).toContain('a fused model');
   });
 });
 

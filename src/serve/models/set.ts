@@ -136,10 +136,15 @@ class RegistryModelSet implements ModelSet {
         const live = cur.challenger?.live.ref === spec.challenger && cur.challenger.live.version === info.version ? cur.challenger.live : await this.loadValid(spec.challenger, info);
         challenger = Object.freeze({ live, mode: spec.mode, share: spec.share });
       }
-      this.project.registry.recordTraffic(name, {
-        version: challenger?.live.version ?? null, previousVersion: cur.challenger?.live.version ?? null,
-        details: spec ? { ...spec, version: challenger!.live.version } : null, reason: opts.reason, ...(opts.actor ? { actor: opts.actor } : {}),
-      });
+      try {
+        this.project.registry.recordTraffic(name, {
+          version: challenger?.live.version ?? null, previousVersion: cur.challenger?.live.version ?? null,
+          details: spec ? { ...spec, version: challenger!.live.version } : null, reason: opts.reason, ...(opts.actor ? { actor: opts.actor } : {}),
+        });
+      } catch (e) {
+        if (challenger && challenger.live !== cur.challenger?.live) await retireLive(challenger.live);
+        throw e;
+      }
       const latest = this.routes.get(name) ?? cur;
       const route: ModelRoute = Object.freeze({ name, primary: latest.primary, challenger });
       this.routes.set(name, route);
