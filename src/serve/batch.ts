@@ -10,8 +10,9 @@
  * `chunkRows` (65,536: the booster predicts chunks that size on its threads) and scored column-wise
  * (`ModelBundle.scoreColumns`, no per-row objects); scores go back through the columnar appender and
  * one COPY writes the output atomically (batch-output.ts). Ctrl-C stops between chunks; nothing is
- * written then. A sequence version is refused (USAGE, naming the model and what scores it): batch
- * scoring reads columns of scalars, and sequence models are scored through `kiln serve`.
+ * written then. A sequence, fused or imported ONNX version is refused (USAGE, naming the model and what
+ * scores it): batch scoring reads columns of scalars, and models reading a lastK feature are scored
+ * through `kiln serve` (loading an ONNX version here opens no session: `loadLiveVersion` defers it).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -20,11 +21,11 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import { KilnError } from '../core/errors.js';
 import { Progress, type ProgressOptions } from '../core/progress.js';
 import { parseUtcTime } from '../features/training/index.js';
-import { BUNDLE_FORMAT, SEQUENCE_BUNDLE_FORMAT } from '../pipelines/index.js';
+import { BUNDLE_FORMAT } from '../pipelines/index.js';
 import { quoteIdent, readDoubles, type Project } from '../store/index.js';
 import { batchSource, type BatchInputOptions, type BatchSource } from './batch-input.js';
 import { outputFormat, removeStalePartials, ScoreSink, type OutputFormat } from './batch-output.js';
-import { loadLiveVersion } from './models/live.js';
+import { kindText, loadLiveVersion } from './models/live.js';
 import type { GbdtLiveVersion } from './types.js';
 
 /** Rows scored at a time (the booster's threads take batches of 65,536 rows or more). */
@@ -99,8 +100,9 @@ export async function scoreBatch(project: Project, opts: ScoreBatchOptions): Pro
   const started = performance.now();
   const { output, format, asOf } = checkOptions(opts);
   const live = loadLiveVersion(project, opts.model);
-  if (live.kind === 'sequence') {
-    throw new KilnError('USAGE', `${live.ref} is ${live.name} version ${live.version}, a sequence model (${SEQUENCE_BUNDLE_FORMAT}): kiln score scores GBDT versions (${BUNDLE_FORMAT}) only; score a sequence model through kiln serve (POST /v1/models/${live.name}/predict, by entity id or with its '${live.input}' events), or in code with SequenceModel.scoreMany`, { path: ['model'] });
+  if (live.kind !== 'gbdt') {
+    const inCode = live.kind === 'sequence' ? 'SequenceModel.scoreMany' : live.kind === 'fused' ? 'FusedModel.score' : 'OnnxSequenceModel.scoreMany';
+    throw new KilnError('USAGE', `${live.ref} is ${live.name} version ${live.version}, ${kindText(live)}: kiln score scores GBDT versions (${BUNDLE_FORMAT} without an encoder) only, from columns of scalars; score a model that reads a lastK feature through kiln serve (POST /v1/models/${live.name}/predict, by entity id or with its '${live.input}' events), or in code with ${inCode}`, { path: ['model'] });
   }
   const log = (line: string): void => { if (!opts.quiet) (opts.progress?.stream ?? process.stderr).write(`score ${live.ref}: ${line}\n`); };
   const stopped = (done: number): KilnError => new KilnError('INTERRUPTED', `scoring interrupted after ${done} rows; ${output} was not written (a file already there is unchanged)`);

@@ -2,15 +2,16 @@
  * Serving: `kiln serve` (decisions in the request path with reason codes), the decision log, models
  * swapped while serving, and batch scoring by the same code. See docs/serving.md.
  */
-export { loadLiveVersion, openLiveVersion, gbdtBundle } from './models/live.js';
+export { loadLiveVersion, openLiveVersion, gbdtBundle, requestInputs, retireLive, kindText } from './models/live.js';
 export { REASONS_UNAVAILABLE } from './sequence.js';
+export { CUTOFF_UNAVAILABLE, OnnxScorer, type OnnxSmoke } from './onnx.js';
 export { openModelSet, type ModelSetOptions } from './models/set.js';
 export { validateLive, servedFeatures, SMOKE_TOLERANCE, type ServedFeature, type ValidationResult } from './models/validate.js';
 export { checkTraffic, refModel } from './models/spec.js';
 export { fixedModelSet } from './models/fixed.js';
 export { decidedBy, entityPoint } from './traffic.js';
 export type {
-  FeatureValue, InputValue, SequenceEvent, SequenceValue, LiveVersion, GbdtLiveVersion, SequenceLiveVersion, ChallengerMode, TrafficSpec, ModelRoute, ModelEvent, ModelStatus, ModelSet, VersionScore,
+  FeatureValue, InputValue, SequenceEvent, SequenceValue, LiveVersion, GbdtLiveVersion, SequenceLiveVersion, FusedLiveVersion, OnnxLiveVersion, ChallengerMode, TrafficSpec, ModelRoute, ModelEvent, ModelStatus, ModelSet, VersionScore,
   DecisionRecord, Durability, DecisionLogStats, DecisionWriter,
 } from './types.js';
 export {

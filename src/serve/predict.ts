@@ -2,13 +2,15 @@
  * The request path of a prediction, apart from HTTP. A request's rows are checked (shape, batch size,
  * as-of times, each full feature row against the deciding version's schema), the rows by entity id are
  * read from the online store in one lookup per distinct as-of time, and each version on the route scores
- * all its rows in one `bundle.score` call (a sequence version: one `SequenceModel.score` per row, on its
- * own arena, as of the row's as-of time; sequence.ts). Per row, `decidedBy` picks the deciding version
- * (the canary for its share of entities, else the primary); the other version, or a shadow challenger, is
- * recorded in `shadow` only. All records of a request are appended to the decision log in one call,
- * awaited. Per-version work (feature row schema, the online features a version reads) is built once and
- * cached. A lastK input read from the online store keeps its event list; sent in a full row it is
- * checked against the sequence version's encoding first (`checkRows`).
+ * all its rows in one call: a GBDT's `bundle.score`; a sequence version one `SequenceModel.score` per row,
+ * on its own arena (sequence.ts); a fused version embeds each row's lastK value, then one trees call
+ * (fused.ts); an ONNX version one awaited onnxruntime run (onnx.ts). The versions reading a lastK value
+ * score as of the row's as-of time. Per row, `decidedBy` picks the deciding version (the canary for its
+ * share of entities, else the primary); the other version, or a shadow challenger, is recorded in
+ * `shadow` only. All records of a request are appended to the decision log in one call, awaited.
+ * Per-version work (what a row reads, `requestInputs`; the feature row schema; the online features) is
+ * built once and cached. A lastK input read from the online store keeps its event list; sent in a full
+ * row it is checked against the encoding of each version that reads it first (`checkRows`).
  */
 import type { z } from 'zod';
 import { KilnError } from '../core/errors.js';
@@ -17,7 +19,9 @@ import type { ReasonCode } from '../eval/index.js';
 import type { OnlineFeatureStore } from '../online/index.js';
 import type { ScoreRow } from '../pipelines/index.js';
 import { newDecisionId } from './decisions/index.js';
-import { gbdtBundle } from './models/live.js';
+import { fusedScores } from './fused.js';
+import { gbdtBundle, requestInputs } from './models/live.js';
+import { CUTOFF_UNAVAILABLE, onnxScores } from './onnx.js';
 import { checkSequenceValue, REASONS_UNAVAILABLE, sequenceScores, type SequenceExtras } from './sequence.js';
 import { decidedBy } from './traffic.js';
 import type { DecisionRecord, FeatureValue, InputValue, LiveVersion, ModelRoute, SequenceValue, VersionScore } from './types.js';
@@ -35,7 +39,7 @@ const prepared = new WeakMap<LiveVersion, PreparedVersion>();
 export function prepareVersion(live: LiveVersion): PreparedVersion {
   let p = prepared.get(live);
   if (!p) {
-    p = { live, inputs: live.info.signature.features.map((f) => f.name), rowSchema: featureRowSchema(live) };
+    p = { live, inputs: requestInputs(live).map((f) => f.name), rowSchema: featureRowSchema(live) };
     prepared.set(live, p);
   }
   return p;
@@ -171,8 +175,10 @@ export async function resolveRows(rows: readonly PredictRow[], inputs: readonly 
 interface VersionScores {
   scores: VersionScore[];
   reasons: (ReasonCode[] | null)[] | null;
-  /** A sequence version's other heads and embedding per row; null for a GBDT. */
+  /** A sequence or ONNX version's other heads and embedding per row; null otherwise. */
   extras: SequenceExtras[] | null;
+  /** The score depends on the as-of time (the version reads a lastK value): a decision records it. */
+  timed: boolean;
 }
 
 /** The time (epoch µs) a row is scored as of: its as-of, else the decision's time. */
@@ -180,31 +186,41 @@ function atUs(r: { readonly asOf: string | null }, time: string): number {
   return Date.parse(r.asOf ?? time) * 1000;
 }
 
-function versionScores(live: LiveVersion, rows: readonly { readonly values: Record<string, InputValue>; readonly asOf: string | null }[], reasons: boolean | 'all', time: string): VersionScores {
-  if (live.kind === 'sequence') {
-    const s = sequenceScores(live, rows.map((r) => ({ values: r.values, atUs: atUs(r, time) })));
-    return { scores: s.scores, reasons: null, extras: s.extras };
+async function versionScores(live: LiveVersion, rows: readonly { readonly values: Record<string, InputValue>; readonly asOf: string | null }[], reasons: boolean | 'all', time: string): Promise<VersionScores> {
+  if (live.kind !== 'gbdt') {
+    const timed = rows.map((r) => ({ values: r.values, atUs: atUs(r, time) }));
+    if (live.kind === 'fused') return { ...fusedScores(live, timed, reasons), extras: null, timed: true };
+    const s = live.kind === 'sequence' ? sequenceScores(live, timed) : await onnxScores(live, timed);
+    return { scores: s.scores, reasons: null, extras: s.extras, timed: true };
   }
   const s = live.bundle.score(rows.map((r) => r.values as ScoreRow), { reasons });
   const scores = new Array<VersionScore>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     scores[i] = { model: live.name, version: live.version, raw: s.probability[i]!, calibrated: s.calibrated ? s.calibrated[i]! : null, points: s.points[i]!, declined: s.declined[i] === 1 };
   }
-  return { scores, reasons: s.reasons, extras: null };
+  return { scores, reasons: s.reasons, extras: null, timed: false };
+}
+
+/** The network whose encoding reads a version's lastK input; null for a GBDT. */
+function encoderOf(v: LiveVersion): { readonly input: string; readonly model: Parameters<typeof checkSequenceValue>[0] } | null {
+  if (v.kind === 'sequence') return { input: v.input, model: v.model };
+  if (v.kind === 'fused') return { input: v.input, model: v.fused.encoder };
+  if (v.kind === 'onnx') return { input: v.input, model: v.scorer };
+  return null;
 }
 
 /**
- * Checks the lastK values sent in full feature rows against each sequence version on the route that
- * will score them (REQUEST_INVALID naming rows.<i>.features.<input>...), as of the row's as-of or `time`.
+ * Checks the lastK values sent in full feature rows against each version on the route that will score
+ * them (REQUEST_INVALID naming rows.<i>.features.<input>...), as of the row's as-of or `time`.
  */
 export function checkRows(route: ModelRoute, rows: readonly PredictRow[], resolved: readonly ResolvedRow[], time: string): void {
-  const versions = [route.primary, route.challenger?.live].filter((v) => v?.kind === 'sequence');
-  if (!versions.length) return;
+  const encoders = [route.primary, route.challenger?.live].flatMap((v) => (v ? [encoderOf(v)].filter((e) => e !== null) : []));
+  if (!encoders.length) return;
   resolved.forEach((r, i) => {
     if (!('features' in rows[i]!)) return;
-    for (const v of versions) {
-      if (v?.kind !== 'sequence' || !Object.hasOwn(r.values, v.input)) continue;
-      checkSequenceValue(v.model, r.values[v.input], atUs(r, time), ['rows', i, 'features', v.input]);
+    for (const e of encoders) {
+      if (!Object.hasOwn(r.values, e.input)) continue;
+      checkSequenceValue(e.model, r.values[e.input], atUs(r, time), ['rows', i, 'features', e.input]);
     }
   });
 }
@@ -217,7 +233,7 @@ export interface Decision {
  * Scores resolved rows on a route: the deciding version per row, the other version (canary's primary, or
  * a shadow challenger) beside it. Returns the records (not yet logged).
  */
-export function decide(route: ModelRoute, rows: readonly PredictRow[], resolved: readonly ResolvedRow[], opts: { reasons: boolean; started: number; time?: string; embeddings?: (Float32Array | null)[] }): DecisionRecord[] {
+export async function decide(route: ModelRoute, rows: readonly PredictRow[], resolved: readonly ResolvedRow[], opts: { reasons: boolean; started: number; time?: string; embeddings?: (Float32Array | null)[] }): Promise<DecisionRecord[]> {
   const ch = route.challenger;
   const by = resolved.map((r) => decidedBy(route, r.entityId));
   const primaryDecides = by.some((b) => b === 'primary');
@@ -225,13 +241,13 @@ export function decide(route: ModelRoute, rows: readonly PredictRow[], resolved:
   const mode = (decides: boolean): boolean | 'all' => (decides ? (opts.reasons ? 'all' : true) : false);
   const time = opts.time ?? new Date().toISOString();
   const p = prepareVersion(route.primary);
-  const primary = versionScores(route.primary, resolved, mode(primaryDecides), time);
+  const primary = await versionScores(route.primary, resolved, mode(primaryDecides), time);
   let challenger: VersionScores | null = null;
   let chRows: number[] = [];
   if (ch) {
     const cp = prepareVersion(ch.live);
     chRows = resolved.flatMap((r, i) => (cp.inputs.every((n) => Object.hasOwn(r.values, n)) ? [i] : []));
-    if (chRows.length) challenger = versionScores(ch.live, chRows.map((i) => resolved[i]!), mode(canaryDecides), time);
+    if (chRows.length) challenger = await versionScores(ch.live, chRows.map((i) => resolved[i]!), mode(canaryDecides), time);
   }
   const chAt = new Map(chRows.map((i, j) => [i, j]));
   return resolved.map((r, i): DecisionRecord => {
@@ -249,8 +265,8 @@ export function decide(route: ModelRoute, rows: readonly PredictRow[], resolved:
     if (opts.embeddings) opts.embeddings[i] = extra ? extra.embedding : null;
     return {
       id: newDecisionId(), time, model: route.name, version: score.version, decidedBy: canary ? 'canary' : 'primary',
-      // A sequence version's score depends on the as-of time: a full row's is recorded (the decision's time when it gave none).
-      entityId: r.entityId, asOf: r.asOf ?? (extra ? time : null), request: rows[i], features, score,
+      // A version reading a lastK value scores as of a time: a full row's is recorded (the decision's time when it gave none).
+      entityId: r.entityId, asOf: r.asOf ?? (decider.timed ? time : null), request: rows[i], features, score,
       reasons: score.declined || opts.reasons ? rs : null, shadow, latencyMs: performance.now() - opts.started,
       ...(extra ? { tasks: extra.tasks } : {}),
     };
@@ -258,10 +274,11 @@ export function decide(route: ModelRoute, rows: readonly PredictRow[], resolved:
 }
 
 /**
- * The response row of a record: what the client sees (never the shadow scores). A sequence version's
- * adds its other heads (`tasks`), the embedding when asked for, and why it gives no reasons.
+ * The response row of a record: what the client sees (never the shadow scores). A sequence or ONNX
+ * version's adds its other heads (`tasks`), the embedding when asked for, and why it gives no reasons;
+ * an ONNX version's (`kind` of the deciding version) why it declines nothing.
  */
-export function resultOf(r: DecisionRecord, embedding: Float32Array | null = null): Record<string, unknown> {
+export function resultOf(r: DecisionRecord, embedding: Float32Array | null = null, kind: LiveVersion['kind'] | null = null): Record<string, unknown> {
   const s = r.score;
   return {
     decisionId: r.id, model: r.model, version: r.version, entityId: r.entityId, asOf: r.asOf,
@@ -269,12 +286,13 @@ export function resultOf(r: DecisionRecord, embedding: Float32Array | null = nul
     reasons: r.reasons ? r.reasons.map((x) => ({ reason: x.reason, text: x.text, contribution: x.contribution })) : null,
     ...(r.tasks ? { tasks: r.tasks, reasonsUnavailable: REASONS_UNAVAILABLE } : {}),
     ...(embedding ? { embedding: Array.from(embedding) } : {}),
+    ...(kind === 'onnx' ? { cutoffUnavailable: CUTOFF_UNAVAILABLE } : {}),
   };
 }
 
 /** Re-scores a record's features with the version that decided it (as of the record's as-of time). */
-export function replay(record: DecisionRecord, live: LiveVersion): { recorded: VersionScore; replayed: VersionScore; equal: boolean } {
-  const { scores } = versionScores(live, [{ values: record.features as Record<string, InputValue>, asOf: record.asOf }], false, record.time);
+export async function replay(record: DecisionRecord, live: LiveVersion): Promise<{ recorded: VersionScore; replayed: VersionScore; equal: boolean }> {
+  const { scores } = await versionScores(live, [{ values: record.features as Record<string, InputValue>, asOf: record.asOf }], false, record.time);
   const replayed = scores[0]!;
   const recorded = record.score;
   const equal = replayed.raw === recorded.raw && replayed.points === recorded.points && replayed.calibrated === recorded.calibrated && replayed.declined === recorded.declined;

@@ -1,6 +1,8 @@
 /**
  * Sequence versions (`kiln.sequence-model@1`) on the request path: their checks before going live,
- * the check of a lastK value sent in a full feature row, and their scores.
+ * the check of a lastK value sent in a full feature row, and their scores. The checks and the lastK
+ * value's check serve the other versions that read a lastK feature too: a fused version's encoder
+ * (fused.ts) and an imported ONNX version (onnx.ts: `checkEncodingServed`, `checkSmokeScores`).
  *
  * - Checks (`validateSequence`): the bundle's encoding reads the signature's SEQUENCE input; when the
  *   online definitions are known, that lastK feature is served at the encoding's `featureVersion` (when
@@ -22,7 +24,8 @@
 import { KilnError } from '../core/errors.js';
 import { timeUs } from '../core/time.js';
 import { scorecardScaling, type ScorecardScaling } from '../eval/index.js';
-import type { SequenceModel, SequenceScore } from '../pipelines/index.js';
+import type { SequenceEncoding } from '../nn/index.js';
+import type { SequenceBundleJson, SequenceModel, SequenceScore } from '../pipelines/index.js';
 import type { InputValue, SequenceLiveVersion, VersionScore } from './types.js';
 
 /** What a sequence version says instead of reason codes. */
@@ -47,10 +50,8 @@ function eventUs(v: unknown): number {
   return timeUs(v) ?? NaN;
 }
 
-/** Synthetic rows for the smoke check, from the frozen encoding (deterministic). */
-export function smokeRows(model: SequenceModel): { events: Record<string, unknown>[] | null; at: number; features: Record<string, unknown> }[] {
-  const enc = model.encoding;
-  const tab = model.bundle.tabular;
+/** Synthetic rows for the smoke check, from the frozen encoding and tabular columns (deterministic). */
+export function smokeRows(enc: SequenceEncoding, tab: SequenceBundleJson['tabular']): { events: Record<string, unknown>[] | null; at: number; features: Record<string, unknown> }[] {
   const atMeans = Object.fromEntries(tab.map((c) => [c.name, c.kind === 'numeric' ? c.mean : c.categories[0] ?? null]));
   const missing = Object.fromEntries(tab.map((c) => [c.name, null]));
   const history = (n: number, shift: number): Record<string, unknown>[] => Array.from({ length: n }, (_, i) => {
@@ -83,21 +84,45 @@ function finiteScore(s: SequenceScore): string | null {
 }
 
 /**
- * The checks of a sequence version beyond the signature's (validate.ts): the encoding against the served
- * definition, then the smoke rows. Returns the number of smoke rows; throws `fail(what)`.
+ * The lastK input `input`, read with encoding `enc`, against the served definitions (when known): served,
+ * of type SEQUENCE, at the encoding's feature version. Throws `fail(what)`.
  */
-export function validateSequence(live: SequenceLiveVersion, definitions: readonly { name: string; type: string; version?: string | null | undefined }[] | undefined, fail: (what: string, cause?: unknown) => KilnError): number {
-  const model = live.model;
-  const enc = model.encoding;
-  if (enc.feature !== live.input) throw fail(`its sequence encoding reads '${enc.feature}', but its input is '${live.input}'`);
-  if (definitions) {
-    const def = definitions.find((d) => d.name === live.input);
-    if (!def || def.type !== 'SEQUENCE') throw fail(`its input '${live.input}' is not a lastK feature the online store serves; materialize it ('kiln online materialize --features ...')`);
-    if (enc.featureVersion !== null && def.version && def.version !== enc.featureVersion) {
-      throw fail(`its input '${live.input}' is served at definition version ${def.version}, but the model's sequence encoding was learned at ${enc.featureVersion} (the feature's meaning changed: retrain)`);
+export function checkEncodingServed(input: string, enc: SequenceEncoding, definitions: readonly { name: string; type: string; version?: string | null | undefined }[] | undefined, fail: (what: string, cause?: unknown) => KilnError): void {
+  if (enc.feature !== input) throw fail(`its sequence encoding reads '${enc.feature}', but its input is '${input}'`);
+  if (!definitions) return;
+  const def = definitions.find((d) => d.name === input);
+  if (!def || def.type !== 'SEQUENCE') throw fail(`its input '${input}' is not a lastK feature the online store serves; materialize it ('kiln online materialize --features ...')`);
+  if (enc.featureVersion !== null && def.version && def.version !== enc.featureVersion) {
+    throw fail(`its input '${input}' is served at definition version ${def.version}, but the model's sequence encoding was learned at ${enc.featureVersion} (the feature's meaning changed: retrain)`);
+  }
+}
+
+/**
+ * The smoke rows' scores, one by one (`one`) and as one batch (`many`): every output finite, the
+ * probability in [0, 1], and both paths equal within PATH_TOLERANCE. Throws `fail(what)`.
+ */
+export function checkSmokeScores(one: readonly SequenceScore[], many: readonly SequenceScore[], fail: (what: string, cause?: unknown) => KilnError): void {
+  const n = one.length;
+  if (many.length !== n) throw fail(`its ${n} synthetic smoke rows gave ${many.length} scores in a batch`);
+  for (let i = 0; i < n; i++) {
+    const bad = finiteScore(one[i]!) ?? finiteScore(many[i]!);
+    if (bad) throw fail(`synthetic smoke row ${i} of ${n}: ${bad}: the network's parameters are damaged`);
+    const a = one[i]!.raw;
+    const b = many[i]!.raw;
+    if (Math.abs(a - b) > PATH_TOLERANCE * Math.max(1, Math.abs(a), Math.abs(b))) {
+      throw fail(`synthetic smoke row ${i} of ${n} scores ${a} alone but ${b} in a batch (tolerance ${PATH_TOLERANCE}): the network does not score consistently`);
     }
   }
-  const rows = smokeRows(model);
+}
+
+/**
+ * The checks of a network read from lastK feature `input` (a sequence version, or a fused version's
+ * encoder) beyond the signature's (validate.ts): the encoding against the served definition, then the
+ * synthetic smoke rows. Returns the number of smoke rows; throws `fail(what)`.
+ */
+export function validateSequence(input: string, model: SequenceModel, definitions: readonly { name: string; type: string; version?: string | null | undefined }[] | undefined, fail: (what: string, cause?: unknown) => KilnError): number {
+  checkEncodingServed(input, model.encoding, definitions, fail);
+  const rows = smokeRows(model.encoding, model.bundle.tabular);
   let one: SequenceScore[];
   let many: SequenceScore[];
   try {
@@ -106,15 +131,7 @@ export function validateSequence(live: SequenceLiveVersion, definitions: readonl
   } catch (e) {
     throw fail(`its synthetic smoke rows do not score (${(e as Error).message})`, e);
   }
-  for (let i = 0; i < rows.length; i++) {
-    const bad = finiteScore(one[i]!) ?? finiteScore(many[i]!);
-    if (bad) throw fail(`synthetic smoke row ${i} of ${rows.length}: ${bad}: the network's parameters are damaged`);
-    const a = one[i]!.raw;
-    const b = many[i]!.raw;
-    if (Math.abs(a - b) > PATH_TOLERANCE * Math.max(1, Math.abs(a), Math.abs(b))) {
-      throw fail(`synthetic smoke row ${i} of ${rows.length} scores ${a} alone but ${b} in a batch (tolerance ${PATH_TOLERANCE}): the network does not score consistently`);
-    }
-  }
+  checkSmokeScores(one, many, fail);
   return rows.length;
 }
 
@@ -122,7 +139,7 @@ export function validateSequence(live: SequenceLiveVersion, definitions: readonl
  * Checks a lastK value sent in a full feature row (`path`: where it is in the request) against the
  * model's frozen encoding; `atUs` is the row's as-of time.
  */
-export function checkSequenceValue(model: SequenceModel, value: unknown, atUs: number, path: readonly (string | number)[]): void {
+export function checkSequenceValue(model: { readonly encoding: SequenceEncoding }, value: unknown, atUs: number, path: readonly (string | number)[]): void {
   const enc = model.encoding;
   const bad = (at: readonly (string | number)[], what: string): KilnError => new KilnError('REQUEST_INVALID', `${[...path, ...at].join('.')}: ${what}`, { path: [...path, ...at] });
   if (value === null) return;

@@ -4,8 +4,9 @@
  * uses these types only, so that one can change without the others.
  */
 import type { ReasonCode } from '../eval/index.js';
-import type { ModelBundle, SequenceModel } from '../pipelines/index.js';
+import type { FusedModel, ModelBundle, SequenceModel } from '../pipelines/index.js';
 import type { ModelVersion } from '../registry/index.js';
+import type { OnnxScorer, OnnxSmoke } from './onnx.js';
 
 /** A feature value as scored and as recorded: null is missing; a categorical input is its text. */
 export type FeatureValue = number | string | boolean | null;
@@ -48,8 +49,34 @@ export interface SequenceLiveVersion extends LiveVersionBase {
   readonly input: string;
 }
 
+/**
+ * A fused version (`sequence.register: 'gbdt'`): a `kiln.model@1` bundle with an `encoder`. Requests carry
+ * (or the online store gives) the lastK feature `input`; the encoder embeds it as of the row's as-of time
+ * into the embedding columns, which are not online features, then the trees score as for a GBDT.
+ */
+export interface FusedLiveVersion extends LiveVersionBase {
+  readonly kind: 'fused';
+  readonly bundle: ModelBundle;
+  readonly fused: FusedModel;
+  /** The lastK input the encoder reads. */
+  readonly input: string;
+}
+
+/**
+ * An imported ONNX version (`kiln.onnx-model@1`): scored through onnxruntime, asynchronously. Its scorer
+ * owns the session (released when the version is swapped out, reopened if a request still needs it).
+ */
+export interface OnnxLiveVersion extends LiveVersionBase {
+  readonly kind: 'onnx';
+  readonly scorer: OnnxScorer;
+  /** The lastK input (the signature's SEQUENCE feature). */
+  readonly input: string;
+  /** The synthetic smoke rows scored at load (`openLiveVersion`); null when loaded without them (`loadLiveVersion`). */
+  readonly smoke: OnnxSmoke | null;
+}
+
 /** One registered model version, loaded and checked, ready to score. Immutable once built. */
-export type LiveVersion = GbdtLiveVersion | SequenceLiveVersion;
+export type LiveVersion = GbdtLiveVersion | SequenceLiveVersion | FusedLiveVersion | OnnxLiveVersion;
 
 /** How a challenger takes part: scored beside the primary and only logged, or serving a share of entities. */
 export type ChallengerMode = 'shadow' | 'canary';

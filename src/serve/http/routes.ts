@@ -6,6 +6,7 @@
 import { KilnError, didYouMean } from '../../core/errors.js';
 import { parseUtc } from '../../core/time.js';
 import type { OnlineFeatureStore } from '../../online/index.js';
+import { retireLive } from '../models/live.js';
 import { checkRows, decide, explainRows, prepareVersion, replay, resolveRows, resultOf, rowsOf } from '../predict.js';
 import type { ServeSettings } from '../settings.js';
 import type { DecisionWriter, LiveVersion, ModelRoute, ModelSet, TrafficSpec } from '../types.js';
@@ -19,7 +20,7 @@ interface RouteDeps {
   readonly decisions: DecisionWriter;
   readonly online: OnlineFeatureStore | null;
   readonly settings: ServeSettings;
-  readonly loadVersion?: (ref: string) => LiveVersion;
+  readonly loadVersion?: (ref: string) => LiveVersion | Promise<LiveVersion>;
   readonly metrics: ServerMetrics;
   readonly draining: () => boolean;
 }
@@ -68,9 +69,10 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const time = new Date().toISOString();
     checkRows(route, rows, resolved, time);
     const embeddings = body.embedding ? new Array<Float32Array | null>(rows.length).fill(null) : undefined;
-    const records = decide(route, rows, resolved, { reasons: body.reasons ?? false, started, time, ...(embeddings ? { embeddings } : {}) });
+    const records = await decide(route, rows, resolved, { reasons: body.reasons ?? false, started, time, ...(embeddings ? { embeddings } : {}) });
     await decisions.append(records);
-    return { results: records.map((r, i) => resultOf(r, embeddings?.[i] ?? null)) };
+    const kindOf = (version: number): LiveVersion['kind'] => (route.challenger?.live.version === version ? route.challenger.live : route.primary).kind;
+    return { results: records.map((r, i) => resultOf(r, embeddings?.[i] ?? null, kindOf(r.version))) };
   });
 
   app.post<Named>('/v1/models/:name/explain', { config: { scope: 'score' } }, async (req) => {
@@ -152,13 +154,16 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const record = await decisions.get(req.params.id);
     const route = models.route(record.model);
     const onRoute = [route?.primary, route?.challenger?.live].find((v) => v?.version === record.version);
-    let live = onRoute;
-    if (!live) {
-      if (!deps.loadVersion) throw new KilnError('MODEL_NOT_SERVED', `decision ${record.id} was made by ${record.model} version ${record.version}, which this server neither serves nor can load (no registry)`, { path: ['params', 'id'] });
-      live = deps.loadVersion(`${record.model}@${record.version}`);
-    }
     req.served = { model: record.model, version: String(record.version) };
-    return { id: record.id, model: record.model, version: record.version, ...replay(record, live) };
+    if (onRoute) return { id: record.id, model: record.model, version: record.version, ...(await replay(record, onRoute)) };
+    if (!deps.loadVersion) throw new KilnError('MODEL_NOT_SERVED', `decision ${record.id} was made by ${record.model} version ${record.version}, which this server neither serves nor can load (no registry)`, { path: ['params', 'id'] });
+    const live = await deps.loadVersion(`${record.model}@${record.version}`);
+    // Loaded for this replay only: an ONNX version's session is released after it.
+    try {
+      return { id: record.id, model: record.model, version: record.version, ...(await replay(record, live)) };
+    } finally {
+      await retireLive(live);
+    }
   });
 
   app.get('/healthz', async () => ({ ok: true }));

@@ -1,11 +1,13 @@
 /**
  * The payloads of the HTTP API as zod schemas: they validate requests (an issue becomes a
  * REQUEST_INVALID naming the field) and `/openapi.json` is generated from the same schemas. A model's
- * feature row schema is built from its signature (name and SQL type of each input), once per version; a
+ * feature row schema is built from what it reads (`requestInputs`: its signature, a fused version's lastK
+ * input in place of its embedding columns; name and SQL type of each input), once per version; a
  * SEQUENCE input (a lastK feature) takes its list of events, oldest first, as the online store gives it.
  */
 import { z } from 'zod';
 import { KilnError } from '../../core/errors.js';
+import { requestInputs } from '../models/live.js';
 import type { LiveVersion } from '../types.js';
 
 export const EntityIdSchema = z.union([z.string().min(1), z.number().finite()]).describe('The entity key (borrower_id)');
@@ -77,6 +79,7 @@ export const PredictResultSchema = z.object({
     .describe("Sequence models: the other heads' outputs (a binary task's probability, a next-event task's class probabilities)"),
   reasonsUnavailable: z.string().optional().describe('Sequence models: why reasons is an empty list'),
   embedding: z.array(z.number()).optional().describe('Sequence models, when asked for: the entity embedding'),
+  cutoffUnavailable: z.string().optional().describe('Imported ONNX models: why declined is always false (no cutoff)'),
 });
 export const PredictResponseSchema = z.object({ results: z.array(PredictResultSchema) });
 export const ErrorSchema = z.object({ code: z.string(), message: z.string(), path: z.array(z.union([z.string(), z.number()])).optional() });
@@ -118,7 +121,7 @@ export function jsonTypeOf(sqlType: string): 'number' | 'string' | 'boolean' {
 /** A version's feature row: every input by name, of its type or null (missing). Unknown names are refused. */
 export function featureRowSchema(live: LiveVersion): z.ZodObject {
   const shape: Record<string, z.ZodType> = {};
-  for (const f of live.info.signature.features) {
+  for (const f of requestInputs(live)) {
     if (f.type === 'SEQUENCE') {
       shape[f.name] = SequenceValueSchema.nullable();
       continue;

@@ -38,7 +38,7 @@ export interface ServerOptions {
   readonly settings: ServeSettings;
   readonly project?: Project;
   /** Loads a version by reference ('credit@3'), for replays of versions no longer served. */
-  readonly loadVersion?: (ref: string) => LiveVersion;
+  readonly loadVersion?: (ref: string) => LiveVersion | Promise<LiveVersion>;
   /** Fastify's logger: false (default), true, or its options. Authorization and x-api-key are always redacted. */
   readonly logger?: boolean | Record<string, unknown>;
 }

@@ -14,7 +14,7 @@ export interface StartDeps {
   readonly models: ModelSet;
   readonly decisions: DecisionWriter;
   readonly online: OnlineFeatureStore | null;
-  readonly loadVersion?: (ref: string) => LiveVersion;
+  readonly loadVersion?: (ref: string) => LiveVersion | Promise<LiveVersion>;
   readonly logger?: boolean | Record<string, unknown>;
   /** Where the start and stop lines go (default stderr). */
   readonly log?: (line: string) => void;

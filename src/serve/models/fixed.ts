@@ -1,9 +1,10 @@
 /**
  * A model set of fixed routes: no registry, no polling, no swaps. For serving versions already loaded
  * (tests of the request path, a bundle served on its own); `openModelSet` (registry-backed) is what
- * `kiln serve` uses.
+ * `kiln serve` uses. Closing it retires its versions (an ONNX version releases its session).
  */
 import { KilnError } from '../../core/errors.js';
+import { retireLive } from './live.js';
 import type { ModelEvent, ModelRoute, ModelSet, ModelStatus, TrafficSpec } from '../types.js';
 
 export function fixedModelSet(routes: readonly ModelRoute[]): ModelSet {
@@ -28,6 +29,8 @@ export function fixedModelSet(routes: readonly ModelRoute[]): ModelSet {
       throw new KilnError('INVALID_ARGUMENT', `model '${name}' is served from fixed versions; its traffic cannot change`);
     },
     onEvent: (l) => { listeners.add(l); return () => listeners.delete(l); },
-    close: async () => {},
+    close: async () => {
+      for (const r of byName.values()) for (const v of [r.primary, r.challenger?.live]) if (v) await retireLive(v);
+    },
   };
 }

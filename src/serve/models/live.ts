@@ -1,35 +1,59 @@
 /**
  * Loading one registered version for serving: resolve the reference through the registry, load and
  * check its bundle, and freeze it as a `LiveVersion`. The bundle's `format` says the kind: a
- * `kiln.model@1` bundle (or a pre-bundle model.json, `versionBundle`) is a GBDT version; a
- * `kiln.sequence-model@1` bundle is a sequence version, loaded as a `SequenceModel` (format and checksum
- * checked, parameters copied into the model's own arena). `openLiveVersion` does the same without
- * holding the event loop for the whole load: the file is read asynchronously and the parse, the checks
- * (schema, checksum) and the building of the trees or the network each run in their own turn of the
- * loop, so requests in flight are stalled by one step at most, never by the whole load.
+ * `kiln.model@1` bundle (or a pre-bundle model.json, `versionBundle`) is a GBDT version, or a fused
+ * version when it carries an `encoder` (`FusedModel`: the encoder embeds the lastK input before the trees
+ * score); a `kiln.sequence-model@1` bundle is a sequence version, loaded as a `SequenceModel` (format and
+ * checksum checked, parameters copied into the model's own arena); a `kiln.onnx-model@1` bundle is an
+ * imported ONNX version (`OnnxScorer`, ../onnx.ts). `openLiveVersion` does the same without holding the
+ * event loop for the whole load: the file is read asynchronously and the parse, the checks (schema,
+ * checksum) and the building of the trees or the network each run in their own turn of the loop, so
+ * requests in flight are stalled by one step at most, never by the whole load; it opens an ONNX version's
+ * session and scores its smoke rows. `loadLiveVersion` is synchronous: an ONNX version it loads opens its
+ * session on first use and has no smoke scores (validateLive refuses it).
  */
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { KilnError, type KilnErrorCode } from '../../core/errors.js';
 import { explainPlan } from '../../gbdt/index.js';
-import { BUNDLE_FORMAT, ModelBundle, SEQUENCE_BUNDLE_FORMAT, SequenceModel, parseBundle, sequenceBundleFrom, versionBundle } from '../../pipelines/index.js';
-import type { ModelVersion } from '../../registry/index.js';
+import { SequenceEncoding } from '../../nn/index.js';
+import {
+  BUNDLE_FORMAT, FusedModel, ModelBundle, ONNX_MODEL_FORMAT, SEQUENCE_BUNDLE_FORMAT, SequenceModel, parseBundle, parseOnnxModelBundle, sequenceBundleFrom, versionBundle,
+  type OnnxModelBundleJson,
+} from '../../pipelines/index.js';
+import type { ModelSignature, ModelVersion } from '../../registry/index.js';
 import type { Project } from '../../store/index.js';
-import type { GbdtLiveVersion, LiveVersion, SequenceLiveVersion } from '../types.js';
+import { fusedInputs } from '../fused.js';
+import { onnxSmoke, OnnxScorer, type OnnxSmoke } from '../onnx.js';
+import type { FusedLiveVersion, GbdtLiveVersion, LiveVersion, OnnxLiveVersion, SequenceLiveVersion } from '../types.js';
 
-function gbdtLive(ref: string, info: ModelVersion, bundle: ModelBundle): GbdtLiveVersion {
-  return Object.freeze({ kind: 'gbdt', name: info.model, version: info.version, ref, info, bundle, loadedAt: new Date().toISOString() });
+/** The SEQUENCE input of a signature, which must be `input` (the bundle's). */
+function sequenceInput(info: ModelVersion, input: string, what: string): string {
+  const seq = info.signature.features.find((f) => f.type === 'SEQUENCE');
+  if (!seq || seq.name !== input) {
+    throw new KilnError('BUNDLE_INVALID', `${info.model} version ${info.version}: its ${what} bundle reads '${input}', but the registry's signature ${seq ? `reads '${seq.name}'` : 'has no SEQUENCE input'}; the bundle file does not belong to this version`, { path: [info.artifactPath ?? info.model] });
+  }
+  return input;
+}
+
+/** A GBDT version, or a fused version when its bundle has an encoder. */
+function gbdtLive(ref: string, info: ModelVersion, bundle: ModelBundle): GbdtLiveVersion | FusedLiveVersion {
+  const loadedAt = new Date().toISOString();
+  if (!bundle.json.encoder) return Object.freeze({ kind: 'gbdt', name: info.model, version: info.version, ref, info, bundle, loadedAt });
+  const fused = new FusedModel(bundle);
+  return Object.freeze({ kind: 'fused', name: info.model, version: info.version, ref, info, bundle, fused, input: fused.input, loadedAt });
 }
 
 /** A sequence version: the bundle's SEQUENCE input must be the registry signature's. */
 function sequenceLive(ref: string, info: ModelVersion, model: SequenceModel): SequenceLiveVersion {
-  const input = model.bundle.input;
-  const seq = info.signature.features.find((f) => f.type === 'SEQUENCE');
-  if (!seq || seq.name !== input) {
-    throw new KilnError('BUNDLE_INVALID', `${info.model} version ${info.version}: its sequence bundle reads '${input}', but the registry's signature ${seq ? `reads '${seq.name}'` : 'has no SEQUENCE input'}; the bundle file does not belong to this version`, { path: [info.artifactPath ?? info.model] });
-  }
+  const input = sequenceInput(info, model.bundle.input, 'sequence');
   return Object.freeze({ kind: 'sequence', name: info.model, version: info.version, ref, info, model, input, loadedAt: new Date().toISOString() });
+}
+
+function onnxLive(ref: string, info: ModelVersion, scorer: OnnxScorer, smoke: OnnxSmoke | null): OnnxLiveVersion {
+  const input = sequenceInput(info, scorer.bundle.input, 'ONNX');
+  return Object.freeze({ kind: 'onnx', name: info.model, version: info.version, ref, info, scorer, input, smoke, loadedAt: new Date().toISOString() });
 }
 
 function formatOf(obj: unknown): unknown {
@@ -41,9 +65,14 @@ export function loadLiveVersion(project: Project, ref: string): LiveVersion {
   const info = project.registry.resolve(ref);
   const path = info.artifactPath;
   if (path) {
+    let text = '';
     let obj: unknown = null;
-    try { obj = JSON.parse(readFileSync(path, 'utf8')); } catch { /* versionBundle names the problem */ }
+    try { text = readFileSync(path, 'utf8'); obj = JSON.parse(text); } catch { /* versionBundle names the problem */ }
     if (formatOf(obj) === SEQUENCE_BUNDLE_FORMAT) return sequenceLive(ref, info, new SequenceModel(sequenceBundleFrom(obj, path)));
+    if (formatOf(obj) === ONNX_MODEL_FORMAT) {
+      const bundle = parseOnnxModelBundle(text, path);
+      return onnxLive(ref, info, new OnnxScorer(bundle, SequenceEncoding.fromJSON(bundle.encoding)), null);
+    }
   }
   return gbdtLive(ref, info, versionBundle(info));
 }
@@ -62,13 +91,19 @@ export async function openLiveVersion(ref: string, info: ModelVersion): Promise<
     if (text !== null) {
       await nextTurn();
       try { obj = JSON.parse(text); } catch { /* parseBundle names it */ }
-      text = obj === null ? text : null;
     }
     if (formatOf(obj) === SEQUENCE_BUNDLE_FORMAT) {
       await nextTurn();
       const json = sequenceBundleFrom(obj, path);
       await nextTurn();
       return sequenceLive(ref, info, new SequenceModel(json));
+    }
+    if (formatOf(obj) === ONNX_MODEL_FORMAT) {
+      await nextTurn();
+      const json: OnnxModelBundleJson = parseOnnxModelBundle(text!, path);
+      sequenceInput(info, json.input, 'ONNX');
+      const scorer = await OnnxScorer.open(json);
+      return onnxLive(ref, info, scorer, await onnxSmoke(scorer));
     }
     if (formatOf(obj) === BUNDLE_FORMAT) {
       await nextTurn();
@@ -84,8 +119,30 @@ export async function openLiveVersion(ref: string, info: ModelVersion): Promise<
   return gbdtLive(ref, info, bundle);
 }
 
-/** The GBDT bundle of a version; a sequence version is refused with `code`, saying that `what` supports GBDTs only. */
+/** What a version reads per row, by name and type: its signature, but a fused version's lastK input in place of its embedding columns. */
+export function requestInputs(live: LiveVersion): ModelSignature['features'] {
+  return live.kind === 'fused' ? fusedInputs(live) : live.info.signature.features;
+}
+
+/** The version no longer serves (swapped out, or failed validation): an ONNX version releases its session once idle. */
+export async function retireLive(live: LiveVersion): Promise<void> {
+  if (live.kind === 'onnx') await live.scorer.retire();
+}
+
+const KIND_TEXT: Readonly<Record<LiveVersion['kind'], string>> = {
+  gbdt: `a GBDT (${BUNDLE_FORMAT})`,
+  sequence: `a sequence model (${SEQUENCE_BUNDLE_FORMAT})`,
+  fused: `a fused model (a GBDT over a sequence encoder's embedding, ${BUNDLE_FORMAT} with an encoder)`,
+  onnx: `an imported ONNX model (${ONNX_MODEL_FORMAT})`,
+};
+
+/** What a version is, in words ('a sequence model (kiln.sequence-model@1)'). */
+export function kindText(live: LiveVersion): string {
+  return KIND_TEXT[live.kind];
+}
+
+/** The GBDT bundle of a version; any other kind is refused with `code`, saying that `what` supports plain GBDTs only. */
 export function gbdtBundle(live: LiveVersion, what = 'this operation', code: KilnErrorCode = 'INVALID_ARGUMENT'): ModelBundle {
   if (live.kind === 'gbdt') return live.bundle;
-  throw new KilnError(code, `${live.name} version ${live.version} is a sequence model (${SEQUENCE_BUNDLE_FORMAT}); ${what} supports GBDT versions (${BUNDLE_FORMAT}) only`, { path: [live.name, String(live.version)] });
+  throw new KilnError(code, `${live.name} version ${live.version} is ${kindText(live)}; ${what} supports GBDT versions (${BUNDLE_FORMAT} without an encoder) only`, { path: [live.name, String(live.version)] });
 }

@@ -10,13 +10,15 @@
  * is logged, emitted (`swap_failed`) and kept in `lastError`, and the version is not tried again until the
  * registry changes. A model that fails at open is 'failed' (not ready) and retried at every poll.
  * Challengers (shadow or canary) are validated the same way before they take traffic, and follow their
- * alias too. All changes run one at a time, in order; `route()` is a Map lookup and never throws.
+ * alias too. All changes run one at a time, in order; `route()` is a Map lookup and never throws. A
+ * version swapped out, or failing validation, is retired (`retireLive`: an ONNX version releases its
+ * onnxruntime session once the requests still scoring on it are done); `close()` retires every version.
  */
 import { KilnError, isKilnError } from '../../core/errors.js';
 import type { ModelVersion } from '../../registry/index.js';
 import type { Project } from '../../store/index.js';
 import type { LiveVersion, ModelEvent, ModelRoute, ModelSet, ModelStatus, TrafficSpec } from '../types.js';
-import { openLiveVersion } from './live.js';
+import { openLiveVersion, retireLive } from './live.js';
 import { checkTraffic, refModel } from './spec.js';
 import { validateLive, type ServedFeature } from './validate.js';
 
@@ -69,6 +71,15 @@ export async function openModelSet(project: Project, refs: readonly string[], op
   await set.refresh();
   set.start(opts.pollMs ?? DEFAULT_POLL_MS);
   return set;
+}
+
+/**
+ * Retires the versions of route `from` that `to` no longer holds (an ONNX version releases its session
+ * once its requests in flight are done; those that start later reopen one).
+ */
+async function retireReplaced(from: ModelRoute, to: ModelRoute | null): Promise<void> {
+  const kept = new Set<LiveVersion>(to ? [to.primary, ...(to.challenger ? [to.challenger.live] : [])] : []);
+  for (const v of [from.primary, from.challenger?.live]) if (v && !kept.has(v)) await retireLive(v);
 }
 
 class RegistryModelSet implements ModelSet {
@@ -125,13 +136,19 @@ class RegistryModelSet implements ModelSet {
         const live = cur.challenger?.live.ref === spec.challenger && cur.challenger.live.version === info.version ? cur.challenger.live : await this.loadValid(spec.challenger, info);
         challenger = Object.freeze({ live, mode: spec.mode, share: spec.share });
       }
-      this.project.registry.recordTraffic(name, {
-        version: challenger?.live.version ?? null, previousVersion: cur.challenger?.live.version ?? null,
-        details: spec ? { ...spec, version: challenger!.live.version } : null, reason: opts.reason, ...(opts.actor ? { actor: opts.actor } : {}),
-      });
+      try {
+        this.project.registry.recordTraffic(name, {
+          version: challenger?.live.version ?? null, previousVersion: cur.challenger?.live.version ?? null,
+          details: spec ? { ...spec, version: challenger!.live.version } : null, reason: opts.reason, ...(opts.actor ? { actor: opts.actor } : {}),
+        });
+      } catch (e) {
+        if (challenger && challenger.live !== cur.challenger?.live) await retireLive(challenger.live);
+        throw e;
+      }
       const latest = this.routes.get(name) ?? cur;
       const route: ModelRoute = Object.freeze({ name, primary: latest.primary, challenger });
       this.routes.set(name, route);
+      await retireReplaced(latest, route);
       slot.traffic = spec;
       this.log(`${name}: traffic ${spec ? `${spec.mode} ${spec.challenger} (version ${challenger!.live.version})${spec.mode === 'canary' ? `, share ${spec.share}` : ''}` : 'removed'} (${opts.reason})`);
       this.emit({ kind: 'traffic', name, traffic: spec });
@@ -144,6 +161,7 @@ class RegistryModelSet implements ModelSet {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.queue.catch(() => {});
+    for (const r of this.routes.values()) await retireReplaced(r, null);
   }
 
   start(pollMs: number): void {
@@ -202,8 +220,10 @@ class RegistryModelSet implements ModelSet {
     } else challenger = null;
     slot.state = 'ready';
     if (cur && primary === cur.primary && challenger === cur.challenger) return;
-    this.routes.set(slot.name, Object.freeze({ name: slot.name, primary, challenger }));
+    const route: ModelRoute = Object.freeze({ name: slot.name, primary, challenger });
+    this.routes.set(slot.name, route);
     if (cur && primary !== cur.primary) slot.lastSwapAt = new Date().toISOString();
+    if (cur) await retireReplaced(cur, route);
   }
 
   /**
@@ -246,7 +266,13 @@ class RegistryModelSet implements ModelSet {
   /** Loads and validates one version; MODEL_VALIDATION_FAILED (or the load's error) when it may not serve. */
   private async loadValid(ref: string, info: ModelVersion, slot?: Slot): Promise<LiveVersion> {
     const live = await openLiveVersion(ref, info);
-    const result = validateLive(live, this.opts.definitions ? { definitions: this.opts.definitions } : {});
+    let result: ReturnType<typeof validateLive>;
+    try {
+      result = validateLive(live, this.opts.definitions ? { definitions: this.opts.definitions } : {});
+    } catch (e) {
+      await retireLive(live);
+      throw e;
+    }
     if (slot && ref === slot.ref) slot.warnings = result.warnings;
     for (const w of result.warnings) this.log(`warning: ${w}`);
     return live;

@@ -7,15 +7,21 @@
  * proving the file, trees, category maps and scorer agree. A bundle from before smoke samples passes (b)
  * with a warning. A sequence version's SEQUENCE input is checked like any feature (a lastK definition is
  * served as type SEQUENCE at its definition version), then by `validateSequence` (../sequence.ts: the
- * encoding's feature version, synthetic smoke rows). Any failure is MODEL_VALIDATION_FAILED saying what
- * differed.
+ * encoding's feature version, synthetic smoke rows). A fused version is checked on what it reads (its
+ * lastK input in place of its embedding columns), its encoder as a sequence network (../fused.ts), and
+ * its trees on the stored smoke sample (which holds the embedding columns). An imported ONNX version: its
+ * encoding against the served lastK definition, and the synthetic smoke rows scored at load through
+ * onnxruntime (../onnx.ts); it goes live with a warning (no cutoff: it declines nothing). Any failure is
+ * MODEL_VALIDATION_FAILED saying what differed.
  */
 import { COLUMN_TYPES } from '../../config/index.js';
 import { KilnError, isKilnError } from '../../core/errors.js';
 import type { AggregatorName, ResolvedFeature } from '../../features/index.js';
 import { checkSignature, type ModelSignature } from '../../registry/index.js';
-import { validateSequence } from '../sequence.js';
+import { validateFused } from '../fused.js';
+import { checkEncodingServed, checkSmokeScores, validateSequence } from '../sequence.js';
 import type { LiveVersion } from '../types.js';
+import { requestInputs } from './live.js';
 
 /** A served feature column as a signature lists it: output column name, SQL type, definition version. */
 export type ServedFeature = ModelSignature['features'][number];
@@ -54,7 +60,7 @@ export function servedFeatures(defs: { readonly features: ReadonlyMap<string, Re
 export interface ValidationResult {
   /** What passed with a reservation (no smoke sample). */
   readonly warnings: string[];
-  /** Smoke rows re-scored (0 without a sample). */
+  /** Smoke rows re-scored (0 without a sample): a fused version's count its encoder's synthetic rows too. */
   readonly smokeRows: number;
   /** Feature inputs checked against the definitions (0 when skipped). */
   readonly featuresChecked: number;
@@ -78,12 +84,14 @@ function close(a: number, b: number): boolean {
 export function validateLive(live: LiveVersion, opts: { readonly definitions?: readonly ServedFeature[] } = {}): ValidationResult {
   const warnings: string[] = [];
   const sig = live.info.signature;
-  const bundleNames = (live.kind === 'gbdt' ? live.bundle.signature : live.model.bundle.signature).features.map((f) => f.name).join(', ');
+  const bundleSig = live.kind === 'gbdt' || live.kind === 'fused' ? live.bundle.signature : live.kind === 'sequence' ? live.model.bundle.signature : live.scorer.bundle.signature;
+  const bundleNames = bundleSig.features.map((f) => f.name).join(', ');
   if (sig.features.map((f) => f.name).join(', ') !== bundleNames) {
     throw failed(live, `the registry's signature (${sig.features.map((f) => f.name).join(', ')}) and the bundle's (${bundleNames}) differ`);
   }
-  // A feature input has a definition version; a table column's is 'column:<TYPE>' (or none).
-  const features = sig.features.filter((f) => f.version && !f.version.startsWith('column:'));
+  // A feature input has a definition version; a table column's is 'column:<TYPE>' (or none). A fused
+  // version's are what it reads: its lastK input in place of its embedding columns.
+  const features = requestInputs(live).filter((f) => f.version && !f.version.startsWith('column:'));
   if (opts.definitions && features.length) {
     try {
       checkSignature({ ...live.info, signature: { ...sig, features } }, [...opts.definitions]);
@@ -92,14 +100,25 @@ export function validateLive(live: LiveVersion, opts: { readonly definitions?: r
       throw failed(live, `its inputs do not match the features the online store serves: ${e.message.slice(e.message.indexOf('('))}`, e);
     }
   }
+  const featuresChecked = opts.definitions ? features.length : 0;
+  const fail = (what: string, cause?: unknown): KilnError => failed(live, what, cause);
   if (live.kind === 'sequence') {
-    const smokeRows = validateSequence(live, opts.definitions, (what, cause) => failed(live, what, cause));
-    return { warnings, smokeRows, featuresChecked: opts.definitions ? features.length : 0 };
+    return { warnings, smokeRows: validateSequence(live.input, live.model, opts.definitions, fail), featuresChecked };
   }
+  if (live.kind === 'onnx') {
+    checkEncodingServed(live.input, live.scorer.encoding, opts.definitions, fail);
+    const smoke = live.smoke;
+    if (!smoke) throw fail('its smoke rows were not scored: an ONNX version is validated once opened with openLiveVersion, which scores them through onnxruntime');
+    if ('error' in smoke) throw fail(`its synthetic smoke rows do not score (${smoke.error.message})`, smoke.error);
+    checkSmokeScores(smoke.one, smoke.many, fail);
+    warnings.push(`${live.name} version ${live.version} is an imported ONNX model: it has no cutoff, so it declines nothing (declined is always false) and gives no reason codes`);
+    return { warnings, smokeRows: smoke.one.length, featuresChecked };
+  }
+  const encoderRows = live.kind === 'fused' ? validateFused(live, opts.definitions, fail) : 0;
   const smoke = live.bundle.smoke;
   if (!smoke) {
     warnings.push(`${live.name} version ${live.version} has no smoke sample (trained before kiln stored one): its scores were not re-checked; retrain to get one`);
-    return { warnings, smokeRows: 0, featuresChecked: opts.definitions ? features.length : 0 };
+    return { warnings, smokeRows: encoderRows, featuresChecked };
   }
   let scored: Float64Array;
   try {
@@ -114,5 +133,5 @@ export function validateLive(live: LiveVersion, opts: { readonly definitions?: r
       throw failed(live, `smoke row ${i} of ${smoke.rows.length} scores ${got}, but the version gave it ${want} at training time (tolerance ${SMOKE_TOLERANCE} relative): the bundle's trees, categories or scorer changed since training. Row: ${JSON.stringify(smoke.rows[i])}`);
     }
   }
-  return { warnings, smokeRows: smoke.rows.length, featuresChecked: opts.definitions ? features.length : 0 };
+  return { warnings, smokeRows: encoderRows + smoke.rows.length, featuresChecked };
 }
