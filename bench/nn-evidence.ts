@@ -6,21 +6,23 @@
  *     90 days), split out of time;
  *   - berka: the Berka bank's loans (examples/berka, `loan_default_seq`: the loan's terms and the
  *     account's aggregates, and its last 64 transactions over a year: `txn_history`), seeded random split;
- * it trains, for the GRU and the transformer encoder and for each seed s = 1..--seeds (the network's
- * `sequence.seed` and the GBDTs' seed; the data and the split stay fixed), the four models of a
+ * it trains, for the GRU and the transformer encoder and for each seed s = 1..--seeds on the simulator,
+ * 1..--berka-seeds on Berka (default 10: small data, where the spread is the point), with s the network's
+ * `sequence.seed` and the GBDTs' seed (the data and the split stay fixed), the four models of a
  * sequence model's run report (`kiln train` writes the same comparison): a GBDT on the aggregates alone,
  * the GBDT with the encoder's embeddings as more inputs, the sequence model alone and the joint model
  * (encoder and tabular inputs trained together). The pieces are kiln train's own (dataset, encoding,
  * network spec, data-parallel fit with early stopping, the comparison GBDT's parameters); the training
  * set is built once per encoder so that only the networks are trained per seed.
  *
- * Printed per data set and model: test AUC across seeds (mean ± sample std, min–max), and AUC on the
- * subgroup where the sequence is the point: on the simulator, the episode loans (the loan of the
+ * Printed per data set and model: test AUC across seeds (mean ± sample std, min–max), its difference
+ * from the GBDT on aggregates trained with the same seed (paired: the GBDT seed's own effect cancels),
+ * and AUC on the subgroup where the sequence is the point: on the simulator, the episode loans (the loan of the
  * episode's own application, from the ground truth in borrower_latents) against default, and within
  * them the score's AUC for the risky order (surge_then_cash against cash_then_surge: 0.5 means the order
  * was not seen); on Berka, the loans with any transaction in the window.
  *
- *   npx tsx bench/nn-evidence.ts [--seeds 5] [--borrowers 30000] [--episodes 0.3] [--only sim|berka]
+ *   npx tsx bench/nn-evidence.ts [--seeds 5] [--berka-seeds 10] [--borrowers 30000] [--episodes 0.3] [--only sim|berka]
  *
  * Berka is skipped with a message when its data (BERKA_DATA, else ../shared/data/berka) is absent.
  */
@@ -45,6 +47,7 @@ import { formatSpread, spread, subgroupAuc } from './evidence-stats.js';
 import { arg, machine, printTable } from './util.js';
 
 const SEEDS = arg('seeds', 5);
+const BERKA_SEEDS = arg('berka-seeds', 10);
 const BORROWERS = arg('borrowers', 30000);
 const EPISODES = arg('episodes', 0.3);
 const onlyAt = process.argv.indexOf('--only');
@@ -106,9 +109,9 @@ async function oneSeed(ev: Evidence, seed: number): Promise<Record<ModelName, Me
 }
 
 /** Trains every seed for one encoder and prints a line per seed; returns the figures per model. */
-async function runSeeds(ev: Evidence): Promise<Record<ModelName, Measured[]>> {
+async function runSeeds(ev: Evidence, seeds: number): Promise<Record<ModelName, Measured[]>> {
   const out = Object.fromEntries(MODELS.map((m) => [m, [] as Measured[]])) as Record<ModelName, Measured[]>;
-  for (let seed = 1; seed <= SEEDS; seed++) {
+  for (let seed = 1; seed <= seeds; seed++) {
     const t0 = performance.now();
     const r = await oneSeed(ev, seed);
     for (const m of MODELS) out[m].push(r[m]);
@@ -117,19 +120,21 @@ async function runSeeds(ev: Evidence): Promise<Record<ModelName, Measured[]>> {
   return out;
 }
 
-function table(title: string, results: { encoder: string; ev: Evidence; r: Record<ModelName, Measured[]> }[], subName: string, withOrder: boolean): void {
+function table(title: string, results: { encoder: string; ev: Evidence; r: Record<ModelName, Measured[]> }[], subName: string, withOrder: boolean, seeds: number): void {
   const first = results[0]!.ev;
   const te = first.data.splits.test;
   const subRows = first.subgroup.filter(Boolean).length;
   const subBads = first.subgroup.reduce((a, inSub, i) => a + (inSub && te.label[i] === 1 ? 1 : 0), 0);
-  console.log(`\n${title}: test ${te.rows} rows (${te.positives} bads); ${subName} ${subRows} rows (${subBads} bads); ${SEEDS} seeds`);
-  const header = ['encoder', 'model', 'test AUC', `${subName}: AUC`, ...(withOrder ? ['episode loans: AUC for the risky order'] : [])];
+  console.log(`\n${title}: test ${te.rows} rows (${te.positives} bads); ${subName} ${subRows} rows (${subBads} bads); ${seeds} seeds`);
+  const header = ['encoder', 'model', 'test AUC', 'test AUC − GBDT alone (same seed)', `${subName}: AUC`, ...(withOrder ? ['episode loans: AUC for the risky order'] : [])];
   const rows: string[][] = [];
   for (const { encoder, r } of results) {
     for (const m of MODELS) {
       if (encoder !== results[0]!.encoder && m === 'GBDT, aggregates alone') continue;
       const label = m === 'GBDT, aggregates alone' ? 'any' : encoder;
-      rows.push([label, m, formatSpread(spread(r[m].map((x) => x.test))), formatSpread(spread(r[m].map((x) => x.sub))), ...(withOrder ? [formatSpread(spread(r[m].map((x) => x.order)))] : [])]);
+      const agg = results[0]!.r['GBDT, aggregates alone'];
+      const delta = m === 'GBDT, aggregates alone' ? '' : formatSpread(spread(r[m].map((x, i) => x.test - agg[i]!.test)));
+      rows.push([label, m, formatSpread(spread(r[m].map((x) => x.test))), delta, formatSpread(spread(r[m].map((x) => x.sub))), ...(withOrder ? [formatSpread(spread(r[m].map((x) => x.order)))] : [])]);
     }
   }
   printTable(header, rows);
@@ -166,9 +171,9 @@ async function simEvidence(): Promise<void> {
         const ev: Evidence = { ...base, risky: ord.map((o) => (o === null ? null : o === 'surge_then_cash')), subgroup: ord.map((o) => o !== null) };
         const tr = base.data.splits.train;
         console.log(`${name}: ${tr.rows} train / ${base.data.splits.valid.rows} valid / ${base.data.splits.test.rows} test rows; ${encoder} size ${ev.cfg.size}, ${ev.prepared.encoding.steps} steps, ${ev.prepared.tabWidth} tabular inputs for the joint model`);
-        results.push({ encoder, ev, r: await runSeeds(ev) });
+        results.push({ encoder, ev, r: await runSeeds(ev, SEEDS) });
       }
-      table('sim (order episodes)', results, 'episode loans', true);
+      table('sim (order episodes)', results, 'episode loans', true, SEEDS);
     } finally { project.close(); }
   } finally { rmSync(dir, { recursive: true, force: true }); }
 }
@@ -193,9 +198,9 @@ async function berkaEvidence(): Promise<void> {
         const ev: Evidence = { ...base, subgroup: seqs.map((s) => Array.isArray(s) && s.length > 0), risky: seqs.map(() => null) };
         const sp = base.data.splits;
         console.log(`\nberka ${name}: ${sp.train.rows} train (${sp.train.positives} bads) / ${sp.valid.rows} valid (${sp.valid.positives}) / ${sp.test.rows} test (${sp.test.positives}); ${encoder} size ${ev.cfg.size} over ${ev.prepared.encoding.steps} steps`);
-        results.push({ encoder, ev, r: await runSeeds(ev) });
+        results.push({ encoder, ev, r: await runSeeds(ev, BERKA_SEEDS) });
       }
-      table('berka (random split, seed 7)', results, 'loans with history', false);
+      table('berka (random split, seed 7)', results, 'loans with history', false, BERKA_SEEDS);
     } finally { project.close(); }
   } finally { rmSync(dir, { recursive: true, force: true }); }
 }
