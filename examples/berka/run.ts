@@ -4,7 +4,13 @@
  * (`;`-separated, YYMMDD dates, the gzipped partial transaction file), the model trained with its
  * coverage warning, and its report and model card written to DIR.
  *
- *   npx tsx examples/berka/run.ts [DIR] [--data PATH]
+ *   npx tsx examples/berka/run.ts [DIR] [--data PATH] [--sequence]
+ *
+ * With --sequence it also trains `loan_default_seq`, a GRU over each account's last 64 transactions of
+ * the year before the loan (`txn_history`), whose report compares it with a GBDT on the aggregates alone,
+ * the GBDT with the encoder's embeddings, and the joint model (docs/nn.md); its report goes to
+ * DIR/loan_default_seq-report.html. Its validation and test splits are small (about 19 and 18 defaults):
+ * bench/nn-evidence.ts gives its spread across seeds.
  *
  * The data defaults to $BERKA_DATA, else ../shared/data/berka from the repository root.
  * (`ingest.sh` beside this file does the ingest step through the CLI, one `kiln ingest` per file.)
@@ -25,10 +31,10 @@ export function defaultData(): string {
   return process.env.BERKA_DATA ?? resolve(root, '..', 'shared', 'data', 'berka');
 }
 
-export interface BerkaRun { dir: string; report: string; card: string; result: TrainResult }
+export interface BerkaRun { dir: string; report: string; card: string; result: TrainResult; sequence?: { report: string; result: TrainResult } }
 
-/** Creates the project, ingests every file, trains `loan_default`; returns where the report went. */
-export async function runExample(dir: string, data: string, opts: { quiet?: boolean } = {}): Promise<BerkaRun> {
+/** Creates the project, ingests every file, trains `loan_default` (and `loan_default_seq` with `sequence`); returns where the reports went. */
+export async function runExample(dir: string, data: string, opts: { quiet?: boolean; sequence?: boolean } = {}): Promise<BerkaRun> {
   if (!existsSync(join(data, 'loan.asc'))) throw new KilnError('FILE_NOT_FOUND', `${data} has no loan.asc; pass --data PATH or set BERKA_DATA to the folder with the Berka .asc files`, { path: [data] });
   const trans = readdirSync(data).filter((f) => /^trans.*\.asc(\.gz)?$/.test(f)).map((f) => join(data, f));
   if (trans.length === 0) throw new KilnError('FILE_NOT_FOUND', `${data} has no trans*.asc or trans*.asc.gz file`, { path: [data] });
@@ -49,7 +55,11 @@ export async function runExample(dir: string, data: string, opts: { quiet?: bool
     const card = join(dir, 'loan_default-model-card.md');
     copyFileSync(join(artifacts, 'report.html'), report);
     copyFileSync(join(artifacts, 'model-card.md'), card);
-    return { dir, report, card, result };
+    if (!opts.sequence) return { dir, report, card, result };
+    const seq = await trainModel(project, 'loan_default_seq', { quiet: opts.quiet });
+    const seqReport = join(dir, 'loan_default_seq-report.html');
+    copyFileSync(join(project.paths.artifactsDir, seq.runId, 'report.html'), seqReport);
+    return { dir, report, card, result, sequence: { report: seqReport, result: seq } };
   } finally {
     project.close();
   }
@@ -59,12 +69,13 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const args = process.argv.slice(2);
   const at = args.indexOf('--data');
   const data = at >= 0 ? resolve(args[at + 1] ?? '') : defaultData();
-  const positional = args.filter((a, i) => a !== '--data' && args[i - 1] !== '--data');
+  const positional = args.filter((a, i) => a !== '--data' && a !== '--sequence' && args[i - 1] !== '--data');
   const dir = resolve(positional[0] ?? mkdtempSync(join(tmpdir(), 'kiln-berka-')));
   try {
-    const r = await runExample(dir, data);
+    const r = await runExample(dir, data, { sequence: args.includes('--sequence') });
     const m = r.result.evaluation.metrics;
     writeFileSync(1, `project ${dir}\nrun ${r.result.runId}: test AUC ${m.auc.toFixed(4)}, KS ${m.ks.toFixed(4)} on ${r.result.evaluation.rows} loans\nreport ${r.report}\nmodel card ${r.card}\n`);
+    if (r.sequence) writeFileSync(1, `sequence model run ${r.sequence.result.runId}: test AUC ${r.sequence.result.evaluation.metrics.auc.toFixed(4)}\nreport ${r.sequence.report}\n`);
   } catch (e) {
     process.stderr.write(`${e instanceof KilnError ? `${e.code}: ` : ''}${e instanceof Error ? e.message : String(e)}\n`);
     process.exitCode = 1;

@@ -9,10 +9,10 @@ const present = existsSync(join(DATA, 'loan.asc'));
 if (!present) console.warn(`skipping the Berka example: ${DATA} is absent (set BERKA_DATA to the folder with the Berka .asc files)`);
 
 describe.skipIf(!present)('examples/berka', () => {
-  it('ingests the raw exports, trains the loan-default model with its coverage warning and writes its report', async () => {
+  it('ingests the raw exports, trains the loan-default model with its coverage warning and writes its report, and the sequence model beside it', async () => {
     const { dir, cleanup } = tempDir('kiln-berka-');
     try {
-      const r = await runExample(dir, DATA, { quiet: true });
+      const r = await runExample(dir, DATA, { quiet: true, sequence: true });
       const ev = r.result.evaluation;
       // All 682 loans, 76 of them B or D (the data guide's counts), split at random.
       expect(ev.rows).toBeGreaterThan(100);
@@ -27,6 +27,11 @@ describe.skipIf(!present)('examples/berka', () => {
       expect(readFileSync(r.report, 'utf8')).toContain('578 of 682');
       // Loan terms alone rank defaults better than chance on this data; the guard would refuse a model that did not.
       expect(ev.metrics.auc).toBeGreaterThan(0.6);
+      // The sequence model trains on the same loans and split, and its report compares it with the GBDTs.
+      const seq = r.sequence!.result;
+      expect(seq.evaluation.rows).toBe(ev.rows);
+      expect(Number.isFinite(seq.evaluation.metrics.auc)).toBe(true);
+      expect(readFileSync(r.sequence!.report, 'utf8')).toContain('Sequence model against the GBDT');
     } finally {
       cleanup();
     }
