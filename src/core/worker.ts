@@ -18,3 +18,20 @@ export function startModuleWorker(from: string, name: string, opts: WorkerOption
     .catch((e) => { require('node:worker_threads').parentPort.postMessage({ type: 'error', message: String(e && e.stack || e) }); });`;
   return new Worker(code, { ...opts, eval: true });
 }
+
+/**
+ * Resolves when the worker posts `{ type: 'ready' }`; rejects on any other first message (its `message`
+ * is the worker's start-up error), on an error or exit, or after `timeoutMs`.
+ */
+export function workerReady(worker: Worker, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs / 1000}s`)), timeoutMs);
+    worker.once('message', (m: { type: string; message?: string }) => {
+      clearTimeout(timer);
+      if (m.type === 'ready') resolve();
+      else reject(new Error(m.message ?? 'unknown start-up failure'));
+    });
+    worker.once('error', (e) => { clearTimeout(timer); reject(e); });
+    worker.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with code ${code}`)); });
+  });
+}

@@ -7,7 +7,7 @@
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { KilnError } from '../core/errors.js';
-import { startModuleWorker } from '../core/worker.js';
+import { startModuleWorker, workerReady } from '../core/worker.js';
 import type { Arena, Region } from './arena.js';
 import type { WasmMemory, WasmModule } from './wasm.js';
 import { emptyState, runTask, setShared, setSlot, useWasm, type PoolConfig, type SharedName, type SharedState } from './tasks.js';
@@ -64,16 +64,7 @@ export class TaskPool {
       const worker = startWorker({ ctrl: pool.ctrl.buffer as SharedArrayBuffer, wasm: pool.wasm, config, messages: [...pool.replayLog], port: port2 });
       pool.workers.push(worker);
       pool.ports.push(port1);
-      starts.push(new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no answer within ${STARTUP_TIMEOUT_MS / 1000}s`)), STARTUP_TIMEOUT_MS);
-        worker.once('message', (m: { type: string; message?: string }) => {
-          clearTimeout(timer);
-          if (m.type === 'ready') resolve();
-          else reject(new Error(m.message ?? 'unknown start-up failure'));
-        });
-        worker.once('error', (e) => { clearTimeout(timer); reject(e); });
-        worker.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited with code ${code}`)); });
-      }));
+      starts.push(workerReady(worker, STARTUP_TIMEOUT_MS));
     }
     try {
       await Promise.all(starts);

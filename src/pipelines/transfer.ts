@@ -25,7 +25,8 @@ export interface ExportResult {
   bytes: number;
 }
 
-function writeAtomically(path: string, data: string | Uint8Array, what: string): void {
+/** Writes the whole file or nothing: a temporary file beside it, renamed over it. */
+export function writeAtomically(path: string, data: string | Uint8Array, what: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
   try {
     writeFileSync(tmp, data);

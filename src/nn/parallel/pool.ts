@@ -9,7 +9,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { KilnError } from '../../core/errors.js';
-import { startModuleWorker } from '../../core/worker.js';
+import { startModuleWorker, workerReady } from '../../core/worker.js';
 import type { Params } from '../module.js';
 import type { NetSpec, Trainable } from '../net.js';
 import type { TrainData } from './data.js';
@@ -68,15 +68,7 @@ export class DataParallel {
     for (let w = 0; w < nthread - 1; w++) {
       const worker = startModuleWorker(import.meta.url, 'worker', { workerData: { spec, data, shared: dp.shared, wasm: opts.wasm ?? true } });
       dp.workers.push(worker);
-      starts.push(new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no answer within ${STARTUP_TIMEOUT_MS / 1000}s`)), STARTUP_TIMEOUT_MS);
-        worker.once('message', (m: { type: string; message?: string }) => {
-          clearTimeout(timer);
-          if (m.type === 'ready') resolve();
-          else reject(new Error(m.message ?? 'unknown start-up failure'));
-        });
-        worker.once('error', (e) => { clearTimeout(timer); reject(e); });
-      }));
+      starts.push(workerReady(worker, STARTUP_TIMEOUT_MS));
     }
     try {
       await Promise.all(starts);

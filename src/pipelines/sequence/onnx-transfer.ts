@@ -23,6 +23,7 @@ import { exportSeqNet, onnxSignature, SequenceEncoding, type OnnxSignature, type
 import type { ModelSignature, ModelVersion } from '../../registry/index.js';
 import { fsError, type Project } from '../../store/index.js';
 import { kilnVersion } from '../bundle.js';
+import { writeAtomically } from '../transfer.js';
 import { isSequenceBundle, parseSequenceBundle, type SequenceBundleJson } from './bundle.js';
 import { emptyBatch, inputProblems, isOnnxModelBundle, kilnOnnxInputs, ONNX_MODEL_FORMAT, OnnxSequenceModel, onnxModelBundleText, outputProblems, parseOnnxModelBundle, type OnnxModelBundleJson } from './onnx-model.js';
 import { tabularWidth } from './prepare.js';
@@ -30,16 +31,6 @@ import { tabularWidth } from './prepare.js';
 /** A version's signature with the ONNX input signature of an imported model. */
 export type OnnxModelSignature = ModelSignature & { onnx: { inputs: OnnxSignature['inputs']; outputs: OnnxSignature['outputs']; logit: string; opset: number; producer: string } };
 
-function writeAtomically(path: string, data: Uint8Array | string, what: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, data);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw fsError(e, path, what);
-  }
-}
 
 function readVersionBundle(version: ModelVersion): SequenceBundleJson | OnnxModelBundleJson | { format: string } {
   const path = version.artifactPath;
