@@ -38,6 +38,20 @@ export const DEMO_FEATURES_FILE = join(import.meta.dirname, '..', 'examples', 'd
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'kiln.js');
 
+/**
+ * A project over the demo's features with `models`, and a simulated world in its offline store (the
+ * sequence-model tests: small worlds, order episodes on).
+ */
+export async function simulatedProject(prefix: string, models: Record<string, unknown>, world: { borrowers: number; seed: number; orderEpisodes?: number }): Promise<{ dir: string; project: Project; cleanup: () => void }> {
+  const { dir, cleanup } = tempDir(prefix);
+  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES } from ${JSON.stringify(DEMO_FEATURES_FILE)};\nexport default defineConfig({ name: '${prefix.replace(/[^a-z0-9]/gi, '')}', features: [...DEMO_FEATURES], models: ${JSON.stringify(models)} });\n`);
+  await initProject(dir);
+  const project = await Project.open({ project: dir });
+  const { simulate } = await import('../src/sim/index.js');
+  await simulate(project.offline, world);
+  return { dir, project, cleanup };
+}
+
 /** Runs the kiln binary in `cwd` as a user would; never throws on a non-zero exit. */
 export async function kiln(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   try {

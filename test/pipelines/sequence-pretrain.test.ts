@@ -3,13 +3,11 @@
  * pre-training of the encoder run before supervised training, log their `pretrain_loss` curve, leave no
  * checkpoint behind, and the model registers; a next-event field that is not categorical is refused.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointPath, parseSequenceBundle, trainModel } from '../../src/pipelines/index.js';
-import { simulate } from '../../src/sim/index.js';
-import { initProject, Project } from '../../src/store/index.js';
-import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
+import type { Project } from '../../src/store/index.js';
+import { simulatedProject } from '../helpers.js';
 
 const BASE = {
   spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
@@ -29,11 +27,7 @@ let cleanup: () => void;
 let project: Project;
 
 beforeAll(async () => {
-  ({ dir, cleanup } = tempDir('kiln-pre-'));
-  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES } from ${JSON.stringify(DEMO_FEATURES_FILE)};\nexport default defineConfig({ name: 'pre-test', features: [...DEMO_FEATURES], models: ${JSON.stringify(MODELS)} });\n`);
-  await initProject(dir);
-  project = await Project.open({ project: dir });
-  await simulate(project.offline, { borrowers: 2000, seed: 3, orderEpisodes: 0.3 });
+  ({ dir, project, cleanup } = await simulatedProject('kiln-pre-', MODELS, { borrowers: 2000, seed: 3, orderEpisodes: 0.3 }));
 }, 120_000);
 afterAll(() => { project?.close(); cleanup(); });
 

@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auc } from '../../src/eval/index.js';
 import { checkpointPath, exportModel, FusedModel, importModel, loadModelBundle, parseSequenceBundle, SequenceModel, trainModel } from '../../src/pipelines/index.js';
-import { simulate } from '../../src/sim/index.js';
-import { initProject, Project } from '../../src/store/index.js';
-import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
+import { Project } from '../../src/store/index.js';
+import { simulatedProject } from '../helpers.js';
 
 const BASE = {
   spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
@@ -32,11 +31,7 @@ let cleanup: () => void;
 let project: Project;
 
 beforeAll(async () => {
-  ({ dir, cleanup } = tempDir('kiln-seq-'));
-  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES } from ${JSON.stringify(DEMO_FEATURES_FILE)};\nexport default defineConfig({ name: 'seq-test', features: [...DEMO_FEATURES], models: ${JSON.stringify(MODELS)} });\n`);
-  await initProject(dir);
-  project = await Project.open({ project: dir });
-  await simulate(project.offline, { borrowers: 8000, seed: 5, orderEpisodes: 0.3 });
+  ({ dir, project, cleanup } = await simulatedProject('kiln-seq-', MODELS, { borrowers: 8000, seed: 5, orderEpisodes: 0.3 }));
 }, 120_000);
 afterAll(() => { project?.close(); cleanup(); });
 
