@@ -66,7 +66,9 @@ function latency(spec: SeqNetSpec, t: number, f: number, reps: number): number[]
   const net = new SeqNet(spec, arena);
   const ctx = { arena, k: kernelsFor(arena), training: false, rng: new Rng(0) };
   const rng = new Rng(5);
-  const num = arena.f32(t * f).map(() => rng.normal());
+  // In the arena, as a served request's batch is (pipelines/sequence/bundle.ts): `.map` would copy it out to the JS kernels.
+  const num = arena.f32(t * f);
+  for (let i = 0; i < num.length; i++) num[i] = rng.normal();
   const len = arena.i32(1);
   len[0] = t;
   const batch: Batch = { n: 1, f32: { num }, i32: { len } };

@@ -50,9 +50,9 @@ export class Dropout {
       return x;
     }
     const n = x.length;
-    const mask = ctx.arena.f32(n);
+    const mask = ctx.arena.f32u(n);
     drawMask(ctx.rng, this.p, mask);
-    const y = ctx.arena.f32(n);
+    const y = ctx.arena.f32u(n);
     for (let i = 0; i < n; i++) y[i] = x[i]! * mask[i]!;
     this.mask = mask;
     return y;
@@ -62,7 +62,7 @@ export class Dropout {
     const mask = this.mask;
     if (!mask) return dy;
     const n = dy.length;
-    const dx = ctx.arena.f32(n);
+    const dx = ctx.arena.f32u(n);
     for (let i = 0; i < n; i++) dx[i] = dy[i]! * mask[i]!;
     return dx;
   }
