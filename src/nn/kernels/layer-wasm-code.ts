@@ -7,6 +7,7 @@
  *   layerNorm(rows, dim, x, w, b, eps: f32, y, xhat, rstd)
  *   layerNormBackward(rows, dim, dy, xhat, rstd, w, gw, gb, dx)
  *   relu(n, z, y), reluBackward(n, z, dy, dz)
+ *   exp(n, x, y)                             y = e^x (simd.ts's exp: relative error about 1e-7)
  *
  * Sums (the softmax's denominator, LayerNorm's statistics) run in float32 over four lanes and then
  * across them, where the references sum in float64 in index order: results agree to float32 rounding
@@ -24,6 +25,7 @@ export const LAYER_TYPES = {
   layerNorm: [I32, I32, I32, I32, I32, F32, I32, I32, I32],
   layerNormBackward: [I32, I32, I32, I32, I32, I32, I32, I32, I32],
   relu: [I32, I32, I32],
+  exp: [I32, I32, I32],
   reluBackward: [I32, I32, I32, I32],
 };
 
@@ -129,3 +131,8 @@ export function reluBackwardBody(): Body {
   return f.done(vmap(f, f.g('n'), (io) => io.store('dz', [...io.load('dy'), ...io.load('z'), ...c4(0), ...f32x4Gt(), ...v128And()])));
 }
 
+
+export function expBody(): Body {
+  const f = vmapLocals(expLocals(new Fn(['n', 'x', 'y']).v128('v')));
+  return f.done(vmap(f, f.g('n'), (io) => [...io.load('x'), ...f.s('v'), ...io.store('y', exp(f, 'v'))]));
+}
