@@ -17,7 +17,7 @@
  */
 import { ADD, F32, I32, i32, LT_S, MUL, SHL, f32x4Splat } from '../../core/wasm-asm.js';
 import type { Body } from './gemm-wasm-pack.js';
-import { ADD4, c4, expLocals, MUL4, sigmoid, SUB4, tanh, vmap, vmapLocals } from './simd.js';
+import { ADD4, c4, expInit, expLocals, MUL4, sigmoid, SUB4, tanh, vmap, vmapLocals } from './simd.js';
 import { Fn, whileLoop } from './wasm-fn.js';
 
 export const GRU_TYPES = {
@@ -37,6 +37,7 @@ export function gruForwardBody(): Body {
     .i32('r', 'h4', 'g1', 'g2', 'q1', 'q2').v128('x', 't', 'vr', 'vz', 'vh', 'vn', 'vs')));
   const g = f.g.bind(f);
   return f.done([
+    ...expInit(f),
     ...g('H'), ...i32(2), SHL, ...f.s('h4'),
     ...i32(0), ...f.s('r'),
     ...whileLoop([...g('r'), ...g('rows'), LT_S], [

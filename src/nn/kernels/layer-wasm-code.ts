@@ -15,7 +15,7 @@
  */
 import { ADD, F32, I32, i32, LT_S, MUL, SHL, f32x4ExtractLane, f32x4Splat, loadF32, shuffle32, storeF32 } from '../../core/wasm-asm.js';
 import type { Body } from './gemm-wasm-pack.js';
-import { ADD4, c4, exp, expLocals, f32Const, F32_DIV, F32_SQRT, f32x4Gt, hsum, MAX4, MUL4, SUB4, v128And, vmap, vmapLocals, type Io } from './simd.js';
+import { ADD4, c4, exp, expInit, expLocals, f32Const, F32_DIV, F32_SQRT, f32x4Gt, hsum, MAX4, MUL4, SUB4, v128And, vmap, vmapLocals, type Io } from './simd.js';
 import { Fn, whileLoop } from './wasm-fn.js';
 
 const F32_ADD = 0x92, F32_FROM_I32 = 0xb2;
@@ -47,6 +47,7 @@ export function softmaxBody(): Body {
   const g = f.g.bind(f);
   const max = (lanes: number[]): number[] => [...g('vm'), ...g('vm'), ...g('vm'), ...shuffle32(lanes), ...MAX4, ...f.s('vm')];
   return f.done([
+    ...expInit(f),
     ...g('scale'), ...f32x4Splat(), ...f.s('vs'),
     ...g('s'), ...f.s('p'),
     ...rowsLoop(f, [
@@ -134,5 +135,5 @@ export function reluBackwardBody(): Body {
 
 export function expBody(): Body {
   const f = vmapLocals(expLocals(new Fn(['n', 'x', 'y']).v128('v')));
-  return f.done(vmap(f, f.g('n'), (io) => [...io.load('x'), ...f.s('v'), ...io.store('y', exp(f, 'v'))]));
+  return f.done([...expInit(f), ...vmap(f, f.g('n'), (io) => [...io.load('x'), ...f.s('v'), ...io.store('y', exp(f, 'v'))])]);
 }

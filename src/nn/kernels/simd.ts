@@ -2,7 +2,7 @@
  * The SIMD instructions the elementwise kernels add to core/wasm-asm.ts's set, a vector exp, and the
  * loop every elementwise kernel shares.
  *
- * exp(x), four lanes at once (Cephes' expf): x is clamped to [-87.3365, 88], n = nearest(x log2 e),
+ * exp(x), four lanes at once (Cephes' expf): x is clamped to [-87.3365, 88], n = round(x log2 e),
  * r = x - n ln 2 (ln 2 in two parts, so r is exact to float32), e^r by its degree-7 polynomial on
  * [-ln2/2, ln2/2], times 2^n built in the exponent bits. Relative error about 1e-7 over the range;
  * x below -87.3365 (where e^x is no longer a normal float, and -Infinity) gives 0, x above 88 gives
@@ -43,38 +43,58 @@ export const i32x4Add = (): number[] => simd(0xae);
 export const f32x4Sqrt = (): number[] => simd(0xe3);
 export const f32x4Div = (): number[] => simd(0xe7);
 export const f32x4TruncSatToI32 = (): number[] => simd(0xf8);
-export const ADD4 = simd(0xe4), SUB4 = simd(0xe5), MUL4 = simd(0xe6), MIN4 = simd(0xe8), MAX4 = simd(0xe9);
+export const ADD4 = simd(0xe4), SUB4 = simd(0xe5), MUL4 = simd(0xe6);
+/**
+ * f32x4.pmin / pmax (b < a ? b : a, a < b ? b : a): one instruction each on x64, where f32x4.min / max
+ * take several for their NaN and signed-zero rules. With the bound second, a NaN passes through.
+ */
+export const MIN4 = simd(0xea), MAX4 = simd(0xeb);
 
 const EXP_LO = -87.33654;
 const EXP_HI = 88;
 const POLY = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+/** 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer, which lands in the low mantissa bits. */
+const MAGIC = 12582912;
+/** The constants exp reads, as locals set once per call (v128.const inside the loop costs V8 several instructions each time). */
+const EXP_CONSTS: [string, number][] = [
+  ['kLo', EXP_LO], ['kHi', EXP_HI], ['kL2e', Math.LOG2E], ['kMagic', MAGIC], ['kC1', 0.693359375], ['kC2', -2.12194440e-4],
+  ...POLY.map((c, i): [string, number] => [`kP${i}`, c]), ['kOne', 1],
+];
+/** bits(2^n) = (bits(n + 1.5 * 2^23) + BIAS) << 23. */
+const BIAS = 127 - 0x4b400000;
 
-/** Declares the locals `exp` needs: v128 ex, en. */
-export const expLocals = (f: Fn): Fn => f.v128('ex', 'en');
+/** Declares the locals `exp` needs (v128 ex, en, the constants); expInit must run before the first exp. */
+export const expLocals = (f: Fn): Fn => f.v128('ex', 'en', 'kBias', ...EXP_CONSTS.map(([n]) => n));
 
-/** e^x of the v128 local `x`, left on the stack. */
+/** Sets exp's constants: at the top of the function body. */
+export const expInit = (f: Fn): number[] => [...EXP_CONSTS.flatMap(([n, v]) => [...c4(v), ...f.s(n)]), ...i32(BIAS), ...i32x4Splat(), ...f.s('kBias')];
+
+/**
+ * e^x of the v128 local `x`, left on the stack. n = round(x log2 e) by the magic-number addition (t =
+ * x log2 e + 1.5 * 2^23 holds n in its low bits); 2^n = (bits(t) - bits(1.5 * 2^23) + 127) << 23.
+ */
 export function exp(f: Fn, x: string): number[] {
   const g = f.g.bind(f);
-  const poly: number[] = [...c4(POLY[0]!)];
-  for (const c of POLY.slice(1)) poly.push(...g('ex'), ...MUL4, ...c4(c), ...ADD4);
+  const poly: number[] = [...g('kP0')];
+  for (let i = 1; i < POLY.length; i++) poly.push(...g('ex'), ...MUL4, ...g(`kP${i}`), ...ADD4);
   return [
-    ...g(x), ...c4(EXP_LO), ...MAX4, ...c4(EXP_HI), ...MIN4, ...f.s('ex'),
-    ...g('ex'), ...c4(Math.LOG2E), ...MUL4, ...f32x4Nearest(), ...f.s('en'),
-    ...g('ex'), ...g('en'), ...c4(0.693359375), ...MUL4, ...SUB4, ...g('en'), ...c4(-2.12194440e-4), ...MUL4, ...SUB4, ...f.s('ex'),
-    ...poly, ...g('ex'), ...g('ex'), ...MUL4, ...MUL4, ...g('ex'), ...ADD4, ...c4(1), ...ADD4,
-    ...g('en'), ...f32x4TruncSatToI32(), ...i32(127), ...i32x4Splat(), ...i32x4Add(), ...i32(23), ...i32x4Shl(), ...MUL4,
-    ...g(x), ...c4(EXP_LO), ...f32x4Lt(), ...v128AndNot(),
+    ...g(x), ...g('kLo'), ...MAX4, ...g('kHi'), ...MIN4, ...f.s('ex'),
+    ...g('ex'), ...g('kL2e'), ...MUL4, ...g('kMagic'), ...ADD4, ...f.s('en'),
+    ...g('ex'), ...g('en'), ...g('kMagic'), ...SUB4, ...f.t('en'), ...g('kC1'), ...MUL4, ...SUB4, ...g('en'), ...g('kC2'), ...MUL4, ...SUB4, ...f.s('ex'),
+    ...poly, ...g('ex'), ...g('ex'), ...MUL4, ...MUL4, ...g('ex'), ...ADD4, ...g('kOne'), ...ADD4,
+    ...g('en'), ...g('kMagic'), ...ADD4, ...g('kBias'), ...i32x4Add(), ...i32(23), ...i32x4Shl(), ...MUL4,
+    ...g(x), ...g('kLo'), ...f32x4Lt(), ...v128AndNot(),
   ];
 }
 
 /** 1 / (1 + e^-x) of the v128 local `x` (clobbers local `t`). */
 export function sigmoid(f: Fn, x: string, t: string): number[] {
-  return [...c4(0), ...f.g(x), ...SUB4, ...f.s(t), ...c4(1), ...c4(1), ...exp(f, t), ...ADD4, ...f32x4Div()];
+  return [...c4(0), ...f.g(x), ...SUB4, ...f.s(t), ...f.g('kOne'), ...f.g('kOne'), ...exp(f, t), ...ADD4, ...f32x4Div()];
 }
 
 /** tanh x = 1 - 2 / (e^2x + 1) of the v128 local `x` (clobbers local `t`); absolute error about 1e-7. */
 export function tanh(f: Fn, x: string, t: string): number[] {
-  return [...f.g(x), ...f.g(x), ...ADD4, ...f.s(t), ...c4(1), ...c4(2), ...exp(f, t), ...c4(1), ...ADD4, ...f32x4Div(), ...SUB4];
+  return [...f.g(x), ...f.g(x), ...ADD4, ...f.s(t), ...f.g('kOne'), ...c4(2), ...exp(f, t), ...f.g('kOne'), ...ADD4, ...f32x4Div(), ...SUB4];
 }
 
 export interface Io {
