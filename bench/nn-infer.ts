@@ -1,7 +1,8 @@
 /**
  * One-sequence inference latency of the sequence networks in bench/nn.ts, one thread, in isolation:
  * the transformer (64 events, d 64, 2 layers, 4 heads, ff 256) and the GRU (32 steps, 8 -> 32).
- * Prints p50 / p90 / p99 in ms over --reps calls after 500 warm-up calls. For a CPU profile:
+ * Prints p50 / p90 / p99 in ms over --reps calls after 500 warm-up calls, and the mean CPU time per
+ * call (process.cpuUsage: steadier than wall time on a shared machine, for comparing changes). For a CPU profile:
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/nn-infer.ts
  *
  * Usage: npx tsx bench/nn-infer.ts [--reps 5000] [--rounds 3]
@@ -18,7 +19,12 @@ function spec(encoder: SeqNetSpec['encoder'], t: number, f: number, pooling: Seq
   return { kind: 'seq', seed: 1, steps: t, numeric: f, categorical: [], encoder, pooling, tabular: 0, trunk: 0, heads: [{ name: 'default', type: 'binary', weight: 1 }] };
 }
 
-function run(s: SeqNetSpec, t: number, f: number): number[] {
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+function run(s: SeqNetSpec, t: number, f: number): { lat: number[]; cpu: number } {
   const arena = new Arena(1 << 24);
   const net = new SeqNet(s, arena);
   const ctx = { arena, k: kernelsFor(arena), training: false, rng: new Rng(0) };
@@ -30,14 +36,16 @@ function run(s: SeqNetSpec, t: number, f: number): number[] {
   len[0] = t;
   const batch: Batch = { n: 1, f32: { num }, i32: { len } };
   const out: number[] = [];
+  let c0 = 0;
   for (let i = 0; i < REPS + 500; i++) {
+    if (i === 500) c0 = cpuMs();
     const t0 = performance.now();
     const m = arena.mark();
     net.predict(ctx, batch);
     arena.release(m);
     if (i >= 500) out.push(performance.now() - t0);
   }
-  return out.sort((a, b) => a - b);
+  return { lat: out.sort((a, b) => a - b), cpu: (cpuMs() - c0) / REPS };
 }
 
 const q = (x: number[], p: number): string => x[Math.min(x.length - 1, Math.floor(x.length * p))]!.toFixed(3);
@@ -48,7 +56,7 @@ const cases: [string, SeqNetSpec, number, number][] = [
 ];
 for (let r = 0; r < ROUNDS; r++) {
   for (const [name, s, t, f] of cases) {
-    const lat = run(s, t, f);
-    console.log(`${name}: p50 ${q(lat, 0.5)} ms  p90 ${q(lat, 0.9)} ms  p99 ${q(lat, 0.99)} ms`);
+    const { lat, cpu } = run(s, t, f);
+    console.log(`${name}: p50 ${q(lat, 0.5)} ms  p90 ${q(lat, 0.9)} ms  p99 ${q(lat, 0.99)} ms  cpu ${cpu.toFixed(3)} ms/call`);
   }
 }

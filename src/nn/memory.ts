@@ -57,7 +57,8 @@ export class Arena {
    */
   f32u(n: number): Float32Array {
     const bytes = Math.ceil((n * 4) / ALIGN) * ALIGN;
-    return new Float32Array(this.buffer, this.reserve(bytes), n);
+    const at = this.reserve(bytes);
+    return new Float32Array(this.buffer, at, n);
   }
 
   /** A zeroed Int32Array of `n` values (token ids, lengths). */
