@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { WA } from '../../src/core/wasm-asm.js';
 import {
-  addRowJs, axpyJs, gruBackwardJs, gruForwardJs, layerNormBackwardJs, layerNormJs, reluBackwardJs, reluJs, softmaxJs, sumRowsJs,
+  addRowJs, axpyJs, gruBackwardJs, gruForwardJs, layerNormBackwardJs, layerNormJs, mulJs, reluBackwardJs, reluJs, softmaxBackwardJs, softmaxJs, sumRowsJs,
 } from '../../src/nn/kernels/elementwise-js.js';
 import { gemmModule, wasmKernels } from '../../src/nn/kernels/gemm-wasm.js';
 import { Arena, type Kernels } from '../../src/nn/index.js';
@@ -198,6 +198,25 @@ describe('WebAssembly elementwise kernels', () => {
         close(dgh, w.dgh, 1e-6, 'dgh');
         close(pg, w.pg, 1e-6, 'pg');
       }
+    }
+  });
+
+  it('softmaxBackward agrees with the JS reference to float32 rounding; mul gives the same bytes', () => {
+    const { k, rng, view } = setup();
+    for (const [rows, cols, ld] of [[1, 1, 1], [3, 5, 7], [4, 64, 64], [2, 13, 16]] as const) {
+      const po = rng.int(5);
+      const [p, pd, ds] = [view(po + rows * ld, 1), view(po + rows * ld, 2), view(rows * ld, 3)];
+      const want = region(ds).slice();
+      softmaxBackwardJs(rows, cols, p, pd, po, new Float32Array(want.buffer, 16, ds.length), 0, ld, 0.25);
+      k.softmaxBackward(rows, cols, p, pd, po, ds, 0, ld, 0.25);
+      region(ds).forEach((v, i) => expect(Math.abs(v - want[i]!), `${rows}x${cols} ${i}`).toBeLessThanOrEqual(1e-6 * (cols + 1) * 0.25));
+    }
+    for (const n of [1, 4, 7, 130]) {
+      const [a, b, y] = [view(n + 2, 1), view(n + 1, 2), view(n, 3)];
+      const want = region(y).slice();
+      mulJs(n, a, 2, b, 1, new Float32Array(want.buffer, 16, n), 0);
+      k.mul(n, a, 2, b, 1, y, 0);
+      expect(region(y)).toEqual(want);
     }
   });
 });

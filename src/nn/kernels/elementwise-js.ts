@@ -92,6 +92,25 @@ export function layerNormBackwardJs(rows: number, dim: number, dy: Float32Array,
   }
 }
 
+/** y[yo + i] = a[ao + i] * b[bo + i] for i < n. */
+export function mulJs(n: number, a: Float32Array, ao: number, b: Float32Array, bo: number, y: Float32Array, yo: number): void {
+  for (let i = 0; i < n; i++) y[yo + i] = a[ao + i]! * b[bo + i]!;
+}
+
+/**
+ * The softmax backward folded with dropout (layers/attention.ts), in place over ds: per row of `cols`
+ * (rows at stride ld; P and Pd at po in p and pd, ds at dso), ds = (Pd * ds - P * rowsum(Pd * ds)) * scale.
+ */
+export function softmaxBackwardJs(rows: number, cols: number, p: Float32Array, pd: Float32Array, po: number, ds: Float32Array, dso: number, ld: number, scale: number): void {
+  for (let i = 0; i < rows; i++) {
+    const r = dso + i * ld;
+    const pr = po + i * ld;
+    let sum = 0;
+    for (let j = 0; j < cols; j++) sum += pd[pr + j]! * ds[r + j]!;
+    for (let j = 0; j < cols; j++) ds[r + j] = (pd[pr + j]! * ds[r + j]! - p[pr + j]! * sum) * scale;
+  }
+}
+
 /** y = max(z, 0) (NaN and -0 give 0). */
 export function reluJs(n: number, z: Float32Array, y: Float32Array): void {
   for (let i = 0; i < n; i++) {

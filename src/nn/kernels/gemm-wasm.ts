@@ -11,7 +11,7 @@
 import { f32x4RelaxedMadd, get, moduleBytes, V128, WA, type WasmModule } from '../../core/wasm-asm.js';
 import type { Arena } from '../memory.js';
 import {
-  addRowJs, axpyJs, gruBackwardJs, gruForwardJs, layerNormBackwardJs, layerNormJs, reluBackwardJs, reluJs, softmaxJs, sumRowsJs,
+  addRowJs, axpyJs, gruBackwardJs, gruForwardJs, layerNormBackwardJs, layerNormJs, mulJs, reluBackwardJs, reluJs, softmaxBackwardJs, softmaxJs, sumRowsJs,
 } from './elementwise-js.js';
 import { gemmAtJs } from './gemm-js.js';
 import { DEFAULT_SHAPE, gemmModuleBytes, scratchFloats, type GemmShape } from './gemm-wasm-code.js';
@@ -80,6 +80,8 @@ export function wasmKernels(arena: Arena, shape: GemmShape = relaxedSimd() ? { .
   const addRow = ex.addRow as RawRows;
   const sumRows = ex.sumRows as RawRows;
   const softmax = ex.softmax as Raw;
+  const softmaxBackward = ex.softmaxBackward as Raw;
+  const mul = ex.mul as Raw;
   const layerNorm = ex.layerNorm as Raw;
   const layerNormBackward = ex.layerNormBackward as Raw;
   const relu = ex.relu as Raw;
@@ -135,6 +137,16 @@ export function wasmKernels(arena: Arena, shape: GemmShape = relaxedSimd() ? { .
       if (rows <= 0 || cols <= 0) return;
       if (ours(s)) softmax(at(s, so), rows, cols, ld, scale);
       else softmaxJs(rows, cols, s, so, ld, scale);
+    },
+    softmaxBackward(rows, cols, p, pd, po, ds, dso, ld, scale) {
+      if (rows <= 0 || cols <= 0) return;
+      if (ours(p) && ours(pd) && ours(ds)) softmaxBackward(rows, cols, ld, at(p, po), at(pd, po), at(ds, dso), scale);
+      else softmaxBackwardJs(rows, cols, p, pd, po, ds, dso, ld, scale);
+    },
+    mul(n, a, ao, b, bo, y, yo) {
+      if (n <= 0) return;
+      if (ours(a) && ours(b) && ours(y)) mul(n, at(a, ao), at(b, bo), at(y, yo));
+      else mulJs(n, a, ao, b, bo, y, yo);
     },
     layerNorm(rows, dim, x, w, b, eps, y, xhat, rstd) {
       if (rows <= 0 || dim <= 0) return;

@@ -5,7 +5,7 @@
  */
 import type { Arena } from '../memory.js';
 import {
-  addRowJs, axpyJs, gruBackwardJs, gruForwardJs, layerNormBackwardJs, layerNormJs, reluBackwardJs, reluJs, softmaxJs, sumRowsJs,
+  addRowJs, axpyJs, gruBackwardJs, gruForwardJs, layerNormBackwardJs, layerNormJs, mulJs, reluBackwardJs, reluJs, softmaxBackwardJs, softmaxJs, sumRowsJs,
 } from './elementwise-js.js';
 import { gemmAtJs, gemmJs } from './gemm-js.js';
 import { wasmKernels } from './gemm-wasm.js';
@@ -39,6 +39,8 @@ export interface Kernels {
   readonly addRow: AddRow;
   readonly sumRows: SumRows;
   readonly softmax: typeof softmaxJs;
+  readonly softmaxBackward: typeof softmaxBackwardJs;
+  readonly mul: typeof mulJs;
   readonly layerNorm: typeof layerNormJs;
   readonly layerNormBackward: typeof layerNormBackwardJs;
   readonly relu: typeof reluJs;
@@ -49,6 +51,7 @@ export interface Kernels {
 
 export const jsKernels: Kernels = {
   name: 'js', gemm: gemmJs, gemmAt: gemmAtJs, axpy: axpyJs, addRow: addRowJs, sumRows: sumRowsJs, softmax: softmaxJs,
+  softmaxBackward: softmaxBackwardJs, mul: mulJs,
   layerNorm: layerNormJs, layerNormBackward: layerNormBackwardJs, relu: reluJs, reluBackward: reluBackwardJs,
   gruForward: gruForwardJs, gruBackward: gruBackwardJs,
 };

@@ -8,6 +8,9 @@
  *   layerNormBackward(rows, dim, dy, xhat, rstd, w, gw, gb, dx)
  *   relu(n, z, y), reluBackward(n, z, dy, dz)
  *   exp(n, x, y)                             y = e^x (simd.ts's exp: relative error about 1e-7)
+ *   mul(n, a, b, y)                          y = a * b (dropout masks)
+ *   softmaxBackward(rows, cols, ld, p, pd, ds, scale: f32)
+ *                                            per row, in place: ds = (pd * ds - p * sum(pd * ds)) * scale
  *
  * Sums (the softmax's denominator, LayerNorm's statistics) run in float32 over four lanes and then
  * across them, where the references sum in float64 in index order: results agree to float32 rounding
@@ -26,6 +29,8 @@ export const LAYER_TYPES = {
   layerNormBackward: [I32, I32, I32, I32, I32, I32, I32, I32, I32],
   relu: [I32, I32, I32],
   exp: [I32, I32, I32],
+  mul: [I32, I32, I32, I32],
+  softmaxBackward: [I32, I32, I32, I32, I32, I32, F32],
   reluBackward: [I32, I32, I32, I32],
 };
 
@@ -136,4 +141,25 @@ export function reluBackwardBody(): Body {
 export function expBody(): Body {
   const f = vmapLocals(expLocals(new Fn(['n', 'x', 'y']).v128('v')));
   return f.done([...expInit(f), ...vmap(f, f.g('n'), (io) => [...io.load('x'), ...f.s('v'), ...io.store('y', exp(f, 'v'))])]);
+}
+
+export function mulBody(): Body {
+  const f = vmapLocals(new Fn(['n', 'a', 'b', 'y']));
+  return f.done(vmap(f, f.g('n'), (io) => io.store('y', [...io.load('a'), ...io.load('b'), ...MUL4])));
+}
+
+export function softmaxBackwardBody(): Body {
+  const f = vmapLocals(new Fn(['rows', 'cols', 'ld', 'p', 'pd', 'ds', 'scale']).i32('r', 'row4').v128('vsum', 'vs', 'vk').f32('tsum'));
+  const g = f.g.bind(f);
+  return f.done([
+    ...g('ld'), ...i32(2), SHL, ...f.s('row4'),
+    ...g('scale'), ...f32x4Splat(), ...f.s('vk'),
+    ...rowsLoop(f, [
+      ...zero(f, 'vsum', 'tsum'),
+      ...vmap(f, g('cols'), (io) => accumulate(f, io, [...io.load('pd'), ...io.load('ds'), ...MUL4], 'vsum', 'tsum')),
+      ...hsum(f, 'vsum'), ...g('tsum'), F32_ADD, ...f32x4Splat(), ...f.s('vs'),
+      ...vmap(f, g('cols'), (io) => io.store('ds', [...io.load('pd'), ...io.load('ds'), ...MUL4, ...io.load('p'), ...g('vs'), ...MUL4, ...SUB4, ...g('vk'), ...MUL4])),
+      ...inc(f, 'p', g('row4')), ...inc(f, 'pd', g('row4')), ...inc(f, 'ds', g('row4')),
+    ]),
+  ]);
 }

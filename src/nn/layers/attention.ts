@@ -90,11 +90,9 @@ export class MultiheadAttention {
         k.gemmAt(false, true, T, L, hd, qkv, qo, d3, qkv, qo + d, d3, 0, p, at, T);
         k.softmax(T, L, p, at, T, scale);
         if (drop) {
-          for (let i = 0; i < T; i++) {
-            const r0 = at + i * T;
-            drawMask(ctx.rng, this.dropout, pd, r0, L);
-            for (let j = r0; j < r0 + L; j++) pd[j] = pd[j]! * p[j]!;
-          }
+          for (let i = 0; i < T; i++) drawMask(ctx.rng, this.dropout, pd, at + i * T, L);
+          if (L === T) k.mul(tt, pd, at, p, at, pd, at);
+          else for (let i = 0; i < T; i++) k.mul(L, pd, at + i * T, p, at + i * T, pd, at + i * T);
         }
         k.gemmAt(false, false, T, hd, L, pd, at, T, qkv, qo + 2 * d, d3, 0, o, base * d + h * hd, d);
       }
@@ -130,7 +128,7 @@ export class MultiheadAttention {
         const dO = base * d + h * hd;
         k.gemmAt(false, true, T, L, hd, dout, dO, d, qkv, off + 2 * d, d3, 0, ds, 0, T);
         k.gemmAt(true, false, L, hd, T, pd, at, T, dout, dO, d, 0, dqkv, off + 2 * d, d3);
-        softmaxBackward(T, L, p, pd, at, ds, T, scale);
+        k.softmaxBackward(T, L, p, pd, at, ds, 0, T, scale);
         k.gemmAt(false, false, T, hd, L, ds, 0, T, qkv, off + d, d3, 0, dqkv, off, d3);
         k.gemmAt(true, false, L, hd, T, ds, 0, T, qkv, off, d3, 0, dqkv, off + d, d3);
       }
@@ -140,19 +138,5 @@ export class MultiheadAttention {
     const dx = ctx.arena.f32u(rows * d);
     k.gemm(false, false, rows, d, d3, dqkv, d3, this.inWeight.value, d, 0, dx, d);
     return dx;
-  }
-}
-
-/**
- * The softmax backward folded with dropout, in place over ds (rows of `cols` at stride ld): with P at
- * po in p, Pd at po in pd, ds = (Pd * ds - P * rowsum(Pd * ds)) * scale.
- */
-function softmaxBackward(rows: number, cols: number, p: Float32Array, pd: Float32Array, po: number, ds: Float32Array, ld: number, scale: number): void {
-  for (let i = 0; i < rows; i++) {
-    const r = i * ld;
-    const pr = po + r;
-    let sum = 0;
-    for (let j = 0; j < cols; j++) sum += pd[pr + j]! * ds[r + j]!;
-    for (let j = 0; j < cols; j++) ds[r + j] = (pd[pr + j]! * ds[r + j]! - p[pr + j]! * sum) * scale;
   }
 }

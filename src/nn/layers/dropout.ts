@@ -53,7 +53,7 @@ export class Dropout {
     const mask = ctx.arena.f32u(n);
     drawMask(ctx.rng, this.p, mask);
     const y = ctx.arena.f32u(n);
-    for (let i = 0; i < n; i++) y[i] = x[i]! * mask[i]!;
+    ctx.k.mul(n, x, 0, mask, 0, y, 0);
     this.mask = mask;
     return y;
   }
@@ -63,7 +63,7 @@ export class Dropout {
     if (!mask) return dy;
     const n = dy.length;
     const dx = ctx.arena.f32u(n);
-    for (let i = 0; i < n; i++) dx[i] = dy[i]! * mask[i]!;
+    ctx.k.mul(n, dy, 0, mask, 0, dx, 0);
     return dx;
   }
 }
