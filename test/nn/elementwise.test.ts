@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { WA } from '../../src/core/wasm-asm.js';
 import {
-  addRowJs, axpyJs, gruBackwardJs, gruForwardJs, layerNormBackwardJs, layerNormJs, mulJs, reluBackwardJs, reluJs, softmaxBackwardJs, softmaxJs, sumRowsJs,
+  addRowJs, axpyJs, fillRowsJs, gruBackwardJs, gruForwardJs, layerNormBackwardJs, layerNormJs, mulJs, reluBackwardJs, reluJs, softmaxBackwardJs, softmaxJs, sumRowsJs,
 } from '../../src/nn/kernels/elementwise-js.js';
 import { gemmModule, wasmKernels } from '../../src/nn/kernels/gemm-wasm.js';
 import { Arena, type Kernels } from '../../src/nn/index.js';
@@ -25,7 +25,7 @@ function setup(): { arena: Arena; k: Kernels; rng: Rng; view: (n: number, off: n
 const region = (v: Float32Array): Float32Array => new Float32Array(v.buffer, v.byteOffset - 16, v.length + 8);
 
 describe('WebAssembly elementwise kernels', () => {
-  it('addRow and sumRows give the same bytes as the JS reference, any size, stride and alignment', () => {
+  it('addRow, sumRows and fillRows give the same bytes as the JS reference, any size, stride and alignment', () => {
     const { k, rng, view } = setup();
     for (let t = 0; t < 80; t++) {
       const rows = 1 + rng.int(9);
@@ -41,6 +41,10 @@ describe('WebAssembly elementwise kernels', () => {
       sumRowsJs(rows, cols, x, ld, new Float32Array(out.buffer, 16, cols));
       k.sumRows(rows, cols, x, ld, b);
       expect(region(b)).toEqual(out);
+      const fill = region(x).slice();
+      fillRowsJs(rows, cols, b, new Float32Array(fill.buffer, 16, rows * ld), ld);
+      k.fillRows(rows, cols, b, x, ld);
+      expect(region(x)).toEqual(fill);
     }
   });
 

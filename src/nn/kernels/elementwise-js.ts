@@ -17,6 +17,14 @@ export function addRowJs(rows: number, cols: number, b: Float32Array, y: Float32
   }
 }
 
+/** y[r, j] = b[j] for r < rows, j < cols (row stride ldy): a bias copied into every row. */
+export function fillRowsJs(rows: number, cols: number, b: Float32Array, y: Float32Array, ldy: number): void {
+  for (let r = 0; r < rows; r++) {
+    const o = r * ldy;
+    for (let j = 0; j < cols; j++) y[o + j] = b[j]!;
+  }
+}
+
 /** out[j] += sum over r < rows of x[r, j] (row stride ldx), rows in order: a bias gradient. */
 export function sumRowsJs(rows: number, cols: number, x: Float32Array, ldx: number, out: Float32Array): void {
   for (let r = 0; r < rows; r++) {

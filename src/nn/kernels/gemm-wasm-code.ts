@@ -28,7 +28,7 @@ import {
 } from '../../core/wasm-asm.js';
 import { addRowBody, axpyBody, ELEMENTWISE_TYPES, sumRowsBody } from './elementwise-wasm-code.js';
 import { GRU_TYPES, gruBackwardBody, gruForwardBody } from './gru-wasm-code.js';
-import { LAYER_TYPES, layerNormBackwardBody, layerNormBody, reluBackwardBody, reluBody, softmaxBody, expBody, mulBody, softmaxBackwardBody } from './layer-wasm-code.js';
+import { LAYER_TYPES, layerNormBackwardBody, layerNormBody, reluBackwardBody, reluBody, softmaxBody, expBody, mulBody, softmaxBackwardBody, fillRowsBody } from './layer-wasm-code.js';
 import { packABody, packBBody, PACK_A_PARAMS, PACK_B_PARAMS, type Body } from './gemm-wasm-pack.js';
 import { doWhile, Fn, whileLoop } from './wasm-fn.js';
 
@@ -202,6 +202,7 @@ export function gemmModuleBytes(s: GemmShape, maxPages: number): Uint8Array {
     ['reluBackward', LAYER_TYPES.reluBackward, reluBackwardBody()],
     ['exp', LAYER_TYPES.exp, expBody()],
     ['mul', LAYER_TYPES.mul, mulBody()],
+    ['fillRows', LAYER_TYPES.fillRows, fillRowsBody()],
     ['softmaxBackward', LAYER_TYPES.softmaxBackward, softmaxBackwardBody()],
     ['gruForward', GRU_TYPES.gruForward, gruForwardBody()],
     ['gruBackward', GRU_TYPES.gruBackward, gruBackwardBody()],

@@ -11,7 +11,7 @@
 import { f32x4RelaxedMadd, get, moduleBytes, V128, WA, type WasmModule } from '../../core/wasm-asm.js';
 import type { Arena } from '../memory.js';
 import {
-  addRowJs, axpyJs, gruBackwardJs, gruForwardJs, layerNormBackwardJs, layerNormJs, mulJs, reluBackwardJs, reluJs, softmaxBackwardJs, softmaxJs, sumRowsJs,
+  addRowJs, axpyJs, fillRowsJs, gruBackwardJs, gruForwardJs, layerNormBackwardJs, layerNormJs, mulJs, reluBackwardJs, reluJs, softmaxBackwardJs, softmaxJs, sumRowsJs,
 } from './elementwise-js.js';
 import { gemmAtJs } from './gemm-js.js';
 import { DEFAULT_SHAPE, gemmModuleBytes, scratchFloats, type GemmShape } from './gemm-wasm-code.js';
@@ -82,6 +82,7 @@ export function wasmKernels(arena: Arena, shape: GemmShape = relaxedSimd() ? { .
   const softmax = ex.softmax as Raw;
   const softmaxBackward = ex.softmaxBackward as Raw;
   const mul = ex.mul as Raw;
+  const fillRows = ex.fillRows as Raw;
   const layerNorm = ex.layerNorm as Raw;
   const layerNormBackward = ex.layerNormBackward as Raw;
   const relu = ex.relu as Raw;
@@ -137,6 +138,11 @@ export function wasmKernels(arena: Arena, shape: GemmShape = relaxedSimd() ? { .
       if (rows <= 0 || cols <= 0) return;
       if (ours(s)) softmax(at(s, so), rows, cols, ld, scale);
       else softmaxJs(rows, cols, s, so, ld, scale);
+    },
+    fillRows(rows, cols, b, y, ldy) {
+      if (rows <= 0 || cols <= 0) return;
+      if (ours(b) && ours(y)) fillRows(rows, cols, b.byteOffset, y.byteOffset, ldy);
+      else fillRowsJs(rows, cols, b, y, ldy);
     },
     softmaxBackward(rows, cols, p, pd, po, ds, dso, ld, scale) {
       if (rows <= 0 || cols <= 0) return;

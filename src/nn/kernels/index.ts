@@ -5,7 +5,7 @@
  */
 import type { Arena } from '../memory.js';
 import {
-  addRowJs, axpyJs, gruBackwardJs, gruForwardJs, layerNormBackwardJs, layerNormJs, mulJs, reluBackwardJs, reluJs, softmaxBackwardJs, softmaxJs, sumRowsJs,
+  addRowJs, axpyJs, fillRowsJs, gruBackwardJs, gruForwardJs, layerNormBackwardJs, layerNormJs, mulJs, reluBackwardJs, reluJs, softmaxBackwardJs, softmaxJs, sumRowsJs,
 } from './elementwise-js.js';
 import { gemmAtJs, gemmJs } from './gemm-js.js';
 import { wasmKernels } from './gemm-wasm.js';
@@ -38,6 +38,7 @@ export interface Kernels {
   readonly axpy: Axpy;
   readonly addRow: AddRow;
   readonly sumRows: SumRows;
+  readonly fillRows: AddRow;
   readonly softmax: typeof softmaxJs;
   readonly softmaxBackward: typeof softmaxBackwardJs;
   readonly mul: typeof mulJs;
@@ -50,7 +51,7 @@ export interface Kernels {
 }
 
 export const jsKernels: Kernels = {
-  name: 'js', gemm: gemmJs, gemmAt: gemmAtJs, axpy: axpyJs, addRow: addRowJs, sumRows: sumRowsJs, softmax: softmaxJs,
+  name: 'js', gemm: gemmJs, gemmAt: gemmAtJs, axpy: axpyJs, addRow: addRowJs, sumRows: sumRowsJs, fillRows: fillRowsJs, softmax: softmaxJs,
   softmaxBackward: softmaxBackwardJs, mul: mulJs,
   layerNorm: layerNormJs, layerNormBackward: layerNormBackwardJs, relu: reluJs, reluBackward: reluBackwardJs,
   gruForward: gruForwardJs, gruBackward: gruBackwardJs,

@@ -9,6 +9,7 @@
  *   relu(n, z, y), reluBackward(n, z, dy, dz)
  *   exp(n, x, y)                             y = e^x (simd.ts's exp: relative error about 1e-7)
  *   mul(n, a, b, y)                          y = a * b (dropout masks)
+ *   fillRows(rows, cols, b, y, ld)           y[r, j] = b[j] (a bias into every row, before a gemm adds to it)
  *   softmaxBackward(rows, cols, ld, p, pd, ds, scale: f32)
  *                                            per row, in place: ds = (pd * ds - p * sum(pd * ds)) * scale
  *
@@ -30,6 +31,7 @@ export const LAYER_TYPES = {
   relu: [I32, I32, I32],
   exp: [I32, I32, I32],
   mul: [I32, I32, I32, I32],
+  fillRows: [I32, I32, I32, I32, I32],
   softmaxBackward: [I32, I32, I32, I32, I32, I32, F32],
   reluBackward: [I32, I32, I32, I32],
 };
@@ -161,5 +163,14 @@ export function softmaxBackwardBody(): Body {
       ...vmap(f, g('cols'), (io) => io.store('ds', [...io.load('pd'), ...io.load('ds'), ...MUL4, ...io.load('p'), ...g('vs'), ...MUL4, ...SUB4, ...g('vk'), ...MUL4])),
       ...inc(f, 'p', g('row4')), ...inc(f, 'pd', g('row4')), ...inc(f, 'ds', g('row4')),
     ]),
+  ]);
+}
+
+export function fillRowsBody(): Body {
+  const f = vmapLocals(new Fn(['rows', 'cols', 'b', 'y', 'ld']).i32('r', 'p'));
+  const g = f.g.bind(f);
+  return f.done([
+    ...g('y'), ...f.s('p'),
+    ...rowsLoop(f, [...vmap(f, g('cols'), (io) => io.store('p', io.load('b'))), ...inc(f, 'p', [...g('ld'), ...i32(2), SHL])]),
   ]);
 }

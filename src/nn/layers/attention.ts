@@ -67,8 +67,8 @@ export class MultiheadAttention {
     }
     const qkv = ctx.arena.f32u(rows * d3);
     const bias = this.inBias.value;
-    for (let r = 0; r < rows; r++) qkv.set(bias, r * d3);
     const k = ctx.k;
+    k.fillRows(rows, d3, bias, qkv, d3);
     k.gemm(false, true, rows, d3, d, x, d, this.inWeight.value, d, 1, qkv, d3);
 
     const drop = ctx.training && this.dropout > 0;

@@ -25,7 +25,7 @@ export class Dense {
     const y = ctx.arena.f32u(rows * outF);
     if (this.bias) {
       const b = this.bias.value;
-      for (let r = 0; r < rows; r++) y.set(b, r * outF);
+      ctx.k.fillRows(rows, outF, b, y, outF);
       ctx.k.gemm(false, true, rows, outF, inF, x, inF, this.weight.value, inF, 1, y, outF);
     } else {
       ctx.k.gemm(false, true, rows, outF, inF, x, inF, this.weight.value, inF, 0, y, outF);

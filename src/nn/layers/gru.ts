@@ -87,7 +87,7 @@ export class GRU {
     const BH = B * H;
     const gates = arena.f32u(B * T * H3);
     const bih = this.biasIh.value;
-    for (let r = 0; r < B * T; r++) gates.set(bih, r * H3);
+    k.fillRows(B * T, H3, bih, gates, H3);
     k.gemm(false, true, B * T, H3, inF, x, inF, this.weightIh.value, inF, 1, gates, H3);
 
     const hs = arena.f32u((T + 1) * BH);
@@ -96,7 +96,7 @@ export class GRU {
     const hn = arena.f32u(T * BH);
     const gh = arena.f32u(B * H3);
     const ghBias = arena.f32u(B * H3);
-    for (let b = 0; b < B; b++) ghBias.set(this.biasHh.value, b * H3);
+    k.fillRows(B, H3, this.biasHh.value, ghBias, H3);
     const y = arena.f32(B * T * H);
     const whh = this.weightHh.value;
     for (let t = 0; t < T; t++) {
