@@ -5,12 +5,17 @@
  * call (process.cpuUsage: steadier than wall time on a shared machine, for comparing changes). For a CPU profile:
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/nn-infer.ts
  *
- * Usage: npx tsx bench/nn-infer.ts [--reps 5000] [--rounds 3]
+ * Usage: npx tsx bench/nn-infer.ts [--reps 5000] [--rounds 3] [--fma]
  */
 import { loadavg } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
 import { Rng } from '../src/core/rng.js';
 import { Arena, kernelsFor, SeqNet, type Batch, type SeqNetSpec } from '../src/nn/index.js';
 import { arg } from './util.js';
+
+/** --fma: relaxed SIMD's fused multiply-add in the GEMM (a V8 flag on Node 20, set before the kernels compile; workers inherit it). */
+const FMA = process.argv.includes('--fma');
+if (FMA) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const REPS = arg('reps', 5000);
 const ROUNDS = arg('rounds', 3);
@@ -49,7 +54,7 @@ function run(s: SeqNetSpec, t: number, f: number): { lat: number[]; cpu: number 
 }
 
 const q = (x: number[], p: number): string => x[Math.min(x.length - 1, Math.floor(x.length * p))]!.toFixed(3);
-console.log(`# load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+console.log(`# load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}${FMA ? '; GEMM with relaxed SIMD FMA' : ''}`);
 const cases: [string, SeqNetSpec, number, number][] = [
   ['transformer d64 x2, 64 events', spec({ type: 'transformer', dim: 64, layers: 2, heads: 4, ff: 256, dropout: 0, positions: 'none' }, 64, 8, 'mean'), 64, 8],
   ['GRU 8->32, 32 steps', spec({ type: 'gru', hidden: 32 }, 32, 8, 'last'), 32, 8],

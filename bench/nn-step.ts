@@ -4,11 +4,16 @@
  * step. For a CPU profile of the step's parts:
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/nn-step.ts
  *
- * Usage: npx tsx bench/nn-step.ts [--steps 20] [--only gru|transformer]
+ * Usage: npx tsx bench/nn-step.ts [--steps 20] [--only gru|transformer] [--fma]
  */
+import { setFlagsFromString } from 'node:v8';
 import { Rng } from '../src/core/rng.js';
 import { Arena, kernelsFor, SeqNet, type Batch, type SeqNetSpec } from '../src/nn/index.js';
 import { arg } from './util.js';
+
+/** --fma: relaxed SIMD's fused multiply-add in the GEMM (a V8 flag on Node 20, set before the kernels compile; workers inherit it). */
+const FMA = process.argv.includes('--fma');
+if (FMA) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const STEPS = arg('steps', 20);
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : '';
