@@ -11,10 +11,10 @@
  * Usage: npm run bench -- nn   or   npx tsx bench/nn.ts [--reps 3] [--threads 2] [--no-torch] [--fma]
  * (--fma: relaxed SIMD's fused multiply-add in the GEMM, off by default on Node 20; see kernels/gemm-wasm.ts)
  */
-import { setFlagsFromString } from 'node:v8';
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { Rng } from '../src/core/rng.js';
 import { Adam, Arena, DataParallel, kernelsFor, SeqNet, sharedField, type Batch, type SeqNetSpec, type TrainData } from '../src/nn/index.js';
 import { arg, machine, printTable } from './util.js';

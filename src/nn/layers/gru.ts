@@ -97,7 +97,9 @@ export class GRU {
     const gh = arena.f32u(B * H3);
     const ghBias = arena.f32u(B * H3);
     k.fillRows(B, H3, this.biasHh.value, ghBias, H3);
-    const y = arena.f32(B * T * H);
+    // Rows past a sequence's length must read 0; when every sequence is T long each row is written.
+    const full = allFull(lengths, T);
+    const y = full ? arena.f32u(B * T * H) : arena.f32(B * T * H);
     const whh = this.weightHh.value;
     for (let t = 0; t < T; t++) {
       const prev = t * BH;
@@ -142,8 +144,9 @@ export class GRU {
     const arena = ctx.arena;
     const k = ctx.k;
     const BH = B * H;
-    const dgi = arena.f32(B * T * H3);
-    const dgh = arena.f32(T * B * H3);
+    const full = allFull(lengths, T);
+    const dgi = full ? arena.f32u(B * T * H3) : arena.f32(B * T * H3);
+    const dgh = full ? arena.f32u(T * B * H3) : arena.f32(T * B * H3);
     let cur = arena.f32(BH);
     let prevGrad = arena.f32u(BH);
     if (dh) cur.set(dh);
@@ -176,4 +179,11 @@ export class GRU {
     ctx.k.gemm(false, false, B * T, inF, H3, dgi, H3, this.weightIh.value, inF, 0, dx, inF);
     return { dx, dh0: cur };
   }
+}
+
+/** Whether every sequence runs all T steps (no lengths: yes). */
+function allFull(lengths: Int32Array | null, T: number): boolean {
+  if (!lengths) return true;
+  for (let b = 0; b < lengths.length; b++) if (lengths[b] !== T) return false;
+  return true;
 }
