@@ -8,14 +8,20 @@
  * Plus a second shape of each (--shapes 2, default): GRU hidden 64 over 64 steps; transformer d 32 over 128.
  * Targets (issue 16): epochs <= 3x PyTorch's time; inference p99 <= 1 ms and ahead of PyTorch's.
  *
- * Usage: npm run bench -- nn   or   npx tsx bench/nn.ts [--reps 3] [--threads 2] [--no-torch]
+ * Usage: npm run bench -- nn   or   npx tsx bench/nn.ts [--reps 3] [--threads 2] [--no-torch] [--fma]
+ * (--fma: relaxed SIMD's fused multiply-add in the GEMM, off by default on Node 20; see kernels/gemm-wasm.ts)
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { Rng } from '../src/core/rng.js';
 import { Adam, Arena, DataParallel, kernelsFor, SeqNet, sharedField, type Batch, type SeqNetSpec, type TrainData } from '../src/nn/index.js';
 import { arg, machine, printTable } from './util.js';
+
+/** --fma: relaxed SIMD's fused multiply-add in the GEMM (a V8 flag on Node 20, set before the kernels compile; workers inherit it). */
+const FMA = process.argv.includes('--fma');
+if (FMA) setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 const PY = '/usr/bin/python3';
 const REPS = arg('reps', 3);
@@ -66,7 +72,9 @@ function latency(spec: SeqNetSpec, t: number, f: number, reps: number): number[]
   const net = new SeqNet(spec, arena);
   const ctx = { arena, k: kernelsFor(arena), training: false, rng: new Rng(0) };
   const rng = new Rng(5);
-  const num = arena.f32(t * f).map(() => rng.normal());
+  // In the arena, as a served request's batch is (pipelines/sequence/bundle.ts): `.map` would copy it out to the JS kernels.
+  const num = arena.f32(t * f);
+  for (let i = 0; i < num.length; i++) num[i] = rng.normal();
   const len = arena.i32(1);
   len[0] = t;
   const batch: Batch = { n: 1, f32: { num }, i32: { len } };
@@ -85,7 +93,7 @@ const median = (x: number[]): number => [...x].sort((a, b) => a - b)[Math.floor(
 const pct = (x: number[], p: number): number => [...x].sort((a, b) => a - b)[Math.min(x.length - 1, Math.floor(x.length * p))]!;
 
 async function main(): Promise<void> {
-  console.log(`# bench/nn: kiln vs PyTorch on ${machine()}; load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}; ${THREADS} threads`);
+  console.log(`# bench/nn: kiln vs PyTorch on ${machine()}; load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}; ${THREADS} threads${FMA ? '; GEMM with relaxed SIMD FMA' : ''}`);
   let torch: { torch: string; blas: string; gru: number[][]; transformer: { epochs: number[]; latency: number[] }[] } | null = null;
   if (!noTorch) {
     const cfg = { threads: THREADS, reps: REPS, trReps: Math.max(1, REPS - 1), inferReps: INFER, gru: GRU_SHAPES, transformer: TR_SHAPES };

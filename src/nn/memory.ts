@@ -6,7 +6,8 @@
  *
  * Allocation is a bump pointer. Parameters, gradients and optimizer state are allocated once, when the
  * model is built; a training step or an inference takes `mark()` first and `release(mark)` after, so
- * its activations reuse the same bytes every step (no allocation in the hot loop).
+ * its activations reuse the same bytes every step (no allocation in the hot loop). `f32` zeroes what it
+ * hands out; `f32u` does not, for outputs that are written in full before they are read.
  */
 import { KilnError } from '../core/errors.js';
 import { WA, type WasmMemory } from '../core/wasm-asm.js';
@@ -47,6 +48,17 @@ export class Arena {
     const out = new Float32Array(this.buffer, at, n);
     out.fill(0);
     return out;
+  }
+
+  /**
+   * A Float32Array of `n` values NOT zeroed: it holds whatever the bytes held (an earlier step's
+   * tensors). Only for outputs the caller overwrites entirely before reading (a gemm with beta 0, a
+   * bias copied into every row, an elementwise kernel's output).
+   */
+  f32u(n: number): Float32Array {
+    const bytes = Math.ceil((n * 4) / ALIGN) * ALIGN;
+    const at = this.reserve(bytes);
+    return new Float32Array(this.buffer, at, n);
   }
 
   /** A zeroed Int32Array of `n` values (token ids, lengths). */

@@ -12,16 +12,25 @@ export function gemmJs(
   a: Float32Array, lda: number, b: Float32Array, ldb: number,
   beta: 0 | 1, c: Float32Array, ldc: number,
 ): void {
+  gemmAtJs(transA, transB, m, n, k, a, 0, lda, b, 0, ldb, beta, c, 0, ldc);
+}
+
+/** gemmJs with each matrix starting at a float offset into its array (ao, bo, co): no views needed. */
+export function gemmAtJs(
+  transA: boolean, transB: boolean, m: number, n: number, k: number,
+  a: Float32Array, ao: number, lda: number, b: Float32Array, bo: number, ldb: number,
+  beta: 0 | 1, c: Float32Array, co: number, ldc: number,
+): void {
   for (let i = 0; i < m; i++) {
-    const ci = i * ldc;
+    const ci = co + i * ldc;
     if (beta === 0) for (let j = 0; j < n; j++) c[ci + j] = 0;
     for (let p = 0; p < k; p++) {
-      const av = transA ? a[p * lda + i]! : a[i * lda + p]!;
+      const av = transA ? a[ao + p * lda + i]! : a[ao + i * lda + p]!;
       if (av === 0) continue;
       if (transB) {
-        for (let j = 0; j < n; j++) c[ci + j] = c[ci + j]! + av * b[j * ldb + p]!;
+        for (let j = 0; j < n; j++) c[ci + j] = c[ci + j]! + av * b[bo + j * ldb + p]!;
       } else {
-        const bp = p * ldb;
+        const bp = bo + p * ldb;
         for (let j = 0; j < n; j++) c[ci + j] = c[ci + j]! + av * b[bp + j]!;
       }
     }

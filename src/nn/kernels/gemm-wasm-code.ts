@@ -27,6 +27,8 @@ import {
   f32x4Add, f32x4Mul, f32x4RelaxedMadd, loadF32, storeF32, v128Load, v128Load32Splat, v128Store, v128Zero,
 } from '../../core/wasm-asm.js';
 import { addRowBody, axpyBody, ELEMENTWISE_TYPES, sumRowsBody } from './elementwise-wasm-code.js';
+import { GRU_TYPES, gruBackwardBody, gruForwardBody } from './gru-wasm-code.js';
+import { LAYER_TYPES, layerNormBackwardBody, layerNormBody, reluBackwardBody, reluBody, softmaxBody, expBody, mulBody, softmaxBackwardBody, fillRowsBody } from './layer-wasm-code.js';
 import { packABody, packBBody, PACK_A_PARAMS, PACK_B_PARAMS, type Body } from './gemm-wasm-pack.js';
 import { doWhile, Fn, whileLoop } from './wasm-fn.js';
 
@@ -184,23 +186,39 @@ function panelBody(s: GemmShape, rows: number, packed: boolean): Body {
 
 /**
  * The module: imports env.memory (shared, up to maxPages); exports gemm(ta, tb, m, n, k, a, lda, b, ldb,
- * beta, c, ldc, scratch) and the elementwise kernels (elementwise-wasm-code.ts). Addresses are bytes.
+ * beta, c, ldc, scratch), the elementwise kernels (elementwise-wasm-code.ts) and the layers' kernels
+ * (layer-wasm-code.ts, gru-wasm-code.ts). Addresses are bytes.
  */
 export function gemmModuleBytes(s: GemmShape, maxPages: number): Uint8Array {
   if (s.nc % 8 !== 0 || s.nc < 8 || s.kc < 1 || s.mr < 1) throw new Error('gemm shape: nc a positive multiple of 8, kc and mr positive');
   const ints = (n: number): number[] => new Array<number>(n).fill(I32);
   const panels = [true, false].flatMap((packed) => Array.from({ length: s.mr }, (_, r) => ({ type: 3, ...panelBody(s, r + 1, packed) })));
   const first = 3 + panels.length;
+  const extra: [string, number[], Body][] = [
+    ['softmax', LAYER_TYPES.softmax, softmaxBody()],
+    ['layerNorm', LAYER_TYPES.layerNorm, layerNormBody()],
+    ['layerNormBackward', LAYER_TYPES.layerNormBackward, layerNormBackwardBody()],
+    ['relu', LAYER_TYPES.relu, reluBody()],
+    ['reluBackward', LAYER_TYPES.reluBackward, reluBackwardBody()],
+    ['exp', LAYER_TYPES.exp, expBody()],
+    ['mul', LAYER_TYPES.mul, mulBody()],
+    ['fillRows', LAYER_TYPES.fillRows, fillRowsBody()],
+    ['softmaxBackward', LAYER_TYPES.softmaxBackward, softmaxBackwardBody()],
+    ['gruForward', GRU_TYPES.gruForward, gruForwardBody()],
+    ['gruBackward', GRU_TYPES.gruBackward, gruBackwardBody()],
+  ];
   return moduleBytes(
     [
       ...[GEMM_PARAMS, PACK_A_PARAMS, PACK_B_PARAMS, PANEL_PARAMS].map((p) => ({ params: ints(p.length), results: [] })),
       { params: ELEMENTWISE_TYPES.axpy, results: [] }, { params: ELEMENTWISE_TYPES.addRow, results: [] },
+      ...extra.map(([, params]) => ({ params, results: [] })),
     ],
     { shared: true, maxPages },
     [
       { type: 0, ...gemmBody(s) }, { type: 1, ...packABody(s.mr) }, { type: 2, ...packBBody() }, ...panels,
       { type: 4, ...axpyBody() }, { type: 5, ...addRowBody() }, { type: 5, ...sumRowsBody() },
+      ...extra.map(([, , body], i) => ({ type: 6 + i, ...body })),
     ],
-    [['gemm', 0], ['axpy', first], ['addRow', first + 1], ['sumRows', first + 2]],
+    [['gemm', 0], ['axpy', first], ['addRow', first + 1], ['sumRows', first + 2], ...extra.map(([name], i): [string, number] => [name, first + 3 + i])],
   );
 }

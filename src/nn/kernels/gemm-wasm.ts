@@ -1,8 +1,8 @@
 /**
- * The WebAssembly SIMD kernels (gemm-wasm-code.ts: the GEMM and the elementwise kernels in one module)
- * bound to an arena: the module is compiled once per shape, instantiated over the arena's shared
- * memory, and given a pinned scratch area from the arena for its packed panels. Each function has its
- * JS reference's signature and passes each array's byteOffset as its address.
+ * The WebAssembly SIMD kernels (gemm-wasm-code.ts: the GEMM, the elementwise and the layers' kernels in
+ * one module) bound to an arena: the module is compiled once per shape, instantiated over the arena's
+ * shared memory, and given a pinned scratch area from the arena for its packed panels. Each function has
+ * its JS reference's signature and passes each array's byteOffset (plus 4 x a float offset) as its address.
  *
  * Arrays that are not views of this arena's memory (a plain Float32Array, or a view of a memory buffer
  * these kernels have not seen) go to the JS reference instead, which is correct for any arrays: a wrong
@@ -10,8 +10,10 @@
  */
 import { f32x4RelaxedMadd, get, moduleBytes, V128, WA, type WasmModule } from '../../core/wasm-asm.js';
 import type { Arena } from '../memory.js';
-import { addRowJs, axpyJs, sumRowsJs } from './elementwise-js.js';
-import { gemmJs } from './gemm-js.js';
+import {
+  addRowJs, axpyJs, fillRowsJs, gruBackwardJs, gruForwardJs, layerNormBackwardJs, layerNormJs, mulJs, reluBackwardJs, reluJs, softmaxBackwardJs, softmaxJs, sumRowsJs,
+} from './elementwise-js.js';
+import { gemmAtJs } from './gemm-js.js';
 import { DEFAULT_SHAPE, gemmModuleBytes, scratchFloats, type GemmShape } from './gemm-wasm-code.js';
 import type { Kernels } from './index.js';
 
@@ -23,6 +25,7 @@ type RawGemm = (
   beta: number, c: number, ldc: number, scratch: number,
 ) => void;
 type RawRows = (rows: number, cols: number, p: number, q: number, r: number) => void;
+type Raw = (...args: number[]) => void;
 
 const compiled = new Map<string, WasmModule | null>();
 const warm = new WeakSet<WasmModule>();
@@ -51,7 +54,10 @@ export function gemmModule(shape: GemmShape = DEFAULT_SHAPE): WasmModule | null 
  * Whether this V8 takes relaxed SIMD, whose f32x4.relaxed_madd is a fused multiply-add (about 1.3x the
  * GEMM's speed on AMD EPYC). Node 20 (V8 11.3) needs `--experimental-wasm-relaxed-simd` (on the command
  * line, or v8.setFlagsFromString before the first kernel is built); V8 from 11.4 (Node 22) has it on.
- * The answer is fixed at the first call.
+ * The answer is fixed at the first call. kiln does not set the flag itself: it is experimental in V8
+ * 11.3, Node documents flags changed after startup as unsafe, and FMA results differ in the last bits
+ * from mul + add (so from machines without it). Measured with bench/nn.ts --fma (issue 16 shapes): one-
+ * sequence transformer inference p50 0.48 -> 0.39 ms, epochs 10-25% faster.
  */
 export function relaxedSimd(): boolean {
   if (relaxed === undefined) {
@@ -76,6 +82,16 @@ export function wasmKernels(arena: Arena, shape: GemmShape = relaxedSimd() ? { .
   const axpy = ex.axpy as (n: number, alpha: number, x: number, y: number) => void;
   const addRow = ex.addRow as RawRows;
   const sumRows = ex.sumRows as RawRows;
+  const softmax = ex.softmax as Raw;
+  const softmaxBackward = ex.softmaxBackward as Raw;
+  const mul = ex.mul as Raw;
+  const fillRows = ex.fillRows as Raw;
+  const layerNorm = ex.layerNorm as Raw;
+  const layerNormBackward = ex.layerNormBackward as Raw;
+  const relu = ex.relu as Raw;
+  const reluBackward = ex.reluBackward as Raw;
+  const gruForward = ex.gruForward as Raw;
+  const gruBackward = ex.gruBackward as Raw;
   const scratch = arena.pinnedF32(scratchFloats(shape)).byteOffset;
   // Buffers of this memory seen so far: a grow gives a new (longer) buffer; views made before it keep the old one.
   const known = new WeakSet<ArrayBufferLike>();
@@ -88,20 +104,24 @@ export function wasmKernels(arena: Arena, shape: GemmShape = relaxedSimd() ? { .
     known.add(current);
     return buf === current;
   };
+  /** Byte address of float `o` of x. */
+  const at = (x: Float32Array, o: number): number => x.byteOffset + 4 * o;
+  const gemmAt: Kernels['gemmAt'] = (transA, transB, m, n, k, a, ao, lda, b, bo, ldb, beta, c, co, ldc) => {
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+      if (beta === 0) for (let i = 0; i < m; i++) c.fill(0, co + i * ldc, co + i * ldc + n);
+      return;
+    }
+    if (!ours(a) || !ours(b) || !ours(c)) {
+      gemmAtJs(transA, transB, m, n, k, a, ao, lda, b, bo, ldb, beta, c, co, ldc);
+      return;
+    }
+    run(transA ? 1 : 0, transB ? 1 : 0, m, n, k, at(a, ao), lda, at(b, bo), ldb, beta, at(c, co), ldc, scratch);
+  };
   const kernels: Kernels = {
     name: 'wasm-simd',
-    gemm(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc) {
-      if (m <= 0 || n <= 0) return;
-      if (k <= 0) {
-        if (beta === 0) for (let i = 0; i < m; i++) c.fill(0, i * ldc, i * ldc + n);
-        return;
-      }
-      if (!ours(a) || !ours(b) || !ours(c)) {
-        gemmJs(transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc);
-        return;
-      }
-      run(transA ? 1 : 0, transB ? 1 : 0, m, n, k, a.byteOffset, lda, b.byteOffset, ldb, beta, c.byteOffset, ldc, scratch);
-    },
+    gemm: (transA, transB, m, n, k, a, lda, b, ldb, beta, c, ldc) => gemmAt(transA, transB, m, n, k, a, 0, lda, b, 0, ldb, beta, c, 0, ldc),
+    gemmAt,
     axpy(n, alpha, x, y) {
       if (n <= 0) return;
       if (ours(x) && ours(y)) axpy(n, alpha, x.byteOffset, y.byteOffset);
@@ -116,6 +136,59 @@ export function wasmKernels(arena: Arena, shape: GemmShape = relaxedSimd() ? { .
       if (rows <= 0 || cols <= 0) return;
       if (ours(x) && ours(out)) sumRows(rows, cols, x.byteOffset, ldx, out.byteOffset);
       else sumRowsJs(rows, cols, x, ldx, out);
+    },
+    softmax(rows, cols, s, so, ld, scale) {
+      if (rows <= 0 || cols <= 0) return;
+      if (ours(s)) softmax(at(s, so), rows, cols, ld, scale);
+      else softmaxJs(rows, cols, s, so, ld, scale);
+    },
+    fillRows(rows, cols, b, y, ldy) {
+      if (rows <= 0 || cols <= 0) return;
+      if (ours(b) && ours(y)) fillRows(rows, cols, b.byteOffset, y.byteOffset, ldy);
+      else fillRowsJs(rows, cols, b, y, ldy);
+    },
+    softmaxBackward(rows, cols, p, pd, po, ds, dso, ld, scale) {
+      if (rows <= 0 || cols <= 0) return;
+      if (ours(p) && ours(pd) && ours(ds)) softmaxBackward(rows, cols, ld, at(p, po), at(pd, po), at(ds, dso), scale);
+      else softmaxBackwardJs(rows, cols, p, pd, po, ds, dso, ld, scale);
+    },
+    mul(n, a, ao, b, bo, y, yo) {
+      if (n <= 0) return;
+      if (ours(a) && ours(b) && ours(y)) mul(n, at(a, ao), at(b, bo), at(y, yo));
+      else mulJs(n, a, ao, b, bo, y, yo);
+    },
+    layerNorm(rows, dim, x, w, b, eps, y, xhat, rstd) {
+      if (rows <= 0 || dim <= 0) return;
+      if (ours(x) && ours(w) && ours(b) && ours(y) && ours(xhat) && ours(rstd)) layerNorm(rows, dim, x.byteOffset, w.byteOffset, b.byteOffset, eps, y.byteOffset, xhat.byteOffset, rstd.byteOffset);
+      else layerNormJs(rows, dim, x, w, b, eps, y, xhat, rstd);
+    },
+    layerNormBackward(rows, dim, dy, xhat, rstd, w, gw, gb, dx) {
+      if (rows <= 0 || dim <= 0) return;
+      if (ours(dy) && ours(xhat) && ours(rstd) && ours(w) && ours(gw) && ours(gb) && ours(dx)) {
+        layerNormBackward(rows, dim, dy.byteOffset, xhat.byteOffset, rstd.byteOffset, w.byteOffset, gw.byteOffset, gb.byteOffset, dx.byteOffset);
+      } else layerNormBackwardJs(rows, dim, dy, xhat, rstd, w, gw, gb, dx);
+    },
+    relu(n, z, y) {
+      if (n <= 0) return;
+      if (ours(z) && ours(y)) relu(n, z.byteOffset, y.byteOffset);
+      else reluJs(n, z, y);
+    },
+    reluBackward(n, z, dy, dz) {
+      if (n <= 0) return;
+      if (ours(z) && ours(dy) && ours(dz)) reluBackward(n, z.byteOffset, dy.byteOffset, dz.byteOffset);
+      else reluBackwardJs(n, z, dy, dz);
+    },
+    gruForward(rows, H, g, go, ldg, gh, gho, prev, po, hn, hno, hs, hso, y, yo, ldy) {
+      if (rows <= 0 || H <= 0) return;
+      if (ours(g) && ours(gh) && ours(prev) && ours(hn) && ours(hs) && ours(y)) {
+        gruForward(rows, H, at(g, go), ldg, at(gh, gho), at(prev, po), at(hn, hno), at(hs, hso), at(y, yo), ldy);
+      } else gruForwardJs(rows, H, g, go, ldg, gh, gho, prev, po, hn, hno, hs, hso, y, yo, ldy);
+    },
+    gruBackward(rows, H, cur, co, dy, dyo, ldy, g, go, ldg, prev, po, hn, hno, dgi, dio, dgh, dho, pg, pgo) {
+      if (rows <= 0 || H <= 0) return;
+      if (ours(cur) && (!dy || ours(dy)) && ours(g) && ours(prev) && ours(hn) && ours(dgi) && ours(dgh) && ours(pg)) {
+        gruBackward(rows, H, at(cur, co), dy ? at(dy, dyo) : at(cur, co), dy ? 1 : 0, dy ? ldy : H, at(g, go), ldg, at(prev, po), at(hn, hno), at(dgi, dio), at(dgh, dho), at(pg, pgo));
+      } else gruBackwardJs(rows, H, cur, co, dy, dyo, ldy, g, go, ldg, prev, po, hn, hno, dgi, dio, dgh, dho, pg, pgo);
     },
   };
   if (!warm.has(mod)) {

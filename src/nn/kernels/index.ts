@@ -4,14 +4,23 @@
  * reference; `kernelsFor(arena)` gives the fastest set that runs here.
  */
 import type { Arena } from '../memory.js';
-import { addRowJs, axpyJs, sumRowsJs } from './elementwise-js.js';
-import { gemmJs } from './gemm-js.js';
+import {
+  addRowJs, axpyJs, fillRowsJs, gruBackwardJs, gruForwardJs, layerNormBackwardJs, layerNormJs, mulJs, reluBackwardJs, reluJs, softmaxBackwardJs, softmaxJs, sumRowsJs,
+} from './elementwise-js.js';
+import { gemmAtJs, gemmJs } from './gemm-js.js';
 import { wasmKernels } from './gemm-wasm.js';
 
 export type Gemm = (
   transA: boolean, transB: boolean, m: number, n: number, k: number,
   a: Float32Array, lda: number, b: Float32Array, ldb: number,
   beta: 0 | 1, c: Float32Array, ldc: number,
+) => void;
+
+/** Gemm with each matrix at a float offset into its array (ao, bo, co): for blocks of a larger tensor, with no views. */
+export type GemmAt = (
+  transA: boolean, transB: boolean, m: number, n: number, k: number,
+  a: Float32Array, ao: number, lda: number, b: Float32Array, bo: number, ldb: number,
+  beta: 0 | 1, c: Float32Array, co: number, ldc: number,
 ) => void;
 
 /** y[i] += alpha * x[i] for i < n. */
@@ -21,15 +30,32 @@ export type AddRow = (rows: number, cols: number, b: Float32Array, y: Float32Arr
 /** out[j] += sum over rows of x[r, j] (row stride ldx): a bias gradient. */
 export type SumRows = (rows: number, cols: number, x: Float32Array, ldx: number, out: Float32Array) => void;
 
+/** The layers' elementwise kernels: see elementwise-js.ts (the reference of each) for the contracts. */
 export interface Kernels {
   readonly name: 'js' | 'wasm-simd';
   readonly gemm: Gemm;
+  readonly gemmAt: GemmAt;
   readonly axpy: Axpy;
   readonly addRow: AddRow;
   readonly sumRows: SumRows;
+  readonly fillRows: AddRow;
+  readonly softmax: typeof softmaxJs;
+  readonly softmaxBackward: typeof softmaxBackwardJs;
+  readonly mul: typeof mulJs;
+  readonly layerNorm: typeof layerNormJs;
+  readonly layerNormBackward: typeof layerNormBackwardJs;
+  readonly relu: typeof reluJs;
+  readonly reluBackward: typeof reluBackwardJs;
+  readonly gruForward: typeof gruForwardJs;
+  readonly gruBackward: typeof gruBackwardJs;
 }
 
-export const jsKernels: Kernels = { name: 'js', gemm: gemmJs, axpy: axpyJs, addRow: addRowJs, sumRows: sumRowsJs };
+export const jsKernels: Kernels = {
+  name: 'js', gemm: gemmJs, gemmAt: gemmAtJs, axpy: axpyJs, addRow: addRowJs, sumRows: sumRowsJs, fillRows: fillRowsJs, softmax: softmaxJs,
+  softmaxBackward: softmaxBackwardJs, mul: mulJs,
+  layerNorm: layerNormJs, layerNormBackward: layerNormBackwardJs, relu: reluJs, reluBackward: reluBackwardJs,
+  gruForward: gruForwardJs, gruBackward: gruBackwardJs,
+};
 
 const byArena = new WeakMap<Arena, Kernels>();
 

@@ -3,7 +3,7 @@
  * body reads `g('p')` rather than `get(7)`), and the few loop shapes the kernels use. Everything
  * returns plain byte arrays for `moduleBytes` (core/wasm-asm.ts).
  */
-import { BLOCK, br, brIf, END, EQZ, get, I32, LOOP, set, tee, V128 } from '../../core/wasm-asm.js';
+import { BLOCK, br, brIf, END, EQZ, F32, get, I32, LOOP, set, tee, V128 } from '../../core/wasm-asm.js';
 
 export class Fn {
   private readonly index = new Map<string, number>();
@@ -18,6 +18,11 @@ export class Fn {
   /** Declares i32 locals. */
   i32(...names: string[]): this {
     return this.declare(I32, names);
+  }
+
+  /** Declares f32 locals. */
+  f32(...names: string[]): this {
+    return this.declare(F32, names);
   }
 
   /** Declares v128 locals. */

@@ -15,7 +15,9 @@
  * Backward (per b, h; dO from out_proj): dPd = dOh Vh^T, dVh = Pd^T dOh, and the softmax backward folded
  * with dropout (P dP = Pd dPd since dP = dPd * mask and Pd = P * mask):
  *   dS = (Pd * dPd - P * rowsum(Pd * dPd)) / sqrt(hd),  dQh = dS Kh,  dKh = dS^T Qh;
- * then in_proj's gradients from d[Q K V] and x. Every matrix product goes through ctx.k.gemm.
+ * then in_proj's gradients from d[Q K V] and x. Every matrix product goes through ctx.k (gemmAt on
+ * offsets into Q K V, P and O: no per-head views), as does the softmax. P (and Pd) are allocated
+ * without zeroing: only the first L columns of each row are written and only those are read.
  */
 import { KilnError } from '../../core/errors.js';
 import type { Rng } from '../../core/rng.js';
@@ -63,37 +65,36 @@ export class MultiheadAttention {
         if (!(Number.isInteger(L) && L >= 0 && L <= T)) throw new KilnError('INVALID_ARGUMENT', `attention: length ${L} of sequence ${b} is not in [0, ${T}]`);
       }
     }
-    const qkv = ctx.arena.f32(rows * d3);
+    const qkv = ctx.arena.f32u(rows * d3);
     const bias = this.inBias.value;
-    for (let r = 0; r < rows; r++) qkv.set(bias, r * d3);
-    ctx.k.gemm(false, true, rows, d3, d, x, d, this.inWeight.value, d, 1, qkv, d3);
+    const k = ctx.k;
+    k.fillRows(rows, d3, bias, qkv, d3);
+    k.gemm(false, true, rows, d3, d, x, d, this.inWeight.value, d, 1, qkv, d3);
 
     const drop = ctx.training && this.dropout > 0;
     const tt = T * T;
-    const p = ctx.arena.f32(batch * H * tt);
-    const pd = drop ? ctx.arena.f32(batch * H * tt) : p;
-    const o = ctx.arena.f32(rows * d);
+    const p = ctx.arena.f32u(batch * H * tt);
+    const pd = drop ? ctx.arena.f32u(batch * H * tt) : p;
+    const o = ctx.arena.f32u(rows * d);
     const scale = 1 / Math.sqrt(hd);
     for (let b = 0; b < batch; b++) {
       const L = lengths ? lengths[b]! : T;
-      if (L === 0) continue;
       const base = b * T;
+      if (L === 0) {
+        o.fill(0, base * d, (base + T) * d);
+        continue;
+      }
       for (let h = 0; h < H; h++) {
         const at = (b * H + h) * tt;
-        const s = p.subarray(at);
-        const q = qkv.subarray(base * d3 + h * hd);
-        const k = qkv.subarray(base * d3 + d + h * hd);
-        const v = qkv.subarray(base * d3 + 2 * d + h * hd);
-        ctx.k.gemm(false, true, T, L, hd, q, d3, k, d3, 0, s, T);
-        softmaxRows(s, T, L, T, scale);
+        const qo = base * d3 + h * hd;
+        k.gemmAt(false, true, T, L, hd, qkv, qo, d3, qkv, qo + d, d3, 0, p, at, T);
+        k.softmax(T, L, p, at, T, scale);
         if (drop) {
-          for (let i = 0; i < T; i++) {
-            const r0 = at + i * T;
-            drawMask(ctx.rng, this.dropout, pd, r0, L);
-            for (let j = r0; j < r0 + L; j++) pd[j] = pd[j]! * p[j]!;
-          }
+          for (let i = 0; i < T; i++) drawMask(ctx.rng, this.dropout, pd, at + i * T, L);
+          if (L === T) k.mul(tt, pd, at, p, at, pd, at);
+          else for (let i = 0; i < T; i++) k.mul(L, pd, at + i * T, p, at + i * T, pd, at + i * T);
         }
-        ctx.k.gemm(false, false, T, hd, L, pd.subarray(at), T, v, d3, 0, o.subarray(base * d + h * hd), d);
+        k.gemmAt(false, false, T, hd, L, pd, at, T, qkv, qo + 2 * d, d3, 0, o, base * d + h * hd, d);
       }
     }
     this.x = x;
@@ -115,7 +116,8 @@ export class MultiheadAttention {
     const scale = 1 / Math.sqrt(hd);
     const dout = this.outProj.backward(ctx, dy);
     const dqkv = ctx.arena.f32(rows * d3);
-    const ds = ctx.arena.f32(tt);
+    const ds = ctx.arena.f32u(tt);
+    const k = ctx.k;
     for (let b = 0; b < batch; b++) {
       const L = lengths ? lengths[b]! : T;
       if (L === 0) continue;
@@ -123,52 +125,18 @@ export class MultiheadAttention {
       for (let h = 0; h < H; h++) {
         const at = (b * H + h) * tt;
         const off = base * d3 + h * hd;
-        const q = qkv.subarray(off);
-        const k = qkv.subarray(off + d);
-        const v = qkv.subarray(off + 2 * d);
-        const dO = dout.subarray(base * d + h * hd);
-        const pdh = pd.subarray(at);
-        ctx.k.gemm(false, true, T, L, hd, dO, d, v, d3, 0, ds, T);
-        ctx.k.gemm(true, false, L, hd, T, pdh, T, dO, d, 0, dqkv.subarray(off + 2 * d), d3);
-        for (let i = 0; i < T; i++) {
-          const r = i * T;
-          const pr = at + r;
-          let sum = 0;
-          for (let j = 0; j < L; j++) sum += pd[pr + j]! * ds[r + j]!;
-          for (let j = 0; j < L; j++) ds[r + j] = (pd[pr + j]! * ds[r + j]! - p[pr + j]! * sum) * scale;
-        }
-        ctx.k.gemm(false, false, T, hd, L, ds, T, k, d3, 0, dqkv.subarray(off), d3);
-        ctx.k.gemm(true, false, L, hd, T, ds, T, q, d3, 0, dqkv.subarray(off + d), d3);
+        const dO = base * d + h * hd;
+        k.gemmAt(false, true, T, L, hd, dout, dO, d, qkv, off + 2 * d, d3, 0, ds, 0, T);
+        k.gemmAt(true, false, L, hd, T, pd, at, T, dout, dO, d, 0, dqkv, off + 2 * d, d3);
+        k.softmaxBackward(T, L, p, pd, at, ds, 0, T, scale);
+        k.gemmAt(false, false, T, hd, L, ds, 0, T, qkv, off + d, d3, 0, dqkv, off, d3);
+        k.gemmAt(true, false, L, hd, T, ds, 0, T, qkv, off, d3, 0, dqkv, off + d, d3);
       }
     }
-    ctx.k.gemm(true, false, d3, d, rows, dqkv, d3, this.x, d, 1, this.inWeight.grad, d);
-    const gb = this.inBias.grad;
-    for (let r = 0; r < rows; r++) {
-      const o = r * d3;
-      for (let j = 0; j < d3; j++) gb[j] = gb[j]! + dqkv[o + j]!;
-    }
-    const dx = ctx.arena.f32(rows * d);
-    ctx.k.gemm(false, false, rows, d, d3, dqkv, d3, this.inWeight.value, d, 0, dx, d);
+    k.gemm(true, false, d3, d, rows, dqkv, d3, this.x, d, 1, this.inWeight.grad, d);
+    k.sumRows(rows, d3, dqkv, d3, this.inBias.grad);
+    const dx = ctx.arena.f32u(rows * d);
+    k.gemm(false, false, rows, d, d3, dqkv, d3, this.inWeight.value, d, 0, dx, d);
     return dx;
-  }
-}
-
-/** Row-wise softmax of scale * s over the first `cols` entries of each of `rows` rows (stride ld), in place. */
-export function softmaxRows(s: Float32Array, rows: number, cols: number, ld: number, scale: number): void {
-  for (let i = 0; i < rows; i++) {
-    const o = i * ld;
-    let m = -Infinity;
-    for (let j = 0; j < cols; j++) {
-      const z = s[o + j]! * scale;
-      if (z > m) m = z;
-    }
-    let sum = 0;
-    for (let j = 0; j < cols; j++) {
-      const e = Math.exp(s[o + j]! * scale - m);
-      s[o + j] = e;
-      sum += e;
-    }
-    const inv = 1 / sum;
-    for (let j = 0; j < cols; j++) s[o + j] = s[o + j]! * inv;
   }
 }

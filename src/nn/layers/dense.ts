@@ -22,10 +22,10 @@ export class Dense {
   /** x: [rows, inF] -> [rows, outF]. */
   forward(ctx: Ctx, x: Float32Array, rows: number): Float32Array {
     const { inF, outF } = this;
-    const y = ctx.arena.f32(rows * outF);
+    const y = ctx.arena.f32u(rows * outF);
     if (this.bias) {
       const b = this.bias.value;
-      for (let r = 0; r < rows; r++) y.set(b, r * outF);
+      ctx.k.fillRows(rows, outF, b, y, outF);
       ctx.k.gemm(false, true, rows, outF, inF, x, inF, this.weight.value, inF, 1, y, outF);
     } else {
       ctx.k.gemm(false, true, rows, outF, inF, x, inF, this.weight.value, inF, 0, y, outF);
@@ -39,14 +39,8 @@ export class Dense {
   backward(ctx: Ctx, dy: Float32Array): Float32Array {
     const { inF, outF, rows } = this;
     ctx.k.gemm(true, false, outF, inF, rows, dy, outF, this.x, inF, 1, this.weight.grad, inF);
-    if (this.bias) {
-      const g = this.bias.grad;
-      for (let r = 0; r < rows; r++) {
-        const o = r * outF;
-        for (let j = 0; j < outF; j++) g[j] = g[j]! + dy[o + j]!;
-      }
-    }
-    const dx = ctx.arena.f32(rows * inF);
+    if (this.bias) ctx.k.sumRows(rows, outF, dy, outF, this.bias.grad);
+    const dx = ctx.arena.f32u(rows * inF);
     ctx.k.gemm(false, false, rows, inF, outF, dy, outF, this.weight.value, inF, 0, dx, inF);
     return dx;
   }

@@ -50,10 +50,10 @@ export class Dropout {
       return x;
     }
     const n = x.length;
-    const mask = ctx.arena.f32(n);
+    const mask = ctx.arena.f32u(n);
     drawMask(ctx.rng, this.p, mask);
-    const y = ctx.arena.f32(n);
-    for (let i = 0; i < n; i++) y[i] = x[i]! * mask[i]!;
+    const y = ctx.arena.f32u(n);
+    ctx.k.mul(n, x, 0, mask, 0, y, 0);
     this.mask = mask;
     return y;
   }
@@ -62,8 +62,8 @@ export class Dropout {
     const mask = this.mask;
     if (!mask) return dy;
     const n = dy.length;
-    const dx = ctx.arena.f32(n);
-    for (let i = 0; i < n; i++) dx[i] = dy[i]! * mask[i]!;
+    const dx = ctx.arena.f32u(n);
+    ctx.k.mul(n, dy, 0, mask, 0, dx, 0);
     return dx;
   }
 }

@@ -17,7 +17,9 @@
  * over the input projection, which is not needed again), with W_hn h + b_hn and every state.
  * Backward through time walks the steps in reverse, one gemm per step for dh W_hh; dW_hh is one gemm
  * over all steps' gate gradients and stored states, dW_ih one gemm over all steps, dx one gemm.
- * Every buffer comes from the arena; nothing is allocated per step.
+ * The gate math of each step is ctx.k's gruForward / gruBackward over each run of consecutive sequences
+ * still active (all B in a batch of equal lengths). Every buffer comes from the arena; nothing is
+ * allocated per step.
  */
 import { KilnError } from '../../core/errors.js';
 import type { Rng } from '../../core/rng.js';
@@ -81,47 +83,41 @@ export class GRU {
       }
     }
     const arena = ctx.arena;
-    const gates = arena.f32(B * T * H3);
+    const k = ctx.k;
+    const BH = B * H;
+    const gates = arena.f32u(B * T * H3);
     const bih = this.biasIh.value;
-    for (let r = 0; r < B * T; r++) gates.set(bih, r * H3);
-    ctx.k.gemm(false, true, B * T, H3, inF, x, inF, this.weightIh.value, inF, 1, gates, H3);
+    k.fillRows(B * T, H3, bih, gates, H3);
+    k.gemm(false, true, B * T, H3, inF, x, inF, this.weightIh.value, inF, 1, gates, H3);
 
-    const hs = arena.f32((T + 1) * B * H);
+    const hs = arena.f32u((T + 1) * BH);
     if (h0) hs.set(h0);
-    const hn = arena.f32(T * B * H);
-    const gh = arena.f32(B * H3);
-    const y = arena.f32(B * T * H);
+    else hs.fill(0, 0, BH);
+    const hn = arena.f32u(T * BH);
+    const gh = arena.f32u(B * H3);
+    const ghBias = arena.f32u(B * H3);
+    k.fillRows(B, H3, this.biasHh.value, ghBias, H3);
+    // Rows past a sequence's length must read 0; when every sequence is T long each row is written.
+    const full = allFull(lengths, T);
+    const y = full ? arena.f32u(B * T * H) : arena.f32(B * T * H);
     const whh = this.weightHh.value;
-    const bhh = this.biasHh.value;
     for (let t = 0; t < T; t++) {
-      const prev = hs.subarray(t * B * H, (t + 1) * B * H);
-      for (let b = 0; b < B; b++) gh.set(bhh, b * H3);
-      ctx.k.gemm(false, true, B, H3, H, prev, H, whh, H, 1, gh, H3);
-      const next = (t + 1) * B * H;
-      for (let b = 0; b < B; b++) {
-        const p = b * H;
-        const o = next + p;
+      const prev = t * BH;
+      const next = prev + BH;
+      gh.set(ghBias);
+      k.gemmAt(false, true, B, H3, H, hs, prev, H, whh, 0, H, 1, gh, 0, H3);
+      // Runs of consecutive sequences still active at step t go to the kernel at once; the others keep their state.
+      let b = 0;
+      while (b < B) {
         if (lengths && t >= lengths[b]!) {
-          for (let j = 0; j < H; j++) hs[o + j] = prev[p + j]!;
+          hs.copyWithin(next + b * H, prev + b * H, prev + (b + 1) * H);
+          b++;
           continue;
         }
-        const g = (b * T + t) * H3;
-        const q = b * H3;
-        const hnAt = t * B * H + p;
-        const yAt = (b * T + t) * H;
-        for (let j = 0; j < H; j++) {
-          const r = 1 / (1 + Math.exp(-(gates[g + j]! + gh[q + j]!)));
-          const z = 1 / (1 + Math.exp(-(gates[g + H + j]! + gh[q + H + j]!)));
-          const hnj = gh[q + 2 * H + j]!;
-          const n = Math.tanh(gates[g + 2 * H + j]! + r * hnj);
-          const h = (1 - z) * n + z * prev[p + j]!;
-          gates[g + j] = r;
-          gates[g + H + j] = z;
-          gates[g + 2 * H + j] = n;
-          hn[hnAt + j] = hnj;
-          hs[o + j] = h;
-          y[yAt + j] = h;
-        }
+        let e = b + 1;
+        while (e < B && !(lengths && t >= lengths[e]!)) e++;
+        k.gruForward(e - b, H, gates, (b * T + t) * H3, T * H3, gh, b * H3, hs, prev + b * H, hn, prev + b * H, hs, next + b * H, y, (b * T + t) * H, T * H);
+        b = e;
       }
     }
     const h = arena.f32(B * H);
@@ -146,62 +142,48 @@ export class GRU {
     const B = this.batch;
     const T = this.steps;
     const arena = ctx.arena;
-    const dgi = arena.f32(B * T * H3);
-    const dgh = arena.f32(T * B * H3);
-    let cur = arena.f32(B * H);
-    let prevGrad = arena.f32(B * H);
+    const k = ctx.k;
+    const BH = B * H;
+    const full = allFull(lengths, T);
+    const dgi = full ? arena.f32u(B * T * H3) : arena.f32(B * T * H3);
+    const dgh = full ? arena.f32u(T * B * H3) : arena.f32(T * B * H3);
+    let cur = arena.f32(BH);
+    let prevGrad = arena.f32u(BH);
     if (dh) cur.set(dh);
     const whh = this.weightHh.value;
     for (let t = T - 1; t >= 0; t--) {
-      const stepGh = dgh.subarray(t * B * H3, (t + 1) * B * H3);
-      const prev = t * B * H;
-      for (let b = 0; b < B; b++) {
-        const p = b * H;
+      const prev = t * BH;
+      let b = 0;
+      while (b < B) {
         if (lengths && t >= lengths[b]!) {
-          for (let j = 0; j < H; j++) prevGrad[p + j] = cur[p + j]!;
+          for (let j = b * H; j < (b + 1) * H; j++) prevGrad[j] = cur[j]!;
+          b++;
           continue;
         }
-        const g = (b * T + t) * H3;
-        const q = t * B * H3 + b * H3;
-        const hnAt = t * B * H + p;
-        const yAt = (b * T + t) * H;
-        for (let j = 0; j < H; j++) {
-          const d = cur[p + j]! + (dy ? dy[yAt + j]! : 0);
-          const r = gates[g + j]!;
-          const z = gates[g + H + j]!;
-          const n = gates[g + 2 * H + j]!;
-          const dn = d * (1 - z) * (1 - n * n);
-          const dz = d * (hs[prev + p + j]! - n) * z * (1 - z);
-          const dr = dn * hn[hnAt + j]! * r * (1 - r);
-          dgi[g + j] = dr;
-          dgi[g + H + j] = dz;
-          dgi[g + 2 * H + j] = dn;
-          dgh[q + j] = dr;
-          dgh[q + H + j] = dz;
-          dgh[q + 2 * H + j] = dn * r;
-          prevGrad[p + j] = d * z;
-        }
+        let e = b + 1;
+        while (e < B && !(lengths && t >= lengths[e]!)) e++;
+        k.gruBackward(e - b, H, cur, b * H, dy, (b * T + t) * H, T * H, gates, (b * T + t) * H3, T * H3, hs, prev + b * H, hn, prev + b * H, dgi, (b * T + t) * H3, dgh, (t * B + b) * H3, prevGrad, b * H);
+        b = e;
       }
       // prevGrad now holds the direct path d * z; the gemm through W_hh is added for the active rows.
-      ctx.k.gemm(false, false, B, H, H3, stepGh, H3, whh, H, 1, prevGrad, H);
+      k.gemmAt(false, false, B, H, H3, dgh, t * B * H3, H3, whh, 0, H, 1, prevGrad, 0, H);
       const swap = cur;
       cur = prevGrad;
       prevGrad = swap;
     }
     ctx.k.gemm(true, false, H3, H, T * B, dgh, H3, hs, H, 1, this.weightHh.grad, H);
     ctx.k.gemm(true, false, H3, inF, B * T, dgi, H3, this.x, inF, 1, this.weightIh.grad, inF);
-    columnSums(dgi, B * T, H3, this.biasIh.grad);
-    columnSums(dgh, T * B, H3, this.biasHh.grad);
-    const dx = arena.f32(B * T * inF);
+    k.sumRows(B * T, H3, dgi, H3, this.biasIh.grad);
+    k.sumRows(T * B, H3, dgh, H3, this.biasHh.grad);
+    const dx = arena.f32u(B * T * inF);
     ctx.k.gemm(false, false, B * T, inF, H3, dgi, H3, this.weightIh.value, inF, 0, dx, inF);
     return { dx, dh0: cur };
   }
 }
 
-/** out[j] += sum over rows of m[r, j]. */
-function columnSums(m: Float32Array, rows: number, cols: number, out: Float32Array): void {
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols;
-    for (let j = 0; j < cols; j++) out[j] = out[j]! + m[o + j]!;
-  }
+/** Whether every sequence runs all T steps (no lengths: yes). */
+function allFull(lengths: Int32Array | null, T: number): boolean {
+  if (!lengths) return true;
+  for (let b = 0; b < lengths.length; b++) if (lengths[b] !== T) return false;
+  return true;
 }

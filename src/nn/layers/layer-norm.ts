@@ -6,7 +6,8 @@
  *
  * Backward, per row, with g = dy * weight:
  *   dx = rstd * (g - mean(g) - xhat * mean(g * xhat)),  weight.grad += dy * xhat,  bias.grad += dy.
- * Statistics are accumulated in float64 (JavaScript numbers) and stored per row for the backward.
+ * The arithmetic is ctx.k's layerNorm / layerNormBackward (the JS reference accumulates statistics in
+ * float64, the WebAssembly kernel in float32); rstd is stored per row for the backward.
  */
 import type { Ctx, Param, Params } from '../module.js';
 
@@ -28,27 +29,10 @@ export class LayerNorm {
     const { dim, eps } = this;
     const w = this.weight.value;
     const b = this.bias.value;
-    const y = ctx.arena.f32(rows * dim);
-    const xhat = ctx.arena.f32(rows * dim);
-    const rstd = ctx.arena.f32(rows);
-    for (let r = 0; r < rows; r++) {
-      const o = r * dim;
-      let s = 0;
-      for (let j = 0; j < dim; j++) s += x[o + j]!;
-      const mean = s / dim;
-      let v = 0;
-      for (let j = 0; j < dim; j++) {
-        const c = x[o + j]! - mean;
-        v += c * c;
-      }
-      const rs = 1 / Math.sqrt(v / dim + eps);
-      rstd[r] = rs;
-      for (let j = 0; j < dim; j++) {
-        const h = (x[o + j]! - mean) * rs;
-        xhat[o + j] = h;
-        y[o + j] = h * w[j]! + b[j]!;
-      }
-    }
+    const y = ctx.arena.f32u(rows * dim);
+    const xhat = ctx.arena.f32u(rows * dim);
+    const rstd = ctx.arena.f32u(rows);
+    ctx.k.layerNorm(rows, dim, x, w, b, eps, y, xhat, rstd);
     this.xhat = xhat;
     this.rstd = rstd;
     this.rows = rows;
@@ -61,25 +45,8 @@ export class LayerNorm {
     const w = this.weight.value;
     const gw = this.weight.grad;
     const gb = this.bias.grad;
-    const dx = ctx.arena.f32(rows * dim);
-    for (let r = 0; r < rows; r++) {
-      const o = r * dim;
-      let sg = 0;
-      let sgh = 0;
-      for (let j = 0; j < dim; j++) {
-        const d = dy[o + j]!;
-        const h = xhat[o + j]!;
-        const g = d * w[j]!;
-        sg += g;
-        sgh += g * h;
-        gw[j] = gw[j]! + d * h;
-        gb[j] = gb[j]! + d;
-      }
-      const mg = sg / dim;
-      const mgh = sgh / dim;
-      const rs = rstd[r]!;
-      for (let j = 0; j < dim; j++) dx[o + j] = rs * (dy[o + j]! * w[j]! - mg - xhat[o + j]! * mgh);
-    }
+    const dx = ctx.arena.f32u(rows * dim);
+    ctx.k.layerNormBackward(rows, dim, dy, xhat, rstd, w, gw, gb, dx);
     return dx;
   }
 }

@@ -50,7 +50,7 @@ export class SequencePool {
       if (this.kind === 'last') {
         y.set(x.subarray(base + (L - 1) * D, base + L * D), o);
       } else if (this.kind === 'mean') {
-        for (let t = 0; t < L; t++) for (let j = 0; j < D; j++) y[o + j] = y[o + j]! + x[base + t * D + j]!;
+        ctx.k.sumRows(L, D, b === 0 ? x : x.subarray(base), D, b === 0 ? y : y.subarray(o, o + D));
         for (let j = 0; j < D; j++) y[o + j] = y[o + j]! / L;
       } else {
         this.attend(x, base, L, b * T, att!, y, o);

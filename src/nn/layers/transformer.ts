@@ -31,16 +31,17 @@ export interface EncoderLayerOptions {
   readonly eps?: number;
 }
 
-/** `a + b` into a new array. */
+/** `a + b` into a new array (axpy with alpha 1 adds exactly: the same bytes as a + b). */
 function added(ctx: Ctx, a: Float32Array, b: Float32Array): Float32Array {
-  const y = ctx.arena.f32(a.length);
-  for (let i = 0; i < a.length; i++) y[i] = a[i]! + b[i]!;
+  const y = ctx.arena.f32u(a.length);
+  y.set(a);
+  ctx.k.axpy(a.length, 1, b, y);
   return y;
 }
 
 /** y += x, in place (y must be an array this pass just allocated). */
-function addInto(y: Float32Array, x: Float32Array): Float32Array {
-  for (let i = 0; i < y.length; i++) y[i] = y[i]! + x[i]!;
+function addInto(ctx: Ctx, y: Float32Array, x: Float32Array): Float32Array {
+  ctx.k.axpy(y.length, 1, x, y);
   return y;
 }
 
@@ -92,20 +93,21 @@ export class TransformerEncoderLayer {
   /** dy -> dx; adds into every parameter's gradient. */
   backward(ctx: Ctx, dy: Float32Array): Float32Array {
     if (this.normFirst) {
-      const ds = addInto(this.norm2.backward(ctx, this.feedForwardBackward(ctx, dy)), dy);
+      const ds = addInto(ctx, this.norm2.backward(ctx, this.feedForwardBackward(ctx, dy)), dy);
       const dh = this.selfAttn.backward(ctx, this.dropout1.backward(ctx, ds));
-      return addInto(this.norm1.backward(ctx, dh), ds);
+      return addInto(ctx, this.norm1.backward(ctx, dh), ds);
     }
     const ds2 = this.norm2.backward(ctx, dy);
-    const dh = addInto(this.feedForwardBackward(ctx, ds2), ds2);
+    const dh = addInto(ctx, this.feedForwardBackward(ctx, ds2), ds2);
     const ds1 = this.norm1.backward(ctx, dh);
-    return addInto(this.selfAttn.backward(ctx, this.dropout1.backward(ctx, ds1)), ds1);
+    return addInto(ctx, this.selfAttn.backward(ctx, this.dropout1.backward(ctx, ds1)), ds1);
   }
 
   private feedForward(ctx: Ctx, h: Float32Array): Float32Array {
     const z = this.linear1.forward(ctx, h, this.rows);
-    const a = ctx.arena.f32(z.length);
-    activate(this.activation, z, a);
+    const a = ctx.arena.f32u(z.length);
+    if (this.activation === 'relu') ctx.k.relu(z.length, z, a);
+    else activate(this.activation, z, a);
     this.z = z;
     const f = this.linear2.forward(ctx, this.dropout.forward(ctx, a), this.rows);
     return this.dropout2.forward(ctx, f);
@@ -114,8 +116,9 @@ export class TransformerEncoderLayer {
   /** Returns a fresh array (linear1's backward). */
   private feedForwardBackward(ctx: Ctx, dy: Float32Array): Float32Array {
     const da = this.dropout.backward(ctx, this.linear2.backward(ctx, this.dropout2.backward(ctx, dy)));
-    const dz = ctx.arena.f32(da.length);
-    activateBackward(this.activation, this.z, da, dz);
+    const dz = ctx.arena.f32u(da.length);
+    if (this.activation === 'relu') ctx.k.reluBackward(da.length, this.z, da, dz);
+    else activateBackward(this.activation, this.z, da, dz);
     return this.linear1.backward(ctx, dz);
   }
 }
