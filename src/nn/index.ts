@@ -3,7 +3,7 @@
  * typed arrays in a WebAssembly memory, with explicit forward and backward passes (no tape).
  */
 export { Arena } from './memory.js';
-export { jsKernels, kernelsFor, type Gemm, type Kernels } from './kernels/index.js';
+export { enableRelaxedSimd, jsKernels, kernelsFor, relaxedSimd, type Gemm, type Kernels } from './kernels/index.js';
 export { Params, initNormal, initUniform, initXavier, type Ctx, type Param } from './module.js';
 export { Dense } from './layers/dense.js';
 export { buildNet, type MlpSpec, type NetSpec, type Trainable } from './net.js';

@@ -19,7 +19,12 @@ export function registerServe(program: Command): void {
     .option('--durability <mode>', 'decision log: durable (answer once the record is on disk) or buffered (default $KILN_DECISION_DURABILITY, else serve.durability, else durable)')
     .option('--backend <name>', 'online store: embedded or redis (default $KILN_ONLINE_BACKEND, else online.backend, else embedded)')
     .option('--redis-url <url>', 'the Redis of the online store (default $KILN_REDIS_URL, else online.redisUrl)')
-    .action(async (flags: ServeCliFlags, cmd: Command) => {
+    .option('--fma', "neural models: fused multiply-add in the WebAssembly kernels (relaxed SIMD, a V8 flag on Node 20): faster sequence models; scores differ from a plain build's in the last bits", false)
+    .action(async (flags: ServeCliFlags & { fma?: boolean }, cmd: Command) => {
+      if (flags.fma) {
+        const { enableRelaxedSimd } = await import('../../nn/index.js');
+        process.stderr.write(`kiln serve: neural kernels: ${enableRelaxedSimd() ? 'fused multiply-add (relaxed SIMD)' : 'plain SIMD (this runtime has no relaxed SIMD)'}\n`);
+      }
       const [{ Project }, serveMod, onlineMod] = await Promise.all([import('../../store/index.js'), import('../../serve/index.js'), import('../../online/index.js')]);
       const project = await Project.open(projectOption(cmd));
       const opened: { close(): Promise<void> }[] = [];

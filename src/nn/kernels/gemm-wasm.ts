@@ -8,6 +8,7 @@
  * these kernels have not seen) go to the JS reference instead, which is correct for any arrays: a wrong
  * address would silently read other tensors. k = 0 (C = beta C) and empty products are handled here.
  */
+import { setFlagsFromString } from 'node:v8';
 import { f32x4RelaxedMadd, get, moduleBytes, V128, WA, type WasmModule } from '../../core/wasm-asm.js';
 import type { Arena } from '../memory.js';
 import {
@@ -59,6 +60,22 @@ export function gemmModule(shape: GemmShape = DEFAULT_SHAPE): WasmModule | null 
  * from mul + add (so from machines without it). Measured with bench/nn.ts --fma (issue 16 shapes): one-
  * sequence transformer inference p50 0.48 -> 0.39 ms, epochs 10-25% faster.
  */
+/**
+ * Turns relaxed SIMD on for this process (the V8 flag) so the kernels built from now on use fused
+ * multiply-add; returns whether they will. Only before the first kernel is built: once the answer is
+ * fixed, it stays (one process never mixes the two). `kiln serve --fma` calls it at start.
+ */
+export function enableRelaxedSimd(): boolean {
+  if (relaxed === undefined && compiled.size === 0) {
+    try {
+      setFlagsFromString('--experimental-wasm-relaxed-simd');
+    } catch {
+      /* an engine without the flag: plain SIMD */
+    }
+  }
+  return relaxedSimd();
+}
+
 export function relaxedSimd(): boolean {
   if (relaxed === undefined) {
     // (func (param v128) (result v128) local.get 0 local.get 0 local.get 0 f32x4.relaxed_madd)

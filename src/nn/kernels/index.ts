@@ -73,3 +73,4 @@ export function kernelsFor(arena: Arena): Kernels {
   }
   return k;
 }
+export { enableRelaxedSimd, relaxedSimd } from './gemm-wasm.js';
