@@ -57,7 +57,7 @@ export default defineConfig({
       slices: ['region'],
     },
     credit_seq: {
-      description: 'The same outcome from each borrower\'s last 20 transactions: a GRU encoder, beside the GBDT',
+      description: 'The same outcome from the last 20 transactions of each borrower: a GRU encoder, beside the GBDT',
       algorithm: 'sequence',
       spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
       label: { column: 'default_12m', availableAt: 'label_available_at' },
