@@ -7,7 +7,7 @@
  *   npm run demo [-- DIR] [--borrowers N] [--months M] [--seed S] [--life-borrowers N] [--life-months M]
  */
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createNetServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -131,7 +131,9 @@ try {
   }
   step('kiln train credit_seq: a GRU over each borrower\'s last 20 transactions, reported beside the GBDT');
   const seq = await trainModel(project, 'credit_seq', { quiet: true });
-  console.log(`credit_seq v${seq.version} (run ${seq.runId}): test AUC ${seq.evaluation.metrics.auc.toFixed(4)}; comparison in its report (GBDT alone, GBDT + embeddings, joint)`);
+  console.log(`credit_seq v${seq.version} (run ${seq.runId}): test AUC ${seq.evaluation.metrics.auc.toFixed(4)}; its report compares, out of time:`);
+  const comparison = JSON.parse(readFileSync(join(project.paths.artifactsDir, seq.runId, 'comparison.json'), 'utf8')) as { model: string; testAuc: number | null }[];
+  for (const c of comparison) console.log(`  ${c.model.padEnd(32)} test AUC ${c.testAuc === null ? '-' : c.testAuc.toFixed(4)}`);
   const report = join(dir, 'credit-report.html');
   copyFileSync(join(project.paths.artifactsDir, trained.runId, 'report.html'), report);
   console.log(`report: ${report} (open it in a browser)`);
