@@ -75,8 +75,8 @@ console.log(created.length ? `created ${created.length} paths` : 'project alread
 const project = await Project.open({ project: dir });
 let closed = false;
 try {
-  step('kiln sim: a seeded synthetic lending world');
-  const summary = await simulate(project.offline, { borrowers: flag('borrowers', 40_000), months: flag('months', 24), seed: flag('seed', 42) }, { progress: true });
+  step('kiln sim: a seeded synthetic lending world (20% of borrowers with an order episode: surge then cash advances is the risky order)');
+  const summary = await simulate(project.offline, { borrowers: flag('borrowers', 40_000), months: flag('months', 24), seed: flag('seed', 42), orderEpisodes: flag('order-episodes', 0.2) }, { progress: true });
   for (const t of summary.tables) project.meta.upsertTable({ name: t.name, timestampColumn: t.timestampColumn ?? null, keyColumn: t.keyColumn ?? null, source: 'sim', description: t.description });
   console.log(`${formatCount(summary.totalEvents)} events in ${summary.seconds.toFixed(1)}s (${formatCount(summary.eventsPerSecond)} events/s); shock at month ${summary.options.shockMonth ?? 'none'}`);
 

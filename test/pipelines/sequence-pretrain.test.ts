@@ -19,6 +19,7 @@ const BASE = {
 const MODELS = {
   coles: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 8, epochs: 1, compare: false, pretrain: { method: 'contrastive', epochs: 2, minLength: 3 } } },
   nextev: { ...BASE, sequence: { input: 'recent_txns', encoder: 'transformer', size: 8, heads: 2, layers: 1, epochs: 1, compare: false, pretrain: { method: 'next-event', epochs: 2, field: 'category' } } },
+  fusedss: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 8, epochs: 1, register: 'gbdt', pretrain: { method: 'contrastive', epochs: 1 } }, params: { n_estimators: 30 }, defaultReason: 'Other factors' },
   badfield: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 8, epochs: 1, compare: false, pretrain: { method: 'next-event', epochs: 1, field: 'amount' } } },
 };
 
@@ -52,5 +53,12 @@ describe('kiln train: self-supervised pre-training', () => {
 
   it('refuses next-event pre-training on a field that is not categorical', async () => {
     await expect(trainModel(project, 'badfield', { quiet: true })).rejects.toThrow(/'amount' is not one \(categorical fields: category/);
+  }, 120_000);
+
+  it('fuses the label-free (pre-trained) encoder with the GBDT', async () => {
+    const r = await trainModel(project, 'fusedss', { quiet: true });
+    expect(project.tracker.getRun(r.runId).tags.fused_encoder).toBe('gru 8 (contrastive pre-training, no labels)');
+    const bundle = JSON.parse(readFileSync(project.registry.resolve('fusedss').artifactPath!, 'utf8')) as { encoder: { columns: string[] } };
+    expect(bundle.encoder.columns).toHaveLength(8);
   }, 120_000);
 });

@@ -24,7 +24,30 @@ export interface VariantResult {
   seconds: number;
   /** The self-supervised pre-training run (null without `sequence.pretrain`). */
   pretrain: FitResult | null;
+  /**
+   * The pre-trained encoder before any label was seen, and its embedding of every split (null without
+   * `sequence.pretrain`): label-free, so a GBDT can take it as inputs without the training rows'
+   * embedding having been fitted to their own labels.
+   */
+  selfSupervised: { params: VariantResult['params']; embedding: VariantResult['embedding'] } | null;
 }
+
+/** Every split's default-head probability and embedding columns, from the trainer's current parameters. */
+function outputsOf(dp: DataParallel, prepared: Prepared, net: SeqNetSpec): Pick<VariantResult, 'score' | 'embedding'> {
+  const W = dp.net.outputs;
+  const D = embeddingDim(net);
+  const score = {} as VariantResult['score'];
+  const embedding = {} as VariantResult['embedding'];
+  for (const s of SPLIT_NAMES) {
+    const rows = range(prepared.ranges[s]);
+    const y = dp.predict(rows);
+    score[s] = Float64Array.from({ length: rows.length }, (_, i) => 1 / (1 + Math.exp(-y[i * W]!)));
+    embedding[s] = Array.from({ length: D }, (_, j) => Float64Array.from({ length: rows.length }, (_, i) => y[i * W + W - D + j]!));
+  }
+  return { score, embedding };
+}
+
+const paramsOf = (dp: DataParallel): VariantResult['params'] => dp.params.list.map((p) => ({ name: p.name, shape: [...p.shape], value: p.value.slice() }));
 
 const range = ([lo, hi]: [number, number]): Int32Array => Int32Array.from({ length: hi - lo }, (_, i) => lo + i);
 
@@ -41,6 +64,7 @@ export async function fitVariant(cfg: SeqConfig, prepared: Prepared, net: SeqNet
   const dp = await DataParallel.start(net, prepared.data, { nthread: cfg.threads, shards: 4, maxBatch: cfg.batchSize, seed: cfg.seed });
   try {
     if (pre) copyParamsByName(pre.params, dp.params);
+    const selfSupervised = pre ? { params: paramsOf(dp), embedding: outputsOf(dp, prepared, net).embedding } : null;
     const optimizer = new AdamW(dp.params, { lr: cfg.lr, weightDecay: cfg.weightDecay });
     const trainRows = range(prepared.ranges.train);
     const validRows = range(prepared.ranges.valid);
@@ -61,17 +85,8 @@ export async function fitVariant(cfg: SeqConfig, prepared: Prepared, net: SeqNet
       ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.onEpoch ? { onEpoch: opts.onEpoch } : {}),
     });
     if (preCkpt) rmSync(preCkpt, { force: true });
-    const D = embeddingDim(net);
-    const score = {} as VariantResult['score'];
-    const embedding = {} as VariantResult['embedding'];
-    for (const s of SPLIT_NAMES) {
-      const rows = range(prepared.ranges[s]);
-      const y = dp.predict(rows);
-      score[s] = Float64Array.from({ length: rows.length }, (_, i) => 1 / (1 + Math.exp(-y[i * W]!)));
-      embedding[s] = Array.from({ length: D }, (_, j) => Float64Array.from({ length: rows.length }, (_, i) => y[i * W + W - D + j]!));
-    }
-    const params = dp.params.list.map((p) => ({ name: p.name, shape: [...p.shape], value: p.value.slice() }));
-    return { net, fit: result, params, score, embedding, seconds: (performance.now() - t0) / 1000, pretrain: pre ? pre.fit : null };
+    const { score, embedding } = outputsOf(dp, prepared, net);
+    return { net, fit: result, params: paramsOf(dp), score, embedding, seconds: (performance.now() - t0) / 1000, pretrain: pre ? pre.fit : null, selfSupervised };
   } finally {
     await dp.close();
   }

@@ -152,7 +152,9 @@ async function compare(cfg: SeqConfig, prepared: ReturnType<typeof prepare>, dat
   const agg = await gbdtAuc(data, null);
   if (agg) rows.push({ model: 'GBDT, aggregates alone', inputs: `${data.inputs.length} scalar features`, validAuc: agg.valid, testAuc: agg.test });
   const withEmb = await gbdtAuc(data, main.embedding);
-  if (withEmb) rows.push({ model: 'GBDT + sequence embeddings', inputs: `${data.inputs.length} features + ${main.embedding.train.length} embedding dims`, validAuc: withEmb.valid, testAuc: withEmb.test });
+  if (withEmb) rows.push({ model: 'GBDT + sequence embeddings', inputs: `${data.inputs.length} features + ${main.embedding.train.length} embedding dims (supervised encoder)`, validAuc: withEmb.valid, testAuc: withEmb.test });
+  const ss = main.selfSupervised ? await gbdtAuc(data, main.selfSupervised.embedding) : null;
+  if (ss) rows.push({ model: 'GBDT + self-supervised embeddings', inputs: `${data.inputs.length} features + ${main.selfSupervised!.embedding.train.length} dims (${cfg.pretrain!.method} pre-training, no labels)`, validAuc: ss.valid, testAuc: ss.test });
   rows.push({ model: cfg.joint ? 'joint model (this version)' : 'sequence model (this version)', inputs: cfg.joint ? `sequence + ${prepared.net.tabular} tabular` : 'sequence only', validAuc: aucOf('valid', main), testAuc: aucOf('test', main) });
   if (prepared.tabWidth > 0) {
     const otherCfg = { ...cfg, joint: !cfg.joint };
@@ -172,23 +174,25 @@ async function trainFused(project: Project, name: string, spec: ModelSpec, cfg: 
 }, opts: TrainOptions, gbdt: GbdtTrainer): Promise<TrainResult> {
   const { data, prepared } = ctx;
   const encoder = await fitVariant(cfg, prepared, prepared.net, { checkpoint: ctx.ckpt, fingerprint: ctx.fingerprint, label: `train ${name}: encoder`, ...(opts.quiet ? { quiet: true } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
-  const D = encoder.embedding.train.length;
+  // With pre-training, the GBDT takes the label-free encoder (its training rows' embedding was not fitted to their labels).
+  const source = encoder.selfSupervised ?? encoder;
+  const D = source.embedding.train.length;
   const columns = Array.from({ length: D }, (_, j) => `${cfg.input}_emb_${j}`);
   const fused = {
     ...data,
     inputs: [...data.inputs, ...columns.map((c) => ({ name: c, feature: cfg.input, version: ctx.version, sqlType: 'FLOAT', kind: 'numeric' as const }))],
-    splits: Object.fromEntries((['train', 'valid', 'test'] as const).map((s) => [s, { ...data.splits[s], features: [...data.splits[s].features, ...encoder.embedding[s]] }])) as typeof data.splits,
+    splits: Object.fromEntries((['train', 'valid', 'test'] as const).map((s) => [s, { ...data.splits[s], features: [...data.splits[s].features, ...source.embedding[s]] }])) as typeof data.splits,
   };
   const gbdtSpec: ModelSpec = { ...spec, algorithm: 'gbdt', sequence: undefined, reasons: { [cfg.input]: cfg.reason ?? `Pattern of recent events (${cfg.input})`, ...spec.reasons } };
   const bundle: SequenceBundleJson = {
     format: SEQUENCE_BUNDLE_FORMAT,
     provenance: { model: name, version: 0, runId: 'embedded', createdAt: new Date().toISOString(), kilnVersion: kilnVersion(), configHash: ctx.configHash },
     signature: { features: [{ name: cfg.input, type: 'SEQUENCE', version: ctx.version }], output: 'embedding' }, input: cfg.input,
-    encoding: prepared.encoding.toJSON(), tabular: [], classes: prepared.classes, net: prepared.net, params: paramsJsonOf(encoder.params),
+    encoding: prepared.encoding.toJSON(), tabular: [], classes: prepared.classes, net: prepared.net, params: paramsJsonOf(source.params),
     calibrator: null, scaling: { basePoints: spec.scaling.basePoints, baseOdds: spec.scaling.baseOdds, pdo: spec.scaling.pdo }, cutoff: 0.5,
   };
   const best = encoder.fit.history[encoder.fit.bestEpoch];
-  const tags = { ...opts.tags, fused_encoder: `${cfg.encoder} ${cfg.size}`, encoder_epochs: String(encoder.fit.history.length), encoder_best_epoch: String(encoder.fit.bestEpoch + 1), ...(best?.metric != null ? { encoder_valid_auc: best.metric.toFixed(4) } : {}) };
+  const tags = { ...opts.tags, fused_encoder: `${cfg.encoder} ${cfg.size}${encoder.selfSupervised ? ` (${cfg.pretrain!.method} pre-training, no labels)` : ''}`, encoder_epochs: String(encoder.fit.history.length), encoder_best_epoch: String(encoder.fit.bestEpoch + 1), ...(best?.metric != null ? { encoder_valid_auc: best.metric.toFixed(4) } : {}) };
   const r = await gbdt(project, name, gbdtSpec, ctx.registry, fused, { ...opts, tags }, ctx.t0, { encoder: { input: cfg.input, columns, bundle } });
   rmSync(ctx.ckpt, { force: true });
   return r;
