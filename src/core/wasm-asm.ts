@@ -56,7 +56,8 @@ export const callIndirect = (type: number): number[] => [0x11, ...uleb(type), 0x
  * alignment hint only: unaligned addresses are legal, so the hints below are the natural 4 bytes.
  */
 export const V128 = 0x7b;
-const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
+/** A SIMD instruction: the 0xfd prefix, the opcode as an unsigned LEB, then its immediates. */
+export const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...uleb(op), ...imm];
 export const v128Load = (off = 0): number[] => simd(0x00, 2, ...uleb(off));
 export const v128Load32Splat = (off = 0): number[] => simd(0x09, 2, ...uleb(off));
 export const v128Store = (off = 0): number[] => simd(0x0b, 2, ...uleb(off));

@@ -20,22 +20,13 @@ import {
 } from '../../src/serve/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, Project } from '../../src/store/index.js';
-import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
+import { tempDir } from '../helpers.js';
 import { CountingLog, route, settings, testServer, type TestServer } from './http-helpers.js';
+import { GBDT, creditConfig, month, SEQ as SEQ_BASE } from './sequence-models.js';
 
-/** The simulated world's 24 months end this month, so that the online store has recent events as of now. */
-const month = (k: number): string => { const n = new Date(); return new Date(Date.UTC(n.getUTCFullYear(), n.getUTCMonth() - 23 + k, 1)).toISOString().slice(0, 10); };
-const BASE = {
-  spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
-  label: { column: 'default_12m', availableAt: 'label_available_at' },
-  features: 'credit_v1',
-  split: { validFrom: month(6), testFrom: month(9), testTo: month(12) },
-  minPositives: 3,
-};
-const GBDT = { ...BASE, defaultReason: 'Credit history factors', params: { max_depth: 3, learning_rate: 0.1, n_estimators: 30 } };
-const SEQ = { ...BASE, algorithm: 'sequence', sequence: { input: 'recent_txns', encoder: 'gru', size: 8, epochs: 2, patience: 5, compare: false, tasks: [{ name: 'next_category', nextEvent: 'category' }] } };
+const SEQ = { ...SEQ_BASE, sequence: { ...SEQ_BASE.sequence, tasks: [{ name: 'next_category', nextEvent: 'category' }] } };
 const JOINT = { ...SEQ, sequence: { ...SEQ.sequence, joint: true, tasks: [] } };
-const config = (credit: object): string => `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES } from ${JSON.stringify(DEMO_FEATURES_FILE)};\nexport default defineConfig({ name: 'serve-seq', features: [...DEMO_FEATURES], models: { credit: ${JSON.stringify(credit)} } });\n`;
+const config = (credit: object): string => creditConfig('serve-seq', credit);
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -13,20 +13,9 @@
  * store writes lane 0, so a lane-wise body serves both; a body that sums across j is told which mode
  * it runs in (sums of the tail go to a scalar).
  */
-import { ADD, AND, F32, I32, i32, LT_S, SHL, f32x4ExtractLane, storeF32, v128Load, v128Load32Splat, v128Store } from '../../core/wasm-asm.js';
+import { ADD, AND, F32, I32, i32, LT_S, SHL, f32x4ExtractLane, simd, storeF32, v128Load, v128Load32Splat, v128Store } from '../../core/wasm-asm.js';
 import { Fn, whileLoop } from './wasm-fn.js';
 
-const simd = (op: number, ...imm: number[]): number[] => [0xfd, ...encode(op), ...imm];
-function encode(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
 
 export const F32_SUB = 0x93, F32_MUL = 0x94, F32_DIV = 0x95, F32_SQRT = 0x91;
 export const f32Const = (v: number): number[] => [0x43, ...new Uint8Array(new Float32Array([v]).buffer)];
