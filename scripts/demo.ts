@@ -63,7 +63,13 @@ export default defineConfig({
       label: { column: 'default_12m', availableAt: 'label_available_at' },
       features: 'credit_v1',
       split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' },
-      sequence: { input: 'recent_txns', encoder: 'gru', size: 32, epochs: 15, tasks: [{ name: 'next_category', nextEvent: 'category' }] },
+      sequence: {
+        input: 'recent_txns', encoder: 'gru', size: 32, epochs: 15,
+        tasks: [
+          { name: 'dpd30', column: 'dpd30_3m', table: 'early_labels', on: 'loan_id', availableAt: 'dpd30_3m_available_at' },
+          { name: 'next_category', nextEvent: 'category' },
+        ],
+      },
     },
   },
 });

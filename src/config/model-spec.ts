@@ -56,7 +56,15 @@ export const SequenceSpecSchema = z.strictObject({
   labelWeight: z.number().positive().default(1),
   /** More tasks trained at once: another 0/1 label column of the spine, or the category of the next event. */
   tasks: z.array(z.union([
-    z.strictObject({ name: Name, column: z.string().min(1), positive: z.array(z.union([z.string().min(1), z.number()])).min(1).optional(), weight: z.number().positive().default(0.5) }),
+    /**
+     * A 0/1 label: a column of the spine, or of another `table` joined on the column `on` both share
+     * (e.g. 30-day delinquency from an early-labels table, on loan_id); `availableAt` (of that table)
+     * keeps a label out of training sets built as of a time before it was known.
+     */
+    z.strictObject({
+      name: Name, column: z.string().min(1), positive: z.array(z.union([z.string().min(1), z.number()])).min(1).optional(), weight: z.number().positive().default(0.5),
+      table: z.string().min(1).optional(), on: z.string().min(1).optional(), availableAt: z.string().min(1).optional(),
+    }).refine((t) => (t.table === undefined) === (t.on === undefined), { message: "a task label from another table needs both 'table' and 'on' (the key column both tables share)" }),
     z.strictObject({ name: Name, nextEvent: z.string().min(1), horizonDays: z.number().positive().default(30), weight: z.number().positive().default(0.25) }),
   ])).default([]),
   /** Train the encoder with the model's scalar features as tabular inputs (the joint model). */

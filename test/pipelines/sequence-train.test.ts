@@ -20,7 +20,11 @@ const BASE = {
   minPositives: 5,
 };
 const MODELS = {
-  seq: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 12, epochs: 4, patience: 10, tasks: [{ name: 'next_category', nextEvent: 'category' }] } },
+  seq: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 12, epochs: 4, patience: 10, tasks: [
+    { name: 'next_category', nextEvent: 'category' },
+    { name: 'dpd30', column: 'dpd30_3m', table: 'early_labels', on: 'loan_id', availableAt: 'dpd30_3m_available_at' },
+  ] } },
+  badtask: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 4, epochs: 1, tasks: [{ name: 'dpd30', column: 'dpd30_3m', table: 'early_labels', on: 'loan_idx' }] } },
   seqtr: { ...BASE, sequence: { input: 'recent_txns', encoder: 'transformer', size: 8, heads: 2, layers: 1, epochs: 8, patience: 10, joint: true, compare: false } },
   fused: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 8, epochs: 3, register: 'gbdt', reason: 'Recent transaction pattern' }, params: { n_estimators: 80, max_depth: 3, learning_rate: 0.1 }, defaultReason: 'Other credit history factors' },
   slow: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 12, epochs: 12, patience: 20, compare: false, threads: 2 } },
@@ -50,6 +54,8 @@ describe('kiln train: sequence models', () => {
     expect(r.evaluation.metrics.auc).toBeGreaterThan(0.55);
     const run = project.tracker.getRun(r.runId);
     expect(run.curves.valid_auc!.length).toBe(4);
+    expect(run.metrics.task_dpd30_train_labels).toBeGreaterThan(100);
+    expect(run.metrics.task_next_category_train_labels).toBeGreaterThan(100);
     expect(run.artifacts.map((a) => a.path).sort()).toEqual(['comparison.json', 'model-card.md', 'model.kiln.json', 'report.html']);
     const comparison = JSON.parse(readFileSync(join(project.paths.artifactsDir, r.runId, 'comparison.json'), 'utf8')) as { model: string; testAuc: number }[];
     expect(comparison.map((c) => c.model)).toEqual(['GBDT, aggregates alone', 'GBDT + sequence embeddings', 'sequence model (this version)', 'joint model']);
@@ -59,7 +65,7 @@ describe('kiln train: sequence models', () => {
     const mv = project.registry.resolve('seq');
     expect(mv.signature.features[0]).toMatchObject({ name: 'recent_txns', type: 'SEQUENCE' });
     const bundle = parseSequenceBundle(readFileSync(mv.artifactPath!, 'utf8'));
-    expect(bundle.net.heads.map((h) => h.name)).toEqual(['default', 'next_category']);
+    expect(bundle.net.heads.map((h) => h.name)).toEqual(['default', 'next_category', 'dpd30']);
     expect(Object.keys(bundle.classes.next_category!)).not.toHaveLength(0);
     expect(existsSync(checkpointPath(project, 'seq'))).toBe(false);
     expect(bundle.smoke!.rows.length).toBe(32);
@@ -75,6 +81,8 @@ describe('kiln train: sequence models', () => {
     const one = model.score(rows[0]!.events, rows[0]!.at);
     expect(one.pd).toBeCloseTo(scores[0]!.pd, 6);
     expect(one.embedding).toHaveLength(12);
+    expect(one.tasks.dpd30).toBeGreaterThan(0);
+    expect(one.tasks.dpd30).toBeLessThan(1);
     const probs = Object.values(one.tasks.next_category as Record<string, number>);
     expect(probs.reduce((s, p) => s + p, 0)).toBeCloseTo(1, 5);
 
@@ -89,6 +97,10 @@ describe('kiln train: sequence models', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('"default"', '"defaulx"'));
     expect(() => importModel(project, file, { name: 'seq_bad' })).toThrow(/checksum/);
   }, 240_000);
+
+  it('names a task whose label table or key does not exist', async () => {
+    await expect(trainModel(project, 'badtask', { quiet: true })).rejects.toThrow(/task 'dpd30' reads column 'loan_idx' of 'early_labels', column 'loan_idx' of the spine 'loan_labels', which do not exist/);
+  });
 
   it('trains a transformer joint model with the scalar features as tabular inputs', async () => {
     const r = await trainModel(project, 'seqtr', { quiet: true });

@@ -17,7 +17,7 @@ import type { ModelSignature } from '../../registry/index.js';
 import { quoteIdent, quoteLiteral, type Project } from '../../store/index.js';
 import { kilnVersion } from '../bundle.js';
 import { checkModelSpec } from '../checks.js';
-import { labelSql, loadModelDataset, type DatasetOptions } from '../dataset.js';
+import { loadModelDataset, type DatasetOptions } from '../dataset.js';
 import { evaluateModel } from '../evaluate.js';
 import { checkSplits } from '../guards.js';
 import { modelCard } from '../model-card.js';
@@ -55,11 +55,12 @@ export async function trainSequenceModel(project: Project, name: string, spec: M
   const seq = sequenceSpec(def, f.source as unknown as LastKSource, { featureVersion: f.version });
   const checked = await checkModelSpec(project, name, spec, registry);
   const table = `training_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
+  await checkTaskTables(project, name, spec);
   const src = f.source;
   const spineKey = spec.spine.key ?? f.entity.key;
   const dsOpts: DatasetOptions = {
     sequences: [{ feature: cfg.input, sql: sequenceSql(cfg.input, seq) }],
-    labels: cfg.tasks.filter((t) => 'column' in t).map((t) => ({ name: t.name, sql: labelSql({ ...spec, label: { column: (t as { column: string }).column, ...((t as { positive?: (string | number)[] }).positive ? { positive: (t as { positive: (string | number)[] }).positive } : {}) } }) })),
+    labels: cfg.tasks.filter((t): t is LabelTask => 'column' in t).map((t) => ({ name: t.name, sql: taskLabelSql(t, table, opts.asOf) })),
     raw: cfg.tasks.filter((t) => 'nextEvent' in t).map((t) => {
       const { nextEvent, horizonDays } = t as { nextEvent: string; horizonDays: number };
       const ts = `${quoteIdent(table)}.${quoteIdent(spec.spine.timestamp!)}`;
@@ -103,6 +104,8 @@ export async function trainSequenceModel(project: Project, name: string, spec: M
     const onPretrainEpoch = (e: EpochInfo): void => log(opts.quiet, `  pre-training epoch ${e.epoch + 1}: ${cfg.pretrain!.method} loss ${e.trainLoss.toFixed(4)} (${e.seconds.toFixed(1)}s)`);
     const main = await fitVariant(cfg, prepared, prepared.net, { checkpoint: ckpt, fingerprint, label: `train ${name}`, onEpoch, onPretrainEpoch, ...(opts.quiet ? { quiet: true } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });
     if (main.fit.resumed) run.setTags({ resumed_from_checkpoint: 'true' });
+    for (const [task, y] of Object.entries(data.splits.train.labels)) run.logMetric(`task_${task}_train_labels`, y.reduce((n, v) => n + (v === v ? 1 : 0), 0));
+    for (const [task, y] of Object.entries(data.splits.train.raw)) run.logMetric(`task_${task}_train_labels`, y.reduce((n: number, v) => n + (v === null || v === undefined ? 0 : 1), 0));
     for (const [k, v] of Object.entries(curves)) run.logCurve(k, v);
     if (main.pretrain) run.logCurve('pretrain_loss', main.pretrain.history.map((e) => e.trainLoss));
 
@@ -196,4 +199,31 @@ async function trainFused(project: Project, name: string, spec: ModelSpec, cfg: 
   const r = await gbdt(project, name, gbdtSpec, ctx.registry, fused, { ...opts, tags }, ctx.t0, { encoder: { input: cfg.input, columns, bundle } });
   rmSync(ctx.ckpt, { force: true });
   return r;
+}
+
+type LabelTask = Extract<SeqConfig['tasks'][number], { column: string }>;
+
+/** A 0/1 task label as SQL over the training set: a spine column, or a column of another table joined on `on`. */
+function taskLabelSql(t: LabelTask, table: string, asOf: string | undefined): string {
+  const bin = (v: string): string => (t.positive
+    ? `(CASE WHEN ${v} IS NULL THEN NULL WHEN ${v}::VARCHAR IN (${t.positive.map((x) => quoteLiteral(String(x))).join(', ')}) THEN 1 ELSE 0 END)`
+    : `${v}::DOUBLE`);
+  if (!t.table) return bin(quoteIdent(t.column));
+  const known = asOf && t.availableAt ? ` AND x.${quoteIdent(t.availableAt)} <= TIMESTAMP ${quoteLiteral(asOf.replace('T', ' ').replace(/Z$/, ''))}` : '';
+  return `(SELECT ${bin(`x.${quoteIdent(t.column)}`)} FROM ${quoteIdent(t.table)} x WHERE x.${quoteIdent(t.on!)} = ${quoteIdent(table)}.${quoteIdent(t.on!)}${known} LIMIT 1)`;
+}
+
+/** Each label task's table and columns exist (the spine's, or its own table's), named in the error if not. */
+async function checkTaskTables(project: Project, name: string, spec: ModelSpec): Promise<void> {
+  const cfg = spec.sequence!;
+  for (const [k, t] of cfg.tasks.entries()) {
+    if (!('column' in t)) continue;
+    const tbl = t.table ?? spec.spine.table;
+    const cols = new Set((await project.offline.all<{ c: string }>(`SELECT column_name AS c FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ${quoteLiteral(tbl)}`)).map((r) => r.c));
+    const need = [t.column, ...(t.on ? [t.on] : []), ...(t.availableAt ? [t.availableAt] : [])];
+    const spineCols = t.on ? new Set((await project.offline.all<{ c: string }>(`SELECT column_name AS c FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ${quoteLiteral(spec.spine.table)}`)).map((r) => r.c)) : null;
+    const missing = cols.size === 0 ? [`table '${tbl}'`] : need.filter((c) => !cols.has(c)).map((c) => `column '${c}' of '${tbl}'`);
+    if (spineCols && t.on && !spineCols.has(t.on)) missing.push(`column '${t.on}' of the spine '${spec.spine.table}'`);
+    if (missing.length) throw new KilnError('CONFIG_INVALID', `model '${name}': task '${t.name}' reads ${missing.join(', ')}, which ${missing.length > 1 ? 'do' : 'does'} not exist`, { path: ['models', name, 'sequence', 'tasks', k] });
+  }
 }
