@@ -6,7 +6,7 @@
  */
 import { KilnError } from '../../core/errors.js';
 import type { BundleScores, ModelBundle, ScoreRow } from '../bundle.js';
-import { SequenceModel, type SequenceBundleJson } from './bundle.js';
+import { sequenceBundleFrom, SequenceModel } from './bundle.js';
 
 export class FusedModel {
   readonly encoder: SequenceModel;
@@ -16,7 +16,7 @@ export class FusedModel {
   constructor(readonly gbdt: ModelBundle) {
     const e = gbdt.json.encoder;
     if (!e) throw new KilnError('BUNDLE_INVALID', `model ${gbdt.provenance.model}@${gbdt.provenance.version} is not a fused model (its bundle has no encoder)`);
-    this.encoder = new SequenceModel(e.bundle as unknown as SequenceBundleJson);
+    this.encoder = new SequenceModel(sequenceBundleFrom(e.bundle, `the encoder of ${gbdt.provenance.model}@${gbdt.provenance.version}`));
     this.input = e.input;
     this.columns = e.columns;
   }

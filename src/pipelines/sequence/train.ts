@@ -50,9 +50,11 @@ export async function trainSequenceModel(project: Project, name: string, spec: M
     const hint = didYouMean(cfg.input, [...registry.features.keys()]);
     throw new KilnError('CONFIG_INVALID', `model '${name}': sequence.input '${cfg.input}' is not a declared feature${hint ? `; did you mean '${hint}'?` : ''}`, { path: ['models', name, 'sequence', 'input'] });
   }
-  const def = f.spec as unknown as LastKDefinition;
-  if (def.op !== 'lastK' || !f.source) throw new KilnError('CONFIG_INVALID', `model '${name}': sequence.input '${cfg.input}' is a ${def.op ?? 'derived'} feature; a sequence model reads a lastK feature (lastK(source, { k, fields }))`, { path: ['models', name, 'sequence', 'input'] });
-  const seq = sequenceSpec(def, f.source as unknown as LastKSource, { featureVersion: f.version });
+  const def = f.spec;
+  if (def.type !== 'aggregate' || def.op !== 'lastK' || !f.source) throw new KilnError('CONFIG_INVALID', `model '${name}': sequence.input '${cfg.input}' is a ${def.type === 'aggregate' ? def.op : def.type} feature; a sequence model reads a lastK feature (lastK(source, { k, fields }))`, { path: ['models', name, 'sequence', 'input'] });
+  const lastK: LastKDefinition = def;
+  const source: LastKSource = f.source;
+  const seq = sequenceSpec(lastK, source, { featureVersion: f.version });
   const checked = await checkModelSpec(project, name, spec, registry);
   const table = `training_${name.replace(/[^A-Za-z0-9_]/g, '_')}`;
   await checkTaskTables(project, name, spec);
