@@ -30,6 +30,8 @@ export interface TrainResult {
   version: number;
   evaluation: Evaluation;
   bestIteration: number | null;
+  /** A sequence model's best epoch (0-based; its parameters are the version's). */
+  bestEpoch?: number;
   seconds: number;
   /** Coverage warnings and the reason a forced model was registered anyway. */
   warnings: string[];

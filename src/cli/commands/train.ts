@@ -20,7 +20,7 @@ export function registerTrain(program: Command): void {
         const r = await trainModel(project, model, { quiet: opts.quiet, signal: interrupt.signal, force: opts.force });
         if (opts.json) { process.stdout.write(`${JSON.stringify({ model: r.model, version: r.version, runId: r.runId, metrics: r.evaluation.metrics, seconds: r.seconds, warnings: r.warnings }, null, 2)}\n`); return; }
         const m = r.evaluation.metrics;
-        process.stdout.write(`${r.model} version ${r.version} (run ${r.runId}): test AUC ${m.auc.toFixed(4)}, Gini ${m.gini.toFixed(4)}, KS ${m.ks.toFixed(4)}, log loss ${m.logLoss.toFixed(4)}; best iteration ${r.bestIteration ?? '-'}; ${r.seconds.toFixed(1)}s\n`);
+        process.stdout.write(`${r.model} version ${r.version} (run ${r.runId}): test AUC ${m.auc.toFixed(4)}, Gini ${m.gini.toFixed(4)}, KS ${m.ks.toFixed(4)}, log loss ${m.logLoss.toFixed(4)}; ${r.bestEpoch !== undefined ? `best epoch ${r.bestEpoch + 1}` : `best iteration ${r.bestIteration ?? '-'}`}; ${r.seconds.toFixed(1)}s\n`);
         if (r.evaluation.fairness) process.stdout.write(`fairness (${r.evaluation.fairness.feature}): min adverse impact ratio ${r.evaluation.fairness.minAdverseImpactRatio?.toFixed(3) ?? '-'}${r.evaluation.fairness.flagged.length ? ` — below four-fifths for ${r.evaluation.fairness.flagged.join(', ')}` : ''}\n`);
         process.stdout.write(`report: kiln report ${r.runId}\n`);
       } finally {

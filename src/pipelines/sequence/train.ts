@@ -146,7 +146,7 @@ export async function trainSequenceModel(project: Project, name: string, spec: M
     const seconds = (performance.now() - t0) / 1000;
     log(opts.quiet, `train ${name}: version ${mv.version}, run ${run.id}; test AUC ${evaluation.metrics.auc.toFixed(4)}, KS ${evaluation.metrics.ks.toFixed(4)} in ${seconds.toFixed(1)}s`);
     for (const r of comparison) log(opts.quiet, `  ${r.model.padEnd(34)} test AUC ${r.testAuc === null ? '-' : r.testAuc.toFixed(4)}`);
-    return { model: name, runId: run.id, version: mv.version, evaluation, bestIteration: main.fit.bestEpoch, seconds, warnings: data.warnings };
+    return { model: name, runId: run.id, version: mv.version, evaluation, bestIteration: null, bestEpoch: main.fit.bestEpoch, seconds, warnings: data.warnings };
   });
 }
 
