@@ -91,6 +91,16 @@ describe('implicit ALS', () => {
     expect(l[l.length - 1]!).toBeLessThan(0.5 * zero);
   });
 
+  it('conjugate gradient also never increases the loss and lands near the Cholesky optimum', () => {
+    const cg = trainMf(data.train, { method: 'als', factors: 16, iterations: 8, regularization: 0.1, alpha: 10, seed: 7, solver: 'cg', cgSteps: 3 });
+    const l = cg.trace;
+    for (let t = 1; t < l.length; t++) expect(l[t]!).toBeLessThanOrEqual(l[t - 1]! * (1 + 1e-9));
+    expect(l[l.length - 1]!).toBeLessThan(1.1 * model.trace[model.trace.length - 1]!);
+    let hits = 0;
+    for (let u = 0; u < USERS; u++) for (const r of cg.recommend(u, 10, true)) if (data.group(r.id) === u % GROUPS) hits++;
+    expect(hits / (USERS * 10)).toBeGreaterThanOrEqual(0.8);
+  });
+
   it('recommends the planted group: precision@10 >= 0.8 against 1/8 at random', () => {
     const seen = seenSet(data.train);
     let hits = 0;
