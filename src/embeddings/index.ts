@@ -2,4 +2,8 @@
  * kiln's embeddings platform (issue 17): trainers of representations (item2vec, matrix factorisation,
  * two-tower, sequence and text encoders), vector indexes (HNSW through usearch), versioned spaces.
  */
-export {};
+export { trainMf, MfModel, type Interactions, type MfSpec, type Scored } from './mf.js';
+export { trainAls, alsLoss, type AlsOptions, type AlsResult } from './als.js';
+export { trainBpr, type BprOptions, type BprResult } from './bpr.js';
+export { buildCsr, csrHas, type Csr } from './csr.js';
+export { choleskySolve, gaussSolve } from './linalg.js';
