@@ -2,4 +2,6 @@
  * kiln's embeddings platform (issue 17): trainers of representations (item2vec, matrix factorisation,
  * two-tower, sequence and text encoders), vector indexes (HNSW through usearch), versioned spaces.
  */
-export {};
+export { VectorIndex, type VectorIndexOptions } from './index-ann.js';
+export { ExactIndex, recallAt, type ExactIndexOptions } from './ann-exact.js';
+export type { AnnFilter, AnnHits, AnnId, AnnMetric, AnnSearchOptions, NeighborIndex } from './ann-common.js';
