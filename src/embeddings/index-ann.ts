@@ -23,7 +23,7 @@
  * how one built graph is measured at several settings.
  */
 import { createRequire } from 'node:module';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { KilnError } from '../core/errors.js';
 import {
   type AnnFilter, type AnnHits, type AnnId, type AnnMetric, type AnnSearchOptions, type IdKind, type NeighborIndex,
@@ -73,6 +73,8 @@ interface Meta {
   expansionSearch: number;
   idKind: IdKind;
   size: number;
+  /** Byte length of usearch's file, checked at load (usearch crashes the process on a truncated file). */
+  bytes: number;
 }
 
 export class VectorIndex implements NeighborIndex {
@@ -101,7 +103,7 @@ export class VectorIndex implements NeighborIndex {
     const n = checkRows('vectors', vectors, dim, metric);
     const { keys, kind } = normaliseIds(ids, n);
     const meta: Meta = {
-      format: FORMAT, dim, metric, idKind: kind, size: n,
+      format: FORMAT, dim, metric, idKind: kind, size: n, bytes: 0,
       connectivity: checkPositiveInt('connectivity', options.connectivity ?? 16, 1024),
       expansionAdd: checkPositiveInt('expansionAdd', options.expansionAdd ?? 128, 1 << 16),
       expansionSearch: checkPositiveInt('expansionSearch', options.expansionSearch ?? 64, 1 << 16),
@@ -178,7 +180,7 @@ export class VectorIndex implements NeighborIndex {
     const tmpMeta = `${path}.json.tmp-${process.pid}`;
     try {
       this.native.save(tmpIndex);
-      writeFileSync(tmpMeta, JSON.stringify(this.meta));
+      writeFileSync(tmpMeta, JSON.stringify({ ...this.meta, bytes: statSync(tmpIndex).size }));
       renameSync(tmpIndex, path);
       renameSync(tmpMeta, `${path}.json`);
     } catch (e) {
@@ -207,6 +209,7 @@ export class VectorIndex implements NeighborIndex {
     if (options.expansionSearch !== undefined) {
       meta = { ...meta, expansionSearch: checkPositiveInt('expansionSearch', options.expansionSearch, 1 << 16) };
     }
+    checkUsearchFile(path, meta);
     const native = VectorIndex.make(meta);
     try {
       if (options.view === true) native.view(path);
@@ -219,4 +222,30 @@ export class VectorIndex implements NeighborIndex {
     }
     return new VectorIndex(meta, native, options.view === true);
   }
+}
+
+/**
+ * usearch's native loader trusts its input (a junk or truncated file ends the process), so the file is
+ * checked first: its length against the sidecar, then the layout usearch writes: a u32 row count and a
+ * u32 row byte-width, the rows, then a header starting "usearch" whose population and dimension
+ * (u64 at +17 and +33) must match the sidecar.
+ */
+function checkUsearchFile(path: string, meta: Meta): void {
+  const bad = (why: string): KilnError => new KilnError('FILE_INVALID', `vector index: ${path} is not the index its sidecar describes: ${why}`);
+  const size = statSync(path).size;
+  if (size !== meta.bytes) throw bad(`${size} bytes, the sidecar says ${meta.bytes}`);
+  const rowBytes = meta.dim * 4;
+  const headAt = 8 + meta.size * rowBytes;
+  if (size < headAt + 64) throw bad('too short');
+  const buf = Buffer.alloc(64);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, buf, 0, 8, 0);
+    if (buf.readUInt32LE(0) !== meta.size || buf.readUInt32LE(4) !== rowBytes) throw bad('vector matrix shape differs');
+    readSync(fd, buf, 0, 64, headAt);
+  } finally {
+    closeSync(fd);
+  }
+  if (buf.toString('latin1', 0, 7) !== 'usearch') throw bad('no usearch header');
+  if (buf.readBigUInt64LE(17) !== BigInt(meta.size) || buf.readBigUInt64LE(33) !== BigInt(meta.dim)) throw bad('header population or dimension differs');
 }

@@ -5,3 +5,4 @@
 export { VectorIndex, type VectorIndexOptions } from './index-ann.js';
 export { ExactIndex, recallAt, type ExactIndexOptions } from './ann-exact.js';
 export type { AnnFilter, AnnHits, AnnId, AnnMetric, AnnSearchOptions, NeighborIndex } from './ann-common.js';
+export { clusteredVectors } from './ann-synthetic.js';
