@@ -7,3 +7,7 @@ export { trainAls, alsLoss, type AlsOptions, type AlsResult } from './als.js';
 export { trainBpr, type BprOptions, type BprResult } from './bpr.js';
 export { buildCsr, csrHas, type Csr } from './csr.js';
 export { choleskySolve, gaussSolve } from './linalg.js';
+export { VectorIndex, type VectorIndexOptions } from './index-ann.js';
+export { ExactIndex, recallAt, type ExactIndexOptions } from './ann-exact.js';
+export type { AnnFilter, AnnHits, AnnId, AnnMetric, AnnSearchOptions, NeighborIndex } from './ann-common.js';
+export { clusteredVectors } from './ann-synthetic.js';
