@@ -61,7 +61,10 @@ describe('item2vec', () => {
     const w = Float64Array.from([1, 0, 3, 0.5, 7, 2]);
     const { prob, alias } = aliasTable(w);
     const mass = new Float64Array(w.length);
-    for (let i = 0; i < w.length; i++) { mass[i] += prob[i]!; mass[alias[i]!] += 1 - prob[i]!; }
+    for (let i = 0; i < w.length; i++) {
+      mass[i] = mass[i]! + prob[i]!;
+      mass[alias[i]!] = mass[alias[i]!]! + 1 - prob[i]!;
+    }
     const total = w.reduce((s, x) => s + x, 0);
     for (let i = 0; i < w.length; i++) expect(mass[i]! / w.length).toBeCloseTo(w[i]! / total, 6);
   });
