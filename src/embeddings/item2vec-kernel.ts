@@ -74,6 +74,7 @@ export function trainRange(job: KernelJob): number {
   const sen = new Int32Array(maxLen);
   const neu1e = new Float32Array(dim);
   const sigScale = EXP_TABLE_SIZE / MAX_EXP / 2;
+  const dim4 = dim & ~3;
   let alpha = alpha0;
   let done = 0;
   let lastUpdate = 0;
@@ -121,16 +122,28 @@ export function trainRange(job: KernelJob): number {
               label = 0;
             }
             const l2 = target * dim;
-            let f = 0;
-            for (let j = 0; j < dim; j++) f += syn0[l1 + j]! * syn1[l2 + j]!;
+            let f0 = 0;
+            let f1 = 0;
+            let f2 = 0;
+            let f3 = 0;
+            let j = 0;
+            for (; j < dim4; j += 4) {
+              f0 += syn0[l1 + j]! * syn1[l2 + j]!;
+              f1 += syn0[l1 + j + 1]! * syn1[l2 + j + 1]!;
+              f2 += syn0[l1 + j + 2]! * syn1[l2 + j + 2]!;
+              f3 += syn0[l1 + j + 3]! * syn1[l2 + j + 3]!;
+            }
+            for (; j < dim; j++) f0 += syn0[l1 + j]! * syn1[l2 + j]!;
+            const f = f0 + f1 + f2 + f3;
             let g: number;
             if (f > MAX_EXP) g = (label - 1) * alpha;
             else if (f < -MAX_EXP) g = label * alpha;
             else g = (label - sig[((f + MAX_EXP) * sigScale) | 0]!) * alpha;
             if (g === 0) continue;
-            for (let j = 0; j < dim; j++) {
-              neu1e[j] = neu1e[j]! + g * syn1[l2 + j]!;
-              syn1[l2 + j] = syn1[l2 + j]! + g * syn0[l1 + j]!;
+            for (let u = 0; u < dim; u++) {
+              const o = syn1[l2 + u]!;
+              neu1e[u] = neu1e[u]! + g * o;
+              syn1[l2 + u] = o + g * syn0[l1 + u]!;
             }
           }
           for (let j = 0; j < dim; j++) syn0[l1 + j] = syn0[l1 + j]! + neu1e[j]!;
