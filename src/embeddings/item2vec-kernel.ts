@@ -140,7 +140,22 @@ export function trainRange(job: KernelJob): number {
             else if (f < -MAX_EXP) g = label * alpha;
             else g = (label - sig[((f + MAX_EXP) * sigScale) | 0]!) * alpha;
             if (g === 0) continue;
-            for (let u = 0; u < dim; u++) {
+            let u = 0;
+            for (; u < dim4; u += 4) {
+              const o0 = syn1[l2 + u]!;
+              const o1 = syn1[l2 + u + 1]!;
+              const o2 = syn1[l2 + u + 2]!;
+              const o3 = syn1[l2 + u + 3]!;
+              neu1e[u] = neu1e[u]! + g * o0;
+              neu1e[u + 1] = neu1e[u + 1]! + g * o1;
+              neu1e[u + 2] = neu1e[u + 2]! + g * o2;
+              neu1e[u + 3] = neu1e[u + 3]! + g * o3;
+              syn1[l2 + u] = o0 + g * syn0[l1 + u]!;
+              syn1[l2 + u + 1] = o1 + g * syn0[l1 + u + 1]!;
+              syn1[l2 + u + 2] = o2 + g * syn0[l1 + u + 2]!;
+              syn1[l2 + u + 3] = o3 + g * syn0[l1 + u + 3]!;
+            }
+            for (; u < dim; u++) {
               const o = syn1[l2 + u]!;
               neu1e[u] = neu1e[u]! + g * o;
               syn1[l2 + u] = o + g * syn0[l1 + u]!;
