@@ -11,3 +11,5 @@ export { VectorIndex, type VectorIndexOptions } from './index-ann.js';
 export { ExactIndex, recallAt, type ExactIndexOptions } from './ann-exact.js';
 export type { AnnFilter, AnnHits, AnnId, AnnMetric, AnnSearchOptions, NeighborIndex } from './ann-common.js';
 export { clusteredVectors } from './ann-synthetic.js';
+export { trainItem2Vec, nearest, countItems, aliasTable, type Item2VecOptions, type Item2VecResult, type ItemVectors } from './item2vec.js';
+export { clusteredCorpus, type ClusteredCorpus } from './item2vec-synth.js';
