@@ -38,6 +38,15 @@ export const DEMO_FEATURES_FILE = join(import.meta.dirname, '..', 'examples', 'd
 
 const BIN = join(import.meta.dirname, '..', 'bin', 'kiln.js');
 
+/** A sequence model over the demo world's loans (out-of-time split of the simulator's 2024), without its `sequence` block. */
+export const SEQUENCE_MODEL_BASE = {
+  spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
+  label: { column: 'default_12m', availableAt: 'label_available_at' },
+  features: 'credit_v1', algorithm: 'sequence',
+  split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' },
+  minPositives: 5,
+};
+
 /**
  * A project over the demo's features with `models`, and a simulated world in its offline store (the
  * sequence-model tests: small worlds, order episodes on).

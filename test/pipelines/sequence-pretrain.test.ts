@@ -7,15 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointPath, parseSequenceBundle, trainModel } from '../../src/pipelines/index.js';
 import type { Project } from '../../src/store/index.js';
-import { simulatedProject } from '../helpers.js';
+import { SEQUENCE_MODEL_BASE, simulatedProject } from '../helpers.js';
 
-const BASE = {
-  spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
-  label: { column: 'default_12m', availableAt: 'label_available_at' },
-  features: 'credit_v1', algorithm: 'sequence',
-  split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' },
-  minPositives: 5,
-};
+const BASE = SEQUENCE_MODEL_BASE;
 const MODELS = {
   coles: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 8, epochs: 1, compare: false, pretrain: { method: 'contrastive', epochs: 2, minLength: 3 } } },
   nextev: { ...BASE, sequence: { input: 'recent_txns', encoder: 'transformer', size: 8, heads: 2, layers: 1, epochs: 1, compare: false, pretrain: { method: 'next-event', epochs: 2, field: 'category' } } },

@@ -10,15 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auc } from '../../src/eval/index.js';
 import { checkpointPath, exportModel, FusedModel, importModel, loadModelBundle, parseSequenceBundle, SequenceModel, trainModel } from '../../src/pipelines/index.js';
 import { Project } from '../../src/store/index.js';
-import { simulatedProject } from '../helpers.js';
+import { SEQUENCE_MODEL_BASE, simulatedProject } from '../helpers.js';
 
-const BASE = {
-  spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
-  label: { column: 'default_12m', availableAt: 'label_available_at' },
-  features: 'credit_v1', algorithm: 'sequence',
-  split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' },
-  minPositives: 5,
-};
+const BASE = SEQUENCE_MODEL_BASE;
 const MODELS = {
   seq: { ...BASE, sequence: { input: 'recent_txns', encoder: 'gru', size: 12, epochs: 4, patience: 10, tasks: [
     { name: 'next_category', nextEvent: 'category' },
