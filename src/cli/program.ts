@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerDecisions } from './commands/decisions.js';
+import { registerEmbeddings } from './commands/embeddings.js';
 import { registerMonitor } from './commands/monitor.js';
 import { registerLoop } from './commands/loop.js';
 import { registerFeatures } from './commands/features.js';
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
   registerMonitor(program);
   registerWorker(program);
   registerLoop(program);
+  registerEmbeddings(program);
   return program;
 }
 

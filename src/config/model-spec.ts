@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ModelEmbeddingSchema } from './embedding-spec.js';
 
 /** Feature tag marking a prohibited basis (e.g. a protected attribute): usable for fairness tests, never as a model input. */
 export const PROHIBITED_BASIS_TAG = 'prohibited-basis';
@@ -138,6 +139,8 @@ export const ModelSpecSchema = z.strictObject({
   algorithm: z.enum(['gbdt', 'sequence']).default('gbdt'),
   /** The encoder, tasks and training of a sequence model (algorithm: 'sequence'). */
   sequence: SequenceSpecSchema.optional(),
+  /** Embedding spaces as inputs, point in time (docs/embeddings.md): the space's vector of the row's entity, or pooled over a lastK feature. */
+  embeddings: z.array(ModelEmbeddingSchema).default([]),
   /** GBDT parameters (XGBoost names); each checked against the GBDT's parameter table when the config loads (validate.ts). */
   params: z.record(z.string(), z.unknown()).default({}),
   /** Monotone constraints by feature name: +1 (risk rises with the feature), -1, or 0. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ModelSpecSchema } from './model-spec.js';
+import { EmbeddingSpaceSpecSchema } from './embedding-spec.js';
 
 /** Column types a table schema may declare, with their DuckDB storage types. */
 export const COLUMN_TYPES = {
@@ -237,6 +238,8 @@ export const KilnConfigSchema = z.strictObject({
   monitor: MonitorSpecSchema.optional(),
   /** The retrain-evaluate-promote loop, per model (see docs/loop.md). */
   loop: z.record(z.string().min(1), LoopModelSpecSchema).optional(),
+  /** Embedding spaces trained by `kiln embeddings train NAME` (see docs/embeddings.md). */
+  embeddings: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "letters, digits and '_', starting with a letter"), EmbeddingSpaceSpecSchema).default({}),
 });
 
 export type KilnConfigInput = z.input<typeof KilnConfigSchema>;

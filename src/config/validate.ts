@@ -13,6 +13,7 @@ const KNOWN_KEYS: { match: (path: PropertyKey[]) => boolean; keys: string[] }[] 
   { match: (p) => p.length === 2 && p[0] === 'models', keys: Object.keys(ModelSpecSchema.shape) },
   { match: (p) => p.length === 1 && p[0] === 'online', keys: Object.keys(OnlineSpecSchema.shape) },
   { match: (p) => p.length === 1 && p[0] === 'serve', keys: Object.keys(ServeSpecSchema.shape) },
+  { match: (p) => p.length === 2 && p[0] === 'embeddings', keys: ['description', 'entity', 'source', 'trainer', 'dim', 'params', 'minCount', 'metric', 'index', 'attributes', 'align', 'seed'] },
 ];
 
 /** Validates a raw config object; every problem is reported at once, each with its field path. */
@@ -51,6 +52,17 @@ function crossCheck(cfg: KilnConfig): string[] {
     if (tsType !== undefined && tsType !== 'timestamp') {
       out.push(`tables.${name}.columns.${t.timestamp}: the timestamp column must have type 'timestamp', not '${tsType}'`);
     }
+  }
+  const spaces = Object.keys(cfg.embeddings);
+  for (const [name, m] of Object.entries(cfg.models)) {
+    m.embeddings.forEach((e, i) => {
+      if (cfg.embeddings[e.space]) return;
+      const hint = didYouMean(e.space, spaces);
+      out.push(`models.${name}.embeddings.${i}.space: no embedding space '${e.space}'${hint ? `; did you mean '${hint}'?` : ''} (spaces: ${spaces.length ? spaces.join(', ') : "none; declare one under embeddings: { ... }"})`);
+    });
+    const prefixes = m.embeddings.map((e) => e.prefix ?? e.space);
+    const dup = prefixes.find((p, i) => prefixes.indexOf(p) !== i);
+    if (dup) out.push(`models.${name}.embeddings: two entries would both name their columns '${dup}_*'; give one a prefix`);
   }
   for (const [name, m] of Object.entries(cfg.models)) {
     // Each parameter against the GBDT's own table (names, types, ranges), now rather than at `kiln train`.

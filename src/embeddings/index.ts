@@ -13,3 +13,4 @@ export type { AnnFilter, AnnHits, AnnId, AnnMetric, AnnSearchOptions, NeighborIn
 export { clusteredVectors } from './ann-synthetic.js';
 export { trainItem2Vec, nearest, countItems, aliasTable, type Item2VecOptions, type Item2VecResult, type ItemVectors } from './item2vec.js';
 export { clusteredCorpus, type ClusteredCorpus } from './item2vec-synth.js';
+export * from './space/index.js';

@@ -165,6 +165,49 @@ export const MIGRATIONS: string[] = [
      UNIQUE (model, version, kind, subject, window)
    );
    CREATE INDEX monitor_alerts_by_model ON monitor_alerts (model, last_seen);`,
+  // 5: embedding spaces: immutable versions with lineage, aliases, and an append-only audit (src/embeddings/space/).
+  `CREATE TABLE embedding_versions (
+     space TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     entity TEXT NOT NULL,
+     trainer TEXT NOT NULL,
+     dim INTEGER NOT NULL,
+     metric TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     data_from TEXT,
+     data_to TEXT,
+     trained_until TEXT,
+     params TEXT NOT NULL,
+     metrics TEXT NOT NULL,
+     lineage TEXT NOT NULL,
+     path TEXT NOT NULL,
+     checksum TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     created_by TEXT NOT NULL,
+     PRIMARY KEY (space, version)
+   );
+   CREATE TABLE embedding_aliases (
+     space TEXT NOT NULL,
+     alias TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (space, alias),
+     FOREIGN KEY (space, version) REFERENCES embedding_versions (space, version)
+   );
+   CREATE TABLE embedding_audit (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     at TEXT NOT NULL,
+     actor TEXT NOT NULL,
+     action TEXT NOT NULL,
+     space TEXT NOT NULL,
+     version INTEGER,
+     alias TEXT,
+     previous_version INTEGER,
+     reason TEXT,
+     details TEXT
+   );
+   CREATE TRIGGER embedding_audit_no_update BEFORE UPDATE ON embedding_audit BEGIN SELECT RAISE(ABORT, 'embedding_audit is append-only'); END;
+   CREATE TRIGGER embedding_audit_no_delete BEFORE DELETE ON embedding_audit BEGIN SELECT RAISE(ABORT, 'embedding_audit is append-only'); END;`,
 ];
 
 export interface TableRecord {

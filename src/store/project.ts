@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { basename, join, resolve } from 'node:path';
 import { KilnError } from '../core/errors.js';
 import { ModelRegistry, Tracker } from '../registry/index.js';
+import { EmbeddingRegistry } from '../embeddings/space/registry.js';
 import { configFileIn, loadConfigFile, resolveProjectRoot, type KilnConfig } from '../config/index.js';
 import { MetaStore } from './meta.js';
 import { assertReadableFile, fsError } from './fs-errors.js';
@@ -54,6 +55,12 @@ export class Project {
 
   private registryHandle: ModelRegistry | undefined;
   private trackerHandle: Tracker | undefined;
+  private embeddingsHandle: EmbeddingRegistry | undefined;
+
+  /** The versions and aliases of this project's embedding spaces (files under `<dataDir>/embeddings`). */
+  get embeddings(): EmbeddingRegistry {
+    return (this.embeddingsHandle ??= new EmbeddingRegistry(this.meta.db, join(this.paths.dataDir, 'embeddings')));
+  }
 
   /** The model registry of this project (versions, aliases, the audit log). */
   get registry(): ModelRegistry {
