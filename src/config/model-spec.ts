@@ -170,6 +170,7 @@ export const ModelSpecSchema = z.strictObject({
   if (m.algorithm !== 'sequence' && m.sequence) ctx.addIssue({ code: 'custom', path: ['algorithm'], message: "a sequence block needs algorithm: 'sequence'" });
   if (m.sequence && m.sequence.encoder === 'transformer' && m.sequence.size % m.sequence.heads !== 0) ctx.addIssue({ code: 'custom', path: ['sequence', 'heads'], message: `heads (${m.sequence.heads}) must divide size (${m.sequence.size})` });
   if (m.sequence && m.spine.timestamp === undefined) ctx.addIssue({ code: 'custom', path: ['sequence'], message: 'a sequence model reads events point in time: it needs spine.timestamp' });
+  if (m.algorithm === 'sequence' && m.embeddings.length) ctx.addIssue({ code: 'custom', path: ['embeddings'], message: "embedding spaces are inputs of a GBDT (algorithm: 'gbdt'); a sequence model reads its lastK input itself" });
   if (m.algorithm === 'sequence' && m.features === undefined && m.columns === undefined) return;
   if (m.features === undefined && m.columns === undefined) {
     ctx.addIssue({ code: 'custom', path: ['features'], message: "a model needs inputs: give 'features' (a feature set or names) or 'columns' (the spine table's own columns), or both" });

@@ -74,6 +74,21 @@ const BundleSchema = z.strictObject({
     columns: z.array(z.string().min(1)).min(1),
     bundle: z.looseObject({ format: z.literal('kiln.sequence-model@1') }),
   }).optional(),
+  /**
+   * Embedding spaces the trees read (model spec `embeddings`): the space version the model was trained
+   * with and is served with (its vectors' checksum), and the columns each fills from the row's entity
+   * id (`id`, an input of that name) or from the mean over the entities of a lastK input (`pool`).
+   */
+  embeddings: z.array(z.strictObject({
+    space: z.string().min(1),
+    version: z.number().int().min(1),
+    checksum: z.string().min(1),
+    entity: z.string().min(1),
+    dim: z.number().int().min(1),
+    columns: z.array(z.string().min(1)).min(1),
+    id: z.string().min(1).optional(),
+    pool: z.strictObject({ input: z.string().min(1), field: z.string().min(1) }).optional(),
+  })).optional(),
 });
 
 export type BundleProvenance = z.infer<typeof Provenance>;
@@ -110,7 +125,7 @@ function sha256(text: string | Uint8Array): string {
 
 /** The bundle's text: its fields in a fixed order with the checksum of the rest. */
 export function bundleText(body: ModelBundleBody): string {
-  const ordered = { provenance: body.provenance, signature: body.signature, categories: body.categories, booster: body.booster, calibrator: body.calibrator, scaling: body.scaling, cutoff: body.cutoff, reasons: body.reasons, smoke: body.smoke, profile: body.profile, encoder: body.encoder };
+  const ordered = { provenance: body.provenance, signature: body.signature, categories: body.categories, booster: body.booster, calibrator: body.calibrator, scaling: body.scaling, cutoff: body.cutoff, reasons: body.reasons, smoke: body.smoke, profile: body.profile, encoder: body.encoder, embeddings: body.embeddings };
   const checksum = `sha256:${sha256(JSON.stringify({ format: BUNDLE_FORMAT, ...ordered }))}`;
   return JSON.stringify({ format: BUNDLE_FORMAT, checksum, ...ordered });
 }

@@ -12,6 +12,7 @@ import type { ModelSignature } from '../registry/index.js';
 import type { Project } from '../store/index.js';
 import { bundleText, kilnVersion, type ModelBundleBody } from './bundle.js';
 import { checkModelSpec } from './checks.js';
+import { attachEmbeddings, embeddingDatasetOptions, planEmbeddings } from './embedding-inputs.js';
 import { loadModelDataset, type ModelDataset, type Split } from './dataset.js';
 import { evaluateModel, reasonConfig, type Evaluation } from './evaluate.js';
 import { checkReasons, checkSplits, learnedNothing } from './guards.js';
@@ -86,17 +87,39 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
   const registry = await loadProjectFeatures(project);
   const checked = await checkModelSpec(project, name, spec, registry);
   log(opts.quiet, `train ${name}: building the training set (${[checked.features.length ? `${checked.features.length} features` : '', checked.columns.length ? `${checked.columns.length} spine columns` : ''].filter(Boolean).join(' and ')}, spine ${spec.spine.table})`);
-  const data = await loadModelDataset(project, name, spec, checked, opts.asOf ? { asOf: opts.asOf } : {});
+  const plan = spec.embeddings.length ? planEmbeddings(project, name, spec, registry) : null;
+  const data = await loadModelDataset(project, name, spec, checked, { ...(opts.asOf ? { asOf: opts.asOf } : {}), ...(plan ? embeddingDatasetOptions(plan) : {}) });
+  const extras: GbdtExtras = {};
+  let trainSpec = spec;
+  if (plan) {
+    const { bundle, usage } = attachEmbeddings(project, plan, data);
+    data.warnings.push(...plan.warnings);
+    for (const u of usage) {
+      const rows = Object.values(u.rowsByVersion).reduce((a, b) => a + b, 0);
+      log(opts.quiet, `train ${name}: embedding space ${u.space}: rows read versions ${Object.entries(u.rowsByVersion).map(([v, n]) => `${v} (${n})`).join(', ') || 'none'}${u.missingRows ? `; ${u.missingRows} rows before its first version have none` : ''}; served with version ${u.served}`);
+      if (rows === 0) data.warnings.push(`embedding space '${u.space}': no training row could read a version (every version's data ends after the rows); train older versions with kiln embeddings train ${u.space} --every month --from ... --to ...`);
+    }
+    extras.embeddings = bundle;
+    extras.lineage = usage.map((u) => ({ kind: 'embedding', name: u.space, version: String(u.served), details: u }));
+    // The embedding's columns are one adverse-action reason each space, with its own text.
+    const texts: Record<string, string> = {};
+    for (const e of plan.entries) if (spec.reasons[e.prefix] === undefined) texts[e.prefix] = e.use.reason ?? (e.pool ? `Pattern of ${e.space.entity}s in recent activity` : `${e.space.entity} profile`);
+    trainSpec = { ...spec, reasons: { ...spec.reasons, ...texts } };
+  }
   project.releaseOffline(); // the data is in memory: let other kiln commands use the offline store while this one trains
   // Warnings are printed even with --quiet: they are about the model, not progress.
   for (const w of data.warnings) process.stderr.write(`warning: train ${name}: ${w}\n`);
   checkSplits(name, spec, data);
-  return trainGbdtOnData(project, name, spec, registry, data, opts, t0);
+  return trainGbdtOnData(project, name, trainSpec, registry, data, opts, t0, extras);
 }
 
 /** What a fused model adds to the GBDT path: the encoder to embed in the bundle. */
 export interface GbdtExtras {
   encoder?: NonNullable<ModelBundleBody['encoder']>;
+  /** Embedding spaces the trees read, with the versions served (model spec `embeddings`). */
+  embeddings?: NonNullable<ModelBundleBody['embeddings']>;
+  /** More lineage of the run (the embedding versions read). */
+  lineage?: { kind: string; name: string; version?: string; details?: unknown }[];
 }
 
 /**
@@ -119,6 +142,7 @@ export async function trainGbdtOnData(project: Project, name: string, spec: Mode
       ...data.summary.features.map((f) => ({ kind: 'feature', name: f.name, version: f.version })),
       { kind: 'table', name: spec.spine.table },
       { kind: 'training_set', name: data.table, version: data.fingerprint.checksum, details: { ...data.fingerprint, unlabelled: data.unlabelled, split: spec.split, skipped: data.skipped, coverage: data.coverage } },
+      ...(extras.lineage ?? []),
     ]);
     if (opts.tags) run.setTags(opts.tags);
     if (opts.asOf) run.setTags({ as_of: opts.asOf });
@@ -182,6 +206,7 @@ export async function trainGbdtOnData(project: Project, name: string, spec: Mode
         reasons: { texts: reasonText, groups, maxReasons: spec.maxReasons, defaultReason: spec.defaultReason ?? null },
         profile,
         ...(extras.encoder ? { encoder: extras.encoder } : {}),
+        ...(extras.embeddings ? { embeddings: extras.embeddings } : {}),
       };
       run.logArtifact(BUNDLE_FILE, { data: bundleText(withSmokeSample(body, data.inputs, smokeSplit(te, va), sampleRows(smokeSplit(te, va).rows, SMOKE_ROWS, SMOKE_SEED))) });
       const heldScore = held === te ? testScore : validScore;
