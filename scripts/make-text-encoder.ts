@@ -8,9 +8,9 @@
  * word + position + token type, LayerNorm (eps 1e-12, as BERT); one PyTorch-style transformer encoder
  * layer (hidden 32, 2 heads, feed-forward 64, ReLU, post-norm; padding keys masked from attention_mask);
  * output last_hidden_state [batch, tokens, 32]. Weights are in `StateDict` form under BERT's and
- * PyTorch's names, so a test can run the same weights through a plain-JS forward. Options make the two
- * variants the encoder must also read: no token_type_ids input, and a pooled [batch, 32]
- * `sentence_embedding` output (masked mean inside the graph).
+ * PyTorch's names, so a test can run the same weights through a plain-JS forward. Options make the
+ * variants the encoder must also read: no token_type_ids input, a pooled [batch, 32]
+ * `sentence_embedding` output (masked mean inside the graph), a fixed token axis, a symbolic width.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -64,6 +64,10 @@ export interface TinyTextEncoderOptions {
   tokenTypeIds?: boolean;
   /** 'tokens' (default): last_hidden_state [batch, tokens, 32]; 'sentence': a masked mean, sentence_embedding [batch, 32]. */
   output?: 'tokens' | 'sentence';
+  /** Fix the token axis of the inputs to this length (default: symbolic 'tokens'). */
+  fixedTokens?: number;
+  /** Declare the output width as a symbolic dim 'hidden' rather than 32 (default false). */
+  symbolicWidth?: boolean;
 }
 
 export interface TinyTextEncoder {
@@ -110,7 +114,8 @@ export function tinyWeights(vocabSize: number, seed: number): StateDict {
 export function tinyEncoderGraph(sd: StateDict, opts: TinyTextEncoderOptions = {}): Uint8Array {
   const g = new GraphBuilder('tiny-text-encoder');
   const d = TINY_HIDDEN;
-  const dims = ['batch', 'tokens'];
+  const dims = ['batch', opts.fixedTokens ?? 'tokens'];
+  const width = opts.symbolicWidth ? 'hidden' : d;
   const ids = g.input('input_ids', 'int64', dims);
   const mask = g.input('attention_mask', 'int64', dims);
   const types = opts.tokenTypeIds === false ? null : g.input('token_type_ids', 'int64', dims);
@@ -130,9 +135,9 @@ export function tinyEncoderGraph(sd: StateDict, opts: TinyTextEncoderOptions = {
     const w = g.op('Unsqueeze', [valid, g.constI64([2])]);
     const summed = g.op('ReduceSum', [g.op('Mul', [h, w]), g.constI64([1])], { keepdims: { int: 0 } });
     const count = g.op('ReduceSum', [w, g.constI64([1])], { keepdims: { int: 0 } });
-    g.output(g.op('Div', [summed, count]), 'sentence_embedding', 'float32', ['batch', d]);
+    g.output(g.op('Div', [summed, count]), 'sentence_embedding', 'float32', ['batch', width]);
   } else {
-    g.output(h, 'last_hidden_state', 'float32', ['batch', 'tokens', d]);
+    g.output(h, 'last_hidden_state', 'float32', [...dims, width]);
   }
   return g.bytes('kiln tiny text encoder (test fixture)');
 }

@@ -12,6 +12,8 @@ export interface TextEncoder {
   readonly dim: number;
   /** Unit vectors of the texts, row-major [texts.length, dim]. */
   encode(texts: string[]): Promise<Float32Array>;
+  /** Frees native resources (an ONNX session); absent where there are none. */
+  release?(): Promise<void>;
 }
 
 export type TextEncoderSpec =

@@ -73,16 +73,27 @@ function feed(data: Int32Array, type: 'int64' | 'int32', dims: number[]): Feed {
   return { data: type === 'int32' ? data : BigInt64Array.from(data, (v) => BigInt(v)), dims };
 }
 
+interface Parts {
+  session: OnnxSession;
+  tokenizer: WordPieceTokenizer;
+  intTypes: Map<string, 'int64' | 'int32'>;
+  output: string;
+  batchSize: number;
+  /** Tokens per text when the model fixes them (input_ids [batch, 128]); null when dynamic. */
+  fixedTokens: number | null;
+  modelPath: string;
+}
+
 export class OnnxTextEncoder implements TextEncoder {
-  private constructor(
-    private readonly session: OnnxSession,
-    readonly tokenizer: WordPieceTokenizer,
-    private readonly intTypes: Map<string, 'int64' | 'int32'>,
-    private readonly output: string,
-    private readonly batchSize: number,
-    readonly dim: number,
-    readonly modelPath: string,
-  ) {}
+  readonly tokenizer: WordPieceTokenizer;
+  readonly modelPath: string;
+  private readonly maxTokens: number;
+
+  private constructor(private readonly p: Parts, readonly dim: number) {
+    this.tokenizer = p.tokenizer;
+    this.modelPath = p.modelPath;
+    this.maxTokens = Math.min(p.tokenizer.maxLength, p.fixedTokens ?? Infinity);
+  }
 
   /**
    * Loads `dir/model.onnx` and `dir/vocab.txt` (and `dir/tokenizer_config.json` when present).
@@ -102,25 +113,31 @@ export class OnnxTextEncoder implements TextEncoder {
     const session = await OnnxSession.create(readFileSync(modelPath), opts.intraOpThreads === undefined ? {} : { intraOpThreads: opts.intraOpThreads });
     const intTypes = checkInputs(session.signature, modelPath);
     const out = pickOutput(session.signature, opts.output, modelPath);
+    const tokensDim = session.signature.inputs.find((s) => s.name === INPUT_IDS)?.dims?.[1];
+    const parts: Parts = { session, tokenizer, intTypes, output: out.name, batchSize, fixedTokens: typeof tokensDim === 'number' ? tokensDim : null, modelPath };
     const last = out.dims?.[out.dims.length - 1];
-    const enc = new OnnxTextEncoder(session, tokenizer, intTypes, out.name, batchSize, typeof last === 'number' ? last : 0, modelPath);
-    if (enc.dim > 0) return enc;
+    if (typeof last === 'number') return new OnnxTextEncoder(parts, last);
     // The width is symbolic in the model: one probe call finds it.
-    const probe = await enc.runBatch(tokenizer.encodeBatch(['']));
-    return new OnnxTextEncoder(session, tokenizer, intTypes, out.name, batchSize, probe.length, modelPath);
+    const probe = await new OnnxTextEncoder(parts, 0).encode(['']);
+    return new OnnxTextEncoder(parts, probe.length);
   }
 
   /** Unit vectors of the texts, row-major [texts.length, dim]. */
   async encode(texts: readonly string[], opts: { batchSize?: number } = {}): Promise<Float32Array> {
-    const batchSize = opts.batchSize ?? this.batchSize;
+    const batchSize = opts.batchSize ?? this.p.batchSize;
     checkBatchSize(batchSize);
-    const ids = texts.map((t) => this.tokenizer.encode(t));
+    const ids = texts.map((t) => this.tokenizer.encode(t, this.maxTokens));
     const order = ids.map((_, i) => i).sort((a, b) => ids[a]!.length - ids[b]!.length || a - b);
-    const out = new Float32Array(texts.length * this.dim);
+    let out = new Float32Array(0);
+    let width = this.dim;
     for (let s = 0; s < order.length; s += batchSize) {
       const rows = order.slice(s, s + batchSize);
-      const vecs = await this.runBatch(padBatch(rows.map((r) => ids[r]!), this.tokenizer.padId));
-      rows.forEach((r, j) => out.set(vecs.subarray(j * this.dim, (j + 1) * this.dim), r * this.dim));
+      const vecs = await this.runBatch(padBatch(rows.map((r) => ids[r]!), this.tokenizer.padId, this.p.fixedTokens ?? 0));
+      if (s === 0) {
+        width = vecs.length / rows.length;
+        out = new Float32Array(texts.length * width);
+      }
+      rows.forEach((r, j) => out.set(vecs.subarray(j * width, (j + 1) * width), r * width));
     }
     return out;
   }
@@ -129,12 +146,13 @@ export class OnnxTextEncoder implements TextEncoder {
   private async runBatch(b: TokenBatch): Promise<Float32Array> {
     const dims = [b.batch, b.length];
     const feeds: Record<string, Feed> = {};
-    for (const [name, type] of this.intTypes) {
+    for (const [name, type] of this.p.intTypes) {
       const data = name === INPUT_IDS ? b.inputIds : name === ATTENTION_MASK ? b.attentionMask : b.tokenTypeIds;
       feeds[name] = feed(data, type, dims);
     }
-    const res = (await this.session.run(feeds))[this.output];
-    if (!res) throw new KilnError('MODEL_FORMAT_INVALID', `${this.modelPath}: the model did not return its output '${this.output}'`, { path: [this.modelPath] });
+    const output = this.p.output;
+    const res = (await this.p.session.run(feeds))[output];
+    if (!res) throw new KilnError('MODEL_FORMAT_INVALID', `${this.modelPath}: the model did not return its output '${output}'`, { path: [this.modelPath] });
     let vecs: Float32Array;
     let width: number;
     if (res.dims.length === 3 && res.dims[0] === b.batch && res.dims[1] === b.length) {
@@ -144,15 +162,15 @@ export class OnnxTextEncoder implements TextEncoder {
       width = res.dims[1]!;
       vecs = Float32Array.from(res.data);
     } else {
-      throw new KilnError('MODEL_FORMAT_INVALID', `${this.modelPath}: output '${this.output}' has dims [${res.dims.join(', ')}] for a batch of ${b.batch} x ${b.length} tokens; expected [batch, tokens, hidden] or [batch, hidden]`, { path: [this.modelPath] });
+      throw new KilnError('MODEL_FORMAT_INVALID', `${this.modelPath}: output '${output}' has dims [${res.dims.join(', ')}] for a batch of ${b.batch} x ${b.length} tokens; expected [batch, tokens, hidden] or [batch, hidden]`, { path: [this.modelPath] });
     }
-    if (this.dim > 0 && width !== this.dim) throw new KilnError('MODEL_FORMAT_INVALID', `${this.modelPath}: output '${this.output}' is ${width} wide, ${this.dim} before`, { path: [this.modelPath] });
+    if (this.dim > 0 && width !== this.dim) throw new KilnError('MODEL_FORMAT_INVALID', `${this.modelPath}: output '${output}' is ${width} wide, ${this.dim} before`, { path: [this.modelPath] });
     l2NormalizeRows(vecs, b.batch, width);
     return vecs;
   }
 
   async release(): Promise<void> {
-    await this.session.release();
+    await this.p.session.release();
   }
 }
 

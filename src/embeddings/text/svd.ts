@@ -1,9 +1,10 @@
 /**
  * A seeded randomized truncated SVD of a sparse matrix (Halko, Martinsson and Tropp's range finder):
- * Y = X Omega for a Gaussian Omega [m, k + p]; q power iterations Q = orth(X orth(X^T Q)) sharpen
+ * Y = X Omega for a Gaussian Omega [m, k + p]; q power iterations Q = orth(X X^T Q) sharpen
  * the range; B = Q^T X is small, and the eigenvectors W of B B^T (cyclic Jacobi) give the right
- * singular vectors V = B^T W / s, largest first. Each column of V is signed so that its largest
- * entry is positive, so the same seed gives the same bytes. Columns past the matrix's rank are zeros.
+ * singular vectors V = B^T W / s = X^T (Q W / s), largest first. Each column of V is signed so that
+ * its largest entry is positive, so the same seed gives the same bytes. Columns past the matrix's rank
+ * are zeros.
  *
  * Kernels: CSR x dense and CSR^T x dense over row-major Float64Array, modified Gram-Schmidt run twice
  * over column-major copies, and Jacobi rotations on the small symmetric matrix.
@@ -142,8 +143,9 @@ export function randomizedSvd(x: Csr, k: number, o: RandomizedSvdOptions): { v: 
   orthonormalizeColumns(y, x.nRows, l);
   const z: Float64Array = omega;
   for (let it = 0; it < (o.powerIterations ?? 2); it++) {
+    // Z = X^T Q is not orthonormalised: Q is, so Z's columns are bounded by s_1, and the one
+    // orthonormalisation of X Z per iteration absorbs the (s_1 / s_l)^2 spread this lets through.
     csrTransposeTimesDense(x, y, l, z);
-    orthonormalizeColumns(z, x.nCols, l);
     csrTimesDense(x, z, l, y);
     orthonormalizeColumns(y, x.nRows, l);
   }
@@ -161,25 +163,27 @@ export function randomizedSvd(x: Csr, k: number, o: RandomizedSvdOptions): { v: 
   for (let a = 0; a < l; a++) for (let b = 0; b < a; b++) g[a * l + b] = g[b * l + a]!;
   const { values, vectors: w } = symmetricEigen(g, l);
   const s = new Float64Array(k);
-  const v = new Float64Array(x.nCols * k);
+  // V = B^T W_k S^-1 = X^T (Q W_k S^-1): the small product first, then one sparse pass.
   const top = Math.sqrt(Math.max(values[0] ?? 0, 0));
+  const ws = new Float64Array(l * k);
   for (let j = 0; j < k; j++) {
-    const sj = Math.sqrt(Math.max(values[j]!, 0));
+    const sj = Math.sqrt(Math.max(values[j] ?? 0, 0));
     if (!(sj > 1e-9 * top)) continue;
     s[j] = sj;
-    let big = 0;
-    let bigAbs = -1;
-    for (let r = 0; r < x.nCols; r++) {
-      let acc = 0;
-      for (let a = 0; a < l; a++) acc += bt[r * l + a]! * w[a * l + j]!;
-      const val = acc / sj;
-      v[r * k + j] = val;
-      if (Math.abs(val) > bigAbs) {
-        bigAbs = Math.abs(val);
-        big = val;
-      }
-    }
-    if (big < 0) for (let r = 0; r < x.nCols; r++) v[r * k + j] = -v[r * k + j]!;
+    for (let a = 0; a < l; a++) ws[a * k + j] = w[a * l + j]! / sj;
   }
+  const u = new Float64Array(x.nRows * k);
+  for (let r = 0; r < x.nRows; r++) {
+    for (let a = 0; a < l; a++) {
+      const q = y[r * l + a]!;
+      if (q === 0) continue;
+      for (let j = 0; j < k; j++) u[r * k + j]! += q * ws[a * k + j]!;
+    }
+  }
+  const v = csrTransposeTimesDense(x, u, k);
+  // Sign: the largest entry of each column (the first, on ties) is positive.
+  const big = new Float64Array(k);
+  for (let r = 0; r < x.nCols; r++) for (let j = 0; j < k; j++) if (Math.abs(v[r * k + j]!) > Math.abs(big[j]!)) big[j] = v[r * k + j]!;
+  for (let r = 0; r < x.nCols; r++) for (let j = 0; j < k; j++) if (big[j]! < 0) v[r * k + j] = -v[r * k + j]!;
   return { v, s };
 }

@@ -165,10 +165,10 @@ export class WordPieceTokenizer {
   }
 }
 
-/** Rows of ids padded with `padId` to the longest row; attention_mask 1 on real tokens. */
-export function padBatch(rows: readonly (readonly number[])[], padId: number): TokenBatch {
+/** Rows of ids padded with `padId` to the longest row (or `minLength`); attention_mask 1 on real tokens. */
+export function padBatch(rows: readonly (readonly number[])[], padId: number, minLength = 0): TokenBatch {
   const batch = rows.length;
-  let length = 0;
+  let length = minLength;
   for (const r of rows) length = Math.max(length, r.length);
   const inputIds = new Int32Array(batch * length).fill(padId);
   const attentionMask = new Int32Array(batch * length);

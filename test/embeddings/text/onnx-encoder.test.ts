@@ -86,11 +86,12 @@ describe('OnnxTextEncoder', () => {
     await enc.release();
   });
 
-  it('reads a model without token_type_ids, and one whose output is already a sentence embedding', async () => {
+  it('reads a model without token_type_ids, and one whose output is already a sentence embedding (fixed or symbolic width)', async () => {
     const base = await OnnxTextEncoder.load(dir);
     const want = await base.encode(TEXTS);
     await base.release();
-    for (const [name, opts] of [['no-types', { tokenTypeIds: false }], ['pooled', { output: 'sentence' as const }]] as const) {
+    const variants = [['no-types', { tokenTypeIds: false }], ['pooled', { output: 'sentence' as const }], ['pooled-symbolic', { output: 'sentence' as const, symbolicWidth: true }]] as const;
+    for (const [name, opts] of variants) {
       const d = join(root, name);
       writeTinyTextEncoder(d, { seed: 7, ...opts });
       const enc = await OnnxTextEncoder.load(d);
@@ -114,11 +115,23 @@ describe('OnnxTextEncoder', () => {
     await opt.release();
   });
 
+  it('pads to the token count a model fixes, truncating to it', async () => {
+    const d = join(root, 'fixed');
+    writeTinyTextEncoder(d, { seed: 7, fixedTokens: 12 });
+    const enc = await OnnxTextEncoder.load(d);
+    const tok = WordPieceTokenizer.fromFiles(dir);
+    const got = await enc.encode(TEXTS, { batchSize: 4 });
+    TEXTS.forEach((t, i) => {
+      expect(maxDiff(got.subarray(i * TINY_HIDDEN, (i + 1) * TINY_HIDDEN), tinySentence(fixture.weights, tok.encode(t, 12))), `text ${i}`).toBeLessThan(1e-4);
+    });
+    await enc.release();
+  });
+
   it('opens through loadTextEncoder', async () => {
     const enc = await loadTextEncoder({ kind: 'onnx', path: dir });
     expect(enc.dim).toBe(TINY_HIDDEN);
     expect((await enc.encode(['the dog'])).length).toBe(TINY_HIDDEN);
-    await (enc as OnnxTextEncoder).release();
+    await enc.release?.();
     await failure(loadTextEncoder({ kind: 'bert' } as never), 'INVALID_ARGUMENT', /kind 'bert' is unknown; use one of: onnx, lsa/);
   });
 
