@@ -13,7 +13,7 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { KilnError } from '../../core/errors.js';
+import { isKilnError, KilnError } from '../../core/errors.js';
 import { OnnxSession, type Feed, type OnnxSignature, type OnnxTensorSpec } from '../../nn/index.js';
 import type { TextEncoder } from './encoder.js';
 import { l2NormalizeRows, maskedMeanPool } from './pool.js';
@@ -110,7 +110,9 @@ export class OnnxTextEncoder implements TextEncoder {
     checkBatchSize(batchSize);
     const { lowerCase, stripAccents, maxLength, specials } = opts;
     const tokenizer = WordPieceTokenizer.fromFiles(root, { lowerCase, stripAccents, maxLength, specials });
-    const session = await OnnxSession.create(readFileSync(modelPath), opts.intraOpThreads === undefined ? {} : { intraOpThreads: opts.intraOpThreads });
+    const session = await OnnxSession.create(readFileSync(modelPath), opts.intraOpThreads === undefined ? {} : { intraOpThreads: opts.intraOpThreads }).catch((e: unknown) => {
+      throw isKilnError(e, 'MODEL_FORMAT_INVALID') ? new KilnError(e.code, `${modelPath}: ${e.message}`, { path: [modelPath], cause: e }) : e;
+    });
     const intTypes = checkInputs(session.signature, modelPath);
     const out = pickOutput(session.signature, opts.output, modelPath);
     const tokensDim = session.signature.inputs.find((s) => s.name === INPUT_IDS)?.dims?.[1];
@@ -164,7 +166,7 @@ export class OnnxTextEncoder implements TextEncoder {
     } else {
       throw new KilnError('MODEL_FORMAT_INVALID', `${this.modelPath}: output '${output}' has dims [${res.dims.join(', ')}] for a batch of ${b.batch} x ${b.length} tokens; expected [batch, tokens, hidden] or [batch, hidden]`, { path: [this.modelPath] });
     }
-    if (this.dim > 0 && width !== this.dim) throw new KilnError('MODEL_FORMAT_INVALID', `${this.modelPath}: output '${output}' is ${width} wide, ${this.dim} before`, { path: [this.modelPath] });
+    if (this.dim > 0 && width !== this.dim) throw new KilnError('MODEL_FORMAT_INVALID', `${this.modelPath}: output '${output}' is ${width} wide, not the ${this.dim} it had before`, { path: [this.modelPath] });
     l2NormalizeRows(vecs, b.batch, width);
     return vecs;
   }
