@@ -14,3 +14,7 @@ export { clusteredVectors } from './ann-synthetic.js';
 export { trainItem2Vec, nearest, countItems, aliasTable, type Item2VecOptions, type Item2VecResult, type ItemVectors } from './item2vec.js';
 export { clusteredCorpus, type ClusteredCorpus } from './item2vec-synth.js';
 export * from './space/index.js';
+export {
+  loadTextEncoder, OnnxTextEncoder, TextLsa, WordPieceTokenizer, topicalCorpus, TEXT_ENCODER_KINDS, TEXT_LSA_FORMAT, TEXT_LSA_VERSION,
+  type OnnxTextEncoderOptions, type TextEncoder, type TextEncoderSpec, type TextLsaJson, type TextLsaOptions, type TokenBatch, type TopicalCorpus, type WordPieceOptions,
+} from './text/index.js';
