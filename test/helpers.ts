@@ -51,9 +51,9 @@ export const SEQUENCE_MODEL_BASE = {
  * A project over the demo's features with `models`, and a simulated world in its offline store (the
  * sequence-model tests: small worlds, order episodes on).
  */
-export async function simulatedProject(prefix: string, models: Record<string, unknown>, world: { borrowers: number; seed: number; orderEpisodes?: number }): Promise<{ dir: string; project: Project; cleanup: () => void }> {
+export async function simulatedProject(prefix: string, models: Record<string, unknown>, world: { borrowers: number; seed: number; orderEpisodes?: number }, embeddings: Record<string, unknown> = {}): Promise<{ dir: string; project: Project; cleanup: () => void }> {
   const { dir, cleanup } = tempDir(prefix);
-  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES } from ${JSON.stringify(DEMO_FEATURES_FILE)};\nexport default defineConfig({ name: '${prefix.replace(/[^a-z0-9]/gi, '')}', features: [...DEMO_FEATURES], models: ${JSON.stringify(models)} });\n`);
+  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';\nimport { DEMO_FEATURES } from ${JSON.stringify(DEMO_FEATURES_FILE)};\nexport default defineConfig({ name: '${prefix.replace(/[^a-z0-9]/gi, '')}', features: [...DEMO_FEATURES], models: ${JSON.stringify(models)}, embeddings: ${JSON.stringify(embeddings)} });\n`);
   await initProject(dir);
   const project = await Project.open({ project: dir });
   const { simulate } = await import('../src/sim/index.js');

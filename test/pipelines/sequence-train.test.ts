@@ -29,7 +29,9 @@ let cleanup: () => void;
 let project: Project;
 
 beforeAll(async () => {
-  ({ dir, project, cleanup } = await simulatedProject('kiln-seq-', MODELS, { borrowers: 8000, seed: 5, orderEpisodes: 0.3 }));
+  ({ dir, project, cleanup } = await simulatedProject('kiln-seq-', MODELS, { borrowers: 8000, seed: 5, orderEpisodes: 0.3 }, {
+    borrower_seq: { entity: 'borrower', source: { kind: 'model', model: 'seq@1' }, trainer: 'sequence' },
+  }));
 }, 120_000);
 afterAll(() => { project?.close(); cleanup(); });
 
@@ -91,6 +93,19 @@ describe('kiln train: sequence models', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('"default"', '"defaulx"'));
     expect(() => importModel(project, file, { name: 'seq_bad' })).toThrow(/checksum/);
   }, 240_000);
+
+  it("embeds every borrower with the sequence model's encoder as an embedding space", async () => {
+    const { trainSpace, EmbeddingLookup } = await import('../../src/embeddings/index.js');
+    const { version } = await trainSpace(project, 'borrower_seq', { quiet: true, until: '2024-12-01' });
+    expect([version.trainer, version.dim, version.entity]).toEqual(['sequence', 12, 'borrower']);
+    expect(version.size).toBeGreaterThan(1000);
+    expect(version.lineage.sources[0]).toMatchObject({ kind: 'model', name: 'seq@1', version: '1' });
+    // The version's data ends no earlier than the encoder's own training rows.
+    expect(version.dataTo! >= String(version.metrics.model_trained_to)).toBe(true);
+    const lookup = new EmbeddingLookup(project.embeddings);
+    const id = lookup.files(version).ids[0]!;
+    expect(lookup.neighbors('borrower_seq', { id, k: 5 }).neighbors).toHaveLength(5);
+  }, 60_000);
 
   it('names a task whose label table or key does not exist', async () => {
     await expect(trainModel(project, 'badtask', { quiet: true })).rejects.toThrow(/task 'dpd30' reads column 'loan_idx' of 'early_labels', column 'loan_idx' of the spine 'loan_labels', which do not exist/);
