@@ -15,3 +15,4 @@ export { isSequenceBundle, parseSequenceBundle, sequenceBundleFrom, SequenceMode
 export { FusedModel } from './sequence/fused.js';
 export { emptyBatch, inputProblems, isOnnxModelBundle, kilnOnnxInputs, ONNX_MODEL_FORMAT, OnnxSequenceModel, onnxModelBundleText, outputProblems, parseOnnxModelBundle, type KilnInput, type OnnxModelBundleJson, type OnnxScoreRow } from './sequence/onnx-model.js';
 export { exportSequenceOnnx, importOnnxModel, parseOutputRef, sequenceBundleOnnx, stateDictOf, type OnnxExportResult, type OnnxImportOptions, type OnnxImportResult, type OnnxModelSignature } from './sequence/onnx-transfer.js';
+export { EmbeddingFiller, attachEmbeddings, embeddingDatasetOptions, planEmbeddings, type BundleEmbedding, type EmbeddingPlan, type EmbeddingUsage, type VectorSource } from './embedding-inputs.js';

@@ -30,7 +30,10 @@ import { featureRowSchema, requestInvalid, type PredictBody, type PredictRow } f
 /** What a version needs on the request path, built once. */
 export interface PreparedVersion {
   readonly live: LiveVersion;
+  /** What a row reads (from a full row or the online store). */
   readonly inputs: readonly string[];
+  /** What a decision records: the inputs and any entity-id input (an embedding space's entity). */
+  readonly recorded: readonly string[];
   readonly rowSchema: z.ZodObject;
 }
 
@@ -39,7 +42,9 @@ const prepared = new WeakMap<LiveVersion, PreparedVersion>();
 export function prepareVersion(live: LiveVersion): PreparedVersion {
   let p = prepared.get(live);
   if (!p) {
-    p = { live, inputs: requestInputs(live).map((f) => f.name), rowSchema: featureRowSchema(live) };
+    // An ENTITY input (an embedding space's entity id) is the request's entity id, not an online feature.
+    const all = requestInputs(live);
+    p = { live, inputs: all.filter((f) => f.type !== 'ENTITY').map((f) => f.name), recorded: all.map((f) => f.name), rowSchema: featureRowSchema(live) };
     prepared.set(live, p);
   }
   return p;
@@ -186,14 +191,15 @@ function atUs(r: { readonly asOf: string | null }, time: string): number {
   return Date.parse(r.asOf ?? time) * 1000;
 }
 
-async function versionScores(live: LiveVersion, rows: readonly { readonly values: Record<string, InputValue>; readonly asOf: string | null }[], reasons: boolean | 'all', time: string): Promise<VersionScores> {
+async function versionScores(live: LiveVersion, rows: readonly { readonly values: Record<string, InputValue>; readonly asOf: string | null; readonly entityId?: string | null }[], reasons: boolean | 'all', time: string): Promise<VersionScores> {
   if (live.kind !== 'gbdt') {
     const timed = rows.map((r) => ({ values: r.values, atUs: atUs(r, time) }));
     if (live.kind === 'fused') return { ...fusedScores(live, timed, reasons), extras: null, timed: true };
     const s = live.kind === 'sequence' ? sequenceScores(live, timed) : await onnxScores(live, timed);
     return { scores: s.scores, reasons: null, extras: s.extras, timed: true };
   }
-  const s = live.bundle.score(rows.map((r) => r.values as ScoreRow), { reasons });
+  const filler = live.embeddings;
+  const s = live.bundle.score(rows.map((r) => (filler ? filler.fill(r.values, r.entityId) : r.values as ScoreRow)), { reasons });
   const scores = new Array<VersionScore>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     scores[i] = { model: live.name, version: live.version, raw: s.probability[i]!, calibrated: s.calibrated ? s.calibrated[i]! : null, points: s.points[i]!, declined: s.declined[i] === 1 };
@@ -259,7 +265,7 @@ export async function decide(route: ModelRoute, rows: readonly PredictRow[], res
     const extra = decider.extras?.[k];
     const rs = extra ? [] : decider.reasons?.[k] ?? null;
     const shadow: VersionScore[] = canary ? [primary.scores[i]!] : j !== undefined ? [challenger!.scores[j]!] : [];
-    const inputs = canary ? prepareVersion(ch!.live).inputs : p.inputs;
+    const inputs = canary ? prepareVersion(ch!.live).recorded : p.recorded;
     const features: Record<string, InputValue> = {};
     for (const n of inputs) features[n] = r.values[n] ?? null;
     if (opts.embeddings) opts.embeddings[i] = extra ? extra.embedding : null;
@@ -292,7 +298,7 @@ export function resultOf(r: DecisionRecord, embedding: Float32Array | null = nul
 
 /** Re-scores a record's features with the version that decided it (as of the record's as-of time). */
 export async function replay(record: DecisionRecord, live: LiveVersion): Promise<{ recorded: VersionScore; replayed: VersionScore; equal: boolean }> {
-  const { scores } = await versionScores(live, [{ values: record.features as Record<string, InputValue>, asOf: record.asOf }], false, record.time);
+  const { scores } = await versionScores(live, [{ values: record.features as Record<string, InputValue>, asOf: record.asOf, entityId: record.entityId }], false, record.time);
   const replayed = scores[0]!;
   const recorded = record.score;
   const equal = replayed.raw === recorded.raw && replayed.points === recorded.points && replayed.calibrated === recorded.calibrated && replayed.declined === recorded.declined;

@@ -4,7 +4,7 @@
  * uses these types only, so that one can change without the others.
  */
 import type { ReasonCode } from '../eval/index.js';
-import type { FusedModel, ModelBundle, SequenceModel } from '../pipelines/index.js';
+import type { EmbeddingFiller, FusedModel, ModelBundle, SequenceModel } from '../pipelines/index.js';
 import type { ModelVersion } from '../registry/index.js';
 import type { OnnxScorer, OnnxSmoke } from './onnx.js';
 
@@ -36,6 +36,11 @@ interface LiveVersionBase {
 export interface GbdtLiveVersion extends LiveVersionBase {
   readonly kind: 'gbdt';
   readonly bundle: ModelBundle;
+  /**
+   * Embedding spaces the trees read (model spec `embeddings`), opened at the versions the model was
+   * trained with: requests give the entity id or the lastK input, and the filler makes the columns.
+   */
+  readonly embeddings?: EmbeddingFiller;
 }
 
 /**

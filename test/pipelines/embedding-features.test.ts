@@ -156,6 +156,37 @@ describe('embeddings as features', () => {
     expect(s.probability[0]).toBeGreaterThan(s.probability[1]!);
   }, 60_000);
 
+  it('kiln serve scores a model that reads a space, by entity id or full row, with the trained version', async () => {
+    const { loadLiveVersion } = await import('../../src/serve/index.js');
+    const { testServer, route } = await import('../serve/http-helpers.js');
+    const r = await trainModel(project, 'direct', { quiet: true, force: true });
+    const live = loadLiveVersion(project, `direct@${r.version}`);
+    expect(live.kind === 'gbdt' && live.embeddings?.entries[0]).toMatchObject({ space: 'borrowers', version: 3, id: 'borrower' });
+    // A newer version of the space does not change what the model reads: it keeps version 3.
+    await trainSpace(project, 'borrowers', { quiet: true });
+    const server = await testServer({ routes: [route(live)], online: null, project });
+    try {
+      const res = await server.app.inject({ method: 'POST', url: '/v1/models/direct/predict', payload: { rows: [{ features: { noise: 0.5, borrower: 'b3' } }, { features: { noise: 0.5, borrower: 'nobody' } }] } });
+      expect(res.statusCode).toBe(200);
+      const body = res.json() as { results: { score: { raw: number } }[] };
+      const bundle = versionBundle(project.registry.getVersion('direct', r.version));
+      const filler = EmbeddingFiller.open(project, bundle.json.embeddings!, 'direct');
+      const want = bundle.score([filler.fill({ noise: 0.5, borrower: 'b3' }), filler.fill({ noise: 0.5, borrower: 'nobody' })]);
+      expect(body.results.map((d) => d.score.raw)).toEqual([want.probability[0], want.probability[1]]);
+      expect(want.probability[0]).not.toBe(want.probability[1]);
+      await server.decisions.flush();
+      // The decision records what the model read (the entity id), so it replays with the same vectors.
+      const rec = (await server.decisions.records())[0]!;
+      expect(rec.features).toEqual({ noise: 0.5, borrower: 'b3' });
+      const rp = await server.app.inject({ method: 'POST', url: `/v1/decisions/${rec.id}/replay` });
+      expect(rp.json()).toMatchObject({ equal: true });
+      const bad = await server.app.inject({ method: 'POST', url: '/v1/models/direct/predict', payload: { rows: [{ features: { noise: 0.5, borrower: 'b3', borrowers_0: 1 } }] } });
+      expect(bad.statusCode).toBe(400);
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
   it('refuses to serve a model against vectors it was not trained with', () => {
     const entries = [{ space: 'merchants', version: 3, checksum: 'f'.repeat(64), entity: 'merchant', dim: 8, columns: ['m_0'], pool: { input: 'recent_merchants', field: 'merchant' } }];
     expect(() => EmbeddingFiller.open(project, entries, 'pooled@9')).toThrow(/EMBEDDING_VERSION_MISMATCH|holds other vectors/);

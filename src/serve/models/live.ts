@@ -19,7 +19,7 @@ import { KilnError, type KilnErrorCode } from '../../core/errors.js';
 import { explainPlan } from '../../gbdt/index.js';
 import { SequenceEncoding } from '../../nn/index.js';
 import {
-  BUNDLE_FORMAT, FusedModel, ModelBundle, ONNX_MODEL_FORMAT, SEQUENCE_BUNDLE_FORMAT, SequenceModel, parseBundle, parseOnnxModelBundle, sequenceBundleFrom, versionBundle,
+  BUNDLE_FORMAT, EmbeddingFiller, FusedModel, ModelBundle, ONNX_MODEL_FORMAT, SEQUENCE_BUNDLE_FORMAT, SequenceModel, parseBundle, parseOnnxModelBundle, sequenceBundleFrom, versionBundle,
   type OnnxModelBundleJson,
 } from '../../pipelines/index.js';
 import type { ModelSignature, ModelVersion } from '../../registry/index.js';
@@ -38,9 +38,17 @@ function sequenceInput(info: ModelVersion, input: string, what: string): string 
 }
 
 /** A GBDT version, or a fused version when its bundle has an encoder. */
-function gbdtLive(ref: string, info: ModelVersion, bundle: ModelBundle): GbdtLiveVersion | FusedLiveVersion {
+function gbdtLive(project: Project | undefined, ref: string, info: ModelVersion, bundle: ModelBundle): GbdtLiveVersion | FusedLiveVersion {
   const loadedAt = new Date().toISOString();
-  if (!bundle.json.encoder) return Object.freeze({ kind: 'gbdt', name: info.model, version: info.version, ref, info, bundle, loadedAt });
+  if (!bundle.json.encoder) {
+    // A version that reads embedding spaces opens the versions it was trained with, and no other.
+    let embeddings: EmbeddingFiller | undefined;
+    if (bundle.json.embeddings?.length) {
+      if (!project) throw new KilnError('BUNDLE_INVALID', `model ${info.model} version ${info.version} reads embedding spaces (${bundle.json.embeddings.map((e) => `${e.space}@${e.version}`).join(', ')}); it is served from its project, which holds their versions`);
+      embeddings = EmbeddingFiller.open(project, bundle.json.embeddings, `model ${info.model} version ${info.version}`);
+    }
+    return Object.freeze({ kind: 'gbdt', name: info.model, version: info.version, ref, info, bundle, loadedAt, ...(embeddings ? { embeddings } : {}) });
+  }
   const fused = new FusedModel(bundle);
   return Object.freeze({ kind: 'fused', name: info.model, version: info.version, ref, info, bundle, fused, input: fused.input, loadedAt });
 }
@@ -74,14 +82,14 @@ export function loadLiveVersion(project: Project, ref: string): LiveVersion {
       return onnxLive(ref, info, new OnnxScorer(bundle, SequenceEncoding.fromJSON(bundle.encoding)), null);
     }
   }
-  return gbdtLive(ref, info, versionBundle(info));
+  return gbdtLive(project, ref, info, versionBundle(info));
 }
 
 /**
  * Loads a version (`info`, as resolved from `ref`) in steps, yielding to the event loop between them.
  * Same checks and errors as `loadLiveVersion`; a pre-bundle version (model.json) loads in one step.
  */
-export async function openLiveVersion(ref: string, info: ModelVersion): Promise<LiveVersion> {
+export async function openLiveVersion(ref: string, info: ModelVersion, project?: Project): Promise<LiveVersion> {
   let bundle: ModelBundle | null = null;
   const path = info.artifactPath;
   if (path) {
@@ -116,11 +124,20 @@ export async function openLiveVersion(ref: string, info: ModelVersion): Promise<
   await nextTurn();
   // TreeSHAP's tables, built now so that the first request with reasons does not pay for them.
   explainPlan(bundle.booster);
-  return gbdtLive(ref, info, bundle);
+  return gbdtLive(project, ref, info, bundle);
 }
 
 /** What a version reads per row, by name and type: its signature, but a fused version's lastK input in place of its embedding columns. */
 export function requestInputs(live: LiveVersion): ModelSignature['features'] {
+  if (live.kind === 'gbdt' && live.embeddings) {
+    // The embedding columns are made from what the request gives: an entity id (type ENTITY; a request by
+    // entity id fills it, it is never read from the online store) or a lastK input (from the online store).
+    const columns = new Set(live.embeddings.columns);
+    return [
+      ...live.info.signature.features.filter((f) => !columns.has(f.name)),
+      ...live.embeddings.requestInputs.map((r) => ({ name: r.name, type: r.kind === 'id' ? 'ENTITY' : 'SEQUENCE', version: null })),
+    ];
+  }
   return live.kind === 'fused' ? fusedInputs(live) : live.info.signature.features;
 }
 

@@ -265,7 +265,7 @@ class RegistryModelSet implements ModelSet {
 
   /** Loads and validates one version; MODEL_VALIDATION_FAILED (or the load's error) when it may not serve. */
   private async loadValid(ref: string, info: ModelVersion, slot?: Slot): Promise<LiveVersion> {
-    const live = await openLiveVersion(ref, info);
+    const live = await openLiveVersion(ref, info, this.project);
     let result: ReturnType<typeof validateLive>;
     try {
       result = validateLive(live, this.opts.definitions ? { definitions: this.opts.definitions } : {});
