@@ -156,6 +156,19 @@ describe('embeddings as features', () => {
     expect(s.probability[0]).toBeGreaterThan(s.probability[1]!);
   }, 60_000);
 
+  it('compares two versions for a cut-over: neighbour overlap and each consumer on either version', async () => {
+    const { compareVersions } = await import('../../src/embeddings/index.js');
+    const c = await compareVersions(project, 'merchants@2', 'merchants@3', { k: 5 });
+    expect([c.space, c.from, c.to, c.k]).toEqual(['merchants', 2, 3, 5]);
+    expect(c.onlyInTo).toBe(1);
+    expect(c.overlap).toBeGreaterThan(0.1);
+    expect(c.consumers).toHaveLength(1);
+    const pooled = c.consumers[0]!;
+    expect(pooled).toMatchObject({ model: 'pooled', trainedOn: 3 });
+    expect(pooled.aucTo).toBeGreaterThan(0.6);
+    expect(pooled.aucFrom).toBeGreaterThan(0.5);
+  }, 60_000);
+
   it('kiln serve scores a model that reads a space, by entity id or full row, with the trained version', async () => {
     const { loadLiveVersion } = await import('../../src/serve/index.js');
     const { testServer, route } = await import('../serve/http-helpers.js');
