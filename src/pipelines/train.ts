@@ -24,6 +24,7 @@ import { sampleRows } from './sample.js';
 
 export { sampleRows };
 import { trainSequenceModel } from './sequence/train.js';
+import { comparisonHtml, gbdtAuc, type ComparisonRow } from './sequence/compare.js';
 
 export interface TrainResult {
   model: string;
@@ -100,6 +101,7 @@ export async function trainModel(project: Project, name: string, opts: TrainOpti
       if (rows === 0) data.warnings.push(`embedding space '${u.space}': no training row could read a version (every version's data ends after the rows); train older versions with kiln embeddings train ${u.space} --every month --from ... --to ...`);
     }
     extras.embeddings = bundle;
+    extras.comparison = await embeddingComparison(data, plan.entries.reduce((n, e) => n + e.columns.length, 0), opts.quiet);
     extras.lineage = usage.map((u) => ({ kind: 'embedding', name: u.space, version: String(u.served), details: u }));
     // The embedding's columns are one adverse-action reason each space, with its own text.
     const texts: Record<string, string> = {};
@@ -120,6 +122,33 @@ export interface GbdtExtras {
   embeddings?: NonNullable<ModelBundleBody['embeddings']>;
   /** More lineage of the run (the embedding versions read). */
   lineage?: { kind: string; name: string; version?: string; details?: unknown }[];
+  /** A side-by-side comparison for the run report (the GBDT with and without its embedding inputs). */
+  comparison?: { rows: ComparisonRow[]; note: string; title: string };
+}
+
+/**
+ * The GBDT with and without its last `width` inputs (the embedding columns), both with the comparison's
+ * fixed parameters, for the run report: what the embeddings add out of time.
+ */
+async function embeddingComparison(data: ModelDataset, width: number, quiet: boolean | undefined): Promise<NonNullable<GbdtExtras['comparison']>> {
+  const keep = data.inputs.length - width;
+  const base: ModelDataset = {
+    ...data, inputs: data.inputs.slice(0, keep),
+    splits: Object.fromEntries(Object.entries(data.splits).map(([k, s]) => [k, { ...s, features: s.features.slice(0, keep) }])) as ModelDataset['splits'],
+  };
+  const extra = Object.fromEntries(Object.entries(data.splits).map(([k, s]) => [k, s.features.slice(keep)])) as Record<'train' | 'valid' | 'test', Float64Array[]>;
+  log(quiet, `train: comparing the GBDT with and without its ${width} embedding columns`);
+  const without = keep > 0 ? await gbdtAuc(base, null) : null;
+  const withEmb = await gbdtAuc(base, extra);
+  const spaces = [...new Set(data.inputs.slice(keep).map((c) => c.feature))];
+  return {
+    title: 'Embeddings against the GBDT without them',
+    note: `Both GBDTs use the comparison's fixed parameters (learning rate 0.05, depth 4, early stopping on validation); the embedding columns of each row come from the newest space version whose data ended before the row (point in time).`,
+    rows: [
+      { model: 'GBDT without embeddings', inputs: `${keep} inputs`, validAuc: without?.valid ?? null, testAuc: without?.test ?? null },
+      { model: 'GBDT with embeddings', inputs: `${keep} inputs + ${width} embedding columns (${spaces.join(', ')})`, validAuc: withEmb?.valid ?? null, testAuc: withEmb?.test ?? null },
+    ],
+  };
 }
 
 /**
@@ -149,6 +178,10 @@ export async function trainGbdtOnData(project: Project, name: string, spec: Mode
     if (data.skipped.length) run.setTags({ skipped_columns: data.skipped.map((s) => `${s.column}: ${s.reason}`).join('; ') });
     if (data.coverage.length) run.logArtifact('coverage.json', { data: JSON.stringify({ coverage: data.coverage, warnings: data.warnings }, null, 2) });
     if (data.warnings.length) run.setTags({ coverage_warnings: data.warnings.join('\n') });
+    if (extras.comparison) {
+      run.logArtifact('comparison.json', { data: JSON.stringify(extras.comparison.rows, null, 2) });
+      for (const r of extras.comparison.rows) if (r.testAuc !== null) run.logMetric(`compare_${r.model.replace(/[^a-z0-9]+/gi, '_').toLowerCase()}_test_auc`, r.testAuc);
+    }
     const curves: Record<string, number[]> = {};
     const { train: tr, valid: va, test: te } = data.splits;
     const booster = await train({
@@ -215,7 +248,9 @@ export async function trainGbdtOnData(project: Project, name: string, spec: Mode
       return v;
     });
     const meta = { model: name, version: mv.version, runId: run.id, spec, data, bestIteration: booster.bestIteration ?? null, importance: allImportance(booster), origins: originsFromFeatures(data.inputs.map((c) => c.name), registry.features.values()) };
-    run.logArtifact('report.html', { data: await renderReport(meta, evaluation) });
+    const html = await renderReport(meta, evaluation);
+    run.logArtifact('report.html', { data: extras.comparison ? html.replace('</body>', `${comparisonHtml(extras.comparison.rows, extras.comparison.note, extras.comparison.title)}</body>`) : html });
+    if (extras.comparison) for (const r of extras.comparison.rows) log(opts.quiet, `  ${r.model.padEnd(26)} test AUC ${r.testAuc === null ? '-' : r.testAuc.toFixed(4)}`);
     run.logArtifact('model-card.md', { data: modelCard(meta, evaluation) });
     const seconds = (performance.now() - t0) / 1000;
     log(opts.quiet, `train ${name}: version ${mv.version}, run ${run.id}; test AUC ${evaluation.metrics.auc.toFixed(4)}, KS ${evaluation.metrics.ks.toFixed(4)} in ${seconds.toFixed(1)}s`);

@@ -143,7 +143,11 @@ describe('embeddings as features', () => {
     const bundle = versionBundle(v);
     expect(bundle.json.embeddings).toEqual([{ space: 'merchants', version: 3, checksum: project.embeddings.get('merchants', 3).checksum, entity: 'merchant', dim: 8, columns: Array.from({ length: 8 }, (_, j) => `merchants_${j}`), pool: { input: 'recent_merchants', field: 'merchant' } }]);
     expect(v.signature.features.map((f) => f.name)).toContain('merchants_0');
-    const lineage = project.tracker.getRun(r.runId).lineage.find((l) => l.kind === 'embedding');
+    const run = project.tracker.getRun(r.runId);
+    // The run report compares the GBDT with and without the embedding (here it carries the only signal).
+    expect(run.metrics.compare_gbdt_with_embeddings_test_auc).toBeGreaterThan(run.metrics.compare_gbdt_without_embeddings_test_auc! + 0.05);
+    expect(run.artifacts.map((a) => a.path)).toContain('comparison.json');
+    const lineage = run.lineage.find((l) => l.kind === 'embedding');
     expect(lineage).toMatchObject({ name: 'merchants', version: '3' });
     // Serving fills the columns from the lastK events with version 3's vectors.
     const filler = EmbeddingFiller.open(project, bundle.json.embeddings!, 'pooled@1');

@@ -34,10 +34,10 @@ export async function gbdtAuc(data: ModelDataset, extra: Record<'train' | 'valid
 }
 
 /** The comparison as an HTML section of the run report. */
-export function comparisonHtml(rows: readonly ComparisonRow[], note: string): string {
+export function comparisonHtml(rows: readonly ComparisonRow[], note: string, title = 'Sequence model against the GBDT'): string {
   const f = (x: number | null): string => (x === null ? '-' : x.toFixed(4));
   const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-  return `<section><h2>Sequence model against the GBDT</h2><p class="note">${esc(note)}</p><table><thead><tr><th>model</th><th>inputs</th><th>validation AUC</th><th>test AUC (out of time)</th></tr></thead><tbody>${
+  return `<section><h2>${esc(title)}</h2><p class="note">${esc(note)}</p><table><thead><tr><th>model</th><th>inputs</th><th>validation AUC</th><th>test AUC (out of time)</th></tr></thead><tbody>${
     rows.map((r) => `<tr><td>${esc(r.model)}</td><td>${esc(r.inputs)}</td><td>${f(r.validAuc)}</td><td>${f(r.testAuc)}</td></tr>`).join('')
   }</tbody></table></section>`;
 }
