@@ -33,13 +33,25 @@ if (!existsSync(join(dir, 'kiln.config.ts'))) {
   const { mkdirSync } = await import('node:fs');
   mkdirSync(dir, { recursive: true });
   copyFileSync(fileURLToPath(new URL('../examples/demo/features.ts', import.meta.url)), join(dir, 'features.ts'));
-  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';
-import { DEMO_FEATURES, DEMO_REASONS, DEMO_REASON_GROUPS } from './features.js';
+  writeFileSync(join(dir, 'kiln.config.ts'), `import { defineConfig, lastK } from 'kiln';
+import { DEMO_FEATURES, DEMO_REASONS, DEMO_REASON_GROUPS, transactions } from './features.js';
+
+/** The merchants of each borrower's last 50 transactions (180 days): what the merchant embedding is pooled over. */
+const recentMerchants = lastK(transactions, { name: 'recent_merchants', k: 50, fields: ['merchant_id'], window: '180d' });
 
 export default defineConfig({
   name: 'kiln-demo',
   description: 'The kiln demo: a simulated lending world and the credit features declared over it',
-  features: [...DEMO_FEATURES],
+  features: [...DEMO_FEATURES, recentMerchants],
+  embeddings: {
+    merchants: {
+      description: 'Merchants that borrowers visit in the same weeks are near each other (item2vec over each borrower\\'s transactions)',
+      entity: 'merchant',
+      source: { kind: 'sequences', table: 'transactions', by: 'borrower_id', item: 'merchant_id', time: 'ts' },
+      trainer: 'item2vec', dim: 16, params: { epochs: 1, window: 3 },
+      attributes: { table: 'merchants', key: 'merchant_id', columns: ['category', 'risk_tier'] },
+    },
+  },
   models: {
     credit: {
       description: 'Probability of 90+ days past due within 12 months of funding',
@@ -55,6 +67,17 @@ export default defineConfig({
       reasonGroups: DEMO_REASON_GROUPS,
       fairness: { feature: 'protected_group' },
       slices: ['region'],
+    },
+    credit_emb: {
+      description: 'The credit model plus where the borrower shops: the mean merchant embedding of the last 50 transactions',
+      spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' },
+      label: { column: 'default_12m', availableAt: 'label_available_at' },
+      features: 'credit_v1',
+      embeddings: [{ space: 'merchants', pool: 'recent_merchants', reason: 'Where the borrower shops' }],
+      split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' },
+      params: { max_depth: 4, learning_rate: 0.05, n_estimators: 600, early_stopping_rounds: 50 },
+      reasons: DEMO_REASONS,
+      reasonGroups: DEMO_REASON_GROUPS,
     },
     credit_seq: {
       description: 'The same outcome from the last 20 transactions of each borrower: a GRU encoder, beside the GBDT',
@@ -140,6 +163,7 @@ try {
   console.log(`credit_seq v${seq.version} (run ${seq.runId}): test AUC ${seq.evaluation.metrics.auc.toFixed(4)}; its report compares, out of time:`);
   const comparison = JSON.parse(readFileSync(join(project.paths.artifactsDir, seq.runId, 'comparison.json'), 'utf8')) as { model: string; testAuc: number | null }[];
   for (const c of comparison) console.log(`  ${c.model.padEnd(32)} test AUC ${c.testAuc === null ? '-' : c.testAuc.toFixed(4)}`);
+  await embeddingsDemo(project);
   const report = join(dir, 'credit-report.html');
   copyFileSync(join(project.paths.artifactsDir, trained.runId, 'report.html'), report);
   console.log(`report: ${report} (open it in a browser)`);
@@ -157,6 +181,50 @@ try {
   console.log(`\nproject: ${dir}\nreports:\n  model:      ${report}\n${reports.map((r) => `  ${r}`).join('\n')}\nnext: cd ${dir} && npx kiln tables && npx kiln decisions list\n      cd ${join(dir, 'lifecycle')} && npx kiln loop backtest credit --from ${backtestFrom()} --to ${backtestFrom(12)} --policy proxy`);
 } finally {
   if (!closed) project.close();
+}
+
+/**
+ * The embeddings platform on the demo: merchant vectors versioned by quarter (each trained on the
+ * transactions before its date), a credit model that reads them point in time, then an encoder change
+ * done safely: a new version built beside the old, looked up in shadow, compared (neighbour overlap and
+ * the consumer's AUC on either), cut over by moving the alias; the consumer keeps the version it was
+ * trained with until it is retrained.
+ */
+async function embeddingsDemo(project: Project): Promise<void> {
+  const { trainSpace, EmbeddingLookup, compareVersions } = await import('../src/embeddings/index.js');
+  const { loadLiveVersion } = await import('../src/serve/index.js');
+  const reg = project.embeddings;
+  step('kiln embeddings train merchants --every quarter --from 2024-04-01 --to 2024-10-01 --alias current: one version per cut, each from the transactions before it');
+  let last = 0;
+  for (const until of ['2024-04-01', '2024-07-01', '2024-10-01']) {
+    const { version: v, seconds } = await trainSpace(project, 'merchants', { until, quiet: true, reason: 'demo backfill' });
+    last = v.version;
+    console.log(`merchants v${v.version}: ${v.size} merchants x ${v.dim}, data to ${v.dataTo?.slice(0, 10)}, ${formatCount(Number(v.metrics.pairs))} pairs at ${formatCount(Number(v.metrics.pairs_per_second))}/s, index recall@10 ${Number(v.metrics.index_recall_at_10).toFixed(3)}${v.lineage.alignedTo ? `, aligned to v${v.lineage.alignedTo.version}` : ''} (${seconds.toFixed(1)}s)`);
+  }
+  reg.setAlias('merchants', 'current', last, { reason: 'demo: first cut-over', actor: 'kiln-demo' });
+  const lookup = new EmbeddingLookup(reg);
+  const probe = lookup.files(reg.resolve('merchants@current')).ids[0]!;
+  const show = (ref: string): string => lookup.neighbors(ref, { id: probe, k: 5 }).neighbors.map((n) => n.id).join(' ');
+
+  step('kiln train credit_emb: credit_v1 plus the merchant embedding pooled over each borrower\'s last 50 transactions, point in time');
+  const emb = await trainModel(project, 'credit_emb', { quiet: true });
+  const cmp = JSON.parse(readFileSync(join(project.paths.artifactsDir, emb.runId, 'comparison.json'), 'utf8')) as { model: string; testAuc: number | null }[];
+  console.log(`credit_emb v${emb.version} (run ${emb.runId}), served with merchants@${last}; its report compares, out of time:`);
+  for (const c of cmp) console.log(`  ${c.model.padEnd(26)} test AUC ${c.testAuc === null ? '-' : c.testAuc.toFixed(4)}`);
+
+  step('a new encoder version, built beside the old (every merchant re-embedded, its own index)');
+  const { version: next } = await trainSpace(project, 'merchants', { quiet: true, reason: 'demo: retrained on all transactions' });
+  console.log(`merchants v${next.version}: data to ${next.dataTo?.slice(0, 10)}, aligned to v${next.lineage.alignedTo?.version} (residual ${next.lineage.alignedTo?.residual.toFixed(3)})`);
+  console.log(`shadow look-up, neighbours of merchant ${probe}:\n  current (v${last}):   ${show('merchants@current')}\n  candidate (v${next.version}): ${show(`merchants@${next.version}`)}`);
+  step(`kiln embeddings compare merchants@current merchants@${next.version}`);
+  const c = await compareVersions(project, 'merchants@current', `merchants@${next.version}`, { k: 10 });
+  console.log(`neighbour overlap@10 ${c.overlap.toFixed(3)} over ${c.sampled} merchants; ${c.onlyInTo} new merchants, ${c.onlyInFrom} gone`);
+  for (const k of c.consumers) console.log(`  consumer ${k.model} (trained on v${k.trainedOn}): test AUC ${k.aucFrom?.toFixed(4) ?? '-'} on v${c.from}, ${k.aucTo?.toFixed(4) ?? '-'} on v${c.to}`);
+  step(`kiln embeddings alias merchants@${next.version} current --reason ...: the cut-over`);
+  const moved = reg.setAlias('merchants', 'current', next.version, { reason: 'demo: neighbour overlap and consumer AUC checked', actor: 'kiln-demo' });
+  const live = loadLiveVersion(project, 'credit_emb');
+  const reads = live.kind === 'gbdt' ? live.embeddings?.entries.map((e) => `${e.space}@${e.version}`).join(', ') : '-';
+  console.log(`merchants@current: v${moved.previousVersion} -> v${next.version}; credit_emb v${emb.version} is still served on ${reads}, the version it was trained with, until it is retrained`);
 }
 
 /** A month inside the lifecycle world's history for the backtest hint (the world ends last month). */
@@ -237,7 +305,7 @@ export default defineConfig({
 async function serveDemo(projectDir: string, ids: number[], asOf: string): Promise<void> {
   const port = await new Promise<number>((ok) => { const s = createNetServer().listen(0, '127.0.0.1', () => { const p = (s.address() as { port: number }).port; s.close(() => ok(p)); }); });
   const bin = fileURLToPath(new URL('../bin/kiln.js', import.meta.url));
-  const server = spawn(process.execPath, [bin, 'serve', '--project', projectDir, '--port', String(port), '--models', 'credit@champion'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const server = spawn(process.execPath, [bin, 'serve', '--project', projectDir, '--port', String(port), '--models', 'credit@champion,credit_emb'], { stdio: ['ignore', 'inherit', 'inherit'] });
   const exited = new Promise<number | null>((ok) => server.once('exit', (code) => ok(code)));
   const url = `http://127.0.0.1:${port}`;
   try {
@@ -257,6 +325,11 @@ async function serveDemo(projectDir: string, ids: number[], asOf: string): Promi
       console.log(`  borrower ${r.entityId.padStart(6)}: credit v${r.version}  PD ${(r.score.probability * 100).toFixed(1).padStart(5)}%  ${r.score.points.toFixed(0)} points  ${r.score.declined ? 'DECLINE' : 'approve'}`);
       for (const reason of (r.reasons ?? []).slice(0, 3)) console.log(`      - ${reason.text}`);
     }
+    const embRes = await fetch(`${url}/v1/models/credit_emb/predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows: ids.map((entityId) => ({ entityId, asOf })) }) });
+    const embBody = (await embRes.json()) as { results: { version: number; entityId: string; score: { probability: number } }[] };
+    if (!embRes.ok) throw new Error(`predict credit_emb answered ${embRes.status}: ${JSON.stringify(embBody)}`);
+    console.log(`POST ${url}/v1/models/credit_emb/predict  (the same applicants; the merchant embedding from their last 50 transactions in the online store)`);
+    for (const r of embBody.results) console.log(`  borrower ${r.entityId.padStart(6)}: credit_emb v${r.version}  PD ${(r.score.probability * 100).toFixed(1).padStart(5)}%`);
     const id = body.results[0]!.decisionId;
     const rec = (await (await fetch(`${url}/v1/decisions/${id}`)).json()) as Record<string, unknown>;
     const features = rec.features as Record<string, unknown>;
