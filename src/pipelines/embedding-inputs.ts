@@ -14,7 +14,7 @@ import type { EmbeddingSpaceSpec, ModelEmbedding, ModelSpec } from '../config/in
 import { EmbeddingLookup, knownFrom, type EmbeddingVersion } from '../embeddings/index.js';
 import type { FeatureRegistry } from '../features/index.js';
 import type { Project } from '../store/index.js';
-import { quoteIdent as q } from '../store/sql.js';
+import { quoteIdent as q } from '../store/index.js';
 import type { ModelBundleJson, ScoreRow } from './bundle.js';
 import type { InputColumn, ModelDataset } from './dataset.js';
 

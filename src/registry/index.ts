@@ -4,3 +4,4 @@ export { ModelRegistry, type ModelSignature, type ModelVersion, type ModelSummar
 export { aliasHistory, type AliasInterval } from './history.js';
 export { checkSignature, describeSignature } from './signature.js';
 export { currentActor, gitCommit } from './context.js';
+export { EmbeddingRegistry, knownFrom, type EmbeddingAuditEntry, type EmbeddingLineage, type EmbeddingSpaceSummary, type EmbeddingVersion } from './embeddings.js';

@@ -1,8 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { KilnError } from '../core/errors.js';
-import { ModelRegistry, Tracker } from '../registry/index.js';
-import { EmbeddingRegistry } from '../embeddings/space/registry.js';
+import { EmbeddingRegistry, ModelRegistry, Tracker } from '../registry/index.js';
 import { configFileIn, loadConfigFile, resolveProjectRoot, type KilnConfig } from '../config/index.js';
 import { MetaStore } from './meta.js';
 import { assertReadableFile, fsError } from './fs-errors.js';

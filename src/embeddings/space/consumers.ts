@@ -1,7 +1,7 @@
 import { KilnError } from '../../core/errors.js';
 import type { Project } from '../../store/index.js';
 import type { ConsumerComparison } from './compare.js';
-import type { EmbeddingVersion } from './registry.js';
+import type { EmbeddingVersion } from '../../registry/index.js';
 
 /**
  * A consumer's downstream check before a cut-over: its newest registered version scores its test window

@@ -1,4 +1,4 @@
-export { EmbeddingRegistry, knownFrom, type EmbeddingAuditEntry, type EmbeddingLineage, type EmbeddingSpaceSummary, type EmbeddingVersion } from './registry.js';
+export { EmbeddingRegistry, knownFrom, type EmbeddingAuditEntry, type EmbeddingLineage, type EmbeddingSpaceSummary, type EmbeddingVersion } from '../../registry/index.js';
 export { VersionFiles, VERSION_FORMAT, vectorsChecksum, writeVersionFiles, type VersionContent, type VersionManifest } from './files.js';
 export { EmbeddingLookup, neighborOverlap, type Neighbor, type NeighborQuery } from './lookup.js';
 export { trainSpace, spaceSpec, vectorsTable, normaliseTime, type TrainSpaceOptions, type TrainSpaceResult } from './train.js';

@@ -1,6 +1,6 @@
 import { KilnError } from '../../core/errors.js';
 import { VersionFiles } from './files.js';
-import type { EmbeddingRegistry, EmbeddingVersion } from './registry.js';
+import type { EmbeddingRegistry, EmbeddingVersion } from '../../registry/index.js';
 
 export interface NeighborQuery {
   /** An entity of the space whose neighbours are wanted (left out of its own answer)... */

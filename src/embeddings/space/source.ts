@@ -1,7 +1,7 @@
 import { KilnError, didYouMean } from '../../core/errors.js';
 import type { EmbeddingSource, EmbeddingSpaceSpec } from '../../config/index.js';
 import type { OfflineStore } from '../../store/index.js';
-import { quoteIdent as q, quoteLiteral } from '../../store/sql.js';
+import { quoteIdent as q, quoteLiteral } from '../../store/index.js';
 
 /** Dense ids for string values, in first-seen order of a sorted scan (so the same data gives the same ids). */
 export class Vocab {

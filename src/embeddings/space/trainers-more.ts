@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { KilnError } from '../../core/errors.js';
 import type { Project } from '../../store/index.js';
-import { quoteIdent as q } from '../../store/sql.js';
+import { quoteIdent as q } from '../../store/index.js';
 import { OnnxTextEncoder, TextLsa } from '../text/index.js';
 import type { InteractionData, TextData } from './source.js';
 import { trainerParams, type Trained, type TrainerContext } from './trainers.js';

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { KilnError, didYouMean } from '../../core/errors.js';
-import { currentActor, nowIso } from '../../registry/context.js';
+import { KilnError, didYouMean } from '../core/errors.js';
+import { currentActor, nowIso } from './context.js';
 
 /** What a version was trained from and how: kept with it, never changed. */
 export interface EmbeddingLineage {
