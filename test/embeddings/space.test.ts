@@ -106,7 +106,7 @@ describe('embedding spaces', () => {
     mkdirSync(copy);
     for (const f of ['manifest.json', 'ids.json', 'attributes.json', 'index.usearch', 'index.usearch.json']) writeFileSync(join(copy, f), readFileSync(join(v.path, f)));
     const bytes = readFileSync(join(v.path, 'vectors.f32')) as Buffer;
-    bytes[5] ^= 0xff;
+    bytes[5] = bytes[5]! ^ 0xff;
     writeFileSync(join(copy, 'vectors.f32'), bytes);
     expect(() => VersionFiles.open(copy)).toThrow(/does not match its checksum/);
   });
