@@ -9,8 +9,9 @@
  * - `--rate 0`: saturated, through autocannon: as fast as `--connections` keep-alive connections go.
  * Every response time (fractional ms) is kept and the percentiles are computed from them (autocannon's
  * own histogram keeps whole milliseconds, too coarse for a 2 ms target). Requests cycle through the
- * bodies in the JSON file given by `--bodies` (one per entity, say). Prints one JSON line.
- *   node --import tsx bench/serve-load.ts --url URL [--bodies FILE] [--rate 1000] [--seconds 10] [--connections 8] [--key KEY]
+ * bodies in the JSON file given by `--bodies` (one per entity, say), or GET the paths in the JSON file given
+ * by `--paths` (e.g. one look-up per entity; the URL's path is then ignored). Prints one JSON line.
+ *   node --import tsx bench/serve-load.ts --url URL [--bodies FILE | --paths FILE] [--rate 1000] [--seconds 10] [--connections 8] [--key KEY]
  */
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
@@ -29,6 +30,9 @@ const connections = Number(opt('connections') ?? 8);
 const key = opt('key');
 const bodiesFile = opt('bodies');
 const bodies: string[] | null = bodiesFile ? (JSON.parse(readFileSync(bodiesFile, 'utf8')) as unknown[]).map((b) => JSON.stringify(b)) : null;
+const pathsFile = opt('paths');
+const paths: string[] | null = pathsFile ? (JSON.parse(readFileSync(pathsFile, 'utf8')) as string[]) : null;
+if (bodies && paths) throw new Error('give --bodies or --paths, not both');
 
 const times: number[] = [];
 let next = 0;
@@ -53,7 +57,9 @@ else {
             },
           }],
         }
-      : {}),
+      : paths
+        ? { requests: [{ setupRequest: (req: Request): Request => ({ ...req, path: paths[next++ % paths.length]! }) }] }
+        : {}),
   }, (err, result) => {
     if (err) throw err;
     done(result);
@@ -80,8 +86,9 @@ function openLoop(): void {
   const send = (): void => {
     const counted = sent > skip;
     const body = bodies ? bodies[next++ % bodies.length]! : null;
+    const path = paths ? paths[next++ % paths.length]! : target.pathname;
     const started = performance.now();
-    const req = request({ agent, host: target.hostname, port: target.port, path: target.pathname, method: body ? 'POST' : 'GET', headers: body ? { ...headers, 'content-length': Buffer.byteLength(body) } : headers }, (res) => {
+    const req = request({ agent, host: target.hostname, port: target.port, path, method: body ? 'POST' : 'GET', headers: body ? { ...headers, 'content-length': Buffer.byteLength(body) } : headers }, (res) => {
       res.resume();
       res.on('end', () => {
         if (counted) times.push(performance.now() - started);

@@ -107,7 +107,7 @@ export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 
 /**
  * `kiln serve` (docs/serving.md). A CLI flag wins, then $KILN_SERVE_PORT / $KILN_SERVE_HOST /
- * $KILN_SERVE_MODELS / $KILN_DECISION_DURABILITY / $KILN_API_KEYS, then these, then the defaults.
+ * $KILN_SERVE_MODELS / $KILN_SERVE_EMBEDDINGS / $KILN_DECISION_DURABILITY / $KILN_API_KEYS, then these, then the defaults.
  */
 export const ServeSpecSchema = z.strictObject({
   /** TCP port. Default 8080. */
@@ -116,6 +116,8 @@ export const ServeSpecSchema = z.strictObject({
   host: z.string().min(1, 'expected a host name or address, e.g. 127.0.0.1').optional(),
   /** Model references to serve: 'credit@champion', 'fraud@3'. */
   models: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*(@[A-Za-z0-9_.-]+)?$/, "expected a model reference like 'credit@champion' or 'credit@3'")).optional(),
+  /** Embedding space references to serve: 'merchants@current', 'titles@2'. Default: every trained space at 'current' (else its latest version); [] serves none. */
+  embeddings: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*(@[A-Za-z0-9_-]+)?$/, "expected an embedding space reference like 'merchants@current' or 'merchants@3'")).optional(),
   /** 'durable': answer once the decision is fsynced (default); 'buffered': flushed every `flushMs`. */
   durability: z.enum(['durable', 'buffered']).optional(),
   /** Buffered decision log: longest time between flushes (ms). Default 50. */

@@ -22,4 +22,6 @@ export type { DecisionLog, DecisionLogOptions, ReadDecisionsOptions, TimeBound, 
 export { createServer, startServer, checkBinding, closeOnSignals, openApiDocument, type ServerOptions, type KilnServer, type StartDeps, type RunningServer } from './http/index.js';
 export { serveSettings, SERVE_DEFAULTS, type ServeSettings, type ServeFlags } from './settings.js';
 export { ApiKeys, hashApiKey, newApiKey, parseEnvApiKeys, isLoopback, type ApiKeyEntry, type Caller } from './auth.js';
+export { openEmbeddingSet, defaultEmbeddingRefs, noEmbeddings, listOverlap, registerEmbeddingRoutes } from './spaces/index.js';
+export type { EmbeddingSet, EmbeddingSetOptions, EmbeddingSpaceStatus, EmbeddingEvent, ServedVersion } from './spaces/index.js';
 export { scoreBatch, BATCH_CHUNK_ROWS, type ScoreBatchOptions, type ScoreBatchResult } from './batch.js';

@@ -1,6 +1,6 @@
 /**
  * The settings `kiln serve` runs with, weighed as the online store's are: a CLI flag, then the
- * environment ($KILN_SERVE_PORT, $KILN_SERVE_HOST, $KILN_SERVE_MODELS, $KILN_DECISION_DURABILITY,
+ * environment ($KILN_SERVE_PORT, $KILN_SERVE_HOST, $KILN_SERVE_MODELS, $KILN_SERVE_EMBEDDINGS, $KILN_DECISION_DURABILITY,
  * $KILN_API_KEYS), then the config's `serve` section, then the default. An empty variable counts as unset.
  * API keys add up: the config's (hashed) and the environment's (plaintext, hashed here).
  * A pure function of its inputs, so each source can be tested alone.
@@ -15,6 +15,11 @@ export interface ServeSettings {
   readonly host: string;
   /** References to serve ('credit@champion'). */
   readonly models: readonly string[];
+  /**
+   * Embedding space references to serve ('merchants@current'); null: the default, every space the config
+   * declares that has a trained version (resolved when the set opens: `defaultEmbeddingRefs`).
+   */
+  readonly embeddings: readonly string[] | null;
   readonly durability: Durability;
   readonly flushMs: number;
   /** Largest request body in bytes. */
@@ -32,6 +37,8 @@ export interface ServeFlags {
   readonly host?: string | undefined;
   /** Comma-separated references, or a list. */
   readonly models?: string | readonly string[] | undefined;
+  /** Comma-separated embedding space references, or a list; 'none' serves none. */
+  readonly embeddings?: string | readonly string[] | undefined;
   readonly durability?: string | undefined;
 }
 
@@ -56,6 +63,15 @@ function refs(v: string | readonly string[], where: string): string[] {
   return list;
 }
 
+/** Embedding space references; 'none' (alone) is the empty list. */
+function spaceRefs(v: string | readonly string[], where: string): string[] {
+  const list = (typeof v === 'string' ? v.split(',') : [...v]).map((s) => s.trim()).filter(Boolean);
+  if (list.length === 1 && list[0] === 'none') return [];
+  const bad = list.find((r) => !/^[A-Za-z][A-Za-z0-9_]*(@[A-Za-z0-9_-]+)?$/.test(r));
+  if (bad !== undefined) throw new KilnError('USAGE', `${where}: '${bad}' is not an embedding space reference; write SPACE@ALIAS or SPACE@VERSION, e.g. merchants@current (or 'none')`);
+  return list;
+}
+
 function durability(v: string, where: string): Durability {
   if (v !== 'durable' && v !== 'buffered') throw new KilnError('USAGE', `${where} must be 'durable' or 'buffered'; got '${v}'`);
   return v;
@@ -71,9 +87,13 @@ export function serveSettings(project: Project, flags: ServeFlags = {}, env: Nod
   const envModels = set(env.KILN_SERVE_MODELS);
   const envDur = set(env.KILN_DECISION_DURABILITY);
   const envKeys = set(env.KILN_API_KEYS);
+  const envEmbeddings = set(env.KILN_SERVE_EMBEDDINGS);
   const models = flags.models !== undefined ? refs(flags.models, '--models')
     : envModels !== undefined ? refs(envModels, 'KILN_SERVE_MODELS')
       : [...(cfg.models ?? [])];
+  const embeddings = flags.embeddings !== undefined ? spaceRefs(flags.embeddings, '--embeddings')
+    : envEmbeddings !== undefined ? spaceRefs(envEmbeddings, 'KILN_SERVE_EMBEDDINGS')
+      : cfg.embeddings !== undefined ? [...cfg.embeddings] : null;
   const traffic: Record<string, TrafficSpec> = {};
   for (const [name, t] of Object.entries(cfg.traffic ?? {})) {
     traffic[name] = t.share === undefined ? { challenger: t.challenger, mode: t.mode } : { challenger: t.challenger, mode: t.mode, share: t.share };
@@ -82,6 +102,7 @@ export function serveSettings(project: Project, flags: ServeFlags = {}, env: Nod
     port: flags.port !== undefined ? port(flags.port, '--port') : envPort !== undefined ? port(envPort, 'KILN_SERVE_PORT') : cfg.port ?? SERVE_DEFAULTS.port,
     host: flags.host ?? set(env.KILN_SERVE_HOST) ?? cfg.host ?? SERVE_DEFAULTS.host,
     models,
+    embeddings,
     durability: flags.durability !== undefined ? durability(flags.durability, '--durability')
       : envDur !== undefined ? durability(envDur, 'KILN_DECISION_DURABILITY') : cfg.durability ?? SERVE_DEFAULTS.durability,
     flushMs: cfg.flushMs ?? SERVE_DEFAULTS.flushMs,

@@ -123,7 +123,7 @@ describe('serve settings', () => {
 
   it('takes flag > env > config > default', async () => {
     const none = await tempProject(`export default { name: 's' };\n`);
-    expect(serveSettings(none.project, {}, {})).toEqual({ port: 8080, host: '127.0.0.1', models: [], durability: 'durable', flushMs: 50, bodyLimit: 1 << 20, maxBatch: 1000, pollMs: 5000, apiKeys: [], traffic: {} });
+    expect(serveSettings(none.project, {}, {})).toEqual({ port: 8080, host: '127.0.0.1', models: [], embeddings: null, durability: 'durable', flushMs: 50, bodyLimit: 1 << 20, maxBatch: 1000, pollMs: 5000, apiKeys: [], traffic: {} });
     none.cleanup();
     const { project, cleanup } = await tempProject(CONFIG);
     const cfg = serveSettings(project, {}, {});

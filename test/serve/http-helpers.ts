@@ -102,7 +102,7 @@ export function route(primary: LiveVersion, challenger: ModelRoute['challenger']
 }
 
 export function settings(over: Partial<ServeSettings> = {}): ServeSettings {
-  return { ...SERVE_DEFAULTS, models: [], apiKeys: [], traffic: {}, ...over };
+  return { ...SERVE_DEFAULTS, models: [], embeddings: [], apiKeys: [], traffic: {}, ...over };
 }
 
 export interface TestServer {

@@ -4,18 +4,19 @@ import { projectOption } from '../project-option.js';
 
 const out = (s: string): void => { process.stdout.write(`${s}\n`); };
 
-interface ServeCliFlags { port?: string; host?: string; models?: string; durability?: string; backend?: string; redisUrl?: string }
+interface ServeCliFlags { port?: string; host?: string; models?: string; embeddings?: string; durability?: string; backend?: string; redisUrl?: string }
 
 /**
- * `kiln serve`: opens the online store (when the config declares features), the models (registry-backed,
- * swapped when their alias moves) and the decision log, then serves until SIGTERM or SIGINT, which drain
+ * `kiln serve`: opens the online store (when the config declares features), the embedding spaces and the
+ * models (registry-backed, swapped when their alias moves) and the decision log, then serves until SIGTERM or SIGINT, which drain
  * requests in flight, flush the log and exit 0. `kiln serve keygen` makes an API key.
  */
 export function registerServe(program: Command): void {
-  const serve = program.command('serve').description('serve models over HTTP: decisions with reason codes, features, events (see docs/serving.md)')
+  const serve = program.command('serve').description('serve models over HTTP: decisions with reason codes, features, events, embedding look-ups (see docs/serving.md)')
     .option('--port <n>', 'port (default $KILN_SERVE_PORT, else serve.port, else 8080; 0 picks a free one)')
     .option('--host <host>', 'address to bind (default $KILN_SERVE_HOST, else serve.host, else 127.0.0.1; other than loopback needs API keys)')
     .option('--models <refs>', 'comma-separated model references to serve, e.g. credit@champion (default $KILN_SERVE_MODELS, else serve.models)')
+    .option('--embeddings <refs>', "comma-separated embedding space references to serve, e.g. merchants@current, or 'none' (default $KILN_SERVE_EMBEDDINGS, else serve.embeddings, else every trained space at 'current', else its latest version)")
     .option('--durability <mode>', 'decision log: durable (answer once the record is on disk) or buffered (default $KILN_DECISION_DURABILITY, else serve.durability, else durable)')
     .option('--backend <name>', 'online store: embedded or redis (default $KILN_ONLINE_BACKEND, else online.backend, else embedded)')
     .option('--redis-url <url>', 'the Redis of the online store (default $KILN_REDIS_URL, else online.redisUrl)')
@@ -29,21 +30,25 @@ export function registerServe(program: Command): void {
       const project = await Project.open(projectOption(cmd));
       const opened: { close(): Promise<void> }[] = [];
       try {
-        const settings = serveMod.serveSettings(project, { port: flags.port, host: flags.host, models: flags.models, durability: flags.durability });
+        const settings = serveMod.serveSettings(project, { port: flags.port, host: flags.host, models: flags.models, embeddings: flags.embeddings, durability: flags.durability });
         serveMod.checkBinding(settings);
         const online = project.config.features?.length
           ? await onlineMod.openOnlineStore(project, { ...(flags.backend !== undefined ? { backend: flags.backend } : {}), ...(flags.redisUrl !== undefined ? { redisUrl: flags.redisUrl } : {}) })
           : null;
         if (online) opened.push(online);
-        const models = await serveMod.openModelSet(project, settings.models, {
-          pollMs: settings.pollMs, traffic: settings.traffic, ...(online ? { definitions: serveMod.servedFeatures(online.plan) } : {}),
-        });
+        const embeddings = await serveMod.openEmbeddingSet(project, settings.embeddings, { pollMs: settings.pollMs });
+        opened.push(embeddings);
+        // A server of embedding spaces alone serves no model; with neither, openModelSet says what to name.
+        const models = settings.models.length === 0 && embeddings.spaces().length > 0 ? serveMod.fixedModelSet([])
+          : await serveMod.openModelSet(project, settings.models, {
+            pollMs: settings.pollMs, traffic: settings.traffic, ...(online ? { definitions: serveMod.servedFeatures(online.plan) } : {}),
+          });
         opened.push(models);
         const decisions = await serveMod.openDecisionLog(serveMod.decisionLogDir(project.paths.dataDir), { durability: settings.durability, flushMs: settings.flushMs });
         opened.push(decisions);
         if (decisions.tookOver) process.stderr.write(`kiln serve: decision log: took over the writer lock of pid ${decisions.tookOver.pid} (since ${decisions.tookOver.since}), which no longer runs\n`);
         for (const t of decisions.recovered) process.stderr.write(`kiln serve: decision log: ${t.file} line ${t.line} was torn by a crash (${t.bytes} bytes, never acknowledged); readers skip it\n`);
-        const running = await serveMod.startServer(project, settings, { models, decisions, online, loadVersion: (ref: string) => serveMod.loadLiveVersion(project, ref) });
+        const running = await serveMod.startServer(project, settings, { models, embeddings, decisions, online, loadVersion: (ref: string) => serveMod.loadLiveVersion(project, ref) });
         opened.length = 0; // the running server closes them now
         await running.closed;
       } finally {

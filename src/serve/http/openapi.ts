@@ -1,11 +1,16 @@
 /**
  * `/openapi.json`: an OpenAPI 3.1 document generated from the zod schemas that validate the payloads
  * (`z.toJSONSchema`), plus, for each served model, its own predict path whose feature row schema is built
- * from the serving version's signature (feature names and types).
+ * from the serving version's signature (feature names and types), and the embedding routes with the
+ * served spaces listed on their `space` parameter.
  */
 import { z } from 'zod';
 import { createRequire } from 'node:module';
 import type { ModelSet } from '../types.js';
+import type { EmbeddingSet } from '../spaces/set.js';
+import {
+  EmbeddingResponseSchema, EmbeddingSpacesResponseSchema, EmbeddingsGetBodySchema, EmbeddingsGetResponseSchema, NeighborsBodySchema, NeighborsResponseSchema,
+} from '../spaces/schemas.js';
 import {
   ErrorSchema, EventsBodySchema, ExplainBodySchema, FeaturesGetBodySchema, PredictBodySchema, PredictResponseSchema, TrafficBodySchema, featureRowSchema,
 } from './schemas.js';
@@ -35,8 +40,8 @@ const nameParam = { name: 'name', in: 'path', required: true, schema: { type: 's
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'Decision id' };
 const anyObject = { type: 'object' };
 
-/** The document for the models served now. */
-export function openApiDocument(models: ModelSet): Json {
+/** The document for the models and embedding spaces served now. */
+export function openApiDocument(models: ModelSet, embeddings?: EmbeddingSet): Json {
   const schemas: Json = {
     Error: json(ErrorSchema, 'output'),
     PredictRequest: json(PredictBodySchema),
@@ -45,7 +50,17 @@ export function openApiDocument(models: ModelSet): Json {
     FeaturesGetRequest: json(FeaturesGetBodySchema),
     EventsRequest: json(EventsBodySchema),
     TrafficRequest: json(TrafficBodySchema),
+    EmbeddingResponse: json(EmbeddingResponseSchema, 'output'),
+    EmbeddingsGetRequest: json(EmbeddingsGetBodySchema),
+    EmbeddingsGetResponse: json(EmbeddingsGetResponseSchema, 'output'),
+    NeighborsRequest: json(NeighborsBodySchema),
+    NeighborsResponse: json(NeighborsResponseSchema, 'output'),
+    EmbeddingSpaces: json(EmbeddingSpacesResponseSchema, 'output'),
   };
+  const spaces = embeddings?.spaces() ?? [];
+  const spaceParam = { name: 'space', in: 'path', required: true, schema: spaces.length ? { type: 'string', enum: spaces } : { type: 'string' }, description: 'Embedding space (served here)' };
+  const versionParam = { name: 'version', in: 'query', required: false, schema: { type: 'string' }, description: 'Another registered version, by number or alias (a shadow look-up); default: the version served' };
+  const entityParam = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'Entity id' };
   const ref = (n: string): Json => ({ $ref: `#/components/schemas/${n}` });
   const paths: Json = {
     '/v1/models/{name}/predict': { post: op('Score rows: decision id, probability, points, decline, reasons', 'score', ref('PredictRequest'), ref('PredictResponse'), [400, 401, 403, 404, 413, 422, 503], { parameters: [nameParam] }) },
@@ -56,8 +71,12 @@ export function openApiDocument(models: ModelSet): Json {
     '/v1/events': { post: op('Push events into the online store', 'write', ref('EventsRequest'), anyObject, [400, 401, 403, 404, 413, 422, 503]) },
     '/v1/decisions/{id}': { get: op('A decision record', 'score', null, anyObject, [401, 403, 404], { parameters: [idParam] }) },
     '/v1/decisions/{id}/replay': { post: op("Re-score a decision's features with its version", 'score', null, anyObject, [401, 403, 404], { parameters: [idParam] }) },
+    '/v1/embeddings': { get: op('The served embedding spaces: version, entity, dimension, size, metric, aliases', 'score', null, ref('EmbeddingSpaces'), [401, 403]) },
+    '/v1/embeddings/{space}/{id}': { get: op('The vector of an entity', 'score', null, ref('EmbeddingResponse'), [400, 401, 403, 404], { parameters: [spaceParam, entityParam, versionParam] }) },
+    '/v1/embeddings/{space}/get': { post: op('Vectors of a batch of entities (null for those the version lacks)', 'score', ref('EmbeddingsGetRequest'), ref('EmbeddingsGetResponse'), [400, 401, 403, 404, 413], { parameters: [spaceParam] }) },
+    '/v1/embeddings/{space}/neighbors': { post: op('Nearest neighbours of an entity or a vector, optionally beside a shadow version', 'score', ref('NeighborsRequest'), ref('NeighborsResponse'), [400, 401, 403, 404], { parameters: [spaceParam] }) },
     '/healthz': { get: op('The process is up (open)', null, null, anyObject, []) },
-    '/readyz': { get: op('Every configured model and the online store are loaded (open)', null, null, anyObject, [503]) },
+    '/readyz': { get: op('Every configured model and embedding space and the online store are loaded (open)', null, null, anyObject, [503]) },
     '/metrics': { get: { summary: 'Prometheus metrics (open)', security: [], responses: { 200: { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } } } } },
     '/openapi.json': { get: op('This document (open)', null, null, anyObject, []) },
   };
@@ -77,7 +96,7 @@ export function openApiDocument(models: ModelSet): Json {
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'kiln serve', version: VERSION, description: 'Credit decisions with reason codes. See docs/serving.md.' },
+    info: { title: 'kiln serve', version: VERSION, description: 'Credit decisions with reason codes, and embedding look-ups. See docs/serving.md.' },
     paths,
     components: {
       schemas,

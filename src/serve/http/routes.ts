@@ -10,6 +10,7 @@ import { retireLive } from '../models/live.js';
 import { checkRows, decide, explainRows, prepareVersion, replay, resolveRows, resultOf, rowsOf } from '../predict.js';
 import type { ServeSettings } from '../settings.js';
 import type { DecisionWriter, LiveVersion, ModelRoute, ModelSet, TrafficSpec } from '../types.js';
+import type { EmbeddingSet } from '../spaces/set.js';
 import type { ServerMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { EventsBodySchema, ExplainBodySchema, FeaturesGetBodySchema, PredictBodySchema, TrafficBodySchema, parseBody } from './schemas.js';
@@ -17,6 +18,7 @@ import type { FastifyInstance } from 'fastify';
 
 interface RouteDeps {
   readonly models: ModelSet;
+  readonly embeddings: EmbeddingSet;
   readonly decisions: DecisionWriter;
   readonly online: OnlineFeatureStore | null;
   readonly settings: ServeSettings;
@@ -169,10 +171,17 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_req, reply) => {
     const status = models.status();
-    const ready = !deps.draining() && models.ready();
-    const body = { ready, draining: deps.draining(), online: deps.online ? 'loaded' : 'none', models: status.map((s) => ({ name: s.name, ref: s.ref, state: s.state, version: s.version, lastError: s.lastError })) };
-    return reply.code(ready ? 200 : 503).send(ready ? body : { code: 'NOT_READY', message: deps.draining() ? 'the server is draining' : `not every model is loaded: ${status.filter((s) => s.state !== 'ready').map((s) => `${s.name} (${s.state})`).join(', ')}`, ...body });
+    const spaces = deps.embeddings.status();
+    const ready = !deps.draining() && models.ready() && deps.embeddings.ready();
+    const body = {
+      ready, draining: deps.draining(), online: deps.online ? 'loaded' : 'none',
+      models: status.map((s) => ({ name: s.name, ref: s.ref, state: s.state, version: s.version, lastError: s.lastError })),
+      embeddings: spaces.map((s) => ({ space: s.space, ref: s.ref, state: s.state, version: s.version, lastError: s.lastError })),
+    };
+    if (ready) return reply.code(200).send(body);
+    const missing = [...status.filter((s) => s.state !== 'ready').map((s) => `${s.name} (${s.state})`), ...spaces.filter((s) => s.state !== 'ready').map((s) => `embedding space ${s.space} (${s.state})`)];
+    return reply.code(503).send({ code: 'NOT_READY', message: deps.draining() ? 'the server is draining' : `not every model and embedding space is loaded: ${missing.join(', ')}`, ...body });
   });
   app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
-  app.get('/openapi.json', async () => openApiDocument(models));
+  app.get('/openapi.json', async () => openApiDocument(models, deps.embeddings));
 }

@@ -15,6 +15,8 @@ import type { Project } from '../../store/index.js';
 import { ApiKeys, isLoopback, type ApiKeyScope, type Caller } from '../auth.js';
 import type { ServeSettings } from '../settings.js';
 import type { DecisionWriter, LiveVersion, ModelSet } from '../types.js';
+import { noEmbeddings, type EmbeddingSet } from '../spaces/set.js';
+import { registerEmbeddingRoutes } from '../spaces/routes.js';
 import { serverMetrics, type ServerMetrics } from './metrics.js';
 import { registerRoutes } from './routes.js';
 
@@ -36,6 +38,8 @@ export interface ServerOptions {
   readonly decisions: DecisionWriter;
   readonly online: OnlineFeatureStore | null;
   readonly settings: ServeSettings;
+  /** The embedding spaces served (default: none). */
+  readonly embeddings?: EmbeddingSet;
   readonly project?: Project;
   /** Loads a version by reference ('credit@3'), for replays of versions no longer served. */
   readonly loadVersion?: (ref: string) => LiveVersion | Promise<LiveVersion>;
@@ -73,12 +77,14 @@ function clientError(e: FastifyError, bodyLimit: number): KilnError | null {
  */
 export function createServer(opts: ServerOptions): KilnServer {
   const { settings, models, decisions } = opts;
+  const embeddings = opts.embeddings ?? noEmbeddings();
   const keys = new ApiKeys(settings.apiKeys);
   const logger: FastifyServerOptions['logger'] = opts.logger === undefined || opts.logger === false ? false
     : { ...(opts.logger === true ? {} : opts.logger), redact: { paths: REDACT, censor: '[redacted]' } };
   const app = Fastify({ logger, bodyLimit: settings.bodyLimit, forceCloseConnections: 'idle', return503OnClosing: true }) as unknown as KilnServer;
-  const metrics = serverMetrics(models, decisions);
-  const unsubscribe = models.onEvent((e) => metrics.modelEvent(e));
+  const metrics = serverMetrics(models, decisions, { embeddings });
+  const unsubscribeModels = models.onEvent((e) => metrics.modelEvent(e));
+  const unsubscribeEmbeddings = embeddings.onEvent((e) => metrics.embeddingEvent(e));
   let draining = false;
   (app as { kiln: KilnServer['kiln'] }).kiln = { metrics, keys, draining: () => draining };
 
@@ -130,12 +136,14 @@ export function createServer(opts: ServerOptions): KilnServer {
 
   app.addHook('preClose', async () => { draining = true; });
   app.addHook('onClose', async () => {
-    unsubscribe();
+    unsubscribeModels();
+    unsubscribeEmbeddings();
     if (inFlight > 0) await new Promise<void>((resolve) => { idle = resolve; });
     await decisions.close();
   });
 
-  registerRoutes(app, { ...opts, metrics, draining: () => draining });
+  registerRoutes(app, { ...opts, embeddings, metrics, draining: () => draining });
+  registerEmbeddingRoutes(app, { embeddings, settings });
   return app;
 }
 
