@@ -26,6 +26,8 @@ const positional = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--
 const dir = resolve(positional[0] ?? 'demo-project');
 
 const step = (s: string): void => console.log(`\n== ${s}`);
+/** The merchant and the version before the cut-over, for the server's shadow look-up. */
+const cutOver = { probe: '', previous: 0 };
 
 step(`kiln init ${dir}`);
 // The demo's config declares its features in TypeScript: examples/demo/features.ts, copied beside it.
@@ -222,6 +224,7 @@ async function embeddingsDemo(project: Project): Promise<void> {
   for (const k of c.consumers) console.log(`  consumer ${k.model} (trained on v${k.trainedOn}): test AUC ${k.aucFrom?.toFixed(4) ?? '-'} on v${c.from}, ${k.aucTo?.toFixed(4) ?? '-'} on v${c.to}`);
   step(`kiln embeddings alias merchants@${next.version} current --reason ...: the cut-over`);
   const moved = reg.setAlias('merchants', 'current', next.version, { reason: 'demo: neighbour overlap and consumer AUC checked', actor: 'kiln-demo' });
+  Object.assign(cutOver, { probe, previous: last });
   const live = loadLiveVersion(project, 'credit_emb');
   const reads = live.kind === 'gbdt' ? live.embeddings?.entries.map((e) => `${e.space}@${e.version}`).join(', ') : '-';
   console.log(`merchants@current: v${moved.previousVersion} -> v${next.version}; credit_emb v${emb.version} is still served on ${reads}, the version it was trained with, until it is retrained`);
@@ -330,6 +333,12 @@ async function serveDemo(projectDir: string, ids: number[], asOf: string): Promi
     if (!embRes.ok) throw new Error(`predict credit_emb answered ${embRes.status}: ${JSON.stringify(embBody)}`);
     console.log(`POST ${url}/v1/models/credit_emb/predict  (the same applicants; the merchant embedding from their last 50 transactions in the online store)`);
     for (const r of embBody.results) console.log(`  borrower ${r.entityId.padStart(6)}: credit_emb v${r.version}  PD ${(r.score.probability * 100).toFixed(1).padStart(5)}%`);
+    const nbRes = await fetch(`${url}/v1/embeddings/merchants/neighbors`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: cutOver.probe, k: 5, shadow: cutOver.previous }) }).catch(() => null);
+    if (nbRes?.ok) {
+      const nb = (await nbRes.json()) as { version: number; neighbors: { id: string; score: number }[]; shadow?: { version: number; neighbors: { id: string }[]; overlap: number | null } };
+      console.log(`POST ${url}/v1/embeddings/merchants/neighbors  (merchant ${cutOver.probe}, k 5, served merchants@current = v${nb.version}, shadow v${nb.shadow?.version ?? '-'})`);
+      console.log(`  v${nb.version}: ${nb.neighbors.map((n) => `${n.id} (${n.score.toFixed(2)})`).join(' ')}\n  shadow: ${nb.shadow?.neighbors.map((n) => n.id).join(' ') ?? '-'}  overlap ${nb.shadow?.overlap?.toFixed(2) ?? '-'}`);
+    }
     const id = body.results[0]!.decisionId;
     const rec = (await (await fetch(`${url}/v1/decisions/${id}`)).json()) as Record<string, unknown>;
     const features = rec.features as Record<string, unknown>;
