@@ -13,3 +13,7 @@ export type { AnnFilter, AnnHits, AnnId, AnnMetric, AnnSearchOptions, NeighborIn
 export { clusteredVectors } from './ann-synthetic.js';
 export { trainItem2Vec, nearest, countItems, aliasTable, type Item2VecOptions, type Item2VecResult, type ItemVectors } from './item2vec.js';
 export { clusteredCorpus, type ClusteredCorpus } from './item2vec-synth.js';
+export { trainTwoTower, TwoTowerModel, TWO_TOWER_FORMAT, type TwoTowerData, type TwoTowerJson, type TwoTowerOptions, type TwoTowerResult } from './two-tower.js';
+export { inBatchSoftmax, type InBatchInput } from './two-tower-loss.js';
+export { plantedWorld, type PlantedWorld, type PlantedWorldOptions } from './two-tower-synth.js';
+export { heldOutRecall, type Pairs } from './recall.js';
