@@ -66,8 +66,8 @@ export class TwoTowerModel {
   get itemFeatureDim(): number { return this.spec.item.features; }
 
   /**
-   * Unit vectors [rows, dim] of users: `ids` (-1 = unknown: features only; a tower without id
-   * embeddings only counts them), `features` [rows, userFeatureDim] raw (NaN = missing), required when
+   * Unit vectors [rows, dim] of users: `ids` (-1 = unknown: features only; null = all unknown; a
+   * tower without id embeddings only counts them), `features` [rows, userFeatureDim] raw (NaN = missing), required when
    * the tower has features. Rows are independent: a row's vector does not depend on the others.
    */
   embedUsers(ids: Int32Array | null, features?: Float32Array): Float32Array {
@@ -163,7 +163,8 @@ export class TwoTowerModel {
     const readStats = (s: unknown, dim: number, side: Side): FeatureStats | null => {
       if (dim === 0) return null;
       const t = s as { mean?: unknown; scale?: unknown } | null | undefined;
-      if (!t || !Array.isArray(t.mean) || !Array.isArray(t.scale) || t.mean.length !== dim || t.scale.length !== dim) bad(`${side}Stats must hold ${dim} means and scales`);
+      const finite = (a: unknown, positive: boolean): boolean => Array.isArray(a) && a.length === dim && a.every((x) => Number.isFinite(x) && (!positive || x > 0));
+      if (!t || !finite(t.mean, false) || !finite(t.scale, true)) bad(`${side}Stats must hold ${dim} finite means and positive scales`);
       return { mean: Float32Array.from(t!.mean as number[]), scale: Float32Array.from(t!.scale as number[]) };
     };
     const userStats = readStats(o.userStats, spec!.user.features, 'user');
