@@ -91,6 +91,9 @@ export const ERROR_CODES = {
   DECISION_NOT_FOUND: { http: 404, exit: 66, summary: 'no decision record has that id' },
   DECISION_LOG_INVALID: { http: 500, exit: 74, summary: 'the decision log is damaged or cannot be written' },
   NOT_READY: { http: 503, exit: 75, summary: 'the server is starting, draining or a configured model is not loaded' },
+  // Embeddings
+  EMBEDDING_PARAM_INVALID: { http: 400, exit: 64, summary: 'an embedding trainer option is out of range or inconsistent' },
+  EMBEDDING_DATA_INVALID: { http: 422, exit: 65, summary: 'interactions, ids or features given to an embedding trainer or model are unusable' },
   // Simulator
   SIM_OPTION_INVALID: { http: 400, exit: 64, summary: 'a simulator option is unknown or out of range' },
   // Process

@@ -18,3 +18,7 @@ export {
   loadTextEncoder, OnnxTextEncoder, TextLsa, WordPieceTokenizer, topicalCorpus, TEXT_ENCODER_KINDS, TEXT_LSA_FORMAT, TEXT_LSA_VERSION,
   type OnnxTextEncoderOptions, type TextEncoder, type TextEncoderSpec, type TextLsaJson, type TextLsaOptions, type TokenBatch, type TopicalCorpus, type WordPieceOptions,
 } from './text/index.js';
+export { trainTwoTower, TwoTowerModel, TWO_TOWER_FORMAT, type TwoTowerData, type TwoTowerJson, type TwoTowerOptions, type TwoTowerResult } from './two-tower.js';
+export { inBatchSoftmax, type InBatchInput } from './two-tower-loss.js';
+export { plantedWorld, type PlantedWorld, type PlantedWorldOptions } from './two-tower-synth.js';
+export { heldOutRecall, type Pairs } from './recall.js';

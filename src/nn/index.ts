@@ -40,3 +40,4 @@ export { GraphBuilder, IR_VERSION, OPSET, type Attr, type ElemType } from './onn
 export { dense as onnxDense, exportSequenceModel, gru as onnxGru, keyPaddingMask as onnxKeyPaddingMask, lastPool as onnxLastPool, meanPool as onnxMeanPool, transformerEncoderLayer as onnxTransformerEncoderLayer, validSteps as onnxValidSteps, type EncoderSpec, type SequenceModelSpec, type StateDict } from './onnx/export.js';
 export { exportSeqNet, seqNetOnnxInputs, unexportable as seqNetUnexportable, SEQ_INPUT, SEQ_OUTPUT, type SeqNetExportOptions, type SeqNetInputSpec } from './onnx/seqnet.js';
 export { checkFeeds, OnnxSession, onnxSignature, type Feed, type OnnxOutput, type OnnxSessionOptions, type OnnxSignature, type OnnxTensorSpec } from './onnx/runtime.js';
+export { Tower, TwoTowerNet, type TowerSpec, type TwoTowerNetSpec } from './two-tower-net.js';

@@ -9,6 +9,7 @@ import { Params, type Ctx } from './module.js';
 import type { Batch } from './parallel/data.js';
 import { SeqPretrainNet, type SeqPretrainSpec } from './pretrain.js';
 import { SeqNet, type SeqNetSpec } from './seqnet.js';
+import { TwoTowerNet, type TwoTowerNetSpec } from './two-tower-net.js';
 
 /** A net the trainer can step: the sum of its per-row losses times `scale`, with gradients added. */
 export interface Trainable {
@@ -27,13 +28,14 @@ export interface MlpSpec {
   seed: number;
 }
 
-export type NetSpec = MlpSpec | SeqNetSpec | SeqPretrainSpec;
+export type NetSpec = MlpSpec | SeqNetSpec | SeqPretrainSpec | TwoTowerNetSpec;
 
 export function buildNet(spec: NetSpec, arena: Arena): Trainable {
   switch (spec.kind) {
     case 'mlp': return new Mlp(spec, arena);
     case 'seq': return new SeqNet(spec, arena);
     case 'seq-pretrain': return new SeqPretrainNet(spec, arena);
+    case 'two-tower': return new TwoTowerNet(spec, arena);
   }
 }
 

@@ -20,6 +20,7 @@ export default defineConfig({
     merchants: { entity: 'merchant', source: { kind: 'sequences', table: 'txns', by: 'borrower', item: 'merchant', time: 'at' }, trainer: 'item2vec', dim: 16,
       params: { epochs: 15, window: 3 }, attributes: { table: 'merchants', key: 'merchant', columns: ['category', 'city'] } },
     merchants_mf: { entity: 'merchant', source: { kind: 'interactions', table: 'txns', user: 'borrower', item: 'merchant', time: 'at' }, trainer: 'als', dim: 8, params: { iterations: 8 } },
+    borrowers_tt: { entity: 'borrower', source: { kind: 'interactions', table: 'txns', user: 'borrower', item: 'merchant', time: 'at', side: 'user' }, trainer: 'two-tower', dim: 8, params: { epochs: 8, hidden: 16, temperature: 0.1 } },
     ${extra}
   },
 });

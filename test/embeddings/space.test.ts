@@ -119,11 +119,21 @@ describe('embedding spaces', () => {
     expect(await code(trainSpace(project, 'merchants', { until: 'soon' }))).toMatch(/USAGE: 'soon' is not a time/);
   }, 60_000);
 
+  it('two-tower spaces: borrowers of one cluster are near each other; the towers are kept', async () => {
+    const { version } = await trainSpace(project, 'borrowers_tt', { quiet: true });
+    expect([version.trainer, version.dim, version.size, version.entity]).toEqual(['two-tower', 8, 400, 'borrower']);
+    const lookup = new EmbeddingLookup(project.embeddings);
+    let agree = 0;
+    for (let b = 0; b < 60; b++) for (const n of lookup.neighbors('borrowers_tt', { id: `b${b}`, k: 5 }).neighbors) agree += Number(n.id.slice(1)) % 6 === b % 6 ? 1 : 0;
+    expect(agree / 300).toBeGreaterThan(0.4);
+    expect((lookup.files(version).encoder as { format: string }).format).toMatch(/two-tower/);
+  }, 60_000);
+
   it('the CLI lists, shows, looks up and compares', async () => {
     const list = await kiln(['embeddings', 'list', '--json'], dir);
     expect(list.code).toBe(0);
     const rows = JSON.parse(list.stdout) as { space: string; versions: number }[];
-    expect(rows.map((r) => [r.space, r.versions])).toEqual([['merchants', 3], ['merchants_mf', 1]]);
+    expect(rows.map((r) => [r.space, r.versions])).toEqual([['borrowers_tt', 1], ['merchants', 3], ['merchants_mf', 1]]);
     const nb = await kiln(['embeddings', 'neighbors', 'merchants@current', 'm3', '-k', '3', '--filter', 'city=paris'], dir);
     expect(nb.code).toBe(0);
     expect(nb.stdout).toMatch(/merchants@2: neighbours of merchant m3/);
