@@ -84,6 +84,7 @@ describe('the public API', () => {
           "MfModel",
           "OnnxTextEncoder",
           "TextLsa",
+          "TwoTowerModel",
           "VectorIndex",
           "VersionFiles",
           "WordPieceTokenizer",
@@ -97,6 +98,7 @@ describe('the public API', () => {
           "trainItem2Vec",
           "trainMf",
           "trainSpace",
+          "trainTwoTower",
           "vectorsTable",
         ],
         "kiln/eval": [
