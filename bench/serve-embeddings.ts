@@ -19,7 +19,7 @@ import { Rng } from '../src/core/rng.js';
 import { clusteredVectors, VersionFiles, writeVersionFiles } from '../src/embeddings/index.js';
 import { initProject, Project } from '../src/store/index.js';
 import { tempDir } from '../test/helpers.js';
-import { arg, machine, printTable } from './util.js';
+import { arg, loadMeasure, machine, printTable, type LoadResult } from './util.js';
 
 const N = arg('n', 100_000);
 const DIM = arg('dim', 64);
@@ -67,21 +67,8 @@ async function start(args: string[], what: string, readyPath: string): Promise<{
   return { url, stop: async () => { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
 }
 
-interface Load { requests: number; rps: number; errors: number; non2xx: number; p50: number; p99: number }
-
-function load(url: string, opts: { rate: number; seconds: number; bodies?: string; paths?: string }): Load {
-  const args = ['--import', 'tsx', join(ROOT, 'bench', 'serve-load.ts'), '--url', url, '--rate', String(opts.rate), '--seconds', String(opts.seconds), '--connections', String(CONNECTIONS)];
-  if (opts.bodies) args.push('--bodies', opts.bodies);
-  if (opts.paths) args.push('--paths', opts.paths);
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: ROOT });
-  if (r.status !== 0) throw new Error(`load generator failed:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Load;
-}
-
-function measure(url: string, opts: { rate: number; seconds: number; bodies?: string; paths?: string }): Load {
-  load(url, { ...opts, seconds: Math.max(2, Math.round(opts.seconds / 3)) });
-  return load(url, opts);
-}
+type Load = LoadResult;
+const measure = (url: string, opts: { rate: number; seconds: number; bodies?: string; paths?: string }): Load => loadMeasure(url, { ...opts, connections: CONNECTIONS });
 
 const ms = (x: number): string => x.toFixed(3);
 const quantile = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))]!;

@@ -17,7 +17,7 @@ import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { tempDir } from '../test/helpers.js';
-import { arg, machine, printTable } from './util.js';
+import { arg, loadMeasure, loadRun, machine, printTable, type LoadResult } from './util.js';
 
 const BORROWERS = arg('borrowers', 12000);
 const MONTHS = arg('months', 24);
@@ -106,21 +106,10 @@ async function startTrivial(): Promise<{ url: string; stop: () => Promise<void> 
   return { url, stop: async () => { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
 }
 
-interface Load { requests: number; rps: number; errors: number; non2xx: number; p50: number; p90: number; p99: number; p999: number; max: number }
-
-function load(url: string, opts: { rate: number; seconds: number; bodies?: string; connections?: number }): Load {
-  const args = ['--import', 'tsx', join(ROOT, 'bench', 'serve-load.ts'), '--url', url, '--rate', String(opts.rate), '--seconds', String(opts.seconds), '--connections', String(opts.connections ?? CONNECTIONS)];
-  if (opts.bodies) args.push('--bodies', opts.bodies);
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: ROOT });
-  if (r.status !== 0) throw new Error(`load generator failed:\n${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Load;
-}
-
+type Load = LoadResult;
+const load = (url: string, opts: { rate: number; seconds: number; bodies?: string; connections?: number }): Load => loadRun(url, { ...opts, connections: opts.connections ?? CONNECTIONS });
 /** Warm-up, then the measured run. */
-function measure(url: string, opts: { rate: number; seconds: number; bodies?: string; connections?: number }): Load {
-  load(url, { ...opts, seconds: Math.max(2, Math.round(opts.seconds / 3)) });
-  return load(url, opts);
-}
+const measure = (url: string, opts: { rate: number; seconds: number; bodies?: string; connections?: number }): Load => loadMeasure(url, { ...opts, connections: opts.connections ?? CONNECTIONS });
 
 const ms = (x: number): string => x.toFixed(2);
 

@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 
@@ -31,4 +33,25 @@ export function writeNpy(path: string, cols: Float32Array[], n: number): void {
   pre[6] = 1;
   pre.writeUInt16LE(header.length, 8);
   writeFileSync(path, Buffer.concat([pre, Buffer.from(header, 'latin1'), ...cols.map((c) => Buffer.from(c.buffer, c.byteOffset, c.byteLength))]));
+}
+
+/** What bench/serve-load.ts reports for one run. */
+export interface LoadResult { requests: number; rps: number; errors: number; non2xx: number; p50: number; p90: number; p99: number; p999: number; max: number }
+
+export interface LoadOptions { rate: number; seconds: number; connections: number; bodies?: string; paths?: string }
+
+/** One run of the load generator (bench/serve-load.ts) in a process of its own against `url`. */
+export function loadRun(url: string, opts: LoadOptions): LoadResult {
+  const args = ['--import', 'tsx', join(import.meta.dirname, 'serve-load.ts'), '--url', url, '--rate', String(opts.rate), '--seconds', String(opts.seconds), '--connections', String(opts.connections)];
+  if (opts.bodies) args.push('--bodies', opts.bodies);
+  if (opts.paths) args.push('--paths', opts.paths);
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', cwd: join(import.meta.dirname, '..') });
+  if (r.status !== 0) throw new Error(`load generator failed:\n${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as LoadResult;
+}
+
+/** A warm-up run (a third of the time, at least 2 s), then the measured run. */
+export function loadMeasure(url: string, opts: LoadOptions): LoadResult {
+  loadRun(url, { ...opts, seconds: Math.max(2, Math.round(opts.seconds / 3)) });
+  return loadRun(url, opts);
 }

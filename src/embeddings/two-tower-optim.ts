@@ -6,7 +6,7 @@
  * every step the result is AdamW's, byte for byte. Dense AdamW over a table costs its whole size each
  * step; this costs the batch's rows.
  */
-import type { Param } from '../nn/index.js';
+import { adamScalars, type Param } from '../nn/index.js';
 
 export interface LazyAdamConfig {
   weightDecay: number;
@@ -34,15 +34,8 @@ export class LazyRowAdamW {
 
   /** One update at rate `lr` of rows[k] (distinct row indices) of tables[k]. */
   step(lr: number, rows: readonly Int32Array[]): void {
-    const t = ++this.t;
     const f = Math.fround;
-    const b1 = f(this.beta1);
-    const c1 = f(1 - this.beta1);
-    const b2 = f(this.beta2);
-    const c2 = f(1 - this.beta2);
-    const eps = f(this.eps);
-    const negStep = f(-lr / (1 - this.beta1 ** t));
-    const bc2Sqrt = f(Math.sqrt(1 - this.beta2 ** t));
+    const { b1, c1, b2, c2, eps, negStep, bc2Sqrt } = adamScalars(lr, ++this.t, this.beta1, this.beta2, this.eps);
     this.tables.forEach((p, k) => {
       const wd = p.decay ? this.config.weightDecay : 0;
       const shrink = f(1 - lr * wd);

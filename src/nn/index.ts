@@ -15,7 +15,7 @@ export { EmptyEmbedding, SequencePool, type PoolKind } from './layers/pooling.js
 export { IGNORE_INDEX, bceWithLogits, sigmoid, softmaxCrossEntropy, softplus, type LossResult } from './losses.js';
 export { ClassSampler, SampledLogits, sampleNegatives, sampledSoftmax, type SampledSoftmaxOptions } from './sampled-softmax.js';
 export { ntXent } from './contrastive.js';
-export { Adam, AdamW, clipGradNorm, type AdamConfig, type OptimizerState } from './optim.js';
+export { Adam, AdamW, adamScalars, clipGradNorm, type AdamConfig, type OptimizerState } from './optim.js';
 export { checkSchedule, lrAt, type LrSchedule } from './schedule.js';
 export { EarlyStopping, type EarlyStoppingConfig, type EarlyStoppingState } from './early-stop.js';
 export {

@@ -80,15 +80,8 @@ class AdamBase {
   /** One update of every parameter from its gradient, at learning rate `lr`. Gradients are left as they are. */
   step(lr = this.lr): void {
     if (!(lr >= 0)) throw new KilnError('INVALID_ARGUMENT', `learning rate ${lr} must be a non-negative number`);
-    const t = ++this.t;
     const f = Math.fround;
-    const b1 = f(this.beta1);
-    const c1 = f(1 - this.beta1);
-    const b2 = f(this.beta2);
-    const c2 = f(1 - this.beta2);
-    const eps = f(this.eps);
-    const negStep = f(-lr / (1 - this.beta1 ** t));
-    const bc2Sqrt = f(Math.sqrt(1 - this.beta2 ** t));
+    const { b1, c1, b2, c2, eps, negStep, bc2Sqrt } = adamScalars(lr, ++this.t, this.beta1, this.beta2, this.eps);
     const decoupled = this.kind === 'adamw';
     this.params.list.forEach((p, k) => {
       const wd = p.decay ? this.weightDecay : 0;
@@ -175,4 +168,16 @@ export function clipGradNorm(params: Params | readonly Param[], maxNorm: number)
   const coef = maxNorm / (norm + 1e-6);
   if (coef < 1) for (const p of list) for (let i = 0; i < p.grad.length; i++) p.grad[i] = p.grad[i]! * coef;
   return norm;
+}
+
+/**
+ * The float32 scalars of Adam step `t` (1-based): the moment decays and their complements, epsilon, the
+ * bias-corrected negative step and the square root of the second moment's bias correction.
+ */
+export function adamScalars(lr: number, t: number, beta1: number, beta2: number, epsilon: number): { b1: number; c1: number; b2: number; c2: number; eps: number; negStep: number; bc2Sqrt: number } {
+  const f = Math.fround;
+  return {
+    b1: f(beta1), c1: f(1 - beta1), b2: f(beta2), c2: f(1 - beta2), eps: f(epsilon),
+    negStep: f(-lr / (1 - beta1 ** t)), bc2Sqrt: f(Math.sqrt(1 - beta2 ** t)),
+  };
 }
