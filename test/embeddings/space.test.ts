@@ -143,6 +143,14 @@ describe('embedding spaces', () => {
     const cmp = await kiln(['embeddings', 'compare', 'merchants@1', 'merchants@3', '--json'], dir);
     expect(cmp.code).toBe(0);
     expect((JSON.parse(cmp.stdout) as { overlap: number }).overlap).toBeGreaterThan(0.3);
+    // The CLI writes the offline store (the vectors' copy): this process lets go of it first.
+    project.releaseOffline();
+    const backfill = await kiln(['embeddings', 'train', 'merchants_mf', '--every', 'quarter', '--from', '2024-04-01', '--to', '2024-10-01', '--alias', 'current', '--reason', 'backfill', '--quiet', '--json'], dir);
+    expect(backfill.code).toBe(0);
+    const made = JSON.parse(backfill.stdout) as { version: number; trainedUntil: string }[];
+    expect(made.map((v) => [v.version, v.trainedUntil.slice(0, 10)])).toEqual([[2, '2024-04-01'], [3, '2024-07-01'], [4, '2024-10-01']]);
+    const noReason = await kiln(['embeddings', 'train', 'merchants_mf', '--alias', 'current'], dir);
+    expect(noReason.stderr).toMatch(/--alias needs --reason/);
     const bad = await kiln(['embeddings', 'show', 'nothing'], dir);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/embedding space 'nothing' has no versions/);
