@@ -18,3 +18,4 @@ export {
   loadTextEncoder, OnnxTextEncoder, TextLsa, WordPieceTokenizer, topicalCorpus, TEXT_ENCODER_KINDS, TEXT_LSA_FORMAT, TEXT_LSA_VERSION,
   type OnnxTextEncoderOptions, type TextEncoder, type TextEncoderSpec, type TextLsaJson, type TextLsaOptions, type TokenBatch, type TopicalCorpus, type WordPieceOptions,
 } from './text/index.js';
+export { type Item2VecKernel } from './item2vec.js';
