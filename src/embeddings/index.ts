@@ -22,3 +22,4 @@ export { trainTwoTower, TwoTowerModel, TWO_TOWER_FORMAT, type TwoTowerData, type
 export { inBatchSoftmax, type InBatchInput } from './two-tower-loss.js';
 export { plantedWorld, type PlantedWorld, type PlantedWorldOptions } from './two-tower-synth.js';
 export { heldOutRecall, type Pairs } from './recall.js';
+export { type Item2VecKernel } from './item2vec.js';

@@ -15,12 +15,22 @@
  * is deterministic: the same seed gives the same bytes. With more threads the order of the racing
  * updates varies, so vectors differ run to run (the neighbour quality does not, within noise).
  *
+ * Kernel: the SGD steps run as WebAssembly SIMD (item2vec-wasm.ts; the vectors then live in a shared
+ * WebAssembly.Memory) where this engine has it, else in JS (item2vec-kernel.ts, the reference); the
+ * result's `kernel` says which ran. Both draw the same pairs and negatives for a seed; their vectors
+ * agree to float32 rounding.
+ *
  * `nearest` is exact cosine k-nearest-neighbours by scanning every vector (for tests and small spaces).
  */
 import { KilnError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { startModuleWorker, workerReady } from '../core/worker.js';
 import { trainRange, type KernelJob } from './item2vec-kernel.js';
+import { allocWasmVectors, openPairKernel, wasmRows, type VectorsRef } from './item2vec-wasm.js';
+
+/** Which implementation applies the SGD steps: 'auto' takes WebAssembly SIMD where it runs, else JS. */
+export type Item2VecKernel = 'auto' | 'js' | 'wasm-simd';
+const KERNELS: readonly Item2VecKernel[] = ['auto', 'js', 'wasm-simd'];
 
 export interface Item2VecOptions {
   /** Number of items: ids are in [0, items). */
@@ -39,6 +49,8 @@ export interface Item2VecOptions {
   alpha?: number;
   seed?: number;
   threads?: number;
+  /** Default 'auto'; 'wasm-simd' fails where WebAssembly SIMD or shared memory is unavailable. */
+  kernel?: Item2VecKernel;
 }
 
 /** count x dim row-major vectors. */
@@ -56,6 +68,8 @@ export interface Item2VecResult {
   /** (centre, context) pairs trained, all epochs and threads. */
   pairs: number;
   seconds: number;
+  /** The kernel that ran ('js' under 'auto' means WebAssembly SIMD was unavailable, or the vectors too large for it). */
+  kernel: 'js' | 'wasm-simd';
 }
 
 function bad(message: string): KilnError {
@@ -134,6 +148,8 @@ function sharedCopy<T extends Int32Array | Float32Array>(a: T, shared: boolean):
 }
 
 const STARTUP_TIMEOUT_MS = 60_000;
+/** Bytes of pair ids per block: about 64 KiB, so a block stays in L2 between being written and applied. */
+const BLOCK_BYTES = 65536;
 
 /** Trains item vectors; see the file header. */
 export async function trainItem2Vec(tokens: Int32Array, offsets: Int32Array, opts: Item2VecOptions): Promise<Item2VecResult> {
@@ -148,6 +164,8 @@ export async function trainItem2Vec(tokens: Int32Array, offsets: Int32Array, opt
   if (!(sample >= 0)) throw bad(`item2vec: sample must be >= 0, got ${sample}`);
   const alpha = opts.alpha ?? 0.025;
   if (!(alpha > 0)) throw bad(`item2vec: alpha must be > 0, got ${alpha}`);
+  const kernel = opts.kernel ?? 'auto';
+  if (!KERNELS.includes(kernel)) throw bad(`item2vec: kernel '${String(kernel)}' is unknown; use one of: ${KERNELS.join(', ')}`);
   const seed = opts.seed ?? 1;
   const counts = countItems(tokens, offsets, items);
   const start = performance.now();
@@ -166,22 +184,38 @@ export async function trainItem2Vec(tokens: Int32Array, offsets: Int32Array, opt
   const { prob, alias } = aliasTable(weights);
 
   const shared = threads > 1;
-  const mk = (len: number): Float32Array => (shared ? new Float32Array(new SharedArrayBuffer(len * 4)) : new Float32Array(len));
-  const syn0 = mk(items * dim);
-  const syn1 = mk(items * dim);
+  const capacity = Math.max(16, Math.floor(BLOCK_BYTES / 4 / (negatives + 2)));
+  const wasm = kernel === 'js' ? null : allocWasmVectors(items, dim, negatives, threads, capacity);
+  if (kernel === 'wasm-simd' && !wasm) {
+    throw new KilnError('RESOURCE_UNAVAILABLE', `item2vec: kernel 'wasm-simd' needs WebAssembly SIMD and shared memory, and vectors under 2 GiB (items ${items} x dim ${dim} x 2); use kernel 'auto' or 'js'`);
+  }
+  let vectors: VectorsRef;
+  let syn0: Float32Array;
+  let syn1: Float32Array;
+  if (wasm) {
+    ({ syn0, syn1 } = wasmRows(wasm));
+    vectors = wasm;
+  } else {
+    const mk = (len: number): Float32Array => (shared ? new Float32Array(new SharedArrayBuffer(len * 4)) : new Float32Array(len));
+    syn0 = mk(items * dim);
+    syn1 = mk(items * dim);
+    vectors = { kind: 'js', syn0, syn1, dim, stride: dim, negatives, capacity };
+  }
+  const stride = vectors.stride;
   const init = new Rng(seed, 0);
-  for (let i = 0; i < syn0.length; i++) syn0[i] = (init.uniform() - 0.5) / dim;
+  for (let i = 0; i < items; i++) for (let j = 0; j < dim; j++) syn0[i * stride + j] = (init.uniform() - 0.5) / dim;
   const progress = new Float64Array(shared ? new SharedArrayBuffer(threads * 8) : new ArrayBuffer(threads * 8));
   const cuts = splitRanges(offsets, threads);
   const base: Omit<KernelJob, 'seqFrom' | 'seqTo' | 'thread'> = {
-    tokens: sharedCopy(tokens, shared), offsets: sharedCopy(offsets, shared), syn0, syn1,
+    tokens: sharedCopy(tokens, shared), offsets: sharedCopy(offsets, shared),
     keep: sharedCopy(keep, shared), aliasProb: sharedCopy(prob, shared), alias: sharedCopy(alias, shared), progress,
-    seed, dim, window, dynamicWindow: opts.dynamicWindow ?? true, negatives, epochs, alpha, totalWork: epochs * n,
+    seed, window, dynamicWindow: opts.dynamicWindow ?? true, negatives, epochs, alpha, totalWork: epochs * n,
   };
+  const runHere = (): number => trainRange({ ...base, seqFrom: 0, seqTo: cuts[1]!, thread: 0 }, openPairKernel(vectors, 0));
 
   let pairs = 0;
   if (!shared) {
-    pairs = trainRange({ ...base, seqFrom: 0, seqTo: cuts[1]!, thread: 0 });
+    pairs = runHere();
   } else {
     const workers = [];
     try {
@@ -198,16 +232,24 @@ export async function trainItem2Vec(tokens: Int32Array, offsets: Int32Array, opt
         });
         w.once('error', (e) => reject(new KilnError('INTERNAL', `item2vec: worker thread ${i + 1} failed: ${e.message}`, { cause: e })));
         w.once('exit', (code) => reject(new KilnError('INTERNAL', `item2vec: worker thread ${i + 1} exited with code ${code} before finishing`)));
-        w.postMessage({ ...base, seqFrom: cuts[i + 1]!, seqTo: cuts[i + 2]!, thread: i + 1 });
+        w.postMessage({ job: { ...base, seqFrom: cuts[i + 1]!, seqTo: cuts[i + 2]!, thread: i + 1 }, vectors });
       }));
-      pairs = trainRange({ ...base, seqFrom: 0, seqTo: cuts[1]!, thread: 0 });
+      pairs = runHere();
       for (const p of await Promise.all(answers)) pairs += p;
     } finally {
       await Promise.all(workers.map((w) => w.terminate()));
     }
   }
-  const out = (data: Float32Array): ItemVectors => ({ dim, count: items, data: shared ? new Float32Array(data) : data });
-  return { input: out(syn0), output: out(syn1), counts, pairs, seconds: (performance.now() - start) / 1000 };
+  const out = (data: Float32Array): ItemVectors => ({ dim, count: items, data: unpad(data, items, dim, stride, shared || wasm !== null) });
+  return { input: out(syn0), output: out(syn1), counts, pairs, seconds: (performance.now() - start) / 1000, kernel: wasm ? 'wasm-simd' : 'js' };
+}
+
+/** Rows of `stride` floats as rows of `dim`, copied when asked to (or when they must be). */
+function unpad(data: Float32Array, items: number, dim: number, stride: number, copy: boolean): Float32Array {
+  if (stride === dim) return copy ? new Float32Array(data) : data;
+  const out = new Float32Array(items * dim);
+  for (let i = 0; i < items; i++) out.set(data.subarray(i * stride, i * stride + dim), i * dim);
+  return out;
 }
 
 /** The k items whose vectors have the highest cosine with item `id` (itself excluded), best first. */

@@ -55,7 +55,7 @@ export async function trainItem2VecSpace(ctx: TrainerContext, data: SequenceCorp
   ctx.onProgress?.(1, 1);
   return {
     ids: data.items.ids, vectors: r.input.data, dim, params: p,
-    metrics: { pairs: r.pairs, pairs_per_second: Math.round(r.pairs / Math.max(r.seconds, 1e-9)), sequences: data.offsets.length - 1, tokens: data.tokens.length, train_seconds: r.seconds },
+    metrics: { pairs: r.pairs, pairs_per_second: Math.round(r.pairs / Math.max(r.seconds, 1e-9)), kernel: r.kernel, sequences: data.offsets.length - 1, tokens: data.tokens.length, train_seconds: r.seconds },
   };
 }
 
