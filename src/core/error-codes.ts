@@ -94,6 +94,9 @@ export const ERROR_CODES = {
   // Embeddings
   EMBEDDING_PARAM_INVALID: { http: 400, exit: 64, summary: 'an embedding trainer option is out of range or inconsistent' },
   EMBEDDING_DATA_INVALID: { http: 422, exit: 65, summary: 'interactions, ids or features given to an embedding trainer or model are unusable' },
+  // Search
+  SEARCH_PARAM_INVALID: { http: 400, exit: 64, summary: 'a search index, fusion or re-ranking option is unknown or out of range' },
+  SEARCH_DATA_INVALID: { http: 422, exit: 65, summary: 'documents, queries or relevance judgements given to search are unusable' },
   // Simulator
   SIM_OPTION_INVALID: { http: 400, exit: 64, summary: 'a simulator option is unknown or out of range' },
   // Process
