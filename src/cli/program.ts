@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerDecisions } from './commands/decisions.js';
 import { registerEmbeddings } from './commands/embeddings.js';
+import { registerSearch } from './commands/search.js';
 import { registerMonitor } from './commands/monitor.js';
 import { registerLoop } from './commands/loop.js';
 import { registerFeatures } from './commands/features.js';
@@ -55,6 +56,7 @@ export function buildProgram(): Command {
   registerWorker(program);
   registerLoop(program);
   registerEmbeddings(program);
+  registerSearch(program);
   return program;
 }
 

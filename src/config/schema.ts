@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ModelSpecSchema } from './model-spec.js';
 import { EmbeddingSpaceSpecSchema } from './embedding-spec.js';
+import { SearchIndexSpecSchema } from './search-spec.js';
 
 /** Column types a table schema may declare, with their DuckDB storage types. */
 export const COLUMN_TYPES = {
@@ -242,6 +243,8 @@ export const KilnConfigSchema = z.strictObject({
   loop: z.record(z.string().min(1), LoopModelSpecSchema).optional(),
   /** Embedding spaces trained by `kiln embeddings train NAME` (see docs/embeddings.md). */
   embeddings: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "letters, digits and '_', starting with a letter"), EmbeddingSpaceSpecSchema).default({}),
+  /** Search indexes built by `kiln search build NAME` (see docs/search.md). */
+  search: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "letters, digits and '_', starting with a letter"), SearchIndexSpecSchema).default({}),
 });
 
 export type KilnConfigInput = z.input<typeof KilnConfigSchema>;

@@ -13,6 +13,7 @@ const KNOWN_KEYS: { match: (path: PropertyKey[]) => boolean; keys: string[] }[] 
   { match: (p) => p.length === 2 && p[0] === 'models', keys: Object.keys(ModelSpecSchema.shape) },
   { match: (p) => p.length === 1 && p[0] === 'online', keys: Object.keys(OnlineSpecSchema.shape) },
   { match: (p) => p.length === 1 && p[0] === 'serve', keys: Object.keys(ServeSpecSchema.shape) },
+  { match: (p) => p.length === 2 && p[0] === 'search', keys: ['description', 'table', 'id', 'fields', 'store', 'filters', 'k1', 'b', 'stopWords', 'stemmer', 'passages', 'vector', 'hybrid'] },
   { match: (p) => p.length === 2 && p[0] === 'embeddings', keys: ['description', 'entity', 'source', 'trainer', 'dim', 'params', 'minCount', 'metric', 'index', 'attributes', 'align', 'seed'] },
 ];
 
@@ -54,6 +55,12 @@ function crossCheck(cfg: KilnConfig): string[] {
     }
   }
   const spaces = Object.keys(cfg.embeddings);
+  for (const [name, s] of Object.entries(cfg.search)) {
+    if (s.vector && !cfg.embeddings[s.vector.space]) {
+      const hint = didYouMean(s.vector.space, spaces);
+      out.push(`search.${name}.vector.space: no embedding space '${s.vector.space}'${hint ? `; did you mean '${hint}'?` : ''} (spaces: ${spaces.length ? spaces.join(', ') : 'none'})`);
+    }
+  }
   for (const [name, m] of Object.entries(cfg.models)) {
     m.embeddings.forEach((e, i) => {
       if (cfg.embeddings[e.space]) return;

@@ -21,3 +21,4 @@ export { queryFolds, crossValidate } from './folds.js';
 export { QueryDocFeatures, Reranker, crossValidatedScores, orderByScore, RERANKER_FORMAT, RERANKER_PARAMS, type RerankGroup } from './rerank.js';
 export { ndcgAtK, averagePrecision, recallAtK, evaluateRuns, type EvaluateOptions, type GainKind, type Judgements, type RunMeasures } from './metrics.js';
 export { loadCranfield, hasCranfield, parseCranfieldRecords, CRANFIELD_FILES, CRANFIELD_GAINS, type Cranfield, type CranfieldQuery } from './cranfield.js';
+export * from './indexes/index.js';

@@ -89,6 +89,10 @@ export async function trainSpace(project: Project, name: string, opts: TrainSpac
   opts.signal?.throwIfAborted();
   if (trained.ids.length === 0) throw new KilnError('EMBEDDING_NOT_FOUND', `embedding space '${name}': nothing to embed in ${describeSource(spec)}${until ? ` before ${until}` : ''}`);
 
+  // An all-zero vector (an empty text, an entity the trainer never updated) has no direction: left out.
+  const dropped = dropZeroRows(trained);
+  if (dropped) log(`embeddings ${name}: ${dropped} ${spec.entity}${dropped > 1 ? 's' : ''} with an all-zero vector left out (e.g. an empty text)`);
+  if (trained.ids.length === 0) throw new KilnError('EMBEDDING_NOT_FOUND', `embedding space '${name}': every vector is zero; nothing to index`);
   let vectors = spec.metric === 'cos' ? unitRowsSafe(trained.vectors, trained.dim) : trained.vectors;
   // Rotate onto the latest version so that versions share axes.
   let alignedTo: { version: number; shared: number; residual: number } | null = null;
@@ -115,7 +119,7 @@ export async function trainSpace(project: Project, name: string, opts: TrainSpac
     const recall = recallCheck(built.index, vectors, trained.dim, metric, opts.recallQueries ?? 200, spec.seed);
     const configHash = existsSync(project.paths.configFile) ? createHash('sha256').update(readFileSync(project.paths.configFile)).digest('hex').slice(0, 16) : null;
     const sources = src.kind === 'model' ? [{ kind: 'model', name: src.model, version: (trained.metrics.model_version as string | undefined) ?? null, rows: range.rows }] : [{ kind: 'table', name: src.table, rows: range.rows }];
-    const metrics = { ...trained.metrics, entities: trained.ids.length, [`index_recall_at_10`]: recall.recall, index_recall_queries: recall.queries, ...(alignedTo ? { align_residual: alignedTo.residual } : {}) };
+    const metrics = { ...trained.metrics, entities: trained.ids.length, ...(dropped ? { zero_vectors_left_out: dropped } : {}), [`index_recall_at_10`]: recall.recall, index_recall_queries: recall.queries, ...(alignedTo ? { align_residual: alignedTo.residual } : {}) };
     // The offline store's copy first, under the version number it will get; the registration then either
     // lands with it or not at all (a leftover copy of an unregistered number is replaced next time).
     const next = (previousMax(reg, name) ?? 0) + 1;
@@ -150,6 +154,24 @@ function recallCheck(index: import('../index-ann.js').VectorIndex, vectors: Floa
     qs.set(vectors.subarray(r * dim, (r + 1) * dim), i * dim);
   }
   return { recall: recallAt(index, exact, qs, Math.min(10, n)), queries: m };
+}
+
+/** Removes the ids whose vector is all zeros (in place); returns how many. */
+function dropZeroRows(t: Trained): number {
+  const d = t.dim;
+  const keep: number[] = [];
+  for (let i = 0; i < t.ids.length; i++) {
+    let any = false;
+    for (let j = i * d; j < (i + 1) * d; j++) if (t.vectors[j] !== 0) { any = true; break; }
+    if (any) keep.push(i);
+  }
+  const dropped = t.ids.length - keep.length;
+  if (dropped === 0) return 0;
+  const vectors = new Float32Array(keep.length * d);
+  keep.forEach((i, r) => vectors.set(t.vectors.subarray(i * d, (i + 1) * d), r * d));
+  t.ids = keep.map((i) => t.ids[i]!);
+  t.vectors = vectors;
+  return dropped;
 }
 
 /** Rows scaled to unit length (all-zero rows stay zero). */
