@@ -105,6 +105,27 @@ describe('search indexes declared in the config', () => {
     expect(() => readJudgedQueries(join(dir, 'queries.tsv'), join(dir, 'bad.txt'))).toThrow(/bad.txt line 1: expected 'query doc grade'/);
   }, 60_000);
 
+  it('POST /v1/search/:index answers from the built index', async () => {
+    const { testServer } = await import('../serve/http-helpers.js');
+    const server = await testServer({ routes: [], online: null, project });
+    try {
+      const query = vocab[1]!.slice(0, 3).join(' ');
+      const res = await server.app.inject({ method: 'POST', url: '/v1/search/docs', payload: { query, k: 5, filters: { section: ['s0'] } } });
+      expect(res.statusCode).toBe(200);
+      const body = res.json() as { mode: string; hits: { id: string; fields: { title: string } }[]; vector: { space: string } };
+      expect([body.mode, body.hits.length, body.vector.space]).toEqual(['hybrid', 5, 'docs_lsa']);
+      expect(body.hits.every((h) => Number(h.id.slice(1)) % 2 === 0 && topic[Number(h.id.slice(1))] === 1)).toBe(true);
+      const missing = await server.app.inject({ method: 'POST', url: '/v1/search/nope', payload: { query } });
+      expect(missing.statusCode).toBe(404);
+      const bad = await server.app.inject({ method: 'POST', url: '/v1/search/docs', payload: { query, k: 0 } });
+      expect(bad.statusCode).toBe(400);
+      const doc = (await server.app.inject({ method: 'GET', url: '/openapi.json' })).json() as { paths: Record<string, unknown> };
+      expect(Object.keys(doc.paths)).toContain('/v1/search/{index}');
+    } finally {
+      await server.close();
+    }
+  }, 60_000);
+
   it.skipIf(!hasCranfield)('on Cranfield, declared in config: hybrid above plain BM25', async () => {
     await trainSpace(project, 'cran_lsa', { quiet: true });
     await buildSearchIndex(project, 'cran', { quiet: true });

@@ -5,6 +5,7 @@
  * served spaces listed on their `space` parameter.
  */
 import { z } from 'zod';
+import { SearchBodySchema } from '../search-routes.js';
 import { createRequire } from 'node:module';
 import type { ModelSet } from '../types.js';
 import type { EmbeddingSet } from '../spaces/set.js';
@@ -56,6 +57,7 @@ export function openApiDocument(models: ModelSet, embeddings?: EmbeddingSet): Js
     NeighborsRequest: json(NeighborsBodySchema),
     NeighborsResponse: json(NeighborsResponseSchema, 'output'),
     EmbeddingSpaces: json(EmbeddingSpacesResponseSchema, 'output'),
+    SearchRequest: json(SearchBodySchema),
   };
   const spaces = embeddings?.spaces() ?? [];
   const spaceParam = { name: 'space', in: 'path', required: true, schema: spaces.length ? { type: 'string', enum: spaces } : { type: 'string' }, description: 'Embedding space (served here)' };
@@ -75,6 +77,8 @@ export function openApiDocument(models: ModelSet, embeddings?: EmbeddingSet): Js
     '/v1/embeddings/{space}/{id}': { get: op('The vector of an entity', 'score', null, ref('EmbeddingResponse'), [400, 401, 403, 404], { parameters: [spaceParam, entityParam, versionParam] }) },
     '/v1/embeddings/{space}/get': { post: op('Vectors of a batch of entities (null for those the version lacks)', 'score', ref('EmbeddingsGetRequest'), ref('EmbeddingsGetResponse'), [400, 401, 403, 404, 413], { parameters: [spaceParam] }) },
     '/v1/embeddings/{space}/neighbors': { post: op('Nearest neighbours of an entity or a vector, optionally beside a shadow version', 'score', ref('NeighborsRequest'), ref('NeighborsResponse'), [400, 401, 403, 404], { parameters: [spaceParam] }) },
+    '/v1/search/{index}': { post: op('Search an index built with kiln search build: lexical, vector or hybrid, filters, passages', 'score', ref('SearchRequest'), anyObject, [400, 401, 403, 404], { parameters: [{ name: 'index', in: 'path', required: true, schema: { type: 'string' }, description: 'Search index (declared under search in the config)' }] }) },
+    '/v1/search/{index}/reload': { post: op('Reopen a search index after kiln search build', 'admin', null, anyObject, [401, 403, 404], { parameters: [{ name: 'index', in: 'path', required: true, schema: { type: 'string' } }] }) },
     '/healthz': { get: op('The process is up (open)', null, null, anyObject, []) },
     '/readyz': { get: op('Every configured model and embedding space and the online store are loaded (open)', null, null, anyObject, [503]) },
     '/metrics': { get: { summary: 'Prometheus metrics (open)', security: [], responses: { 200: { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } } } } },

@@ -17,6 +17,7 @@ import type { ServeSettings } from '../settings.js';
 import type { DecisionWriter, LiveVersion, ModelSet } from '../types.js';
 import { noEmbeddings, type EmbeddingSet } from '../spaces/set.js';
 import { registerEmbeddingRoutes } from '../spaces/routes.js';
+import { registerSearchRoutes } from '../search-routes.js';
 import { serverMetrics, type ServerMetrics } from './metrics.js';
 import { registerRoutes } from './routes.js';
 
@@ -144,6 +145,7 @@ export function createServer(opts: ServerOptions): KilnServer {
 
   registerRoutes(app, { ...opts, embeddings, metrics, draining: () => draining });
   registerEmbeddingRoutes(app, { embeddings, settings });
+  if (opts.project) registerSearchRoutes(app, { project: opts.project });
   return app;
 }
 
