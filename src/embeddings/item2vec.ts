@@ -246,7 +246,8 @@ export async function trainItem2Vec(tokens: Int32Array, offsets: Int32Array, opt
 
 /** Rows of `stride` floats as rows of `dim`, copied when asked to (or when they must be). */
 function unpad(data: Float32Array, items: number, dim: number, stride: number, copy: boolean): Float32Array {
-  if (stride === dim) return copy ? new Float32Array(data) : data;
+  // The buffer may be longer than the rows (an allocation rounded up): only items x stride floats are vectors.
+  if (stride === dim) return copy ? data.slice(0, items * dim) : data.subarray(0, items * dim);
   const out = new Float32Array(items * dim);
   for (let i = 0; i < items; i++) out.set(data.subarray(i * stride, i * stride + dim), i * dim);
   return out;

@@ -111,3 +111,14 @@ describe('item2vec kernel choice', () => {
     }
   });
 });
+
+describe('item2vec result shape', () => {
+  it('returns exactly items x dim values whatever the allocation rounded to', async () => {
+    for (const items of [35, 36, 37]) {
+      const tokens = Int32Array.from({ length: 400 }, (_, i) => (i * 7) % items);
+      const r = await trainItem2Vec(tokens, Int32Array.from([0, 200, 400]), { items, dim: 8, epochs: 1, seed: 3 });
+      expect(r.input.data.length).toBe(items * 8);
+      expect(r.output.data.length).toBe(items * 8);
+    }
+  });
+});
