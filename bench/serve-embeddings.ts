@@ -12,14 +12,13 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '../src/core/rng.js';
 import { clusteredVectors, VersionFiles, writeVersionFiles } from '../src/embeddings/index.js';
 import { initProject, Project } from '../src/store/index.js';
 import { tempDir } from '../test/helpers.js';
-import { arg, loadMeasure, machine, printTable, type LoadResult } from './util.js';
+import { arg, freePort, loadMeasure, machine, printTable, type LoadResult } from './util.js';
 
 const N = arg('n', 100_000);
 const DIM = arg('dim', 64);
@@ -33,16 +32,6 @@ const { dir, cleanup } = tempDir('kiln-bench-serve-emb-');
 const children: ChildProcess[] = [];
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); cleanup(); });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function waitReady(url: string, child: ChildProcess, what: string, stderr: () => string): Promise<void> {
   const t0 = Date.now();

@@ -13,11 +13,10 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { tempDir } from '../test/helpers.js';
-import { arg, loadMeasure, loadRun, machine, printTable, type LoadResult } from './util.js';
+import { arg, freePort, loadMeasure, loadRun, machine, printTable, type LoadResult } from './util.js';
 
 const BORROWERS = arg('borrowers', 12000);
 const MONTHS = arg('months', 24);
@@ -44,16 +43,6 @@ function kiln(args: string[], env: NodeJS.ProcessEnv = {}): string {
   return r.stdout;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 async function waitReady(url: string, child: ChildProcess, what: string): Promise<void> {
   const t0 = Date.now();

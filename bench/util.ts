@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -54,4 +55,16 @@ export function loadRun(url: string, opts: LoadOptions): LoadResult {
 export function loadMeasure(url: string, opts: LoadOptions): LoadResult {
   loadRun(url, { ...opts, seconds: Math.max(2, Math.round(opts.seconds / 3)) });
   return loadRun(url, opts);
+}
+
+/** A TCP port free on 127.0.0.1 now. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
+import { collect, parseFilters } from '../filters.js';
 import { formatTable } from '../table.js';
 import { withProject } from '../project-option.js';
 
@@ -13,19 +14,7 @@ function spaceAtVersion(ref: string): [string, number] {
   return [m[1]!, Number(m[2])];
 }
 
-/** Repeated --filter col=value (col=a|b for any of several values). */
-function parseFilters(list: string[]): Record<string, unknown> {
-  const f: Record<string, unknown> = {};
-  for (const item of list) {
-    const i = item.indexOf('=');
-    if (i <= 0) throw new KilnError('USAGE', `--filter '${item}': expected COLUMN=VALUE (or COLUMN=A|B)`, { path: ['filter'] });
-    const vals = item.slice(i + 1).split('|');
-    f[item.slice(0, i)] = vals.length > 1 ? vals : vals[0];
-  }
-  return f;
-}
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 /** Cut times from --from to --to every day, week, month or quarter (ISO dates). */
 export function backfillCuts(from: string, to: string, every: string): string[] {

@@ -1,22 +1,12 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
+import { collect, parseFilters } from '../filters.js';
 import { formatTable } from '../table.js';
 import { withProject } from '../project-option.js';
 
 const out = (s: string): void => { process.stdout.write(s.endsWith('\n') ? s : `${s}\n`); };
 
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-function parseFilters(list: string[]): Record<string, unknown> {
-  const f: Record<string, unknown> = {};
-  for (const item of list) {
-    const i = item.indexOf('=');
-    if (i <= 0) throw new KilnError('USAGE', `--filter '${item}': expected COLUMN=VALUE (or COLUMN=A|B)`, { path: ['filter'] });
-    const vals = item.slice(i + 1).split('|');
-    f[item.slice(0, i)] = vals.length > 1 ? vals : vals[0];
-  }
-  return f;
-}
 
 export function registerSearch(program: Command): void {
   const search = program.command('search').description('search indexes over text columns: build, query (lexical, vector, hybrid), evaluate on judged queries');
