@@ -94,6 +94,9 @@ export const ERROR_CODES = {
   // Embeddings
   EMBEDDING_PARAM_INVALID: { http: 400, exit: 64, summary: 'an embedding trainer option is out of range or inconsistent' },
   EMBEDDING_DATA_INVALID: { http: 422, exit: 65, summary: 'interactions, ids or features given to an embedding trainer or model are unusable' },
+  // Recommendations
+  RECS_PARAM_INVALID: { http: 400, exit: 64, summary: 'a recommender option (generator, split, ranker, rule) is unknown, out of range or inconsistent' },
+  RECS_DATA_INVALID: { http: 422, exit: 65, summary: 'interactions or user and item attributes given to a recommender are unusable' },
   // Simulator
   SIM_OPTION_INVALID: { http: 400, exit: 64, summary: 'a simulator option is unknown or out of range' },
   // Process
