@@ -1,17 +1,23 @@
 /**
  * Features of (user, candidate item) pairs for the ranker, from whatever the table declares:
- *   <gen>.score, <gen>.rank, <gen>.z  per generator: its score, the item's rank among the user's
- *                                       candidates by that score (0 = best), and the score standardised
- *                                       over those candidates (robust to generators refit on more data);
- *   item.users, user.items              distinct users of the item, distinct items of the user;
+ *   <gen>.rank, <gen>.z, <gen>.rel     per generator: the item's rank among the user's candidates by
+ *                                       its score (0 = best), the score standardised over those
+ *                                       candidates, and the score over the largest |score| among them;
+ *   item.users, user.items              distinct users of the item, distinct items of the user, each
+ *                                       over its mean (over items, users with any interaction);
  *   item.<col>, user.<col>              every numeric and categorical attribute column given;
  *   pair.<col>                          numeric item column: item value - mean over the user's items;
  *   pair.<col>.share                    categorical item column: share of the user's items in the item's category;
+ *   with weights (ratings, counts): item.meanWeight, user.meanWeight and pair.weightGap (their difference);
  *   with event times: item.meanTime, item.firstTime, user.meanTime, user.lastTime, pair.timeGap
  *   (item mean - user mean), pair.afterUser (item's first time - user's last: an item that appeared
  *   after the user left is unlikely), pair.beforeUser (user's first time - item's last) and
- *   pair.nearUser (the item's interactions within `timeWindow` of the user's median time: what was
- *   popular while the user was active).
+ *   pair.nearUser (the item's interactions within `timeWindow` of the user's median time, over the
+ *   mean interactions per item: what was popular while the user was active).
+ * The ranker is fitted on features from generators trained on part of train and then used with
+ * generators refitted on all of it, so no feature depends on the size of the table: raw scores and
+ * counts grow with it (a split on `item.users > 40` would move), ranks, standardised scores and counts
+ * over their mean do not.
  * `FeatureBuilder.score(user)` runs every generator once; `union` and `write` then read those scores,
  * so a request scores each generator once and allocates only its output.
  */
@@ -108,7 +114,7 @@ export class FeatureBuilder {
     for (const g of generators) {
       if (names.has(g.name)) throw new KilnError('RECS_PARAM_INVALID', `two generators are named '${g.name}'; give each a distinct name`, { path: ['generators', 'name'] });
       names.add(g.name);
-      this.names.push(`${g.name}.score`, `${g.name}.rank`, `${g.name}.z`);
+      this.names.push(`${g.name}.rank`, `${g.name}.z`, `${g.name}.rel`);
     }
     this.seen = userItems(train);
     const seen = this.seen;
@@ -116,8 +122,13 @@ export class FeatureBuilder {
     this.seenMask = new Uint8Array(train.nItems);
     const itemUsers = new Float32Array(train.nItems);
     for (const i of seen.items) itemUsers[i]!++;
-    this.add('item.users', (_u, i) => itemUsers[i]!);
-    this.add('user.items', (u) => seen.offsets[u + 1]! - seen.offsets[u]!);
+    const activeItems = itemUsers.reduce((c, v) => c + (v > 0 ? 1 : 0), 0);
+    let activeUsers = 0;
+    for (let u = 0; u < train.nUsers; u++) if (seen.offsets[u + 1]! > seen.offsets[u]!) activeUsers++;
+    const perItem = seen.items.length / Math.max(1, activeItems);
+    const perUser = seen.items.length / Math.max(1, activeUsers);
+    this.add('item.users', (_u, i) => itemUsers[i]! / perItem);
+    this.add('user.items', (u) => (seen.offsets[u + 1]! - seen.offsets[u]!) / perUser);
     const ia = attrs.itemAttributes ?? {};
     const ua = attrs.userAttributes ?? {};
     for (const [n, col] of Object.entries(ia.numeric ?? {})) this.add(`item.${n}`, (_u, i) => col[i]!);
@@ -153,8 +164,22 @@ export class FeatureBuilder {
         return col[i]! < 0 ? NaN : shares.get(col[i]!) ?? 0;
       });
     }
+    if (train.weights) {
+      const mean = (ids: Int32Array, n: number): Float32Array => {
+        const sum = new Float64Array(n);
+        const cnt = new Float64Array(n);
+        for (let k = 0; k < ids.length; k++) { sum[ids[k]!]! += train.weights![k]!; cnt[ids[k]!]!++; }
+        return Float32Array.from(sum, (v, i) => (cnt[i]! > 0 ? v / cnt[i]! : NaN));
+      };
+      const im = mean(train.items, train.nItems);
+      const um = mean(train.users, train.nUsers);
+      this.add('item.meanWeight', (_u, i) => im[i]!);
+      this.add('user.meanWeight', (u) => um[u]!);
+      this.add('pair.weightGap', (u, i) => im[i]! - um[u]!);
+    }
     if (train.times) {
       const ts = timeStats(train, train.times, opts.timeWindow);
+      const perItemRows = train.items.length / Math.max(1, activeItems);
       this.add('item.meanTime', (_u, i) => ts.itemMean[i]!);
       this.add('item.firstTime', (_u, i) => ts.itemFirst[i]!);
       this.add('user.meanTime', (u) => ts.userMean[u]!);
@@ -167,7 +192,7 @@ export class FeatureBuilder {
         if (m !== m) return NaN;
         const a = ts.itemOffsets[i]!;
         const b = ts.itemOffsets[i + 1]!;
-        return lowerBound(ts.itemTimes, a, b, m + ts.window) - lowerBound(ts.itemTimes, a, b, m - ts.window);
+        return (lowerBound(ts.itemTimes, a, b, m + ts.window) - lowerBound(ts.itemTimes, a, b, m - ts.window)) / perItemRows;
       });
     }
   }
@@ -231,13 +256,15 @@ export class FeatureBuilder {
       const mean = m > 0 ? sum / m : 0;
       const sd = m > 1 ? Math.sqrt(Math.max(0, sq / m - mean * mean)) : 0;
       order.sort((a, b) => s[items[b]!]! - s[items[a]!]! || items[a]! - items[b]!);
-      const score = cols[f++]!;
+      let top = 0;
+      for (let r = 0; r < m; r++) top = Math.max(top, Math.abs(s[items[r]!]!));
       const rank = cols[f++]!;
       const z = cols[f++]!;
+      const rel = cols[f++]!;
       for (let r = 0; r < m; r++) {
         const v = s[items[r]!]!;
-        score[offset + r] = v;
         z[offset + r] = sd > 0 ? (v - mean) / sd : 0;
+        rel[offset + r] = top > 0 ? v / top : 0;
       }
       for (let p = 0; p < m; p++) rank[offset + order[p]!] = p;
     }

@@ -13,6 +13,7 @@
  *               Cosine alone ignores popularity and favours rare items whose vectors barely trained
  *               (nDCG@10 0.04 on MovieLens-100k), so items seen fewer than `minCount` times get no
  *               vector and every score adds popularityWeight x ln(1 + count) (0.41 there at 0.2).
+ *   cooccurrence  items taken close together in time by the same user (cooccurrence.ts).
  *   two-tower   in-batch softmax towers on ids, plus the user and item attributes when `features` is set
  *               (numeric columns as they are, categorical ones one-hot); score = u . v.
  */
@@ -21,6 +22,7 @@ import {
   trainItem2Vec, trainMf, trainTwoTower,
   type AlsOptions, type BprOptions, type Item2VecOptions, type TwoTowerOptions,
 } from '../embeddings/index.js';
+import { fitCooccurrence, type CooccurrenceOptions } from './cooccurrence.js';
 import { easeOptions, fitEase, type EaseOptions } from './ease.js';
 import { dotScorer, fitPopularity, ScoredGenerator, topN, type CandidateGenerator } from './generator.js';
 import { throwIssues, type EntityAttributes, type InteractionTable } from './table.js';
@@ -32,7 +34,8 @@ export type AlsSpec = { kind: 'als'; weighted?: boolean } & Named & Omit<AlsOpti
 export type BprSpec = { kind: 'bpr' } & Named & Omit<BprOptions, 'onEpoch'>;
 export type Item2VecSpec = { kind: 'item2vec'; mode?: 'user-mean' | 'item-to-item'; neighbours?: number; minCount?: number; popularityWeight?: number } & Named & Omit<Item2VecOptions, 'items' | 'threads'>;
 export type TwoTowerSpec = { kind: 'two-tower'; features?: boolean } & Named & Omit<TwoTowerOptions, 'signal' | 'onEpoch' | 'threads'>;
-export type GeneratorSpec = PopularitySpec | EaseSpec | AlsSpec | BprSpec | Item2VecSpec | TwoTowerSpec;
+export type CooccurrenceSpec = { kind: 'cooccurrence' } & Named & CooccurrenceOptions;
+export type GeneratorSpec = PopularitySpec | EaseSpec | AlsSpec | BprSpec | Item2VecSpec | TwoTowerSpec | CooccurrenceSpec;
 export type GeneratorKind = GeneratorSpec['kind'];
 
 /** What generators may read besides the interactions. */
@@ -168,6 +171,10 @@ export const GENERATORS = {
   bpr: mfFitter('bpr'),
   item2vec: fitItem2Vec,
   'two-tower': fitTwoTower,
+  cooccurrence: async (train, spec) => {
+    const { kind: _k, name, ...opts } = spec;
+    return fitCooccurrence(train, opts, name ?? 'cooccurrence');
+  },
 } as const satisfies { [K in GeneratorKind]: Fitter<Extract<GeneratorSpec, { kind: K }>> };
 
 export const GENERATOR_KINDS = Object.keys(GENERATORS) as GeneratorKind[];

@@ -16,8 +16,8 @@ import { train as trainGbdt, type Booster, type GbdtParams, type IterationInfo }
 import { FeatureBuilder, type FeatureOptions } from './features.js';
 import type { CandidateGenerator, Candidates } from './generator.js';
 import { checkGeneratorSpec, fitGenerator, generatorName, type GeneratorContext, type GeneratorSpec } from './generators.js';
-import { stratifiedRows } from './split.js';
-import { checkInteractions, subsetInteractions, throwIssues, userItems, type EntityAttributes, type InteractionTable, type Issue } from './table.js';
+import { baseMargins, fitEach, pickGroups, trainingRows } from './ranker-rows.js';
+import { checkInteractions, throwIssues, type EntityAttributes, type InteractionTable, type Issue } from './table.js';
 
 export interface DiversityRule {
   /** A categorical item attribute. */
@@ -31,12 +31,17 @@ export interface RetrieveThenRankOptions {
   candidates?: number;
   /** How deep each generator's list is read (default: candidates). */
   perGenerator?: number;
-  /** Share of each user's train rows held out to label the ranker's rows (default 0.25), and its seed. */
-  validation?: { ratio?: number; seed?: number };
+  /**
+   * How the ranker's rows are labelled: `ratio` of each user's train rows held out (default 0.25), or,
+   * with `folds` = k >= 2, every one of k per-user folds held out in turn (k fits; more rows); and the seed.
+   */
+  validation?: { ratio?: number; folds?: number; seed?: number };
   /** GBDT parameters over RANKER_DEFAULTS (objective stays rank:ndcg). */
   ranker?: GbdtParams;
   /** Share of the labelled users whose groups drive early stopping (default 0.2; 0 = none). */
   earlyStoppingShare?: number;
+  /** After early stopping, refit the ranker on every group for the rounds it chose (default true). */
+  refit?: boolean;
   diversity?: DiversityRule;
   /**
    * The ranker's starting score: `scale` x the named generator's standardised score (its `.z` feature),
@@ -62,8 +67,9 @@ export const RANKER_DEFAULTS = {
 } as const satisfies GbdtParams;
 
 export interface RankerReport {
-  /** Users whose validation items gave the ranker rows (with at least one positive candidate). */
+  /** Users whose held-out items gave the ranker rows (with at least one positive candidate), and their query groups (one per fold). */
   labelledUsers: number;
+  groups: number;
   rows: number;
   positives: number;
   /** Share of the validation items found among the candidates (the ranker's ceiling). */
@@ -71,16 +77,19 @@ export interface RankerReport {
   /** Boosting rounds kept, and the early-stopping groups' ndcg@10 there (NaN without early stopping). */
   rounds: number;
   validNdcg: number;
+  /** Whether the ranker was refitted on all groups after early stopping chose its rounds. */
+  refit: boolean;
   seconds: number;
 }
 
-interface Resolved { candidates: number; perGenerator: number; valRatio: number; valSeed: number; share: number; seed: number; base: { feature: string; scale: number } | null }
+interface Resolved { candidates: number; perGenerator: number; valRatio: number; folds: number; valSeed: number; share: number; seed: number; base: { feature: string; scale: number } | null }
 
 function resolve(opts: RetrieveThenRankOptions, data: RecsData): Resolved {
   const issues: Issue[] = [];
   const candidates = opts.candidates ?? 200;
   const perGenerator = opts.perGenerator ?? candidates;
   const valRatio = opts.validation?.ratio ?? 0.25;
+  const folds = opts.validation?.folds ?? 1;
   const share = opts.earlyStoppingShare ?? 0.2;
   const seed = opts.seed ?? 1;
   if (!Array.isArray(opts.generators) || opts.generators.length === 0) issues.push({ path: ['generators'], message: 'give at least one generator spec' });
@@ -88,6 +97,7 @@ function resolve(opts: RetrieveThenRankOptions, data: RecsData): Resolved {
   int('candidates', candidates);
   int('perGenerator', perGenerator);
   if (!(valRatio > 0 && valRatio < 1)) issues.push({ path: ['validation', 'ratio'], message: `must be in (0, 1), got ${valRatio}` });
+  if (!Number.isInteger(folds) || folds < 1 || folds > 20) issues.push({ path: ['validation', 'folds'], message: `must be an integer in [1, 20], got ${folds}` });
   if (!(share >= 0 && share < 1)) issues.push({ path: ['earlyStoppingShare'], message: `must be in [0, 1), got ${share}` });
   if (!Number.isInteger(seed)) issues.push({ path: ['seed'], message: `must be an integer, got ${seed}` });
   const d = opts.diversity;
@@ -112,71 +122,9 @@ function resolve(opts: RetrieveThenRankOptions, data: RecsData): Resolved {
     names.add(generatorName(g));
   });
   return {
-    candidates, perGenerator, valRatio, valSeed: opts.validation?.seed ?? seed + 1, share, seed,
+    candidates, perGenerator, valRatio, folds, valSeed: opts.validation?.seed ?? seed + 1, share, seed,
     base: base === null ? null : { feature: `${base.generator}.z`, scale: base.scale ?? 1 },
   };
-}
-
-async function fitAll(specs: GeneratorSpec[], train: InteractionTable, ctx: GeneratorContext): Promise<CandidateGenerator[]> {
-  const out: CandidateGenerator[] = [];
-  for (const s of specs) out.push(await fitGenerator(s, train, ctx));
-  return out;
-}
-
-/** The ranker's rows: one query group per labelled user. */
-function rankingRows(fb: FeatureBuilder, labels: InteractionTable, r: Resolved): { cols: Float32Array[]; label: Float32Array; groups: number[]; held: number; found: number } {
-  const held = userItems(labels);
-  const users: number[] = [];
-  for (let u = 0; u < labels.nUsers; u++) if (held.offsets[u + 1]! > held.offsets[u]!) users.push(u);
-  const cap = users.length * r.candidates;
-  const cols = fb.names.map(() => new Float32Array(cap));
-  const label = new Float32Array(cap);
-  const groups: number[] = [];
-  let rows = 0;
-  let heldTotal = 0;
-  let found = 0;
-  for (const u of users) {
-    const rel = held.items.subarray(held.offsets[u]!, held.offsets[u + 1]!);
-    heldTotal += rel.length;
-    fb.score(u);
-    const items = fb.union(r.candidates, r.perGenerator);
-    let pos = 0;
-    for (let k = 0; k < items.length; k++) {
-      const y = rel.includes(items[k]!) ? 1 : 0;
-      label[rows + k] = y;
-      pos += y;
-    }
-    found += pos;
-    if (pos === 0 || pos === items.length) continue;
-    fb.write(items, cols, rows);
-    rows += items.length;
-    groups.push(items.length);
-  }
-  return { cols: cols.map((c) => c.slice(0, rows)), label: label.slice(0, rows), groups, held: heldTotal, found };
-}
-
-/** Rows of the chosen groups, in order. */
-function pickGroups(cols: Float32Array[], label: Float32Array, groups: number[], keep: boolean[]): { cols: Float32Array[]; label: Float32Array; group: number[]; rows: number[] } {
-  const starts: number[] = [];
-  let o = 0;
-  for (const g of groups) { starts.push(o); o += g; }
-  const rows: number[] = [];
-  const group: number[] = [];
-  groups.forEach((g, q) => {
-    if (!keep[q]) return;
-    for (let r = 0; r < g; r++) rows.push(starts[q]! + r);
-    group.push(g);
-  });
-  return { cols: cols.map((c) => Float32Array.from(rows, (r) => c[r]!)), label: Float32Array.from(rows, (r) => label[r]!), group, rows };
-}
-
-/** The base margin of rows: scale x the base feature (0 where it is missing). */
-function baseMargins(cols: Float32Array[], names: string[], base: Resolved['base'], n: number): Float64Array | null {
-  if (!base) return null;
-  const col = cols[names.indexOf(base.feature)]!;
-  const out = new Float64Array(n);
-  for (let r = 0; r < n; r++) { const v = col[r]!; out[r] = v === v ? base.scale * v : 0; }
-  return out;
 }
 
 export class RetrieveThenRank {
@@ -253,35 +201,44 @@ export async function fitRetrieveThenRank(data: RecsData, opts: RetrieveThenRank
   const r = resolve(opts, data);
   const ctx: GeneratorContext = { userAttributes: data.userAttributes, itemAttributes: data.itemAttributes };
   const attrs = { userAttributes: data.userAttributes, itemAttributes: data.itemAttributes };
-  const { first, second } = stratifiedRows(data.train, { ratio: 1 - r.valRatio, seed: r.valSeed });
-  const fitPart = subsetInteractions(data.train, first);
-  const labelPart = subsetInteractions(data.train, second);
-  const early = await fitAll(opts.generators, fitPart, ctx);
-  const fb = new FeatureBuilder(fitPart, early, attrs, opts.features);
-  const rows = rankingRows(fb, labelPart, r);
+  const fitGens = (train: InteractionTable): Promise<CandidateGenerator[]> => fitEach(opts.generators, (spec) => fitGenerator(spec, train, ctx));
+  const rows = await trainingRows(data.train, r, async (fitPart) => new FeatureBuilder(fitPart, await fitGens(fitPart), attrs, opts.features));
   if (rows.groups.length === 0) {
     throw new KilnError('RECS_DATA_INVALID', 'no user has a validation item among its candidates; the ranker has nothing to learn (more interactions per user, or more candidates)', { path: ['train'] });
   }
+  // early stopping on whole users: a user's groups from several folds stay on one side
   const rng = new Rng(r.seed, 0x7a4);
-  const stop = rows.groups.map(() => rng.uniform() < r.share);
+  const stopUser = new Map<number, boolean>();
+  for (const u of rows.groupUser) if (!stopUser.has(u)) stopUser.set(u, rng.uniform() < r.share);
+  const stop = rows.groupUser.map((u) => stopUser.get(u)!);
   const useEarly = r.share > 0 && stop.some(Boolean) && stop.some((s) => !s);
   const params: GbdtParams = { ...RANKER_DEFAULTS, seed: r.seed, ...opts.ranker, objective: 'rank:ndcg' };
   if (!useEarly) delete params.early_stopping_rounds;
   const fitRows = useEarly ? pickGroups(rows.cols, rows.label, rows.groups, stop.map((s) => !s)) : { cols: rows.cols, label: rows.label, group: rows.groups };
   const validRows = useEarly ? pickGroups(rows.cols, rows.label, rows.groups, stop) : null;
-  const fitBase = baseMargins(fitRows.cols, fb.names, r.base, fitRows.label.length);
-  const validBase = validRows ? baseMargins(validRows.cols, fb.names, r.base, validRows.label.length) : null;
-  const booster = await trainGbdt({
-    features: fitRows.cols, label: fitRows.label, group: fitRows.group, featureNames: fb.names, categorical: fb.categorical, params,
+  const fitBase = baseMargins(fitRows.cols, rows.names, r.base, fitRows.label.length);
+  const validBase = validRows ? baseMargins(validRows.cols, rows.names, r.base, validRows.label.length) : null;
+  const chosen = await trainGbdt({
+    features: fitRows.cols, label: fitRows.label, group: fitRows.group, featureNames: rows.names, categorical: rows.categorical, params,
     ...(fitBase ? { baseMargin: fitBase } : {}),
     ...(validRows ? { valid: { features: validRows.cols, label: validRows.label, group: validRows.group, ...(validBase ? { baseMargin: validBase } : {}) } } : {}),
     ...(opts.onRound ? { onIteration: opts.onRound } : {}),
   });
-  const final = await fitAll(opts.generators, data.train, ctx);
+  const rounds = chosen.bestIteration !== undefined ? chosen.bestIteration + 1 : chosen.numRounds;
+  const refit = useEarly && (opts.refit ?? true);
+  const allBase = refit ? baseMargins(rows.cols, rows.names, r.base, rows.label.length) : null;
+  const { early_stopping_rounds: _e, ...refitParams } = params;
+  const booster = refit
+    ? await trainGbdt({
+      features: rows.cols, label: rows.label, group: rows.groups, featureNames: rows.names, categorical: rows.categorical,
+      params: { ...refitParams, n_estimators: rounds }, ...(allBase ? { baseMargin: allBase } : {}),
+    })
+    : chosen;
+  const final = await fitGens(data.train);
   const features = new FeatureBuilder(data.train, final, attrs, opts.features);
   const report: RankerReport = {
-    labelledUsers: rows.groups.length, rows: rows.label.length, positives: rows.label.reduce((s, v) => s + v, 0),
-    candidateRecall: rows.held > 0 ? rows.found / rows.held : 0, rounds: booster.bestIteration !== undefined ? booster.bestIteration + 1 : booster.numRounds, validNdcg: booster.bestScore ?? NaN,
+    labelledUsers: stopUser.size, groups: rows.groups.length, rows: rows.label.length, positives: rows.label.reduce((s, v) => s + v, 0),
+    candidateRecall: rows.held > 0 ? rows.found / rows.held : 0, rounds, validNdcg: chosen.bestScore ?? NaN, refit,
     seconds: (performance.now() - start) / 1000,
   };
   const d = opts.diversity;

@@ -63,6 +63,31 @@ export function stratifiedRows(t: InteractionTable, opts: SplitOptions = {}): { 
 }
 
 /**
+ * A fold in [0, k) for every row: each user's rows are shuffled (seeded) and dealt round-robin, so every
+ * fold holds about 1/k of each user's rows (a user with fewer than k rows is absent from some folds).
+ */
+export function stratifiedFolds(t: InteractionTable, k: number, seed = 42): Int32Array {
+  throwIssues('RECS_PARAM_INVALID', 'fold options', [
+    ...(Number.isInteger(k) && k >= 2 ? [] : [{ path: ['folds'], message: `must be an integer >= 2, got ${k}` }]),
+    ...(Number.isInteger(seed) ? [] : [{ path: ['seed'], message: `must be an integer, got ${seed}` }]),
+  ]);
+  const byUser: number[][] = Array.from({ length: t.nUsers }, () => []);
+  for (let r = 0; r < t.users.length; r++) byUser[t.users[r]!]!.push(r);
+  const rng = new Rng(seed, 0x5912);
+  const fold = new Int32Array(t.users.length);
+  for (const rows of byUser) {
+    for (let i = rows.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      const tmp = rows[i]!;
+      rows[i] = rows[j]!;
+      rows[j] = tmp;
+    }
+    rows.forEach((r, p) => { fold[r] = p % k; });
+  }
+  return fold;
+}
+
+/**
  * Splits interactions per user at random: `train` gets round(ratio x n) of each user's rows.
  * @example
  * const { train, test } = stratifiedSplit(table, { ratio: 0.75, seed: 42 });

@@ -42,7 +42,7 @@ describe('baseMargin (per-row initial margins)', () => {
 
   it('is checked: length, finiteness, and given for both or neither of train and valid', async () => {
     const { x, y, b } = data(50, 3);
-    const base = { features: x, label: y, featureNames: ['x0', 'x1'], params: { objective: 'reg:squarederror', n_estimators: 1, nthread: 1 } } as const;
+    const base = { features: x, label: y, featureNames: ['x0', 'x1'], params: { objective: 'reg:squarederror' as const, n_estimators: 1, nthread: 1 } };
     await expect(train({ ...base, baseMargin: b.subarray(1) })).rejects.toThrow(/baseMargin has 49 values but the features have 50 rows/);
     await expect(train({ ...base, baseMargin: Float64Array.from(b, (v, i) => (i === 4 ? NaN : v)) })).rejects.toThrow(/baseMargin\[4\] = NaN; margins must be finite/);
     await expect(train({ ...base, baseMargin: b, valid: { features: x, label: y } })).rejects.toThrow(/baseMargin is given for one of training and valid but not the other/);

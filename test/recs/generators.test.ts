@@ -31,6 +31,7 @@ describe('candidate generators', () => {
     { kind: 'item2vec', dim: 16, epochs: 3, window: 5 },
     { kind: 'item2vec', name: 'i2i', mode: 'item-to-item', dim: 16, epochs: 3, neighbours: 20 },
     { kind: 'two-tower', dim: 8, hidden: 16, epochs: 3, batchSize: 64, features: true },
+    { kind: 'cooccurrence', window: 3 },
   ];
 
   it('covers every kind in the registry', () => {
@@ -67,11 +68,27 @@ describe('candidate generators', () => {
     }
   });
 
+  it('cooccurrence counts pairs within the window in time order, decayed per step', async () => {
+    // user 0 in time order: 2, 0, 1, 3 (rows given out of order); user 1: 0, 1
+    const t = { nUsers: 2, nItems: 4, users: Int32Array.from([0, 0, 0, 0, 1, 1]), items: Int32Array.from([1, 2, 3, 0, 0, 1]), times: Float64Array.from([30, 10, 40, 20, 1, 2]) };
+    const co = await fitGenerator({ kind: 'cooccurrence', window: 2, decay: 0.5, popularityExponent: 0 }, t);
+    const out = new Float32Array(4);
+    // user 1 has items 0 and 1: T[0] = {2: 1, 1: 1 + 1, 3: 0.5}, T[1] = {2: 0.5, 0: 2, 3: 1}
+    co.scoreAll(1, out);
+    expect(Array.from(out)).toEqual([2, 2, 1.5, 1.5]);
+    expect(Array.from(co.candidates(1, 4).items)).toEqual([2, 3]);
+    const pop = await fitGenerator({ kind: 'cooccurrence', window: 2, decay: 0.5, popularityExponent: 1 }, t);
+    pop.scoreAll(1, out);
+    expect(out[2]).toBeCloseTo(1.5, 6);
+    expect(out[0]).toBeCloseTo(1, 6);
+    await expect(fitGenerator({ kind: 'cooccurrence', window: 0 }, t)).rejects.toThrow(/window: must be an integer >= 1/);
+  });
+
   it('names unknown kinds and bad options', async () => {
     const err = await fitGenerator({ kind: 'eas' } as unknown as GeneratorSpec, train).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KilnError);
     expect((err as KilnError).code).toBe('RECS_PARAM_INVALID');
-    expect((err as KilnError).message).toMatch(/'eas' is unknown \(did you mean 'ease'\?\); use one of: popularity, ease, als, bpr, item2vec, two-tower/);
+    expect((err as KilnError).message).toMatch(/'eas' is unknown \(did you mean 'ease'\?\); use one of: popularity, ease, als, bpr, item2vec, two-tower, cooccurrence/);
     await expect(fitGenerator({ kind: 'item2vec', mode: 'nearest' as 'user-mean' }, train)).rejects.toThrow(/mode: must be 'user-mean' or 'item-to-item'/);
     await expect(fitGenerator({ kind: 'ease', name: '9x' }, train)).rejects.toThrow(/name: '9x' must start with a letter/);
     const pop = fitPopularity(train);

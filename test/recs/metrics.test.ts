@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/core/errors.js';
-import { evaluateTopK, rankingScores, roundHalfEven, stratifiedSplit, syntheticMarketplace, type InteractionTable } from '../../src/recs/index.js';
+import { evaluateTopK, rankingScores, roundHalfEven, stratifiedFolds, stratifiedSplit, syntheticMarketplace, type InteractionTable } from '../../src/recs/index.js';
 
 const table = (nUsers: number, nItems: number, pairs: [number, number][]): InteractionTable => ({
   nUsers, nItems, users: Int32Array.from(pairs, (p) => p[0]), items: Int32Array.from(pairs, (p) => p[1]),
@@ -72,6 +72,19 @@ describe('stratifiedSplit', () => {
     expect(Buffer.from(again.test.items.buffer)).toEqual(Buffer.from(test.items.buffer));
     const other = stratifiedSplit(m.table, { ratio: 0.75, seed: 43 });
     expect(Buffer.from(other.test.items.buffer)).not.toEqual(Buffer.from(test.items.buffer));
+  });
+
+  it('deals each user\'s rows into folds of nearly equal size', () => {
+    const fold = stratifiedFolds(m.table, 4, 9);
+    const per = new Map<number, number[]>();
+    fold.forEach((f, r) => {
+      const c = per.get(m.table.users[r]!) ?? [0, 0, 0, 0];
+      c[f]!++;
+      per.set(m.table.users[r]!, c);
+    });
+    for (const c of per.values()) expect(Math.max(...c) - Math.min(...c)).toBeLessThanOrEqual(1);
+    expect(Array.from(stratifiedFolds(m.table, 4, 9))).toEqual(Array.from(fold));
+    expect(() => stratifiedFolds(m.table, 1)).toThrow(/folds: must be an integer >= 2/);
   });
 
   it('rounds half to even, as Python', () => {

@@ -16,7 +16,7 @@ describe('retrieve-then-rank', () => {
     const model = await fitRetrieveThenRank(data, quick);
     expect(model.report.labelledUsers).toBeGreaterThan(200);
     expect(model.report.candidateRecall).toBeGreaterThan(0.5);
-    expect(model.featureNames).toEqual(expect.arrayContaining(['ease.score', 'ease.rank', 'ease.z', 'popularity.z', 'item.price', 'item.category', 'user.thrift', 'pair.price', 'pair.category.share', 'pair.nearUser', 'pair.afterUser']));
+    expect(model.featureNames).toEqual(expect.arrayContaining(['ease.rank', 'ease.z', 'ease.rel', 'popularity.z', 'item.price', 'item.category', 'user.thrift', 'pair.price', 'pair.category.share', 'pair.nearUser', 'pair.afterUser']));
     const r = evaluateTopK({ train, test, recommend: (u, k) => model.recommend(u, k).items });
     const ease = await fitGenerator({ kind: 'ease', lambda: 30 }, train);
     const e = evaluateTopK({ train, test, recommend: (u, k) => ease.candidates(u, k).items });
@@ -35,6 +35,18 @@ describe('retrieve-then-rank', () => {
     for (let r = 1; r < 10; r++) expect(ranked.scores[r]!).toBeLessThanOrEqual(ranked.scores[r - 1]!);
     expect(Array.from(a.recommend(3, 10).items)).toEqual(Array.from(b.recommend(3, 10).items));
     expect(Array.from(a.recommend(3, 10).items)).toEqual(Array.from(a.rerank(3, cands).items.slice(0, 10)));
+  }, 30_000);
+
+  it('labels every fold in turn with validation.folds, and refits on all groups after early stopping', async () => {
+    const one = await fitRetrieveThenRank(data, quick);
+    const three = await fitRetrieveThenRank(data, { ...quick, validation: { folds: 3 } });
+    expect(three.report.labelledUsers).toBe(one.report.labelledUsers);
+    expect(three.report.groups).toBeGreaterThan(2.5 * one.report.labelledUsers);
+    expect(three.report.refit).toBe(true);
+    expect(three.booster.numRounds).toBe(three.report.rounds);
+    const plain = await fitRetrieveThenRank(data, { ...quick, refit: false });
+    expect(plain.report.refit).toBe(false);
+    expect(plain.booster.bestIteration! + 1).toBe(plain.report.rounds);
   }, 30_000);
 
   it('keeps at most maxPerCategory items of a category', async () => {
