@@ -98,6 +98,9 @@ export const ERROR_CODES = {
   // Search
   SEARCH_PARAM_INVALID: { http: 400, exit: 64, summary: 'a search index, fusion or re-ranking option is unknown or out of range' },
   SEARCH_DATA_INVALID: { http: 422, exit: 65, summary: 'documents, queries or relevance judgements given to search are unusable' },
+  // Recommendations
+  RECS_PARAM_INVALID: { http: 400, exit: 64, summary: 'a recommender option (generator, split, ranker, rule) is unknown, out of range or inconsistent' },
+  RECS_DATA_INVALID: { http: 422, exit: 65, summary: 'interactions or user and item attributes given to a recommender are unusable' },
   // Simulator
   SIM_OPTION_INVALID: { http: 400, exit: 64, summary: 'a simulator option is unknown or out of range' },
   // Process

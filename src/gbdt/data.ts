@@ -103,6 +103,23 @@ export function checkWeights(weight: unknown, n: number, where = 'weight'): Floa
   return out;
 }
 
+/** Checks per-row initial margins (XGBoost's base_margin): n x K finite numbers, copied to float64. */
+export function checkBaseMargin(margin: unknown, n: number, K: number, where = 'baseMargin'): Float64Array | null {
+  if (margin === undefined) return null;
+  if (margin === null || typeof margin !== 'object' || typeof (margin as ArrayLike<number>).length !== 'number') {
+    throw bad(`${where} must be an array or typed array of numbers (one margin per row${K > 1 ? ' and class' : ''})`, [where]);
+  }
+  const src = margin as ArrayLike<number>;
+  if (src.length !== n * K) throw bad(`${where} has ${src.length} values but the features have ${n} rows${K > 1 ? ` x ${K} classes` : ''}`, [where]);
+  const out = new Float64Array(n * K);
+  for (let i = 0; i < n * K; i++) {
+    const v = src[i]!;
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw bad(`${where}[${i}] = ${String(v)}; margins must be finite`, [where, i]);
+    out[i] = v;
+  }
+  return out;
+}
+
 /** Checks query group sizes (rank:ndcg): positive integers that add up to the row count. */
 export function checkGroups(group: unknown, n: number, objective: ObjectiveName, where = 'group'): Int32Array | null {
   if (group === undefined) {

@@ -9,7 +9,7 @@ import { Arena } from './arena.js';
 import { binFeatures, matrixLayout, type BinnedMatrix } from './binning.js';
 import { BoostSteps } from './boost.js';
 import { Booster } from './booster.js';
-import { checkFeatures, checkGroups, checkLabels, checkWeights, resolveCategorical, resolveMonotone, type FeatureColumn } from './data.js';
+import { checkBaseMargin, checkFeatures, checkGroups, checkLabels, checkWeights, resolveCategorical, resolveMonotone, type FeatureColumn } from './data.js';
 import { TreeGrower } from './grow.js';
 import { resolveMetric, type Metric } from './metrics.js';
 import { OBJECTIVES, transformAll, type Objective } from './objectives.js';
@@ -24,6 +24,8 @@ export interface ValidSet {
   label: ArrayLike<number>;
   weight?: ArrayLike<number>;
   group?: ArrayLike<number>;
+  /** Initial margin of each row (n x K, row-major), as baseMargin of TrainInput. */
+  baseMargin?: ArrayLike<number>;
 }
 
 export interface IterationInfo {
@@ -49,6 +51,12 @@ export interface TrainInput {
   onIteration?: (info: IterationInfo) => void;
   /** Query group sizes, in row order (rank:ndcg). */
   group?: ArrayLike<number>;
+  /**
+   * Initial margin of each row (n x K, row-major; XGBoost's base_margin), replacing base_score's: trees
+   * learn a correction to a prior score (a retrieval score under a ranker). Predictions do not include
+   * it: add the row's margin to predictRaw, as with XGBoost.
+   */
+  baseMargin?: ArrayLike<number>;
   /** Stops training between rounds with an INTERRUPTED error. */
   signal?: AbortSignal;
   /** A progress line per round on stderr (or the given stream); off by default. */
@@ -65,10 +73,11 @@ interface Prepared {
   label: Float32Array;
   weight: Float32Array | null;
   groupPtr: Int32Array | null;
+  baseMargin: Float64Array | null;
   isCat: Uint8Array;
   monotone: Int8Array;
   metrics: Metric[];
-  valid: { features: FeatureColumn[]; n: number; label: Float32Array; weight: Float32Array | null; groupPtr: Int32Array | null } | null;
+  valid: { features: FeatureColumn[]; n: number; label: Float32Array; weight: Float32Array | null; groupPtr: Int32Array | null; baseMargin: Float64Array | null } | null;
 }
 
 function prepare(input: TrainInput): Prepared {
@@ -80,6 +89,7 @@ function prepare(input: TrainInput): Prepared {
   const label = checkLabels(input.label, n, p.objective, K);
   const weight = checkWeights(input.weight, n);
   const groupPtr = checkGroups(input.group, n, p.objective);
+  const baseMargin = checkBaseMargin(input.baseMargin, n, K);
   const isCat = resolveCategorical(input.categorical, names);
   const monotone = resolveMonotone(p, names, isCat);
   const metricNames = p.eval_metric === undefined ? [OBJECTIVES[p.objective].defaultMetric] : Array.isArray(p.eval_metric) ? p.eval_metric : [p.eval_metric];
@@ -94,12 +104,16 @@ function prepare(input: TrainInput): Prepared {
     valid = {
       features: v.features, n: nv, label: checkLabels(v.label, nv, p.objective, K, 'valid.label'),
       weight: checkWeights(v.weight, nv, 'valid.weight'), groupPtr: checkGroups(v.group, nv, p.objective, 'valid.group'),
+      baseMargin: checkBaseMargin(v.baseMargin, nv, K, 'valid.baseMargin'),
     };
+    if ((valid.baseMargin === null) !== (baseMargin === null)) {
+      throw new KilnError('GBDT_DATA_INVALID', 'baseMargin is given for one of training and valid but not the other; give both (the valid metrics would not be comparable)', { path: [baseMargin ? 'valid' : '', 'baseMargin'].filter(Boolean) });
+    }
   }
   if (p.early_stopping_rounds !== undefined && !valid) {
     throw new KilnError('GBDT_PARAM_INVALID', `early_stopping_rounds = ${p.early_stopping_rounds} needs a validation set; pass valid: { features, label }`, { path: ['params', 'early_stopping_rounds'] });
   }
-  return { p, n, K, label, weight, groupPtr, isCat, monotone, metrics, valid };
+  return { p, n, K, label, weight, groupPtr, baseMargin, isCat, monotone, metrics, valid };
 }
 
 /** Fills idx with the rows of this tree's sample; returns how many. */
@@ -181,7 +195,8 @@ export async function train(input: TrainInput): Promise<Booster> {
     const baseMargin = Math.fround(objective.baseMargin(p.base_score));
     const steps = new BoostSteps(pool, objective, groupPtr, label, weight, baseMargin);
     const margin = steps.margin;
-    const validMargin = valid ? new Float64Array(valid.n * K).fill(baseMargin) : null;
+    if (d.baseMargin) margin.set(d.baseMargin);
+    const validMargin = valid ? (valid.baseMargin ? Float64Array.from(valid.baseMargin) : new Float64Array(valid.n * K).fill(baseMargin)) : null;
     const rowRng = new Rng(p.seed, 1);
     const colRng = new Rng(p.seed, 2);
     const inSample = p.subsample < 1 ? new Uint8Array(n) : null;

@@ -1,0 +1,19 @@
+/**
+ * kiln's recommendations (issue 18): candidate generators behind one interface (popularity, EASE^R,
+ * ALS, BPR, item2vec, two-tower), retrieve-then-rank with a GBDT `rank:ndcg` ranker, and the full-ranking
+ * offline evaluation of Microsoft's `recommenders` MovieLens benchmark.
+ */
+export { checkInteractions, indexInteractions, subsetInteractions, userItems, type EntityAttributes, type IndexedInteractions, type InteractionTable, type UserItems } from './table.js';
+export { stratifiedSplit, stratifiedRows, stratifiedFolds, roundHalfEven, type Split, type SplitOptions } from './split.js';
+export { evaluateTopK, rankingScores, type EvaluateOptions, type RankingScores, type TopKReport } from './metrics.js';
+export { topN, fitPopularity, itemCounts, ScoredGenerator, type CandidateGenerator, type Candidates } from './generator.js';
+export { fitEase, spdInverse, itemGram, easeWeights, type EaseOptions } from './ease.js';
+export {
+  fitGenerator, checkGeneratorSpec, generatorName, attributeMatrix, GENERATORS, GENERATOR_KINDS,
+  type GeneratorSpec, type GeneratorKind, type GeneratorContext, type PopularitySpec, type EaseSpec, type AlsSpec, type BprSpec, type Item2VecSpec, type TwoTowerSpec, type CooccurrenceSpec,
+} from './generators.js';
+export { FeatureBuilder, type FeatureOptions } from './features.js';
+export { fitRetrieveThenRank, RetrieveThenRank, RANKER_DEFAULTS, type DiversityRule, type RankerReport, type RecsData, type RetrieveThenRankOptions } from './ranker.js';
+export { tuneGenerator, type TuneOptions, type TuneResult } from './tune.js';
+export { syntheticMarketplace, type Marketplace, type MarketplaceOptions } from './synth.js';
+export { fitCooccurrence, type CooccurrenceOptions } from './cooccurrence.js';

@@ -1,0 +1,246 @@
+/**
+ * Retrieve-then-rank. Candidates for a user are the union of several generators' top lists (taken
+ * round-robin by rank, `candidates` in all, seen items excluded); a GBDT with objective `rank:ndcg`
+ * orders them from the features of features.ts; rules apply last (at most `maxPerCategory` items per
+ * category of an item attribute).
+ *
+ * Training never reads the test split: a validation split is carved out of train per user (stratified,
+ * seeded). The generators are fitted on train minus validation, each user's validation items label their
+ * candidates (1 = held out, 0 = not), and the ranker is fitted on those query groups, with early
+ * stopping on a seeded share of the users. The generators are then refitted on the whole of train, and
+ * the model ranks with them.
+ */
+import { KilnError } from '../core/errors.js';
+import { Rng } from '../core/rng.js';
+import { train as trainGbdt, type Booster, type GbdtParams, type IterationInfo } from '../gbdt/index.js';
+import { FeatureBuilder, type FeatureOptions } from './features.js';
+import type { CandidateGenerator, Candidates } from './generator.js';
+import { checkGeneratorSpec, fitGenerator, generatorName, type GeneratorContext, type GeneratorSpec } from './generators.js';
+import { baseMargins, fitEach, pickGroups, trainingRows } from './ranker-rows.js';
+import { checkInteractions, throwIssues, type EntityAttributes, type InteractionTable, type Issue } from './table.js';
+
+export interface DiversityRule {
+  /** A categorical item attribute. */
+  column: string;
+  maxPerCategory: number;
+}
+
+export interface RetrieveThenRankOptions {
+  generators: GeneratorSpec[];
+  /** Candidates per user (default 200). */
+  candidates?: number;
+  /** How deep each generator's list is read (default: candidates). */
+  perGenerator?: number;
+  /**
+   * How the ranker's rows are labelled: `ratio` of each user's train rows held out (default 0.25), or,
+   * with `folds` = k >= 2, every one of k per-user folds held out in turn (k fits; more rows); and the seed.
+   */
+  validation?: { ratio?: number; folds?: number; seed?: number };
+  /** GBDT parameters over RANKER_DEFAULTS (objective stays rank:ndcg). */
+  ranker?: GbdtParams;
+  /** Share of the labelled users whose groups drive early stopping (default 0.2; 0 = none). */
+  earlyStoppingShare?: number;
+  /** After early stopping, refit the ranker on every group for the rounds it chose (default true). */
+  refit?: boolean;
+  diversity?: DiversityRule;
+  /**
+   * The ranker's starting score: `scale` x the named generator's standardised score (its `.z` feature),
+   * so the trees learn corrections to a strong retrieval order instead of rebuilding it from binned
+   * features (default: the first generator, scale 1; null = start from zero).
+   */
+  base?: { generator: string; scale?: number } | null;
+  features?: FeatureOptions;
+  seed?: number;
+  /** After each boosting round of the ranker (metrics on the early-stopping groups in `valid`). */
+  onRound?: (info: IterationInfo) => void;
+}
+
+export interface RecsData {
+  train: InteractionTable;
+  userAttributes?: EntityAttributes;
+  itemAttributes?: EntityAttributes;
+}
+
+export const RANKER_DEFAULTS = {
+  objective: 'rank:ndcg', learning_rate: 0.05, n_estimators: 500, max_depth: 6, min_child_weight: 0.1,
+  subsample: 0.8, colsample_bytree: 0.8, eval_metric: 'ndcg@10', early_stopping_rounds: 50,
+} as const satisfies GbdtParams;
+
+export interface RankerReport {
+  /** Users whose held-out items gave the ranker rows (with at least one positive candidate), and their query groups (one per fold). */
+  labelledUsers: number;
+  groups: number;
+  rows: number;
+  positives: number;
+  /** Share of the validation items found among the candidates (the ranker's ceiling). */
+  candidateRecall: number;
+  /** Boosting rounds kept, and the early-stopping groups' ndcg@10 there (NaN without early stopping). */
+  rounds: number;
+  validNdcg: number;
+  /** Whether the ranker was refitted on all groups after early stopping chose its rounds. */
+  refit: boolean;
+  seconds: number;
+}
+
+interface Resolved { candidates: number; perGenerator: number; valRatio: number; folds: number; valSeed: number; share: number; seed: number; base: { feature: string; scale: number } | null }
+
+function resolve(opts: RetrieveThenRankOptions, data: RecsData): Resolved {
+  const issues: Issue[] = [];
+  const candidates = opts.candidates ?? 200;
+  const perGenerator = opts.perGenerator ?? candidates;
+  const valRatio = opts.validation?.ratio ?? 0.25;
+  const folds = opts.validation?.folds ?? 1;
+  const share = opts.earlyStoppingShare ?? 0.2;
+  const seed = opts.seed ?? 1;
+  if (!Array.isArray(opts.generators) || opts.generators.length === 0) issues.push({ path: ['generators'], message: 'give at least one generator spec' });
+  const int = (name: string, v: number): void => { if (!Number.isInteger(v) || v < 1) issues.push({ path: [name], message: `must be a positive integer, got ${v}` }); };
+  int('candidates', candidates);
+  int('perGenerator', perGenerator);
+  if (!(valRatio > 0 && valRatio < 1)) issues.push({ path: ['validation', 'ratio'], message: `must be in (0, 1), got ${valRatio}` });
+  if (!Number.isInteger(folds) || folds < 1 || folds > 20) issues.push({ path: ['validation', 'folds'], message: `must be an integer in [1, 20], got ${folds}` });
+  if (!(share >= 0 && share < 1)) issues.push({ path: ['earlyStoppingShare'], message: `must be in [0, 1), got ${share}` });
+  if (!Number.isInteger(seed)) issues.push({ path: ['seed'], message: `must be an integer, got ${seed}` });
+  const d = opts.diversity;
+  if (d !== undefined) {
+    if (!(d.column in (data.itemAttributes?.categorical ?? {}))) {
+      issues.push({ path: ['diversity', 'column'], message: `'${d.column}' is not a categorical item attribute (have: ${Object.keys(data.itemAttributes?.categorical ?? {}).join(', ') || 'none'})` });
+    }
+    int('diversity.maxPerCategory', d.maxPerCategory);
+  }
+  const base = opts.base === undefined ? { generator: opts.generators?.[0] ? generatorName(opts.generators[0]) : '', scale: 1 } : opts.base;
+  if (base !== null) {
+    const known = (opts.generators ?? []).map(generatorName);
+    if (!known.includes(base.generator)) issues.push({ path: ['base', 'generator'], message: `'${base.generator}' is not one of the generators (${known.join(', ')})` });
+    const scale = base.scale ?? 1;
+    if (!Number.isFinite(scale) || scale < 0) issues.push({ path: ['base', 'scale'], message: `must be a finite number >= 0, got ${scale}` });
+  }
+  throwIssues('RECS_PARAM_INVALID', 'retrieve-then-rank options', issues);
+  const names = new Set<string>();
+  opts.generators.forEach((g, k) => {
+    checkGeneratorSpec(g, data.train.nItems, ['generators', k]);
+    if (names.has(generatorName(g))) throwIssues('RECS_PARAM_INVALID', 'retrieve-then-rank options', [{ path: ['generators', k, 'name'], message: `'${generatorName(g)}' names two generators; give each a distinct name` }]);
+    names.add(generatorName(g));
+  });
+  return {
+    candidates, perGenerator, valRatio, folds, valSeed: opts.validation?.seed ?? seed + 1, share, seed,
+    base: base === null ? null : { feature: `${base.generator}.z`, scale: base.scale ?? 1 },
+  };
+}
+
+export class RetrieveThenRank {
+  private readonly cols: Float32Array[];
+
+  constructor(
+    readonly generators: CandidateGenerator[],
+    readonly features: FeatureBuilder,
+    readonly booster: Booster,
+    readonly report: RankerReport,
+    private readonly opts: Resolved,
+    private readonly diversity: { codes: Int32Array; max: number } | null,
+  ) {
+    this.cols = features.names.map(() => new Float32Array(opts.candidates));
+  }
+
+  get featureNames(): string[] { return this.features.names; }
+
+  /** The user's candidates (the union of the generators' lists). */
+  candidates(user: number): Int32Array {
+    this.features.score(user);
+    return this.features.union(this.opts.candidates, this.opts.perGenerator);
+  }
+
+  /** Ranker scores of the given items for the user, best first, seen items dropped; rules not applied. */
+  rerank(user: number, items: Int32Array, scored = false): Candidates {
+    if (!scored) this.features.score(user);
+    const keep = items.filter((i) => i >= 0 && i < this.generators[0]!.nItems && !this.features.hasSeen(user, i));
+    if (keep.length > this.cols[0]!.length) throw new KilnError('RECS_PARAM_INVALID', `rerank takes at most ${this.cols[0]!.length} items (candidates), got ${keep.length}`, { path: ['items'] });
+    this.features.write(keep, this.cols, 0);
+    const cols = this.cols.map((c) => c.subarray(0, keep.length));
+    const pred = this.booster.predictRaw(cols);
+    const base = baseMargins(cols, this.features.names, this.opts.base, keep.length);
+    if (base) for (let r = 0; r < keep.length; r++) pred[r]! += base[r]!;
+    const order = Array.from({ length: keep.length }, (_, r) => r).sort((a, b) => pred[b]! - pred[a]! || keep[a]! - keep[b]!);
+    return { items: Int32Array.from(order, (r) => keep[r]!), scores: Float32Array.from(order, (r) => pred[r]!) };
+  }
+
+  /** The top k items for the user: candidates, ranker, then the diversity rule. */
+  recommend(user: number, k: number): Candidates {
+    const ranked = this.rerank(user, this.candidates(user), true);
+    const d = this.diversity;
+    const items: number[] = [];
+    const scores: number[] = [];
+    const per = new Map<number, number>();
+    for (let r = 0; r < ranked.items.length && items.length < k; r++) {
+      const i = ranked.items[r]!;
+      if (d) {
+        const c = d.codes[i]!;
+        if (c >= 0) {
+          const n = per.get(c) ?? 0;
+          if (n >= d.max) continue;
+          per.set(c, n + 1);
+        }
+      }
+      items.push(i);
+      scores.push(ranked.scores[r]!);
+    }
+    return { items: Int32Array.from(items), scores: Float32Array.from(scores) };
+  }
+}
+
+/**
+ * Fits generators and a `rank:ndcg` ranker on train only (see the file comment).
+ * @example
+ * const model = await fitRetrieveThenRank({ train, itemAttributes }, {
+ *   generators: [{ kind: 'ease', lambda: 300 }, { kind: 'als', factors: 64 }, { kind: 'popularity' }],
+ * });
+ * const top = model.recommend(7, 10);
+ */
+export async function fitRetrieveThenRank(data: RecsData, opts: RetrieveThenRankOptions): Promise<RetrieveThenRank> {
+  const start = performance.now();
+  checkInteractions(data.train, { users: data.userAttributes, items: data.itemAttributes }, 'train');
+  const r = resolve(opts, data);
+  const ctx: GeneratorContext = { userAttributes: data.userAttributes, itemAttributes: data.itemAttributes };
+  const attrs = { userAttributes: data.userAttributes, itemAttributes: data.itemAttributes };
+  const fitGens = (train: InteractionTable): Promise<CandidateGenerator[]> => fitEach(opts.generators, (spec) => fitGenerator(spec, train, ctx));
+  const rows = await trainingRows(data.train, r, async (fitPart) => new FeatureBuilder(fitPart, await fitGens(fitPart), attrs, opts.features));
+  if (rows.groups.length === 0) {
+    throw new KilnError('RECS_DATA_INVALID', 'no user has a validation item among its candidates; the ranker has nothing to learn (more interactions per user, or more candidates)', { path: ['train'] });
+  }
+  // early stopping on whole users: a user's groups from several folds stay on one side
+  const rng = new Rng(r.seed, 0x7a4);
+  const stopUser = new Map<number, boolean>();
+  for (const u of rows.groupUser) if (!stopUser.has(u)) stopUser.set(u, rng.uniform() < r.share);
+  const stop = rows.groupUser.map((u) => stopUser.get(u)!);
+  const useEarly = r.share > 0 && stop.some(Boolean) && stop.some((s) => !s);
+  const params: GbdtParams = { ...RANKER_DEFAULTS, seed: r.seed, ...opts.ranker, objective: 'rank:ndcg' };
+  if (!useEarly) delete params.early_stopping_rounds;
+  const fitRows = useEarly ? pickGroups(rows.cols, rows.label, rows.groups, stop.map((s) => !s)) : { cols: rows.cols, label: rows.label, group: rows.groups };
+  const validRows = useEarly ? pickGroups(rows.cols, rows.label, rows.groups, stop) : null;
+  const fitBase = baseMargins(fitRows.cols, rows.names, r.base, fitRows.label.length);
+  const validBase = validRows ? baseMargins(validRows.cols, rows.names, r.base, validRows.label.length) : null;
+  const chosen = await trainGbdt({
+    features: fitRows.cols, label: fitRows.label, group: fitRows.group, featureNames: rows.names, categorical: rows.categorical, params,
+    ...(fitBase ? { baseMargin: fitBase } : {}),
+    ...(validRows ? { valid: { features: validRows.cols, label: validRows.label, group: validRows.group, ...(validBase ? { baseMargin: validBase } : {}) } } : {}),
+    ...(opts.onRound ? { onIteration: opts.onRound } : {}),
+  });
+  const rounds = chosen.bestIteration !== undefined ? chosen.bestIteration + 1 : chosen.numRounds;
+  const refit = useEarly && (opts.refit ?? true);
+  const allBase = refit ? baseMargins(rows.cols, rows.names, r.base, rows.label.length) : null;
+  const { early_stopping_rounds: _e, ...refitParams } = params;
+  const booster = refit
+    ? await trainGbdt({
+      features: rows.cols, label: rows.label, group: rows.groups, featureNames: rows.names, categorical: rows.categorical,
+      params: { ...refitParams, n_estimators: rounds }, ...(allBase ? { baseMargin: allBase } : {}),
+    })
+    : chosen;
+  const final = await fitGens(data.train);
+  const features = new FeatureBuilder(data.train, final, attrs, opts.features);
+  const report: RankerReport = {
+    labelledUsers: stopUser.size, groups: rows.groups.length, rows: rows.label.length, positives: rows.label.reduce((s, v) => s + v, 0),
+    candidateRecall: rows.held > 0 ? rows.found / rows.held : 0, rounds, validNdcg: chosen.bestScore ?? NaN, refit,
+    seconds: (performance.now() - start) / 1000,
+  };
+  const d = opts.diversity;
+  return new RetrieveThenRank(final, features, booster, report, r, d ? { codes: data.itemAttributes!.categorical![d.column]!, max: d.maxPerCategory } : null);
+}
