@@ -13,7 +13,7 @@ export {
   type GeneratorSpec, type GeneratorKind, type GeneratorContext, type PopularitySpec, type EaseSpec, type AlsSpec, type BprSpec, type Item2VecSpec, type TwoTowerSpec, type CooccurrenceSpec,
 } from './generators.js';
 export { FeatureBuilder, type FeatureOptions } from './features.js';
-export { fitRetrieveThenRank, RetrieveThenRank, RANKER_DEFAULTS, type DiversityRule, type RankerReport, type RecsData, type RetrieveThenRankOptions } from './ranker.js';
+export { fitRetrieveThenRank, RetrieveThenRank, RANKER_DEFAULTS, smoothedBest, type DiversityRule, type RankerReport, type RecsData, type RetrieveThenRankOptions } from './ranker.js';
 export { tuneGenerator, type TuneOptions, type TuneResult } from './tune.js';
 export { syntheticMarketplace, type Marketplace, type MarketplaceOptions } from './synth.js';
 export { fitCooccurrence, type CooccurrenceOptions } from './cooccurrence.js';

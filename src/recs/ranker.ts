@@ -40,7 +40,10 @@ export interface RetrieveThenRankOptions {
   ranker?: GbdtParams;
   /** Share of the labelled users whose groups drive early stopping (default 0.2; 0 = none). */
   earlyStoppingShare?: number;
-  /** After early stopping, refit the ranker on every group for the rounds it chose (default true). */
+  /**
+   * After early stopping, refit the ranker on every group (default true), for the round whose
+   * early-stopping metric averaged over the 5 rounds either side is highest (`smoothedBest`).
+   */
   refit?: boolean;
   diversity?: DiversityRule;
   /**
@@ -188,6 +191,22 @@ export class RetrieveThenRank {
 }
 
 /**
+ * The round whose metric, averaged over the rounds within `half` of it, is highest: the early-stopping
+ * users are few, so a single round's peak is mostly noise (ties: the earlier round).
+ */
+export function smoothedBest(curve: number[], half: number): number {
+  let best = 0;
+  let bestMean = -Infinity;
+  for (let t = 0; t < curve.length; t++) {
+    let s = 0;
+    let c = 0;
+    for (let q = Math.max(0, t - half); q <= Math.min(curve.length - 1, t + half); q++) { s += curve[q]!; c++; }
+    if (s / c > bestMean) { bestMean = s / c; best = t; }
+  }
+  return best;
+}
+
+/**
  * Fits generators and a `rank:ndcg` ranker on train only (see the file comment).
  * @example
  * const model = await fitRetrieveThenRank({ train, itemAttributes }, {
@@ -218,14 +237,18 @@ export async function fitRetrieveThenRank(data: RecsData, opts: RetrieveThenRank
   const validRows = useEarly ? pickGroups(rows.cols, rows.label, rows.groups, stop) : null;
   const fitBase = baseMargins(fitRows.cols, rows.names, r.base, fitRows.label.length);
   const validBase = validRows ? baseMargins(validRows.cols, rows.names, r.base, validRows.label.length) : null;
+  const curve: number[] = [];
   const chosen = await trainGbdt({
     features: fitRows.cols, label: fitRows.label, group: fitRows.group, featureNames: rows.names, categorical: rows.categorical, params,
     ...(fitBase ? { baseMargin: fitBase } : {}),
     ...(validRows ? { valid: { features: validRows.cols, label: validRows.label, group: validRows.group, ...(validBase ? { baseMargin: validBase } : {}) } } : {}),
-    ...(opts.onRound ? { onIteration: opts.onRound } : {}),
+    onIteration: (info) => {
+      if (info.valid) curve.push(Object.values(info.valid).at(-1)!);
+      opts.onRound?.(info);
+    },
   });
-  const rounds = chosen.bestIteration !== undefined ? chosen.bestIteration + 1 : chosen.numRounds;
   const refit = useEarly && (opts.refit ?? true);
+  const rounds = refit ? smoothedBest(curve, 5) + 1 : chosen.bestIteration !== undefined ? chosen.bestIteration + 1 : chosen.numRounds;
   const allBase = refit ? baseMargins(rows.cols, rows.names, r.base, rows.label.length) : null;
   const { early_stopping_rounds: _e, ...refitParams } = params;
   const booster = refit
@@ -238,7 +261,7 @@ export async function fitRetrieveThenRank(data: RecsData, opts: RetrieveThenRank
   const features = new FeatureBuilder(data.train, final, attrs, opts.features);
   const report: RankerReport = {
     labelledUsers: stopUser.size, groups: rows.groups.length, rows: rows.label.length, positives: rows.label.reduce((s, v) => s + v, 0),
-    candidateRecall: rows.held > 0 ? rows.found / rows.held : 0, rounds, validNdcg: chosen.bestScore ?? NaN, refit,
+    candidateRecall: rows.held > 0 ? rows.found / rows.held : 0, rounds, validNdcg: refit ? curve[rounds - 1]! : chosen.bestScore ?? NaN, refit,
     seconds: (performance.now() - start) / 1000,
   };
   const d = opts.diversity;
