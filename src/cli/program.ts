@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { registerDecisions } from './commands/decisions.js';
 import { registerEmbeddings } from './commands/embeddings.js';
 import { registerSearch } from './commands/search.js';
+import { registerRecs } from './commands/recs.js';
 import { registerMonitor } from './commands/monitor.js';
 import { registerLoop } from './commands/loop.js';
 import { registerFeatures } from './commands/features.js';
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
   registerLoop(program);
   registerEmbeddings(program);
   registerSearch(program);
+  registerRecs(program);
   return program;
 }
 

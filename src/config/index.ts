@@ -8,4 +8,5 @@ export { validateConfig } from './validate.js';
 export { CONFIG_FILE_NAMES, configFileIn, findProjectRoot, loadConfigFile, resolveProjectRoot } from './load.js';
 export { ModelSpecSchema, PROHIBITED_BASIS_TAG, SequenceSpecSchema, isOutOfTime, type ModelSpec, type ModelSpecInput, type SequenceSpec, type SplitSpec } from './model-spec.js';
 export { EmbeddingSpaceSpecSchema, EmbeddingSourceSchema, ModelEmbeddingSchema, EMBEDDING_TRAINERS, TRAINER_SOURCES, type EmbeddingSpaceSpec, type EmbeddingSpaceSpecInput, type EmbeddingSource, type EmbeddingTrainer, type ModelEmbedding } from './embedding-spec.js';
+export { RecommenderSpecSchema, type RecommenderSpec, type RecommenderSpecInput } from './recs-spec.js';
 export { SearchIndexSpecSchema, type SearchIndexSpec, type SearchIndexSpecInput } from './search-spec.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ModelSpecSchema } from './model-spec.js';
 import { EmbeddingSpaceSpecSchema } from './embedding-spec.js';
+import { RecommenderSpecSchema } from './recs-spec.js';
 import { SearchIndexSpecSchema } from './search-spec.js';
 
 /** Column types a table schema may declare, with their DuckDB storage types. */
@@ -245,6 +246,8 @@ export const KilnConfigSchema = z.strictObject({
   embeddings: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "letters, digits and '_', starting with a letter"), EmbeddingSpaceSpecSchema).default({}),
   /** Search indexes built by `kiln search build NAME` (see docs/search.md). */
   search: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "letters, digits and '_', starting with a letter"), SearchIndexSpecSchema).default({}),
+  /** Recommenders trained by `kiln recs train NAME` and served at POST /v1/recommend/:name (see docs/recommendations.md). */
+  recommenders: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "letters, digits and '_', starting with a letter"), RecommenderSpecSchema).default({}),
 });
 
 export type KilnConfigInput = z.input<typeof KilnConfigSchema>;

@@ -14,6 +14,7 @@ const KNOWN_KEYS: { match: (path: PropertyKey[]) => boolean; keys: string[] }[] 
   { match: (p) => p.length === 1 && p[0] === 'online', keys: Object.keys(OnlineSpecSchema.shape) },
   { match: (p) => p.length === 1 && p[0] === 'serve', keys: Object.keys(ServeSpecSchema.shape) },
   { match: (p) => p.length === 2 && p[0] === 'search', keys: ['description', 'table', 'id', 'fields', 'store', 'filters', 'k1', 'b', 'stopWords', 'stemmer', 'passages', 'vector', 'hybrid'] },
+  { match: (p) => p.length === 2 && p[0] === 'recommenders', keys: ['description', 'interactions', 'items', 'users', 'generators', 'candidates', 'perGenerator', 'validation', 'ranker', 'earlyStoppingShare', 'base', 'diversity', 'timeWindow', 'seed'] },
   { match: (p) => p.length === 2 && p[0] === 'embeddings', keys: ['description', 'entity', 'source', 'trainer', 'dim', 'params', 'minCount', 'metric', 'index', 'attributes', 'align', 'seed'] },
 ];
 
@@ -59,6 +60,15 @@ function crossCheck(cfg: KilnConfig): string[] {
     if (s.vector && !cfg.embeddings[s.vector.space]) {
       const hint = didYouMean(s.vector.space, spaces);
       out.push(`search.${name}.vector.space: no embedding space '${s.vector.space}'${hint ? `; did you mean '${hint}'?` : ''} (spaces: ${spaces.length ? spaces.join(', ') : 'none'})`);
+    }
+  }
+  for (const [name, r] of Object.entries(cfg.recommenders)) {
+    const gens = r.generators.map((g) => g.name ?? g.kind);
+    const dup = gens.find((g, i) => gens.indexOf(g) !== i);
+    if (dup) out.push(`recommenders.${name}.generators: two generators are named '${dup}'; give one a name`);
+    if (r.base && !gens.includes(r.base.generator)) out.push(`recommenders.${name}.base.generator: '${r.base.generator}' is not one of the generators (${gens.join(', ')})`);
+    if (r.diversity && !r.items?.categorical.includes(r.diversity.column)) {
+      out.push(`recommenders.${name}.diversity.column: '${r.diversity.column}' is not among items.categorical (${r.items?.categorical.join(', ') || 'none declared'})`);
     }
   }
   for (const [name, m] of Object.entries(cfg.models)) {

@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   EMBEDDING_NOT_FOUND: { http: 404, exit: 66, summary: 'no trained embedding space by that name, or no vector for that entity' },
   EMBEDDING_VERSION_MISMATCH: { http: 409, exit: 65, summary: 'a model would read an embedding space version it was not trained with' },
   SEARCH_INDEX_NOT_FOUND: { http: 404, exit: 66, summary: 'no search index by that name, or it is not built yet' },
+  RECOMMENDER_NOT_FOUND: { http: 404, exit: 66, summary: 'no recommender by that name, or it is not trained yet' },
   SIGNATURE_MISMATCH: { http: 422, exit: 65, summary: "the input does not fit the model version's signature" },
   // Training pipelines
   SPLIT_EMPTY: { http: 422, exit: 65, summary: 'a train/valid/test window has no (or too few) labelled rows' },

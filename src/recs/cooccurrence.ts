@@ -57,12 +57,5 @@ export function fitCooccurrence(train: InteractionTable, opts: CooccurrenceOptio
     }
   }
   const scale = Float32Array.from(count, (c) => (c > 0 ? 1 / Math.pow(c, alpha) : 0));
-  return new ScoredGenerator(name, 'cooccurrence', train, (_u, out, seen) => {
-    out.fill(0, 0, n);
-    for (let p = 0; p < seen.length; p++) {
-      const row = t.subarray(seen[p]! * n, seen[p]! * n + n);
-      for (let j = 0; j < n; j++) out[j]! += row[j]!;
-    }
-    for (let j = 0; j < n; j++) out[j]! *= scale[j]!;
-  });
+  return new ScoredGenerator(name, 'cooccurrence', train, { scorer: 'item-item', n, weights: t, colScale: scale });
 }

@@ -109,11 +109,5 @@ export function fitEase(train: InteractionTable, opts: EaseOptions = {}, name = 
   const { lambda } = easeOptions(opts, train.nItems);
   const n = train.nItems;
   const b = easeWeights(itemGram(train), n, lambda);
-  return new ScoredGenerator(name, 'ease', train, (_u, out, seen) => {
-    out.fill(0, 0, n);
-    for (let p = 0; p < seen.length; p++) {
-      const row = b.subarray(seen[p]! * n, seen[p]! * n + n);
-      for (let j = 0; j < n; j++) out[j]! += row[j]!;
-    }
-  });
+  return new ScoredGenerator(name, 'ease', train, { scorer: 'item-item', n, weights: b });
 }

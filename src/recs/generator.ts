@@ -6,6 +6,7 @@
  * live once here.
  */
 import { KilnError } from '../core/errors.js';
+import { checkScorerState, scorerFromState, type ScoreFn, type ScorerState } from './state.js';
 import { userItems, type InteractionTable, type UserItems } from './table.js';
 
 export interface Candidates {
@@ -25,6 +26,8 @@ export interface CandidateGenerator {
   candidates(user: number, n: number): Candidates;
   /** The user's training items, sorted ascending (what candidates excludes). */
   seenItems(user: number): Int32Array;
+  /** What the scores come from, as typed arrays (absent: the generator cannot be saved). */
+  readonly state?: ScorerState;
 }
 
 /**
@@ -80,23 +83,34 @@ export function topN(scores: Float32Array, n: number, seen: Int32Array, from = 0
   return { items: Int32Array.from(order, (t) => hi[t]!), scores: Float32Array.from(order, (t) => hs[t]!) };
 }
 
-/** A generator from a scoring function and the training interactions it excludes. */
+/**
+ * A generator from a scoring function and the training interactions it excludes. Given a ScorerState
+ * (state.ts) instead of a function, it scores from that state and can be saved and loaded.
+ */
 export class ScoredGenerator implements CandidateGenerator {
   readonly nUsers: number;
   readonly nItems: number;
+  readonly state?: ScorerState;
   private readonly seen: UserItems;
   private readonly scratch: Float32Array;
+  private readonly score: ScoreFn;
 
   constructor(
     readonly name: string,
     readonly kind: string,
     train: InteractionTable,
-    private readonly score: (user: number, out: Float32Array, seen: Int32Array) => void,
+    score: ScoreFn | ScorerState,
   ) {
     this.nUsers = train.nUsers;
     this.nItems = train.nItems;
     this.seen = userItems(train);
     this.scratch = new Float32Array(train.nItems);
+    if (typeof score === 'function') this.score = score;
+    else {
+      checkScorerState(score, train.nUsers, train.nItems);
+      this.state = score;
+      this.score = scorerFromState(score);
+    }
   }
 
   private checkUser(user: number): void {
@@ -135,19 +149,7 @@ export function itemCounts(t: InteractionTable): Float32Array {
 /** Most popular first: the score of an item is how many users interacted with it. */
 export function fitPopularity(train: InteractionTable, name = 'popularity'): CandidateGenerator {
   const counts = itemCounts(train);
-  return new ScoredGenerator(name, 'popularity', train, (_u, out) => out.set(counts));
+  return new ScoredGenerator(name, 'popularity', train, { scorer: 'fixed', scores: counts });
 }
 
-/** Scores from user and item vectors: out[i] = x_u . y_i. */
-export function dotScorer(userVectors: Float32Array, itemVectors: Float32Array, dim: number): (user: number, out: Float32Array) => void {
-  const nItems = itemVectors.length / dim;
-  return (user, out) => {
-    const o = user * dim;
-    for (let i = 0; i < nItems; i++) {
-      let s = 0;
-      const oi = i * dim;
-      for (let d = 0; d < dim; d++) s += userVectors[o + d]! * itemVectors[oi + d]!;
-      out[i] = s;
-    }
-  };
-}
+export { dotScorer } from './state.js';

@@ -24,7 +24,8 @@ import {
 } from '../embeddings/index.js';
 import { fitCooccurrence, type CooccurrenceOptions } from './cooccurrence.js';
 import { easeOptions, fitEase, type EaseOptions } from './ease.js';
-import { dotScorer, fitPopularity, ScoredGenerator, topN, type CandidateGenerator } from './generator.js';
+import { fitPopularity, ScoredGenerator, topN, type CandidateGenerator } from './generator.js';
+import { dotScorer, unitRows } from './state.js';
 import { throwIssues, type EntityAttributes, type InteractionTable } from './table.js';
 
 interface Named { name?: string }
@@ -57,17 +58,6 @@ function userSequences(t: InteractionTable): { tokens: Int32Array; offsets: Int3
   return { tokens: Int32Array.from(rows, (k) => t.items[k]!), offsets };
 }
 
-function unitRows(data: Float32Array, rows: number, dim: number): Float32Array {
-  const out = new Float32Array(rows * dim);
-  for (let i = 0; i < rows; i++) {
-    let s = 0;
-    for (let d = 0; d < dim; d++) s += data[i * dim + d]! ** 2;
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let d = 0; d < dim; d++) out[i * dim + d] = data[i * dim + d]! * inv;
-  }
-  return out;
-}
-
 const fitItem2Vec: Fitter<Item2VecSpec> = async (train, spec) => {
   const { kind: _k, name, mode = 'user-mean', neighbours = 50, minCount = 5, popularityWeight = 0.2, ...opts } = spec;
   throwIssues('RECS_PARAM_INVALID', 'item2vec generator', [
@@ -87,16 +77,7 @@ const fitItem2Vec: Fitter<Item2VecSpec> = async (train, spec) => {
     prior[i] = popularityWeight * Math.log1p(c);
     if (c < minCount) v.fill(0, i * dim, (i + 1) * dim);
   }
-  const addPrior = (out: Float32Array): void => { for (let i = 0; i < n; i++) out[i]! += prior[i]!; };
-  if (mode === 'user-mean') {
-    const mean = new Float32Array(dim);
-    return new ScoredGenerator(name ?? 'item2vec', 'item2vec', train, (_u, out, seen) => {
-      mean.fill(0);
-      for (let p = 0; p < seen.length; p++) for (let d = 0; d < dim; d++) mean[d]! += v[seen[p]! * dim + d]!;
-      dotScorer(unitRows(mean, 1, dim), v, dim)(0, out);
-      addPrior(out);
-    });
-  }
+  if (mode === 'user-mean') return new ScoredGenerator(name ?? 'item2vec', 'item2vec', train, { scorer: 'mean-cosine', dim, vectors: v, prior });
   const nbItems = new Int32Array(n * neighbours);
   const nbScores = new Float32Array(n * neighbours);
   const cos = new Float32Array(n);
@@ -109,14 +90,7 @@ const fitItem2Vec: Fitter<Item2VecSpec> = async (train, spec) => {
     nbItems.set(top.items, i * neighbours);
     nbScores.set(top.scores, i * neighbours);
   }
-  return new ScoredGenerator(name ?? 'item2vec', 'item2vec', train, (_u, out, seen) => {
-    out.fill(0, 0, n);
-    for (let p = 0; p < seen.length; p++) {
-      const o = seen[p]! * neighbours;
-      for (let q = 0; q < neighbours; q++) out[nbItems[o + q]!]! += nbScores[o + q]! / seen.length;
-    }
-    addPrior(out);
-  });
+  return new ScoredGenerator(name ?? 'item2vec', 'item2vec', train, { scorer: 'neighbours', k: neighbours, nbItems, nbScores, prior });
 };
 
 /** Row-major attribute features: numeric columns, then a one-hot block per categorical column. */
@@ -146,7 +120,7 @@ const fitTwoTower: Fitter<TwoTowerSpec> = async (train, spec, ctx) => {
     users: train.nUsers, items: train.nItems, user: train.users, item: train.items,
     ...(uf ? { userFeatures: uf.x, userFeatureDim: uf.dim } : {}), ...(itf ? { itemFeatures: itf.x, itemFeatureDim: itf.dim } : {}),
   }, { seed: 1, ...opts, threads: 1 });
-  return new ScoredGenerator(name ?? 'two-tower', 'two-tower', train, dotScorer(r.userVectors, r.itemVectors, r.dim));
+  return new ScoredGenerator(name ?? 'two-tower', 'two-tower', train, { scorer: 'dot', dim: r.dim, userVectors: r.userVectors, itemVectors: r.itemVectors });
 };
 
 function mfFitter(method: 'als' | 'bpr'): Fitter<AlsSpec | BprSpec> {
@@ -157,7 +131,7 @@ function mfFitter(method: 'als' | 'bpr'): Fitter<AlsSpec | BprSpec> {
     delete opts.weighted;
     const weights = weighted && train.weights ? train.weights : new Float32Array(train.users.length).fill(1);
     const m = trainMf({ users: train.users, items: train.items, weights, nUsers: train.nUsers, nItems: train.nItems }, { method, ...opts });
-    return new ScoredGenerator(name ?? method, method, train, dotScorer(m.userFactors, m.itemFactors, m.factors));
+    return new ScoredGenerator(name ?? method, method, train, { scorer: 'dot', dim: m.factors, userVectors: m.userFactors, itemVectors: m.itemFactors });
   };
 }
 

@@ -17,3 +17,10 @@ export { fitRetrieveThenRank, RetrieveThenRank, RANKER_DEFAULTS, smoothedBest, t
 export { tuneGenerator, type TuneOptions, type TuneResult } from './tune.js';
 export { syntheticMarketplace, type Marketplace, type MarketplaceOptions } from './synth.js';
 export { fitCooccurrence, type CooccurrenceOptions } from './cooccurrence.js';
+export { dotScorer, scorerFromState, checkScorerState, unitRows, type ScorerState, type ScorerKind, type ScoreFn } from './state.js';
+export { saveRetrieveThenRank, loadRetrieveThenRank, RECS_MODEL_FORMAT } from './persist.js';
+export type { RankerSettings } from './ranker.js';
+export {
+  loadRecsData, trainRecommender, recommenderSpec, recommenderDir, recommenderVersions, fitOptions, readMeta, RECOMMENDER_FORMAT, RecommenderHandle, evaluateRecommender,
+  type LoadedRecsData, type RecsKeys, type RecommenderMeta, type RecommendRequest, type RecommendResponse, type RecommendedItem, type RecsEvalOptions, type RecsEvalReport, type RecsEvalRow,
+} from './project/index.js';

@@ -14,7 +14,7 @@ import { KilnError } from '../core/errors.js';
 import { Rng } from '../core/rng.js';
 import { train as trainGbdt, type Booster, type GbdtParams, type IterationInfo } from '../gbdt/index.js';
 import { FeatureBuilder, type FeatureOptions } from './features.js';
-import type { CandidateGenerator, Candidates } from './generator.js';
+import { itemCounts, type CandidateGenerator, type Candidates } from './generator.js';
 import { checkGeneratorSpec, fitGenerator, generatorName, type GeneratorContext, type GeneratorSpec } from './generators.js';
 import { baseMargins, fitEach, pickGroups, trainingRows } from './ranker-rows.js';
 import { checkInteractions, throwIssues, type EntityAttributes, type InteractionTable, type Issue } from './table.js';
@@ -85,9 +85,10 @@ export interface RankerReport {
   seconds: number;
 }
 
-interface Resolved { candidates: number; perGenerator: number; valRatio: number; folds: number; valSeed: number; share: number; seed: number; base: { feature: string; scale: number } | null }
+/** The resolved settings a fitted model ranks with (saved with it). */
+export interface RankerSettings { candidates: number; perGenerator: number; valRatio: number; folds: number; valSeed: number; share: number; seed: number; base: { feature: string; scale: number } | null }
 
-function resolve(opts: RetrieveThenRankOptions, data: RecsData): Resolved {
+function resolve(opts: RetrieveThenRankOptions, data: RecsData): RankerSettings {
   const issues: Issue[] = [];
   const candidates = opts.candidates ?? 200;
   const perGenerator = opts.perGenerator ?? candidates;
@@ -132,16 +133,28 @@ function resolve(opts: RetrieveThenRankOptions, data: RecsData): Resolved {
 
 export class RetrieveThenRank {
   private readonly cols: Float32Array[];
+  readonly features: FeatureBuilder;
+  private readonly diversity: { codes: Int32Array; max: number } | null;
+  private counts: Float32Array | undefined;
 
+  /**
+   * A fitted model from its parts: the training data (seen items, features), fitted generators, the
+   * ranker and its settings. fitRetrieveThenRank builds one; persist.ts loads one from disk the same way.
+   */
   constructor(
+    readonly data: RecsData,
     readonly generators: CandidateGenerator[],
-    readonly features: FeatureBuilder,
     readonly booster: Booster,
     readonly report: RankerReport,
-    private readonly opts: Resolved,
-    private readonly diversity: { codes: Int32Array; max: number } | null,
+    readonly settings: RankerSettings,
+    readonly featureOptions: FeatureOptions = {},
+    readonly diversityRule: DiversityRule | null = null,
   ) {
-    this.cols = features.names.map(() => new Float32Array(opts.candidates));
+    this.features = new FeatureBuilder(data.train, generators, { userAttributes: data.userAttributes, itemAttributes: data.itemAttributes }, featureOptions);
+    const codes = diversityRule ? data.itemAttributes?.categorical?.[diversityRule.column] : undefined;
+    if (diversityRule && !codes) throw new KilnError('RECS_PARAM_INVALID', `diversity column '${diversityRule.column}' is not a categorical item attribute`, { path: ['diversity', 'column'] });
+    this.diversity = diversityRule && codes ? { codes, max: diversityRule.maxPerCategory } : null;
+    this.cols = this.features.names.map(() => new Float32Array(settings.candidates));
   }
 
   get featureNames(): string[] { return this.features.names; }
@@ -149,7 +162,7 @@ export class RetrieveThenRank {
   /** The user's candidates (the union of the generators' lists). */
   candidates(user: number): Int32Array {
     this.features.score(user);
-    return this.features.union(this.opts.candidates, this.opts.perGenerator);
+    return this.features.union(this.settings.candidates, this.settings.perGenerator);
   }
 
   /** Ranker scores of the given items for the user, best first, seen items dropped; rules not applied. */
@@ -160,21 +173,42 @@ export class RetrieveThenRank {
     this.features.write(keep, this.cols, 0);
     const cols = this.cols.map((c) => c.subarray(0, keep.length));
     const pred = this.booster.predictRaw(cols);
-    const base = baseMargins(cols, this.features.names, this.opts.base, keep.length);
+    const base = baseMargins(cols, this.features.names, this.settings.base, keep.length);
     if (base) for (let r = 0; r < keep.length; r++) pred[r]! += base[r]!;
     const order = Array.from({ length: keep.length }, (_, r) => r).sort((a, b) => pred[b]! - pred[a]! || keep[a]! - keep[b]!);
     return { items: Int32Array.from(order, (r) => keep[r]!), scores: Float32Array.from(order, (r) => pred[r]!) };
   }
 
-  /** The top k items for the user: candidates, ranker, then the diversity rule. */
-  recommend(user: number, k: number): Candidates {
-    const ranked = this.rerank(user, this.candidates(user), true);
+  /**
+   * The top k items for the user: candidates (or the given `items`), ranker, then the rules (items in
+   * `exclude` dropped, the diversity rule).
+   */
+  recommend(user: number, k: number, opts: { exclude?: ReadonlySet<number>; items?: Int32Array } = {}): Candidates {
+    const ranked = opts.items ? this.rerank(user, opts.items) : this.rerank(user, this.candidates(user), true);
+    return this.select(ranked, k, opts.exclude);
+  }
+
+  /**
+   * What a user the model has never seen gets: the most popular items of the training interactions (or
+   * the given `items` by popularity), under the same rules. Scores are interaction counts.
+   */
+  popular(k: number, opts: { exclude?: ReadonlySet<number>; items?: Int32Array } = {}): Candidates {
+    this.counts ??= itemCounts(this.data.train);
+    const counts = this.counts;
+    const pool = opts.items ? [...new Set(opts.items)].filter((i) => i >= 0 && i < counts.length) : Array.from({ length: counts.length }, (_, i) => i);
+    pool.sort((a, b) => counts[b]! - counts[a]! || a - b);
+    return this.select({ items: Int32Array.from(pool), scores: Float32Array.from(pool, (i) => counts[i]!) }, k, opts.exclude);
+  }
+
+  /** The first k of a ranked list that pass the rules. */
+  select(ranked: Candidates, k: number, exclude?: ReadonlySet<number>): Candidates {
     const d = this.diversity;
     const items: number[] = [];
     const scores: number[] = [];
     const per = new Map<number, number>();
     for (let r = 0; r < ranked.items.length && items.length < k; r++) {
       const i = ranked.items[r]!;
+      if (exclude?.has(i)) continue;
       if (d) {
         const c = d.codes[i]!;
         if (c >= 0) {
@@ -258,12 +292,10 @@ export async function fitRetrieveThenRank(data: RecsData, opts: RetrieveThenRank
     })
     : chosen;
   const final = await fitGens(data.train);
-  const features = new FeatureBuilder(data.train, final, attrs, opts.features);
   const report: RankerReport = {
     labelledUsers: stopUser.size, groups: rows.groups.length, rows: rows.label.length, positives: rows.label.reduce((s, v) => s + v, 0),
     candidateRecall: rows.held > 0 ? rows.found / rows.held : 0, rounds, validNdcg: refit ? curve[rounds - 1]! : chosen.bestScore ?? NaN, refit,
     seconds: (performance.now() - start) / 1000,
   };
-  const d = opts.diversity;
-  return new RetrieveThenRank(final, features, booster, report, r, d ? { codes: data.itemAttributes!.categorical![d.column]!, max: d.maxPerCategory } : null);
+  return new RetrieveThenRank(data, final, booster, report, r, opts.features ?? {}, opts.diversity ?? null);
 }

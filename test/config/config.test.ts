@@ -19,7 +19,7 @@ function problems(raw: unknown): string {
 describe('config validation', () => {
   it('accepts a minimal config and fills defaults', () => {
     const c = validateConfig({ name: 'p' }, 'kiln.config.ts');
-    expect(c).toEqual({ name: 'p', dataDir: '.kiln', tables: {}, features: [], models: {}, embeddings: {}, search: {} });
+    expect(c).toEqual({ name: 'p', dataDir: '.kiln', tables: {}, features: [], models: {}, embeddings: {}, search: {}, recommenders: {} });
   });
 
   it("checks each model's GBDT params against the GBDT's parameter table when the config loads", () => {

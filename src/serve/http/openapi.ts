@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { SearchBodySchema } from '../search-routes.js';
+import { RecommendBodySchema } from '../recs-routes.js';
 import { createRequire } from 'node:module';
 import type { ModelSet } from '../types.js';
 import type { EmbeddingSet } from '../spaces/set.js';
@@ -58,6 +59,7 @@ export function openApiDocument(models: ModelSet, embeddings?: EmbeddingSet): Js
     NeighborsResponse: json(NeighborsResponseSchema, 'output'),
     EmbeddingSpaces: json(EmbeddingSpacesResponseSchema, 'output'),
     SearchRequest: json(SearchBodySchema),
+    RecommendRequest: json(RecommendBodySchema),
   };
   const spaces = embeddings?.spaces() ?? [];
   const spaceParam = { name: 'space', in: 'path', required: true, schema: spaces.length ? { type: 'string', enum: spaces } : { type: 'string' }, description: 'Embedding space (served here)' };
@@ -79,6 +81,8 @@ export function openApiDocument(models: ModelSet, embeddings?: EmbeddingSet): Js
     '/v1/embeddings/{space}/neighbors': { post: op('Nearest neighbours of an entity or a vector, optionally beside a shadow version', 'score', ref('NeighborsRequest'), ref('NeighborsResponse'), [400, 401, 403, 404], { parameters: [spaceParam] }) },
     '/v1/search/{index}': { post: op('Search an index built with kiln search build: lexical, vector or hybrid, filters, passages', 'score', ref('SearchRequest'), anyObject, [400, 401, 403, 404], { parameters: [{ name: 'index', in: 'path', required: true, schema: { type: 'string' }, description: 'Search index (declared under search in the config)' }] }) },
     '/v1/search/{index}/reload': { post: op('Reopen a search index after kiln search build', 'admin', null, anyObject, [401, 403, 404], { parameters: [{ name: 'index', in: 'path', required: true, schema: { type: 'string' } }] }) },
+    '/v1/recommend/{name}': { post: op('Top items for a user: retrieve-then-rank (popularity for a user the model has not seen), exclusions, re-ranking of given items', 'score', ref('RecommendRequest'), anyObject, [400, 401, 403, 404, 422], { parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' }, description: 'Recommender (declared under recommenders in the config)' }] }) },
+    '/v1/recommend/{name}/reload': { post: op('Open the newest version after kiln recs train', 'admin', null, anyObject, [401, 403, 404], { parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }] }) },
     '/healthz': { get: op('The process is up (open)', null, null, anyObject, []) },
     '/readyz': { get: op('Every configured model and embedding space and the online store are loaded (open)', null, null, anyObject, [503]) },
     '/metrics': { get: { summary: 'Prometheus metrics (open)', security: [], responses: { 200: { description: 'OK', content: { 'text/plain': { schema: { type: 'string' } } } } } } },

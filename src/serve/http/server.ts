@@ -18,6 +18,7 @@ import type { DecisionWriter, LiveVersion, ModelSet } from '../types.js';
 import { noEmbeddings, type EmbeddingSet } from '../spaces/set.js';
 import { registerEmbeddingRoutes } from '../spaces/routes.js';
 import { registerSearchRoutes } from '../search-routes.js';
+import { registerRecsRoutes } from '../recs-routes.js';
 import { serverMetrics, type ServerMetrics } from './metrics.js';
 import { registerRoutes } from './routes.js';
 
@@ -146,6 +147,7 @@ export function createServer(opts: ServerOptions): KilnServer {
   registerRoutes(app, { ...opts, embeddings, metrics, draining: () => draining });
   registerEmbeddingRoutes(app, { embeddings, settings });
   if (opts.project) registerSearchRoutes(app, { project: opts.project });
+  if (opts.project) registerRecsRoutes(app, { project: opts.project });
   return app;
 }
 

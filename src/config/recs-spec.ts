@@ -1,0 +1,61 @@
+import { z } from 'zod';
+
+const Ident = z.string().min(1, 'expected a column name');
+
+/** Attribute columns of users or items: one row per id in `table` (any offline-store table or view, a feature table included). */
+const EntityTableSchema = z.strictObject({
+  table: Ident,
+  /** The id column (matches the interactions' user or item column). */
+  id: Ident,
+  /** Numeric columns (read as floats; NULL = missing). */
+  numeric: z.array(Ident).default([]),
+  /** Categorical columns (any type; read as text; NULL = missing). */
+  categorical: z.array(Ident).default([]),
+});
+
+/** A candidate generator: its kind and that trainer's options (checked when the recommender is trained). */
+const GeneratorSchema = z.looseObject({
+  kind: z.enum(['popularity', 'ease', 'als', 'bpr', 'item2vec', 'two-tower', 'cooccurrence']),
+  name: z.string().regex(/^[A-Za-z][\w-]*$/, "letters, digits, '_' or '-', starting with a letter").optional(),
+});
+
+/**
+ * A recommender (docs/recommendations.md): interactions from a table, candidate generators, a GBDT
+ * `rank:ndcg` ranker over features of the user, the item and the pair, and rules. `kiln recs train NAME`
+ * fits and saves a version; `kiln recs eval NAME` measures the same pipeline on a held-out split;
+ * `POST /v1/recommend/:name` serves it.
+ */
+export const RecommenderSpecSchema = z.strictObject({
+  description: z.string().optional(),
+  interactions: z.strictObject({
+    table: Ident,
+    user: Ident,
+    item: Ident,
+    /** Event time (timestamp or number): time-ordered sequences and time features. */
+    time: Ident.optional(),
+    /** Interaction strength (rating, count, dwell): read by weighted ALS and the ranker's features. */
+    weight: Ident.optional(),
+    /** A SQL condition on the table's rows (e.g. "event = 'purchase'"). */
+    where: z.string().min(1).optional(),
+  }),
+  items: EntityTableSchema.optional(),
+  users: EntityTableSchema.optional(),
+  generators: z.array(GeneratorSchema).min(1, 'expected at least one candidate generator'),
+  /** Candidates re-ranked per request (default 200), and how deep each generator's list is read. */
+  candidates: z.number().int().min(1).max(5000).default(200),
+  perGenerator: z.number().int().min(1).max(5000).optional(),
+  /** How the ranker's rows are labelled from train: a held-out share per user, or k folds. */
+  validation: z.strictObject({ ratio: z.number().gt(0).lt(1).optional(), folds: z.number().int().min(1).max(20).optional(), seed: z.number().int().optional() }).optional(),
+  /** GBDT parameters of the ranker (objective stays rank:ndcg). */
+  ranker: z.record(z.string(), z.unknown()).optional(),
+  earlyStoppingShare: z.number().min(0).lt(1).optional(),
+  /** The ranker's starting score: a generator's standardised score (default the first generator; null = zero). */
+  base: z.strictObject({ generator: z.string().min(1), scale: z.number().min(0).optional() }).nullable().optional(),
+  /** At most `maxPerCategory` items of one value of a categorical item column per list. */
+  diversity: z.strictObject({ column: Ident, maxPerCategory: z.number().int().min(1) }).optional(),
+  /** Half-width of the pair.nearUser time window, in the time column's unit (seconds for timestamps). */
+  timeWindow: z.number().positive().optional(),
+  seed: z.number().int().default(1),
+});
+export type RecommenderSpecInput = z.input<typeof RecommenderSpecSchema>;
+export type RecommenderSpec = z.output<typeof RecommenderSpecSchema>;

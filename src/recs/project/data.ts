@@ -1,0 +1,162 @@
+/**
+ * A declared recommender's data out of the offline store: its interactions table (any columns, any key
+ * types, an optional `where`), and the user and item attribute tables. Keys become dense ids in sorted
+ * key order (so the same table gives the same ids however DuckDB scans it); a categorical column's values
+ * become codes in sorted order. Every problem names the recommender, the table and the column.
+ */
+import { KilnError, didYouMean } from '../../core/errors.js';
+import type { RecommenderSpec } from '../../config/index.js';
+import type { Project } from '../../store/index.js';
+import { quoteIdent as q } from '../../store/index.js';
+import type { RecsData } from '../ranker.js';
+import { checkInteractions, type EntityAttributes, type InteractionTable } from '../table.js';
+
+/** What the model's dense ids and codes mean. */
+export interface RecsKeys {
+  users: string[];
+  items: string[];
+  /** Per categorical column, its values in code order. */
+  categories: { users: Record<string, string[]>; items: Record<string, string[]> };
+}
+
+export interface LoadedRecsData {
+  data: RecsData;
+  keys: RecsKeys;
+  /** Rows read from the interactions table (after `where`). */
+  rows: number;
+  /** Unit of the time column: 'seconds' for timestamps and dates, else the column's own. */
+  timeUnit?: string;
+}
+
+async function columns(project: Project, rec: string, table: string, field: string): Promise<Map<string, string>> {
+  const store = project.offline;
+  const tables = (await store.all<{ name: string }>(`SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'main'`)).map((t) => t.name);
+  if (!tables.includes(table)) {
+    const hint = didYouMean(table, tables);
+    throw new KilnError('TABLE_NOT_FOUND', `recommender '${rec}': ${field}.table '${table}' is not in the offline store${hint ? `; did you mean '${hint}'?` : ''}`, { path: ['recommenders', rec, field, 'table'] });
+  }
+  const rows = await store.all<{ column_name: string; column_type: string }>(`DESCRIBE ${q(table)}`);
+  return new Map(rows.map((r) => [r.column_name, r.column_type]));
+}
+
+function need(cols: Map<string, string>, rec: string, field: string, key: string, col: string, table: string): string {
+  const type = cols.get(col);
+  if (type !== undefined) return type;
+  const hint = didYouMean(col, [...cols.keys()]);
+  throw new KilnError('CONFIG_INVALID', `recommender '${rec}': ${field}.${key}: table '${table}' has no column '${col}'${hint ? `; did you mean '${hint}'?` : ''} (columns: ${[...cols.keys()].join(', ')})`, { path: ['recommenders', rec, field, key] });
+}
+
+const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|REAL|DOUBLE|DECIMAL.*|BOOLEAN)$/i;
+const TEMPORAL = /^(TIMESTAMP.*|DATE)$/i;
+
+function textValue(v: unknown): string | null {
+  return v === null || v === undefined ? null : String(v);
+}
+
+function numValue(v: unknown): number {
+  return v === null || v === undefined ? NaN : Number(v);
+}
+
+async function entityAttributes(
+  project: Project, rec: string, field: 'users' | 'items', spec: NonNullable<RecommenderSpec['users']>, keys: string[],
+): Promise<{ attrs: EntityAttributes; categories: Record<string, string[]> }> {
+  const cols = await columns(project, rec, spec.table, field);
+  need(cols, rec, field, 'id', spec.id, spec.table);
+  spec.numeric.forEach((c, k) => {
+    const type = need(cols, rec, field, `numeric.${k}`, c, spec.table);
+    if (!NUMERIC.test(type)) throw new KilnError('CONFIG_INVALID', `recommender '${rec}': ${field}.numeric.${k}: column '${c}' of '${spec.table}' is ${type}; a numeric attribute must be a number or boolean (declare it under categorical)`, { path: ['recommenders', rec, field, 'numeric', k] });
+  });
+  spec.categorical.forEach((c, k) => need(cols, rec, field, `categorical.${k}`, c, spec.table));
+  const select = [`CAST(${q(spec.id)} AS VARCHAR)`, ...spec.numeric.map((c) => `CAST(${q(c)} AS DOUBLE)`), ...spec.categorical.map((c) => `CAST(${q(c)} AS VARCHAR)`)];
+  const reader = await project.offline.con.runAndReadAll(`SELECT ${select.join(', ')} FROM ${q(spec.table)} WHERE ${q(spec.id)} IS NOT NULL`);
+  const data = reader.getColumnsJS() as unknown[][];
+  const index = new Map(keys.map((k, i) => [k, i]));
+  const n = keys.length;
+  const numeric: Record<string, Float32Array> = Object.fromEntries(spec.numeric.map((c) => [c, new Float32Array(n).fill(NaN)]));
+  const raw: Record<string, (string | null)[]> = Object.fromEntries(spec.categorical.map((c) => [c, new Array<string | null>(n).fill(null)]));
+  const seen = new Uint8Array(n);
+  const ids = data[0] ?? [];
+  for (let r = 0; r < ids.length; r++) {
+    const id = String(ids[r]);
+    const e = index.get(id);
+    if (e === undefined) continue;
+    if (seen[e]) throw new KilnError('RECS_DATA_INVALID', `recommender '${rec}': ${field} table '${spec.table}' has two rows for ${spec.id} '${id}'; attributes need one row per ${field === 'users' ? 'user' : 'item'}`, { path: ['recommenders', rec, field, 'id'] });
+    seen[e] = 1;
+    spec.numeric.forEach((c, k) => { numeric[c]![e] = numValue(data[1 + k]![r]); });
+    spec.categorical.forEach((c, k) => { raw[c]![e] = textValue(data[1 + spec.numeric.length + k]![r]); });
+  }
+  const categorical: Record<string, Int32Array> = {};
+  const categories: Record<string, string[]> = {};
+  for (const c of spec.categorical) {
+    const values = [...new Set(raw[c]!.filter((v): v is string => v !== null))].sort();
+    const code = new Map(values.map((v, i) => [v, i]));
+    categorical[c] = Int32Array.from(raw[c]!, (v) => (v === null ? -1 : code.get(v)!));
+    categories[c] = values;
+  }
+  return { attrs: { numeric, categorical }, categories };
+}
+
+/** Reads the recommender's interactions and attributes (docs/recommendations.md). */
+export async function loadRecsData(project: Project, name: string, spec: RecommenderSpec): Promise<LoadedRecsData> {
+  const it = spec.interactions;
+  const cols = await columns(project, name, it.table, 'interactions');
+  need(cols, name, 'interactions', 'user', it.user, it.table);
+  need(cols, name, 'interactions', 'item', it.item, it.table);
+  const select = [`CAST(${q(it.user)} AS VARCHAR)`, `CAST(${q(it.item)} AS VARCHAR)`];
+  let timeUnit: string | undefined;
+  if (it.time !== undefined) {
+    const type = need(cols, name, 'interactions', 'time', it.time, it.table);
+    if (TEMPORAL.test(type)) { select.push(`CAST(epoch(${q(it.time)}) AS DOUBLE)`); timeUnit = 'seconds'; }
+    else if (NUMERIC.test(type)) { select.push(`CAST(${q(it.time)} AS DOUBLE)`); timeUnit = `the units of ${it.time}`; }
+    else throw new KilnError('CONFIG_INVALID', `recommender '${name}': interactions.time: column '${it.time}' of '${it.table}' is ${type}; expected a timestamp, date or number`, { path: ['recommenders', name, 'interactions', 'time'] });
+  }
+  if (it.weight !== undefined) {
+    const type = need(cols, name, 'interactions', 'weight', it.weight, it.table);
+    if (!NUMERIC.test(type)) throw new KilnError('CONFIG_INVALID', `recommender '${name}': interactions.weight: column '${it.weight}' of '${it.table}' is ${type}; expected a number`, { path: ['recommenders', name, 'interactions', 'weight'] });
+    select.push(`CAST(${q(it.weight)} AS DOUBLE)`);
+  }
+  const where = [`${q(it.user)} IS NOT NULL`, `${q(it.item)} IS NOT NULL`, ...(it.where ? [`(${it.where})`] : [])];
+  let reader;
+  try {
+    reader = await project.offline.con.runAndReadAll(`SELECT ${select.join(', ')} FROM ${q(it.table)} WHERE ${where.join(' AND ')}`);
+  } catch (e) {
+    throw new KilnError('CONFIG_INVALID', `recommender '${name}': reading '${it.table}'${it.where ? ` where ${it.where}` : ''} failed: ${(e as Error).message}`, { path: ['recommenders', name, 'interactions', it.where ? 'where' : 'table'] });
+  }
+  const data = reader.getColumnsJS() as unknown[][];
+  const n = reader.currentRowCount;
+  if (n === 0) throw new KilnError('RECS_DATA_INVALID', `recommender '${name}': '${it.table}' has no interactions${it.where ? ` where ${it.where}` : ''}`, { path: ['recommenders', name, 'interactions'] });
+  const userCol = (data[0] ?? []).map(String);
+  const itemCol = (data[1] ?? []).map(String);
+  const userKeys = [...new Set(userCol)].sort();
+  const itemKeys = [...new Set(itemCol)].sort();
+  const uid = new Map(userKeys.map((k, i) => [k, i]));
+  const iid = new Map(itemKeys.map((k, i) => [k, i]));
+  const train: InteractionTable = {
+    nUsers: userKeys.length, nItems: itemKeys.length,
+    users: Int32Array.from(userCol, (k) => uid.get(k)!), items: Int32Array.from(itemCol, (k) => iid.get(k)!),
+  };
+  let c = 2;
+  for (const [field, col] of [['time', it.time], ['weight', it.weight]] as const) {
+    if (col === undefined) continue;
+    const values = Float64Array.from(data[c++] ?? [], numValue);
+    const bad = values.findIndex((v) => !Number.isFinite(v) || (field === 'weight' && v < 0));
+    if (bad >= 0) {
+      const nulls = values.reduce((s, v) => s + (Number.isNaN(v) ? 1 : 0), 0);
+      throw new KilnError('RECS_DATA_INVALID', `recommender '${name}': interactions.${field}: column '${col}' of '${it.table}' is ${values[bad]} for user '${userCol[bad]}', item '${itemCol[bad]}'${nulls ? ` (${nulls} NULL rows)` : ''}; ${field === 'time' ? 'every interaction needs a time (filter with `where`)' : 'weights must be finite and >= 0'}`, { path: ['recommenders', name, 'interactions', field] });
+    }
+    if (field === 'time') train.times = values;
+    else train.weights = Float32Array.from(values);
+  }
+  const recs: RecsData = { train };
+  const keys: RecsKeys = { users: userKeys, items: itemKeys, categories: { users: {}, items: {} } };
+  for (const field of ['users', 'items'] as const) {
+    const s = spec[field];
+    if (!s) continue;
+    const { attrs, categories } = await entityAttributes(project, name, field, s, field === 'users' ? userKeys : itemKeys);
+    if (field === 'users') recs.userAttributes = attrs;
+    else recs.itemAttributes = attrs;
+    keys.categories[field] = categories;
+  }
+  checkInteractions(train, { users: recs.userAttributes, items: recs.itemAttributes }, 'interactions');
+  return { data: recs, keys, rows: n, ...(timeUnit ? { timeUnit } : {}) };
+}
