@@ -3,4 +3,4 @@
  * each listed in package.json `exports` as `kiln/<name>` and snapshotted by test/repo/exports.test.ts.
  * They import their stage's index.ts and re-export by name only what a caller needs.
  */
-export const PACKAGE_ENTRIES = ['embeddings', 'eval', 'features', 'gbdt', 'nn', 'online', 'pipelines', 'registry', 'serve', 'sim', 'store'] as const;
+export const PACKAGE_ENTRIES = ['embeddings', 'eval', 'features', 'gbdt', 'nn', 'online', 'pipelines', 'recs', 'registry', 'search', 'serve', 'sim', 'store'] as const;

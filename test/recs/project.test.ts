@@ -139,7 +139,7 @@ describe('saved recommenders', () => {
       }
       const bin = join(d, 'arrays.bin');
       const bytes = readFileSync(bin);
-      bytes[bytes.length - 1] ^= 1;
+      bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1;
       writeFileSync(bin, bytes);
       expect(() => loadRetrieveThenRank(d)).toThrow(/arrays.bin does not match model.json/);
     } finally {
