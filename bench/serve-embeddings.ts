@@ -10,7 +10,7 @@
  * scale: the same look-ups in process (no HTTP), and a trivial Fastify route saturated the same way.
  *   npx tsx bench/serve-embeddings.ts [--n 100000] [--dim 64] [--seconds 10] [--rate 1000] [--connections 8]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import { Rng } from '../src/core/rng.js';
 import { clusteredVectors, VersionFiles, writeVersionFiles } from '../src/embeddings/index.js';
 import { initProject, Project } from '../src/store/index.js';
 import { tempDir } from '../test/helpers.js';
-import { arg, freePort, loadMeasure, machine, printTable, type LoadResult } from './util.js';
+import { arg, loadMeasure, machine, printTable, startProcess, type LoadResult } from './util.js';
 
 const N = arg('n', 100_000);
 const DIM = arg('dim', 64);
@@ -33,28 +33,7 @@ const children: ChildProcess[] = [];
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); cleanup(); });
 
 
-async function waitReady(url: string, child: ChildProcess, what: string, stderr: () => string): Promise<void> {
-  const t0 = Date.now();
-  while (Date.now() - t0 < 120_000) {
-    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode} before it was ready:\n${stderr()}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch { /* not listening yet */ }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} was not ready within 120 s:\n${stderr()}`);
-}
-
-async function start(args: string[], what: string, readyPath: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...args, '--port', String(port)], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
-  children.push(child);
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(`${url}${readyPath}`, child, what, () => err);
-  return { url, stop: async () => { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
-}
+const start = (args: string[], what: string, readyPath: string): Promise<{ url: string; stop: () => Promise<void> }> => startProcess(args, what, readyPath, children);
 
 type Load = LoadResult;
 const measure = (url: string, opts: { rate: number; seconds: number; bodies?: string; paths?: string }): Load => loadMeasure(url, { ...opts, connections: CONNECTIONS });

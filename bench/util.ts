@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
@@ -67,4 +67,28 @@ export async function freePort(): Promise<number> {
     });
     s.on('error', reject);
   });
+}
+
+/**
+ * Starts `node ARGS --port P` (a kiln server or any HTTP process), waits until GET readyPath answers 2xx
+ * (120 s at most; a process that exits first fails with its stderr), and records the child in `children`
+ * so the caller can kill what is left on exit.
+ */
+export async function startProcess(args: string[], what: string, readyPath: string, children: ChildProcess[]): Promise<{ url: string; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...args, '--port', String(port)], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  const t0 = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode} before it was ready:\n${err}`);
+    try {
+      if ((await fetch(`${url}${readyPath}`)).ok) break;
+    } catch { /* not listening yet */ }
+    if (Date.now() - t0 > 120_000) throw new Error(`${what} was not ready within 120 s:\n${err}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { url, stop: async () => { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); } };
 }

@@ -56,6 +56,8 @@ export interface RetrieveThenRankOptions {
   seed?: number;
   /** After each boosting round of the ranker (metrics on the early-stopping groups in `valid`). */
   onRound?: (info: IterationInfo) => void;
+  /** Progress lines: each generator fitted (which part, how long), the ranker's rows, the final refit. */
+  log?: (line: string) => void;
 }
 
 export interface RecsData {
@@ -254,11 +256,23 @@ export async function fitRetrieveThenRank(data: RecsData, opts: RetrieveThenRank
   const r = resolve(opts, data);
   const ctx: GeneratorContext = { userAttributes: data.userAttributes, itemAttributes: data.itemAttributes };
   const attrs = { userAttributes: data.userAttributes, itemAttributes: data.itemAttributes };
-  const fitGens = (train: InteractionTable): Promise<CandidateGenerator[]> => fitEach(opts.generators, (spec) => fitGenerator(spec, train, ctx));
+  const parts = (r.folds > 1 ? r.folds : 1) + 1;
+  let part = 0;
+  const log = opts.log ?? (() => {});
+  const fitGens = (train: InteractionTable): Promise<CandidateGenerator[]> => {
+    const label = ++part === parts ? 'all of train' : `part ${part}/${parts - 1} of train`;
+    return fitEach(opts.generators, async (spec) => {
+      const t0 = performance.now();
+      const g = await fitGenerator(spec, train, ctx);
+      log(`${generatorName(spec)} fitted on ${label} (${train.users.length} interactions) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      return g;
+    });
+  };
   const rows = await trainingRows(data.train, r, async (fitPart) => new FeatureBuilder(fitPart, await fitGens(fitPart), attrs, opts.features));
   if (rows.groups.length === 0) {
     throw new KilnError('RECS_DATA_INVALID', 'no user has a validation item among its candidates; the ranker has nothing to learn (more interactions per user, or more candidates)', { path: ['train'] });
   }
+  log(`ranker rows: ${rows.groups.length} query groups, ${rows.label.length} rows, candidate recall ${(rows.held > 0 ? rows.found / rows.held : 0).toFixed(3)}`);
   // early stopping on whole users: a user's groups from several folds stay on one side
   const rng = new Rng(r.seed, 0x7a4);
   const stopUser = new Map<number, boolean>();

@@ -11,7 +11,7 @@ import { evaluateTopK } from '../metrics.js';
 import { fitRetrieveThenRank, type RankerReport } from '../ranker.js';
 import { stratifiedSplit } from '../split.js';
 import { loadRecsData } from './data.js';
-import { fitOptions, recommenderSpec } from './versions.js';
+import { fitOptions, recommenderSpec, roundLogger } from './versions.js';
 
 export interface RecsEvalOptions {
   /** Share of each user's interactions in train (default 0.75). */
@@ -55,7 +55,7 @@ export async function evaluateRecommender(project: Project, name: string, opts: 
   const loaded = await loadRecsData(project, name, spec);
   const { train, test } = stratifiedSplit(loaded.data.train, { ratio, seed });
   log(`recs eval ${name}: ${loaded.rows} interactions split ${ratio}/${(1 - ratio).toFixed(2)} per user (seed ${seed}): ${train.users.length} train, ${test.users.length} test`);
-  const model = await fitRetrieveThenRank({ ...loaded.data, train }, fitOptions(spec));
+  const model = await fitRetrieveThenRank({ ...loaded.data, train }, { ...fitOptions(spec), log: (l) => log(`recs eval ${name}: ${l}`), onRound: roundLogger((l) => log(`recs eval ${name}: ${l}`)) });
   log(`recs eval ${name}: fitted in ${model.report.seconds.toFixed(1)} s; scoring ${train.nUsers} users over ${train.nItems} items`);
   const rows: RecsEvalRow[] = [];
   let users = 0;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { KilnError, didYouMean } from '../../core/errors.js';
 import type { RecommenderSpec } from '../../config/index.js';
 import type { Project } from '../../store/index.js';
-import type { GbdtParams } from '../../gbdt/index.js';
+import type { GbdtParams, IterationInfo } from '../../gbdt/index.js';
 import type { GeneratorSpec } from '../generators.js';
 import { saveRetrieveThenRank } from '../persist.js';
 import { fitRetrieveThenRank, type RankerReport, type RetrieveThenRankOptions } from '../ranker.js';
@@ -70,6 +70,17 @@ export function fitOptions(spec: RecommenderSpec): RetrieveThenRankOptions {
   };
 }
 
+/** An onRound callback that logs the ranker's round and early-stopping metric at most every 2 s. */
+export function roundLogger(log: (line: string) => void): (info: IterationInfo) => void {
+  let last = performance.now();
+  return (info) => {
+    if (performance.now() - last < 2000) return;
+    last = performance.now();
+    const v = info.valid ? Object.entries(info.valid).map(([k, x]) => ` ${k} ${x.toFixed(4)}`).join('') : '';
+    log(`ranker round ${info.iteration + 1}${v}`);
+  };
+}
+
 export function readMeta(dir: string): RecommenderMeta {
   const path = join(dir, 'meta.json');
   let meta: RecommenderMeta;
@@ -94,16 +105,7 @@ export async function trainRecommender(project: Project, name: string, opts: { l
   const { train } = loaded.data;
   log(`recs ${name}: ${loaded.rows} interactions, ${train.nUsers} users, ${train.nItems} items from '${spec.interactions.table}'`);
   const fit = fitOptions(spec);
-  let last = performance.now();
-  const model = await fitRetrieveThenRank(loaded.data, {
-    ...fit,
-    onRound: (info) => {
-      if (performance.now() - last < 2000) return;
-      last = performance.now();
-      const v = info.valid ? Object.entries(info.valid).map(([k, x]) => ` ${k} ${x.toFixed(4)}`).join('') : '';
-      log(`recs ${name}: ranker round ${info.iteration + 1}${v}`);
-    },
-  });
+  const model = await fitRetrieveThenRank(loaded.data, { ...fit, log: (l) => log(`recs ${name}: ${l}`), onRound: roundLogger((l) => log(`recs ${name}: ${l}`)) });
   const dir = recommenderDir(project, name);
   mkdirSync(dir, { recursive: true });
   const version = (recommenderVersions(project, name).at(-1) ?? 0) + 1;
