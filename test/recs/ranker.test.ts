@@ -21,7 +21,7 @@ describe('retrieve-then-rank', () => {
     const ease = await fitGenerator({ kind: 'ease', lambda: 30 }, train);
     const e = evaluateTopK({ train, test, recommend: (u, k) => ease.candidates(u, k).items });
     expect(r.ndcg).toBeGreaterThan(e.ndcg + 0.01);
-  }, 30_000);
+  }, 90_000);
 
   it('ranks the candidates it generates, excludes seen items, and is seeded', async () => {
     const a = await fitRetrieveThenRank(data, quick);
@@ -35,7 +35,7 @@ describe('retrieve-then-rank', () => {
     for (let r = 1; r < 10; r++) expect(ranked.scores[r]!).toBeLessThanOrEqual(ranked.scores[r - 1]!);
     expect(Array.from(a.recommend(3, 10).items)).toEqual(Array.from(b.recommend(3, 10).items));
     expect(Array.from(a.recommend(3, 10).items)).toEqual(Array.from(a.rerank(3, cands).items.slice(0, 10)));
-  }, 30_000);
+  }, 90_000);
 
   it('labels every fold in turn with validation.folds, and refits on all groups after early stopping', async () => {
     const one = await fitRetrieveThenRank(data, quick);
@@ -47,7 +47,7 @@ describe('retrieve-then-rank', () => {
     const plain = await fitRetrieveThenRank(data, { ...quick, refit: false });
     expect(plain.report.refit).toBe(false);
     expect(plain.booster.bestIteration! + 1).toBe(plain.report.rounds);
-  }, 30_000);
+  }, 90_000);
 
   it('picks the round with the best neighbourhood, not a lone spike', () => {
     const curve = [0.1, 0.2, 0.5, 0.2, 0.2, 0.3, 0.31, 0.32, 0.31, 0.3, 0.1];
@@ -66,7 +66,7 @@ describe('retrieve-then-rank', () => {
       for (const i of top) per.set(cat[i]!, (per.get(cat[i]!) ?? 0) + 1);
       expect(Math.max(...per.values())).toBeLessThanOrEqual(2);
     }
-  }, 30_000);
+  }, 90_000);
 
   it('reports every bad option at once', async () => {
     const err = await fitRetrieveThenRank(data, {
