@@ -16,7 +16,9 @@
  * A second shape (syntheticMarketplace: categories, prices, release times) runs the same code.
  * Data: ../shared/data/movielens-100k (MOVIELENS_DATA overrides); skipped with a message when absent.
  *
- *   npx tsx bench/recs.ts [--seed 42] [--quick 1] [--latency-users 300] [--candidates 200]
+ *   npx tsx bench/recs.ts [--seed 42 | --seeds 42,43,44] [--quick 1] [--latency-users 300] [--candidates 200]
+ * With --seeds, each seed is a split of its own, tuned and fitted from scratch, and a summary gives the
+ * mean, sd and minimum of each model over the seeds.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -133,8 +135,11 @@ function latency(model: RetrieveThenRank, nUsers: number, count: number, seed: n
   return { rerank, request };
 }
 
-async function run(name: string, shape: Shape, quick: boolean, published: (string | number)[][]): Promise<void> {
-  const seed = arg('seed', 42);
+/** nDCG@10 and Recall@10 per model label, for the summary over seeds. */
+type Scores = Map<string, { ndcg: number; recall: number }>;
+
+async function run(name: string, shape: Shape, quick: boolean, published: (string | number)[][], seed: number, latencyToo: boolean): Promise<Scores> {
+  const scores: Scores = new Map();
   const { train, test } = stratifiedSplit(shape.table, { ratio: 0.75, seed });
   console.log(`\n${name}: ${shape.table.users.length} interactions, ${shape.table.nUsers} users, ${shape.table.nItems} items; split 75/25 per user (seed ${seed}): ${train.users.length} train, ${test.users.length} test`);
   const ctx = { userAttributes: shape.userAttributes, itemAttributes: shape.itemAttributes };
@@ -160,35 +165,61 @@ async function run(name: string, shape: Shape, quick: boolean, published: (strin
     const g = inRanker ? model.generators[m++]! : await fitGenerator(chosen[k]!, train, ctx);
     const r = evaluateTopK({ train, test, recommend: (u, n) => g.candidates(u, n).items });
     rows.push([`kiln ${label}`, r.ndcg.toFixed(4), r.recall.toFixed(4), JSON.stringify(chosen[k]).replace(/"/g, '')]);
+    scores.set(label, { ndcg: r.ndcg, recall: r.recall });
   }
   const r = evaluateTopK({ train, test, recommend: (u, n) => model.recommend(u, n).items });
   const rep = model.report;
+  scores.set('retrieve-then-rank', { ndcg: r.ndcg, recall: r.recall });
   rows.push(['kiln retrieve-then-rank', r.ndcg.toFixed(4), r.recall.toFixed(4), `${candidates} candidates (union of ${opts.generators.length}), GBDT rank:ndcg, ${folds} folds, ${rep.rounds} rounds, ${model.featureNames.length} features`]);
   console.log(`  ranker: ${rep.labelledUsers} users, ${rep.groups} groups, ${rep.rows} rows (${rep.positives} positive), candidate recall ${rep.candidateRecall.toFixed(3)}, early-stopping nDCG@10 ${rep.validNdcg.toFixed(4)}, ${rep.rounds} rounds; fit ${fitSec.toFixed(1)} s (generators twice + ranker)`);
   printTable(['model', 'nDCG@10', 'Recall@10', 'settings (chosen on validation)'], [...rows, ...published]);
   const imp = Object.entries(model.booster.featureImportance('gain')).sort((a, b) => b[1] - a[1]).slice(0, 12);
   console.log(`  ranker gain importance: ${imp.map(([f, v]) => `${f} ${v.toFixed(2)}`).join(', ')}`);
+  if (!latencyToo) return scores;
   const lat = latency(model, train.nUsers, arg('latency-users', 300), seed);
   printTable(['latency (ms, one user, one thread)', 'p50', 'p99', 'max'], [
     [`re-rank ${candidates} candidates (features + GBDT + sort)`, pct(lat.rerank, 0.5).toFixed(3), pct(lat.rerank, 0.99).toFixed(3), Math.max(...lat.rerank).toFixed(3)],
     ['whole request (generators + union + re-rank + rules)', pct(lat.request, 0.5).toFixed(3), pct(lat.request, 0.99).toFixed(3), Math.max(...lat.request).toFixed(3)],
   ]);
+  return scores;
+}
+
+function seedList(): number[] {
+  const i = process.argv.indexOf('--seeds');
+  if (i < 0) return [arg('seed', 42)];
+  return (process.argv[i + 1] ?? '').split(',').map(Number).filter(Number.isInteger);
+}
+
+function summary(runs: Scores[], seeds: number[]): void {
+  if (runs.length < 2) return;
+  const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = (xs: number[]): number => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
+  const labels = [...runs[0]!.keys()];
+  console.log(`\nMovieLens-100k over split seeds ${seeds.join(', ')} (each seed: its own split, tuning on a validation split of its train, fit, test):`);
+  printTable(['model', 'nDCG@10 mean ± sd', 'min', 'Recall@10 mean ± sd'], labels.map((l) => {
+    const n = runs.map((r) => r.get(l)!.ndcg);
+    const rc = runs.map((r) => r.get(l)!.recall);
+    return [`kiln ${l}`, `${mean(n).toFixed(4)} ± ${sd(n).toFixed(4)}`, Math.min(...n).toFixed(4), `${mean(rc).toFixed(4)} ± ${sd(rc).toFixed(4)}`];
+  }));
 }
 
 async function main(): Promise<void> {
   console.log(`bench/recs: ${machine()}`);
   const quick = arg('quick', 0) === 1;
   const ml = loadMovieLens();
-  if (ml) {
-    await run('MovieLens-100k', ml, quick, [
+  const seeds = seedList();
+  const runs: Scores[] = [];
+  for (const [k, seed] of (ml ? seeds : []).entries()) {
+    runs.push(await run('MovieLens-100k', ml!, quick, [
       ['recommenders BiVAE (published)', '0.475', '0.219', 'their table, same protocol'],
       ['recommenders BPR (published)', '0.442', '0.213', 'their table, same protocol'],
       ['recommenders SAR (published)', '0.382', '0.176', 'their table, same protocol'],
       ['EASE^R (issue 18, this machine)', '0.483', '0.221', 'lambda chosen on a validation split of train'],
-    ]);
+    ], seed, k === 0));
   }
+  summary(runs, seeds);
   const m = syntheticMarketplace({ users: 2000, items: 800, perUser: 25, seed: 3 });
-  await run('synthetic marketplace (another shape)', m, true, []);
+  await run('synthetic marketplace (another shape)', m, true, [], seeds[0]!, true);
 }
 
 await main();
