@@ -17,3 +17,5 @@ export { fitRetrieveThenRank, RetrieveThenRank, RANKER_DEFAULTS, smoothedBest, t
 export { tuneGenerator, type TuneOptions, type TuneResult } from './tune.js';
 export { syntheticMarketplace, type Marketplace, type MarketplaceOptions } from './synth.js';
 export { fitCooccurrence, type CooccurrenceOptions } from './cooccurrence.js';
+export { leaveLastOut, evaluateNextItem, rankOf, type NextItemOptions, type NextItemReport } from './next-item.js';
+export { fitSequence, sequenceOptions, trainingWindows, userSequences, type SequenceFitInfo, type SequenceOptions, type SequenceSpec, type Windows } from './sequence.js';
