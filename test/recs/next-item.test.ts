@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { KilnError } from '../../src/core/errors.js';
 import { Arena, kernelsFor, MultiheadAttention, Params, type Ctx } from '../../src/nn/index.js';
+import { checkGradients, ctxFor, dot, randomArray } from '../nn/gradcheck.js';
 import {
   checkGeneratorSpec, evaluateNextItem, evaluateTopK, fitGenerator, fitPopularity, leaveLastOut, rankOf, syntheticMarketplace, trainingWindows, userSequences,
   type GeneratorSpec, type InteractionTable,
@@ -160,5 +161,31 @@ describe('causal attention', () => {
     expect(Array.from(y2.subarray(0, 3 * 8))).toEqual(Array.from(y1.subarray(0, 3 * 8)));
     expect(Array.from(y2.subarray(3 * 8, 4 * 8))).not.toEqual(Array.from(y1.subarray(3 * 8, 4 * 8)));
     expect(Array.from(y2.subarray(5 * 8))).toEqual(Array.from(y1.subarray(5 * 8)));
+  });
+
+  it('has gradients that match finite differences (dropout 0.2, lengths 4, 3, 0)', () => {
+    const base = ctxFor();
+    const P = new Params(base.arena);
+    const attn = new MultiheadAttention(P, 'a', 6, 3, new Rng(5), 0.2, true);
+    const rng = new Rng(9);
+    for (const p of P.list) p.value.set(randomArray(p.value.length, rng, 0.6));
+    const [B, T, lens] = [3, 4, [4, 3, 0]] as const;
+    const x = randomArray(B * T * 6, rng);
+    const w = randomArray(B * T * 6, rng);
+    const fresh = (): Ctx => ({ ...base, rng: new Rng(11) });
+    const loss = (): number => {
+      const ctx = fresh();
+      const m = ctx.arena.mark();
+      const v = dot(attn.forward(ctx, x, B, T, lens), w);
+      ctx.arena.release(m);
+      return v;
+    };
+    P.zeroGrad();
+    const ctx = fresh();
+    const m = ctx.arena.mark();
+    attn.forward(ctx, x, B, T, lens);
+    const dx = attn.backward(ctx, w).slice();
+    ctx.arena.release(m);
+    checkGradients(loss, [x, ...P.list.map((p) => p.value)], [dx, ...P.list.map((p) => p.grad)]);
   });
 });
