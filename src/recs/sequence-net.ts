@@ -15,7 +15,7 @@
  */
 import { Rng } from '../core/rng.js';
 import {
-  ClassSampler, Dropout, Embedding, GRU, initNormal, kernelsFor, LearnedPositions, Params, SampledLogits, sampledSoftmax, sampleNegatives, softmaxCrossEntropy, TransformerEncoder,
+  ClassSampler, Dropout, Embedding, GRU, initNormal, kernelsFor, LearnedPositions, Params, SampledLogits, sampledSoftmax, sampleNegatives, TransformerEncoder,
   type Arena, type Ctx, type Kernels, type Param,
 } from '../nn/index.js';
 
@@ -131,12 +131,12 @@ export class NextItemNet {
       const logits = ctx.arena.f32u(R * N);
       k.fillRows(R, N, this.outBias.value, logits, N);
       k.gemm(false, true, R, N, d, h, d, W, d, 1, logits, N);
-      const res = softmaxCrossEntropy(ctx, logits, tg, N);
-      loss = res.loss;
+      const g = fullSoftmaxGrad(k, logits, tg, R, N);
+      loss = g.loss;
       dh = ctx.arena.f32u(R * d);
-      k.gemm(false, false, R, d, N, res.grad, N, W, d, 0, dh, d);
-      k.gemm(true, false, N, d, R, res.grad, N, h, d, 1, this.outWeight.grad.subarray(0, N * d), d);
-      k.sumRows(R, N, res.grad, N, this.outBias.grad);
+      k.gemm(false, false, R, d, N, logits, N, W, d, 0, dh, d);
+      k.gemm(true, false, N, d, R, logits, N, h, d, 1, this.outWeight.grad.subarray(0, N * d), d);
+      k.sumRows(R, N, logits, N, this.outBias.grad);
     }
     const dy = ctx.arena.f32(batch * steps * d);
     r = 0;
@@ -158,4 +158,23 @@ export class NextItemNet {
     }
     return out;
   }
+}
+
+/**
+ * Mean softmax cross-entropy of R rows of N logits against targets, in place: the logits become the
+ * gradient (softmax(z) - onehot(t)) / R. The kernels' softmax (SIMD exp in WebAssembly) is the cost of a
+ * full softmax over thousands of items, so it runs once per row instead of twice (losses.ts's reference).
+ */
+export function fullSoftmaxGrad(k: Kernels, logits: Float32Array, targets: Int32Array, rows: number, classes: number): { loss: number } {
+  if (rows === 0) return { loss: 0 };
+  k.softmax(rows, classes, logits, 0, classes, 1);
+  let loss = 0;
+  const inv = 1 / rows;
+  for (let r = 0; r < rows; r++) {
+    const o = r * classes + targets[r]!;
+    loss -= Math.log(Math.max(logits[o]!, 1e-30));
+    logits[o] = logits[o]! - 1;
+  }
+  for (let i = 0; i < rows * classes; i++) logits[i] = logits[i]! * inv;
+  return { loss: loss * inv };
 }

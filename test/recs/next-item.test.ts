@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { KilnError } from '../../src/core/errors.js';
-import { Arena, kernelsFor, MultiheadAttention, Params, type Ctx } from '../../src/nn/index.js';
+import { Arena, kernelsFor, MultiheadAttention, Params, softmaxCrossEntropy, type Ctx } from '../../src/nn/index.js';
+import { fullSoftmaxGrad } from '../../src/recs/sequence-net.js';
 import { checkGradients, ctxFor, dot, randomArray } from '../nn/gradcheck.js';
 import {
   checkGeneratorSpec, evaluateNextItem, evaluateTopK, fitGenerator, fitPopularity, leaveLastOut, rankOf, syntheticMarketplace, trainingWindows, userSequences,
@@ -118,6 +119,20 @@ describe('sequence generator', () => {
     const sampled = await fitGenerator({ ...small, negatives: 20, tied: false }, train);
     expect(evaluateNextItem({ train, test, scoreAll: (u, out) => sampled.scoreAll(u, out) }).hr).toBeGreaterThan(0.8);
   }, 20_000);
+
+  it('computes the full softmax loss and gradient as the nn reference does', () => {
+    const arena = new Arena(1 << 20);
+    const ctx: Ctx = { arena, k: kernelsFor(arena), training: true, rng: new Rng(0) };
+    const rng = new Rng(8);
+    const [R, N] = [5, 37];
+    const z = arena.f32(R * N);
+    for (let i = 0; i < z.length; i++) z[i] = rng.normal() * 3;
+    const tg = Int32Array.from([0, 36, 5, 5, 20]);
+    const ref = softmaxCrossEntropy(ctx, Float32Array.from(z), tg, N);
+    const { loss } = fullSoftmaxGrad(ctx.k, z, tg, R, N);
+    expect(loss).toBeCloseTo(ref.loss, 5);
+    for (let i = 0; i < z.length; i++) expect(z[i]).toBeCloseTo(ref.grad[i]!, 6);
+  });
 
   it('is seeded: the same spec gives the same scores, another seed others', async () => {
     const spec: GeneratorSpec = { ...small, epochs: 2, dropout: 0.2 };
