@@ -15,7 +15,7 @@ const EntityTableSchema = z.strictObject({
 
 /** A candidate generator: its kind and that trainer's options (checked when the recommender is trained). */
 const GeneratorSchema = z.looseObject({
-  kind: z.enum(['popularity', 'ease', 'als', 'bpr', 'item2vec', 'two-tower', 'cooccurrence']),
+  kind: z.enum(['popularity', 'ease', 'als', 'bpr', 'item2vec', 'two-tower', 'cooccurrence', 'sequence']),
   name: z.string().regex(/^[A-Za-z][\w-]*$/, "letters, digits, '_' or '-', starting with a letter").optional(),
 });
 

@@ -16,6 +16,8 @@
  *   cooccurrence  items taken close together in time by the same user (cooccurrence.ts).
  *   two-tower   in-batch softmax towers on ids, plus the user and item attributes when `features` is set
  *               (numeric columns as they are, categorical ones one-hot); score = u . v.
+ *   sequence    a next-item model (GRU or causal transformer) over each user's items in time order,
+ *               trained with shifted targets; score = state after the user's history . item vector (sequence.ts).
  */
 import { didYouMean } from '../core/errors.js';
 import {
@@ -25,6 +27,7 @@ import {
 import { fitCooccurrence, type CooccurrenceOptions } from './cooccurrence.js';
 import { easeOptions, fitEase, type EaseOptions } from './ease.js';
 import { fitPopularity, ScoredGenerator, topN, type CandidateGenerator } from './generator.js';
+import { fitSequence, sequenceOptions, userSequences, type SequenceSpec } from './sequence.js';
 import { dotScorer, unitRows } from './state.js';
 import { throwIssues, type EntityAttributes, type InteractionTable } from './table.js';
 
@@ -36,7 +39,7 @@ export type BprSpec = { kind: 'bpr' } & Named & Omit<BprOptions, 'onEpoch'>;
 export type Item2VecSpec = { kind: 'item2vec'; mode?: 'user-mean' | 'item-to-item'; neighbours?: number; minCount?: number; popularityWeight?: number } & Named & Omit<Item2VecOptions, 'items' | 'threads'>;
 export type TwoTowerSpec = { kind: 'two-tower'; features?: boolean } & Named & Omit<TwoTowerOptions, 'signal' | 'onEpoch' | 'threads'>;
 export type CooccurrenceSpec = { kind: 'cooccurrence' } & Named & CooccurrenceOptions;
-export type GeneratorSpec = PopularitySpec | EaseSpec | AlsSpec | BprSpec | Item2VecSpec | TwoTowerSpec | CooccurrenceSpec;
+export type GeneratorSpec = PopularitySpec | EaseSpec | AlsSpec | BprSpec | Item2VecSpec | TwoTowerSpec | CooccurrenceSpec | SequenceSpec;
 export type GeneratorKind = GeneratorSpec['kind'];
 
 /** What generators may read besides the interactions. */
@@ -46,17 +49,6 @@ export interface GeneratorContext {
 }
 
 type Fitter<S extends GeneratorSpec> = (train: InteractionTable, spec: S, ctx: GeneratorContext) => Promise<CandidateGenerator>;
-
-/** The user's items in time order (row order without times), as one corpus of sequences. */
-function userSequences(t: InteractionTable): { tokens: Int32Array; offsets: Int32Array } {
-  const rows = Int32Array.from({ length: t.users.length }, (_, k) => k);
-  const times = t.times;
-  rows.sort((a, b) => t.users[a]! - t.users[b]! || (times ? times[a]! - times[b]! : 0) || a - b);
-  const offsets = new Int32Array(t.nUsers + 1);
-  for (let k = 0; k < rows.length; k++) offsets[t.users[rows[k]!]! + 1]!++;
-  for (let u = 0; u < t.nUsers; u++) offsets[u + 1]! += offsets[u]!;
-  return { tokens: Int32Array.from(rows, (k) => t.items[k]!), offsets };
-}
 
 const fitItem2Vec: Fitter<Item2VecSpec> = async (train, spec) => {
   const { kind: _k, name, mode = 'user-mean', neighbours = 50, minCount = 5, popularityWeight = 0.2, ...opts } = spec;
@@ -149,6 +141,7 @@ export const GENERATORS = {
     const { kind: _k, name, ...opts } = spec;
     return fitCooccurrence(train, opts, name ?? 'cooccurrence');
   },
+  sequence: async (train, spec) => fitSequence(train, spec),
 } as const satisfies { [K in GeneratorKind]: Fitter<Extract<GeneratorSpec, { kind: K }>> };
 
 export const GENERATOR_KINDS = Object.keys(GENERATORS) as GeneratorKind[];
@@ -165,6 +158,7 @@ export function checkGeneratorSpec(spec: GeneratorSpec, nItems?: number, where: 
     throwIssues('RECS_PARAM_INVALID', 'generator spec', [{ path: [...where, 'name'], message: `'${spec.name}' must start with a letter and hold letters, digits, '_' or '-'` }]);
   }
   if (spec.kind === 'ease' && nItems !== undefined) easeOptions(spec, nItems);
+  if (spec.kind === 'sequence') sequenceOptions(spec, nItems ?? 1);
 }
 
 /** The name a generator's features go by. */

@@ -1,7 +1,9 @@
 /**
  * kiln's recommendations (issue 18): candidate generators behind one interface (popularity, EASE^R,
- * ALS, BPR, item2vec, two-tower), retrieve-then-rank with a GBDT `rank:ndcg` ranker, and the full-ranking
- * offline evaluation of Microsoft's `recommenders` MovieLens benchmark.
+ * ALS, BPR, item2vec, two-tower, co-occurrence, and the `sequence` next-item model: a GRU or causal
+ * transformer from src/nn), retrieve-then-rank with a GBDT `rank:ndcg` ranker, the full-ranking offline
+ * evaluation of Microsoft's `recommenders` MovieLens benchmark, and next-item evaluation (each user's
+ * last interaction held out, full ranking: HR@10, nDCG@10, MRR).
  */
 export { checkInteractions, indexInteractions, subsetInteractions, userItems, type EntityAttributes, type IndexedInteractions, type InteractionTable, type UserItems } from './table.js';
 export { stratifiedSplit, stratifiedRows, stratifiedFolds, roundHalfEven, type Split, type SplitOptions } from './split.js';
@@ -24,3 +26,5 @@ export {
   loadRecsData, trainRecommender, recommenderSpec, recommenderDir, recommenderVersions, fitOptions, readMeta, RECOMMENDER_FORMAT, RecommenderHandle, evaluateRecommender,
   type LoadedRecsData, type RecsKeys, type RecommenderMeta, type RecommendRequest, type RecommendResponse, type RecommendedItem, type RecsEvalOptions, type RecsEvalReport, type RecsEvalRow,
 } from './project/index.js';
+export { leaveLastOut, evaluateNextItem, rankOf, type NextItemOptions, type NextItemReport } from './next-item.js';
+export { fitSequence, sequenceOptions, trainingWindows, userSequences, type SequenceFitInfo, type SequenceOptions, type SequenceSpec, type Windows } from './sequence.js';

@@ -32,6 +32,7 @@ describe('candidate generators', () => {
     { kind: 'item2vec', name: 'i2i', mode: 'item-to-item', dim: 16, epochs: 3, neighbours: 20 },
     { kind: 'two-tower', dim: 8, hidden: 16, epochs: 3, batchSize: 64, features: true },
     { kind: 'cooccurrence', window: 3 },
+    { kind: 'sequence', dim: 16, maxLen: 10, epochs: 10, batch: 32, lr: 0.01 },
   ];
 
   it('covers every kind in the registry', () => {

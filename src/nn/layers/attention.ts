@@ -11,6 +11,8 @@
  *
  * Padded queries (t >= L) attend to the valid keys like any other query, so their outputs are finite
  * (and ignored downstream). A sequence of length 0 attends to nothing: its O rows are 0.
+ * `causal` (next-item models, SASRec): query t also masks the keys after it (softmax over keys
+ * 0..min(t, L - 1)); the masked P entries are 0, so the backward below needs no change.
  *
  * Backward (per b, h; dO from out_proj): dPd = dOh Vh^T, dVh = Pd^T dOh, and the softmax backward folded
  * with dropout (P dP = Pd dPd since dP = dPd * mask and Pd = P * mask):
@@ -38,7 +40,7 @@ export class MultiheadAttention {
   private batch = 0;
   private time = 0;
 
-  constructor(params: Params, name: string, readonly dim: number, readonly heads: number, rng: Rng, readonly dropout = 0) {
+  constructor(params: Params, name: string, readonly dim: number, readonly heads: number, rng: Rng, readonly dropout = 0, readonly causal = false) {
     if (!(heads >= 1 && dim % heads === 0)) throw new KilnError('INVALID_ARGUMENT', `attention: dim ${dim} is not divisible by heads ${heads}`);
     checkDropout(dropout);
     this.headDim = dim / heads;
@@ -88,7 +90,15 @@ export class MultiheadAttention {
         const at = (b * H + h) * tt;
         const qo = base * d3 + h * hd;
         k.gemmAt(false, true, T, L, hd, qkv, qo, d3, qkv, qo + d, d3, 0, p, at, T);
-        k.softmax(T, L, p, at, T, scale);
+        if (this.causal) {
+          for (let i = 0; i < T; i++) {
+            const w = Math.min(L, i + 1);
+            k.softmax(1, w, p, at + i * T, T, scale);
+            if (w < L) p.fill(0, at + i * T + w, at + i * T + L);
+          }
+        } else {
+          k.softmax(T, L, p, at, T, scale);
+        }
         if (drop) {
           for (let i = 0; i < T; i++) drawMask(ctx.rng, this.dropout, pd, at + i * T, L);
           if (L === T) k.mul(tt, pd, at, p, at, pd, at);

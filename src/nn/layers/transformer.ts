@@ -29,6 +29,8 @@ export interface EncoderLayerOptions {
   readonly activation?: Activation;
   readonly normFirst?: boolean;
   readonly eps?: number;
+  /** Each step attends to itself and the steps before it only (MultiheadAttention's `causal`). */
+  readonly causal?: boolean;
 }
 
 /** `a + b` into a new array (axpy with alpha 1 adds exactly: the same bytes as a + b). */
@@ -66,7 +68,7 @@ export class TransformerEncoderLayer {
     const at = (s: string): string => (name ? `${name}.${s}` : s);
     this.activation = opts.activation ?? 'relu';
     this.normFirst = opts.normFirst ?? false;
-    this.selfAttn = new MultiheadAttention(params, at('self_attn'), dim, heads, rng, p);
+    this.selfAttn = new MultiheadAttention(params, at('self_attn'), dim, heads, rng, p, opts.causal ?? false);
     this.linear1 = new Dense(params, at('linear1'), dim, ff, rng);
     this.linear2 = new Dense(params, at('linear2'), ff, dim, rng);
     this.norm1 = new LayerNorm(params, at('norm1'), dim, eps);
