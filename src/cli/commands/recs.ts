@@ -41,7 +41,7 @@ export function registerRecs(program: Command): void {
       if (opts.json) return out(JSON.stringify(meta, null, 2));
       const r = meta.report;
       out(`recs ${name}: v${meta.version} (${meta.users} users, ${meta.items} items, ${meta.interactions} interactions) in ${meta.seconds.toFixed(1)} s; ranker ${r.rounds} rounds on ${r.groups} groups, candidate recall ${r.candidateRecall.toFixed(3)}`);
-    }));
+    }, { offline: 'read' }));
   recs.command('eval <name>')
     .description('nDCG, recall and precision at k over the full catalogue on a per-user held-out split: each generator, popularity, retrieve-then-rank')
     .option('-k <n>', 'cut-off', '10')
@@ -57,7 +57,7 @@ export function registerRecs(program: Command): void {
       if (opts.json) return out(JSON.stringify(r, null, 2));
       out(`recs ${name}: ${r.users} users with held-out items; ${r.train} train / ${r.test} test interactions (split ${r.ratio}, seed ${r.seed}), full ranking`);
       out(formatTable(['model', `nDCG@${k}`, `Recall@${k}`, `Precision@${k}`], r.rows.map((x) => [x.model, x.ndcg.toFixed(4), x.recall.toFixed(4), x.precision.toFixed(4)])));
-    }));
+    }, { offline: 'read' }));
   recs.command('recommend <name> <user>')
     .description('the top items for a user (popularity for a user the model has not seen)')
     .option('-k <n>', 'how many', '10')
