@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { trainModel } from '../../src/pipelines/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, Project } from '../../src/store/index.js';
-import { DEMO_FEATURES_FILE } from '../helpers.js';
+import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
 
 export const MODEL = 'credit';
 /** The run time of the end-to-end runs: the challenger's test window is 2024-09-01 .. 2024-12-01. */
@@ -44,10 +44,31 @@ export function writeConfig(dir: string, gates: unknown, loopExtra: Record<strin
   writeFileSync(join(dir, 'kiln.config.ts'), loopConfigText(gates, loopExtra));
 }
 
-/** Simulates the world in `dir` (a new project), trains v1 and aliases it champion. */
+/**
+ * Simulates the world in `dir` (a new project), trains v1 and aliases it champion: built once per test
+ * process (the files of a vitest fork share their modules), then copied, with the config's gates written.
+ * The template lives until the process exits: the copies' registry names v1's artifact by its path there.
+ */
 export async function buildRetrainWorld(dir: string, gates: unknown = PASSABLE_GATES): Promise<void> {
-  mkdirSync(dir, { recursive: true });
+  copyWorld(await template(), dir);
   writeConfig(dir, gates);
+}
+
+let built: Promise<string> | undefined;
+function template(): Promise<string> {
+  built ??= (async () => {
+    const tmp = tempDir('kiln-retrain-world-');
+    process.once('exit', tmp.cleanup);
+    const dir = join(tmp.dir, 'world');
+    await simulateRetrainWorld(dir);
+    return dir;
+  })();
+  return built;
+}
+
+async function simulateRetrainWorld(dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  writeConfig(dir, PASSABLE_GATES);
   await initProject(dir);
   const project = await Project.open({ project: dir });
   try {
