@@ -4,12 +4,12 @@
  * params and a `loop` section, v1 trained on 2023 and aliased champion. `loopConfigText` rewrites the
  * config with other gates (the CLI reads it at each call).
  */
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainModel } from '../../src/pipelines/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, Project } from '../../src/store/index.js';
-import { DEMO_FEATURES_FILE, tempDir } from '../helpers.js';
+import { DEMO_FEATURES_FILE } from '../helpers.js';
 
 export const MODEL = 'credit';
 /** The run time of the end-to-end runs: the challenger's test window is 2024-09-01 .. 2024-12-01. */
@@ -47,7 +47,7 @@ export function writeConfig(dir: string, gates: unknown, loopExtra: Record<strin
 /**
  * Simulates the world in `dir` (a new project), trains v1 and aliases it champion: built once per test
  * process (the files of a vitest fork share their modules), then copied, with the config's gates written.
- * The template lives until the process exits: the copies' registry names v1's artifact by its path there.
+ * The template lives until the run ends: the copies' registry names v1's artifact by its path there.
  */
 export async function buildRetrainWorld(dir: string, gates: unknown = PASSABLE_GATES): Promise<void> {
   copyWorld(await template(), dir);
@@ -57,9 +57,10 @@ export async function buildRetrainWorld(dir: string, gates: unknown = PASSABLE_G
 let built: Promise<string> | undefined;
 function template(): Promise<string> {
   built ??= (async () => {
-    const tmp = tempDir('kiln-retrain-world-');
-    process.once('exit', tmp.cleanup);
-    const dir = join(tmp.dir, 'world');
+    // In the run's shared folder (test/global-setup.ts), removed when the run ends; imported here, not at the
+    // top, since the loop's child processes import this module outside vitest.
+    const { inject } = await import('vitest');
+    const dir = mkdtempSync(join(inject('sharedFixtures'), 'retrain-world-'));
     await simulateRetrainWorld(dir);
     return dir;
   })();
