@@ -1,10 +1,11 @@
 /**
- * Child of runner-durability.test.ts: opens the project in argv[2], resumes the retrain run a dead
+ * Child of runner-durability-{mid,between}.test.ts: opens the project in argv[2], resumes the retrain run a dead
  * process left (or submits one), and drives it to the end. KILL_AT=<step> SIGKILLs this process in the
  * middle of that step (its side effect done, its output not committed); KILL_AT=after:<step> right after
  * the step's output was committed. Prints the final run as JSON.
  */
-import { InProcessRunner, LoopStore } from '../../src/loop/index.js';
+import { InProcessRunner } from '../../src/loop/runner/in-process.js';
+import { LoopStore } from '../../src/loop/runner/store.js';
 import { Project } from '../../src/store/index.js';
 import { prepare, retrainLoop } from './durable-loop.js';
 

@@ -73,7 +73,7 @@ describe.concurrent(title, () => {
     } finally {
       p.close();
     }
-    // Six scenarios run at once, each with two kiln processes: on 2 cores one takes ~17 s alone.
+    // Six scenarios run at once, each with two child processes (~1.5 s each: the child loads only the runner and the store).
   }, 90_000);
 });
 }

@@ -5,7 +5,11 @@
  * side effects done, its output not committed); KILL_AT=before:<step> just before the real `run`;
  * KILL_AT=after:<step> right after the runner committed the step. Prints { resumed, run } as JSON.
  */
-import { InProcessRunner, LoopStore, retrainLoop, type LoopDef } from '../../src/loop/index.js';
+// The loop's parts, not src/loop/index.ts: a child loads less (the simulator of loops, BullMQ) at each start.
+import { retrainLoop } from '../../src/loop/retrain/index.js';
+import { InProcessRunner } from '../../src/loop/runner/in-process.js';
+import { LoopStore } from '../../src/loop/runner/store.js';
+import type { LoopDef } from '../../src/loop/runner/types.js';
 import { Project } from '../../src/store/index.js';
 import { AS_OF, MODEL } from './retrain-world.js';
 

@@ -4,7 +4,7 @@
  * params and a `loop` section, v1 trained on 2023 and aliased champion. `loopConfigText` rewrites the
  * config with other gates (the CLI reads it at each call).
  */
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { trainModel } from '../../src/pipelines/index.js';
 import { simulate } from '../../src/sim/index.js';
@@ -44,10 +44,32 @@ export function writeConfig(dir: string, gates: unknown, loopExtra: Record<strin
   writeFileSync(join(dir, 'kiln.config.ts'), loopConfigText(gates, loopExtra));
 }
 
-/** Simulates the world in `dir` (a new project), trains v1 and aliases it champion. */
+/**
+ * Simulates the world in `dir` (a new project), trains v1 and aliases it champion: built once per test
+ * process (the files of a vitest fork share their modules), then copied, with the config's gates written.
+ * The template lives until the run ends: the copies' registry names v1's artifact by its path there.
+ */
 export async function buildRetrainWorld(dir: string, gates: unknown = PASSABLE_GATES): Promise<void> {
-  mkdirSync(dir, { recursive: true });
+  copyWorld(await template(), dir);
   writeConfig(dir, gates);
+}
+
+let built: Promise<string> | undefined;
+function template(): Promise<string> {
+  built ??= (async () => {
+    // In the run's shared folder (test/global-setup.ts), removed when the run ends; imported here, not at the
+    // top, since the loop's child processes import this module outside vitest.
+    const { inject } = await import('vitest');
+    const dir = mkdtempSync(join(inject('sharedFixtures'), 'retrain-world-'));
+    await simulateRetrainWorld(dir);
+    return dir;
+  })();
+  return built;
+}
+
+async function simulateRetrainWorld(dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  writeConfig(dir, PASSABLE_GATES);
   await initProject(dir);
   const project = await Project.open({ project: dir });
   try {
