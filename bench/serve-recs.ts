@@ -9,7 +9,8 @@
  * process: saturated throughput over --connections keep-alive connections, then an open loop at --rate
  * requests/s or half the saturated rate, whichever is lower. Bodies cycle through 2,000 users drawn with a
  * seed (k = 10). For scale: the same requests in process (RecommenderHandle, no HTTP).
- *   npx tsx bench/serve-recs.ts [--seconds 10] [--rate 200] [--connections 4] [--users 20000] [--items 5000]
+ *   npx tsx bench/serve-recs.ts [--seconds 10] [--rate 200] [--connections 4] [--users 5000] [--items 3000]
+ *     [--movielens-project DIR]   (a project where examples/movielens/run.ts has trained movies: no retraining)
  */
 import type { ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
@@ -70,7 +71,12 @@ console.log(`bench/serve-recs: ${machine()}`);
 console.log(`load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
 const ml = defaultData();
-if (existsSync(join(ml, 'u.data'))) {
+const mlProjectAt = process.argv.indexOf('--movielens-project');
+if (mlProjectAt >= 0) {
+  const dir = process.argv[mlProjectAt + 1]!;
+  console.log(`MovieLens-100k: the movies recommender already trained in ${dir}`);
+  await measure('MovieLens-100k (200 candidates)', dir, 'movies', pick(Array.from({ length: 943 }, (_, u) => String(u + 1)), 2000, 1));
+} else if (existsSync(join(ml, 'u.data'))) {
   const { dir, cleanup } = tempDir('kiln-bench-recs-ml-');
   cleanups.push(cleanup);
   copyFileSync(join(ROOT, 'examples', 'movielens', 'kiln.config.ts'), join(dir, 'kiln.config.ts'));
@@ -86,8 +92,8 @@ if (existsSync(join(ml, 'u.data'))) {
 }
 
 {
-  const users = arg('users', 20_000);
-  const items = arg('items', 5_000);
+  const users = arg('users', 5_000);
+  const items = arg('items', 3_000);
   const { dir, cleanup } = tempDir('kiln-bench-recs-mk-');
   cleanups.push(cleanup);
   writeFileSync(join(dir, 'kiln.config.ts'), `export default { name: 'market',
@@ -95,7 +101,7 @@ if (existsSync(join(ml, 'u.data'))) {
     interactions: { table: 'events', user: 'buyer', item: 'sku', time: 'at' },
     items: { table: 'catalogue', id: 'sku', numeric: ['price'], categorical: ['category'] },
     generators: [{ kind: 'als', factors: 32, regularization: 10, iterations: 10 }, { kind: 'item2vec', dim: 32, epochs: 5 }, { kind: 'popularity' }],
-    candidates: 200, diversity: { column: 'category', maxPerCategory: 4 }, ranker: { n_estimators: 200 },
+    candidates: 200, diversity: { column: 'category', maxPerCategory: 4 }, ranker: { n_estimators: 60, learning_rate: 0.1 },
   } },
 };\n`);
   await initProject(dir);

@@ -38,8 +38,10 @@ export function registerServe(program: Command): void {
         if (online) opened.push(online);
         const embeddings = await serveMod.openEmbeddingSet(project, settings.embeddings, { pollMs: settings.pollMs });
         opened.push(embeddings);
-        // A server of embedding spaces alone serves no model; with neither, openModelSet says what to name.
-        const models = settings.models.length === 0 && embeddings.spaces().length > 0 ? serveMod.fixedModelSet([])
+        // A server of embedding spaces, recommenders or search indexes alone serves no model; with none of
+        // them, openModelSet says what to name.
+        const others = embeddings.spaces().length + Object.keys(project.config.recommenders).length + Object.keys(project.config.search).length;
+        const models = settings.models.length === 0 && others > 0 ? serveMod.fixedModelSet([])
           : await serveMod.openModelSet(project, settings.models, {
             pollMs: settings.pollMs, traffic: settings.traffic, ...(online ? { definitions: serveMod.servedFeatures(online.plan) } : {}),
           });
