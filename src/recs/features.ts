@@ -18,11 +18,12 @@
  * generators refitted on all of it, so no feature depends on the size of the table: raw scores and
  * counts grow with it (a split on `item.users > 40` would move), ranks, standardised scores and counts
  * over their mean do not.
- * `FeatureBuilder.score(user)` runs every generator once; `union` and `write` then read those scores,
- * so a request scores each generator once and allocates only its output.
+ * `union` takes each generator's own candidate list (exact, or from its ANN index) and `write` asks each
+ * generator for the scores of the candidates only (`scoreItems`), so nothing here needs a score for
+ * every item of the catalogue.
  */
 import { KilnError } from '../core/errors.js';
-import { topN, type CandidateGenerator } from './generator.js';
+import type { CandidateGenerator } from './generator.js';
 import { sortedHas } from './metrics.js';
 import { userItems, type EntityAttributes, type InteractionTable, type UserItems } from './table.js';
 
@@ -100,7 +101,7 @@ export class FeatureBuilder {
   readonly categorical: string[] = [];
   private readonly static: PairFn[] = [];
   private readonly seen: UserItems;
-  private readonly dense: Float32Array[];
+  private itemScores = new Float32Array(0);
   private readonly seenMask: Uint8Array;
   private user = -1;
 
@@ -118,7 +119,6 @@ export class FeatureBuilder {
     }
     this.seen = userItems(train);
     const seen = this.seen;
-    this.dense = generators.map(() => new Float32Array(train.nItems));
     this.seenMask = new Uint8Array(train.nItems);
     const itemUsers = new Float32Array(train.nItems);
     for (const i of seen.items) itemUsers[i]!++;
@@ -204,9 +204,8 @@ export class FeatureBuilder {
     if (categorical) this.categorical.push(name);
   }
 
-  /** Runs every generator for the user; `union` and `write` read these scores. */
+  /** Sets the user that `union` and `write` work for. */
   score(user: number): void {
-    for (let g = 0; g < this.generators.length; g++) this.generators[g]!.scoreAll(user, this.dense[g]!);
     this.user = user;
   }
 
@@ -221,10 +220,7 @@ export class FeatureBuilder {
    */
   union(n: number, perGenerator: number): Int32Array {
     const u = this.user;
-    const seen = this.seenItems(u);
-    const lists = this.generators.map((g, k) => {
-      return topN(this.dense[k]!, Math.min(perGenerator, g.nItems), seen).items;
-    });
+    const lists = this.generators.map((g) => g.candidates(u, Math.min(perGenerator, g.nItems)).items);
     const taken = this.seenMask;
     const out: number[] = [];
     const depth = Math.max(0, ...lists.map((l) => l.length));
@@ -248,21 +244,23 @@ export class FeatureBuilder {
     const m = items.length;
     let f = 0;
     const order = Int32Array.from({ length: m }, (_, r) => r);
+    if (this.itemScores.length < m) this.itemScores = new Float32Array(m);
+    const s = this.itemScores;
     for (let g = 0; g < this.generators.length; g++) {
-      const s = this.dense[g]!;
+      this.generators[g]!.scoreItems(u, items, s);
       let sum = 0;
       let sq = 0;
-      for (let r = 0; r < m; r++) { const v = s[items[r]!]!; sum += v; sq += v * v; }
+      for (let r = 0; r < m; r++) { const v = s[r]!; sum += v; sq += v * v; }
       const mean = m > 0 ? sum / m : 0;
       const sd = m > 1 ? Math.sqrt(Math.max(0, sq / m - mean * mean)) : 0;
-      order.sort((a, b) => s[items[b]!]! - s[items[a]!]! || items[a]! - items[b]!);
+      order.sort((a, b) => s[b]! - s[a]! || items[a]! - items[b]!);
       let top = 0;
-      for (let r = 0; r < m; r++) top = Math.max(top, Math.abs(s[items[r]!]!));
+      for (let r = 0; r < m; r++) top = Math.max(top, Math.abs(s[r]!));
       const rank = cols[f++]!;
       const z = cols[f++]!;
       const rel = cols[f++]!;
       for (let r = 0; r < m; r++) {
-        const v = s[items[r]!]!;
+        const v = s[r]!;
         z[offset + r] = sd > 0 ? (v - mean) / sd : 0;
         rel[offset + r] = top > 0 ? v / top : 0;
       }

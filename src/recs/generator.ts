@@ -6,7 +6,9 @@
  * live once here.
  */
 import { KilnError } from '../core/errors.js';
-import { checkScorerState, scorerFromState, type ScoreFn, type ScorerState } from './state.js';
+import { VectorIndex } from '../embeddings/index.js';
+import { sortedHas } from './metrics.js';
+import { annQuery, checkScorerState, itemScorerFromState, scorerFromState, type ScoreFn, type ScoreItemsFn, type ScorerState } from './state.js';
 import { userItems, type InteractionTable, type UserItems } from './table.js';
 
 export interface Candidates {
@@ -24,10 +26,14 @@ export interface CandidateGenerator {
   scoreAll(user: number, out: Float32Array): void;
   /** The top n items the user has not seen in training, best first. */
   candidates(user: number, n: number): Candidates;
+  /** Writes the scores of `items` (in order) into out[0..items.length): the values scoreAll gives them. */
+  scoreItems(user: number, items: Int32Array, out: Float32Array): void;
   /** The user's training items, sorted ascending (what candidates excludes). */
   seenItems(user: number): Int32Array;
   /** What the scores come from, as typed arrays (absent: the generator cannot be saved). */
   readonly state?: ScorerState;
+  /** Set when candidates come from an HNSW index over the state's item vectors. */
+  readonly ann?: AnnSpec;
 }
 
 /**
@@ -84,22 +90,42 @@ export function topN(scores: Float32Array, n: number, seen: Int32Array, from = 0
 }
 
 /**
+ * Approximate candidate retrieval for generators whose scores are inner products with item vectors
+ * (ALS, BPR, two-tower, sequence: x_u . y_i; item2vec user-mean: the cosine to the mean of the user's
+ * items, plus the item's popularity prior): an HNSW index (usearch, inner product, built on one thread so
+ * the same vectors give the same graph) returns the `overFetch` x n nearest unseen items (default 2),
+ * joined for item2vec by as many unseen items of highest prior (a term the vectors do not hold), and
+ * they are ordered by their exact scores.
+ */
+export interface AnnSpec {
+  connectivity?: number;
+  expansionSearch?: number;
+  overFetch?: number;
+}
+
+/**
  * A generator from a scoring function and the training interactions it excludes. Given a ScorerState
- * (state.ts) instead of a function, it scores from that state and can be saved and loaded.
+ * (state.ts) instead of a function, it scores from that state and can be saved and loaded; with `ann`,
+ * its candidates come from an HNSW index over the state's item vectors.
  */
 export class ScoredGenerator implements CandidateGenerator {
   readonly nUsers: number;
   readonly nItems: number;
   readonly state?: ScorerState;
+  readonly ann?: AnnSpec;
   private readonly seen: UserItems;
   private readonly scratch: Float32Array;
   private readonly score: ScoreFn;
+  private readonly scoreSome: ScoreItemsFn | null = null;
+  private readonly index: VectorIndex | null = null;
+  private readonly byPrior: Int32Array | null = null;
 
   constructor(
     readonly name: string,
     readonly kind: string,
     train: InteractionTable,
     score: ScoreFn | ScorerState,
+    ann?: AnnSpec,
   ) {
     this.nUsers = train.nUsers;
     this.nItems = train.nItems;
@@ -110,6 +136,22 @@ export class ScoredGenerator implements CandidateGenerator {
       checkScorerState(score, train.nUsers, train.nItems);
       this.state = score;
       this.score = scorerFromState(score);
+      this.scoreSome = itemScorerFromState(score);
+    }
+    if (ann) {
+      const s = this.state;
+      if (!s || (s.scorer !== 'dot' && s.scorer !== 'mean-cosine')) {
+        throw new KilnError('RECS_PARAM_INVALID', `generator '${name}' (${kind}): ann needs item vectors (als, bpr, two-tower, sequence, item2vec user-mean)`, { path: ['generators', name, 'ann'] });
+      }
+      const over = ann.overFetch ?? 2;
+      if (!(over >= 1 && Number.isFinite(over))) throw new KilnError('RECS_PARAM_INVALID', `generator '${name}': ann.overFetch must be a number >= 1, got ${over}`, { path: ['generators', name, 'ann', 'overFetch'] });
+      const vectors = s.scorer === 'dot' ? s.itemVectors : s.vectors;
+      if (s.scorer === 'mean-cosine') this.byPrior = Int32Array.from({ length: train.nItems }, (_, i) => i).sort((a, b) => s.prior[b]! - s.prior[a]! || a - b);
+      this.index = VectorIndex.build(Int32Array.from({ length: train.nItems }, (_, i) => i), vectors, {
+        dim: s.dim, metric: 'ip', threads: 1,
+        ...(ann.connectivity !== undefined ? { connectivity: ann.connectivity } : {}), ...(ann.expansionSearch !== undefined ? { expansionSearch: ann.expansionSearch } : {}),
+      });
+      this.ann = { ...ann };
     }
   }
 
@@ -130,11 +172,54 @@ export class ScoredGenerator implements CandidateGenerator {
     this.score(user, out, this.seenItems(user));
   }
 
+  scoreItems(user: number, items: Int32Array, out: Float32Array): void {
+    const seen = this.seenItems(user);
+    if (this.scoreSome) { this.scoreSome(user, items, out, seen); return; }
+    this.score(user, this.scratch, seen);
+    for (let r = 0; r < items.length; r++) out[r] = this.scratch[items[r]!]!;
+  }
+
   candidates(user: number, n: number): Candidates {
     if (!Number.isInteger(n) || n < 0) throw new KilnError('RECS_PARAM_INVALID', `generator '${this.name}': n must be an integer >= 0, got ${n}`, { path: ['n'] });
+    if (this.index) return this.annCandidates(user, n);
     this.scoreAll(user, this.scratch);
     const seen = this.seenItems(user);
     return topN(this.scratch, n, seen);
+  }
+
+  private annCandidates(user: number, n: number): Candidates {
+    const seen = this.seenItems(user);
+    const want = Math.min(n, this.nItems - seen.length);
+    if (want <= 0) return { items: new Int32Array(0), scores: new Float32Array(0) };
+    const query = annQuery(this.state!, user, seen)!;
+    const take = Math.min(this.nItems - seen.length, Math.ceil(want * (this.ann!.overFetch ?? 2)));
+    let fetch = Math.min(this.nItems, take + seen.length);
+    let got: number[] = [];
+    for (;;) {
+      got = [];
+      for (const id of this.index!.search(query, fetch).ids) {
+        const i = Number(id);
+        if (!sortedHas(seen, 0, seen.length, i)) got.push(i);
+        if (got.length === take) break;
+      }
+      if (got.length >= take || fetch >= this.nItems) break;
+      fetch = Math.min(this.nItems, fetch * 2);
+    }
+    if (this.byPrior) {
+      const have = new Set(got);
+      let added = 0;
+      for (let r = 0; r < this.byPrior.length && added < take; r++) {
+        const i = this.byPrior[r]!;
+        if (sortedHas(seen, 0, seen.length, i)) continue;
+        added++;
+        if (!have.has(i)) got.push(i);
+      }
+    }
+    const items = Int32Array.from(got);
+    const scores = new Float32Array(items.length);
+    this.scoreItems(user, items, scores);
+    const order = Array.from({ length: items.length }, (_, r) => r).sort((a, b) => scores[b]! - scores[a]! || items[a]! - items[b]!).slice(0, want);
+    return { items: Int32Array.from(order, (r) => items[r]!), scores: Float32Array.from(order, (r) => scores[r]!) };
   }
 }
 

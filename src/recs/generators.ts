@@ -26,12 +26,16 @@ import {
 } from '../embeddings/index.js';
 import { fitCooccurrence, type CooccurrenceOptions } from './cooccurrence.js';
 import { easeOptions, fitEase, type EaseOptions } from './ease.js';
-import { fitPopularity, ScoredGenerator, topN, type CandidateGenerator } from './generator.js';
+import { fitPopularity, ScoredGenerator, topN, type AnnSpec, type CandidateGenerator } from './generator.js';
 import { fitSequence, sequenceOptions, userSequences, type SequenceSpec } from './sequence.js';
 import { dotScorer, unitRows } from './state.js';
 import { throwIssues, type EntityAttributes, type InteractionTable } from './table.js';
 
-interface Named { name?: string }
+interface Named {
+  name?: string;
+  /** Candidates from an HNSW index over the generator's item vectors (AnnSpec; true = defaults). */
+  ann?: boolean | AnnSpec;
+}
 export type PopularitySpec = { kind: 'popularity' } & Named;
 export type EaseSpec = { kind: 'ease' } & Named & EaseOptions;
 export type AlsSpec = { kind: 'als'; weighted?: boolean } & Named & Omit<AlsOptions, 'onIteration'>;
@@ -39,7 +43,7 @@ export type BprSpec = { kind: 'bpr' } & Named & Omit<BprOptions, 'onEpoch'>;
 export type Item2VecSpec = { kind: 'item2vec'; mode?: 'user-mean' | 'item-to-item'; neighbours?: number; minCount?: number; popularityWeight?: number } & Named & Omit<Item2VecOptions, 'items' | 'threads'>;
 export type TwoTowerSpec = { kind: 'two-tower'; features?: boolean } & Named & Omit<TwoTowerOptions, 'signal' | 'onEpoch' | 'threads'>;
 export type CooccurrenceSpec = { kind: 'cooccurrence' } & Named & CooccurrenceOptions;
-export type GeneratorSpec = PopularitySpec | EaseSpec | AlsSpec | BprSpec | Item2VecSpec | TwoTowerSpec | CooccurrenceSpec | SequenceSpec;
+export type GeneratorSpec = PopularitySpec | EaseSpec | AlsSpec | BprSpec | Item2VecSpec | TwoTowerSpec | CooccurrenceSpec | (SequenceSpec & Named);
 export type GeneratorKind = GeneratorSpec['kind'];
 
 /** What generators may read besides the interactions. */
@@ -175,5 +179,9 @@ export function generatorName(spec: GeneratorSpec): string {
 export async function fitGenerator(spec: GeneratorSpec, train: InteractionTable, ctx: GeneratorContext = {}): Promise<CandidateGenerator> {
   checkGeneratorSpec(spec, train.nItems);
   const fit = GENERATORS[spec.kind] as Fitter<GeneratorSpec>;
-  return fit(train, spec, ctx);
+  const { ann, ...rest } = spec;
+  const g = await fit(train, rest as GeneratorSpec, ctx);
+  if (ann === undefined || ann === false) return g;
+  if (!g.state) throwIssues('RECS_PARAM_INVALID', 'generator spec', [{ path: ['ann'], message: `generator '${g.name}' (${g.kind}) keeps no item vectors to index` }]);
+  return new ScoredGenerator(g.name, g.kind, train, g.state!, ann === true ? {} : ann);
 }

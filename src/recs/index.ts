@@ -8,7 +8,7 @@
 export { checkInteractions, indexInteractions, subsetInteractions, userItems, type EntityAttributes, type IndexedInteractions, type InteractionTable, type UserItems } from './table.js';
 export { stratifiedSplit, stratifiedRows, stratifiedFolds, roundHalfEven, type Split, type SplitOptions } from './split.js';
 export { evaluateTopK, rankingScores, type EvaluateOptions, type RankingScores, type TopKReport } from './metrics.js';
-export { topN, fitPopularity, itemCounts, ScoredGenerator, type CandidateGenerator, type Candidates } from './generator.js';
+export { topN, fitPopularity, itemCounts, ScoredGenerator, type AnnSpec, type CandidateGenerator, type Candidates } from './generator.js';
 export { fitEase, spdInverse, itemGram, easeWeights, type EaseOptions } from './ease.js';
 export {
   fitGenerator, checkGeneratorSpec, generatorName, attributeMatrix, GENERATORS, GENERATOR_KINDS,

@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../core/errors.js';
 import { Booster } from '../gbdt/index.js';
-import { ScoredGenerator } from './generator.js';
+import { ScoredGenerator, type AnnSpec } from './generator.js';
 import { RetrieveThenRank, type DiversityRule, type RankerReport, type RankerSettings, type RecsData } from './ranker.js';
 import type { FeatureOptions } from './features.js';
 import type { ScorerState } from './state.js';
@@ -36,7 +36,7 @@ interface ModelFile {
   train: Ref<InteractionTable>;
   userAttributes?: AttributesRef;
   itemAttributes?: AttributesRef;
-  generators: { name: string; kind: string; state: Ref<ScorerState> }[];
+  generators: { name: string; kind: string; state: Ref<ScorerState>; ann?: AnnSpec }[];
   arrays: { bytes: number; sha256: string };
 }
 
@@ -119,7 +119,7 @@ export function saveRetrieveThenRank(model: RetrieveThenRank, dir: string): { by
   const itemAttributes = attrs(model.data.itemAttributes);
   const generators = model.generators.map((g) => {
     if (!g.state) throw new KilnError('RECS_PARAM_INVALID', `generator '${g.name}' (${g.kind}) has no saved state; only generators built from a ScorerState can be saved`, { path: ['generators', g.name] });
-    return { name: g.name, kind: g.kind, state: pack.refs(g.state) };
+    return { name: g.name, kind: g.kind, state: pack.refs(g.state), ...(g.ann ? { ann: g.ann } : {}) };
   });
   const bytes = pack.bytes();
   const sha256 = createHash('sha256').update(bytes).digest('hex');
@@ -169,7 +169,7 @@ export function loadRetrieveThenRank(dir: string): RetrieveThenRank {
   const ia = un.attributes(file.itemAttributes, 'itemAttributes');
   if (ua) data.userAttributes = ua;
   if (ia) data.itemAttributes = ia;
-  const generators = file.generators.map((g, k) => new ScoredGenerator(g.name, g.kind, train, un.values(g.state, `generators.${k}`)));
+  const generators = file.generators.map((g, k) => new ScoredGenerator(g.name, g.kind, train, un.values(g.state, `generators.${k}`), g.ann));
   const booster = Booster.fromJSON(readFileSync(join(dir, 'ranker.json'), 'utf8'));
   return new RetrieveThenRank(data, generators, booster, file.report, file.settings, file.featureOptions, file.diversity);
 }

@@ -47,7 +47,7 @@ export interface SequenceOptions {
 
 export type SequenceSpec = { kind: 'sequence'; name?: string } & SequenceOptions;
 
-const KEYS = ['kind', 'name', 'cell', 'dim', 'maxLen', 'epochs', 'lr', 'batch', 'negatives', 'dropout', 'weightDecay', 'tied', 'layers', 'heads', 'seed'];
+const KEYS = ['kind', 'name', 'cell', 'dim', 'maxLen', 'epochs', 'lr', 'batch', 'negatives', 'dropout', 'weightDecay', 'tied', 'layers', 'heads', 'seed', 'ann'];
 /** Full softmax up to this many items. */
 const FULL_SOFTMAX_ITEMS = 5000;
 

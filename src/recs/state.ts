@@ -127,3 +127,72 @@ export function scorerFromState(s: ScorerState): ScoreFn {
     default: return bad(`unknown scorer '${String((s as { scorer?: unknown }).scorer)}'`);
   }
 }
+
+/** Scores of the given items only: out[r] = score of items[r], equal to the value scorerFromState writes for it. */
+export type ScoreItemsFn = (user: number, items: Int32Array, out: Float32Array, seen: Int32Array) => void;
+
+/**
+ * The scoring of given items for the scorers where that is cheaper than scoring all (dot, item-item,
+ * fixed, mean-cosine), with the same float32 roundings as scorerFromState so a candidate's score does
+ * not depend on which was used; null for the others (the caller scores all and reads the items).
+ */
+export function itemScorerFromState(s: ScorerState): ScoreItemsFn | null {
+  switch (s.scorer) {
+    case 'fixed': return (_u, items, out) => { for (let r = 0; r < items.length; r++) out[r] = s.scores[items[r]!]!; };
+    case 'item-item': {
+      const { n, weights: w, colScale } = s;
+      const acc = new Float32Array(1);
+      return (_u, items, out, seen) => {
+        for (let r = 0; r < items.length; r++) {
+          const j = items[r]!;
+          acc[0] = 0;
+          for (let p = 0; p < seen.length; p++) acc[0] += w[seen[p]! * n + j]!;
+          if (colScale) acc[0] *= colScale[j]!;
+          out[r] = acc[0]!;
+        }
+      };
+    }
+    case 'dot': {
+      const { dim, userVectors: x, itemVectors: y } = s;
+      return (user, items, out) => {
+        const o = user * dim;
+        for (let r = 0; r < items.length; r++) {
+          let v = 0;
+          const oi = items[r]! * dim;
+          for (let d = 0; d < dim; d++) v += x[o + d]! * y[oi + d]!;
+          out[r] = v;
+        }
+      };
+    }
+    case 'mean-cosine': {
+      const { dim, vectors: v, prior } = s;
+      const mean = new Float32Array(dim);
+      const cell = new Float32Array(1);
+      return (_u, items, out, seen) => {
+        mean.fill(0);
+        for (let p = 0; p < seen.length; p++) for (let d = 0; d < dim; d++) mean[d]! += v[seen[p]! * dim + d]!;
+        const unit = unitRows(mean, 1, dim);
+        for (let r = 0; r < items.length; r++) {
+          let dot = 0;
+          const oi = items[r]! * dim;
+          for (let d = 0; d < dim; d++) dot += unit[d]! * v[oi + d]!;
+          cell[0] = dot;
+          cell[0] += prior[items[r]!]!;
+          out[r] = cell[0]!;
+        }
+      };
+    }
+    default: return null;
+  }
+}
+
+/** The query vector of a user for an ANN search over the state's item vectors (dot: x_u; mean-cosine: the unit mean of the user's items). */
+export function annQuery(s: ScorerState, user: number, seen: Int32Array): Float32Array | null {
+  if (s.scorer === 'dot') return s.userVectors.subarray(user * s.dim, (user + 1) * s.dim);
+  if (s.scorer === 'mean-cosine') {
+    const mean = new Float32Array(s.dim);
+    for (let p = 0; p < seen.length; p++) for (let d = 0; d < s.dim; d++) mean[d]! += s.vectors[seen[p]! * s.dim + d]!;
+    return unitRows(mean, 1, s.dim);
+  }
+  return null;
+}

@@ -117,3 +117,35 @@ describe('indexInteractions', () => {
     expect(() => indexInteractions(['a'], ['x'], { weights: [-1] })).toThrow(/weights\.0: is -1/);
   });
 });
+
+describe('candidates from an HNSW index (ann)', () => {
+  const m = syntheticMarketplace({ users: 300, items: 400, perUser: 15, seed: 8 });
+  const { train } = stratifiedSplit(m.table, { seed: 2 });
+
+  it('retrieves nearly what exact scoring does (an item counts when it scores at least the exact 20th; ties), scores each exactly, never a seen item', async () => {
+    for (const spec of [{ kind: 'als', factors: 16, iterations: 6 }, { kind: 'item2vec', dim: 16, epochs: 3 }] as GeneratorSpec[]) {
+      const exact = await fitGenerator(spec, train);
+      const ann = await fitGenerator({ ...spec, ann: { overFetch: 2 } }, train);
+      expect(ann.ann, spec.kind).toEqual({ overFetch: 2 });
+      let overlap = 0;
+      let total = 0;
+      const all = new Float32Array(train.nItems);
+      for (let u = 0; u < 100; u++) {
+        const a = ann.candidates(u, 20);
+        const ex = exact.candidates(u, 20);
+        const cut = ex.scores[ex.scores.length - 1]!;
+        const seen = new Set(ann.seenItems(u));
+        expect(a.items.length).toBe(20);
+        ann.scoreAll(u, all);
+        a.items.forEach((i, r) => {
+          expect(seen.has(i)).toBe(false);
+          expect(a.scores[r]).toBe(all[i]);
+          if (a.scores[r]! >= cut) overlap++;
+        });
+        total += 20;
+      }
+      expect(overlap / total, spec.kind).toBeGreaterThan(0.9);
+    }
+    await expect(fitGenerator({ kind: 'ease', lambda: 30, ann: true }, train)).rejects.toThrow(/ann needs item vectors/);
+  });
+});

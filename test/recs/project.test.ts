@@ -123,7 +123,7 @@ describe('saved recommenders', () => {
     const model = await fitRetrieveThenRank({ train, userAttributes: market.userAttributes, itemAttributes: market.itemAttributes }, {
       generators: [
         { kind: 'popularity' }, { kind: 'cooccurrence' }, { kind: 'item2vec', name: 'i2v', dim: 8, epochs: 2, mode: 'item-to-item', neighbours: 10 },
-        { kind: 'item2vec', name: 'mean', dim: 8, epochs: 2 }, { kind: 'bpr', factors: 8, epochs: 3 },
+        { kind: 'item2vec', name: 'mean', dim: 8, epochs: 2, ann: true }, { kind: 'bpr', factors: 8, epochs: 3, ann: { overFetch: 3 } },
       ],
       candidates: 40, ranker: { n_estimators: 20 }, diversity: { column: 'category', maxPerCategory: 3 },
     });
