@@ -65,6 +65,13 @@ export interface EvaluateOptions {
   recommend: (user: number, k: number) => ArrayLike<number>;
 }
 
+/** Throws unless train and test share their id spaces. */
+export function checkSameIds(train: InteractionTable, test: InteractionTable): void {
+  if (train.nUsers !== test.nUsers || train.nItems !== test.nItems) {
+    throw new KilnError('RECS_DATA_INVALID', `train is ${train.nUsers} users x ${train.nItems} items but test is ${test.nUsers} x ${test.nItems}; split one table so both share its ids`, { path: ['test'] });
+  }
+}
+
 /**
  * Mean nDCG@k, Recall@k and Precision@k over users with test items.
  * @example
@@ -74,9 +81,7 @@ export function evaluateTopK(opts: EvaluateOptions): TopKReport {
   const k = opts.k ?? 10;
   if (!Number.isInteger(k) || k < 1) throw new KilnError('RECS_PARAM_INVALID', `k must be a positive integer, got ${k}`, { path: ['k'] });
   const { train, test } = opts;
-  if (train.nUsers !== test.nUsers || train.nItems !== test.nItems) {
-    throw new KilnError('RECS_DATA_INVALID', `train is ${train.nUsers} users x ${train.nItems} items but test is ${test.nUsers} x ${test.nItems}; split one table so both share its ids`, { path: ['test'] });
-  }
+  checkSameIds(train, test);
   const seen = userItems(train);
   const held = userItems(test);
   let users = 0;

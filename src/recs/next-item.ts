@@ -12,7 +12,7 @@
  *                  averaged over users whose held-out item is not in their train rows.
  */
 import { KilnError } from '../core/errors.js';
-import { sortedHas } from './metrics.js';
+import { checkSameIds, sortedHas } from './metrics.js';
 import type { Split } from './split.js';
 import { checkInteractions, subsetInteractions, userItems, type InteractionTable } from './table.js';
 
@@ -92,9 +92,7 @@ export function evaluateNextItem(opts: NextItemOptions): NextItemReport {
   const k = opts.k ?? 10;
   if (!Number.isInteger(k) || k < 1) throw new KilnError('RECS_PARAM_INVALID', `k must be a positive integer, got ${k}`, { path: ['k'] });
   const { train, test } = opts;
-  if (train.nUsers !== test.nUsers || train.nItems !== test.nItems) {
-    throw new KilnError('RECS_DATA_INVALID', `train is ${train.nUsers} users x ${train.nItems} items but test is ${test.nUsers} x ${test.nItems}; split one table so both share its ids`, { path: ['test'] });
-  }
+  checkSameIds(train, test);
   const target = new Int32Array(test.nUsers).fill(-1);
   for (let r = 0; r < test.users.length; r++) {
     const u = test.users[r]!;

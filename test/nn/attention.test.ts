@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { MultiheadAttention, Params, type Ctx } from '../../src/nn/index.js';
-import { checkGradients, ctxFor, dot, randomArray } from './gradcheck.js';
+import { checkAttentionGradients, ctxFor, randomArray } from './gradcheck.js';
 import { expectClose, expectGrads, fixture, loadParams } from './torch-fixture.js';
 
 const { dim, heads, batch, time, lengths } = fixture.config;
@@ -38,28 +38,7 @@ describe('MultiheadAttention', () => {
     it(`has gradients that match finite differences (dropout ${dropout}, lengths 4, 2, 0)`, () => {
       const arenaCtx = ctxFor();
       const { params, attn } = build(arenaCtx, 6, 3, dropout, 5);
-      const rng = new Rng(9);
-      for (const p of params.list) p.value.set(randomArray(p.value.length, rng, 0.6));
-      const B = 3;
-      const T = 4;
-      const lens = [4, 2, 0];
-      const x = randomArray(B * T * 6, rng);
-      const w = randomArray(B * T * 6, rng);
-      const fresh = (): Ctx => ({ ...arenaCtx, rng: new Rng(11) });
-      const loss = (): number => {
-        const ctx = fresh();
-        const m = ctx.arena.mark();
-        const v = dot(attn.forward(ctx, x, B, T, lens), w);
-        ctx.arena.release(m);
-        return v;
-      };
-      params.zeroGrad();
-      const ctx = fresh();
-      const m = ctx.arena.mark();
-      attn.forward(ctx, x, B, T, lens);
-      const dx = attn.backward(ctx, w).slice();
-      ctx.arena.release(m);
-      checkGradients(loss, [x, ...params.list.map((p) => p.value)], [dx, ...params.list.map((p) => p.grad)]);
+      checkAttentionGradients(arenaCtx, params, attn, 6, 3, 4, [4, 2, 0]);
     });
   }
 

@@ -6,7 +6,7 @@
  */
 import { expect } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
-import { Arena, jsKernels, type Ctx } from '../../src/nn/index.js';
+import { Arena, jsKernels, type Ctx, type MultiheadAttention, type Params } from '../../src/nn/index.js';
 
 export function ctxFor(seed = 1, training = true, arena = new Arena(1 << 22, false)): Ctx {
   return { arena, k: jsKernels, training, rng: new Rng(seed) };
@@ -53,4 +53,30 @@ export function checkGradients(
       }
     }
   });
+}
+
+/**
+ * The finite-difference check of an attention layer over [B, T, dim] inputs with the given lengths: its
+ * parameters and inputs drawn from Rng(9), dropout masks from Rng(11) on every pass (so they repeat).
+ */
+export function checkAttentionGradients(base: Ctx, params: Params, attn: MultiheadAttention, dim: number, B: number, T: number, lens: readonly number[]): void {
+  const rng = new Rng(9);
+  for (const p of params.list) p.value.set(randomArray(p.value.length, rng, 0.6));
+  const x = randomArray(B * T * dim, rng);
+  const w = randomArray(B * T * dim, rng);
+  const fresh = (): Ctx => ({ ...base, rng: new Rng(11) });
+  const loss = (): number => {
+    const ctx = fresh();
+    const m = ctx.arena.mark();
+    const v = dot(attn.forward(ctx, x, B, T, lens), w);
+    ctx.arena.release(m);
+    return v;
+  };
+  params.zeroGrad();
+  const ctx = fresh();
+  const m = ctx.arena.mark();
+  attn.forward(ctx, x, B, T, lens);
+  const dx = attn.backward(ctx, w).slice();
+  ctx.arena.release(m);
+  checkGradients(loss, [x, ...params.list.map((p) => p.value)], [dx, ...params.list.map((p) => p.grad)]);
 }

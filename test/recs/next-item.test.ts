@@ -3,7 +3,7 @@ import { Rng } from '../../src/core/rng.js';
 import { KilnError } from '../../src/core/errors.js';
 import { Arena, kernelsFor, MultiheadAttention, Params, softmaxCrossEntropy, type Ctx } from '../../src/nn/index.js';
 import { fullSoftmaxGrad } from '../../src/recs/sequence-net.js';
-import { checkGradients, ctxFor, dot, randomArray } from '../nn/gradcheck.js';
+import { checkAttentionGradients, ctxFor } from '../nn/gradcheck.js';
 import {
   checkGeneratorSpec, evaluateNextItem, evaluateTopK, fitGenerator, fitPopularity, leaveLastOut, rankOf, syntheticMarketplace, trainingWindows, userSequences,
   type GeneratorSpec, type InteractionTable,
@@ -182,25 +182,6 @@ describe('causal attention', () => {
     const base = ctxFor();
     const P = new Params(base.arena);
     const attn = new MultiheadAttention(P, 'a', 6, 3, new Rng(5), 0.2, true);
-    const rng = new Rng(9);
-    for (const p of P.list) p.value.set(randomArray(p.value.length, rng, 0.6));
-    const [B, T, lens] = [3, 4, [4, 3, 0]] as const;
-    const x = randomArray(B * T * 6, rng);
-    const w = randomArray(B * T * 6, rng);
-    const fresh = (): Ctx => ({ ...base, rng: new Rng(11) });
-    const loss = (): number => {
-      const ctx = fresh();
-      const m = ctx.arena.mark();
-      const v = dot(attn.forward(ctx, x, B, T, lens), w);
-      ctx.arena.release(m);
-      return v;
-    };
-    P.zeroGrad();
-    const ctx = fresh();
-    const m = ctx.arena.mark();
-    attn.forward(ctx, x, B, T, lens);
-    const dx = attn.backward(ctx, w).slice();
-    ctx.arena.release(m);
-    checkGradients(loss, [x, ...P.list.map((p) => p.value)], [dx, ...P.list.map((p) => p.grad)]);
+    checkAttentionGradients(base, P, attn, 6, 3, 4, [4, 3, 0]);
   });
 });
