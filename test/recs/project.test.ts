@@ -114,6 +114,12 @@ describe('recommenders declared in the config', () => {
     const cli = await kiln(['recs', 'recommend', 'shop', 'u7', '-k', '3'], dir);
     expect(cli.code, cli.stderr).toBe(0);
     expect(cli.stdout).toMatch(/retrieve-then-rank[\s\S]*sku-\d+/);
+    const list = await kiln(['recs', 'list', '--json'], dir);
+    expect(list.code, list.stderr).toBe(0);
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: 'shop', versions: [1], latest: expect.objectContaining({ version: 1, users: 300 }) })]);
+    const missing = await kiln(['recs', 'recommend', 'nope', 'u7'], dir);
+    expect(missing.code).toBe(66);
+    expect(missing.stderr).toMatch(/RECOMMENDER_NOT_FOUND|no recommender 'nope'/);
   }, 60_000);
 });
 
