@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  evaluateRecommender, fitRetrieveThenRank, loadRetrieveThenRank, RecommenderHandle, saveRetrieveThenRank, stratifiedSplit, syntheticMarketplace, trainRecommender,
+  evaluateRecommender, fitRetrieveThenRank, loadRecsData, loadRetrieveThenRank, RecommenderHandle, saveRetrieveThenRank, stratifiedSplit, syntheticMarketplace, trainRecommender,
 } from '../../src/recs/index.js';
 import { initProject, Project } from '../../src/store/index.js';
 import { kiln, tempDir } from '../helpers.js';
@@ -84,6 +84,17 @@ describe('recommenders declared in the config', () => {
     expect(() => h.recommend({ user, k: 0 })).toThrow(/k must be an integer in \[1, 1000\]/);
     expect(() => RecommenderHandle.open(project, 'shp')).toThrow(/no recommender 'shp'.*did you mean 'shop'/);
   }, 60_000);
+
+  it('names the recommender, table and column of bad input', async () => {
+    const spec = project.config.recommenders.shop!;
+    const bad = (patch: object): Promise<unknown> => loadRecsData(project, 'shop', { ...spec, ...patch } as typeof spec);
+    await expect(bad({ interactions: { ...spec.interactions, item: 'skuu' } })).rejects.toThrow(/recommender 'shop': interactions.item: table 'events' has no column 'skuu'; did you mean 'sku'/);
+    await expect(bad({ interactions: { ...spec.interactions, table: 'event' } })).rejects.toThrow(/interactions.table 'event' is not in the offline store; did you mean 'events'/);
+    await expect(bad({ interactions: { ...spec.interactions, where: "kind = 'nothing'" } })).rejects.toThrow(/'events' has no interactions where kind = 'nothing'/);
+    await expect(bad({ interactions: { ...spec.interactions, where: 'kind ===' } })).rejects.toThrow(/reading 'events' where kind === failed/);
+    await expect(bad({ interactions: { ...spec.interactions, time: 'kind' } })).rejects.toThrow(/interactions.time: column 'kind' of 'events' is VARCHAR; expected a timestamp, date or number/);
+    await expect(bad({ items: { ...spec.items!, numeric: ['category'] } })).rejects.toThrow(/items.numeric.0: column 'category' of 'catalogue' is VARCHAR/);
+  });
 
   it('evaluates the declared pipeline on a held-out split: every generator, and retrieve-then-rank above popularity', async () => {
     const r = await evaluateRecommender(project, 'shop', { seed: 3 });
