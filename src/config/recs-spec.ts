@@ -38,6 +38,16 @@ export const RecommenderSpecSchema = z.strictObject({
     /** A SQL condition on the table's rows (e.g. "event = 'purchase'"). */
     where: z.string().min(1).optional(),
   }),
+  /**
+   * Logged impressions: what each user was shown (`slate` groups one request's rows; default: user and
+   * time) and whether they took it (`clicked`: a number or boolean, > 0 = taken). The ranker learns from
+   * them with generators fitted on the interactions before the first impression (`time` on both).
+   */
+  impressions: z.strictObject({
+    table: Ident, user: Ident, item: Ident, clicked: Ident, time: Ident, slate: Ident.optional(), where: z.string().min(1).optional(),
+  }).optional(),
+  /** The ranker's query groups with impressions: 'both' (default), 'impressions' or 'held-out'. */
+  rankerRows: z.enum(['both', 'impressions', 'held-out']).optional(),
   items: EntityTableSchema.optional(),
   users: EntityTableSchema.optional(),
   generators: z.array(GeneratorSchema).min(1, 'expected at least one candidate generator'),

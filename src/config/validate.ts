@@ -14,7 +14,7 @@ const KNOWN_KEYS: { match: (path: PropertyKey[]) => boolean; keys: string[] }[] 
   { match: (p) => p.length === 1 && p[0] === 'online', keys: Object.keys(OnlineSpecSchema.shape) },
   { match: (p) => p.length === 1 && p[0] === 'serve', keys: Object.keys(ServeSpecSchema.shape) },
   { match: (p) => p.length === 2 && p[0] === 'search', keys: ['description', 'table', 'id', 'fields', 'store', 'filters', 'k1', 'b', 'stopWords', 'stemmer', 'passages', 'vector', 'hybrid'] },
-  { match: (p) => p.length === 2 && p[0] === 'recommenders', keys: ['description', 'interactions', 'items', 'users', 'generators', 'candidates', 'perGenerator', 'validation', 'ranker', 'earlyStoppingShare', 'base', 'diversity', 'timeWindow', 'seed'] },
+  { match: (p) => p.length === 2 && p[0] === 'recommenders', keys: ['description', 'interactions', 'impressions', 'rankerRows', 'items', 'users', 'generators', 'candidates', 'perGenerator', 'validation', 'ranker', 'earlyStoppingShare', 'base', 'diversity', 'timeWindow', 'seed'] },
   { match: (p) => p.length === 2 && p[0] === 'embeddings', keys: ['description', 'entity', 'source', 'trainer', 'dim', 'params', 'minCount', 'metric', 'index', 'attributes', 'align', 'seed'] },
 ];
 
@@ -66,6 +66,8 @@ function crossCheck(cfg: KilnConfig): string[] {
     const gens = r.generators.map((g) => g.name ?? g.kind);
     const dup = gens.find((g, i) => gens.indexOf(g) !== i);
     if (dup) out.push(`recommenders.${name}.generators: two generators are named '${dup}'; give one a name`);
+    if (r.impressions && !r.interactions.time) out.push(`recommenders.${name}.impressions: impressions need interactions.time too (the ranker's generators are fitted on what came before the first impression)`);
+    if (r.rankerRows && r.rankerRows !== 'held-out' && !r.impressions) out.push(`recommenders.${name}.rankerRows: '${r.rankerRows}' needs an impressions table`);
     if (r.base && !gens.includes(r.base.generator)) out.push(`recommenders.${name}.base.generator: '${r.base.generator}' is not one of the generators (${gens.join(', ')})`);
     if (r.diversity && !r.items?.categorical.includes(r.diversity.column)) {
       out.push(`recommenders.${name}.diversity.column: '${r.diversity.column}' is not among items.categorical (${r.items?.categorical.join(', ') || 'none declared'})`);

@@ -15,5 +15,5 @@ export {
   tuneGenerator, syntheticMarketplace, saveRetrieveThenRank, loadRetrieveThenRank, trainRecommender, evaluateRecommender, RecommenderHandle,
   type InteractionTable, type EntityAttributes, type IndexedInteractions, type GeneratorSpec, type CandidateGenerator, type Candidates,
   type RetrieveThenRankOptions, type RecsData, type RankerReport, type TopKReport, type TuneResult,
-  type RecommenderMeta, type RecommendRequest, type RecommendResponse, type RecsEvalReport,
+  type RecommenderMeta, type RecommendRequest, type RecommendResponse, type RecsEvalReport, type ImpressionLog, type AnnSpec,
 } from '../recs/index.js';

@@ -28,3 +28,4 @@ export {
 } from './project/index.js';
 export { leaveLastOut, evaluateNextItem, rankOf, type NextItemOptions, type NextItemReport } from './next-item.js';
 export { fitSequence, sequenceOptions, trainingWindows, userSequences, type SequenceFitInfo, type SequenceOptions, type SequenceSpec, type Windows } from './sequence.js';
+export { checkImpressions, beforeImpressions, impressionRows, type ImpressionLog } from './impressions.js';

@@ -67,7 +67,7 @@ function partRows(fb: FeatureBuilder, labels: InteractionTable, plan: RowsPlan):
   return { names: fb.names, categorical: fb.categorical, cols: cols.map((c) => c.slice(0, rows)), label: label.slice(0, rows), groups, groupUser, held: heldTotal, found };
 }
 
-function concat(parts: RankingRows[]): RankingRows {
+export function concatRows(parts: RankingRows[]): RankingRows {
   const n = parts.reduce((s, p) => s + p.label.length, 0);
   const first = parts[0]!;
   const cols = first.names.map(() => new Float32Array(n));
@@ -105,7 +105,7 @@ export async function trainingRows(train: InteractionTable, plan: RowsPlan, buil
     const fb = await build(subsetInteractions(train, p.fit));
     rows.push(partRows(fb, subsetInteractions(train, p.held), plan));
   }
-  return concat(rows);
+  return concatRows(rows);
 }
 
 /** Rows of the chosen groups, in order, and their row indices. */

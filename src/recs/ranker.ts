@@ -16,7 +16,8 @@ import { train as trainGbdt, type Booster, type GbdtParams, type IterationInfo }
 import { FeatureBuilder, type FeatureOptions } from './features.js';
 import { itemCounts, type CandidateGenerator, type Candidates } from './generator.js';
 import { checkGeneratorSpec, fitGenerator, generatorName, type GeneratorContext, type GeneratorSpec } from './generators.js';
-import { baseMargins, fitEach, pickGroups, trainingRows } from './ranker-rows.js';
+import { baseMargins, concatRows, fitEach, pickGroups, trainingRows, type RankingRows } from './ranker-rows.js';
+import { beforeImpressions, checkImpressions, impressionRows, type ImpressionLog } from './impressions.js';
 import { checkInteractions, throwIssues, type EntityAttributes, type InteractionTable, type Issue } from './table.js';
 
 export interface DiversityRule {
@@ -56,6 +57,11 @@ export interface RetrieveThenRankOptions {
   seed?: number;
   /** After each boosting round of the ranker (metrics on the early-stopping groups in `valid`). */
   onRound?: (info: IterationInfo) => void;
+  /**
+   * Where the ranker's query groups come from with `data.impressions`: 'both' (default), 'impressions'
+   * alone, or 'held-out' alone (the impressions ignored). Without impressions: held-out.
+   */
+  rankerRows?: 'both' | 'impressions' | 'held-out';
   /** Progress lines: each generator fitted (which part, how long), the ranker's rows, the final refit. */
   log?: (line: string) => void;
 }
@@ -64,6 +70,8 @@ export interface RecsData {
   train: InteractionTable;
   userAttributes?: EntityAttributes;
   itemAttributes?: EntityAttributes;
+  /** Logged impressions (impressions.ts): query groups of shown-and-taken vs shown-and-passed items. */
+  impressions?: ImpressionLog;
 }
 
 export const RANKER_DEFAULTS = {
@@ -82,6 +90,8 @@ export interface RankerReport {
   /** Boosting rounds kept, and the early-stopping groups' ndcg@10 there (NaN without early stopping). */
   rounds: number;
   validNdcg: number;
+  /** Query groups that came from logged impressions (0 without). */
+  impressionGroups: number;
   /** Whether the ranker was refitted on all groups after early stopping chose its rounds. */
   refit: boolean;
   seconds: number;
@@ -256,11 +266,11 @@ export async function fitRetrieveThenRank(data: RecsData, opts: RetrieveThenRank
   const r = resolve(opts, data);
   const ctx: GeneratorContext = { userAttributes: data.userAttributes, itemAttributes: data.itemAttributes };
   const attrs = { userAttributes: data.userAttributes, itemAttributes: data.itemAttributes };
-  const parts = (r.folds > 1 ? r.folds : 1) + 1;
+  const nParts = (r.folds > 1 ? r.folds : 1) + 1;
   let part = 0;
   const log = opts.log ?? (() => {});
-  const fitGens = (train: InteractionTable): Promise<CandidateGenerator[]> => {
-    const label = ++part === parts ? 'all of train' : `part ${part}/${parts - 1} of train`;
+  const fitGens = (train: InteractionTable, what?: string): Promise<CandidateGenerator[]> => {
+    const label = what ?? (++part === nParts ? 'all of train' : `part ${part}/${nParts - 1} of train`);
     return fitEach(opts.generators, async (spec) => {
       const t0 = performance.now();
       const g = await fitGenerator(spec, train, ctx);
@@ -268,7 +278,21 @@ export async function fitRetrieveThenRank(data: RecsData, opts: RetrieveThenRank
       return g;
     });
   };
-  const rows = await trainingRows(data.train, r, async (fitPart) => new FeatureBuilder(fitPart, await fitGens(fitPart), attrs, opts.features));
+  const which = data.impressions ? opts.rankerRows ?? 'both' : 'held-out';
+  if (opts.rankerRows === 'impressions' && !data.impressions) throw new KilnError('RECS_PARAM_INVALID', "rankerRows 'impressions' needs data.impressions (a log of what users were shown)", { path: ['rankerRows'] });
+  const parts: RankingRows[] = [];
+  if (which !== 'impressions') parts.push(await trainingRows(data.train, r, async (fitPart) => new FeatureBuilder(fitPart, await fitGens(fitPart), attrs, opts.features)));
+  let impressionGroups = 0;
+  if (which !== 'held-out') {
+    const shown = data.impressions!;
+    checkImpressions(shown, data.train.nUsers, data.train.nItems);
+    const before = beforeImpressions(data.train, shown);
+    const imp = impressionRows(new FeatureBuilder(before, await fitGens(before, 'the interactions before the first impression'), attrs, opts.features), shown);
+    log(`impressions: ${imp.groups.length} slates with a taken and a passed-over item, ${imp.label.length} rows`);
+    impressionGroups = imp.groups.length;
+    parts.push(imp);
+  }
+  const rows = parts.length === 1 ? parts[0]! : concatRows(parts);
   if (rows.groups.length === 0) {
     throw new KilnError('RECS_DATA_INVALID', 'no user has a validation item among its candidates; the ranker has nothing to learn (more interactions per user, or more candidates)', { path: ['train'] });
   }
@@ -305,10 +329,11 @@ export async function fitRetrieveThenRank(data: RecsData, opts: RetrieveThenRank
       params: { ...refitParams, n_estimators: rounds }, ...(allBase ? { baseMargin: allBase } : {}),
     })
     : chosen;
+  part = nParts - 1;
   const final = await fitGens(data.train);
   const report: RankerReport = {
     labelledUsers: stopUser.size, groups: rows.groups.length, rows: rows.label.length, positives: rows.label.reduce((s, v) => s + v, 0),
-    candidateRecall: rows.held > 0 ? rows.found / rows.held : 0, rounds, validNdcg: refit ? curve[rounds - 1]! : chosen.bestScore ?? NaN, refit,
+    candidateRecall: rows.held > 0 ? rows.found / rows.held : 0, rounds, validNdcg: refit ? curve[rounds - 1]! : chosen.bestScore ?? NaN, impressionGroups, refit,
     seconds: (performance.now() - start) / 1000,
   };
   return new RetrieveThenRank(data, final, booster, report, r, opts.features ?? {}, opts.diversity ?? null);

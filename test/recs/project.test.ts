@@ -30,6 +30,11 @@ export default defineConfig({ name: 'shop',
       generators: [{ kind: 'ease', lambda: 50 }, { kind: 'popularity' }, { kind: 'als', name: 'mf', factors: 8, iterations: 4 }],
       candidates: 60, diversity: { column: 'category', maxPerCategory: 4 }, ranker: { n_estimators: 40, learning_rate: 0.1 },
     },
+    shop_shown: {
+      interactions: { table: 'events', user: 'buyer', item: 'sku', time: 'at', where: "kind = 'buy'" },
+      impressions: { table: 'shown', user: 'buyer', item: 'sku', clicked: 'taken', time: 'at', slate: 'request' },
+      generators: [{ kind: 'popularity' }, { kind: 'ease', lambda: 50 }], candidates: 40, ranker: { n_estimators: 20 },
+    },
   },
 });
 `);
@@ -50,6 +55,13 @@ export default defineConfig({ name: 'shop',
   await project.offline.run(`CREATE TABLE events AS SELECT buyer, sku, to_timestamp("at") AS "at", qty, kind FROM read_csv('${join(dir, 'events.csv')}')`);
   await project.offline.run(`CREATE TABLE catalogue AS SELECT * FROM read_csv('${join(dir, 'catalogue.csv')}')`);
   await project.offline.run(`CREATE TABLE buyers AS SELECT * FROM read_csv('${join(dir, 'buyers.csv')}')`);
+  const shown = ['request,buyer,sku,at,taken'];
+  for (let u = 0; u < market.table.nUsers; u++) {
+    for (let j = 0; j < 6; j++) shown.push(`r${u},u${u},sku-${(u * 7 + j * 13) % market.table.nItems},${1_800_000_000},${j === u % 6 ? 1 : 0}`);
+  }
+  shown.push('r-unknown,stranger,sku-1,1800000000,1');
+  writeFileSync(join(dir, 'shown.csv'), `${shown.join('\n')}\n`);
+  await project.offline.run(`CREATE TABLE shown AS SELECT request, buyer, sku, to_timestamp("at") AS "at", taken FROM read_csv('${join(dir, 'shown.csv')}')`);
 }, 60_000);
 afterAll(() => { project?.close(); cleanup?.(); });
 
@@ -96,6 +108,16 @@ describe('recommenders declared in the config', () => {
     await expect(bad({ items: { ...spec.items!, numeric: ['category'] } })).rejects.toThrow(/items.numeric.0: column 'category' of 'catalogue' is VARCHAR/);
   });
 
+  it('learns from an impressions table: one group per request, users the interactions lack left out', async () => {
+    const lines: string[] = [];
+    const meta = await trainRecommender(project, 'shop_shown', { log: (l) => lines.push(l) });
+    expect(meta.report.impressionGroups).toBeGreaterThan(250);
+    expect(meta.report.groups).toBeGreaterThan(meta.report.impressionGroups);
+    expect(lines.some((l) => /impressions: \d+ slates/.test(l))).toBe(true);
+    const spec = project.config.recommenders.shop_shown!;
+    await expect(loadRecsData(project, 'shop_shown', { ...spec, impressions: { ...spec.impressions!, time: 'taken' } })).rejects.toThrow(/impressions.time: column 'taken' of 'shown' is BIGINT; it must be a timestamp or date, as the interactions' time is/);
+  });
+
   it('evaluates the declared pipeline on a held-out split: every generator, and retrieve-then-rank above popularity', async () => {
     const r = await evaluateRecommender(project, 'shop', { seed: 3 });
     expect(r.rows.map((x) => x.model)).toEqual(['ease', 'popularity', 'mf (als)', 'retrieve-then-rank']);
@@ -127,7 +149,7 @@ describe('recommenders declared in the config', () => {
     expect(cli.stdout).toMatch(/retrieve-then-rank[\s\S]*sku-\d+/);
     const list = await kiln(['recs', 'list', '--json'], dir);
     expect(list.code, list.stderr).toBe(0);
-    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: 'shop', versions: [1], latest: expect.objectContaining({ version: 1, users: 300 }) })]);
+    expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ name: 'shop', versions: [1], latest: expect.objectContaining({ version: 1, users: 300 }) }), expect.objectContaining({ name: 'shop_shown', versions: [1] })]);
     const missing = await kiln(['recs', 'recommend', 'nope', 'u7'], dir);
     expect(missing.code).toBe(66);
     expect(missing.stderr).toMatch(/RECOMMENDER_NOT_FOUND|no recommender 'nope'/);

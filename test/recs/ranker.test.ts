@@ -83,3 +83,52 @@ describe('retrieve-then-rank', () => {
     await expect(fitRetrieveThenRank({ ...data, itemAttributes: { numeric: { price: new Float32Array(3) } } }, quick)).rejects.toThrow(/itemAttributes\.numeric\.price: has 3 values; expected 150/);
   });
 });
+
+describe('ranker rows from logged impressions', () => {
+  // After the interactions, each user is shown slates of 8 random items and takes only those of a
+  // category other than its favourite (a preference the interactions do not show): only the impressions
+  // can teach it.
+  const cat = m.itemAttributes.categorical!.category!;
+  const last = m.table.times!.reduce((a, b) => Math.max(a, b), -Infinity);
+  const users: number[] = [];
+  const items: number[] = [];
+  const clicked: number[] = [];
+  const times: number[] = [];
+  let seed = 1;
+  const next = (): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648; };
+  for (let u = 0; u < m.table.nUsers; u++) {
+    for (let s = 0; s < 2; s++) {
+      for (let j = 0; j < 8; j++) {
+        const i = Math.floor(next() * m.table.nItems);
+        users.push(u); items.push(i); times.push(last + 1 + s);
+        clicked.push(cat[i] !== m.favourite[u] && next() < 0.5 ? 1 : 0);
+      }
+    }
+  }
+  const impressions = { users: Int32Array.from(users), items: Int32Array.from(items), clicked: Float32Array.from(clicked), times: Float64Array.from(times) };
+
+  it('groups each slate, fits the generators on what came before, and learns what only the impressions show', async () => {
+    const lines: string[] = [];
+    const withImp = await fitRetrieveThenRank({ ...data, impressions }, { ...quick, rankerRows: 'impressions', log: (l) => lines.push(l) });
+    expect(withImp.report.impressionGroups).toBeGreaterThan(400);
+    expect(lines.some((l) => /fitted on the interactions before the first impression/.test(l))).toBe(true);
+    const plain = await fitRetrieveThenRank(data, quick);
+    const favouriteShare = (model: typeof plain): number => {
+      let fav = 0;
+      for (let u = 0; u < 100; u++) fav += model.recommend(u, 5).items.filter((i) => cat[i] === m.favourite[u]).length;
+      return fav / 500;
+    };
+    // interactions alone push the favourite category up; the impressions teach the opposite
+    expect(favouriteShare(plain)).toBeGreaterThan(0.4);
+    expect(favouriteShare(withImp)).toBeLessThan(favouriteShare(plain) / 2);
+    const both = await fitRetrieveThenRank({ ...data, impressions }, quick);
+    expect(both.report.groups).toBe(both.report.impressionGroups + plain.report.groups);
+  }, 120_000);
+
+  it('names what impressions need', async () => {
+    await expect(fitRetrieveThenRank({ ...data, train: { ...train, times: undefined } as never, impressions }, quick)).rejects.toThrow(/impressions need times on the interactions too/);
+    await expect(fitRetrieveThenRank(data, { ...quick, rankerRows: 'impressions' })).rejects.toThrow(/rankerRows 'impressions' needs data.impressions/);
+    const mixed = { ...impressions, slates: new Int32Array(impressions.users.length) };
+    await expect(fitRetrieveThenRank({ ...data, impressions: mixed }, { ...quick, rankerRows: 'impressions' })).rejects.toThrow(/slate '0' holds rows of two users/);
+  }, 60_000);
+});

@@ -8,6 +8,7 @@ import { KilnError, didYouMean } from '../../core/errors.js';
 import type { RecommenderSpec } from '../../config/index.js';
 import type { Project } from '../../store/index.js';
 import { quoteIdent as q } from '../../store/index.js';
+import type { ImpressionLog } from '../impressions.js';
 import type { RecsData } from '../ranker.js';
 import { checkInteractions, type EntityAttributes, type InteractionTable } from '../table.js';
 
@@ -96,6 +97,57 @@ async function entityAttributes(
   return { attrs: { numeric, categorical }, categories };
 }
 
+/**
+ * The impressions table with the interactions' ids (rows of users or items the interactions do not have
+ * are left out: no feature can be computed for them) and times in the interactions' unit.
+ */
+async function loadImpressions(
+  project: Project, rec: string, spec: NonNullable<RecommenderSpec['impressions']>, uid: Map<string, number>, iid: Map<string, number>, temporal: boolean,
+): Promise<ImpressionLog> {
+  const cols = await columns(project, rec, spec.table, 'impressions');
+  for (const key of ['user', 'item', 'clicked', 'time', ...(spec.slate ? ['slate'] as const : [])] as const) need(cols, rec, 'impressions', key, spec[key]!, spec.table);
+  const tType = cols.get(spec.time)!;
+  if (temporal ? !TEMPORAL.test(tType) : !NUMERIC.test(tType)) {
+    throw new KilnError('CONFIG_INVALID', `recommender '${rec}': impressions.time: column '${spec.time}' of '${spec.table}' is ${tType}; it must be ${temporal ? 'a timestamp or date' : 'a number'}, as the interactions' time is`, { path: ['recommenders', rec, 'impressions', 'time'] });
+  }
+  if (!NUMERIC.test(cols.get(spec.clicked)!)) throw new KilnError('CONFIG_INVALID', `recommender '${rec}': impressions.clicked: column '${spec.clicked}' of '${spec.table}' is ${cols.get(spec.clicked)}; expected a number or boolean`, { path: ['recommenders', rec, 'impressions', 'clicked'] });
+  const select = [`CAST(${q(spec.user)} AS VARCHAR)`, `CAST(${q(spec.item)} AS VARCHAR)`, `CAST(${q(spec.clicked)} AS DOUBLE)`, temporal ? `CAST(epoch(${q(spec.time)}) AS DOUBLE)` : `CAST(${q(spec.time)} AS DOUBLE)`, ...(spec.slate ? [`CAST(${q(spec.slate)} AS VARCHAR)`] : [])];
+  const where = [spec.user, spec.item, spec.time].map((c) => `${q(c)} IS NOT NULL`).concat(spec.where ? [`(${spec.where})`] : []);
+  let reader;
+  try {
+    reader = await project.offline.con.runAndReadAll(`SELECT ${select.join(', ')} FROM ${q(spec.table)} WHERE ${where.join(' AND ')}`);
+  } catch (e) {
+    throw new KilnError('CONFIG_INVALID', `recommender '${rec}': reading impressions '${spec.table}' failed: ${(e as Error).message}`, { path: ['recommenders', rec, 'impressions'] });
+  }
+  const d = reader.getColumnsJS() as unknown[][];
+  const users: number[] = [];
+  const items: number[] = [];
+  const clicked: number[] = [];
+  const times: number[] = [];
+  const slates: number[] = [];
+  const slateIds = new Map<string, number>();
+  for (let r = 0; r < reader.currentRowCount; r++) {
+    const u = uid.get(String(d[0]![r]));
+    const i = iid.get(String(d[1]![r]));
+    if (u === undefined || i === undefined) continue;
+    users.push(u);
+    items.push(i);
+    clicked.push(numValue(d[2]![r]) > 0 ? 1 : 0);
+    times.push(numValue(d[3]![r]));
+    if (spec.slate) {
+      const key = String(d[4]![r]);
+      let id = slateIds.get(key);
+      if (id === undefined) { id = slateIds.size; slateIds.set(key, id); }
+      slates.push(id);
+    }
+  }
+  if (users.length === 0) throw new KilnError('RECS_DATA_INVALID', `recommender '${rec}': no impression in '${spec.table}' is of a user and an item the interactions have`, { path: ['recommenders', rec, 'impressions'] });
+  return {
+    users: Int32Array.from(users), items: Int32Array.from(items), clicked: Float32Array.from(clicked), times: Float64Array.from(times),
+    ...(spec.slate ? { slates: Int32Array.from(slates) } : {}),
+  };
+}
+
 /** Reads the recommender's interactions and attributes (docs/recommendations.md). */
 export async function loadRecsData(project: Project, name: string, spec: RecommenderSpec): Promise<LoadedRecsData> {
   const it = spec.interactions;
@@ -148,6 +200,9 @@ export async function loadRecsData(project: Project, name: string, spec: Recomme
     else train.weights = Float32Array.from(values);
   }
   const recs: RecsData = { train };
+  if (spec.impressions) {
+    recs.impressions = await loadImpressions(project, name, spec.impressions, uid, iid, TEMPORAL.test(cols.get(it.time ?? '') ?? ''));
+  }
   const keys: RecsKeys = { users: userKeys, items: itemKeys, categories: { users: {}, items: {} } };
   for (const field of ['users', 'items'] as const) {
     const s = spec[field];

@@ -65,6 +65,7 @@ export function fitOptions(spec: RecommenderSpec): RetrieveThenRankOptions {
     ...(spec.earlyStoppingShare !== undefined ? { earlyStoppingShare: spec.earlyStoppingShare } : {}),
     ...(spec.base !== undefined ? { base: spec.base } : {}),
     ...(spec.diversity ? { diversity: spec.diversity } : {}),
+    ...(spec.rankerRows ? { rankerRows: spec.rankerRows } : {}),
     ...(spec.timeWindow !== undefined ? { features: { timeWindow: spec.timeWindow } } : {}),
     seed: spec.seed,
   };
