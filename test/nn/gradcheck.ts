@@ -55,6 +55,37 @@ export function checkGradients(
   });
 }
 
+/** A layer over [B, T, dim] inputs with per-row lengths: forward, then backward from dL/dy. */
+export interface SequenceLayer {
+  forward(ctx: Ctx, x: Float32Array, B: number, T: number, lens: readonly number[]): Float32Array;
+  backward(ctx: Ctx, dy: Float32Array): Float32Array;
+}
+
+/**
+ * The finite-difference check of a sequence layer: loss = sum(layer(x) * w), dropout masks drawn from
+ * Rng(dropoutSeed) on every pass (so they repeat), against the gradients of one forward + backward.
+ */
+export function checkLayerGradients(
+  base: Ctx, params: Params, layer: SequenceLayer, x: Float32Array, w: Float32Array, B: number, T: number, lens: readonly number[],
+  dropoutSeed: number, opts?: Parameters<typeof checkGradients>[3],
+): void {
+  const fresh = (): Ctx => ({ ...base, rng: new Rng(dropoutSeed) });
+  const loss = (): number => {
+    const ctx = fresh();
+    const m = ctx.arena.mark();
+    const v = dot(layer.forward(ctx, x, B, T, lens), w);
+    ctx.arena.release(m);
+    return v;
+  };
+  params.zeroGrad();
+  const ctx = fresh();
+  const m = ctx.arena.mark();
+  layer.forward(ctx, x, B, T, lens);
+  const dx = layer.backward(ctx, w).slice();
+  ctx.arena.release(m);
+  checkGradients(loss, [x, ...params.list.map((p) => p.value)], [dx, ...params.list.map((p) => p.grad)], opts);
+}
+
 /**
  * The finite-difference check of an attention layer over [B, T, dim] inputs with the given lengths: its
  * parameters and inputs drawn from Rng(9), dropout masks from Rng(11) on every pass (so they repeat).
@@ -64,19 +95,5 @@ export function checkAttentionGradients(base: Ctx, params: Params, attn: Multihe
   for (const p of params.list) p.value.set(randomArray(p.value.length, rng, 0.6));
   const x = randomArray(B * T * dim, rng);
   const w = randomArray(B * T * dim, rng);
-  const fresh = (): Ctx => ({ ...base, rng: new Rng(11) });
-  const loss = (): number => {
-    const ctx = fresh();
-    const m = ctx.arena.mark();
-    const v = dot(attn.forward(ctx, x, B, T, lens), w);
-    ctx.arena.release(m);
-    return v;
-  };
-  params.zeroGrad();
-  const ctx = fresh();
-  const m = ctx.arena.mark();
-  attn.forward(ctx, x, B, T, lens);
-  const dx = attn.backward(ctx, w).slice();
-  ctx.arena.release(m);
-  checkGradients(loss, [x, ...params.list.map((p) => p.value)], [dx, ...params.list.map((p) => p.grad)]);
+  checkLayerGradients(base, params, attn, x, w, B, T, lens, 11);
 }
