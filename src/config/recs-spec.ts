@@ -2,15 +2,26 @@ import { z } from 'zod';
 
 const Ident = z.string().min(1, 'expected a column name');
 
-/** Attribute columns of users or items: one row per id in `table` (any offline-store table or view, a feature table included). */
+/**
+ * Attributes of users or items: columns of a table with one row per id (`table`, `id`, `numeric`,
+ * `categorical`: values frozen with each trained version), and/or `features` of the feature store (a
+ * feature set or feature names of the entity keyed like the interactions' user or item column):
+ * point-in-time from the offline store at training, read fresh from the online store at request time.
+ */
 const EntityTableSchema = z.strictObject({
-  table: Ident,
+  table: Ident.optional(),
   /** The id column (matches the interactions' user or item column). */
-  id: Ident,
+  id: Ident.optional(),
   /** Numeric columns (read as floats; NULL = missing). */
   numeric: z.array(Ident).default([]),
   /** Categorical columns (any type; read as text; NULL = missing). */
   categorical: z.array(Ident).default([]),
+  /** Feature-store features: a feature set's name or feature (and set) names, all of one entity. */
+  features: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+}).superRefine((v, ctx) => {
+  if (v.table === undefined && v.features === undefined) ctx.addIssue({ code: 'custom', message: 'expected a table (with id) or features of the feature store', path: [] });
+  if (v.table !== undefined && v.id === undefined) ctx.addIssue({ code: 'custom', message: 'expected the id column of the table', path: ['id'] });
+  if (v.table === undefined && (v.numeric.length || v.categorical.length || v.id !== undefined)) ctx.addIssue({ code: 'custom', message: 'id, numeric and categorical are columns of a table: add table', path: ['table'] });
 });
 
 /** A candidate generator: its kind and that trainer's options (checked when the recommender is trained). */

@@ -15,7 +15,7 @@ export {
   type GeneratorSpec, type GeneratorKind, type GeneratorContext, type PopularitySpec, type EaseSpec, type AlsSpec, type BprSpec, type Item2VecSpec, type TwoTowerSpec, type CooccurrenceSpec,
 } from './generators.js';
 export { FeatureBuilder, type FeatureOptions } from './features.js';
-export { fitRetrieveThenRank, RetrieveThenRank, RANKER_DEFAULTS, smoothedBest, type DiversityRule, type RankerReport, type RecsData, type RetrieveThenRankOptions } from './ranker.js';
+export { fitRetrieveThenRank, RetrieveThenRank, RANKER_DEFAULTS, smoothedBest, type DiversityRule, type FreshAttributes, type RankerReport, type RecsData, type RetrieveThenRankOptions } from './ranker.js';
 export { tuneGenerator, type TuneOptions, type TuneResult } from './tune.js';
 export { syntheticMarketplace, type Marketplace, type MarketplaceOptions } from './synth.js';
 export { fitCooccurrence, type CooccurrenceOptions } from './cooccurrence.js';
@@ -24,6 +24,7 @@ export { saveRetrieveThenRank, loadRetrieveThenRank, RECS_MODEL_FORMAT } from '.
 export type { RankerSettings } from './ranker.js';
 export {
   loadRecsData, trainRecommender, recommenderSpec, recommenderDir, recommenderVersions, fitOptions, readMeta, RECOMMENDER_FORMAT, RecommenderHandle, evaluateRecommender,
+  resolveLive, LiveReader, type LiveFeatures, type FeatureCut, type OnlineFeatureReader,
   type LoadedRecsData, type RecsKeys, type RecommenderMeta, type RecommendRequest, type RecommendResponse, type RecommendedItem, type RecsEvalOptions, type RecsEvalReport, type RecsEvalRow,
 } from './project/index.js';
 export { leaveLastOut, evaluateNextItem, rankOf, type NextItemOptions, type NextItemReport } from './next-item.js';

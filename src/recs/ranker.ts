@@ -72,6 +72,22 @@ export interface RecsData {
   itemAttributes?: EntityAttributes;
   /** Logged impressions (impressions.ts): query groups of shown-and-taken vs shown-and-passed items. */
   impressions?: ImpressionLog;
+  /**
+   * The attributes as they were at the first impression (same names as userAttributes and
+   * itemAttributes), for the impressions' ranker rows: values of the feature store move with time,
+   * and those rows must not see what happened after the user was shown the slate. Default: the above.
+   */
+  impressionAttributes?: { userAttributes?: EntityAttributes; itemAttributes?: EntityAttributes };
+}
+
+/**
+ * Attribute values of the request's moment (the online feature store's), written over the stored ones
+ * for one `rerank`: the user's by column, the items' by column with one value per entry of `items`.
+ * NaN (numeric) and -1 (category code) are missing values, as in the stored columns.
+ */
+export interface FreshAttributes {
+  user?: { numeric?: Record<string, Float32Array | number[]>; categorical?: Record<string, Int32Array | number[]> };
+  items?: { numeric?: Record<string, Float32Array>; categorical?: Record<string, Int32Array> };
 }
 
 export const RANKER_DEFAULTS = {
@@ -192,6 +208,39 @@ export class RetrieveThenRank {
   }
 
   /**
+   * As rerank, with the attribute values of the request's moment in place of the stored ones (for this
+   * call only: the stored values are back when it returns, whatever happens).
+   */
+  rerankFresh(user: number, items: Int32Array, fresh: FreshAttributes): Candidates {
+    const undo: (() => void)[] = [];
+    const put = (cols: Record<string, Float32Array | Int32Array> | undefined, values: Record<string, ArrayLike<number>> | undefined, ids: ArrayLike<number>, what: string): void => {
+      for (const [name, v] of Object.entries(values ?? {})) {
+        const col = cols?.[name];
+        if (!col) throw new KilnError('RECS_PARAM_INVALID', `fresh ${what} attribute '${name}' is not one the model was trained with (${Object.keys(cols ?? {}).join(', ') || 'none'})`, { path: ['fresh', what, name] });
+        if (v.length !== ids.length) throw new KilnError('RECS_PARAM_INVALID', `fresh ${what} attribute '${name}' has ${v.length} values; expected ${ids.length}`, { path: ['fresh', what, name] });
+        for (let r = 0; r < ids.length; r++) {
+          const id = ids[r]!;
+          if (id < 0 || id >= col.length) continue;
+          const old = col[id]!;
+          undo.push(() => { col[id] = old; });
+          col[id] = v[r]!;
+        }
+      }
+    };
+    try {
+      const ua = this.data.userAttributes;
+      const ia = this.data.itemAttributes;
+      put(ua?.numeric, fresh.user?.numeric, [user], 'user');
+      put(ua?.categorical, fresh.user?.categorical, [user], 'user');
+      put(ia?.numeric, fresh.items?.numeric, items, 'item');
+      put(ia?.categorical, fresh.items?.categorical, items, 'item');
+      return this.rerank(user, items);
+    } finally {
+      for (let j = undo.length - 1; j >= 0; j--) undo[j]!();
+    }
+  }
+
+  /**
    * The top k items for the user: candidates (or the given `items`), ranker, then the rules (items in
    * `exclude` dropped, the diversity rule).
    */
@@ -263,6 +312,7 @@ export function smoothedBest(curve: number[], half: number): number {
 export async function fitRetrieveThenRank(data: RecsData, opts: RetrieveThenRankOptions): Promise<RetrieveThenRank> {
   const start = performance.now();
   checkInteractions(data.train, { users: data.userAttributes, items: data.itemAttributes }, 'train');
+  if (data.impressionAttributes) checkInteractions(data.train, { users: data.impressionAttributes.userAttributes, items: data.impressionAttributes.itemAttributes }, 'impressionAttributes');
   const r = resolve(opts, data);
   const ctx: GeneratorContext = { userAttributes: data.userAttributes, itemAttributes: data.itemAttributes };
   const attrs = { userAttributes: data.userAttributes, itemAttributes: data.itemAttributes };
@@ -287,7 +337,8 @@ export async function fitRetrieveThenRank(data: RecsData, opts: RetrieveThenRank
     const shown = data.impressions!;
     checkImpressions(shown, data.train.nUsers, data.train.nItems);
     const before = beforeImpressions(data.train, shown);
-    const imp = impressionRows(new FeatureBuilder(before, await fitGens(before, 'the interactions before the first impression'), attrs, opts.features), shown);
+    const impAttrs = { ...attrs, ...data.impressionAttributes };
+    const imp = impressionRows(new FeatureBuilder(before, await fitGens(before, 'the interactions before the first impression'), impAttrs, opts.features), shown);
     log(`impressions: ${imp.groups.length} slates with a taken and a passed-over item, ${imp.label.length} rows`);
     impressionGroups = imp.groups.length;
     parts.push(imp);

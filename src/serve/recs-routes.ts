@@ -3,10 +3,13 @@
  * the config and trained with `kiln recs train` (retrieve-then-rank in the request; popularity for a user
  * the model has not seen; `exclude`, `items` to re-rank the caller's own candidates). The newest version
  * of every trained recommender is opened when the server starts (a request may pin another `version`);
- * `POST /v1/recommend/:name/reload` (scope `admin`) picks up a version trained since.
+ * `POST /v1/recommend/:name/reload` (scope `admin`) picks up a version trained since. A recommender
+ * whose ranker reads user or item features of the feature store reads them from the server's online
+ * store at each request (`featureValues: 'online'`).
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { OnlineFeatureStore } from '../online/index.js';
 import type { Project } from '../store/index.js';
 import { parseBody } from './http/schemas.js';
 
@@ -23,7 +26,7 @@ export const RecommendBodySchema = z.strictObject({
 
 type Handle = import('../recs/index.js').RecommenderHandle;
 
-export function registerRecsRoutes(app: FastifyInstance, deps: { readonly project: Project }): void {
+export function registerRecsRoutes(app: FastifyInstance, deps: { readonly project: Project; readonly online?: OnlineFeatureStore | null }): void {
   const open = new Map<string, Promise<Handle>>();
   const handle = async (name: string, version?: number): Promise<Handle> => {
     const key = version === undefined ? name : `${name}@${version}`;
@@ -47,7 +50,7 @@ export function registerRecsRoutes(app: FastifyInstance, deps: { readonly projec
     const h = await handle(req.params.name, body.version);
     req.served = { model: req.params.name, version: String(h.meta.version) };
     const { version: _v, ...rest } = body;
-    return h.recommend(rest);
+    return h.readsFeatureStore ? h.recommendOnline(rest, deps.online ?? null) : h.recommend(rest);
   });
   app.post<{ Params: { name: string } }>('/v1/recommend/:name/reload', { config: { scope: 'admin' } }, async (req) => {
     open.delete(req.params.name);

@@ -67,9 +67,19 @@ export function registerRecs(program: Command): void {
     .action(async (name: string, user: string, opts: { k: string; exclude: string[]; version?: string; json: boolean }, cmd: Command) => withProject(cmd, async (project) => {
       const { RecommenderHandle } = await import('../../recs/index.js');
       const h = RecommenderHandle.open(project, name, opts.version !== undefined ? intOption(opts.version, '--version', 1) : undefined);
-      const r = h.recommend({ user, k: intOption(opts.k, '-k', 1), exclude: opts.exclude, attributes: true });
+      const req = { user, k: intOption(opts.k, '-k', 1), exclude: opts.exclude, attributes: true };
+      let r;
+      if (h.readsFeatureStore) {
+        const { openOnlineStore } = await import('../../online/index.js');
+        const online = await openOnlineStore(project);
+        try {
+          r = await h.recommendOnline(req, online);
+        } finally {
+          await online.close();
+        }
+      } else r = h.recommend(req);
       if (opts.json) return out(JSON.stringify(r, null, 2));
-      out(`recs ${name} v${r.version} for '${r.user}' (${r.strategy === 'popularity' ? 'not in the training data: most popular' : 'retrieve-then-rank'})`);
+      out(`recs ${name} v${r.version} for '${r.user}' (${r.strategy === 'popularity' ? 'not in the training data: most popular' : 'retrieve-then-rank'}${r.featureValues === 'online' ? ', features from the online store' : ''})`);
       const cols = Object.keys(r.items[0]?.attributes ?? {}).slice(0, 3);
       out(formatTable(['rank', 'item', 'score', ...cols], r.items.map((i) => [i.rank, i.item, i.score.toFixed(4), ...cols.map((c) => String(i.attributes?.[c] ?? ''))])));
     }));

@@ -9,6 +9,7 @@ import type { RecommenderSpec } from '../../config/index.js';
 import type { Project } from '../../store/index.js';
 import { quoteIdent as q } from '../../store/index.js';
 import type { ImpressionLog } from '../impressions.js';
+import { mergeAttributes, storeAttributes, type FeatureCut, type LiveFeatures } from './live.js';
 import type { RecsData } from '../ranker.js';
 import { checkInteractions, type EntityAttributes, type InteractionTable } from '../table.js';
 
@@ -27,6 +28,8 @@ export interface LoadedRecsData {
   rows: number;
   /** Unit of the time column: 'seconds' for timestamps and dates, else the column's own. */
   timeUnit?: string;
+  /** Feature-store attributes: what a request reads from the online store. */
+  live?: { users?: LiveFeatures; items?: LiveFeatures };
 }
 
 async function columns(project: Project, rec: string, table: string, field: string): Promise<Map<string, string>> {
@@ -58,8 +61,10 @@ function numValue(v: unknown): number {
   return v === null || v === undefined ? NaN : Number(v);
 }
 
+type TableSpec = NonNullable<RecommenderSpec['users']> & { table: string; id: string };
+
 async function entityAttributes(
-  project: Project, rec: string, field: 'users' | 'items', spec: NonNullable<RecommenderSpec['users']>, keys: string[],
+  project: Project, rec: string, field: 'users' | 'items', spec: TableSpec, keys: string[],
 ): Promise<{ attrs: EntityAttributes; categories: Record<string, string[]> }> {
   const cols = await columns(project, rec, spec.table, field);
   need(cols, rec, field, 'id', spec.id, spec.table);
@@ -204,14 +209,56 @@ export async function loadRecsData(project: Project, name: string, spec: Recomme
     recs.impressions = await loadImpressions(project, name, spec.impressions, uid, iid, TEMPORAL.test(cols.get(it.time ?? '') ?? ''));
   }
   const keys: RecsKeys = { users: userKeys, items: itemKeys, categories: { users: {}, items: {} } };
+  const live: NonNullable<LoadedRecsData['live']> = {};
+  const cuts = await featureCuts(project, spec, TEMPORAL.test(cols.get(it.time ?? '') ?? ''));
   for (const field of ['users', 'items'] as const) {
     const s = spec[field];
     if (!s) continue;
-    const { attrs, categories } = await entityAttributes(project, name, field, s, field === 'users' ? userKeys : itemKeys);
+    let table: EntityAttributes | undefined;
+    if (s.table !== undefined) {
+      const got = await entityAttributes(project, name, field, s as TableSpec, field === 'users' ? userKeys : itemKeys);
+      table = got.attrs;
+      keys.categories[field] = got.categories;
+    }
+    let fresh: EntityAttributes[] = [];
+    if (s.features !== undefined) {
+      const col = field === 'users' ? it.user : it.item;
+      const spineSql = `SELECT ${q(col)} AS k FROM ${q(it.table)} WHERE ${where.join(' AND ')}`;
+      const got = await storeAttributes(project, name, field, s.features, spineSql, field === 'users' ? userKeys : itemKeys, cuts);
+      live[field] = got.live;
+      fresh = got.attrs;
+    }
+    const attrs = mergeAttributes(name, field, [table, fresh[0]]);
     if (field === 'users') recs.userAttributes = attrs;
     else recs.itemAttributes = attrs;
-    keys.categories[field] = categories;
+    if (fresh[1]) {
+      recs.impressionAttributes ??= {};
+      recs.impressionAttributes[field === 'users' ? 'userAttributes' : 'itemAttributes'] = mergeAttributes(name, field, [table, fresh[1]]);
+    }
   }
   checkInteractions(train, { users: recs.userAttributes, items: recs.itemAttributes }, 'interactions');
-  return { data: recs, keys, rows: n, ...(timeUnit ? { timeUnit } : {}) };
+  return { data: recs, keys, rows: n, ...(timeUnit ? { timeUnit } : {}), ...(live.users || live.items ? { live } : {}) };
+}
+
+/**
+ * When feature-store values are computed for training: as of the latest interaction (events at that time
+ * included) when interaction times are timestamps, else as of now; and, for ranker rows from
+ * impressions, as of the first impression (strictly before it), when the generators of those rows were
+ * fitted on what came before it too.
+ */
+async function featureCuts(project: Project, spec: RecommenderSpec, temporal: boolean): Promise<FeatureCut[]> {
+  if (!spec.users?.features && !spec.items?.features) return [];
+  const it = spec.interactions;
+  const iso = (v: unknown): string => new Date(Number(v) * 1000).toISOString();
+  if (!temporal) return [{ asOf: new Date().toISOString(), eventTimeBound: 'strict' }];
+  const where = [`${q(it.user)} IS NOT NULL`, `${q(it.item)} IS NOT NULL`, ...(it.where ? [`(${it.where})`] : [])];
+  const [last] = await project.offline.all<{ t: unknown }>(`SELECT max(epoch(${q(it.time!)})) AS t FROM ${q(it.table)} WHERE ${where.join(' AND ')}`);
+  const cuts: FeatureCut[] = [{ asOf: iso(last!.t), eventTimeBound: 'inclusive' }];
+  const im = spec.impressions;
+  if (im && spec.rankerRows !== 'held-out') {
+    const w = [`${q(im.user)} IS NOT NULL`, `${q(im.item)} IS NOT NULL`, `${q(im.time)} IS NOT NULL`, ...(im.where ? [`(${im.where})`] : [])];
+    const [first] = await project.offline.all<{ t: unknown }>(`SELECT min(epoch(${q(im.time)})) AS t FROM ${q(im.table)} WHERE ${w.join(' AND ')}`);
+    if (first?.t !== null && first?.t !== undefined) cuts.push({ asOf: iso(first.t), eventTimeBound: 'strict' });
+  }
+  return cuts;
 }

@@ -9,8 +9,10 @@ import { join } from 'node:path';
 import { KilnError } from '../../core/errors.js';
 import type { Project } from '../../store/index.js';
 import { loadRetrieveThenRank } from '../persist.js';
-import type { RetrieveThenRank } from '../ranker.js';
+import type { Candidates } from '../generator.js';
+import type { FreshAttributes, RetrieveThenRank } from '../ranker.js';
 import type { RecsKeys } from './data.js';
+import { LiveReader } from './live.js';
 import { readMeta, recommenderDir, recommenderSpec, recommenderVersions, type RecommenderMeta } from './versions.js';
 
 export interface RecommendRequest {
@@ -41,15 +43,35 @@ export interface RecommendResponse {
   items: RecommendedItem[];
   /** Keys in `items` or `exclude` the model does not know. */
   unknownItems?: string[];
+  /**
+   * With feature-store attributes: 'online' when the ranker read them from the online store at the
+   * request, 'training' when it read the values frozen at training (no online store given).
+   */
+  featureValues?: 'online' | 'training';
+}
+
+/** What `recommendOnline` needs of the online feature store. */
+export interface OnlineFeatureReader {
+  getOnlineFeatures(entityIds: readonly (string | number)[], features?: string | readonly string[]): Promise<Record<string, unknown>[]>;
 }
 
 export class RecommenderHandle {
   private readonly userIndex: Map<string, number>;
   private readonly itemIndex: Map<string, number>;
+  private readonly readers: { users?: LiveReader; items?: LiveReader };
 
   private constructor(readonly meta: RecommenderMeta, readonly keys: RecsKeys, readonly model: RetrieveThenRank, readonly dir: string) {
     this.userIndex = new Map(keys.users.map((k, i) => [k, i]));
     this.itemIndex = new Map(keys.items.map((k, i) => [k, i]));
+    this.readers = {
+      ...(meta.live?.users ? { users: new LiveReader(meta.live.users) } : {}),
+      ...(meta.live?.items ? { items: new LiveReader(meta.live.items) } : {}),
+    };
+  }
+
+  /** Whether the ranker reads user or item features of the feature store (then `recommendOnline` reads them fresh). */
+  get readsFeatureStore(): boolean {
+    return this.readers.users !== undefined || this.readers.items !== undefined;
   }
 
   /** Opens version `version` of a declared recommender (default its newest). */
@@ -81,7 +103,7 @@ export class RecommenderHandle {
     return out;
   }
 
-  recommend(req: RecommendRequest): RecommendResponse {
+  private parse(req: RecommendRequest): { k: number; exclude: Set<number>; items: Int32Array | undefined; user: number | undefined; unknown: string[] } {
     const k = req.k ?? 10;
     if (!Number.isInteger(k) || k < 1 || k > 1000) throw new KilnError('RECS_PARAM_INVALID', `k must be an integer in [1, 1000], got ${k}`, { path: ['k'] });
     const cap = this.model.settings.candidates;
@@ -89,12 +111,47 @@ export class RecommenderHandle {
     const unknown: string[] = [];
     const exclude = new Set(this.itemIds(req.exclude, unknown));
     const items = req.items ? Int32Array.from(this.itemIds(req.items, unknown)) : undefined;
-    const user = this.userIndex.get(String(req.user));
-    const opts = { exclude, ...(items ? { items } : {}) };
-    const strategy = user === undefined ? 'popularity' : 'ranked';
-    const top = user === undefined ? this.model.popular(k, opts) : this.model.recommend(user, k, opts);
+    return { k, exclude, items, user: this.userIndex.get(String(req.user)), unknown };
+  }
+
+  /**
+   * The top items, with attributes as stored in the version (feature-store values as of training).
+   * `recommendOnline` reads them fresh.
+   */
+  recommend(req: RecommendRequest): RecommendResponse {
+    const p = this.parse(req);
+    const opts = { exclude: p.exclude, ...(p.items ? { items: p.items } : {}) };
+    const top = p.user === undefined ? this.model.popular(p.k, opts) : this.model.recommend(p.user, p.k, opts);
+    return this.response(req, p.user === undefined ? 'popularity' : 'ranked', top, p.unknown, this.readsFeatureStore ? 'training' : undefined);
+  }
+
+  /**
+   * The top items with the user's and the candidates' feature-store attributes read from the online
+   * store now (one read for the user, one for the candidates, concurrently): what the ranker sees is the
+   * moment of the request, not the training cut. Without an online store, as `recommend`.
+   */
+  async recommendOnline(req: RecommendRequest, online: OnlineFeatureReader | null): Promise<RecommendResponse> {
+    if (!online || !this.readsFeatureStore) return this.recommend(req);
+    const p = this.parse(req);
+    if (p.user === undefined) return this.recommend(req);
+    const user = p.user;
+    const items = p.items ?? this.model.candidates(user);
+    const { users: ur, items: ir } = this.readers;
+    const [urows, irows] = await Promise.all([
+      ur ? online.getOnlineFeatures([this.keys.users[user]!], ur.live.features) : null,
+      ir && items.length ? online.getOnlineFeatures(Array.from(items, (i) => this.keys.items[i]!), ir.live.features) : null,
+    ]);
+    const fresh: FreshAttributes = {
+      ...(ur && urows ? { user: ur.read(urows) } : {}),
+      ...(ir && irows ? { items: ir.read(irows) } : {}),
+    };
+    const top = this.model.select(this.model.rerankFresh(user, items, fresh), p.k, p.exclude);
+    return this.response(req, 'ranked', top, p.unknown, 'online');
+  }
+
+  private response(req: RecommendRequest, strategy: 'ranked' | 'popularity', top: Candidates, unknown: string[], featureValues: 'online' | 'training' | undefined): RecommendResponse {
     const attrs = req.attributes ? this.model.data.itemAttributes : undefined;
-    const cats = this.keys.categories.items;
+    const cats = { ...this.keys.categories.items, ...this.meta.live?.items?.categories };
     const out: RecommendedItem[] = Array.from(top.items, (i, r) => {
       const it: RecommendedItem = { item: this.keys.items[i]!, score: top.scores[r]!, rank: r + 1 };
       if (attrs) {
@@ -108,6 +165,7 @@ export class RecommenderHandle {
     return {
       recommender: this.meta.name, version: this.meta.version, user: String(req.user), strategy, items: out,
       ...(unknown.length ? { unknownItems: unknown } : {}),
+      ...(featureValues && strategy === 'ranked' ? { featureValues } : {}),
     };
   }
 }

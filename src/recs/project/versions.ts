@@ -15,6 +15,7 @@ import type { GeneratorSpec } from '../generators.js';
 import { saveRetrieveThenRank } from '../persist.js';
 import { fitRetrieveThenRank, type RankerReport, type RetrieveThenRankOptions } from '../ranker.js';
 import { loadRecsData, type RecsKeys } from './data.js';
+import type { LiveFeatures } from './live.js';
 
 export const RECOMMENDER_FORMAT = 'kiln.recommender@1';
 
@@ -29,6 +30,8 @@ export interface RecommenderMeta {
   users: number;
   items: number;
   timeUnit?: string;
+  /** Feature-store attributes: which features, which columns, as of when (requests read them fresh). */
+  live?: { users?: LiveFeatures; items?: LiveFeatures };
   report: RankerReport;
   featureNames: string[];
   seconds: number;
@@ -105,6 +108,9 @@ export async function trainRecommender(project: Project, name: string, opts: { l
   const loaded = await loadRecsData(project, name, spec);
   const { train } = loaded.data;
   log(`recs ${name}: ${loaded.rows} interactions, ${train.nUsers} users, ${train.nItems} items from '${spec.interactions.table}'`);
+  for (const [field, l] of Object.entries(loaded.live ?? {})) {
+    log(`recs ${name}: ${field} features ${[...l.numeric, ...l.categorical].join(', ')} of entity '${l.entity}' as of ${l.asOf} (requests read them from the online store)`);
+  }
   const fit = fitOptions(spec);
   const model = await fitRetrieveThenRank(loaded.data, { ...fit, log: (l) => log(`recs ${name}: ${l}`), onRound: roundLogger((l) => log(`recs ${name}: ${l}`)) });
   const dir = recommenderDir(project, name);
@@ -119,7 +125,7 @@ export async function trainRecommender(project: Project, name: string, opts: { l
     writeFileSync(join(staged, 'keys.json'), JSON.stringify(keys));
     const meta: RecommenderMeta = {
       format: RECOMMENDER_FORMAT, name, version, trainedAt: new Date().toISOString(), spec, interactions: loaded.rows, users: train.nUsers, items: train.nItems,
-      ...(loaded.timeUnit ? { timeUnit: loaded.timeUnit } : {}), report: model.report, featureNames: model.featureNames, seconds: (performance.now() - t0) / 1000, arrays,
+      ...(loaded.timeUnit ? { timeUnit: loaded.timeUnit } : {}), ...(loaded.live ? { live: loaded.live } : {}), report: model.report, featureNames: model.featureNames, seconds: (performance.now() - t0) / 1000, arrays,
     };
     writeFileSync(join(staged, 'meta.json'), JSON.stringify(meta, null, 2));
     const target = join(dir, `v${version}`);

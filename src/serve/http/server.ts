@@ -147,7 +147,7 @@ export function createServer(opts: ServerOptions): KilnServer {
   registerRoutes(app, { ...opts, embeddings, metrics, draining: () => draining });
   registerEmbeddingRoutes(app, { embeddings, settings });
   if (opts.project) registerSearchRoutes(app, { project: opts.project });
-  if (opts.project) registerRecsRoutes(app, { project: opts.project });
+  if (opts.project) registerRecsRoutes(app, { project: opts.project, online: opts.online });
   return app;
 }
 
