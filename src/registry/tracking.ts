@@ -4,6 +4,7 @@ import { dirname, join, normalize, relative } from 'node:path';
 import type Database from 'better-sqlite3';
 import { KilnError } from '../core/errors.js';
 import { gitCommit, host, nowIso, processAlive } from './context.js';
+import { experimentNames, metricKeys, searchRuns, type RunSearch, type RunSearchResult } from './runs-search.js';
 import { compareRuns, getRun, listRuns, type RunComparison, type RunDetail, type RunStatus, type RunSummary } from './runs.js';
 
 export type { RunStatus };
@@ -126,6 +127,15 @@ export class Tracker {
   listRuns(opts: { experiment?: string; status?: RunStatus; limit?: number } = {}): RunSummary[] {
     return listRuns(this.db, opts);
   }
+
+  /** Runs searched, filtered, sorted and paged in SQL (runs-search.ts). */
+  searchRuns(q: RunSearch = {}): RunSearchResult {
+    return searchRuns(this.db, q);
+  }
+
+  /** Metric keys in use, most used first; experiment names. */
+  metricKeys(limit = 50): string[] { return metricKeys(this.db, limit); }
+  experimentNames(): string[] { return experimentNames(this.db); }
 
   /** A run by id or unique id prefix, with its params, tags, metrics, curves, lineage and artifacts. */
   getRun(idOrPrefix: string): RunDetail {

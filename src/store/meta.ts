@@ -208,6 +208,10 @@ export const MIGRATIONS: string[] = [
    );
    CREATE TRIGGER embedding_audit_no_update BEFORE UPDATE ON embedding_audit BEGIN SELECT RAISE(ABORT, 'embedding_audit is append-only'); END;
    CREATE TRIGGER embedding_audit_no_delete BEFORE DELETE ON embedding_audit BEGIN SELECT RAISE(ABORT, 'embedding_audit is append-only'); END;`,
+  // 6: the web UI's runs table: newest first over every experiment, and filters by tag, parameter or metric value.
+  `CREATE INDEX runs_by_start ON runs (started_at, id);
+   CREATE INDEX run_tags_by_value ON run_tags (key, value);
+   CREATE INDEX run_params_by_value ON run_params (key, value);`,
 ];
 
 export interface TableRecord {
