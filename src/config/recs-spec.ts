@@ -18,6 +18,11 @@ const EntityTableSchema = z.strictObject({
   categorical: z.array(Ident).default([]),
   /** Feature-store features: a feature set's name or feature (and set) names, all of one entity. */
   features: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+  /**
+   * Items only: how long a request reuses a candidate's feature-store values read by an earlier request
+   * (seconds, default 5; 0 = read at every request). A user's values are read at every request.
+   */
+  maxAgeSeconds: z.number().min(0).max(86_400).optional(),
 }).superRefine((v, ctx) => {
   if (v.table === undefined && v.features === undefined) ctx.addIssue({ code: 'custom', message: 'expected a table (with id) or features of the feature store', path: [] });
   if (v.table !== undefined && v.id === undefined) ctx.addIssue({ code: 'custom', message: 'expected the id column of the table', path: ['id'] });

@@ -68,6 +68,8 @@ function crossCheck(cfg: KilnConfig): string[] {
     if (dup) out.push(`recommenders.${name}.generators: two generators are named '${dup}'; give one a name`);
     if (r.impressions && !r.interactions.time) out.push(`recommenders.${name}.impressions: impressions need interactions.time too (the ranker's generators are fitted on what came before the first impression)`);
     if (r.rankerRows && r.rankerRows !== 'held-out' && !r.impressions) out.push(`recommenders.${name}.rankerRows: '${r.rankerRows}' needs an impressions table`);
+    if (r.users?.maxAgeSeconds !== undefined) out.push(`recommenders.${name}.users.maxAgeSeconds: only items' values are reused between requests (a user's are read at each request); remove it`);
+    if (r.items?.maxAgeSeconds !== undefined && r.items.features === undefined) out.push(`recommenders.${name}.items.maxAgeSeconds: applies to items.features, which is not declared`);
     if (r.base && !gens.includes(r.base.generator)) out.push(`recommenders.${name}.base.generator: '${r.base.generator}' is not one of the generators (${gens.join(', ')})`);
     if (r.diversity && !r.items?.categorical.includes(r.diversity.column)) {
       out.push(`recommenders.${name}.diversity.column: '${r.diversity.column}' is not among items.categorical (${r.items?.categorical.join(', ') || 'none declared'})`);

@@ -33,7 +33,7 @@ export default defineConfig({ name: 'fresh',
     fresh: {
       interactions: { table: 'events', user: 'buyer', item: 'sku', time: 'at' },
       users: { features: ['buys_30d', 'last_channel'] },
-      items: { table: 'catalogue', id: 'sku', categorical: ['shelf'], features: 'views_7d' },
+      items: { table: 'catalogue', id: 'sku', categorical: ['shelf'], features: 'views_7d', maxAgeSeconds: 0 },
       generators: [{ kind: 'popularity' }, { kind: 'ease', lambda: 20 }],
       candidates: 30, ranker: { n_estimators: 30, learning_rate: 0.2 },
     },
@@ -145,6 +145,17 @@ describe('recommenders reading the feature store', () => {
       for (let r = 0; r < fresh.items.length; r++) expect(byItem.get(h.keys.items[fresh.items[r]!]!)).toBeCloseTo(fresh.scores[r]!, 5);
       expect(stored[item(target)]).toBe(storedBefore);
 
+      // items' values are reused for maxAgeSeconds (default 5): the second request reads only the user
+      const h2 = RecommenderHandle.open(project, 'fresh');
+      delete h2.meta.spec.items!.maxAgeSeconds;
+      const reads: number[] = [];
+      const counting = { getOnlineFeatures: (ids: readonly (string | number)[], f?: string | readonly string[]) => { reads.push(ids.length); return online.getOnlineFeatures(ids, f); } };
+      const first = await h2.recommendOnline({ user: 'b5', k: 30 }, counting);
+      const second = await h2.recommendOnline({ user: 'b5', k: 30 }, counting);
+      expect([reads.length, reads[0], reads[2]]).toEqual([3, 1, 1]);
+      expect(reads[1]).toBeGreaterThanOrEqual(30);
+      expect(second.items).toEqual(first.items);
+
       // through the route: the server's online store
       const { testServer } = await import('../serve/http-helpers.js');
       const server = await testServer({ routes: [], online, project });
@@ -168,6 +179,7 @@ describe('recommenders reading the feature store', () => {
     expect(() => validateConfig(spec({}), 'kiln.config.ts')).toThrow(/recommenders.r.users: expected a table \(with id\) or features/);
     expect(() => validateConfig(spec({ numeric: ['x'], features: 'f' }), 'kiln.config.ts')).toThrow(/recommenders.r.users.table: id, numeric and categorical are columns of a table/);
     expect(() => validateConfig(spec({ table: 't' }), 'kiln.config.ts')).toThrow(/recommenders.r.users.id: expected the id column/);
+    expect(() => validateConfig(spec({ features: 'f', maxAgeSeconds: 3 }), 'kiln.config.ts')).toThrow(/recommenders.r.users.maxAgeSeconds: only items' values are reused/);
     expect(() => resolveLive(project, 'r', 'users', ['nope'])).toThrow(/recommender 'r': users.features: unknown feature or feature set 'nope'/);
   });
 });

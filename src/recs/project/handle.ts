@@ -59,6 +59,8 @@ export class RecommenderHandle {
   private readonly userIndex: Map<string, number>;
   private readonly itemIndex: Map<string, number>;
   private readonly readers: { users?: LiveReader; items?: LiveReader };
+  /** Items' feature-store values read by earlier requests, and when (ms; -Infinity = never). */
+  private itemCache: { numeric: Record<string, Float32Array>; categorical: Record<string, Int32Array>; at: Float64Array } | null = null;
 
   private constructor(readonly meta: RecommenderMeta, readonly keys: RecsKeys, readonly model: RetrieveThenRank, readonly dir: string) {
     this.userIndex = new Map(keys.users.map((k, i) => [k, i]));
@@ -137,16 +139,45 @@ export class RecommenderHandle {
     const user = p.user;
     const items = p.items ?? this.model.candidates(user);
     const { users: ur, items: ir } = this.readers;
-    const [urows, irows] = await Promise.all([
+    const [urows, itemValues] = await Promise.all([
       ur ? online.getOnlineFeatures([this.keys.users[user]!], ur.live.features) : null,
-      ir && items.length ? online.getOnlineFeatures(Array.from(items, (i) => this.keys.items[i]!), ir.live.features) : null,
+      ir && items.length ? this.itemValues(online, ir, items) : null,
     ]);
     const fresh: FreshAttributes = {
       ...(ur && urows ? { user: ur.read(urows) } : {}),
-      ...(ir && irows ? { items: ir.read(irows) } : {}),
+      ...(itemValues ? { items: itemValues } : {}),
     };
     const top = this.model.select(this.model.rerankFresh(user, items, fresh), p.k, p.exclude);
     return this.response(req, 'ranked', top, p.unknown, 'online');
+  }
+
+  /**
+   * The candidates' feature-store values: those read less than `items.maxAgeSeconds` ago (default 5) come
+   * from this handle's cache, the rest from one online read. Item aggregates move slowly and every user's
+   * request shares them; a user's are read at every request.
+   */
+  private async itemValues(online: OnlineFeatureReader, reader: LiveReader, items: Int32Array): Promise<NonNullable<FreshAttributes['items']>> {
+    const maxAge = (this.meta.spec.items?.maxAgeSeconds ?? 5) * 1000;
+    const n = this.keys.items.length;
+    const cache = (this.itemCache ??= {
+      numeric: Object.fromEntries(reader.live.numeric.map((c) => [c, new Float32Array(n)])),
+      categorical: Object.fromEntries(reader.live.categorical.map((c) => [c, new Int32Array(n)])),
+      at: new Float64Array(n).fill(-Infinity),
+    });
+    const now = Date.now();
+    const stale = maxAge > 0 ? items.filter((i) => !(now - cache.at[i]! < maxAge)) : items;
+    if (stale.length) {
+      const got = reader.read(await online.getOnlineFeatures(Array.from(stale, (i) => this.keys.items[i]!), reader.live.features));
+      stale.forEach((i, r) => {
+        for (const [c, col] of Object.entries(got.numeric)) cache.numeric[c]![i] = col[r]!;
+        for (const [c, col] of Object.entries(got.categorical)) cache.categorical[c]![i] = col[r]!;
+        cache.at[i] = now;
+      });
+    }
+    return {
+      numeric: Object.fromEntries(Object.entries(cache.numeric).map(([c, col]) => [c, Float32Array.from(items, (i) => col[i]!)])),
+      categorical: Object.fromEntries(Object.entries(cache.categorical).map(([c, col]) => [c, Int32Array.from(items, (i) => col[i]!)])),
+    };
   }
 
   private response(req: RecommendRequest, strategy: 'ranked' | 'popularity', top: Candidates, unknown: string[], featureValues: 'online' | 'training' | undefined): RecommendResponse {
