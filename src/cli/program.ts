@@ -19,6 +19,7 @@ import { registerSim } from './commands/sim.js';
 import { registerTables } from './commands/tables.js';
 import { registerTrain } from './commands/train.js';
 import { registerWorker } from './commands/worker.js';
+import { registerUi } from './commands/ui.js';
 
 /**
  * The store's DEFAULT_WAIT_TIMEOUT_SECONDS, repeated here so that building the program (and `kiln --help`)
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
   registerMonitor(program);
   registerWorker(program);
   registerLoop(program);
+  registerUi(program);
   registerEmbeddings(program);
   registerSearch(program);
   registerRecs(program);

@@ -47,6 +47,8 @@ export interface ServerOptions {
   readonly loadVersion?: (ref: string) => LiveVersion | Promise<LiveVersion>;
   /** Fastify's logger: false (default), true, or its options. Authorization and x-api-key are always redacted. */
   readonly logger?: boolean | Record<string, unknown>;
+  /** Mount the web UI at /ui (`kiln serve --ui`), with the server's API keys. */
+  readonly ui?: boolean;
 }
 
 export interface KilnServer extends FastifyInstance {
@@ -148,6 +150,13 @@ export function createServer(opts: ServerOptions): KilnServer {
   registerEmbeddingRoutes(app, { embeddings, settings });
   if (opts.project) registerSearchRoutes(app, { project: opts.project });
   if (opts.project) registerRecsRoutes(app, { project: opts.project, online: opts.online });
+  if (opts.ui && opts.project) {
+    const project = opts.project;
+    app.register(async (scope) => {
+      const { registerUi } = await import('../../ui/web/index.js');
+      await registerUi(scope, { project, base: '/ui', keys });
+    });
+  }
   return app;
 }
 

@@ -23,6 +23,8 @@ export interface StartDeps {
   readonly log?: (line: string) => void;
   /** Install SIGTERM/SIGINT handlers that stop the server gracefully (default true). */
   readonly signals?: boolean;
+  /** Mount the web UI at /ui. */
+  readonly ui?: boolean;
 }
 
 export interface RunningServer {
@@ -40,7 +42,7 @@ export async function startServer(project: Project, settings: ServeSettings, dep
   const protection = checkBinding(settings);
   const app = createServer({
     models: deps.models, decisions: deps.decisions, online: deps.online, settings, project, ...(deps.embeddings ? { embeddings: deps.embeddings } : {}),
-    ...(deps.loadVersion ? { loadVersion: deps.loadVersion } : {}), ...(deps.logger !== undefined ? { logger: deps.logger } : {}),
+    ...(deps.loadVersion ? { loadVersion: deps.loadVersion } : {}), ...(deps.logger !== undefined ? { logger: deps.logger } : {}), ...(deps.ui ? { ui: true } : {}),
   });
   await app.listen({ port: settings.port, host: settings.host });
   const addr = app.server.address();
@@ -49,6 +51,7 @@ export async function startServer(project: Project, settings: ServeSettings, dep
   const spaces = deps.embeddings?.spaces() ?? [];
   log(`kiln serve: ${project.config.name}: listening on ${url} (${deps.models.names().join(', ') || 'no models'}${spaces.length ? `; embeddings ${spaces.join(', ')}` : ''}; decision log ${settings.durability})`);
   log(`kiln serve: ${protection}`);
+  if (deps.ui) log(`kiln serve: web UI at ${url}/ui/`);
   let done: (() => void) | undefined;
   const closed = new Promise<void>((resolve) => { done = resolve; });
   let closing: Promise<void> | null = null;
