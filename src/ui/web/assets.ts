@@ -37,6 +37,7 @@ table { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
 caption { text-align: left; color: var(--muted); padding-bottom: 4px; }
 th, td { border-bottom: 1px solid #e5e7eb; padding: 5px 10px; text-align: left; vertical-align: top; }
 th { background: #f3f4f6; font-weight: 600; white-space: nowrap; }
+td time { white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr:hover td { background: #f9fafb; }
 .delta-up { color: #166534; } .delta-down { color: #b91c1c; }

@@ -105,7 +105,7 @@ function runsPage(ctx: UiContext, req: FastifyRequest, q: Query): string {
     link(ctx, `/runs/${encodeURIComponent(r.id)}`, html`<code>${r.id.slice(0, 8)}</code>`),
     r.name, r.experiment, statusBadge(r.status), when(r.startedAt), duration(r.startedAt, r.endedAt),
     ...cols.map((c) => num(r.metrics[c])),
-    Object.entries(r.tags).slice(0, 3).map(([k, v]) => html`<span class="badge info">${k}=${v}</span> `),
+    Object.entries(r.tags).slice(0, 3).map(([k, v]) => html`<span class="badge info" title="${k}=${v}">${k}=${v.length > 32 ? `${v.slice(0, 30)}…` : v}</span> `),
   ]);
   const tbl = table(header, rows, { id: 'runs', numeric: cols.map((_, i) => 7 + i), empty: res.total === 0 ? 'No run matches these filters.' : undefined });
   const colPicker = known.length ? html`<details><summary>Metric columns</summary><form method="get" action="${ctx.base}/runs" class="filters">

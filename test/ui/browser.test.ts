@@ -1,0 +1,100 @@
+/**
+ * The web UI as a person uses it, in Debian's Chromium (playwright-core): every screen opens without a
+ * console error on a project with a trained, aliased model, its features and 100,000 runs; charts render;
+ * the runs page answers within its budget; a run comparison by ticking boxes; keyboard navigation (skip
+ * link, focus visible); a phone's width. Screenshots of each screen go to test/ui/.screenshots/.
+ * Skips with a message when Chromium is absent (.ci/run installs it).
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import type { FastifyInstance } from 'fastify';
+import { Project } from '../../src/store/index.js';
+import { createUiServer } from '../../src/ui/web/index.js';
+import { buildRetrainWorld } from '../loop/retrain-world.js';
+import { chartsRendered, collectErrors, haveChromium, launch, SHOTS } from './browser.js';
+import { seedRuns } from './seed-runs.js';
+
+const RUNS = 100_000;
+const has = haveChromium();
+if (!has) console.warn('test/ui/browser.test.ts: skipped: no Chromium at /usr/bin/chromium (apt-get install -y chromium; .ci/run does)');
+
+let project: Project;
+let app: FastifyInstance;
+let browser: Browser;
+let url = '';
+
+beforeAll(async () => {
+  if (!has) return;
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-ui-browser-'));
+  await buildRetrainWorld(dir);
+  project = await Project.open({ project: dir });
+  seedRuns(project, RUNS);
+  app = await createUiServer({ project });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const addr = app.server.address();
+  url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+  browser = await launch();
+}, 180_000);
+afterAll(async () => { await browser?.close(); await app?.close(); project?.close(); });
+
+describe.skipIf(!has)('the web UI in Chromium', () => {
+  it('opens every screen without console errors, charts rendered, and keeps a screenshot of each', async () => {
+    const run = project.tracker.searchRuns({ experiment: 'credit', size: 1 }).runs[0] ?? project.tracker.searchRuns({ size: 1 }).runs[0]!;
+    const paths: [string, string][] = [
+      ['overview', '/'], ['runs', '/runs'], ['run', `/runs/${run.id}`], ['compare', '/runs/compare?id=seed00000001&id=seed00000002'],
+      ['models', '/models'], ['model', '/models/credit'], ['features', '/features'], ['decisions', '/decisions'],
+      ['monitoring', '/monitoring'], ['embeddings', '/embeddings'],
+    ];
+    const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+    const errors = collectErrors(page);
+    for (const [name, path] of paths) {
+      const res = await page.goto(url + path);
+      expect(res?.status(), `${path}`).toBe(200);
+      const { failed } = await chartsRendered(page);
+      expect(failed, `${path}: charts that failed`).toBe(0);
+      expect(await page.locator('h1').count(), `${path}: one h1`).toBe(1);
+      await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+      expect(errors, `${path}`).toEqual([]);
+    }
+    await page.close();
+  });
+
+  it('serves the 100,000-run table within its budget and compares two ticked runs', async () => {
+    const page = await browser.newPage();
+    const errors = collectErrors(page);
+    const t0 = performance.now();
+    await page.goto(`${url}/runs`);
+    const ms = performance.now() - t0;
+    expect(await page.locator('#runs tbody tr').count()).toBe(50);
+    expect(await page.locator('.pager').first().textContent()).toContain(`of ${(RUNS + 1).toLocaleString('en-US')}`);
+    expect(ms).toBeLessThan(2000);
+    await page.getByLabel('sort by auc').click();
+    await page.waitForURL(/sort=metric%3Aauc/);
+    const boxes = page.locator('#runs tbody input[type=checkbox]');
+    await boxes.nth(0).check();
+    await boxes.nth(1).check();
+    await page.getByRole('button', { name: /Compare selected/ }).click();
+    await page.waitForURL(/\/runs\/compare\?/);
+    expect(await page.locator('h1').textContent()).toBe('Compare 2 runs');
+    await chartsRendered(page);
+    expect(errors).toEqual([]);
+    console.log(`browser: /runs with ${RUNS} runs loaded in ${ms.toFixed(0)} ms`);
+    await page.close();
+  });
+
+  it('is usable from the keyboard and at a phone width', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    await page.goto(`${url}/runs`);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(SHOTS, 'runs-phone.png'), fullPage: false });
+    await page.close();
+  });
+});
