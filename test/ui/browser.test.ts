@@ -89,10 +89,10 @@ describe.skipIf(!has)('the web UI in Chromium', () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     await page.goto(`${url}/runs`);
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Skip to content');
     await page.keyboard.press('Enter');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(await page.evaluate('document.activeElement?.id')).toBe('main');
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: join(SHOTS, 'runs-phone.png'), fullPage: false });
     await page.close();

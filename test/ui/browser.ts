@@ -34,9 +34,10 @@ export function collectErrors(page: Page): string[] {
 
 /** Waits until every chart of the page has rendered (or failed, which the test then reports). */
 export async function chartsRendered(page: Page): Promise<{ charts: number; failed: number }> {
-  await page.waitForFunction(() => [...document.querySelectorAll('.vl[data-spec]')].every((e) => e.hasAttribute('data-rendered')), undefined, { timeout: 15_000 });
-  return page.evaluate(() => {
+  // Expressions run in the page (this package's TypeScript has no DOM types).
+  await page.waitForFunction("[...document.querySelectorAll('.vl[data-spec]')].every((e) => e.hasAttribute('data-rendered'))", undefined, { timeout: 15_000 });
+  return page.evaluate(`(() => {
     const all = [...document.querySelectorAll('.vl[data-spec]')];
     return { charts: all.length, failed: all.filter((e) => e.getAttribute('data-rendered') === 'error' || !e.querySelector('svg')).length };
-  });
+  })()`);
 }
