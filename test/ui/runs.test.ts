@@ -90,6 +90,23 @@ describe('runs screen', () => {
     expect((await get('/runs/compare?id=seed00000001')).status).toBe(400);
   });
 
+  it('is mounted at /ui by kiln serve --ui, with the server\'s keys', async () => {
+    const { testServer } = await import('../serve/http-helpers.js');
+    const admin = 'admin-key-0123456789abcdef';
+    const server = await testServer({ routes: [], online: null, project: ctx.project, ui: true, settings: { apiKeys: [{ name: 'ops', hash: hashApiKey(admin), scopes: ['admin'] }] } });
+    try {
+      const anon = await server.app.inject({ method: 'GET', url: '/ui/runs' });
+      expect([anon.statusCode, anon.headers.location]).toEqual([303, '/ui/login?next=%2Fui%2Fruns']);
+      const page = await server.app.inject({ method: 'GET', url: '/ui/runs?q=run-7', headers: { authorization: `Bearer ${admin}` } });
+      expect(page.statusCode).toBe(200);
+      expect(page.body).toMatch(/href="\/ui\/runs\/seed\d{8}"/);
+      expect(page.body).toContain('ops (admin)');
+      expect((await server.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('asks for a key when keys are configured; any key may look', async () => {
     const score = 'score-key-0123456789abcdef';
     const keys = new ApiKeys([{ name: 'analyst', hash: hashApiKey(score), scopes: ['score'] }]);
