@@ -87,11 +87,27 @@ describe('web UI: features', () => {
     expect(cell(r.body, 'spend_30d', 1)).toBe(num(expected.spend_30d as number, 6));
     expect(r.body).toContain('This project has no online store yet');
     expect(cell(r.body, 'spend_30d', 2)).toBeNull();
+    // Derived features that read it, and the sets that hold it, each on their own line.
+    expect(r.body).toMatch(/<dt>used by features<\/dt><dd>[^]*?href="\/features\/spend_to_income">spend_to_income<\/a>[^]*?<\/dd>/);
+    expect(/<dt>used by features<\/dt><dd>([^]*?)<\/dd>/.exec(r.body)![1]).not.toContain('credit_v1');
+    expect(r.body).toContain('<dt>feature sets</dt><dd><a href="/features/credit_v1">credit_v1</a></dd>');
     // A feature set: every column, each equal to the builder's.
     const s = await app.inject({ url: `/features/credit_v1?key=${borrower}&asOf=${encodeURIComponent(AS_OF)}` });
     expect(s.statusCode).toBe(200);
     expect(cell(s.body, 'txn_count_30d', 1)).toBe(num(expected.txn_count_30d as number, 6));
     expect(cell(s.body, 'employment_type', 1)).toBe(String(expected.employment_type));
+  });
+
+  it('links inside the prefix it is mounted at', async () => {
+    const ui = await createUiServer({ project, base: '/ui' });
+    try {
+      const r = await ui.inject({ url: '/ui/features?q=spend_30d' });
+      expect(r.body).toContain('href="/ui/features/spend_30d"');
+      const d = await ui.inject({ url: '/ui/features/spend_30d' });
+      expect(d.body).toContain('action="/ui/features/spend_30d"');
+    } finally {
+      await ui.close();
+    }
   });
 
   it('says clearly when the time or the entity is wrong, and 404s an unknown feature', async () => {

@@ -142,6 +142,8 @@ async function detailPage(ctx: UiContext, req: FastifyRequest<{ Params: { name: 
   const set = registry.sets.get(name);
   const src = f?.source;
   const setsOf = [...registry.sets.values()].filter((s) => s.spec.features.includes(name)).map((s) => s.name);
+  // The registry's usedBy holds both the derived features and the sets that read a feature: sets have their own line.
+  const usedByFeatures = (f?.usedBy ?? []).filter((n) => registry.features.has(n));
   const definition = isSet
     ? facts([
       ['kind', 'feature set'], ['version', html`<code>${set!.version}</code>`], ['entity', set!.entity?.name ?? '–'],
@@ -152,7 +154,7 @@ async function detailPage(ctx: UiContext, req: FastifyRequest<{ Params: { name: 
       ['source', src ? `${src.name} (${src.type}): table ${src.table}, key ${src.key}, time ${src.timestamp}${src.availableAt ? `, known at ${src.availableAt}` : ''}` : '(derived: computed from other features)'],
       ['columns', f!.outputs.map((o) => o.column).join(', ')],
       ['reads features', f!.inputs.length ? f!.inputs.map((n, i) => html`${i ? ', ' : ''}${link(ctx, `/features/${encodeURIComponent(n)}`, n)}`) : null],
-      ['used by features', f!.usedBy.length ? f!.usedBy.map((n, i) => html`${i ? ', ' : ''}${link(ctx, `/features/${encodeURIComponent(n)}`, n)}`) : null],
+      ['used by features', usedByFeatures.length ? usedByFeatures.map((n, i) => html`${i ? ', ' : ''}${link(ctx, `/features/${encodeURIComponent(n)}`, n)}`) : null],
       ['feature sets', setsOf.length ? setsOf.map((n, i) => html`${i ? ', ' : ''}${link(ctx, `/features/${encodeURIComponent(n)}`, n)}`) : null],
       ['owner', f!.spec.meta.owner ?? null], ['description', f!.spec.meta.description ?? null],
     ]);

@@ -17,7 +17,7 @@ export async function openOnline(project: Project, opts: Pick<OnlineFeatureStore
   const { onlineSettings, openOnlineStore } = await import('../../../../online/index.js');
   const settings = onlineSettings(project);
   if (settings.backend === 'embedded' && !existsSync(join(project.paths.dataDir, 'online.sqlite'))) {
-    return { state: 'absent', note: 'This project has no online store yet: `kiln online materialize` builds it from the offline store.' };
+    return { state: 'absent', note: 'This project has no online store yet (kiln online materialize builds it from the offline store).' };
   }
   try {
     return { state: 'open', store: await openOnlineStore(project, opts), backend: settings.backend };
