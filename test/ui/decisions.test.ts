@@ -106,6 +106,10 @@ describe('web UI: decisions', () => {
     expect(rowsOf(p2.body, 'decisions').map((c) => idOf(c[0]!))).toEqual(newest.slice(50));
     expect(p2.body).not.toContain('Older decisions');
     expect(p2.body).toContain('>Newest</a>');
+    // The reader's page bound, directly.
+    const older: string[] = [];
+    for await (const d of readDecisions(decisionLogDir(project.paths.dataDir), { order: 'desc', beforeId: newest[49]!.toLowerCase() })) older.push(d.id);
+    expect(older).toEqual(newest.slice(50));
   });
 
   it('searches by entity and by decision id; a model filter', async () => {
@@ -170,6 +174,20 @@ describe('web UI: decisions', () => {
     expect(o.label).toBe(labelAsOf(joined, Date.now()));
     expect(o.label).toBe(loan.y);
     project.releaseOffline();
+  });
+
+  it('replays a decision scored from a full feature row, which has no entity and so no outcome', async () => {
+    const res = await serve.inject({ method: 'POST', url: '/v1/models/credit/predict', payload: { features: past.features } });
+    expect(res.statusCode).toBe(200);
+    const [row] = (res.json() as { results: Result[] }).results;
+    const r = await app.inject({ url: `/decisions/${row!.decisionId}` });
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toContain('<dt>entity</dt><dd>none (a full feature row)</dd>');
+    expect(r.body).toContain('<span class="badge ok">match</span>');
+    expect(r.body).toContain('Scored from a full feature row, with no entity: there is no outcome to join.');
+    expect(r.body).toContain('No reasons were asked for');
+    const list = await app.inject({ url: '/decisions' });
+    expect(rowsOf(list.body, 'decisions')[0]![3]).toBe('<span class="note">feature row</span>');
   });
 
   it('404s an unknown or malformed decision id', async () => {
