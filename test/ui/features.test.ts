@@ -142,4 +142,15 @@ describe('web UI: features', () => {
     expect(cell(r.body, 'spend_30d', 3)).toContain('same');
     expect(r.body).not.toContain('>differs<');
   }, 60_000);
+
+  it('computes values with the offline store opened read-only (temp tables and a temp Parquet file only)', async () => {
+    await app.close();
+    project.close();
+    project = await Project.open({ project: dir, offline: 'read' });
+    app = await createUiServer({ project });
+    const r = await app.inject({ url: `/features/spend_30d?key=${borrower}&asOf=${encodeURIComponent(AS_OF)}` });
+    expect(r.statusCode).toBe(200);
+    expect(cell(r.body, 'spend_30d', 1)).toBe(num(expected.spend_30d as number, 6));
+    expect((await app.inject({ url: '/features' })).statusCode).toBe(200);
+  });
 });
