@@ -8,7 +8,7 @@ export { windowDrift, type WindowDrift, type FeatureDrift, type DistributionTest
 export { alertsOfWindow, DEFAULT_THRESHOLDS, ALERT_KINDS, type AlertDraft, type AlertKind, type AlertSeverity, type AlertThresholds } from './alert-rules.js';
 export { monitorStatus, monitorReport, modelDecisions, versionReference, type MonitorOptions, type MonitorStatus, type VersionReference } from './status.js';
 export { renderMonitorReport, driftHeatMap, type ReportPart } from './report.js';
-export { realisedPerformance, outcomeSource, readOutcomes, type RealisedPerformance, type OutcomeSource, type CohortEstimate } from './realised.js';
-export { joinOutcomes, cohortPerformance, vintageCurves, cbpe, densityRatioWeights, shiftAwareEstimate, type CohortPerformance, type VintageCurve, type JoinedDecision, type Outcome, type ScoredDecision } from './performance/index.js';
+export { realisedPerformance, outcomeSource, readOutcomes, decisionOutcome, type RealisedPerformance, type OutcomeSource, type CohortEstimate, type DecisionOutcome } from './realised.js';
+export { joinOutcomes, labelAsOf, cohortPerformance, vintageCurves, cbpe, densityRatioWeights, shiftAwareEstimate, type CohortPerformance, type VintageCurve, type JoinedDecision, type Outcome, type ScoredDecision } from './performance/index.js';
 export { psi, psiBand, PSI_BANDS, referenceBins, binCounts, ks2, wasserstein, normalizedWasserstein, jensenShannon, chiSquared, driftTest, categoricalDriftTest, type NumericBins, type CategoryBins, type PsiBand } from './drift/index.js';
 export { AlertStore, type StoredAlert } from './alerts.js';

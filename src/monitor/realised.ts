@@ -9,14 +9,14 @@
  * event (`badAt`, for the vintage curves).
  */
 import { KilnError } from '../core/errors.js';
-import { quoteIdent, type Project } from '../store/index.js';
+import { quoteIdent, quoteLiteral, type Project } from '../store/index.js';
 import { labelSql } from '../pipelines/index.js';
 import {
-  cohortPerformance, densityRatioWeights, joinOutcomes, monthOf, shiftAwareEstimate, vintageCurves,
+  cohortPerformance, densityRatioWeights, joinOutcomes, labelAsOf, monthOf, shiftAwareEstimate, vintageCurves,
   type CohortPerformance, type JoinedDecision, type Outcome, type ScoredDecision, type VintageCurve,
 } from './performance/index.js';
 import { modelDecisions, versionReference } from './status.js';
-import type { DecisionRecord } from '../serve/index.js';
+import { decisionLogDir, readDecisions, type DecisionRecord } from '../serve/index.js';
 
 export interface OutcomeSource {
   readonly table: string;
@@ -48,12 +48,14 @@ export function outcomeSource(project: Project, model: string): OutcomeSource {
   };
 }
 
-/** The outcomes of the entities in `entityIds` (all when null). */
-export async function readOutcomes(project: Project, src: OutcomeSource): Promise<Outcome[]> {
+/** The outcomes of the entities in `entityIds` (all when absent). */
+export async function readOutcomes(project: Project, src: OutcomeSource, entityIds?: readonly string[]): Promise<Outcome[]> {
+  if (entityIds !== undefined && entityIds.length === 0) return [];
+  const only = entityIds === undefined ? '' : ` AND CAST(${quoteIdent(src.key)} AS VARCHAR) IN (${entityIds.map(quoteLiteral).join(', ')})`;
   const ms = (c: string | null): string => (c ? `epoch_ms(CAST(${quoteIdent(c)} AS TIMESTAMP))::DOUBLE` : 'NULL::DOUBLE');
   const rows = await project.offline.all<{ k: string; t: number; y: number | null; av: number | null; bad: number | null }>(
     `SELECT CAST(${quoteIdent(src.key)} AS VARCHAR) AS k, ${ms(src.time)} AS t, CAST(${src.label} AS INTEGER) AS y, ${ms(src.availableAt)} AS av, ${src.badAt ? `CASE WHEN CAST(${src.label} AS INTEGER) = 1 THEN ${ms(src.badAt)} END` : 'NULL::DOUBLE'} AS bad
-     FROM ${quoteIdent(src.table)} WHERE ${quoteIdent(src.time)} IS NOT NULL`);
+     FROM ${quoteIdent(src.table)} WHERE ${quoteIdent(src.time)} IS NOT NULL${only}`);
   return rows.map((r) => ({
     entityId: r.k, originatedAt: Number(r.t), label: r.y === null ? null : (Number(r.y) ? 1 : 0),
     labelAvailableAt: r.av === null ? null : Number(r.av), badAt: r.bad === null ? null : Number(r.bad),
@@ -139,4 +141,47 @@ export async function realisedPerformance(project: Project, model: string, opts:
     vintages: vintageCurves(joined, { asOf }),
     shiftAware: shift,
   };
+}
+
+/** What became of one decision: the outcome it joins to (as `realisedPerformance` joins them) and its label as of a time. */
+export interface DecisionOutcome {
+  /**
+   * 'no-entity': scored from a full feature row (nothing to join); 'no-outcome': no outcome of the entity
+   * originated within `maxLagDays` after it (yet), or a later decision of the entity took it; 'pending':
+   * originated, label not known yet; 'matured': the label is known.
+   */
+  readonly status: 'no-entity' | 'no-outcome' | 'pending' | 'matured';
+  readonly source: OutcomeSource;
+  readonly outcome: Outcome | null;
+  /** The label as known at `asOf` (null unless matured). */
+  readonly label: 0 | 1 | null;
+  readonly asOf: string;
+}
+
+/**
+ * The outcome of one decision as of `asOf` (default now), by the same join as realised performance: the
+ * first outcome of its entity originated at or after it and within the lag, unless a later decision of
+ * the same model and entity came before that outcome. Reads only this entity's outcomes and the decisions
+ * between the decision and its candidate outcomes.
+ */
+export async function decisionOutcome(project: Project, record: DecisionRecord, asOf: number = Date.now()): Promise<DecisionOutcome> {
+  const src = outcomeSource(project, record.model);
+  const at = new Date(asOf).toISOString();
+  if (record.entityId === null) return { status: 'no-entity', source: src, outcome: null, label: null, asOf: at };
+  const entity = String(record.entityId);
+  const t = Date.parse(record.time);
+  const maxLagMs = src.maxLagDays * 86_400_000;
+  const outcomes = (await readOutcomes(project, src, [entity])).filter((o) => o.originatedAt >= t && o.originatedAt - t <= maxLagMs && o.originatedAt <= asOf);
+  if (!outcomes.length) return { status: 'no-outcome', source: src, outcome: null, label: null, asOf: at };
+  // Later decisions of the entity up to the last candidate may take an outcome first; earlier ones never do.
+  const last = Math.max(...outcomes.map((o) => o.originatedAt));
+  const rivals: ScoredDecision[] = [];
+  for await (const r of readDecisions(decisionLogDir(project.paths.dataDir), { model: record.model, entityId: entity, since: t, until: last + 1 })) {
+    if (r.id !== record.id && Date.parse(r.time) <= last) rivals.push({ id: r.id, entityId: entity, time: Date.parse(r.time), pd: r.score.calibrated ?? r.score.raw, version: r.version });
+  }
+  const self: ScoredDecision = { id: record.id, entityId: entity, time: t, pd: record.score.calibrated ?? record.score.raw, version: record.version };
+  const joined = joinOutcomes([self, ...rivals], outcomes, { maxLagMs })[0]!;
+  if (!joined.outcome) return { status: 'no-outcome', source: src, outcome: null, label: null, asOf: at };
+  const label = labelAsOf(joined, asOf);
+  return { status: label === null ? 'pending' : 'matured', source: src, outcome: joined.outcome, label, asOf: at };
 }

@@ -60,17 +60,22 @@ export async function materialize(project: Project, online: OnlineFeatureStore, 
   const served = new Set(online.plan.sources.keys());
   const issues = await checkSourcesAgainstStore(project, online.plan.registry, served);
   if (issues.length) throw definitionsError(issues, 'feature sources do not match the offline store');
-  await online.reset();
-  const sources: MaterializeSummary['sources'][number][] = [];
+  const startedAt = new Date().toISOString();
+  await online.reset({ startedAt, finishedAt: null, asOf: isoMicros(at), features: online.plan.selection, sources: [] });
+  const sources: (MaterializeSummary['sources'][number] & { latestEvent: string | null })[] = [];
   for (const sp of online.plan.sources.values()) sources.push(await materializeSource(project, online, sp, at, opts));
   await online.flush();
+  await online.recordMaterialization({
+    startedAt, finishedAt: new Date().toISOString(), asOf: isoMicros(at), features: online.plan.selection,
+    sources: sources.map((x) => ({ name: x.name, table: x.table, events: x.events, entities: x.entities, latestEvent: x.latestEvent })),
+  });
   return {
-    asOf: isoMicros(at), features: online.plan.selection, sources,
+    asOf: isoMicros(at), features: online.plan.selection, sources: sources.map(({ latestEvent: _l, ...x }) => x),
     events: sources.reduce((s, x) => s + x.events, 0), seconds: (performance.now() - started) / 1000,
   };
 }
 
-async function materializeSource(project: Project, online: OnlineFeatureStore, sp: SourcePlan, at: number, opts: MaterializeOptions): Promise<MaterializeSummary['sources'][number]> {
+async function materializeSource(project: Project, online: OnlineFeatureStore, sp: SourcePlan, at: number, opts: MaterializeOptions): Promise<MaterializeSummary['sources'][number] & { latestEvent: string | null }> {
   const started = performance.now();
   const src = sp.source;
   const q = quoteIdent;
@@ -93,6 +98,7 @@ async function materializeSource(project: Project, online: OnlineFeatureStore, s
   let done = 0;
   let entities = 0;
   let lastEntity: string | null = null;
+  let latest = -Infinity;
   // Rows come in entity order: a batch is written at an entity's boundary, so every entity in it is complete
   // and leaves memory (`release`); only an entity of more than four batches' events is split.
   const write = async (keep: string | null): Promise<void> => {
@@ -116,6 +122,7 @@ async function materializeSource(project: Project, online: OnlineFeatureStore, s
         const v: Record<string, string | number | boolean | null> = {};
         sp.columns.forEach((c, i) => { v[c] = scalar(row[3 + i]); });
         const key = eventKey === undefined ? null : scalar(row[keyAt]);
+        if ((row[1] as number) > latest) latest = row[1] as number;
         const ev = makeEvent(row[1] as number, row[2] === null ? null : (row[2] as number), v, key === null || typeof key === 'boolean' ? undefined : eventUid(key));
         const list = batch.get(entity);
         if (list) list.push(ev); else batch.set(entity, [ev]);
@@ -130,5 +137,5 @@ async function materializeSource(project: Project, online: OnlineFeatureStore, s
     progress.abort();
     throw e;
   }
-  return { name: src.name, table: src.table, events: done, entities, seconds: (performance.now() - started) / 1000 };
+  return { name: src.name, table: src.table, events: done, entities, seconds: (performance.now() - started) / 1000, latestEvent: Number.isFinite(latest) ? isoMicros(latest) : null };
 }

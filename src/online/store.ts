@@ -16,7 +16,7 @@ import { ONLINE_FORMAT, buildPlan, cellKey, readPlanOf, tileCodecOf, type Online
 import { parseUtc } from '../core/time.js';
 import { DENSE_DAY, applyEvents, rebuildWrite, upkeepOf, upkeepRequest, writeRequest, type RetentionOptions } from './engine/tiles.js';
 import type { EventKeys, OnlineStore, RawEvent, SeriesData, SeriesKey, SeriesRequest } from './types.js';
-import { MANIFEST_FEATURES, MANIFEST_FORMAT, checkFormat } from './manifest.js';
+import { MANIFEST_FEATURES, MANIFEST_FORMAT, MANIFEST_MATERIALIZED, checkFormat, type MaterializationRecord } from './manifest.js';
 import type { EntityId, OnlineFeatureStoreOptions, OnlineLookup, OnlineRow, PushSummary, ReadOptions } from './options.js';
 
 export type { EntityId, OnlineFeatureStoreOptions, OnlineLookup, OnlineRow, PushSummary, ReadOptions } from './options.js';
@@ -140,13 +140,32 @@ export class OnlineFeatureStore {
     await this.exclusive(() => release.call(this.backend, entities.map((entity) => ({ source, entity }))));
   }
 
-  /** Removes every series of the served sources (before a materialisation) and records what is served. */
-  async reset(): Promise<void> {
+  /** Removes every series of the served sources (before a materialisation) and records what is served (and `record`, when given). */
+  async reset(record?: MaterializationRecord): Promise<void> {
     await this.exclusive(async () => {
-      await this.backend.reset([...this.plan.sources.keys()], { [MANIFEST_FEATURES]: JSON.stringify(this.plan.selection), [MANIFEST_FORMAT]: ONLINE_FORMAT });
+      await this.backend.reset([...this.plan.sources.keys()], {
+        [MANIFEST_FEATURES]: JSON.stringify(this.plan.selection), [MANIFEST_FORMAT]: ONLINE_FORMAT,
+        ...(record ? { [MANIFEST_MATERIALIZED]: JSON.stringify(record) } : {}),
+      });
       this.formatWritten = true;
       this.cache.clear();
     });
+  }
+
+  /** Records the materialisation in the manifest (materialize, when it finishes). */
+  async recordMaterialization(record: MaterializationRecord): Promise<void> {
+    await this.exclusive(() => this.backend.reset([], { [MANIFEST_MATERIALIZED]: JSON.stringify(record) }));
+  }
+
+  /** The last materialisation the manifest records: null when none was recorded (none, or made before kiln recorded them). */
+  async materialization(): Promise<MaterializationRecord | null> {
+    const text = (await this.backend.manifest())[MANIFEST_MATERIALIZED];
+    if (!text) return null;
+    try {
+      return JSON.parse(text) as MaterializationRecord;
+    } catch {
+      return null;
+    }
   }
 
   /**

@@ -24,4 +24,6 @@ export { serveSettings, SERVE_DEFAULTS, type ServeSettings, type ServeFlags } fr
 export { ApiKeys, hashApiKey, newApiKey, parseEnvApiKeys, isLoopback, type ApiKeyEntry, type Caller } from './auth.js';
 export { openEmbeddingSet, defaultEmbeddingRefs, noEmbeddings, listOverlap, registerEmbeddingRoutes } from './spaces/index.js';
 export type { EmbeddingSet, EmbeddingSetOptions, EmbeddingSpaceStatus, EmbeddingEvent, ServedVersion } from './spaces/index.js';
+/** Re-scores a logged decision with the version that made it (`POST /v1/decisions/:id/replay`, the web UI). */
+export { replay } from './predict.js';
 export { scoreBatch, BATCH_CHUNK_ROWS, type ScoreBatchOptions, type ScoreBatchResult } from './batch.js';

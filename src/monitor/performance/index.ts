@@ -12,6 +12,6 @@
  * shiftAwareEstimate({ label: refY, pd: refPd }, weights);        // { auc, ks, badRate, expectedBadRate, ... }
  */
 export { joinOutcomes, DEFAULT_MAX_LAG_MS, type ScoredDecision, type Outcome, type JoinedDecision, type JoinOptions } from './join.js';
-export { cohortPerformance, vintageCurves, monthOf, addMonthsUtc, type CohortPerformance, type CohortOptions, type VintageCurve, type VintagePoint, type VintageOptions } from './cohorts.js';
+export { cohortPerformance, vintageCurves, labelAsOf, monthOf, addMonthsUtc, type CohortPerformance, type CohortOptions, type VintageCurve, type VintagePoint, type VintageOptions } from './cohorts.js';
 export { cbpe, type CbpeEstimate } from './cbpe.js';
 export { densityRatioWeights, shiftAwareEstimate, type DensityRatio, type DensityRatioOptions, type ShiftAwareEstimate } from './shift.js';

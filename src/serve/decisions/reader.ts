@@ -20,6 +20,10 @@ export interface ReadDecisionsOptions {
   readonly until?: TimeBound;
   readonly model?: string;
   readonly version?: number;
+  /** Only the decisions about this entity (compared as text: 42 and '42' are the same entity). */
+  readonly entityId?: string | number;
+  /** Only decisions whose id sorts before this one (exclusive): the next page of a newest-first listing. */
+  readonly beforeId?: string;
   /** At most this many records. */
   readonly limit?: number;
   /** 'asc' (oldest first, the default) or 'desc' (newest first). */
@@ -50,7 +54,13 @@ function merge(a: DecisionRecord[], b: DecisionRecord[], sign: 1 | -1): Decision
 /** The decisions of the log in `dir`, streamed in id (= time) order; see ReadDecisionsOptions. */
 export async function* readDecisions(dir: string, opts: ReadDecisionsOptions = {}): AsyncGenerator<DecisionRecord> {
   const lo = opts.since === undefined ? '' : decisionIdFloor(toMs(opts.since, 'since'));
-  const hi = opts.until === undefined ? '~' : decisionIdFloor(toMs(opts.until, 'until'));
+  let hi = opts.until === undefined ? '~' : decisionIdFloor(toMs(opts.until, 'until'));
+  if (opts.beforeId !== undefined) {
+    const before = opts.beforeId.toUpperCase();
+    if (!DECISION_ID_RE.test(before)) throw new KilnError('INVALID_ARGUMENT', `beforeId ${JSON.stringify(opts.beforeId)} is not a decision id (26 characters of Crockford base32)`, { path: ['beforeId'] });
+    if (before < hi) hi = before;
+  }
+  const entity = opts.entityId === undefined ? undefined : String(opts.entityId);
   const limit = opts.limit ?? Infinity;
   if (!(limit >= 0)) throw new KilnError('INVALID_ARGUMENT', `limit ${limit}: expected a number >= 0`, { path: ['limit'] });
   const desc = opts.order === 'desc';
@@ -60,7 +70,8 @@ export async function* readDecisions(dir: string, opts: ReadDecisionsOptions = {
   const idx = names.map((_, i) => i).filter((i) => names[i]! < hi && (i + 1 >= names.length || names[i + 1]! > lo));
   if (desc) idx.reverse();
   const keep = (r: DecisionRecord): boolean =>
-    r.id >= lo && r.id < hi && (opts.model === undefined || r.model === opts.model) && (opts.version === undefined || r.version === opts.version);
+    r.id >= lo && r.id < hi && (opts.model === undefined || r.model === opts.model) && (opts.version === undefined || r.version === opts.version)
+    && (entity === undefined || (r.entityId !== null && String(r.entityId) === entity));
   let buf: DecisionRecord[] = [];
   let sent = 0;
   for (const i of idx) {
