@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import type { FastifyInstance } from 'fastify';
+import { materialize, openOnlineStore } from '../../src/online/index.js';
+import { createServer } from '../../src/serve/http/index.js';
+import { decisionLogDir, fixedModelSet, loadLiveVersion, openDecisionLog, SERVE_DEFAULTS } from '../../src/serve/index.js';
 import { Project } from '../../src/store/index.js';
 import { createUiServer } from '../../src/ui/web/index.js';
 import { buildRetrainWorld } from '../loop/retrain-world.js';
@@ -32,6 +35,7 @@ beforeAll(async () => {
   await buildRetrainWorld(dir);
   project = await Project.open({ project: dir });
   seedRuns(project, RUNS);
+  await scoreSome(project);
   app = await createUiServer({ project });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const addr = app.server.address();
@@ -39,6 +43,30 @@ beforeAll(async () => {
   browser = await launch();
 }, 180_000);
 afterAll(async () => { await browser?.close(); await app?.close(); project?.close(); });
+
+/** Decisions, as a server makes them: credit@1 scores four borrowers (as of 2024-06-01) with reasons. */
+async function scoreSome(p: Project): Promise<void> {
+  const asOf = '2024-06-01T00:00:00.000Z';
+  const online = await openOnlineStore(p, { features: 'credit_v1' });
+  try {
+    await materialize(p, { store: online, asOf, quiet: true });
+    const ids = (await p.offline.all<{ k: string }>(`SELECT DISTINCT borrower_id::VARCHAR AS k FROM loan_labels WHERE funded_at < TIMESTAMP '2024-06-01' ORDER BY 1 LIMIT 40`)).map((r) => r.k);
+    const known = (await online.lookup(ids, 'credit_v1', { asOf })).filter((l) => l.known).map((l) => String(l.entity)).slice(0, 4);
+    p.releaseOffline();
+    const log = await openDecisionLog(decisionLogDir(p.paths.dataDir));
+    const serve = createServer({
+      models: fixedModelSet([{ name: 'credit', primary: loadLiveVersion(p, 'credit@1'), challenger: null }]), decisions: log, online, project: p,
+      settings: { ...SERVE_DEFAULTS, models: [], embeddings: [], apiKeys: [], traffic: {} },
+    });
+    const res = await serve.inject({ method: 'POST', url: '/v1/models/credit/predict', payload: { rows: known.map((e) => ({ entityId: e, asOf })), reasons: true } });
+    if (res.statusCode !== 200) throw new Error(`predict: ${res.statusCode} ${res.body}`);
+    await log.flush();
+    await serve.close();
+    await log.close();
+  } finally {
+    await online.close();
+  }
+}
 
 describe.skipIf(!has)('the web UI in Chromium', () => {
   it('opens every screen without console errors, charts rendered, and keeps a screenshot of each', async () => {
@@ -82,6 +110,19 @@ describe.skipIf(!has)('the web UI in Chromium', () => {
     await chartsRendered(page);
     expect(errors).toEqual([]);
     console.log(`browser: /runs with ${RUNS} runs loaded in ${ms.toFixed(0)} ms`);
+    await page.close();
+  });
+
+  it('finds a decision and replays it', async () => {
+    const page = await browser.newPage();
+    const errors = collectErrors(page);
+    await page.goto(`${url}/decisions`);
+    await page.locator('main table a[href*="/decisions/"]').first().click();
+    await page.waitForURL(/\/decisions\/[0-9A-Z]{26}/);
+    const replay = page.locator('section', { has: page.getByRole('heading', { name: 'Replay' }) });
+    expect(await replay.locator('.badge').first().textContent()).toBe('match');
+    await page.screenshot({ path: join(SHOTS, 'decision.png'), fullPage: true });
+    expect(errors).toEqual([]);
     await page.close();
   });
 
