@@ -160,7 +160,7 @@ ${vpages > 1 ? html`<nav class="pager" aria-label="Version pages">${vpage > 1 ? 
 <label>Colour by <select name="color"><option value=""${colorBy ? '' : raw(' selected')}>nothing</option>${attrs.map((a) => html`<option value="${a}"${a === colorBy ? raw(' selected') : ''}>${a}</option>`)}</select></label>
 <button type="submit">Show</button></form>
 ${chart(scatter, `${space} v${v.version}: a seeded sample of ${p.sampled} vectors projected on their first two principal components${colorBy ? `, coloured by ${colorBy}` : ''}`)}
-<p class="note">Principal components by power iteration on the centred sample (seed 7, the same ${p.sampled} rows every time): they explain ${(100 * p.explained[0]).toFixed(1)}% and ${(100 * p.explained[1]).toFixed(1)}% of its variance; computed in ${ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`}.${attrs.length ? '' : ' This version keeps no attributes to colour by (declare attributes: { table, key, columns } in the space).'}</p>`, 'projection');
+<p class="note">Principal components by power iteration on the centred sample (seed 7, the same ${p.sampled} rows every time): they explain ${(100 * p.explained[0]).toFixed(1)}% and ${(100 * p.explained[1]).toFixed(1)}% of its variance${p.converged ? '' : ' (the iterations stopped before settling: the leading components explain about as much as each other, so other directions in their plane would show the same spread)'}; computed in ${ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`}.${attrs.length ? '' : ' This version keeps no attributes to colour by (declare attributes: { table, key, columns } in the space).'}</p>`, 'projection');
 
   // Neighbours of an entity in two versions.
   const entity = q.entity?.trim() ?? '';

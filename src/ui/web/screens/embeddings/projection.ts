@@ -2,8 +2,9 @@
  * A 2-D picture of an embedding version: a seeded sample of its vectors (at most 2,000, the same rows on
  * every call) projected on their first two principal components. The components come from power
  * iteration on the centred sample, matrix-free (v <- X^T X v, never forming the covariance), the second
- * after deflating the first; each is signed so its largest coordinate is positive, so the picture is the
- * same on every call and every machine.
+ * kept orthogonal to the first; each is signed so its largest coordinate is positive, so the picture is
+ * the same on every call and every machine. Iterations are capped by a work budget (wide text vectors:
+ * about half a second).
  */
 import { Rng } from '../../../../core/rng.js';
 
@@ -21,7 +22,15 @@ export interface Projection {
   /** The sample's size and the version's. */
   readonly sampled: number;
   readonly size: number;
+  /**
+   * Whether both components settled within the iterations allowed. Not settling means the leading
+   * eigenvalues are close: any direction in their span explains about as much, so the picture holds.
+   */
+  readonly converged: boolean;
 }
+
+/** Work allowed per component (multiply-adds): keeps the projection near half a second for wide vectors. */
+const WORK = 1.5e8;
 
 export const PROJECTION_SAMPLE = 2000;
 
@@ -37,8 +46,8 @@ export function sampleRows(n: number, m: number, seed: number): number[] {
   return Array.from(idx.subarray(0, m)).sort((a, b) => a - b);
 }
 
-/** The leading eigenvector of X^T X (X: n x d centred, row-major) orthogonal to `against`, by power iteration. */
-function leading(X: Float64Array, n: number, d: number, against: Float64Array | null, rng: Rng, maxIter: number, tol: number): Float64Array {
+/** The leading eigenvector of X^T X (X: n x d centred, row-major) orthogonal to `against`, by power iteration; whether it settled within `maxIter`. */
+function leading(X: Float64Array, n: number, d: number, against: Float64Array | null, rng: Rng, maxIter: number, tol: number): { v: Float64Array; converged: boolean } {
   let v = Float64Array.from({ length: d }, () => rng.uniform() - 0.5);
   const orth = (u: Float64Array): void => {
     if (!against) return;
@@ -56,6 +65,7 @@ function leading(X: Float64Array, n: number, d: number, against: Float64Array | 
   orth(v);
   normalise(v);
   const xv = new Float64Array(n);
+  let converged = false;
   for (let it = 0; it < maxIter; it++) {
     for (let i = 0; i < n; i++) {
       let s = 0;
@@ -69,16 +79,16 @@ function leading(X: Float64Array, n: number, d: number, against: Float64Array | 
       if (a !== 0) for (let k = 0; k < d; k++) next[k]! += a * X[o + k]!;
     }
     orth(next);
-    if (normalise(next) === 0) return v; // no variance left in this direction
+    if (normalise(next) === 0) return { v, converged: true }; // no variance left in this direction
     let change = 0;
     for (let k = 0; k < d; k++) change = Math.max(change, Math.abs(next[k]! - v[k]!));
     v = next;
-    if (change < tol) break;
+    if (change < tol) { converged = true; break; }
   }
   let big = 0;
   for (let k = 0; k < d; k++) if (Math.abs(v[k]!) > Math.abs(v[big]!)) big = k;
   if (v[big]! < 0) for (let k = 0; k < d; k++) v[k] = -v[k]!;
-  return v;
+  return { v, converged };
 }
 
 /**
@@ -95,9 +105,10 @@ export function projectSample(vectors: Float32Array, dim: number, opts: { sample
   let total = 0;
   for (let i = 0; i < n; i++) for (let k = 0; k < dim; k++) { const c = X[i * dim + k]! - mean[k]!; X[i * dim + k] = c; total += c * c; }
   const rng = new Rng(opts.seed ?? 7, 1);
-  const maxIter = opts.maxIter ?? 300, tol = opts.tol ?? 1e-8;
-  const c1 = leading(X, n, dim, null, rng, maxIter, tol);
-  const c2 = dim > 1 ? leading(X, n, dim, c1, rng, maxIter, tol) : new Float64Array(dim);
+  const maxIter = opts.maxIter ?? Math.min(300, Math.max(30, Math.floor(WORK / Math.max(1, 2 * n * dim)))), tol = opts.tol ?? 1e-8;
+  const first = leading(X, n, dim, null, rng, maxIter, tol);
+  const second = dim > 1 ? leading(X, n, dim, first.v, rng, maxIter, tol) : { v: new Float64Array(dim), converged: true };
+  const c1 = first.v, c2 = second.v;
   const x = new Float64Array(n), y = new Float64Array(n);
   let v1 = 0, v2 = 0;
   for (let i = 0; i < n; i++) {
@@ -107,7 +118,7 @@ export function projectSample(vectors: Float32Array, dim: number, opts: { sample
   }
   const denom = Math.max(1, n);
   return {
-    rows, x, y, sampled: n, size, components: [c1, c2],
+    rows, x, y, sampled: n, size, components: [c1, c2], converged: first.converged && second.converged,
     variance: [v1 / denom, v2 / denom],
     explained: total > 0 ? [v1 / total, v2 / total] : [0, 0],
   };

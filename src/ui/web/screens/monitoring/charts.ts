@@ -8,22 +8,30 @@ import type { MonitorStatus } from '../../../../monitor/index.js';
 
 export type Spec = Record<string, unknown>;
 
-export interface LineRow { x: string | number; y: number; series: string }
+export interface LineRow { x: string | number; y: number; series: string; /** Shown in the tooltip (e.g. how many labels a point rests on). */ note?: string }
 
-/** Lines of series over x (ordinal labels such as windows or months, or numbers), points with tooltips. */
+/**
+ * Lines of series over x (ordinal labels such as windows or months, or whole numbers), points with
+ * tooltips; the series keep the order they first appear in (legend included).
+ */
 export function lines(opts: { title: string; x: string; y: string; rows: LineRow[]; xType?: 'ordinal' | 'quantitative'; yFormat?: string; height?: number }): Spec {
   const fmt = opts.yFormat ?? '.4f';
+  const order = [...new Set(opts.rows.map((r) => r.series))];
+  const series = (channel: object = {}) => ({ field: 'series', type: 'nominal', title: null, sort: order, ...channel });
+  const noted = opts.rows.some((r) => r.note);
   return {
     title: opts.title, height: opts.height ?? 240,
-    data: { values: opts.rows },
+    data: { values: noted ? opts.rows.map((r) => ({ note: '', ...r })) : opts.rows },
     mark: { type: 'line', point: { filled: true, size: 40 }, strokeWidth: 2 },
     encoding: {
-      x: { field: 'x', type: opts.xType ?? 'ordinal', title: opts.x, sort: null, ...(opts.xType === 'quantitative' ? {} : { axis: { labelAngle: -45 } }) },
+      x: opts.xType === 'quantitative'
+        ? { field: 'x', type: 'quantitative', title: opts.x, axis: { tickMinStep: 1, format: 'd' } }
+        : { field: 'x', type: 'ordinal', title: opts.x, sort: null, axis: { labelAngle: -45 } },
       y: { field: 'y', type: 'quantitative', title: opts.y, scale: { zero: false } },
-      color: { field: 'series', type: 'nominal', title: null },
-      shape: { field: 'series', type: 'nominal', title: null },
-      strokeDash: { field: 'series', type: 'nominal', title: null },
-      tooltip: [{ field: 'series', title: 'series' }, { field: 'x', title: opts.x }, { field: 'y', title: opts.y, format: fmt }],
+      color: series(),
+      shape: series(),
+      strokeDash: series(),
+      tooltip: [{ field: 'series', title: 'series' }, { field: 'x', title: opts.x }, { field: 'y', title: opts.y, format: fmt }, ...(noted ? [{ field: 'note', title: 'note' }] : [])],
     },
   };
 }

@@ -21,6 +21,9 @@ const pct = (x: number | null | undefined): string => (x === null || x === undef
 const signed = (x: number | null | undefined): string => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${x > 0 ? '+' : x < 0 ? '−' : '±'}${Math.abs(x).toFixed(4)}`);
 const secs = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms)} ms`);
 
+/** Text that must not break across lines (a month like 2024-01 in a narrow column). */
+const nowrap = (text: string): Html => html`<span style="white-space: nowrap">${text}</span>`;
+
 function failed(p: { ok: false; error: string }): Html {
   return html`<p class="error" role="alert">Could not compute this part: ${p.error}</p>`;
 }
@@ -45,7 +48,7 @@ function filterForm(ctx: UiContext, model: string, q: ModelQuery, given: { since
 function windowTable(status: MonitorStatus): Html {
   return table(['window', 'version', 'decisions', 'score PSI', 'band', 'mean pd', 'inputs moderate', 'inputs significant', 'null spikes', 'out of range', 'schema', 'volume'],
     windowsOf(status).map((w) => [
-      w.window, `v${w.version}`, num(w.rows), f4(w.score.psi), badge(w.score.band, bandTone(w.score.band)), f4(w.score.mean), num(w.moderate), num(w.significant),
+      nowrap(w.window), `v${w.version}`, num(w.rows), f4(w.score.psi), badge(w.score.band, bandTone(w.score.band)), f4(w.score.mean), num(w.moderate), num(w.significant),
       num(w.features.filter((f) => f.nullSpike).length), num(w.features.filter((f) => (f.outOfRange ?? 0) > 0).length),
       w.schema.added.length + w.schema.removed.length + w.schema.retyped.length
         ? `changed: ${[...w.schema.removed.map((n) => `-${n}`), ...w.schema.added.map((n) => `+${n}`), ...w.schema.retyped.map((r) => `${r.name} ${r.from}→${r.to}`)].join(', ')}` : 'ok',
@@ -82,13 +85,14 @@ function performanceSections(ctx: UiContext, model: string, perf: Part<RealisedP
   const p = perf.value;
   const shift = new Map<string, { auc: number; classifierAuc: number; effectiveSampleSize: number }>();
   for (const s of p.shiftAware) if (!shift.has(s.cohort)) shift.set(s.cohort, s);
+  const rests = (c: RealisedPerformance['cohorts'][number]): string => `${c.labelled} of ${c.originated} loans labelled (maturity ${pct(c.maturity)})`;
   const auc: LineRow[] = p.cohorts.flatMap((c) => [
-    ...(c.auc !== null ? [{ x: c.cohort, y: c.auc, series: 'realised' }] : []),
+    ...(c.auc !== null ? [{ x: c.cohort, y: c.auc, series: 'realised', note: rests(c) }] : []),
     ...(c.estimate ? [{ x: c.cohort, y: c.estimate.auc, series: 'CBPE (no labels)' }] : []),
     ...(shift.has(c.cohort) ? [{ x: c.cohort, y: shift.get(c.cohort)!.auc, series: 'shift-aware (no labels)' }] : []),
   ]);
   const bad: LineRow[] = p.cohorts.flatMap((c) => [
-    ...(c.badRate !== null ? [{ x: c.cohort, y: c.badRate, series: 'realised' }] : []),
+    ...(c.badRate !== null ? [{ x: c.cohort, y: c.badRate, series: 'realised', note: rests(c) }] : []),
     ...(c.estimate ? [{ x: c.cohort, y: c.estimate.badRate, series: 'expected (mean pd)' }] : []),
   ]);
   const realised = p.cohorts.filter((c) => c.auc !== null).length;
@@ -101,7 +105,7 @@ function performanceSections(ctx: UiContext, model: string, perf: Part<RealisedP
 <div class="grid">${auc.length ? chart(lines({ title: 'AUC by decision month: realised and estimated', x: 'cohort (decision month)', y: 'AUC', rows: auc }), 'AUC by cohort, realised once labels matured and estimated without labels') : ''}
 ${bad.length ? chart(lines({ title: 'Bad rate by decision month', x: 'cohort (decision month)', y: 'bad rate', rows: bad, yFormat: '.2%' }), 'Bad rate by cohort: realised and expected from the scores') : ''}</div>
 ${table(['cohort', 'decisions', 'originated', 'labelled', 'maturity', 'bad rate', 'mean pd', 'AUC', 'KS', 'ECE', 'CBPE AUC', 'CBPE bad rate', 'shift-aware AUC', 'shift classifier AUC'],
-    p.cohorts.map((c) => [c.cohort, num(c.decisions), num(c.originated), num(c.labelled), pct(c.maturity), pct(c.badRate), f4(c.meanPd), f4(c.auc), f4(c.ks), f4(c.ece),
+    p.cohorts.map((c) => [nowrap(c.cohort), num(c.decisions), num(c.originated), num(c.labelled), pct(c.maturity), pct(c.badRate), f4(c.meanPd), f4(c.auc), f4(c.ks), f4(c.ece),
       f4(c.estimate?.auc), pct(c.estimate?.badRate), f4(shift.get(c.cohort)?.auc), f4(shift.get(c.cohort)?.classifierAuc)]),
     { numeric: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13], id: 'cohorts', caption: `As of ${p.asOf}: ${p.decisions} decisions, ${p.matched} joined to an outcome. Realised metrics need 30 known labels of both classes; labels known after the as-of time are not used. CBPE assumes the calibrated scores stay calibrated; neither estimate sees a change in how inputs relate to the outcome.` })}`;
   const vintageRows: LineRow[] = p.vintages.flatMap((v) => v.points.map((pt) => ({ x: pt.monthsOnBook, y: pt.cumulativeBadRate, series: v.cohort })));
@@ -130,7 +134,7 @@ function alertsSection(ctx: UiContext, model: string, q: ModelQuery, computed: n
   const note = computed === null ? '' : html`<p class="note">The windows above raise ${num(computed)} alerts by the config's thresholds; the table lists the alerts stored (kiln monitor status stores them, one per model, version, kind, subject and window).</p>`;
   const body = total
     ? html`${table(['severity', 'window', 'version', 'kind', 'subject', 'value', 'threshold', 'message', 'first seen', 'times seen', 'acknowledged'], rows.map((a) => [
-      badge(a.severity, a.severity === 'critical' ? 'bad' : 'warn'), a.window, `v${a.version}`, a.kind, a.subject, f4(a.value), f4(a.threshold), a.message, when(a.firstSeen), num(a.timesSeen), a.acknowledgedAt ? when(a.acknowledgedAt) : 'no',
+      badge(a.severity, a.severity === 'critical' ? 'bad' : 'warn'), nowrap(a.window), `v${a.version}`, a.kind, a.subject, f4(a.value), f4(a.threshold), a.message, when(a.firstSeen), num(a.timesSeen), a.acknowledgedAt ? when(a.acknowledgedAt) : 'no',
     ]), { numeric: [5, 6, 9], id: 'alerts', caption: `${total} alerts stored, newest window first` })}${pager}`
     : html`<p class="empty">No alerts of ${model} are stored (kiln monitor status ${model} computes and stores them).</p>`;
   return section('Alerts', html`${note}${body}`, 'alerts');
