@@ -107,6 +107,9 @@ describe('GET /monitoring', () => {
     expect(last).toContain('succeeded (promoted)');
     expect(r.body).toContain(`href="/monitoring/${MODEL}"`);
     expect(r.body).toContain(`href="/monitoring/${MODEL}/runs/${run.id}"`);
+    const latestAlerts = cells(r.body, 'latest-alerts');
+    const newest = new AlertStore(project.meta.db).list({ limit: 20 });
+    expect(latestAlerts.map((a) => [a[0], a[1], a[2], a[5]])).toEqual(newest.map((a) => [a.model, a.severity, a.window, a.subject]));
   });
 });
 

@@ -7,8 +7,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { KilnError } from '../../../core/errors.js';
-import { parseWindowSize, type WindowSize } from '../../../monitor/index.js';
-import { badge, html, num, section, table, type Html } from '../html.js';
+import { AlertStore, parseWindowSize, type WindowSize } from '../../../monitor/index.js';
+import { badge, html, num, section, table, when, type Html } from '../html.js';
 import { link, page, type UiContext } from '../layout.js';
 import type { Screen } from './types.js';
 import { modelOverviews, requireMonitoredModel, type MonitorQuery } from './monitoring/data.js';
@@ -36,18 +36,22 @@ export function parseModelQuery(ctx: UiContext, q: ModelQuery): MonitorQuery & {
 function listBody(ctx: UiContext): Html {
   const rows = modelOverviews(ctx.project);
   if (!rows.length) return html`<p class="empty">No models in this project yet: declare one under models in kiln.config.ts and train it (kiln train NAME).</p>`;
-  return section('Monitored models', html`${table(['model', 'versions', 'aliases', 'alerts', 'critical', 'not acknowledged', 'latest alert window', "loop's last run", 'links'], rows.map((r) => [
+  const latest = new AlertStore(ctx.project.meta.db).list({ limit: 20 });
+  return html`${section('Monitored models', html`${table(['model', 'versions', 'aliases', 'alerts', 'critical', 'not acknowledged', 'latest alert window', "loop's last run", 'links'], rows.map((r) => [
     link(ctx, `/monitoring/${encodeURIComponent(r.model)}`, r.model),
     num(r.versions),
     Object.entries(r.aliases).map(([a, v]) => `${a} v${v}`).join(', ') || '–',
     r.alerts ? num(r.alerts.alerts) : 'none stored',
-    r.alerts ? (r.alerts.critical ? badge(`${r.alerts.critical} critical`, 'bad') : '0') : '–',
+    r.alerts ? (r.alerts.critical ? badge(num(r.alerts.critical), 'bad') : '0') : '–',
     r.alerts ? num(r.alerts.open) : '–',
     r.alerts?.latestWindow ?? '–',
     r.lastRun ? html`${link(ctx, `/monitoring/${encodeURIComponent(r.model)}/runs/${encodeURIComponent(r.lastRun.id)}`, `${r.lastRun.status}${r.lastRun.outcome ? ` (${r.lastRun.outcome})` : ''}`)} as of ${String(r.lastRun.input.asOf ?? r.lastRun.createdAt).slice(0, 10)}` : 'no runs',
     html`${link(ctx, `/monitoring/${encodeURIComponent(r.model)}`, 'monitoring')} · ${link(ctx, `/models/${encodeURIComponent(r.model)}`, 'registry')} · ${link(ctx, '/decisions', 'decisions', { model: r.model })}`,
-  ]), { numeric: [1, 3, 5], id: 'monitored-models', caption: 'Alerts are those stored by kiln monitor status (and by the loop simulation); the loop is kiln loop run / tick.' })}
-<p class="note">Drift, performance and the loop of a model are on its page; computing them reads the model's decision log.</p>`);
+  ]), { numeric: [1, 3, 4, 5], id: 'monitored-models', caption: 'Alerts are those stored by kiln monitor status (and by the loop simulation); the loop is kiln loop run / tick.' })}
+<p class="note">Drift, performance and the loop of a model are on its page; computing them reads the model's decision log.</p>`)}
+${section('Latest alerts', latest.length ? table(['model', 'severity', 'window', 'version', 'kind', 'subject', 'message', 'last seen'], latest.map((a) => [
+    link(ctx, `/monitoring/${encodeURIComponent(a.model)}`, a.model), badge(a.severity, a.severity === 'critical' ? 'bad' : 'warn'), a.window, `v${a.version}`, a.kind, a.subject, a.message, when(a.lastSeen),
+  ]), { id: 'latest-alerts', caption: `The ${latest.length} alerts of the latest windows, every model` }) : html`<p class="empty">No alerts are stored (kiln monitor status MODEL computes and stores them).</p>`, 'latest-alerts')}`;
 }
 
 export const screen: Screen = {
