@@ -26,6 +26,24 @@ const fromRow = (r: Row): StoredAlert => ({
   firstSeen: r.first_seen, lastSeen: r.last_seen, timesSeen: r.times_seen, acknowledgedAt: r.acknowledged_at,
 });
 
+export interface AlertSummary {
+  readonly model: string;
+  readonly alerts: number;
+  readonly critical: number;
+  /** Not acknowledged. */
+  readonly open: number;
+  readonly latestWindow: string;
+  readonly lastSeen: string;
+}
+
+function filterSql(opts: { model?: string; severity?: AlertSeverity }): [string, unknown[]] {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (opts.model) { where.push('model = ?'); args.push(opts.model); }
+  if (opts.severity) { where.push('severity = ?'); args.push(opts.severity); }
+  return [where.length ? `WHERE ${where.join(' AND ')}` : '', args];
+}
+
 export class AlertStore {
   constructor(private readonly db: Database.Database) {}
 
@@ -50,13 +68,25 @@ export class AlertStore {
     return fresh.map((id) => fromRow(this.db.prepare('SELECT * FROM monitor_alerts WHERE id = ?').get(id) as Row));
   }
 
-  list(opts: { model?: string; severity?: AlertSeverity; limit?: number } = {}): StoredAlert[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (opts.model) { where.push('model = ?'); args.push(opts.model); }
-    if (opts.severity) { where.push('severity = ?'); args.push(opts.severity); }
-    const sql = `SELECT * FROM monitor_alerts ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY window DESC, id DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, opts.limit ?? 1000) as Row[]).map(fromRow);
+  /** Newest window first; `offset` skips that many (pages of a screen). */
+  list(opts: { model?: string; severity?: AlertSeverity; limit?: number; offset?: number } = {}): StoredAlert[] {
+    const [where, args] = filterSql(opts);
+    const sql = `SELECT * FROM monitor_alerts ${where} ORDER BY window DESC, id DESC LIMIT ? OFFSET ?`;
+    return (this.db.prepare(sql).all(...args, opts.limit ?? 1000, opts.offset ?? 0) as Row[]).map(fromRow);
+  }
+
+  /** How many alerts `list` would page through with these filters. */
+  count(opts: { model?: string; severity?: AlertSeverity } = {}): number {
+    const [where, args] = filterSql(opts);
+    return (this.db.prepare(`SELECT count(*) AS n FROM monitor_alerts ${where}`).get(...args) as { n: number }).n;
+  }
+
+  /** Per model: alerts stored, the critical ones, those not acknowledged, the latest window and when last raised. */
+  summary(): AlertSummary[] {
+    return (this.db.prepare(`SELECT model, count(*) AS alerts, sum(severity = 'critical') AS critical, sum(acknowledged_at IS NULL) AS open,
+      max(window) AS latest_window, max(last_seen) AS last_seen FROM monitor_alerts GROUP BY model ORDER BY model`).all() as
+      { model: string; alerts: number; critical: number; open: number; latest_window: string; last_seen: string }[])
+      .map((r) => ({ model: r.model, alerts: r.alerts, critical: r.critical, open: r.open, latestWindow: r.latest_window, lastSeen: r.last_seen }));
   }
 
   acknowledge(id: number, now = new Date()): boolean {

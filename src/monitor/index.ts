@@ -11,4 +11,4 @@ export { renderMonitorReport, driftHeatMap, type ReportPart } from './report.js'
 export { realisedPerformance, outcomeSource, readOutcomes, decisionOutcome, type RealisedPerformance, type OutcomeSource, type CohortEstimate, type DecisionOutcome } from './realised.js';
 export { joinOutcomes, labelAsOf, cohortPerformance, vintageCurves, cbpe, densityRatioWeights, shiftAwareEstimate, type CohortPerformance, type VintageCurve, type JoinedDecision, type Outcome, type ScoredDecision } from './performance/index.js';
 export { psi, psiBand, PSI_BANDS, referenceBins, binCounts, ks2, wasserstein, normalizedWasserstein, jensenShannon, chiSquared, driftTest, categoricalDriftTest, type NumericBins, type CategoryBins, type PsiBand } from './drift/index.js';
-export { AlertStore, type StoredAlert } from './alerts.js';
+export { AlertStore, type AlertSummary, type StoredAlert } from './alerts.js';

@@ -107,8 +107,10 @@ export class EmbeddingRegistry {
     return Object.fromEntries((this.db.prepare('SELECT alias, version FROM embedding_aliases WHERE space = ? ORDER BY alias').all(space) as { alias: string; version: number }[]).map((a) => [a.alias, a.version]));
   }
 
-  versions(space: string): EmbeddingVersion[] {
-    const rows = this.db.prepare('SELECT version FROM embedding_versions WHERE space = ? ORDER BY version').all(space) as { version: number }[];
+  /** Oldest first; or a page of them (`newestFirst`, `limit`, `offset`: a screen's page, read in SQL). */
+  versions(space: string, page: { newestFirst?: boolean; limit?: number; offset?: number } = {}): EmbeddingVersion[] {
+    const rows = this.db.prepare(`SELECT version FROM embedding_versions WHERE space = ? ORDER BY version ${page.newestFirst ? 'DESC' : 'ASC'} LIMIT ? OFFSET ?`)
+      .all(space, page.limit ?? -1, page.offset ?? 0) as { version: number }[];
     return rows.map((r) => this.get(space, r.version));
   }
 
