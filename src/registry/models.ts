@@ -76,11 +76,19 @@ export class ModelRegistry {
 
   listModels(): ModelSummary[] {
     const models = this.db.prepare('SELECT name, description, created_at FROM models ORDER BY name').all() as { name: string; description: string | null; created_at: string }[];
-    return models.map((m) => {
-      const agg = this.db.prepare('SELECT max(version) AS latest, count(*) AS n FROM model_versions WHERE model_name = ?').get(m.name) as { latest: number | null; n: number };
-      const aliases = Object.fromEntries((this.db.prepare('SELECT alias, version FROM model_aliases WHERE model_name = ? ORDER BY alias').all(m.name) as { alias: string; version: number }[]).map((a) => [a.alias, a.version]));
-      return { name: m.name, description: m.description, latestVersion: agg.latest, versions: agg.n, aliases, createdAt: m.created_at };
-    });
+    return models.map((m) => this.summary(m));
+  }
+
+  /** One model as `listModels` shows it: latest version, how many versions, its aliases. */
+  getModel(name: string): ModelSummary {
+    this.requireModel(name);
+    return this.summary(this.db.prepare('SELECT name, description, created_at FROM models WHERE name = ?').get(name) as { name: string; description: string | null; created_at: string });
+  }
+
+  private summary(m: { name: string; description: string | null; created_at: string }): ModelSummary {
+    const agg = this.db.prepare('SELECT max(version) AS latest, count(*) AS n FROM model_versions WHERE model_name = ?').get(m.name) as { latest: number | null; n: number };
+    const aliases = Object.fromEntries((this.db.prepare('SELECT alias, version FROM model_aliases WHERE model_name = ? ORDER BY alias').all(m.name) as { alias: string; version: number }[]).map((a) => [a.alias, a.version]));
+    return { name: m.name, description: m.description, latestVersion: agg.latest, versions: agg.n, aliases, createdAt: m.created_at };
   }
 
   listVersions(name: string): ModelVersion[] {

@@ -1,4 +1,4 @@
-/** The registry's paged reads (the web UI's versions and audit tables): newest first, paged in SQL, with the total. */
+/** The registry's reads for the web UI: one model's summary; versions and audit log newest first, paged in SQL, with the total. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ModelRegistry, type ModelSignature } from '../../src/registry/index.js';
 import { tempProject } from '../helpers.js';
@@ -37,6 +37,12 @@ describe('registry pages', () => {
     expect(p.entries[0]).toMatchObject({ action: 'set_alias', alias: 'champion', version: 5, previousVersion: 2, actor: 'bo', reason: 'better' });
     expect(reg.auditPage('credit', { limit: 4, offset: 8 }).entries.map((e) => e.version)).toEqual([1]);
     expect(reg.auditPage('fraud', { limit: 10 }).entries.map((e) => e.action)).toEqual(['register_version']);
+  });
+
+  it('getModel: one model as listModels shows it', () => {
+    expect(reg.getModel('credit')).toEqual(reg.listModels()[0]);
+    expect(reg.getModel('credit')).toMatchObject({ name: 'credit', latestVersion: 7, versions: 7, aliases: { champion: 5 } });
+    expect(() => reg.getModel('fruad')).toThrow("no model 'fruad'; did you mean 'fraud'?");
   });
 
   it('refuses an unknown model and a bad page size', () => {
