@@ -230,10 +230,30 @@ describe('models screens', () => {
     expect(project.registry.resolve(`${MODEL}@champion`).version).toBe(1);
   });
 
-  it('pages the versions and the signature of a chosen version', async () => {
+  it('pages the versions and the audit log; the signature of a chosen version; a wide signature by declared feature', async () => {
     const r = await get(open, '/models/credit?version=1');
     expect(r.body).toContain('Version <a href="/models/credit/versions/1">v1</a>:');
     expect((await get(open, '/models/credit?version=5')).status).toBe(404);
+
+    // A second model, registered by hand: 30 versions without a run, 260 bucketed inputs.
+    const features = Array.from({ length: 260 }, (_, i) => ({ name: i < 250 ? `spend_by_mcc__${i}` : `f${i}`, type: 'DOUBLE', version: 'abc123' }));
+    for (let i = 0; i < 30; i++) project.registry.registerVersion('scorecard', { signature: { features, output: 'score' }, description: `hand-made ${i + 1}`, actor: 'bo' });
+    const p1 = await get(open, '/models/scorecard');
+    expect(rowsOf(p1.body, 'versions').map((v) => v[0])).toEqual(Array.from({ length: 25 }, (_, i) => `v${30 - i}`));
+    expect(p1.body).toContain('1–25 of 30 versions');
+    expect(p1.body).toContain('href="/models/scorecard?vpage=2#h-versions"');
+    expect(p1.body).toContain('href="/models/scorecard?apage=2#h-audit"');
+    const p2 = await get(open, '/models/scorecard?vpage=2');
+    expect(rowsOf(p2.body, 'versions').map((v) => v[0])).toEqual(['v5', 'v4', 'v3', 'v2', 'v1']);
+    expect(rowsOf(p2.body, 'audit').map((a) => a[5])).toEqual(Array.from({ length: 25 }, (_, i) => `v${30 - i}`)); // the audit log keeps its own page
+    expect(rowsOf(p1.body, 'signature')).toEqual([['spend_by_mcc', '250', 'DOUBLE', 'abc123'], ['f250', '1', 'DOUBLE', 'abc123'], ...Array.from({ length: 9 }, (_, i) => [`f${251 + i}`, '1', 'DOUBLE', 'abc123'])]);
+    const list = rowsOf((await get(open, '/models')).body, 'models');
+    expect(list.map((m) => m.slice(0, 3))).toEqual([['credit', 'v2', '2'], ['scorecard', 'v30', '30']]);
+    expect(list[1]![5]).toBe('hand-made 30');
+    const card = await get(open, '/models/scorecard/versions/3');
+    expect(card.status).toBe(200);
+    expect(card.body).toContain('This version was registered without a training run');
+    expect((await get(open, '/models/scorecard/versions/3/report')).status).toBe(404);
   });
 
   it('every Vega-Lite spec the pages emitted compiles', () => {

@@ -7,7 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import { aliasHistory, describeSignature, type ModelSignature, type ModelVersion } from '../../../../registry/index.js';
 import { badge, facts, html, num, raw, section, table, when, type Html } from '../../html.js';
 import { href, type UiContext } from '../../layout.js';
-import { modelPath, pageOf, pager, PAGE_ROWS, runPath, versionLink, versionParam, type Query } from './common.js';
+import { loopRunOf, modelPath, pageOf, pager, PAGE_ROWS, runPath, versionLink, versionParam, type Query } from './common.js';
 import { evidenceCell, evidenceOf, promotionEvidence, timelineSection } from './timeline.js';
 
 /** What the alias form shows again after a refused move: the values entered and why it was refused. */
@@ -22,6 +22,8 @@ export interface AliasFormState {
 const FORM_VERSIONS = 200;
 /** At most this many inputs are listed one per row; a wider signature is listed by declared feature. */
 const SIGNATURE_ROWS = 200;
+/** Automatic promotions shown with their gate tables (newest first); older ones are linked from the timeline. */
+const PROMOTIONS_SHOWN = 5;
 
 export async function modelBody(ctx: UiContext, req: FastifyRequest, name: string, q: Query, form?: AliasFormState): Promise<Html> {
   const reg = ctx.project.registry;
@@ -31,7 +33,10 @@ export async function modelBody(ctx: UiContext, req: FastifyRequest, name: strin
   const versions = reg.versionsPage(name, { limit: PAGE_ROWS, offset: (vpage - 1) * PAGE_ROWS });
   const audit = reg.auditPage(name, { limit: PAGE_ROWS, offset: (apage - 1) * PAGE_ROWS });
   const intervals = aliasHistory(reg, name);
-  const evidence = await evidenceOf(ctx.project, [...intervals.map((i) => i.reason), ...audit.entries.map((e) => e.reason)]);
+  // The loop runs behind the moves this page shows in full: the newest automatic ones (their gate tables),
+  // the audit page's, then the older intervals' as far as evidenceOf reads.
+  const newest = [...intervals].reverse().map((i) => i.reason);
+  const evidence = await evidenceOf(ctx.project, [...newest.filter((r) => loopRunOf(r) !== null).slice(0, PROMOTIONS_SHOWN), ...audit.entries.map((e) => e.reason), ...newest]);
   const latest = summary.latestVersion === null ? null : reg.getVersion(name, summary.latestVersion);
   const path = modelPath(name);
   const keep: Query = { vpage: q.vpage, apage: q.apage, version: q.version };
@@ -40,7 +45,8 @@ export async function modelBody(ctx: UiContext, req: FastifyRequest, name: strin
     const since = [...intervals].reverse().find((i) => i.alias === alias && i.to === null);
     return [alias, versionLink(ctx, name, v), since ? when(since.from) : '–', since?.setBy ?? '–', since?.reason ?? '–', evidenceCell(ctx, name, since?.reason ?? null, evidence)];
   });
-  const moved = q.moved && q.to ? html`<p class="note" role="status">${q.moved} now points at version ${q.to}${q.was ? ` (was ${q.was})` : ''}; the move is the newest row of the audit log.</p>` : '';
+  // After a move (the redirect's query): said only while it holds, so a crafted link cannot claim one.
+  const moved = q.moved && q.to && String(summary.aliases[q.moved]) === q.to ? html`<p class="note" role="status">${q.moved} now points at version ${q.to}${q.was ? ` (was ${q.was})` : ''}; the move is the newest row of the audit log.</p>` : '';
 
   const versionRows = versions.versions.map((v) => [
     versionLink(ctx, name, v.version), v.aliases.length ? v.aliases.map((a) => badge(a, 'info')) : '', when(v.createdAt), v.createdBy,
@@ -65,7 +71,7 @@ ${aliasForm(ctx, req, name, summary.aliases, versions.total, reg.versionsPage(na
 ${section('Versions', html`${table(['Version', 'Aliases', 'Created (UTC)', 'By', 'Training run', 'Description', 'Signature'], versionRows, { id: 'versions' })}
 ${pager(ctx, path, { key: 'vpage', page: vpage, total: versions.total, keep, anchor: 'h-versions', noun: 'versions' })}`, 'versions')}
 ${section('Promotion timeline', timelineSection(ctx, name, intervals, evidence), 'timeline')}
-${section('Evidence of automatic promotions', promotionEvidence(ctx, name, intervals.map((i) => ({ alias: i.alias, version: i.version, at: i.from, reason: i.reason })), evidence), 'evidence')}
+${section('Evidence of automatic promotions', promotionEvidence(ctx, name, intervals.map((i) => ({ alias: i.alias, version: i.version, at: i.from, reason: i.reason })), evidence, PROMOTIONS_SHOWN), 'evidence')}
 ${section('Audit log', html`${table(['#', 'Time (UTC)', 'Actor', 'Action', 'Alias', 'Version', 'Previous', 'Reason', 'Evidence / details'], auditRows, { id: 'audit', numeric: [0], caption: 'Newest first; the log is append-only.' })}
 ${pager(ctx, path, { key: 'apage', page: apage, total: audit.total, keep, anchor: 'h-audit', noun: 'entries' })}`, 'audit')}
 ${section('Signature', signatureSection(ctx, name, q, summary.latestVersion, keep), 'signature')}`;
