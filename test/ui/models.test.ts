@@ -114,11 +114,13 @@ describe('models screens', () => {
     expect(rowsOf(r.body, 'fairness').length).toBeGreaterThan(1);
     expect(specsOf(r.body)).toHaveLength(2); // ROC and calibration
 
-    const report = await get(open, '/models/credit/versions/1/report');
+    // the run's report and model card, where the Runs screen serves a run's files
+    expect(r.body).toContain(`href="/runs/${run.id}/artifacts/report.html"`);
+    expect(r.body).toContain(`href="/runs/${run.id}/artifacts/model-card.md"`);
+    const report = await get(open, `/runs/${run.id}/artifacts/report.html`);
     expect(report.status).toBe(200);
-    expect(report.headers['content-security-policy']).toContain("default-src 'none'");
     expect(report.body).toContain('credit v1: model report');
-    const card = await get(open, '/models/credit/versions/1/model-card.md');
+    const card = await get(open, `/runs/${run.id}/artifacts/model-card.md`);
     expect([card.status, card.body.split('\n')[0]]).toEqual([200, '# Model card: credit v1']);
   });
 
@@ -253,7 +255,25 @@ describe('models screens', () => {
     const card = await get(open, '/models/scorecard/versions/3');
     expect(card.status).toBe(200);
     expect(card.body).toContain('This version was registered without a training run');
-    expect((await get(open, '/models/scorecard/versions/3/report')).status).toBe(404);
+    expect(card.body).not.toContain('/artifacts/');
+  });
+
+  it('under a prefix (kiln serve --ui) every link, form and redirect carries it', async () => {
+    const ui = await createUiServer({ project, base: '/ui' });
+    try {
+      const r = await get(ui, '/ui/models/credit');
+      expect(r.status).toBe(200);
+      const links = [...r.body.matchAll(/(?:href|action)="([^"#]*)/g)].map((m) => m[1]!).filter((l) => l.startsWith('/'));
+      expect(links.length).toBeGreaterThan(10);
+      expect(links.filter((l) => !l.startsWith('/ui/'))).toEqual([]);
+      expect(r.body).toContain('action="/ui/models/credit/aliases"');
+      const moved = await ui.inject({ method: 'POST', url: '/ui/models/credit/aliases', headers: FORM, payload: form({ alias: 'shadow', version: '1', reason: 'v1 in shadow' }) });
+      expect([moved.statusCode, moved.headers.location]).toEqual([303, '/ui/models/credit?moved=shadow&to=1&was=2']);
+      const card = await get(ui, '/ui/models/credit/versions/2');
+      expect([...card.body.matchAll(/href="(\/[^"]*)"/g)].map((m) => m[1]!).filter((l) => !l.startsWith('/ui/'))).toEqual([]);
+    } finally {
+      await ui.close();
+    }
   });
 
   it('every Vega-Lite spec the pages emitted compiles', () => {

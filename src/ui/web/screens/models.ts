@@ -1,16 +1,15 @@
 /**
  * The Models screens: the registry's models (GET /models), one model with its versions, aliases,
  * promotion timeline and audit log (GET /models/:name), the model card of a version
- * (GET /models/:name/versions/:version, with the run's report.html and model-card.md beside it), a run
+ * (GET /models/:name/versions/:version, linking the run's report.html and model-card.md), a run
  * of the retrain loop (GET /models/:name/loop-runs/:id) and the alias move (POST /models/:name/aliases,
  * admin only). Everything is read through the registry, tracker and loop store the CLI uses.
  */
-import { readFileSync } from 'node:fs';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KilnError } from '../../../core/errors.js';
 import { page, href, type UiContext } from '../layout.js';
 import { formBody, requireAdmin } from '../server.js';
-import { artifactFile, CARD_FILES, cardBody } from './models/card.js';
+import { cardBody } from './models/card.js';
 import { modelPath, versionParam, type Query } from './models/common.js';
 import { modelsListBody } from './models/list.js';
 import { loopRunBody } from './models/loop-run.js';
@@ -18,7 +17,6 @@ import { modelBody, type AliasFormState } from './models/model.js';
 import type { Screen } from './types.js';
 
 type NameReq = FastifyRequest<{ Params: { name: string }; Querystring: Query }>;
-type VersionReq = FastifyRequest<{ Params: { name: string; version: string } }>;
 
 const HTML = 'text/html; charset=utf-8';
 const crumbs: [string, string][] = [['Models', '/models']];
@@ -35,18 +33,6 @@ async function renderModel(ctx: UiContext, req: NameReq, reply: FastifyReply, fo
   const { name } = req.params;
   const body = await modelBody(ctx, req, name, form ? {} : req.query, form);
   return reply.type(HTML).send(page(ctx, req, { title: name, section: 'models', crumbs, body }));
-}
-
-function versionFile(ctx: UiContext, req: VersionReq, file: string): string {
-  const { name } = req.params;
-  const v = ctx.project.registry.getVersion(name, versionParam(name, req.params.version));
-  const run = (() => {
-    if (!v.runId) return null;
-    try { return ctx.project.tracker.getRun(v.runId); } catch (e) { if (e instanceof KilnError && e.code === 'RUN_NOT_FOUND') return null; throw e; }
-  })();
-  const p = artifactFile(ctx, run, file);
-  if (!p) throw new KilnError('FILE_NOT_FOUND', `${name} version ${v.version} has no ${file}: ${v.runId ? `its training run ${v.runId} did not write one here` : 'it has no training run in this project'}`);
-  return readFileSync(p, 'utf8');
 }
 
 export const screen: Screen = {
@@ -85,14 +71,6 @@ export const screen: Screen = {
       const body = cardBody(ctx, name, version);
       return reply.type(HTML).send(page(ctx, req, { title: `${name} v${version}`, section: 'models', crumbs: [...crumbs, [name, modelPath(name)]], body }));
     });
-
-    // The training pipeline's own report: a standalone page (charts inline as SVG); no script may run in it.
-    site.get<{ Params: { name: string; version: string } }>('/models/:name/versions/:version/report', async (req, reply) => reply
-      .type(HTML).header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; img-src data:").header('x-content-type-options', 'nosniff')
-      .send(versionFile(ctx, req, CARD_FILES.report)));
-
-    site.get<{ Params: { name: string; version: string } }>('/models/:name/versions/:version/model-card.md', async (req, reply) => reply
-      .type('text/plain; charset=utf-8').header('x-content-type-options', 'nosniff').send(versionFile(ctx, req, CARD_FILES.card)));
 
     site.get<{ Params: { name: string; id: string } }>('/models/:name/loop-runs/:id', async (req, reply) => {
       const { name, id } = req.params;

@@ -1,8 +1,9 @@
 /**
  * The model card, GET /models/:name/versions/:version: the version's facts (as `kiln models show`
  * prints them), its training run's metrics, the lineage (training set, tables, features and their
- * definition versions), the evaluation the training pipeline wrote (the run's evaluation.json, with
- * report.html and model-card.md served beside the card) and the reason codes it measured.
+ * definition versions), the evaluation the training pipeline wrote (the run's evaluation.json; its
+ * report.html and model-card.md linked where the Runs screen serves a run's files) and the reason codes
+ * it measured.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,9 +12,9 @@ import type { Evaluation } from '../../../../pipelines/index.js';
 import { describeSignature, type ModelVersion, type RunDetail } from '../../../../registry/index.js';
 import { badge, chart, facts, html, num, raw, section, table, when, type Html } from '../../html.js';
 import { href, type UiContext } from '../../layout.js';
-import { loopRunPath, modelPath, runPath, versionLink, versionPath } from './common.js';
+import { loopRunPath, modelPath, runPath, versionLink } from './common.js';
 
-/** The run artifacts the card links to and serves (file names the training pipelines write). */
+/** The run artifacts the card reads and links to (file names the training pipelines write). */
 export const CARD_FILES = { report: 'report.html', card: 'model-card.md', evaluation: 'evaluation.json' } as const;
 /** An evaluation.json larger than this is linked, not read into the page. */
 const MAX_EVALUATION_BYTES = 32 * 1024 * 1024;
@@ -51,7 +52,8 @@ export function cardBody(ctx: UiContext, name: string, version: number): Html {
   const loopRun = run?.tags.loop_run ?? null;
   const report = artifactFile(ctx, run, CARD_FILES.report);
   const card = artifactFile(ctx, run, CARD_FILES.card);
-  const base = versionPath(name, version);
+  // The run's files are served by the Runs screen (/runs/:id/artifacts/*).
+  const artifact = (file: string): string => href(ctx, `${runPath(run!.id)}/artifacts/${file}`);
   return html`${facts([
     ['Model', html`<a href="${href(ctx, modelPath(name))}">${name}</a>`],
     ['Version', `v${v.version}`],
@@ -64,11 +66,11 @@ export function cardBody(ctx: UiContext, name: string, version: number): Html {
     ['Output', v.signature.output ?? null],
     ['Signature', describeSignature(v.signature, 12)],
     ['Artifact', v.artifactPath ? html`<code>${v.artifactPath}</code>` : null],
-    ['Reports', report || card ? html`${report ? html`<a href="${href(ctx, `${base}/report`)}">evaluation report (HTML)</a>` : ''}${report && card ? ' · ' : ''}${card ? html`<a href="${href(ctx, `${base}/model-card.md`)}">model card (Markdown)</a>` : ''}` : null],
+    ['Reports', report || card ? html`${report ? html`<a href="${artifact(CARD_FILES.report)}">evaluation report (HTML)</a>` : ''}${report && card ? ' · ' : ''}${card ? html`<a href="${artifact(CARD_FILES.card)}">model card (Markdown)</a>` : ''}` : null],
   ])}
 ${section('Training run', run ? runSection(ctx, run) : html`<p class="empty">${why}</p>`, 'run')}
 ${section('Lineage', run ? lineageSection(run) : html`<p class="empty">${why}</p>`, 'lineage')}
-${section('Evaluation', ev ? evaluationSection(ctx, ev, report ? `${base}/report` : null) : html`<p class="empty">${run ? `Run ${run.id} wrote no evaluation (evaluation.json)${report ? '; the HTML report is linked above' : ''}.` : why}</p>`, 'evaluation')}
+${section('Evaluation', ev ? evaluationSection(ev, report ? artifact(CARD_FILES.report) : null) : html`<p class="empty">${run ? `Run ${run.id} wrote no evaluation (evaluation.json)${report ? '; the HTML report is linked above' : ''}.` : why}</p>`, 'evaluation')}
 ${section('Reason codes', reasonsSection(ev), 'reasons')}
 <p class="note">Other versions: ${versionLink(ctx, name, version > 1 ? version - 1 : null)} · <a href="${href(ctx, modelPath(name))}">all versions of ${name}</a></p>`;
 }
@@ -158,14 +160,14 @@ export function calibrationSpec(ev: Evaluation): Record<string, unknown> {
   };
 }
 
-function evaluationSection(ctx: UiContext, ev: Evaluation, reportPath: string | null): Html {
+function evaluationSection(ev: Evaluation, reportHref: string | null): Html {
   const metricRows = Object.entries(ev.metrics).map(([k, v]) => [k, num(v)]);
   const charts = html`<div class="grid">${ev.roc?.fpr?.length ? chart(rocSpec(ev), 'ROC curve on the test window', table(['FPR', 'TPR'], ev.roc.fpr.map((f, i) => [num(f), num(ev.roc.tpr[i] ?? null)]), { numeric: [0, 1] })) : ''}
 ${ev.calibration?.length ? chart(calibrationSpec(ev), 'Calibration on the test window: mean predicted PD against the observed bad rate', table(['Mean predicted', 'Observed', 'Rows'], ev.calibration.map((b) => [num(b.meanPredicted), num(b.observedRate), num(b.count)]), { numeric: [0, 1, 2] })) : ''}</div>`;
   const fair = ev.fairness;
   return html`<p>Test window: ${num(ev.rows)} rows, ${num(ev.positives)} bads. Cutoff: decline when PD ≥ ${num(ev.cutoff)}${ev.scaling ? ` (${ev.scaling.pointsAtCutoff} points)` : ''}.
 ${ev.rankOrderBreaks?.length ? html`${badge('rank order breaks', 'warn')} at decile(s) ${ev.rankOrderBreaks.join(', ')} (1 = riskiest).` : ev.rankOrderBreaks ? 'Rank order holds across the score deciles.' : ''}
-${reportPath ? html` <a href="${href(ctx, reportPath)}">The full evaluation report</a> has every chart and table.` : ''}</p>
+${reportHref ? html` <a href="${reportHref}">The full evaluation report</a> has every chart and table.` : ''}</p>
 ${table(['Metric (test window)', 'Value'], metricRows, { id: 'evaluation-metrics', numeric: [1] })}
 ${charts}
 ${fair ? html`<h3>Fairness: ${fair.feature}</h3><p>Reference group ${fair.reference}; overall approval rate ${pct(fair.overallApprovalRate)}. ${fair.flagged.length ? html`${badge('below four-fifths', 'bad')} ${fair.flagged.join(', ')}` : badge('all groups pass the four-fifths rule', 'ok')}</p>
