@@ -276,6 +276,22 @@ describe('models screens', () => {
     }
   });
 
+  it('every link of the models pages leads to a page', async () => {
+    const seen = new Set<string>();
+    const lr = new LoopStore(project.meta.db).listRuns({ limit: 1 })[0]!.id;
+    for (const start of ['/models', '/models/credit', '/models/credit/versions/1', '/models/credit/versions/2', `/models/credit/loop-runs/${lr}`]) {
+      const r = await get(open, start);
+      for (const m of r.body.matchAll(/href="(\/[^"#]*)/g)) {
+        const url = unescape(m[1]!);
+        if (seen.has(url) || url.startsWith('/assets/')) continue;
+        seen.add(url);
+        const res = await open.inject({ method: 'GET', url });
+        expect(res.statusCode, `${url} (linked from ${start})`).toBe(200);
+      }
+    }
+    expect([...seen].filter((u) => u.startsWith('/runs/')).length).toBeGreaterThanOrEqual(2);
+  });
+
   it('every Vega-Lite spec the pages emitted compiles', () => {
     const specs = pages.flatMap(specsOf);
     expect(specs.length).toBeGreaterThanOrEqual(6);
