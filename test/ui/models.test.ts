@@ -290,6 +290,8 @@ describe('models screens', () => {
       }
     }
     expect([...seen].filter((u) => u.startsWith('/runs/')).length).toBeGreaterThanOrEqual(2);
+    expect([...seen].filter((u) => u.startsWith('/features/')).length).toBeGreaterThan(10);
+    expect(seen.has('/decisions?model=credit')).toBe(true);
   });
 
   it('every Vega-Lite spec the pages emitted compiles', () => {

@@ -69,7 +69,7 @@ export function cardBody(ctx: UiContext, name: string, version: number): Html {
     ['Reports', report || card ? html`${report ? html`<a href="${artifact(CARD_FILES.report)}">evaluation report (HTML)</a>` : ''}${report && card ? ' · ' : ''}${card ? html`<a href="${artifact(CARD_FILES.card)}">model card (Markdown)</a>` : ''}` : null],
   ])}
 ${section('Training run', run ? runSection(ctx, run) : html`<p class="empty">${why}</p>`, 'run')}
-${section('Lineage', run ? lineageSection(run) : html`<p class="empty">${why}</p>`, 'lineage')}
+${section('Lineage', run ? lineageSection(ctx, run) : html`<p class="empty">${why}</p>`, 'lineage')}
 ${section('Evaluation', ev ? evaluationSection(ev, report ? artifact(CARD_FILES.report) : null) : html`<p class="empty">${run ? `Run ${run.id} wrote no evaluation (evaluation.json)${report ? '; the HTML report is linked above' : ''}.` : why}</p>`, 'evaluation')}
 ${section('Reason codes', reasonsSection(ev), 'reasons')}
 <p class="note">Other versions: ${versionLink(ctx, name, version > 1 ? version - 1 : null)} · <a href="${href(ctx, modelPath(name))}">all versions of ${name}</a></p>`;
@@ -95,7 +95,7 @@ ${params.length ? html`<details><summary>Parameters (${params.length})</summary>
 ${tags.length ? html`<details><summary>Tags (${tags.length})</summary>${table(['Tag', 'Value'], tags.map(([k, val]) => [k, val]), { id: 'run-tags' })}</details>` : ''}`;
 }
 
-function lineageSection(run: RunDetail): Html {
+function lineageSection(ctx: UiContext, run: RunDetail): Html {
   if (run.lineage.length === 0) return html`<p class="empty">Run ${run.id} recorded no lineage.</p>`;
   const sets = run.lineage.filter((l) => l.kind === 'training_set');
   const features = run.lineage.filter((l) => l.kind === 'feature');
@@ -112,7 +112,7 @@ function lineageSection(run: RunDetail): Html {
     ])}`;
   });
   return html`${setBlocks}
-${features.length ? html`<h3>Features (${features.length})</h3>${table(['Feature', 'Definition version'], features.map((f) => [f.name, f.version ? html`<code>${f.version}</code>` : '–']), { id: 'lineage-features' })}` : ''}
+${features.length ? html`<h3>Features (${features.length})</h3>${table(['Feature', 'Definition version'], features.map((f) => [html`<a href="${href(ctx, `/features/${encodeURIComponent(f.name)}`)}">${f.name}</a>`, f.version ? html`<code>${f.version}</code>` : '–']), { id: 'lineage-features' })}` : ''}
 ${others.length ? html`<h3>Other inputs</h3>${table(['Kind', 'Name', 'Version', 'Details'], others.map((o) => [o.kind.replace('_', ' '), o.name, o.version ?? '–', o.details == null ? '–' : html`<code>${JSON.stringify(o.details).slice(0, 300)}</code>`]), { id: 'lineage-other' })}` : ''}`;
 }
 

@@ -65,6 +65,7 @@ export async function modelBody(ctx: UiContext, req: FastifyRequest, name: strin
     ['Created', when(summary.createdAt)],
     ['Description', summary.description ?? latest?.description ?? null],
     ['Output', latest?.signature.output ?? null],
+    ['Decisions', html`<a href="${href(ctx, '/decisions', { model: name })}">decisions logged for ${name}</a>`],
   ])}
 ${section('Aliases', html`${moved}${table(['Alias', 'Version', 'Since (UTC)', 'Set by', 'Reason', 'Evidence'], aliasRows, { id: 'aliases', empty: `${name} has no aliases yet.` })}
 ${aliasForm(ctx, req, name, summary.aliases, versions.total, reg.versionsPage(name, { limit: FORM_VERSIONS }).versions, form)}`, 'aliases')}
