@@ -175,6 +175,13 @@ export class ModelRegistry {
     return { versions: rows.map((r) => this.getVersion(name, r.version)), total };
   }
 
+  /** The newest `limit` version numbers of `name` with when each was registered, newest first (no signatures read: a picker's options). */
+  versionNumbers(name: string, limit: number): { version: number; createdAt: string }[] {
+    this.requireModel(name);
+    return (this.db.prepare('SELECT version, created_at FROM model_versions WHERE model_name = ? ORDER BY version DESC LIMIT ?').all(name, pageLimit(limit)) as { version: number; created_at: string }[])
+      .map((r) => ({ version: r.version, createdAt: r.created_at }));
+  }
+
   /** One page of `name`'s audit log, newest first, with how many entries it has (the web UI's audit table). */
   auditPage(name: string, page: { limit: number; offset?: number }): { entries: AuditEntry[]; total: number } {
     this.requireModel(name);

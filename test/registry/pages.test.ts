@@ -28,6 +28,12 @@ describe('registry pages', () => {
     expect(reg.versionsPage('fraud', { limit: 50 }).total).toBe(1);
   });
 
+  it('versionNumbers: the newest version numbers with their times', () => {
+    const all = reg.listVersions('credit');
+    expect(reg.versionNumbers('credit', 3)).toEqual([7, 6, 5].map((v) => ({ version: v, createdAt: all[v - 1]!.createdAt })));
+    expect(reg.versionNumbers('fraud', 10).map((v) => v.version)).toEqual([1]);
+  });
+
   it("auditPage: the model's entries newest first, the same entries as auditLog", () => {
     const all = reg.auditLog('credit');
     expect(all).toHaveLength(9);

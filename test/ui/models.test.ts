@@ -227,6 +227,7 @@ describe('models screens', () => {
       expect(r.body).toContain('Nothing was changed.');
       expect(r.body).toContain('<h1>credit</h1>');
       if (f.reason!.trim()) expect(r.body).toContain(`value="${f.reason}"`); // what was typed is kept
+      if (f.version === '2') expect(r.body).toContain('<option value="2" selected>v2 (shadow) · ');
     }
     expect(project.registry.auditLog(MODEL)).toHaveLength(before);
     expect(project.registry.resolve(`${MODEL}@champion`).version).toBe(1);

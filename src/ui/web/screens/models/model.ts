@@ -4,7 +4,7 @@
  * evidence, the audit log (paged, newest first) and the signature of the latest or a chosen version.
  */
 import type { FastifyRequest } from 'fastify';
-import { aliasHistory, describeSignature, type ModelSignature, type ModelVersion } from '../../../../registry/index.js';
+import { aliasHistory, describeSignature, type ModelSignature } from '../../../../registry/index.js';
 import { badge, facts, html, num, raw, section, table, when, type Html } from '../../html.js';
 import { href, type UiContext } from '../../layout.js';
 import { loopRunOf, modelPath, pageOf, pager, PAGE_ROWS, runPath, versionLink, versionParam, type Query } from './common.js';
@@ -68,7 +68,7 @@ export async function modelBody(ctx: UiContext, req: FastifyRequest, name: strin
     ['Decisions', html`<a href="${href(ctx, '/decisions', { model: name })}">decisions logged for ${name}</a>`],
   ])}
 ${section('Aliases', html`${moved}${table(['Alias', 'Version', 'Since (UTC)', 'Set by', 'Reason', 'Evidence'], aliasRows, { id: 'aliases', empty: `${name} has no aliases yet.` })}
-${aliasForm(ctx, req, name, summary.aliases, versions.total, reg.versionsPage(name, { limit: FORM_VERSIONS }).versions, form)}`, 'aliases')}
+${aliasForm(ctx, req, name, summary.aliases, versions.total, versions.total <= FORM_VERSIONS ? reg.versionNumbers(name, FORM_VERSIONS) : [], form)}`, 'aliases')}
 ${section('Versions', html`${table(['Version', 'Aliases', 'Created (UTC)', 'By', 'Training run', 'Description', 'Signature'], versionRows, { id: 'versions' })}
 ${pager(ctx, path, { key: 'vpage', page: vpage, total: versions.total, keep, anchor: 'h-versions', noun: 'versions' })}`, 'versions')}
 ${section('Promotion timeline', timelineSection(ctx, name, intervals, evidence), 'timeline')}
@@ -78,13 +78,15 @@ ${pager(ctx, path, { key: 'apage', page: apage, total: audit.total, keep, anchor
 ${section('Signature', signatureSection(ctx, name, q, summary.latestVersion, keep), 'signature')}`;
 }
 
-function aliasForm(ctx: UiContext, req: FastifyRequest, name: string, aliases: Record<string, number>, total: number, recent: ModelVersion[], form?: AliasFormState): Html {
+function aliasForm(ctx: UiContext, req: FastifyRequest, name: string, aliases: Record<string, number>, total: number, recent: { version: number; createdAt: string }[], form?: AliasFormState): Html {
   if (!req.uiViewer?.admin) {
     return html`<p class="note">Moving an alias needs an API key with scope admin${req.uiViewer?.name ? html`; ${req.uiViewer.name} may only look` : ''}. <a href="${href(ctx, '/login', { next: `${ctx.base}${modelPath(name)}` })}">Sign in with one</a>, or run <code>kiln models alias set ${name}@VERSION ALIAS --reason "..."</code>.</p>`;
   }
   const chosen = form?.version ?? '';
+  const held = new Map<number, string[]>();
+  for (const [a, v] of Object.entries(aliases)) held.set(v, [...(held.get(v) ?? []), a]);
   const versionInput = total <= FORM_VERSIONS
-    ? html`<select name="version" id="alias-version" required>${recent.map((v) => html`<option value="${v.version}"${String(v.version) === chosen ? raw(' selected') : ''}>v${v.version}${v.aliases.length ? ` (${v.aliases.join(', ')})` : ''} · ${v.createdAt.slice(0, 10)}</option>`)}</select>`
+    ? html`<select name="version" id="alias-version" required>${recent.map((v) => html`<option value="${v.version}"${String(v.version) === chosen ? raw(' selected') : ''}>v${v.version}${held.has(v.version) ? ` (${held.get(v.version)!.join(', ')})` : ''} · ${v.createdAt.slice(0, 10)}</option>`)}</select>`
     : html`<input type="number" name="version" id="alias-version" min="1" max="${total}" step="1" required value="${chosen}">`;
   return html`<h3 id="move-alias">Move an alias</h3>
 ${form ? html`<p class="error" role="alert" id="alias-error">${form.error} Nothing was changed.</p>` : ''}
