@@ -249,6 +249,10 @@ describe('models screens', () => {
     const p2 = await get(open, '/models/scorecard?vpage=2');
     expect(rowsOf(p2.body, 'versions').map((v) => v[0])).toEqual(['v5', 'v4', 'v3', 'v2', 'v1']);
     expect(rowsOf(p2.body, 'audit').map((a) => a[5])).toEqual(Array.from({ length: 25 }, (_, i) => `v${30 - i}`)); // the audit log keeps its own page
+    const past = await get(open, '/models/scorecard?vpage=9');
+    expect(past.body).toContain('No versions on this page: scorecard has 30.');
+    expect(past.body).toContain('page 9 is past the last (2) of 30 versions');
+    expect(past.body).toContain('href="/models/scorecard?vpage=2#h-versions" rel="prev"');
     expect(rowsOf(p1.body, 'signature')).toEqual([['spend_by_mcc', '250', 'DOUBLE', 'abc123'], ['f250', '1', 'DOUBLE', 'abc123'], ...Array.from({ length: 9 }, (_, i) => [`f${251 + i}`, '1', 'DOUBLE', 'abc123'])]);
     const list = rowsOf((await get(open, '/models')).body, 'models');
     expect(list.map((m) => m.slice(0, 3))).toEqual([['credit', 'v2', '2'], ['scorecard', 'v30', '30']]);

@@ -38,8 +38,9 @@ export function pager(ctx: UiContext, path: string, opts: { key: string; page: n
   const to = (p: number): string => `${href(ctx, path, { ...opts.keep, [opts.key]: p === 1 ? undefined : p })}#${opts.anchor}`;
   const first = (opts.page - 1) * PAGE_ROWS + 1;
   const last = Math.min(opts.total, opts.page * PAGE_ROWS);
-  return html`<nav class="pager" aria-label="Pages of ${opts.noun}">${opts.page > 1 ? html`<a href="${to(opts.page - 1)}" rel="prev">← newer</a>` : ''}
-<span>${first.toLocaleString('en-US')}–${last.toLocaleString('en-US')} of ${opts.total.toLocaleString('en-US')} ${opts.noun}</span>${opts.page < pages ? html`<a href="${to(opts.page + 1)}" rel="next">older →</a>` : ''}</nav>`;
+  const where = first > opts.total ? `page ${opts.page} is past the last (${pages})` : `${first.toLocaleString('en-US')}–${last.toLocaleString('en-US')}`;
+  return html`<nav class="pager" aria-label="Pages of ${opts.noun}">${opts.page > 1 ? html`<a href="${to(Math.min(opts.page - 1, pages))}" rel="prev">← newer</a>` : ''}
+<span>${where} of ${opts.total.toLocaleString('en-US')} ${opts.noun}</span>${opts.page < pages ? html`<a href="${to(opts.page + 1)}" rel="next">older →</a>` : ''}</nav>`;
 }
 
 /** The loop run an automatic promotion names: the retrain loop's audit reasons start 'loop run <id>: '. */

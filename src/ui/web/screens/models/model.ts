@@ -69,11 +69,11 @@ export async function modelBody(ctx: UiContext, req: FastifyRequest, name: strin
   ])}
 ${section('Aliases', html`${moved}${table(['Alias', 'Version', 'Since (UTC)', 'Set by', 'Reason', 'Evidence'], aliasRows, { id: 'aliases', empty: `${name} has no aliases yet.` })}
 ${aliasForm(ctx, req, name, summary.aliases, versions.total, versions.total <= FORM_VERSIONS ? reg.versionNumbers(name, FORM_VERSIONS) : [], form)}`, 'aliases')}
-${section('Versions', html`${table(['Version', 'Aliases', 'Created (UTC)', 'By', 'Training run', 'Description', 'Signature'], versionRows, { id: 'versions' })}
+${section('Versions', html`${table(['Version', 'Aliases', 'Created (UTC)', 'By', 'Training run', 'Description', 'Signature'], versionRows, { id: 'versions', empty: `No versions on this page: ${name} has ${versions.total}.` })}
 ${pager(ctx, path, { key: 'vpage', page: vpage, total: versions.total, keep, anchor: 'h-versions', noun: 'versions' })}`, 'versions')}
 ${section('Promotion timeline', timelineSection(ctx, name, intervals, evidence), 'timeline')}
 ${section('Evidence of automatic promotions', promotionEvidence(ctx, name, intervals.map((i) => ({ alias: i.alias, version: i.version, at: i.from, reason: i.reason })), evidence, PROMOTIONS_SHOWN), 'evidence')}
-${section('Audit log', html`${table(['#', 'Time (UTC)', 'Actor', 'Action', 'Alias', 'Version', 'Previous', 'Reason', 'Evidence / details'], auditRows, { id: 'audit', numeric: [0], caption: 'Newest first; the log is append-only.' })}
+${section('Audit log', html`${table(['#', 'Time (UTC)', 'Actor', 'Action', 'Alias', 'Version', 'Previous', 'Reason', 'Evidence / details'], auditRows, { id: 'audit', numeric: [0], caption: 'Newest first; the log is append-only.', empty: `No audit entries on this page: the log of ${name} has ${audit.total}.` })}
 ${pager(ctx, path, { key: 'apage', page: apage, total: audit.total, keep, anchor: 'h-audit', noun: 'entries' })}`, 'audit')}
 ${section('Signature', signatureSection(ctx, name, q, summary.latestVersion, keep), 'signature')}`;
 }
