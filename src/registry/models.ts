@@ -76,11 +76,19 @@ export class ModelRegistry {
 
   listModels(): ModelSummary[] {
     const models = this.db.prepare('SELECT name, description, created_at FROM models ORDER BY name').all() as { name: string; description: string | null; created_at: string }[];
-    return models.map((m) => {
-      const agg = this.db.prepare('SELECT max(version) AS latest, count(*) AS n FROM model_versions WHERE model_name = ?').get(m.name) as { latest: number | null; n: number };
-      const aliases = Object.fromEntries((this.db.prepare('SELECT alias, version FROM model_aliases WHERE model_name = ? ORDER BY alias').all(m.name) as { alias: string; version: number }[]).map((a) => [a.alias, a.version]));
-      return { name: m.name, description: m.description, latestVersion: agg.latest, versions: agg.n, aliases, createdAt: m.created_at };
-    });
+    return models.map((m) => this.summary(m));
+  }
+
+  /** One model as `listModels` shows it: latest version, how many versions, its aliases. */
+  getModel(name: string): ModelSummary {
+    this.requireModel(name);
+    return this.summary(this.db.prepare('SELECT name, description, created_at FROM models WHERE name = ?').get(name) as { name: string; description: string | null; created_at: string });
+  }
+
+  private summary(m: { name: string; description: string | null; created_at: string }): ModelSummary {
+    const agg = this.db.prepare('SELECT max(version) AS latest, count(*) AS n FROM model_versions WHERE model_name = ?').get(m.name) as { latest: number | null; n: number };
+    const aliases = Object.fromEntries((this.db.prepare('SELECT alias, version FROM model_aliases WHERE model_name = ? ORDER BY alias').all(m.name) as { alias: string; version: number }[]).map((a) => [a.alias, a.version]));
+    return { name: m.name, description: m.description, latestVersion: agg.latest, versions: agg.n, aliases, createdAt: m.created_at };
   }
 
   listVersions(name: string): ModelVersion[] {
@@ -155,16 +163,39 @@ export class ModelRegistry {
     })();
   }
 
+  /**
+   * One page of `name`'s versions, newest first, with how many there are (the web UI's versions table):
+   * read in SQL, so a model with thousands of versions costs one page.
+   */
+  versionsPage(name: string, page: { limit: number; offset?: number }): { versions: ModelVersion[]; total: number } {
+    this.requireModel(name);
+    const total = (this.db.prepare('SELECT count(*) AS n FROM model_versions WHERE model_name = ?').get(name) as { n: number }).n;
+    const rows = this.db.prepare('SELECT version FROM model_versions WHERE model_name = ? ORDER BY version DESC LIMIT ? OFFSET ?')
+      .all(name, pageLimit(page.limit), Math.max(0, page.offset ?? 0)) as { version: number }[];
+    return { versions: rows.map((r) => this.getVersion(name, r.version)), total };
+  }
+
+  /** The newest `limit` version numbers of `name` with when each was registered, newest first (no signatures read: a picker's options). */
+  versionNumbers(name: string, limit: number): { version: number; createdAt: string }[] {
+    this.requireModel(name);
+    return (this.db.prepare('SELECT version, created_at FROM model_versions WHERE model_name = ? ORDER BY version DESC LIMIT ?').all(name, pageLimit(limit)) as { version: number; created_at: string }[])
+      .map((r) => ({ version: r.version, createdAt: r.created_at }));
+  }
+
+  /** One page of `name`'s audit log, newest first, with how many entries it has (the web UI's audit table). */
+  auditPage(name: string, page: { limit: number; offset?: number }): { entries: AuditEntry[]; total: number } {
+    this.requireModel(name);
+    const total = (this.db.prepare('SELECT count(*) AS n FROM audit_log WHERE model_name = ?').get(name) as { n: number }).n;
+    const rows = this.db.prepare('SELECT * FROM audit_log WHERE model_name = ? ORDER BY id DESC LIMIT ? OFFSET ?')
+      .all(name, pageLimit(page.limit), Math.max(0, page.offset ?? 0)) as Record<string, unknown>[];
+    return { entries: rows.map(auditEntry), total };
+  }
+
   auditLog(name?: string): AuditEntry[] {
     const rows = (name
       ? this.db.prepare('SELECT * FROM audit_log WHERE model_name = ? ORDER BY id').all(name)
       : this.db.prepare('SELECT * FROM audit_log ORDER BY id').all()) as Record<string, unknown>[];
-    return rows.map((r) => ({
-      id: r.id as number, at: r.at as string, actor: r.actor as string, action: r.action as AuditEntry['action'], model: (r.model_name as string | null) ?? null,
-      version: (r.version as number | null) ?? null, alias: (r.alias as string | null) ?? null, previousVersion: (r.previous_version as number | null) ?? null,
-      reason: (r.reason as string | null) ?? null,
-      ...(typeof r.details === 'string' ? { details: JSON.parse(r.details) as unknown } : {}),
-    }));
+    return rows.map(auditEntry);
   }
 
   /**
@@ -191,6 +222,20 @@ export class ModelRegistry {
       .prepare('INSERT INTO audit_log (at, actor, action, model_name, version, alias, previous_version, reason, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(e.at, e.actor, e.action, e.model, e.version, e.alias, e.previousVersion, e.reason, details === undefined ? null : JSON.stringify(details)).lastInsertRowid);
   }
+}
+
+function auditEntry(r: Record<string, unknown>): AuditEntry {
+  return {
+    id: r.id as number, at: r.at as string, actor: r.actor as string, action: r.action as AuditEntry['action'], model: (r.model_name as string | null) ?? null,
+    version: (r.version as number | null) ?? null, alias: (r.alias as string | null) ?? null, previousVersion: (r.previous_version as number | null) ?? null,
+    reason: (r.reason as string | null) ?? null,
+    ...(typeof r.details === 'string' ? { details: JSON.parse(r.details) as unknown } : {}),
+  };
+}
+
+function pageLimit(limit: number): number {
+  if (!Number.isInteger(limit) || limit < 1) throw new KilnError('INVALID_ARGUMENT', `a page holds a whole number of rows >= 1; got ${limit}`);
+  return limit;
 }
 
 function requireReason(reason: string | undefined): void {
