@@ -73,8 +73,8 @@ describe.skipIf(!has)('the web UI in Chromium', () => {
     const run = project.tracker.searchRuns({ experiment: 'credit', size: 1 }).runs[0] ?? project.tracker.searchRuns({ size: 1 }).runs[0]!;
     const paths: [string, string][] = [
       ['overview', '/'], ['runs', '/runs'], ['run', `/runs/${run.id}`], ['compare', '/runs/compare?id=seed00000001&id=seed00000002'],
-      ['models', '/models'], ['model', '/models/credit'], ['features', '/features'], ['decisions', '/decisions'],
-      ['monitoring', '/monitoring'], ['embeddings', '/embeddings'],
+      ['models', '/models'], ['model', '/models/credit'], ['features', '/features'], ['feature', '/features/txn_count_30d?key=1&asOf=2024-06-01T00:00:00Z'],
+      ['decisions', '/decisions'], ['monitoring', '/monitoring'], ['monitoring-model', '/monitoring/credit'], ['embeddings', '/embeddings'],
     ];
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     const errors = collectErrors(page);
@@ -110,6 +110,24 @@ describe.skipIf(!has)('the web UI in Chromium', () => {
     await chartsRendered(page);
     expect(errors).toEqual([]);
     console.log(`browser: /runs with ${RUNS} runs loaded in ${ms.toFixed(0)} ms`);
+    await page.close();
+  });
+
+  it('moves an alias through the form: confirmed, then the audit row appears', async () => {
+    const page = await browser.newPage();
+    const errors = collectErrors(page);
+    page.on('dialog', (d) => { void d.accept(); });
+    await page.goto(`${url}/models/credit`);
+    const form = page.locator('#alias-form');
+    await form.getByLabel('Alias (existing or new)').fill('staging');
+    await form.getByLabel('Version').selectOption('1');
+    await form.getByLabel('Reason (kept in the audit log)').fill('browser test: staging gets v1');
+    await form.getByRole('button', { name: 'Move alias' }).click();
+    await page.waitForLoadState('load');
+    expect(await page.locator('main').textContent()).toContain('browser test: staging gets v1');
+    expect(project.registry.resolve('credit@staging').version).toBe(1);
+    await page.screenshot({ path: join(SHOTS, 'model-after-move.png'), fullPage: true });
+    expect(errors).toEqual([]);
     await page.close();
   });
 
