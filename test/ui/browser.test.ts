@@ -18,6 +18,8 @@ import { Project } from '../../src/store/index.js';
 import { createUiServer } from '../../src/ui/web/index.js';
 import { buildRetrainWorld } from '../loop/retrain-world.js';
 import { chartsRendered, collectErrors, haveChromium, launch, SHOTS } from './browser.js';
+import { trainSpace } from '../../src/embeddings/index.js';
+import { spaceProject } from '../embeddings/space-fixture.js';
 import { seedRuns } from './seed-runs.js';
 
 const RUNS = 100_000;
@@ -156,4 +158,32 @@ describe.skipIf(!has)('the web UI in Chromium', () => {
     await page.screenshot({ path: join(SHOTS, 'runs-phone.png'), fullPage: false });
     await page.close();
   });
+});
+
+describe.skipIf(!has)('the embeddings screen in Chromium', () => {
+  it('draws the projection of a space and an entity\'s neighbours in two versions', async () => {
+    const { project: p, cleanup } = await spaceProject('ui-browser');
+    const ui = await createUiServer({ project: p });
+    try {
+      await trainSpace(p, 'merchants', { quiet: true });
+      await trainSpace(p, 'merchants', { quiet: true, until: '2024-07-01' });
+      p.releaseOffline();
+      await ui.listen({ port: 0, host: '127.0.0.1' });
+      const addr = ui.server.address();
+      const base = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+      const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
+      const errors = collectErrors(page);
+      await page.goto(`${base}/embeddings/merchants?entity=m3&a=1&b=2&k=5`);
+      const { charts, failed } = await chartsRendered(page);
+      expect([charts > 0, failed]).toEqual([true, 0]);
+      expect(await page.locator('main').textContent()).toContain('m3');
+      await page.screenshot({ path: join(SHOTS, 'embedding-space.png'), fullPage: true });
+      expect(errors).toEqual([]);
+      await page.close();
+    } finally {
+      await ui.close();
+      p.close();
+      cleanup();
+    }
+  }, 120_000);
 });
