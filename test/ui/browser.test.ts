@@ -17,7 +17,7 @@ import { decisionLogDir, fixedModelSet, loadLiveVersion, openDecisionLog, SERVE_
 import { Project } from '../../src/store/index.js';
 import { createUiServer } from '../../src/ui/web/index.js';
 import { buildRetrainWorld } from '../loop/retrain-world.js';
-import { chartsRendered, collectErrors, haveChromium, launch, SHOTS } from './browser.js';
+import { chartsRendered, collectErrors, haveChromium, launch, lowContrast, SHOTS } from './browser.js';
 import { trainSpace } from '../../src/embeddings/index.js';
 import { spaceProject } from '../embeddings/space-fixture.js';
 import { seedRuns } from './seed-runs.js';
@@ -88,7 +88,15 @@ describe.skipIf(!has)('the web UI in Chromium', () => {
       expect(await page.locator('h1').count(), `${path}: one h1`).toBe(1);
       await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
       expect(errors, `${path}`).toEqual([]);
+      expect(await lowContrast(page), `${path}: text below 4.5:1`).toEqual([]);
     }
+    // A phone's width: no page scrolls sideways (wide tables scroll in their own box).
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const [name, path] of paths) {
+      await page.goto(url + path);
+      expect(await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth'), `${name} at 390 px`).toBeLessThanOrEqual(0);
+    }
+    expect(errors).toEqual([]);
     await page.close();
   });
 

@@ -41,3 +41,27 @@ export async function chartsRendered(page: Page): Promise<{ charts: number; fail
     return { charts: all.length, failed: all.filter((e) => e.getAttribute('data-rendered') === 'error' || !e.querySelector('svg')).length };
   })()`);
 }
+
+/**
+ * Text whose contrast against its background is below 4.5:1 (WCAG AA for body text), over the page's
+ * text outside charts: the element's colour against the first opaque background up its ancestors.
+ */
+export async function lowContrast(page: Page): Promise<string[]> {
+  return page.evaluate(`(() => {
+    const rgb = (c) => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null; const p = m[1].split(',').map((x) => parseFloat(x)); return { r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1 }; };
+    const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+    const bg = (el) => { for (let e = el; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c && c.a > 0.5) return c; } return { r: 255, g: 255, b: 255, a: 1 }; };
+    const bad = [];
+    const els = [...document.querySelectorAll('body *')].filter((e) => !e.closest('svg, .vl, .skip, .sr-only') && [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()));
+    for (const e of els.slice(0, 2000)) {
+      const st = getComputedStyle(e);
+      if (st.visibility === 'hidden' || st.display === 'none') continue;
+      const fg = rgb(st.color); if (!fg) continue;
+      const b = bg(e);
+      const [hi, lo] = [lum(fg), lum(b)].sort((x, y) => y - x);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      if (ratio < 4.5) bad.push(e.tagName.toLowerCase() + '.' + e.className + ' "' + e.textContent.trim().slice(0, 30) + '" ' + ratio.toFixed(2));
+    }
+    return bad.slice(0, 10);
+  })()`);
+}

@@ -214,6 +214,8 @@ describe('the shift-aware estimate, on request', () => {
     const r = await app.inject({ url: `/monitoring/${MODEL}?window=month&since=2024-02-01&until=2024-06-01&shift=1` });
     expect(r.statusCode).toBe(200);
     console.log(`with the shift-aware estimate: ${Math.round(performance.now() - t0)} ms`);
+    const section = /<h2 id="h-[^"]*">Estimated versus realised[\s\S]*?<\/section>/.exec(r.body)?.[0] ?? r.body.slice(0, 3000);
+    expect(r.body, section.replace(/<[^>]+>/g, ' ').slice(0, 1500)).toContain('id="cohorts"');
     const rows = cells(r.body, 'cohorts');
     expect(rows.map((c) => c[0])).toEqual(['2024-02', '2024-03', '2024-04', '2024-05']);
     const filled = rows.filter((c) => c[12] !== '–');

@@ -14,7 +14,8 @@ import { httpStatus } from '../../core/error-codes.js';
 import type { Project } from '../../store/index.js';
 import { asset } from './assets.js';
 import { html } from './html.js';
-import { page, type UiContext, type Viewer } from './layout.js';
+import { page, type UiContext } from './layout.js';
+import { formBody } from './forms.js';
 import { SCREENS } from './screens/index.js';
 import { homeBody } from './screens/home.js';
 
@@ -50,19 +51,7 @@ function headerKey(req: FastifyRequest): string | undefined {
   return typeof alt === 'string' && alt ? alt : undefined;
 }
 
-/** Throws 403 unless the viewer may change things. */
-export function requireAdmin(req: FastifyRequest): Viewer {
-  const v = req.uiViewer;
-  if (!v?.admin) throw new KilnError('FORBIDDEN', `this change needs an API key with scope 'admin'; ${v?.name ? `'${v.name}' may only look` : 'sign in with one'}`);
-  return v;
-}
-
-/** Parsed urlencoded form body (the site's forms post application/x-www-form-urlencoded). */
-export function formBody(req: FastifyRequest): Record<string, string> {
-  const b = req.body;
-  if (b && typeof b === 'object') return b as Record<string, string>;
-  return {};
-}
+export { requireAdmin, formBody } from './forms.js';
 
 /** Registers the site on `app` under `opts.base`. */
 export async function registerUi(app: FastifyInstance, opts: UiOptions): Promise<void> {

@@ -8,7 +8,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KilnError } from '../../../core/errors.js';
 import { page, href, type UiContext } from '../layout.js';
-import { formBody, requireAdmin } from '../server.js';
+import { formBody, requireAdmin } from '../forms.js';
 import { cardBody } from './models/card.js';
 import { modelPath, versionParam, type Query } from './models/common.js';
 import { modelsListBody } from './models/list.js';
