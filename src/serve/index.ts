@@ -15,7 +15,7 @@ export type {
   DecisionRecord, Durability, DecisionLogStats, DecisionWriter,
 } from './types.js';
 export {
-  newDecisionId, decisionIdTime, decisionIdFloor, DECISION_ID_RE, openDecisionLog, readDecisions, getDecision, decisionLogDir,
+  newDecisionId, decisionIdAt, decisionIdTime, decisionIdFloor, DECISION_ID_RE, openDecisionLog, readDecisions, getDecision, decisionLogDir,
 } from './decisions/index.js';
 export type { DecisionLog, DecisionLogOptions, ReadDecisionsOptions, TimeBound, TornLine, WriterLockInfo } from './decisions/index.js';
 // The HTTP server (http/), its settings and API keys.

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { binCounts, psi } from '../../src/monitor/drift/index.js';
 import { monitorStatus, versionReference } from '../../src/monitor/index.js';
 import { profileBins, REFERENCE_SAMPLE_FILE, trainModel, versionBundle, type ReferenceSample } from '../../src/pipelines/index.js';
-import { decisionLogDir, newDecisionId, openDecisionLog, type DecisionRecord } from '../../src/serve/index.js';
+import { decisionLogDir, decisionIdAt, openDecisionLog, type DecisionRecord } from '../../src/serve/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, Project } from '../../src/store/index.js';
 import { kiln, tempDir } from '../helpers.js';
@@ -56,7 +56,7 @@ function records(start: number, edit: (row: Record<string, number | string | nul
   return rows.map((row, i) => {
     const t = start + Math.floor((i / rows.length) * (WEEK - 1000));
     const score = { model: 'credit', version: 1, raw: scores.probability[i]!, calibrated: scores.calibrated?.[i] ?? null, points: scores.points[i]!, declined: scores.declined[i] === 1 };
-    return { id: newDecisionId(t), time: new Date(t).toISOString(), model: 'credit', version: 1, decidedBy: 'primary', entityId: String(i), asOf: null, request: { features: row }, features: row, score, reasons: null, shadow: [], latencyMs: 0.5 } as DecisionRecord;
+    return { id: decisionIdAt(t), time: new Date(t).toISOString(), model: 'credit', version: 1, decidedBy: 'primary', entityId: String(i), asOf: null, request: { features: row }, features: row, score, reasons: null, shadow: [], latencyMs: 0.5 } as DecisionRecord;
   });
 }
 

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  decisionIdFloor, decisionIdTime, getDecision, newDecisionId, openDecisionLog, readDecisions, DECISION_ID_RE,
+  decisionIdAt, decisionIdFloor, decisionIdTime, getDecision, newDecisionId, openDecisionLog, readDecisions, DECISION_ID_RE,
   type DecisionRecord, type TornLine,
 } from '../../src/serve/index.js';
 import { fails } from '../fails.js';
@@ -37,6 +37,10 @@ describe('decision ids', () => {
     const future = Date.now() + 3_600_000;
     expect(decisionIdTime(newDecisionId(future))).toBe(future);
     expect(decisionIdFloor(future) < newDecisionId()).toBe(true);
+    // A decision of the past (simulated, replayed) keeps its own time whatever this process made before.
+    const past = Date.parse('2024-03-01T10:00:00Z');
+    const a = decisionIdAt(past);
+    expect([decisionIdTime(a), DECISION_ID_RE.test(a), a === decisionIdAt(past)]).toEqual([past, true, false]);
   });
 });
 

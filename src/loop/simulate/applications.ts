@@ -8,7 +8,7 @@ import { KilnError } from '../../core/errors.js';
 import type { ModelSpec } from '../../config/index.js';
 import { buildTrainingSet, loadProjectFeatures } from '../../features/training/index.js';
 import { checkModelSpec, type ModelBundle, type ScoreRow } from '../../pipelines/index.js';
-import { newDecisionId, type DecisionRecord } from '../../serve/index.js';
+import { decisionIdAt, type DecisionRecord } from '../../serve/index.js';
 import { quoteIdent, timestampSql, type Project } from '../../store/index.js';
 
 export interface Application {
@@ -87,7 +87,7 @@ export function decide(model: string, version: number, bundle: ModelBundle, apps
   });
   const s = bundle.score(rows);
   return apps.map((a, i) => ({
-    id: newDecisionId(a.time), time: new Date(a.time).toISOString(), model, version, decidedBy: 'primary', entityId: a.entityId, asOf: new Date(a.time).toISOString(),
+    id: decisionIdAt(a.time), time: new Date(a.time).toISOString(), model, version, decidedBy: 'primary', entityId: a.entityId, asOf: new Date(a.time).toISOString(),
     request: { entityId: a.entityId, applicationId: a.id, simulated: true }, features: rows[i] as DecisionRecord['features'],
     score: { model, version, raw: s.probability[i]!, calibrated: s.calibrated ? s.calibrated[i]! : null, points: s.points[i]!, declined: s.declined[i] === 1 },
     reasons: null, shadow: [], latencyMs: 0,

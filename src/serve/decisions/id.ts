@@ -43,6 +43,18 @@ export function newDecisionId(now: number = Date.now()): string {
   return encode(lastMs, 10) + encode(hi, 8) + encode(lo, 8);
 }
 
+/**
+ * An id for a decision made at `ms` (a simulated or replayed decision), random within that ms and
+ * independent of this process's counter: `newDecisionId(ms)` after ids of a later time would carry the
+ * later time (ids never step back within a process), and a reader's time range would miss the decision.
+ */
+export function decisionIdAt(ms: number): string {
+  const r = randomFillSync(new Uint8Array(10));
+  const h = r[0]! * 2 ** 32 + r[1]! * 2 ** 24 + r[2]! * 2 ** 16 + r[3]! * 2 ** 8 + r[4]!;
+  const l = r[5]! * 2 ** 32 + r[6]! * 2 ** 24 + r[7]! * 2 ** 16 + r[8]! * 2 ** 8 + r[9]!;
+  return encode(Math.max(0, Math.min(Math.floor(ms), MAX_TIME)), 10) + encode(h, 8) + encode(l, 8);
+}
+
 /** The time (ms since the epoch) an id was made at. */
 export function decisionIdTime(id: string): number {
   let t = 0;

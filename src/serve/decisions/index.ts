@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 
-export { newDecisionId, decisionIdTime, decisionIdFloor, DECISION_ID_RE } from './id.js';
+export { newDecisionId, decisionIdAt, decisionIdTime, decisionIdFloor, DECISION_ID_RE } from './id.js';
 export { openDecisionLog } from './writer.js';
 export type { DecisionLog, DecisionLogOptions } from './writer.js';
 export { readDecisions, getDecision } from './reader.js';
