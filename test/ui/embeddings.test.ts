@@ -13,19 +13,12 @@ import type { Project } from '../../src/store/index.js';
 import { projectSample, sampleRows } from '../../src/ui/web/screens/embeddings/projection.js';
 import { createUiServer } from '../../src/ui/web/server.js';
 import { spaceProject } from '../embeddings/space-fixture.js';
+import { cells, specs, unescape } from './page-parse.js';
 
 let project: Project;
 let cleanup: () => void;
 let app: FastifyInstance;
 
-const unescape = (s: string): string => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-const specs = (page: string): Record<string, unknown>[] => [...page.matchAll(/data-spec="([^"]*)"/g)].map((m) => JSON.parse(unescape(m[1]!)) as Record<string, unknown>);
-function cells(page: string, id: string): string[][] {
-  const t = new RegExp(`<table id="${id}">([\\s\\S]*?)</table>`).exec(page);
-  if (!t) throw new Error(`no table #${id}`);
-  const body = /<tbody>([\s\S]*)<\/tbody>/.exec(t[1]!)![1]!;
-  return [...body.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((r) => [...r[1]!.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((c) => unescape(c[1]!.replace(/<[^>]+>/g, ''))));
-}
 
 beforeAll(async () => {
   ({ project, cleanup } = await spaceProject('ui'));

@@ -19,6 +19,7 @@ import { Project } from '../../src/store/index.js';
 import { createUiServer } from '../../src/ui/web/server.js';
 import { tempDir } from '../helpers.js';
 import { AS_OF, buildRetrainWorld, MODEL } from '../loop/retrain-world.js';
+import { cells, specs, unescape } from './page-parse.js';
 
 let dir: string;
 let cleanup: () => void;
@@ -29,16 +30,6 @@ let records: DecisionRecord[];
 let status: MonitorStatus;
 let perf: RealisedPerformance;
 
-const unescape = (s: string): string => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
-/** The Vega-Lite specs of a page's charts. */
-const specs = (page: string): Record<string, unknown>[] => [...page.matchAll(/data-spec="([^"]*)"/g)].map((m) => JSON.parse(unescape(m[1]!)) as Record<string, unknown>);
-/** The cells of a table by its id, row by row (tags stripped, entities decoded). */
-function cells(page: string, id: string): string[][] {
-  const t = new RegExp(`<table id="${id}">([\\s\\S]*?)</table>`).exec(page);
-  if (!t) throw new Error(`no table #${id}`);
-  const body = /<tbody>([\s\S]*)<\/tbody>/.exec(t[1]!)![1]!;
-  return [...body.matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((r) => [...r[1]!.matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((c) => unescape(c[1]!.replace(/<[^>]+>/g, ''))));
-}
 const f4 = (x: number): string => x.toFixed(4);
 
 beforeAll(async () => {
