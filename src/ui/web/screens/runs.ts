@@ -158,7 +158,8 @@ function comparePage(ctx: UiContext, req: FastifyRequest, ids: string[]): string
       const v = r.metrics[k] ?? null;
       if (i === 0 || v === null || base === null) return num(v);
       const d = v - base;
-      return html`${num(v)} <span class="${d > 0 ? 'delta-up' : d < 0 ? 'delta-down' : ''}">(${d > 0 ? '+' : ''}${num(d)})</span>`;
+      // The sign, not a colour: whether up is better depends on the metric (auc up, loss down).
+      return html`${num(v)} <span class="note">(${d > 0 ? '+' : ''}${num(d)})</span>`;
     })] as Content[];
   });
   const curveKeys = keys((r) => r.curves);
