@@ -95,15 +95,21 @@ export async function consumeStream(project: Project, name: string, opts: Consum
   return { ...t, seconds: (performance.now() - started) / 1000 };
 }
 
-/** Up to `maxEvents` entries, gathered for at most `maxMs` after the first; returns early when aborted. */
+/** How long a batch in hand waits for more entries before it is written (ms): a lone event is not held for `maxMs`. */
+const FOLLOW_UP_MS = 20;
+
+/**
+ * Up to `maxEvents` entries: waits (up to a second, so an abort is seen) for the first, then takes what keeps
+ * arriving until the stream is drained for `FOLLOW_UP_MS`, `maxEvents`, or `maxMs` after the first.
+ */
 async function collect(reader: StreamReader, s: StreamSettings, signal: AbortSignal | undefined): Promise<StreamEntry[]> {
   const out: StreamEntry[] = [];
   let first = 0;
   while (out.length < s.maxEvents && !signal?.aborted) {
     const left = out.length ? s.maxMs - (Date.now() - first) : Math.min(s.maxMs, 1000);
     if (out.length && left <= 0) break;
-    const got = await reader.read(s.maxEvents - out.length, Math.max(1, Math.min(left, 1000)));
-    if (got.length === 0) { if (out.length === 0) break; continue; }
+    const got = await reader.read(s.maxEvents - out.length, Math.max(1, Math.min(left, out.length ? FOLLOW_UP_MS : 1000)));
+    if (got.length === 0) break;
     if (out.length === 0) first = Date.now();
     out.push(...got);
   }
