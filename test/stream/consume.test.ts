@@ -147,6 +147,10 @@ describe.skipIf(mode === 'skip')('kiln stream consume (Redis Streams)', () => {
       await online.close();
     }
 
+    project.releaseOffline();
+    const cli = runKiln(ctx.dir, ['stream', 'status', 'txns']);
+    expect(await cli.exited, cli.err()).toBe(0);
+    expect(cli.out()).toMatch(new RegExp(`^txns {2}\\(redis stream '${stream}', group 'kiln', table 'transactions'\\)\n {2}length ${total} {2}lag 0 {2}pending 0 {2}consumers 2\n {2}last event 2024-02-07T11:24:00.000Z {2}last batch \\S+ {2}dead letters 3\n( {4}\\d+-\\d+ {2}\\S+ {2}.+\n){3}$`));
     const [status] = await streamStatus(project, 'txns');
     expect(status).toMatchObject({ lag: 0, pending: 0, length: total, deadLetters: 3, lastEventTime: new Date(T0 + Math.floor((N - 1) * 0.6 * HOUR)).toISOString() });
     const metrics = streamMetrics(project);
