@@ -20,6 +20,7 @@ import { registerTables } from './commands/tables.js';
 import { registerTrain } from './commands/train.js';
 import { registerWorker } from './commands/worker.js';
 import { registerUi } from './commands/ui.js';
+import { registerStream } from './commands/stream.js';
 
 /**
  * The store's DEFAULT_WAIT_TIMEOUT_SECONDS, repeated here so that building the program (and `kiln --help`)
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
   registerEmbeddings(program);
   registerSearch(program);
   registerRecs(program);
+  registerStream(program);
   return program;
 }
 

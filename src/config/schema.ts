@@ -3,6 +3,7 @@ import { ModelSpecSchema } from './model-spec.js';
 import { EmbeddingSpaceSpecSchema } from './embedding-spec.js';
 import { RecommenderSpecSchema } from './recs-spec.js';
 import { SearchIndexSpecSchema } from './search-spec.js';
+import { StreamSpecSchema } from './stream-spec.js';
 
 /** Column types a table schema may declare, with their DuckDB storage types. */
 export const COLUMN_TYPES = {
@@ -246,6 +247,8 @@ export const KilnConfigSchema = z.strictObject({
   embeddings: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "letters, digits and '_', starting with a letter"), EmbeddingSpaceSpecSchema).default({}),
   /** Search indexes built by `kiln search build NAME` (see docs/search.md). */
   search: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "letters, digits and '_', starting with a letter"), SearchIndexSpecSchema).default({}),
+  /** Streams of events consumed into the online and offline stores by `kiln stream consume NAME` (see docs/stream.md). */
+  streams: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_-]*$/, "letters, digits, '_' or '-', starting with a letter"), StreamSpecSchema).optional(),
   /** Recommenders trained by `kiln recs train NAME` and served at POST /v1/recommend/:name (see docs/recommendations.md). */
   recommenders: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "letters, digits and '_', starting with a letter"), RecommenderSpecSchema).default({}),
 });

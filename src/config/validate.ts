@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { KilnError, didYouMean } from '../core/errors.js';
 import { checkParams } from '../gbdt/spec/index.js';
 import { ModelSpecSchema } from './model-spec.js';
+import { RedisStreamSourceSchema, StreamSpecSchema } from './stream-spec.js';
 import { KilnConfigSchema, OnlineSpecSchema, ServeSpecSchema, TableSpecSchema, type KilnConfig } from './schema.js';
 
 type Issue = z.core.$ZodIssue;
@@ -15,6 +16,9 @@ const KNOWN_KEYS: { match: (path: PropertyKey[]) => boolean; keys: string[] }[] 
   { match: (p) => p.length === 1 && p[0] === 'serve', keys: Object.keys(ServeSpecSchema.shape) },
   { match: (p) => p.length === 2 && p[0] === 'search', keys: ['description', 'table', 'id', 'fields', 'store', 'filters', 'k1', 'b', 'stopWords', 'stemmer', 'passages', 'vector', 'hybrid'] },
   { match: (p) => p.length === 2 && p[0] === 'recommenders', keys: ['description', 'interactions', 'impressions', 'rankerRows', 'items', 'users', 'generators', 'candidates', 'perGenerator', 'validation', 'ranker', 'earlyStoppingShare', 'base', 'diversity', 'timeWindow', 'seed'] },
+  { match: (p) => p.length === 2 && p[0] === 'streams', keys: Object.keys(StreamSpecSchema.shape) },
+  { match: (p) => p.length === 3 && p[0] === 'streams' && p[2] === 'redis', keys: Object.keys(RedisStreamSourceSchema.shape) },
+  { match: (p) => p.length === 3 && p[0] === 'streams' && p[2] === 'batch', keys: ['maxEvents', 'maxMs'] },
   { match: (p) => p.length === 2 && p[0] === 'embeddings', keys: ['description', 'entity', 'source', 'trainer', 'dim', 'params', 'minCount', 'metric', 'index', 'attributes', 'align', 'seed'] },
 ];
 

@@ -60,6 +60,7 @@ export const ERROR_CODES = {
   EMBEDDING_VERSION_MISMATCH: { http: 409, exit: 65, summary: 'a model would read an embedding space version it was not trained with' },
   SEARCH_INDEX_NOT_FOUND: { http: 404, exit: 66, summary: 'no search index by that name, or it is not built yet' },
   RECOMMENDER_NOT_FOUND: { http: 404, exit: 66, summary: 'no recommender by that name, or it is not trained yet' },
+  STREAM_NOT_FOUND: { http: 404, exit: 66, summary: "no stream by that name in the config's streams" },
   SIGNATURE_MISMATCH: { http: 422, exit: 65, summary: "the input does not fit the model version's signature" },
   // Training pipelines
   SPLIT_EMPTY: { http: 422, exit: 65, summary: 'a train/valid/test window has no (or too few) labelled rows' },
@@ -78,6 +79,7 @@ export const ERROR_CODES = {
   EVAL_INPUT_INVALID: { http: 422, exit: 65, summary: 'labels, scores or weights given to an evaluation are unusable' },
   // Online store
   ONLINE_UNAVAILABLE: { http: 503, exit: 69, summary: 'the online store (Redis) cannot be reached' },
+  STREAM_UNAVAILABLE: { http: 503, exit: 69, summary: "a stream's broker (Redis) cannot be reached" },
   FEATURE_NOT_SERVED: { http: 404, exit: 66, summary: 'the feature is not materialized in the online store' },
   ENTITY_UNKNOWN: { http: 404, exit: 66, summary: 'the online store has never seen the entity' },
   ASOF_OUT_OF_RANGE: { http: 422, exit: 65, summary: 'the as-of time is outside what the online store keeps' },
