@@ -89,11 +89,29 @@ export class BackfillQueue {
   readonly redis: Redis;
   private readonly keys: Keys;
 
-  constructor(opts: RedisOptions = {}) {
+  private constructor(opts: RedisOptions, redis: Redis) {
     const prefix = opts.prefix ?? BACKFILL_PREFIX;
     this.queue = new Queue<PartitionJob>(QUEUE, { connection: connectionOf(opts), prefix });
-    this.redis = new Redis(connectionOf(opts));
+    this.redis = redis;
     this.keys = new Keys(prefix);
+  }
+
+  /** Connects to Redis (RESOURCE_UNAVAILABLE, naming it, when it does not answer in a few seconds). */
+  static async connect(opts: RedisOptions = {}): Promise<BackfillQueue> {
+    const c = connectionOf(opts);
+    const probe = new Redis({ ...c, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null });
+    let cause: Error | undefined;
+    probe.on('error', (e: Error) => { cause ??= e; });
+    try {
+      await probe.connect();
+      await probe.ping();
+    } catch (e) {
+      probe.disconnect();
+      throw new KilnError('ONLINE_UNAVAILABLE', `Redis at ${c.host}:${c.port} does not answer (${(cause ?? (e as Error)).message}); backfills queue their partitions there: start Redis or pass --redis-url`, { path: ['redis-url'], cause: e });
+    }
+    const queue = new BackfillQueue(opts, probe);
+    await queue.queue.waitUntilReady();
+    return queue;
   }
 
   /** Records the backfill and enqueues one job per partition (enqueueing again is a no-op). */
@@ -171,7 +189,7 @@ export class BackfillQueue {
 
   async close(): Promise<void> {
     await this.queue.close();
-    this.redis.disconnect();
+    await this.redis.quit().catch(() => undefined);
   }
 }
 

@@ -69,7 +69,7 @@ describe('kiln backfill training-set on BullMQ workers', () => {
     single = join(world.dir, 'single.parquet');
     await buildTrainingSet(world.project, { spine: { table: 'loan_labels', key: 'borrower_id', timestamp: 'funded_at' }, features: 'credit_v1', out: single });
     world.project.close();
-    queue = new BackfillQueue({ prefix, connection: redisConnection() });
+    queue = await BackfillQueue.connect({ prefix, connection: redisConnection() });
   }, 60_000);
 
   afterAll(async () => {

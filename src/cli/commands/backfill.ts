@@ -25,7 +25,7 @@ const queueOptions = (c: Command): Command => c
   .option('--queue <prefix>', 'the BullMQ key prefix of the backfill queue (default kiln-backfill; `kiln worker --backfill-queue`)')
   .option('--redis-url <url>', 'Redis (default $KILN_REDIS_URL, else redis://127.0.0.1:6379)');
 
-type Status = Awaited<ReturnType<InstanceType<typeof import('../../backfill/index.js').BackfillQueue>['status']>>;
+type Status = import('../../backfill/index.js').BackfillStatus;
 
 function statusText(s: Status): string {
   const counts = new Map<string, number>();
@@ -66,7 +66,7 @@ export function registerBackfill(program: Command): void {
         features, partitions, spine: { table: flags.spine, ...(flags.key ? { key: flags.key } : {}), ...(flags.timestamp ? { timestamp: flags.timestamp } : {}) },
         ...(flags.out ? { out: flags.out } : {}), eventTimeBound: flags.eventTimeBound as 'strict' | 'inclusive', log: (line) => process.stderr.write(`${line}\n`),
       }));
-      const queue = new b.BackfillQueue(redis);
+      const queue = await b.BackfillQueue.connect(redis);
       try {
         await queue.enqueue(spec);
         process.stderr.write(`backfill ${spec.id}: ${spec.partitions} partition jobs on queue ${redis.prefix ?? b.BACKFILL_PREFIX}; run 'kiln worker' to compute them, 'kiln backfill status ${spec.id}' to watch\n`);
@@ -96,7 +96,7 @@ export function registerBackfill(program: Command): void {
     .option('--json', 'print the status as JSON', false))
     .action(async (id: string, flags: QueueFlags & { json: boolean }) => {
       const b = await import('../../backfill/index.js');
-      const queue = new b.BackfillQueue(backfillRedis(flags));
+      const queue = await b.BackfillQueue.connect(backfillRedis(flags));
       try {
         const s = await queue.status(id);
         process.stdout.write(flags.json ? `${JSON.stringify(s, null, 2)}\n` : statusText(s));
@@ -110,7 +110,7 @@ export function registerBackfill(program: Command): void {
     .option('--reason <text>', 'why (shown by status)', 'cancelled from the command line'))
     .action(async (id: string, flags: QueueFlags & { reason: string }) => {
       const b = await import('../../backfill/index.js');
-      const queue = new b.BackfillQueue(backfillRedis(flags));
+      const queue = await b.BackfillQueue.connect(backfillRedis(flags));
       try {
         const r = await queue.cancel(id, flags.reason);
         process.stdout.write(`backfill ${id} cancelled: ${r.removed} queued partition(s) dropped, ${r.running} running (they end without committing)\n`);
@@ -124,7 +124,7 @@ export function registerBackfill(program: Command): void {
       const b = await import('../../backfill/index.js');
       const limit = Number(flags.limit);
       if (!Number.isInteger(limit) || limit < 1) throw new KilnError('USAGE', `--limit ${flags.limit}: expected a whole number >= 1`, { path: ['limit'] });
-      const queue = new b.BackfillQueue(backfillRedis(flags));
+      const queue = await b.BackfillQueue.connect(backfillRedis(flags));
       try {
         const rows: (string | number)[][] = [];
         for (const id of await queue.list(limit)) {
