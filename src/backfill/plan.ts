@@ -54,7 +54,8 @@ export async function planBackfill(project: Project, opts: PlanOptions): Promise
   const entities = [...new Set(features.map((f) => f.entity.name))];
   if (entities.length !== 1) throw new KilnError('USAGE', `--features: the selected features describe several entities (${entities.join(', ')}); a training set reads one entity per row`, { path: ['features'] });
   const sourceSpecs = new Map(features.flatMap((f) => (f.source ? [[f.source.name, f.source] as const] : [])));
-  const sources = [...new Set([...sourceSpecs.values()].map((s) => s.table))].sort();
+  const keysOf = new Map<string, Set<string>>();
+  for (const s of sourceSpecs.values()) keysOf.set(s.table, (keysOf.get(s.table) ?? new Set()).add(s.key));
 
   const id = newBackfillId();
   const dir = resolve(opts.out ?? join(project.paths.dataDir, 'backfills', id));
@@ -84,7 +85,19 @@ export async function planBackfill(project: Project, opts: PlanOptions): Promise
     rmSync(building, { force: true });
     await store.run(`ATTACH ${quoteLiteral(building)} AS ${SNAP}`);
     attached = true;
-    for (const t of sources) await store.run(`CREATE TABLE ${SNAP}.main.${quoteIdent(t)} AS SELECT * FROM main.${quoteIdent(t)}`);
+    // A source keyed by the entity (one key column, of the spine key's type) is split like the spine:
+    // every feature of a training set reads only its own entity's rows. Anything else is copied whole.
+    const types = new Map((await store.all<{ t: string; c: string; type: string }>(`SELECT table_name AS t, column_name AS c, data_type AS type FROM duckdb_columns() WHERE schema_name = 'main'`)).map((r) => [`${r.t}.${r.c}`, r.type]));
+    const keyType = types.get(`${opts.spine.table}.${keyColumn}`);
+    const sources: BackfillSpec['sources'] = [];
+    for (const [t, keySet] of [...keysOf].sort(([a], [b]) => a.localeCompare(b))) {
+      const key = keySet.size === 1 ? [...keySet][0]! : null;
+      const partitioned = key !== null && keyType !== undefined && types.get(`${t}.${key}`) === keyType;
+      await store.run(partitioned
+        ? `CREATE TABLE ${SNAP}.main.${quoteIdent(t)} AS SELECT s.*, p.p AS ${PARTITION_COLUMN} FROM main.${quoteIdent(t)} s JOIN ${quoteIdent(partsTable)} p ON CAST(s.${quoteIdent(key)} AS VARCHAR) = p.k`
+        : `CREATE TABLE ${SNAP}.main.${quoteIdent(t)} AS SELECT * FROM main.${quoteIdent(t)}`);
+      sources.push({ table: t, partitioned });
+    }
     await store.run(`CREATE TABLE ${SNAP}.main.${SPINE_SNAPSHOT_TABLE} AS SELECT s.*, p.p AS ${PARTITION_COLUMN} FROM main.${quoteIdent(opts.spine.table)} s `
       + `JOIN ${quoteIdent(partsTable)} p ON CAST(s.${quoteIdent(keyColumn)} AS VARCHAR) = p.k ORDER BY s.rowid`);
     const counts = await store.all<{ p: number; n: number }>(`SELECT ${PARTITION_COLUMN} AS p, count(*)::BIGINT AS n FROM ${SNAP}.main.${SPINE_SNAPSHOT_TABLE} GROUP BY 1`);
@@ -100,7 +113,7 @@ export async function planBackfill(project: Project, opts: PlanOptions): Promise
     const tmp = join(dir, `.backfill.json.${process.pid}`);
     writeFileSync(tmp, `${JSON.stringify(spec, null, 2)}\n`);
     renameSync(tmp, join(dir, 'backfill.json'));
-    opts.log?.(`planned backfill ${id}: ${plannedRows.reduce((a, b) => a + b, 0)} spine rows, ${keys.length} keys, snapshot of ${sources.length} source table(s) in ${snapshot}`);
+    opts.log?.(`planned backfill ${id}: ${plannedRows.reduce((a, b) => a + b, 0)} spine rows, ${keys.length} keys, snapshot of ${sources.length} source table(s) (${sources.filter((x) => x.partitioned).length} split by entity) in ${snapshot}`);
     return spec;
   } finally {
     if (attached) await store.run(`DETACH ${SNAP}`).catch(() => undefined);

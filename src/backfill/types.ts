@@ -14,8 +14,11 @@ export interface BackfillSpec {
   /** The offline store as of planning, copied (sources and the partitioned spine): every part reads the same data. */
   snapshot: string;
   eventTimeBound: EventTimeBound;
-  /** The source tables copied into the snapshot (the features' sources). */
-  sources: string[];
+  /**
+   * The source tables copied into the snapshot (the features' sources). `partitioned`: keyed by the
+   * entity, so split like the spine (a partition reads only its entities' rows); else copied whole.
+   */
+  sources: { table: string; partitioned: boolean }[];
   /** The project the workers open (its config defines the features; meta.sqlite knows the tables). */
   project: string;
   createdAt: string;

@@ -9,8 +9,8 @@ import { PARTITION_COLUMN, SPINE_SNAPSHOT_TABLE } from './plan.js';
 import type { BackfillManifest, BackfillSpec, PartRecord } from './types.js';
 
 /**
- * A worker's side of one partition: its spine rows and the features' sources are copied from the
- * snapshot into a private in-memory DuckDB, kiln's training-set builder computes the rows, and the part
+ * A worker's side of one partition: its spine rows and its entities' rows of the features' sources are
+ * copied from the snapshot into a private in-memory DuckDB, kiln's training-set builder computes the rows, and the part
  * is committed by renaming its temp file to part-NNNNN.parquet. A worker killed before the rename leaves
  * only a temp file (removed by the next attempt), never a partial part.
  */
@@ -56,7 +56,11 @@ export async function runPartition(project: Project, spec: BackfillSpec, partiti
   try {
     ctx.progress?.('copying');
     await store.run(`ATTACH ${quoteLiteral(spec.snapshot)} AS ${SNAP} (READ_ONLY)`);
-    for (const t of spec.sources) await store.run(`CREATE TABLE main.${quoteIdent(t)} AS SELECT * FROM ${SNAP}.main.${quoteIdent(t)}`);
+    for (const { table, partitioned } of spec.sources) {
+      await store.run(partitioned
+        ? `CREATE TABLE main.${quoteIdent(table)} AS SELECT * EXCLUDE (${PARTITION_COLUMN}) FROM ${SNAP}.main.${quoteIdent(table)} WHERE ${PARTITION_COLUMN} = ${partition}`
+        : `CREATE TABLE main.${quoteIdent(table)} AS SELECT * FROM ${SNAP}.main.${quoteIdent(table)}`);
+    }
     await store.run(`CREATE TABLE main.${SPINE_TABLE} AS SELECT * EXCLUDE (${PARTITION_COLUMN}) FROM ${SNAP}.main.${SPINE_SNAPSHOT_TABLE} WHERE ${PARTITION_COLUMN} = ${partition} ORDER BY rowid`);
     await store.run(`DETACH ${SNAP}`);
     ctx.progress?.('computing');
