@@ -4,12 +4,13 @@
  * (buildTrainingSet) and then as a backfill of --partitions partitions computed by 1 and by 2 `kiln worker`
  * processes (real processes, BullMQ on the real Redis; one DuckDB thread per worker, so 2 workers use 2
  * cores). Time is from enqueueing to the last part committed (planning, the snapshot, is timed apart);
- * rows/s is spine rows over that time; speed-up is against 1 worker.
+ * rows/s is spine rows over that time; speed-up is against 1 worker; mean part s is a partition's own
+ * time in its worker (copy, build, commit), which grows when the workers compete for cores.
  *
  * Usage: npx tsx bench/scale.ts [--borrowers 3000] [--partitions 8] [--seed 5]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BackfillQueue, planBackfill } from '../src/backfill/index.js';
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
     const one = await buildTrainingSet(project, { spine: SPINE, features: 'credit_v1', out: join(dir, 'single.parquet') });
     const singleS = (performance.now() - t0) / 1000;
     project.close();
-    const rows: (string | number)[][] = [[`single process (buildTrainingSet, DuckDB threads ${'all'})`, one.rows, '-', singleS.toFixed(2), Math.round(one.rows / singleS), '-']];
+    const rows: (string | number)[][] = [[`single process (buildTrainingSet, DuckDB threads ${'all'})`, one.rows, '-', singleS.toFixed(2), Math.round(one.rows / singleS), '-', '-', '-']];
     let base = 0;
     for (const workers of [1, 2]) {
       for (let i = 0; i < workers; i++) children.push(await startWorker(dir, prefix));
@@ -68,11 +69,15 @@ async function main(): Promise<void> {
       const s = (performance.now() - t0) / 1000;
       if (st.state !== 'done') throw new Error(`backfill ${spec.id} ended ${st.state}`);
       if (workers === 1) base = s;
-      rows.push([`backfill, ${workers} worker${workers > 1 ? 's' : ''} x 1 thread, ${PARTITIONS} partitions`, st.rows, planS.toFixed(2), s.toFixed(2), Math.round(st.rows / s), (base / s).toFixed(2)]);
+      const partS = JSON.parse(readFileSync(join(spec.dir, '_manifest.json'), 'utf8')).parts.map((p: { seconds: number }) => p.seconds) as number[];
+      const byWorker = new Map<string, number>();
+      for (const c of st.commits) byWorker.set(c.worker, (byWorker.get(c.worker) ?? 0) + 1);
+      rows.push([`backfill, ${workers} worker${workers > 1 ? 's' : ''} x 1 thread, ${PARTITIONS} partitions`, st.rows, planS.toFixed(2), s.toFixed(2), Math.round(st.rows / s), (base / s).toFixed(2),
+        (partS.reduce((a, b) => a + b, 0) / partS.length).toFixed(2), [...byWorker.values()].join('+')]);
       for (const c of children.splice(0)) { c.kill('SIGTERM'); await new Promise((r) => c.once('exit', r)); }
     }
     console.log(`backfill throughput: ${BORROWERS} borrowers x 12 monthly points, credit_v1; ${machine()}`);
-    printTable(['how', 'rows', 'plan s', 'compute s', 'rows/s', 'speed-up'], rows);
+    printTable(['how', 'rows', 'plan s', 'compute s', 'rows/s', 'speed-up', 'mean part s', 'parts per worker'], rows);
   } finally {
     for (const c of children) c.kill('SIGKILL');
     await queue.queue.obliterate({ force: true }).catch(() => undefined);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KilnError } from '../core/errors.js';
-import { loadFeatureRegistry, resolveSelection } from '../features/index.js';
+import { loadFeatureRegistry, resolveSelection, type SourceSpec } from '../features/index.js';
 import { prepareSpine, type EventTimeBound } from '../features/training/index.js';
 import { quoteIdent, quoteLiteral, type Project } from '../store/index.js';
 import { partitionOf } from './partition.js';
@@ -60,7 +60,24 @@ export async function planBackfill(project: Project, opts: PlanOptions): Promise
   const id = newBackfillId();
   const dir = resolve(opts.out ?? join(project.paths.dataDir, 'backfills', id));
   if (existsSync(dir) && readdirSync(dir).length > 0) throw new KilnError('USAGE', `--out ${dir}: the folder is not empty; a backfill writes its parts into a new or empty folder`, { path: ['out'] });
+  const created = !existsSync(dir);
   mkdirSync(dir, { recursive: true });
+  try {
+    return await snapshotAndSpec(project, opts, { id, dir, partitions, bound, features, selected, sourceSpecs, keysOf });
+  } catch (e) {
+    if (created) rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+interface Resolved {
+  id: string; dir: string; partitions: number; bound: EventTimeBound;
+  features: ReturnType<typeof resolveSelection>['features']; selected: Set<string>;
+  sourceSpecs: Map<string, SourceSpec>; keysOf: Map<string, Set<string>>;
+}
+
+async function snapshotAndSpec(project: Project, opts: PlanOptions, r: Resolved): Promise<BackfillSpec> {
+  const { id, dir, partitions, bound, features, selected, sourceSpecs, keysOf } = r;
 
   const store = project.offline;
   const reserved = new Set(features.filter((f) => selected.has(f.name)).flatMap((f) => f.outputs.map((o) => o.column)));

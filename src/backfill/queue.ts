@@ -184,6 +184,8 @@ export class BackfillQueue {
         try { await job.remove(); removed++; } catch { running++; }
       }
     }
+    // The snapshot is only read by partitions; with none running it can go now (a running one keeps its open copy).
+    if (running === 0) rmSync(spec.snapshot, { force: true });
     return { removed, running };
   }
 

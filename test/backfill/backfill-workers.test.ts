@@ -168,5 +168,9 @@ describe('kiln backfill training-set on BullMQ workers', () => {
     const bad = await kiln(['backfill', 'training-set', '--project', world.dir, '--features', 'credit_v1', ...SPINE, '--partitions', 'x', '--queue', prefix], ROOT, ENV);
     expect(bad.code).toBe(64);
     expect(bad.stderr).toContain('--partitions');
+    const noSpine = await kiln(['backfill', 'training-set', '--project', world.dir, '--features', 'credit_v1', '--spine', 'loan_lables', '--partitions', '2', '--out', join(world.dir, 'never'), '--queue', prefix], ROOT, ENV);
+    expect(noSpine.stderr).toContain("did you mean 'loan_labels'");
+    expect(existsSync(join(world.dir, 'never'))).toBe(false);
+    expect(existsSync(s.spec.snapshot)).toBe(false);
   }, 60_000);
 });
