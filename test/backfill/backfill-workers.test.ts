@@ -6,7 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackfillQueue, type BackfillManifest, type BackfillSpec } from '../../src/backfill/index.js';
@@ -172,5 +172,28 @@ describe('kiln backfill training-set on BullMQ workers', () => {
     expect(noSpine.stderr).toContain("did you mean 'loan_labels'");
     expect(existsSync(join(world.dir, 'never'))).toBe(false);
     expect(existsSync(s.spec.snapshot)).toBe(false);
+  }, 60_000);
+
+  it('a failing partition is retried with backoff, its reason shown by status; once the cause is gone it completes', async (ctx) => {
+    if (skip) ctx.skip();
+    const r = await kiln(['backfill', 'training-set', '--project', world.dir, '--features', 'credit_v1', ...SPINE, '--partitions', '2', '--queue', prefix, '--json'], ROOT, ENV);
+    expect(r.code, r.stderr).toBe(0);
+    const spec = JSON.parse(r.stdout) as BackfillSpec;
+    renameSync(spec.snapshot, `${spec.snapshot}.away`);
+    const w = await startWorker(world.dir, prefix);
+    workers.push(w);
+    const failing = await until('a failed attempt', async () => (await queue.status(spec.id)).parts.find((p) => p.reason && p.state === 'delayed'));
+    expect(failing.reason).toContain('snapshot');
+    const shown = await kiln(['backfill', 'status', spec.id, '--queue', prefix], ROOT, ENV);
+    expect(shown.stdout).toMatch(new RegExp(`partition ${failing.partition} delayed after 1 attempt\\(s\\): .*snapshot`));
+    renameSync(`${spec.snapshot}.away`, spec.snapshot);
+    const done = await until('the retries to complete the backfill', async () => {
+      const st = await queue.status(spec.id);
+      return st.state === 'done' ? st : null;
+    });
+    expect(done.retries).toBeGreaterThanOrEqual(2);
+    expect(done.commits).toHaveLength(2);
+    w.child.kill('SIGTERM');
+    await exited(w.child);
   }, 60_000);
 });
