@@ -42,7 +42,7 @@ export function removeStaleTemps(dir: string, partition: number): string[] {
   return stale;
 }
 
-/** Computes and commits one partition; returns what was committed. Throws CANCELLED-like INTERRUPTED when the backfill was cancelled. */
+/** Computes and commits one partition; returns what was committed. INTERRUPTED (nothing committed) when the backfill was cancelled meanwhile. */
 export async function runPartition(project: Project, spec: BackfillSpec, partition: number, ctx: PartitionContext): Promise<PartRecord> {
   if (!Number.isInteger(partition) || partition < 0 || partition >= spec.partitions) {
     throw new KilnError('INVALID_ARGUMENT', `partition ${partition} is not one of backfill ${spec.id}'s 0..${spec.partitions - 1}`);
