@@ -19,6 +19,7 @@ import { registerSim } from './commands/sim.js';
 import { registerTables } from './commands/tables.js';
 import { registerTrain } from './commands/train.js';
 import { registerWorker } from './commands/worker.js';
+import { registerBackfill } from './commands/backfill.js';
 import { registerUi } from './commands/ui.js';
 import { registerStream } from './commands/stream.js';
 
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
   registerDecisions(program);
   registerMonitor(program);
   registerWorker(program);
+  registerBackfill(program);
   registerLoop(program);
   registerUi(program);
   registerEmbeddings(program);

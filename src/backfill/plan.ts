@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { KilnError } from '../core/errors.js';
+import { loadFeatureRegistry, resolveSelection, type SourceSpec } from '../features/index.js';
+import { prepareSpine, type EventTimeBound } from '../features/training/index.js';
+import { quoteIdent, quoteLiteral, type Project } from '../store/index.js';
+import { partitionOf } from './partition.js';
+import type { BackfillSpec } from './types.js';
+
+/**
+ * Planning a backfill (the scheduler's side, before anything is enqueued): the spine is checked like
+ * `kiln features build` checks it, each spine key is given its partition, and the features' source tables
+ * and the partitioned spine are copied into a snapshot file in the backfill's folder. Workers read only
+ * the snapshot (read-only, several processes at once), so they never wait for the project's offline store,
+ * and every part is computed from the same data even if the store changes meanwhile.
+ */
+
+export interface PlanOptions {
+  /** A feature set's name, or feature names. */
+  features: string | string[];
+  spine: { table: string; key?: string; timestamp?: string };
+  partitions: number;
+  /** The folder of the parts (default <dataDir>/backfills/<id>); it must not exist or be empty. */
+  out?: string;
+  eventTimeBound?: EventTimeBound;
+  log?: (line: string) => void;
+}
+
+export const MAX_PARTITIONS = 10_000;
+export const SPINE_SNAPSHOT_TABLE = '__kiln_backfill_spine';
+export const PARTITION_COLUMN = '__kiln_partition';
+const SNAP = '__kiln_backfill_snap';
+
+/** A new backfill id: bf-<UTC time>-<random>. */
+export function newBackfillId(now = new Date()): string {
+  return `bf-${now.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '')}-${randomBytes(3).toString('hex')}`;
+}
+
+export function checkPartitions(n: unknown): number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS) {
+    throw new KilnError('USAGE', `--partitions ${String(n)}: expected a whole number from 1 to ${MAX_PARTITIONS}`, { path: ['partitions'] });
+  }
+  return n;
+}
+
+/** Checks the request, writes the snapshot and backfill.json; returns the spec to enqueue. */
+export async function planBackfill(project: Project, opts: PlanOptions): Promise<BackfillSpec> {
+  const partitions = checkPartitions(opts.partitions);
+  const bound = opts.eventTimeBound ?? 'strict';
+  if (bound !== 'strict' && bound !== 'inclusive') throw new KilnError('USAGE', `--event-time-bound ${String(bound)}: expected 'strict' or 'inclusive'`, { path: ['eventTimeBound'] });
+  const registry = loadFeatureRegistry(project.config.features);
+  const { features, selected } = resolveSelection(registry, opts.features);
+  const entities = [...new Set(features.map((f) => f.entity.name))];
+  if (entities.length !== 1) throw new KilnError('USAGE', `--features: the selected features describe several entities (${entities.join(', ')}); a training set reads one entity per row`, { path: ['features'] });
+  const sourceSpecs = new Map(features.flatMap((f) => (f.source ? [[f.source.name, f.source] as const] : [])));
+  const keysOf = new Map<string, Set<string>>();
+  for (const s of sourceSpecs.values()) keysOf.set(s.table, (keysOf.get(s.table) ?? new Set()).add(s.key));
+
+  const id = newBackfillId();
+  const dir = resolve(opts.out ?? join(project.paths.dataDir, 'backfills', id));
+  if (existsSync(dir) && readdirSync(dir).length > 0) throw new KilnError('USAGE', `--out ${dir}: the folder is not empty; a backfill writes its parts into a new or empty folder`, { path: ['out'] });
+  const created = !existsSync(dir);
+  mkdirSync(dir, { recursive: true });
+  try {
+    return await snapshotAndSpec(project, opts, { id, dir, partitions, bound, features, selected, sourceSpecs, keysOf });
+  } catch (e) {
+    if (created) rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+interface Resolved {
+  id: string; dir: string; partitions: number; bound: EventTimeBound;
+  features: ReturnType<typeof resolveSelection>['features']; selected: Set<string>;
+  sourceSpecs: Map<string, SourceSpec>; keysOf: Map<string, Set<string>>;
+}
+
+async function snapshotAndSpec(project: Project, opts: PlanOptions, r: Resolved): Promise<BackfillSpec> {
+  const { id, dir, partitions, bound, features, selected, sourceSpecs, keysOf } = r;
+
+  const store = project.offline;
+  const reserved = new Set(features.filter((f) => selected.has(f.name)).flatMap((f) => f.outputs.map((o) => o.column)));
+  const spine = await prepareSpine(project, { table: opts.spine.table, ...(opts.spine.key ? { key: opts.spine.key } : {}), ...(opts.spine.timestamp ? { timestamp: opts.spine.timestamp } : {}) },
+    { entity: features[0]!.entity, sources: [...sourceSpecs.values()], reserved, strict: bound === 'strict' });
+  const keyColumn = spine.keyColumn;
+  const timeColumn = spine.timeColumn;
+  await store.dropIfExists(spine.table);
+
+  const snapshot = join(dir, 'snapshot.duckdb');
+  const building = join(dir, `.snapshot.${process.pid}.duckdb`);
+  const partsTable = store.stagingName('backfill_parts');
+  let attached = false;
+  try {
+    opts.log?.(`planning backfill ${id}: ${partitions} partitions of spine '${opts.spine.table}' by ${keyColumn}`);
+    const keys = await store.all<{ k: string }>(`SELECT DISTINCT CAST(${quoteIdent(keyColumn)} AS VARCHAR) AS k FROM ${quoteIdent(opts.spine.table)} WHERE ${quoteIdent(keyColumn)} IS NOT NULL`);
+    await store.run(`CREATE TEMP TABLE ${quoteIdent(partsTable)} (k VARCHAR, p INTEGER)`);
+    for (let i = 0; i < keys.length; i += 2000) {
+      const values = keys.slice(i, i + 2000).map((r) => `(${quoteLiteral(r.k)}, ${partitionOf(r.k, partitions)})`).join(', ');
+      await store.run(`INSERT INTO ${quoteIdent(partsTable)} VALUES ${values}`);
+    }
+    rmSync(building, { force: true });
+    await store.run(`ATTACH ${quoteLiteral(building)} AS ${SNAP}`);
+    attached = true;
+    // A source keyed by the entity (one key column, of the spine key's type) is split like the spine:
+    // every feature of a training set reads only its own entity's rows. Anything else is copied whole.
+    const types = new Map((await store.all<{ t: string; c: string; type: string }>(`SELECT table_name AS t, column_name AS c, data_type AS type FROM duckdb_columns() WHERE schema_name = 'main'`)).map((r) => [`${r.t}.${r.c}`, r.type]));
+    const keyType = types.get(`${opts.spine.table}.${keyColumn}`);
+    const sources: BackfillSpec['sources'] = [];
+    for (const [t, keySet] of [...keysOf].sort(([a], [b]) => a.localeCompare(b))) {
+      const key = keySet.size === 1 ? [...keySet][0]! : null;
+      const partitioned = key !== null && keyType !== undefined && types.get(`${t}.${key}`) === keyType;
+      await store.run(partitioned
+        ? `CREATE TABLE ${SNAP}.main.${quoteIdent(t)} AS SELECT s.*, p.p AS ${PARTITION_COLUMN} FROM main.${quoteIdent(t)} s JOIN ${quoteIdent(partsTable)} p ON CAST(s.${quoteIdent(key)} AS VARCHAR) = p.k`
+        : `CREATE TABLE ${SNAP}.main.${quoteIdent(t)} AS SELECT * FROM main.${quoteIdent(t)}`);
+      sources.push({ table: t, partitioned });
+    }
+    await store.run(`CREATE TABLE ${SNAP}.main.${SPINE_SNAPSHOT_TABLE} AS SELECT s.*, p.p AS ${PARTITION_COLUMN} FROM main.${quoteIdent(opts.spine.table)} s `
+      + `JOIN ${quoteIdent(partsTable)} p ON CAST(s.${quoteIdent(keyColumn)} AS VARCHAR) = p.k ORDER BY s.rowid`);
+    const counts = await store.all<{ p: number; n: number }>(`SELECT ${PARTITION_COLUMN} AS p, count(*)::BIGINT AS n FROM ${SNAP}.main.${SPINE_SNAPSHOT_TABLE} GROUP BY 1`);
+    await store.run(`DETACH ${SNAP}`);
+    attached = false;
+    renameSync(building, snapshot);
+    const plannedRows = Array.from({ length: partitions }, () => 0);
+    for (const c of counts) plannedRows[c.p] = Number(c.n);
+    const spec: BackfillSpec = {
+      id, kind: 'training-set', features: opts.features, spine: { table: opts.spine.table, key: keyColumn, timestamp: timeColumn }, partitions, dir, snapshot,
+      sources, eventTimeBound: bound, project: project.paths.root, createdAt: new Date().toISOString(), plannedRows,
+    };
+    const tmp = join(dir, `.backfill.json.${process.pid}`);
+    writeFileSync(tmp, `${JSON.stringify(spec, null, 2)}\n`);
+    renameSync(tmp, join(dir, 'backfill.json'));
+    opts.log?.(`planned backfill ${id}: ${plannedRows.reduce((a, b) => a + b, 0)} spine rows, ${keys.length} keys, snapshot of ${sources.length} source table(s) (${sources.filter((x) => x.partitioned).length} split by entity) in ${snapshot}`);
+    return spec;
+  } finally {
+    if (attached) await store.run(`DETACH ${SNAP}`).catch(() => undefined);
+    await store.dropIfExists(partsTable).catch(() => undefined);
+    rmSync(building, { force: true });
+    rmSync(`${building}.wal`, { force: true });
+    project.releaseOffline();
+  }
+}

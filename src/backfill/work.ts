@@ -1,0 +1,96 @@
+import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { KilnError } from '../core/errors.js';
+import { buildTrainingSet } from '../features/training/index.js';
+import { OfflineStore, quoteIdent, quoteLiteral, type Project } from '../store/index.js';
+import { partFileName } from './partition.js';
+import { PARTITION_COLUMN, SPINE_SNAPSHOT_TABLE } from './plan.js';
+import type { BackfillManifest, BackfillSpec, PartRecord } from './types.js';
+
+/**
+ * A worker's side of one partition: its spine rows and its entities' rows of the features' sources are
+ * copied from the snapshot into a private in-memory DuckDB, kiln's training-set builder computes the rows, and the part
+ * is committed by renaming its temp file to part-NNNNN.parquet. A worker killed before the rename leaves
+ * only a temp file (removed by the next attempt), never a partial part.
+ */
+
+export interface PartitionContext {
+  /** The attempt number of this run of the job (1 = first). */
+  attempt: number;
+  /** True once the backfill was cancelled: the part is not committed. */
+  cancelled: () => Promise<boolean>;
+  progress?: (stage: string) => void;
+  /** DuckDB threads of the worker's private database (default: DuckDB's, all cores). */
+  threads?: number;
+}
+
+export const workerName = (): string => `${hostname()}:${process.pid}`;
+const SNAP = '__kiln_backfill_snap';
+const SPINE_TABLE = '__backfill_spine';
+
+/** The project as the training-set builder sees it, with the worker's private store as its offline store. */
+function withOffline(project: Project, offline: OfflineStore): Project {
+  return Object.create(project, { offline: { value: offline, enumerable: true } }) as Project;
+}
+
+/** Removes the temp files that earlier attempts at this partition left behind (killed before the rename). */
+export function removeStaleTemps(dir: string, partition: number): string[] {
+  const prefix = `.${partFileName(partition)}.`;
+  const stale = existsSync(dir) ? readdirSync(dir).filter((f) => f.startsWith(prefix)) : [];
+  for (const f of stale) rmSync(join(dir, f), { force: true });
+  return stale;
+}
+
+/** Computes and commits one partition; returns what was committed. INTERRUPTED (nothing committed) when the backfill was cancelled meanwhile. */
+export async function runPartition(project: Project, spec: BackfillSpec, partition: number, ctx: PartitionContext): Promise<PartRecord> {
+  if (!Number.isInteger(partition) || partition < 0 || partition >= spec.partitions) {
+    throw new KilnError('INVALID_ARGUMENT', `partition ${partition} is not one of backfill ${spec.id}'s 0..${spec.partitions - 1}`);
+  }
+  const started = performance.now();
+  const file = join(spec.dir, partFileName(partition));
+  removeStaleTemps(spec.dir, partition);
+  if (!existsSync(spec.snapshot)) throw new KilnError('FILE_NOT_FOUND', `backfill ${spec.id}: its snapshot ${spec.snapshot} is gone (was the backfill finished or its folder removed?)`, { path: [spec.snapshot] });
+  const tmp = join(spec.dir, `.${partFileName(partition)}.${process.pid}.${ctx.attempt}.parquet`);
+  const store = await OfflineStore.open(':memory:', ctx.threads ? { threads: ctx.threads } : {});
+  try {
+    ctx.progress?.('copying');
+    await store.run(`ATTACH ${quoteLiteral(spec.snapshot)} AS ${SNAP} (READ_ONLY)`);
+    for (const { table, partitioned } of spec.sources) {
+      await store.run(partitioned
+        ? `CREATE TABLE main.${quoteIdent(table)} AS SELECT * EXCLUDE (${PARTITION_COLUMN}) FROM ${SNAP}.main.${quoteIdent(table)} WHERE ${PARTITION_COLUMN} = ${partition}`
+        : `CREATE TABLE main.${quoteIdent(table)} AS SELECT * FROM ${SNAP}.main.${quoteIdent(table)}`);
+    }
+    await store.run(`CREATE TABLE main.${SPINE_TABLE} AS SELECT * EXCLUDE (${PARTITION_COLUMN}) FROM ${SNAP}.main.${SPINE_SNAPSHOT_TABLE} WHERE ${PARTITION_COLUMN} = ${partition} ORDER BY rowid`);
+    await store.run(`DETACH ${SNAP}`);
+    ctx.progress?.('computing');
+    const summary = await buildTrainingSet(withOffline(project, store), {
+      spine: { table: SPINE_TABLE, key: spec.spine.key, timestamp: spec.spine.timestamp }, features: spec.features, out: tmp, eventTimeBound: spec.eventTimeBound,
+    });
+    if (await ctx.cancelled()) throw new KilnError('INTERRUPTED', `backfill ${spec.id} was cancelled; partition ${partition} was not committed`);
+    ctx.progress?.('committing');
+    renameSync(tmp, file);
+    return { partition, file, rows: summary.rows, seconds: (performance.now() - started) / 1000, worker: workerName(), attempt: ctx.attempt, committedAt: new Date().toISOString() };
+  } finally {
+    store.close();
+    rmSync(tmp, { force: true });
+  }
+}
+
+/** Writes `_manifest.json` (temp file, then rename) once every part is recorded and on disk; false if some are missing. */
+export function writeManifest(spec: BackfillSpec, parts: PartRecord[]): BackfillManifest | null {
+  const byPartition = new Map(parts.map((p) => [p.partition, p]));
+  for (let p = 0; p < spec.partitions; p++) {
+    const rec = byPartition.get(p);
+    if (!rec || !existsSync(rec.file)) return null;
+  }
+  const sorted = [...byPartition.values()].sort((a, b) => a.partition - b.partition);
+  const manifest: BackfillManifest = {
+    format: 'kiln.backfill@1', id: spec.id, features: spec.features, spine: spec.spine, partitions: spec.partitions,
+    rows: sorted.reduce((s, p) => s + p.rows, 0), parts: sorted, completedAt: new Date().toISOString(),
+  };
+  const tmp = join(spec.dir, `._manifest.json.${process.pid}`);
+  writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
+  renameSync(tmp, join(spec.dir, '_manifest.json'));
+  return manifest;
+}
