@@ -150,6 +150,16 @@ export function createServer(opts: ServerOptions): KilnServer {
   registerEmbeddingRoutes(app, { embeddings, settings });
   if (opts.project) registerSearchRoutes(app, { project: opts.project });
   if (opts.project) registerRecsRoutes(app, { project: opts.project, online: opts.online });
+  // The lag and pending of the project's streams (docs/stream.md), read from Redis at each scrape.
+  const streamed = opts.project && Object.keys(opts.project.config.streams ?? {}).length ? opts.project : null;
+  if (streamed) {
+    let closeStreams: (() => Promise<void>) | null = null;
+    app.addHook('onReady', async () => {
+      const { streamMetrics } = await import('../../stream/index.js');
+      closeStreams = streamMetrics(streamed, { registry: metrics.registry }).close;
+    });
+    app.addHook('onClose', async () => { await closeStreams?.(); });
+  }
   if (opts.ui && opts.project) {
     const project = opts.project;
     app.register(async (scope) => {
