@@ -10,6 +10,9 @@
  * missing, the unnamed index column dropped), skipped with a message when absent.
  *
  *   npx tsx bench/gbdt.ts [--rows 1000000] [--rounds 200] [--threads 2] [--no-xgboost] [--only synthetic|credit]
+ *     [--features 50] [--missing 0.05]     other shapes of the synthetic set: dense (--missing 0), sparse
+ *                                          (--missing 0.5), wide (--features 500)
+ *     [--lossguide 255]                    lossguide growth with at most that many leaves (max_depth 0), both sides
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,12 +33,20 @@ const SHAP_ROWS = 2000;
 const PY = '/usr/bin/python3';
 const CREDIT = resolve(import.meta.dirname, '../../shared/data/give-me-some-credit/cs-training.csv');
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const FEATURES = arg('features', 50);
+const MISSING = arg('missing', 0.05);
+const LEAVES = arg('lossguide', 0);
+/** The tree shape on both sides: depth 6, or lossguide with LEAVES leaves and no depth limit. */
+const KILN_SHAPE = LEAVES > 0 ? { grow_policy: 'lossguide' as const, max_leaves: LEAVES, max_depth: 0 } : { max_depth: 6 };
+const XGB_SHAPE = LEAVES > 0 ? { grow_policy: 'lossguide', max_leaves: LEAVES, max_depth: 0 } : { max_depth: 6 };
 
 interface Data { name: string; cols: Float32Array[]; label: Float32Array }
 
-/** Seeded synthetic binary task: 50 features (normal and uniform), 5% missing, interactions and a missingness effect. */
-function synthetic(n: number): Data {
-  const F = 50;
+/**
+ * Seeded synthetic binary task: F features (normal and uniform; the logit reads the first 14), a share
+ * `missing` of every value missing, interactions and a missingness effect.
+ */
+function synthetic(n: number, F = 50, missing = 0.05): Data {
   const rng = new Rng(7_2024, 3);
   const cols = Array.from({ length: F }, () => new Float32Array(n));
   const label = new Float32Array(n);
@@ -43,7 +54,7 @@ function synthetic(n: number): Data {
   for (let i = 0; i < n; i++) {
     for (let j = 0; j < F; j++) {
       const v = j % 4 === 3 ? rng.uniform() * 6 - 3 : rng.normal();
-      const miss = rng.uniform() < 0.05;
+      const miss = rng.uniform() < missing;
       cols[j]![i] = miss ? NaN : v;
       x[j] = miss ? 0 : v;
     }
@@ -51,7 +62,7 @@ function synthetic(n: number): Data {
       + 0.4 * Math.tanh(x[6]! * x[7]!) + (Number.isNaN(cols[8]![i]!) ? 0.8 : 0.3 * x[8]!) + 0.2 * x[9]! * x[10]! * x[11]! + 0.3 * Math.cos(x[12]! + x[13]!);
     label[i] = rng.uniform() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
   }
-  return { name: `synthetic ${n} x ${F}`, cols, label };
+  return { name: `synthetic ${n} x ${F}, ${Math.round(missing * 100)}% missing`, cols, label };
 }
 
 async function credit(): Promise<Data | string> {
@@ -82,7 +93,7 @@ import numpy as np
 import xgboost as xgb
 d, ntr, rounds, threads, shap_rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 X = np.ascontiguousarray(np.load(d + '/X.npy')); y = np.load(d + '/y.npy')
-params = {'tree_method': 'hist', 'objective': 'binary:logistic', 'max_depth': 6, 'eta': 0.1, 'max_bin': 256, 'nthread': threads, 'seed': 0}
+params = {'tree_method': 'hist', 'objective': 'binary:logistic', 'eta': 0.1, 'max_bin': 256, 'nthread': threads, 'seed': 0, **json.loads(sys.argv[6])}
 t0 = time.perf_counter()
 bst = xgb.train(params, xgb.DMatrix(X[:ntr], label=y[:ntr], nthread=threads), rounds)
 train_s = time.perf_counter() - t0
@@ -121,7 +132,7 @@ async function runKiln(d: Data, ntr: number): Promise<{ f: Figures; booster: Boo
   const t0 = performance.now();
   const booster = await train({
     features: tr, label: d.label.subarray(0, ntr), featureNames: d.cols.map((_, j) => `f${j}`),
-    params: { objective: 'binary:logistic', max_depth: 6, learning_rate: 0.1, n_estimators: ROUNDS, max_bin: 256, nthread: THREADS, seed: 0 },
+    params: { objective: 'binary:logistic', ...KILN_SHAPE, learning_rate: 0.1, n_estimators: ROUNDS, max_bin: 256, nthread: THREADS, seed: 0 },
   });
   const trainS = (performance.now() - t0) / 1000;
   const nte = te[0]!.length;
@@ -176,7 +187,7 @@ function runXgboost(d: Data, ntr: number, kiln: { booster: Booster; pred: Float6
     writeNpy(join(dir, 'kiln_pred.npy'), [Float32Array.from(kiln.pred)], kiln.pred.length);
     writeFileSync(join(dir, 'kiln.xgb.json'), toXGBoostJSON(kiln.booster));
     writeFileSync(join(dir, 'run.py'), XGB);
-    const r = spawnSync(PY, [join(dir, 'run.py'), dir, String(ntr), String(ROUNDS), String(THREADS), String(SHAP_ROWS)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const r = spawnSync(PY, [join(dir, 'run.py'), dir, String(ntr), String(ROUNDS), String(THREADS), String(SHAP_ROWS), JSON.stringify(XGB_SHAPE)], { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (r.status !== 0) return `failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
     const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { train_s: number; auc: number; rows_s: number; p50: number; p99: number; shap_rows_s: number; export_diff: number; version: string };
     const imported = fromXGBoostJSON(readFileSync(join(dir, 'xgb.json'), 'utf8'));
@@ -192,9 +203,9 @@ function runXgboost(d: Data, ntr: number, kiln: { booster: Booster; pred: Float6
 
 const f = (v: number, dp: number): string => v.toFixed(dp);
 console.log(`machine: ${machine()}`);
-console.log(`params: max_depth 6, learning_rate 0.1, ${ROUNDS} rounds, max_bin 256, ${THREADS} threads, 80/20 split; TreeSHAP on ${SHAP_ROWS} test rows, one thread`);
+console.log(`params: ${LEAVES > 0 ? `lossguide, max_leaves ${LEAVES}, no depth limit` : 'max_depth 6'}, learning_rate 0.1, ${ROUNDS} rounds, max_bin 256, ${THREADS} threads, 80/20 split; TreeSHAP on ${SHAP_ROWS} test rows, one thread`);
 const sets: (() => Promise<Data | string>)[] = [];
-if (only !== 'credit') sets.push(async () => synthetic(ROWS));
+if (only !== 'credit') sets.push(async () => synthetic(ROWS, FEATURES, MISSING));
 if (only !== 'synthetic') sets.push(credit);
 for (const load of sets) {
   const t0 = performance.now();
