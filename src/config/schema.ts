@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isRedisUrl } from './redis-url.js';
 import { ModelSpecSchema } from './model-spec.js';
 import { EmbeddingSpaceSpecSchema } from './embedding-spec.js';
 import { RecommenderSpecSchema } from './recs-spec.js';
@@ -67,15 +68,6 @@ export type TableSpec = z.output<typeof TableSpecSchema>;
 export const ONLINE_BACKEND_NAMES = ['embedded', 'redis'] as const;
 export type OnlineBackendName = (typeof ONLINE_BACKEND_NAMES)[number];
 
-function isRedisUrl(s: string): boolean {
-  if (!/^rediss?:\/\//.test(s)) return false;
-  try {
-    new URL(s);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const wholeNumber = (min: number) => z.number().refine((n) => Number.isInteger(n) && n >= min, `expected a whole number >= ${min}`);
 

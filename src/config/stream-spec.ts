@@ -1,16 +1,8 @@
 import { z } from 'zod';
+import { isRedisUrl } from './redis-url.js';
 
 const whole = (min: number) => z.number().refine((n) => Number.isInteger(n) && n >= min, `expected a whole number >= ${min}`);
 
-function isRedisUrl(s: string): boolean {
-  if (!/^rediss?:\/\//.test(s)) return false;
-  try {
-    new URL(s);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Where a stream's events come from: a Redis stream read by a consumer group (XREADGROUP). */
 export const RedisStreamSourceSchema = z.strictObject({
