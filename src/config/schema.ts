@@ -227,6 +227,18 @@ export const KilnConfigSchema = z.strictObject({
   features: z.array(z.unknown()).default([]),
   /** Models trained by `kiln train NAME`. */
   models: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, "letters, digits, '.', '_' or '-', starting with a letter"), ModelSpecSchema).default({}),
+  /**
+   * Where the registry, tracking, audit logs, loop state, alerts and decision records live when several
+   * machines share them: a PostgreSQL URL (and a schema, default `kiln`). Absent: the embedded
+   * meta.sqlite. `KILN_DATABASE_URL` (and `KILN_DATABASE_SCHEMA`) override it. See docs/scale.md.
+   */
+  metadata: z
+    .object({
+      url: z.string().min(1).describe('postgres://user@host:5432/database'),
+      schema: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "letters, digits and '_', starting with a letter or '_' (at most 63)").optional(),
+    })
+    .strict()
+    .optional(),
   /** The online feature store's backend and tuning (see docs/online.md); optional, every field has a default. */
   online: OnlineSpecSchema.optional(),
   /** `kiln serve`: port, host, models, decision log, limits, API keys, traffic (see docs/serving.md). */

@@ -13,6 +13,7 @@ const KNOWN_KEYS: { match: (path: PropertyKey[]) => boolean; keys: string[] }[] 
   { match: (p) => p.length === 4 && p[0] === 'tables' && p[2] === 'columns', keys: ['type', 'required', 'nullable', 'description', 'format'] },
   { match: (p) => p.length === 2 && p[0] === 'models', keys: Object.keys(ModelSpecSchema.shape) },
   { match: (p) => p.length === 1 && p[0] === 'online', keys: Object.keys(OnlineSpecSchema.shape) },
+  { match: (p) => p.length === 1 && p[0] === 'metadata', keys: ['url', 'schema'] },
   { match: (p) => p.length === 1 && p[0] === 'serve', keys: Object.keys(ServeSpecSchema.shape) },
   { match: (p) => p.length === 2 && p[0] === 'search', keys: ['description', 'table', 'id', 'fields', 'store', 'filters', 'k1', 'b', 'stopWords', 'stemmer', 'passages', 'vector', 'hybrid'] },
   { match: (p) => p.length === 2 && p[0] === 'recommenders', keys: ['description', 'interactions', 'impressions', 'rankerRows', 'items', 'users', 'generators', 'candidates', 'perGenerator', 'validation', 'ranker', 'earlyStoppingShare', 'base', 'diversity', 'timeWindow', 'seed'] },

@@ -81,6 +81,8 @@ export const ERROR_CODES = {
   // Online store
   ONLINE_UNAVAILABLE: { http: 503, exit: 69, summary: 'the online store (Redis) cannot be reached' },
   STREAM_UNAVAILABLE: { http: 503, exit: 69, summary: "a stream's broker (Redis) cannot be reached" },
+  DATABASE_UNAVAILABLE: { http: 503, exit: 69, summary: 'the PostgreSQL metadata database cannot be reached or refused kiln' },
+  DATABASE_NOT_MIGRATED: { http: 503, exit: 78, summary: "the PostgreSQL metadata schema is older than this kiln; run 'kiln db migrate'" },
   FEATURE_NOT_SERVED: { http: 404, exit: 66, summary: 'the feature is not materialized in the online store' },
   ENTITY_UNKNOWN: { http: 404, exit: 66, summary: 'the online store has never seen the entity' },
   ASOF_OUT_OF_RANGE: { http: 422, exit: 65, summary: 'the as-of time is outside what the online store keeps' },

@@ -4,7 +4,7 @@
  * severity and evidence and counts it, and keeps when it was first seen. New alerts are what callers act
  * on (a drift trigger of the loop): `record` says which rows are new.
  */
-import type Database from 'better-sqlite3';
+import type { SqlDb } from '../store/sql/index.js';
 import type { AlertDraft, AlertKind, AlertSeverity } from './alert-rules.js';
 
 export interface StoredAlert extends AlertDraft {
@@ -45,7 +45,7 @@ function filterSql(opts: { model?: string; severity?: AlertSeverity }): [string,
 }
 
 export class AlertStore {
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: SqlDb) {}
 
   /** Stores the alerts in one transaction; returns those not seen before. */
   record(alerts: readonly AlertDraft[], now = new Date()): StoredAlert[] {

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlDb } from '../store/sql/index.js';
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError, didYouMean } from '../core/errors.js';
@@ -68,7 +68,7 @@ const ALIAS = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
  * that move atomically with a reason; an append-only audit. Files live in `<dataDir>/embeddings/<space>/v<N>`.
  */
 export class EmbeddingRegistry {
-  constructor(private readonly db: Database.Database, readonly root: string) {}
+  constructor(private readonly db: SqlDb, readonly root: string) {}
 
   spaceDir(space: string): string {
     return join(this.root, space);

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlDb } from '../store/sql/index.js';
 import { KilnError, didYouMean } from '../core/errors.js';
 import { currentActor, nowIso } from './context.js';
 
@@ -49,7 +49,7 @@ export interface AuditEntry {
 
 /** The model registry: versions with signatures, aliases that move atomically, and an append-only audit log. */
 export class ModelRegistry {
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: SqlDb) {}
 
   /** Runs `fn` in one transaction: every registry change it makes is kept, or none (when it throws). */
   transaction<T>(fn: () => T): T {

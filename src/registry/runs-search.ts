@@ -4,7 +4,7 @@
  * comparisons (a metric's final value: its highest step); sort by start, end, name or any metric; a page
  * of `size` rows and the total. Every value is a bound parameter.
  */
-import type Database from 'better-sqlite3';
+import type { SqlDb } from '../store/sql/index.js';
 import { KilnError } from '../core/errors.js';
 import type { RunStatus, RunSummary } from './runs.js';
 
@@ -46,7 +46,7 @@ export function parseMetricFilter(text: string): MetricFilter | null {
   return Number.isFinite(value) ? { key: m[1]!, op: m[2] as MetricFilter['op'], value } : null;
 }
 
-export function searchRuns(db: Database.Database, q: RunSearch = {}): RunSearchResult {
+export function searchRuns(db: SqlDb, q: RunSearch = {}): RunSearchResult {
   const size = Math.min(500, Math.max(1, Math.floor(q.size ?? 50)));
   const page = Math.max(1, Math.floor(q.page ?? 1));
   const where: string[] = [];
@@ -106,11 +106,11 @@ export function searchRuns(db: Database.Database, q: RunSearch = {}): RunSearchR
 }
 
 /** Metric keys in use (for the sort and column pickers), most used first. */
-export function metricKeys(db: Database.Database, limit = 50): string[] {
+export function metricKeys(db: SqlDb, limit = 50): string[] {
   return (db.prepare('SELECT key FROM run_metrics GROUP BY key ORDER BY count(DISTINCT run_id) DESC, key LIMIT ?').all(limit) as { key: string }[]).map((r) => r.key);
 }
 
 /** Experiment names. */
-export function experimentNames(db: Database.Database): string[] {
+export function experimentNames(db: SqlDb): string[] {
   return (db.prepare('SELECT name FROM experiments ORDER BY name').all() as { name: string }[]).map((r) => r.name);
 }

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlDb } from '../store/sql/index.js';
 import { KilnError } from '../core/errors.js';
 
 /** A run's state: 'running' until it ends, then finished, failed (with its error) or killed (interrupted). */
@@ -37,7 +37,7 @@ function summary(r: Record<string, unknown>): RunSummary {
 
 const RUN_SELECT = 'SELECT r.*, e.name AS experiment FROM runs r JOIN experiments e ON e.id = r.experiment_id';
 
-export function listRuns(db: Database.Database, opts: { experiment?: string; status?: RunStatus; limit?: number } = {}): RunSummary[] {
+export function listRuns(db: SqlDb, opts: { experiment?: string; status?: RunStatus; limit?: number } = {}): RunSummary[] {
   const where: string[] = [];
   const args: unknown[] = [];
   if (opts.experiment) { where.push('e.name = ?'); args.push(opts.experiment); }
@@ -47,7 +47,7 @@ export function listRuns(db: Database.Database, opts: { experiment?: string; sta
 }
 
 /** A run by id, or by a unique id prefix (as git takes a short sha). */
-export function getRun(db: Database.Database, idOrPrefix: string): RunDetail {
+export function getRun(db: SqlDb, idOrPrefix: string): RunDetail {
   const rows = db.prepare(`${RUN_SELECT} WHERE r.id LIKE ? ORDER BY r.id LIMIT 3`).all(`${idOrPrefix.replace(/[%_]/g, '')}%`) as Record<string, unknown>[];
   if (rows.length === 0) throw new KilnError('RUN_NOT_FOUND', `no run '${idOrPrefix}'; 'kiln runs list' shows the runs`);
   const exact = rows.find((r) => r.id === idOrPrefix);
@@ -79,7 +79,7 @@ export interface RunComparison {
 }
 
 /** Two runs side by side: every parameter (marking differences) and every metric with b − a. */
-export function compareRuns(db: Database.Database, idA: string, idB: string): RunComparison {
+export function compareRuns(db: SqlDb, idA: string, idB: string): RunComparison {
   const a = getRun(db, idA);
   const b = getRun(db, idB);
   const keys = (x: Record<string, unknown>, y: Record<string, unknown>): string[] => [...new Set([...Object.keys(x), ...Object.keys(y)])].sort();

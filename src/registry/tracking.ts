@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, renameSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
-import type Database from 'better-sqlite3';
+import type { SqlDb } from '../store/sql/index.js';
 import { KilnError } from '../core/errors.js';
 import { gitCommit, host, nowIso, processAlive } from './context.js';
 import { experimentNames, metricKeys, searchRuns, type RunSearch, type RunSearchResult } from './runs-search.js';
@@ -43,7 +43,7 @@ function newRunId(): string {
 export class Run {
   private ended = false;
 
-  constructor(private readonly db: Database.Database, readonly id: string, readonly artifactsDir: string) {}
+  constructor(private readonly db: SqlDb, readonly id: string, readonly artifactsDir: string) {}
 
   logParams(params: Record<string, unknown>): void {
     const stmt = this.db.prepare('INSERT INTO run_params (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value');
@@ -72,13 +72,24 @@ export class Run {
 
   /** A whole curve at once, e.g. per-iteration validation AUC. */
   logCurve(key: string, values: ArrayLike<number>, firstStep = 0): void {
-    const stmt = this.db.prepare('INSERT OR REPLACE INTO run_metrics (run_id, key, step, value, logged_at) VALUES (?, ?, ?, ?, ?)');
     const at = nowIso();
-    this.db.transaction(() => { for (let i = 0; i < values.length; i++) stmt.run(this.id, key, firstStep + i, Number.isFinite(values[i]!) ? values[i]! : null, at); })();
+    // Multi-row inserts, 200 points a statement: one round trip per 200 on PostgreSQL.
+    const CHUNK = 200;
+    const upsert = (n: number): string =>
+      `INSERT INTO run_metrics (run_id, key, step, value, logged_at) VALUES ${Array.from({ length: n }, () => '(?, ?, ?, ?, ?)').join(', ')}
+       ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value, logged_at = excluded.logged_at`;
+    this.db.transaction(() => {
+      for (let lo = 0; lo < values.length; lo += CHUNK) {
+        const hi = Math.min(values.length, lo + CHUNK);
+        const args: unknown[] = [];
+        for (let i = lo; i < hi; i++) args.push(this.id, key, firstStep + i, Number.isFinite(values[i]!) ? values[i]! : null, at);
+        this.db.prepare(upsert(hi - lo)).run(...args);
+      }
+    })();
   }
 
   logLineage(entries: LineageEntry[]): void {
-    const stmt = this.db.prepare('INSERT OR REPLACE INTO run_lineage (run_id, kind, name, version, details) VALUES (?, ?, ?, ?, ?)');
+    const stmt = this.db.prepare('INSERT INTO run_lineage (run_id, kind, name, version, details) VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id, kind, name) DO UPDATE SET version = excluded.version, details = excluded.details');
     this.db.transaction(() => {
       for (const e of entries) stmt.run(this.id, e.kind, e.name, e.version ?? null, e.details === undefined ? null : JSON.stringify(e.details));
     })();
@@ -101,7 +112,7 @@ export class Run {
     renameSync(tmp, dest);
     const sha = createHash('sha256').update(readFileSync(dest)).digest('hex');
     this.db
-      .prepare('INSERT OR REPLACE INTO run_artifacts (run_id, path, bytes, sha256, logged_at) VALUES (?, ?, ?, ?, ?)')
+      .prepare('INSERT INTO run_artifacts (run_id, path, bytes, sha256, logged_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (run_id, path) DO UPDATE SET bytes = excluded.bytes, sha256 = excluded.sha256, logged_at = excluded.logged_at')
       .run(this.id, relative(join(this.artifactsDir, this.id), dest), statSync(dest).size, sha, nowIso());
     return dest;
   }
@@ -119,7 +130,7 @@ export class Run {
 
 /** Experiment tracking in meta.sqlite: experiments, runs, params, metrics, lineage and artifacts. */
 export class Tracker {
-  constructor(private readonly db: Database.Database, private readonly artifactsDir: string) {
+  constructor(private readonly db: SqlDb, private readonly artifactsDir: string) {
     this.reapCrashedRuns();
   }
 

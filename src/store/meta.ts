@@ -3,13 +3,14 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { KilnError } from '../core/errors.js';
 import { assertReadableFile, assertWritable, sqliteError } from './fs-errors.js';
+import { openPg, SqliteDb, type PgLocation, type PgSyncDb, type SqlDb } from './sql/index.js';
+import { backupSqlite, migratePostgres, migrateSqlite } from './meta-migrate.js';
 
 /**
  * Embedded metadata in `meta.sqlite`: the table registry and the ingest log (later: runs, registry,
  * audit). Schema changes are numbered migrations applied in order inside a transaction.
  */
 export { MIGRATIONS } from './migrations.js';
-import { MIGRATIONS } from './migrations.js';
 
 export interface TableRecord {
   name: string;
@@ -42,65 +43,50 @@ export function lastMetaPath(): string | undefined {
   return lastOpened;
 }
 
+/**
+ * The metadata of a project. `db` holds the registry, tracking, audit logs, loop state, alerts and
+ * embedding spaces: the embedded `meta.sqlite`, or a schema of a shared PostgreSQL database. `local` is
+ * always meta.sqlite and holds what describes this machine's offline store (its tables and ingest log);
+ * embedded, the two are one connection.
+ */
 export class MetaStore {
-  private constructor(readonly path: string, readonly db: Database.Database) {}
+  private constructor(readonly path: string, readonly db: SqlDb, readonly local: SqliteDb) {}
 
   /**
-   * Opens (creating when absent) the metadata store. SQLite failures become KilnErrors naming the file:
-   * a damaged file is META_CORRUPT, a read-only one PROJECT_READONLY. WAL and a busy timeout let several
-   * processes read and write it at once, writers waiting for each other instead of failing.
+   * Opens (creating when absent) the embedded metadata store. SQLite failures become KilnErrors naming the
+   * file: a damaged file is META_CORRUPT, a read-only one PROJECT_READONLY. WAL and a busy timeout let
+   * several processes read and write it at once, writers waiting for each other instead of failing.
+   * With `shared`, the registry and the rest live in that PostgreSQL schema instead.
    */
-  static open(path: string): MetaStore {
-    if (path !== ':memory:') {
-      if (existsSync(path)) assertReadableFile(path, 'the metadata store');
-      assertWritable(dirname(path), path);
-    }
-    let db: Database.Database | undefined;
-    try {
-      db = new Database(path);
-      db.pragma('busy_timeout = 10000');
-      db.pragma('journal_mode = WAL');
-      db.pragma('foreign_keys = ON');
-      // A truncated or overwritten file often opens fine and fails later, mid-command; find out now.
-      const check = db.pragma('quick_check', { simple: true }) as string;
-      if (check !== 'ok') {
-        throw Object.assign(new Error(`integrity check failed: ${check}`), { code: 'SQLITE_CORRUPT' });
+  static open(path: string, shared?: PgLocation): MetaStore {
+    const local = openSqlite(path);
+    if (!shared) {
+      try {
+        migrateSqlite(local, path);
+      } catch (e) {
+        local.close();
+        throw sqliteError(e, path);
       }
-      const store = new MetaStore(path, db);
-      store.migrate();
       lastOpened = path;
-      return store;
+      return new MetaStore(path, local, local);
+    }
+    let pg: PgSyncDb | undefined;
+    try {
+      migrateSqlite(local, path);
+      pg = openPg(shared);
+      migratePostgres(pg, { create: true });
     } catch (e) {
-      try { db?.close(); } catch { /* already failed */ }
-      throw sqliteError(e, path);
+      try { pg?.close(); } catch { /* already failed */ }
+      local.close();
+      throw pg ? e : sqliteError(e, path);
     }
+    lastOpened = path;
+    return new MetaStore(pg.location, pg, local);
   }
 
-  private migrate(): void {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
-    const row = this.db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null };
-    const current = row.v ?? 0;
-    if (current > MIGRATIONS.length) {
-      throw new KilnError('STORE_TOO_NEW', `${this.path} was written by a newer kiln (schema ${current}; this kiln knows ${MIGRATIONS.length}). Upgrade kiln.`, { path: [this.path] });
-    }
-    if (current === MIGRATIONS.length) return;
-    // Keep a copy of what a migration is about to change (a fresh, empty store has nothing to keep).
-    if (current > 0 && this.path !== ':memory:') this.backup(current);
-    const apply = this.db.transaction(() => {
-      for (let v = current + 1; v <= MIGRATIONS.length; v++) {
-        this.db.exec(MIGRATIONS[v - 1]!);
-        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(v, new Date().toISOString());
-      }
-    });
-    apply();
-  }
-
-  /** A consistent copy of the store, `meta.sqlite.bak-v<schema>-<UTC timestamp>`, beside it. */
+  /** A consistent copy of the embedded store, `meta.sqlite.bak-v<schema>-<UTC timestamp>`, beside it. */
   backup(schemaVersion: number): string {
-    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-    const file = `${this.path}.bak-v${schemaVersion}-${stamp}`;
-    this.db.exec(`VACUUM INTO '${file.replace(/'/g, "''")}'`);
-    return file;
+    return backupSqlite(this.local, schemaVersion);
   }
 
   upsertTable(t: { name: string; timestampColumn?: string | null; keyColumn?: string | null; source: string; description?: string | null }): void {
@@ -116,16 +102,16 @@ export class MetaStore {
   }
 
   getTable(name: string): TableRecord | undefined {
-    const r = this.db.prepare('SELECT * FROM tables WHERE name = ?').get(name) as Record<string, string | null> | undefined;
+    const r = this.local.prepare('SELECT * FROM tables WHERE name = ?').get(name) as Record<string, string | null> | undefined;
     return r ? toTableRecord(r) : undefined;
   }
 
   listTables(): TableRecord[] {
-    return (this.db.prepare('SELECT * FROM tables ORDER BY name').all() as Record<string, string | null>[]).map(toTableRecord);
+    return (this.local.prepare('SELECT * FROM tables ORDER BY name').all() as Record<string, string | null>[]).map(toTableRecord);
   }
 
   deleteTable(name: string): void {
-    this.db.prepare('DELETE FROM tables WHERE name = ?').run(name);
+    this.local.prepare('DELETE FROM tables WHERE name = ?').run(name);
   }
 
   /**
@@ -148,35 +134,39 @@ export class MetaStore {
   /** Records the files of one ingest as pending, before the offline store commits. */
   beginIngest(rows: { tableName: string; mode: 'append' | 'replace'; filePath: string; fileHash: string; fileBytes: number; batchId: string }[]): void {
     const now = new Date().toISOString();
-    const stmt = this.db.prepare(
+    const stmt = this.local.prepare(
       `INSERT INTO ingests (table_name, mode, file_path, file_hash, file_bytes, status, batch_id, started_at)
        VALUES (@tableName, @mode, @filePath, @fileHash, @fileBytes, 'pending', @batchId, @now)`,
     );
-    this.db.transaction(() => { for (const r of rows) stmt.run({ ...r, now }); })();
+    this.local.transaction(() => { for (const r of rows) stmt.run({ ...r, now }); })();
   }
 
   finishIngest(batchId: string, status: 'done' | 'failed', rowsByFile: Map<string, number>, error?: string): void {
     const now = new Date().toISOString();
-    const stmt = this.db.prepare(`UPDATE ingests SET status = @status, rows = @rows, finished_at = @now, error = @error WHERE batch_id = @batchId AND file_path = @file`);
-    this.db.transaction(() => {
-      const files = this.db.prepare('SELECT file_path FROM ingests WHERE batch_id = ?').all(batchId) as { file_path: string }[];
+    const stmt = this.local.prepare(`UPDATE ingests SET status = @status, rows = @rows, finished_at = @now, error = @error WHERE batch_id = @batchId AND file_path = @file`);
+    this.local.transaction(() => {
+      const files = this.local.prepare('SELECT file_path FROM ingests WHERE batch_id = ?').all(batchId) as { file_path: string }[];
       for (const f of files) stmt.run({ status, rows: rowsByFile.get(f.file_path) ?? null, now, error: error ?? null, batchId, file: f.file_path });
     })();
   }
 
   pendingBatches(): string[] {
-    return (this.db.prepare(`SELECT DISTINCT batch_id FROM ingests WHERE status = 'pending'`).all() as { batch_id: string }[]).map((r) => r.batch_id);
+    return (this.local.prepare(`SELECT DISTINCT batch_id FROM ingests WHERE status = 'pending'`).all() as { batch_id: string }[]).map((r) => r.batch_id);
   }
 
   ingestLog(table?: string, limit = 50): IngestRecord[] {
     const rows = table
-      ? this.db.prepare('SELECT * FROM ingests WHERE table_name = ? ORDER BY id DESC LIMIT ?').all(table, limit)
-      : this.db.prepare('SELECT * FROM ingests ORDER BY id DESC LIMIT ?').all(limit);
+      ? this.local.prepare('SELECT * FROM ingests WHERE table_name = ? ORDER BY id DESC LIMIT ?').all(table, limit)
+      : this.local.prepare('SELECT * FROM ingests ORDER BY id DESC LIMIT ?').all(limit);
     return (rows as Record<string, unknown>[]).map(toIngestRecord);
   }
 
   close(): void {
-    this.db.close();
+    try {
+      if (this.db !== this.local) this.db.close();
+    } finally {
+      this.local.close();
+    }
   }
 }
 
@@ -194,4 +184,27 @@ function toIngestRecord(r: Record<string, unknown>): IngestRecord {
     status: r.status as IngestRecord['status'], batchId: r.batch_id as string, startedAt: r.started_at as string,
     finishedAt: (r.finished_at as string | null) ?? null,
   };
+}
+
+function openSqlite(path: string): SqliteDb {
+  if (path !== ':memory:') {
+    if (existsSync(path)) assertReadableFile(path, 'the metadata store');
+    assertWritable(dirname(path), path);
+  }
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path);
+    db.pragma('busy_timeout = 10000');
+    db.pragma('journal_mode = WAL');
+    db.pragma('foreign_keys = ON');
+    // A truncated or overwritten file often opens fine and fails later, mid-command; find out now.
+    const check = db.pragma('quick_check', { simple: true }) as string;
+    if (check !== 'ok') {
+      throw Object.assign(new Error(`integrity check failed: ${check}`), { code: 'SQLITE_CORRUPT' });
+    }
+    return new SqliteDb(db, path);
+  } catch (e) {
+    try { db?.close(); } catch { /* already failed */ }
+    throw sqliteError(e, path);
+  }
 }

@@ -4,6 +4,7 @@ import { KilnError } from '../core/errors.js';
 import { EmbeddingRegistry, ModelRegistry, Tracker } from '../registry/index.js';
 import { configFileIn, loadConfigFile, resolveProjectRoot, type KilnConfig } from '../config/index.js';
 import { MetaStore } from './meta.js';
+import { pgLocation, type PgLocation } from './sql/index.js';
 import { assertReadableFile, fsError } from './fs-errors.js';
 import { OfflineStore, type OfflineAccess } from './offline.js';
 import { repairMeta, type RepairReport } from './repair.js';
@@ -37,6 +38,16 @@ export interface OpenProjectOptions {
   offline?: OfflineAccess;
   /** Seconds to wait for another process that holds the offline store (default 30). */
   waitTimeoutSeconds?: number;
+  /** Keep the metadata in meta.sqlite even when the config or KILN_DATABASE_URL names PostgreSQL (a backtest's sandbox). */
+  embeddedMetadata?: boolean;
+}
+
+/** The shared metadata database a project uses: KILN_DATABASE_URL, else the config's `metadata`, else none (embedded). */
+export function sharedMetadata(config: KilnConfig, env: NodeJS.ProcessEnv = process.env): PgLocation | undefined {
+  const url = env.KILN_DATABASE_URL?.trim();
+  if (url) return pgLocation(url, env.KILN_DATABASE_SCHEMA?.trim() || undefined, 'KILN_DATABASE_URL');
+  if (config.metadata) return pgLocation(config.metadata.url, config.metadata.schema ?? (env.KILN_DATABASE_SCHEMA?.trim() || undefined));
+  return undefined;
 }
 
 /**
@@ -90,7 +101,7 @@ export class Project {
     const paths = projectPaths(root, configFile, config.dataDir);
     ensureDataDir(paths);
     await refuseMissingMeta(paths, opts.waitTimeoutSeconds);
-    const meta = MetaStore.open(paths.metaDb);
+    const meta = MetaStore.open(paths.metaDb, opts.embeddedMetadata ? undefined : sharedMetadata(config));
     const access = opts.offline ?? 'write';
     const holder: { project?: Project } = {};
     const offline = OfflineStore.lazy(paths.offlineDb, {

@@ -74,8 +74,8 @@ export async function repairMeta(paths: ProjectPaths, config: KilnConfig, waitTi
       }
       for (const r of runs) insertRun(db, r, report);
     })();
-    db.pragma('wal_checkpoint(TRUNCATE)');
-    db.pragma('journal_mode = DELETE');
+    meta.local.raw.pragma('wal_checkpoint(TRUNCATE)');
+    meta.local.raw.pragma('journal_mode = DELETE');
   } finally {
     meta.close();
   }

@@ -1,20 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { KilnError } from '../../src/core/errors.js';
 import { ModelRegistry, aliasHistory, checkSignature, type ModelSignature } from '../../src/registry/index.js';
-import { tempProject } from '../helpers.js';
+import { backendProject, META_BACKENDS } from '../meta-backends.js';
 
-let ctx: Awaited<ReturnType<typeof tempProject>>;
+let ctx: Awaited<ReturnType<typeof backendProject>>;
 let reg: ModelRegistry;
 const sig: ModelSignature = { features: [{ name: 'spend_30d', type: 'DOUBLE', version: 'a1' }, { name: 'income', type: 'DOUBLE' }], output: 'pd' };
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
 
-beforeEach(async () => {
-  ctx = await tempProject();
-  reg = new ModelRegistry(ctx.project.meta.db);
-});
-afterEach(() => ctx.cleanup());
 
-describe('model registry', () => {
+describe.each(META_BACKENDS)('model registry (%s)', (backend) => {
+  beforeEach(async () => {
+    ctx = await backendProject(backend);
+    reg = new ModelRegistry(ctx.project.meta.db);
+  });
+  afterEach(() => ctx.cleanup());
+
   it('numbers versions per model and resolves name, name@version and name@alias', () => {
     expect(reg.registerVersion('credit', { signature: sig, actor: 'ana' }).version).toBe(1);
     expect(reg.registerVersion('credit', { signature: sig, actor: 'ana' }).version).toBe(2);

@@ -1,23 +1,24 @@
 /** The registry's reads for the web UI: one model's summary; versions and audit log newest first, paged in SQL, with the total. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ModelRegistry, type ModelSignature } from '../../src/registry/index.js';
-import { tempProject } from '../helpers.js';
+import { backendProject, META_BACKENDS } from '../meta-backends.js';
 
-let ctx: Awaited<ReturnType<typeof tempProject>>;
+let ctx: Awaited<ReturnType<typeof backendProject>>;
 let reg: ModelRegistry;
 const sig: ModelSignature = { features: [{ name: 'income', type: 'DOUBLE' }] };
 
-beforeEach(async () => {
-  ctx = await tempProject();
-  reg = new ModelRegistry(ctx.project.meta.db);
-  for (let i = 0; i < 7; i++) reg.registerVersion('credit', { signature: sig, actor: 'ana', description: `v${i + 1}` });
-  reg.registerVersion('fraud', { signature: sig });
-  reg.setAlias('credit', 'champion', 2, { reason: 'first', actor: 'ana' });
-  reg.setAlias('credit', 'champion', 5, { reason: 'better', actor: 'bo' });
-});
-afterEach(() => ctx.cleanup());
 
-describe('registry pages', () => {
+describe.each(META_BACKENDS)('registry pages (%s)', (backend) => {
+  beforeEach(async () => {
+    ctx = await backendProject(backend);
+    reg = new ModelRegistry(ctx.project.meta.db);
+    for (let i = 0; i < 7; i++) reg.registerVersion('credit', { signature: sig, actor: 'ana', description: `v${i + 1}` });
+    reg.registerVersion('fraud', { signature: sig });
+    reg.setAlias('credit', 'champion', 2, { reason: 'first', actor: 'ana' });
+    reg.setAlias('credit', 'champion', 5, { reason: 'better', actor: 'bo' });
+  });
+  afterEach(() => ctx.cleanup());
+
   it('versionsPage: newest first, limit and offset, the total, aliases on each version', () => {
     const p1 = reg.versionsPage('credit', { limit: 3 });
     expect(p1.total).toBe(7);

@@ -4,17 +4,19 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Tracker, compareRuns, getRun, listRuns } from '../../src/registry/index.js';
-import { tempProject } from '../helpers.js';
+import { sharedMetadata } from '../../src/store/index.js';
+import { backendProject, META_BACKENDS } from '../meta-backends.js';
 
-let ctx: Awaited<ReturnType<typeof tempProject>>;
+let ctx: Awaited<ReturnType<typeof backendProject>>;
 let tracker: Tracker;
-beforeEach(async () => {
-  ctx = await tempProject();
-  tracker = new Tracker(ctx.project.meta.db, ctx.project.paths.artifactsDir);
-});
-afterEach(() => ctx.cleanup());
 
-describe('experiment tracking', () => {
+describe.each(META_BACKENDS)('experiment tracking (%s)', (backend) => {
+  beforeEach(async () => {
+    ctx = await backendProject(backend);
+    tracker = new Tracker(ctx.project.meta.db, ctx.project.paths.artifactsDir);
+  });
+  afterEach(() => ctx.cleanup());
+
   it('records params, tags, metrics, curves, lineage and artifacts of a finished run', async () => {
     const id = await tracker.withRun({ experiment: 'credit', name: 'gbdt-1', params: { max_depth: 6, eta: 0.1, objective: 'binary:logistic' }, tags: { owner: 'risk' }, configHash: 'abc' }, async (run) => {
       run.logCurve('valid_auc', [0.7, 0.75, 0.78]);
@@ -48,9 +50,9 @@ describe('experiment tracking', () => {
 
   it('marks a run whose process crashed as failed when the project is next opened', async () => {
     const script = `
-      import { MetaStore } from ${JSON.stringify(resolve('src/store/index.ts'))};
+      import { MetaStore, sharedMetadata } from ${JSON.stringify(resolve('src/store/index.ts'))};
       import { Tracker } from ${JSON.stringify(resolve('src/registry/index.ts'))};
-      const meta = MetaStore.open(${JSON.stringify(ctx.project.paths.metaDb)});
+      const meta = MetaStore.open(${JSON.stringify(ctx.project.paths.metaDb)}, ${JSON.stringify(sharedMetadata(ctx.project.config) ?? null)} ?? undefined);
       const t = new Tracker(meta.db, ${JSON.stringify(ctx.project.paths.artifactsDir)});
       const run = t.startRun({ experiment: 'crash' });
       run.logMetric('partial', 1);

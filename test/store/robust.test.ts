@@ -125,7 +125,7 @@ describe('the metadata store', () => {
     const d = dir();
     const path = join(d, 'meta.sqlite');
     const m = MetaStore.open(path);
-    expect(m.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(m.local.raw.pragma('journal_mode', { simple: true })).toBe('wal');
     // Another process takes the write lock and keeps it for a second.
     const script = `const Database = require('better-sqlite3'); const db = new Database(${JSON.stringify(path)});
       db.exec('BEGIN IMMEDIATE'); db.prepare("INSERT INTO tables (name, source, created_at, updated_at) VALUES ('other', 'x', 'x', 'x')").run();

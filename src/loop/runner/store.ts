@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { SqlDb } from '../../store/sql/index.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { KilnError } from '../../core/errors.js';
@@ -46,7 +46,7 @@ export interface StepDecision {
 }
 
 export class LoopStore {
-  constructor(private readonly db: Database.Database) {}
+  constructor(private readonly db: SqlDb) {}
 
   /** A new run with every step pending; with `coalesce`, a pending or running run of the loop takes the trigger instead. */
   createRun(r: { loop: string; steps: readonly string[]; input: Record<string, unknown>; trigger: { kind: string; detail?: unknown }; runner: string; coalesce?: boolean; owner?: { name: string; leaseMs: number } }): { id: string; coalesced: boolean } {
@@ -68,7 +68,7 @@ export class LoopStore {
       const step = this.db.prepare(`INSERT INTO loop_steps (run_id, position, name, status) VALUES (?, ?, ?, 'pending')`);
       r.steps.forEach((name, i) => step.run(id, i, name));
       return { id, coalesced: false };
-    }).immediate();
+    })();
   }
 
   findRun(id: string): LoopRunRecord | undefined {
@@ -113,7 +113,7 @@ export class LoopStore {
         .prepare(`UPDATE loop_runs SET status = 'running', owner = ?, lease_until = ?, started_at = coalesce(started_at, ?) WHERE id = ?`)
         .run(owner, new Date(Date.now() + leaseMs).toISOString(), now, id);
       return true;
-    }).immediate();
+    })();
   }
 
   /** Extends the lease of a run `owner` drives; returns the run's status (the caller stops when it is no longer 'running' or no longer its own). */
@@ -164,7 +164,7 @@ export class LoopStore {
         outputs[s.name] = s.output === null ? null : JSON.parse(s.output);
       }
       return { ok: true as const, claim: { attempt: next.attempts + 1, input: JSON.parse(run.input) as Record<string, unknown>, outputs } };
-    }).immediate();
+    })();
   }
 
   /**
@@ -191,7 +191,7 @@ export class LoopStore {
         if (active && this.nextStep(runId) === undefined) this.finishRun(runId, 'succeeded', { outcome: 'completed' });
       }
       return true;
-    }).immediate();
+    })();
   }
 
   /** Records a failed attempt: the step waits for `retryAt` (pending), or, with `retryAt` null, the step and the run fail. */
@@ -207,7 +207,7 @@ export class LoopStore {
         if (this.runStatus(runId) === 'running') this.finishRun(runId, 'failed', { error: `step '${step}' failed: ${error}` });
       }
       return true;
-    }).immediate();
+    })();
   }
 
   /** Ends the run as failed without running further steps (e.g. a step that the runner does not know). */
@@ -217,7 +217,7 @@ export class LoopStore {
       if (st !== 'pending' && st !== 'running') return false;
       this.finishRun(id, 'failed', { error });
       return true;
-    }).immediate();
+    })();
   }
 
   /** Cancels a pending or running run; a step running now finishes or sees its signal aborted, and nothing further starts. */
@@ -228,7 +228,7 @@ export class LoopStore {
       if (st !== 'pending' && st !== 'running') return false;
       this.finishRun(id, 'cancelled', { error: reason });
       return true;
-    }).immediate();
+    })();
   }
 
   private finishRun(id: string, status: RunStatus, r: { outcome?: string; error?: string }): void {

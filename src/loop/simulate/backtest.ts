@@ -22,7 +22,7 @@ import type { LoopModelSpec } from '../../config/index.js';
 import { auc } from '../../eval/index.js';
 import { joinOutcomes, modelDecisions, outcomeSource, readOutcomes } from '../../monitor/index.js';
 import { trainModel } from '../../pipelines/index.js';
-import { Project } from '../../store/index.js';
+import { copyMetadata, MetaStore, Project } from '../../store/index.js';
 import { challengerSpec, loopSpecOf } from '../retrain/windows.js';
 import { parseTriggerSpec, type TriggerSpec } from '../triggers/index.js';
 import { spineRowsByMonth } from './applications.js';
@@ -78,7 +78,27 @@ export async function sandbox(project: Project, into: string): Promise<void> {
     recursive: true,
     filter: (src) => ![...skip].some((s) => src === s || src.startsWith(`${s}${sep}`)) && !src.startsWith(`${into}${sep}`),
   });
-  await project.meta.db.backup(join(into, relative(root, project.paths.metaDb)));
+  const target = join(into, relative(root, project.paths.metaDb));
+  if (project.meta.db === project.meta.local) {
+    await project.meta.local.raw.backup(target);
+    return;
+  }
+  // Shared metadata (PostgreSQL) is copied into the sandbox's own meta.sqlite, beside this machine's
+  // tables and ingest log: a sandbox never writes to the shared database.
+  const copy = MetaStore.open(target);
+  try {
+    copy.db.transaction(() => {
+      for (const t of ['tables', 'ingests']) {
+        for (const row of project.meta.local.prepare(`SELECT * FROM ${t}`).all() as Record<string, unknown>[]) {
+          const cols = Object.keys(row);
+          copy.db.prepare(`INSERT INTO ${t} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...cols.map((c) => row[c]));
+        }
+      }
+    })();
+    copyMetadata(project.meta.db, copy.db);
+  } finally {
+    copy.close();
+  }
 }
 
 export function policySpec(loop: LoopModelSpec, name: string | undefined, model: string): LoopModelSpec {
@@ -106,7 +126,7 @@ export async function backtestLoop(project: Project, opts: BacktestOptions): Pro
     await sandbox(project, seed);
     let first: number;
     {
-      const p = await Project.open({ project: seed });
+      const p = await Project.open({ project: seed, embeddedMetadata: true });
       try {
         const asOf = new Date(from).toISOString();
         const v = await trainModel(p, opts.model, { asOf, spec: challengerSpec(opts.model, spec, named, from), quiet: true, force: true, tags: { loop_backtest: 'initial' }, reason: `kiln loop backtest: first champion as of ${asOf}` });
@@ -125,7 +145,7 @@ export async function backtestLoop(project: Project, opts: BacktestOptions): Pro
     for (const pol of policies) {
       const dir = join(work, pol.name);
       cpSync(seed, dir, { recursive: true });
-      const p = await Project.open({ project: dir });
+      const p = await Project.open({ project: dir, embeddedMetadata: true });
       try {
         const rows = await spineRowsByMonth(p, opts.model, spec, from, to);
         const timeline = await replayMonths(p, { model: opts.model, spec, loop: pol.loop, months, rows, triggers: pol.triggers, label: `backtest ${pol.name}`, ...(opts.quiet ? { quiet: true } : {}), ...(opts.signal ? { signal: opts.signal } : {}) });

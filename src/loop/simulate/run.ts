@@ -98,7 +98,7 @@ export async function simulateLoop(project: Project, opts: LoopSimOptions): Prom
     try {
       // The same world, from before the first champion, walked with the other policy in a sandbox.
       const policy = policySpec(loopSpec, opts.compare, opts.model);
-      const p = await Project.open({ project: join(work, 'world') });
+      const p = await Project.open({ project: join(work, 'world'), embeddedMetadata: true });
       try {
         log(`walking the same world with policy '${opts.compare}'`);
         const c0 = await trainModel(p, opts.model, { asOf: first, spec: challengerSpec(opts.model, spec, policy, Date.parse(first)), quiet: true, force: true, tags: { loop_simulate: 'initial' }, reason: `first champion of kiln loop simulate (policy ${opts.compare}), as of ${first}` });

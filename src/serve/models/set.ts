@@ -190,7 +190,7 @@ class RegistryModelSet implements ModelSet {
   /** Whether the registry changed since the last call: SQLite's data_version (other connections) and the audit log's last id (this one). */
   private registryChanged(): boolean {
     const db = this.project.meta.db;
-    const key = `${String(db.pragma('data_version', { simple: true }))}:${String((db.prepare('SELECT max(id) AS id FROM audit_log').get() as { id: number | null }).id)}`;
+    const key = `${String(db.changeToken())}:${String((db.prepare('SELECT max(id) AS id FROM audit_log').get() as { id: number | null }).id)}`;
     const changed = key !== this.lastKey;
     this.lastKey = key;
     return changed;

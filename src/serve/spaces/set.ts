@@ -260,7 +260,7 @@ class RegistryEmbeddingSet implements EmbeddingSet {
 
   private registryChanged(): boolean {
     const db = this.project.meta.db;
-    const key = `${String(db.pragma('data_version', { simple: true }))}:${String((db.prepare('SELECT max(id) AS id FROM embedding_audit').get() as { id: number | null }).id)}`;
+    const key = `${String(db.changeToken())}:${String((db.prepare('SELECT max(id) AS id FROM embedding_audit').get() as { id: number | null }).id)}`;
     const changed = key !== this.lastKey;
     this.lastKey = key;
     return changed;

@@ -1,0 +1,41 @@
+/**
+ * The worker side of pg-sync.ts, as CommonJS source run with `new Worker(code, { eval: true })`: no file
+ * to resolve under tsx or from dist. It holds one `pg` connection, runs each request, posts the reply on
+ * its port, then wakes the waiting thread through the shared Int32Array.
+ */
+export const PG_WORKER_SOURCE = String.raw`
+const { workerData } = require('node:worker_threads');
+process.on('exit', () => { Atomics.store(workerData.signal, 0, 2); Atomics.notify(workerData.signal, 0); });
+const pg = require(workerData.pgPath);
+const { signal, port, url, schema, applicationName } = workerData;
+const parse = (oid, format) => {
+  if (oid === 20 || oid === 1700) return (v) => (v === null ? null : Number(v));
+  if (oid === 16) return (v) => (v === null ? null : v === 't' || v === true ? 1 : 0);
+  return pg.types.getTypeParser(oid, format);
+};
+const client = new pg.Client({ connectionString: url, types: { getTypeParser: parse }, application_name: applicationName, connectionTimeoutMillis: 15000 });
+let broken = null;
+client.on('error', (e) => { broken = e; });
+const quoted = '"' + schema.replace(/"/g, '""') + '"';
+const ready = client.connect().then(() => client.query('CREATE SCHEMA IF NOT EXISTS ' + quoted + '; SET search_path TO ' + quoted));
+const wake = () => { Atomics.store(signal, 0, 1); Atomics.notify(signal, 0); };
+const fail = (e) => ({ ok: false, error: { message: String(e && e.message || e), code: e && e.code, detail: e && e.detail, constraint: e && e.constraint, table: e && e.table } });
+port.on('message', async (msg) => {
+  let reply;
+  try {
+    await ready;
+    if (broken) throw broken;
+    if (msg.op === 'close') { await client.end(); reply = { ok: true }; }
+    else {
+      const r = msg.name ? await client.query({ name: msg.name, text: msg.text, values: msg.values }) : await client.query(msg.text, msg.values);
+      const last = Array.isArray(r) ? r[r.length - 1] : r;
+      reply = { ok: true, rows: last.rows, rowCount: last.rowCount ?? 0 };
+    }
+  } catch (e) {
+    reply = fail(e);
+  }
+  port.postMessage(reply);
+  wake();
+});
+process.on('uncaughtException', (e) => { try { port.postMessage(fail(e)); } finally { wake(); } });
+`;
