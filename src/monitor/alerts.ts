@@ -52,7 +52,7 @@ export class AlertStore {
     const at = now.toISOString();
     const find = this.db.prepare('SELECT id FROM monitor_alerts WHERE model = ? AND version = ? AND kind = ? AND subject = ? AND window = ?');
     const insert = this.db.prepare(`INSERT INTO monitor_alerts (model, version, kind, subject, window, severity, value, threshold, message, evidence, first_seen, last_seen)
-      VALUES (@model, @version, @kind, @subject, @window, @severity, @value, @threshold, @message, @evidence, @at, @at)`);
+      VALUES (@model, @version, @kind, @subject, @window, @severity, @value, @threshold, @message, @evidence, @at, @at) RETURNING id`);
     const update = this.db.prepare(`UPDATE monitor_alerts SET severity = @severity, value = @value, threshold = @threshold, message = @message, evidence = @evidence,
       last_seen = @at, times_seen = times_seen + 1 WHERE id = @id`);
     const fresh: number[] = [];
@@ -62,7 +62,7 @@ export class AlertStore {
           value: Number.isFinite(a.value) ? a.value : 0, threshold: Number.isFinite(a.threshold) ? a.threshold : 0, message: a.message, evidence: JSON.stringify(a.evidence), at };
         const had = find.get(a.model, a.version, a.kind, a.subject, a.window) as { id: number } | undefined;
         if (had) update.run({ ...row, id: had.id });
-        else fresh.push(Number(insert.run(row).lastInsertRowid));
+        else fresh.push((insert.get(row) as { id: number }).id);
       }
     })();
     return fresh.map((id) => fromRow(this.db.prepare('SELECT * FROM monitor_alerts WHERE id = ?').get(id) as Row));
@@ -83,7 +83,7 @@ export class AlertStore {
 
   /** Per model: alerts stored, the critical ones, those not acknowledged, the latest window and when last raised. */
   summary(): AlertSummary[] {
-    return (this.db.prepare(`SELECT model, count(*) AS alerts, sum(severity = 'critical') AS critical, sum(acknowledged_at IS NULL) AS open,
+    return (this.db.prepare(`SELECT model, count(*) AS alerts, sum(CASE WHEN severity = 'critical' THEN 1 ELSE 0 END) AS critical, sum(CASE WHEN acknowledged_at IS NULL THEN 1 ELSE 0 END) AS open,
       max(window) AS latest_window, max(last_seen) AS last_seen FROM monitor_alerts GROUP BY model ORDER BY model`).all() as
       { model: string; alerts: number; critical: number; open: number; latest_window: string; last_seen: string }[])
       .map((r) => ({ model: r.model, alerts: r.alerts, critical: r.critical, open: r.open, latestWindow: r.latest_window, lastSeen: r.last_seen }));

@@ -218,9 +218,9 @@ export class ModelRegistry {
   }
 
   private audit(e: Omit<AuditEntry, 'id' | 'details'>, details?: unknown): number {
-    return Number(this.db
-      .prepare('INSERT INTO audit_log (at, actor, action, model_name, version, alias, previous_version, reason, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(e.at, e.actor, e.action, e.model, e.version, e.alias, e.previousVersion, e.reason, details === undefined ? null : JSON.stringify(details)).lastInsertRowid);
+    return (this.db
+      .prepare('INSERT INTO audit_log (at, actor, action, model_name, version, alias, previous_version, reason, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id')
+      .get(e.at, e.actor, e.action, e.model, e.version, e.alias, e.previousVersion, e.reason, details === undefined ? null : JSON.stringify(details)) as { id: number }).id;
   }
 }
 

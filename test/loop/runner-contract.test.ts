@@ -4,20 +4,23 @@ import { randomBytes } from 'node:crypto';
 import { BullMqRunner, InProcessRunner, LoopStore, LoopWorker, type LoopDef, type LoopRunner } from '../../src/loop/index.js';
 import { MetaStore } from '../../src/store/index.js';
 import { tempDir } from '../helpers.js';
+import { dropSchema, META_BACKENDS, TEST_DATABASE_URL, testSchema, type MetaBackend } from '../meta-backends.js';
 import { redisMode } from '../online/helpers.js';
 import { describeLoopRunner } from './runner-contract.js';
 import { redisConnection } from './redis.js';
 
 const BACKOFF = { backoffBaseMs: 20, backoffMaxMs: 1000 };
 
-function openStore(): { store: LoopStore; close: () => void } {
+function openStore(backend: MetaBackend = 'sqlite'): { store: LoopStore; close: () => void } {
   const { dir, cleanup } = tempDir('kiln-loop-');
-  const meta = MetaStore.open(join(dir, 'meta.sqlite'));
-  return { store: new LoopStore(meta.db), close: () => { meta.close(); cleanup(); } };
+  const schema = testSchema();
+  const meta = MetaStore.open(join(dir, 'meta.sqlite'), backend === 'postgres' ? { url: TEST_DATABASE_URL, schema } : undefined);
+  return { store: new LoopStore(meta.db), close: () => { meta.close(); cleanup(); if (backend === 'postgres') dropSchema(schema); } };
 }
 
-describeLoopRunner('in process', async (loops: Record<string, LoopDef>) => {
-  const { store, close } = openStore();
+for (const backend of META_BACKENDS) {
+describeLoopRunner(`in process (${backend})`, async (loops: Record<string, LoopDef>) => {
+  const { store, close } = openStore(backend);
   const opened: LoopRunner[] = [new InProcessRunner(store, loops, { ...BACKOFF, heartbeatMs: 50 })];
   return {
     runner: opened[0]!, store, runnerName: 'in-process',
@@ -25,9 +28,10 @@ describeLoopRunner('in process', async (loops: Record<string, LoopDef>) => {
     cleanup: async () => { for (const r of opened) await r.close(); close(); },
   };
 });
+}
 
-describeLoopRunner('BullMQ on Redis', async (loops: Record<string, LoopDef>) => {
-  const { store, close } = openStore();
+describeLoopRunner(`BullMQ on Redis, loop state on ${META_BACKENDS.at(-1)}`, async (loops: Record<string, LoopDef>) => {
+  const { store, close } = openStore(META_BACKENDS.at(-1));
   const prefix = `kiln-loop-test-${randomBytes(4).toString('hex')}`;
   const common = { ...BACKOFF, prefix, connection: redisConnection() };
   const runners: BullMqRunner[] = [new BullMqRunner(store, loops, common)];

@@ -91,7 +91,7 @@ export class LoopStore {
   /** Newest first. */
   listRuns(opts: { loop?: string; status?: RunStatus; limit?: number } = {}): LoopRunRecord[] {
     const ids = this.db
-      .prepare('SELECT id FROM loop_runs WHERE (@loop IS NULL OR loop = @loop) AND (@status IS NULL OR status = @status) ORDER BY created_at DESC, id DESC LIMIT @limit')
+      .prepare('SELECT id FROM loop_runs WHERE (CAST(@loop AS TEXT) IS NULL OR loop = @loop) AND (CAST(@status AS TEXT) IS NULL OR status = @status) ORDER BY created_at DESC, id DESC LIMIT @limit')
       .all({ loop: opts.loop ?? null, status: opts.status ?? null, limit: opts.limit ?? 50 }) as { id: string }[];
     return ids.map((r) => this.getRun(r.id));
   }
@@ -180,7 +180,7 @@ export class LoopStore {
       const skip = this.db.prepare(`UPDATE loop_steps SET status = 'skipped' WHERE run_id = ? AND position > ? AND position < ? AND status = 'pending'`);
       const active = this.runStatus(runId) === 'running';
       if (decision.end !== undefined) {
-        skip.run(runId, s.position, Number.MAX_SAFE_INTEGER);
+        skip.run(runId, s.position, 2_147_483_647); // the largest position (INTEGER on PostgreSQL)
         if (active) this.finishRun(runId, 'succeeded', { outcome: decision.end });
       } else {
         if (decision.skipTo !== undefined) {
