@@ -22,6 +22,7 @@ import { registerWorker } from './commands/worker.js';
 import { registerBackfill } from './commands/backfill.js';
 import { registerUi } from './commands/ui.js';
 import { registerStream } from './commands/stream.js';
+import { registerDb } from './commands/db.js';
 
 /**
  * The store's DEFAULT_WAIT_TIMEOUT_SECONDS, repeated here so that building the program (and `kiln --help`)
@@ -65,6 +66,7 @@ export function buildProgram(): Command {
   registerSearch(program);
   registerRecs(program);
   registerStream(program);
+  registerDb(program);
   return program;
 }
 
