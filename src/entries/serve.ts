@@ -11,7 +11,7 @@
  */
 export {
   openModelSet, loadLiveVersion, validateLive, servedFeatures, fixedModelSet, decidedBy,
-  openDecisionLog, readDecisions, getDecision, decisionLogDir, newDecisionId,
+  openDecisionLog, readDecisions, getDecision, decisionLogDir, decisionLogOf, newDecisionId,
   createServer, startServer, serveSettings, openEmbeddingSet, defaultEmbeddingRefs, hashApiKey, newApiKey, openApiDocument, scoreBatch,
   type ModelSetOptions, type ServedFeature, type ValidationResult, type DecisionLog, type DecisionLogOptions, type ReadDecisionsOptions,
   type ServerOptions, type KilnServer, type StartDeps, type RunningServer, type ServeSettings, type ServeFlags, type ApiKeyEntry,

@@ -16,7 +16,7 @@ import {
   type CohortPerformance, type JoinedDecision, type Outcome, type ScoredDecision, type VintageCurve,
 } from './performance/index.js';
 import { modelDecisions, versionReference } from './status.js';
-import { decisionLogDir, readDecisions, type DecisionRecord } from '../serve/index.js';
+import { decisionLogOf, readDecisions, type DecisionRecord } from '../serve/index.js';
 
 export interface OutcomeSource {
   readonly table: string;
@@ -176,7 +176,7 @@ export async function decisionOutcome(project: Project, record: DecisionRecord, 
   // Later decisions of the entity up to the last candidate may take an outcome first; earlier ones never do.
   const last = Math.max(...outcomes.map((o) => o.originatedAt));
   const rivals: ScoredDecision[] = [];
-  for await (const r of readDecisions(decisionLogDir(project.paths.dataDir), { model: record.model, entityId: entity, since: t, until: last + 1 })) {
+  for await (const r of readDecisions(decisionLogOf(project), { model: record.model, entityId: entity, since: t, until: last + 1 })) {
     if (r.id !== record.id && Date.parse(r.time) <= last) rivals.push({ id: r.id, entityId: entity, time: Date.parse(r.time), pd: r.score.calibrated ?? r.score.raw, version: r.version });
   }
   const self: ScoredDecision = { id: record.id, entityId: entity, time: t, pd: record.score.calibrated ?? record.score.raw, version: record.version };

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname, join, resolve } from 'node:path';
 import { KilnError } from '../core/errors.js';
 import { REFERENCE_SAMPLE_FILE, versionBundle, type ReferenceProfile, type ReferenceSample } from '../pipelines/index.js';
-import { decisionLogDir, readDecisions, type DecisionRecord } from '../serve/index.js';
+import { decisionLogOf, readDecisions, type DecisionRecord } from '../serve/index.js';
 import type { Project } from '../store/index.js';
 import { AlertStore } from './alerts.js';
 import { alertsOfWindow, type AlertDraft, type AlertThresholds } from './alert-rules.js';
@@ -82,7 +82,7 @@ export function versionReference(project: Project, model: string, version: numbe
 /** A model's decisions (of one version, or all) in [since, until), oldest first. */
 export async function modelDecisions(project: Project, model: string, opts: { since?: number; until?: number; version?: number } = {}): Promise<DecisionRecord[]> {
   const out: DecisionRecord[] = [];
-  for await (const r of readDecisions(decisionLogDir(project.paths.dataDir), {
+  for await (const r of readDecisions(decisionLogOf(project), {
     model, ...(opts.version !== undefined ? { version: opts.version } : {}),
     ...(opts.since !== undefined ? { since: opts.since } : {}), ...(opts.until !== undefined ? { until: opts.until } : {}),
   })) out.push(r);

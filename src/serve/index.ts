@@ -15,9 +15,9 @@ export type {
   DecisionRecord, Durability, DecisionLogStats, DecisionWriter,
 } from './types.js';
 export {
-  newDecisionId, decisionIdAt, decisionIdTime, decisionIdFloor, DECISION_ID_RE, openDecisionLog, readDecisions, getDecision, decisionLogDir,
+  newDecisionId, decisionIdAt, decisionIdTime, decisionIdFloor, DECISION_ID_RE, openDecisionLog, readDecisions, getDecision, decisionLogDir, decisionLogOf,
 } from './decisions/index.js';
-export type { DecisionLog, DecisionLogOptions, ReadDecisionsOptions, TimeBound, TornLine, WriterLockInfo } from './decisions/index.js';
+export type { DecisionLog, DecisionLogOptions, DecisionLogRef, ReadDecisionsOptions, TimeBound, TornLine, WriterLockInfo } from './decisions/index.js';
 // The HTTP server (http/), its settings and API keys.
 export { createServer, startServer, checkBinding, closeOnSignals, openApiDocument, type ServerOptions, type KilnServer, type StartDeps, type RunningServer } from './http/index.js';
 export { serveSettings, SERVE_DEFAULTS, type ServeSettings, type ServeFlags } from './settings.js';

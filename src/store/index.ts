@@ -3,7 +3,7 @@ export { MetaStore, lastMetaPath, type IngestRecord, type TableRecord } from './
 export { Project, initProject, projectPaths, configTemplate, sharedMetadata, type OpenProjectOptions, type ProjectPaths } from './project.js';
 export { copyMetadata, SHARED_TABLES, type CopyReport } from './meta-copy.js';
 export { migratePostgres, schemaVersion, migrationsFor } from './meta-migrate.js';
-export { openPg, pgLocation, PgError, PgSyncDb, SqliteDb, redactUrl, type PgLocation, type SqlDb, type SqlStatement } from './sql/index.js';
+export { openPg, pgLocation, PgError, PgSyncDb, SqliteDb, redactUrl, listenRegistry, type PgLocation, type SqlDb, type SqlStatement } from './sql/index.js';
 export { type RepairReport } from './repair.js';
 export { fsError, sqliteError } from './fs-errors.js';
 export { lockInfoPath, readLockInfo, type LockInfo } from './lock.js';

@@ -50,7 +50,7 @@ export function lastMetaPath(): string | undefined {
  * embedded, the two are one connection.
  */
 export class MetaStore {
-  private constructor(readonly path: string, readonly db: SqlDb, readonly local: SqliteDb) {}
+  private constructor(readonly path: string, readonly db: SqlDb, readonly local: SqliteDb, readonly shared?: PgLocation) {}
 
   /**
    * Opens (creating when absent) the embedded metadata store. SQLite failures become KilnErrors naming the
@@ -81,7 +81,7 @@ export class MetaStore {
       throw pg ? e : sqliteError(e, path);
     }
     lastOpened = path;
-    return new MetaStore(pg.location, pg, local);
+    return new MetaStore(pg.location, pg, local, shared);
   }
 
   /** A consistent copy of the embedded store, `meta.sqlite.bak-v<schema>-<UTC timestamp>`, beside it. */
@@ -91,7 +91,7 @@ export class MetaStore {
 
   upsertTable(t: { name: string; timestampColumn?: string | null; keyColumn?: string | null; source: string; description?: string | null }): void {
     const now = new Date().toISOString();
-    this.db
+    this.local
       .prepare(
         `INSERT INTO tables (name, timestamp_column, key_column, source, description, created_at, updated_at)
          VALUES (@name, @ts, @key, @source, @description, @now, @now)
@@ -119,13 +119,13 @@ export class MetaStore {
    * re-ingesting the same file in append mode a no-op.
    */
   findIngestedContent(table: string, fileHash: string): IngestRecord | undefined {
-    const lastReplace = this.db
+    const lastReplace = this.local
       .prepare(
         `SELECT min(id) AS first FROM ingests WHERE batch_id = (
            SELECT batch_id FROM ingests WHERE table_name = ? AND mode = 'replace' AND status = 'done' ORDER BY id DESC LIMIT 1)`,
       )
       .get(table) as { first: number | null };
-    const r = this.db
+    const r = this.local
       .prepare(`SELECT * FROM ingests WHERE table_name = ? AND file_hash = ? AND status = 'done' AND id >= ? ORDER BY id DESC LIMIT 1`)
       .get(table, fileHash, lastReplace.first ?? 0) as Record<string, unknown> | undefined;
     return r ? toIngestRecord(r) : undefined;

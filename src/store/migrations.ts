@@ -203,4 +203,6 @@ export const MIGRATIONS: string[] = [
   `CREATE INDEX runs_by_start ON runs (started_at, id);
    CREATE INDEX run_tags_by_value ON run_tags (key, value);
    CREATE INDEX run_params_by_value ON run_params (key, value);`,
+  // 7: nothing here; on PostgreSQL it creates the decision log's table (embedded, decisions are files under <dataDir>/decisions).
+  `SELECT 1;`,
 ];

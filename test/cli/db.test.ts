@@ -33,13 +33,13 @@ describe.skipIf(!META_BACKENDS.includes('postgres'))('kiln db', () => {
   it('copies the embedded metadata over, then the CLI reads and moves aliases there, with the audit', async () => {
     writeFileSync(join(ctx.dir, 'kiln.config.ts'), `import { defineConfig } from 'kiln';\nexport default defineConfig({ name: 't', metadata: { url: ${JSON.stringify(TEST_DATABASE_URL)}, schema: '${schema}' } });\n`);
     const m = await kiln(['db', 'migrate', '--from', 'sqlite'], ctx.dir);
-    expect(m.stderr + m.stdout, m.stderr).toMatch(/postgres postgres:\/\/postgres@127\.0\.0\.1:5432\/test \(schema kiln_t_\w+\): migrated from schema 0 to 6/);
+    expect(m.stderr + m.stdout, m.stderr).toMatch(/postgres postgres:\/\/postgres@127\.0\.0\.1:5432\/test \(schema kiln_t_\w+\): migrated from schema 0 to 7/);
     expect(m.stdout).toContain('copied');
     expect(m.stderr).toContain('copied audit_log: 3 rows');
     const again = await kiln(['db', 'migrate'], ctx.dir);
-    expect(again.stdout).toContain('already at schema 6');
+    expect(again.stdout).toContain('already at schema 7');
     const status = JSON.parse((await kiln(['db', 'status', '--json'], ctx.dir)).stdout) as { engine: string; schema: number; known: number; rows: Record<string, number> };
-    expect(status).toMatchObject({ engine: 'postgres', schema: 6, known: 6, rows: { runs: 1, model_versions: 2, model_aliases: 1, audit_log: 3 } });
+    expect(status).toMatchObject({ engine: 'postgres', schema: 7, known: 7, rows: { runs: 1, model_versions: 2, model_aliases: 1, audit_log: 3 } });
     const set = await kiln(['models', 'alias', 'set', 'credit@2', 'champion', '--reason', 'better on the holdout'], ctx.dir);
     expect(set.code, set.stderr).toBe(0);
     const hist = await kiln(['models', 'history', 'credit', '--json'], ctx.dir);

@@ -7,7 +7,7 @@ import { openDecisionLog } from '../../src/serve/decisions/index.js';
 import { decisionRecord } from './decision-records.js';
 
 const [dir, durability, flushMs, appenders] = process.argv.slice(2) as [string, 'durable' | 'buffered', string, string];
-const log = await openDecisionLog(dir, { durability, flushMs: Number(flushMs), segmentBytes: 256 * 1024 });
+const log = await openDecisionLog(dir.startsWith('{') ? JSON.parse(dir) : dir, { durability, flushMs: Number(flushMs), segmentBytes: 256 * 1024 });
 let stop = false;
 let n = 0;
 process.on('SIGTERM', () => {

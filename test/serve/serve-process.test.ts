@@ -145,7 +145,7 @@ describe('kiln serve as a process', () => {
     expect(acked.filter((id) => !ids.has(id))).toEqual([]);
     expect(s.stderr()).toContain('kiln serve: SIGTERM: draining');
     expect(s.stderr()).toContain('kiln serve: stopped');
-    expect(existsSync(join(world.logDir, 'writer.lock'))).toBe(false);
+    expect(existsSync(join(world.logDir as string, 'writer.lock'))).toBe(false);
 
     s = await serve(); // the writer lock was released: nothing to take over
     expect((await getJson(`${s.url}/readyz`)).status).toBe(200);

@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { materialize, openOnlineStore } from '../../src/online/index.js';
 import { bundleText, importModel, trainModel, type ModelBundleJson } from '../../src/pipelines/index.js';
-import { decisionLogDir, readDecisions } from '../../src/serve/index.js';
+import { decisionLogOf, readDecisions, type DecisionLogRef } from '../../src/serve/index.js';
 import { simulate } from '../../src/sim/index.js';
 import { initProject, Project } from '../../src/store/index.js';
 import { kiln, tempDir } from '../helpers.js';
@@ -23,12 +23,12 @@ const BIN = join(import.meta.dirname, '..', '..', 'bin', 'kiln.js');
 /** The buffered log's flush window in the world's config (ms). */
 export const FLUSH_MS = 200;
 
-const configText = (params: Record<string, number>): string => creditConfigText('serve-e2e', params, `serve: { pollMs: 100, flushMs: ${FLUSH_MS} }, `);
+const configText = (params: Record<string, number>, extra = ''): string => creditConfigText('serve-e2e', params, `serve: { pollMs: 100, flushMs: ${FLUSH_MS} }, ${extra}`);
 
 export interface ServeWorld {
   readonly dir: string;
-  /** The decision log's directory. */
-  readonly logDir: string;
+  /** The decision log: its directory, or the PostgreSQL schema it is in. */
+  readonly logDir: DecisionLogRef;
   /** Entity ids the online store knows. */
   readonly entities: number[];
   /** The version whose smoke sample was edited (checksum recomputed): it fails validation. */
@@ -36,17 +36,20 @@ export interface ServeWorld {
   cleanup(): void;
 }
 
-/** Builds the world (~10 s); no alias is set. Everything is closed on return. */
-export async function buildServeWorld(): Promise<ServeWorld> {
+/**
+ * Builds the world (~10 s); no alias is set. Everything is closed on return. `extra`: more config fields
+ * (the replicas' test: metadata on PostgreSQL, the online store on Redis).
+ */
+export async function buildServeWorld(extra = ''): Promise<ServeWorld> {
   const { dir, cleanup } = tempDir('kiln-serve-e2e-');
-  writeFileSync(join(dir, 'kiln.config.ts'), configText({ max_depth: 3, learning_rate: 0.1, n_estimators: 30 }));
+  writeFileSync(join(dir, 'kiln.config.ts'), configText({ max_depth: 3, learning_rate: 0.1, n_estimators: 30 }, extra));
   await initProject(dir);
   let project = await Project.open({ project: dir });
   const s = await simulate(project.offline, { borrowers: 3000, seed: 5 });
   for (const t of s.tables) project.meta.upsertTable({ name: t.name, timestampColumn: t.timestampColumn ?? null, keyColumn: t.keyColumn ?? null, source: 'sim', description: t.description });
   await trainModel(project, 'credit', { quiet: true, force: true });
   project.close();
-  writeFileSync(join(dir, 'kiln.config.ts'), configText({ max_depth: 4, learning_rate: 0.05, n_estimators: 40 }));
+  writeFileSync(join(dir, 'kiln.config.ts'), configText({ max_depth: 4, learning_rate: 0.05, n_estimators: 40 }, extra));
   project = await Project.open({ project: dir });
   try {
     await trainModel(project, 'credit', { quiet: true, force: true });
@@ -62,7 +65,7 @@ export async function buildServeWorld(): Promise<ServeWorld> {
     writeFileSync(file, bundleText(body));
     const tampered = importModel(project, file, { name: 'credit' }).version.version;
     if (project.registry.listModels().some((m) => Object.keys(m.aliases).length)) throw new Error('training set an alias; the tests expect none');
-    return { dir, logDir: decisionLogDir(project.paths.dataDir), entities: ids.map((r) => r.id), tampered, cleanup };
+    return { dir, logDir: decisionLogOf(project), entities: ids.map((r) => r.id), tampered, cleanup };
   } finally {
     project.close();
   }

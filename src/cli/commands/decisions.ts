@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
-import type { DecisionRecord, VersionScore } from '../../serve/index.js';
+import type { DecisionLogRef, DecisionRecord, VersionScore } from '../../serve/index.js';
 import { formatTable } from '../table.js';
 import { withProject } from '../project-option.js';
 
@@ -20,10 +20,9 @@ export function parseWhen(text: string, option: string, now = Date.now()): numbe
   return ms;
 }
 
-async function logDir(cmd: Command): Promise<string> {
-  const dataDir = await withProject(cmd, (p) => p.paths.dataDir);
-  const { decisionLogDir } = await import('../../serve/decisions/index.js');
-  return decisionLogDir(dataDir);
+async function logDir(cmd: Command): Promise<DecisionLogRef> {
+  const { decisionLogOf } = await import('../../serve/decisions/index.js');
+  return withProject(cmd, (p) => decisionLogOf(p));
 }
 
 const num = (v: number | null, digits = 4): string => (v === null ? '-' : v.toFixed(digits));

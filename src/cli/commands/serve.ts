@@ -47,7 +47,7 @@ export function registerServe(program: Command): void {
             pollMs: settings.pollMs, traffic: settings.traffic, ...(online ? { definitions: serveMod.servedFeatures(online.plan) } : {}),
           });
         opened.push(models);
-        const decisions = await serveMod.openDecisionLog(serveMod.decisionLogDir(project.paths.dataDir), { durability: settings.durability, flushMs: settings.flushMs });
+        const decisions = await serveMod.openDecisionLog(serveMod.decisionLogOf(project), { durability: settings.durability, flushMs: settings.flushMs });
         opened.push(decisions);
         if (decisions.tookOver) process.stderr.write(`kiln serve: decision log: took over the writer lock of pid ${decisions.tookOver.pid} (since ${decisions.tookOver.since}), which no longer runs\n`);
         for (const t of decisions.recovered) process.stderr.write(`kiln serve: decision log: ${t.file} line ${t.line} was torn by a crash (${t.bytes} bytes, never acknowledged); readers skip it\n`);

@@ -12,7 +12,7 @@ import { monthStartUtc } from '../../core/time.js';
 import type { ModelSpec, LoopModelSpec } from '../../config/index.js';
 import { cbpe, monitorStatus } from '../../monitor/index.js';
 import { versionBundle } from '../../pipelines/index.js';
-import { decisionLogDir, openDecisionLog } from '../../serve/index.js';
+import { decisionLogDir, decisionLogOf, openDecisionLog } from '../../serve/index.js';
 import type { Project } from '../../store/index.js';
 import { maturedSince, retrainLoop } from '../retrain/index.js';
 import { challengerSpec } from '../retrain/windows.js';
@@ -58,7 +58,7 @@ export async function replayMonths(project: Project, o: ReplayOptions): Promise<
   const alias = o.loop.alias ?? 'champion';
   const def = retrainLoop(project, o.model, o.loop);
   const runner = new InProcessRunner(new LoopStore(project.meta.db), { [def.name]: def });
-  const decisions = await openDecisionLog(decisionLogDir(project.paths.dataDir));
+  const decisions = await openDecisionLog(decisionLogOf(project));
   const timeline: MonthRow[] = [];
   const triggers = o.triggers;
   let pending: TriggerEvent[] = [];

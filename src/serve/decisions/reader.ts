@@ -10,6 +10,11 @@ import { KilnError } from '../../core/errors.js';
 import type { DecisionRecord } from '../types.js';
 import { DECISION_ID_RE, decisionIdFloor } from './id.js';
 import { findInSegment, listSegments, readSegment, segmentFor, type TornLine } from './segments.js';
+import { decisionPool, getPgDecision, readPgDecisions } from './pg.js';
+import { redactUrl, type PgLocation } from '../../store/index.js';
+
+/** Where a decision log lives: a folder of segments (embedded), or the project's PostgreSQL schema. */
+export type DecisionLogRef = string | PgLocation;
 
 export type TimeBound = string | number | Date;
 
@@ -52,7 +57,7 @@ function merge(a: DecisionRecord[], b: DecisionRecord[], sign: 1 | -1): Decision
 }
 
 /** The decisions of the log in `dir`, streamed in id (= time) order; see ReadDecisionsOptions. */
-export async function* readDecisions(dir: string, opts: ReadDecisionsOptions = {}): AsyncGenerator<DecisionRecord> {
+export async function* readDecisions(dir: DecisionLogRef, opts: ReadDecisionsOptions = {}): AsyncGenerator<DecisionRecord> {
   const lo = opts.since === undefined ? '' : decisionIdFloor(toMs(opts.since, 'since'));
   let hi = opts.until === undefined ? '~' : decisionIdFloor(toMs(opts.until, 'until'));
   if (opts.beforeId !== undefined) {
@@ -64,6 +69,10 @@ export async function* readDecisions(dir: string, opts: ReadDecisionsOptions = {
   const limit = opts.limit ?? Infinity;
   if (!(limit >= 0)) throw new KilnError('INVALID_ARGUMENT', `limit ${limit}: expected a number >= 0`, { path: ['limit'] });
   const desc = opts.order === 'desc';
+  if (typeof dir !== 'string') {
+    yield* readPgDecisions(dir, { lo, hi, limit, desc, ...(opts.model !== undefined ? { model: opts.model } : {}), ...(opts.version !== undefined ? { version: opts.version } : {}), ...(entity !== undefined ? { entity } : {}) });
+    return;
+  }
   const sign = desc ? -1 : 1;
   const names = await listSegments(dir);
   // Segment i may hold [names[i], names[i+1]): keep those that meet [lo, hi).
@@ -96,10 +105,14 @@ export async function* readDecisions(dir: string, opts: ReadDecisionsOptions = {
 }
 
 /** The record with this id from the log in `dir`: DECISION_NOT_FOUND when there is none. */
-export async function getDecision(dir: string, id: string): Promise<DecisionRecord> {
+export async function getDecision(dir: DecisionLogRef, id: string): Promise<DecisionRecord> {
   const wanted = id.toUpperCase();
   if (!DECISION_ID_RE.test(wanted)) {
     throw new KilnError('DECISION_NOT_FOUND', `${JSON.stringify(id)} is not a decision id: expected 26 characters of Crockford base32 (like 01J0Z3N4X5Q8R2T6V9W1Y3Z5A7). List recent ones with \`kiln decisions list\``, { path: ['id'] });
+  }
+  if (typeof dir !== 'string') {
+    const pool = decisionPool(dir, 1);
+    try { return await getPgDecision(pool, `${redactUrl(dir.url)} (schema ${dir.schema}, table decisions)`, wanted); } finally { await pool.end().catch(() => undefined); }
   }
   const names = await listSegments(dir);
   const i = segmentFor(names, wanted);

@@ -14,7 +14,8 @@ import { KilnError } from '../../core/errors.js';
 import type { DecisionLogStats, DecisionRecord, DecisionWriter, Durability } from '../types.js';
 import { DECISION_ID_RE } from './id.js';
 import { lockWriter, type WriterLock, type WriterLockInfo } from './lock.js';
-import { getDecision } from './reader.js';
+import { getDecision, type DecisionLogRef } from './reader.js';
+import { openPgDecisionLog } from './pg.js';
 import { listSegments, readSegmentText, segmentFile, segmentFor, type TornLine } from './segments.js';
 
 export interface DecisionLogOptions {
@@ -279,7 +280,8 @@ class Writer implements DecisionLog {
  * Opens the decision log in `dir` (`<dataDir>/decisions`) for writing: takes its lock (a second writer
  * is refused; a dead one's lock is taken over) and reports a torn last line left by a crash.
  */
-export async function openDecisionLog(dir: string, opts: DecisionLogOptions = {}): Promise<DecisionLog> {
+export async function openDecisionLog(dir: DecisionLogRef, opts: DecisionLogOptions = {}): Promise<DecisionLog> {
+  if (typeof dir !== 'string') return openPgDecisionLog(dir, opts);
   const durability = opts.durability ?? 'durable';
   if (durability !== 'durable' && durability !== 'buffered') {
     throw new KilnError('CONFIG_INVALID', `decision log durability ${JSON.stringify(durability)}: expected 'durable' or 'buffered'`, { path: ['durability'] });

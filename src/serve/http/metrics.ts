@@ -22,8 +22,9 @@ export interface ServerMetrics {
   embeddingEvent(e: EmbeddingEvent): void;
 }
 
-export function serverMetrics(models: ModelSet, decisions: DecisionWriter, opts: { defaults?: boolean; embeddings?: EmbeddingSet } = {}): ServerMetrics {
+export function serverMetrics(models: ModelSet, decisions: DecisionWriter, opts: { defaults?: boolean; embeddings?: EmbeddingSet; replica?: string } = {}): ServerMetrics {
   const registry = new Registry();
+  if (opts.replica) registry.setDefaultLabels({ replica: opts.replica });
   if (opts.defaults ?? true) collectDefaultMetrics({ register: registry, prefix: 'kiln_' });
   const requests = new Counter({ name: 'kiln_http_requests_total', help: 'HTTP requests by route, method, status, model and version', labelNames: ['route', 'method', 'status', 'model', 'version'], registers: [registry] });
   const latency = new Histogram({ name: 'kiln_http_request_duration_seconds', help: 'Server time per request (received to answered)', labelNames: ['route', 'method', 'model', 'version'], buckets: LATENCY_BUCKETS, registers: [registry] });

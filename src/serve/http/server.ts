@@ -7,6 +7,7 @@
  * with its stack (a bug, never the client's fault). `close()` stops accepting, waits for requests in
  * flight (then closes the keep-alive connections they held), then flushes and closes the decision log.
  */
+import { hostname } from 'node:os';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { KilnError } from '../../core/errors.js';
 import { httpStatus } from '../../core/error-codes.js';
@@ -86,7 +87,10 @@ export function createServer(opts: ServerOptions): KilnServer {
   const logger: FastifyServerOptions['logger'] = opts.logger === undefined || opts.logger === false ? false
     : { ...(opts.logger === true ? {} : opts.logger), redact: { paths: REDACT, censor: '[redacted]' } };
   const app = Fastify({ logger, bodyLimit: settings.bodyLimit, forceCloseConnections: 'idle', return503OnClosing: true }) as unknown as KilnServer;
-  const metrics = serverMetrics(models, decisions, { embeddings });
+  // Replicas sharing one registry (PostgreSQL) label every series with the replica, so a dashboard sums
+  // or splits them; KILN_REPLICA names it (default host:pid).
+  const replica = process.env.KILN_REPLICA?.trim() || (opts.project?.meta.shared ? `${hostname()}:${process.pid}` : undefined);
+  const metrics = serverMetrics(models, decisions, { embeddings, ...(replica ? { replica } : {}) });
   const unsubscribeModels = models.onEvent((e) => metrics.modelEvent(e));
   const unsubscribeEmbeddings = embeddings.onEvent((e) => metrics.embeddingEvent(e));
   let draining = false;

@@ -16,7 +16,7 @@
  */
 import { KilnError, isKilnError } from '../../core/errors.js';
 import type { ModelVersion } from '../../registry/index.js';
-import type { Project } from '../../store/index.js';
+import { listenRegistry, type Project } from '../../store/index.js';
 import type { LiveVersion, ModelEvent, ModelRoute, ModelSet, ModelStatus, TrafficSpec } from '../types.js';
 import { openLiveVersion, retireLive } from './live.js';
 import { checkTraffic, refModel } from './spec.js';
@@ -88,6 +88,7 @@ class RegistryModelSet implements ModelSet {
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
+  private listener: { close: () => Promise<void> } | null = null;
   private closed = false;
   private lastKey = '';
   private readonly log: (line: string) => void;
@@ -158,6 +159,9 @@ class RegistryModelSet implements ModelSet {
 
   async close(): Promise<void> {
     this.closed = true;
+    const listening = this.listener;
+    this.listener = null;
+    await listening?.close();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.queue.catch(() => {});
@@ -172,6 +176,15 @@ class RegistryModelSet implements ModelSet {
       this.refresh().catch((e: unknown) => this.log(`registry check failed: ${(e as Error).message}`)).finally(() => { this.polling = false; });
     }, pollMs);
     this.timer.unref();
+    // Shared registry (PostgreSQL): a move made by any process is announced at once (LISTEN/NOTIFY);
+    // polling stays, so a lost notification costs at most one period.
+    const shared = this.project.meta.shared;
+    if (shared) {
+      this.listener = listenRegistry(shared, (table) => {
+        if (table !== 'audit_log' && table !== 'reconnect') return;
+        this.refresh().catch((e: unknown) => this.log(`registry check failed: ${(e as Error).message}`));
+      }, { log: this.log });
+    }
   }
 
   /** Runs `fn` after every change queued before it; a failure does not stop the ones after. */

@@ -13,7 +13,7 @@
 import { setImmediate as yieldLoop } from 'node:timers/promises';
 import { KilnError, didYouMean, isKilnError } from '../../core/errors.js';
 import { VersionFiles, type EmbeddingVersion } from '../../embeddings/index.js';
-import type { Project } from '../../store/index.js';
+import { listenRegistry, type Project } from '../../store/index.js';
 
 /** One version of a space, opened: what a request reads from start to end. */
 export interface ServedVersion {
@@ -140,6 +140,7 @@ class RegistryEmbeddingSet implements EmbeddingSet {
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
+  private listener: { close: () => Promise<void> } | null = null;
   private closed = false;
   private lastKey = '';
 
@@ -198,6 +199,9 @@ class RegistryEmbeddingSet implements EmbeddingSet {
 
   async close(): Promise<void> {
     this.closed = true;
+    const listening = this.listener;
+    this.listener = null;
+    await listening?.close();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.queue.catch(() => {});
@@ -239,6 +243,15 @@ class RegistryEmbeddingSet implements EmbeddingSet {
       this.refresh().catch((e: unknown) => this.log(`embedding registry check failed: ${(e as Error).message}`)).finally(() => { this.polling = false; });
     }, pollMs);
     this.timer.unref();
+    // Shared registry (PostgreSQL): a move made by any process is announced at once (LISTEN/NOTIFY);
+    // polling stays, so a lost notification costs at most one period.
+    const shared = this.project.meta.shared;
+    if (shared) {
+      this.listener = listenRegistry(shared, (table) => {
+        if (table !== 'embedding_audit' && table !== 'reconnect') return;
+        this.refresh().catch((e: unknown) => this.log(`embedding registry check failed: ${(e as Error).message}`));
+      }, { log: this.log });
+    }
   }
 
   private refOf(slot: Slot): string {

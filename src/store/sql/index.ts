@@ -4,3 +4,4 @@ export { PgError, PgSyncDb, redactUrl } from './pg-sync.js';
 export { openPg, pgLocation, pgOpenError, type PgLocation } from './open.js';
 export { toPostgres } from './dialect.js';
 export { PG_MIGRATIONS } from './pg-migrations.js';
+export { listenRegistry } from './notify.js';

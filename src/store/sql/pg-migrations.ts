@@ -208,4 +208,14 @@ export const PG_MIGRATIONS: string[] = [
   `CREATE INDEX runs_by_start ON runs (started_at, id);
    CREATE INDEX run_tags_by_value ON run_tags (key, value);
    CREATE INDEX run_params_by_value ON run_params (key, value);`,
+  // 7: the decision log, when the metadata is here (src/serve/decisions/pg.ts); embedded, it is files.
+  `CREATE TABLE decisions (
+     id TEXT PRIMARY KEY,
+     model TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     entity_id TEXT,
+     record TEXT NOT NULL
+   );
+   CREATE INDEX decisions_by_model ON decisions (model, id);
+   CREATE INDEX decisions_by_entity ON decisions (entity_id, id);`,
 ];

@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { KilnError } from '../../../core/errors.js';
 import { loadFeatureRegistry } from '../../../features/index.js';
-import type { DecisionRecord, VersionScore } from '../../../serve/index.js';
+import type { DecisionRecord, VersionScore, DecisionLogRef } from '../../../serve/index.js';
 import { badge, facts, html, num, raw, section, table, when, type Content, type Html } from '../html.js';
 import { href, link, page, type UiContext } from '../layout.js';
 import type { Screen } from './types.js';
@@ -17,9 +17,9 @@ const ID_RE = /^[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{26}$/;
 
 const send = (reply: FastifyReply, body: string, code = 200): FastifyReply => reply.code(code).type('text/html; charset=utf-8').send(body);
 
-async function logDir(ctx: UiContext): Promise<string> {
-  const { decisionLogDir } = await import('../../../serve/index.js');
-  return decisionLogDir(ctx.project.paths.dataDir);
+async function logDir(ctx: UiContext): Promise<DecisionLogRef> {
+  const { decisionLogOf } = await import('../../../serve/index.js');
+  return decisionLogOf(ctx.project);
 }
 
 const probability = (s: VersionScore): number => s.calibrated ?? s.raw;
