@@ -51,6 +51,21 @@ export function loadRun(url: string, opts: LoadOptions): LoadResult {
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as LoadResult;
 }
 
+/** loadRun without blocking: several generators at once (one per replica). */
+export function loadRunAsync(url: string, opts: LoadOptions): Promise<LoadResult> {
+  const args = ['--import', 'tsx', join(import.meta.dirname, 'serve-load.ts'), '--url', url, '--rate', String(opts.rate), '--seconds', String(opts.seconds), '--connections', String(opts.connections)];
+  if (opts.bodies) args.push('--bodies', opts.bodies);
+  if (opts.paths) args.push('--paths', opts.paths);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: join(import.meta.dirname, '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadResult) : reject(new Error(`load generator failed:\n${err}`))));
+  });
+}
+
 /** A warm-up run (a third of the time, at least 2 s), then the measured run. */
 export function loadMeasure(url: string, opts: LoadOptions): LoadResult {
   loadRun(url, { ...opts, seconds: Math.max(2, Math.round(opts.seconds / 3)) });

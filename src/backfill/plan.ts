@@ -5,6 +5,7 @@ import { KilnError } from '../core/errors.js';
 import { loadFeatureRegistry, resolveSelection, type SourceSpec } from '../features/index.js';
 import { prepareSpine, type EventTimeBound } from '../features/training/index.js';
 import { quoteIdent, quoteLiteral, type Project } from '../store/index.js';
+import { kindText, loadLiveVersion, modelInputs } from '../serve/index.js';
 import { partitionOf } from './partition.js';
 import type { BackfillSpec } from './types.js';
 
@@ -25,6 +26,8 @@ export interface PlanOptions {
   out?: string;
   eventTimeBound?: EventTimeBound;
   log?: (line: string) => void;
+  /** Score the spine's rows with this version instead of building its training set (features: the version's). */
+  score?: { model: string; reasons?: boolean | 'all' };
 }
 
 export const MAX_PARTITIONS = 10_000;
@@ -44,9 +47,19 @@ export function checkPartitions(n: unknown): number {
   return n;
 }
 
+/** A scoring backfill: the version pinned (name@version) and the features that make its inputs. */
+function scorePlan(project: Project, ref: string): { features: string[]; model: string } {
+  const live = loadLiveVersion(project, ref);
+  if (live.kind !== 'gbdt') throw new KilnError('USAGE', `${live.ref} is ${kindText(live)}: a scoring backfill scores GBDT versions, as kiln score does`, { path: ['model'] });
+  const { owners, columnInputs } = modelInputs(project, live);
+  if (owners.length === 0) throw new KilnError('USAGE', `${live.ref} reads no feature of the project's definitions (only spine columns: ${columnInputs.join(', ')}); score it with kiln score, which needs no partitions by entity`, { path: ['model'] });
+  return { features: owners, model: `${live.name}@${live.version}` };
+}
+
 /** Checks the request, writes the snapshot and backfill.json; returns the spec to enqueue. */
 export async function planBackfill(project: Project, opts: PlanOptions): Promise<BackfillSpec> {
   const partitions = checkPartitions(opts.partitions);
+  if (opts.score) { const plan = scorePlan(project, opts.score.model); opts = { ...opts, features: plan.features, score: { ...opts.score, model: plan.model } }; }
   const bound = opts.eventTimeBound ?? 'strict';
   if (bound !== 'strict' && bound !== 'inclusive') throw new KilnError('USAGE', `--event-time-bound ${String(bound)}: expected 'strict' or 'inclusive'`, { path: ['eventTimeBound'] });
   const registry = loadFeatureRegistry(project.config.features);
@@ -124,7 +137,7 @@ async function snapshotAndSpec(project: Project, opts: PlanOptions, r: Resolved)
     const plannedRows = Array.from({ length: partitions }, () => 0);
     for (const c of counts) plannedRows[c.p] = Number(c.n);
     const spec: BackfillSpec = {
-      id, kind: 'training-set', features: opts.features, spine: { table: opts.spine.table, key: keyColumn, timestamp: timeColumn }, partitions, dir, snapshot,
+      id, kind: opts.score ? 'score' : 'training-set', ...(opts.score ? { model: opts.score.model, ...(opts.score.reasons ? { reasons: opts.score.reasons } : {}) } : {}), features: opts.features, spine: { table: opts.spine.table, key: keyColumn, timestamp: timeColumn }, partitions, dir, snapshot,
       sources, eventTimeBound: bound, project: project.paths.root, createdAt: new Date().toISOString(), plannedRows,
     };
     const tmp = join(dir, `.backfill.json.${process.pid}`);

@@ -3,7 +3,12 @@ import type { EventTimeBound } from '../features/training/index.js';
 /** What a backfill computes, written to `backfill.json` in its folder and to Redis when it is enqueued. */
 export interface BackfillSpec {
   id: string;
-  kind: 'training-set';
+  /** 'training-set': the features' rows; 'score': the model's scores (and reasons) of the spine's rows. */
+  kind: 'training-set' | 'score';
+  /** score: the version scoring every partition, pinned when planned (name@version). */
+  model?: string;
+  /** score: reasons for declined rows (true) or every row ('all'). */
+  reasons?: boolean | 'all';
   /** A feature set's name, or feature names. */
   features: string | string[];
   /** The spine table of the offline store, with its key and time columns as resolved when it was planned. */
@@ -49,6 +54,9 @@ export interface PartRecord {
 export interface BackfillManifest {
   format: 'kiln.backfill@1';
   id: string;
+  kind: BackfillSpec['kind'];
+  /** score: the version that scored every part. */
+  model?: string;
   features: string | string[];
   spine: BackfillSpec['spine'];
   partitions: number;

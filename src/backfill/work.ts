@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../core/errors.js';
 import { buildTrainingSet } from '../features/training/index.js';
+import { scoreBatch } from '../serve/index.js';
 import { OfflineStore, quoteIdent, quoteLiteral, type Project } from '../store/index.js';
 import { partFileName } from './partition.js';
 import { PARTITION_COLUMN, SPINE_SNAPSHOT_TABLE } from './plan.js';
@@ -64,13 +65,18 @@ export async function runPartition(project: Project, spec: BackfillSpec, partiti
     await store.run(`CREATE TABLE main.${SPINE_TABLE} AS SELECT * EXCLUDE (${PARTITION_COLUMN}) FROM ${SNAP}.main.${SPINE_SNAPSHOT_TABLE} WHERE ${PARTITION_COLUMN} = ${partition} ORDER BY rowid`);
     await store.run(`DETACH ${SNAP}`);
     ctx.progress?.('computing');
-    const summary = await buildTrainingSet(withOffline(project, store), {
-      spine: { table: SPINE_TABLE, key: spec.spine.key, timestamp: spec.spine.timestamp }, features: spec.features, out: tmp, eventTimeBound: spec.eventTimeBound,
-    });
+    const rows = spec.kind === 'score'
+      // The pinned version scores the partition's spine, its features point in time from the partition's rows: kiln score's code.
+      ? (await scoreBatch(withOffline(project, store), {
+        model: spec.model!, spine: SPINE_TABLE, key: spec.spine.key, time: spec.spine.timestamp, output: tmp, quiet: true, threads: 1, ...(spec.reasons ? { reasons: spec.reasons } : {}),
+      })).rows
+      : (await buildTrainingSet(withOffline(project, store), {
+        spine: { table: SPINE_TABLE, key: spec.spine.key, timestamp: spec.spine.timestamp }, features: spec.features, out: tmp, eventTimeBound: spec.eventTimeBound,
+      })).rows;
     if (await ctx.cancelled()) throw new KilnError('INTERRUPTED', `backfill ${spec.id} was cancelled; partition ${partition} was not committed`);
     ctx.progress?.('committing');
     renameSync(tmp, file);
-    return { partition, file, rows: summary.rows, seconds: (performance.now() - started) / 1000, worker: workerName(), attempt: ctx.attempt, committedAt: new Date().toISOString() };
+    return { partition, file, rows, seconds: (performance.now() - started) / 1000, worker: workerName(), attempt: ctx.attempt, committedAt: new Date().toISOString() };
   } finally {
     store.close();
     rmSync(tmp, { force: true });
@@ -86,7 +92,7 @@ export function writeManifest(spec: BackfillSpec, parts: PartRecord[]): Backfill
   }
   const sorted = [...byPartition.values()].sort((a, b) => a.partition - b.partition);
   const manifest: BackfillManifest = {
-    format: 'kiln.backfill@1', id: spec.id, features: spec.features, spine: spec.spine, partitions: spec.partitions,
+    format: 'kiln.backfill@1', id: spec.id, kind: spec.kind ?? 'training-set', ...(spec.model ? { model: spec.model } : {}), features: spec.features, spine: spec.spine, partitions: spec.partitions,
     rows: sorted.reduce((s, p) => s + p.rows, 0), parts: sorted, completedAt: new Date().toISOString(),
   };
   const tmp = join(spec.dir, `._manifest.json.${process.pid}`);

@@ -94,7 +94,11 @@ function outputsOf(registry: FeatureRegistry): Map<string, { feature: string; ve
  * Resolves what to score: checks the options against the model, builds the features (if any) into
  * `work` (a folder the caller removes), and checks the signature before any row is scored.
  */
-export async function batchSource(project: Project, live: LiveVersion, opts: BatchInputOptions, work: string, log: (line: string) => void): Promise<BatchSource> {
+/**
+ * The version's inputs split into features (made by the project's definitions) and spine columns, with
+ * the features that make them (`owners`): what a scoring run computes point in time.
+ */
+export function modelInputs(project: Project, live: LiveVersion): { featureInputs: ModelSignature['features']; columnInputs: string[]; owners: string[]; registry: ReturnType<typeof loadFeatureRegistry> | null; outputs: Map<string, { feature: string; version: string }> } {
   const sig = live.info.signature.features;
   const hasFeatureVersion = sig.some((f) => f.version && !f.version.startsWith('column:'));
   const registry = hasFeatureVersion || sig.some((f) => !f.version) ? loadFeatureRegistry(project.config.features) : null;
@@ -103,6 +107,12 @@ export async function batchSource(project: Project, live: LiveVersion, opts: Bat
   const isFeature = (f: ModelSignature['features'][number]): boolean => (f.version ? !f.version.startsWith('column:') : outputs.has(f.name));
   const featureInputs = sig.filter(isFeature);
   const columnInputs = sig.filter((f) => !isFeature(f)).map((f) => f.name);
+  const owners = [...new Set(featureInputs.flatMap((f) => { const o = outputs.get(f.name); return o ? [o.feature] : []; }))];
+  return { featureInputs, columnInputs, owners, registry, outputs };
+}
+
+export async function batchSource(project: Project, live: LiveVersion, opts: BatchInputOptions, work: string, log: (line: string) => void): Promise<BatchSource> {
+  const { featureInputs, columnInputs, registry, outputs } = modelInputs(project, live);
   if (featureInputs.length === 0) return plainSource(project, live, opts, work, columnInputs);
 
   // Names and definition versions first: nothing is computed for a model the definitions cannot feed.
@@ -165,10 +175,11 @@ export async function batchSource(project: Project, live: LiveVersion, opts: Bat
   await buildTrainingSet(project, { spine: { file: spineFile, key: keyName, timestamp: 'as_of' }, features: owners, out: built });
   const relation = `read_parquet(${quoteLiteral(built)}, file_row_number = true)`;
   const described = new Map((await columnsOf(project, relation)).map((c) => [c.name, c.type]));
-  const offered = sig.flatMap((f) => {
+  const isFeature = new Set(featureInputs.map((f) => f.name));
+  const offered = live.info.signature.features.flatMap((f) => {
     const type = described.get(f.name);
     if (type === undefined) return [];
-    return [{ name: f.name, type, version: isFeature(f) ? outputs.get(f.name)!.version : null }];
+    return [{ name: f.name, type, version: isFeature.has(f.name) ? outputs.get(f.name)!.version : null }];
   });
   checkSignature(live.info, offered);
   return {

@@ -27,3 +27,4 @@ export type { EmbeddingSet, EmbeddingSetOptions, EmbeddingSpaceStatus, Embedding
 /** Re-scores a logged decision with the version that made it (`POST /v1/decisions/:id/replay`, the web UI). */
 export { replay } from './predict.js';
 export { scoreBatch, BATCH_CHUNK_ROWS, type ScoreBatchOptions, type ScoreBatchResult } from './batch.js';
+export { modelInputs } from './batch-input.js';

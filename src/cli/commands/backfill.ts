@@ -4,7 +4,7 @@ import { withProject } from '../project-option.js';
 import { formatTable } from '../table.js';
 
 /**
- * `kiln backfill training-set|status|cancel|list`: a point-in-time training set partitioned by entity hash,
+ * `kiln backfill training-set|score|status|cancel|list`: a point-in-time training set (or a version's scores) partitioned by entity hash,
  * computed by `kiln worker` processes from a BullMQ queue on Redis (docs/scale.md).
  */
 
@@ -32,7 +32,7 @@ function statusText(s: Status): string {
   for (const p of s.parts) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
   const lines = [
     `backfill ${s.id}: ${s.state}, ${s.done}/${s.total} parts done, ${s.rows} rows; ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}; ${s.retries} retr${s.retries === 1 ? 'y' : 'ies'}`,
-    `  features ${Array.isArray(s.spec.features) ? s.spec.features.join(',') : s.spec.features}, spine ${s.spec.spine.table} by ${s.spec.spine.key}, out ${s.spec.dir}`,
+    `  ${s.spec.kind === 'score' ? `scores of ${s.spec.model}` : 'features'} ${Array.isArray(s.spec.features) ? s.spec.features.join(',') : s.spec.features}, spine ${s.spec.spine.table} by ${s.spec.spine.key}, out ${s.spec.dir}`,
   ];
   if (s.cancelled !== null) lines.push(`  cancelled: ${s.cancelled}`);
   if (s.manifest) lines.push(`  manifest ${s.manifest}`);
@@ -41,6 +41,42 @@ function statusText(s: Status): string {
   lines.push(formatTable(['part', 'state', 'attempts', 'stalls', 'spine rows', 'rows', 'worker / stage'],
     s.parts.map((p) => [p.partition, p.state, p.attempts, p.stalls, p.plannedRows, p.rows ?? '', p.worker ?? p.stage ?? ''])));
   return `${lines.join('\n')}\n`;
+}
+
+interface SpineFlags { spine: string; partitions: string; key?: string; timestamp?: string; out?: string; wait: boolean; json: boolean }
+
+/** Plans a backfill (the snapshot), enqueues its partitions, and with --wait follows it to the end. */
+async function planAndFollow(cmd: Command, flags: QueueFlags & SpineFlags, plan: Pick<import('../../backfill/index.js').PlanOptions, 'features' | 'eventTimeBound' | 'score'>): Promise<void> {
+  const b = await import('../../backfill/index.js');
+  const partitions = b.checkPartitions(/^\d+$/.test(flags.partitions) ? Number(flags.partitions) : Number.NaN);
+  const redis = backfillRedis(flags);
+  const spec = await withProject(cmd, (project) => b.planBackfill(project, {
+    ...plan, partitions, spine: { table: flags.spine, ...(flags.key ? { key: flags.key } : {}), ...(flags.timestamp ? { timestamp: flags.timestamp } : {}) },
+    ...(flags.out ? { out: flags.out } : {}), log: (line) => process.stderr.write(`${line}\n`),
+  }));
+  const queue = await b.BackfillQueue.connect(redis);
+  try {
+    await queue.enqueue(spec);
+    process.stderr.write(`backfill ${spec.id}: ${spec.partitions} partition jobs on queue ${redis.prefix ?? b.BACKFILL_PREFIX}; run 'kiln worker' to compute them, 'kiln backfill status ${spec.id}' to watch\n`);
+    if (!flags.wait) {
+      process.stdout.write(flags.json ? `${JSON.stringify(spec, null, 2)}\n` : `${spec.id}\n`);
+      return;
+    }
+    let last = '';
+    for (;;) {
+      const s = await queue.status(spec.id);
+      const line = `backfill ${s.id}: ${s.done}/${s.total} parts, ${s.rows} rows, ${s.parts.filter((p) => p.state === 'active').length} running, ${s.retries} retries, ${s.state}`;
+      if (line !== last) { process.stderr.write(`${line}\n`); last = line; }
+      if (s.state !== 'running') {
+        process.stdout.write(flags.json ? `${JSON.stringify(s, null, 2)}\n` : statusText(s));
+        if (s.state !== 'done') process.exitCode = 1;
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    await queue.close();
+  }
 }
 
 export function registerBackfill(program: Command): void {
@@ -57,38 +93,25 @@ export function registerBackfill(program: Command): void {
     .option('--event-time-bound <bound>', "'strict' (events before the spine time) or 'inclusive'", 'strict')
     .option('--wait', 'follow the backfill until it ends, a line per change', false)
     .option('--json', 'print the backfill (and with --wait its final status) as JSON', false))
-    .action(async (flags: QueueFlags & { features: string; spine: string; partitions: string; key?: string; timestamp?: string; out?: string; eventTimeBound: string; wait: boolean; json: boolean }, cmd: Command) => {
-      const b = await import('../../backfill/index.js');
-      const partitions = b.checkPartitions(/^\d+$/.test(flags.partitions) ? Number(flags.partitions) : Number.NaN);
+    .action(async (flags: QueueFlags & SpineFlags & { features: string; eventTimeBound: string }, cmd: Command) => {
       const features = flags.features.includes(',') ? flags.features.split(',').map((s) => s.trim()).filter(Boolean) : flags.features;
-      const redis = backfillRedis(flags);
-      const spec = await withProject(cmd, (project) => b.planBackfill(project, {
-        features, partitions, spine: { table: flags.spine, ...(flags.key ? { key: flags.key } : {}), ...(flags.timestamp ? { timestamp: flags.timestamp } : {}) },
-        ...(flags.out ? { out: flags.out } : {}), eventTimeBound: flags.eventTimeBound as 'strict' | 'inclusive', log: (line) => process.stderr.write(`${line}\n`),
-      }));
-      const queue = await b.BackfillQueue.connect(redis);
-      try {
-        await queue.enqueue(spec);
-        process.stderr.write(`backfill ${spec.id}: ${spec.partitions} partition jobs on queue ${redis.prefix ?? b.BACKFILL_PREFIX}; run 'kiln worker' to compute them, 'kiln backfill status ${spec.id}' to watch\n`);
-        if (!flags.wait) {
-          process.stdout.write(flags.json ? `${JSON.stringify(spec, null, 2)}\n` : `${spec.id}\n`);
-          return;
-        }
-        let last = '';
-        for (;;) {
-          const s = await queue.status(spec.id);
-          const line = `backfill ${s.id}: ${s.done}/${s.total} parts, ${s.rows} rows, ${s.parts.filter((p) => p.state === 'active').length} running, ${s.retries} retries, ${s.state}`;
-          if (line !== last) { process.stderr.write(`${line}\n`); last = line; }
-          if (s.state !== 'running') {
-            process.stdout.write(flags.json ? `${JSON.stringify(s, null, 2)}\n` : statusText(s));
-            if (s.state !== 'done') process.exitCode = 1;
-            return;
-          }
-          await new Promise((r) => setTimeout(r, 500));
-        }
-      } finally {
-        await queue.close();
-      }
+      await planAndFollow(cmd, flags, { features, eventTimeBound: flags.eventTimeBound as 'strict' | 'inclusive' });
+    });
+
+  queueOptions(bf.command('score')
+    .description("score a spine as N partitions by entity hash with one version (pinned when planned), kiln score's code in each worker; part-NNNNN.parquet and _manifest.json")
+    .requiredOption('--model <ref>', 'the version: name@alias, name@version or name (the latest); pinned to its version now')
+    .requiredOption('--spine <table>', 'the spine table of the offline store (entity key and time: each row scored as of its time)')
+    .requiredOption('--partitions <n>', 'how many partitions (jobs)')
+    .option('--key <column>', "the spine's entity key column (default: the table's key)")
+    .option('--timestamp <column>', "the spine's time column (default: the table's timestamp)")
+    .option('--reasons [which]', "adverse-action reasons: for declined rows, or 'all'")
+    .option('--out <dir>', 'a new or empty folder for the parts (default <dataDir>/backfills/<id>)')
+    .option('--wait', 'follow the backfill until it ends, a line per change', false)
+    .option('--json', 'print the backfill (and with --wait its final status) as JSON', false))
+    .action(async (flags: QueueFlags & SpineFlags & { model: string; reasons?: string | boolean }, cmd: Command) => {
+      if (flags.reasons !== undefined && flags.reasons !== true && flags.reasons !== 'all') throw new KilnError('USAGE', `--reasons ${String(flags.reasons)}: give --reasons (declined rows) or --reasons all`, { path: ['reasons'] });
+      await planAndFollow(cmd, flags, { features: [], score: { model: flags.model, ...(flags.reasons ? { reasons: flags.reasons === 'all' ? 'all' : true } : {}) } });
     });
 
   queueOptions(bf.command('status <id>')
