@@ -37,7 +37,7 @@ const QUEUE = 'partitions';
 export const BACKFILL_ATTEMPTS = 5;
 const JOB_OPTIONS = { attempts: BACKFILL_ATTEMPTS, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 30 * 24 * 3600 }, removeOnFail: { age: 30 * 24 * 3600 } } as const;
 
-const connectionOf = (o: RedisOptions) => ({ host: o.connection?.host ?? '127.0.0.1', port: o.connection?.port ?? 6379, ...(o.connection?.db !== undefined ? { db: o.connection.db } : {}), ...(o.connection?.password ? { password: o.connection.password } : {}), maxRetriesPerRequest: null });
+export const connectionOf = (o: RedisOptions) => ({ host: o.connection?.host ?? '127.0.0.1', port: o.connection?.port ?? 6379, ...(o.connection?.db !== undefined ? { db: o.connection.db } : {}), ...(o.connection?.password ? { password: o.connection.password } : {}), maxRetriesPerRequest: null });
 
 class Keys {
   constructor(private readonly prefix: string) {}

@@ -23,6 +23,7 @@ import { registerBackfill } from './commands/backfill.js';
 import { registerUi } from './commands/ui.js';
 import { registerStream } from './commands/stream.js';
 import { registerDb } from './commands/db.js';
+import { registerTune } from './commands/tune.js';
 
 /**
  * The store's DEFAULT_WAIT_TIMEOUT_SECONDS, repeated here so that building the program (and `kiln --help`)
@@ -67,6 +68,7 @@ export function buildProgram(): Command {
   registerRecs(program);
   registerStream(program);
   registerDb(program);
+  registerTune(program);
   return program;
 }
 

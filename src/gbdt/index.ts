@@ -11,7 +11,7 @@
  */
 export { train, MIN_ENTRIES_FOR_THREADS, type TrainInput, type ValidSet, type IterationInfo } from './train.js';
 export { Booster, type PredictInput, type PredictOptions, type ImportanceType } from './booster.js';
-export { PARAMS, PARAM_NAMES, OBJECTIVE_NAMES, type GbdtParams, type ResolvedParams, type ObjectiveName, type ParamName } from './params.js';
+export { PARAMS, PARAM_NAMES, OBJECTIVE_NAMES, checkParams, type GbdtParams, type ResolvedParams, type ObjectiveName, type ParamName, type ParamIssue } from './params.js';
 export { METRIC_NAMES, auc, ndcgAt, type MetricName, type MetricInput } from './metrics.js';
 export { MODEL_FORMAT, type GbdtModelJson, type TreeJson } from './model-json.js';
 export { nodeCategories, numLeaves, type Tree } from './tree.js';

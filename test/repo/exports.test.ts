@@ -280,6 +280,7 @@ describe('the public API', () => {
           "createServer",
           "decidedBy",
           "decisionLogDir",
+          "decisionLogOf",
           "defaultEmbeddingRefs",
           "fixedModelSet",
           "getDecision",

@@ -6,7 +6,7 @@ import { projectOption } from '../project-option.js';
 
 interface WorkerFlags {
   queue?: string; concurrency: string; loopsModule?: string; redisUrl?: string; lockDuration?: string; stalledInterval?: string;
-  backfillQueue?: string; backfillConcurrency: string; backfillThreads?: string; backfills: boolean;
+  backfillQueue?: string; backfillConcurrency: string; backfillThreads?: string; backfills: boolean; trials: boolean;
 }
 
 /** A positive whole number from a flag, or a USAGE error naming it. */
@@ -22,7 +22,7 @@ function positiveInt(flag: string, raw: string): number {
  * recorded) before it exits 0. The loops it knows: kiln's registered ones and those of --loops-module.
  */
 export function registerWorker(program: Command): void {
-  program.command('worker').description('run loop steps and backfill partitions from the BullMQ queues on Redis until SIGTERM (see docs/loop.md, docs/scale.md)')
+  program.command('worker').description('run loop steps, backfill partitions and search trials from the BullMQ queues on Redis until SIGTERM (see docs/loop.md, docs/scale.md)')
     .option('--queue <prefix>', 'the BullMQ key prefix of the queue (default kiln-loop)')
     .option('--concurrency <n>', 'steps run at once', '1')
     .option('--loops-module <file>', 'a module that registers loops (or exports `loops`: an array, or a function of { project })')
@@ -32,7 +32,8 @@ export function registerWorker(program: Command): void {
     .option('--backfill-queue <prefix>', 'the BullMQ key prefix of the backfill queue (default kiln-backfill)')
     .option('--backfill-concurrency <n>', 'backfill partitions computed at once', '1')
     .option('--backfill-threads <n>', 'DuckDB threads per backfill partition (default: all cores)')
-    .option('--no-backfills', 'run loop steps only')
+    .option('--no-backfills', 'take no backfill partitions')
+    .option('--no-trials', 'take no search trials (kiln tune)')
     .action(async (flags: WorkerFlags, cmd: Command) => {
       const concurrency = positiveInt('concurrency', flags.concurrency);
       const lockDurationMs = positiveInt('lock-duration', flags.lockDuration ?? '30000');
@@ -45,13 +46,14 @@ export function registerWorker(program: Command): void {
       const connection = { host: url.hostname, port: Number(url.port || 6379), ...(url.password ? { password: decodeURIComponent(url.password) } : {}), ...(url.pathname.length > 1 ? { db: Number(url.pathname.slice(1)) } : {}) };
       let worker: InstanceType<typeof loop.LoopWorker> | undefined;
       let backfills: InstanceType<typeof import('../../backfill/index.js').BackfillWorker> | undefined;
+      let trials: InstanceType<typeof import('../../tune/index.js').TrialWorker> | undefined;
       try {
         if (flags.loopsModule) await loop.loadLoopsModule(pathToFileURL(resolve(flags.loopsModule)).href, { project });
         // kiln's own loops: the retrain loop of every declared model
         const { retrainLoop } = await import('../../loop/index.js');
         for (const model of Object.keys(project.config.models)) loop.registerLoop(retrainLoop(project, model));
         const loops = loop.registeredLoops();
-        if (Object.keys(loops).length === 0 && !flags.backfills) throw new KilnError('USAGE', 'kiln worker: no loops are registered and --no-backfills leaves nothing to run; pass --loops-module FILE with the loops to run');
+        if (Object.keys(loops).length === 0 && !flags.backfills && !flags.trials) throw new KilnError('USAGE', 'kiln worker: no loops are registered and --no-backfills --no-trials leave nothing to run; pass --loops-module FILE with the loops to run');
         const log = (line: string): void => { process.stderr.write(`${line}\n`); };
         if (Object.keys(loops).length > 0) {
           worker = new loop.LoopWorker(new loop.LoopStore(project.meta.db), loops, {
@@ -67,14 +69,19 @@ export function registerWorker(program: Command): void {
           });
           await backfills.ready();
         }
-        process.stderr.write(`kiln worker: pid ${process.pid}, queue ${flags.queue ?? 'kiln-loop'}, loops ${Object.keys(loops).join(', ') || 'none'}, backfills ${flags.backfills ? `on ${flags.backfillQueue ?? 'kiln-backfill'}` : 'off'}\n`);
+        if (flags.trials) {
+          const { TrialWorker } = await import('../../tune/index.js');
+          trials = new TrialWorker(project, { connection, ...(flags.backfillQueue ? { prefix: flags.backfillQueue } : {}), concurrency: 1, lockDurationMs, stalledIntervalMs, log });
+          await trials.ready();
+        }
+        process.stderr.write(`kiln worker: pid ${process.pid}, queue ${flags.queue ?? 'kiln-loop'}, loops ${Object.keys(loops).join(', ') || 'none'}, backfills ${flags.backfills ? `on ${flags.backfillQueue ?? 'kiln-backfill'}` : 'off'}, trials ${flags.trials ? `on ${flags.backfillQueue ?? 'kiln-backfill'}` : 'off'}\n`);
         await new Promise<void>((done) => {
           process.once('SIGTERM', done);
           process.once('SIGINT', done);
         });
         process.stderr.write('kiln worker: stopping after the steps running now\n');
       } finally {
-        await Promise.all([worker?.close(), backfills?.close()]);
+        await Promise.all([worker?.close(), backfills?.close(), trials?.close()]);
         project.close();
       }
     });
