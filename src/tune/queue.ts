@@ -78,6 +78,47 @@ export class TuneQueue {
     return out;
   }
 
+  async spec(id: string): Promise<TuneSpec> {
+    const text = await this.redis.get(this.k.spec(id));
+    if (text === null) {
+      const known = await this.redis.zrevrange(this.k.index(), 0, 4);
+      throw new KilnError('INVALID_ARGUMENT', `no search '${id}' on this queue${known.length ? ` (latest: ${known.join(', ')})` : ''}`, { path: ['id'] });
+    }
+    return JSON.parse(text) as TuneSpec;
+  }
+
+  /** The newest searches first. */
+  async list(limit = 20): Promise<string[]> {
+    return this.redis.zrevrange(this.k.index(), 0, limit - 1);
+  }
+
+  /**
+   * A search as the queue sees it: its spec, the trials recorded, and every job enqueued so far with its
+   * state (waiting, active with its rounds done, delayed for a retry, failed with the reason, completed).
+   */
+  async status(id: string): Promise<TuneStatus> {
+    const spec = await this.spec(id);
+    const [results, cancelled] = await Promise.all([this.results(id), this.redis.get(this.k.cancelled(id))]);
+    const recorded = new Map(results.map((r) => [`${r.rung}.${r.trial}`, r]));
+    const jobs: TuneStatus['jobs'] = [];
+    for (const job of await this.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'failed', 'completed'])) {
+      if (job.data.tune !== id) continue;
+      const key = `${job.data.rung}.${job.data.trial}`;
+      const state = recorded.has(key) ? 'done' : await job.getState();
+      const progress = job.progress as { rounds?: number } | number | undefined;
+      jobs.push({
+        rung: job.data.rung, trial: job.data.trial, state: String(state), attempts: job.attemptsStarted ?? 0, rounds: job.data.rounds, params: job.data.params,
+        ...(progress && typeof progress === 'object' && progress.rounds !== undefined ? { roundsDone: progress.rounds } : {}),
+        ...(job.failedReason ? { reason: job.failedReason } : {}),
+        ...(recorded.get(key) ? { validAuc: recorded.get(key)!.validAuc, runId: recorded.get(key)!.runId } : {}),
+      });
+    }
+    jobs.sort((a, b) => a.rung - b.rung || a.trial - b.trial);
+    const active = jobs.some((j) => j.state !== 'done' && j.state !== 'failed');
+    const best = [...results].sort((a, b) => b.rung - a.rung || b.validAuc - a.validAuc)[0] ?? null;
+    return { id, spec, cancelled, jobs, trialsDone: results.length, best, state: cancelled !== null ? 'cancelled' : active ? 'running' : jobs.some((j) => j.state === 'failed') ? 'failed' : 'done' };
+  }
+
   async cancel(id: string, reason: string): Promise<void> {
     await this.redis.set(this.k.cancelled(id), reason, 'NX');
     for (const job of await this.queue.getJobs(['waiting', 'delayed', 'prioritized'])) {
@@ -89,6 +130,17 @@ export class TuneQueue {
     await this.queue.close();
     await this.redis.quit().catch(() => undefined);
   }
+}
+
+export interface TuneStatus {
+  id: string;
+  spec: TuneSpec;
+  /** running while a job is waiting, active or delayed; done once all have finished (the scheduler may still be registering the best). */
+  state: 'running' | 'done' | 'failed' | 'cancelled';
+  cancelled: string | null;
+  trialsDone: number;
+  best: TrialResult | null;
+  jobs: { rung: number; trial: number; state: string; attempts: number; rounds: number; roundsDone?: number; params: Record<string, unknown>; reason?: string; validAuc?: number; runId?: string }[];
 }
 
 export interface TrialWorkerOptions extends RedisOptions {
