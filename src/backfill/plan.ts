@@ -4,7 +4,9 @@ import { join, resolve } from 'node:path';
 import { KilnError } from '../core/errors.js';
 import { loadFeatureRegistry, resolveSelection, type SourceSpec } from '../features/index.js';
 import { prepareSpine, type EventTimeBound } from '../features/training/index.js';
-import { quoteIdent, quoteLiteral, type Project } from '../store/index.js';
+import { quoteIdent, quoteLiteral, timestampSql, type Project } from '../store/index.js';
+import { onlineSettings, openOnlineStore } from '../online/index.js';
+import { parseUtc } from '../core/time.js';
 import { kindText, loadLiveVersion, modelInputs } from '../serve/index.js';
 import { partitionOf } from './partition.js';
 import type { BackfillSpec } from './types.js';
@@ -20,7 +22,8 @@ import type { BackfillSpec } from './types.js';
 export interface PlanOptions {
   /** A feature set's name, or feature names. */
   features: string | string[];
-  spine: { table: string; key?: string; timestamp?: string };
+  /** The spine (a materialisation has none: its entities are the sources' keys). */
+  spine?: { table: string; key?: string; timestamp?: string };
   partitions: number;
   /** The folder of the parts (default <dataDir>/backfills/<id>); it must not exist or be empty. */
   out?: string;
@@ -28,6 +31,11 @@ export interface PlanOptions {
   log?: (line: string) => void;
   /** Score the spine's rows with this version instead of building its training set (features: the version's). */
   score?: { model: string; reasons?: boolean | 'all' };
+  /**
+   * Materialise the online store (Redis) instead: every entity of the served sources, as of `asOf`
+   * (default now); no spine (the entities are the sources' keys). Redis URL and prefix as `kiln online`.
+   */
+  materialize?: { asOf?: string; redisUrl?: string; prefix?: string };
 }
 
 export const MAX_PARTITIONS = 10_000;
@@ -47,6 +55,31 @@ export function checkPartitions(n: unknown): number {
   return n;
 }
 
+/**
+ * A materialisation: the features the online store serves (or `features`), the Redis store it writes,
+ * and a spine of every entity key of their sources, as of `asOf`, written to a table of the offline store
+ * for the planner (dropped after planning).
+ */
+async function materializePlan(project: Project, m: NonNullable<PlanOptions['materialize']>, features: string | string[] | undefined): Promise<{ features: string[]; spine: { table: string; key: string; timestamp: string }; online: NonNullable<BackfillSpec['online']> }> {
+  const asOf = new Date(m.asOf === undefined ? Date.now() : parseUtc(m.asOf, '--as-of') / 1000).toISOString();
+  const online = await openOnlineStore(project, { backend: 'redis', ...(m.redisUrl ? { redisUrl: m.redisUrl } : {}), ...(m.prefix ? { prefix: m.prefix } : {}), ...(features !== undefined && (Array.isArray(features) ? features.length : features) ? { features } : {}) });
+  const settings = onlineSettings(project, { backend: 'redis', ...(m.redisUrl ? { redisUrl: m.redisUrl } : {}), ...(m.prefix ? { prefix: m.prefix } : {}) });
+  let selection: string[];
+  let sources: { table: string; key: string }[];
+  try {
+    selection = [...online.plan.selection];
+    sources = [...online.plan.sources.values()].map((sp) => ({ table: sp.source.table, key: sp.source.key }));
+  } finally {
+    await online.close();
+  }
+  if (!sources.length) throw new KilnError('USAGE', 'the online store serves no feature with a source to materialise', { path: ['features'] });
+  const entityKey = '__kiln_entity';
+  const table = `__kiln_materialize_spine_${randomBytes(4).toString('hex')}`;
+  const union = sources.map((x) => `SELECT DISTINCT ${quoteIdent(x.key)} AS ${entityKey} FROM ${quoteIdent(x.table)} WHERE ${quoteIdent(x.key)} IS NOT NULL`).join(' UNION ');
+  await project.offline.run(`CREATE TABLE ${quoteIdent(table)} AS SELECT DISTINCT ${entityKey}, ${timestampSql(asOf)} AS as_of FROM (${union}) ORDER BY 1`);
+  return { features: selection, spine: { table, key: entityKey, timestamp: 'as_of' }, online: { redisUrl: settings.redisUrl, prefix: settings.prefix, asOf } };
+}
+
 /** A scoring backfill: the version pinned (name@version) and the features that make its inputs. */
 function scorePlan(project: Project, ref: string): { features: string[]; model: string } {
   const live = loadLiveVersion(project, ref);
@@ -60,6 +93,23 @@ function scorePlan(project: Project, ref: string): { features: string[]; model: 
 export async function planBackfill(project: Project, opts: PlanOptions): Promise<BackfillSpec> {
   const partitions = checkPartitions(opts.partitions);
   if (opts.score) { const plan = scorePlan(project, opts.score.model); opts = { ...opts, features: plan.features, score: { ...opts.score, model: plan.model } }; }
+  let online: BackfillSpec['online'];
+  let dropSpine: string | null = null;
+  if (opts.materialize) {
+    const m = await materializePlan(project, opts.materialize, opts.features);
+    online = m.online;
+    dropSpine = m.spine.table;
+    opts = { ...opts, features: m.features, spine: m.spine, eventTimeBound: 'strict' };
+  }
+  try {
+    if (!opts.spine) throw new KilnError('USAGE', '--spine: a training-set or scoring backfill needs a spine table', { path: ['spine'] });
+    return await planPartitions(project, opts as PlanOptions & { spine: NonNullable<PlanOptions['spine']> }, partitions, online);
+  } finally {
+    if (dropSpine) { await project.offline.dropIfExists(dropSpine).catch(() => undefined); project.releaseOffline(); }
+  }
+}
+
+async function planPartitions(project: Project, opts: PlanOptions & { spine: NonNullable<PlanOptions['spine']> }, partitions: number, online: BackfillSpec['online']): Promise<BackfillSpec> {
   const bound = opts.eventTimeBound ?? 'strict';
   if (bound !== 'strict' && bound !== 'inclusive') throw new KilnError('USAGE', `--event-time-bound ${String(bound)}: expected 'strict' or 'inclusive'`, { path: ['eventTimeBound'] });
   const registry = loadFeatureRegistry(project.config.features);
@@ -76,7 +126,7 @@ export async function planBackfill(project: Project, opts: PlanOptions): Promise
   const created = !existsSync(dir);
   mkdirSync(dir, { recursive: true });
   try {
-    return await snapshotAndSpec(project, opts, { id, dir, partitions, bound, features, selected, sourceSpecs, keysOf });
+    return await snapshotAndSpec(project, opts, { id, dir, partitions, bound, features, selected, sourceSpecs, keysOf, online });
   } catch (e) {
     if (created) rmSync(dir, { recursive: true, force: true });
     throw e;
@@ -84,12 +134,12 @@ export async function planBackfill(project: Project, opts: PlanOptions): Promise
 }
 
 interface Resolved {
-  id: string; dir: string; partitions: number; bound: EventTimeBound;
+  id: string; dir: string; partitions: number; bound: EventTimeBound; online: BackfillSpec['online'];
   features: ReturnType<typeof resolveSelection>['features']; selected: Set<string>;
   sourceSpecs: Map<string, SourceSpec>; keysOf: Map<string, Set<string>>;
 }
 
-async function snapshotAndSpec(project: Project, opts: PlanOptions, r: Resolved): Promise<BackfillSpec> {
+async function snapshotAndSpec(project: Project, opts: PlanOptions & { spine: NonNullable<PlanOptions['spine']> }, r: Resolved): Promise<BackfillSpec> {
   const { id, dir, partitions, bound, features, selected, sourceSpecs, keysOf } = r;
 
   const store = project.offline;
@@ -137,7 +187,7 @@ async function snapshotAndSpec(project: Project, opts: PlanOptions, r: Resolved)
     const plannedRows = Array.from({ length: partitions }, () => 0);
     for (const c of counts) plannedRows[c.p] = Number(c.n);
     const spec: BackfillSpec = {
-      id, kind: opts.score ? 'score' : 'training-set', ...(opts.score ? { model: opts.score.model, ...(opts.score.reasons ? { reasons: opts.score.reasons } : {}) } : {}), features: opts.features, spine: { table: opts.spine.table, key: keyColumn, timestamp: timeColumn }, partitions, dir, snapshot,
+      id, kind: r.online ? 'materialize' : opts.score ? 'score' : 'training-set', ...(r.online ? { online: r.online } : {}), ...(opts.score ? { model: opts.score.model, ...(opts.score.reasons ? { reasons: opts.score.reasons } : {}) } : {}), features: opts.features, spine: { table: opts.spine.table, key: keyColumn, timestamp: timeColumn }, partitions, dir, snapshot,
       sources, eventTimeBound: bound, project: project.paths.root, createdAt: new Date().toISOString(), plannedRows,
     };
     const tmp = join(dir, `.backfill.json.${process.pid}`);

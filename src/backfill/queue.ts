@@ -4,7 +4,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KilnError } from '../core/errors.js';
 import type { Project } from '../store/index.js';
-import { runPartition, workerName, writeManifest } from './work.js';
+import { recordPartitionedMaterialization, runPartition, workerName, writeManifest } from './work.js';
 import type { BackfillManifest, BackfillSpec, PartitionJob, PartRecord } from './types.js';
 
 /**
@@ -259,6 +259,7 @@ export class BackfillWorker {
     const manifest = writeManifest(spec, Object.values(raw).map((t) => JSON.parse(t) as PartRecord));
     if (!manifest) return null;
     if (await this.redis.set(this.keys.done(spec.id), manifest.completedAt, 'NX')) {
+      if (spec.kind === 'materialize') await recordPartitionedMaterialization(spec, manifest.parts);
       rmSync(spec.snapshot, { force: true });
       this.opts.log?.(`backfill ${spec.id}: all ${spec.partitions} parts in (${manifest.rows} rows); manifest ${join(spec.dir, '_manifest.json')}`);
     }

@@ -3,8 +3,14 @@ import type { EventTimeBound } from '../features/training/index.js';
 /** What a backfill computes, written to `backfill.json` in its folder and to Redis when it is enqueued. */
 export interface BackfillSpec {
   id: string;
-  /** 'training-set': the features' rows; 'score': the model's scores (and reasons) of the spine's rows. */
-  kind: 'training-set' | 'score';
+  /**
+   * 'training-set': the features' rows; 'score': the model's scores (and reasons) of the spine's rows;
+   * 'materialize': the online store's state (Redis) of the partition's entities, staged and committed
+   * in one MULTI per partition.
+   */
+  kind: 'training-set' | 'score' | 'materialize';
+  /** materialize: the Redis online store written, and the time its state is as of (ISO UTC). */
+  online?: { redisUrl: string; prefix: string; asOf: string };
   /** score: the version scoring every partition, pinned when planned (name@version). */
   model?: string;
   /** score: reasons for declined rows (true) or every row ('all'). */

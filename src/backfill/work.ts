@@ -1,9 +1,10 @@
-import { existsSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { KilnError } from '../core/errors.js';
 import { buildTrainingSet } from '../features/training/index.js';
 import { scoreBatch } from '../serve/index.js';
+import { MANIFEST_FEATURES, MANIFEST_FORMAT, MANIFEST_MATERIALIZED, materializeSlice, ONLINE_FORMAT, openOnlineStore, RedisOnlineStore, type MaterializationRecord } from '../online/index.js';
 import { OfflineStore, quoteIdent, quoteLiteral, type Project } from '../store/index.js';
 import { partFileName } from './partition.js';
 import { PARTITION_COLUMN, SPINE_SNAPSHOT_TABLE } from './plan.js';
@@ -65,6 +66,7 @@ export async function runPartition(project: Project, spec: BackfillSpec, partiti
     await store.run(`CREATE TABLE main.${SPINE_TABLE} AS SELECT * EXCLUDE (${PARTITION_COLUMN}) FROM ${SNAP}.main.${SPINE_SNAPSHOT_TABLE} WHERE ${PARTITION_COLUMN} = ${partition} ORDER BY rowid`);
     await store.run(`DETACH ${SNAP}`);
     ctx.progress?.('computing');
+    if (spec.kind === 'materialize') return await materializePartition(withOffline(project, store), spec, partition, ctx, started);
     const rows = spec.kind === 'score'
       // The pinned version scores the partition's spine, its features point in time from the partition's rows: kiln score's code.
       ? (await scoreBatch(withOffline(project, store), {
@@ -81,6 +83,79 @@ export async function runPartition(project: Project, spec: BackfillSpec, partiti
     store.close();
     rmSync(tmp, { force: true });
   }
+}
+
+/**
+ * A materialisation partition: its entities' events, as of the backfill's time, into a staging prefix of
+ * the Redis store (cleared first: a killed attempt's keys go), then moved to the live prefix in one
+ * MULTI/EXEC (readers see each entity's old state or its new one, the partition at once), then
+ * part-NNNNN.json (what was written) by rename.
+ */
+async function materializePartition(project: Project, spec: BackfillSpec, partition: number, ctx: PartitionContext, started: number): Promise<PartRecord> {
+  const { redisUrl, prefix, asOf } = spec.online!;
+  const stage = `${prefix}stage:${spec.id}:${partition}:`;
+  const staging = await RedisOnlineStore.connect({ url: redisUrl, prefix: stage });
+  try {
+    await staging.drop();
+  } finally {
+    await staging.close();
+  }
+  const online = await openOnlineStore(project, { backend: 'redis', redisUrl, prefix: stage, features: spec.features });
+  let sources: MaterializationRecord['sources'];
+  try {
+    sources = await materializeSlice(project, online, { asOf });
+  } finally {
+    await online.close();
+  }
+  const live = await RedisOnlineStore.connect({ url: redisUrl, prefix });
+  try {
+    if (await ctx.cancelled()) {
+      await RedisOnlineStore.connect({ url: redisUrl, prefix: stage }).then(async (s) => { await s.drop(); await s.close(); });
+      throw new KilnError('INTERRUPTED', `backfill ${spec.id} was cancelled; partition ${partition} was not committed`);
+    }
+    ctx.progress?.('committing');
+    await live.commitStaged(stage);
+    const rest = await RedisOnlineStore.connect({ url: redisUrl, prefix: stage });
+    await rest.drop();
+    await rest.close();
+  } finally {
+    await live.close();
+  }
+  const file = join(spec.dir, `part-${String(partition).padStart(5, '0')}.json`);
+  const tmp = join(spec.dir, `.part-${String(partition).padStart(5, '0')}.json.${process.pid}.${ctx.attempt}`);
+  writeFileSync(tmp, `${JSON.stringify({ partition, asOf, sources }, null, 2)}\n`);
+  renameSync(tmp, file);
+  const rows = sources.reduce((n, x) => n + x.events, 0);
+  return { partition, file, rows, seconds: (performance.now() - started) / 1000, worker: workerName(), attempt: ctx.attempt, committedAt: new Date().toISOString() };
+}
+
+/**
+ * Once every materialisation part is in: the live store's manifest records what was served and the
+ * materialisation (events and entities per source summed over the parts), as `kiln online materialize` does.
+ */
+export async function recordPartitionedMaterialization(spec: BackfillSpec, parts: PartRecord[]): Promise<MaterializationRecord> {
+  const bySource = new Map<string, { name: string; table: string; events: number; entities: number; latestEvent: string | null }>();
+  for (const p of parts) {
+    const body = JSON.parse(readFileSync(p.file, 'utf8')) as { sources: MaterializationRecord['sources'] };
+    for (const x of body.sources) {
+      const cur = bySource.get(x.name) ?? { name: x.name, table: x.table, events: 0, entities: 0, latestEvent: null };
+      cur.events += x.events;
+      cur.entities += x.entities;
+      if (x.latestEvent !== null && (cur.latestEvent === null || x.latestEvent > cur.latestEvent)) cur.latestEvent = x.latestEvent;
+      bySource.set(x.name, cur);
+    }
+  }
+  const record: MaterializationRecord = {
+    startedAt: spec.createdAt, finishedAt: new Date().toISOString(), asOf: spec.online!.asOf,
+    features: Array.isArray(spec.features) ? spec.features : [spec.features], sources: [...bySource.values()],
+  };
+  const live = await RedisOnlineStore.connect({ url: spec.online!.redisUrl, prefix: spec.online!.prefix });
+  try {
+    await live.reset([], { [MANIFEST_FEATURES]: JSON.stringify(record.features), [MANIFEST_FORMAT]: ONLINE_FORMAT, [MANIFEST_MATERIALIZED]: JSON.stringify(record) });
+  } finally {
+    await live.close();
+  }
+  return record;
 }
 
 /** Writes `_manifest.json` (temp file, then rename) once every part is recorded and on disk; false if some are missing. */

@@ -17,8 +17,8 @@ export { OnlineFeatureStore, type OnlineFeatureStoreOptions, type ReadOptions, t
 export { type PushAllOptions, type PushBatch, type PushTotals, type KeyConflict } from './push.js';
 export { EmbeddedOnlineStore, MAX_SERIES_IN_MEMORY, type EmbeddedOptions } from './backends/embedded.js';
 export { RedisOnlineStore, DEFAULT_REDIS_URL, type RedisStoreOptions } from './backends/redis.js';
-export { type MaterializeOptions, type MaterializeSummary } from './materialize.js';
-export { type MaterializationRecord } from './manifest.js';
+export { materializeSlice, type MaterializeOptions, type MaterializeSummary } from './materialize.js';
+export { MANIFEST_FEATURES, MANIFEST_FORMAT, MANIFEST_MATERIALIZED, type MaterializationRecord } from './manifest.js';
 export { type PushTarget, type ValidateOptions } from './events.js';
 export { buildPlan, ONLINE_FORMAT, type OnlinePlan, type SourcePlan } from './engine/plan.js';
 export { isoMicros, parseTime } from './engine/time.js';

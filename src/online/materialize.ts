@@ -15,6 +15,7 @@ import type { SourcePlan } from './engine/plan.js';
 import { parseUtc } from '../core/time.js';
 import { isoMicros } from './engine/time.js';
 import type { RawEvent } from './types.js';
+import type { MaterializationRecord } from './manifest.js';
 
 export interface MaterializeOptions {
   /** Epoch ms, a Date or ISO 8601 in UTC (default: now). */
@@ -73,6 +74,23 @@ export async function materialize(project: Project, online: OnlineFeatureStore, 
     asOf: isoMicros(at), features: online.plan.selection, sources: sources.map(({ latestEvent: _l, ...x }) => x),
     events: sources.reduce((s, x) => s + x.events, 0), seconds: (performance.now() - started) / 1000,
   };
+}
+
+/**
+ * One partition of a partitioned materialisation (`kiln backfill materialize`): every served source's
+ * events, as of `asOf`, from `project`'s offline store (a worker's slice of the sources) into `online`,
+ * with no reset and no manifest: the caller commits the partition and records the materialisation once
+ * every partition is in.
+ */
+export async function materializeSlice(project: Project, online: OnlineFeatureStore, opts: MaterializeOptions & { readonly asOf: string }): Promise<MaterializationRecord['sources']> {
+  const at = parseUtc(opts.asOf, 'as-of time');
+  const out: MaterializationRecord['sources'][number][] = [];
+  for (const sp of online.plan.sources.values()) {
+    const r = await materializeSource(project, online, sp, at, { ...opts, quiet: true });
+    out.push({ name: r.name, table: r.table, events: r.events, entities: r.entities, latestEvent: r.latestEvent });
+  }
+  await online.flush();
+  return out;
 }
 
 async function materializeSource(project: Project, online: OnlineFeatureStore, sp: SourcePlan, at: number, opts: MaterializeOptions): Promise<MaterializeSummary['sources'][number] & { latestEvent: string | null }> {

@@ -32,7 +32,7 @@ function statusText(s: Status): string {
   for (const p of s.parts) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
   const lines = [
     `backfill ${s.id}: ${s.state}, ${s.done}/${s.total} parts done, ${s.rows} rows; ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}; ${s.retries} retr${s.retries === 1 ? 'y' : 'ies'}`,
-    `  ${s.spec.kind === 'score' ? `scores of ${s.spec.model}` : 'features'} ${Array.isArray(s.spec.features) ? s.spec.features.join(',') : s.spec.features}, spine ${s.spec.spine.table} by ${s.spec.spine.key}, out ${s.spec.dir}`,
+    `  ${s.spec.kind === 'score' ? `scores of ${s.spec.model}` : s.spec.kind === 'materialize' ? `online store ${s.spec.online!.prefix} as of ${s.spec.online!.asOf},` : 'features'} ${Array.isArray(s.spec.features) ? s.spec.features.join(',') : s.spec.features}, ${s.spec.kind === 'materialize' ? 'entities' : `spine ${s.spec.spine.table}`} by ${s.spec.spine.key}, out ${s.spec.dir}`,
   ];
   if (s.cancelled !== null) lines.push(`  cancelled: ${s.cancelled}`);
   if (s.manifest) lines.push(`  manifest ${s.manifest}`);
@@ -43,15 +43,15 @@ function statusText(s: Status): string {
   return `${lines.join('\n')}\n`;
 }
 
-interface SpineFlags { spine: string; partitions: string; key?: string; timestamp?: string; out?: string; wait: boolean; json: boolean }
+interface SpineFlags { spine?: string; partitions: string; key?: string; timestamp?: string; out?: string; wait: boolean; json: boolean }
 
 /** Plans a backfill (the snapshot), enqueues its partitions, and with --wait follows it to the end. */
-async function planAndFollow(cmd: Command, flags: QueueFlags & SpineFlags, plan: Pick<import('../../backfill/index.js').PlanOptions, 'features' | 'eventTimeBound' | 'score'>): Promise<void> {
+async function planAndFollow(cmd: Command, flags: QueueFlags & SpineFlags, plan: Pick<import('../../backfill/index.js').PlanOptions, 'features' | 'eventTimeBound' | 'score' | 'materialize'>): Promise<void> {
   const b = await import('../../backfill/index.js');
   const partitions = b.checkPartitions(/^\d+$/.test(flags.partitions) ? Number(flags.partitions) : Number.NaN);
   const redis = backfillRedis(flags);
   const spec = await withProject(cmd, (project) => b.planBackfill(project, {
-    ...plan, partitions, spine: { table: flags.spine, ...(flags.key ? { key: flags.key } : {}), ...(flags.timestamp ? { timestamp: flags.timestamp } : {}) },
+    ...plan, partitions, ...(flags.spine ? { spine: { table: flags.spine, ...(flags.key ? { key: flags.key } : {}), ...(flags.timestamp ? { timestamp: flags.timestamp } : {}) } } : {}),
     ...(flags.out ? { out: flags.out } : {}), log: (line) => process.stderr.write(`${line}\n`),
   }));
   const queue = await b.BackfillQueue.connect(redis);
@@ -112,6 +112,20 @@ export function registerBackfill(program: Command): void {
     .action(async (flags: QueueFlags & SpineFlags & { model: string; reasons?: string | boolean }, cmd: Command) => {
       if (flags.reasons !== undefined && flags.reasons !== true && flags.reasons !== 'all') throw new KilnError('USAGE', `--reasons ${String(flags.reasons)}: give --reasons (declined rows) or --reasons all`, { path: ['reasons'] });
       await planAndFollow(cmd, flags, { features: [], score: { model: flags.model, ...(flags.reasons ? { reasons: flags.reasons === 'all' ? 'all' : true } : {}) } });
+    });
+
+  queueOptions(bf.command('materialize')
+    .description("the Redis online store's state as of a time, partitioned by entity hash: each worker stages its entities and commits them in one MULTI; the manifest is recorded once all are in")
+    .requiredOption('--partitions <n>', 'how many partitions (jobs)')
+    .option('--features <set>', 'a feature set, or feature names separated by commas (default: what the online store serves)')
+    .option('--as-of <time>', 'events strictly before this time (ISO UTC; default now)')
+    .option('--online-prefix <prefix>', "the online store's key prefix (default online.keyPrefix, else kiln:<project>:)")
+    .option('--out <dir>', 'a new or empty folder for the part records (default <dataDir>/backfills/<id>)')
+    .option('--wait', 'follow the backfill until it ends, a line per change', false)
+    .option('--json', 'print the backfill (and with --wait its final status) as JSON', false))
+    .action(async (flags: QueueFlags & SpineFlags & { features?: string; asOf?: string; onlinePrefix?: string }, cmd: Command) => {
+      const features = flags.features === undefined ? undefined : flags.features.includes(',') ? flags.features.split(',').map((s) => s.trim()).filter(Boolean) : flags.features;
+      await planAndFollow(cmd, flags, { features: features ?? [], materialize: { ...(flags.asOf ? { asOf: flags.asOf } : {}), ...(flags.onlinePrefix ? { prefix: flags.onlinePrefix } : {}) } });
     });
 
   queueOptions(bf.command('status <id>')

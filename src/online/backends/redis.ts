@@ -234,6 +234,30 @@ export class RedisOnlineStore implements OnlineStore {
     if (entries.length) await this.client.hset(`${this.prefix}manifest`, ...entries);
   }
 
+  /**
+   * Moves every series staged under `stage` (a store opened with that prefix) to this store's prefix in
+   * one MULTI/EXEC: for each series, its live keys are deleted and the staged ones renamed over them,
+   * so readers see each entity's old state or its new one, and the whole partition at once. Returns the
+   * series moved. Keys keep their hash tag ({source:entity}), so a key and its new name share a slot.
+   */
+  async commitStaged(stage: string): Promise<number> {
+    if (!stage.startsWith(this.prefix) || stage === this.prefix) throw new KilnError('INVALID_ARGUMENT', `staging prefix '${stage}' must extend the store's prefix '${this.prefix}'`);
+    const staged: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.client.scan(cursor, 'MATCH', `${globEscape(stage)}[srlk]{*`, 'COUNT', 1000);
+      cursor = next;
+      staged.push(...keys);
+    } while (cursor !== '0');
+    const tags = new Set<string>();
+    const multi = this.client.multi();
+    for (const k of staged) tags.add(k.slice(stage.length + 1));
+    for (const tag of tags) multi.unlink(...(['s', 'r', 'l', 'k'] as const).map((kind) => `${this.prefix}${kind}${tag}`));
+    for (const k of staged) multi.rename(k, `${this.prefix}${k.slice(stage.length)}`);
+    if (staged.length) await this.exec(multi.exec());
+    return tags.size;
+  }
+
   /** Deletes every key under the prefix (tests and `kiln online` teardown). */
   async drop(): Promise<void> {
     await this.unlinkMatching(`${globEscape(this.prefix)}*`);
