@@ -14,6 +14,8 @@ export interface EmbeddingLineage {
   spec: unknown;
   /** Version this one was rotated onto (align), with the entities both hold and the residual. */
   alignedTo?: { version: number; shared: number; residual: number } | null;
+  /** The queue job that trained it (`kiln embeddings train --on-workers`), '<job id>#<cut>'. */
+  job?: string;
 }
 
 export interface EmbeddingVersion {
@@ -110,7 +112,7 @@ export class EmbeddingRegistry {
   /** Oldest first; or a page of them (`newestFirst`, `limit`, `offset`: a screen's page, read in SQL). */
   versions(space: string, page: { newestFirst?: boolean; limit?: number; offset?: number } = {}): EmbeddingVersion[] {
     const rows = this.db.prepare(`SELECT version FROM embedding_versions WHERE space = ? ORDER BY version ${page.newestFirst ? 'DESC' : 'ASC'} LIMIT ? OFFSET ?`)
-      .all(space, page.limit ?? -1, page.offset ?? 0) as { version: number }[];
+      .all(space, page.limit ?? Number.MAX_SAFE_INTEGER, page.offset ?? 0) as { version: number }[];
     return rows.map((r) => this.get(space, r.version));
   }
 

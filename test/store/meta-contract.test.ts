@@ -65,6 +65,8 @@ describe.each(META_BACKENDS)('metadata contract (%s)', (backend) => {
     reg.setAlias('merchants', 'prod', 1, { reason: 'first', actor: 'ana' });
     expect(reg.setAlias('merchants', 'prod', 2, { reason: 'better', actor: 'bo' })).toEqual({ previousVersion: 1 });
     expect(reg.resolve('merchants@prod').version).toBe(2);
+    expect(reg.versions('merchants').map((x) => x.version)).toEqual([1, 2]);
+    expect(reg.versions('merchants', { newestFirst: true, limit: 1 }).map((x) => x.version)).toEqual([2]);
     expect(reg.spaces()).toEqual([{ space: 'merchants', versions: 2, latestVersion: 2, aliases: { prod: 2 } }]);
     expect(reg.auditLog('merchants').map((a) => [a.action, a.version, a.previousVersion])).toEqual(
       expect.arrayContaining([['register_version', 1, null], ['register_version', 2, null], ['set_alias', 1, null], ['set_alias', 2, 1]]));

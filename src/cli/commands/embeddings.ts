@@ -58,11 +58,32 @@ export function registerEmbeddings(program: Command): void {
     .option('--reason <text>', 'why (kept in the audit log)')
     .option('--quiet', 'no progress', false)
     .option('--json', 'print JSON', false)
-    .action(async (space: string, opts: { until?: string; every?: string; from?: string; to?: string; alias?: string; reason?: string; quiet: boolean; json: boolean }, cmd: Command) => withProject(cmd, async (project) => {
-      const { trainSpace } = await import('../../embeddings/index.js');
+    .option('--on-workers', "enqueue the training as one job for a 'kiln worker' (on any machine) instead of training here; prints the job id", false)
+    .option('--wait', '--on-workers: follow the job until it ends', false)
+    .option('--queue <prefix>', '--on-workers: the BullMQ key prefix (default kiln-backfill, as `kiln worker --backfill-queue`)')
+    .option('--redis-url <url>', '--on-workers: Redis (default $KILN_REDIS_URL, else redis://127.0.0.1:6379)')
+    .action(async (space: string, opts: { until?: string; every?: string; from?: string; to?: string; alias?: string; reason?: string; quiet: boolean; json: boolean; onWorkers: boolean; wait: boolean; queue?: string; redisUrl?: string }, cmd: Command) => withProject(cmd, async (project) => {
+      const { trainSpace, spaceSpec } = await import('../../embeddings/index.js');
       if (opts.alias && !opts.reason) throw new KilnError('USAGE', '--alias needs --reason "..." (kept in the audit log)', { path: ['reason'] });
       if (opts.every !== undefined && (opts.from === undefined || opts.to === undefined || opts.until !== undefined)) throw new KilnError('USAGE', '--every needs --from and --to (and no --until)', { path: ['every'] });
       const cuts: (string | undefined)[] = opts.every !== undefined ? backfillCuts(opts.from!, opts.to!, opts.every) : [opts.until];
+      if (opts.onWorkers) {
+        spaceSpec(project, space);
+        const [{ JobQueue, newJobId }, { backfillRedis }] = await Promise.all([import('../../jobs/index.js'), import('./backfill.js')]);
+        const queue = await JobQueue.connect(backfillRedis(opts));
+        try {
+          const spec = { id: newJobId('embeddings-train'), kind: 'embeddings-train' as const, space, cuts: cuts.map((c) => c ?? null), ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.alias ? { alias: { name: opts.alias, reason: opts.reason! } } : {}), project: project.paths.root, createdAt: new Date().toISOString() };
+          await queue.enqueue(spec);
+          process.stderr.write(`job ${spec.id}: train embedding space ${space} (${cuts.length} version${cuts.length > 1 ? 's' : ''}) on a 'kiln worker'\n`);
+          if (!opts.wait) { out(opts.json ? JSON.stringify(spec) : spec.id); return; }
+          const r = await queue.wait(spec.id, (st) => { if (!opts.quiet) process.stderr.write(`job ${spec.id}: ${st.state}, attempt ${st.attempts}${st.progress?.total ? `, ${st.progress.done}/${st.progress.total} versions` : ''}\n`); });
+          if (opts.json) return json(r);
+          out(`job ${spec.id}: ${space} version${r.versions.length > 1 ? 's' : ''} ${r.versions.join(', ')} (worker ${r.worker}, attempt ${r.attempt}, ${r.seconds.toFixed(1)} s)`);
+          return;
+        } finally {
+          await queue.close();
+        }
+      }
       const done = [];
       for (const until of cuts) {
         const r = await trainSpace(project, space, { ...(until ? { until } : {}), quiet: opts.quiet, ...(opts.reason ? { reason: opts.reason } : {}) });

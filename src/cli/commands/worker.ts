@@ -6,7 +6,7 @@ import { projectOption } from '../project-option.js';
 
 interface WorkerFlags {
   queue?: string; concurrency: string; loopsModule?: string; redisUrl?: string; lockDuration?: string; stalledInterval?: string;
-  backfillQueue?: string; backfillConcurrency: string; backfillThreads?: string; backfills: boolean; trials: boolean;
+  backfillQueue?: string; backfillConcurrency: string; backfillThreads?: string; backfills: boolean; trials: boolean; jobs: boolean;
 }
 
 /** A positive whole number from a flag, or a USAGE error naming it. */
@@ -34,6 +34,7 @@ export function registerWorker(program: Command): void {
     .option('--backfill-threads <n>', 'DuckDB threads per backfill partition (default: all cores)')
     .option('--no-backfills', 'take no backfill partitions')
     .option('--no-trials', 'take no search trials (kiln tune)')
+    .option('--no-jobs', 'take no single jobs (embedding training: kiln embeddings train --on-workers)')
     .action(async (flags: WorkerFlags, cmd: Command) => {
       const concurrency = positiveInt('concurrency', flags.concurrency);
       const lockDurationMs = positiveInt('lock-duration', flags.lockDuration ?? '30000');
@@ -47,13 +48,14 @@ export function registerWorker(program: Command): void {
       let worker: InstanceType<typeof loop.LoopWorker> | undefined;
       let backfills: InstanceType<typeof import('../../backfill/index.js').BackfillWorker> | undefined;
       let trials: InstanceType<typeof import('../../tune/index.js').TrialWorker> | undefined;
+      let jobs: InstanceType<typeof import('../../jobs/index.js').JobWorker> | undefined;
       try {
         if (flags.loopsModule) await loop.loadLoopsModule(pathToFileURL(resolve(flags.loopsModule)).href, { project });
         // kiln's own loops: the retrain loop of every declared model
         const { retrainLoop } = await import('../../loop/index.js');
         for (const model of Object.keys(project.config.models)) loop.registerLoop(retrainLoop(project, model));
         const loops = loop.registeredLoops();
-        if (Object.keys(loops).length === 0 && !flags.backfills && !flags.trials) throw new KilnError('USAGE', 'kiln worker: no loops are registered and --no-backfills --no-trials leave nothing to run; pass --loops-module FILE with the loops to run');
+        if (Object.keys(loops).length === 0 && !flags.backfills && !flags.trials && !flags.jobs) throw new KilnError('USAGE', 'kiln worker: no loops are registered and --no-backfills --no-trials --no-jobs leave nothing to run; pass --loops-module FILE with the loops to run');
         const log = (line: string): void => { process.stderr.write(`${line}\n`); };
         if (Object.keys(loops).length > 0) {
           worker = new loop.LoopWorker(new loop.LoopStore(project.meta.db), loops, {
@@ -74,14 +76,19 @@ export function registerWorker(program: Command): void {
           trials = new TrialWorker(project, { connection, ...(flags.backfillQueue ? { prefix: flags.backfillQueue } : {}), concurrency: 1, lockDurationMs, stalledIntervalMs, log });
           await trials.ready();
         }
-        process.stderr.write(`kiln worker: pid ${process.pid}, queue ${flags.queue ?? 'kiln-loop'}, loops ${Object.keys(loops).join(', ') || 'none'}, backfills ${flags.backfills ? `on ${flags.backfillQueue ?? 'kiln-backfill'}` : 'off'}, trials ${flags.trials ? `on ${flags.backfillQueue ?? 'kiln-backfill'}` : 'off'}\n`);
+        if (flags.jobs) {
+          const { JobWorker } = await import('../../jobs/index.js');
+          jobs = new JobWorker(project, { connection, ...(flags.backfillQueue ? { prefix: flags.backfillQueue } : {}), lockDurationMs, stalledIntervalMs, log });
+          await jobs.ready();
+        }
+        process.stderr.write(`kiln worker: pid ${process.pid}, queue ${flags.queue ?? 'kiln-loop'}, loops ${Object.keys(loops).join(', ') || 'none'}, backfills ${flags.backfills ? `on ${flags.backfillQueue ?? 'kiln-backfill'}` : 'off'}, trials ${flags.trials ? 'on' : 'off'}, jobs ${flags.jobs ? 'on' : 'off'}\n`);
         await new Promise<void>((done) => {
           process.once('SIGTERM', done);
           process.once('SIGINT', done);
         });
         process.stderr.write('kiln worker: stopping after the steps running now\n');
       } finally {
-        await Promise.all([worker?.close(), backfills?.close(), trials?.close()]);
+        await Promise.all([worker?.close(), backfills?.close(), trials?.close(), jobs?.close()]);
         project.close();
       }
     });

@@ -22,6 +22,8 @@ export interface TrainSpaceOptions {
   reason?: string;
   /** Queries of the recall check (HNSW against exact search) at build; default 200. */
   recallQueries?: number;
+  /** The queue job that trains it (recorded in the lineage: a retried job finds the version it registered). */
+  job?: string;
 }
 
 export interface TrainSpaceResult {
@@ -127,7 +129,7 @@ export async function trainSpace(project: Project, name: string, opts: TrainSpac
     const v = reg.register(name, staged, {
       entity: spec.entity, trainer: spec.trainer, dim: trained.dim, metric, size: trained.ids.length,
       dataFrom: range.dataFrom, dataTo: range.dataTo, trainedUntil: until, params: { ...trained.params, dim: trained.dim, seed: spec.seed, minCount: spec.minCount },
-      metrics, lineage: { sources, configHash, spec, alignedTo }, checksum: built.manifest.checksum,
+      metrics, lineage: { sources, configHash, spec, alignedTo, ...(opts.job ? { job: opts.job } : {}) }, checksum: built.manifest.checksum,
     }, { reason: opts.reason ?? `trained${until ? ` until ${until}` : ''}`, expectVersion: next });
     const seconds = (performance.now() - t0) / 1000;
     log(`embeddings ${name}: version ${v.version}, ${v.size} ${spec.entity} vectors of ${v.dim}, data ${v.dataFrom ?? '-'} .. ${v.dataTo ?? '-'}, index recall@10 ${recall.recall.toFixed(3)} in ${seconds.toFixed(1)}s`);
