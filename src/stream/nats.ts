@@ -34,6 +34,8 @@ export class NatsReader implements SourceReader {
   /** Messages read and not yet acked, by stream sequence. */
   private readonly inHand = new Map<string, JsMsg>();
   private kv: KV | null = null;
+  /** While messages are in hand, tells the server every third of the ack wait that they are being worked on (a slow batch is not delivered again; a dead consumer's is). */
+  private keepAlive: NodeJS.Timeout | null = null;
 
   constructor(private readonly nc: NatsConnection, private readonly jsm: JetStreamManager, private readonly js: JetStreamClient, readonly s: NatsStreamSettings) {}
 
@@ -74,11 +76,20 @@ export class NatsReader implements SourceReader {
   async read(count: number, blockMs: number): Promise<StreamEntry[]> {
     let got = await this.fetch({ batch: count, no_wait: true });
     if (got.length === 0 && blockMs > 0) got = await this.fetch({ batch: 1, expires: Math.max(10, blockMs) });
+    if (got.length && !this.keepAlive) {
+      this.keepAlive = setInterval(() => { for (const m of this.inHand.values()) m.working(); }, Math.max(300, Math.floor(this.s.ackWaitMs / 3)));
+      this.keepAlive.unref();
+    }
     return got.map((m) => {
       const id = String(m.seq);
       this.inHand.set(id, m);
       return { id, fields: { subject: m.subject, data: m.string() } };
     });
+  }
+
+  private stopKeepAlive(): void {
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    this.keepAlive = null;
   }
 
   private async fetch(opts: { batch: number; no_wait?: boolean; expires?: number }): Promise<JsMsg[]> {
@@ -101,6 +112,7 @@ export class NatsReader implements SourceReader {
       this.inHand.delete(id);
       if (dead.has(id)) { m.term(); acks.push(Promise.resolve(true)); } else acks.push(m.ackAck());
     }
+    if (this.inHand.size === 0) this.stopKeepAlive();
     const done = await Promise.all(acks);
     await this.nc.flush();
     return done.filter(Boolean).length;
@@ -130,6 +142,7 @@ export class NatsReader implements SourceReader {
 
   /** Closes the connection; messages read and not acked are delivered again after the ack wait. */
   async close(): Promise<void> {
+    this.stopKeepAlive();
     this.inHand.clear();
     await this.nc.close().catch(() => undefined);
   }
