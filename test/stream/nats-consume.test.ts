@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
+import { AckPolicy, DeliverPolicy } from 'nats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isKilnError } from '../../src/core/errors.js';
 import { openOnlineStore } from '../../src/online/index.js';
@@ -32,6 +33,7 @@ export default defineConfig({
   streams: {
     txns: { nats: { url: ${JSON.stringify(NATS_URL)}, stream: '${stream}', subject: '${subject}.txns', ackWaitMs: 2000 }, table: 'transactions', batch: { maxEvents: 50, maxMs: 200 } },
     wrapped: { nats: { url: ${JSON.stringify(NATS_URL)}, stream: '${stream}', subject: '${subject}.wrapped', durable: 'kiln-wrapped', field: 'event' }, table: 'transactions', online: false },
+    pushy: { nats: { url: ${JSON.stringify(NATS_URL)}, stream: '${stream}', durable: 'pushy' }, table: 'transactions' },
     missing: { nats: { url: ${JSON.stringify(NATS_URL)}, stream: '${stream}_MISSING' }, table: 'transactions' },
   },
 });
@@ -104,9 +106,18 @@ describe.skipIf(mode === 'skip')('consumeStream from NATS JetStream', () => {
   }, 60_000);
 
   it('reads the event from a field of the message data (nats.field), and refuses a missing JetStream stream clearly', async () => {
+    // a durable made earlier with another ack wait and no filter is brought to the config
+    await jet.jsm.consumers.add(jet.stream, { durable_name: 'kiln-wrapped', ack_policy: AckPolicy.Explicit, ack_wait: 5_000_000_000, deliver_policy: DeliverPolicy.New });
     await jet.publish([{ event: event(N + 1) }, { event: JSON.stringify(event(N + 2)) }, { other: 1 }, 7], 'wrapped');
+    await jet.publish([event(N + 3)]); // on the txns subject: not this stream's
     const t = await consumeStream(ctx.project, 'wrapped', { idleExitMs: 500 });
     expect(t).toMatchObject({ entries: 4, appended: 2, deadLetters: 2 });
+    expect((await jet.consumer('kiln-wrapped')).config).toMatchObject({ ack_wait: 30_000_000_000, filter_subject: `${jet.subject}.wrapped` });
+    // a push consumer under the durable's name is refused, naming the field
+    await jet.jsm.consumers.add(jet.stream, { durable_name: 'pushy', ack_policy: AckPolicy.Explicit, deliver_subject: `${jet.subject}-deliver` });
+    let e0: unknown = null;
+    try { await consumeStream(ctx.project, 'pushy', { idleExitMs: 100 }); } catch (x) { e0 = x; }
+    expect(isKilnError(e0, 'CONFIG_INVALID') && e0.message).toMatch(/streams\.pushy\.nats\.durable: consumer 'pushy' .* is a push consumer; kiln needs a pull consumer with explicit ack/);
     const dead = await readDeadLetters(ctx.project, 'wrapped');
     expect(dead.rows.map((d) => d.reason).sort()).toEqual([
       expect.stringMatching(/^the message data has no field 'event' \(fields: other\); .*streams\.wrapped\.nats\.field/),

@@ -1,6 +1,6 @@
 /** Shared helpers of the NATS stream tests: whether NATS (with JetStream) answers, and a throwaway JetStream stream. */
 import { randomBytes } from 'node:crypto';
-import { connect, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
+import { connect, type ConsumerInfo, type JetStreamClient, type JetStreamManager, type NatsConnection } from 'nats';
 
 export const NATS_URL = process.env.KILN_NATS_URL ?? 'nats://127.0.0.1:4222';
 
@@ -43,7 +43,7 @@ export interface TestJetStream {
   readonly subject: string;
   /** Publishes each event (JSON unless a string) on `subject.<suffix>`, waiting for every ack. */
   publish(events: readonly unknown[], suffix?: string): Promise<void>;
-  consumer(durable?: string): Promise<{ num_pending: number; num_ack_pending: number; delivered: { stream_seq: number } }>;
+  consumer(durable?: string): Promise<ConsumerInfo>;
   /** Deletes the stream and the project's progress bucket, closes the connection. */
   cleanup(project: string): Promise<void>;
 }
