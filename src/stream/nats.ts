@@ -15,7 +15,7 @@ import type { BatchProgress, GroupPosition, Progress, SourceClient, SourceReader
 export async function connectNats(url: string, what: string): Promise<NatsConnection> {
   const { connect } = await import('nats');
   try {
-    return await connect({ servers: url, timeout: 2000, name: 'kiln', maxReconnectAttempts: 2, reconnectTimeWait: 500 });
+    return await connect({ servers: url, timeout: 2000, name: 'kiln', maxReconnectAttempts: 10, reconnectTimeWait: 1000 });
   } catch (e) {
     throw new KilnError('STREAM_UNAVAILABLE', `cannot reach NATS at ${url} for ${what} (${(e as Error).message}); start a NATS server with JetStream there (nats-server -js), or fix the stream's nats.url (or KILN_NATS_URL)`, { cause: e });
   }
