@@ -10,4 +10,4 @@ export { ModelSpecSchema, PROHIBITED_BASIS_TAG, SequenceSpecSchema, isOutOfTime,
 export { EmbeddingSpaceSpecSchema, EmbeddingSourceSchema, ModelEmbeddingSchema, EMBEDDING_TRAINERS, TRAINER_SOURCES, type EmbeddingSpaceSpec, type EmbeddingSpaceSpecInput, type EmbeddingSource, type EmbeddingTrainer, type ModelEmbedding } from './embedding-spec.js';
 export { RecommenderSpecSchema, type RecommenderSpec, type RecommenderSpecInput } from './recs-spec.js';
 export { SearchIndexSpecSchema, type SearchIndexSpec, type SearchIndexSpecInput } from './search-spec.js';
-export { StreamSpecSchema, RedisStreamSourceSchema, type StreamSpec, type StreamSpecInput } from './stream-spec.js';
+export { StreamSpecSchema, RedisStreamSourceSchema, NatsStreamSourceSchema, type StreamSpec, type StreamSpecInput } from './stream-spec.js';

@@ -2,7 +2,7 @@ import type { z } from 'zod';
 import { KilnError, didYouMean } from '../core/errors.js';
 import { checkParams } from '../gbdt/spec/index.js';
 import { ModelSpecSchema } from './model-spec.js';
-import { RedisStreamSourceSchema, StreamSpecSchema } from './stream-spec.js';
+import { NatsStreamSourceSchema, RedisStreamSourceSchema, StreamSpecSchema } from './stream-spec.js';
 import { KilnConfigSchema, OnlineSpecSchema, ServeSpecSchema, TableSpecSchema, type KilnConfig } from './schema.js';
 
 type Issue = z.core.$ZodIssue;
@@ -19,6 +19,7 @@ const KNOWN_KEYS: { match: (path: PropertyKey[]) => boolean; keys: string[] }[] 
   { match: (p) => p.length === 2 && p[0] === 'recommenders', keys: ['description', 'interactions', 'impressions', 'rankerRows', 'items', 'users', 'generators', 'candidates', 'perGenerator', 'validation', 'ranker', 'earlyStoppingShare', 'base', 'diversity', 'timeWindow', 'seed'] },
   { match: (p) => p.length === 2 && p[0] === 'streams', keys: Object.keys(StreamSpecSchema.shape) },
   { match: (p) => p.length === 3 && p[0] === 'streams' && p[2] === 'redis', keys: Object.keys(RedisStreamSourceSchema.shape) },
+  { match: (p) => p.length === 3 && p[0] === 'streams' && p[2] === 'nats', keys: Object.keys(NatsStreamSourceSchema.shape) },
   { match: (p) => p.length === 3 && p[0] === 'streams' && p[2] === 'batch', keys: ['maxEvents', 'maxMs'] },
   { match: (p) => p.length === 2 && p[0] === 'embeddings', keys: ['description', 'entity', 'source', 'trainer', 'dim', 'params', 'minCount', 'metric', 'index', 'attributes', 'align', 'seed'] },
 ];
@@ -59,6 +60,11 @@ function crossCheck(cfg: KilnConfig): string[] {
     if (tsType !== undefined && tsType !== 'timestamp') {
       out.push(`tables.${name}.columns.${t.timestamp}: the timestamp column must have type 'timestamp', not '${tsType}'`);
     }
+  }
+  for (const [name, s] of Object.entries(cfg.streams ?? {})) {
+    if (s.redis && s.nats) out.push(`streams.${name}: declares both redis and nats; a stream reads exactly one source: keep one of them`);
+    else if (!s.redis && !s.nats) out.push(`streams.${name}: declares no source; add redis: { stream: '...' } (a Redis stream) or nats: { stream: '...' } (a NATS JetStream stream)`);
+    else if (s.nats && s.claimIdleMs !== undefined) out.push(`streams.${name}.claimIdleMs: applies to Redis streams only; for NATS set nats.ackWaitMs (how long a delivered, unacked message waits before it is delivered again)`);
   }
   const spaces = Object.keys(cfg.embeddings);
   for (const [name, s] of Object.entries(cfg.search)) {

@@ -80,7 +80,7 @@ export const ERROR_CODES = {
   EVAL_INPUT_INVALID: { http: 422, exit: 65, summary: 'labels, scores or weights given to an evaluation are unusable' },
   // Online store
   ONLINE_UNAVAILABLE: { http: 503, exit: 69, summary: 'the online store (Redis) cannot be reached' },
-  STREAM_UNAVAILABLE: { http: 503, exit: 69, summary: "a stream's broker (Redis) cannot be reached" },
+  STREAM_UNAVAILABLE: { http: 503, exit: 69, summary: "a stream's broker (Redis, NATS) cannot be reached, or its JetStream stream does not exist" },
   DATABASE_UNAVAILABLE: { http: 503, exit: 69, summary: 'the PostgreSQL metadata database cannot be reached or refused kiln' },
   DATABASE_NOT_MIGRATED: { http: 503, exit: 78, summary: "the PostgreSQL metadata schema is older than this kiln; run 'kiln db migrate'" },
   FEATURE_NOT_SERVED: { http: 404, exit: 66, summary: 'the feature is not materialized in the online store' },

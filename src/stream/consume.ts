@@ -1,20 +1,19 @@
 /**
- * The consumer: batches of stream entries into both stores, acked only once both hold them. Delivery is
- * at least once (a consumer killed mid-batch leaves its entries pending; they are read again on restart,
- * or claimed by another consumer once idle), and both writes skip events whose key is stored, so every
- * event counts once. An abort (SIGTERM) finishes and acks the batch in hand, then returns.
+ * The consumer: batches of stream entries (from whichever broker: source.ts) into both stores, acked only
+ * once both hold them. Delivery is at least once (a consumer killed mid-batch leaves its entries pending;
+ * Redis: they are read again on restart, or claimed by another consumer once idle; NATS: they are delivered
+ * again after the ack wait), and both writes skip events whose key is stored, so every event counts once. An abort (SIGTERM) finishes and acks the batch in hand, then returns.
  */
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
 import { openOnlineStore, type OnlineFeatureStore } from '../online/index.js';
 import type { Project } from '../store/index.js';
 import { parseEntries } from './events.js';
-import { StreamReader, connectRedis, type StreamEntry } from './redis.js';
 import { streamSettings, type StreamSettings } from './settings.js';
+import { openReader, type SourceReader, type StreamEntry } from './source.js';
 import { appendOffline, pushOnline, recordDeadLetters } from './stores.js';
 
 export interface ConsumeOptions {
-  /** The consumer's name in the group. Default the host name: a restarted consumer reads its own pending entries first. */
+  /** The consumer's name in the Redis group. Default the host name: a restarted consumer reads its own pending entries first. (NATS: unused; consumers share the durable.) */
   readonly consumer?: string;
   /** Stops (after finishing and acking the batch in hand) once aborted. */
   readonly signal?: AbortSignal;
@@ -61,26 +60,23 @@ export interface ConsumeTotals {
 export async function consumeStream(project: Project, name: string, opts: ConsumeOptions = {}): Promise<ConsumeTotals> {
   const s = streamSettings(project, name);
   const started = performance.now();
-  const client = await connectRedis(s.url, `stream '${name}'`);
+  const reader = await openReader(s, opts.consumer ?? hostname());
   let online: OnlineFeatureStore | null = null;
   let t: ConsumeTotals = { batches: 0, entries: 0, onlineWritten: 0, appended: 0, duplicates: 0, deadLetters: 0, seconds: 0, stopped: null };
   try {
-    const reader = new StreamReader(client, s, opts.consumer ?? hostname());
-    await reader.ensureGroup();
+    await reader.prepare();
     if (s.online) online = opts.online ?? (await openOnlineStore(project));
     let lastEntry = Date.now();
     for (;;) {
       if (opts.signal?.aborted) { t = { ...t, stopped: 'signal' }; break; }
       if (opts.maxBatches !== undefined && t.batches >= opts.maxBatches) { t = { ...t, stopped: 'max-batches' }; break; }
       const entries = await collect(reader, s, opts.signal);
-      const gone = reader.gone.splice(0);
       if (entries.length === 0) {
-        if (gone.length) await reader.ack(gone);
         if (opts.idleExitMs !== undefined && Date.now() - lastEntry >= opts.idleExitMs) { t = { ...t, stopped: 'idle' }; break; }
         continue;
       }
       lastEntry = Date.now();
-      const b = await processBatch(project, client, reader, s, online, entries, gone);
+      const b = await processBatch(project, reader, s, online, entries);
       t = {
         ...t, batches: t.batches + 1, entries: t.entries + b.entries, onlineWritten: t.onlineWritten + b.onlineWritten, appended: t.appended + b.appended,
         duplicates: t.duplicates + Math.max(b.onlineDuplicates, b.offlineDuplicates), deadLetters: t.deadLetters + b.deadLetters, seconds: (performance.now() - started) / 1000,
@@ -90,7 +86,7 @@ export async function consumeStream(project: Project, name: string, opts: Consum
   } finally {
     if (online && !opts.online) await online.close();
     project.releaseOffline();
-    await client.quit().catch(() => client.disconnect());
+    await reader.close();
   }
   return { ...t, seconds: (performance.now() - started) / 1000 };
 }
@@ -102,7 +98,7 @@ const FOLLOW_UP_MS = 20;
  * Up to `maxEvents` entries: waits (up to a second, so an abort is seen) for the first, then takes what keeps
  * arriving until the stream is drained for `FOLLOW_UP_MS`, `maxEvents`, or `maxMs` after the first.
  */
-async function collect(reader: StreamReader, s: StreamSettings, signal: AbortSignal | undefined): Promise<StreamEntry[]> {
+async function collect(reader: SourceReader, s: StreamSettings, signal: AbortSignal | undefined): Promise<StreamEntry[]> {
   const out: StreamEntry[] = [];
   let first = 0;
   while (out.length < s.maxEvents && !signal?.aborted) {
@@ -116,7 +112,7 @@ async function collect(reader: StreamReader, s: StreamSettings, signal: AbortSig
   return out;
 }
 
-async function processBatch(project: Project, client: Redis, reader: StreamReader, s: StreamSettings, online: OnlineFeatureStore | null, entries: readonly StreamEntry[], gone: readonly string[]): Promise<BatchReport> {
+async function processBatch(project: Project, reader: SourceReader, s: StreamSettings, online: OnlineFeatureStore | null, entries: readonly StreamEntry[]): Promise<BatchReport> {
   const t0 = performance.now();
   const parsed = parseEntries(entries, s, project.config.tables[s.table]);
   const on = online ? await pushOnline(online, s, parsed.events) : { written: 0, duplicates: 0, refused: [], kept: parsed.events };
@@ -128,27 +124,13 @@ async function processBatch(project: Project, client: Redis, reader: StreamReade
   } finally {
     project.releaseOffline();
   }
-  const acked = await reader.ack([...entries.map((e) => e.id), ...gone]);
+  const acked = await reader.ack(entries.map((e) => e.id), new Set(dead.map((d) => d.id)));
   let lastUs: number | null = null;
   for (const e of on.kept) if (e.timeUs !== null && (lastUs === null || e.timeUs > lastUs)) lastUs = e.timeUs;
   const lastEventMs = lastUs === null ? null : Math.floor(lastUs / 1000);
-  await recordProgress(client, s, { entries: entries.length, events: on.kept.length, deadLetters: dead.length, lastEventMs, lastEntryId: entries[entries.length - 1]!.id });
+  await reader.recordProgress({ entries: entries.length, events: on.kept.length, deadLetters: dead.length, lastEventMs, lastEntryId: entries[entries.length - 1]!.id });
   return {
     entries: entries.length, onlineWritten: on.written, onlineDuplicates: on.duplicates + parsed.repeats.length, appended: off.appended,
     offlineDuplicates: off.duplicates + parsed.repeats.length, deadLetters: dead.length, acked, lastEventMs, seconds: (performance.now() - t0) / 1000,
   };
-}
-
-/** The stream's progress in Redis (read by `kiln stream status` and the metrics): counts, the newest event time, the last batch. */
-async function recordProgress(client: Redis, s: StreamSettings, p: { entries: number; events: number; deadLetters: number; lastEventMs: number | null; lastEntryId: string }): Promise<void> {
-  const tx = client.multi()
-    .hincrby(s.stateKey, 'entries', p.entries)
-    .hincrby(s.stateKey, 'events', p.events)
-    .hincrby(s.stateKey, 'deadLetters', p.deadLetters)
-    .hset(s.stateKey, 'lastBatchMs', String(Date.now()), 'lastEntryId', p.lastEntryId);
-  await tx.exec();
-  if (p.lastEventMs !== null) {
-    const prior = Number(await client.hget(s.stateKey, 'lastEventMs') ?? -Infinity);
-    if (!(prior >= p.lastEventMs)) await client.hset(s.stateKey, 'lastEventMs', String(p.lastEventMs));
-  }
 }

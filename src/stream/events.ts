@@ -1,11 +1,11 @@
 /**
- * From stream entries to rows: each entry's JSON is parsed and checked against the table's declaration
+ * From stream entries to rows: each entry's JSON (Redis: an entry field; NATS: the message data) is parsed and checked against the table's declaration
  * (its key, its event time, declared column types) before either store sees it; an entry that fails is a
  * dead letter with the reason. Rows repeated in one batch (the same key) are kept once.
  */
 import { columnDecls, type ColumnDecl, type TableSpec } from '../config/index.js';
 import { isoMicros, parseTime } from '../core/time.js';
-import type { StreamEntry } from './redis.js';
+import type { StreamEntry } from './source.js';
 import type { StreamSettings } from './settings.js';
 
 export type Row = Record<string, unknown>;
@@ -82,6 +82,40 @@ export function rowProblem(row: Row, s: StreamSettings, table: TableSpec | undef
   return null;
 }
 
+/** The event of an entry as a JSON object of column values, or why there is none. */
+function eventOf(e: StreamEntry, s: StreamSettings): { row: Row } | { reason: string } {
+  const isRow = (v: unknown): v is Row => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (s.source === 'nats') {
+    // a NATS entry carries the message's subject and data (see nats.ts)
+    let data: unknown;
+    try {
+      data = JSON.parse(e.fields.data ?? '');
+    } catch (x) {
+      return { reason: `the message data is not JSON: ${(x as Error).message}` };
+    }
+    if (s.field === null) return isRow(data) ? { row: data } : { reason: 'the message data is not a JSON object of column values' };
+    if (!isRow(data) || !Object.hasOwn(data, s.field)) {
+      return { reason: `the message data has no field '${s.field}' (${isRow(data) ? `fields: ${Object.keys(data).join(', ') || 'none'}` : 'it is not a JSON object'}); kiln reads each event as the JSON object in that field (streams.${s.name}.nats.field)` };
+    }
+    let v = data[s.field];
+    if (typeof v === 'string') {
+      try { v = JSON.parse(v); } catch (x) { return { reason: `field '${s.field}' is not JSON: ${(x as Error).message}` }; }
+    }
+    return isRow(v) ? { row: v } : { reason: `field '${s.field}' is not a JSON object of column values` };
+  }
+  const text = e.fields[s.field];
+  if (text === undefined) {
+    return { reason: `the entry has no field '${s.field}' (fields: ${Object.keys(e.fields).join(', ') || 'none'}); kiln reads each event as a JSON object in that field (streams.${s.name}.redis.field)` };
+  }
+  let row: unknown;
+  try {
+    row = JSON.parse(text);
+  } catch (x) {
+    return { reason: `field '${s.field}' is not JSON: ${(x as Error).message}` };
+  }
+  return isRow(row) ? { row } : { reason: `field '${s.field}' is not a JSON object of column values` };
+}
+
 /** Parses and checks a batch of entries; the rows' event times are written as ISO text in UTC (µs). */
 export function parseEntries(entries: readonly StreamEntry[], s: StreamSettings, table: TableSpec | undefined): ParsedBatch {
   const events: StreamEvent[] = [];
@@ -89,23 +123,9 @@ export function parseEntries(entries: readonly StreamEntry[], s: StreamSettings,
   const repeats: string[] = [];
   const byKey = new Map<string, string>();
   for (const e of entries) {
-    const text = e.fields[s.field];
-    if (text === undefined) {
-      dead.push({ id: e.id, reason: `the entry has no field '${s.field}' (fields: ${Object.keys(e.fields).join(', ') || 'none'}); kiln reads each event as a JSON object in that field (streams.${s.name}.redis.field)`, payload: payloadOf(e) });
-      continue;
-    }
-    let row: unknown;
-    try {
-      row = JSON.parse(text);
-    } catch (x) {
-      dead.push({ id: e.id, reason: `field '${s.field}' is not JSON: ${(x as Error).message}`, payload: payloadOf(e) });
-      continue;
-    }
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-      dead.push({ id: e.id, reason: `field '${s.field}' is not a JSON object of column values`, payload: payloadOf(e) });
-      continue;
-    }
-    const r = row as Row;
+    const got = eventOf(e, s);
+    if ('reason' in got) { dead.push({ id: e.id, reason: got.reason, payload: payloadOf(e) }); continue; }
+    const r = got.row;
     const problem = rowProblem(r, s, table);
     if (problem) { dead.push({ id: e.id, reason: problem, payload: payloadOf(e) }); continue; }
     let timeUs: number | null = null;

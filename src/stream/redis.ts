@@ -1,31 +1,12 @@
 /**
  * The Redis side of a stream: a consumer group read with XREADGROUP, this consumer's own pending entries
  * first (after a restart), entries of dead consumers claimed with XAUTOCLAIM once idle, XACK after both
- * stores hold a batch, and the group's position (XINFO) for lag.
+ * stores hold a batch, the group's position (XINFO) for lag, and the consumer's progress in a hash.
  */
 import type { Redis } from 'ioredis';
 import { KilnError } from '../core/errors.js';
-import type { StreamSettings } from './settings.js';
-
-/** One stream entry: its id and its fields (name to value). */
-export interface StreamEntry {
-  readonly id: string;
-  readonly fields: Readonly<Record<string, string>>;
-}
-
-/** The group's position in the stream. */
-export interface GroupPosition {
-  /** Entries in the stream now (XLEN). */
-  readonly length: number;
-  /** Entries added to the stream and not yet delivered to the group (XINFO GROUPS lag); null when Redis cannot tell. */
-  readonly lag: number | null;
-  /** Delivered to a consumer, not yet acked. */
-  readonly pending: number;
-  readonly lastDeliveredId: string | null;
-  readonly consumers: number;
-  /** Whether the group exists (false before the first consume). */
-  readonly exists: boolean;
-}
+import { startsAtFirst, type RedisStreamSettings, type StreamSettings } from './settings.js';
+import type { BatchProgress, GroupPosition, Progress, SourceClient, SourceReader, StreamEntry } from './source.js';
 
 /** Connects to the stream's Redis, failing with STREAM_UNAVAILABLE (and the URL) when it cannot. */
 export async function connectRedis(url: string, what: string): Promise<Redis> {
@@ -54,7 +35,7 @@ function toEntries(raw: RawEntries | null | undefined): StreamEntry[] {
   return out;
 }
 
-export class StreamReader {
+export class StreamReader implements SourceReader {
   /** Whether this consumer's own pending entries (a previous life's) have been read again. */
   private ownDone = false;
   private ownCursor = '0';
@@ -63,10 +44,10 @@ export class StreamReader {
   /** Ids of entries deleted while pending: acked with the next batch. */
   readonly gone: string[] = [];
 
-  constructor(private readonly client: Redis, readonly s: StreamSettings, readonly consumer: string) {}
+  constructor(private readonly client: Redis, readonly s: RedisStreamSettings, readonly consumer: string) {}
 
   /** Creates the group (at the configured start) and the stream if missing. */
-  async ensureGroup(): Promise<void> {
+  async prepare(): Promise<void> {
     try {
       await this.client.xgroup('CREATE', this.s.stream, this.s.group, this.s.start, 'MKSTREAM');
     } catch (e) {
@@ -80,6 +61,12 @@ export class StreamReader {
    * up to `blockMs`).
    */
   async read(count: number, blockMs: number): Promise<StreamEntry[]> {
+    const got = await this.readSome(count, blockMs);
+    if (got.length === 0 && this.gone.length) await this.ackIds(this.gone.splice(0));
+    return got;
+  }
+
+  private async readSome(count: number, blockMs: number): Promise<StreamEntry[]> {
     if (!this.ownDone) {
       const res = await this.client.xreadgroup('GROUP', this.s.group, this.consumer, 'COUNT', count, 'STREAMS', this.s.stream, this.ownCursor) as [string, RawEntries][] | null;
       const raw = res?.[0]?.[1] ?? [];
@@ -105,14 +92,67 @@ export class StreamReader {
     return toEntries(res?.[0]?.[1]);
   }
 
-  async ack(ids: readonly string[]): Promise<number> {
+  /** XACK of the batch (dead letters included) and of the entries found deleted while pending. */
+  async ack(ids: readonly string[], _dead?: ReadonlySet<string>): Promise<number> {
+    return this.ackIds([...ids, ...this.gone.splice(0)]);
+  }
+
+  private async ackIds(ids: readonly string[]): Promise<number> {
     if (ids.length === 0) return 0;
     return this.client.xack(this.s.stream, this.s.group, ...ids);
   }
+
+  recordProgress(p: BatchProgress): Promise<void> {
+    return recordProgress(this.client, this.s, p);
+  }
+
+  async close(): Promise<void> {
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
 }
 
-/** XINFO GROUPS and XLEN: where the group is. */
-export async function groupPosition(client: Redis, s: StreamSettings): Promise<GroupPosition> {
+/** A consumer of the Redis stream `s` named `consumer` in its group. */
+export async function openRedisReader(s: RedisStreamSettings, consumer: string): Promise<StreamReader> {
+  return new StreamReader(await connectRedis(s.url, `stream '${s.name}'`), s, consumer);
+}
+
+/** The stream's progress in Redis (read by `kiln stream status` and the metrics): counts, the newest event time, the last batch. */
+async function recordProgress(client: Redis, s: RedisStreamSettings, p: BatchProgress): Promise<void> {
+  const tx = client.multi()
+    .hincrby(s.stateKey, 'entries', p.entries)
+    .hincrby(s.stateKey, 'events', p.events)
+    .hincrby(s.stateKey, 'deadLetters', p.deadLetters)
+    .hset(s.stateKey, 'lastBatchMs', String(Date.now()), 'lastEntryId', p.lastEntryId);
+  await tx.exec();
+  if (p.lastEventMs !== null) {
+    const prior = Number(await client.hget(s.stateKey, 'lastEventMs') ?? -Infinity);
+    if (!(prior >= p.lastEventMs)) await client.hset(s.stateKey, 'lastEventMs', String(p.lastEventMs));
+  }
+}
+
+async function progressOf(client: Redis, s: RedisStreamSettings): Promise<Progress> {
+  const h = await client.hgetall(s.stateKey);
+  const num = (v: string | undefined): number | null => (v === undefined ? null : Number(v));
+  return { lastEventMs: num(h.lastEventMs), lastBatchMs: num(h.lastBatchMs), events: num(h.events) ?? 0, deadLetters: num(h.deadLetters) ?? 0 };
+}
+
+const redisOnly = (s: StreamSettings): RedisStreamSettings => {
+  if (s.source !== 'redis') throw new Error(`stream '${s.name}' is not a Redis stream`);
+  return s;
+};
+
+/** A Redis connection for the status of the streams at `s.url`. */
+export async function connectRedisSource(s: RedisStreamSettings): Promise<SourceClient> {
+  const client = await connectRedis(s.url, `stream '${s.name}'`);
+  return {
+    position: (x) => groupPosition(client, redisOnly(x)),
+    progress: (x) => progressOf(client, redisOnly(x)),
+    close: async () => { await client.quit().catch(() => client.disconnect()); },
+  };
+}
+
+/** XINFO GROUPS and XLEN: where the group is (before the group exists, the lag is what it would read). */
+export async function groupPosition(client: Redis, s: RedisStreamSettings): Promise<GroupPosition> {
   const length = await client.xlen(s.stream);
   let groups: unknown[] = [];
   try {
@@ -134,5 +174,5 @@ export async function groupPosition(client: Redis, s: StreamSettings): Promise<G
       consumers: Number(m.get('consumers') ?? 0),
     };
   }
-  return { length, exists: false, lag: length, pending: 0, lastDeliveredId: null, consumers: 0 };
+  return { length, exists: false, lag: startsAtFirst(s) ? length : 0, pending: 0, lastDeliveredId: null, consumers: 0 };
 }

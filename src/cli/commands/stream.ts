@@ -12,12 +12,12 @@ const positive = (flag: string, v: string | undefined): number | undefined => {
 };
 
 export function registerStream(program: Command): void {
-  const stream = program.command('stream').description('events from a stream (Redis Streams) into the online and offline stores (docs/stream.md)');
+  const stream = program.command('stream').description('events from a stream (Redis Streams or NATS JetStream) into the online and offline stores (docs/stream.md)');
 
   stream
     .command('consume <name>')
     .description('consume a declared stream: batches pushed online, appended offline, acked once both hold them; SIGTERM finishes the batch and exits 0')
-    .option('--consumer <name>', 'consumer name in the group (default: the host name)')
+    .option('--consumer <name>', 'consumer name in the Redis group (default: the host name; NATS consumers share the durable)')
     .option('--max-batches <n>', 'stop after this many batches')
     .option('--idle-exit <ms>', 'stop once no entry has arrived for this long (ms)')
     .option('--quiet', 'no progress lines', false)
@@ -66,8 +66,9 @@ export function registerStream(program: Command): void {
         if (opts.json) { process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`); return; }
         if (rows.length === 0) { process.stdout.write('no streams declared (add `streams` to kiln.config.ts; see docs/stream.md)\n'); return; }
         for (const r of rows) {
-          process.stdout.write(`${r.name}  (redis stream '${r.stream}', group '${r.group}', table '${r.table}')\n`);
-          process.stdout.write(`  length ${r.length}  lag ${r.lag ?? 'unknown'}  pending ${r.pending}  consumers ${r.consumers}${r.exists ? '' : '  (group not created yet)'}\n`);
+          const nats = r.source === 'nats';
+          process.stdout.write(`${r.name}  (${r.source} stream '${r.stream}', ${nats ? 'durable consumer' : 'group'} '${r.group}', table '${r.table}')\n`);
+          process.stdout.write(`  length ${r.length}  lag ${r.lag ?? 'unknown'}  pending ${r.pending}  ${nats ? 'waiting pulls' : 'consumers'} ${r.consumers}${r.exists ? '' : `  (${nats ? 'consumer' : 'group'} not created yet)`}\n`);
           process.stdout.write(`  last event ${r.lastEventTime ?? '-'}  last batch ${r.lastBatchAt ?? '-'}  dead letters ${r.deadLetters}\n`);
           for (const d of r.recentDeadLetters) process.stdout.write(`    ${d.entryId}  ${d.receivedAt}  ${d.reason}\n`);
         }
