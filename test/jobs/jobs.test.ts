@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackfillQueue, connectionOf, planBackfill, type BackfillSpec } from '../../src/backfill/index.js';
 import { ApiKeys, hashApiKey } from '../../src/serve/index.js';
-import { newTuneId, parseSpace, TuneQueue, type TrialJob, type TuneSpec } from '../../src/tune/index.js';
+import { newTuneId, parseSpace, tuneModel, TuneQueue, type TrialJob, type TuneSpec } from '../../src/tune/index.js';
 import { createUiServer } from '../../src/ui/web/server.js';
 import { kiln, simulatedProject } from '../helpers.js';
 import { redisConnection } from '../loop/redis.js';
@@ -27,6 +27,11 @@ const keys = new ApiKeys([
   { name: 'ana', hash: hashApiKey(ADMIN), scopes: ['admin'] },
   { name: 'scorer', hash: hashApiKey(SCORER), scopes: ['score'] },
 ]);
+/** A credit model to search (its trials never run here: no workers). */
+const CREDIT = {
+  spine: { table: 'loan_labels', timestamp: 'funded_at', key: 'borrower_id' }, label: { column: 'default_12m', availableAt: 'label_available_at' },
+  features: 'credit_v1', split: { validFrom: '2024-07-01', testFrom: '2024-10-01', testTo: '2025-01-01' }, params: { n_estimators: 20 },
+};
 const FORM = { 'content-type': 'application/x-www-form-urlencoded' };
 const form = (f: Record<string, string>): string => new URLSearchParams(f).toString();
 
@@ -45,7 +50,7 @@ describe('jobs on the queue: kiln jobs and the Jobs screen', () => {
   beforeAll(async () => {
     skip = (await redisMode()) === 'skip';
     if (skip) return;
-    world = await simulatedProject('kiln-jobs-', {}, { borrowers: 300, seed: 5 });
+    world = await simulatedProject('kiln-jobs-', { credit: CREDIT }, { borrowers: 300, seed: 5 });
     spec = await planBackfill(world.project, { features: 'credit_v1', spine: { table: 'loan_labels', key: 'borrower_id', timestamp: 'funded_at' }, partitions: 3 });
     world.project.releaseOffline();
     const connection = redisConnection();
@@ -203,6 +208,26 @@ describe('jobs on the queue: kiln jobs and the Jobs screen', () => {
 
     const list = await run('list');
     expect(list.stdout).toMatch(new RegExp(`${tune.id}\\s+search\\s+cancelled\\s+0/3`));
+  });
+
+  it('kiln jobs cancel of a running search: its trials are dropped and its scheduler (kiln tune) stops', async (ctx) => {
+    if (skip) ctx.skip();
+    const before = new Set(await searches.list(50));
+    const scheduler = tuneModel(world.project, 'credit', { search: 'random', trials: 2, space: parseSpace({ max_depth: [2, 4] }), queue: searches, register: false, rungTimeoutMs: 60_000 });
+    const settled = scheduler.then(() => null, (e: unknown) => e as Error);
+    let id: string | undefined;
+    for (let i = 0; i < 400 && !id; i++) {
+      const [newest] = await searches.list(1);
+      if (newest && !before.has(newest) && (await searches.status(newest)).jobs.length === 2) id = newest;
+      else await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(id, 'the search to enqueue its trials').toBeDefined();
+    const r = await run('cancel', id!, '--reason', 'not now');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`search ${id} cancelled: 2 queued trial(s) dropped, 0 running (they end without committing)\n`);
+    const err = await settled;
+    expect(err?.message).toContain(`search ${id} was cancelled at rung 0: not now`);
+    expect((await searches.status(id!)).state).toBe('cancelled');
   });
 
   it('UI: with Redis unreachable the Jobs pages say so (200, no crash)', async (ctx) => {
