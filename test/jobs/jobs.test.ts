@@ -230,6 +230,21 @@ describe('jobs on the queue: kiln jobs and the Jobs screen', () => {
     expect((await searches.status(id!)).state).toBe('cancelled');
   });
 
+  it('kiln serve --ui --queue: the Jobs screen at /ui/jobs reads that prefix', async (ctx) => {
+    if (skip) ctx.skip();
+    const { testServer } = await import('../serve/http-helpers.js');
+    const server = await testServer({ routes: [], online: null, project: world.project, ui: true, uiQueue: prefix });
+    try {
+      const r = await server.app.inject({ method: 'GET', url: '/ui/jobs' });
+      expect(r.statusCode).toBe(200);
+      expect(r.body).toContain(`href="/ui/jobs/${tune.id}"`);
+      expect(r.body).toContain(`href="/ui/jobs/${spec.id}"`);
+      expect(r.body).toContain('href="/ui/jobs" aria-current="page"');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('UI: with Redis unreachable the Jobs pages say so (200, no crash)', async (ctx) => {
     if (skip) ctx.skip();
     const down = await createUiServer({ project: world.project, queue: { redisUrl: 'redis://127.0.0.1:1', prefix } });
