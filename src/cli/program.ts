@@ -24,6 +24,7 @@ import { registerUi } from './commands/ui.js';
 import { registerStream } from './commands/stream.js';
 import { registerDb } from './commands/db.js';
 import { registerTune } from './commands/tune.js';
+import { registerJobs } from './commands/jobs.js';
 
 /**
  * The store's DEFAULT_WAIT_TIMEOUT_SECONDS, repeated here so that building the program (and `kiln --help`)
@@ -69,6 +70,7 @@ export function buildProgram(): Command {
   registerStream(program);
   registerDb(program);
   registerTune(program);
+  registerJobs(program);
   return program;
 }
 

@@ -57,6 +57,7 @@ export const ERROR_CODES = {
   ALIAS_NOT_FOUND: { http: 404, exit: 66, summary: 'the model has no such alias' },
   RUN_NOT_FOUND: { http: 404, exit: 66, summary: 'no run by that id (or the id prefix is ambiguous)' },
   BACKFILL_NOT_FOUND: { http: 404, exit: 66, summary: 'no backfill by that id on the queue' },
+  TUNE_NOT_FOUND: { http: 404, exit: 66, summary: 'no hyperparameter search by that id on the queue' },
   EMBEDDING_NOT_FOUND: { http: 404, exit: 66, summary: 'no trained embedding space by that name, or no vector for that entity' },
   EMBEDDING_VERSION_MISMATCH: { http: 409, exit: 65, summary: 'a model would read an embedding space version it was not trained with' },
   SEARCH_INDEX_NOT_FOUND: { http: 404, exit: 66, summary: 'no search index by that name, or it is not built yet' },

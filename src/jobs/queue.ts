@@ -37,11 +37,12 @@ export interface JobResult {
   finishedAt: string;
 }
 
-export interface JobStatus {
+export interface QueuedJobStatus {
   id: string;
   spec: JobSpec;
   state: string;
   attempts: number;
+  cancelled: string | null;
   progress: { done?: number; total?: number } | null;
   reason: string | null;
   result: JobResult | null;
@@ -52,6 +53,7 @@ export const JOB_ATTEMPTS = 3;
 const OPTIONS = { attempts: JOB_ATTEMPTS, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 30 * 24 * 3600 }, removeOnFail: { age: 30 * 24 * 3600 } } as const;
 const keys = (prefix: string) => ({
   results: (): string => `${prefix}:jobs:results`,
+  cancelled: (id: string): string => `${prefix}:jobs:${id}:cancelled`,
   commits: (id: string): string => `${prefix}:jobs:${id}:commits`,
   index: (): string => `${prefix}:jobs:index`,
 });
@@ -96,13 +98,26 @@ export class JobQueue {
     return this.redis.zrevrange(this.k.index(), 0, limit - 1);
   }
 
-  async status(id: string): Promise<JobStatus> {
+  async status(id: string): Promise<QueuedJobStatus> {
     const job = await this.queue.getJob(id);
     const raw = await this.redis.hget(this.k.results(), id);
     if (!job && raw === null) throw new KilnError('INVALID_ARGUMENT', `no job '${id}' on this queue`, { path: ['id'] });
     const result = raw === null ? null : JSON.parse(raw) as JobResult;
+    const cancelled = await this.redis.get(this.k.cancelled(id));
     const progress = job?.progress && typeof job.progress === 'object' ? job.progress as { done?: number; total?: number } : null;
-    return { id, spec: job!.data, state: result ? 'done' : String(await job!.getState()), attempts: job?.attemptsStarted ?? 0, progress, reason: job?.failedReason ?? null, result };
+    return { id, spec: job!.data, state: result ? 'done' : String(await job!.getState()), attempts: job?.attemptsStarted ?? 0, cancelled, progress, reason: job?.failedReason ?? null, result };
+  }
+
+  /** Stops a job: dropped when queued; a running one finishes the version in hand and stops there (not recorded). */
+  async cancel(id: string, reason: string): Promise<{ removed: number; running: number }> {
+    await this.status(id);
+    await this.redis.set(this.k.cancelled(id), reason, 'NX');
+    const job = await this.queue.getJob(id);
+    const state = job ? await job.getState() : 'missing';
+    if (job && ['waiting', 'delayed', 'prioritized'].includes(state)) {
+      try { await job.remove(); return { removed: 1, running: 0 }; } catch { return { removed: 0, running: 1 }; }
+    }
+    return { removed: 0, running: state === 'active' ? 1 : 0 };
   }
 
   async commits(id: string): Promise<{ worker: string; attempt: number }[]> {
@@ -110,7 +125,7 @@ export class JobQueue {
   }
 
   /** Resolves with the result once the job is done; throws when it failed for good. */
-  async wait(id: string, onChange?: (s: JobStatus) => void, pollMs = 500): Promise<JobResult> {
+  async wait(id: string, onChange?: (s: QueuedJobStatus) => void, pollMs = 500): Promise<JobResult> {
     let last = '';
     for (;;) {
       const s = await this.status(id);
@@ -159,6 +174,8 @@ export class JobWorker {
     const spec = job.data;
     const had = await this.redis.hget(this.k.results(), spec.id);
     if (had !== null) return JSON.parse(had) as JobResult;
+    const cancelled = await this.redis.get(this.k.cancelled(spec.id));
+    if (cancelled !== null) throw new UnrecoverableError(`job ${spec.id} was cancelled: ${cancelled}`);
     const attempt = job.attemptsStarted || 1;
     const started = performance.now();
     const log = this.opts.log ?? (() => undefined);
@@ -170,6 +187,7 @@ export class JobWorker {
       // A version this job registered before its worker died: found by its lineage, not trained again.
       const done = this.project.embeddings.has(spec.space) ? this.project.embeddings.versions(spec.space).find((v) => v.lineage.job === tag) : undefined;
       if (done) { versions.push(done.version); continue; }
+      if (i > 0 && (await this.redis.exists(this.k.cancelled(spec.id)))) throw new UnrecoverableError(`job ${spec.id} was cancelled after ${i} of ${spec.cuts.length} versions`);
       const cut = spec.cuts[i];
       const r = await trainSpace(this.project, spec.space, { ...(cut ? { until: cut } : {}), quiet: true, job: tag, ...(spec.reason ? { reason: spec.reason } : {}) });
       versions.push(r.version.version);

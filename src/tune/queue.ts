@@ -82,7 +82,7 @@ export class TuneQueue {
     const text = await this.redis.get(this.k.spec(id));
     if (text === null) {
       const known = await this.redis.zrevrange(this.k.index(), 0, 4);
-      throw new KilnError('INVALID_ARGUMENT', `no search '${id}' on this queue${known.length ? ` (latest: ${known.join(', ')})` : ''}`, { path: ['id'] });
+      throw new KilnError('TUNE_NOT_FOUND', `no search '${id}' on this queue${known.length ? ` (latest: ${known.join(', ')})` : ''}; 'kiln jobs list' lists them`, { path: ['id'] });
     }
     return JSON.parse(text) as TuneSpec;
   }
@@ -117,6 +117,11 @@ export class TuneQueue {
     const active = jobs.some((j) => j.state !== 'done' && j.state !== 'failed');
     const best = [...results].sort((a, b) => b.rung - a.rung || b.validAuc - a.validAuc)[0] ?? null;
     return { id, spec, cancelled, jobs, trialsDone: results.length, best, state: cancelled !== null ? 'cancelled' : active ? 'running' : jobs.some((j) => j.state === 'failed') ? 'failed' : 'done' };
+  }
+
+  /** Why the search was cancelled (`kiln jobs cancel`, the UI), or null. */
+  async cancelled(id: string): Promise<string | null> {
+    return this.redis.get(this.k.cancelled(id));
   }
 
   async cancel(id: string, reason: string): Promise<void> {

@@ -128,6 +128,8 @@ async function waitRung(opts: TuneOptions, id: string, rung: number, trials: num
       await opts.queue.cancel(id, 'interrupted');
       throw new KilnError('INTERRUPTED', `search ${id} interrupted at rung ${rung}; its queued trials were dropped`);
     }
+    const cancelled = await opts.queue.cancelled(id);
+    if (cancelled !== null) throw new KilnError('INTERRUPTED', `search ${id} was cancelled at rung ${rung}: ${cancelled}`);
     const results = (await opts.queue.results(id)).filter((t) => t.rung === rung && wanted.has(t.trial));
     const pending = trials.filter((t) => !results.some((x) => x.trial === t));
     const failed = pending.length ? await opts.queue.failed(id, rung, pending) : [];

@@ -108,6 +108,11 @@ describe.skipIf(!pg || !redis)('embedding training as a job on workers', () => {
       expect(versions.map((v) => v.lineage.job).sort()).toEqual([0, 1, 2, 3].map((i) => `${spec.id}#${i}`));
       expect(reg.aliases('merchants')).toEqual({ current: 4 });
       expect(versions.find((v) => v.version === 1)!.trainedUntil).toMatch(/^2024-03-01/);
+      // kiln jobs shows it beside backfills and searches.
+      const st = await kiln(['jobs', 'status', spec.id, '--queue', prefix], ROOT, ENV);
+      expect(st.stdout).toContain(`job ${spec.id}: done, embedding space merchants, 4/4 versions`);
+      const list = await kiln(['jobs', 'list', '--queue', prefix, '--json'], ROOT, ENV);
+      expect(JSON.parse(list.stdout)).toEqual([expect.objectContaining({ id: spec.id, kind: 'job', state: 'done', done: 4, total: 4 })]);
     } finally {
       meta.close();
     }

@@ -112,11 +112,11 @@ export interface TestServer {
 }
 
 /** A server (not listening; use app.inject) over fixed routes and a real decision log in a temporary directory. */
-export async function testServer(opts: { routes: readonly ModelRoute[]; online: OnlineFeatureStore | null; settings?: Partial<ServeSettings>; project?: Project; ui?: boolean }): Promise<TestServer> {
+export async function testServer(opts: { routes: readonly ModelRoute[]; online: OnlineFeatureStore | null; settings?: Partial<ServeSettings>; project?: Project; ui?: boolean; uiQueue?: string }): Promise<TestServer> {
   const decisions = await CountingLog.open();
   const app = createServer({
     models: fixedModelSet(opts.routes), decisions, online: opts.online, settings: settings(opts.settings),
-    ...(opts.project ? { project: opts.project, loadVersion: (ref: string) => loadLiveVersion(opts.project!, ref) } : {}), ...(opts.ui ? { ui: true } : {}),
+    ...(opts.project ? { project: opts.project, loadVersion: (ref: string) => loadLiveVersion(opts.project!, ref) } : {}), ...(opts.ui ? { ui: true } : {}), ...(opts.uiQueue ? { uiQueue: opts.uiQueue } : {}),
   });
   return { app, decisions, close: async () => { await app.close(); await decisions.dispose(); } };
 }

@@ -27,7 +27,8 @@ const queueOptions = (c: Command): Command => c
 
 type Status = import('../../backfill/index.js').BackfillStatus;
 
-function statusText(s: Status): string {
+/** The text of `kiln backfill status` (and `kiln jobs status bf-...`). */
+export function statusText(s: Status): string {
   const counts = new Map<string, number>();
   for (const p of s.parts) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
   const lines = [

@@ -21,8 +21,9 @@ export function registerServe(program: Command): void {
     .option('--backend <name>', 'online store: embedded or redis (default $KILN_ONLINE_BACKEND, else online.backend, else embedded)')
     .option('--redis-url <url>', 'the Redis of the online store (default $KILN_REDIS_URL, else online.redisUrl)')
     .option('--ui', 'also serve the web UI at /ui (with the same API keys: any key may look, admin may change)', false)
+    .option('--queue <prefix>', "with --ui: the BullMQ key prefix of the jobs the UI's Jobs screen shows (default kiln-backfill; Redis: $KILN_REDIS_URL)")
     .option('--fma', "neural models: fused multiply-add in the WebAssembly kernels (relaxed SIMD, a V8 flag on Node 20): faster sequence models; scores differ from a plain build's in the last bits", false)
-    .action(async (flags: ServeCliFlags & { fma?: boolean; ui?: boolean }, cmd: Command) => {
+    .action(async (flags: ServeCliFlags & { fma?: boolean; ui?: boolean; queue?: string }, cmd: Command) => {
       if (flags.fma) {
         const { enableRelaxedSimd } = await import('../../nn/index.js');
         process.stderr.write(`kiln serve: neural kernels: ${enableRelaxedSimd() ? 'fused multiply-add (relaxed SIMD)' : 'plain SIMD (this runtime has no relaxed SIMD)'}\n`);
@@ -51,7 +52,7 @@ export function registerServe(program: Command): void {
         opened.push(decisions);
         if (decisions.tookOver) process.stderr.write(`kiln serve: decision log: took over the writer lock of pid ${decisions.tookOver.pid} (since ${decisions.tookOver.since}), which no longer runs\n`);
         for (const t of decisions.recovered) process.stderr.write(`kiln serve: decision log: ${t.file} line ${t.line} was torn by a crash (${t.bytes} bytes, never acknowledged); readers skip it\n`);
-        const running = await serveMod.startServer(project, settings, { models, embeddings, decisions, online, loadVersion: (ref: string) => serveMod.loadLiveVersion(project, ref), ui: flags.ui === true });
+        const running = await serveMod.startServer(project, settings, { models, embeddings, decisions, online, loadVersion: (ref: string) => serveMod.loadLiveVersion(project, ref), ui: flags.ui === true, ...(flags.queue ? { uiQueue: flags.queue } : {}) });
         opened.length = 0; // the running server closes them now
         await running.closed;
       } finally {

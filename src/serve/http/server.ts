@@ -50,6 +50,8 @@ export interface ServerOptions {
   readonly logger?: boolean | Record<string, unknown>;
   /** Mount the web UI at /ui (`kiln serve --ui`), with the server's API keys. */
   readonly ui?: boolean;
+  /** The BullMQ key prefix the UI's Jobs screen reads (default kiln-backfill; Redis: $KILN_REDIS_URL). */
+  readonly uiQueue?: string;
 }
 
 export interface KilnServer extends FastifyInstance {
@@ -166,9 +168,10 @@ export function createServer(opts: ServerOptions): KilnServer {
   }
   if (opts.ui && opts.project) {
     const project = opts.project;
+    const queue = opts.uiQueue ? { prefix: opts.uiQueue } : {};
     app.register(async (scope) => {
       const { registerUi } = await import('../../ui/web/index.js');
-      await registerUi(scope, { project, base: '/ui', keys });
+      await registerUi(scope, { project, base: '/ui', keys, queue });
     });
   }
   return app;

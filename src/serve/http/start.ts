@@ -25,6 +25,8 @@ export interface StartDeps {
   readonly signals?: boolean;
   /** Mount the web UI at /ui. */
   readonly ui?: boolean;
+  /** The BullMQ key prefix the UI's Jobs screen reads (default kiln-backfill). */
+  readonly uiQueue?: string;
 }
 
 export interface RunningServer {
@@ -42,7 +44,7 @@ export async function startServer(project: Project, settings: ServeSettings, dep
   const protection = checkBinding(settings);
   const app = createServer({
     models: deps.models, decisions: deps.decisions, online: deps.online, settings, project, ...(deps.embeddings ? { embeddings: deps.embeddings } : {}),
-    ...(deps.loadVersion ? { loadVersion: deps.loadVersion } : {}), ...(deps.logger !== undefined ? { logger: deps.logger } : {}), ...(deps.ui ? { ui: true } : {}),
+    ...(deps.loadVersion ? { loadVersion: deps.loadVersion } : {}), ...(deps.logger !== undefined ? { logger: deps.logger } : {}), ...(deps.ui ? { ui: true } : {}), ...(deps.uiQueue ? { uiQueue: deps.uiQueue } : {}),
   });
   await app.listen({ port: settings.port, host: settings.host });
   const addr = app.server.address();

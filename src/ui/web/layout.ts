@@ -12,6 +12,8 @@ export interface UiContext {
   readonly project: Project;
   /** URL prefix of the site: '' for `kiln ui`, '/ui' under `kiln serve --ui`. */
   readonly base: string;
+  /** Where the Jobs screen reads the queue: Redis and the BullMQ key prefix. */
+  readonly queue?: { readonly redisUrl: string; readonly prefix: string };
 }
 
 /** Who is looking: with API keys configured, the key's holder and whether it may change things (scope admin). */
@@ -33,6 +35,7 @@ export const NAV: readonly { id: string; title: string; path: string }[] = [
   { id: 'decisions', title: 'Decisions', path: '/decisions' },
   { id: 'monitoring', title: 'Monitoring', path: '/monitoring' },
   { id: 'embeddings', title: 'Embeddings', path: '/embeddings' },
+  { id: 'jobs', title: 'Jobs', path: '/jobs' },
 ];
 
 /** A link inside the site, with query parameters (undefined and '' dropped). */

@@ -5,7 +5,7 @@
  *
  * With API keys configured (serve.apiKeys or $KILN_API_KEYS) every page needs a key: sent as a header
  * (`Authorization: Bearer KEY`), or entered once on /login and kept in an HttpOnly, SameSite=Strict
- * cookie. Any scope may look; changes (moving an alias) need `admin`. Without keys the site is open and,
+ * cookie. Any scope may look; changes (moving an alias, cancelling a job) need `admin`. Without keys the site is open and,
  * like `kiln serve`, listens on loopback only.
  */
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -30,6 +30,8 @@ export interface UiOptions {
   /** URL prefix ('' by default; '/ui' under kiln serve). */
   readonly base?: string;
   readonly keys?: UiKeys | null;
+  /** The queue of the Jobs screen: Redis (default $KILN_REDIS_URL, else redis://127.0.0.1:6379) and the key prefix (default kiln-backfill). */
+  readonly queue?: { readonly redisUrl?: string; readonly prefix?: string };
 }
 
 const COOKIE = 'kiln_ui_key';
@@ -56,7 +58,10 @@ export { requireAdmin, formBody } from './forms.js';
 /** Registers the site on `app` under `opts.base`. */
 export async function registerUi(app: FastifyInstance, opts: UiOptions): Promise<void> {
   const base = (opts.base ?? '').replace(/\/$/, '');
-  const ctx: UiContext = { project: opts.project, base };
+  const ctx: UiContext = {
+    project: opts.project, base,
+    queue: { redisUrl: opts.queue?.redisUrl ?? process.env.KILN_REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: opts.queue?.prefix ?? 'kiln-backfill' },
+  };
   const keys = opts.keys?.enabled ? opts.keys : null;
   if (!app.hasContentTypeParser('application/x-www-form-urlencoded')) {
     app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 65_536 }, (_req, body, done) => {
@@ -97,7 +102,7 @@ export async function registerUi(app: FastifyInstance, opts: UiOptions): Promise
         body: html`${req.query.failed ? html`<p class="error" role="alert">That key is not known to this server.</p>` : ''}
 <form method="post" action="${base}/login" class="filters"><input type="hidden" name="next" value="${next}">
 <label>API key <input type="password" name="key" autocomplete="current-password" required autofocus></label><button type="submit">Sign in</button></form>
-<p class="note">A key with scope score or write may look; moving an alias needs admin. The key is kept in a cookie only this site reads.</p>`,
+<p class="note">A key with scope score or write may look; moving an alias or cancelling a job needs admin. The key is kept in a cookie only this site reads.</p>`,
       }));
     });
     site.post('/login', async (req, reply) => {
