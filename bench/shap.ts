@@ -5,7 +5,8 @@
  * copy of the booster), table memory, trees on tables / on the recursion, explainRow µs per row (mean
  * of the best half of interleaved 100-row batches, so other load on a shared machine hits both alike;
  * p50 and p99 over all rows), explain (batch) rows/s (best of a few runs), the recursion/new ratios,
- * and the largest difference between the two (relative to the row's total |contribution|).
+ * batch explain on 2 threads (Booster.startThreads) and its speed-up over one, and the largest difference
+ * between the two algorithms (relative to the row's total |contribution|).
  *
  *   npx tsx bench/shap.ts [--rows 40000] [--shap-rows 2000]
  */
@@ -94,16 +95,24 @@ async function main(): Promise<void> {
     { name: '200 trees depth 6', n_estimators: 200, max_depth: 6 },
     { name: '600 trees depth 4', n_estimators: 600, max_depth: 4 },
     { name: '100 trees depth 8', n_estimators: 100, max_depth: 8 },
+    { name: '100 trees lossguide 255 leaves', n_estimators: 100, max_depth: 0, grow_policy: 'lossguide', max_leaves: 255 },
   ];
   const table: (string | number)[][] = [];
   for (const s of shapes) {
-    const trained = await train({ features: d.cols, label: d.label, featureNames: d.cols.map((_, j) => `f${j}`), params: { objective: 'binary:logistic', max_depth: s.max_depth, n_estimators: s.n_estimators, learning_rate: 0.1, nthread: 2, seed: 1 } });
+    const trained = await train({ features: d.cols, label: d.label, featureNames: d.cols.map((_, j) => `f${j}`), params: { objective: 'binary:logistic', max_depth: s.max_depth, n_estimators: s.n_estimators, learning_rate: 0.1, nthread: 2, seed: 1, ...('grow_policy' in s ? { grow_policy: s.grow_policy, max_leaves: s.max_leaves } : {}) } as never });
     const leaves = trained.trees.reduce((m, t) => m + t.feature.filter((f) => f < 0).length, 0) / trained.trees.length;
     const b = Booster.fromJSON(JSON.stringify(trained));
     const plan = explainPlan(b);
     const [rowNew, rowRec] = rowTimes(b, rows, ['auto', 'recursion'], 30) as [{ best: number; p50: number; p99: number }, { best: number; p50: number; p99: number }];
     const batchNew = batchRate(b, test.cols, 'auto', 3);
     const batchRec = batchRate(b, test.cols, 'recursion', 2);
+    // Batch explain on the booster's threads (startThreads(2)): rows/s after a warm-up that builds each thread's tables.
+    await b.startThreads(2);
+    b.explain(test.cols.map((c) => c.subarray(0, 1024)));
+    let bestThreads = Infinity;
+    for (let rep = 0; rep < 3; rep++) { const t0 = performance.now(); b.explain(test.cols); bestThreads = Math.min(bestThreads, performance.now() - t0); }
+    const batchThreads = SHAP_ROWS / (bestThreads / 1000);
+    await b.close();
     const a = explain(b, test.cols).contributions;
     const r = explain(b, test.cols, { algorithm: 'recursion' }).contributions;
     let worst = 0;
@@ -115,10 +124,10 @@ async function main(): Promise<void> {
     table.push([
       s.name, leaves.toFixed(1), `${plan.tableTrees}/${plan.tableTrees + plan.recursionTrees}`, plan.buildMs.toFixed(1), (plan.tableBytes / 2 ** 20).toFixed(1),
       `${rowNew.best.toFixed(1)} / ${rowNew.p50.toFixed(1)} / ${rowNew.p99.toFixed(1)}`, `${rowRec.best.toFixed(1)} / ${rowRec.p50.toFixed(1)} / ${rowRec.p99.toFixed(1)}`,
-      (rowRec.best / rowNew.best).toFixed(1), Math.round(batchNew), Math.round(batchRec), (batchNew / batchRec).toFixed(1), worst.toExponential(1),
+      (rowRec.best / rowNew.best).toFixed(1), Math.round(batchNew), Math.round(batchRec), (batchNew / batchRec).toFixed(1), Math.round(batchThreads), (batchThreads / batchNew).toFixed(2), worst.toExponential(1),
     ]);
   }
-  printTable(['model', 'leaves/tree', 'tables', 'build ms', 'table MiB', 'explainRow µs best/p50/p99', 'recursion µs best/p50/p99', 'row x', 'explain rows/s', 'recursion rows/s', 'batch x', 'max rel diff'], table);
+  printTable(['model', 'leaves/tree', 'tables', 'build ms', 'table MiB', 'explainRow µs best/p50/p99', 'recursion µs best/p50/p99', 'row x', 'explain rows/s', 'recursion rows/s', 'batch x', 'explain rows/s, 2 threads', 'threads x', 'max rel diff'], table);
 }
 
 await main();

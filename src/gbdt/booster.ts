@@ -12,6 +12,7 @@ import { RUNTIME_ONLY_PARAMS, type ObjectiveName } from './params.js';
 import { TaskPool } from './pool.js';
 import { batchMargins, buildForest, rowMargins, type Forest } from './predict.js';
 import { setInputs, TASK_INTS, TASK_PREDICT } from './tasks.js';
+import { EXPLAIN_THREAD_MIN_ROWS, explainThreaded } from './shap-threads.js';
 import type { Tree } from './tree.js';
 import { explain as explainRows, explainRow as explainOneRow, type ExplainOptions, type Explanation } from './shap.js';
 
@@ -306,6 +307,12 @@ export class Booster {
 
   /** TreeSHAP contributions in margin space: n x numOutputs x (F + 1), bias last (see shap.ts). */
   explain(features: PredictInput, opts?: ExplainOptions): Explanation {
+    const pool = this.threads;
+    if (pool) {
+      const { cols, n } = this.inputColumns(features, opts, 'explain()');
+      // Batches on the threads of startThreads: the same values, to the bit (shap-threads.ts).
+      if (n >= EXPLAIN_THREAD_MIN_ROWS) return explainThreaded(this, pool, cols, n, opts);
+    }
     return explainRows(this, features, opts);
   }
 

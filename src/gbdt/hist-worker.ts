@@ -5,12 +5,19 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { CTRL_DONE, CTRL_EPOCH, CTRL_ERROR, CTRL_NEXT, CTRL_NTASKS, CTRL_STOP, type PoolMessage, type WorkerInit } from './pool.js';
 import { forestFromModel } from './model-json.js';
+import { Booster } from './booster.js';
+import { makeExplainer } from './shap-threads.js';
 import { emptyState, runTask, setInputs, setShared, setSlot, useWasm, type SharedState } from './tasks.js';
 
 function apply(state: SharedState, m: PoolMessage): void {
   if (m.type === 'shared') setShared(state, m.name, m.region);
   else if (m.type === 'slot') setSlot(state, m.id, m.region);
-  else if (m.type === 'forest') state.forest = forestFromModel(m.model);
+  else if (m.type === 'forest') {
+    state.forest = forestFromModel(m.model);
+    // Explain needs the trees with covers: a booster of this thread's own, made on its first explain block.
+    let booster: Booster | null = null;
+    state.explain = makeExplainer(state, () => (booster ??= Booster.fromJSON(m.model)));
+  }
   else setInputs(state, m.cols, m.out);
 }
 

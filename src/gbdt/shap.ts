@@ -192,6 +192,30 @@ export function explainRow(booster: Booster, values: ArrayLike<number>, out?: Fl
   return dst;
 }
 
+/**
+ * Rows begin..end of column-major inputs into `out` (row i at i * stride): the unit of work of
+ * threaded explain (shap-threads.ts), on this thread's context of the booster.
+ */
+export function explainRange(booster: Booster, cols: ArrayLike<number>[], begin: number, end: number, nTrees: number, algorithm: ExplainOptions['algorithm'], out: Float64Array): void {
+  const c = contextOf(booster);
+  const tables = tablesFor(c, algorithm);
+  const bias = expected(c, nTrees);
+  const F = c.nFeatures;
+  const stride = c.nOutputs * (F + 1);
+  const row = new Float64Array(F);
+  for (let i = begin; i < end; i++) {
+    for (let j = 0; j < F; j++) row[j] = cols[j]![i]!;
+    explainInto(c, tables, row, nTrees, bias, out, i * stride);
+  }
+}
+
+/** The trees `iterations` rounds cover, and their expected margins (the bias column): what an Explanation carries. */
+export function explainBasics(booster: Booster, iterations: number | undefined): { nTrees: number; bias: Float64Array } {
+  const c = contextOf(booster);
+  const nTrees = roundsToTrees(booster, iterations);
+  return { nTrees, bias: expected(c, nTrees) };
+}
+
 /** Mean |contribution| per feature (over rows and outputs): a global importance from an explanation. */
 export function meanAbsContributions(e: Explanation): Record<string, number> {
   const F = e.featureNames.length;

@@ -26,6 +26,7 @@ export const TASK_SPLIT = 8; // [kind, node]: best split of node (splitIn row) i
 export const SPLIT_IN = 8;
 export const SPLIT_OUT = 12;
 export const TASK_PREDICT = 7; // [kind, begin, end, nTrees]: out rows begin..end = margins of inputs (parallel predict)
+export const TASK_EXPLAIN = 9; // [kind, begin, end, nTrees, algorithm]: TreeSHAP of input rows begin..end into out (shap-threads.ts)
 
 /** Names of the shared arrays. bins, grad, hess, idx and the histogram slots live in the kernel's memory. */
 export const SHARED_NAMES = ['bins', 'cols', 'grad', 'hess', 'idx', 'tmp', 'tasks', 'splits', 'catMask', 'results', 'aux', 'margin', 'label', 'weight', 'gradK', 'hessK', 'leafVals', 'allowed', 'splitIn', 'splitOut', 'catOut'] as const;
@@ -81,6 +82,8 @@ export interface SharedState {
   forest: Forest | null;
   inputs: ArrayLike<number>[];
   out: Float64Array;
+  /** Parallel explain: this thread's TreeSHAP of rows begin..end (algorithm 0 auto, 1 recursion), set with the forest. */
+  explain: ((begin: number, end: number, nTrees: number, algorithm: number) => void) | null;
   /** Histogram slots by id. */
   slots: Float64Array[];
   /** The WebAssembly kernel over the memory that holds bins, grad, hess, idx and slots (null: JavaScript kernel). */
@@ -93,7 +96,7 @@ export function emptyState(config: PoolConfig): SharedState {
     config, bins: new Uint8Array(0), bins32: null, cols: new Uint8Array(0), grad: new Float32Array(0), hess: new Float32Array(0),
     idx: new Uint32Array(0), tmp: new Uint32Array(0), tasks: new Int32Array(0), splits: new Int32Array(0),
     catMask: new Uint8Array(0), results: new Int32Array(0), aux: new Int32Array(0), slots: [], kernel: null, partitionKernel: null,
-    forest: null, inputs: [], out: new Float64Array(0),
+    forest: null, inputs: [], out: new Float64Array(0), explain: null,
     allowed: new Uint8Array(0), splitIn: new Float64Array(0), splitOut: new Float64Array(0), catOut: new Uint8Array(0),
     sortScratch: new Int32Array(config.histStride), keyScratch: new Float64Array(config.histStride),
     margin: new Float64Array(0), label: new Float32Array(0), weight: new Float32Array(0), gradK: new Float32Array(0), hessK: new Float32Array(0), leafVals: new Float64Array(0),
@@ -220,6 +223,8 @@ export function runTask(s: SharedState, t: number): void {
     }
   } else if (kind === TASK_PREDICT) {
     batchMargins(s.forest!, s.inputs, T[o + 1]!, T[o + 2]!, T[o + 3]!, s.out);
+  } else if (kind === TASK_EXPLAIN) {
+    s.explain!(T[o + 1]!, T[o + 2]!, T[o + 3]!, T[o + 4]!);
   } else {
     throw new Error(`internal: unknown GBDT task kind ${kind} at task ${t}`);
   }
