@@ -40,5 +40,6 @@ export function registerGbdt(program: Command): void {
     .option('--top <k>', 'how many features to list', '10')
     .option('--out <file>', 'write every row\'s contributions (and the bias column) to this CSV')
     .option('--na <values>', "comma-separated strings read as missing in CSV files (default: 'NA' and empty)")
-    .action(async (o: { model: string; data: string; top: string; out?: string; na?: string }) => (await run()).explainCommand(o));
+    .option('--nthread <n>', 'threads sharing the rows (default: every core; the result is the same to the bit)')
+    .action(async (o: { model: string; data: string; top: string; out?: string; na?: string; nthread?: string }) => (await run()).explainCommand(o));
 }

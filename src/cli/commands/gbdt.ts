@@ -6,6 +6,7 @@
  * unnamed first column of an R or pandas CSV is a row id, never a feature. Without an objective, a 0/1
  * label trains binary:logistic, any other reg:squarederror.
  */
+import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { KilnError } from '../../core/errors.js';
 import { formatCount, Progress } from '../../core/progress.js';
@@ -135,16 +136,21 @@ export async function predictCommand(o: { model: string; data: string; out: stri
   process.stdout.write(`scored ${formatCount(rows)} rows with a ${source} ${booster.objective} model in ${s.toFixed(2)}s; wrote ${o.out}\n`);
 }
 
-export async function explainCommand(o: { model: string; data: string; top: string; out?: string; na?: string }): Promise<void> {
+export async function explainCommand(o: { model: string; data: string; top: string; out?: string; na?: string; nthread?: string }): Promise<void> {
   const { booster, source, features, rows } = await scoreInput(o.model, o.data, o.na);
+  const nthread = o.nthread === undefined ? availableParallelism() : Number(o.nthread);
+  if (!Number.isInteger(nthread) || nthread < 1) throw new KilnError('USAGE', `--nthread ${o.nthread}: expected a whole number >= 1`, { path: ['nthread'] });
   const t0 = performance.now();
   const progress = new Progress({ label: 'gbdt explain', total: rows, unit: 'rows' });
   let e: ReturnType<typeof explain>;
   try {
-    e = explain(booster, features, { onProgress: (done) => progress.update(done) });
+    if (nthread > 1) await booster.startThreads(nthread);
+    e = booster.explain(features, { onProgress: (done) => progress.update(done) });
   } catch (err) {
     progress.abort();
     throw err;
+  } finally {
+    await booster.close();
   }
   progress.finish();
   const s = (performance.now() - t0) / 1000;
