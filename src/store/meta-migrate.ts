@@ -11,7 +11,13 @@ import { PG_MIGRATIONS, type SqlDb, type SqliteDb } from './sql/index.js';
 const TRACK = 'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)';
 
 export function schemaVersion(db: SqlDb): number {
-  db.exec(TRACK);
+  // On PostgreSQL the table is created only inside the migrating transaction (under the writers' lock):
+  // CREATE ... IF NOT EXISTS from several processes at once can still collide there.
+  if (db.dialect === 'postgres') {
+    if (!(db.prepare(`SELECT to_regclass('schema_migrations') IS NOT NULL AS present`).get() as { present: number }).present) return 0;
+  } else {
+    db.exec(TRACK);
+  }
   return (db.prepare('SELECT max(version) AS v FROM schema_migrations').get() as { v: number | null }).v ?? 0;
 }
 
@@ -28,6 +34,7 @@ function tooNew(db: SqlDb, current: number, known: number): KilnError {
 function apply(db: SqlDb): number[] {
   const all = migrationsFor(db);
   return db.transaction(() => {
+    db.exec(TRACK);
     const current = schemaVersion(db);
     if (current > all.length) throw tooNew(db, current, all.length);
     const done: number[] = [];

@@ -168,6 +168,30 @@ describe.skipIf(!META_BACKENDS.includes('postgres'))('metadata on PostgreSQL', (
     }
   });
 
+  it('lets several processes open a fresh schema at once: one creates it, all use it', async () => {
+    const schema = testSchema();
+    const { dir, cleanup } = tempDir();
+    try {
+      const loc = JSON.stringify({ url: TEST_DATABASE_URL, schema });
+      await Promise.all([0, 1, 2, 3, 4, 5].map((w) => run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+        import { MetaStore } from ${JSON.stringify(resolve('src/store/index.ts'))};
+        import { ModelRegistry } from ${JSON.stringify(resolve('src/registry/index.ts'))};
+        const meta = MetaStore.open(${JSON.stringify(join(dir, 'w'))} + ${w} + '.sqlite', ${loc});
+        new ModelRegistry(meta.db).registerVersion('m${w}', { signature: ${JSON.stringify(sig)} });
+        meta.close();`])));
+      const meta = MetaStore.open(join(dir, 'check.sqlite'), { url: TEST_DATABASE_URL, schema });
+      try {
+        expect(new ModelRegistry(meta.db).listModels().map((m) => m.name)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4', 'm5']);
+        expect((meta.db.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(7);
+      } finally {
+        meta.close();
+      }
+    } finally {
+      cleanup();
+      dropSchema(schema);
+    }
+  }, 60_000);
+
   it('names the address and the reason when PostgreSQL cannot be reached', () => {
     const { dir, cleanup } = tempDir();
     try {
