@@ -13,14 +13,21 @@
  * Per row and tree: one pass over the internal nodes (parents before children) routes the row at each
  * node as prediction does and hands each child the mask A of its path (the hot child sets the node's
  * feature bit when the feature is new on the path; the cold child clears it), then each leaf adds its
- * |U| contributions from its table: O(L·D) instead of the recursion's O(L·D²). Trees whose paths have
- * more than TABLE_MAX_FEATURES unique features, that have a child with no cover (z = 0), or that do not
- * fit the model's TABLE_MAX_BYTES stay with the recursion (shap-recursion.ts).
+ * |U| contributions from its table: O(L·D) instead of the recursion's O(L·D²). A leaf whose path has
+ * more than TABLE_MAX_FEATURES unique features (deep lossguide trees) gets no table: it is a "long" leaf,
+ * explained from its mask by elementary symmetric polynomials of its z (O(|U|²), longLeafShap), so its
+ * tree still takes one pass. Trees with a path of more than LONG_MAX_FEATURES unique features, a child
+ * with no cover (z = 0), or past the model's TABLE_MAX_BYTES stay with the recursion (shap-recursion.ts).
  */
 import { hasCode, type ShapTree } from './shap-recursion.js';
 
-/** Most unique features on one root-to-leaf path for a tree to get tables (2^12 values per leaf). */
-export const TABLE_MAX_FEATURES = 12;
+/** Most unique features on a leaf's path for it to get a table (2^8 values; measured: 8 beat 10 and 12 on 255-leaf trees, bench/shap.ts). */
+export const TABLE_MAX_FEATURES = 8;
+/**
+ * Most unique features on any path for a tree to be explained here at all: a leaf past TABLE_MAX_FEATURES
+ * is a "long" leaf, explained from its mask by elementary symmetric polynomials (O(|U|^2), no table).
+ */
+export const LONG_MAX_FEATURES = 30;
 /** Int32 words per internal node in TableTree.node. */
 const NODE = 6;
 /** Most bytes of tables per model; trees past it (in order) use the recursion. */
@@ -61,6 +68,13 @@ export interface TableTree {
   pAlpha: Float64Array;
   pOff: Int32Array;
   pTab: Int32Array;
+  /** Long leaves (more than TABLE_MAX_FEATURES unique features on the path): slot, |U|, value, offset into lFeat / lZero. */
+  lSlot: Int32Array;
+  lM: Int32Array;
+  lValue: Float64Array;
+  lOff: Int32Array;
+  lFeat: Int32Array;
+  lZero: Float64Array;
 }
 
 export interface TablePlan {
@@ -87,7 +101,7 @@ export interface ShapTables {
 }
 
 /** W[m][s] = s!(m-s-1)!/m! (Shapley weight of a coalition of s of the other m - 1 players), 0 for s = m. */
-const W: Float64Array[] = Array.from({ length: TABLE_MAX_FEATURES + 1 }, (_, m) => {
+const W: Float64Array[] = Array.from({ length: LONG_MAX_FEATURES + 1 }, (_, m) => {
   const w = new Float64Array(m + 1);
   for (let s = 0; s < m; s++) {
     // s!(m-s-1)!/m! = 1 / (m · C(m-1, s))
@@ -126,8 +140,9 @@ function draftTree(t: ShapTree): Draft | null {
   const zero: number[] = [];
   const s = { slot: [] as number[], off: [] as number[], value: [] as number[], m: [] as number[] };
   const p = { slot: [] as number[], bit: [] as number[], feat: [] as number[], vl: [] as number[], vr: [] as number[], zl: [] as number[], zr: [] as number[], m: [] as number[], off: [] as number[] };
-  const pathFeat = new Int32Array(TABLE_MAX_FEATURES + 1);
-  const pathZero = new Float64Array(TABLE_MAX_FEATURES + 1);
+  const pathFeat = new Int32Array(LONG_MAX_FEATURES + 1);
+  const pathZero = new Float64Array(LONG_MAX_FEATURES + 1);
+  const lg = { slot: [] as number[], m: [] as number[], value: [] as number[], off: [] as number[], feat: [] as number[], zero: [] as number[] };
   let internal = 0;
   let leaves = 0;
   let size = 0;
@@ -145,6 +160,14 @@ function draftTree(t: ShapTree): Draft | null {
   // Depth-first from the root, internal nodes numbered in preorder; returns the node's slot (leaf j as -(j + 1), made nI + j at the end).
   const visit = (node: number, u: number): number => {
     const f = t.feature[node]!;
+    if (f < 0 && u > TABLE_MAX_FEATURES) {
+      lg.off.push(lg.feat.length);
+      for (let k = 0; k < u; k++) { lg.feat.push(pathFeat[k]!); lg.zero.push(pathZero[k]!); }
+      lg.slot.push(leaves);
+      lg.m.push(u);
+      lg.value.push(t.leaf[node]!);
+      return -++leaves;
+    }
     if (f < 0) {
       s.off.push(pushUnit(u, -1));
       s.slot.push(leaves);
@@ -163,7 +186,7 @@ function draftTree(t: ShapTree): Draft | null {
     N[q + 5] = (t.defaultLeft[node] ? 1 : 0) | (codes ? 2 : 0);
     let b = 0;
     while (b < u && pathFeat[b] !== f) b++;
-    if (b === TABLE_MAX_FEATURES) return NaN;
+    if (b === LONG_MAX_FEATURES) return NaN;
     N[q + 3] = b === u ? 1 << b : 0;
     N[q + 4] = ~(1 << b);
     const before = b < u ? pathZero[b]! : 1;
@@ -171,7 +194,7 @@ function draftTree(t: ShapTree): Draft | null {
     pathFeat[b] = f;
     const left = t.left[node]!;
     const right = t.right[node]!;
-    if (t.feature[left]! < 0 && t.feature[right]! < 0) {
+    if (t.feature[left]! < 0 && t.feature[right]! < 0 && next <= TABLE_MAX_FEATURES) {
       p.off.push(pushUnit(next, b));
       p.slot.push(leaves);
       p.bit.push(b);
@@ -205,6 +228,7 @@ function draftTree(t: ShapTree): Draft | null {
     sSlot: Int32Array.from(s.slot, (j) => nI + j), sOff: Int32Array.from(s.off), sTab: new Int32Array(s.slot.length),
     pSlot: Int32Array.from(p.slot, (j) => nI + j), pBit: Int32Array.from(p.bit), pFeat: Int32Array.from(p.feat), pVL: Float64Array.from(p.vl), pVR: Float64Array.from(p.vr),
     pAlpha: Float64Array.from(p.vl, (v, k) => v * p.zl[k]! + p.vr[k]! * p.zr[k]!), pOff: Int32Array.from(p.off), pTab: new Int32Array(p.slot.length),
+    lSlot: Int32Array.from(lg.slot, (j) => nI + j), lM: Int32Array.from(lg.m), lValue: Float64Array.from(lg.value), lOff: Int32Array.from(lg.off), lFeat: Int32Array.from(lg.feat), lZero: Float64Array.from(lg.zero),
   };
   return { tree, zero: Float64Array.from(zero), sValue: Float64Array.from(s.value), pZL: Float64Array.from(p.zl), pZR: Float64Array.from(p.zr), pM: Int32Array.from(p.m), sM: Int32Array.from(s.m), leaves, size };
 }
@@ -369,9 +393,60 @@ export function tableShap(t: TableTree, table: Float64Array, M: Int32Array, Q: F
       phi[o + unitFeat[k]!]! += q + unitCoef[k]! * (alpha * table[h]! + beta * table[h + 1]!);
     }
   }
+  const { lSlot } = t;
+  for (let j = 0, nL = lSlot.length; j < nL; j++) {
+    Q[lSlot[j]!] = 0; // explained whole here: nothing for the features' -Q(A) above
+    longLeafShap(t, j, M[lSlot[j]!]!, phi, o);
+  }
   for (let i = nI - 1, q = i * NODE; i >= 0; i--, q -= NODE) {
     const s = Q[N[q + 1]!]! + Q[N[q + 2]!]!;
     Q[i] = s;
     if (N[q + 3] !== 0) phi[o + N[q]!]! -= s;
+  }
+}
+
+const POLY = new Float64Array(LONG_MAX_FEATURES + 2);
+const DEFL = new Float64Array(LONG_MAX_FEATURES + 2);
+
+/**
+ * A long leaf's contributions from its mask A (bit k: the row agrees with the path's k-th unique
+ * feature): with P the product of z over U \ A and e_j the elementary symmetric polynomials of the z of
+ * A' (A, or A without i), phi_i = (o_i - z_i) · v · (P / z_i)^[i not in A] · sum_s w(s) · e_{|A'| - s}.
+ * For i not in A every term is the same: -v · P · sum_s w(s) e_{|A| - s}(A). For i in A, e(A \ {i}) by
+ * dividing (z_i + t) out of the polynomial of A (synthetic division), O(|A|) each.
+ */
+function longLeafShap(t: TableTree, j: number, A: number, phi: Float64Array, o: number): void {
+  const m = t.lM[j]!;
+  const off = t.lOff[j]!;
+  const v = t.lValue[j]!;
+  const w = W[m]!;
+  const Z = t.lZero;
+  // poly[d] = coefficient of t^d in prod over k in A of (z_k + t): poly[d] = e_{a - d}.
+  let a = 0;
+  let P = 1;
+  POLY[0] = 1;
+  for (let k = 0; k < m; k++) {
+    const z = Z[off + k]!;
+    if ((A >> k) & 1) {
+      POLY[a + 1] = POLY[a]!;
+      for (let d = a; d > 0; d--) POLY[d] = POLY[d - 1]! + z * POLY[d]!;
+      POLY[0] = z * POLY[0]!;
+      a++;
+    } else P *= z;
+  }
+  // Not in A: the coalition's size s = |S| runs over subsets S of A, e_{a - s} = POLY[s].
+  let cold = 0;
+  for (let s = 0; s <= a; s++) cold += w[s]! * POLY[s]!;
+  cold *= -v * P;
+  for (let k = 0; k < m; k++) {
+    const feature = t.lFeat[off + k]!;
+    if (!((A >> k) & 1)) { phi[o + feature]! += cold; continue; }
+    // Divide (z + t) out: DEFL has degree a - 1, DEFL[d] = coefficient of t^d.
+    const z = Z[off + k]!;
+    DEFL[a - 1] = POLY[a]!;
+    for (let d = a - 1; d > 0; d--) DEFL[d - 1] = POLY[d]! - z * DEFL[d]!;
+    let sum = 0;
+    for (let s = 0; s < a; s++) sum += w[s]! * DEFL[s]!;
+    phi[o + feature]! += (1 - z) * v * P * sum;
   }
 }

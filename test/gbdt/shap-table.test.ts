@@ -10,7 +10,7 @@ import { Rng } from '../../src/core/rng.js';
 import { Booster, type Tree } from '../../src/gbdt/index.js';
 import { TreeBuilder } from '../../src/gbdt/tree.js';
 import { explain, explainPlan, explainRow } from '../../src/gbdt/shap.js';
-import { buildTables, TABLE_MAX_FEATURES } from '../../src/gbdt/shap-table.js';
+import { buildTables, TABLE_MAX_FEATURES, LONG_MAX_FEATURES } from '../../src/gbdt/shap-table.js';
 import { prepareTree } from '../../src/gbdt/shap-recursion.js';
 
 interface Shape {
@@ -24,6 +24,8 @@ interface Shape {
   zeroCover: number;
   /** Deep "chain" trees: one child always a leaf, the other splits on, to `depth`. */
   chain?: boolean;
+  /** Node at depth d splits on feature d mod features (a chain's features all differ up to `features`). */
+  distinct?: boolean;
 }
 
 function randomTree(rng: Rng, s: Shape): Tree {
@@ -34,7 +36,7 @@ function randomTree(rng: Rng, s: Shape): Tree {
       b.setLeaf(id, rng.normal());
       return;
     }
-    const feature = rng.int(s.features);
+    const feature = s.distinct ? depth % s.features : rng.int(s.features);
     const categorical = feature >= s.firstCategorical;
     const codes = categorical ? Int32Array.from([0, 1, 2, 3, 4, 5, 6, 7].filter(() => rng.uniform() < 0.4)) : null;
     const route = { feature, bin: 0, missingBin: 0, defaultLeft: rng.uniform() < 0.5, catRight: null };
@@ -127,16 +129,23 @@ describe('TreeSHAP leaf tables against the recursion', () => {
     expect(worstError(b, randomRows(4, 400, 8, 4))).toBeLessThanOrEqual(1);
   });
 
-  it('trees with more than TABLE_MAX_FEATURES unique features on a path and children without cover fall back, tree by tree', () => {
+  it('paths past TABLE_MAX_FEATURES unique features take long leaves; past LONG_MAX_FEATURES, and children without cover, fall back tree by tree', () => {
     const normal: Shape = { features: 24, firstCategorical: 20, depth: 6, stop: 0.1, zeroCover: 0 };
     const deep: Shape = { features: 24, firstCategorical: 20, depth: TABLE_MAX_FEATURES + 8, stop: 0, zeroCover: 0, chain: true };
     const zero: Shape = { features: 24, firstCategorical: 20, depth: 5, stop: 0.1, zeroCover: 0.3 };
     const b = randomBooster(5, [normal, deep, zero], 30);
     const plan = explainPlan(b);
-    expect(plan.tableTrees).toBeGreaterThanOrEqual(10);
-    expect(plan.recursionTrees).toBeGreaterThanOrEqual(15);
+    // normal and deep trees on tables (the deep ones' far leaves as long leaves), the zero-cover ones on the recursion
+    expect(plan.tableTrees).toBeGreaterThanOrEqual(20);
+    expect(plan.recursionTrees).toBeGreaterThanOrEqual(5);
     expect(plan.tableTrees + plan.recursionTrees).toBe(30);
     expect(worstError(b, randomRows(6, 300, 24, 20))).toBeLessThanOrEqual(1);
+    // Chains of more than LONG_MAX_FEATURES unique features: the recursion.
+    const long: Shape = { features: 44, firstCategorical: 40, depth: LONG_MAX_FEATURES - 2, stop: 0, zeroCover: 0, chain: true, distinct: true };
+    const veryDeep: Shape = { features: 44, firstCategorical: 40, depth: LONG_MAX_FEATURES + 4, stop: 0, zeroCover: 0, chain: true, distinct: true };
+    const c = randomBooster(7, [long, veryDeep], 10);
+    expect(explainPlan(c)).toMatchObject({ tableTrees: 5, recursionTrees: 5 });
+    expect(worstError(c, randomRows(8, 200, 44, 20))).toBeLessThanOrEqual(1);
   });
 
   it('multi:softprob (3 outputs) and iteration limits', () => {
