@@ -4,6 +4,6 @@ export { fnv1a, partitionOf, partFileName } from './partition.js';
 export { planBackfill, newBackfillId, checkPartitions, MAX_PARTITIONS, type PlanOptions } from './plan.js';
 export { runPartition, writeManifest, removeStaleTemps, workerName, type PartitionContext } from './work.js';
 export {
-  BackfillQueue, BackfillWorker, BACKFILL_PREFIX, BACKFILL_ATTEMPTS, readSpecFile, connectionOf,
+  BackfillQueue, BackfillWorker, BACKFILL_PREFIX, BACKFILL_ATTEMPTS, readSpecFile, connectionOf, probeRedis,
   type BackfillStatus, type BackfillWorkerOptions, type PartState, type PartStatus, type RedisOptions,
 } from './queue.js';

@@ -37,6 +37,25 @@ const QUEUE = 'partitions';
 export const BACKFILL_ATTEMPTS = 5;
 const JOB_OPTIONS = { attempts: BACKFILL_ATTEMPTS, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 30 * 24 * 3600 }, removeOnFail: { age: 30 * 24 * 3600 } } as const;
 
+/**
+ * A connection to the queues' Redis that has answered a PING, or ONLINE_UNAVAILABLE naming the address
+ * and `why` (what kiln keeps there), after a few seconds at most.
+ */
+export async function probeRedis(opts: RedisOptions, why: string): Promise<Redis> {
+  const c = connectionOf(opts);
+  const probe = new Redis({ ...c, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null });
+  let cause: Error | undefined;
+  probe.on('error', (e: Error) => { cause ??= e; });
+  try {
+    await probe.connect();
+    await probe.ping();
+  } catch (e) {
+    probe.disconnect();
+    throw new KilnError('ONLINE_UNAVAILABLE', `Redis at ${c.host}:${c.port} does not answer (${(cause ?? (e as Error)).message}); ${why}: start Redis or pass --redis-url`, { path: ['redis-url'], cause: e });
+  }
+  return probe;
+}
+
 export const connectionOf = (o: RedisOptions) => ({ host: o.connection?.host ?? '127.0.0.1', port: o.connection?.port ?? 6379, ...(o.connection?.db !== undefined ? { db: o.connection.db } : {}), ...(o.connection?.password ? { password: o.connection.password } : {}), maxRetriesPerRequest: null });
 
 class Keys {
@@ -96,19 +115,9 @@ export class BackfillQueue {
     this.keys = new Keys(prefix);
   }
 
-  /** Connects to Redis (RESOURCE_UNAVAILABLE, naming it, when it does not answer in a few seconds). */
+  /** Connects to Redis (ONLINE_UNAVAILABLE, naming it, when it does not answer in a few seconds). */
   static async connect(opts: RedisOptions = {}): Promise<BackfillQueue> {
-    const c = connectionOf(opts);
-    const probe = new Redis({ ...c, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null });
-    let cause: Error | undefined;
-    probe.on('error', (e: Error) => { cause ??= e; });
-    try {
-      await probe.connect();
-      await probe.ping();
-    } catch (e) {
-      probe.disconnect();
-      throw new KilnError('ONLINE_UNAVAILABLE', `Redis at ${c.host}:${c.port} does not answer (${(cause ?? (e as Error)).message}); backfills queue their partitions there: start Redis or pass --redis-url`, { path: ['redis-url'], cause: e });
-    }
+    const probe = await probeRedis(opts, 'backfills queue their partitions there');
     const queue = new BackfillQueue(opts, probe);
     await queue.queue.waitUntilReady();
     return queue;

@@ -20,14 +20,11 @@
  * with no cover (z = 0), or past the model's TABLE_MAX_BYTES stay with the recursion (shap-recursion.ts).
  */
 import { hasCode, type ShapTree } from './shap-recursion.js';
+import { LONG_MAX_FEATURES, longLeafShap, W } from './shap-long.js';
 
 /** Most unique features on a leaf's path for it to get a table (2^8 values; measured: 8 beat 10 and 12 on 255-leaf trees, bench/shap.ts). */
 export const TABLE_MAX_FEATURES = 8;
-/**
- * Most unique features on any path for a tree to be explained here at all: a leaf past TABLE_MAX_FEATURES
- * is a "long" leaf, explained from its mask by elementary symmetric polynomials (O(|U|^2), no table).
- */
-export const LONG_MAX_FEATURES = 30;
+export { LONG_MAX_FEATURES } from './shap-long.js';
 /** Int32 words per internal node in TableTree.node. */
 const NODE = 6;
 /** Most bytes of tables per model; trees past it (in order) use the recursion. */
@@ -100,17 +97,6 @@ export interface ShapTables {
   plan: TablePlan;
 }
 
-/** W[m][s] = s!(m-s-1)!/m! (Shapley weight of a coalition of s of the other m - 1 players), 0 for s = m. */
-const W: Float64Array[] = Array.from({ length: LONG_MAX_FEATURES + 1 }, (_, m) => {
-  const w = new Float64Array(m + 1);
-  for (let s = 0; s < m; s++) {
-    // s!(m-s-1)!/m! = 1 / (m · C(m-1, s))
-    let c = 1;
-    for (let k = 1; k <= s; k++) c = (c * (m - s - 1 + k)) / k;
-    w[s] = 1 / (m * c);
-  }
-  return w;
-});
 
 interface Draft {
   tree: TableTree;
@@ -396,57 +382,11 @@ export function tableShap(t: TableTree, table: Float64Array, M: Int32Array, Q: F
   const { lSlot } = t;
   for (let j = 0, nL = lSlot.length; j < nL; j++) {
     Q[lSlot[j]!] = 0; // explained whole here: nothing for the features' -Q(A) above
-    longLeafShap(t, j, M[lSlot[j]!]!, phi, o);
+    longLeafShap(t.lM[j]!, t.lOff[j]!, t.lValue[j]!, t.lZero, t.lFeat, M[lSlot[j]!]!, phi, o);
   }
   for (let i = nI - 1, q = i * NODE; i >= 0; i--, q -= NODE) {
     const s = Q[N[q + 1]!]! + Q[N[q + 2]!]!;
     Q[i] = s;
     if (N[q + 3] !== 0) phi[o + N[q]!]! -= s;
-  }
-}
-
-const POLY = new Float64Array(LONG_MAX_FEATURES + 2);
-const DEFL = new Float64Array(LONG_MAX_FEATURES + 2);
-
-/**
- * A long leaf's contributions from its mask A (bit k: the row agrees with the path's k-th unique
- * feature): with P the product of z over U \ A and e_j the elementary symmetric polynomials of the z of
- * A' (A, or A without i), phi_i = (o_i - z_i) · v · (P / z_i)^[i not in A] · sum_s w(s) · e_{|A'| - s}.
- * For i not in A every term is the same: -v · P · sum_s w(s) e_{|A| - s}(A). For i in A, e(A \ {i}) by
- * dividing (z_i + t) out of the polynomial of A (synthetic division), O(|A|) each.
- */
-function longLeafShap(t: TableTree, j: number, A: number, phi: Float64Array, o: number): void {
-  const m = t.lM[j]!;
-  const off = t.lOff[j]!;
-  const v = t.lValue[j]!;
-  const w = W[m]!;
-  const Z = t.lZero;
-  // poly[d] = coefficient of t^d in prod over k in A of (z_k + t): poly[d] = e_{a - d}.
-  let a = 0;
-  let P = 1;
-  POLY[0] = 1;
-  for (let k = 0; k < m; k++) {
-    const z = Z[off + k]!;
-    if ((A >> k) & 1) {
-      POLY[a + 1] = POLY[a]!;
-      for (let d = a; d > 0; d--) POLY[d] = POLY[d - 1]! + z * POLY[d]!;
-      POLY[0] = z * POLY[0]!;
-      a++;
-    } else P *= z;
-  }
-  // Not in A: the coalition's size s = |S| runs over subsets S of A, e_{a - s} = POLY[s].
-  let cold = 0;
-  for (let s = 0; s <= a; s++) cold += w[s]! * POLY[s]!;
-  cold *= -v * P;
-  for (let k = 0; k < m; k++) {
-    const feature = t.lFeat[off + k]!;
-    if (!((A >> k) & 1)) { phi[o + feature]! += cold; continue; }
-    // Divide (z + t) out: DEFL has degree a - 1, DEFL[d] = coefficient of t^d.
-    const z = Z[off + k]!;
-    DEFL[a - 1] = POLY[a]!;
-    for (let d = a - 1; d > 0; d--) DEFL[d - 1] = POLY[d]! - z * DEFL[d]!;
-    let sum = 0;
-    for (let s = 0; s < a; s++) sum += w[s]! * DEFL[s]!;
-    phi[o + feature]! += (1 - z) * v * P * sum;
   }
 }

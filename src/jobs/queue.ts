@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { BACKFILL_PREFIX, connectionOf, type RedisOptions } from '../backfill/index.js';
+import { BACKFILL_PREFIX, connectionOf, probeRedis, type RedisOptions } from '../backfill/index.js';
 import { KilnError } from '../core/errors.js';
 import { trainSpace } from '../embeddings/index.js';
 import type { Project } from '../store/index.js';
@@ -73,17 +73,7 @@ export class JobQueue {
   }
 
   static async connect(opts: RedisOptions = {}): Promise<JobQueue> {
-    const c = connectionOf(opts);
-    const probe = new Redis({ ...c, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null });
-    let cause: Error | undefined;
-    probe.on('error', (e: Error) => { cause ??= e; });
-    try {
-      await probe.connect();
-      await probe.ping();
-    } catch (e) {
-      probe.disconnect();
-      throw new KilnError('ONLINE_UNAVAILABLE', `Redis at ${c.host}:${c.port} does not answer (${(cause ?? (e as Error)).message}); jobs are queued there: start Redis or pass --redis-url`, { path: ['redis-url'], cause: e });
-    }
+    const probe = await probeRedis(opts, 'jobs are queued there');
     const q = new JobQueue(opts, probe);
     await q.queue.waitUntilReady();
     return q;

@@ -1,7 +1,7 @@
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { KilnError } from '../core/errors.js';
-import { BACKFILL_PREFIX, connectionOf, type RedisOptions } from '../backfill/index.js';
+import { BACKFILL_PREFIX, connectionOf, probeRedis, type RedisOptions } from '../backfill/index.js';
 import type { Project } from '../store/index.js';
 import { runTrial } from './trial.js';
 import type { TrialJob, TrialResult, TuneSpec } from './types.js';
@@ -35,17 +35,7 @@ export class TuneQueue {
   }
 
   static async connect(opts: RedisOptions = {}): Promise<TuneQueue> {
-    const c = connectionOf(opts);
-    const probe = new Redis({ ...c, lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 3000, retryStrategy: () => null });
-    let cause: Error | undefined;
-    probe.on('error', (e: Error) => { cause ??= e; });
-    try {
-      await probe.connect();
-      await probe.ping();
-    } catch (e) {
-      probe.disconnect();
-      throw new KilnError('ONLINE_UNAVAILABLE', `Redis at ${c.host}:${c.port} does not answer (${(cause ?? (e as Error)).message}); searches queue their trials there: start Redis or pass --redis-url`, { path: ['redis-url'], cause: e });
-    }
+    const probe = await probeRedis(opts, 'searches queue their trials there');
     const q = new TuneQueue(opts, probe);
     await q.queue.waitUntilReady();
     return q;

@@ -4,7 +4,6 @@
  * then moved in one MULTI), no staging key is left, the manifest records the materialisation, and every
  * entity reads the same values as after the single-process `materialize` into another prefix.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -15,51 +14,20 @@ import { Project } from '../../src/store/index.js';
 import { kiln, simulatedProject } from '../helpers.js';
 import { redisConnection } from '../loop/redis.js';
 import { REDIS_URL, redisMode } from '../online/helpers.js';
+import { exited, startWorker, until, type WorkerProcess } from '../worker-process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'kiln.js');
 const ENV = { KILN_FROM_SOURCE: '1', NO_COLOR: '1' };
 const AS_OF = '2025-06-01T00:00:00Z';
 const redis = (await redisMode()) === 'run';
 
-interface Worker { child: ChildProcess; log: string[] }
-
-function startWorker(dir: string, prefix: string): Promise<Worker> {
-  const child = spawn(process.execPath, [BIN, 'worker', '--project', dir, '--backfill-queue', prefix, '--lock-duration', '2000', '--stalled-interval', '500', '--backfill-threads', '1', '--no-trials'], {
-    cwd: ROOT, env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const w: Worker = { child, log: [] };
-  let buf = '';
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      w.log.push(...lines);
-      if (lines.some((l) => l.startsWith('kiln worker: pid'))) resolve(w);
-    });
-    child.on('exit', (code) => reject(new Error(`kiln worker exited early (${code}): ${w.log.join('\n')}${buf}`)));
-  });
-}
-
-const exited = (c: ChildProcess): Promise<unknown> => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)));
-
-async function until<T>(what: string, get: () => T | Promise<T>, ms = 60_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.skipIf(!redis)('kiln backfill materialize on workers', () => {
   const tag = randomBytes(4).toString('hex');
   const queuePrefix = `kiln-bf-mat-${tag}`;
   const ref = `kiln:mat-ref-${tag}:`;
   const live = `kiln:mat-live-${tag}:`;
-  const workers: Worker[] = [];
+  const workers: WorkerProcess[] = [];
   let world: Awaited<ReturnType<typeof simulatedProject>>;
   let ids: number[] = [];
 
@@ -82,7 +50,7 @@ describe.skipIf(!redis)('kiln backfill materialize on workers', () => {
   });
 
   it('two workers, one SIGKILLed mid-partition: each partition once, the same values as one process, nothing staged left', async () => {
-    workers.push(await startWorker(world.dir, queuePrefix), await startWorker(world.dir, queuePrefix));
+    workers.push(await startWorker(world.dir, queuePrefix, ['--backfill-threads', '1', '--no-trials']), await startWorker(world.dir, queuePrefix, ['--backfill-threads', '1', '--no-trials']));
     const [victim] = workers;
     const r = await kiln(['backfill', 'materialize', '--project', world.dir, '--features', 'credit_v1', '--as-of', AS_OF, '--online-prefix', live, '--partitions', '5', '--queue', queuePrefix, '--json'], ROOT, ENV);
     expect(r.code, r.stderr).toBe(0);

@@ -4,7 +4,6 @@
  * partition commits exactly once, and the union of the parts equals `kiln score`'s single-process output,
  * row for row (same version, same scores, same reasons).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,49 +18,18 @@ import { redisConnection } from '../loop/redis.js';
 import { dropSchema, META_BACKENDS, TEST_DATABASE_URL, testSchema } from '../meta-backends.js';
 import { redisMode } from '../online/helpers.js';
 import { creditConfigText } from '../serve/http-helpers.js';
+import { exited, startWorker, until, type WorkerProcess } from '../worker-process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'kiln.js');
 const ENV = { KILN_FROM_SOURCE: '1', NO_COLOR: '1' };
 const pg = META_BACKENDS.includes('postgres');
 const redis = pg ? (await redisMode()) === 'run' : false;
 
-interface Worker { child: ChildProcess; log: string[] }
-
-function startWorker(dir: string, prefix: string): Promise<Worker> {
-  const child = spawn(process.execPath, [BIN, 'worker', '--project', dir, '--backfill-queue', prefix, '--lock-duration', '2000', '--stalled-interval', '500', '--backfill-threads', '1'], {
-    cwd: ROOT, env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const w: Worker = { child, log: [] };
-  let buf = '';
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      w.log.push(...lines);
-      if (lines.some((l) => l.startsWith('kiln worker: pid'))) resolve(w);
-    });
-    child.on('exit', (code) => reject(new Error(`kiln worker exited early (${code}): ${w.log.join('\n')}${buf}`)));
-  });
-}
-
-const exited = (c: ChildProcess): Promise<unknown> => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)));
-
-async function until<T>(what: string, get: () => T | Promise<T>, ms = 60_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.skipIf(!pg || !redis)('kiln backfill score on workers, metadata on PostgreSQL', () => {
   const prefix = `kiln-backfill-score-${randomBytes(4).toString('hex')}`;
   const schema = testSchema();
-  const workers: Worker[] = [];
+  const workers: WorkerProcess[] = [];
   const tmp = tempDir('kiln-backfill-score-');
   let queue: BackfillQueue;
   const single = join(tmp.dir, 'single.parquet');
@@ -94,7 +62,7 @@ describe.skipIf(!pg || !redis)('kiln backfill score on workers, metadata on Post
   });
 
   it('two workers, one SIGKILLed mid-partition: each partition commits once; the parts are kiln score\'s output', async () => {
-    workers.push(await startWorker(tmp.dir, prefix), await startWorker(tmp.dir, prefix));
+    workers.push(await startWorker(tmp.dir, prefix, ['--backfill-threads', '1']), await startWorker(tmp.dir, prefix, ['--backfill-threads', '1']));
     const [victim] = workers;
     const out = join(tmp.dir, 'scored');
     const r = await kiln(['backfill', 'score', '--project', tmp.dir, '--model', 'credit', '--spine', 'loan_labels', '--key', 'borrower_id', '--timestamp', 'funded_at', '--partitions', '6', '--reasons', '--out', out, '--queue', prefix, '--json'], ROOT, ENV);

@@ -4,7 +4,6 @@
  * temp file is left, and the union of the parts equals buildTrainingSet's single-process output row for
  * row. A cancelled backfill drops its queued partitions.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,47 +15,16 @@ import { kiln, simulatedProject } from '../helpers.js';
 import { redisMode } from '../online/helpers.js';
 import { redisConnection } from '../loop/redis.js';
 import { compareRows } from './compare.js';
+import { exited, startWorker, until, type WorkerProcess } from '../worker-process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'kiln.js');
 const ENV = { KILN_FROM_SOURCE: '1', NO_COLOR: '1' };
 const SPINE = ['--spine', 'loan_labels', '--key', 'borrower_id', '--timestamp', 'funded_at'];
 
-interface Worker { child: ChildProcess; log: string[] }
-
-function startWorker(dir: string, prefix: string): Promise<Worker> {
-  const child = spawn(process.execPath, [BIN, 'worker', '--project', dir, '--backfill-queue', prefix, '--lock-duration', '2000', '--stalled-interval', '500', '--backfill-threads', '2'], {
-    cwd: ROOT, env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const w: Worker = { child, log: [] };
-  let buf = '';
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      w.log.push(...lines);
-      if (lines.some((l) => l.startsWith('kiln worker: pid'))) resolve(w);
-    });
-    child.on('exit', (code) => reject(new Error(`kiln worker exited early (${code}): ${w.log.join('\n')}${buf}`)));
-  });
-}
-
-const exited = (c: ChildProcess): Promise<unknown> => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)));
-
-async function until<T>(what: string, get: () => T | Promise<T>, ms = 45_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('kiln backfill training-set on BullMQ workers', () => {
   const prefix = `kiln-backfill-test-${randomBytes(4).toString('hex')}`;
-  const workers: Worker[] = [];
+  const workers: WorkerProcess[] = [];
   let skip = false;
   let world: Awaited<ReturnType<typeof simulatedProject>>;
   let single: string;
@@ -85,7 +53,7 @@ describe('kiln backfill training-set on BullMQ workers', () => {
 
   it('two workers, one SIGKILLed mid-partition: each partition commits once and the union equals the single-process set', async (ctx) => {
     if (skip) ctx.skip();
-    workers.push(await startWorker(world.dir, prefix), await startWorker(world.dir, prefix));
+    workers.push(await startWorker(world.dir, prefix, ['--backfill-threads', '2']), await startWorker(world.dir, prefix, ['--backfill-threads', '2']));
     const [victim] = workers;
     const out = join(world.dir, 'backfill-out');
     const r = await kiln(['backfill', 'training-set', '--project', world.dir, '--features', 'credit_v1', ...SPINE, '--partitions', '6', '--out', out, '--queue', prefix, '--json'], ROOT, ENV);
@@ -167,7 +135,7 @@ describe('kiln backfill training-set on BullMQ workers', () => {
     expect(r.code, r.stderr).toBe(0);
     const spec = JSON.parse(r.stdout) as BackfillSpec;
     renameSync(spec.snapshot, `${spec.snapshot}.away`);
-    const w = await startWorker(world.dir, prefix);
+    const w = await startWorker(world.dir, prefix, ['--backfill-threads', '2']);
     workers.push(w);
     const failing = await until('a failed attempt', async () => (await queue.status(spec.id)).parts.find((p) => p.reason && p.state === 'delayed'));
     expect(failing.reason).toContain('snapshot');

@@ -4,61 +4,29 @@
  * PostgreSQL. The worker that takes the job is SIGKILLed after it registered a version: the other resumes
  * from the versions the job's lineage names, the job commits once, and there are exactly four versions.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobQueue, type EmbeddingTrainJob } from '../../src/jobs/index.js';
-import { MetaStore, Project } from '../../src/store/index.js';
+import { MetaStore } from '../../src/store/index.js';
 import { EmbeddingRegistry } from '../../src/registry/index.js';
 import { kiln } from '../helpers.js';
 import { redisConnection } from '../loop/redis.js';
 import { dropSchema, META_BACKENDS, TEST_DATABASE_URL, testSchema } from '../meta-backends.js';
 import { redisMode } from '../online/helpers.js';
 import { spaceProject, spacesConfig } from '../embeddings/space-fixture.js';
+import { exited, startWorker, until, type WorkerProcess } from '../worker-process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'kiln.js');
 const ENV = { KILN_FROM_SOURCE: '1', NO_COLOR: '1' };
 const pg = META_BACKENDS.includes('postgres');
 const redis = pg ? (await redisMode()) === 'run' : false;
 
-interface Worker { child: ChildProcess; log: string[] }
-
-function startWorker(dir: string, prefix: string): Promise<Worker> {
-  const child = spawn(process.execPath, [BIN, 'worker', '--project', dir, '--backfill-queue', prefix, '--lock-duration', '2000', '--stalled-interval', '500', '--no-backfills', '--no-trials'], {
-    cwd: ROOT, env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const w: Worker = { child, log: [] };
-  let buf = '';
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      w.log.push(...lines);
-      if (lines.some((l) => l.startsWith('kiln worker: pid'))) resolve(w);
-    });
-    child.on('exit', (code) => reject(new Error(`kiln worker exited early (${code}): ${w.log.join('\n')}${buf}`)));
-  });
-}
-
-const exited = (c: ChildProcess): Promise<unknown> => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)));
-
-async function until<T>(what: string, get: () => T | Promise<T>, ms = 90_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.skipIf(!pg || !redis)('embedding training as a job on workers', () => {
   const prefix = `kiln-jobs-${randomBytes(4).toString('hex')}`;
   const schema = testSchema();
-  const workers: Worker[] = [];
+  const workers: WorkerProcess[] = [];
   let dir: string;
   let cleanup: () => void;
 
@@ -82,7 +50,7 @@ describe.skipIf(!pg || !redis)('embedding training as a job on workers', () => {
   });
 
   it('a worker killed after registering a version: the job resumes on the other and commits once, four versions in all', async () => {
-    workers.push(await startWorker(dir, prefix), await startWorker(dir, prefix));
+    workers.push(await startWorker(dir, prefix, ['--no-backfills', '--no-trials']), await startWorker(dir, prefix, ['--no-backfills', '--no-trials']));
     const r = await kiln(['embeddings', 'train', 'merchants', '--project', dir, '--every', 'month', '--from', '2024-03-01', '--to', '2024-06-01', '--alias', 'current', '--reason', 'monthly backfill', '--on-workers', '--queue', prefix, '--json'], ROOT, ENV);
     expect(r.code, r.stderr).toBe(0);
     const spec = JSON.parse(r.stdout) as EmbeddingTrainJob;

@@ -18,6 +18,7 @@ import { redisConnection } from '../loop/redis.js';
 import { dropSchema, META_BACKENDS, TEST_DATABASE_URL, testSchema } from '../meta-backends.js';
 import { redisMode } from '../online/helpers.js';
 import { creditConfigText } from '../serve/http-helpers.js';
+import { until } from '../worker-process.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'kiln.js');
@@ -45,15 +46,6 @@ function start(args: string[], readyLine?: string): Promise<Proc> {
   });
 }
 
-async function until<T>(what: string, get: () => T | Promise<T>, ms = 90_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.skipIf(!pg || !redis)('kiln tune on workers', () => {
   const prefix = `kiln-tune-${randomBytes(4).toString('hex')}`;
@@ -91,7 +83,7 @@ describe.skipIf(!pg || !redis)('kiln tune on workers', () => {
     const space = JSON.stringify({ max_depth: [2, 5], learning_rate: { log: [0.03, 0.3] }, min_child_weight: { choice: [1, 5, 20] } });
     const tune = await start(['tune', 'credit', '--project', tmp.dir, '--search', 'halving', '--trials', '6', '--eta', '3', '--min-rounds', '10', '--max-rounds', '30', '--space', space, '--queue', prefix, '--force', '--json']);
     procs.push(tune);
-    const started = await until('a trial started on the victim', () => victim.log.find((l) => / trial \d+\.\d+: started/.test(l)));
+    const started = await until('a trial started on the victim', () => victim.log.find((l) => / trial \d+\.\d+: started/.test(l)), 90_000);
     victim.child.kill('SIGKILL');
     await victim.exited;
     const code = await tune.exited;
