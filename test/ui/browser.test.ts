@@ -76,7 +76,7 @@ describe.skipIf(!has)('the web UI in Chromium', () => {
     const paths: [string, string][] = [
       ['overview', '/'], ['runs', '/runs'], ['run', `/runs/${run.id}`], ['compare', '/runs/compare?id=seed00000001&id=seed00000002'],
       ['models', '/models'], ['model', '/models/credit'], ['features', '/features'], ['feature', '/features/txn_count_30d?key=1&asOf=2024-06-01T00:00:00Z'],
-      ['decisions', '/decisions'], ['monitoring', '/monitoring'], ['monitoring-model', '/monitoring/credit'], ['embeddings', '/embeddings'],
+      ['decisions', '/decisions'], ['monitoring', '/monitoring'], ['monitoring-model', '/monitoring/credit'], ['embeddings', '/embeddings'], ['jobs', '/jobs'],
     ];
     const page = await browser.newPage({ viewport: { width: 1366, height: 900 } });
     const errors = collectErrors(page);

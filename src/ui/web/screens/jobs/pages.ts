@@ -37,8 +37,8 @@ export function listBody(ctx: UiContext, jobs: JobSummary[], limit: number): Htm
   const rows = jobs.map((j) => [
     html`<a href="${href(ctx, jobPath(j.id))}">${j.id}</a>`, j.kind, stateBadge(j.state), progress(j.done, j.total), num(j.retries), when(j.createdAt), j.what,
   ]);
-  return html`<p class="note">Backfills (<code>kiln backfill</code>) and hyperparameter searches (<code>kiln tune</code>) on queue ${ctx.queue?.prefix ?? ''}, newest first; the ${limit} latest of each kind. <a href="${href(ctx, '/jobs')}" id="jobs-refresh">Refresh</a></p>
-${table(['Job', 'Kind', 'State', 'Progress', 'Retries', 'Created (UTC)', 'What'], rows, { id: 'jobs', numeric: [4], empty: 'No jobs on this queue: start one with kiln backfill or kiln tune.' })}`;
+  return html`<p class="note">Backfills (<code>kiln backfill</code>), hyperparameter searches (<code>kiln tune</code>) and embedding training (<code>kiln embeddings train --on-workers</code>) on queue ${ctx.queue?.prefix ?? ''}, newest first; the ${limit} latest of each kind. <a href="${href(ctx, '/jobs')}" id="jobs-refresh">Refresh</a></p>
+${table(['Job', 'Kind', 'State', 'Progress', 'Retries', 'Created (UTC)', 'What'], rows, { id: 'jobs', numeric: [4], empty: 'No jobs on this queue: start one with kiln backfill, kiln tune or kiln embeddings train --on-workers.' })}`;
 }
 
 function cancelForm(ctx: UiContext, req: FastifyRequest, job: JobSummary, cancellable: boolean, form?: CancelFormState): Html {
