@@ -13,6 +13,7 @@
  *     [--features 50] [--missing 0.05]     other shapes of the synthetic set: dense (--missing 0), sparse
  *                                          (--missing 0.5), wide (--features 500)
  *     [--lossguide 255]                    lossguide growth with at most that many leaves (max_depth 0), both sides
+ *     [--data-seed 72024]                  another draw of the synthetic data
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,8 @@ const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf
 const FEATURES = arg('features', 50);
 const MISSING = arg('missing', 0.05);
 const LEAVES = arg('lossguide', 0);
+/** Seed of the synthetic data (another draw of the same task, to tell a real AUC gap from sampling noise). */
+const DATA_SEED = arg('data-seed', 7_2024);
 /** The tree shape on both sides: depth 6, or lossguide with LEAVES leaves and no depth limit. */
 const KILN_SHAPE = LEAVES > 0 ? { grow_policy: 'lossguide' as const, max_leaves: LEAVES, max_depth: 0 } : { max_depth: 6 };
 const XGB_SHAPE = LEAVES > 0 ? { grow_policy: 'lossguide', max_leaves: LEAVES, max_depth: 0 } : { max_depth: 6 };
@@ -47,7 +50,7 @@ interface Data { name: string; cols: Float32Array[]; label: Float32Array }
  * `missing` of every value missing, interactions and a missingness effect.
  */
 function synthetic(n: number, F = 50, missing = 0.05): Data {
-  const rng = new Rng(7_2024, 3);
+  const rng = new Rng(DATA_SEED, 3);
   const cols = Array.from({ length: F }, () => new Float32Array(n));
   const label = new Float32Array(n);
   const x = new Float64Array(F);
