@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KilnError } from '../../src/core/errors.js';
 import { AlertStore } from '../../src/monitor/index.js';
+import { getDecision, newDecisionId, openDecisionLog } from '../../src/serve/index.js';
 import { ModelRegistry, searchRuns, Tracker } from '../../src/registry/index.js';
 import { copyMetadata, MetaStore, PgSyncDb, SHARED_TABLES, sharedMetadata } from '../../src/store/index.js';
 import { tempDir } from '../helpers.js';
@@ -191,6 +192,34 @@ describe.skipIf(!META_BACKENDS.includes('postgres'))('metadata on PostgreSQL', (
       dropSchema(schema);
     }
   }, 60_000);
+
+  it('keeps a schema name with capitals as written, for the metadata and the decision log', async () => {
+    const schema = `Kiln_${testSchema()}`;
+    const { dir, cleanup } = tempDir();
+    try {
+      const loc = { url: TEST_DATABASE_URL, schema };
+      const meta = MetaStore.open(join(dir, 'meta.sqlite'), loc);
+      try {
+        new ModelRegistry(meta.db).registerVersion('credit', { signature: sig });
+      } finally {
+        meta.close();
+      }
+      const log = await openDecisionLog(loc);
+      const rec = { id: newDecisionId(), time: new Date().toISOString(), model: 'credit', version: 1, decidedBy: 'primary' as const, entityId: 'b1', asOf: null, request: {}, features: {}, score: { version: 1, raw: 0.1 } as never, reasons: null, shadow: [], latencyMs: 1 };
+      await log.append([rec]);
+      await log.close();
+      expect((await getDecision(loc, rec.id)).entityId).toBe('b1');
+      const check = new PgSyncDb(TEST_DATABASE_URL, 'public');
+      try {
+        expect(check.prepare('SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = ? AND table_name IN (?, ?)').get(schema, 'decisions', 'model_versions')).toEqual({ n: 2 });
+      } finally {
+        check.close();
+      }
+    } finally {
+      cleanup();
+      dropSchema(schema);
+    }
+  });
 
   it('names the address and the reason when PostgreSQL cannot be reached', () => {
     const { dir, cleanup } = tempDir();

@@ -21,7 +21,7 @@ const fail = (msg: string, cause?: unknown): KilnError => new KilnError('DECISIO
 /** A pool on the project's schema (search_path set per connection). */
 export function decisionPool(loc: PgLocation, max = 2): pg.Pool {
   // The schema is set at connection start-up (no query of its own racing the first one).
-  const pool = new pg.Pool({ connectionString: loc.url, max, application_name: `kiln decisions ${process.pid}`, connectionTimeoutMillis: 15_000, options: `-c search_path=${loc.schema}` });
+  const pool = new pg.Pool({ connectionString: loc.url, max, application_name: `kiln decisions ${process.pid}`, connectionTimeoutMillis: 15_000, options: `-c search_path="${loc.schema}"` });
   pool.on('error', () => { /* a dropped idle connection: the next query opens another */ });
   return pool;
 }
