@@ -25,7 +25,7 @@ function main(): void {
   const init = workerData as WorkerInit;
   const ctrl = new Int32Array(init.ctrl);
   const state = emptyState(init.config);
-  if (init.wasm) useWasm(state, init.wasm.module, init.wasm.memory);
+  if (init.wasm) useWasm(state, init.wasm.module, init.wasm.memory, init.scratch);
   for (const m of init.messages) apply(state, m);
   let epoch = Atomics.load(ctrl, CTRL_EPOCH);
   parentPort!.postMessage({ type: 'ready' });

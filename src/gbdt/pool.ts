@@ -9,7 +9,7 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from '
 import { KilnError } from '../core/errors.js';
 import { startModuleWorker, workerReady } from '../core/worker.js';
 import type { Arena, Region } from './arena.js';
-import type { WasmMemory, WasmModule } from './wasm.js';
+import { gatherScratchBytes, type WasmMemory, type WasmModule } from './wasm.js';
 import { emptyState, runTask, setShared, setSlot, useWasm, type PoolConfig, type SharedName, type SharedState } from './tasks.js';
 
 export const CTRL_EPOCH = 0;
@@ -30,6 +30,8 @@ export interface WorkerInit {
   ctrl: SharedArrayBuffer;
   /** The kernel's memory and module, when the WebAssembly kernel is used. */
   wasm: { memory: WasmMemory; module: WasmModule } | null;
+  /** This thread's histGather scratch in the kernel's memory (byte offset; -1: none). */
+  scratch: number;
   config: PoolConfig;
   messages: PoolMessage[];
   port: MessagePort;
@@ -48,20 +50,23 @@ export class TaskPool {
   private readonly ports: MessagePort[] = [];
   private readonly replayLog: PoolMessage[] = [];
 
-  private constructor(config: PoolConfig, private readonly wasm: WorkerInit['wasm']) {
+  private constructor(config: PoolConfig, private readonly wasm: WorkerInit['wasm'], private readonly scratch: (thread: number) => number) {
     this.state = emptyState(config);
-    if (wasm) useWasm(this.state, wasm.module, wasm.memory);
+    if (wasm) useWasm(this.state, wasm.module, wasm.memory, scratch(0));
     this.ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
   }
 
   /** A pool of `nthread` threads (the caller's plus nthread - 1 workers); nthread 1 runs inline. */
   static async start(nthread: number, config: PoolConfig, arena: Arena, shared: Partial<Record<SharedName, Region>>): Promise<TaskPool> {
-    const pool = new TaskPool(config, arena.memory && arena.module ? { memory: arena.memory, module: arena.module } : null);
+    const wasm = arena.memory && arena.module ? { memory: arena.memory, module: arena.module } : null;
+    const perThread = gatherScratchBytes(config.rowStride >>> 2);
+    const scratch = wasm && !config.wide ? arena.alloc(nthread * perThread).byteOffset : -1;
+    const pool = new TaskPool(config, wasm, (t) => (scratch < 0 ? -1 : scratch + t * perThread));
     for (const [name, region] of Object.entries(shared) as [SharedName, Region][]) pool.share(name, region);
     const starts: Promise<void>[] = [];
     for (let w = 0; w < nthread - 1; w++) {
       const { port1, port2 } = new MessageChannel();
-      const worker = startWorker({ ctrl: pool.ctrl.buffer as SharedArrayBuffer, wasm: pool.wasm, config, messages: [...pool.replayLog], port: port2 });
+      const worker = startWorker({ ctrl: pool.ctrl.buffer as SharedArrayBuffer, wasm: pool.wasm, scratch: pool.scratch(w + 1), config, messages: [...pool.replayLog], port: port2 });
       pool.workers.push(worker);
       pool.ports.push(port1);
       starts.push(workerReady(worker, STARTUP_TIMEOUT_MS));

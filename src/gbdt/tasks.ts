@@ -11,7 +11,7 @@ import { batchMargins, type Forest } from './predict.js';
 import { findBestSplit, type SplitParams } from './split.js';
 import { partitionRows } from './partition.js';
 import type { Region } from './arena.js';
-import { instantiateKernels, type HistKernel, type PartitionKernel, type WasmMemory, type WasmModule } from './wasm.js';
+import { instantiateKernels, type GatherKernel, type HistKernel, type PartitionKernel, type WasmMemory, type WasmModule } from './wasm.js';
 
 export const TASK_INTS = 8;
 export const SPLIT_INTS = 8;
@@ -88,6 +88,9 @@ export interface SharedState {
   slots: Float64Array[];
   /** The WebAssembly kernel over the memory that holds bins, grad, hess, idx and slots (null: JavaScript kernel). */
   kernel: HistKernel | null;
+  /** The gathering kernel for scattered rows, and this thread's scratch in the kernel's memory (byte offset). */
+  gatherKernel: GatherKernel | null;
+  scratch: number;
   partitionKernel: PartitionKernel | null;
 }
 
@@ -95,7 +98,7 @@ export function emptyState(config: PoolConfig): SharedState {
   return {
     config, bins: new Uint8Array(0), bins32: null, cols: new Uint8Array(0), grad: new Float32Array(0), hess: new Float32Array(0),
     idx: new Uint32Array(0), tmp: new Uint32Array(0), tasks: new Int32Array(0), splits: new Int32Array(0),
-    catMask: new Uint8Array(0), results: new Int32Array(0), aux: new Int32Array(0), slots: [], kernel: null, partitionKernel: null,
+    catMask: new Uint8Array(0), results: new Int32Array(0), aux: new Int32Array(0), slots: [], kernel: null, gatherKernel: null, scratch: -1, partitionKernel: null,
     forest: null, inputs: [], out: new Float64Array(0), explain: null,
     allowed: new Uint8Array(0), splitIn: new Float64Array(0), splitOut: new Float64Array(0), catOut: new Uint8Array(0),
     sortScratch: new Int32Array(config.histStride), keyScratch: new Float64Array(config.histStride),
@@ -104,11 +107,19 @@ export function emptyState(config: PoolConfig): SharedState {
 }
 
 /** Switches to the WebAssembly kernel (every thread instantiates the module over the same memory). */
-export function useWasm(s: SharedState, module: WasmModule, memory: WasmMemory): void {
+export function useWasm(s: SharedState, module: WasmModule, memory: WasmMemory, scratch = -1): void {
   const k = instantiateKernels(module, memory);
   s.kernel = k.hist;
   s.partitionKernel = k.partition;
+  s.gatherKernel = scratch >= 0 ? k.gather : null;
+  s.scratch = scratch;
 }
+
+/**
+ * Rows of a histogram task further apart than this on average (in matrix rows) are gathered first
+ * (histGather): the row-by-row kernel waits on a cache miss per row there.
+ */
+export const GATHER_MIN_GAP = 2;
 
 /** Installs a shared array under its name (every thread does this with the same region). */
 export function setShared(s: SharedState, name: SharedName, r: Region): void {
@@ -159,7 +170,11 @@ export function runTask(s: SharedState, t: number): void {
     const hist = s.slots[T[o + 1]!]!;
     hist.fill(0);
     const { config } = s;
-    if (s.kernel && s.bins32) s.kernel(s.idx.byteOffset, T[o + 2]!, T[o + 3]!, s.bins32.byteOffset, config.rowStride >>> 2, s.grad.byteOffset, s.hess.byteOffset, hist.byteOffset);
+    const begin = T[o + 2]!;
+    const end = T[o + 3]!;
+    if (s.gatherKernel && s.bins32 && end - begin > 1 && s.idx[end - 1]! - s.idx[begin]! >= GATHER_MIN_GAP * (end - begin)) {
+      s.gatherKernel(s.idx.byteOffset, begin, end, s.bins32.byteOffset, config.rowStride >>> 2, s.grad.byteOffset, s.hess.byteOffset, hist.byteOffset, s.scratch);
+    } else if (s.kernel && s.bins32) s.kernel(s.idx.byteOffset, T[o + 2]!, T[o + 3]!, s.bins32.byteOffset, config.rowStride >>> 2, s.grad.byteOffset, s.hess.byteOffset, hist.byteOffset);
     else if (s.bins32) histU8Words(s.idx, T[o + 2]!, T[o + 3]!, s.bins32, config.rowStride >>> 2, s.grad, s.hess, hist);
     else histBytes(s.idx, T[o + 2]!, T[o + 3]!, s.bins, config.rowStride, config.nFeatures, config.histStride, s.grad, s.hess, hist);
   } else if (kind === TASK_PARTITION) {
