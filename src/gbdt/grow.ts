@@ -7,11 +7,10 @@
  * a constrained feature caps them at the mid-point of the two child weights, and weights are clamped.
  */
 import { splitThreshold, type BinnedMatrix } from './binning.js';
-import { histSubtract } from './histogram.js';
 import type { Arena } from './arena.js';
 import type { TaskPool } from './pool.js';
 import { clamp, leafWeight, type SplitCandidate, type SplitParams } from './split.js';
-import { SPLIT_IN, SPLIT_INTS, SPLIT_OUT, TASK_HIST, TASK_INTS, TASK_PARTITION, TASK_REDUCE, TASK_SPLIT, type SharedName } from './tasks.js';
+import { SPLIT_IN, SPLIT_INTS, SPLIT_OUT, TASK_HIST, TASK_INTS, TASK_PARTITION, TASK_REDUCE, TASK_SPLIT, TASK_SUBTRACT, type SharedName } from './tasks.js';
 import { TreeBuilder } from './tree.js';
 
 /** Rows per histogram task. Fixed, so the float summation order never depends on the thread count. */
@@ -280,11 +279,7 @@ export class TreeGrower {
       else { this.slots.give(n.slot); n.slot = -1; }
     });
     this.buildHistograms(build);
-    for (const [parent, small, large] of subtract) {
-      histSubtract(st.slots[parent.slot]!, st.slots[small.slot]!);
-      large.slot = parent.slot;
-      parent.slot = -1;
-    }
+    this.subtractAll(subtract);
     for (const c of children) {
       if (c.slot >= 0 && !this.wantsSplit(c)) { this.slots.give(c.slot); c.slot = -1; }
     }
@@ -292,11 +287,31 @@ export class TreeGrower {
     return children;
   }
 
+  /** Each larger child's histogram = its parent's minus its smaller sibling's, in the parent's slot (chunks on the pool). */
+  private subtractAll(pairs: [GNode, GNode, GNode][]): void {
+    if (pairs.length === 0) return;
+    const len = this.slots.slotLength;
+    const chunk = Math.ceil(len / REDUCE_CHUNKS / 2) * 2;
+    ensure(this.pool, 'tasks', pairs.length * REDUCE_CHUNKS * TASK_INTS, 4);
+    const T = this.pool.state.tasks;
+    let t = 0;
+    for (const [parent, small, large] of pairs) {
+      for (let from = 0; from < len; from += chunk) {
+        const o = t++ * TASK_INTS;
+        T[o] = TASK_SUBTRACT; T[o + 1] = parent.slot; T[o + 2] = small.slot; T[o + 3] = from; T[o + 4] = Math.min(len, from + chunk);
+      }
+      large.slot = parent.slot;
+      parent.slot = -1;
+    }
+    this.pool.run(t);
+  }
+
   /** Histograms of the given nodes into their slots: fixed row blocks, then block sums in block order. */
   private buildHistograms(nodes: GNode[]): void {
     if (nodes.length === 0) return;
     const { pool } = this;
     const st = pool.state;
+    const words = this.matrix.histStride === 256 ? this.matrix.rowStride >>> 2 : 0;
     let nTasks = 0;
     for (const n of nodes) nTasks += Math.max(1, Math.ceil((n.end - n.begin) / HIST_BLOCK_ROWS));
     ensure(pool, 'tasks', nTasks * TASK_INTS, 4);
@@ -313,6 +328,8 @@ export class TreeGrower {
         st.tasks[o + 1] = slot;
         st.tasks[o + 2] = b;
         st.tasks[o + 3] = Math.min(n.end, b + HIST_BLOCK_ROWS);
+        st.tasks[o + 4] = 0;
+        st.tasks[o + 5] = words;
         if (n.end === n.begin) break;
       }
       if (srcs.length > 0) reduces.push({ dst: n.slot, srcs });

@@ -1,25 +1,27 @@
 /**
  * Histogram kernels: sums of (grad, hess) per feature per bin over a node's rows, in float64, added in
  * row order. Layout: feature j's bin b lives at ((j * histStride) + b) * 2 (grad) and + 1 (hess).
- * Pure functions over typed arrays; the thread pool decides which rows each call sees. The WebAssembly
- * kernel in wasm.ts (same loop, same order, so the same sums) runs by default; these are its reference
- * and the fallback where WebAssembly is unavailable, and the uint16 kernel for max_bin > 256.
+ * Pure functions over typed arrays; the thread pool decides which rows and words each call sees. The
+ * WebAssembly kernels in wasm.ts (same loops, same order, so the same sums) run by default; these are
+ * their reference and the fallback where WebAssembly SIMD is unavailable, and the uint16 kernel for
+ * max_bin > 256.
  */
 
 /** Whether a Uint32Array view reads four uint8 bins lowest-address-first (true on every platform Node ships for today). */
 export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
- * uint8 bins, row-major, `wordsPerRow` 32-bit words per row (histStride 256): four bins per load and
- * four independent histogram updates per step, which measured about twice as fast as a byte loop.
+ * uint8 bins, row-major, `wordsPerRow` 32-bit words per row (histStride 256), words w0..w1 of each row:
+ * four bins per load and four independent histogram updates per step, which measured about twice as
+ * fast as a byte loop.
  */
-export function histU8Words(idx: Uint32Array, begin: number, end: number, bins32: Uint32Array, wordsPerRow: number, grad: Float32Array, hess: Float32Array, hist: Float64Array): void {
+export function histU8Words(idx: Uint32Array, begin: number, end: number, bins32: Uint32Array, wordsPerRow: number, grad: Float32Array, hess: Float32Array, hist: Float64Array, w0 = 0, w1 = wordsPerRow): void {
   for (let i = begin; i < end; i++) {
     const r = idx[i]!;
     const g = grad[r]!;
     const h = hess[r]!;
-    let p = r * wordsPerRow;
-    for (let w = 0, o = 0; w < wordsPerRow; w++, p++, o += 2048) {
+    let p = r * wordsPerRow + w0;
+    for (let w = w0, o = w0 * 2048; w < w1; w++, p++, o += 2048) {
       const x = bins32[p]!;
       const k0 = o + ((x & 255) << 1);
       const k1 = o + 512 + ((x >>> 7) & 510);
@@ -54,7 +56,7 @@ export function histAdd(dst: Float64Array, src: Float64Array, from: number, to: 
   for (let k = from; k < to; k++) dst[k]! += src[k]!;
 }
 
-/** In place: parent becomes parent - child (the sibling's histogram; the subtraction trick). */
-export function histSubtract(parent: Float64Array, child: Float64Array): void {
-  for (let k = 0; k < parent.length; k++) parent[k]! -= child[k]!;
+/** In place: parent[from..to) becomes parent - child (the sibling's histogram; the subtraction trick). */
+export function histSubtract(parent: Float64Array, child: Float64Array, from = 0, to = parent.length): void {
+  for (let k = from; k < to; k++) parent[k]! -= child[k]!;
 }

@@ -4,24 +4,25 @@
  * How work is cut into tasks never depends on the thread count, and every task writes only its own
  * output, so the model is the same bytes for any nthread.
  */
-import { histAdd, histBytes, histU8Words, LITTLE_ENDIAN } from './histogram.js';
+import { histAdd, histBytes, histSubtract, histU8Words, LITTLE_ENDIAN } from './histogram.js';
 import { OBJECTIVES } from './objectives.js';
 import type { ObjectiveName } from './params.js';
 import { batchMargins, type Forest } from './predict.js';
 import { findBestSplit, type SplitParams } from './split.js';
 import { partitionRows } from './partition.js';
 import type { Region } from './arena.js';
-import { instantiateKernels, type GatherKernel, type HistKernel, type PartitionKernel, type WasmMemory, type WasmModule } from './wasm.js';
+import { instantiateKernels, type PairwiseKernel, type GatherKernel, type HistKernel, type PartitionKernel, type WasmMemory, type WasmModule } from './wasm.js';
 
 export const TASK_INTS = 8;
 export const SPLIT_INTS = 8;
 
-export const TASK_HIST = 1; // [kind, slot, begin, end]: slot = histogram of rows idx[begin..end)
+export const TASK_HIST = 1; // [kind, slot, begin, end, w0, w1]: slot's words w0..w1 (uint8 bins; all for uint16) = histogram of rows idx[begin..end)
 export const TASK_PARTITION = 2; // [kind, split, begin, end]: results[split] = left count
 export const TASK_REDUCE = 3; // [kind, dst, auxStart, auxCount, from, to]: dst += each aux slot, in order
 export const TASK_GRAD = 4; // [kind, begin, end]: gradients of rows begin..end (pointwise objectives)
 export const TASK_CLASS = 5; // [kind, begin, end, k]: grad/hess of rows begin..end = class k of gradK/hessK
 export const TASK_MARGIN = 6; // [kind, begin, end, leaf, k]: margin[idx[i] * K + k] += leafVals[leaf]
+export const TASK_SUBTRACT = 10; // [kind, parent, child, from, to]: parent[from..to) -= child[from..to) (the sibling's histogram)
 export const TASK_SPLIT = 8; // [kind, node]: best split of node (splitIn row) into splitOut / catOut rows
 export const SPLIT_IN = 8;
 export const SPLIT_OUT = 12;
@@ -91,6 +92,9 @@ export interface SharedState {
   /** The gathering kernel for scattered rows, and this thread's scratch in the kernel's memory (byte offset). */
   gatherKernel: GatherKernel | null;
   scratch: number;
+  /** SIMD histogram add / subtract (null: the JavaScript loops). */
+  addKernel: PairwiseKernel | null;
+  subKernel: PairwiseKernel | null;
   partitionKernel: PartitionKernel | null;
 }
 
@@ -98,7 +102,7 @@ export function emptyState(config: PoolConfig): SharedState {
   return {
     config, bins: new Uint8Array(0), bins32: null, cols: new Uint8Array(0), grad: new Float32Array(0), hess: new Float32Array(0),
     idx: new Uint32Array(0), tmp: new Uint32Array(0), tasks: new Int32Array(0), splits: new Int32Array(0),
-    catMask: new Uint8Array(0), results: new Int32Array(0), aux: new Int32Array(0), slots: [], kernel: null, gatherKernel: null, scratch: -1, partitionKernel: null,
+    catMask: new Uint8Array(0), results: new Int32Array(0), aux: new Int32Array(0), slots: [], kernel: null, gatherKernel: null, scratch: -1, addKernel: null, subKernel: null, partitionKernel: null,
     forest: null, inputs: [], out: new Float64Array(0), explain: null,
     allowed: new Uint8Array(0), splitIn: new Float64Array(0), splitOut: new Float64Array(0), catOut: new Uint8Array(0),
     sortScratch: new Int32Array(config.histStride), keyScratch: new Float64Array(config.histStride),
@@ -112,6 +116,8 @@ export function useWasm(s: SharedState, module: WasmModule, memory: WasmMemory, 
   s.kernel = k.hist;
   s.partitionKernel = k.partition;
   s.gatherKernel = scratch >= 0 ? k.gather : null;
+  s.addKernel = k.add;
+  s.subKernel = k.sub;
   s.scratch = scratch;
 }
 
@@ -120,6 +126,9 @@ export function useWasm(s: SharedState, module: WasmModule, memory: WasmMemory, 
  * (histGather): the row-by-row kernel waits on a cache miss per row there.
  */
 export const GATHER_MIN_GAP = 2;
+
+/** Histogram doubles of one 32-bit word of uint8 bins: 4 features x 256 bins x (grad, hess). */
+export const WORD_DOUBLES = 2048;
 
 /** Installs a shared array under its name (every thread does this with the same region). */
 export function setShared(s: SharedState, name: SharedName, r: Region): void {
@@ -168,15 +177,27 @@ export function runTask(s: SharedState, t: number): void {
   const kind = T[o]!;
   if (kind === TASK_HIST) {
     const hist = s.slots[T[o + 1]!]!;
-    hist.fill(0);
     const { config } = s;
     const begin = T[o + 2]!;
     const end = T[o + 3]!;
-    if (s.gatherKernel && s.bins32 && end - begin > 1 && s.idx[end - 1]! - s.idx[begin]! >= GATHER_MIN_GAP * (end - begin)) {
-      s.gatherKernel(s.idx.byteOffset, begin, end, s.bins32.byteOffset, config.rowStride >>> 2, s.grad.byteOffset, s.hess.byteOffset, hist.byteOffset, s.scratch);
-    } else if (s.kernel && s.bins32) s.kernel(s.idx.byteOffset, T[o + 2]!, T[o + 3]!, s.bins32.byteOffset, config.rowStride >>> 2, s.grad.byteOffset, s.hess.byteOffset, hist.byteOffset);
-    else if (s.bins32) histU8Words(s.idx, T[o + 2]!, T[o + 3]!, s.bins32, config.rowStride >>> 2, s.grad, s.hess, hist);
-    else histBytes(s.idx, T[o + 2]!, T[o + 3]!, s.bins, config.rowStride, config.nFeatures, config.histStride, s.grad, s.hess, hist);
+    if (!s.bins32) {
+      hist.fill(0);
+      histBytes(s.idx, begin, end, s.bins, config.rowStride, config.nFeatures, config.histStride, s.grad, s.hess, hist);
+      return;
+    }
+    const stride = config.rowStride >>> 2;
+    const w0 = T[o + 4]!;
+    const w1 = T[o + 5]!;
+    hist.fill(0, w0 * WORD_DOUBLES, w1 * WORD_DOUBLES);
+    if (!s.kernel) {
+      histU8Words(s.idx, begin, end, s.bins32, stride, s.grad, s.hess, hist, w0, w1);
+      return;
+    }
+    const bins = s.bins32.byteOffset + w0 * 4;
+    const out = hist.byteOffset + w0 * WORD_DOUBLES * 8;
+    if (s.gatherKernel && end - begin > 1 && s.idx[end - 1]! - s.idx[begin]! >= GATHER_MIN_GAP * (end - begin)) {
+      s.gatherKernel(s.idx.byteOffset, begin, end, bins, stride, s.grad.byteOffset, s.hess.byteOffset, out, w1 - w0, s.scratch);
+    } else s.kernel(s.idx.byteOffset, begin, end, bins, stride, s.grad.byteOffset, s.hess.byteOffset, out, w1 - w0);
   } else if (kind === TASK_PARTITION) {
     const k = T[o + 1]!;
     const d = k * SPLIT_INTS;
@@ -196,7 +217,18 @@ export function runTask(s: SharedState, t: number): void {
     const dst = s.slots[T[o + 1]!]!;
     const a0 = T[o + 2]!;
     const a1 = a0 + T[o + 3]!;
-    for (let a = a0; a < a1; a++) histAdd(dst, s.slots[s.aux[a]!]!, T[o + 4]!, T[o + 5]!);
+    const from = T[o + 4]!;
+    const to = T[o + 5]!;
+    if (s.addKernel && (from & 1) === 0 && (to & 1) === 0) {
+      for (let a = a0; a < a1; a++) s.addKernel(dst.byteOffset + from * 8, s.slots[s.aux[a]!]!.byteOffset + from * 8, (to - from) * 8);
+    } else for (let a = a0; a < a1; a++) histAdd(dst, s.slots[s.aux[a]!]!, from, to);
+  } else if (kind === TASK_SUBTRACT) {
+    const parent = s.slots[T[o + 1]!]!;
+    const child = s.slots[T[o + 2]!]!;
+    const from = T[o + 3]!;
+    const to = T[o + 4]!;
+    if (s.subKernel && (from & 1) === 0 && (to & 1) === 0) s.subKernel(parent.byteOffset + from * 8, child.byteOffset + from * 8, (to - from) * 8);
+    else histSubtract(parent, child, from, to);
   } else if (kind === TASK_GRAD) {
     const b = T[o + 1]!;
     const e = T[o + 2]!;

@@ -4,12 +4,13 @@ import { Rng } from '../../src/core/rng.js';
 import { Arena } from '../../src/gbdt/arena.js';
 import { binFeatures, numericCuts } from '../../src/gbdt/binning.js';
 import { floatKey, radixSort } from '../../src/gbdt/float-key.js';
-import { histBytes, histU8Words } from '../../src/gbdt/histogram.js';
+import { histAdd, histBytes, histSubtract, histU8Words } from '../../src/gbdt/histogram.js';
 import { train } from '../../src/gbdt/index.js';
 import { batchMargins, buildForest, rowMargins } from '../../src/gbdt/predict.js';
 import type { Tree } from '../../src/gbdt/tree.js';
 import { partitionRows } from '../../src/gbdt/partition.js';
-import { histModule, instantiateKernels } from '../../src/gbdt/wasm.js';
+import { WORD_DOUBLES } from '../../src/gbdt/tasks.js';
+import { GATHER_ROWS, gatherScratchBytes, histModule, instantiateKernels } from '../../src/gbdt/wasm.js';
 
 describe('histogram kernels', () => {
   it('WebAssembly, word and byte kernels equal a naive per-row, per-feature sum', () => {
@@ -43,10 +44,57 @@ describe('histogram kernels', () => {
     const module = histModule();
     expect(module).not.toBeNull();
     expect(arena.memory).not.toBeNull();
+    const k = instantiateKernels(module!, arena.memory!);
     const wR = region(len * 8);
     const wasmHist = new Float64Array(wR.buf, wR.byteOffset, len);
-    instantiateKernels(module!, arena.memory!).hist(iR.byteOffset, 0, rows.length, binsR.byteOffset, stride / 4, gR.byteOffset, hR.byteOffset, wR.byteOffset);
-    for (let f = 0; f < F; f++) expect(Array.from(wasmHist.subarray(f * 512, (f + 1) * 512))).toEqual(Array.from(naive.subarray(f * 512, (f + 1) * 512)));
+    const scratch = region(gatherScratchBytes(stride / 4)).byteOffset;
+    const W = stride / 4;
+    // features 0..F-1 (the row's padding bytes are features of their own, not compared)
+    const real = (h: Float64Array): number[] => Array.from(h.subarray(0, F * 512));
+    // hist and histGather, all words, then words 1..3 only (a task's feature group: bins and hist advanced to word 1)
+    for (const run of [
+      () => k.hist(iR.byteOffset, 0, rows.length, binsR.byteOffset, W, gR.byteOffset, hR.byteOffset, wR.byteOffset, W),
+      () => k.gather(iR.byteOffset, 0, rows.length, binsR.byteOffset, W, gR.byteOffset, hR.byteOffset, wR.byteOffset, W, scratch),
+    ]) {
+      wasmHist.fill(0);
+      run();
+      expect(real(wasmHist)).toEqual(real(naive));
+    }
+    for (const run of [
+      () => k.hist(iR.byteOffset, 0, rows.length, binsR.byteOffset + 4, W, gR.byteOffset, hR.byteOffset, wR.byteOffset + WORD_DOUBLES * 8, W - 1),
+      () => k.gather(iR.byteOffset, 0, rows.length, binsR.byteOffset + 4, W, gR.byteOffset, hR.byteOffset, wR.byteOffset + WORD_DOUBLES * 8, W - 1, scratch),
+      () => histU8Words(idx, 0, rows.length, new Uint32Array(binsR.buf, binsR.byteOffset, (n * stride) / 4), W, grad, hess, wasmHist, 1, W),
+    ]) {
+      wasmHist.fill(0);
+      run();
+      expect(Array.from(wasmHist.subarray(0, WORD_DOUBLES)).every((v) => v === 0)).toBe(true);
+      expect(real(wasmHist).slice(WORD_DOUBLES)).toEqual(real(naive).slice(WORD_DOUBLES));
+    }
+    // a range inside the row list, gathered in chunks that end mid-way
+    const from = 7, to = Math.min(rows.length, 7 + 2 * GATHER_ROWS + 13);
+    const part = new Float64Array(len);
+    for (const r of rows.slice(from, to)) for (let f = 0; f < F; f++) { const q = (f * 256 + bins[r * stride + f]!) * 2; part[q]! += grad[r]!; part[q + 1]! += hess[r]!; }
+    wasmHist.fill(0);
+    k.gather(iR.byteOffset, from, to, binsR.byteOffset, W, gR.byteOffset, hR.byteOffset, wR.byteOffset, W, scratch);
+    expect(real(wasmHist)).toEqual(real(part));
+  });
+
+  it('WebAssembly histogram add and subtract equal the JavaScript loops', () => {
+    const rng = new Rng(2);
+    const arena = new Arena(1 << 16);
+    const len = 1000;
+    const a = arena.alloc(len * 8), b = arena.alloc(len * 8);
+    const A = new Float64Array(a.buf, a.byteOffset, len), B = new Float64Array(b.buf, b.byteOffset, len);
+    for (let i = 0; i < len; i++) { A[i] = rng.normal(); B[i] = rng.normal(); }
+    const k = instantiateKernels(histModule()!, arena.memory!);
+    const sum = A.slice(); histAdd(sum, B, 100, 900);
+    const diff = A.slice(); histSubtract(diff, B, 100, 900);
+    const before = A.slice();
+    k.add(a.byteOffset + 800, b.byteOffset + 800, 800 * 8);
+    expect(Array.from(A)).toEqual(Array.from(sum));
+    A.set(before);
+    k.sub(a.byteOffset + 800, b.byteOffset + 800, 800 * 8);
+    expect(Array.from(A)).toEqual(Array.from(diff));
   });
 });
 
