@@ -53,9 +53,9 @@ export function isSplittable(fb: FeatureBins): boolean {
   return fb.nBins >= 2 || (fb.nBins === 1 && fb.hasMissing);
 }
 
-/** Rows used to place cuts: all of them up to CUT_SAMPLE_ROWS, else a seeded Bernoulli sample. */
-function cutSampleRows(n: number, seed: number): Uint32Array {
-  if (n <= CUT_SAMPLE_ROWS) return Uint32Array.from({ length: n }, (_, i) => i);
+/** Rows used to place cuts: all of them up to CUT_SAMPLE_ROWS (null), else a seeded Bernoulli sample. */
+function cutSampleRows(n: number, seed: number): Uint32Array | null {
+  if (n <= CUT_SAMPLE_ROWS) return null;
   const rng = new Rng(seed, 0x62696e); // stream 'bin'
   const p = CUT_SAMPLE_ROWS / n;
   const out = new Uint32Array(n);
@@ -76,7 +76,6 @@ function cutBetween(a: number, b: number): number {
  */
 export function numericCuts(sorted: Float64Array, weights: Float64Array | null, maxValueBins: number): Float32Array {
   const n = sorted.length;
-  if (n === 0) return new Float32Array(0);
   const vals = new Float64Array(n);
   const wts = new Float64Array(n);
   let m = 0;
@@ -86,11 +85,34 @@ export function numericCuts(sorted: Float64Array, weights: Float64Array | null, 
     if (m > 0 && vals[m - 1] === v) wts[m - 1]! += w;
     else { vals[m] = v; wts[m] = w; m++; }
   }
-  const cuts: number[] = [];
-  if (m <= maxValueBins) {
-    for (let i = 0; i + 1 < m; i++) cuts.push(cutBetween(vals[i]!, vals[i + 1]!));
-    return Float32Array.from(cuts);
+  return cutsOfDistinct((i) => vals[i]!, wts, m, maxValueBins);
+}
+
+/** numericCuts over radix-sorted keys (floatKey), deduplicated on the keys: the same cuts, less work. */
+function numericCutsOfKeys(keys: Int32Array, weights: Float64Array | null, maxValueBins: number): Float32Array {
+  const n = keys.length;
+  const distinct = new Int32Array(n);
+  const wts = new Float64Array(n);
+  let m = 0;
+  let prev = 0;
+  for (let i = 0; i < n; i++) {
+    const k = keys[i]!;
+    const w = weights ? weights[i]! : 1;
+    if (m > 0 && prev === k) wts[m - 1]! += w;
+    else { distinct[m] = k; wts[m] = w; m++; prev = k; }
   }
+  return cutsOfDistinct((i) => keyToFloat(distinct[i]!), wts, m, maxValueBins);
+}
+
+/** Cuts for m distinct ascending values (value i: `val(i)`, read only where a cut is placed) with their weights (see numericCuts). */
+function cutsOfDistinct(val: (i: number) => number, wts: Float64Array, m: number, maxValueBins: number): Float32Array {
+  if (m === 0) return new Float32Array(0);
+  if (m <= maxValueBins) {
+    const cuts = new Float32Array(m - 1);
+    for (let i = 0; i + 1 < m; i++) cuts[i] = cutBetween(val(i), val(i + 1));
+    return cuts;
+  }
+  const cuts: number[] = [];
   let remaining = 0;
   for (let i = 0; i < m; i++) remaining += wts[i]!;
   let binsLeft = maxValueBins;
@@ -107,7 +129,7 @@ export function numericCuts(sorted: Float64Array, weights: Float64Array | null, 
     // Stop before value k when that lands closer to the target.
     if (k > i && acc - target > target - (acc - wts[k]!)) { acc -= wts[k]!; k--; }
     if (k + 1 >= m) break;
-    cuts.push(cutBetween(vals[k]!, vals[k + 1]!));
+    cuts.push(cutBetween(val(k), val(k + 1)));
     remaining -= acc;
     binsLeft--;
     i = k + 1;
@@ -115,28 +137,42 @@ export function numericCuts(sorted: Float64Array, weights: Float64Array | null, 
   return Float32Array.from(cuts);
 }
 
-function numericFeature(col: FeatureColumn, sample: Uint32Array, weight: Float32Array | null, maxValueBins: number): FeatureBins {
-  const keys = new Int32Array(sample.length);
-  const rows = weight ? new Uint32Array(sample.length) : null;
+/** Keys (floatKey) of the sampled rows' non-missing values, and those rows when weighted. */
+function sampleKeys(col: FeatureColumn, sample: Uint32Array | null, withRows: boolean): { keys: Int32Array; rows: Uint32Array | null } {
+  const n = sample ? sample.length : col.length;
+  const keys = new Int32Array(n);
+  const rows = withRows ? new Uint32Array(n) : null;
   let k = 0;
-  for (let s = 0; s < sample.length; s++) {
-    const x = col[sample[s]!]!;
+  if (!sample && col instanceof Float32Array && !rows) {
+    // All rows of a float32 column: the keys straight from its bits.
+    const bits = new Int32Array(col.buffer, col.byteOffset, col.length);
+    for (let i = 0; i < n; i++) {
+      const b = bits[i]!;
+      if ((b & 0x7fffffff) > 0x7f800000) continue; // NaN
+      keys[k++] = b === -0x80000000 ? 0 : b ^ ((b >> 31) & 0x7fffffff);
+    }
+    return { keys: keys.subarray(0, k), rows };
+  }
+  for (let s = 0; s < n; s++) {
+    const r = sample ? sample[s]! : s;
+    const x = col[r]!;
     if (x !== x) continue;
-    if (rows) rows[k] = sample[s]!;
+    if (rows) rows[k] = r;
     keys[k++] = floatKey(x);
   }
-  const sortedKeys = keys.subarray(0, k);
-  const payload = rows ? rows.subarray(0, k) : null;
-  radixSort(sortedKeys, payload);
-  const sorted = new Float64Array(k);
-  for (let i = 0; i < k; i++) sorted[i] = keyToFloat(sortedKeys[i]!);
+  return { keys: keys.subarray(0, k), rows: rows ? rows.subarray(0, k) : null };
+}
+
+function numericFeature(col: FeatureColumn, sample: Uint32Array | null, weight: Float32Array | null, maxValueBins: number): FeatureBins {
+  const { keys, rows } = sampleKeys(col, sample, weight !== null);
+  radixSort(keys, rows);
   let wts: Float64Array | null = null;
-  if (weight && payload) {
-    wts = new Float64Array(k);
-    for (let i = 0; i < k; i++) wts[i] = weight[payload[i]!]!;
+  if (weight && rows) {
+    wts = new Float64Array(keys.length);
+    for (let i = 0; i < keys.length; i++) wts[i] = weight[rows[i]!]!;
   }
-  const cuts = numericCuts(sorted, wts, maxValueBins);
-  return { categorical: false, nBins: k === 0 ? 0 : cuts.length + 1, cuts, categories: new Int32Array(0), hasMissing: false };
+  const cuts = numericCutsOfKeys(keys, wts, maxValueBins);
+  return { categorical: false, nBins: keys.length === 0 ? 0 : cuts.length + 1, cuts, categories: new Int32Array(0), hasMissing: false };
 }
 
 function categoricalFeature(col: FeatureColumn, name: string, maxValueBins: number, maxBin: number): FeatureBins {
@@ -235,15 +271,18 @@ function binNumericColumn(col: FeatureColumn, cutKeys: Int32Array, start: Uint16
     start[bkt] = r;
   }
   const n = col.length;
+  // A float32 column is read through a view of its own bits; others are rounded to float32 in blocks.
+  const direct = col instanceof Float32Array ? new Int32Array(col.buffer, col.byteOffset, n) : null;
   for (let r0 = 0; r0 < n; r0 += BLOCK_ROWS) {
     const m = Math.min(BLOCK_ROWS, n - r0);
-    for (let i = 0; i < m; i++) f32[i] = col[r0 + i]!;
+    const bits = direct ? direct.subarray(r0, r0 + m) : f32bits;
+    if (!direct) for (let i = 0; i < m; i++) f32[i] = col[r0 + i]!;
     for (let i = 0; i < m; i++) {
-      const b = f32bits[i]!;
+      const b = bits[i]!;
       const abs = b & 0x7fffffff;
       if (abs > 0x7f800000) { out[r0 + i] = missing; continue; }
       if (abs >= 0x7f7fffff) throw badFeatureValue(name, r0 + i, col[r0 + i]!, false);
-      const k = b ^ ((b >> 31) & 0x7fffffff);
+      const k = b === -0x80000000 ? 0 : b ^ ((b >> 31) & 0x7fffffff); // -0 bins as +0, as it routes
       const bkt = (k >> FINE_SHIFT) + FINE_BUCKETS / 2;
       let q = start[bkt]!;
       const end = start[bkt + 1]!;
