@@ -10,7 +10,7 @@ import { TASK_CLASS, TASK_GRAD, TASK_INTS, TASK_MARGIN, type SharedName } from '
 import type { TreeBuilder } from './tree.js';
 
 /** Rows per gradient task (fixed, like every task split, so results never depend on the thread count). */
-const ROW_BLOCK = 65536;
+const ROW_BLOCK = 16384;
 
 function plain(bytes: number): { buf: SharedArrayBuffer; byteOffset: number; byteLength: number } {
   const size = Math.max(bytes, 8);

@@ -92,32 +92,52 @@ class Best {
   wR = 0;
 }
 
+/** The unconstrained candidate "only missing values go left" (bin -1, before scanNumeric's bins). */
+function missingOnlyLeft(G: number, H: number, gl: number, hl: number, f: number, mcw: number, eps: number, lambda: number, alpha: number, parent: number, best: Best): void {
+  const hr = H - hl;
+  if (hl < mcw || hr < mcw || hl <= eps || hr <= eps) return;
+  const gr = G - gl;
+  const tl = alpha === 0 ? gl : thresholdL1(gl, alpha);
+  const tr = alpha === 0 ? gr : thresholdL1(gr, alpha);
+  const gain = (tl * tl) / (hl + lambda) + (tr * tr) / (hr + lambda) - parent;
+  if (gain > best.gain) {
+    best.gain = gain; best.feature = f; best.bin = -1; best.defaultLeft = true; best.categorical = false;
+    best.GL = gl; best.HL = hl; best.wL = -tl / (hl + lambda); best.wR = -tr / (hr + lambda);
+  }
+}
+
 /**
  * The unconstrained numeric scan, kept free of closures because it is the hot loop of split search:
- * left = (g0, h0) + bins 0..t for t = -1..last (t = -1 only when g0/h0 hold the missing values).
+ * left = (g0, h0) + bins 0..t for t = 0..last.
  */
 function scanNumeric(hist: Float64Array, base: number, last: number, G: number, H: number, g0: number, h0: number, defaultLeft: boolean, f: number, mcw: number, eps: number, lambda: number, alpha: number, parent: number, best: Best): void {
   let gl = g0;
   let hl = h0;
-  for (let t = defaultLeft ? -1 : 0; t <= last; t++) {
-    if (t >= 0) {
-      const gb = hist[base + 2 * t]!;
-      const hb = hist[base + 2 * t + 1]!;
-      if (gb === 0 && hb === 0) continue; // an empty bin repeats the previous candidate, which already lost or won
-      gl += gb;
-      hl += hb;
-    }
+  let bestGain = best.gain;
+  let bestT = -2;
+  let bestGL = 0;
+  let bestHL = 0;
+  // The hot loop: kept free of the t = -1 candidate (missingOnlyLeft) and of writes to `best`: either
+  // made it about 3x slower.
+  for (let t = 0; t <= last; t++) {
+    const gb = hist[base + 2 * t]!;
+    const hb = hist[base + 2 * t + 1]!;
+    if (gb === 0 && hb === 0) continue; // an empty bin repeats the previous candidate, which already lost or won
+    gl += gb;
+    hl += hb;
     const hr = H - hl;
     if (hl < mcw || hr < mcw || hl <= eps || hr <= eps) continue;
     const gr = G - gl;
     const tl = alpha === 0 ? gl : thresholdL1(gl, alpha);
     const tr = alpha === 0 ? gr : thresholdL1(gr, alpha);
     const gain = (tl * tl) / (hl + lambda) + (tr * tr) / (hr + lambda) - parent;
-    if (gain > best.gain) {
-      best.gain = gain; best.feature = f; best.bin = t; best.defaultLeft = defaultLeft; best.categorical = false;
-      best.GL = gl; best.HL = hl; best.wL = -tl / (hl + lambda); best.wR = -tr / (hr + lambda);
-    }
+    if (gain > bestGain) { bestGain = gain; bestT = t; bestGL = gl; bestHL = hl; }
   }
+  if (bestT === -2) return;
+  const tl = alpha === 0 ? bestGL : thresholdL1(bestGL, alpha);
+  const tr = alpha === 0 ? G - bestGL : thresholdL1(G - bestGL, alpha);
+  best.gain = bestGain; best.feature = f; best.bin = bestT; best.defaultLeft = defaultLeft; best.categorical = false;
+  best.GL = bestGL; best.HL = bestHL; best.wL = -tl / (bestHL + lambda); best.wR = -tr / (H - bestHL + lambda);
 }
 
 /**
@@ -180,7 +200,10 @@ export function findBestSplit(
       const last = hasMiss ? nb - 1 : nb - 2;
       if (!constrained) {
         scanNumeric(hist, base, last, G, H, 0, 0, false, f, mcw, eps, lambda, alpha, parent, best);
-        if (hasMiss) scanNumeric(hist, base, nb - 2, G, H, mg, mh, true, f, mcw, eps, lambda, alpha, parent, best);
+        if (hasMiss) {
+          missingOnlyLeft(G, H, mg, mh, f, mcw, eps, lambda, alpha, parent, best);
+          scanNumeric(hist, base, nb - 2, G, H, mg, mh, true, f, mcw, eps, lambda, alpha, parent, best);
+        }
         continue;
       }
       let gl = 0;
