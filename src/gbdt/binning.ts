@@ -13,6 +13,13 @@ import { badFeatureValue, MAX_CATEGORY, type FeatureColumn } from './data.js';
 import { floatKey, keyToFloat, radixSort } from './float-key.js';
 
 export const FLT_MAX = 3.4028234663852886e38;
+/**
+ * Histogram slots per feature for uint8 bins: 256 and 4 of padding, so features lie 4,160 bytes apart.
+ * At 4,096 the same bin of every feature shares its low 12 address bits, and when most rows share a
+ * bin (the missing one, or a feature of few values) the CPU takes each update for a dependence on the
+ * last feature's store (4K aliasing): 15-17 ns an update instead of 0.6.
+ */
+export const U8_HIST_STRIDE = 260;
 /** Rows sampled to place numeric cuts (LightGBM's bin_construct_sample_cnt). */
 export const CUT_SAMPLE_ROWS = 200_000;
 
@@ -33,7 +40,10 @@ export interface BinnedMatrix {
   nFeatures: number;
   /** Bins per row in storage (nFeatures padded to a 4-byte word for uint8, a 2-byte pair for uint16). */
   rowStride: number;
-  /** Histogram slots per feature: 256 for uint8 bins, max_bin for uint16. */
+  /**
+   * Histogram slots per feature: U8_HIST_STRIDE for uint8 bins, max_bin for uint16 (plus 4 when a
+   * multiple of 256): never a multiple of 4 KiB apart (see U8_HIST_STRIDE).
+   */
   histStride: number;
   bins: Uint8Array | Uint16Array;
   /** The same bins column-major (feature j's rows at j * nRows), for partitioning and sparse nodes. */
@@ -199,7 +209,8 @@ export function matrixLayout(nRows: number, nFeatures: number, maxBin: number): 
   const wide = maxBin > 256;
   const rowStride = wide ? (nFeatures + 1) & ~1 : (nFeatures + 3) & ~3;
   const elem = wide ? 2 : 1;
-  return { wide, rowStride, histStride: wide ? maxBin : 256, rowBytes: nRows * rowStride * elem, colBytes: nRows * nFeatures * elem };
+  const histStride = wide ? (maxBin % 256 === 0 ? maxBin + 4 : maxBin) : U8_HIST_STRIDE;
+  return { wide, rowStride, histStride, rowBytes: nRows * rowStride * elem, colBytes: nRows * nFeatures * elem };
 }
 
 /**

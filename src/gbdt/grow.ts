@@ -311,7 +311,7 @@ export class TreeGrower {
     if (nodes.length === 0) return;
     const { pool } = this;
     const st = pool.state;
-    const words = this.matrix.histStride === 256 ? this.matrix.rowStride >>> 2 : 0;
+    const words = this.matrix.bins instanceof Uint8Array ? this.matrix.rowStride >>> 2 : 0;
     let nTasks = 0;
     for (const n of nodes) nTasks += Math.max(1, Math.ceil((n.end - n.begin) / HIST_BLOCK_ROWS));
     ensure(pool, 'tasks', nTasks * TASK_INTS, 4);

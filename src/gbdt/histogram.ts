@@ -6,12 +6,17 @@
  * their reference and the fallback where WebAssembly SIMD is unavailable, and the uint16 kernel for
  * max_bin > 256.
  */
+import { U8_HIST_STRIDE } from './binning.js';
+
+/** Histogram doubles of one uint8-binned feature, and of one 32-bit word of them (4 features). */
+export const FEATURE_DOUBLES = U8_HIST_STRIDE * 2;
+export const WORD_DOUBLES = 4 * FEATURE_DOUBLES;
 
 /** Whether a Uint32Array view reads four uint8 bins lowest-address-first (true on every platform Node ships for today). */
 export const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
- * uint8 bins, row-major, `wordsPerRow` 32-bit words per row (histStride 256), words w0..w1 of each row:
+ * uint8 bins, row-major, `wordsPerRow` 32-bit words per row (histStride U8_HIST_STRIDE), words w0..w1 of each row:
  * four bins per load and four independent histogram updates per step, which measured about twice as
  * fast as a byte loop.
  */
@@ -21,12 +26,12 @@ export function histU8Words(idx: Uint32Array, begin: number, end: number, bins32
     const g = grad[r]!;
     const h = hess[r]!;
     let p = r * wordsPerRow + w0;
-    for (let w = w0, o = w0 * 2048; w < w1; w++, p++, o += 2048) {
+    for (let w = w0, o = w0 * WORD_DOUBLES; w < w1; w++, p++, o += WORD_DOUBLES) {
       const x = bins32[p]!;
       const k0 = o + ((x & 255) << 1);
-      const k1 = o + 512 + ((x >>> 7) & 510);
-      const k2 = o + 1024 + ((x >>> 15) & 510);
-      const k3 = o + 1536 + ((x >>> 23) & 510);
+      const k1 = o + FEATURE_DOUBLES + ((x >>> 7) & 510);
+      const k2 = o + 2 * FEATURE_DOUBLES + ((x >>> 15) & 510);
+      const k3 = o + 3 * FEATURE_DOUBLES + ((x >>> 23) & 510);
       hist[k0]! += g; hist[k0 + 1]! += h;
       hist[k1]! += g; hist[k1 + 1]! += h;
       hist[k2]! += g; hist[k2 + 1]! += h;

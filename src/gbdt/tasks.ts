@@ -4,7 +4,7 @@
  * How work is cut into tasks never depends on the thread count, and every task writes only its own
  * output, so the model is the same bytes for any nthread.
  */
-import { histAdd, histBytes, histSubtract, histU8Words, LITTLE_ENDIAN } from './histogram.js';
+import { histAdd, histBytes, histSubtract, histU8Words, LITTLE_ENDIAN, WORD_DOUBLES } from './histogram.js';
 import { OBJECTIVES } from './objectives.js';
 import type { ObjectiveName } from './params.js';
 import { batchMargins, type Forest } from './predict.js';
@@ -127,8 +127,7 @@ export function useWasm(s: SharedState, module: WasmModule, memory: WasmMemory, 
  */
 export const GATHER_MIN_GAP = 2;
 
-/** Histogram doubles of one 32-bit word of uint8 bins: 4 features x 256 bins x (grad, hess). */
-export const WORD_DOUBLES = 2048;
+
 
 /** Installs a shared array under its name (every thread does this with the same region). */
 export function setShared(s: SharedState, name: SharedName, r: Region): void {

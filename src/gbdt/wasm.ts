@@ -7,8 +7,8 @@
  *
  * hist(idx, begin, end, bins, stride, grad, hess, hist, count): for each i in [begin, end), row r =
  * idx[i]; for each of `count` 32-bit words of row r's uint8 bins from `bins + r * stride * 4` (four
- * features a word), adds (grad[r], hess[r]) to the float64 pair at hist + word * 16384 + feature-in-word
- * * 4096 + bin * 16. A task passes `bins` and `hist` advanced to its first word, so one node's histogram
+ * features a word), adds (grad[r], hess[r]) to the float64 pair at hist + (word * 4 + feature-in-word)
+ * * FEATURE_BYTES + bin * 16. A task passes `bins` and `hist` advanced to its first word, so one node's histogram
  * can be built by several tasks over disjoint feature groups: each bin is still summed in row order.
  *
  * histGather(..., scratch): the same sums for rows scattered through the matrix (a deep node's), where
@@ -19,6 +19,7 @@
 
 import { ADD, BLOCK, br, brIf, END, GE_U, get, i32, I32, IF, load32, loadF32, LOOP, LT_U, moduleBytes, MUL, PROMOTE, SELECT, set, SHL, simd, tee, uleb, V128, v128Load, v128Store } from '../core/wasm-asm.js';
 import { WA, type WasmMemory, type WasmModule } from '../core/wasm-asm.js';
+import { U8_HIST_STRIDE } from './binning.js';
 
 export { WA, type WasmMemory, type WasmModule };
 
@@ -38,11 +39,14 @@ const LOAD8_U = (off: number): number[] => [0x2d, 0, ...uleb(off)];
 
 const P = { idx: 0, begin: 1, end: 2, bins: 3, stride: 4, grad: 5, hess: 6, hist: 7, count: 8, scratch: 9 };
 
-/** hist[o + k * 4096 + bins[p + k] * 16] += gh (the feature's 4096-byte offset rides in the memory immediates). */
+/** Bytes of one feature's histogram (U8_HIST_STRIDE pairs of float64). */
+const FEATURE_BYTES = U8_HIST_STRIDE * 16;
+
+/** hist[o + k * FEATURE_BYTES + bins[p + k] * 16] += gh (the feature's offset rides in the memory immediates). */
 function update(k: number, a: number, p: number, o: number, gh: number): number[] {
   return [
     ...get(p), ...LOAD8_U(k), ...i32(4), SHL, ...get(o), ADD, ...tee(a),
-    ...get(a), ...v128Load(k * 4096), ...get(gh), ...F64X2_ADD, ...v128Store(k * 4096),
+    ...get(a), ...v128Load(k * FEATURE_BYTES), ...get(gh), ...F64X2_ADD, ...v128Store(k * FEATURE_BYTES),
   ];
 }
 
@@ -63,7 +67,7 @@ function rowWords(V: { p: number; o: number; w: number; a: number; gh: number })
     ...get(V.w), ...get(P.count), GE_U, ...brIf(1),
     ...update(0, V.a, V.p, V.o, V.gh), ...update(1, V.a, V.p, V.o, V.gh), ...update(2, V.a, V.p, V.o, V.gh), ...update(3, V.a, V.p, V.o, V.gh),
     ...get(V.p), ...i32(4), ADD, ...set(V.p),
-    ...get(V.o), ...i32(16384), ADD, ...set(V.o),
+    ...get(V.o), ...i32(4 * FEATURE_BYTES), ADD, ...set(V.o),
     ...get(V.w), ...i32(1), ADD, ...set(V.w),
     ...br(0),
     END, END,

@@ -2,14 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { Arena } from '../../src/gbdt/arena.js';
-import { binFeatures, numericCuts } from '../../src/gbdt/binning.js';
+import { binFeatures, numericCuts, U8_HIST_STRIDE } from '../../src/gbdt/binning.js';
 import { floatKey, radixSort } from '../../src/gbdt/float-key.js';
-import { histAdd, histBytes, histSubtract, histU8Words } from '../../src/gbdt/histogram.js';
+import { FEATURE_DOUBLES as FD, histAdd, histBytes, histSubtract, histU8Words, WORD_DOUBLES } from '../../src/gbdt/histogram.js';
 import { train } from '../../src/gbdt/index.js';
 import { batchMargins, buildForest, rowMargins } from '../../src/gbdt/predict.js';
 import type { Tree } from '../../src/gbdt/tree.js';
 import { partitionRows } from '../../src/gbdt/partition.js';
-import { WORD_DOUBLES } from '../../src/gbdt/tasks.js';
 import { GATHER_ROWS, gatherScratchBytes, histModule, instantiateKernels } from '../../src/gbdt/wasm.js';
 
 describe('histogram kernels', () => {
@@ -30,16 +29,16 @@ describe('histogram kernels', () => {
     const rows = Array.from({ length: n }, (_, i) => i).filter(() => rng.uniform() < 0.4);
     const idx = new Uint32Array(iR.buf, iR.byteOffset, n);
     idx.set(rows);
-    const len = stride * 256 * 2;
+    const len = stride * FD;
     const naive = new Float64Array(len);
-    for (const r of rows) for (let f = 0; f < F; f++) { const k = (f * 256 + bins[r * stride + f]!) * 2; naive[k]! += grad[r]!; naive[k + 1]! += hess[r]!; }
+    for (const r of rows) for (let f = 0; f < F; f++) { const k = f * FD + bins[r * stride + f]! * 2; naive[k]! += grad[r]!; naive[k + 1]! += hess[r]!; }
     const words = new Float64Array(len);
     histU8Words(idx, 0, rows.length, new Uint32Array(binsR.buf, binsR.byteOffset, (n * stride) / 4), stride / 4, grad, hess, words);
     const bytes = new Float64Array(len);
-    histBytes(idx, 0, rows.length, bins, stride, F, 256, grad, hess, bytes);
+    histBytes(idx, 0, rows.length, bins, stride, F, U8_HIST_STRIDE, grad, hess, bytes);
     for (let f = 0; f < F; f++) {
-      expect(Array.from(words.subarray(f * 512, (f + 1) * 512))).toEqual(Array.from(naive.subarray(f * 512, (f + 1) * 512)));
-      expect(Array.from(bytes.subarray(f * 512, (f + 1) * 512))).toEqual(Array.from(naive.subarray(f * 512, (f + 1) * 512)));
+      expect(Array.from(words.subarray(f * FD, (f + 1) * FD))).toEqual(Array.from(naive.subarray(f * FD, (f + 1) * FD)));
+      expect(Array.from(bytes.subarray(f * FD, (f + 1) * FD))).toEqual(Array.from(naive.subarray(f * FD, (f + 1) * FD)));
     }
     const module = histModule();
     expect(module).not.toBeNull();
@@ -50,7 +49,7 @@ describe('histogram kernels', () => {
     const scratch = region(gatherScratchBytes(stride / 4)).byteOffset;
     const W = stride / 4;
     // features 0..F-1 (the row's padding bytes are features of their own, not compared)
-    const real = (h: Float64Array): number[] => Array.from(h.subarray(0, F * 512));
+    const real = (h: Float64Array): number[] => Array.from(h.subarray(0, F * FD));
     // hist and histGather, all words, then words 1..3 only (a task's feature group: bins and hist advanced to word 1)
     for (const run of [
       () => k.hist(iR.byteOffset, 0, rows.length, binsR.byteOffset, W, gR.byteOffset, hR.byteOffset, wR.byteOffset, W),
@@ -73,7 +72,7 @@ describe('histogram kernels', () => {
     // a range inside the row list, gathered in chunks that end mid-way
     const from = 7, to = Math.min(rows.length, 7 + 2 * GATHER_ROWS + 13);
     const part = new Float64Array(len);
-    for (const r of rows.slice(from, to)) for (let f = 0; f < F; f++) { const q = (f * 256 + bins[r * stride + f]!) * 2; part[q]! += grad[r]!; part[q + 1]! += hess[r]!; }
+    for (const r of rows.slice(from, to)) for (let f = 0; f < F; f++) { const q = f * FD + bins[r * stride + f]! * 2; part[q]! += grad[r]!; part[q + 1]! += hess[r]!; }
     wasmHist.fill(0);
     k.gather(iR.byteOffset, from, to, binsR.byteOffset, W, gR.byteOffset, hR.byteOffset, wR.byteOffset, W, scratch);
     expect(real(wasmHist)).toEqual(real(part));
