@@ -14,6 +14,8 @@
  *                                          (--missing 0.5), wide (--features 500)
  *     [--lossguide 255]                    lossguide growth with at most that many leaves (max_depth 0), both sides
  *     [--data-seed 72024]                  another draw of the synthetic data
+ *     [--categorical 0]                    the last K synthetic features categorical (3 to 120 categories,
+ *                                          four of them in the logit); XGBoost with enable_categorical
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,33 +41,42 @@ const MISSING = arg('missing', 0.05);
 const LEAVES = arg('lossguide', 0);
 /** Seed of the synthetic data (another draw of the same task, to tell a real AUC gap from sampling noise). */
 const DATA_SEED = arg('data-seed', 7_2024);
+const CATEGORICAL = arg('categorical', 0);
+const CARDINALITIES = [3, 8, 20, 50, 120];
 /** The tree shape on both sides: depth 6, or lossguide with LEAVES leaves and no depth limit. */
 const KILN_SHAPE = LEAVES > 0 ? { grow_policy: 'lossguide' as const, max_leaves: LEAVES, max_depth: 0 } : { max_depth: 6 };
 const XGB_SHAPE = LEAVES > 0 ? { grow_policy: 'lossguide', max_leaves: LEAVES, max_depth: 0 } : { max_depth: 6 };
 
-interface Data { name: string; cols: Float32Array[]; label: Float32Array }
+interface Data { name: string; cols: Float32Array[]; label: Float32Array; categorical?: number[] }
 
 /**
  * Seeded synthetic binary task: F features (normal and uniform; the logit reads the first 14), a share
  * `missing` of every value missing, interactions and a missingness effect.
  */
-function synthetic(n: number, F = 50, missing = 0.05): Data {
+function synthetic(n: number, F = 50, missing = 0.05, K = 0): Data {
   const rng = new Rng(DATA_SEED, 3);
   const cols = Array.from({ length: F }, () => new Float32Array(n));
   const label = new Float32Array(n);
   const x = new Float64Array(F);
+  const firstCat = F - K;
+  const card = (j: number): number => CARDINALITIES[(j - firstCat) % CARDINALITIES.length]!;
+  const effect = Array.from({ length: K }, (_, c) => Float64Array.from({ length: card(firstCat + c) }, () => rng.normal()));
   for (let i = 0; i < n; i++) {
+    let zc = 0;
     for (let j = 0; j < F; j++) {
-      const v = j % 4 === 3 ? rng.uniform() * 6 - 3 : rng.normal();
+      const cat = j >= firstCat;
+      const v = cat ? Math.floor(rng.uniform() * card(j)) : j % 4 === 3 ? rng.uniform() * 6 - 3 : rng.normal();
+      if (cat && j - firstCat < 4) zc += 0.5 * effect[j - firstCat]![v]!;
       const miss = rng.uniform() < missing;
       cols[j]![i] = miss ? NaN : v;
       x[j] = miss ? 0 : v;
     }
     const z = x[0]! * x[1]! + Math.sin(1.5 * x[2]!) + 0.6 * Math.abs(x[3]!) - 1 + 0.5 * x[4]! * (x[5]! > 0 ? 1 : -1)
       + 0.4 * Math.tanh(x[6]! * x[7]!) + (Number.isNaN(cols[8]![i]!) ? 0.8 : 0.3 * x[8]!) + 0.2 * x[9]! * x[10]! * x[11]! + 0.3 * Math.cos(x[12]! + x[13]!);
-    label[i] = rng.uniform() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
+    label[i] = rng.uniform() < 1 / (1 + Math.exp(-(z + zc))) ? 1 : 0;
   }
-  return { name: `synthetic ${n} x ${F}, ${Math.round(missing * 100)}% missing`, cols, label };
+  const categorical = Array.from({ length: K }, (_, c) => firstCat + c);
+  return { name: `synthetic ${n} x ${F}${K ? ` (${K} categorical)` : ''}, ${Math.round(missing * 100)}% missing`, cols, label, categorical };
 }
 
 async function credit(): Promise<Data | string> {
@@ -97,11 +108,13 @@ import xgboost as xgb
 d, ntr, rounds, threads, shap_rows = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 X = np.ascontiguousarray(np.load(d + '/X.npy')); y = np.load(d + '/y.npy')
 params = {'tree_method': 'hist', 'objective': 'binary:logistic', 'eta': 0.1, 'max_bin': 256, 'nthread': threads, 'seed': 0, **json.loads(sys.argv[6])}
+cats = set(json.loads(sys.argv[7]))
+ft = {'feature_types': ['c' if j in cats else 'q' for j in range(X.shape[1])], 'enable_categorical': True} if cats else {}
 t0 = time.perf_counter()
-bst = xgb.train(params, xgb.DMatrix(X[:ntr], label=y[:ntr], nthread=threads), rounds)
+bst = xgb.train(params, xgb.DMatrix(X[:ntr], label=y[:ntr], nthread=threads, **ft), rounds)
 train_s = time.perf_counter() - t0
 Xte = np.ascontiguousarray(X[ntr:]); yte = y[ntr:]
-dte = xgb.DMatrix(Xte, nthread=threads)
+dte = xgb.DMatrix(Xte, nthread=threads, **ft)
 t0 = time.perf_counter(); p = bst.predict(dte); pred_s = time.perf_counter() - t0
 order = np.argsort(p, kind='mergesort'); ps = p[order]; ys = yte[order]
 _, start, counts = np.unique(ps, return_index=True, return_counts=True)
@@ -112,11 +125,11 @@ for i in range(2000):
     row = Xte[i:i + 1]; s = time.perf_counter_ns(); bst.inplace_predict(row); lat.append((time.perf_counter_ns() - s) / 1000)
 lat.sort()
 bst.set_param({'nthread': 1})
-ds = xgb.DMatrix(Xte[:shap_rows], nthread=1)
+ds = xgb.DMatrix(Xte[:shap_rows], nthread=1, **ft)
 t0 = time.perf_counter(); bst.predict(ds, pred_contribs=True); shap_s = time.perf_counter() - t0
 bst.save_model(d + '/xgb.json'); np.save(d + '/xgb_pred.npy', p.astype(np.float32))
 k = xgb.Booster(model_file=d + '/kiln.xgb.json')
-kp = k.predict(xgb.DMatrix(Xte, feature_names=k.feature_names, nthread=threads))
+kp = k.predict(xgb.DMatrix(Xte, feature_names=k.feature_names, nthread=threads, **ft))
 export_diff = float(np.abs(kp - np.load(d + '/kiln_pred.npy')).max())
 print(json.dumps({'train_s': train_s, 'auc': auc, 'rows_s': len(yte) / pred_s, 'p50': lat[len(lat) // 2], 'p99': lat[int(len(lat) * 0.99)],
                   'shap_rows_s': shap_rows / shap_s, 'export_diff': export_diff, 'version': xgb.__version__}))
@@ -135,6 +148,7 @@ async function runKiln(d: Data, ntr: number): Promise<{ f: Figures; booster: Boo
   const t0 = performance.now();
   const booster = await train({
     features: tr, label: d.label.subarray(0, ntr), featureNames: d.cols.map((_, j) => `f${j}`),
+    ...(d.categorical?.length ? { categorical: d.categorical } : {}),
     params: { objective: 'binary:logistic', ...KILN_SHAPE, learning_rate: 0.1, n_estimators: ROUNDS, max_bin: 256, nthread: THREADS, seed: 0 },
   });
   const trainS = (performance.now() - t0) / 1000;
@@ -190,7 +204,7 @@ function runXgboost(d: Data, ntr: number, kiln: { booster: Booster; pred: Float6
     writeNpy(join(dir, 'kiln_pred.npy'), [Float32Array.from(kiln.pred)], kiln.pred.length);
     writeFileSync(join(dir, 'kiln.xgb.json'), toXGBoostJSON(kiln.booster));
     writeFileSync(join(dir, 'run.py'), XGB);
-    const r = spawnSync(PY, [join(dir, 'run.py'), dir, String(ntr), String(ROUNDS), String(THREADS), String(SHAP_ROWS), JSON.stringify(XGB_SHAPE)], { encoding: 'utf8', maxBuffer: 1 << 24 });
+    const r = spawnSync(PY, [join(dir, 'run.py'), dir, String(ntr), String(ROUNDS), String(THREADS), String(SHAP_ROWS), JSON.stringify(XGB_SHAPE), JSON.stringify(d.categorical ?? [])], { encoding: 'utf8', maxBuffer: 1 << 24 });
     if (r.status !== 0) return `failed: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`;
     const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { train_s: number; auc: number; rows_s: number; p50: number; p99: number; shap_rows_s: number; export_diff: number; version: string };
     const imported = fromXGBoostJSON(readFileSync(join(dir, 'xgb.json'), 'utf8'));
@@ -208,7 +222,7 @@ const f = (v: number, dp: number): string => v.toFixed(dp);
 console.log(`machine: ${machine()}`);
 console.log(`params: ${LEAVES > 0 ? `lossguide, max_leaves ${LEAVES}, no depth limit` : 'max_depth 6'}, learning_rate 0.1, ${ROUNDS} rounds, max_bin 256, ${THREADS} threads, 80/20 split; TreeSHAP on ${SHAP_ROWS} test rows, one thread`);
 const sets: (() => Promise<Data | string>)[] = [];
-if (only !== 'credit') sets.push(async () => synthetic(ROWS, FEATURES, MISSING));
+if (only !== 'credit') sets.push(async () => synthetic(ROWS, FEATURES, MISSING, CATEGORICAL));
 if (only !== 'synthetic') sets.push(credit);
 for (const load of sets) {
   const t0 = performance.now();
