@@ -129,7 +129,9 @@ describe('binning', () => {
   it('bins agree with the float32 comparisons a split makes, for every value', () => {
     const rng = new Rng(2);
     const n = 20_000;
-    const col = Float64Array.from({ length: n }, (_, i) => (i % 10 === 0 ? NaN : i % 7 === 0 ? 0 : i % 5 === 0 ? -0 : rng.normal() * 10 ** rng.int(6)));
+    const col64 = Float64Array.from({ length: n }, (_, i) => (i % 10 === 0 ? NaN : i % 7 === 0 ? 0 : i % 5 === 0 ? -0 : rng.normal() * 10 ** rng.int(6)));
+    // float64 columns are rounded in blocks, float32 ones read through their bits: the same bins
+    for (const col of [col64, Float32Array.from(col64)]) {
     const m = binFeatures([col], ['x'], new Uint8Array(1), null, 64, 0);
     const fb = m.features[0]!;
     expect(fb.nBins).toBeLessThanOrEqual(63);
@@ -143,6 +145,18 @@ describe('binning', () => {
       for (let t = 0; t < fb.cuts.length; t++) if ((b <= t) !== Math.fround(x) < fb.cuts[t]!) bad++;
     }
     expect(bad).toBe(0);
+    }
+  });
+
+  it('-0 takes the bin of +0, also when a cut lies at 0', () => {
+    // the smallest negative float32 and 0: the cut between them is 0 itself
+    const tiny = -(2 ** -149);
+    const col = Float32Array.of(tiny, 0, -0, 1, tiny, -0, 0, 1);
+    const m = binFeatures([col], ['x'], new Uint8Array(1), null, 256, 0);
+    expect(Array.from(m.features[0]!.cuts)).toContain(0);
+    expect(m.cols[2]).toBe(m.cols[1]);
+    expect(m.cols[5]).toBe(m.cols[6]);
+    expect(m.cols[0]).not.toBe(m.cols[1]);
   });
 
   it('cuts lie strictly between distinct values, one bin per value when they fit', () => {
