@@ -163,7 +163,7 @@ export class Booster {
       wide: false, rowStride: 0, histStride: 0, nFeatures: this.numFeatures, nRows: 0, objective: this.objective, nOutputs: this.numOutputs, scalePosWeight: 1,
       nBins: new Int32Array(0), categorical: new Uint8Array(0), monotone: new Int8Array(0), split: { lambda: 0, alpha: 0, minChildWeight: 0, maxCatToOnehot: 0, maxCatThreshold: 0, constrained: false },
     };
-    const pool = await TaskPool.start(nthread, config, new Arena(0, false), {});
+    const pool = await TaskPool.start(nthread, config, new Arena(0, false), {}, true);
     pool.state.forest = this.forest;
     pool.send({ type: 'forest', model: JSON.stringify(this.toJSON()) });
     this.threads = pool;

@@ -15,6 +15,10 @@ import { TreeBuilder } from './tree.js';
 
 /** Rows per histogram task. Fixed, so the float summation order never depends on the thread count. */
 export const HIST_BLOCK_ROWS = 32768;
+/** A histogram dispatch of fewer row blocks than this many per thread cuts blocks into word groups. */
+const GROUP_BELOW_TASKS = 2;
+/** Words (4 features each) one histogram task covers at most: 16 words are 64 features, 266 KB of histogram. */
+const MAX_GROUP_WORDS = 16;
 /** XGBoost's kRtEps: a split must reduce the loss by more than this. */
 const RT_EPS = 1e-6;
 const REDUCE_CHUNKS = 8;
@@ -312,9 +316,14 @@ export class TreeGrower {
     const { pool } = this;
     const st = pool.state;
     const words = this.matrix.bins instanceof Uint8Array ? this.matrix.rowStride >>> 2 : 0;
-    let nTasks = 0;
-    for (const n of nodes) nTasks += Math.max(1, Math.ceil((n.end - n.begin) / HIST_BLOCK_ROWS));
-    ensure(pool, 'tasks', nTasks * TASK_INTS, 4);
+    let nBlocks = 0;
+    for (const n of nodes) nBlocks += Math.max(1, Math.ceil((n.end - n.begin) / HIST_BLOCK_ROWS));
+    // Too few blocks to keep every thread busy (one lossguide node, the top levels): each block's words in
+    // groups, a task each. Each bin is still summed in row order, so the model does not change.
+    // Wide rows likewise, so the part of the histogram a task updates stays in the core's cache.
+    const forThreads = pool.threads > 1 && words > 1 && nBlocks < GROUP_BELOW_TASKS * pool.threads ? Math.ceil((GROUP_BELOW_TASKS * pool.threads) / nBlocks) : 1;
+    const groups = words === 0 ? 1 : Math.min(words, Math.max(forThreads, Math.ceil(words / MAX_GROUP_WORDS)));
+    ensure(pool, 'tasks', nBlocks * groups * TASK_INTS, 4);
     const scratch: number[] = [];
     const reduces: { dst: number; srcs: number[] }[] = [];
     let t = 0;
@@ -323,13 +332,15 @@ export class TreeGrower {
       for (let b = n.begin; b < n.end || b === n.begin; b += HIST_BLOCK_ROWS) {
         const slot = b === n.begin ? n.slot : this.slots.take();
         if (b !== n.begin) { srcs.push(slot); scratch.push(slot); }
-        const o = t++ * TASK_INTS;
-        st.tasks[o] = TASK_HIST;
-        st.tasks[o + 1] = slot;
-        st.tasks[o + 2] = b;
-        st.tasks[o + 3] = Math.min(n.end, b + HIST_BLOCK_ROWS);
-        st.tasks[o + 4] = 0;
-        st.tasks[o + 5] = words;
+        for (let g = 0; g < groups; g++) {
+          const o = t++ * TASK_INTS;
+          st.tasks[o] = TASK_HIST;
+          st.tasks[o + 1] = slot;
+          st.tasks[o + 2] = b;
+          st.tasks[o + 3] = Math.min(n.end, b + HIST_BLOCK_ROWS);
+          st.tasks[o + 4] = Math.floor((g * words) / groups);
+          st.tasks[o + 5] = Math.floor(((g + 1) * words) / groups);
+        }
         if (n.end === n.begin) break;
       }
       if (srcs.length > 0) reduces.push({ dst: n.slot, srcs });

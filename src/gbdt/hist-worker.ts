@@ -4,18 +4,24 @@
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { CTRL_DONE, CTRL_EPOCH, CTRL_ERROR, CTRL_NEXT, CTRL_NTASKS, CTRL_STOP, type PoolMessage, type WorkerInit } from './pool.js';
-import { forestFromModel } from './model-json.js';
-import { Booster } from './booster.js';
-import { makeExplainer } from './shap-threads.js';
 import { emptyState, runTask, setInputs, setShared, setSlot, useWasm, type SharedState } from './tasks.js';
+
+/** Model parsing and TreeSHAP, loaded only by prediction pools (zod and the booster add ~100 ms to a start). */
+type ForestModules = [typeof import('./model-json.js'), typeof import('./booster.js'), typeof import('./shap-threads.js')];
+let forestModules: ForestModules | null = null;
+
+/** Polls of the epoch word before sleeping (~50 us): dispatches often follow within microseconds, a futex wake-up costs tens. */
+const SPIN = 5000;
 
 function apply(state: SharedState, m: PoolMessage): void {
   if (m.type === 'shared') setShared(state, m.name, m.region);
   else if (m.type === 'slot') setSlot(state, m.id, m.region);
   else if (m.type === 'forest') {
+    if (!forestModules) throw new Error('internal: a forest sent to a pool started without forest support');
+    const [{ forestFromModel }, { Booster }, { makeExplainer }] = forestModules;
     state.forest = forestFromModel(m.model);
     // Explain needs the trees with covers: a booster of this thread's own, made on its first explain block.
-    let booster: Booster | null = null;
+    let booster: InstanceType<typeof Booster> | null = null;
     state.explain = makeExplainer(state, () => (booster ??= Booster.fromJSON(m.model)));
   }
   else setInputs(state, m.cols, m.out);
@@ -30,6 +36,7 @@ function main(): void {
   let epoch = Atomics.load(ctrl, CTRL_EPOCH);
   parentPort!.postMessage({ type: 'ready' });
   for (;;) {
+    for (let i = 0; i < SPIN && Atomics.load(ctrl, CTRL_EPOCH) === epoch; i++);
     Atomics.wait(ctrl, CTRL_EPOCH, epoch);
     epoch = Atomics.load(ctrl, CTRL_EPOCH);
     for (let m = receiveMessageOnPort(init.port); m; m = receiveMessageOnPort(init.port)) apply(state, m.message as PoolMessage);
@@ -47,4 +54,10 @@ function main(): void {
   }
 }
 
-main();
+const boot = workerData as WorkerInit;
+if (boot.forest) {
+  Promise.all([import('./model-json.js'), import('./booster.js'), import('./shap-threads.js')]).then((mods) => {
+    forestModules = mods;
+    main();
+  }, (e: unknown) => parentPort!.postMessage({ type: 'error', message: String((e as Error)?.stack ?? e) }));
+} else main();

@@ -33,11 +33,15 @@ export interface WorkerInit {
   /** This thread's histGather scratch in the kernel's memory (byte offset; -1: none). */
   scratch: number;
   config: PoolConfig;
+  /** Whether the pool predicts or explains (its workers then load the model and TreeSHAP modules). */
+  forest: boolean;
   messages: PoolMessage[];
   port: MessagePort;
 }
 
 const STARTUP_TIMEOUT_MS = 60_000;
+/** Polls of the done counter before the caller sleeps on it. */
+const SPIN = 5000;
 
 function startWorker(workerData: WorkerInit): Worker {
   return startModuleWorker(import.meta.url, 'hist-worker', { workerData, transferList: [workerData.port] });
@@ -57,7 +61,7 @@ export class TaskPool {
   }
 
   /** A pool of `nthread` threads (the caller's plus nthread - 1 workers); nthread 1 runs inline. */
-  static async start(nthread: number, config: PoolConfig, arena: Arena, shared: Partial<Record<SharedName, Region>>): Promise<TaskPool> {
+  static async start(nthread: number, config: PoolConfig, arena: Arena, shared: Partial<Record<SharedName, Region>>, forest = false): Promise<TaskPool> {
     const wasm = arena.memory && arena.module ? { memory: arena.memory, module: arena.module } : null;
     const perThread = gatherScratchBytes(config.rowStride >>> 2);
     const scratch = wasm && !config.wide ? arena.alloc(nthread * perThread).byteOffset : -1;
@@ -66,7 +70,7 @@ export class TaskPool {
     const starts: Promise<void>[] = [];
     for (let w = 0; w < nthread - 1; w++) {
       const { port1, port2 } = new MessageChannel();
-      const worker = startWorker({ ctrl: pool.ctrl.buffer as SharedArrayBuffer, wasm: pool.wasm, scratch: pool.scratch(w + 1), config, messages: [...pool.replayLog], port: port2 });
+      const worker = startWorker({ ctrl: pool.ctrl.buffer as SharedArrayBuffer, wasm: pool.wasm, scratch: pool.scratch(w + 1), config, forest, messages: [...pool.replayLog], port: port2 });
       pool.workers.push(worker);
       pool.ports.push(port1);
       starts.push(workerReady(worker, STARTUP_TIMEOUT_MS));
@@ -126,6 +130,7 @@ export class TaskPool {
       Atomics.store(ctrl, CTRL_NEXT, ntasks);
     }
     const need = this.workers.length;
+    for (let i = 0; i < SPIN && Atomics.load(ctrl, CTRL_DONE) < need; i++);
     for (let d = Atomics.load(ctrl, CTRL_DONE); d < need; d = Atomics.load(ctrl, CTRL_DONE)) Atomics.wait(ctrl, CTRL_DONE, d, 1000);
     if (failure !== undefined) throw failure;
     if (Atomics.load(ctrl, CTRL_ERROR) !== 0) {
