@@ -22,12 +22,14 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Rng } from '../src/core/rng.js';
-import { train, type Booster } from '../src/gbdt/index.js';
+import type { Booster } from '../src/gbdt/index.js';
 import { auc } from '../src/gbdt/metrics.js';
-import { explain, explainRow } from '../src/gbdt/shap.js';
-import { fromXGBoostJSON, toXGBoostJSON } from '../src/gbdt/xgboost-json.js';
 import { OfflineStore, quoteLiteral } from '../src/store/index.js';
-import { arg, machine, printTable, writeNpy } from './util.js';
+import { arg, builtOrSource, machine, printTable, writeNpy } from './util.js';
+
+// kiln/gbdt as users run it: the built package when current (`npm run build`), else src/ through tsx.
+const gbdt = await builtOrSource<typeof import('../src/entries/gbdt.js')>('entries/gbdt');
+const { train, explain, explainRow, fromXGBoostJSON, toXGBoostJSON } = gbdt.mod;
 
 const ROWS = arg('rows', 1_000_000);
 const ROUNDS = arg('rounds', 200);
@@ -221,6 +223,7 @@ function runXgboost(d: Data, ntr: number, kiln: { booster: Booster; pred: Float6
 const f = (v: number, dp: number): string => v.toFixed(dp);
 console.log(`machine: ${machine()}`);
 console.log(`params: ${LEAVES > 0 ? `lossguide, max_leaves ${LEAVES}, no depth limit` : 'max_depth 6'}, learning_rate 0.1, ${ROUNDS} rounds, max_bin 256, ${THREADS} threads, 80/20 split; TreeSHAP on ${SHAP_ROWS} test rows, one thread`);
+console.log(`kiln from ${gbdt.from === 'dist' ? 'dist/ (the built package)' : 'src/ through tsx (dist/ absent or older than src/: npm run build)'}`);
 const sets: (() => Promise<Data | string>)[] = [];
 if (only !== 'credit') sets.push(async () => synthetic(ROWS, FEATURES, MISSING, CATEGORICAL));
 if (only !== 'synthetic') sets.push(credit);
