@@ -4,6 +4,7 @@
  * gradients for multi:softprob, and adding leaf values to the margins of each leaf's rows.
  */
 import type { Objective } from './objectives.js';
+import type { Region } from './arena.js';
 import type { TaskPool } from './pool.js';
 import type { LeafRange } from './grow.js';
 import { TASK_CLASS, TASK_GRAD, TASK_INTS, TASK_MARGIN, type SharedName } from './tasks.js';
@@ -12,7 +13,7 @@ import type { TreeBuilder } from './tree.js';
 /** Rows per gradient task (fixed, like every task split, so results never depend on the thread count). */
 const ROW_BLOCK = 16384;
 
-function plain(bytes: number): { buf: SharedArrayBuffer; byteOffset: number; byteLength: number } {
+function plain(bytes: number): Region {
   const size = Math.max(bytes, 8);
   return { buf: new SharedArrayBuffer(size), byteOffset: 0, byteLength: size };
 }
@@ -21,13 +22,14 @@ export class BoostSteps {
   private readonly K: number;
   private readonly n: number;
 
-  constructor(private readonly pool: TaskPool, private readonly objective: Objective, private readonly groupPtr: Int32Array | null, label: Float32Array, weight: Float32Array | null, baseMargin: number) {
+  /** `alloc` places margins and labels (in the kernels' memory, where the WebAssembly gradients read them). */
+  constructor(private readonly pool: TaskPool, private readonly objective: Objective, private readonly groupPtr: Int32Array | null, label: Float32Array, weight: Float32Array | null, baseMargin: number, alloc: (bytes: number) => Region = plain) {
     const { nRows, nOutputs } = pool.state.config;
     this.n = nRows;
     this.K = nOutputs;
     const share = (name: SharedName, bytes: number): void => pool.share(name, plain(bytes));
-    share('margin', nRows * nOutputs * 8);
-    share('label', nRows * 4);
+    pool.share('margin', alloc(Math.max(nRows * nOutputs * 8, 8)));
+    pool.share('label', alloc(Math.max(nRows * 4, 8)));
     pool.share('weight', weight ? plain(nRows * 4) : { buf: new SharedArrayBuffer(8), byteOffset: 0, byteLength: 0 });
     if (nOutputs > 1) {
       share('gradK', nRows * nOutputs * 4);

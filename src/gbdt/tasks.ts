@@ -11,7 +11,7 @@ import { batchMargins, type Forest } from './predict.js';
 import { findBestSplit, type SplitParams } from './split.js';
 import { partitionRows } from './partition.js';
 import type { Region } from './arena.js';
-import { instantiateKernels, type PairwiseKernel, type GatherKernel, type HistKernel, type PartitionKernel, type WasmMemory, type WasmModule } from './wasm.js';
+import { instantiateKernels, type GradLogisticKernel, type PairwiseKernel, type GatherKernel, type HistKernel, type PartitionKernel, type WasmMemory, type WasmModule } from './wasm.js';
 
 export const TASK_INTS = 8;
 export const SPLIT_INTS = 8;
@@ -95,6 +95,8 @@ export interface SharedState {
   /** SIMD histogram add / subtract (null: the JavaScript loops). */
   addKernel: PairwiseKernel | null;
   subKernel: PairwiseKernel | null;
+  /** binary:logistic gradients in WebAssembly (used when margin and label live in the kernel's memory). */
+  gradLogistic: GradLogisticKernel | null;
   partitionKernel: PartitionKernel | null;
 }
 
@@ -102,7 +104,7 @@ export function emptyState(config: PoolConfig): SharedState {
   return {
     config, bins: new Uint8Array(0), bins32: null, cols: new Uint8Array(0), grad: new Float32Array(0), hess: new Float32Array(0),
     idx: new Uint32Array(0), tmp: new Uint32Array(0), tasks: new Int32Array(0), splits: new Int32Array(0),
-    catMask: new Uint8Array(0), results: new Int32Array(0), aux: new Int32Array(0), slots: [], kernel: null, gatherKernel: null, scratch: -1, addKernel: null, subKernel: null, partitionKernel: null,
+    catMask: new Uint8Array(0), results: new Int32Array(0), aux: new Int32Array(0), slots: [], kernel: null, gatherKernel: null, scratch: -1, addKernel: null, subKernel: null, gradLogistic: null, partitionKernel: null,
     forest: null, inputs: [], out: new Float64Array(0), explain: null,
     allowed: new Uint8Array(0), splitIn: new Float64Array(0), splitOut: new Float64Array(0), catOut: new Uint8Array(0),
     sortScratch: new Int32Array(config.histStride), keyScratch: new Float64Array(config.histStride),
@@ -118,6 +120,7 @@ export function useWasm(s: SharedState, module: WasmModule, memory: WasmMemory, 
   s.gatherKernel = scratch >= 0 ? k.gather : null;
   s.addKernel = k.add;
   s.subKernel = k.sub;
+  s.gradLogistic = k.gradLogistic;
   s.scratch = scratch;
 }
 
@@ -168,6 +171,18 @@ export function setInputs(s: SharedState, cols: { region: Region; f64: boolean }
 
 export function setSlot(s: SharedState, id: number, r: Region): void {
   s.slots[id] = new Float64Array(r.buf, r.byteOffset, r.byteLength / 8);
+}
+
+/** Gradients of rows b..e with the objective's JavaScript loop. */
+function gradientsOf(s: SharedState, b: number, e: number): void {
+  const c = s.config;
+  const K = c.nOutputs;
+  const grad = K === 1 ? s.grad : s.gradK;
+  const hess = K === 1 ? s.hess : s.hessK;
+  OBJECTIVES[c.objective].gradients({
+    margin: s.margin.subarray(b * K, e * K), label: s.label.subarray(b, e), weight: s.weight.length > 0 ? s.weight.subarray(b, e) : null,
+    grad: grad.subarray(b * K, e * K), hess: hess.subarray(b * K, e * K), nRows: e - b, nOutputs: K, scalePosWeight: c.scalePosWeight, groupPtr: null,
+  });
 }
 
 export function runTask(s: SharedState, t: number): void {
@@ -233,12 +248,14 @@ export function runTask(s: SharedState, t: number): void {
     const e = T[o + 2]!;
     const c = s.config;
     const K = c.nOutputs;
-    const grad = K === 1 ? s.grad : s.gradK;
-    const hess = K === 1 ? s.hess : s.hessK;
-    OBJECTIVES[c.objective].gradients({
-      margin: s.margin.subarray(b * K, e * K), label: s.label.subarray(b, e), weight: s.weight.length > 0 ? s.weight.subarray(b, e) : null,
-      grad: grad.subarray(b * K, e * K), hess: hess.subarray(b * K, e * K), nRows: e - b, nOutputs: K, scalePosWeight: c.scalePosWeight, groupPtr: null,
-    });
+    let b2 = b;
+    if (s.gradLogistic && c.objective === 'binary:logistic' && K === 1 && s.weight.length === 0 && s.margin.buffer === s.grad.buffer && s.label.buffer === s.grad.buffer) {
+      const pairs = (e - b) >>> 1;
+      s.gradLogistic(s.margin.byteOffset + b * 8, s.label.byteOffset + b * 4, s.grad.byteOffset + b * 4, s.hess.byteOffset + b * 4, pairs, c.scalePosWeight);
+      b2 = b + 2 * pairs;
+      if (b2 === e) return;
+    }
+    gradientsOf(s, b2, e);
   } else if (kind === TASK_CLASS) {
     const K = s.config.nOutputs;
     const k = T[o + 3]!;

@@ -164,7 +164,7 @@ export async function train(input: TrainInput): Promise<Booster> {
   const objective = OBJECTIVES[p.objective];
   const layout = matrixLayout(n, F, p.max_bin);
   const slotBytes = layout.rowStride * layout.histStride * 16;
-  const arena = new Arena(layout.rowBytes + layout.colBytes + n * 16 + 64 * slotBytes);
+  const arena = new Arena(layout.rowBytes + layout.colBytes + n * (28 + 8 * K) + 64 * slotBytes);
   const regions = { rows: arena.alloc(layout.rowBytes), cols: arena.alloc(layout.colBytes) };
   const shared = { bins: regions.rows, cols: regions.cols, grad: arena.alloc(n * 4), hess: arena.alloc(n * 4), idx: arena.alloc(n * 4), tmp: arena.alloc(n * 4) };
   const threads = n * F >= MIN_ENTRIES_FOR_THREADS ? p.nthread : 1;
@@ -193,7 +193,7 @@ export async function train(input: TrainInput): Promise<Booster> {
       monotone: d.monotone, maxDepth: p.max_depth, maxLeaves: p.max_leaves, lossguide: p.grow_policy === 'lossguide', gamma: p.gamma, eta: p.learning_rate,
     });
     const baseMargin = Math.fround(objective.baseMargin(p.base_score));
-    const steps = new BoostSteps(pool, objective, groupPtr, label, weight, baseMargin);
+    const steps = new BoostSteps(pool, objective, groupPtr, label, weight, baseMargin, (bytes) => arena.alloc(bytes));
     const margin = steps.margin;
     if (d.baseMargin) margin.set(d.baseMargin);
     const validMargin = valid ? (valid.baseMargin ? Float64Array.from(valid.baseMargin) : new Float64Array(valid.n * K).fill(baseMargin)) : null;

@@ -20,6 +20,7 @@
 import { ADD, BLOCK, br, brIf, END, GE_U, get, i32, I32, IF, load32, loadF32, LOOP, LT_U, moduleBytes, MUL, PROMOTE, SELECT, set, SHL, simd, tee, uleb, V128, v128Load, v128Store } from '../core/wasm-asm.js';
 import { WA, type WasmMemory, type WasmModule } from '../core/wasm-asm.js';
 import { U8_HIST_STRIDE } from './binning.js';
+import { GRAD_LOGISTIC_LOCALS, GRAD_LOGISTIC_PARAMS, gradLogisticBody } from './wasm-grad.js';
 
 export { WA, type WasmMemory, type WasmModule };
 
@@ -183,11 +184,11 @@ function partitionBody(): number[] {
   ];
 }
 
-/** Bytes of the module: imports env.memory (shared, max 4 GiB), exports hist, histGather, add, sub and partition. */
+/** Bytes of the module: imports env.memory (shared, max 4 GiB), exports hist, histGather, add, sub, partition and gradLogistic (wasm-grad.ts). */
 export function histModuleBytes(): Uint8Array {
   const ints = (k: number): number[] => Array.from({ length: k }, () => I32);
   return moduleBytes(
-    [{ params: ints(9), results: [] }, { params: ints(10), results: [] }, { params: ints(3), results: [] }, { params: ints(8), results: [I32] }],
+    [{ params: ints(9), results: [] }, { params: ints(10), results: [] }, { params: ints(3), results: [] }, { params: ints(8), results: [I32] }, { params: GRAD_LOGISTIC_PARAMS, results: [] }],
     { shared: true, maxPages: 65536 },
     [
       { type: 0, locals: [[8, I32], [1, V128]], body: histBody() },
@@ -195,8 +196,9 @@ export function histModuleBytes(): Uint8Array {
       { type: 2, locals: [[1, I32]], body: pairwiseBody(F64X2_ADD) },
       { type: 2, locals: [[1, I32]], body: pairwiseBody(F64X2_SUB) },
       { type: 3, locals: [[6, I32]], body: partitionBody() },
+      { type: 4, locals: GRAD_LOGISTIC_LOCALS, body: gradLogisticBody() },
     ],
-    [['hist', 0], ['histGather', 1], ['add', 2], ['sub', 3], ['partition', 4]],
+    [['hist', 0], ['histGather', 1], ['add', 2], ['sub', 3], ['partition', 4], ['gradLogistic', 5]],
   );
 }
 
@@ -240,11 +242,14 @@ export interface Kernels {
   add: PairwiseKernel;
   sub: PairwiseKernel;
   partition: PartitionKernel;
+  gradLogistic: GradLogisticKernel;
 }
+
+export type GradLogisticKernel = (marginPtr: number, labelPtr: number, gradPtr: number, hessPtr: number, pairs: number, scalePosWeight: number) => void;
 
 export function instantiateKernels(module: WasmModule, memory: WasmMemory): Kernels {
   const e = new WA!.Instance(module, { env: { memory } }).exports;
-  return { hist: e.hist as HistKernel, gather: e.histGather as GatherKernel, add: e.add as PairwiseKernel, sub: e.sub as PairwiseKernel, partition: e.partition as PartitionKernel };
+  return { hist: e.hist as HistKernel, gather: e.histGather as GatherKernel, add: e.add as PairwiseKernel, sub: e.sub as PairwiseKernel, partition: e.partition as PartitionKernel, gradLogistic: e.gradLogistic as GradLogisticKernel };
 }
 
 export const WASM_PAGE = 65536;

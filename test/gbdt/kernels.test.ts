@@ -6,6 +6,7 @@ import { binFeatures, numericCuts, U8_HIST_STRIDE } from '../../src/gbdt/binning
 import { floatKey, radixSort } from '../../src/gbdt/float-key.js';
 import { FEATURE_DOUBLES as FD, histAdd, histBytes, histSubtract, histU8Words, WORD_DOUBLES } from '../../src/gbdt/histogram.js';
 import { train } from '../../src/gbdt/index.js';
+import { OBJECTIVES } from '../../src/gbdt/objectives.js';
 import { batchMargins, buildForest, rowMargins } from '../../src/gbdt/predict.js';
 import type { Tree } from '../../src/gbdt/tree.js';
 import { partitionRows } from '../../src/gbdt/partition.js';
@@ -246,5 +247,25 @@ describe('forest walk', () => {
       expect(Array.from(pj.subarray(3 * i, 3 * i + 3))).toEqual(ref);
     });
     expect(probes.length).toBeGreaterThan(50);
+  });
+});
+
+describe('gradient kernel', () => {
+  it('WebAssembly binary:logistic gradients equal the JavaScript loop bit for bit (extremes, scale_pos_weight)', () => {
+    const rng = new Rng(9);
+    const n = 40_002;
+    const arena = new Arena(1 << 20);
+    const mR = arena.alloc(n * 8), lR = arena.alloc(n * 4), gR = arena.alloc(n * 4), hR = arena.alloc(n * 4);
+    const margin = new Float64Array(mR.buf, mR.byteOffset, n), label = new Float32Array(lR.buf, lR.byteOffset, n);
+    const extremes = [-800, 800, 0, -0, 709, -709, 708.5, -708.5, 1e-300, 36.7, -36.7, 700, Infinity, -Infinity];
+    for (let i = 0; i < n; i++) { margin[i] = i < extremes.length ? extremes[i]! : rng.normal() * (i % 5 === 0 ? 30 : 3); label[i] = rng.uniform() < 0.3 ? 1 : 0; }
+    const k = instantiateKernels(histModule()!, arena.memory!);
+    for (const spw of [1, 4.25]) {
+      const g = new Float32Array(n), h = new Float32Array(n);
+      OBJECTIVES['binary:logistic'].gradients({ margin, label, weight: null, grad: g, hess: h, nRows: n, nOutputs: 1, scalePosWeight: spw, groupPtr: null });
+      k.gradLogistic(mR.byteOffset, lR.byteOffset, gR.byteOffset, hR.byteOffset, n / 2, spw);
+      expect(Array.from(new Float32Array(gR.buf, gR.byteOffset, n))).toEqual(Array.from(g));
+      expect(Array.from(new Float32Array(hR.buf, hR.byteOffset, n))).toEqual(Array.from(h));
+    }
   });
 });
