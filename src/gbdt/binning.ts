@@ -95,7 +95,7 @@ export function numericCuts(sorted: Float64Array, weights: Float64Array | null, 
     if (m > 0 && vals[m - 1] === v) wts[m - 1]! += w;
     else { vals[m] = v; wts[m] = w; m++; }
   }
-  return cutsOfDistinct((i) => vals[i]!, wts, m, maxValueBins);
+  return cutsOfDistinct(vals, null, wts, m, maxValueBins);
 }
 
 /** numericCuts over radix-sorted keys (floatKey), deduplicated on the keys: the same cuts, less work. */
@@ -111,11 +111,15 @@ function numericCutsOfKeys(keys: Int32Array, weights: Float64Array | null, maxVa
     if (m > 0 && prev === k) wts[m - 1]! += w;
     else { distinct[m] = k; wts[m] = w; m++; prev = k; }
   }
-  return cutsOfDistinct((i) => keyToFloat(distinct[i]!), wts, m, maxValueBins);
+  return cutsOfDistinct(null, distinct, wts, m, maxValueBins);
 }
 
-/** Cuts for m distinct ascending values (value i: `val(i)`, read only where a cut is placed) with their weights (see numericCuts). */
-function cutsOfDistinct(val: (i: number) => number, wts: Float64Array, m: number, maxValueBins: number): Float32Array {
+/**
+ * Cuts for m distinct ascending values with their weights (see numericCuts): the values themselves, or
+ * their float keys, converted only where a cut is placed.
+ */
+function cutsOfDistinct(vals: Float64Array | null, keys: Int32Array | null, wts: Float64Array, m: number, maxValueBins: number): Float32Array {
+  const val = (i: number): number => (vals ? vals[i]! : keyToFloat(keys![i]!));
   if (m === 0) return new Float32Array(0);
   if (m <= maxValueBins) {
     const cuts = new Float32Array(m - 1);

@@ -11,7 +11,7 @@ import { batchMargins, type Forest } from './predict.js';
 import { findBestSplit, type SplitParams } from './split.js';
 import { partitionRows } from './partition.js';
 import type { Region } from './arena.js';
-import { instantiateKernels, type GradLogisticKernel, type PairwiseKernel, type GatherKernel, type HistKernel, type PartitionKernel, type WasmMemory, type WasmModule } from './wasm.js';
+import { instantiateKernels, type MarginAddKernel, type GradLogisticKernel, type PairwiseKernel, type GatherKernel, type HistKernel, type PartitionKernel, type WasmMemory, type WasmModule } from './wasm.js';
 
 export const TASK_INTS = 8;
 export const SPLIT_INTS = 8;
@@ -97,6 +97,7 @@ export interface SharedState {
   subKernel: PairwiseKernel | null;
   /** binary:logistic gradients in WebAssembly (used when margin and label live in the kernel's memory). */
   gradLogistic: GradLogisticKernel | null;
+  marginAdd: MarginAddKernel | null;
   partitionKernel: PartitionKernel | null;
 }
 
@@ -104,7 +105,7 @@ export function emptyState(config: PoolConfig): SharedState {
   return {
     config, bins: new Uint8Array(0), bins32: null, cols: new Uint8Array(0), grad: new Float32Array(0), hess: new Float32Array(0),
     idx: new Uint32Array(0), tmp: new Uint32Array(0), tasks: new Int32Array(0), splits: new Int32Array(0),
-    catMask: new Uint8Array(0), results: new Int32Array(0), aux: new Int32Array(0), slots: [], kernel: null, gatherKernel: null, scratch: -1, addKernel: null, subKernel: null, gradLogistic: null, partitionKernel: null,
+    catMask: new Uint8Array(0), results: new Int32Array(0), aux: new Int32Array(0), slots: [], kernel: null, gatherKernel: null, scratch: -1, addKernel: null, subKernel: null, gradLogistic: null, marginAdd: null, partitionKernel: null,
     forest: null, inputs: [], out: new Float64Array(0), explain: null,
     allowed: new Uint8Array(0), splitIn: new Float64Array(0), splitOut: new Float64Array(0), catOut: new Uint8Array(0),
     sortScratch: new Int32Array(config.histStride), keyScratch: new Float64Array(config.histStride),
@@ -121,6 +122,7 @@ export function useWasm(s: SharedState, module: WasmModule, memory: WasmMemory, 
   s.addKernel = k.add;
   s.subKernel = k.sub;
   s.gradLogistic = k.gradLogistic;
+  s.marginAdd = k.marginAdd;
   s.scratch = scratch;
 }
 
@@ -268,7 +270,8 @@ export function runTask(s: SharedState, t: number): void {
     const k = T[o + 4]!;
     const v = s.leafVals[T[o + 3]!]!;
     const { idx, margin } = s;
-    for (let i = T[o + 1]!, e = T[o + 2]!; i < e; i++) margin[idx[i]! * K + k]! += v;
+    if (s.marginAdd && margin.buffer === idx.buffer) s.marginAdd(idx.byteOffset, T[o + 1]!, T[o + 2]!, margin.byteOffset, K, k, v);
+    else for (let i = T[o + 1]!, e = T[o + 2]!; i < e; i++) margin[idx[i]! * K + k]! += v;
   } else if (kind === TASK_SPLIT) {
     const k = T[o + 1]!;
     const c = s.config;

@@ -117,9 +117,9 @@ function prepare(input: TrainInput): Prepared {
 }
 
 /** Fills idx with the rows of this tree's sample; returns how many. */
-function sampleRows(idx: Uint32Array, n: number, subsample: number, rng: Rng, inSample: Uint8Array | null): number {
+function sampleRows(idx: Uint32Array, n: number, subsample: number, rng: Rng, inSample: Uint8Array | null, identity: Uint32Array | null): number {
   if (subsample >= 1) {
-    for (let i = 0; i < n; i++) idx[i] = i;
+    idx.set(identity!);
     return n;
   }
   let k = 0;
@@ -200,6 +200,7 @@ export async function train(input: TrainInput): Promise<Booster> {
     const rowRng = new Rng(p.seed, 1);
     const colRng = new Rng(p.seed, 2);
     const inSample = p.subsample < 1 ? new Uint8Array(n) : null;
+    const identity = p.subsample < 1 ? null : Uint32Array.from({ length: n }, (_, i) => i);
     const allowed = new Uint8Array(F);
     const trees: Tree[] = [];
     const treeGroup: number[] = [];
@@ -215,7 +216,7 @@ export async function train(input: TrainInput): Promise<Booster> {
       steps.gradients();
       for (let k = 0; k < K; k++) {
         steps.loadClass(k);
-        const nRows = sampleRows(st.idx, n, p.subsample, rowRng, inSample);
+        const nRows = sampleRows(st.idx, n, p.subsample, rowRng, inSample, identity);
         sampleFeatures(F, p.colsample_bytree, colRng, allowed);
         const { tree, leaves } = grower.grow(nRows, allowed);
         steps.addLeaves(tree, leaves, k);

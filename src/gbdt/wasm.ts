@@ -17,7 +17,7 @@
  * stays in cache. Row order, and so every sum, is unchanged.
  */
 
-import { ADD, BLOCK, br, brIf, END, GE_U, get, i32, I32, IF, load32, loadF32, LOOP, LT_U, moduleBytes, MUL, PROMOTE, SELECT, set, SHL, simd, tee, uleb, V128, v128Load, v128Store } from '../core/wasm-asm.js';
+import { ADD, BLOCK, br, brIf, END, F64, F64_ADD, GE_U, get, i32, I32, IF, load32, loadF32, loadF64, LOOP, LT_U, moduleBytes, MUL, PROMOTE, SELECT, set, SHL, simd, storeF64, tee, uleb, V128, v128Load, v128Store } from '../core/wasm-asm.js';
 import { WA, type WasmMemory, type WasmModule } from '../core/wasm-asm.js';
 import { U8_HIST_STRIDE } from './binning.js';
 import { GRAD_LOGISTIC_LOCALS, GRAD_LOGISTIC_PARAMS, gradLogisticBody } from './wasm-grad.js';
@@ -184,11 +184,26 @@ function partitionBody(): number[] {
   ];
 }
 
+/** marginAdd(idx, begin, end, margin, K, k, v): margin[idx[i] * K + k] += v for i in [begin, end) (float64 margins). */
+function marginAddBody(): number[] {
+  const Q = { idx: 0, begin: 1, end: 2, margin: 3, K: 4, k: 5, v: 6, i: 7, a: 8 };
+  return [
+    ...get(Q.begin), ...set(Q.i),
+    ...BLOCK, ...LOOP,
+    ...get(Q.i), ...get(Q.end), GE_U, ...brIf(1),
+    ...get(Q.margin), ...get(Q.idx), ...get(Q.i), ...i32(2), SHL, ADD, ...load32(), ...get(Q.K), MUL, ...get(Q.k), ADD, ...i32(3), SHL, ADD, ...tee(Q.a),
+    ...get(Q.a), ...loadF64(0), ...get(Q.v), F64_ADD, ...storeF64(0),
+    ...get(Q.i), ...i32(1), ADD, ...set(Q.i),
+    ...br(0),
+    END, END,
+  ];
+}
+
 /** Bytes of the module: imports env.memory (shared, max 4 GiB), exports hist, histGather, add, sub, partition and gradLogistic (wasm-grad.ts). */
 export function histModuleBytes(): Uint8Array {
   const ints = (k: number): number[] => Array.from({ length: k }, () => I32);
   return moduleBytes(
-    [{ params: ints(9), results: [] }, { params: ints(10), results: [] }, { params: ints(3), results: [] }, { params: ints(8), results: [I32] }, { params: GRAD_LOGISTIC_PARAMS, results: [] }],
+    [{ params: ints(9), results: [] }, { params: ints(10), results: [] }, { params: ints(3), results: [] }, { params: ints(8), results: [I32] }, { params: GRAD_LOGISTIC_PARAMS, results: [] }, { params: [...ints(6), F64], results: [] }],
     { shared: true, maxPages: 65536 },
     [
       { type: 0, locals: [[8, I32], [1, V128]], body: histBody() },
@@ -197,8 +212,9 @@ export function histModuleBytes(): Uint8Array {
       { type: 2, locals: [[1, I32]], body: pairwiseBody(F64X2_SUB) },
       { type: 3, locals: [[6, I32]], body: partitionBody() },
       { type: 4, locals: GRAD_LOGISTIC_LOCALS, body: gradLogisticBody() },
+      { type: 5, locals: [[2, I32]], body: marginAddBody() },
     ],
-    [['hist', 0], ['histGather', 1], ['add', 2], ['sub', 3], ['partition', 4], ['gradLogistic', 5]],
+    [['hist', 0], ['histGather', 1], ['add', 2], ['sub', 3], ['partition', 4], ['gradLogistic', 5], ['marginAdd', 6]],
   );
 }
 
@@ -243,13 +259,16 @@ export interface Kernels {
   sub: PairwiseKernel;
   partition: PartitionKernel;
   gradLogistic: GradLogisticKernel;
+  marginAdd: MarginAddKernel;
 }
+
+export type MarginAddKernel = (idxPtr: number, begin: number, end: number, marginPtr: number, K: number, k: number, value: number) => void;
 
 export type GradLogisticKernel = (marginPtr: number, labelPtr: number, gradPtr: number, hessPtr: number, pairs: number, scalePosWeight: number) => void;
 
 export function instantiateKernels(module: WasmModule, memory: WasmMemory): Kernels {
   const e = new WA!.Instance(module, { env: { memory } }).exports;
-  return { hist: e.hist as HistKernel, gather: e.histGather as GatherKernel, add: e.add as PairwiseKernel, sub: e.sub as PairwiseKernel, partition: e.partition as PartitionKernel, gradLogistic: e.gradLogistic as GradLogisticKernel };
+  return { hist: e.hist as HistKernel, gather: e.histGather as GatherKernel, add: e.add as PairwiseKernel, sub: e.sub as PairwiseKernel, partition: e.partition as PartitionKernel, gradLogistic: e.gradLogistic as GradLogisticKernel, marginAdd: e.marginAdd as MarginAddKernel };
 }
 
 export const WASM_PAGE = 65536;

@@ -269,3 +269,18 @@ describe('gradient kernel', () => {
     }
   });
 });
+
+describe('margin kernel', () => {
+  it('WebAssembly marginAdd adds a leaf value to the margins of the rows listed (K outputs, output k)', () => {
+    const arena = new Arena(1 << 16);
+    const n = 1000, K = 3;
+    const iR = arena.alloc(n * 4), mR = arena.alloc(n * K * 8);
+    const idx = new Uint32Array(iR.buf, iR.byteOffset, n);
+    const margin = new Float64Array(mR.buf, mR.byteOffset, n * K).fill(0.5);
+    idx.set(Array.from({ length: n }, (_, i) => (i * 7) % n));
+    const expected = margin.slice();
+    for (let i = 100; i < 350; i++) expected[idx[i]! * K + 2]! += 0.125;
+    instantiateKernels(histModule()!, arena.memory!).marginAdd(iR.byteOffset, 100, 350, mR.byteOffset, K, 2, 0.125);
+    expect(Array.from(margin)).toEqual(Array.from(expected));
+  });
+});
