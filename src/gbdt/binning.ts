@@ -99,10 +99,9 @@ export function numericCuts(sorted: Float64Array, weights: Float64Array | null, 
 }
 
 /** numericCuts over radix-sorted keys (floatKey), deduplicated on the keys: the same cuts, less work. */
-function numericCutsOfKeys(keys: Int32Array, weights: Float64Array | null, maxValueBins: number): Float32Array {
+function numericCutsOfKeys(keys: Int32Array, weights: Float64Array | null, maxValueBins: number, scratch: CutScratch): Float32Array {
   const n = keys.length;
-  const distinct = new Int32Array(n);
-  const wts = new Float64Array(n);
+  const { distinct, wts } = scratch;
   let m = 0;
   let prev = 0;
   for (let i = 0; i < n; i++) {
@@ -151,10 +150,21 @@ function cutsOfDistinct(vals: Float64Array | null, keys: Int32Array | null, wts:
   return Float32Array.from(cuts);
 }
 
+/** Arrays reused for every column of one binning run (fresh ones per column kept the GC busy). */
+interface CutScratch {
+  keys: Int32Array;
+  distinct: Int32Array;
+  wts: Float64Array;
+}
+
+function cutScratch(n: number): CutScratch {
+  return { keys: new Int32Array(n), distinct: new Int32Array(n), wts: new Float64Array(n) };
+}
+
 /** Keys (floatKey) of the sampled rows' non-missing values, and those rows when weighted. */
-function sampleKeys(col: FeatureColumn, sample: Uint32Array | null, withRows: boolean): { keys: Int32Array; rows: Uint32Array | null } {
+function sampleKeys(col: FeatureColumn, sample: Uint32Array | null, withRows: boolean, scratch: CutScratch): { keys: Int32Array; rows: Uint32Array | null } {
   const n = sample ? sample.length : col.length;
-  const keys = new Int32Array(n);
+  const keys = scratch.keys;
   const rows = withRows ? new Uint32Array(n) : null;
   let k = 0;
   if (!sample && col instanceof Float32Array && !rows) {
@@ -177,15 +187,18 @@ function sampleKeys(col: FeatureColumn, sample: Uint32Array | null, withRows: bo
   return { keys: keys.subarray(0, k), rows: rows ? rows.subarray(0, k) : null };
 }
 
-function numericFeature(col: FeatureColumn, sample: Uint32Array | null, weight: Float32Array | null, maxValueBins: number): FeatureBins {
-  const { keys, rows } = sampleKeys(col, sample, weight !== null);
-  radixSort(keys, rows);
+/** Sorts int32 keys ascending in place (a faster equivalent of radixSort without payload), or declines (false). */
+export type KeySorter = (keys: Int32Array) => boolean;
+
+function numericFeature(col: FeatureColumn, sample: Uint32Array | null, weight: Float32Array | null, maxValueBins: number, sorter: KeySorter | null, scratch: CutScratch): FeatureBins {
+  const { keys, rows } = sampleKeys(col, sample, weight !== null, scratch);
+  if (rows || !sorter || !sorter(keys)) radixSort(keys, rows);
   let wts: Float64Array | null = null;
   if (weight && rows) {
     wts = new Float64Array(keys.length);
     for (let i = 0; i < keys.length; i++) wts[i] = weight[rows[i]!]!;
   }
-  const cuts = numericCutsOfKeys(keys, wts, maxValueBins);
+  const cuts = numericCutsOfKeys(keys, wts, maxValueBins, scratch);
   return { categorical: false, nBins: keys.length === 0 ? 0 : cuts.length + 1, cuts, categories: new Int32Array(0), hasMissing: false };
 }
 
@@ -221,14 +234,15 @@ export function matrixLayout(nRows: number, nFeatures: number, maxBin: number): 
  * Bins the training matrix into `target` (row-major and column-major regions sized by matrixLayout,
  * fresh SharedArrayBuffers when absent): cuts from a seeded sample, then every value once.
  */
-export function binFeatures(features: FeatureColumn[], names: string[], isCat: Uint8Array, weight: Float32Array | null, maxBin: number, seed: number, target?: { rows: Region; cols: Region }): BinnedMatrix {
+export function binFeatures(features: FeatureColumn[], names: string[], isCat: Uint8Array, weight: Float32Array | null, maxBin: number, seed: number, target?: { rows: Region; cols: Region }, sorter: KeySorter | null = null): BinnedMatrix {
   const nFeatures = features.length;
   const nRows = features[0]!.length;
   const { wide, histStride, rowStride } = matrixLayout(nRows, nFeatures, maxBin);
   const maxValueBins = maxBin - 1;
   const sample = cutSampleRows(nRows, seed);
+  const scratch = cutScratch(sample ? sample.length : nRows);
   const fbs = features.map((col, j) =>
-    isCat[j] ? categoricalFeature(col, names[j]!, maxValueBins, maxBin) : numericFeature(col, sample, weight, maxValueBins),
+    isCat[j] ? categoricalFeature(col, names[j]!, maxValueBins, maxBin) : numericFeature(col, sample, weight, maxValueBins, sorter, scratch),
   );
   const layout = matrixLayout(nRows, nFeatures, maxBin);
   const rows = target?.rows ?? plainRegion(layout.rowBytes);

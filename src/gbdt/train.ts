@@ -6,7 +6,7 @@ import { KilnError } from '../core/errors.js';
 import { Progress, type ProgressOptions } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { Arena } from './arena.js';
-import { binFeatures, matrixLayout, type BinnedMatrix } from './binning.js';
+import { binFeatures, CUT_SAMPLE_ROWS, matrixLayout, type BinnedMatrix, type KeySorter } from './binning.js';
 import { BoostSteps } from './boost.js';
 import { Booster } from './booster.js';
 import { checkBaseMargin, checkFeatures, checkGroups, checkLabels, checkWeights, resolveCategorical, resolveMonotone, type FeatureColumn } from './data.js';
@@ -17,6 +17,7 @@ import { resolveParams, type GbdtParams, type ResolvedParams } from './params.js
 import { TaskPool } from './pool.js';
 import { addTreeMargins } from './predict.js';
 import type { Tree } from './tree.js';
+import { instantiateKernels } from './wasm.js';
 
 /** A validation set, scored every round (and used for early stopping). */
 export interface ValidSet {
@@ -157,6 +158,21 @@ function evaluate(metrics: Metric[], margin: Float64Array, K: number, label: Flo
  * const booster = await train({ features: [x0, x1], label: y, featureNames: ['x0', 'x1'], params: { objective: 'binary:logistic' } });
  * const p = booster.predict([x0, x1]);
  */
+/** The WebAssembly radix sort over scratch in the arena, for up to `capacity` keys (null without WebAssembly). */
+function wasmSorter(arena: Arena, capacity: number): KeySorter | null {
+  if (!arena.memory || !arena.module) return null;
+  const sort = instantiateKernels(arena.module, arena.memory).radixSort;
+  const keys = arena.alloc(capacity * 4), tmp = arena.alloc(capacity * 4), count = arena.alloc(2048 * 4);
+  return (k) => {
+    if (k.length > capacity) return false;
+    const view = new Int32Array(keys.buf, keys.byteOffset, k.length);
+    view.set(k);
+    sort(keys.byteOffset, tmp.byteOffset, count.byteOffset, k.length);
+    k.set(view);
+    return true;
+  };
+}
+
 export async function train(input: TrainInput): Promise<Booster> {
   const d = prepare(input);
   const { p, n, K, label, weight, groupPtr, valid, metrics } = d;
@@ -164,7 +180,7 @@ export async function train(input: TrainInput): Promise<Booster> {
   const objective = OBJECTIVES[p.objective];
   const layout = matrixLayout(n, F, p.max_bin);
   const slotBytes = layout.rowStride * layout.histStride * 16;
-  const arena = new Arena(layout.rowBytes + layout.colBytes + n * (28 + 8 * K) + 64 * slotBytes);
+  const arena = new Arena(layout.rowBytes + layout.colBytes + n * (28 + 8 * K) + Math.min(n, CUT_SAMPLE_ROWS * 2) * 8 + 64 * slotBytes);
   const regions = { rows: arena.alloc(layout.rowBytes), cols: arena.alloc(layout.colBytes) };
   const shared = { bins: regions.rows, cols: regions.cols, grad: arena.alloc(n * 4), hess: arena.alloc(n * 4), idx: arena.alloc(n * 4), tmp: arena.alloc(n * 4) };
   const threads = n * F >= MIN_ENTRIES_FOR_THREADS ? p.nthread : 1;
@@ -177,7 +193,7 @@ export async function train(input: TrainInput): Promise<Booster> {
   const starting = TaskPool.start(threads, config, arena, shared);
   let matrix: BinnedMatrix;
   try {
-    matrix = binFeatures(input.features, input.featureNames, d.isCat, weight, p.max_bin, p.seed, regions);
+    matrix = binFeatures(input.features, input.featureNames, d.isCat, weight, p.max_bin, p.seed, regions, wasmSorter(arena, Math.min(n, CUT_SAMPLE_ROWS * 2)));
   } catch (e) {
     await starting.then((pool) => pool.close(), () => undefined);
     throw e;
@@ -200,7 +216,11 @@ export async function train(input: TrainInput): Promise<Booster> {
     const rowRng = new Rng(p.seed, 1);
     const colRng = new Rng(p.seed, 2);
     const inSample = p.subsample < 1 ? new Uint8Array(n) : null;
-    const identity = p.subsample < 1 ? null : Uint32Array.from({ length: n }, (_, i) => i);
+    let identity: Uint32Array | null = null;
+    if (p.subsample >= 1) {
+      identity = new Uint32Array(n);
+      for (let i = 0; i < n; i++) identity[i] = i;
+    }
     const allowed = new Uint8Array(F);
     const trees: Tree[] = [];
     const treeGroup: number[] = [];

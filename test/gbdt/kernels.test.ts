@@ -176,6 +176,14 @@ describe('binning', () => {
     radixSort(keys, payload);
     const expected = Array.from(v).sort((a, b) => a - b);
     expect(Array.from(payload, (i) => v[i]!)).toEqual(expected);
+    // the WebAssembly sort (binning's, without payload) gives the same keys
+    const arena = new Arena(1 << 20);
+    const n = v.length;
+    const kR = arena.alloc(n * 4), tR = arena.alloc(n * 4), cR = arena.alloc(2048 * 4);
+    const wasmKeys = new Int32Array(kR.buf, kR.byteOffset, n);
+    wasmKeys.set(Int32Array.from(v, floatKey));
+    instantiateKernels(histModule()!, arena.memory!).radixSort(kR.byteOffset, tR.byteOffset, cR.byteOffset, n);
+    expect(Array.from(wasmKeys)).toEqual(Array.from(keys));
   });
 });
 
