@@ -97,6 +97,6 @@ export class BoostSteps {
       T[o + 3] = j;
       T[o + 4] = k;
     });
-    this.pool.run(leaves.length);
+    this.pool.runLocal(leaves.length);
   }
 }

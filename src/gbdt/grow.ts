@@ -307,7 +307,7 @@ export class TreeGrower {
       large.slot = parent.slot;
       parent.slot = -1;
     }
-    this.pool.run(t);
+    this.pool.runLocal(t);
   }
 
   /** Histograms of the given nodes into their slots: fixed row blocks, then block sums in block order. */
