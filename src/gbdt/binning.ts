@@ -187,12 +187,17 @@ function sampleKeys(col: FeatureColumn, sample: Uint32Array | null, withRows: bo
   return { keys: keys.subarray(0, k), rows: rows ? rows.subarray(0, k) : null };
 }
 
-/** Sorts int32 keys ascending in place (a faster equivalent of radixSort without payload), or declines (false). */
-export type KeySorter = (keys: Int32Array) => boolean;
+/** Faster equivalents of binning's loops (train passes WebAssembly ones); each may decline. */
+export interface BinAccel {
+  /** Sorts int32 keys ascending in place, as radixSort without payload; false: declined. */
+  sort(keys: Int32Array): boolean;
+  /** binNumericColumn for a float32 column into uint8 bins: -1, the first row of a bad value, or null: declined. */
+  binColumn(col: Float32Array, cutKeys: Int32Array, missing: number, out: Uint8Array): number | null;
+}
 
-function numericFeature(col: FeatureColumn, sample: Uint32Array | null, weight: Float32Array | null, maxValueBins: number, sorter: KeySorter | null, scratch: CutScratch): FeatureBins {
+function numericFeature(col: FeatureColumn, sample: Uint32Array | null, weight: Float32Array | null, maxValueBins: number, accel: BinAccel | null, scratch: CutScratch): FeatureBins {
   const { keys, rows } = sampleKeys(col, sample, weight !== null, scratch);
-  if (rows || !sorter || !sorter(keys)) radixSort(keys, rows);
+  if (rows || !accel || !accel.sort(keys)) radixSort(keys, rows);
   let wts: Float64Array | null = null;
   if (weight && rows) {
     wts = new Float64Array(keys.length);
@@ -234,7 +239,7 @@ export function matrixLayout(nRows: number, nFeatures: number, maxBin: number): 
  * Bins the training matrix into `target` (row-major and column-major regions sized by matrixLayout,
  * fresh SharedArrayBuffers when absent): cuts from a seeded sample, then every value once.
  */
-export function binFeatures(features: FeatureColumn[], names: string[], isCat: Uint8Array, weight: Float32Array | null, maxBin: number, seed: number, target?: { rows: Region; cols: Region }, sorter: KeySorter | null = null): BinnedMatrix {
+export function binFeatures(features: FeatureColumn[], names: string[], isCat: Uint8Array, weight: Float32Array | null, maxBin: number, seed: number, target?: { rows: Region; cols: Region }, accel: BinAccel | null = null): BinnedMatrix {
   const nFeatures = features.length;
   const nRows = features[0]!.length;
   const { wide, histStride, rowStride } = matrixLayout(nRows, nFeatures, maxBin);
@@ -242,7 +247,7 @@ export function binFeatures(features: FeatureColumn[], names: string[], isCat: U
   const sample = cutSampleRows(nRows, seed);
   const scratch = cutScratch(sample ? sample.length : nRows);
   const fbs = features.map((col, j) =>
-    isCat[j] ? categoricalFeature(col, names[j]!, maxValueBins, maxBin) : numericFeature(col, sample, weight, maxValueBins, sorter, scratch),
+    isCat[j] ? categoricalFeature(col, names[j]!, maxValueBins, maxBin) : numericFeature(col, sample, weight, maxValueBins, accel, scratch),
   );
   const layout = matrixLayout(nRows, nFeatures, maxBin);
   const rows = target?.rows ?? plainRegion(layout.rowBytes);
@@ -266,7 +271,9 @@ export function binFeatures(features: FeatureColumn[], names: string[], isCat: U
       }
       continue;
     }
-    binNumericColumn(col, cutKeys[j]!, start, missing, out, f32, f32bits, names[j]!);
+    const done = accel && col instanceof Float32Array && out instanceof Uint8Array ? accel.binColumn(col, cutKeys[j]!, missing, out) : null;
+    if (done !== null && done >= 0) throw badFeatureValue(names[j]!, done, col[done]!, false);
+    if (done === null) binNumericColumn(col, cutKeys[j]!, start, missing, out, f32, f32bits, names[j]!);
     fb.hasMissing = fb.hasMissing || out.includes(missing);
   }
   // Row-major copy for the histogram kernel, transposed in row blocks that stay in cache.

@@ -6,7 +6,7 @@ import { KilnError } from '../core/errors.js';
 import { Progress, type ProgressOptions } from '../core/progress.js';
 import { Rng } from '../core/rng.js';
 import { Arena } from './arena.js';
-import { binFeatures, CUT_SAMPLE_ROWS, matrixLayout, type BinnedMatrix, type KeySorter } from './binning.js';
+import { binFeatures, CUT_SAMPLE_ROWS, matrixLayout, type BinAccel, type BinnedMatrix } from './binning.js';
 import { BoostSteps } from './boost.js';
 import { Booster } from './booster.js';
 import { checkBaseMargin, checkFeatures, checkGroups, checkLabels, checkWeights, resolveCategorical, resolveMonotone, type FeatureColumn } from './data.js';
@@ -158,18 +158,32 @@ function evaluate(metrics: Metric[], margin: Float64Array, K: number, label: Flo
  * const booster = await train({ features: [x0, x1], label: y, featureNames: ['x0', 'x1'], params: { objective: 'binary:logistic' } });
  * const p = booster.predict([x0, x1]);
  */
-/** The WebAssembly radix sort over scratch in the arena, for up to `capacity` keys (null without WebAssembly). */
-function wasmSorter(arena: Arena, capacity: number): KeySorter | null {
+/**
+ * Binning's WebAssembly loops over scratch in the arena: the sort for up to `capacity` keys, column
+ * binning for `n` rows into bins in the arena (null without WebAssembly).
+ */
+export function wasmBinning(arena: Arena, capacity: number, n: number): BinAccel | null {
   if (!arena.memory || !arena.module) return null;
-  const sort = instantiateKernels(arena.module, arena.memory).radixSort;
+  const k = instantiateKernels(arena.module, arena.memory);
   const keys = arena.alloc(capacity * 4), tmp = arena.alloc(capacity * 4), count = arena.alloc(2048 * 4);
-  return (k) => {
-    if (k.length > capacity) return false;
-    const view = new Int32Array(keys.buf, keys.byteOffset, k.length);
-    view.set(k);
-    sort(keys.byteOffset, tmp.byteOffset, count.byteOffset, k.length);
-    k.set(view);
-    return true;
+  const col = arena.alloc(n * 4), cuts = arena.alloc(256 * 4), start = arena.alloc(65537 * 2);
+  const memory = col.buf;
+  return {
+    sort(x) {
+      if (x.length > capacity) return false;
+      const view = new Int32Array(keys.buf, keys.byteOffset, x.length);
+      view.set(x);
+      k.radixSort(keys.byteOffset, tmp.byteOffset, count.byteOffset, x.length);
+      x.set(view);
+      return true;
+    },
+    binColumn(x, cutKeys, missing, out) {
+      if (x.length !== n || cutKeys.length > 256 || out.buffer !== memory) return null;
+      new Float32Array(col.buf, col.byteOffset, n).set(x);
+      new Int32Array(cuts.buf, cuts.byteOffset, cutKeys.length).set(cutKeys);
+      k.binStart(cuts.byteOffset, cutKeys.length, start.byteOffset);
+      return k.binColumn(col.byteOffset, n, cuts.byteOffset, start.byteOffset, missing, out.byteOffset);
+    },
   };
 }
 
@@ -180,7 +194,7 @@ export async function train(input: TrainInput): Promise<Booster> {
   const objective = OBJECTIVES[p.objective];
   const layout = matrixLayout(n, F, p.max_bin);
   const slotBytes = layout.rowStride * layout.histStride * 16;
-  const arena = new Arena(layout.rowBytes + layout.colBytes + n * (28 + 8 * K) + Math.min(n, CUT_SAMPLE_ROWS * 2) * 8 + 64 * slotBytes);
+  const arena = new Arena(layout.rowBytes + layout.colBytes + n * (28 + 8 * K) + Math.min(n, CUT_SAMPLE_ROWS * 2) * 8 + n * 4 + 140_000 + 64 * slotBytes);
   const regions = { rows: arena.alloc(layout.rowBytes), cols: arena.alloc(layout.colBytes) };
   const shared = { bins: regions.rows, cols: regions.cols, grad: arena.alloc(n * 4), hess: arena.alloc(n * 4), idx: arena.alloc(n * 4), tmp: arena.alloc(n * 4) };
   const threads = n * F >= MIN_ENTRIES_FOR_THREADS ? p.nthread : 1;
@@ -193,7 +207,7 @@ export async function train(input: TrainInput): Promise<Booster> {
   const starting = TaskPool.start(threads, config, arena, shared);
   let matrix: BinnedMatrix;
   try {
-    matrix = binFeatures(input.features, input.featureNames, d.isCat, weight, p.max_bin, p.seed, regions, wasmSorter(arena, Math.min(n, CUT_SAMPLE_ROWS * 2)));
+    matrix = binFeatures(input.features, input.featureNames, d.isCat, weight, p.max_bin, p.seed, regions, wasmBinning(arena, Math.min(n, CUT_SAMPLE_ROWS * 2), n));
   } catch (e) {
     await starting.then((pool) => pool.close(), () => undefined);
     throw e;

@@ -21,7 +21,7 @@ import { ADD, BLOCK, br, brIf, END, F64, F64_ADD, GE_U, get, i32, I32, IF, load3
 import { WA, type WasmMemory, type WasmModule } from '../core/wasm-asm.js';
 import { U8_HIST_STRIDE } from './binning.js';
 import { GRAD_LOGISTIC_LOCALS, GRAD_LOGISTIC_PARAMS, gradLogisticBody } from './wasm-grad.js';
-import { RADIX_SORT_LOCALS, radixSortBody } from './wasm-sort.js';
+import { BIN_COLUMN_LOCALS, BIN_START_LOCALS, binColumnBody, binStartBody, RADIX_SORT_LOCALS, radixSortBody } from './wasm-binning.js';
 
 export { WA, type WasmMemory, type WasmModule };
 
@@ -204,7 +204,7 @@ function marginAddBody(): number[] {
 export function histModuleBytes(): Uint8Array {
   const ints = (k: number): number[] => Array.from({ length: k }, () => I32);
   return moduleBytes(
-    [{ params: ints(9), results: [] }, { params: ints(10), results: [] }, { params: ints(3), results: [] }, { params: ints(8), results: [I32] }, { params: GRAD_LOGISTIC_PARAMS, results: [] }, { params: [...ints(6), F64], results: [] }, { params: ints(4), results: [] }],
+    [{ params: ints(9), results: [] }, { params: ints(10), results: [] }, { params: ints(3), results: [] }, { params: ints(8), results: [I32] }, { params: GRAD_LOGISTIC_PARAMS, results: [] }, { params: [...ints(6), F64], results: [] }, { params: ints(4), results: [] }, { params: ints(3), results: [] }, { params: ints(6), results: [I32] }],
     { shared: true, maxPages: 65536 },
     [
       { type: 0, locals: [[8, I32], [1, V128]], body: histBody() },
@@ -215,8 +215,10 @@ export function histModuleBytes(): Uint8Array {
       { type: 4, locals: GRAD_LOGISTIC_LOCALS, body: gradLogisticBody() },
       { type: 5, locals: [[2, I32]], body: marginAddBody() },
       { type: 6, locals: RADIX_SORT_LOCALS, body: radixSortBody() },
+      { type: 7, locals: BIN_START_LOCALS, body: binStartBody() },
+      { type: 8, locals: BIN_COLUMN_LOCALS, body: binColumnBody() },
     ],
-    [['hist', 0], ['histGather', 1], ['add', 2], ['sub', 3], ['partition', 4], ['gradLogistic', 5], ['marginAdd', 6], ['radixSort', 7]],
+    [['hist', 0], ['histGather', 1], ['add', 2], ['sub', 3], ['partition', 4], ['gradLogistic', 5], ['marginAdd', 6], ['radixSort', 7], ['binStart', 8], ['binColumn', 9]],
   );
 }
 
@@ -263,6 +265,8 @@ export interface Kernels {
   gradLogistic: GradLogisticKernel;
   marginAdd: MarginAddKernel;
   radixSort: (keysPtr: number, tmpPtr: number, countPtr: number, n: number) => void;
+  binStart: (cutKeysPtr: number, nCuts: number, startPtr: number) => void;
+  binColumn: (colPtr: number, n: number, cutKeysPtr: number, startPtr: number, missing: number, outPtr: number) => number;
 }
 
 export type MarginAddKernel = (idxPtr: number, begin: number, end: number, marginPtr: number, K: number, k: number, value: number) => void;
@@ -271,7 +275,7 @@ export type GradLogisticKernel = (marginPtr: number, labelPtr: number, gradPtr: 
 
 export function instantiateKernels(module: WasmModule, memory: WasmMemory): Kernels {
   const e = new WA!.Instance(module, { env: { memory } }).exports;
-  return { hist: e.hist as HistKernel, gather: e.histGather as GatherKernel, add: e.add as PairwiseKernel, sub: e.sub as PairwiseKernel, partition: e.partition as PartitionKernel, gradLogistic: e.gradLogistic as GradLogisticKernel, marginAdd: e.marginAdd as MarginAddKernel, radixSort: e.radixSort as Kernels['radixSort'] };
+  return { hist: e.hist as HistKernel, gather: e.histGather as GatherKernel, add: e.add as PairwiseKernel, sub: e.sub as PairwiseKernel, partition: e.partition as PartitionKernel, gradLogistic: e.gradLogistic as GradLogisticKernel, marginAdd: e.marginAdd as MarginAddKernel, radixSort: e.radixSort as Kernels['radixSort'], binStart: e.binStart as Kernels['binStart'], binColumn: e.binColumn as Kernels['binColumn'] };
 }
 
 export const WASM_PAGE = 65536;

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
 import { Arena } from '../../src/gbdt/arena.js';
-import { binFeatures, numericCuts, U8_HIST_STRIDE } from '../../src/gbdt/binning.js';
+import { binFeatures, matrixLayout, numericCuts, U8_HIST_STRIDE } from '../../src/gbdt/binning.js';
+import { wasmBinning } from '../../src/gbdt/train.js';
 import { floatKey, radixSort } from '../../src/gbdt/float-key.js';
 import { FEATURE_DOUBLES as FD, histAdd, histBytes, histSubtract, histU8Words, WORD_DOUBLES } from '../../src/gbdt/histogram.js';
 import { train } from '../../src/gbdt/index.js';
@@ -290,5 +291,34 @@ describe('margin kernel', () => {
     for (let i = 100; i < 350; i++) expected[idx[i]! * K + 2]! += 0.125;
     instantiateKernels(histModule()!, arena.memory!).marginAdd(iR.byteOffset, 100, 350, mR.byteOffset, K, 2, 0.125);
     expect(Array.from(margin)).toEqual(Array.from(expected));
+  });
+});
+
+describe('binning in WebAssembly', () => {
+  it('bins every column as the JavaScript loops do (missing, -0, values on cuts, few values), and names a bad value', () => {
+    const rng = new Rng(11);
+    const n = 30_000;
+    const cols = [
+      Float32Array.from({ length: n }, (_, i) => (i % 9 === 0 ? NaN : i % 13 === 0 ? -0 : rng.normal() * 10 ** rng.int(5))),
+      Float32Array.from({ length: n }, () => rng.int(4)),
+      Float32Array.from({ length: n }, (_, i) => (i % 3 === 0 ? NaN : rng.uniform())),
+    ];
+    const names = ['a', 'b', 'c'];
+    const layout = matrixLayout(n, 3, 256);
+    const arena = new Arena(1 << 22);
+    const target = { rows: arena.alloc(layout.rowBytes), cols: arena.alloc(layout.colBytes) };
+    const accel = wasmBinning(arena, n, n);
+    expect(accel).not.toBeNull();
+    let calls = 0;
+    const counted = { sort: (k: Int32Array) => accel!.sort(k), binColumn: (...a: Parameters<NonNullable<typeof accel>['binColumn']>) => { const r = accel!.binColumn(...a); if (r !== null) calls++; return r; } };
+    const fast = binFeatures(cols, names, new Uint8Array(3), null, 256, 0, target, counted);
+    const slow = binFeatures(cols, names, new Uint8Array(3), null, 256, 0);
+    expect(calls).toBe(3);
+    expect(Array.from(fast.cols)).toEqual(Array.from(slow.cols));
+    expect(Array.from(fast.bins)).toEqual(Array.from(slow.bins));
+    expect(fast.features.map((f) => [f.nBins, f.hasMissing, Array.from(f.cuts)])).toEqual(slow.features.map((f) => [f.nBins, f.hasMissing, Array.from(f.cuts)]));
+    const bad = Float32Array.from(cols[2]!);
+    bad[1234] = Infinity;
+    expect(() => binFeatures([bad], ['c'], new Uint8Array(1), null, 256, 0, { rows: arena.alloc(matrixLayout(n, 1, 256).rowBytes), cols: arena.alloc(n) }, wasmBinning(arena, n, n))).toThrow(/'c' row 1234 is Infinity/);
   });
 });
