@@ -14,6 +14,19 @@ import { ADD, AND, BLOCK, br, brIf, ELSE, END, EQ, GE_S, GE_U, get, i32, I32, IF
 
 const XOR = 0x73;
 
+/** for (i = 0; i < bound; i += step) body */
+function upTo(i: number, bound: number[], step: number, body: number[]): number[] {
+  return [
+    ...i32(0), ...set(i),
+    ...BLOCK, ...LOOP,
+    ...get(i), ...bound, GE_U, ...brIf(1),
+    ...body,
+    ...get(i), ...i32(step), ADD, ...set(i),
+    ...br(0),
+    END, END,
+  ];
+}
+
 export function radixSortBody(): number[] {
   const P = { keys: 0, tmp: 1, count: 2, n: 3 };
   const V = { pass: 4, shift: 5, src: 6, dst: 7, i: 8, v: 9, d: 10, sum: 11, c: 12 };
@@ -28,55 +41,34 @@ export function radixSortBody(): number[] {
     ...get(P.tmp), ...get(P.keys), ...get(V.c), 0x1b, ...set(V.src),
     ...get(P.keys), ...get(P.tmp), ...get(V.c), 0x1b, ...set(V.dst),
     // count = 0
-    ...i32(0), ...set(V.i),
-    ...BLOCK, ...LOOP,
-    ...get(V.i), ...i32(2048 * 4), GE_U, ...brIf(1),
-    ...get(P.count), ...get(V.i), ADD, ...i32(0), ...store32(),
-    ...get(V.i), ...i32(4), ADD, ...set(V.i),
-    ...br(0),
-    END, END,
+    ...upTo(V.i, i32(2048 * 4), 4, [...get(P.count), ...get(V.i), ADD, ...i32(0), ...store32()]),
     // histogram of digits
-    ...i32(0), ...set(V.i),
-    ...BLOCK, ...LOOP,
-    ...get(V.i), ...get(P.n), GE_U, ...brIf(1),
-    ...get(V.src), ...get(V.i), ...i32(2), SHL, ADD, ...load32(), ...set(V.v),
-    ...digit, ...tee(V.d), ...get(V.d), ...load32(), ...i32(1), ADD, ...store32(),
-    ...get(V.i), ...i32(1), ADD, ...set(V.i),
-    ...br(0),
-    END, END,
+    ...upTo(V.i, get(P.n), 1, [
+      ...get(V.src), ...get(V.i), ...i32(2), SHL, ADD, ...load32(), ...set(V.v),
+      ...digit, ...tee(V.d), ...get(V.d), ...load32(), ...i32(1), ADD, ...store32(),
+    ]),
     // exclusive prefix sums
-    ...i32(0), ...set(V.sum), ...i32(0), ...set(V.i),
-    ...BLOCK, ...LOOP,
-    ...get(V.i), ...i32(2048 * 4), GE_U, ...brIf(1),
-    ...get(P.count), ...get(V.i), ADD, ...load32(), ...set(V.c),
-    ...get(P.count), ...get(V.i), ADD, ...get(V.sum), ...store32(),
-    ...get(V.sum), ...get(V.c), ADD, ...set(V.sum),
-    ...get(V.i), ...i32(4), ADD, ...set(V.i),
-    ...br(0),
-    END, END,
+    ...i32(0), ...set(V.sum),
+    ...upTo(V.i, i32(2048 * 4), 4, [
+      ...get(P.count), ...get(V.i), ADD, ...load32(), ...set(V.c),
+      ...get(P.count), ...get(V.i), ADD, ...get(V.sum), ...store32(),
+      ...get(V.sum), ...get(V.c), ADD, ...set(V.sum),
+    ]),
     // scatter, stable
-    ...i32(0), ...set(V.i),
-    ...BLOCK, ...LOOP,
-    ...get(V.i), ...get(P.n), GE_U, ...brIf(1),
-    ...get(V.src), ...get(V.i), ...i32(2), SHL, ADD, ...load32(), ...set(V.v),
-    ...digit, ...tee(V.d), ...load32(), ...set(V.c),
-    ...get(V.d), ...get(V.c), ...i32(1), ADD, ...store32(),
-    ...get(V.dst), ...get(V.c), ...i32(2), SHL, ADD, ...get(V.v), ...store32(),
-    ...get(V.i), ...i32(1), ADD, ...set(V.i),
-    ...br(0),
-    END, END,
+    ...upTo(V.i, get(P.n), 1, [
+      ...get(V.src), ...get(V.i), ...i32(2), SHL, ADD, ...load32(), ...set(V.v),
+      ...digit, ...tee(V.d), ...load32(), ...set(V.c),
+      ...get(V.d), ...get(V.c), ...i32(1), ADD, ...store32(),
+      ...get(V.dst), ...get(V.c), ...i32(2), SHL, ADD, ...get(V.v), ...store32(),
+    ]),
     ...get(V.pass), ...i32(1), ADD, ...set(V.pass),
     ...br(0),
     END, END,
     // the third pass wrote tmp: copy back
-    ...i32(0), ...set(V.i),
-    ...BLOCK, ...LOOP,
-    ...get(V.i), ...get(P.n), GE_U, ...brIf(1),
-    ...get(P.keys), ...get(V.i), ...i32(2), SHL, ADD,
-    ...get(P.tmp), ...get(V.i), ...i32(2), SHL, ADD, ...load32(), ...store32(),
-    ...get(V.i), ...i32(1), ADD, ...set(V.i),
-    ...br(0),
-    END, END,
+    ...upTo(V.i, get(P.n), 1, [
+      ...get(P.keys), ...get(V.i), ...i32(2), SHL, ADD,
+      ...get(P.tmp), ...get(V.i), ...i32(2), SHL, ADD, ...load32(), ...store32(),
+    ]),
   ];
 }
 
