@@ -14,6 +14,9 @@ import type { BackfillManifest, BackfillSpec, PartitionJob, PartRecord } from '.
  * the queue (`<prefix>:bf:<id>:spec|parts|commits|cancelled`); a part is recorded once (HSETNX).
  */
 
+/** HSETNX the part's record; when it was new, RPUSH its commit entry (atomic: one script). */
+const COMMIT_PART = "if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[3]) return 1 end return 0";
+
 export interface RedisOptions {
   connection?: { host?: string; port?: number; db?: number; password?: string };
   /** BullMQ key prefix (default 'kiln-backfill'); the scheduler and the workers must use the same. */
@@ -254,8 +257,9 @@ export class BackfillWorker {
       if (e instanceof KilnError && e.code === 'INTERRUPTED') throw new UnrecoverableError(e.message);
       throw e;
     }
-    const fresh = await this.redis.hsetnx(this.keys.parts(id), String(partition), JSON.stringify(record));
-    if (fresh) await this.redis.rpush(this.keys.commits(id), JSON.stringify({ partition, worker: record.worker, attempt }));
+    // The record and its commit entry in one step: status() read between two commands saw every part
+    // done and a commit missing.
+    await this.redis.eval(COMMIT_PART, 2, this.keys.parts(id), this.keys.commits(id), String(partition), JSON.stringify(record), JSON.stringify({ partition, worker: record.worker, attempt }));
     log(`backfill ${id} partition ${partition}/${spec.partitions}: committed ${record.rows} rows in ${record.seconds.toFixed(2)} s`);
     await this.finishIfComplete(spec);
     return record;

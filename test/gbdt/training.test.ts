@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
-import { train, type IterationInfo } from '../../src/gbdt/index.js';
+import { train, type GbdtParams, type IterationInfo } from '../../src/gbdt/index.js';
 import { ndcgAt } from '../../src/gbdt/metrics.js';
 import { binaryData, row, slice } from './data.js';
 
@@ -170,6 +170,35 @@ describe('prediction paths', () => {
       expect(Array.from(b.predict(cols))).toEqual(Array.from(alone));
     } finally {
       await b.close();
+    }
+  });
+});
+
+describe('training margins', () => {
+  it('the margins training keeps (last-level leaves added during the split) give the metric of the model predictions', async () => {
+    const rng = new Rng(21);
+    const n = 3000;
+    const x0 = Float32Array.from({ length: n }, () => (rng.uniform() < 0.2 ? NaN : rng.normal()));
+    const x1 = Float32Array.from({ length: n }, () => rng.int(5));
+    const x2 = Float32Array.from({ length: n }, () => rng.uniform());
+    const y = Float32Array.from({ length: n }, (_, i) => ((x0[i]! || 0) + (x1[i] === 2 ? 1 : 0) - x2[i]! + rng.normal() > 0 ? 1 : 0));
+    const cls = Float32Array.from(y, (v, i) => v + (x2[i]! > 0.7 ? 1 : 0));
+    for (const params of [
+      { objective: 'binary:logistic', max_depth: 3, subsample: 1 },
+      { objective: 'binary:logistic', max_depth: 4, subsample: 0.7, monotone_constraints: [0, 0, -1] },
+      { objective: 'multi:softprob', num_class: 3, max_depth: 3 },
+    ] as const) {
+      const log: IterationInfo[] = [];
+      const b = await train({ features: [x0, x1, x2], label: params.objective === 'multi:softprob' ? cls : y, featureNames: ['a', 'b', 'c'], categorical: ['b'], params: { ...params, n_estimators: 12, nthread: 1, max_cat_to_onehot: 1 } as GbdtParams, onIteration: (i) => log.push(i) });
+      const p = b.predict([x0, x1, x2]);
+      const K = params.objective === 'multi:softprob' ? 3 : 1;
+      let loss = 0;
+      for (let i = 0; i < n; i++) {
+        if (K === 1) { const q = Math.min(Math.max(p[i]!, 1e-16), 1 - 1e-16); loss -= y[i] ? Math.log(q) : Math.log(1 - q); }
+        else loss -= Math.log(Math.max(p[i * K + cls[i]!]!, 1e-16));
+      }
+      const name = K === 1 ? 'logloss' : 'mlogloss';
+      expect(log[log.length - 1]!.train[name]).toBeCloseTo(loss / n, 5);
     }
   });
 });
