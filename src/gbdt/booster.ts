@@ -11,7 +11,7 @@ import { OBJECTIVES, transformAll } from './objectives.js';
 import { RUNTIME_ONLY_PARAMS, type ObjectiveName } from './params.js';
 import { TaskPool } from './pool.js';
 import { batchMargins, buildForest, rowMargins, type Forest } from './predict.js';
-import { setInputs, TASK_INTS, TASK_PREDICT } from './tasks.js';
+import { copyInputRows, setInputs, TASK_INTS, TASK_PREDICT } from './tasks.js';
 import { EXPLAIN_THREAD_MIN_ROWS, explainThreaded } from './shap-threads.js';
 import type { Tree } from './tree.js';
 import { explain as explainRows, explainRow as explainOneRow, type ExplainOptions, type Explanation } from './shap.js';
@@ -217,12 +217,7 @@ export class Booster {
     const result = new Float64Array(n * K);
     for (let r0 = 0; r0 < n; r0 += rows) {
       const m = Math.min(rows, n - r0);
-      cols.forEach((c, j) => {
-        const v = views[j];
-        if (!v) return;
-        if (c instanceof Float32Array || c instanceof Float64Array) v.set(c.subarray(r0, r0 + m));
-        else for (let i = 0; i < m; i++) v[i] = c[r0 + i]!;
-      });
+      copyInputRows(cols, views, r0, m);
       const tasks = Math.ceil(m / PREDICT_BLOCK_ROWS);
       const T = pool.state.tasks;
       for (let k = 0; k < tasks; k++) {

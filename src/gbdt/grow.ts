@@ -291,23 +291,18 @@ export class TreeGrower {
     return children;
   }
 
-  /** Each larger child's histogram = its parent's minus its smaller sibling's, in the parent's slot (chunks on the pool). */
+  /** Each larger child's histogram = its parent's minus its smaller sibling's, in the parent's slot (on the calling thread; see runLocal). */
   private subtractAll(pairs: [GNode, GNode, GNode][]): void {
     if (pairs.length === 0) return;
-    const len = this.slots.slotLength;
-    const chunk = Math.ceil(len / REDUCE_CHUNKS / 2) * 2;
-    ensure(this.pool, 'tasks', pairs.length * REDUCE_CHUNKS * TASK_INTS, 4);
+    ensure(this.pool, 'tasks', pairs.length * TASK_INTS, 4);
     const T = this.pool.state.tasks;
-    let t = 0;
-    for (const [parent, small, large] of pairs) {
-      for (let from = 0; from < len; from += chunk) {
-        const o = t++ * TASK_INTS;
-        T[o] = TASK_SUBTRACT; T[o + 1] = parent.slot; T[o + 2] = small.slot; T[o + 3] = from; T[o + 4] = Math.min(len, from + chunk);
-      }
+    pairs.forEach(([parent, small, large], t) => {
+      const o = t * TASK_INTS;
+      T[o] = TASK_SUBTRACT; T[o + 1] = parent.slot; T[o + 2] = small.slot; T[o + 3] = 0; T[o + 4] = this.slots.slotLength;
       large.slot = parent.slot;
       parent.slot = -1;
-    }
-    this.pool.runLocal(t);
+    });
+    this.pool.runLocal(pairs.length);
   }
 
   /** Histograms of the given nodes into their slots: fixed row blocks, then block sums in block order. */

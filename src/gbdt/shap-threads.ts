@@ -10,7 +10,7 @@ import type { Region } from './arena.js';
 import type { TaskPool } from './pool.js';
 import { KilnError } from '../core/errors.js';
 import { explainBasics, explainRange, type ExplainOptions, type Explanation } from './shap.js';
-import { setInputs, TASK_EXPLAIN, TASK_INTS, type SharedState } from './tasks.js';
+import { copyInputRows, setInputs, TASK_EXPLAIN, TASK_INTS, type SharedState } from './tasks.js';
 
 /** Batches below this stay on the calling thread (dispatch would cost more than it saves). */
 export const EXPLAIN_THREAD_MIN_ROWS = 256;
@@ -60,11 +60,7 @@ export function explainOnThreads(booster: Booster, pool: TaskPool, cols: ArrayLi
   try {
     for (let r0 = 0; r0 < n; r0 += rows) {
       const m = Math.min(rows, n - r0);
-      cols.forEach((c, j) => {
-        const v = views[j]!;
-        if (c instanceof Float32Array || c instanceof Float64Array) v.set(c.subarray(r0, r0 + m));
-        else for (let i = 0; i < m; i++) v[i] = c[r0 + i]!;
-      });
+      copyInputRows(cols, views, r0, m);
       const tasks = Math.ceil(m / BLOCK_ROWS);
       const T = pool.state.tasks;
       for (let k = 0; k < tasks; k++) {

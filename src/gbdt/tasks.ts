@@ -171,6 +171,16 @@ export function setInputs(s: SharedState, cols: { region: Region; f64: boolean }
   s.out = new Float64Array(out.buf, out.byteOffset, out.byteLength / 8);
 }
 
+/** Copies rows r0..r0+m of the input columns into the shared input views (null: a column no tree reads). */
+export function copyInputRows(cols: readonly ArrayLike<number>[], views: readonly (Float32Array | Float64Array | null)[], r0: number, m: number): void {
+  cols.forEach((c, j) => {
+    const v = views[j];
+    if (!v) return;
+    if (c instanceof Float32Array || c instanceof Float64Array) v.set(c.subarray(r0, r0 + m));
+    else for (let i = 0; i < m; i++) v[i] = c[r0 + i]!;
+  });
+}
+
 export function setSlot(s: SharedState, id: number, r: Region): void {
   s.slots[id] = new Float64Array(r.buf, r.byteOffset, r.byteLength / 8);
 }

@@ -4,7 +4,6 @@
  * middle of a trial. Every trial finishes exactly once (one commit each), each is a tracked run under
  * the search's parent run, and the best configuration is registered.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,40 +17,16 @@ import { redisConnection } from '../loop/redis.js';
 import { dropSchema, META_BACKENDS, TEST_DATABASE_URL, testSchema } from '../meta-backends.js';
 import { redisMode } from '../online/helpers.js';
 import { creditConfigText } from '../serve/http-helpers.js';
-import { until } from '../worker-process.js';
+import { startKiln, startWorker, until, type WorkerProcess } from '../worker-process.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const BIN = join(ROOT, 'bin', 'kiln.js');
-const ENV = { KILN_FROM_SOURCE: '1', NO_COLOR: '1' };
 const pg = META_BACKENDS.includes('postgres');
 const redis = pg ? (await redisMode()) === 'run' : false;
-
-interface Proc { child: ChildProcess; log: string[]; out: string; exited: Promise<number | null> }
-
-function start(args: string[], readyLine?: string): Promise<Proc> {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, ...ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const p: Proc = { child, log: [], out: '', exited: new Promise((r) => child.once('exit', (code) => r(code))) };
-  child.stdout!.on('data', (d: Buffer) => { p.out += d.toString(); });
-  let buf = '';
-  return new Promise((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      p.log.push(...lines);
-      if (!readyLine || lines.some((l) => l.startsWith(readyLine))) resolve(p);
-    });
-    if (!readyLine) resolve(p);
-    void p.exited.then((code) => { if (readyLine && !p.log.some((l) => l.startsWith(readyLine))) reject(new Error(`exited early (${code}): ${p.log.join('\n')}${buf}`)); });
-  });
-}
-
 
 describe.skipIf(!pg || !redis)('kiln tune on workers', () => {
   const prefix = `kiln-tune-${randomBytes(4).toString('hex')}`;
   const schema = testSchema();
   const tmp = tempDir('kiln-tune-');
-  const procs: Proc[] = [];
+  const procs: WorkerProcess[] = [];
 
   beforeAll(async () => {
     writeFileSync(join(tmp.dir, 'kiln.config.ts'), creditConfigText('tune', { max_depth: 3, learning_rate: 0.1, n_estimators: 30 }, `metadata: { url: ${JSON.stringify(TEST_DATABASE_URL)}, schema: '${schema}' }, `));
@@ -77,11 +52,11 @@ describe.skipIf(!pg || !redis)('kiln tune on workers', () => {
   });
 
   it('halving over 6 configurations, a worker killed mid-trial: each trial once, all under the parent run, the best registered', async () => {
-    const worker = (): Promise<Proc> => start(['worker', '--project', tmp.dir, '--backfill-queue', prefix, '--lock-duration', '2000', '--stalled-interval', '500', '--no-backfills'], 'kiln worker: pid');
+    const worker = (): Promise<WorkerProcess> => startWorker(tmp.dir, prefix, ['--no-backfills']);
     procs.push(await worker(), await worker());
     const victim = procs[0]!;
     const space = JSON.stringify({ max_depth: [2, 5], learning_rate: { log: [0.03, 0.3] }, min_child_weight: { choice: [1, 5, 20] } });
-    const tune = await start(['tune', 'credit', '--project', tmp.dir, '--search', 'halving', '--trials', '6', '--eta', '3', '--min-rounds', '10', '--max-rounds', '30', '--space', space, '--queue', prefix, '--force', '--json']);
+    const tune = await startKiln(['tune', 'credit', '--project', tmp.dir, '--search', 'halving', '--trials', '6', '--eta', '3', '--min-rounds', '10', '--max-rounds', '30', '--space', space, '--queue', prefix, '--force', '--json']);
     procs.push(tune);
     const started = await until('a trial started on the victim', () => victim.log.find((l) => / trial \d+\.\d+: started/.test(l)), 90_000);
     victim.child.kill('SIGKILL');
