@@ -11,6 +11,11 @@ export interface Region {
   buf: SharedArrayBuffer;
   byteOffset: number;
   byteLength: number;
+  /**
+   * In the kernels' WebAssembly memory. Compare this, not `buf`: a buffer sent to a worker arrives as a
+   * new SharedArrayBuffer object in each message, and memory.grow gives the memory a new buffer object.
+   */
+  wasm?: boolean;
 }
 
 const ALIGN = 64;
@@ -37,7 +42,7 @@ export class Arena {
       if (need > WASM_MAX_BYTES) throw new RangeError(`GBDT working memory would exceed ${WASM_MAX_BYTES} bytes`);
       mem.grow(Math.ceil((need - mem.buffer.byteLength) / WASM_PAGE));
     }
-    const r = { buf: mem.buffer as unknown as SharedArrayBuffer, byteOffset: this.top, byteLength: bytes };
+    const r = { buf: mem.buffer as unknown as SharedArrayBuffer, byteOffset: this.top, byteLength: bytes, wasm: true };
     this.top = need;
     return r;
   }

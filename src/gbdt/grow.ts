@@ -10,7 +10,7 @@ import { splitThreshold, type BinnedMatrix } from './binning.js';
 import type { Arena } from './arena.js';
 import type { TaskPool } from './pool.js';
 import { clamp, leafWeight, type SplitCandidate, type SplitParams } from './split.js';
-import { SPLIT_IN, SPLIT_INTS, SPLIT_OUT, TASK_HIST, TASK_INTS, TASK_PARTITION, TASK_REDUCE, TASK_SPLIT, TASK_SUBTRACT, type SharedName } from './tasks.js';
+import { SPLIT_IN, SPLIT_INTS, SPLIT_OUT, TASK_HIST, TASK_INTS, TASK_PARTITION, TASK_REDUCE, TASK_SPLIT, type SharedName } from './tasks.js';
 import { TreeBuilder } from './tree.js';
 
 /** Rows per histogram task. Fixed, so the float summation order never depends on the thread count. */
@@ -44,6 +44,8 @@ interface GNode {
   upper: number;
   weight: number;
   slot: number;
+  /** The smaller sibling's slot, subtracted from this node's (its parent's histogram) before its split search; -1: none. */
+  minus: number;
   best: SplitCandidate | null;
 }
 
@@ -99,7 +101,7 @@ export class TreeGrower {
     const leaves: LeafRange[] = [];
     const { p } = this;
     const st = this.pool.state;
-    const root: GNode = { id: 0, begin: 0, end: nRows, G: 0, H: 0, depth: 0, lower: -Infinity, upper: Infinity, weight: 0, slot: -1, best: null };
+    const root: GNode = { id: 0, begin: 0, end: nRows, G: 0, H: 0, depth: 0, lower: -Infinity, upper: Infinity, weight: 0, slot: -1, minus: -1, best: null };
     if (this.wantsSplit(root)) {
       root.slot = this.slots.take();
       this.buildHistograms([root]);
@@ -193,11 +195,12 @@ export class TreeGrower {
     const st = pool.state;
     nodes.forEach((n, k) => {
       const i = k * SPLIT_IN;
-      st.splitIn[i] = n.G; st.splitIn[i + 1] = n.H; st.splitIn[i + 2] = n.lower; st.splitIn[i + 3] = n.upper; st.splitIn[i + 4] = n.weight; st.splitIn[i + 5] = n.slot;
+      st.splitIn[i] = n.G; st.splitIn[i + 1] = n.H; st.splitIn[i + 2] = n.lower; st.splitIn[i + 3] = n.upper; st.splitIn[i + 4] = n.weight; st.splitIn[i + 5] = n.slot; st.splitIn[i + 6] = n.minus;
       st.tasks[k * TASK_INTS] = TASK_SPLIT;
       st.tasks[k * TASK_INTS + 1] = k;
     });
     pool.run(nodes.length);
+    for (const n of nodes) n.minus = -1;
     const O = st.splitOut;
     nodes.forEach((n, k) => {
       const j = k * SPLIT_OUT;
@@ -267,7 +270,7 @@ export class TreeGrower {
       const mk = (id: number, begin: number, end: number, G: number, H: number, lo: number, hi: number): GNode => {
         const w = clamp(leafWeight(G, H, p.split), lo, hi);
         tree.setNode(id, w, H);
-        return { id, begin, end, G, H, depth: n.depth + 1, lower: lo, upper: hi, weight: w, slot: -1, best: null };
+        return { id, begin, end, G, H, depth: n.depth + 1, lower: lo, upper: hi, weight: w, slot: -1, minus: -1, best: null };
       };
       const L = mk(lid, n.begin, n.begin + nLeft, b.GL, b.HL, lLo, lHi);
       const R = mk(rid, n.begin + nLeft, n.end, b.GR, b.HR, rLo, rHi);
@@ -283,26 +286,20 @@ export class TreeGrower {
       else { this.slots.give(n.slot); n.slot = -1; }
     });
     this.buildHistograms(build);
-    this.subtractAll(subtract);
+    // The larger child takes its parent's slot; its split task first subtracts the smaller sibling's
+    // histogram from it (in parallel, and in cache for the scan that follows).
+    for (const [parent, small, large] of subtract) {
+      large.slot = parent.slot;
+      large.minus = small.slot;
+      parent.slot = -1;
+    }
+    const release: number[] = [];
     for (const c of children) {
-      if (c.slot >= 0 && !this.wantsSplit(c)) { this.slots.give(c.slot); c.slot = -1; }
+      if (c.slot >= 0 && !this.wantsSplit(c)) { release.push(c.slot); c.slot = -1; }
     }
     this.evaluateAll(children.filter((c) => c.slot >= 0));
+    for (const s of release) this.slots.give(s);
     return children;
-  }
-
-  /** Each larger child's histogram = its parent's minus its smaller sibling's, in the parent's slot (on the calling thread; see runLocal). */
-  private subtractAll(pairs: [GNode, GNode, GNode][]): void {
-    if (pairs.length === 0) return;
-    ensure(this.pool, 'tasks', pairs.length * TASK_INTS, 4);
-    const T = this.pool.state.tasks;
-    pairs.forEach(([parent, small, large], t) => {
-      const o = t * TASK_INTS;
-      T[o] = TASK_SUBTRACT; T[o + 1] = parent.slot; T[o + 2] = small.slot; T[o + 3] = 0; T[o + 4] = this.slots.slotLength;
-      large.slot = parent.slot;
-      parent.slot = -1;
-    });
-    this.pool.runLocal(pairs.length);
   }
 
   /** Histograms of the given nodes into their slots: fixed row blocks, then block sums in block order. */

@@ -3,15 +3,13 @@
  * counter until none are left, then bumps the done counter. See pool.ts.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { CTRL_DONE, CTRL_EPOCH, CTRL_ERROR, CTRL_NEXT, CTRL_NTASKS, CTRL_STOP, type PoolMessage, type WorkerInit } from './pool.js';
+import { CTRL_DONE, CTRL_EPOCH, CTRL_ERROR, CTRL_NEXT, CTRL_NTASKS, CTRL_STOP, spinWhile, type PoolMessage, type WorkerInit } from './pool.js';
 import { emptyState, runTask, setInputs, setShared, setSlot, useWasm, type SharedState } from './tasks.js';
 
 /** Model parsing and TreeSHAP, loaded only by prediction pools (zod and the booster add ~100 ms to a start). */
 type ForestModules = [typeof import('./model-json.js'), typeof import('./booster.js'), typeof import('./shap-threads.js')];
 let forestModules: ForestModules | null = null;
 
-/** Polls of the epoch word before sleeping (~50 us): dispatches often follow within microseconds, a futex wake-up costs tens. */
-const SPIN = 5000;
 
 function apply(state: SharedState, m: PoolMessage): void {
   if (m.type === 'shared') setShared(state, m.name, m.region);
@@ -36,8 +34,7 @@ function main(): void {
   let epoch = Atomics.load(ctrl, CTRL_EPOCH);
   parentPort!.postMessage({ type: 'ready' });
   for (;;) {
-    for (let i = 0; i < SPIN && Atomics.load(ctrl, CTRL_EPOCH) === epoch; i++);
-    Atomics.wait(ctrl, CTRL_EPOCH, epoch);
+    if (spinWhile(ctrl, CTRL_EPOCH, epoch) === epoch) Atomics.wait(ctrl, CTRL_EPOCH, epoch);
     epoch = Atomics.load(ctrl, CTRL_EPOCH);
     for (let m = receiveMessageOnPort(init.port); m; m = receiveMessageOnPort(init.port)) apply(state, m.message as PoolMessage);
     if (Atomics.load(ctrl, CTRL_STOP) !== 0) break;

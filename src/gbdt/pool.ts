@@ -40,8 +40,28 @@ export interface WorkerInit {
 }
 
 const STARTUP_TIMEOUT_MS = 60_000;
-/** Polls of the done counter before the caller sleeps on it. */
-const SPIN = 5000;
+/**
+ * How long the caller polls the done counter before sleeping on it, and how long an idle worker polls
+ * the epoch word (hist-worker.ts). A futex wake-up of a thread whose vCPU went idle costs 55-100 us on
+ * a VM (scratch measurement: 1-2 us when polling); training dispatches ~20 times a tree, with gaps of
+ * tens of microseconds to a millisecond between them, so sleeping after a short spin put a wake-up in
+ * the critical path of most dispatches. OpenMP runtimes spin likewise (libgomp, KMP_BLOCKTIME).
+ */
+export const SPIN_MS = 2;
+
+/** Polls `word` (Atomics.load) while it equals `value`, for at most SPIN_MS; returns the last value read. */
+export function spinWhile(ctrl: Int32Array, word: number, value: number): number {
+  let v = Atomics.load(ctrl, word);
+  if (v !== value) return v;
+  const until = performance.now() + SPIN_MS;
+  for (;;) {
+    for (let i = 0; i < 256; i++) {
+      v = Atomics.load(ctrl, word);
+      if (v !== value) return v;
+    }
+    if (performance.now() >= until) return v;
+  }
+}
 
 function startWorker(workerData: WorkerInit): Worker {
   return startModuleWorker(import.meta.url, 'hist-worker', { workerData, transferList: [workerData.port] });
@@ -111,8 +131,8 @@ export class TaskPool {
 
   /**
    * Runs tasks 0..ntasks-1 on the calling thread alone: for short memory-bound passes that two threads
-   * make slower (the margin update, whose rows of different leaves share cache lines; the histogram
-   * subtraction), measured 2.4x and 1.4x slower on two threads.
+   * make slower (the margin update, whose rows of different leaves share cache lines: 2.4x slower on two
+   * threads).
    */
   runLocal(ntasks: number): void {
     for (let t = 0; t < ntasks; t++) runTask(this.state, t);
@@ -139,8 +159,9 @@ export class TaskPool {
       Atomics.store(ctrl, CTRL_NEXT, ntasks);
     }
     const need = this.workers.length;
-    for (let i = 0; i < SPIN && Atomics.load(ctrl, CTRL_DONE) < need; i++);
-    for (let d = Atomics.load(ctrl, CTRL_DONE); d < need; d = Atomics.load(ctrl, CTRL_DONE)) Atomics.wait(ctrl, CTRL_DONE, d, 1000);
+    for (let d = Atomics.load(ctrl, CTRL_DONE); d < need; d = Atomics.load(ctrl, CTRL_DONE)) {
+      if (spinWhile(ctrl, CTRL_DONE, d) === d) Atomics.wait(ctrl, CTRL_DONE, d, 1000);
+    }
     if (failure !== undefined) throw failure;
     if (Atomics.load(ctrl, CTRL_ERROR) !== 0) {
       const msgs = this.ports.map((p) => receiveMessageOnPort(p)?.message as { message?: string } | undefined).filter((m) => m !== undefined);

@@ -22,8 +22,7 @@ export const TASK_REDUCE = 3; // [kind, dst, auxStart, auxCount, from, to]: dst 
 export const TASK_GRAD = 4; // [kind, begin, end]: gradients of rows begin..end (pointwise objectives)
 export const TASK_CLASS = 5; // [kind, begin, end, k]: grad/hess of rows begin..end = class k of gradK/hessK
 export const TASK_MARGIN = 6; // [kind, begin, end, leaf, k]: margin[idx[i] * K + k] += leafVals[leaf]
-export const TASK_SUBTRACT = 10; // [kind, parent, child, from, to]: parent[from..to) -= child[from..to) (the sibling's histogram)
-export const TASK_SPLIT = 8; // [kind, node]: best split of node (splitIn row) into splitOut / catOut rows
+export const TASK_SPLIT = 8; // [kind, node]: best split of node (splitIn row: G, H, lower, upper, weight, slot, minus) into splitOut / catOut rows; slot -= slot `minus` first when >= 0
 export const SPLIT_IN = 8;
 export const SPLIT_OUT = 12;
 export const TASK_PREDICT = 7; // [kind, begin, end, nTrees]: out rows begin..end = margins of inputs (parallel predict)
@@ -99,13 +98,15 @@ export interface SharedState {
   gradLogistic: GradLogisticKernel | null;
   marginAdd: MarginAddKernel | null;
   partitionKernel: PartitionKernel | null;
+  /** Shared arrays that live in the kernels' memory (Region.wasm), where the WebAssembly loops can read them. */
+  inWasm: Set<SharedName>;
 }
 
 export function emptyState(config: PoolConfig): SharedState {
   return {
     config, bins: new Uint8Array(0), bins32: null, cols: new Uint8Array(0), grad: new Float32Array(0), hess: new Float32Array(0),
     idx: new Uint32Array(0), tmp: new Uint32Array(0), tasks: new Int32Array(0), splits: new Int32Array(0),
-    catMask: new Uint8Array(0), results: new Int32Array(0), aux: new Int32Array(0), slots: [], kernel: null, gatherKernel: null, scratch: -1, addKernel: null, subKernel: null, gradLogistic: null, marginAdd: null, partitionKernel: null,
+    catMask: new Uint8Array(0), results: new Int32Array(0), aux: new Int32Array(0), slots: [], kernel: null, gatherKernel: null, scratch: -1, addKernel: null, subKernel: null, gradLogistic: null, marginAdd: null, partitionKernel: null, inWasm: new Set(),
     forest: null, inputs: [], out: new Float64Array(0), explain: null,
     allowed: new Uint8Array(0), splitIn: new Float64Array(0), splitOut: new Float64Array(0), catOut: new Uint8Array(0),
     sortScratch: new Int32Array(config.histStride), keyScratch: new Float64Array(config.histStride),
@@ -137,6 +138,8 @@ export const GATHER_MIN_GAP = 2;
 /** Installs a shared array under its name (every thread does this with the same region). */
 export function setShared(s: SharedState, name: SharedName, r: Region): void {
   const { buf, byteOffset: o, byteLength: len } = r;
+  if (r.wasm) s.inWasm.add(name);
+  else s.inWasm.delete(name);
   switch (name) {
     case 'bins':
       s.bins = s.config.wide ? new Uint16Array(buf, o, len / 2) : new Uint8Array(buf, o, len);
@@ -248,20 +251,13 @@ export function runTask(s: SharedState, t: number): void {
     if (s.addKernel && (from & 1) === 0 && (to & 1) === 0) {
       for (let a = a0; a < a1; a++) s.addKernel(dst.byteOffset + from * 8, s.slots[s.aux[a]!]!.byteOffset + from * 8, (to - from) * 8);
     } else for (let a = a0; a < a1; a++) histAdd(dst, s.slots[s.aux[a]!]!, from, to);
-  } else if (kind === TASK_SUBTRACT) {
-    const parent = s.slots[T[o + 1]!]!;
-    const child = s.slots[T[o + 2]!]!;
-    const from = T[o + 3]!;
-    const to = T[o + 4]!;
-    if (s.subKernel && (from & 1) === 0 && (to & 1) === 0) s.subKernel(parent.byteOffset + from * 8, child.byteOffset + from * 8, (to - from) * 8);
-    else histSubtract(parent, child, from, to);
   } else if (kind === TASK_GRAD) {
     const b = T[o + 1]!;
     const e = T[o + 2]!;
     const c = s.config;
     const K = c.nOutputs;
     let b2 = b;
-    if (s.gradLogistic && c.objective === 'binary:logistic' && K === 1 && s.weight.length === 0 && s.margin.buffer === s.grad.buffer && s.label.buffer === s.grad.buffer) {
+    if (s.gradLogistic && c.objective === 'binary:logistic' && K === 1 && s.weight.length === 0 && s.inWasm.has('margin') && s.inWasm.has('label') && s.inWasm.has('grad') && s.inWasm.has('hess')) {
       const pairs = (e - b) >>> 1;
       s.gradLogistic(s.margin.byteOffset + b * 8, s.label.byteOffset + b * 4, s.grad.byteOffset + b * 4, s.hess.byteOffset + b * 4, pairs, c.scalePosWeight);
       b2 = b + 2 * pairs;
@@ -280,7 +276,7 @@ export function runTask(s: SharedState, t: number): void {
     const k = T[o + 4]!;
     const v = s.leafVals[T[o + 3]!]!;
     const { idx, margin } = s;
-    if (s.marginAdd && margin.buffer === idx.buffer) s.marginAdd(idx.byteOffset, T[o + 1]!, T[o + 2]!, margin.byteOffset, K, k, v);
+    if (s.marginAdd && s.inWasm.has('margin') && s.inWasm.has('idx')) s.marginAdd(idx.byteOffset, T[o + 1]!, T[o + 2]!, margin.byteOffset, K, k, v);
     else for (let i = T[o + 1]!, e = T[o + 2]!; i < e; i++) margin[idx[i]! * K + k]! += v;
   } else if (kind === TASK_SPLIT) {
     const k = T[o + 1]!;
@@ -288,7 +284,14 @@ export function runTask(s: SharedState, t: number): void {
     const I = s.splitIn;
     const i = k * SPLIT_IN;
     const node = { G: I[i]!, H: I[i + 1]!, lower: I[i + 2]!, upper: I[i + 3]!, weight: I[i + 4]! };
-    const best = findBestSplit(s.slots[I[i + 5]!]!, c.histStride, c.nBins, c.categorical, s.allowed, c.monotone, node, c.split, s.sortScratch, s.keyScratch);
+    const hist = s.slots[I[i + 5]!]!;
+    const minus = I[i + 6]!;
+    if (minus >= 0) {
+      const sibling = s.slots[minus]!;
+      if (s.subKernel && (hist.length & 1) === 0) s.subKernel(hist.byteOffset, sibling.byteOffset, hist.length * 8);
+      else histSubtract(hist, sibling, 0, hist.length);
+    }
+    const best = findBestSplit(hist, c.histStride, c.nBins, c.categorical, s.allowed, c.monotone, node, c.split, s.sortScratch, s.keyScratch);
     const out = s.splitOut;
     const j = k * SPLIT_OUT;
     out[j] = best ? 1 : 0;
