@@ -42,18 +42,46 @@ export function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
 
+/** float32 constants of the logistic gradient (wasm-grad.ts computes the same four rows at a time). */
+export const EXP32_CLAMP = 87;
+export const INV_LN2_32 = Math.fround(1.4426950408889634);
+export const LN2_HI_32 = 0.693359375;
+export const LN2_LO_32 = Math.fround(-2.1219444005469057e-4);
+/** 1 / n! for n = 0..7 (Taylor coefficients of e^r), float32. */
+export const EXP32_C = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040].map(Math.fround);
+export const HESS_EPS32 = Math.fround(EPS);
+
+const f32 = Math.fround;
+
+/**
+ * binary:logistic grad and hess of one row into grad[i], hess[i], in float32 arithmetic step for step
+ * as the WebAssembly kernel (wasm-grad.ts, which documents the method): each operation rounded with
+ * Math.fround, so both give the same bits.
+ */
+export function logisticGrad32(m: number, y: number, w: number, grad: Float32Array, hess: Float32Array, i: number): void {
+  let x = -f32(m);
+  x = x < -EXP32_CLAMP ? -EXP32_CLAMP : x > EXP32_CLAMP ? EXP32_CLAMP : x;
+  const k = Math.floor(f32(f32(x * INV_LN2_32) + 0.5));
+  const r = f32(f32(x - f32(k * LN2_HI_32)) - f32(k * LN2_LO_32));
+  let s = EXP32_C[7]!;
+  for (let n = 6; n >= 0; n--) s = f32(f32(s * r) + EXP32_C[n]!);
+  const e = f32(s * 2 ** k);
+  const p = f32(1 / f32(1 + e));
+  const q = f32(e * p);
+  grad[i] = f32((y === 1 ? -q : f32(p - y)) * w);
+  hess[i] = f32(Math.max(f32(p * q), HESS_EPS32) * w);
+}
+
 const binaryLogistic: Objective = {
   name: 'binary:logistic',
   defaultMetric: 'logloss',
   baseMargin: (p) => -Math.log(1 / p - 1),
   gradients({ margin, label, weight, grad, hess, nRows, scalePosWeight }) {
+    const spw = f32(scalePosWeight);
     for (let i = 0; i < nRows; i++) {
-      const p = 1 / (1 + Math.exp(-margin[i]!));
       const y = label[i]!;
-      let w = weight ? weight[i]! : 1;
-      if (y === 1) w *= scalePosWeight;
-      grad[i] = (p - y) * w;
-      hess[i] = Math.max(p * (1 - p), EPS) * w;
+      const w = weight ? f32(weight[i]! * (y === 1 ? spw : 1)) : y === 1 ? spw : 1;
+      logisticGrad32(margin[i]!, y, w, grad, hess, i);
     }
   },
   link(v, o) {

@@ -258,9 +258,9 @@ export function runTask(s: SharedState, t: number): void {
     const K = c.nOutputs;
     let b2 = b;
     if (s.gradLogistic && c.objective === 'binary:logistic' && K === 1 && s.weight.length === 0 && s.inWasm.has('margin') && s.inWasm.has('label') && s.inWasm.has('grad') && s.inWasm.has('hess')) {
-      const pairs = (e - b) >>> 1;
-      s.gradLogistic(s.margin.byteOffset + b * 8, s.label.byteOffset + b * 4, s.grad.byteOffset + b * 4, s.hess.byteOffset + b * 4, pairs, c.scalePosWeight);
-      b2 = b + 2 * pairs;
+      const quads = (e - b) >>> 2;
+      s.gradLogistic(s.margin.byteOffset + b * 8, s.label.byteOffset + b * 4, s.grad.byteOffset + b * 4, s.hess.byteOffset + b * 4, quads, c.scalePosWeight);
+      b2 = b + 4 * quads;
       if (b2 === e) return;
     }
     gradientsOf(s, b2, e);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Booster, train } from '../../src/gbdt/index.js';
+import { logisticGrad32 } from '../../src/gbdt/objectives.js';
 
 const x = Float32Array.of(1, 2, 3, 4);
 const y = Float32Array.of(0, 0, 1, 1);
@@ -53,8 +54,13 @@ describe('exact values on hand-checkable data', () => {
     const sig = (m: number): number => 1 / (1 + Math.exp(-m));
     let m = [0, 0, 0, 0];
     for (let round = 0; round < 2; round++) {
-      const g = m.map((mi, i) => sig(mi) - y[i]!);
-      const h = m.map((mi) => sig(mi) * (1 - sig(mi)));
+      // gradients in float32 arithmetic, as kiln (and XGBoost) compute them: logisticGrad32
+      const g = new Float32Array(4), h = new Float32Array(4);
+      m.forEach((mi, i) => logisticGrad32(mi, y[i]!, 1, g, h, i));
+      m.forEach((mi, i) => {
+        expect(Math.abs(g[i]! - (sig(mi) - y[i]!))).toBeLessThan(1e-7);
+        expect(Math.abs(h[i]! - sig(mi) * (1 - sig(mi)))).toBeLessThan(1e-7);
+      });
       const leaf = (a: number, c: number): number => Math.fround((-(g[a]! + g[c]!) / (h[a]! + h[c]! + 1)) * 0.3);
       const l = leaf(0, 1);
       const r = leaf(2, 3);

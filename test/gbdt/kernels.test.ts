@@ -7,11 +7,19 @@ import { wasmBinning } from '../../src/gbdt/train.js';
 import { floatKey, radixSort } from '../../src/gbdt/float-key.js';
 import { FEATURE_DOUBLES as FD, histAdd, histBytes, histSubtract, histU8Words, WORD_DOUBLES } from '../../src/gbdt/histogram.js';
 import { train } from '../../src/gbdt/index.js';
-import { OBJECTIVES } from '../../src/gbdt/objectives.js';
+import { HIST_MODULE_BASE64 } from '../../src/gbdt/wasm-module.generated.js';
+import { logisticGrad32, OBJECTIVES } from '../../src/gbdt/objectives.js';
 import { batchMargins, buildForest, rowMargins } from '../../src/gbdt/predict.js';
 import type { Tree } from '../../src/gbdt/tree.js';
 import { partitionRows } from '../../src/gbdt/partition.js';
-import { GATHER_ROWS, gatherScratchBytes, histModule, instantiateKernels } from '../../src/gbdt/wasm.js';
+import { GATHER_ROWS, gatherScratchBytes, histModule, histModuleBytes, instantiateKernels } from '../../src/gbdt/wasm.js';
+
+describe('kernel module bytes', () => {
+  it('the generated module equals the one the assembler builds (else: npm run gen:wasm)', () => {
+    const generated = Buffer.from(HIST_MODULE_BASE64, 'base64');
+    expect(generated.equals(Buffer.from(histModuleBytes())), 'src/gbdt/wasm-module.generated.ts is stale: run npm run gen:wasm').toBe(true);
+  });
+});
 
 describe('histogram kernels', () => {
   it('WebAssembly, word and byte kernels equal a naive per-row, per-feature sum', () => {
@@ -262,7 +270,7 @@ describe('forest walk', () => {
 describe('gradient kernel', () => {
   it('WebAssembly binary:logistic gradients equal the JavaScript loop bit for bit (extremes, scale_pos_weight)', () => {
     const rng = new Rng(9);
-    const n = 40_002;
+    const n = 40_004;
     const arena = new Arena(1 << 20);
     const mR = arena.alloc(n * 8), lR = arena.alloc(n * 4), gR = arena.alloc(n * 4), hR = arena.alloc(n * 4);
     const margin = new Float64Array(mR.buf, mR.byteOffset, n), label = new Float32Array(lR.buf, lR.byteOffset, n);
@@ -272,10 +280,31 @@ describe('gradient kernel', () => {
     for (const spw of [1, 4.25]) {
       const g = new Float32Array(n), h = new Float32Array(n);
       OBJECTIVES['binary:logistic'].gradients({ margin, label, weight: null, grad: g, hess: h, nRows: n, nOutputs: 1, scalePosWeight: spw, groupPtr: null });
-      k.gradLogistic(mR.byteOffset, lR.byteOffset, gR.byteOffset, hR.byteOffset, n / 2, spw);
+      k.gradLogistic(mR.byteOffset, lR.byteOffset, gR.byteOffset, hR.byteOffset, n / 4, spw);
       expect(Array.from(new Float32Array(gR.buf, gR.byteOffset, n))).toEqual(Array.from(g));
       expect(Array.from(new Float32Array(hR.buf, hR.byteOffset, n))).toEqual(Array.from(h));
     }
+  });
+
+  it('float32 logistic gradients are within a few float32 ulps of the exact ones, confident rows included', () => {
+    const g = new Float32Array(1), h = new Float32Array(1);
+    let worst = 0;
+    for (let m = -30; m <= 30; m += 0.0137) {
+      for (const y of [0, 1, 0.25]) {
+        logisticGrad32(m, y, 1, g, h, 0);
+        const p = 1 / (1 + Math.exp(-Math.fround(m)));
+        const q = 1 / (1 + Math.exp(Math.fround(m)));
+        const grad = y === 1 ? -q : p - y;
+        const hess = Math.max(p * q, 1e-16);
+        // relative to 4e-7, plus for soft labels (p - y near 0: cancellation) an absolute 3e-8 (~ulp(y) / 2)
+        const tol = 4e-7 * Math.abs(grad) + (y === 0.25 ? 3e-8 : 0);
+        worst = Math.max(worst, Math.abs(g[0]! - grad) / tol, Math.abs(h[0]! - hess) / (4e-7 * hess));
+      }
+    }
+    expect(worst).toBeLessThan(1);
+    logisticGrad32(-1000, 1, 2, g, h, 0);
+    expect(g[0]).toBe(-2);
+    expect(h[0]).toBe(Math.fround(1e-16) * 2);
   });
 });
 
