@@ -71,6 +71,8 @@ export class Booster {
   private threads: TaskPool | null = null;
   /** The shared buffer threaded batches copy their inputs through (kept between calls; close() drops it). */
   private predictBuf: SharedArrayBuffer | null = null;
+  /** A predictAsync call holds the threads and predictBuf (a predict meanwhile runs on the calling thread). */
+  private asyncBusy = false;
 
   constructor(init: BoosterInit) {
     this.objective = init.objective;
@@ -145,7 +147,7 @@ export class Booster {
   predictRaw(features: PredictInput, opts?: PredictOptions): Float64Array {
     const { cols, n } = this.inputColumns(features, opts);
     const nTrees = this.treeCount(opts?.iterations);
-    if (this.threads && n >= PREDICT_THREADS_MIN_ROWS) return this.predictOnThreads(this.threads, cols, n, nTrees);
+    if (this.threads && n >= PREDICT_THREADS_MIN_ROWS && !this.asyncBusy) return this.predictOnThreads(this.threads, cols, n, nTrees);
     const out = new Float64Array(n * this.numOutputs);
     batchMargins(this.forest, cols, 0, n, nTrees, out);
     return out;
@@ -183,6 +185,22 @@ export class Booster {
    * shared memory per call cost more than the prediction at width (page faults on 1,800 copied columns).
    */
   private predictOnThreads(pool: TaskPool, cols: ArrayLike<number>[], n: number, nTrees: number): Float64Array {
+    const io = this.threadInputs(pool, cols, n);
+    const result = new Float64Array(n * this.numOutputs);
+    for (let r0 = 0; r0 < n; r0 += io.rows) {
+      pool.run(this.chunkTasks(pool, cols, io, r0, n, nTrees));
+      result.set(io.outView.subarray(0, Math.min(io.rows, n - r0) * this.numOutputs), r0 * this.numOutputs);
+    }
+    setInputs(pool.state, [], { buf: new SharedArrayBuffer(0), byteLength: 0, byteOffset: 0 });
+    return result;
+  }
+
+  /**
+   * The shared input views for predictions on the threads: one buffer the booster keeps (at most
+   * PREDICT_CHUNK_BYTES of inputs), holding only the columns some split reads. Fresh shared memory per
+   * call cost more than the prediction at width (page faults on 1,800 copied columns).
+   */
+  private threadInputs(pool: TaskPool, cols: ArrayLike<number>[], n: number): { rows: number; views: (Float32Array | Float64Array | null)[]; outView: Float64Array } {
     const K = this.numOutputs;
     const used = this.forest.usedFeature;
     const f64 = cols.map((c) => !(c instanceof Float32Array));
@@ -206,7 +224,6 @@ export class Booster {
       return { region, f64: f64[j]! };
     });
     const out: Region = { buf, byteOffset: at, byteLength: rows * K * 8 };
-    const outView = new Float64Array(buf, at, rows * K);
     setInputs(pool.state, shared, out);
     pool.send({ type: 'inputs', cols: shared, out });
     const maxTasks = Math.ceil(rows / PREDICT_BLOCK_ROWS);
@@ -214,24 +231,50 @@ export class Booster {
       const bytes = maxTasks * TASK_INTS * 4;
       pool.share('tasks', { buf: new SharedArrayBuffer(bytes), byteOffset: 0, byteLength: bytes });
     }
-    const result = new Float64Array(n * K);
-    for (let r0 = 0; r0 < n; r0 += rows) {
-      const m = Math.min(rows, n - r0);
-      copyInputRows(cols, views, r0, m);
-      const tasks = Math.ceil(m / PREDICT_BLOCK_ROWS);
-      const T = pool.state.tasks;
-      for (let k = 0; k < tasks; k++) {
-        const o = k * TASK_INTS;
-        T[o] = TASK_PREDICT;
-        T[o + 1] = k * PREDICT_BLOCK_ROWS;
-        T[o + 2] = Math.min(m, (k + 1) * PREDICT_BLOCK_ROWS);
-        T[o + 3] = nTrees;
-      }
-      pool.run(tasks);
-      result.set(outView.subarray(0, m * K), r0 * K);
+    return { rows, views, outView: new Float64Array(buf, at, rows * K) };
+  }
+
+  /** Copies rows r0.. (one chunk) into the shared views and writes their predict tasks; returns the task count. */
+  private chunkTasks(pool: TaskPool, cols: ArrayLike<number>[], io: { rows: number; views: (Float32Array | Float64Array | null)[] }, r0: number, n: number, nTrees: number): number {
+    const m = Math.min(io.rows, n - r0);
+    copyInputRows(cols, io.views, r0, m);
+    const tasks = Math.ceil(m / PREDICT_BLOCK_ROWS);
+    const T = pool.state.tasks;
+    for (let k = 0; k < tasks; k++) {
+      const o = k * TASK_INTS;
+      T[o] = TASK_PREDICT;
+      T[o + 1] = k * PREDICT_BLOCK_ROWS;
+      T[o + 2] = Math.min(m, (k + 1) * PREDICT_BLOCK_ROWS);
+      T[o + 3] = nTrees;
     }
-    setInputs(pool.state, [], { buf: new SharedArrayBuffer(0), byteOffset: 0, byteLength: 0 });
-    return result;
+    return tasks;
+  }
+
+  /**
+   * predict, with the rows scored on the worker threads of startThreads while the calling thread is free
+   * (its event loop runs: batch scoring reads the next rows meanwhile). Without threads, or for fewer
+   * rows than a threaded batch, it is predict. One call at a time per booster; the same numbers as predict.
+   */
+  async predictAsync(features: PredictInput, opts?: PredictOptions): Promise<Float64Array> {
+    const { cols, n } = this.inputColumns(features, opts);
+    const pool = this.threads;
+    if (!pool || n < PREDICT_THREADS_MIN_ROWS) return this.predict(features, opts);
+    if (this.asyncBusy) throw new KilnError('INTERNAL', 'predictAsync called again before the previous call finished; await it first');
+    this.asyncBusy = true;
+    try {
+      const nTrees = this.treeCount(opts?.iterations);
+      const io = this.threadInputs(pool, cols, n);
+      const out = new Float64Array(n * this.numOutputs);
+      for (let r0 = 0; r0 < n; r0 += io.rows) {
+        await pool.runOnWorkers(this.chunkTasks(pool, cols, io, r0, n, nTrees));
+        out.set(io.outView.subarray(0, Math.min(io.rows, n - r0) * this.numOutputs), r0 * this.numOutputs);
+      }
+      transformAll(OBJECTIVES[this.objective], out, this.numOutputs);
+      return out;
+    } finally {
+      setInputs(pool.state, [], { buf: new SharedArrayBuffer(0), byteLength: 0, byteOffset: 0 });
+      this.asyncBusy = false;
+    }
   }
 
   /** Probabilities (binary:logistic; n x num_class for multi:softprob), values or ranking scores. */

@@ -40,6 +40,9 @@ export interface WorkerInit {
 }
 
 const STARTUP_TIMEOUT_MS = 60_000;
+
+/** Atomics.waitAsync (ES2024; in V8 since Node 16), typed here since the project's lib is ES2023. */
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
 /**
  * How long the caller polls the done counter before sleeping on it, and how long an idle worker polls
  * the epoch word (hist-worker.ts). A futex wake-up of a thread whose vCPU went idle costs 55-100 us on
@@ -163,7 +166,38 @@ export class TaskPool {
       if (spinWhile(ctrl, CTRL_DONE, d) === d) Atomics.wait(ctrl, CTRL_DONE, d, 1000);
     }
     if (failure !== undefined) throw failure;
-    if (Atomics.load(ctrl, CTRL_ERROR) !== 0) {
+    this.throwWorkerError();
+  }
+
+  /**
+   * Runs tasks 0..ntasks-1 on the workers alone and resolves when every one is done, leaving the calling
+   * thread free meanwhile (batch scoring reads its next rows from DuckDB while the workers score).
+   * Needs at least one worker; one dispatch at a time (run or runOnWorkers) per pool.
+   */
+  async runOnWorkers(ntasks: number): Promise<void> {
+    const { ctrl } = this;
+    const need = this.workers.length;
+    if (need === 0) throw new KilnError('INTERNAL', 'runOnWorkers needs a pool with worker threads (nthread >= 2)');
+    Atomics.store(ctrl, CTRL_NEXT, 0);
+    Atomics.store(ctrl, CTRL_DONE, 0);
+    Atomics.store(ctrl, CTRL_NTASKS, ntasks);
+    Atomics.add(ctrl, CTRL_EPOCH, 1);
+    Atomics.notify(ctrl, CTRL_EPOCH);
+    // A pending waitAsync does not keep the process alive, and idle workers are unref'd: ref them meanwhile.
+    for (const w of this.workers) w.ref();
+    try {
+      for (let d = Atomics.load(ctrl, CTRL_DONE); d < need; d = Atomics.load(ctrl, CTRL_DONE)) {
+        const w = waitAsync(ctrl, CTRL_DONE, d);
+        if (w.async) await w.value;
+      }
+    } finally {
+      for (const w of this.workers) w.unref();
+    }
+    this.throwWorkerError();
+  }
+
+  private throwWorkerError(): void {
+    if (Atomics.load(this.ctrl, CTRL_ERROR) !== 0) {
       const msgs = this.ports.map((p) => receiveMessageOnPort(p)?.message as { message?: string } | undefined).filter((m) => m !== undefined);
       throw new KilnError('INTERNAL', `a GBDT worker thread failed: ${msgs.map((m) => m.message).join('; ') || 'no message'}`);
     }

@@ -266,8 +266,19 @@ export class ModelBundle {
    * callers that read columns directly (batch scoring reads them from DuckDB vectors).
    */
   scoreColumns(cols: readonly Float64Array[], opts: { reasons?: boolean | 'all' } = {}): BundleScores {
+    return this.scoresOf(cols, this.booster.predict(cols as Float64Array[]), opts);
+  }
+
+  /**
+   * scoreColumns with the trees evaluated on the booster's threads (Booster.predictAsync) while the
+   * calling thread is free; the same scores. One call at a time per bundle.
+   */
+  async scoreColumnsAsync(cols: readonly Float64Array[], opts: { reasons?: boolean | 'all' } = {}): Promise<BundleScores> {
+    return this.scoresOf(cols, await this.booster.predictAsync(cols as Float64Array[]), opts);
+  }
+
+  private scoresOf(cols: readonly Float64Array[], probability: Float64Array, opts: { reasons?: boolean | 'all' }): BundleScores {
     const n = cols[0]?.length ?? 0;
-    const probability = this.booster.predict(cols as Float64Array[]);
     const calibrated = this.calibrator ? this.calibrator.apply(probability) : null;
     const points = this.scaling.toPointsArray(probability);
     const declined = Uint8Array.from(probability, (p) => (p >= this.json.cutoff ? 1 : 0));

@@ -7,9 +7,10 @@
  *
  * Speed: the input columns are streamed out of DuckDB on a second connection, each DOUBLE vector copied
  * with one memcpy (categorical inputs as text, mapped to their codes), gathered into chunks of
- * `chunkRows` (65,536: the booster predicts chunks that size on its threads) and scored column-wise
- * (`ModelBundle.scoreColumns`, no per-row objects); scores go back through the columnar appender and
- * one COPY writes the output atomically (batch-output.ts). Ctrl-C stops between chunks; nothing is
+ * `chunkRows` (65,536) and scored column-wise (`ModelBundle.scoreColumnsAsync`, no per-row objects): the
+ * trees run on the booster's worker threads while this thread reads the next chunk into a second set of
+ * buffers and writes the last one's scores, so DuckDB's reading, the copies and the trees overlap;
+ * scores go back through the columnar appender and one COPY writes the output atomically (batch-output.ts). Ctrl-C stops between chunks; nothing is
  * written then. A sequence, fused or imported ONNX version is refused (USAGE, naming the model and what
  * scores it): batch scoring reads columns of scalars, and models reading a lastK feature are scored
  * through `kiln serve` (loading an ONNX version here opens no session: `loadLiveVersion` defers it).
@@ -45,7 +46,10 @@ export interface ScoreBatchOptions extends BatchInputOptions {
   /** Stops between chunks with INTERRUPTED (and interrupts a running query); nothing is written. */
   readonly signal?: AbortSignal;
   readonly chunkRows?: number;
-  /** Threads of the booster's predict (default: every core when there are more than two; 1: the calling thread only). */
+  /**
+   * Threads of the booster's predict (default: every core, at least two: nthread - 1 workers score while
+   * this thread reads and writes; 1: everything on the calling thread).
+   */
   readonly threads?: number;
 }
 
@@ -122,9 +126,9 @@ export async function scoreBatch(project: Project, opts: ScoreBatchOptions): Pro
     const scoreStarted = performance.now();
     sink = await ScoreSink.open(project, Boolean(opts.reasons));
     reader = await project.offline.connect();
-    // Predict threads pay for themselves on many cores and many rows; on two cores (measured: bench/score.ts) the
-    // copies into shared memory cost more than the second core gives.
-    const threads = opts.threads ?? (availableParallelism() > 2 ? availableParallelism() : 1);
+    // The trees run on nthread - 1 worker threads while this thread reads the next chunk from DuckDB and
+    // writes the last one's scores (on two cores: one worker; measured in bench/score.ts).
+    const threads = opts.threads ?? Math.max(2, availableParallelism());
     if (threads > 1 && source.rows >= 2 * BATCH_CHUNK_ROWS) await live.bundle.booster.startThreads(threads);
     const progress = new Progress({ label: `score ${live.ref}`, total: source.rows, unit: 'rows', ...(opts.quiet ? { quiet: true } : {}), ...opts.progress });
     try {
@@ -161,18 +165,31 @@ async function streamScores(reader: DuckDBConnection, source: BatchSource, live:
   const select = names.map((n, j) => `CAST(src.${quoteIdent(n)} AS ${codes[j] ? 'VARCHAR' : 'DOUBLE'})`);
   const result = await reader.stream(`SELECT CAST(${source.rowId} AS DOUBLE) AS __r, ${select.join(', ')} FROM ${source.relation} AS src`);
   const size = o.chunkRows;
-  const rowIds = new Float64Array(size);
-  const cols = names.map(() => new Float64Array(size));
+  // Two sets of buffers: one chunk is scored (on the booster's threads when it has them, the event loop
+  // free) while the next is read from DuckDB into the other.
+  const bufs = [0, 1].map(() => ({ rowIds: new Float64Array(size), cols: names.map(() => new Float64Array(size)) }));
+  let cur = 0;
+  let rowIds = bufs[0]!.rowIds;
+  let cols = bufs[0]!.cols;
   let filled = 0;
   let done = 0;
-  const flush = (): void => {
-    if (filled === 0) return;
-    const part = filled === size ? cols : cols.map((c) => c.subarray(0, filled));
-    const scores = bundle.scoreColumns(part, { reasons: o.reasons });
-    sink.write(rowIds, scores, filled);
-    done += filled;
+  let scoring: Promise<void> | null = null;
+  const drain = async (): Promise<void> => { const s = scoring; scoring = null; if (s) await s; };
+  const flush = async (): Promise<void> => {
+    await drain();
+    if (filled === 0 || o.signal?.aborted) return;
+    const m = filled;
+    const ids = rowIds;
+    const part = m === size ? cols : cols.map((c) => c.subarray(0, m));
+    scoring = bundle.scoreColumnsAsync(part, { reasons: o.reasons }).then((scores) => {
+      sink.write(ids, scores, m);
+      done += m;
+      o.progress.update(done);
+    });
+    cur = 1 - cur;
+    rowIds = bufs[cur]!.rowIds;
+    cols = bufs[cur]!.cols;
     filled = 0;
-    o.progress.update(done);
   };
   const stop = async (): Promise<number> => {
     // A result left half-read keeps the database open after its connection closes: end it.
@@ -182,7 +199,12 @@ async function streamScores(reader: DuckDBConnection, source: BatchSource, live:
   };
   // The next chunk is fetched (by DuckDB, off this thread) while this one is copied and scored.
   let next: Promise<Chunk | null> | null = result.fetchChunk();
-  const settle = async (): Promise<void> => { const p = next; next = null; if (p) await p.catch(() => null); };
+  const settle = async (): Promise<void> => {
+    const p = next;
+    next = null;
+    if (p) await p.catch(() => null);
+    await drain().catch(() => null);
+  };
   try {
     for (;;) {
       if (o.signal?.aborted) { await settle(); return await stop(); }
@@ -199,12 +221,13 @@ async function streamScores(reader: DuckDBConnection, source: BatchSource, live:
         filled += take;
         at += take;
         if (filled === size) {
-          flush();
+          await flush();
           if (o.signal?.aborted) { await settle(); return await stop(); }
         }
       }
     }
-    flush();
+    await flush();
+    await drain();
   } catch (e) {
     await settle();
     await stop();

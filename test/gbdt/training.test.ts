@@ -148,6 +148,24 @@ describe('prediction paths', () => {
     expect(Array.from(b.predict(d.features))).toEqual(Array.from(alone));
   });
 
+  it('predictAsync scores on the workers, the same numbers; one call at a time, a predict meanwhile on the calling thread', async () => {
+    const d = binaryData(140_000, 5, 63);
+    const b = await train({ features: d.features, label: d.label, featureNames: d.names, params: { objective: 'binary:logistic', n_estimators: 10, nthread: 1 } });
+    const alone = b.predict(d.features);
+    expect(Array.from(await b.predictAsync(d.features))).toEqual(Array.from(alone)); // no threads: predict
+    await b.startThreads(2);
+    try {
+      const pending = b.predictAsync(d.features);
+      await expect(b.predictAsync(d.features)).rejects.toMatchObject({ code: 'INTERNAL' });
+      // a synchronous predict meanwhile runs on the calling thread, and agrees
+      expect(Array.from(b.predict(d.features.map((c) => c.subarray(0, 70_000))))).toEqual(Array.from(alone.subarray(0, 70_000)));
+      expect(Array.from(await pending)).toEqual(Array.from(alone));
+      expect(Array.from(await b.predictAsync(d.features))).toEqual(Array.from(alone));
+    } finally {
+      await b.close();
+    }
+  });
+
   it('threaded batches of a wide model (short chunks, unused columns, a plain-array column) score exactly as one thread', async () => {
     const n = 70_000;
     const F = 150;
