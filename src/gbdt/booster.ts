@@ -11,7 +11,7 @@ import { OBJECTIVES, transformAll } from './objectives.js';
 import { RUNTIME_ONLY_PARAMS, type ObjectiveName } from './params.js';
 import { TaskPool } from './pool.js';
 import { batchMargins, buildForest, rowMargins, type Forest } from './predict.js';
-import { copyInputRows, setInputs, TASK_INTS, TASK_PREDICT } from './tasks.js';
+import { copyInputRows, rowBlockTasks, setInputs, TASK_INTS, TASK_PREDICT } from './tasks.js';
 import { EXPLAIN_THREAD_MIN_ROWS, explainThreaded } from './shap-threads.js';
 import type { Tree } from './tree.js';
 import { explain as explainRows, explainRow as explainOneRow, type ExplainOptions, type Explanation } from './shap.js';
@@ -238,16 +238,7 @@ export class Booster {
   private chunkTasks(pool: TaskPool, cols: ArrayLike<number>[], io: { rows: number; views: (Float32Array | Float64Array | null)[] }, r0: number, n: number, nTrees: number): number {
     const m = Math.min(io.rows, n - r0);
     copyInputRows(cols, io.views, r0, m);
-    const tasks = Math.ceil(m / PREDICT_BLOCK_ROWS);
-    const T = pool.state.tasks;
-    for (let k = 0; k < tasks; k++) {
-      const o = k * TASK_INTS;
-      T[o] = TASK_PREDICT;
-      T[o + 1] = k * PREDICT_BLOCK_ROWS;
-      T[o + 2] = Math.min(m, (k + 1) * PREDICT_BLOCK_ROWS);
-      T[o + 3] = nTrees;
-    }
-    return tasks;
+    return rowBlockTasks(pool.state.tasks, TASK_PREDICT, m, PREDICT_BLOCK_ROWS, nTrees);
   }
 
   /**

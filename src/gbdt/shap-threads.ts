@@ -10,7 +10,7 @@ import type { Region } from './arena.js';
 import type { TaskPool } from './pool.js';
 import { KilnError } from '../core/errors.js';
 import { explainBasics, explainRange, type ExplainOptions, type Explanation } from './shap.js';
-import { copyInputRows, setInputs, TASK_EXPLAIN, TASK_INTS, type SharedState } from './tasks.js';
+import { copyInputRows, rowBlockTasks, setInputs, TASK_EXPLAIN, TASK_INTS, type SharedState } from './tasks.js';
 
 /** Batches below this stay on the calling thread (dispatch would cost more than it saves). */
 export const EXPLAIN_THREAD_MIN_ROWS = 256;
@@ -61,17 +61,7 @@ export function explainOnThreads(booster: Booster, pool: TaskPool, cols: ArrayLi
     for (let r0 = 0; r0 < n; r0 += rows) {
       const m = Math.min(rows, n - r0);
       copyInputRows(cols, views, r0, m);
-      const tasks = Math.ceil(m / BLOCK_ROWS);
-      const T = pool.state.tasks;
-      for (let k = 0; k < tasks; k++) {
-        const o = k * TASK_INTS;
-        T[o] = TASK_EXPLAIN;
-        T[o + 1] = k * BLOCK_ROWS;
-        T[o + 2] = Math.min(m, (k + 1) * BLOCK_ROWS);
-        T[o + 3] = nTrees;
-        T[o + 4] = algorithmCode(algorithm);
-      }
-      pool.run(tasks);
+      pool.run(rowBlockTasks(pool.state.tasks, TASK_EXPLAIN, m, BLOCK_ROWS, nTrees, algorithmCode(algorithm)));
       result.set(outView.subarray(0, m * stride), r0 * stride);
       onProgress?.(r0 + m, n);
     }

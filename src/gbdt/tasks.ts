@@ -174,6 +174,20 @@ export function setInputs(s: SharedState, cols: { region: Region; f64: boolean }
   s.out = new Float64Array(out.buf, out.byteOffset, out.byteLength / 8);
 }
 
+/** Writes tasks [kind, begin, end, nTrees, extra] over rows 0..m in blocks of `blockRows` (predict, explain); returns their count. */
+export function rowBlockTasks(T: Int32Array, kind: number, m: number, blockRows: number, nTrees: number, extra = 0): number {
+  const tasks = Math.ceil(m / blockRows);
+  for (let k = 0; k < tasks; k++) {
+    const o = k * TASK_INTS;
+    T[o] = kind;
+    T[o + 1] = k * blockRows;
+    T[o + 2] = Math.min(m, (k + 1) * blockRows);
+    T[o + 3] = nTrees;
+    T[o + 4] = extra;
+  }
+  return tasks;
+}
+
 /** Copies rows r0..r0+m of the input columns into the shared input views (null: a column no tree reads). */
 export function copyInputRows(cols: readonly ArrayLike<number>[], views: readonly (Float32Array | Float64Array | null)[], r0: number, m: number): void {
   cols.forEach((c, j) => {
