@@ -28,7 +28,19 @@ export function execArgvWithoutPreloads(argv: readonly string[] = process.execAr
 
 /** `from` is the caller's import.meta.url; `name` the worker module's file name without extension. */
 export function startModuleWorker(from: string, name: string, opts: WorkerOptions): Worker {
-  if (!from.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, from), { execArgv: execArgvWithoutPreloads(), ...opts });
+  if (!from.endsWith('.ts')) {
+    const url = new URL(`./${name}.js`, from);
+    const argv = execArgvWithoutPreloads();
+    if (opts.execArgv !== undefined || argv.length === process.execArgv.length) return new Worker(url, opts);
+    try {
+      return new Worker(url, { ...opts, execArgv: argv });
+    } catch (e) {
+      // Flags given to a worker explicitly must be valid in workers (V8 flags such as --no-liftoff are
+      // not; inherited ones are not checked): then inherit them all, preloads included, as before.
+      if ((e as { code?: string }).code === 'ERR_WORKER_INVALID_EXEC_ARGV') return new Worker(url, opts);
+      throw e;
+    }
+  }
   const target = new URL(`./${name}.ts`, from).href;
   const tsxDir = pathToFileURL(createRequire(from).resolve('tsx/package.json'));
   const api = new URL('dist/esm/api/index.mjs', tsxDir).href;
