@@ -3,7 +3,7 @@
  * counter until none are left, then bumps the done counter. See pool.ts.
  */
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
-import { CTRL_DONE, CTRL_EPOCH, CTRL_ERROR, CTRL_NEXT, CTRL_NTASKS, CTRL_STOP, spinWhile, type PoolMessage, type WorkerInit } from './pool.js';
+import { CTRL_DONE, CTRL_EPOCH, CTRL_ERROR, CTRL_READY, CTRL_NEXT, CTRL_NTASKS, CTRL_STOP, spinWhile, type PoolMessage, type WorkerInit } from './pool.js';
 import { emptyState, runTask, setInputs, setShared, setSlot, useWasm, type SharedState } from './tasks.js';
 
 /** Model parsing and TreeSHAP, loaded only by prediction pools (zod and the booster add ~100 ms to a start). */
@@ -32,6 +32,7 @@ function main(): void {
   if (init.wasm) useWasm(state, init.wasm.module, init.wasm.memory, init.scratch);
   for (const m of init.messages) apply(state, m);
   let epoch = Atomics.load(ctrl, CTRL_EPOCH);
+  Atomics.add(ctrl, CTRL_READY, 1);
   parentPort!.postMessage({ type: 'ready' });
   for (;;) {
     if (spinWhile(ctrl, CTRL_EPOCH, epoch) === epoch) Atomics.wait(ctrl, CTRL_EPOCH, epoch);

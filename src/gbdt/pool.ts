@@ -18,6 +18,8 @@ export const CTRL_DONE = 2;
 export const CTRL_NTASKS = 3;
 export const CTRL_ERROR = 4;
 export const CTRL_STOP = 5;
+/** Workers that have started (each adds 1 once it listens for dispatches). */
+export const CTRL_READY = 6;
 export const CTRL_INTS = 8;
 
 export type PoolMessage =
@@ -76,6 +78,7 @@ export class TaskPool {
   private readonly workers: Worker[] = [];
   private readonly ports: MessagePort[] = [];
   private readonly replayLog: PoolMessage[] = [];
+  private ready = false;
 
   private constructor(config: PoolConfig, private readonly wasm: WorkerInit['wasm'], private readonly scratch: (thread: number) => number) {
     this.state = emptyState(config);
@@ -84,7 +87,13 @@ export class TaskPool {
   }
 
   /** A pool of `nthread` threads (the caller's plus nthread - 1 workers); nthread 1 runs inline. */
-  static async start(nthread: number, config: PoolConfig, arena: Arena, shared: Partial<Record<SharedName, Region>>, forest = false): Promise<TaskPool> {
+  /**
+   * `lazy` (training): resolve as soon as the workers are spawned; until every one has started (a
+   * worker takes ~70-140 ms to load), dispatches run on the calling thread, which loses nothing since
+   * results never depend on the threads. A worker that fails to start then only leaves the work to the
+   * others. Otherwise (prediction pools) resolve once all have started, or reject.
+   */
+  static async start(nthread: number, config: PoolConfig, arena: Arena, shared: Partial<Record<SharedName, Region>>, forest = false, lazy = false): Promise<TaskPool> {
     const wasm = arena.memory && arena.module ? { memory: arena.memory, module: arena.module } : null;
     const perThread = gatherScratchBytes(config.rowStride >>> 2);
     const scratch = wasm && !config.wide ? arena.alloc(nthread * perThread).byteOffset : -1;
@@ -98,17 +107,32 @@ export class TaskPool {
       pool.ports.push(port1);
       starts.push(workerReady(worker, STARTUP_TIMEOUT_MS));
     }
+    const settle = (): void => {
+      for (const w of pool.workers) {
+        w.removeAllListeners();
+        w.unref(); // an idle pool (e.g. a Booster's prediction threads) must not keep the process alive
+      }
+    };
+    if (lazy) {
+      for (const w of pool.workers) w.unref();
+      Promise.allSettled(starts).then(settle, () => undefined);
+      return pool;
+    }
     try {
       await Promise.all(starts);
     } catch (e) {
       await pool.close();
       throw new KilnError('RESOURCE_UNAVAILABLE', `cannot start GBDT worker threads (nthread = ${nthread}): ${(e as Error).message}; retry with nthread: 1`, { cause: e });
     }
-    for (const w of pool.workers) {
-      w.removeAllListeners();
-      w.unref(); // an idle pool (e.g. a Booster's prediction threads) must not keep the process alive
-    }
+    settle();
+    pool.ready = true;
     return pool;
+  }
+
+  /** Whether every worker has started (checked in shared memory: the event loop need not run). */
+  private allReady(): boolean {
+    if (!this.ready && Atomics.load(this.ctrl, CTRL_READY) === this.workers.length) this.ready = true;
+    return this.ready;
   }
 
   get threads(): number {
@@ -145,7 +169,7 @@ export class TaskPool {
   run(ntasks: number): void {
     if (ntasks <= 0) return;
     const { ctrl, state } = this;
-    if (this.workers.length === 0 || ntasks === 1) {
+    if (this.workers.length === 0 || ntasks === 1 || !this.allReady()) {
       for (let t = 0; t < ntasks; t++) runTask(state, t);
       return;
     }
@@ -177,7 +201,7 @@ export class TaskPool {
   async runOnWorkers(ntasks: number): Promise<void> {
     const { ctrl } = this;
     const need = this.workers.length;
-    if (need === 0) throw new KilnError('INTERNAL', 'runOnWorkers needs a pool with worker threads (nthread >= 2)');
+    if (need === 0 || !this.allReady()) throw new KilnError('INTERNAL', 'runOnWorkers needs a pool whose worker threads have started (nthread >= 2, not lazy)');
     Atomics.store(ctrl, CTRL_NEXT, 0);
     Atomics.store(ctrl, CTRL_DONE, 0);
     Atomics.store(ctrl, CTRL_NTASKS, ntasks);

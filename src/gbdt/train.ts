@@ -203,8 +203,9 @@ export async function train(input: TrainInput): Promise<Booster> {
     wide: layout.wide, rowStride: layout.rowStride, histStride: layout.histStride, nFeatures: F, nRows: n, objective: p.objective, nOutputs: K, scalePosWeight: p.scale_pos_weight,
     nBins: new Int32Array(new SharedArrayBuffer(F * 4)), categorical: d.isCat, monotone: d.monotone, split,
   };
-  // Workers load while this thread bins the data; binning errors still surface first.
-  const starting = TaskPool.start(threads, config, arena, shared);
+  // Workers load while this thread bins the data (and takes the first rounds alone if they are not up
+  // by then: lazy); binning errors still surface first.
+  const starting = TaskPool.start(threads, config, arena, shared, false, true);
   let matrix: BinnedMatrix;
   try {
     matrix = binFeatures(input.features, input.featureNames, d.isCat, weight, p.max_bin, p.seed, regions, wasmBinning(arena, Math.min(n, CUT_SAMPLE_ROWS * 2), n));
