@@ -180,9 +180,8 @@ export class Booster {
   }
 
   /**
-   * Rows in chunks through one shared buffer that the booster keeps (at most PREDICT_CHUNK_BYTES of
-   * inputs): each chunk copies only the columns some split reads, then the threads score it. Fresh
-   * shared memory per call cost more than the prediction at width (page faults on 1,800 copied columns).
+   * Rows in chunks through the shared input views (threadInputs): each chunk is copied in, then all
+   * threads score it.
    */
   private predictOnThreads(pool: TaskPool, cols: ArrayLike<number>[], n: number, nTrees: number): Float64Array {
     const io = this.threadInputs(pool, cols, n);

@@ -10,7 +10,6 @@ import { emptyState, runTask, setInputs, setShared, setSlot, useWasm, type Share
 type ForestModules = [typeof import('./model-json.js'), typeof import('./booster.js'), typeof import('./shap-threads.js')];
 let forestModules: ForestModules | null = null;
 
-
 function apply(state: SharedState, m: PoolMessage): void {
   if (m.type === 'shared') setShared(state, m.name, m.region);
   else if (m.type === 'slot') setSlot(state, m.id, m.region);

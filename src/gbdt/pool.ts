@@ -86,8 +86,8 @@ export class TaskPool {
     this.ctrl = new Int32Array(new SharedArrayBuffer(CTRL_INTS * 4));
   }
 
-  /** A pool of `nthread` threads (the caller's plus nthread - 1 workers); nthread 1 runs inline. */
   /**
+   * A pool of `nthread` threads (the caller's plus nthread - 1 workers); nthread 1 runs inline.
    * `lazy` (training): resolve as soon as the workers are spawned; until every one has started (a
    * worker takes ~70-140 ms to load), dispatches run on the calling thread, which loses nothing since
    * results never depend on the threads. A worker that fails to start then only leaves the work to the
@@ -173,11 +173,7 @@ export class TaskPool {
       for (let t = 0; t < ntasks; t++) runTask(state, t);
       return;
     }
-    Atomics.store(ctrl, CTRL_NEXT, 0);
-    Atomics.store(ctrl, CTRL_DONE, 0);
-    Atomics.store(ctrl, CTRL_NTASKS, ntasks);
-    Atomics.add(ctrl, CTRL_EPOCH, 1);
-    Atomics.notify(ctrl, CTRL_EPOCH);
+    this.dispatch(ntasks);
     let failure: unknown;
     try {
       for (let t = Atomics.add(ctrl, CTRL_NEXT, 1); t < ntasks; t = Atomics.add(ctrl, CTRL_NEXT, 1)) runTask(state, t);
@@ -202,11 +198,7 @@ export class TaskPool {
     const { ctrl } = this;
     const need = this.workers.length;
     if (need === 0 || !this.allReady()) throw new KilnError('INTERNAL', 'runOnWorkers needs a pool whose worker threads have started (nthread >= 2, not lazy)');
-    Atomics.store(ctrl, CTRL_NEXT, 0);
-    Atomics.store(ctrl, CTRL_DONE, 0);
-    Atomics.store(ctrl, CTRL_NTASKS, ntasks);
-    Atomics.add(ctrl, CTRL_EPOCH, 1);
-    Atomics.notify(ctrl, CTRL_EPOCH);
+    this.dispatch(ntasks);
     // A pending waitAsync does not keep the process alive, and idle workers are unref'd: ref them meanwhile.
     for (const w of this.workers) w.ref();
     try {
@@ -218,6 +210,16 @@ export class TaskPool {
       for (const w of this.workers) w.unref();
     }
     this.throwWorkerError();
+  }
+
+  /** Publishes tasks 0..ntasks-1 and wakes the workers. */
+  private dispatch(ntasks: number): void {
+    const { ctrl } = this;
+    Atomics.store(ctrl, CTRL_NEXT, 0);
+    Atomics.store(ctrl, CTRL_DONE, 0);
+    Atomics.store(ctrl, CTRL_NTASKS, ntasks);
+    Atomics.add(ctrl, CTRL_EPOCH, 1);
+    Atomics.notify(ctrl, CTRL_EPOCH);
   }
 
   private throwWorkerError(): void {

@@ -10,8 +10,8 @@
  * `chunkRows` (65,536) and scored column-wise (`ModelBundle.scoreColumnsAsync`, no per-row objects): the
  * trees run on the booster's worker threads while this thread reads the next chunk into a second set of
  * buffers and writes the last one's scores, so DuckDB's reading, the copies and the trees overlap;
- * scores go back through the columnar appender and one COPY writes the output atomically (batch-output.ts). Ctrl-C stops between chunks; nothing is
- * written then. A sequence, fused or imported ONNX version is refused (USAGE, naming the model and what
+ * scores go back through the columnar appender and one COPY writes the output atomically
+ * (batch-output.ts). Ctrl-C stops between chunks; nothing is written then. A sequence, fused or imported ONNX version is refused (USAGE, naming the model and what
  * scores it): batch scoring reads columns of scalars, and models reading a lastK feature are scored
  * through `kiln serve` (loading an ONNX version here opens no session: `loadLiveVersion` defers it).
  */
@@ -181,11 +181,14 @@ async function streamScores(reader: DuckDBConnection, source: BatchSource, live:
     const m = filled;
     const ids = rowIds;
     const part = m === size ? cols : cols.map((c) => c.subarray(0, m));
-    scoring = bundle.scoreColumnsAsync(part, { reasons: o.reasons }).then((scores) => {
+    const p = bundle.scoreColumnsAsync(part, { reasons: o.reasons }).then((scores) => {
       sink.write(ids, scores, m);
       done += m;
       o.progress.update(done);
     });
+    // Marked handled now (it may fail while this thread awaits DuckDB); drain() still rethrows it.
+    p.catch(() => undefined);
+    scoring = p;
     cur = 1 - cur;
     rowIds = bufs[cur]!.rowIds;
     cols = bufs[cur]!.cols;
