@@ -1,7 +1,7 @@
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
   decisionIdAt, decisionIdFloor, decisionIdTime, getDecision, newDecisionId, openDecisionLog, readDecisions, DECISION_ID_RE,
   type DecisionRecord, type TornLine,
@@ -9,6 +9,7 @@ import {
 import { fails } from '../fails.js';
 import { tempDir } from '../helpers.js';
 import { decisionRecord } from './decision-records.js';
+import { PREALLOC_BYTES } from '../../src/serve/decisions/writer.js';
 
 const tmp = tempDir('kiln-decisions-');
 afterAll(tmp.cleanup);
@@ -169,6 +170,54 @@ describe('the decision log writer', () => {
     expect(segments(dir)).toHaveLength(2);
     expect((await all(dir)).map((r) => r.id)).toEqual([...recs, more].map((r) => r.id));
     expect((await getDecision(dir, recs[4]!.id)).id).toBe(recs[4]!.id);
+  });
+
+  for (const durability of ['durable', 'buffered'] as const) {
+    it(`${durability}: writes zeros ahead of its records, which readers stop at, and cuts them off at close`, async () => {
+      const dir = freshDir();
+      const log = await openDecisionLog(dir, { durability });
+      const recs = Array.from({ length: 30 }, (_, i) => decisionRecord(i));
+      await log.append(recs.slice(0, 10));
+      await log.flush();
+      const file = join(dir, segments(dir)[0]!);
+      const bytes = (k: number): number => recs.slice(0, k).reduce((s, r) => s + Buffer.byteLength(`${JSON.stringify(r)}\n`), 0);
+      // The space ahead is written after the first commit, off the commit path.
+      await vi.waitFor(() => expect(statSync(file).size).toBeGreaterThanOrEqual(bytes(10) + PREALLOC_BYTES), { timeout: 5000 });
+      await log.append(recs.slice(10));
+      await log.flush();
+      const buf = readFileSync(file);
+      expect(buf.indexOf(0)).toBe(bytes(30));
+      const torn: TornLine[] = [];
+      expect((await all(dir, { onTorn: (t) => torn.push(t) })).map((r) => r.id)).toEqual(recs.map((r) => r.id));
+      expect(torn).toEqual([]);
+      expect((await getDecision(dir, recs[29]!.id)).id).toBe(recs[29]!.id);
+      await log.close();
+      expect(statSync(file).size).toBe(bytes(30));
+    });
+  }
+
+  it('after a crash that left zeros (and a half-written group): readers stop at the first zero, the next writer cuts them', async () => {
+    const dir = freshDir();
+    let log = await openDecisionLog(dir);
+    const recs = Array.from({ length: 5 }, (_, i) => decisionRecord(i));
+    await log.append(recs);
+    await log.close();
+    const [first] = segments(dir);
+    const file = join(dir, first!);
+    const good = readFileSync(file).length;
+    const partial = '{"id":"01J0Z3N4X5Q8R2T6V9W1Y3Z5A7","time":"2024-';
+    // The last group torn: its first part, a page that never reached the disk, a later part that did.
+    appendFileSync(file, Buffer.concat([Buffer.from(partial), Buffer.alloc(4096), Buffer.from('"model":"credit"}\n'), Buffer.alloc(8192)]));
+    const torn: TornLine[] = [];
+    expect((await all(dir, { onTorn: (t) => torn.push(t) })).map((r) => r.id)).toEqual(recs.map((r) => r.id));
+    expect(torn).toEqual([{ file, line: 6, bytes: partial.length }]);
+    log = await openDecisionLog(dir);
+    expect(log.recovered).toEqual(torn);
+    expect(statSync(file).size).toBe(good + partial.length);
+    const more = decisionRecord(9);
+    await log.append([more]);
+    await log.close();
+    expect((await all(dir)).map((r) => r.id)).toEqual([...recs, more].map((r) => r.id));
   });
 
   it('a corrupt line in the middle of a segment is an error naming the file and line', async () => {

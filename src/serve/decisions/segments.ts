@@ -4,8 +4,9 @@
  * apart: a record goes to the last segment named at or below its id, so segment k holds the ids in
  * [name(k), name(k+1)) and the time in an id names the one segment to read. A line is complete once its
  * newline is written; a final line without one is torn (a crash, or a write under way) and is skipped.
+ * A segment being written ends in zeros (space written ahead); its text ends at the first zero byte.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KilnError } from '../../core/errors.js';
 import type { DecisionRecord } from '../types.js';
@@ -61,11 +62,34 @@ export async function readSegmentText(dir: string, name: string): Promise<{ file
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new KilnError('DECISION_LOG_INVALID', `cannot read ${file}: ${(e as Error).message}`, { path: [file], cause: e });
   }
+  // The writer writes zeros ahead of its records (writer.ts): the text ends at the first zero byte. JSON
+  // text has none, and every record acknowledged before a crash lies before any zero it left.
+  const nul = text.indexOf('\u0000');
+  if (nul >= 0) text = text.slice(0, nul);
   const end = text.lastIndexOf('\n') + 1;
   if (end === text.length) return { file, text, torn: null };
   let line = 1;
   for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) line++;
   return { file, text: text.slice(0, end), torn: { file, line, bytes: Buffer.byteLength(text.slice(end)) } };
+}
+
+/**
+ * Cuts a segment at its first zero byte: the space a writer wrote ahead of its records and left behind
+ * when it died (only called with the writer's lock held). Returns the bytes cut.
+ */
+export async function cutZeros(dir: string, name: string): Promise<number> {
+  const file = segmentFile(dir, name);
+  try {
+    const buf = await readFile(file);
+    const at = buf.indexOf(0);
+    if (at < 0) return 0;
+    const fh = await open(file, 'r+');
+    try { await fh.truncate(at); await fh.datasync(); } finally { await fh.close(); }
+    return buf.length - at;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw new KilnError('DECISION_LOG_INVALID', `cannot cut the space left ahead of the records of ${file}: ${(e as Error).message}`, { path: [file], cause: e });
+  }
 }
 
 /** Parses one line as a decision record, or throws DECISION_LOG_INVALID naming the file and line. */

@@ -8,7 +8,15 @@
  * segments roll at `segmentBytes`. A failed commit is counted and rejects its durable appends with
  * DECISION_LOG_INVALID (buffered: its records stay queued, and appends are refused until a commit
  * succeeds again); the segment is cut back to its last good size. All I/O is through FileHandles.
+ *
+ * A commit is one positional write into space written with zeros ahead of it (`PREALLOC_BYTES` at a
+ * time, off the commit path), so syncing it writes data blocks only: no block allocation or size change
+ * to journal (fdatasync p99 0.2-0.6 ms against 0.8-0.9 appending, on this repo's machine). `durable`
+ * opens segments O_DSYNC: the write returns once it is on disk, one system call a commit. The zeros past
+ * the last record are cut off when a segment is closed; readers stop at the first zero byte (JSON text
+ * has none), so a crash leaves nothing for them to misread (segments.ts).
  */
+import { constants } from 'node:fs';
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { KilnError } from '../../core/errors.js';
 import type { DecisionLogStats, DecisionRecord, DecisionWriter, Durability } from '../types.js';
@@ -16,7 +24,7 @@ import { DECISION_ID_RE } from './id.js';
 import { lockWriter, type WriterLock, type WriterLockInfo } from './lock.js';
 import { getDecision, type DecisionLogRef } from './reader.js';
 import { openPgDecisionLog } from './pg.js';
-import { listSegments, readSegmentText, segmentFile, segmentFor, type TornLine } from './segments.js';
+import { cutZeros, listSegments, readSegmentText, segmentFile, segmentFor, type TornLine } from './segments.js';
 
 export interface DecisionLogOptions {
   /** 'durable' (the default) or 'buffered'. */
@@ -43,14 +51,41 @@ export interface DecisionLog extends DecisionWriter {
 interface Waiter { resolve: () => void; reject: (e: Error) => void; failed: Error | null }
 interface Entry { readonly rec: DecisionRecord; readonly line: string; readonly at: number; readonly w: Waiter | null }
 /** A segment this writer created (only those are appended to): its name and, for the newest, its handle. */
-interface Own { readonly name: string; size: number; maxId: string; fh: FileHandle | null }
+interface Own {
+  readonly name: string;
+  size: number;
+  maxId: string;
+  fh: FileHandle | null;
+  /** Bytes written so far, records and zeros ahead (>= size). */
+  allocated: number;
+  /** Zeros being written at [allocated, allocated + PREALLOC_BYTES), or null. */
+  extending: Promise<void> | null;
+}
 
 const fail = (msg: string, cause?: unknown, path?: string): KilnError =>
   new KilnError('DECISION_LOG_INVALID', msg, { ...(path ? { path: [path] } : {}), ...(cause ? { cause } : {}) });
 
-async function writeAll(fh: FileHandle, buf: Buffer): Promise<void> {
-  for (let off = 0; off < buf.length;) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
+async function writeAt(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
+  for (let off = 0; off < buf.length;) off += (await fh.write(buf, off, buf.length - off, position + off)).bytesWritten;
 }
+
+/** Closes a segment this writer appended to, cutting off the zeros written ahead of its last record. */
+async function closeSegment(seg: Own): Promise<void> {
+  const fh = seg.fh;
+  if (!fh) return;
+  seg.fh = null;
+  await seg.extending;
+  if (seg.allocated > seg.size) await fh.truncate(seg.size).catch(() => undefined);
+  seg.allocated = seg.size;
+  await fh.close().catch(() => undefined);
+}
+
+/** Segment flags: durable writes return once their data is on disk (O_DSYNC). */
+const WRITE_DURABLE = constants.O_WRONLY | constants.O_DSYNC;
+const CREATE = constants.O_CREAT | constants.O_EXCL;
+/** Zeros written ahead of the current segment's end, a chunk at a time. */
+export const PREALLOC_BYTES = 1 << 20;
+let zeros: Buffer | null = null;
 
 async function syncDir(dir: string): Promise<void> {
   const d = await open(dir, 'r');
@@ -75,6 +110,8 @@ class Writer implements DecisionLog {
   private commits = 0;
   private failures = 0;
   private lastCommitMs = 0;
+  /** False once writing zeros ahead failed (then commits append as before). */
+  private prealloc = true;
 
   constructor(readonly dir: string, readonly durability: Durability, opts: DecisionLogOptions, private readonly lock: WriterLock,
     readonly recovered: readonly TornLine[]) {
@@ -158,11 +195,11 @@ class Writer implements DecisionLog {
     }
   }
 
-  /** Writes one group: one write and one fdatasync per segment it touches (nearly always one). */
+  /** Writes one group: one write (durable: O_DSYNC; buffered: and an fdatasync) per segment it touches (nearly always one). */
   private async commit(group: Entry[]): Promise<void> {
     const t0 = performance.now();
     let cur = this.own.length && this.own[this.own.length - 1]!.fh ? this.own[this.own.length - 1]! : null;
-    if (cur && cur.size >= this.segmentBytes) { await cur.fh!.close().catch(() => undefined); cur.fh = null; cur = null; }
+    if (cur && cur.size >= this.segmentBytes) { await closeSegment(cur); cur = null; }
     // Route: a record goes to the last own segment named at or below its id; past the newest, to the
     // current one, or to a new one named by the smallest such id (a roll, or the first commit).
     const routes = new Map<Own | 'new' | 'front', Entry[]>();
@@ -201,13 +238,14 @@ class Writer implements DecisionLog {
   private async writeTo(key: Own | 'new' | 'front', entries: Entry[]): Promise<void> {
     entries.sort((a, b) => (a.rec.id < b.rec.id ? -1 : 1));
     const buf = Buffer.from(entries.map((e) => e.line).join(''), 'utf8');
+    const flags = this.durability === 'durable' ? WRITE_DURABLE : constants.O_WRONLY;
     let seg: Own;
     let fh: FileHandle;
     if (key === 'new' || key === 'front') {
-      seg = { name: entries[0]!.rec.id, size: 0, maxId: '', fh: null };
+      seg = { name: entries[0]!.rec.id, size: 0, maxId: '', fh: null, allocated: 0, extending: null };
       const file = segmentFile(this.dir, seg.name);
       try {
-        fh = await open(file, 'ax');
+        fh = await open(file, flags | CREATE);
         await syncDir(this.dir);
       } catch (e) {
         throw fail(`cannot create the decision log segment ${file}: ${(e as Error).message}. Check the disk and the folder's permissions`, e, file);
@@ -216,27 +254,46 @@ class Writer implements DecisionLog {
     } else {
       seg = key;
       try {
-        fh = seg.fh ?? await open(segmentFile(this.dir, seg.name), 'a');
+        fh = seg.fh ?? await open(segmentFile(this.dir, seg.name), flags);
       } catch (e) {
         throw fail(`cannot open the decision log segment ${segmentFile(this.dir, seg.name)}: ${(e as Error).message}`, e, segmentFile(this.dir, seg.name));
       }
     }
     try {
-      await writeAll(fh, buf);
-      await fh.datasync();
+      // Never write where zeros are being written: past the space ready, wait for it (a burst).
+      if (seg.extending && seg.size + buf.length > seg.allocated) await seg.extending;
+      await writeAt(fh, buf, seg.size);
+      if (this.durability !== 'durable') await fh.datasync();
       seg.size += buf.length;
+      if (seg.size > seg.allocated) seg.allocated = seg.size;
       if (entries.at(-1)!.rec.id > seg.maxId) seg.maxId = entries.at(-1)!.rec.id;
       this.committed += entries.length;
     } catch (e) {
       // Cut the segment back to its last good end, so that it never holds a torn line in the middle;
       // if even that fails, stop appending to it (a reader skips its torn end).
       const file = segmentFile(this.dir, seg.name);
+      await seg.extending;
       const ok = await fh.truncate(seg.size).then(() => true, () => false);
+      seg.allocated = seg.size;
       if (!ok) { const i = this.own.indexOf(seg); if (i >= 0) this.own.splice(i, 1); await fh.close().catch(() => undefined); seg.fh = null; }
       throw fail(`cannot write ${file}: ${(e as Error).message}. Check the disk (space, errors)`, e, file);
     } finally {
       if (fh !== seg.fh) await fh.close().catch(() => undefined);
     }
+    if (fh === seg.fh && seg.size < this.segmentBytes) this.extend(seg);
+  }
+
+  /** Writes the next chunk of zeros ahead of the current segment once half of the space ready is used. */
+  private extend(seg: Own): void {
+    if (!this.prealloc || seg.extending || seg.allocated - seg.size >= PREALLOC_BYTES / 2) return;
+    const fh = seg.fh!;
+    const at = seg.allocated;
+    zeros ??= Buffer.alloc(PREALLOC_BYTES);
+    seg.extending = writeAt(fh, zeros, at).then(
+      () => { seg.allocated = at + PREALLOC_BYTES; },
+      // No space ahead (a full disk, say): commits then append as before; a failed commit is what reports.
+      () => { this.prealloc = false; return fh.truncate(Math.max(seg.size, at)).catch(() => undefined); },
+    ).finally(() => { seg.extending = null; });
   }
 
   stats(): DecisionLogStats {
@@ -270,7 +327,7 @@ class Writer implements DecisionLog {
     try {
       await this.flush();
     } finally {
-      for (const o of this.own) if (o.fh) { await o.fh.close().catch(() => undefined); o.fh = null; }
+      for (const o of this.own) await closeSegment(o);
       await this.lock.release();
     }
   }
@@ -300,6 +357,8 @@ export async function openDecisionLog(dir: DecisionLogRef, opts: DecisionLogOpti
     for (const name of (await listSegments(dir)).slice(-2)) {
       const seg = await readSegmentText(dir, name);
       if (seg?.torn) recovered.push(seg.torn);
+      // A writer that died left zeros ahead of its last record: no reader needs them.
+      await cutZeros(dir, name);
     }
     return new Writer(dir, durability, opts, lock, recovered);
   } catch (e) {
