@@ -20,6 +20,6 @@ export { liftTable, scoreDistribution, LIFT_TIES, type LiftOptions, type LiftTie
 export { bySlice, SLICE_METRICS, SLICE_METRIC_NAMES, type SliceMetricName, type SliceRow } from './slices.js';
 export { fairnessReport, FOUR_FIFTHS, type FairnessOptions, type FairnessReport, type FairnessGroupRow } from './fairness.js';
 export { scorecardScaling, type ScalingParams, type ScorecardScaling } from './scaling.js';
-export { reasonCodes, REASON_DIRECTIONS, type ReasonCodeOptions, type ReasonCode, type ReasonDirection } from './reasons.js';
+export { reasonCodes, reasonCoder, REASON_DIRECTIONS, type ReasonCodeOptions, type ReasonCode, type ReasonDirection } from './reasons.js';
 export type { WeightOption, GroupKey } from './validate.js';
 export { groupFigures, topWithRest, describeInputs, originsFromFeatures, originsFromNames, familyName, DEFAULT_TOP, type InputOrigin, type DeclaredFeature, type GroupedFigure, type TopRows } from './groups.js';

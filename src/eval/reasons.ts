@@ -30,16 +30,10 @@ export interface ReasonCode {
   missingText: boolean;
 }
 
-/**
- * Top-k reasons per row among reasons whose (summed) contribution is > 0, largest first; equal
- * contributions are ordered by reason name (code-unit order). `contributions` is n × f row-major, with
- * one column per feature in `featureNames` order (drop any bias/base-value column first).
- * @example reasonCodes(shap, ['util', 'dti', 'age'], { reasonText: { util: 'Revolving utilisation is high', dti: 'Debt is high relative to income' } })
- * // [[{ reason: 'util', text: 'Revolving utilisation is high', contribution: 0.42, missingText: false }], …]
- */
-export function reasonCodes(contributions: ArrayLike<number>, featureNames: readonly string[], options: ReasonCodeOptions): ReasonCode[][] {
-  const fn = 'reasonCodes';
-  const c = new ArgCheck(fn);
+/** What a set of options compiles to: each feature's reason, the reasons' texts and tie-break ranks. */
+interface Prepared { readonly f: number; readonly k: number; readonly unitOf: Int32Array; readonly units: readonly string[]; readonly rank: Int32Array; readonly text: (string | null | undefined)[] }
+
+function prepare(fn: string, c: ArgCheck, featureNames: readonly string[], options: ReasonCodeOptions): Prepared {
   const k = options?.k ?? 4;
   const direction = options?.direction ?? 'toward-default';
   const reasonText = options?.reasonText;
@@ -86,6 +80,18 @@ export function reasonCodes(contributions: ArrayLike<number>, featureNames: read
       c.add('reasonText', `reasonText has '${key}', which is neither a feature nor a group${hint ? ` (did you mean '${hint}'?)` : ''}`);
     }
   }
+  // Problems found: the caller throws them (with any in the contributions) before anything is scored.
+  if (!c.ok) return { f, k, unitOf, units, rank: new Int32Array(0), text: [] };
+  const nu = units.length;
+  // Tie-break rank: unit names in code-unit order, so results never depend on column order.
+  const rank = new Int32Array(nu);
+  units.map((u, i) => i).sort((a, b) => (units[a]! < units[b]! ? -1 : units[a]! > units[b]! ? 1 : 0)).forEach((u, r) => { rank[u] = r; });
+  const text = units.map((u) => (Object.hasOwn(reasonText, u) ? reasonText[u]! : null));
+  return { f, k, unitOf, units, rank, text };
+}
+
+function checkContributions(c: ArgCheck, contributions: ArrayLike<number>, featureNames: readonly string[]): void {
+  const f = featureNames.length;
   if (contributions == null || typeof contributions.length !== 'number') c.add('contributions', 'contributions is missing; pass an n × f row-major array');
   else if (contributions.length % f !== 0) c.add('contributions', `contributions has ${contributions.length} values, not a multiple of ${f} features; pass n × ${f} row-major (without a bias column)`);
   else {
@@ -93,13 +99,42 @@ export function reasonCodes(contributions: ArrayLike<number>, featureNames: read
     for (let i = 0; i < contributions.length; i++) if (!Number.isFinite(contributions[i]!) && bad++ === 0) first = i;
     if (bad) c.add('contributions', `contributions at row ${Math.floor(first / f)}, feature '${featureNames[first % f]}' is ${String(contributions[first])}${bad > 1 ? ` (and ${bad - 1} more)` : ''}; contributions must be finite`);
   }
-  c.done();
+}
 
+/**
+ * Top-k reasons per row among reasons whose (summed) contribution is > 0, largest first; equal
+ * contributions are ordered by reason name (code-unit order). `contributions` is n × f row-major, with
+ * one column per feature in `featureNames` order (drop any bias/base-value column first).
+ * @example reasonCodes(shap, ['util', 'dti', 'age'], { reasonText: { util: 'Revolving utilisation is high', dti: 'Debt is high relative to income' } })
+ * // [[{ reason: 'util', text: 'Revolving utilisation is high', contribution: 0.42, missingText: false }], …]
+ */
+export function reasonCodes(contributions: ArrayLike<number>, featureNames: readonly string[], options: ReasonCodeOptions): ReasonCode[][] {
+  const c = new ArgCheck('reasonCodes');
+  const p = prepare('reasonCodes', c, featureNames, options);
+  checkContributions(c, contributions, featureNames);
+  c.done();
+  return apply(p, contributions);
+}
+
+/**
+ * `reasonCodes` with the options checked and compiled once: the serving path calls the returned
+ * function per request (the same results as reasonCodes with the same arguments).
+ */
+export function reasonCoder(featureNames: readonly string[], options: ReasonCodeOptions): (contributions: ArrayLike<number>) => ReasonCode[][] {
+  const c = new ArgCheck('reasonCodes');
+  const p = prepare('reasonCodes', c, featureNames, options);
+  c.done();
+  return (contributions) => {
+    const cc = new ArgCheck('reasonCodes');
+    checkContributions(cc, contributions, featureNames);
+    cc.done();
+    return apply(p, contributions);
+  };
+}
+
+function apply(p: Prepared, contributions: ArrayLike<number>): ReasonCode[][] {
+  const { f, k, unitOf, units, rank, text } = p;
   const nu = units.length;
-  // Tie-break rank: unit names in code-unit order, so results never depend on column order.
-  const rank = new Int32Array(nu);
-  units.map((u, i) => i).sort((a, b) => (units[a]! < units[b]! ? -1 : units[a]! > units[b]! ? 1 : 0)).forEach((u, r) => { rank[u] = r; });
-  const text = units.map((u) => (Object.hasOwn(reasonText, u) ? reasonText[u]! : null));
   const n = contributions.length / f;
   const sums = new Float64Array(nu);
   const top = new Int32Array(k);

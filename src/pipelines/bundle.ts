@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { KilnError } from '../core/errors.js';
-import { calibratorFromJson, reasonCodes, scorecardScaling, type Calibrator, type CalibratorJson, type ReasonCode, type ScorecardScaling } from '../eval/index.js';
+import { calibratorFromJson, reasonCoder, scorecardScaling, type Calibrator, type CalibratorJson, type ReasonCode, type ScorecardScaling } from '../eval/index.js';
 import { Booster, type GbdtModelJson } from '../gbdt/index.js';
 import type { ModelSignature } from '../registry/index.js';
 import { ProfileSchema, type ReferenceProfile } from './profile.js';
@@ -184,11 +184,16 @@ export function parseBundle(input: string | Uint8Array | unknown, where = 'the b
  * const s = model.score([{ income: 52000, region: 'north', late_payments_365d: null }], { reasons: true });
  * s.probability[0]; s.points[0]; s.reasons?.[0];
  */
+/** Requests of at most this many rows are scored row by row (no column arrays: a request's allocations and time). */
+const ROW_PATH_MAX_ROWS = 8;
+
 export class ModelBundle {
   readonly booster: Booster;
   readonly calibrator: Calibrator | null;
   readonly scaling: ScorecardScaling;
   private readonly codes: (Map<string, number> | null)[];
+  /** The reason config compiled on first use. */
+  private reasoner: ((contributions: ArrayLike<number>) => ReasonCode[][]) | null = null;
 
   constructor(readonly json: ModelBundleJson, where = 'the bundle') {
     const invalid = (message: string, path: (string | number)[]): KilnError => invalidBundle(where, message, path);
@@ -228,31 +233,46 @@ export class ModelBundle {
   /** Rows as the model's input columns: numbers as they are, categories as their codes, null as missing (NaN). */
   columns(rows: readonly ScoreRow[]): Float64Array[] {
     return this.booster.featureNames.map((name, j) => {
-      const codes = this.codes[j];
       const col = new Float64Array(rows.length);
-      for (let i = 0; i < rows.length; i++) {
-        const row = rows[i]!;
-        if (!Object.hasOwn(row, name)) {
-          throw new KilnError('SIGNATURE_MISMATCH', `row ${i} has no value for input '${name}'; pass null for a missing value (the model takes: ${this.booster.featureNames.join(', ')})`, { path: ['rows', i, name] });
-        }
-        const v = row[name];
-        if (v === null || v === undefined) col[i] = NaN;
-        else if (codes) col[i] = codes.get(String(v)) ?? NaN; // a category unseen in training is missing
-        else if (typeof v === 'number' || typeof v === 'bigint') col[i] = Number(v);
-        else if (typeof v === 'boolean') col[i] = v ? 1 : 0;
-        else throw new KilnError('SIGNATURE_MISMATCH', `row ${i}: input '${name}' is ${JSON.stringify(v)}; it is numeric (${this.json.signature.features[j]!.type}), pass a number or null`, { path: ['rows', i, name] });
-      }
+      for (let i = 0; i < rows.length; i++) col[i] = this.inputValue(rows[i]!, i, name, j);
       return col;
     });
+  }
+
+  /** Input j of row i as the trees read it (SIGNATURE_MISMATCH naming rows.<i>.<name> when it cannot be). */
+  private inputValue(row: ScoreRow, i: number, name: string, j: number): number {
+    if (!Object.hasOwn(row, name)) {
+      throw new KilnError('SIGNATURE_MISMATCH', `row ${i} has no value for input '${name}'; pass null for a missing value (the model takes: ${this.booster.featureNames.join(', ')})`, { path: ['rows', i, name] });
+    }
+    const v = row[name];
+    const codes = this.codes[j];
+    if (v === null || v === undefined) return NaN;
+    if (codes) return codes.get(String(v)) ?? NaN; // a category unseen in training is missing
+    if (typeof v === 'number' || typeof v === 'bigint') return Number(v);
+    if (typeof v === 'boolean') return v ? 1 : 0;
+    throw new KilnError('SIGNATURE_MISMATCH', `row ${i}: input '${name}' is ${JSON.stringify(v)}; it is numeric (${this.json.signature.features[j]!.type}), pass a number or null`, { path: ['rows', i, name] });
   }
 
   /**
    * Scores rows: probability, calibrated probability, points, the decline decision and the reasons:
    * `reasons: true` gives them for declined rows, `'all'` for every row (the reasons a row's score is
-   * as high as it is), `false` (the default) for none.
+   * as high as it is), `false` (the default) for none. A few rows (a request) go row by row, with no
+   * column arrays; the same numbers as the column path (tested).
    */
   score(rows: readonly ScoreRow[], opts: { reasons?: boolean | 'all' } = {}): BundleScores {
-    return this.scoreColumns(this.columns(rows), opts);
+    if (rows.length > ROW_PATH_MAX_ROWS || this.booster.numOutputs !== 1) return this.scoreColumns(this.columns(rows), opts);
+    const names = this.booster.featureNames;
+    const F = names.length;
+    const x = new Float64Array(rows.length * F);
+    rows.forEach((row, i) => { for (let j = 0; j < F; j++) x[i * F + j] = this.inputValue(row, i, names[j]!, j); });
+    const probability = new Float64Array(rows.length);
+    for (let i = 0; i < rows.length; i++) probability[i] = this.booster.predictRow(x.subarray(i * F, (i + 1) * F));
+    const out = new Float64Array(F + 1);
+    return this.scoresWith(rows.length, probability, opts, (idx) => {
+      const sub = new Float64Array(idx.length * F);
+      idx.forEach((i, r) => { this.booster.explainRow(x.subarray(i * F, (i + 1) * F), out); sub.set(out.subarray(0, F), r * F); });
+      return sub;
+    });
   }
 
   /** The code of a categorical input's value (index in its training dictionary); NaN when unseen; null when the input is numeric. */
@@ -278,7 +298,18 @@ export class ModelBundle {
   }
 
   private scoresOf(cols: readonly Float64Array[], probability: Float64Array, opts: { reasons?: boolean | 'all' }): BundleScores {
-    const n = cols[0]?.length ?? 0;
+    const f = cols.length;
+    return this.scoresWith(cols[0]?.length ?? 0, probability, opts, (idx) => {
+      const shap = this.booster.explain(cols.map((c) => Float64Array.from(idx, (i) => c[i]!)));
+      const stride = shap.numOutputs * (f + 1);
+      const sub = new Float64Array(idx.length * f);
+      for (let r = 0; r < idx.length; r++) sub.set(shap.contributions.subarray(r * stride, r * stride + f), r * f);
+      return sub;
+    });
+  }
+
+  /** Calibration, points, declines and reasons of n rows; `contributions(rows)` gives the SHAP values (rows x F) of the rows needing reasons. */
+  private scoresWith(n: number, probability: Float64Array, opts: { reasons?: boolean | 'all' }, contributions: (idx: number[]) => Float64Array): BundleScores {
     const calibrated = this.calibrator ? this.calibrator.apply(probability) : null;
     const points = this.scaling.toPointsArray(probability);
     const declined = Uint8Array.from(probability, (p) => (p >= this.json.cutoff ? 1 : 0));
@@ -286,14 +317,11 @@ export class ModelBundle {
     let reasons: BundleScores['reasons'] = null;
     if (opts.reasons && rc) {
       reasons = new Array<ReasonCode[] | null>(n).fill(null);
-      const idx = opts.reasons === 'all' ? [...declined.keys()] : [...declined.keys()].filter((i) => declined[i] === 1);
+      const idx: number[] = [];
+      for (let i = 0; i < n; i++) if (opts.reasons === 'all' || declined[i] === 1) idx.push(i);
       if (idx.length) {
-        const f = cols.length;
-        const shap = this.booster.explain(cols.map((c) => Float64Array.from(idx, (i) => c[i]!)));
-        const stride = shap.numOutputs * (f + 1);
-        const sub = new Float64Array(idx.length * f);
-        for (let r = 0; r < idx.length; r++) sub.set(shap.contributions.subarray(r * stride, r * stride + f), r * f);
-        const codes = reasonCodes(sub, this.booster.featureNames, { k: rc.maxReasons, reasonText: rc.texts, ...(Object.keys(rc.groups).length ? { groups: rc.groups } : {}) });
+        this.reasoner ??= reasonCoder(this.booster.featureNames, { k: rc.maxReasons, reasonText: rc.texts, ...(Object.keys(rc.groups).length ? { groups: rc.groups } : {}) });
+        const codes = this.reasoner(contributions(idx));
         idx.forEach((i, r) => { reasons![i] = codes[r]!; });
       }
     }

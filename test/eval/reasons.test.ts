@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../src/core/rng.js';
-import { reasonCodes, type ReasonCode } from '../../src/eval/index.js';
+import { reasonCodes, reasonCoder, type ReasonCode } from '../../src/eval/index.js';
 import { expectKilnError } from './helpers.js';
 
 const names = ['util', 'dti', 'inquiries', 'age', 'delinq_30', 'delinq_60'];
@@ -67,5 +67,18 @@ describe('reasonCodes', () => {
     expectKilnError(() => reasonCodes(new Float64Array(6), names, { reasonText: { utl: 'x' } }), "reasonText has 'utl', which is neither a feature nor a group (did you mean 'util'?)");
     expectKilnError(() => reasonCodes(new Float64Array(6), names, { reasonText, direction: 'toward-approval' as never }), "direction 'toward-approval' is unknown; use one of: toward-default");
     expectKilnError(() => reasonCodes(new Float64Array(6), names, { reasonText, k: 0 }), 'k is 0; expected an integer in [1, ∞]');
+  });
+
+  it('reasonCoder: the options checked once, the same reasons per call; bad contributions still named', () => {
+    const rng = new Rng(5);
+    const groups = { delinquency: ['delinq_30', 'delinq_60'] };
+    const coder = reasonCoder(names, { k: 3, reasonText, groups });
+    for (let t = 0; t < 20; t++) {
+      const c = Float64Array.from({ length: 3 * names.length }, () => Math.round(rng.normal() * 4) / 8);
+      expect(coder(c)).toEqual(reasonCodes(c, names, { k: 3, reasonText, groups }));
+    }
+    expectKilnError(() => coder(new Float64Array(7)), 'contributions has 7 values, not a multiple of 6 features');
+    expectKilnError(() => reasonCoder(names, { reasonText, groups: { d: ['delinq_3O'] } }), "group 'd' lists 'delinq_3O'");
+    expectKilnError(() => reasonCoder(names, { reasonText: null as never }), 'reasonText is missing');
   });
 });

@@ -129,6 +129,27 @@ describe('the model bundle (kiln.model@1)', () => {
     expect(missing?.message).toContain("row 0 has no value for input 'region'");
   });
 
+  it('scores a request of a few rows row by row with the numbers of the column path, bit for bit', () => {
+    const { bundle } = loadModelForScoring(a.project, 'risk', a.project.registry.resolve('risk').signature.features);
+    for (const reasons of [true, 'all'] as const) {
+      const whole = bundle.score(rows, { reasons });
+      for (let at = 0; at < rows.length; at += 3) {
+        const few = rows.slice(at, at + 3);
+        const s = bundle.score(few, { reasons });
+        for (let i = 0; i < few.length; i++) {
+          const w = at + i;
+          expect([s.probability[i], s.calibrated![i], s.points[i], s.declined[i]]).toEqual([whole.probability[w], whole.calibrated![w], whole.points[w], whole.declined[w]]);
+          expect(s.reasons![i]).toEqual(whole.reasons![w]);
+        }
+      }
+    }
+    // The same checks on the row path: a missing input, a text where a number goes.
+    const e1 = (() => { try { bundle.score([rows[0]!, { utilisation: 0.5, late_count: 1, age: 40 }]); } catch (e) { return e as KilnError; } return null; })();
+    expect([e1?.code, e1?.message, e1?.path]).toEqual(['SIGNATURE_MISMATCH', expect.stringContaining("row 1 has no value for input 'region'"), ['rows', 1, 'region']]);
+    const e2 = (() => { try { bundle.score([{ ...rows[0]!, age: 'forty' }]); } catch (e) { return e as KilnError; } return null; })();
+    expect([e2?.code, e2?.path]).toEqual(['SIGNATURE_MISMATCH', ['rows', 0, 'age']]);
+  });
+
   it('gives the reasons the evaluation gave for the same test rows', async () => {
     const all = await a.project.offline.all<ScoreRow>('SELECT utilisation, late_count, age, region FROM borrowers ORDER BY id');
     a.project.releaseOffline();

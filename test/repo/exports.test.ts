@@ -132,6 +132,7 @@ describe('the public API', () => {
           "originsFromNames",
           "prAuc",
           "prCurve",
+          "reasonCoder",
           "reasonCodes",
           "rocCurve",
           "scoreDistribution",
