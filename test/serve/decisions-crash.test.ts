@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openDecisionLog, readDecisions, type DecisionLogRef } from '../../src/serve/index.js';
@@ -65,6 +65,23 @@ describe('the decision log under SIGKILL', () => {
     const next = await openDecisionLog(dir);
     expect(next.tookOver?.pid).toBe(run.child.pid);
     await next.close();
+  });
+
+  it('durable: writes failing mid-pipeline (the file size limit) fail their appends, and every acknowledged one is readable', async () => {
+    const dir = join(tmp.dir, 'full');
+    // 256 KiB: the zeros written ahead fail first (commits then append), then the commits that cross it.
+    const r = spawnSync('bash', ['-c', `ulimit -f 256 && exec "${process.execPath}" --import tsx "${join(import.meta.dirname, 'decision-log-full-child.ts')}" "${dir}" 800 16`], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    const acked = lines.filter((l) => l.startsWith('ok ')).map((l) => l.slice(3));
+    const failed = lines.filter((l) => l.startsWith('fail '));
+    expect(acked.length).toBeGreaterThan(50);
+    expect(failed.length).toBeGreaterThan(50);
+    expect(new Set(failed.map((l) => l.split(' ')[1]))).toEqual(new Set(['DECISION_LOG_INVALID']));
+    expect(failed.some((l) => /too large/i.test(l))).toBe(true);
+    // Read back without an error (nothing torn in the middle): exactly the acknowledged decisions.
+    const ids = await logged(dir);
+    expect([...ids].sort()).toEqual([...acked].sort());
   });
 
   it('buffered: only decisions acknowledged within the last flushMs (+ a margin) are lost', async () => {

@@ -9,7 +9,7 @@ import {
 import { fails } from '../fails.js';
 import { tempDir } from '../helpers.js';
 import { decisionRecord } from './decision-records.js';
-import { PREALLOC_BYTES } from '../../src/serve/decisions/writer.js';
+import { PREALLOC_BYTES } from '../../src/serve/decisions/segment-file.js';
 
 const tmp = tempDir('kiln-decisions-');
 afterAll(tmp.cleanup);

@@ -8,7 +8,7 @@ import type { PgLocation } from '../../store/index.js';
 import type { DecisionLogRef } from './reader.js';
 
 export { newDecisionId, decisionIdAt, decisionIdTime, decisionIdFloor, DECISION_ID_RE } from './id.js';
-export { openDecisionLog } from './writer.js';
+export { openDecisionLog } from './open.js';
 export type { DecisionLog, DecisionLogOptions } from './writer.js';
 export { readDecisions, getDecision } from './reader.js';
 export type { ReadDecisionsOptions, TimeBound, DecisionLogRef } from './reader.js';

@@ -9,22 +9,20 @@
  * DECISION_LOG_INVALID (buffered: its records stay queued, and appends are refused until a commit
  * succeeds again); the segment is cut back to its last good size. All I/O is through FileHandles.
  *
- * A commit is one positional write into space written with zeros ahead of it (`PREALLOC_BYTES` at a
- * time, off the commit path), so syncing it writes data blocks only: no block allocation or size change
- * to journal (fdatasync p99 0.2-0.6 ms against 0.8-0.9 appending, on this repo's machine). `durable`
- * opens segments O_DSYNC: the write returns once it is on disk, one system call a commit. The zeros past
- * the last record are cut off when a segment is closed; readers stop at the first zero byte (JSON text
- * has none), so a crash leaves nothing for them to misread (segments.ts).
+ * A commit is one positional write into zeros written ahead (segment-file.ts); `durable` segments are
+ * O_DSYNC, so the write is the sync. Durable groups are pipelined: up to MAX_FLIGHTS are written at once
+ * and acknowledged in order, so what is acknowledged is always a prefix of the segment; a failed one
+ * fails the later ones in flight and the segment is cut back to the last acknowledged end.
  */
 import { constants } from 'node:fs';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
+import { closeSegment, CREATE, extendSegment, writeAt, syncDir, WRITE_DURABLE, type Own } from './segment-file.js';
 import { KilnError } from '../../core/errors.js';
 import type { DecisionLogStats, DecisionRecord, DecisionWriter, Durability } from '../types.js';
 import { DECISION_ID_RE } from './id.js';
-import { lockWriter, type WriterLock, type WriterLockInfo } from './lock.js';
-import { getDecision, type DecisionLogRef } from './reader.js';
-import { openPgDecisionLog } from './pg.js';
-import { cutZeros, listSegments, readSegmentText, segmentFile, segmentFor, type TornLine } from './segments.js';
+import type { WriterLock, WriterLockInfo } from './lock.js';
+import { getDecision } from './reader.js';
+import { segmentFile, segmentFor, type TornLine } from './segments.js';
 
 export interface DecisionLogOptions {
   /** 'durable' (the default) or 'buffered'. */
@@ -49,56 +47,29 @@ export interface DecisionLog extends DecisionWriter {
 }
 
 interface Waiter { resolve: () => void; reject: (e: Error) => void; failed: Error | null }
+/** A durable group written while earlier ones are still being written: acknowledged in order. */
+interface Flight { readonly entries: Entry[]; acked: Promise<void> }
+/** Groups in flight at once (durable); more appends wait for the oldest and go in the next group. */
+const MAX_FLIGHTS = 4;
 interface Entry { readonly rec: DecisionRecord; readonly line: string; readonly at: number; readonly w: Waiter | null }
-/** A segment this writer created (only those are appended to): its name and, for the newest, its handle. */
-interface Own {
-  readonly name: string;
-  size: number;
-  maxId: string;
-  fh: FileHandle | null;
-  /** Bytes written so far, records and zeros ahead (>= size). */
-  allocated: number;
-  /** Zeros being written at [allocated, allocated + PREALLOC_BYTES), or null. */
-  extending: Promise<void> | null;
-}
 
-const fail = (msg: string, cause?: unknown, path?: string): KilnError =>
+export const fail = (msg: string, cause?: unknown, path?: string): KilnError =>
   new KilnError('DECISION_LOG_INVALID', msg, { ...(path ? { path: [path] } : {}), ...(cause ? { cause } : {}) });
 
-async function writeAt(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
-  for (let off = 0; off < buf.length;) off += (await fh.write(buf, off, buf.length - off, position + off)).bytesWritten;
-}
 
-/** Closes a segment this writer appended to, cutting off the zeros written ahead of its last record. */
-async function closeSegment(seg: Own): Promise<void> {
-  const fh = seg.fh;
-  if (!fh) return;
-  seg.fh = null;
-  await seg.extending;
-  if (seg.allocated > seg.size) await fh.truncate(seg.size).catch(() => undefined);
-  seg.allocated = seg.size;
-  await fh.close().catch(() => undefined);
-}
 
-/** Segment flags: durable writes return once their data is on disk (O_DSYNC). */
-const WRITE_DURABLE = constants.O_WRONLY | constants.O_DSYNC;
-const CREATE = constants.O_CREAT | constants.O_EXCL;
-/** Zeros written ahead of the current segment's end, a chunk at a time. */
-export const PREALLOC_BYTES = 1 << 20;
-let zeros: Buffer | null = null;
 
-async function syncDir(dir: string): Promise<void> {
-  const d = await open(dir, 'r');
-  try { await d.sync(); } finally { await d.close(); }
-}
 
-class Writer implements DecisionLog {
+export class Writer implements DecisionLog {
   readonly flushMs: number;
   private readonly segmentBytes: number;
   private readonly maxQueuedBytes: number;
   private pending: Entry[] = [];
   private pendingBytes = 0;
   private inflight: Entry[] = [];
+  private flights: Flight[] = [];
+  /** A write in flight failed: the segment is cut back to its last acknowledged end once the flights land. */
+  private broken: Own | null = null;
   private running: Promise<void> | null = null;
   private force = false;
   private scheduled = false;
@@ -177,9 +148,20 @@ class Writer implements DecisionLog {
   private async loop(): Promise<void> {
     while (this.pending.length && (this.durability === 'durable' || this.force)) {
       this.force = false;
+      if (this.flights.length >= MAX_FLIGHTS && !this.broken) { await this.flights[0]!.acked; continue; }
       const group = this.pending;
       this.pending = [];
       this.pendingBytes = 0;
+      const seg = this.pipelinable(group);
+      if (seg) {
+        // The write starts now, while earlier groups are still being written; its appends are answered
+        // once it and every earlier one are on disk, so what is acknowledged is always a prefix.
+        group.sort((a, b) => (a.rec.id < b.rec.id ? -1 : 1));
+        const buf = Buffer.from(group.map((e) => e.line).join(''), 'utf8');
+        if (seg.extending && seg.end + buf.length > seg.allocated) await seg.extending;
+        if (this.pipelinable(group) === seg) { this.issue(seg, group, buf); continue; }
+      }
+      await this.land();
       this.inflight = group;
       try {
         await this.commit(group);
@@ -193,6 +175,62 @@ class Writer implements DecisionLog {
         this.inflight = [];
       }
     }
+  }
+
+  /** The segment a durable group can be written to while others are in flight: the open one, with room, holding all its ids. */
+  private pipelinable(group: Entry[]): Own | null {
+    if (this.durability !== 'durable' || this.broken) return null;
+    const seg = this.own.at(-1);
+    if (!seg?.fh || seg.end >= this.segmentBytes) return null;
+    for (const e of group) if (e.rec.id < seg.name) return null;
+    return seg;
+  }
+
+  private issue(seg: Own, group: Entry[], buf: Buffer): void {
+    const t0 = performance.now();
+    const at = seg.end;
+    seg.end += buf.length;
+    const file = segmentFile(this.dir, seg.name);
+    const written = writeAt(seg.fh!, buf, at).then(() => null, (e: unknown) => e as Error);
+    const before = this.flights.at(-1)?.acked ?? Promise.resolve();
+    const flight: Flight = { entries: group, acked: Promise.resolve() };
+    flight.acked = Promise.all([written, before]).then(([error]) => {
+      this.flights.splice(this.flights.indexOf(flight), 1);
+      this.commits++;
+      this.lastCommitMs = performance.now() - t0;
+      if (error || this.broken) {
+        // Every later write in flight fails with this one: the segment is cut back to here (land()).
+        this.broken ??= seg;
+        const err = error
+          ? fail(`cannot write ${file}: ${error.message}. Check the disk (space, errors)`, error, file)
+          : fail(`cannot write ${file}: an earlier write to it failed`, undefined, file);
+        this.failures++;
+        this.lastError = err;
+        for (const w of new Set(group.map((e) => e.w))) w?.reject(err);
+        return;
+      }
+      seg.size = at + buf.length;
+      if (seg.size > seg.allocated) seg.allocated = seg.size;
+      if (group.at(-1)!.rec.id > seg.maxId) seg.maxId = group.at(-1)!.rec.id;
+      this.committed += group.length;
+      this.lastError = null;
+      for (const w of new Set(group.map((e) => e.w))) w?.resolve();
+      if (seg.fh && seg.size < this.segmentBytes) this.extend(seg);
+    });
+    this.flights.push(flight);
+  }
+
+  /** Waits for the writes in flight; after a failed one, cuts its segment back to the last acknowledged end. */
+  private async land(): Promise<void> {
+    while (this.flights.length) await this.flights.at(-1)!.acked;
+    const seg = this.broken;
+    if (!seg) return;
+    this.broken = null;
+    await seg.extending;
+    const ok = seg.fh ? await seg.fh.truncate(seg.size).then(() => true, () => false) : false;
+    seg.end = seg.size;
+    seg.allocated = seg.size;
+    if (!ok) { const i = this.own.indexOf(seg); if (i >= 0) this.own.splice(i, 1); await seg.fh?.close().catch(() => undefined); seg.fh = null; }
   }
 
   /** Writes one group: one write (durable: O_DSYNC; buffered: and an fdatasync) per segment it touches (nearly always one). */
@@ -242,7 +280,7 @@ class Writer implements DecisionLog {
     let seg: Own;
     let fh: FileHandle;
     if (key === 'new' || key === 'front') {
-      seg = { name: entries[0]!.rec.id, size: 0, maxId: '', fh: null, allocated: 0, extending: null };
+      seg = { name: entries[0]!.rec.id, size: 0, maxId: '', fh: null, end: 0, allocated: 0, extending: null };
       const file = segmentFile(this.dir, seg.name);
       try {
         fh = await open(file, flags | CREATE);
@@ -265,6 +303,7 @@ class Writer implements DecisionLog {
       await writeAt(fh, buf, seg.size);
       if (this.durability !== 'durable') await fh.datasync();
       seg.size += buf.length;
+      seg.end = seg.size;
       if (seg.size > seg.allocated) seg.allocated = seg.size;
       if (entries.at(-1)!.rec.id > seg.maxId) seg.maxId = entries.at(-1)!.rec.id;
       this.committed += entries.length;
@@ -275,6 +314,7 @@ class Writer implements DecisionLog {
       await seg.extending;
       const ok = await fh.truncate(seg.size).then(() => true, () => false);
       seg.allocated = seg.size;
+      seg.end = seg.size;
       if (!ok) { const i = this.own.indexOf(seg); if (i >= 0) this.own.splice(i, 1); await fh.close().catch(() => undefined); seg.fh = null; }
       throw fail(`cannot write ${file}: ${(e as Error).message}. Check the disk (space, errors)`, e, file);
     } finally {
@@ -285,34 +325,33 @@ class Writer implements DecisionLog {
 
   /** Writes the next chunk of zeros ahead of the current segment once half of the space ready is used. */
   private extend(seg: Own): void {
-    if (!this.prealloc || seg.extending || seg.allocated - seg.size >= PREALLOC_BYTES / 2) return;
-    const fh = seg.fh!;
-    const at = seg.allocated;
-    zeros ??= Buffer.alloc(PREALLOC_BYTES);
-    seg.extending = writeAt(fh, zeros, at).then(
-      () => { seg.allocated = at + PREALLOC_BYTES; },
-      // No space ahead (a full disk, say): commits then append as before; a failed commit is what reports.
-      () => { this.prealloc = false; return fh.truncate(Math.max(seg.size, at)).catch(() => undefined); },
-    ).finally(() => { seg.extending = null; });
+    if (this.prealloc) extendSegment(seg, () => { this.prealloc = false; });
   }
 
   stats(): DecisionLogStats {
-    const oldest = this.inflight[0]?.at ?? this.pending[0]?.at;
+    const oldest = this.flights[0]?.entries[0]?.at ?? this.inflight[0]?.at ?? this.pending[0]?.at;
+    const flying = this.flights.reduce((n, f) => n + f.entries.length, 0);
     return {
-      queued: this.pending.length + this.inflight.length, committed: this.committed, commits: this.commits,
+      queued: this.pending.length + this.inflight.length + flying, committed: this.committed, commits: this.commits,
       lastCommitMs: this.lastCommitMs, lagMs: oldest === undefined ? 0 : Math.max(0, Date.now() - oldest), failures: this.failures,
     };
   }
 
   async get(id: string): Promise<DecisionRecord> {
     const want = id.toUpperCase();
-    for (const list of [this.pending, this.inflight]) for (const e of list) if (e.rec.id === want) return e.rec;
+    for (const list of [this.pending, this.inflight, ...this.flights.map((f) => f.entries)]) for (const e of list) if (e.rec.id === want) return e.rec;
     return getDecision(this.dir, id);
   }
 
   async flush(): Promise<void> {
+    const start = this.failures;
     for (;;) {
       if (this.running) { await this.running; continue; }
+      if (this.flights.length || this.broken) {
+        await this.land();
+        if (this.failures > start) throw this.lastError!;
+        continue;
+      }
       if (!this.pending.length) return;
       const before = this.failures;
       await this.kick(true);
@@ -330,39 +369,5 @@ class Writer implements DecisionLog {
       for (const o of this.own) await closeSegment(o);
       await this.lock.release();
     }
-  }
-}
-
-/**
- * Opens the decision log in `dir` (`<dataDir>/decisions`) for writing: takes its lock (a second writer
- * is refused; a dead one's lock is taken over) and reports a torn last line left by a crash.
- */
-export async function openDecisionLog(dir: DecisionLogRef, opts: DecisionLogOptions = {}): Promise<DecisionLog> {
-  if (typeof dir !== 'string') return openPgDecisionLog(dir, opts);
-  const durability = opts.durability ?? 'durable';
-  if (durability !== 'durable' && durability !== 'buffered') {
-    throw new KilnError('CONFIG_INVALID', `decision log durability ${JSON.stringify(durability)}: expected 'durable' or 'buffered'`, { path: ['durability'] });
-  }
-  for (const [k, v, min] of [['flushMs', opts.flushMs, 1], ['segmentBytes', opts.segmentBytes, 1], ['maxQueuedBytes', opts.maxQueuedBytes, 1]] as const) {
-    if (v !== undefined && !(Number.isFinite(v) && v >= min)) throw new KilnError('CONFIG_INVALID', `decision log ${k} ${v}: expected a number >= ${min}`, { path: [k] });
-  }
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (e) {
-    throw fail(`cannot create the decision log folder ${dir}: ${(e as Error).message}`, e, dir);
-  }
-  const lock = await lockWriter(dir);
-  try {
-    const recovered: TornLine[] = [];
-    for (const name of (await listSegments(dir)).slice(-2)) {
-      const seg = await readSegmentText(dir, name);
-      if (seg?.torn) recovered.push(seg.torn);
-      // A writer that died left zeros ahead of its last record: no reader needs them.
-      await cutZeros(dir, name);
-    }
-    return new Writer(dir, durability, opts, lock, recovered);
-  } catch (e) {
-    await lock.release();
-    throw e;
   }
 }
