@@ -3,6 +3,7 @@
  * feature values at the requested time, and derived features are evaluated by the same `evaluateExpr` as
  * offline. All of it runs above the `OnlineStore` interface, once for every backend.
  */
+import { PlanCache } from './plan-cache.js';
 import { KilnError } from '../core/errors.js';
 import { evaluateExpr } from '../features/index.js';
 import { loadFeatureRegistry } from '../features/index.js';
@@ -48,7 +49,7 @@ export class OnlineFeatureStore {
    */
   readonly stats = { innerResolved: 0, innerReread: 0, middlesRead: 0, middlesWritten: 0, middleWritesFailed: 0 };
   private readonly cache = new Map<string, SeriesCache>();
-  private readonly readPlans = new Map<string, ReadPlan>();
+  private readonly readPlans = new PlanCache<ReadPlan>((names) => readPlanOf(this.plan, [...names]));
   private queue: Promise<unknown> = Promise.resolve();
   /** Background write-backs in flight (never rejecting): `close()` waits for them. */
   private readonly writeBacks = new Set<Promise<void>>();
@@ -309,15 +310,7 @@ export class OnlineFeatureStore {
   }
 
   private readPlan(features: string | readonly string[] | undefined): ReadPlan {
-    const names = features === undefined ? this.plan.selection : typeof features === 'string' ? [features] : [...features];
-    const k = names.join('\u0000');
-    let rp = this.readPlans.get(k);
-    if (!rp) {
-      rp = readPlanOf(this.plan, names);
-      if (this.readPlans.size > 1000) this.readPlans.clear();
-      this.readPlans.set(k, rp);
-    }
-    return rp;
+    return this.readPlans.get(features === undefined ? this.plan.selection : typeof features === 'string' ? [features] : features);
   }
 
   /** The series' cache entry; `known` when it was there already (read before since its last write). */

@@ -52,7 +52,17 @@ export function prepareVersion(live: LiveVersion): PreparedVersion {
 
 /** The online features a set of input columns reads (a bucketed feature's columns read the feature). */
 const onlineNames = new WeakMap<OnlineFeatureStore, Map<string, string[]>>();
+/** The last answer per inputs array (a route's, the same array every request): no key to join. */
+const byInputs = new WeakMap<readonly string[], { online: OnlineFeatureStore; inputs: readonly string[]; names: string[] }>();
 export function onlineFeaturesOf(online: OnlineFeatureStore, inputs: readonly string[]): string[] {
+  const last = byInputs.get(inputs);
+  if (last && last.online === online && last.inputs.length === inputs.length && last.inputs.every((n, i) => n === inputs[i])) return last.names;
+  const names = onlineFeaturesByKey(online, inputs);
+  byInputs.set(inputs, { online, inputs: [...inputs], names });
+  return names;
+}
+
+function onlineFeaturesByKey(online: OnlineFeatureStore, inputs: readonly string[]): string[] {
   let byKey = onlineNames.get(online);
   if (!byKey) { byKey = new Map(); onlineNames.set(online, byKey); }
   const key = inputs.join('\u0000');
