@@ -150,19 +150,24 @@ describe('the decision log writer', () => {
     expect((await all(dir)).length).toBe(i);
   });
 
-  it('after a crash: skips and reports a torn last line, and the next writer starts a new segment', async () => {
+  /** A log of five decisions written and closed: its folder, records and one segment. */
+  async function fiveWritten(): Promise<{ dir: string; recs: DecisionRecord[]; first: string }> {
     const dir = freshDir();
-    let log = await openDecisionLog(dir);
+    const log = await openDecisionLog(dir);
     const recs = Array.from({ length: 5 }, (_, i) => decisionRecord(i));
     await log.append(recs);
     await log.close();
-    const [first] = segments(dir);
-    const partial = '{"id":"01J0Z3N4X5Q8R2T6V9W1Y3Z5A7","time":"2024-';
-    appendFileSync(join(dir, first!), partial);
+    return { dir, recs, first: segments(dir)[0]! };
+  }
+  const partial = '{"id":"01J0Z3N4X5Q8R2T6V9W1Y3Z5A7","time":"2024-';
+
+  it('after a crash: skips and reports a torn last line, and the next writer starts a new segment', async () => {
+    const { dir, recs, first } = await fiveWritten();
+    appendFileSync(join(dir, first), partial);
     const torn: TornLine[] = [];
     expect((await all(dir, { onTorn: (t) => torn.push(t) })).map((r) => r.id)).toEqual(recs.map((r) => r.id));
     expect(torn).toEqual([{ file: join(dir, first!), line: 6, bytes: partial.length }]);
-    log = await openDecisionLog(dir);
+    const log = await openDecisionLog(dir);
     expect(log.recovered).toEqual(torn);
     const more = decisionRecord(9);
     await log.append([more]);
@@ -197,21 +202,15 @@ describe('the decision log writer', () => {
   }
 
   it('after a crash that left zeros (and a half-written group): readers stop at the first zero, the next writer cuts them', async () => {
-    const dir = freshDir();
-    let log = await openDecisionLog(dir);
-    const recs = Array.from({ length: 5 }, (_, i) => decisionRecord(i));
-    await log.append(recs);
-    await log.close();
-    const [first] = segments(dir);
-    const file = join(dir, first!);
+    const { dir, recs, first } = await fiveWritten();
+    const file = join(dir, first);
     const good = readFileSync(file).length;
-    const partial = '{"id":"01J0Z3N4X5Q8R2T6V9W1Y3Z5A7","time":"2024-';
     // The last group torn: its first part, a page that never reached the disk, a later part that did.
     appendFileSync(file, Buffer.concat([Buffer.from(partial), Buffer.alloc(4096), Buffer.from('"model":"credit"}\n'), Buffer.alloc(8192)]));
     const torn: TornLine[] = [];
     expect((await all(dir, { onTorn: (t) => torn.push(t) })).map((r) => r.id)).toEqual(recs.map((r) => r.id));
     expect(torn).toEqual([{ file, line: 6, bytes: partial.length }]);
-    log = await openDecisionLog(dir);
+    const log = await openDecisionLog(dir);
     expect(log.recovered).toEqual(torn);
     expect(statSync(file).size).toBe(good + partial.length);
     const more = decisionRecord(9);
