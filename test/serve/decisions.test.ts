@@ -201,6 +201,15 @@ describe('the decision log writer', () => {
     });
   }
 
+  it('writes no zeros past where the segment rolls (segmentBytes + a quarter of the chunk)', async () => {
+    const dir = freshDir();
+    const log = await openDecisionLog(dir, { segmentBytes: 50_000 });
+    await log.append([decisionRecord(0)]);
+    const file = join(dir, segments(dir)[0]!);
+    await vi.waitFor(() => expect(statSync(file).size).toBe(50_000 + PREALLOC_BYTES / 4), { timeout: 5000 });
+    await log.close();
+  });
+
   it('after a crash that left zeros (and a half-written group): readers stop at the first zero, the next writer cuts them', async () => {
     const { dir, recs, first } = await fiveWritten();
     const file = join(dir, first);

@@ -56,17 +56,19 @@ export async function syncDir(dir: string): Promise<void> {
 
 /**
  * Writes the next PREALLOC_BYTES of zeros ahead of a segment once half of the space ready is used, off
- * the commit path; `onFailure` when it cannot (a full disk, say: commits then append as before, and a
- * failed commit is what reports).
+ * the commit path, never past `limit` (the segment rolls there); `onFailure` when it cannot (a full disk,
+ * say: commits then append as before, and a failed commit is what reports).
  */
-export function extendSegment(seg: Own, onFailure: () => void): void {
+export function extendSegment(seg: Own, limit: number, onFailure: () => void): void {
   if (seg.extending || seg.allocated - seg.end >= PREALLOC_BYTES / 2) return;
   const fh = seg.fh!;
   // Never where a write in flight goes: from the end of the last one.
   const at = Math.max(seg.allocated, seg.end);
+  const bytes = Math.min(PREALLOC_BYTES, limit - at);
+  if (bytes <= 0) return;
   zeros ??= Buffer.alloc(PREALLOC_BYTES);
-  seg.extending = writeAt(fh, zeros, at).then(
-    () => { seg.allocated = at + PREALLOC_BYTES; },
+  seg.extending = writeAt(fh, zeros.subarray(0, bytes), at).then(
+    () => { seg.allocated = at + bytes; },
     () => { onFailure(); return fh.truncate(Math.max(seg.end, at)).catch(() => undefined); },
   ).finally(() => { seg.extending = null; });
 }

@@ -16,7 +16,7 @@
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { closeSegment, CREATE, extendSegment, writeAt, syncDir, WRITE_DURABLE, type Own } from './segment-file.js';
+import { closeSegment, CREATE, extendSegment, PREALLOC_BYTES, writeAt, syncDir, WRITE_DURABLE, type Own } from './segment-file.js';
 import { KilnError } from '../../core/errors.js';
 import type { DecisionLogStats, DecisionRecord, DecisionWriter, Durability } from '../types.js';
 import { DECISION_ID_RE } from './id.js';
@@ -325,7 +325,8 @@ export class Writer implements DecisionLog {
 
   /** Writes the next chunk of zeros ahead of the current segment once half of the space ready is used. */
   private extend(seg: Own): void {
-    if (this.prealloc) extendSegment(seg, () => { this.prealloc = false; });
+    // A commit may take a segment a little past segmentBytes before it rolls.
+    if (this.prealloc) extendSegment(seg, this.segmentBytes + PREALLOC_BYTES / 4, () => { this.prealloc = false; });
   }
 
   stats(): DecisionLogStats {
