@@ -261,18 +261,49 @@ export class ModelBundle {
    */
   score(rows: readonly ScoreRow[], opts: { reasons?: boolean | 'all' } = {}): BundleScores {
     if (rows.length > ROW_PATH_MAX_ROWS || this.booster.numOutputs !== 1) return this.scoreColumns(this.columns(rows), opts);
-    const names = this.booster.featureNames;
-    const F = names.length;
-    const x = new Float64Array(rows.length * F);
-    rows.forEach((row, i) => { for (let j = 0; j < F; j++) x[i * F + j] = this.inputValue(row, i, names[j]!, j); });
-    const probability = new Float64Array(rows.length);
-    for (let i = 0; i < rows.length; i++) probability[i] = this.booster.predictRow(x.subarray(i * F, (i + 1) * F));
+    const { x, probability } = this.rowPath(rows);
+    const F = this.booster.numFeatures;
     const out = new Float64Array(F + 1);
     return this.scoresWith(rows.length, probability, opts, (idx) => {
       const sub = new Float64Array(idx.length * F);
       idx.forEach((i, r) => { this.booster.explainRow(x.subarray(i * F, (i + 1) * F), out); sub.set(out.subarray(0, F), r * F); });
       return sub;
     });
+  }
+
+  /**
+   * `score` with the TreeSHAP of the rows needing reasons computed by `explainRows` (rows x F in, rows x
+   * (F + 1) contributions out, as `Booster.explainRow` gives them): a serving thread's. The same scores.
+   */
+  async scoreAsync(rows: readonly ScoreRow[], opts: { reasons?: boolean | 'all' }, explainRows: (x: Float64Array, n: number) => Promise<Float64Array>): Promise<BundleScores> {
+    if (rows.length > ROW_PATH_MAX_ROWS || this.booster.numOutputs !== 1 || !opts.reasons || !this.json.reasons) return this.score(rows, opts);
+    const { x, probability } = this.rowPath(rows);
+    const F = this.booster.numFeatures;
+    const idx = this.reasonRows(probability, opts.reasons);
+    const xs = new Float64Array(idx.length * F);
+    idx.forEach((i, r) => xs.set(x.subarray(i * F, (i + 1) * F), r * F));
+    const shap = idx.length ? await explainRows(xs, idx.length) : new Float64Array(0);
+    const sub = new Float64Array(idx.length * F);
+    for (let r = 0; r < idx.length; r++) sub.set(shap.subarray(r * (F + 1), r * (F + 1) + F), r * F);
+    return this.scoresWith(rows.length, probability, opts, () => sub);
+  }
+
+  /** The row path's inputs (rows x F, row-major) and probabilities. */
+  private rowPath(rows: readonly ScoreRow[]): { x: Float64Array; probability: Float64Array } {
+    const names = this.booster.featureNames;
+    const F = names.length;
+    const x = new Float64Array(rows.length * F);
+    rows.forEach((row, i) => { for (let j = 0; j < F; j++) x[i * F + j] = this.inputValue(row, i, names[j]!, j); });
+    const probability = new Float64Array(rows.length);
+    for (let i = 0; i < rows.length; i++) probability[i] = this.booster.predictRow(x.subarray(i * F, (i + 1) * F));
+    return { x, probability };
+  }
+
+  /** The rows that get reasons: every row for 'all', else the declined ones. */
+  private reasonRows(probability: Float64Array, reasons: true | 'all'): number[] {
+    const idx: number[] = [];
+    for (let i = 0; i < probability.length; i++) if (reasons === 'all' || probability[i]! >= this.json.cutoff) idx.push(i);
+    return idx;
   }
 
   /** The code of a categorical input's value (index in its training dictionary); NaN when unseen; null when the input is numeric. */
@@ -317,8 +348,7 @@ export class ModelBundle {
     let reasons: BundleScores['reasons'] = null;
     if (opts.reasons && rc) {
       reasons = new Array<ReasonCode[] | null>(n).fill(null);
-      const idx: number[] = [];
-      for (let i = 0; i < n; i++) if (opts.reasons === 'all' || declined[i] === 1) idx.push(i);
+      const idx = this.reasonRows(probability, opts.reasons);
       if (idx.length) {
         this.reasoner ??= reasonCoder(this.booster.featureNames, { k: rc.maxReasons, reasonText: rc.texts, ...(Object.keys(rc.groups).length ? { groups: rc.groups } : {}) });
         const codes = this.reasoner(contributions(idx));

@@ -209,7 +209,9 @@ async function versionScores(live: LiveVersion, rows: readonly { readonly values
     return { scores: s.scores, reasons: null, extras: s.extras, timed: true };
   }
   const filler = live.embeddings;
-  const s = live.bundle.score(rows.map((r) => (filler ? filler.fill(r.values, r.entityId) : r.values as ScoreRow)), { reasons });
+  const inputs = rows.map((r) => (filler ? filler.fill(r.values, r.entityId) : r.values as ScoreRow));
+  const shap = live.shap;
+  const s = shap ? await live.bundle.scoreAsync(inputs, { reasons }, (x, n) => shap.explain(x, n)) : live.bundle.score(inputs, { reasons });
   const scores = new Array<VersionScore>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     scores[i] = { model: live.name, version: live.version, raw: s.probability[i]!, calibrated: s.calibrated ? s.calibrated[i]! : null, points: s.points[i]!, declined: s.declined[i] === 1 };

@@ -3,6 +3,7 @@
  * log (`decisions/`), the request path (`http/`) and batch scoring (`batch.ts`). Each part implements or
  * uses these types only, so that one can change without the others.
  */
+import type { ShapThread } from './shap-thread.js';
 import type { ReasonCode } from '../eval/index.js';
 import type { EmbeddingFiller, FusedModel, ModelBundle, SequenceModel } from '../pipelines/index.js';
 import type { ModelVersion } from '../registry/index.js';
@@ -41,6 +42,8 @@ export interface GbdtLiveVersion extends LiveVersionBase {
    * trained with: requests give the entity id or the lastK input, and the filler makes the columns.
    */
   readonly embeddings?: EmbeddingFiller;
+  /** Its TreeSHAP thread (a served version's reasons off the event loop), when it has one. */
+  readonly shap?: ShapThread;
 }
 
 /**

@@ -12,6 +12,7 @@
  * session and scores its smoke rows. `loadLiveVersion` is synchronous: an ONNX version it loads opens its
  * session on first use and has no smoke scores (validateLive refuses it).
  */
+import { ShapThread } from '../shap-thread.js';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -38,7 +39,7 @@ function sequenceInput(info: ModelVersion, input: string, what: string): string 
 }
 
 /** A GBDT version, or a fused version when its bundle has an encoder. */
-function gbdtLive(project: Project | undefined, ref: string, info: ModelVersion, bundle: ModelBundle): GbdtLiveVersion | FusedLiveVersion {
+function gbdtLive(project: Project | undefined, ref: string, info: ModelVersion, bundle: ModelBundle, shap?: ShapThread | null): GbdtLiveVersion | FusedLiveVersion {
   const loadedAt = new Date().toISOString();
   if (!bundle.json.encoder) {
     // A version that reads embedding spaces opens the versions it was trained with, and no other.
@@ -47,7 +48,7 @@ function gbdtLive(project: Project | undefined, ref: string, info: ModelVersion,
       if (!project) throw new KilnError('BUNDLE_INVALID', `model ${info.model} version ${info.version} reads embedding spaces (${bundle.json.embeddings.map((e) => `${e.space}@${e.version}`).join(', ')}); it is served from its project, which holds their versions`);
       embeddings = EmbeddingFiller.open(project, bundle.json.embeddings, `model ${info.model} version ${info.version}`);
     }
-    return Object.freeze({ kind: 'gbdt', name: info.model, version: info.version, ref, info, bundle, loadedAt, ...(embeddings ? { embeddings } : {}) });
+    return Object.freeze({ kind: 'gbdt', name: info.model, version: info.version, ref, info, bundle, loadedAt, ...(embeddings ? { embeddings } : {}), ...(shap ? { shap } : {}) });
   }
   const fused = new FusedModel(bundle);
   return Object.freeze({ kind: 'fused', name: info.model, version: info.version, ref, info, bundle, fused, input: fused.input, loadedAt });
@@ -89,7 +90,7 @@ export function loadLiveVersion(project: Project, ref: string): LiveVersion {
  * Loads a version (`info`, as resolved from `ref`) in steps, yielding to the event loop between them.
  * Same checks and errors as `loadLiveVersion`; a pre-bundle version (model.json) loads in one step.
  */
-export async function openLiveVersion(ref: string, info: ModelVersion, project?: Project): Promise<LiveVersion> {
+export async function openLiveVersion(ref: string, info: ModelVersion, project?: Project, opts: { shapThread?: boolean } = {}): Promise<LiveVersion> {
   let bundle: ModelBundle | null = null;
   const path = info.artifactPath;
   if (path) {
@@ -124,7 +125,9 @@ export async function openLiveVersion(ref: string, info: ModelVersion, project?:
   await nextTurn();
   // TreeSHAP's tables, built now so that the first request with reasons does not pay for them.
   explainPlan(bundle.booster);
-  return gbdtLive(project, ref, info, bundle);
+  // A served GBDT's reasons on a thread of its own (none for a fused version, or when it cannot start).
+  const shap = opts.shapThread && !bundle.json.encoder && bundle.json.reasons ? await ShapThread.start(bundle.booster) : null;
+  return gbdtLive(project, ref, info, bundle, shap);
 }
 
 /** What a version reads per row, by name and type: its signature, but a fused version's lastK input in place of its embedding columns. */
@@ -144,6 +147,7 @@ export function requestInputs(live: LiveVersion): ModelSignature['features'] {
 /** The version no longer serves (swapped out, or failed validation): an ONNX version releases its session once idle. */
 export async function retireLive(live: LiveVersion): Promise<void> {
   if (live.kind === 'onnx') await live.scorer.retire();
+  if (live.kind === 'gbdt') live.shap?.close();
 }
 
 const KIND_TEXT: Readonly<Record<LiveVersion['kind'], string>> = {

@@ -31,6 +31,8 @@ export interface ModelSetOptions {
   readonly traffic?: Readonly<Record<string, TrafficSpec>>;
   /** Where loads, swaps and failures are written, one line each; default stderr. */
   readonly log?: (line: string) => void;
+  /** GBDT versions explain (reasons) on a thread of their own (default true): the event loop stays free for other requests. */
+  readonly shapThreads?: boolean;
 }
 
 /** One configured model's bookkeeping (off the request path). */
@@ -278,7 +280,7 @@ class RegistryModelSet implements ModelSet {
 
   /** Loads and validates one version; MODEL_VALIDATION_FAILED (or the load's error) when it may not serve. */
   private async loadValid(ref: string, info: ModelVersion, slot?: Slot): Promise<LiveVersion> {
-    const live = await openLiveVersion(ref, info, this.project);
+    const live = await openLiveVersion(ref, info, this.project, { shapThread: this.opts.shapThreads ?? true });
     let result: ReturnType<typeof validateLive>;
     try {
       result = validateLive(live, this.opts.definitions ? { definitions: this.opts.definitions } : {});
