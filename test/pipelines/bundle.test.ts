@@ -7,6 +7,7 @@ import { BUNDLE_FILE, exportModel, importModel, loadModelBundle, loadModelForSco
 import { randomAssign } from '../../src/pipelines/dataset.js';
 import type { Evaluation } from '../../src/pipelines/index.js';
 import { initProject, Project } from '../../src/store/index.js';
+import { ShapThread } from '../../src/serve/shap-thread.js';
 import { kiln, tempDir } from '../helpers.js';
 
 /** One row per borrower with a categorical region; reasons with a group and a default text. */
@@ -148,6 +149,21 @@ describe('the model bundle (kiln.model@1)', () => {
     expect([e1?.code, e1?.message, e1?.path]).toEqual(['SIGNATURE_MISMATCH', expect.stringContaining("row 1 has no value for input 'region'"), ['rows', 1, 'region']]);
     const e2 = (() => { try { bundle.score([{ ...rows[0]!, age: 'forty' }]); } catch (e) { return e as KilnError; } return null; })();
     expect([e2?.code, e2?.path]).toEqual(['SIGNATURE_MISMATCH', ['rows', 0, 'age']]);
+  });
+
+  it('scoreAsync with a TreeSHAP thread (concurrent requests) gives the scores and reasons of score', async () => {
+    const { bundle } = loadModelForScoring(a.project, 'risk', a.project.registry.resolve('risk').signature.features);
+    const t = await ShapThread.start(bundle.booster);
+    expect(t).not.toBeNull();
+    try {
+      for (const reasons of [true, 'all'] as const) {
+        const chunks = Array.from({ length: Math.ceil(rows.length / 3) }, (_, c) => rows.slice(3 * c, 3 * c + 3));
+        const got = await Promise.all(chunks.map((few) => bundle.scoreAsync(few, { reasons }, (x, n) => t!.explain(x, n))));
+        chunks.forEach((few, c) => expect(got[c]).toEqual(bundle.score(few, { reasons })));
+      }
+    } finally {
+      t!.close();
+    }
   });
 
   it('gives the reasons the evaluation gave for the same test rows', async () => {
