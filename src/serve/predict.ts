@@ -201,7 +201,7 @@ function atUs(r: { readonly asOf: string | null }, time: string): number {
   return Date.parse(r.asOf ?? time) * 1000;
 }
 
-async function versionScores(live: LiveVersion, rows: readonly { readonly values: Record<string, InputValue>; readonly asOf: string | null; readonly entityId?: string | null }[], reasons: boolean | 'all', time: string, offload = false): Promise<VersionScores> {
+async function versionScores(live: LiveVersion, rows: readonly { readonly values: Record<string, InputValue>; readonly asOf: string | null; readonly entityId?: string | null }[], reasons: boolean | 'all', time: string): Promise<VersionScores> {
   if (live.kind !== 'gbdt') {
     const timed = rows.map((r) => ({ values: r.values, atUs: atUs(r, time) }));
     if (live.kind === 'fused') return { ...fusedScores(live, timed, reasons), extras: null, timed: true };
@@ -210,7 +210,7 @@ async function versionScores(live: LiveVersion, rows: readonly { readonly values
   }
   const filler = live.embeddings;
   const inputs = rows.map((r) => (filler ? filler.fill(r.values, r.entityId) : r.values as ScoreRow));
-  const shap = offload ? live.shap : undefined;
+  const shap = live.shap;
   const s = shap ? await live.bundle.scoreAsync(inputs, { reasons }, (x, n) => shap.explain(x, n)) : live.bundle.score(inputs, { reasons });
   const scores = new Array<VersionScore>(rows.length);
   for (let i = 0; i < rows.length; i++) {
@@ -251,7 +251,7 @@ export interface Decision {
  * Scores resolved rows on a route: the deciding version per row, the other version (canary's primary, or
  * a shadow challenger) beside it. Returns the records (not yet logged).
  */
-export async function decide(route: ModelRoute, rows: readonly PredictRow[], resolved: readonly ResolvedRow[], opts: { reasons: boolean; started: number; time?: string; embeddings?: (Float32Array | null)[]; offload?: boolean }): Promise<DecisionRecord[]> {
+export async function decide(route: ModelRoute, rows: readonly PredictRow[], resolved: readonly ResolvedRow[], opts: { reasons: boolean; started: number; time?: string; embeddings?: (Float32Array | null)[] }): Promise<DecisionRecord[]> {
   const ch = route.challenger;
   const by = resolved.map((r) => decidedBy(route, r.entityId));
   const primaryDecides = by.some((b) => b === 'primary');
@@ -259,13 +259,13 @@ export async function decide(route: ModelRoute, rows: readonly PredictRow[], res
   const mode = (decides: boolean): boolean | 'all' => (decides ? (opts.reasons ? 'all' : true) : false);
   const time = opts.time ?? new Date().toISOString();
   const p = prepareVersion(route.primary);
-  const primary = await versionScores(route.primary, resolved, mode(primaryDecides), time, opts.offload);
+  const primary = await versionScores(route.primary, resolved, mode(primaryDecides), time);
   let challenger: VersionScores | null = null;
   let chRows: number[] = [];
   if (ch) {
     const cp = prepareVersion(ch.live);
     chRows = resolved.flatMap((r, i) => (cp.inputs.every((n) => Object.hasOwn(r.values, n)) ? [i] : []));
-    if (chRows.length) challenger = await versionScores(ch.live, chRows.map((i) => resolved[i]!), mode(canaryDecides), time, opts.offload);
+    if (chRows.length) challenger = await versionScores(ch.live, chRows.map((i) => resolved[i]!), mode(canaryDecides), time);
   }
   const chAt = new Map(chRows.map((i, j) => [i, j]));
   return resolved.map((r, i): DecisionRecord => {

@@ -14,7 +14,7 @@ import type { EmbeddingSet } from '../spaces/set.js';
 import type { ServerMetrics } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { EventsBodySchema, ExplainBodySchema, FeaturesGetBodySchema, PredictBodySchema, TrafficBodySchema, parseBody } from './schemas.js';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 
 interface RouteDeps {
   readonly models: ModelSet;
@@ -61,18 +61,7 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     throw new KilnError('MODEL_NOT_SERVED', `model '${name}' is not served here${hint ? `; did you mean '${hint}'?` : ''} (served: ${names.join(', ') || 'none'})`, { path: ['params', 'name'] });
   };
 
-  // Predictions under way: with others waiting, a version's TreeSHAP goes to its thread (the event loop
-  // serves them meanwhile); alone, it runs here (no hand-off to wait for).
-  let predicting = 0;
   app.post<Named>('/v1/models/:name/predict', { config: { scope: 'score' } }, async (req) => {
-    predicting++;
-    try {
-      return await predict(req);
-    } finally {
-      predicting--;
-    }
-  });
-  const predict = async (req: FastifyRequest<Named>): Promise<unknown> => {
     const started = performance.now();
     const route = routeFor(req.params.name);
     req.served = { model: route.name, version: String(route.primary.version) };
@@ -82,11 +71,11 @@ export function registerRoutes(app: FastifyInstance, deps: RouteDeps): void {
     const time = new Date().toISOString();
     checkRows(route, rows, resolved, time);
     const embeddings = body.embedding ? new Array<Float32Array | null>(rows.length).fill(null) : undefined;
-    const records = await decide(route, rows, resolved, { reasons: body.reasons ?? false, started, time, offload: predicting > 1, ...(embeddings ? { embeddings } : {}) });
+    const records = await decide(route, rows, resolved, { reasons: body.reasons ?? false, started, time, ...(embeddings ? { embeddings } : {}) });
     await decisions.append(records);
     const kindOf = (version: number): LiveVersion['kind'] => (route.challenger?.live.version === version ? route.challenger.live : route.primary).kind;
     return { results: records.map((r, i) => resultOf(r, embeddings?.[i] ?? null, kindOf(r.version))) };
-  };
+  });
 
   app.post<Named>('/v1/models/:name/explain', { config: { scope: 'score' } }, async (req) => {
     const route = routeFor(req.params.name);
