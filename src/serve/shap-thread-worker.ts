@@ -4,8 +4,7 @@
  * their contributions to the shared output and bumps the done word.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Booster } from '../gbdt/booster.js';
-import { explainPlan } from '../gbdt/shap.js';
+import { Booster, explainPlan } from '../gbdt/index.js';
 
 interface Init { model: unknown; ctrl: SharedArrayBuffer; input: SharedArrayBuffer; output: SharedArrayBuffer; features: number }
 const init = workerData as Init;
