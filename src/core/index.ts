@@ -5,3 +5,4 @@ export { Progress, formatCount, formatDuration, type ProgressOptions } from './p
 export { onInterrupt, type InterruptScope } from './interrupt.js';
 export { record, list } from './young.js';
 export { parseUtc, parseTime, timeUs, isoMicros, type ParsedTime } from './time.js';
+export { NamesCache } from './names-cache.js';

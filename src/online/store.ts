@@ -3,8 +3,8 @@
  * feature values at the requested time, and derived features are evaluated by the same `evaluateExpr` as
  * offline. All of it runs above the `OnlineStore` interface, once for every backend.
  */
-import { PlanCache } from './plan-cache.js';
 import { KilnError } from '../core/errors.js';
+import { NamesCache } from '../core/index.js';
 import { evaluateExpr } from '../features/index.js';
 import { loadFeatureRegistry } from '../features/index.js';
 import { targetSources, validateEvents, type PushTarget, type ValidateOptions } from './events.js';
@@ -49,7 +49,7 @@ export class OnlineFeatureStore {
    */
   readonly stats = { innerResolved: 0, innerReread: 0, middlesRead: 0, middlesWritten: 0, middleWritesFailed: 0 };
   private readonly cache = new Map<string, SeriesCache>();
-  private readonly readPlans = new PlanCache<ReadPlan>((names) => readPlanOf(this.plan, [...names]));
+  private readonly readPlans = new NamesCache<ReadPlan>((names) => readPlanOf(this.plan, [...names]));
   private queue: Promise<unknown> = Promise.resolve();
   /** Background write-backs in flight (never rejecting): `close()` waits for them. */
   private readonly writeBacks = new Set<Promise<void>>();

@@ -177,6 +177,16 @@ export function parseBundle(input: string | Uint8Array | unknown, where = 'the b
   return obj as ModelBundleJson; // as read (key order kept): what the checksum covers
 }
 
+/** Requests of at most this many rows are scored row by row (no column arrays: a request's allocations and time). */
+const ROW_PATH_MAX_ROWS = 8;
+
+/** The first f of every `stride` contributions of n rows (TreeSHAP's rows without their bias), rows x f. */
+function withoutBias(shap: Float64Array, n: number, f: number, stride: number): Float64Array {
+  const sub = new Float64Array(n * f);
+  for (let r = 0; r < n; r++) sub.set(shap.subarray(r * stride, r * stride + f), r * f);
+  return sub;
+}
+
 /**
  * A loaded bundle: the booster, calibrator, category maps, scaling and reason config, ready to score.
  * @example
@@ -184,9 +194,6 @@ export function parseBundle(input: string | Uint8Array | unknown, where = 'the b
  * const s = model.score([{ income: 52000, region: 'north', late_payments_365d: null }], { reasons: true });
  * s.probability[0]; s.points[0]; s.reasons?.[0];
  */
-/** Requests of at most this many rows are scored row by row (no column arrays: a request's allocations and time). */
-const ROW_PATH_MAX_ROWS = 8;
-
 export class ModelBundle {
   readonly booster: Booster;
   readonly calibrator: Calibrator | null;
@@ -263,11 +270,10 @@ export class ModelBundle {
     if (rows.length > ROW_PATH_MAX_ROWS || this.booster.numOutputs !== 1) return this.scoreColumns(this.columns(rows), opts);
     const { x, probability } = this.rowPath(rows);
     const F = this.booster.numFeatures;
-    const out = new Float64Array(F + 1);
     return this.scoresWith(rows.length, probability, opts, (idx) => {
-      const sub = new Float64Array(idx.length * F);
-      idx.forEach((i, r) => { this.booster.explainRow(x.subarray(i * F, (i + 1) * F), out); sub.set(out.subarray(0, F), r * F); });
-      return sub;
+      const shap = new Float64Array(idx.length * (F + 1));
+      idx.forEach((i, r) => this.booster.explainRow(x.subarray(i * F, (i + 1) * F), shap.subarray(r * (F + 1), (r + 1) * (F + 1))));
+      return withoutBias(shap, idx.length, F, F + 1);
     });
   }
 
@@ -282,9 +288,7 @@ export class ModelBundle {
     const idx = this.reasonRows(probability, opts.reasons);
     const xs = new Float64Array(idx.length * F);
     idx.forEach((i, r) => xs.set(x.subarray(i * F, (i + 1) * F), r * F));
-    const shap = idx.length ? await explainRows(xs, idx.length) : new Float64Array(0);
-    const sub = new Float64Array(idx.length * F);
-    for (let r = 0; r < idx.length; r++) sub.set(shap.subarray(r * (F + 1), r * (F + 1) + F), r * F);
+    const sub = withoutBias(idx.length ? await explainRows(xs, idx.length) : new Float64Array(0), idx.length, F, F + 1);
     return this.scoresWith(rows.length, probability, opts, () => sub);
   }
 
@@ -332,10 +336,7 @@ export class ModelBundle {
     const f = cols.length;
     return this.scoresWith(cols[0]?.length ?? 0, probability, opts, (idx) => {
       const shap = this.booster.explain(cols.map((c) => Float64Array.from(idx, (i) => c[i]!)));
-      const stride = shap.numOutputs * (f + 1);
-      const sub = new Float64Array(idx.length * f);
-      for (let r = 0; r < idx.length; r++) sub.set(shap.contributions.subarray(r * stride, r * stride + f), r * f);
-      return sub;
+      return withoutBias(shap.contributions, idx.length, f, shap.numOutputs * (f + 1));
     });
   }
 

@@ -14,6 +14,7 @@
  */
 import type { z } from 'zod';
 import { KilnError } from '../core/errors.js';
+import { NamesCache } from '../core/index.js';
 import { parseUtc } from '../core/time.js';
 import type { ReasonCode } from '../eval/index.js';
 import type { OnlineFeatureStore } from '../online/index.js';
@@ -51,36 +52,24 @@ export function prepareVersion(live: LiveVersion): PreparedVersion {
 }
 
 /** The online features a set of input columns reads (a bucketed feature's columns read the feature). */
-const onlineNames = new WeakMap<OnlineFeatureStore, Map<string, string[]>>();
-/** The last answer per inputs array (a route's, the same array every request): no key to join. */
-const byInputs = new WeakMap<readonly string[], { online: OnlineFeatureStore; inputs: readonly string[]; names: string[] }>();
+const onlineNames = new WeakMap<OnlineFeatureStore, NamesCache<string[]>>();
 export function onlineFeaturesOf(online: OnlineFeatureStore, inputs: readonly string[]): string[] {
-  const last = byInputs.get(inputs);
-  if (last && last.online === online && last.inputs.length === inputs.length && last.inputs.every((n, i) => n === inputs[i])) return last.names;
-  const names = onlineFeaturesByKey(online, inputs);
-  byInputs.set(inputs, { online, inputs: [...inputs], names });
-  return names;
+  let cache = onlineNames.get(online);
+  if (!cache) { cache = new NamesCache((names) => servedFeatures(online, names)); onlineNames.set(online, cache); }
+  return cache.get(inputs);
 }
 
-function onlineFeaturesByKey(online: OnlineFeatureStore, inputs: readonly string[]): string[] {
-  let byKey = onlineNames.get(online);
-  if (!byKey) { byKey = new Map(); onlineNames.set(online, byKey); }
-  const key = inputs.join('\u0000');
-  let names = byKey.get(key);
-  if (!names) {
-    const byColumn = new Map<string, string>();
-    for (const f of online.plan.registry.features.values()) for (const o of f.outputs) byColumn.set(o.column, f.name);
-    const out = new Set<string>();
-    for (const c of inputs) {
-      const f = byColumn.get(c) ?? (online.plan.registry.features.has(c) ? c : undefined);
-      if (f === undefined) throw new KilnError('FEATURE_NOT_SERVED', `input '${c}' is not a feature the online store knows; score this model with full feature rows, or define and materialize the feature`, { path: [c] });
-      if (!online.plan.features.has(f)) throw new KilnError('FEATURE_NOT_SERVED', `feature '${f}' (input '${c}') is not served by the online store (it serves ${online.plan.selection.join(', ')}); materialize it ('kiln online materialize --features ...')`, { path: [c] });
-      out.add(f);
-    }
-    names = [...out];
-    byKey.set(key, names);
+function servedFeatures(online: OnlineFeatureStore, inputs: readonly string[]): string[] {
+  const byColumn = new Map<string, string>();
+  for (const f of online.plan.registry.features.values()) for (const o of f.outputs) byColumn.set(o.column, f.name);
+  const out = new Set<string>();
+  for (const c of inputs) {
+    const f = byColumn.get(c) ?? (online.plan.registry.features.has(c) ? c : undefined);
+    if (f === undefined) throw new KilnError('FEATURE_NOT_SERVED', `input '${c}' is not a feature the online store knows; score this model with full feature rows, or define and materialize the feature`, { path: [c] });
+    if (!online.plan.features.has(f)) throw new KilnError('FEATURE_NOT_SERVED', `feature '${f}' (input '${c}') is not served by the online store (it serves ${online.plan.selection.join(', ')}); materialize it ('kiln online materialize --features ...')`, { path: [c] });
+    out.add(f);
   }
-  return names;
+  return [...out];
 }
 
 /** The rows of a body (a single-row body is one row). */

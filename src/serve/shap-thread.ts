@@ -30,7 +30,7 @@ export class ShapThread {
   private closing = false;
   private failed = false;
 
-  private constructor(private readonly booster: Booster, private readonly worker: Worker | null, input: SharedArrayBuffer, output: SharedArrayBuffer, ctrl: SharedArrayBuffer) {
+  private constructor(private readonly booster: Booster, private readonly worker: Worker, input: SharedArrayBuffer, output: SharedArrayBuffer, ctrl: SharedArrayBuffer) {
     this.input = new Float64Array(input);
     this.output = new Float64Array(output);
     this.ctrl = new Int32Array(ctrl);
@@ -43,11 +43,12 @@ export class ShapThread {
     const ctrl = new SharedArrayBuffer(8 * 4);
     const input = new SharedArrayBuffer(CAPACITY * F * 8);
     const output = new SharedArrayBuffer(CAPACITY * (F + 1) * 8);
-    let worker: Worker;
+    let worker: Worker | null = null;
     try {
       worker = startModuleWorker(import.meta.url, 'shap-thread-worker', { workerData: { model: booster.toJSON(), ctrl, input, output, features: F } });
       await workerReady(worker, timeoutMs);
     } catch {
+      void worker?.terminate();
       return null;
     }
     worker.unref();
@@ -126,6 +127,6 @@ export class ShapThread {
     Atomics.store(this.ctrl, STOP, 1);
     Atomics.add(this.ctrl, SEQ, 1);
     Atomics.notify(this.ctrl, SEQ);
-    void this.worker?.terminate();
+    void this.worker.terminate();
   }
 }

@@ -56,9 +56,11 @@ interface Entry { readonly rec: DecisionRecord; readonly line: string; readonly 
 export const fail = (msg: string, cause?: unknown, path?: string): KilnError =>
   new KilnError('DECISION_LOG_INVALID', msg, { ...(path ? { path: [path] } : {}), ...(cause ? { cause } : {}) });
 
-
-
-
+/** A group's lines in id order, as one buffer: what one commit writes. */
+function groupBuffer(entries: Entry[]): Buffer {
+  entries.sort((a, b) => (a.rec.id < b.rec.id ? -1 : 1));
+  return Buffer.from(entries.map((e) => e.line).join(''), 'utf8');
+}
 
 export class Writer implements DecisionLog {
   readonly flushMs: number;
@@ -156,8 +158,7 @@ export class Writer implements DecisionLog {
       if (seg) {
         // The write starts now, while earlier groups are still being written; its appends are answered
         // once it and every earlier one are on disk, so what is acknowledged is always a prefix.
-        group.sort((a, b) => (a.rec.id < b.rec.id ? -1 : 1));
-        const buf = Buffer.from(group.map((e) => e.line).join(''), 'utf8');
+        const buf = groupBuffer(group);
         if (seg.extending && seg.end + buf.length > seg.allocated) await seg.extending;
         if (this.pipelinable(group) === seg) { this.issue(seg, group, buf); continue; }
       }
@@ -274,8 +275,7 @@ export class Writer implements DecisionLog {
   }
 
   private async writeTo(key: Own | 'new' | 'front', entries: Entry[]): Promise<void> {
-    entries.sort((a, b) => (a.rec.id < b.rec.id ? -1 : 1));
-    const buf = Buffer.from(entries.map((e) => e.line).join(''), 'utf8');
+    const buf = groupBuffer(entries);
     const flags = this.durability === 'durable' ? WRITE_DURABLE : constants.O_WRONLY;
     let seg: Own;
     let fh: FileHandle;

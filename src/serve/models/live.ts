@@ -12,7 +12,6 @@
  * session and scores its smoke rows. `loadLiveVersion` is synchronous: an ONNX version it loads opens its
  * session on first use and has no smoke scores (validateLive refuses it).
  */
-import { ShapThread } from '../shap-thread.js';
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -28,6 +27,7 @@ import type { Project } from '../../store/index.js';
 import { fusedInputs } from '../fused.js';
 import { onnxSmoke, OnnxScorer, type OnnxSmoke } from '../onnx.js';
 import type { FusedLiveVersion, GbdtLiveVersion, LiveVersion, OnnxLiveVersion, SequenceLiveVersion } from '../types.js';
+import { ShapThread } from '../shap-thread.js';
 
 /** The SEQUENCE input of a signature, which must be `input` (the bundle's). */
 function sequenceInput(info: ModelVersion, input: string, what: string): string {
@@ -127,7 +127,12 @@ export async function openLiveVersion(ref: string, info: ModelVersion, project?:
   explainPlan(bundle.booster);
   // A served GBDT's reasons on a thread of its own (none for a fused version, or when it cannot start).
   const shap = opts.shapThread && !bundle.json.encoder && bundle.json.reasons ? await ShapThread.start(bundle.booster) : null;
-  return gbdtLive(project, ref, info, bundle, shap);
+  try {
+    return gbdtLive(project, ref, info, bundle, shap);
+  } catch (e) {
+    shap?.close();
+    throw e;
+  }
 }
 
 /** What a version reads per row, by name and type: its signature, but a fused version's lastK input in place of its embedding columns. */

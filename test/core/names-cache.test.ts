@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { PlanCache } from '../../src/online/plan-cache.js';
+import { NamesCache } from '../../src/core/index.js';
 
-describe('PlanCache', () => {
+describe('NamesCache', () => {
   it('finds a plan by the array, and makes a new one when the array changed since', () => {
     const made: string[] = [];
-    const cache = new PlanCache((names) => { made.push(names.join('+')); return names.join('+'); });
+    const cache = new NamesCache((names) => { made.push(names.join('+')); return names.join('+'); });
     const list = ['a', 'b'];
     expect(cache.get(list)).toBe('a+b');
     expect(cache.get(list)).toBe('a+b');

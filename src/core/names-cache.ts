@@ -1,9 +1,10 @@
 /**
- * Read plans by the list of feature names they were made for. A caller reading the same list again (a
- * server, per request) finds its plan by the array itself, checked name by name (the caller may have
- * changed it since), without joining the names; other lists by their joined names.
+ * Values made once per list of names (an online store's read plans, a route's served features). A caller
+ * asking with the same array again (a server, per request) finds its value by the array itself, checked
+ * name by name (the caller may have changed it since), without joining the names; other lists by their
+ * joined names.
  */
-export class PlanCache<T> {
+export class NamesCache<T> {
   private readonly byKey = new Map<string, T>();
   private readonly byArray = new WeakMap<readonly string[], { readonly names: readonly string[]; readonly value: T }>();
 
