@@ -18,8 +18,12 @@ let broken = null;
 client.on('error', (e) => { broken = e; });
 const quoted = '"' + schema.replace(/"/g, '""') + '"';
 // Processes opening a fresh schema at once take turns creating it (CREATE SCHEMA IF NOT EXISTS alone can collide).
+// The statements of one simple query are one transaction: the lock is the transaction's, so the next process
+// gets it only once the schema is committed (a session lock released inside that transaction let it in before).
 const lock = "hashtext('kiln:schema:' || " + "'" + schema.replace(/'/g, "''") + "')";
-const ready = client.connect().then(() => client.query('SELECT pg_advisory_lock(' + lock + '); CREATE SCHEMA IF NOT EXISTS ' + quoted + '; SELECT pg_advisory_unlock(' + lock + '); SET search_path TO ' + quoted));
+const ready = client.connect()
+  .then(() => client.query('SELECT pg_advisory_xact_lock(' + lock + '); CREATE SCHEMA IF NOT EXISTS ' + quoted))
+  .then(() => client.query('SET search_path TO ' + quoted));
 const wake = () => { Atomics.store(signal, 0, 1); Atomics.notify(signal, 0); };
 const fail = (e) => ({ ok: false, error: { message: String(e && e.message || e), code: e && e.code, detail: e && e.detail, constraint: e && e.constraint, table: e && e.table } });
 port.on('message', async (msg) => {
