@@ -247,6 +247,40 @@ describe('the decision log writer', () => {
     expect((await getDecision(dir, recs[3]!.id)).id).toBe(recs[3]!.id);
   });
 
+  it('zeros in the middle of an older segment are an error naming file, line and byte; in the last two, where a writer leaves them, the text ends there', async () => {
+    const dir = freshDir();
+    const log = await openDecisionLog(dir, { segmentBytes: 1 });
+    const recs = Array.from({ length: 8 }, (_, i) => decisionRecord(i));
+    for (const r of recs.slice(0, 4)) await log.append([r, { ...r, id: newDecisionId() }]);
+    await log.close();
+    const files = segments(dir).map((f) => join(dir, f));
+    expect(files).toHaveLength(4);
+    // Zeros over part of the first line of the first segment: outside damage.
+    const at = 50;
+    const damage = (file: string): Buffer => {
+      const good = readFileSync(file);
+      const bad = Buffer.from(good);
+      bad.fill(0, at, at + 20);
+      writeFileSync(file, bad);
+      return good;
+    };
+    const good = damage(files[0]!);
+    const e = await fails(all(dir), 'DECISION_LOG_INVALID');
+    expect(e.message).toContain(`${files[0]}:1: 20 zero bytes at byte ${at}, with ${good.length - at - 20} bytes of records after them`);
+    expect(e.path).toEqual([files[0], 1]);
+    const first = JSON.parse(good.toString('utf8').split('\n')[0]!) as DecisionRecord;
+    expect((await fails(getDecision(dir, first.id), 'DECISION_LOG_INVALID')).path).toEqual([files[0], 1]);
+    // Zeros at the end only (a roll whose cut failed) are not damage.
+    writeFileSync(files[0]!, Buffer.concat([good, Buffer.alloc(4096)]));
+    expect(await all(dir)).toHaveLength(8);
+    // The last two segments may hold a writer's zeros with a later group after them: their text ends at the first zero.
+    const lastLines = readFileSync(files[3]!, 'utf8').split('\n').filter(Boolean).length;
+    damage(files[3]!);
+    const torn: TornLine[] = [];
+    expect(await all(dir, { onTorn: (t) => torn.push(t) })).toHaveLength(8 - lastLines);
+    expect(torn).toEqual([{ file: files[3], line: 1, bytes: at }]);
+  });
+
   it('getDecision reads only the segment the id points at', async () => {
     const dir = freshDir();
     const log = await openDecisionLog(dir, { segmentBytes: 1 });

@@ -9,7 +9,7 @@
 import { KilnError } from '../../core/errors.js';
 import type { DecisionRecord } from '../types.js';
 import { DECISION_ID_RE, decisionIdFloor } from './id.js';
-import { findInSegment, listSegments, readSegment, segmentFor, type TornLine } from './segments.js';
+import { findInSegment, listSegments, mayHoldWriterZeros, readSegment, segmentFor, type TornLine } from './segments.js';
 import { decisionPool, getPgDecision, readPgDecisions } from './pg.js';
 import { redactUrl, type PgLocation } from '../../store/index.js';
 
@@ -85,7 +85,7 @@ export async function* readDecisions(dir: DecisionLogRef, opts: ReadDecisionsOpt
   let sent = 0;
   for (const i of idx) {
     if (sent >= limit) return;
-    const recs = (await readSegment(dir, names[i]!, opts.onTorn)).filter(keep).sort((a, b) => sign * byId(a, b));
+    const recs = (await readSegment(dir, names[i]!, opts.onTorn, mayHoldWriterZeros(names, i))).filter(keep).sort((a, b) => sign * byId(a, b));
     buf = merge(buf, recs, sign);
     // asc: what is left to read is at or above names[i+1]; desc: below names[i].
     const mark = desc ? names[i]! : names[i + 1];
@@ -116,7 +116,7 @@ export async function getDecision(dir: DecisionLogRef, id: string): Promise<Deci
   }
   const names = await listSegments(dir);
   const i = segmentFor(names, wanted);
-  const rec = i >= 0 ? await findInSegment(dir, names[i]!, wanted) : null;
+  const rec = i >= 0 ? await findInSegment(dir, names[i]!, wanted, mayHoldWriterZeros(names, i)) : null;
   if (!rec) {
     throw new KilnError('DECISION_NOT_FOUND', `no decision ${wanted} in the decision log ${dir}${names.length ? '' : ' (it has no records yet)'}. Check the id (\`kiln decisions list\`), and that this is the project that served it`, { path: ['id'] });
   }

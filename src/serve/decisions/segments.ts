@@ -4,7 +4,8 @@
  * apart: a record goes to the last segment named at or below its id, so segment k holds the ids in
  * [name(k), name(k+1)) and the time in an id names the one segment to read. A line is complete once its
  * newline is written; a final line without one is torn (a crash, or a write under way) and is skipped.
- * A segment being written ends in zeros (space written ahead); its text ends at the first zero byte.
+ * A segment being written ends in zeros (space written ahead); its text ends at the first zero byte. In
+ * an older segment, bytes after a zero are damage and an error.
  */
 import { open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -52,20 +53,44 @@ export function segmentFor(names: readonly string[], id: string): number {
   return lo - 1;
 }
 
-/** A segment's text up to its last newline, and its torn final line if any. Null when the file is gone. */
-export async function readSegmentText(dir: string, name: string): Promise<{ file: string; text: string; torn: TornLine | null } | null> {
+/**
+ * Whether a segment may hold zeros a writer left: the last two of the folder (the one being written, and
+ * the one before it, which a writer that died while rolling may not have cut). Zeros with records after
+ * them are legitimate there (a later group landed first); elsewhere they are damage.
+ */
+export function mayHoldWriterZeros(names: readonly string[], i: number): boolean {
+  return i >= names.length - 2;
+}
+
+/**
+ * A segment's text up to its last newline, and its torn final line if any. Null when the file is gone.
+ * `writerZeros`: the segment may hold a writer's zeros (mayHoldWriterZeros); in another one, bytes after
+ * a zero are an error naming the file, line and byte, not records silently left unread.
+ */
+export async function readSegmentText(dir: string, name: string, writerZeros = true): Promise<{ file: string; text: string; torn: TornLine | null } | null> {
   const file = segmentFile(dir, name);
-  let text: string;
+  let buf: Buffer;
   try {
-    text = await readFile(file, 'utf8');
+    buf = await readFile(file);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new KilnError('DECISION_LOG_INVALID', `cannot read ${file}: ${(e as Error).message}`, { path: [file], cause: e });
   }
   // The writer writes zeros ahead of its records (writer.ts): the text ends at the first zero byte. JSON
   // text has none, and every record acknowledged before a crash lies before any zero it left.
-  const nul = text.indexOf('\u0000');
-  if (nul >= 0) text = text.slice(0, nul);
+  const nul = buf.indexOf(0);
+  if (nul >= 0 && !writerZeros) {
+    let after = nul + 1;
+    while (after < buf.length && buf[after] === 0) after++;
+    if (after < buf.length) {
+      let line = 1;
+      for (let i = buf.indexOf(10); i !== -1 && i < nul; i = buf.indexOf(10, i + 1)) line++;
+      throw new KilnError('DECISION_LOG_INVALID',
+        `${file}:${line}: ${after - nul} zero bytes at byte ${nul}, with ${buf.length - after} bytes of records after them. Only the segment being written holds zeros; ` +
+        'the decision log was damaged outside kiln: move the file aside to read the rest of the log, and restore it from a backup', { path: [file, line] });
+    }
+  }
+  const text = (nul >= 0 ? buf.subarray(0, nul) : buf).toString('utf8');
   const end = text.lastIndexOf('\n') + 1;
   if (end === text.length) return { file, text, torn: null };
   let line = 1;
@@ -112,8 +137,8 @@ export function parseRecord(text: string, file: string, line: number): DecisionR
 }
 
 /** Every record of a segment, in file order (torn final line skipped and reported). */
-export async function readSegment(dir: string, name: string, onTorn?: (t: TornLine) => void): Promise<DecisionRecord[]> {
-  const seg = await readSegmentText(dir, name);
+export async function readSegment(dir: string, name: string, onTorn?: (t: TornLine) => void, writerZeros = true): Promise<DecisionRecord[]> {
+  const seg = await readSegmentText(dir, name, writerZeros);
   if (!seg) return [];
   if (seg.torn) onTorn?.(seg.torn);
   const out: DecisionRecord[] = [];
@@ -128,8 +153,8 @@ export async function readSegment(dir: string, name: string, onTorn?: (t: TornLi
 }
 
 /** The record with this id in one segment, parsing only the line that holds it; null if absent. */
-export async function findInSegment(dir: string, name: string, id: string): Promise<DecisionRecord | null> {
-  const seg = await readSegmentText(dir, name);
+export async function findInSegment(dir: string, name: string, id: string, writerZeros = true): Promise<DecisionRecord | null> {
+  const seg = await readSegmentText(dir, name, writerZeros);
   if (!seg) return null;
   const needle = `"id":"${id}"`;
   for (let at = seg.text.indexOf(needle); at !== -1; at = seg.text.indexOf(needle, at + needle.length)) {
