@@ -123,6 +123,8 @@ export const ServeSpecSchema = z.strictObject({
   maxBatch: wholeNumber(1).optional(),
   /** How often the registry is checked for alias moves (ms). Default 5,000. */
   pollMs: wholeNumber(100).optional(),
+  /** TreeSHAP (reason codes, /explain) of each served GBDT version on a worker thread of its own (default true); false: on the event loop. */
+  shapThread: z.boolean().optional(),
   /** API keys, stored hashed: `kiln serve keygen --scopes score` prints an entry. */
   apiKeys: z.array(z.strictObject({
     name: z.string().min(1, 'expected a name for the key (who holds it)'),

@@ -27,6 +27,8 @@ export interface ServeSettings {
   /** Most rows per request. */
   readonly maxBatch: number;
   readonly pollMs: number;
+  /** TreeSHAP of each served GBDT version on a worker thread of its own (else on the event loop). */
+  readonly shapThread: boolean;
   readonly apiKeys: readonly ApiKeyEntry[];
   readonly traffic: Readonly<Record<string, TrafficSpec>>;
 }
@@ -40,10 +42,12 @@ export interface ServeFlags {
   /** Comma-separated embedding space references, or a list; 'none' serves none. */
   readonly embeddings?: string | readonly string[] | undefined;
   readonly durability?: string | undefined;
+  /** false: TreeSHAP on the event loop (`--no-shap-thread`). */
+  readonly shapThread?: boolean | undefined;
 }
 
 export const SERVE_DEFAULTS = {
-  port: 8080, host: '127.0.0.1', durability: 'durable', flushMs: 50, bodyLimit: 1 << 20, maxBatch: 1000, pollMs: 5000,
+  port: 8080, host: '127.0.0.1', durability: 'durable', flushMs: 50, bodyLimit: 1 << 20, maxBatch: 1000, pollMs: 5000, shapThread: true,
 } as const;
 
 const set = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
@@ -109,6 +113,7 @@ export function serveSettings(project: Project, flags: ServeFlags = {}, env: Nod
     bodyLimit: cfg.bodyLimit ?? SERVE_DEFAULTS.bodyLimit,
     maxBatch: cfg.maxBatch ?? SERVE_DEFAULTS.maxBatch,
     pollMs: cfg.pollMs ?? SERVE_DEFAULTS.pollMs,
+    shapThread: flags.shapThread ?? cfg.shapThread ?? SERVE_DEFAULTS.shapThread,
     apiKeys: [...(cfg.apiKeys ?? []), ...(envKeys !== undefined ? parseEnvApiKeys(envKeys) : [])],
     traffic,
   };

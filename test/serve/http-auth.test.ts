@@ -118,16 +118,16 @@ describe('keys', () => {
 });
 
 describe('serve settings', () => {
-  const CONFIG = `export default { name: 's', serve: { port: 9001, host: '127.0.0.2', models: ['credit@champion'], durability: 'buffered', flushMs: 20, bodyLimit: 4096, maxBatch: 10, pollMs: 500,
+  const CONFIG = `export default { name: 's', serve: { port: 9001, host: '127.0.0.2', models: ['credit@champion'], durability: 'buffered', flushMs: 20, bodyLimit: 4096, maxBatch: 10, pollMs: 500, shapThread: false,
     apiKeys: [{ name: 'a', hash: '${hashApiKey('k'.repeat(20))}', scopes: ['score'] }], traffic: { credit: { challenger: 'credit@challenger', mode: 'canary', share: 0.1 } } } };\n`;
 
   it('takes flag > env > config > default', async () => {
     const none = await tempProject(`export default { name: 's' };\n`);
-    expect(serveSettings(none.project, {}, {})).toEqual({ port: 8080, host: '127.0.0.1', models: [], embeddings: null, durability: 'durable', flushMs: 50, bodyLimit: 1 << 20, maxBatch: 1000, pollMs: 5000, apiKeys: [], traffic: {} });
+    expect(serveSettings(none.project, {}, {})).toEqual({ port: 8080, host: '127.0.0.1', models: [], embeddings: null, durability: 'durable', flushMs: 50, bodyLimit: 1 << 20, maxBatch: 1000, pollMs: 5000, shapThread: true, apiKeys: [], traffic: {} });
     none.cleanup();
     const { project, cleanup } = await tempProject(CONFIG);
     const cfg = serveSettings(project, {}, {});
-    expect(cfg).toMatchObject({ port: 9001, host: '127.0.0.2', models: ['credit@champion'], durability: 'buffered', flushMs: 20, bodyLimit: 4096, maxBatch: 10, pollMs: 500, traffic: { credit: { challenger: 'credit@challenger', mode: 'canary', share: 0.1 } } });
+    expect(cfg).toMatchObject({ port: 9001, host: '127.0.0.2', models: ['credit@champion'], durability: 'buffered', flushMs: 20, bodyLimit: 4096, maxBatch: 10, pollMs: 500, shapThread: false, traffic: { credit: { challenger: 'credit@challenger', mode: 'canary', share: 0.1 } } });
     expect(cfg.apiKeys).toHaveLength(1);
     const env = { KILN_SERVE_PORT: '9002', KILN_SERVE_HOST: '::1', KILN_SERVE_MODELS: 'fraud@3, credit@2', KILN_DECISION_DURABILITY: 'durable', KILN_API_KEYS: `${'e'.repeat(20)}:write` };
     const e = serveSettings(project, {}, env);
@@ -135,6 +135,7 @@ describe('serve settings', () => {
     expect(e.apiKeys.map((k) => k.name)).toEqual(['a', 'env#1']);
     expect(serveSettings(project, {}, { KILN_SERVE_PORT: '', KILN_SERVE_MODELS: '' })).toMatchObject({ port: 9001, models: ['credit@champion'] });
     expect(serveSettings(project, { port: '0', host: 'localhost', models: 'credit@1', durability: 'buffered' }, env)).toMatchObject({ port: 0, host: 'localhost', models: ['credit@1'], durability: 'buffered' });
+    expect(serveSettings(project, { shapThread: true }, env).shapThread).toBe(true);
     expect(() => serveSettings(project, { port: '80a' }, {})).toThrow(/--port must be a port number/);
     expect(() => serveSettings(project, {}, { KILN_DECISION_DURABILITY: 'sometimes' })).toThrow(/KILN_DECISION_DURABILITY must be 'durable' or 'buffered'/);
     expect(() => serveSettings(project, { models: 'credit@@1' }, {})).toThrow(/not a model reference/);
@@ -145,6 +146,7 @@ describe('serve settings', () => {
     for (const [body, want] of [
       [`{ prot: 80 }`, /serve\.prot: unknown field; did you mean 'port'\?/],
       [`{ durability: 'always' }`, /serve\.durability: expected one of "durable", "buffered"/],
+      [`{ shapThread: 'yes' }`, /serve\.shapThread: expected boolean; got "yes"/],
       [`{ apiKeys: [{ name: 'a', hash: 'md5:x', scopes: ['score'] }] }`, /serve\.apiKeys\.0\.hash/],
       [`{ traffic: { credit: { challenger: 'credit@2', mode: 'canary' } } }`, /serve\.traffic\.credit\.share/],
     ] as const) {

@@ -121,6 +121,11 @@ describe('openModelSet', () => {
     const [s] = set.status();
     expect(s).toMatchObject({ name: 'risk', ref: 'risk@champion', state: 'ready', version: 1, aliases: ['champion'], challenger: null, lastError: null, lastSwapAt: null, warnings: [] });
     expect(log[0]).toMatch(/^risk: risk@champion is version 1 \(loaded and validated in \d+ ms\)$/);
+    // TreeSHAP on a thread of the version's own, unless the server keeps it on the event loop (serve.shapThread).
+    const primary = set.route('risk')!.primary as { shap?: unknown };
+    expect(primary.shap).toBeDefined();
+    const inline = await open(['risk@champion'], { shapThreads: false });
+    expect((inline.set.route('risk')!.primary as { shap?: unknown }).shap).toBeUndefined();
     await fails(openModelSet(fx.project, ['risk@champion', 'risk@2']), 'USAGE');
     await fails(openModelSet(fx.project, ['risk@@x']), 'USAGE');
     await fails(openModelSet(fx.project, ['risk'], { traffic: { other: { challenger: 'other@2', mode: 'shadow' } } }), 'CONFIG_INVALID');

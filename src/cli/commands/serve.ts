@@ -4,7 +4,7 @@ import { projectOption } from '../project-option.js';
 
 const out = (s: string): void => { process.stdout.write(`${s}\n`); };
 
-interface ServeCliFlags { port?: string; host?: string; models?: string; embeddings?: string; durability?: string; backend?: string; redisUrl?: string }
+interface ServeCliFlags { port?: string; host?: string; models?: string; embeddings?: string; durability?: string; shapThread?: boolean; backend?: string; redisUrl?: string }
 
 /**
  * `kiln serve`: opens the online store (when the config declares features), the embedding spaces and the
@@ -20,6 +20,7 @@ export function registerServe(program: Command): void {
     .option('--durability <mode>', 'decision log: durable (answer once the record is on disk) or buffered (default $KILN_DECISION_DURABILITY, else serve.durability, else durable)')
     .option('--backend <name>', 'online store: embedded or redis (default $KILN_ONLINE_BACKEND, else online.backend, else embedded)')
     .option('--redis-url <url>', 'the Redis of the online store (default $KILN_REDIS_URL, else online.redisUrl)')
+    .option('--no-shap-thread', 'compute TreeSHAP (reason codes, /explain) on the event loop instead of a worker thread per served GBDT version (default serve.shapThread, else a thread)')
     .option('--ui', 'also serve the web UI at /ui (with the same API keys: any key may look, admin may change)', false)
     .option('--queue <prefix>', "with --ui: the BullMQ key prefix of the jobs the UI's Jobs screen shows (default kiln-backfill; Redis: $KILN_REDIS_URL)")
     .option('--fma', "neural models: fused multiply-add in the WebAssembly kernels (relaxed SIMD, a V8 flag on Node 20): faster sequence models; scores differ from a plain build's in the last bits", false)
@@ -32,7 +33,8 @@ export function registerServe(program: Command): void {
       const project = await Project.open(projectOption(cmd));
       const opened: { close(): Promise<void> }[] = [];
       try {
-        const settings = serveMod.serveSettings(project, { port: flags.port, host: flags.host, models: flags.models, embeddings: flags.embeddings, durability: flags.durability });
+        const settings = serveMod.serveSettings(project, { port: flags.port, host: flags.host, models: flags.models, embeddings: flags.embeddings, durability: flags.durability,
+          shapThread: cmd.getOptionValueSource('shapThread') === 'cli' ? flags.shapThread : undefined });
         serveMod.checkBinding(settings);
         const online = project.config.features?.length
           ? await onlineMod.openOnlineStore(project, { ...(flags.backend !== undefined ? { backend: flags.backend } : {}), ...(flags.redisUrl !== undefined ? { redisUrl: flags.redisUrl } : {}) })
@@ -45,7 +47,7 @@ export function registerServe(program: Command): void {
         const others = embeddings.spaces().length + Object.keys(project.config.recommenders).length + Object.keys(project.config.search).length;
         const models = settings.models.length === 0 && others > 0 ? serveMod.fixedModelSet([])
           : await serveMod.openModelSet(project, settings.models, {
-            pollMs: settings.pollMs, traffic: settings.traffic, ...(online ? { definitions: serveMod.servedFeatures(online.plan) } : {}),
+            pollMs: settings.pollMs, traffic: settings.traffic, shapThreads: settings.shapThread, ...(online ? { definitions: serveMod.servedFeatures(online.plan) } : {}),
           });
         opened.push(models);
         const decisions = await serveMod.openDecisionLog(serveMod.decisionLogOf(project), { durability: settings.durability, flushMs: settings.flushMs });
