@@ -69,6 +69,15 @@ export class NumericFile {
     }
   }
 
+  /** Whether the file holds no data rows (a CSV of a header line alone reads as text columns). */
+  async isEmpty(): Promise<boolean> {
+    try {
+      return (await this.store.all(`SELECT 1 AS one FROM ${this.source} LIMIT 1`)).length === 0;
+    } catch (e) {
+      throw readError(this.path, e);
+    }
+  }
+
   typeOf(name: string): string | undefined {
     const k = this.names.indexOf(name);
     return k < 0 ? undefined : this.types[k];

@@ -341,6 +341,8 @@ describe('kiln gbdt (CLI)', () => {
     expect(readFileSync(p1, 'utf8')).toBe('prediction\n0.375\n-0.375\n');
     writeFileSync(join(dir, 'text.csv'), 'x,name,y\n1,ann,0\n2,bob,1\n');
     await expect(runCli(['train', '--data', join(dir, 'text.csv'), '--label', 'y'])).rejects.toThrow(/column 'name' \(VARCHAR\) is not numeric; encode categories as integer codes/);
+    writeFileSync(join(dir, 'header.csv'), 'x,name,y\n');
+    await expect(runCli(['train', '--data', join(dir, 'header.csv'), '--label', 'y'])).rejects.toThrow(/header\.csv: no data rows \(a header line alone\); expected at least one row/);
     await expect(runCli(['train', '--data', csv, '--label', 'label'])).rejects.toThrow(/--label 'label' is not a column/);
     await expect(runCli(['predict', '--model', join(dir, 'none.json'), '--data', csv, '--out', p1])).rejects.toThrow(/model file .*none.json does not exist/);
   });

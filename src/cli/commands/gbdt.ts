@@ -52,7 +52,7 @@ export async function trainCommand(o: TrainOpts): Promise<void> {
       const why = c === o.label ? 'it is the label' : c === rowId ? 'it is the row-id column' : 'it is in --drop';
       throw new KilnError('USAGE', `--categorical '${c}' is not a feature: ${why}`, { path: ['categorical', c] });
     }
-    checkNumeric(data, [...names, o.label]);
+    await checkNumeric(data, [...names, o.label]);
     const read = await readColumns(data, [...names, o.label]);
     rows = read.rows;
     features = names.map((nm) => read.columns.get(nm)!);
@@ -64,7 +64,7 @@ export async function trainCommand(o: TrainOpts): Promise<void> {
     const v = await openData(o.valid, '--valid file', na);
     try {
       checkColumns(v, '--valid file column', [...names, o.label], 'GBDT_DATA_INVALID');
-      checkNumeric(v, [...names, o.label]);
+      await checkNumeric(v, [...names, o.label]);
       const read = await readColumns(v, [...names, o.label]);
       valid = { rows: read.rows, features: names.map((nm) => read.columns.get(nm)!), label: read.columns.get(o.label)! };
     } finally {
@@ -110,7 +110,7 @@ async function scoreInput(modelPath: string, dataPath: string, na: string | unde
     const missing = need.filter((nm) => !data.names.includes(nm));
     if (missing.length) checkColumns(data, `${modelPath}: the model's feature`, missing, 'GBDT_DATA_INVALID');
     if (id !== null) rowIdColumn(data);
-    checkNumeric(data, need);
+    await checkNumeric(data, need);
     const read = await readColumns(data, need);
     return { booster, source, features: need.map((nm) => read.columns.get(nm)!), rows: read.rows };
   } finally {
