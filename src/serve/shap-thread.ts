@@ -29,6 +29,10 @@ export class ShapThread {
   private inflight: Job[] | null = null;
   private closing = false;
   private failed = false;
+  /** Until the worker has loaded, rows are explained on the calling thread. */
+  private starting = true;
+  /** Whether the worker started (false: it could not; everything runs on the calling thread). */
+  ready: Promise<boolean> = Promise.resolve(false);
 
   private constructor(private readonly booster: Booster, private readonly worker: Worker, input: SharedArrayBuffer, output: SharedArrayBuffer, ctrl: SharedArrayBuffer) {
     this.input = new Float64Array(input);
@@ -36,31 +40,50 @@ export class ShapThread {
     this.ctrl = new Int32Array(ctrl);
   }
 
-  /** Starts the thread for `booster` (its JSON goes to the worker); null when it cannot start (then explain on the calling thread). */
-  static async start(booster: Booster, timeoutMs = 60_000): Promise<ShapThread | null> {
+  /**
+   * Starts the thread for `booster` (its JSON goes to the worker) without waiting for it: until the
+   * worker has loaded (a few hundred ms, more on a busy machine), and for good if it cannot start within
+   * `timeoutMs`, rows are explained on the calling thread, so a version goes live (or is swapped in) at
+   * once. Null for a model the thread does not explain (several outputs).
+   */
+  static open(booster: Booster, timeoutMs = 60_000): ShapThread | null {
     const F = booster.numFeatures;
     if (booster.numOutputs !== 1) return null;
     const ctrl = new SharedArrayBuffer(8 * 4);
     const input = new SharedArrayBuffer(CAPACITY * F * 8);
     const output = new SharedArrayBuffer(CAPACITY * (F + 1) * 8);
-    let worker: Worker | null = null;
+    let worker: Worker;
     try {
       worker = startModuleWorker(import.meta.url, 'shap-thread-worker', { workerData: { model: booster.toJSON(), ctrl, input, output, features: F } });
-      await workerReady(worker, timeoutMs);
     } catch {
-      void worker?.terminate();
       return null;
     }
     worker.unref();
     const t = new ShapThread(booster, worker, input, output, ctrl);
-    worker.on('error', () => t.lost());
-    worker.on('exit', () => t.lost());
+    t.ready = workerReady(worker, timeoutMs).then(() => {
+      t.starting = false;
+      worker.on('error', () => t.lost());
+      worker.on('exit', () => t.lost());
+      if (t.closing && !t.inflight && !t.queue.length) t.stop();
+      return true;
+    }, () => {
+      t.starting = false;
+      t.failed = true;
+      void worker.terminate();
+      return false;
+    });
     return t;
+  }
+
+  /** open(), then waits until the thread answers: null when it cannot start (then explain on the calling thread). */
+  static async start(booster: Booster, timeoutMs = 60_000): Promise<ShapThread | null> {
+    const t = ShapThread.open(booster, timeoutMs);
+    return t && (await t.ready) ? t : null;
   }
 
   /** TreeSHAP contributions (n x (F + 1), bias last) of n rows given row-major (n x F). */
   explain(x: Float64Array, n: number): Promise<Float64Array> {
-    if (this.failed || this.closing || n > CAPACITY) return Promise.resolve(this.local(x, n));
+    if (this.failed || this.closing || this.starting || n > CAPACITY) return Promise.resolve(this.local(x, n));
     return new Promise((resolve) => {
       this.queue.push({ x, n, resolve });
       this.pump();
@@ -120,7 +143,8 @@ export class ShapThread {
   /** No new work: the thread stops once what is queued is done (later calls explain on the calling thread). */
   close(): void {
     this.closing = true;
-    if (!this.inflight && !this.queue.length) this.stop();
+    if (!this.starting && !this.inflight && !this.queue.length) this.stop();
+    else if (this.starting) void this.worker.terminate();
   }
 
   private stop(): void {

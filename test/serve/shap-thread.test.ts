@@ -43,4 +43,25 @@ describe('the TreeSHAP thread of a served version', () => {
     const got = await Promise.race([t!.explain(x, 1), new Promise<null>((r) => setTimeout(() => r(null), 5000))]);
     expect(got).toEqual(booster.explainRow(x));
   });
+
+  it('opens without waiting: rows are explained on the calling thread until the worker has loaded, then on it; a close while starting stops it', async () => {
+    const { booster, cols, F } = await model();
+    const x = Float64Array.from({ length: 3 * F }, (_, k) => cols[k % F]![10 + Math.floor(k / F)]!);
+    const want = new Float64Array(3 * (F + 1));
+    for (let r = 0; r < 3; r++) booster.explainRow(x.subarray(r * F, (r + 1) * F), want.subarray(r * (F + 1), (r + 1) * (F + 1)));
+    const t = ShapThread.open(booster)!;
+    const inner = t as unknown as { starting: boolean; inflight: unknown };
+    expect(inner.starting).toBe(true);
+    expect(await t.explain(x, 3)).toEqual(want);
+    expect(await t.ready).toBe(true);
+    expect(inner.starting).toBe(false);
+    const pending = t.explain(x, 3);
+    expect(inner.inflight).not.toBeNull(); // on the worker now
+    expect(await pending).toEqual(want);
+    t.close();
+    const early = ShapThread.open(booster)!;
+    early.close();
+    expect(await early.ready).toBe(false);
+    expect(await early.explain(x, 3)).toEqual(want);
+  });
 });

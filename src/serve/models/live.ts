@@ -126,7 +126,7 @@ export async function openLiveVersion(ref: string, info: ModelVersion, project?:
   // TreeSHAP's tables, built now so that the first request with reasons does not pay for them.
   explainPlan(bundle.booster);
   // A served GBDT's reasons on a thread of its own (none for a fused version, or when it cannot start).
-  const shap = opts.shapThread && !bundle.json.encoder && bundle.json.reasons ? await ShapThread.start(bundle.booster) : null;
+  const shap = opts.shapThread && !bundle.json.encoder && bundle.json.reasons ? ShapThread.open(bundle.booster) : null;
   try {
     return gbdtLive(project, ref, info, bundle, shap);
   } catch (e) {
