@@ -14,6 +14,7 @@ import { fromLightGBMText, lightgbmThreshold } from '../../src/gbdt/lightgbm-tex
 import { loadModelText } from '../../src/gbdt/model-formats.js';
 import { explain } from '../../src/gbdt/shap.js';
 import { fromXGBoostJSON, toXGBoostJSON, toXGBoostModel } from '../../src/gbdt/xgboost-json.js';
+import { OfflineStore } from '../../src/store/index.js';
 import { binaryData, type Dataset } from './data.js';
 
 const FIX = join(import.meta.dirname, 'fixtures');
@@ -343,6 +344,10 @@ describe('kiln gbdt (CLI)', () => {
     await expect(runCli(['train', '--data', join(dir, 'text.csv'), '--label', 'y'])).rejects.toThrow(/column 'name' \(VARCHAR\) is not numeric; encode categories as integer codes/);
     writeFileSync(join(dir, 'header.csv'), 'x,name,y\n');
     await expect(runCli(['train', '--data', join(dir, 'header.csv'), '--label', 'y'])).rejects.toThrow(/header\.csv: no data rows \(a header line alone\); expected at least one row/);
+    const store = await OfflineStore.open(':memory:');
+    await store.con.run(`COPY (SELECT 1.0::DOUBLE AS x, 0.0::DOUBLE AS y WHERE false) TO '${join(dir, 'empty.parquet')}' (FORMAT parquet)`);
+    store.close();
+    await expect(runCli(['train', '--data', join(dir, 'empty.parquet'), '--label', 'y'])).rejects.toThrow(/empty\.parquet: no data rows \(an empty table\)/);
     await expect(runCli(['train', '--data', csv, '--label', 'label'])).rejects.toThrow(/--label 'label' is not a column/);
     await expect(runCli(['predict', '--model', join(dir, 'none.json'), '--data', csv, '--out', p1])).rejects.toThrow(/model file .*none.json does not exist/);
   });

@@ -48,11 +48,16 @@ export function checkColumns(file: NumericFile, flag: string, names: readonly st
   }
 }
 
+/** A file that holds no data rows (GBDT_DATA_INVALID naming it). */
+export function noRows(file: NumericFile): KilnError {
+  return new KilnError('GBDT_DATA_INVALID', `${file.path}: no data rows (${file.format === 'csv' ? 'a header line alone' : 'an empty table'}); expected at least one row`, { path: [file.path] });
+}
+
 /** Refuses text, date and other non-numeric columns among `names`, naming them (a file of no rows says so instead). */
 export async function checkNumeric(file: NumericFile, names: readonly string[]): Promise<void> {
   const bad = names.filter((w) => !NUMERIC_TYPE.test(file.typeOf(w) ?? ''));
   if (bad.length === 0) return;
-  if (await file.isEmpty()) throw new KilnError('GBDT_DATA_INVALID', `${file.path}: no data rows (${file.format === 'csv' ? 'a header line alone' : 'an empty table'}); expected at least one row`, { path: [file.path] });
+  if (await file.isEmpty()) throw noRows(file);
   const desc = bad.map((b) => `'${b}' (${file.typeOf(b)})`).join(', ');
   const many = bad.length > 1;
   throw new KilnError('GBDT_DATA_INVALID', `${file.path}: column${many ? 's' : ''} ${desc} ${many ? 'are' : 'is'} not numeric; encode categories as integer codes (and pass --categorical) or drop ${many ? 'them' : 'it'} with --drop`, { path: [file.path, bad[0]!] });

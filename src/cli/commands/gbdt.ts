@@ -12,7 +12,7 @@ import { KilnError } from '../../core/errors.js';
 import { formatCount, Progress } from '../../core/progress.js';
 import { explain, meanAbsContributions, toXGBoostJSON, train, type Booster, type IterationInfo } from '../../gbdt/index.js';
 import { formatTable } from '../table.js';
-import { checkColumns, checkNumeric, chooseObjective, csvText, list, loadModelFile, naList, note, openData, readColumns, readParams, rowIdColumn, writeFileAtomic } from './gbdt-input.js';
+import { checkColumns, checkNumeric, chooseObjective, csvText, list, loadModelFile, naList, noRows, note, openData, readColumns, readParams, rowIdColumn, writeFileAtomic } from './gbdt-input.js';
 
 export { loadModelFile } from './gbdt-input.js';
 
@@ -55,6 +55,7 @@ export async function trainCommand(o: TrainOpts): Promise<void> {
     await checkNumeric(data, [...names, o.label]);
     const read = await readColumns(data, [...names, o.label]);
     rows = read.rows;
+    if (rows === 0) throw noRows(data);
     features = names.map((nm) => read.columns.get(nm)!);
     label = read.columns.get(o.label)!;
   } finally {
@@ -66,6 +67,7 @@ export async function trainCommand(o: TrainOpts): Promise<void> {
       checkColumns(v, '--valid file column', [...names, o.label], 'GBDT_DATA_INVALID');
       await checkNumeric(v, [...names, o.label]);
       const read = await readColumns(v, [...names, o.label]);
+      if (read.rows === 0) throw noRows(v);
       valid = { rows: read.rows, features: names.map((nm) => read.columns.get(nm)!), label: read.columns.get(o.label)! };
     } finally {
       v.close();
