@@ -32,7 +32,7 @@ export async function openDecisionLog(dir: DecisionLogRef, opts: DecisionLogOpti
       const seg = await readSegmentText(dir, name);
       if (seg?.torn) recovered.push(seg.torn);
       // A writer that died left zeros ahead of its last record: no reader needs them.
-      await cutZeros(dir, name);
+      if (seg && seg.zerosAt >= 0) await cutZeros(dir, name, seg.zerosAt);
     }
     return new Writer(dir, durability, opts, lock, recovered);
   } catch (e) {

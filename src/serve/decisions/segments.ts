@@ -67,7 +67,7 @@ export function mayHoldWriterZeros(names: readonly string[], i: number): boolean
  * `writerZeros`: the segment may hold a writer's zeros (mayHoldWriterZeros); in another one, bytes after
  * a zero are an error naming the file, line and byte, not records silently left unread.
  */
-export async function readSegmentText(dir: string, name: string, writerZeros = true): Promise<{ file: string; text: string; torn: TornLine | null } | null> {
+export async function readSegmentText(dir: string, name: string, writerZeros = true): Promise<{ file: string; text: string; torn: TornLine | null; zerosAt: number } | null> {
   const file = segmentFile(dir, name);
   let buf: Buffer;
   try {
@@ -92,27 +92,23 @@ export async function readSegmentText(dir: string, name: string, writerZeros = t
   }
   const text = (nul >= 0 ? buf.subarray(0, nul) : buf).toString('utf8');
   const end = text.lastIndexOf('\n') + 1;
-  if (end === text.length) return { file, text, torn: null };
+  if (end === text.length) return { file, text, torn: null, zerosAt: nul };
   let line = 1;
   for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) line++;
-  return { file, text: text.slice(0, end), torn: { file, line, bytes: Buffer.byteLength(text.slice(end)) } };
+  return { file, text: text.slice(0, end), torn: { file, line, bytes: Buffer.byteLength(text.slice(end)) }, zerosAt: nul };
 }
 
 /**
- * Cuts a segment at its first zero byte: the space a writer wrote ahead of its records and left behind
- * when it died (only called with the writer's lock held). Returns the bytes cut.
+ * Cuts a segment at its first zero byte (`at`, as readSegmentText found it): the space a writer wrote
+ * ahead of its records and left behind when it died (only called with the writer's lock held).
  */
-export async function cutZeros(dir: string, name: string): Promise<number> {
+export async function cutZeros(dir: string, name: string, at: number): Promise<void> {
   const file = segmentFile(dir, name);
   try {
-    const buf = await readFile(file);
-    const at = buf.indexOf(0);
-    if (at < 0) return 0;
     const fh = await open(file, 'r+');
     try { await fh.truncate(at); await fh.datasync(); } finally { await fh.close(); }
-    return buf.length - at;
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw new KilnError('DECISION_LOG_INVALID', `cannot cut the space left ahead of the records of ${file}: ${(e as Error).message}`, { path: [file], cause: e });
   }
 }

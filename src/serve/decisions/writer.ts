@@ -227,11 +227,19 @@ export class Writer implements DecisionLog {
     const seg = this.broken;
     if (!seg) return;
     this.broken = null;
+    await this.cutBack(seg, seg.fh);
+  }
+
+  /**
+   * Cuts a segment back to its last good end (once zeros being written ahead have landed), so that it
+   * never holds a torn line in the middle; if even that fails, stops appending to it (readers skip its torn end).
+   */
+  private async cutBack(seg: Own, fh: FileHandle | null): Promise<void> {
     await seg.extending;
-    const ok = seg.fh ? await seg.fh.truncate(seg.size).then(() => true, () => false) : false;
+    const ok = fh ? await fh.truncate(seg.size).then(() => true, () => false) : false;
     seg.end = seg.size;
     seg.allocated = seg.size;
-    if (!ok) { const i = this.own.indexOf(seg); if (i >= 0) this.own.splice(i, 1); await seg.fh?.close().catch(() => undefined); seg.fh = null; }
+    if (!ok) { const i = this.own.indexOf(seg); if (i >= 0) this.own.splice(i, 1); await fh?.close().catch(() => undefined); seg.fh = null; }
   }
 
   /** Writes one group: one write (durable: O_DSYNC; buffered: and an fdatasync) per segment it touches (nearly always one). */
@@ -308,14 +316,8 @@ export class Writer implements DecisionLog {
       if (entries.at(-1)!.rec.id > seg.maxId) seg.maxId = entries.at(-1)!.rec.id;
       this.committed += entries.length;
     } catch (e) {
-      // Cut the segment back to its last good end, so that it never holds a torn line in the middle;
-      // if even that fails, stop appending to it (a reader skips its torn end).
       const file = segmentFile(this.dir, seg.name);
-      await seg.extending;
-      const ok = await fh.truncate(seg.size).then(() => true, () => false);
-      seg.allocated = seg.size;
-      seg.end = seg.size;
-      if (!ok) { const i = this.own.indexOf(seg); if (i >= 0) this.own.splice(i, 1); await fh.close().catch(() => undefined); seg.fh = null; }
+      await this.cutBack(seg, fh);
       throw fail(`cannot write ${file}: ${(e as Error).message}. Check the disk (space, errors)`, e, file);
     } finally {
       if (fh !== seg.fh) await fh.close().catch(() => undefined);
