@@ -21,13 +21,13 @@
  *                                          four of them in the logit); XGBoost with enable_categorical
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Rng } from '../src/core/rng.js';
 import type { Booster } from '../src/gbdt/index.js';
 import { auc } from '../src/gbdt/metrics.js';
-import { OfflineStore, quoteLiteral } from '../src/store/index.js';
+import { loadCredit } from './credit-data.js';
 import { arg, builtOrSource, machine, printTable, writeNpy } from './util.js';
 
 // kiln/gbdt as users run it: the built package when current (`npm run build`), else src/ through tsx.
@@ -39,7 +39,6 @@ const ROUNDS = arg('rounds', 200);
 const THREADS = arg('threads', 2);
 const SHAP_ROWS = 2000;
 const PY = '/usr/bin/python3';
-const CREDIT = resolve(import.meta.dirname, '../../shared/data/give-me-some-credit/cs-training.csv');
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const FEATURES = arg('features', 50);
 const MISSING = arg('missing', 0.05);
@@ -84,20 +83,7 @@ function synthetic(n: number, F = 50, missing = 0.05, K = 0): Data {
   return { name: `synthetic ${n} x ${F}${K ? ` (${K} categorical)` : ''}, ${Math.round(missing * 100)}% missing`, cols, label, categorical };
 }
 
-async function credit(): Promise<Data | string> {
-  if (!existsSync(CREDIT)) return `skipped: ${CREDIT} is absent`;
-  const store = await OfflineStore.open(':memory:');
-  try {
-    const r = await store.con.runAndReadAll(`SELECT * EXCLUDE (column00) FROM read_csv(${quoteLiteral(CREDIT)}, nullstr=['NA', ''])`);
-    const names = r.columnNames();
-    const raw = r.getColumnsJS() as unknown[][];
-    const toF32 = (c: unknown[]): Float32Array => Float32Array.from(c, (v) => (v === null ? NaN : Number(v)));
-    const y = names.indexOf('SeriousDlqin2yrs');
-    return { name: `give-me-some-credit ${raw[0]!.length} x ${names.length - 1}`, cols: raw.filter((_, j) => j !== y).map(toF32), label: toF32(raw[y]!) };
-  } finally {
-    store.close();
-  }
-}
+const credit = loadCredit;
 
 
 function readNpyF32(path: string): Float32Array {

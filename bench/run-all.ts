@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const here = import.meta.dirname;
-const skip = new Set(['run-all.ts', 'util.ts', 'serve-load.ts', 'wide-shape.ts', 'nn-evidence.ts', 'evidence-stats.ts']);
+const skip = new Set(['run-all.ts', 'util.ts', 'credit-data.ts', 'serve-load.ts', 'wide-shape.ts', 'nn-evidence.ts', 'evidence-stats.ts']);
 const benches = readdirSync(here).filter((f) => f.endsWith('.ts') && !skip.has(f)).sort();
 let failed = 0;
 for (const b of benches) {

@@ -6,7 +6,7 @@
  * const booster = await train({ features: [age, income], label: y, featureNames: ['age', 'income'], params: { max_depth: 4 } });
  */
 export {
-  train, Booster, explain, explainRow, meanAbsContributions, loadModelText, toXGBoostJSON, toXGBoostModel, fromXGBoostJSON,
+  train, MIN_ENTRIES_FOR_THREADS, MIN_WIDE_ENTRIES_FOR_THREADS, WIDE_FROM_FEATURES, threadsFor, Booster, explain, explainRow, meanAbsContributions, loadModelText, toXGBoostJSON, toXGBoostModel, fromXGBoostJSON,
   xgboostToKilnJSON, fromLightGBMText, lightgbmToKilnJSON,
   PARAMS, PARAM_NAMES, OBJECTIVE_NAMES, METRIC_NAMES, MODEL_FORMAT, MODEL_SOURCES,
   type TrainInput, type ValidSet, type IterationInfo, type PredictInput, type PredictOptions, type ImportanceType,

@@ -9,7 +9,7 @@
  * const p = booster.predictRow([41, 52000]);
  * const copy = Booster.fromJSON(JSON.stringify(booster));
  */
-export { train, MIN_ENTRIES_FOR_THREADS, type TrainInput, type ValidSet, type IterationInfo } from './train.js';
+export { train, MIN_ENTRIES_FOR_THREADS, MIN_WIDE_ENTRIES_FOR_THREADS, WIDE_FROM_FEATURES, threadsFor, type TrainInput, type ValidSet, type IterationInfo } from './train.js';
 export { Booster, type PredictInput, type PredictOptions, type ImportanceType } from './booster.js';
 export { PARAMS, PARAM_NAMES, OBJECTIVE_NAMES, checkParams, type GbdtParams, type ResolvedParams, type ObjectiveName, type ParamName, type ParamIssue } from './params.js';
 export { METRIC_NAMES, auc, ndcgAt, type MetricName, type MetricInput } from './metrics.js';

@@ -62,10 +62,34 @@ export interface TrainInput {
   signal?: AbortSignal;
   /** A progress line per round on stderr (or the given stream); off by default. */
   progress?: boolean | Partial<Pick<ProgressOptions, 'stream' | 'label' | 'quiet'>>;
+  /**
+   * Rows x features from which `nthread` threads are used; below it training stays on the calling thread
+   * (the same model either way). Default: MIN_ENTRIES_FOR_THREADS, or MIN_WIDE_ENTRIES_FOR_THREADS for rows
+   * of WIDE_FROM_FEATURES columns or more (threadsFor).
+   */
+  minEntriesForThreads?: number;
 }
 
-/** Smallest rows x features for which worker threads are started; below it nthread is ignored (same model). */
-export const MIN_ENTRIES_FOR_THREADS = 200_000;
+/**
+ * Smallest rows x features for which worker threads are started on narrow data (fewer than
+ * WIDE_FROM_FEATURES columns); below it nthread is ignored (the same model either way). Rows of a few
+ * features give a histogram task little work against what every dispatch costs (waking the other
+ * thread, waiting for the slowest task), and real data's skewed splits leave one node's rows most of
+ * it. bench/gbdt-threads.ts, cold processes on 2 vCPUs, 2 / 1 thread train time: Give Me Some Credit
+ * (120k x 10) 1.12, synthetic 60k x 16 1.31, 120k x 10 0.94-0.98, 160k x 10 0.84-0.99, 240k x 10 0.81
+ * (docs/gbdt.md).
+ */
+export const MIN_ENTRIES_FOR_THREADS = 1_500_000;
+/** Columns from which rows count as wide: there the histograms dominate and threads pay from far less data. */
+export const WIDE_FROM_FEATURES = 24;
+/** Smallest rows x features for which worker threads are started on wide data (2 / 1 thread: 25k x 50 0.80-0.96, 20k x 25 1.14). */
+export const MIN_WIDE_ENTRIES_FOR_THREADS = 1_000_000;
+
+/** Threads training uses for n rows x F features at the given nthread (minEntries: TrainInput.minEntriesForThreads). */
+export function threadsFor(n: number, F: number, nthread: number, minEntries?: number): number {
+  const need = minEntries ?? (F >= WIDE_FROM_FEATURES ? MIN_WIDE_ENTRIES_FOR_THREADS : MIN_ENTRIES_FOR_THREADS);
+  return n * F >= need ? nthread : 1;
+}
 
 interface Prepared {
   p: ResolvedParams;
@@ -110,6 +134,10 @@ function prepare(input: TrainInput): Prepared {
     if ((valid.baseMargin === null) !== (baseMargin === null)) {
       throw new KilnError('GBDT_DATA_INVALID', 'baseMargin is given for one of training and valid but not the other; give both (the valid metrics would not be comparable)', { path: [baseMargin ? 'valid' : '', 'baseMargin'].filter(Boolean) });
     }
+  }
+  const m = input.minEntriesForThreads;
+  if (m !== undefined && !(typeof m === 'number' && m >= 0)) {
+    throw new KilnError('INVALID_ARGUMENT', `minEntriesForThreads must be a number >= 0 (rows x features from which worker threads are used); got ${JSON.stringify(m)}`, { path: ['minEntriesForThreads'] });
   }
   if (p.early_stopping_rounds !== undefined && !valid) {
     throw new KilnError('GBDT_PARAM_INVALID', `early_stopping_rounds = ${p.early_stopping_rounds} needs a validation set; pass valid: { features, label }`, { path: ['params', 'early_stopping_rounds'] });
@@ -197,7 +225,7 @@ export async function train(input: TrainInput): Promise<Booster> {
   const arena = new Arena(layout.rowBytes + layout.colBytes + n * (28 + 8 * K) + Math.min(n, CUT_SAMPLE_ROWS * 2) * 8 + n * 4 + 140_000 + 64 * slotBytes);
   const regions = { rows: arena.alloc(layout.rowBytes), cols: arena.alloc(layout.colBytes) };
   const shared = { bins: regions.rows, cols: regions.cols, grad: arena.alloc(n * 4), hess: arena.alloc(n * 4), idx: arena.alloc(n * 4), tmp: arena.alloc(n * 4) };
-  const threads = n * F >= MIN_ENTRIES_FOR_THREADS ? p.nthread : 1;
+  const threads = threadsFor(n, F, p.nthread, input.minEntriesForThreads);
   const split = { lambda: p.lambda, alpha: p.alpha, minChildWeight: p.min_child_weight, maxCatToOnehot: p.max_cat_to_onehot, maxCatThreshold: p.max_cat_threshold, constrained: d.monotone.some((c) => c !== 0) };
   const config = {
     wide: layout.wide, rowStride: layout.rowStride, histStride: layout.histStride, nFeatures: F, nRows: n, objective: p.objective, nOutputs: K, scalePosWeight: p.scale_pos_weight,

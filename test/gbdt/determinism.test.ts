@@ -1,19 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { MIN_ENTRIES_FOR_THREADS, train, type GbdtParams } from '../../src/gbdt/index.js';
+import { MIN_ENTRIES_FOR_THREADS, threadsFor, train, type GbdtParams } from '../../src/gbdt/index.js';
 import { binaryData } from './data.js';
 
 describe('determinism', () => {
-  // 40k rows x 8 features is above the threshold for worker threads, and root nodes span two row blocks.
+  // 40k rows x 8 features: root nodes span two row blocks; worker threads are forced (minEntriesForThreads).
   const d = binaryData(40_000, 8, 71, 0.05);
   // x7 becomes categorical: integer codes 0..9.
   d.features[7] = d.features[7]!.map((v) => (v === v ? Math.min(9, Math.floor(Math.abs(v) * 4)) : v));
   const classes = d.label.map((y, i) => (y === 1 ? 2 : d.features[2]![i]! > 0 ? 1 : 0));
   const base: GbdtParams = { objective: 'binary:logistic', n_estimators: 12, max_depth: 6, subsample: 0.8, colsample_bytree: 0.75, seed: 5 };
   const model = async (nthread: number, params: GbdtParams = {}, label = d.label): Promise<string> =>
-    JSON.stringify(await train({ features: d.features, label, featureNames: d.names, categorical: ['x7'], params: { ...base, ...params, nthread } }));
+    JSON.stringify(await train({ features: d.features, label, featureNames: d.names, categorical: ['x7'], params: { ...base, ...params, nthread }, minEntriesForThreads: 0 }));
 
-  it('the data is large enough to start worker threads', () => {
-    expect(40_000 * 8).toBeGreaterThanOrEqual(MIN_ENTRIES_FOR_THREADS);
+  it('worker threads are not started below MIN_ENTRIES_FOR_THREADS rows x features unless asked; a bad threshold is an error', async () => {
+    expect(40_000 * 8).toBeLessThan(MIN_ENTRIES_FOR_THREADS);
+    // narrow rows need 1.5M entries, rows of 24+ features 1M; minEntriesForThreads overrides both
+    expect([threadsFor(120_000, 10, 2), threadsFor(160_000, 10, 2), threadsFor(20_000, 25, 2), threadsFor(25_000, 50, 4), threadsFor(10, 1, 2, 0)]).toEqual([1, 2, 1, 4, 2]);
+    await expect(train({ features: d.features, label: d.label, featureNames: d.names, params: { ...base, nthread: 2 }, minEntriesForThreads: -1 }))
+      .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', path: ['minEntriesForThreads'] });
   });
 
   it('same seed gives the same model bytes for nthread 1, 2 and 4', async () => {
