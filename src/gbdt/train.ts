@@ -85,10 +85,17 @@ export const WIDE_FROM_FEATURES = 24;
 /** Smallest rows x features for which worker threads are started on wide data (2 / 1 thread: 25k x 50 0.80-0.96, 20k x 25 1.14). */
 export const MIN_WIDE_ENTRIES_FOR_THREADS = 1_000_000;
 
-/** Threads training uses for n rows x F features at the given nthread (minEntries: TrainInput.minEntriesForThreads). */
+/**
+ * Threads training uses for n rows x F features at the given nthread: one below the threshold, and from
+ * it at most one thread per half the threshold's entries (the two measured threads had 750k entries each
+ * at the narrow threshold), so 16 cores do not start 15 workers for 2M entries. `minEntries`
+ * (TrainInput.minEntriesForThreads) replaces the rule: all nthread threads from that many entries.
+ */
 export function threadsFor(n: number, F: number, nthread: number, minEntries?: number): number {
-  const need = minEntries ?? (F >= WIDE_FROM_FEATURES ? MIN_WIDE_ENTRIES_FOR_THREADS : MIN_ENTRIES_FOR_THREADS);
-  return n * F >= need ? nthread : 1;
+  const entries = n * F;
+  if (minEntries !== undefined) return entries >= minEntries ? nthread : 1;
+  const need = F >= WIDE_FROM_FEATURES ? MIN_WIDE_ENTRIES_FOR_THREADS : MIN_ENTRIES_FOR_THREADS;
+  return entries < need ? 1 : Math.max(1, Math.min(nthread, Math.floor(entries / (need / 2))));
 }
 
 interface Prepared {

@@ -14,8 +14,9 @@ describe('determinism', () => {
 
   it('worker threads are not started below MIN_ENTRIES_FOR_THREADS rows x features unless asked; a bad threshold is an error', async () => {
     expect(40_000 * 8).toBeLessThan(MIN_ENTRIES_FOR_THREADS);
-    // narrow rows need 1.5M entries, rows of 24+ features 1M; minEntriesForThreads overrides both
-    expect([threadsFor(120_000, 10, 2), threadsFor(160_000, 10, 2), threadsFor(20_000, 25, 2), threadsFor(25_000, 50, 4), threadsFor(10, 1, 2, 0)]).toEqual([1, 2, 1, 4, 2]);
+    // narrow rows need 1.5M entries, rows of 24+ features 1M, then a thread per half that; minEntriesForThreads overrides the rule
+    expect([threadsFor(120_000, 10, 2), threadsFor(160_000, 10, 2), threadsFor(20_000, 25, 2), threadsFor(25_000, 50, 4)]).toEqual([1, 2, 1, 2]);
+    expect([threadsFor(200_000, 10, 16), threadsFor(200_000, 50, 16), threadsFor(1_000_000, 50, 16), threadsFor(10, 1, 2, 0), threadsFor(10, 1, 2, 11)]).toEqual([2, 16, 16, 2, 1]);
     await expect(train({ features: d.features, label: d.label, featureNames: d.names, params: { ...base, nthread: 2 }, minEntriesForThreads: -1 }))
       .rejects.toMatchObject({ code: 'INVALID_ARGUMENT', path: ['minEntriesForThreads'] });
   });
