@@ -76,13 +76,13 @@ export interface TrainInput {
  * features give a histogram task little work against what every dispatch costs (waking the other
  * thread, waiting for the slowest task), and real data's skewed splits leave one node's rows most of
  * it. bench/gbdt-threads.ts, cold processes on 2 vCPUs, 2 / 1 thread train time: Give Me Some Credit
- * (120k x 10) 1.12, synthetic 60k x 16 1.31, 120k x 10 0.94-0.98, 160k x 10 0.84-0.99, 240k x 10 0.81
+ * (120k x 10) 1.12-1.33, synthetic 60k x 16 1.12, 120k x 10 0.94-1.19, 160k x 10 0.98, 240k x 10 0.84
  * (docs/gbdt.md).
  */
 export const MIN_ENTRIES_FOR_THREADS = 1_500_000;
 /** Columns from which rows count as wide: there the histograms dominate and threads pay from far less data. */
 export const WIDE_FROM_FEATURES = 24;
-/** Smallest rows x features for which worker threads are started on wide data (2 / 1 thread: 25k x 50 0.80-0.96, 20k x 25 1.14). */
+/** Smallest rows x features for which worker threads are started on wide data (2 / 1 thread: 25k x 50 0.76-0.96, 20k x 25 1.14). */
 export const MIN_WIDE_ENTRIES_FOR_THREADS = 1_000_000;
 
 /**
