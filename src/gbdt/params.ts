@@ -76,7 +76,7 @@ export const PARAMS = {
   scale_pos_weight: num(1, { gt: 0, doc: 'weight multiplier for positive rows (binary:logistic)' }),
   base_score: num(0.5, { doc: 'initial prediction (a probability for binary:logistic, a margin otherwise), as in XGBoost 1.7' }),
   seed: num(0, { min: 0, max: 2 ** 32 - 1, int: true, doc: 'seed of every random choice (row and feature sampling, binning sample)' }),
-  nthread: num(availableParallelism(), { min: 1, max: 1024, int: true, doc: 'threads for training (the main thread plus nthread-1 workers); never changes the model' }),
+  nthread: num(availableParallelism(), { min: 1, max: 1024, int: true, doc: 'threads for training at most (the main thread plus nthread-1 workers; small data uses fewer, see threadsFor); never changes the model' }),
   monotone_constraints: {
     schema: z.union([z.array(Monotone), z.record(z.string(), Monotone)]).optional().describe('per feature -1 (decreasing), 0 or 1 (increasing): an array in feature order or an object by feature name'),
     allowed: 'an array of -1/0/1 (one per feature) or an object mapping feature names to -1/0/1',

@@ -12,7 +12,7 @@ describe('determinism', () => {
   const model = async (nthread: number, params: GbdtParams = {}, label = d.label): Promise<string> =>
     JSON.stringify(await train({ features: d.features, label, featureNames: d.names, categorical: ['x7'], params: { ...base, ...params, nthread }, minEntriesForThreads: 0 }));
 
-  it('worker threads are not started below MIN_ENTRIES_FOR_THREADS rows x features unless asked; a bad threshold is an error', async () => {
+  it('threadsFor: one thread below MIN_ENTRIES_FOR_THREADS rows x features, then a thread per half of it; minEntriesForThreads replaces the rule; a bad one is an error', async () => {
     expect(40_000 * 8).toBeLessThan(MIN_ENTRIES_FOR_THREADS);
     // narrow rows need 1.5M entries, rows of 24+ features 1M, then a thread per half that; minEntriesForThreads overrides the rule
     expect([threadsFor(120_000, 10, 2), threadsFor(160_000, 10, 2), threadsFor(20_000, 25, 2), threadsFor(25_000, 50, 4)]).toEqual([1, 2, 1, 2]);
