@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { CREDIT, loadCredit } from './credit-data.js';
-import { arg, builtOrSource, machine, printTable } from './util.js';
+import { arg, builtOrSource, machine, median, printTable } from './util.js';
 
 const RUNS = arg('runs', 3);
 const at = process.argv.indexOf('--shapes');
@@ -67,10 +67,6 @@ const time = (shape: string, threads: number): number => {
   const r = spawnSync(process.execPath, [...process.execArgv, import.meta.filename, '--child', shape, String(threads)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`training ${shape} on ${threads} threads failed:\n${r.stderr}`);
   return (JSON.parse(r.stdout.trim().split('\n').pop()!) as { s: number }).s;
-};
-const median = (a: number[]): number => {
-  const s = [...a].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 const rows: string[][] = [];
 for (const shape of SHAPES) {

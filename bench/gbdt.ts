@@ -28,7 +28,7 @@ import { Rng } from '../src/core/rng.js';
 import type { Booster } from '../src/gbdt/index.js';
 import { auc } from '../src/gbdt/metrics.js';
 import { loadCredit } from './credit-data.js';
-import { arg, builtOrSource, machine, printTable, writeNpy } from './util.js';
+import { arg, builtOrSource, machine, median, printTable, writeNpy } from './util.js';
 
 // kiln/gbdt as users run it: the built package when current (`npm run build`), else src/ through tsx.
 const gbdt = await builtOrSource<typeof import('../src/entries/gbdt.js')>('entries/gbdt');
@@ -229,11 +229,7 @@ if (REPEAT > 1) {
       console.log(`run ${k + 1}: ${j.shape}: kiln ${f(j.kiln, 2)} s, xgboost ${f(j.xgboost, 2)} s, ratio ${f(j.kiln / j.xgboost, 2)}`);
     }
   }
-  const rows = [...ratios].map(([shape, list]) => {
-    const sorted = [...list].sort((a, b) => a - b);
-    const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
-    return [shape, list.map((x) => f(x, 2)).join(' '), f(median, 2), `${list.filter((x) => x <= 1).length} of ${list.length}`];
-  });
+  const rows = [...ratios].map(([shape, list]) => [shape, list.map((x) => f(x, 2)).join(' '), f(median(list), 2), `${list.filter((x) => x <= 1).length} of ${list.length}`]);
   printTable(['shape', 'train time kiln / xgboost, in run order', 'median', '<= 1.0'], rows);
   process.exit(0);
 }

@@ -17,6 +17,12 @@ export function arg(name: string, fallback: number): number {
   return Number.isFinite(v) ? v : fallback;
 }
 
+/** The median of a list (the mean of the middle two for an even count). */
+export function median(a: readonly number[]): number {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+
 export function printTable(header: string[], rows: (string | number)[][]): void {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
