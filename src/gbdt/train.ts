@@ -144,7 +144,7 @@ function prepare(input: TrainInput): Prepared {
   }
   const m = input.minEntriesForThreads;
   if (m !== undefined && !(typeof m === 'number' && m >= 0)) {
-    throw new KilnError('INVALID_ARGUMENT', `minEntriesForThreads must be a number >= 0 (rows x features from which worker threads are used); got ${JSON.stringify(m)}`, { path: ['minEntriesForThreads'] });
+    throw new KilnError('INVALID_ARGUMENT', `minEntriesForThreads must be a number >= 0 (rows x features from which worker threads are used); got ${typeof m === 'number' ? String(m) : JSON.stringify(m)}`, { path: ['minEntriesForThreads'] });
   }
   if (p.early_stopping_rounds !== undefined && !valid) {
     throw new KilnError('GBDT_PARAM_INVALID', `early_stopping_rounds = ${p.early_stopping_rounds} needs a validation set; pass valid: { features, label }`, { path: ['params', 'early_stopping_rounds'] });
